@@ -1,0 +1,59 @@
+# Shared by ./warden and ./test: find a JDK >= 21 and install what is missing.
+# Sourced, not run.
+
+warden_find_java() {
+  local candidates=()
+  [ -n "${JAVA_HOME:-}" ] && candidates+=("$JAVA_HOME")
+  candidates+=(/usr/lib/jvm/temurin-25-jdk-amd64 /usr/lib/jvm/temurin-21-jdk-amd64)
+  for d in /usr/lib/jvm/*; do candidates+=("$d"); done
+  for home in "${candidates[@]}"; do
+    [ -x "$home/bin/javac" ] || continue
+    local v
+    v=$("$home/bin/java" -XshowSettings:properties -version 2>&1 | awk -F'= ' '/java.specification.version/ {print $2}')
+    if [ "${v%%.*}" -ge 21 ] 2>/dev/null; then
+      export JAVA_HOME="$home"
+      export PATH="$JAVA_HOME/bin:$PATH"
+      return 0
+    fi
+  done
+  echo "error: no JDK 21 or newer found (looked in \$JAVA_HOME and /usr/lib/jvm)." >&2
+  echo "  -> install one, e.g. apt-get install openjdk-21-jdk, or set JAVA_HOME" >&2
+  return 1
+}
+
+# Debian packages Warden needs at run time (and mvn to build).
+warden_install_packages() {
+  local missing=()
+  [ -x /usr/lib/postgresql/15/bin/initdb ] || missing+=(postgresql-15)
+  [ -d /usr/share/postgresql/15/extension ] && ls /usr/share/postgresql/15/extension/pg_stat_statements.control >/dev/null 2>&1 || missing+=(postgresql-contrib-15)
+  command -v etcd >/dev/null || missing+=(etcd-server)
+  command -v etcdctl >/dev/null || missing+=(etcd-client)
+  command -v psql >/dev/null || missing+=(postgresql-client-15)
+  command -v mvn >/dev/null || missing+=(maven)
+  command -v ip >/dev/null || missing+=(iproute2)
+  command -v runuser >/dev/null || missing+=(util-linux)
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing: ${missing[*]}" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
+      echo "error: apt-get install ${missing[*]} failed" >&2; return 1; }
+    # Debian starts a default cluster on 5432 when postgresql is installed; Warden runs its own.
+    if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
+      pg_ctlcluster 15 main stop || true
+    fi
+  else
+    echo "error: missing packages: ${missing[*]}" >&2
+    echo "  -> install them (sudo apt-get install ${missing[*]}) or run this command as root" >&2
+    return 1
+  fi
+}
+
+# Builds target/warden.jar when it is missing or older than any source file.
+warden_build() {
+  local root="$1"
+  local jar="$root/target/warden.jar"
+  if [ ! -f "$jar" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ]; then
+    echo "building warden..." >&2
+    (cd "$root" && mvn -B -q -DskipTests package) >&2 || { echo "error: build failed (see above)" >&2; return 1; }
+  fi
+}

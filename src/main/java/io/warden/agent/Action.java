@@ -1,0 +1,31 @@
+package io.warden.agent;
+
+/** What an HA cycle decided to do. Exactly one per cycle; side effects happen in {@link Agent#act}. */
+public enum Action {
+    /** Won the bootstrap race: initdb, start, create roles, publish the system identifier. */
+    BOOTSTRAP,
+    /** Empty data directory and a leader exists: pg_basebackup from it. */
+    CLONE,
+    /** Start postgres read-only, following the leader if there is one. */
+    START_REPLICA,
+    /** Running replica whose upstream is not the leader: point it at the leader and reload. */
+    FOLLOW,
+    /** Former primary's data directory and another node leads: pg_rewind (re-clone if that fails), then follow. */
+    REWIND,
+    /** No leader and this node is the best candidate: take the leader key, then promote. */
+    TAKE_LEADERSHIP,
+    /** The leader key is ours and postgres runs read-only: promote. */
+    PROMOTE,
+    /** The leader key is ours and postgres is down: start it as primary, in place, same timeline. */
+    RESTART_PRIMARY,
+    /** The leader key is ours but postgres did not come back within primary_start_timeout: let another node lead. */
+    RELEASE_LEADERSHIP,
+    /** Postgres runs as primary but this node does not hold a valid leader lease: kill it now. */
+    FENCE,
+    /** The leader key is ours, postgres runs as primary: renew, publish, manage slots. */
+    LEAD,
+    /** Replica streaming from the leader: nothing to change. */
+    FOLLOWING,
+    /** Nothing this node can do until something else changes; the reason says what. */
+    WAIT
+}

@@ -1,0 +1,620 @@
+package io.warden.agent;
+
+import io.warden.common.Json;
+import io.warden.common.Lsn;
+import io.warden.common.Processes;
+import io.warden.common.Processes.Result;
+import io.warden.common.WardenException;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Dcs;
+import io.warden.dcs.DcsException;
+import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.HistoryEntry;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Optime;
+import io.warden.dcs.Role;
+import io.warden.postgres.DataState;
+import io.warden.postgres.Fence;
+import io.warden.postgres.LocalState;
+import io.warden.postgres.PostgresCtl;
+import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.Upstream;
+import io.warden.postgres.Sql;
+import io.warden.watchdog.WatchdogClient;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.logging.Logger;
+import java.util.stream.Collectors;
+
+/**
+ * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
+ * acts. Threads: the HA loop (this class, the only one that changes postgres), the {@link LeaseKeeper}, the etcd
+ * watch callback (only wakes the loop), and the REST API (reads {@link #view()}). See docs/agent.md.
+ */
+public final class Agent implements AutoCloseable {
+    private static final Logger LOG = Logger.getLogger(Agent.class.getName());
+
+    private final NodeConfig config;
+    private final Dcs dcs;
+    private final PostgresCtl ctl;
+    private final Sql sql;
+    private final LeaseKeeper lease;
+    private final String instanceId = UUID.randomUUID().toString();
+    private final Semaphore wakeUp = new Semaphore(0);
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+    private final NodeSettings node;
+
+    private volatile AgentView view;
+    private volatile boolean running = true;
+    private String lastReason = "";
+    private long primaryDownSinceNanos;
+    private MemberState inProgress;
+    private long cycles;
+
+    /** What the REST API shows: the last cycle's input, decision and published member. */
+    public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
+
+    public Agent(NodeConfig config) {
+        this.config = config;
+        String osUser = config.postgresUser() != null ? config.postgresUser() : (Processes.isRoot() ? "postgres" : null);
+        this.ctl = new PostgresCtl(Path.of(config.binDir()), config.dataPath(), config.workPath(), osUser);
+        this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
+        this.sql = new Sql("127.0.0.1", config.port(), "postgres", config.superuserPassword());
+        this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(Math.max(500, config.ttlDuration().toMillis() / 3)));
+        Optional<WatchdogClient> watchdog =
+                config.watchdogRequired() ? Optional.of(new WatchdogClient(config.watchdogSocket())) : Optional.empty();
+        this.lease = new LeaseKeeper(dcs, config.ttlDuration(), watchdog, this::fenceFromKeeper);
+        checkDataDirectory(osUser);
+    }
+
+    public NodeConfig config() {
+        return config;
+    }
+
+    public AgentView view() {
+        return view;
+    }
+
+    public Duration ttl() {
+        return config.ttlDuration();
+    }
+
+    /** Start-up checks, then the HA loop until {@link #close()}. */
+    public void run() {
+        connect();
+        refuseDuplicateName();
+        ctl.prepare(config.superuserPassword(), config.replicationPassword());
+        try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
+            while (running) {
+                long started = System.nanoTime();
+                cycle(started);
+                long waitMillis = config.loopWaitDuration().toMillis() - (System.nanoTime() - started) / 1_000_000;
+                wakeUp.drainPermits();
+                if (waitMillis > 0 && running) {
+                    wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            throw new WardenException("agent stopped: " + e, "see the agent log", e);
+        }
+    }
+
+    private void connect() {
+        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (true) {
+            try {
+                lease.start();
+                return;
+            } catch (DcsException e) {
+                if (System.nanoTime() > deadline) {
+                    throw new WardenException(
+                            "cannot reach etcd at " + String.join(",", config.etcd()) + " for 5 s: " + e.getMessage(),
+                            "start etcd, or fix the 'etcd' endpoints in the agent's config file");
+                }
+                Processes.sleep(Duration.ofMillis(250));
+            }
+        }
+    }
+
+    /** A second agent with a name already alive in the cluster must not start: it would fight over one key. */
+    private void refuseDuplicateName() {
+        ClusterSnapshot cluster = dcs.read();
+        Member existing = cluster.members().get(config.name());
+        if (existing == null || existing.instanceId().equals(instanceId)) {
+            return;
+        }
+        try {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create(existing.apiUrl() + "/liveness")).timeout(Duration.ofSeconds(1)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            if (response.statusCode() < 500 || existing.agentPid() != ProcessHandle.current().pid()) {
+                throw new WardenException(
+                        "node name '" + config.name() + "' is already alive in cluster '" + config.cluster() + "' (agent at "
+                                + existing.apiUrl() + ", pid " + existing.agentPid() + ", data " + existing.dataDir() + ")",
+                        "give this node another name, or stop the running one first");
+            }
+        } catch (java.io.IOException e) {
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " does not answer: taking over its name");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private void checkDataDirectory(String osUser) {
+        Path data = config.dataPath();
+        try {
+            if (!Files.exists(data)) {
+                return;
+            }
+            String owner = Files.getOwner(data).getName();
+            String expected = osUser != null ? osUser : System.getProperty("user.name");
+            if (!owner.equals(expected)) {
+                throw new WardenException(
+                        "data directory " + data + " is owned by '" + owner + "', not by '" + expected
+                                + "' who runs postgres; nothing was changed",
+                        "use another data_dir, or if this directory is really this node's: chown -R " + expected + " " + data);
+            }
+            try (var entries = Files.list(data)) {
+                if (entries.findAny().isPresent() && !Files.exists(data.resolve("PG_VERSION"))) {
+                    throw new WardenException(
+                            "data directory " + data + " is not empty and holds no postgres cluster; nothing was changed",
+                            "point data_dir at an empty or missing directory");
+                }
+            }
+        } catch (java.io.IOException e) {
+            throw new WardenException("cannot inspect data directory " + data + ": " + e.getMessage(), "check its permissions");
+        }
+    }
+
+    /** One HA cycle. Never throws: a cycle that fails is logged and the next one starts from a fresh read. */
+    void cycle(long now) {
+        lease.loopAlive(now);
+        cycles++;
+        ClusterSnapshot cluster;
+        try {
+            cluster = dcs.read();
+        } catch (DcsException e) {
+            logReason("cannot read the DCS: " + e.getMessage());
+            // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
+            publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
+            return;
+        }
+        LocalState local = observe();
+        trackPrimaryDowntime(cluster, local, now);
+        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA
+                ? probePeers(cluster)
+                : Map.of();
+        HaInput input = new HaInput(
+                config.name(),
+                lease.leaseId(),
+                config.tags(),
+                cluster,
+                local,
+                lease.valid(System.nanoTime()),
+                lease.watchdogReachable(),
+                peers,
+                Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
+                config.primaryStartTimeoutDuration());
+        Decision decision = HaDecider.decide(input);
+        logReason(decision.toString());
+        try {
+            act(decision, cluster, local);
+        } catch (WardenException | DcsException e) {
+            logReason("action " + decision.action() + " failed: " + e.getMessage());
+        } catch (RuntimeException e) {
+            LOG.severe("action " + decision.action() + " failed unexpectedly: " + e);
+        } finally {
+            inProgress = null;
+        }
+        LocalState after = observe();
+        Member self = publishSelf(cluster, after);
+        view = new AgentView(cluster, after, decision, self, System.nanoTime(), cycles);
+    }
+
+    private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
+        view = new AgentView(cluster, local, decision, member(cluster, local), System.nanoTime(), cycles);
+    }
+
+    private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
+        boolean holdsKey = cluster.isLeader(config.name());
+        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY) {
+            if (primaryDownSinceNanos == 0) {
+                primaryDownSinceNanos = now;
+            }
+        } else {
+            primaryDownSinceNanos = 0;
+        }
+    }
+
+    private void logReason(String reason) {
+        if (!reason.equals(lastReason)) {
+            LOG.info(reason);
+            lastReason = reason;
+        }
+    }
+
+    void act(Decision decision, ClusterSnapshot cluster, LocalState local) {
+        switch (decision.action()) {
+            case BOOTSTRAP -> bootstrap(cluster);
+            case CLONE -> cloneFrom(decision.target().orElseThrow());
+            case START_REPLICA -> startReplica(decision.target());
+            case FOLLOW -> follow(decision.target().orElseThrow());
+            case REWIND -> rewind(decision.target().orElseThrow());
+            case TAKE_LEADERSHIP -> takeLeadership(local);
+            case PROMOTE -> promote();
+            case RESTART_PRIMARY -> restartPrimary();
+            case RELEASE_LEADERSHIP -> releaseLeadership();
+            case FENCE -> fence(decision.reason());
+            case LEAD -> lead(cluster, local);
+            case FOLLOWING, WAIT -> {}
+        }
+    }
+
+    private void bootstrap(ClusterSnapshot cluster) {
+        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), lease.leaseId())) {
+            LOG.info("another node won the bootstrap race");
+            return;
+        }
+        if (!lease.arm()) {
+            dcs.releaseLeader(config.name());
+            throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
+        }
+        inProgress = MemberState.INITIALIZING;
+        publishSelf(cluster, LocalState.of(DataState.EMPTY));
+        try {
+            ctl.initdb(config.superuserPassword());
+            ctl.writeConfig(node, cluster.config().parameters(), Optional.empty());
+            check(ctl.start(Duration.ofSeconds(60)), "starting the new primary");
+            sql.execute("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD " + Sql.literal(config.replicationPassword()));
+            dcs.completeBootstrap(ctl.systemIdentifier());
+            dcs.appendHistory(new HistoryEntry(1, "0/0", config.name(), EtcdDcs.now(), "bootstrap"));
+            LOG.info("bootstrapped the cluster as primary");
+        } catch (RuntimeException | SQLException e) {
+            LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
+            Fence.kill(config.dataPath());
+            ctl.removeData();
+            lease.disarm();
+            dcs.revokeLease(lease.leaseId());
+        }
+    }
+
+    private static Upstream upstream(Member leader) {
+        return new Upstream(leader.host(), leader.port());
+    }
+
+    private void cloneFrom(Member leader) {
+        inProgress = MemberState.CLONING;
+        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+        lease.disarm();
+        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
+        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        check(ctl.start(Duration.ofSeconds(120)), "starting the new replica");
+        LOG.info("cloned from " + leader.name() + " and started as its replica");
+    }
+
+    private void startReplica(Optional<Member> leader) {
+        lease.disarm();
+        ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), Map.of(), leader.map(Agent::upstream));
+        check(ctl.start(Duration.ofSeconds(120)), "starting postgres as a replica");
+    }
+
+    private void follow(Member leader) {
+        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        check(ctl.reload(), "reloading to follow " + leader.name());
+    }
+
+    private void rewind(Member leader) {
+        inProgress = MemberState.REWINDING;
+        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
+        lease.disarm();
+        Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
+        if (!result.ok()) {
+            LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
+            inProgress = MemberState.CLONING;
+            ctl.removeData();
+            check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+        } else {
+            LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
+        }
+        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        check(ctl.start(Duration.ofSeconds(120)), "starting the rewound replica");
+    }
+
+    private void takeLeadership(LocalState local) {
+        if (!dcs.acquireLeader(config.name(), lease.leaseId())) {
+            LOG.info("lost the leader race");
+            return;
+        }
+        if (local.data() == DataState.RUNNING_REPLICA) {
+            promote();
+        } else if (!lease.arm()) {
+            releaseLeadership();
+        }
+    }
+
+    private void promote() {
+        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
+        if (!lease.arm() || !lease.valid(System.nanoTime())) {
+            LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
+            releaseLeadership();
+            return;
+        }
+        inProgress = MemberState.PROMOTING;
+        ctl.writeConfig(node, Map.of(), Optional.empty());
+        check(ctl.promote(Duration.ofSeconds(60)), "promoting");
+        LocalState promoted = observe();
+        dcs.appendHistory(new HistoryEntry(
+                promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
+        dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
+        LOG.info("promoted to primary on timeline " + promoted.timeline());
+    }
+
+    private void restartPrimary() {
+        if (!lease.arm() || !lease.valid(System.nanoTime())) {
+            return;
+        }
+        ctl.writeConfig(node, Map.of(), Optional.empty());
+        Result result = ctl.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
+        if (result.ok()) {
+            LOG.info("restarted postgres in place as primary");
+        } else {
+            LOG.warning("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
+        }
+    }
+
+    private void releaseLeadership() {
+        Fence.kill(config.dataPath());
+        lease.disarm();
+        dcs.releaseLeader(config.name());
+    }
+
+    private void fence(String reason) {
+        Fence.kill(config.dataPath()).ifPresent(what -> LOG.warning(reason + ": " + what));
+        lease.disarm();
+        try {
+            dcs.releaseLeader(config.name());
+        } catch (DcsException e) {
+            // The lease runs out on its own; releasing early only speeds up the next leader.
+        }
+    }
+
+    /** Called from the lease keeper's thread when the lease ran out while we were primary. */
+    private void fenceFromKeeper() {
+        Fence.kill(config.dataPath()).ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
+    }
+
+    private void lead(ClusterSnapshot cluster, LocalState local) {
+        if (!lease.arm()) {
+            LOG.warning("watchdog unreachable while leading: stepping down");
+            fence("stepping down: watchdog unreachable");
+            return;
+        }
+        dcs.publishOptime(config.name(), new Optime(local.lsn().toString(), local.timeline()));
+        manageSlots(cluster);
+    }
+
+    /** One physical slot per other member; a member gone from the DCS (its lease expired) loses its slot. */
+    private void manageSlots(ClusterSnapshot cluster) {
+        try {
+            Set<String> wanted = cluster.members().keySet().stream()
+                    .filter(n -> !n.equals(config.name()))
+                    .map(PostgresCtl::slotName)
+                    .collect(Collectors.toSet());
+            Map<String, Boolean> existing = new HashMap<>();
+            for (Map<String, Object> row : sql.query(
+                    "select slot_name, active from pg_replication_slots where slot_type = 'physical'")) {
+                existing.put((String) row.get("slot_name"), (Boolean) row.get("active"));
+            }
+            for (String slot : wanted) {
+                if (!existing.containsKey(slot)) {
+                    sql.query("select pg_create_physical_replication_slot(" + Sql.literal(slot) + ", true)");
+                    LOG.info("created replication slot " + slot);
+                }
+            }
+            for (Map.Entry<String, Boolean> slot : existing.entrySet()) {
+                if (!wanted.contains(slot.getKey()) && !slot.getValue()) {
+                    sql.query("select pg_drop_replication_slot(" + Sql.literal(slot.getKey()) + ")");
+                    LOG.info("dropped replication slot " + slot.getKey() + ": its member is gone");
+                }
+            }
+        } catch (SQLException e) {
+            logReason("cannot manage replication slots: " + e.getMessage());
+        }
+    }
+
+    /** Reads the state of the local postgres; never throws. */
+    LocalState observe() {
+        if (!ctl.hasData()) {
+            return LocalState.of(DataState.EMPTY);
+        }
+        Optional<Long> pid = ctl.postmasterPid();
+        boolean standby = ctl.isStandby();
+        if (pid.isEmpty()) {
+            return LocalState.of(standby ? DataState.STOPPED_REPLICA : DataState.STOPPED_PRIMARY);
+        }
+        String upstream = configuredUpstream();
+        try {
+            Map<String, Object> row = sql.query("""
+                    select pg_is_in_recovery() as recovery,
+                      case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current,
+                      case when pg_is_in_recovery() then null else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end as tli_hex,
+                      pg_last_wal_receive_lsn()::text as received,
+                      pg_last_wal_replay_lsn()::text as replayed,
+                      (select status from pg_stat_wal_receiver) as receiver,
+                      (select received_tli from pg_stat_wal_receiver) as received_tli,
+                      (select timeline_id from pg_control_checkpoint()) as checkpoint_tli
+                    """).getFirst();
+            boolean recovery = (Boolean) row.get("recovery");
+            if (!recovery) {
+                return new LocalState(
+                        DataState.RUNNING_PRIMARY,
+                        Long.parseLong((String) row.get("tli_hex"), 16),
+                        Lsn.parse((String) row.get("current")),
+                        false,
+                        "",
+                        pid.get());
+            }
+            Lsn received = Lsn.parse((String) row.get("received"));
+            Lsn replayed = Lsn.parse((String) row.get("replayed"));
+            Object receivedTli = row.get("received_tli");
+            long timeline = receivedTli != null ? ((Number) receivedTli).longValue() : ((Number) row.get("checkpoint_tli")).longValue();
+            return new LocalState(
+                    DataState.RUNNING_REPLICA,
+                    timeline,
+                    received.compareTo(replayed) > 0 ? received : replayed,
+                    "streaming".equals(row.get("receiver")),
+                    upstream,
+                    pid.get());
+        } catch (SQLException | RuntimeException e) {
+            // Starting up or shutting down: judge by the data directory. Treating a primary we cannot query as
+            // running keeps the fencing rule in force for it.
+            return new LocalState(
+                    standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY, 0, Lsn.ZERO, false, upstream, pid.get());
+        }
+    }
+
+    private String configuredUpstream() {
+        try {
+            for (String line : Files.readAllLines(config.dataPath().resolve("warden.conf"))) {
+                if (line.startsWith("primary_conninfo = ")) {
+                    String host = field(line, "host=");
+                    String port = field(line, "port=");
+                    return host.isEmpty() ? "" : host + ":" + port;
+                }
+            }
+        } catch (java.io.IOException e) {
+            // No config yet.
+        }
+        return "";
+    }
+
+    private static String field(String line, String name) {
+        int at = line.indexOf(name);
+        if (at < 0) {
+            return "";
+        }
+        int end = line.indexOf(' ', at);
+        return line.substring(at + name.length(), end < 0 ? line.length() - 1 : end);
+    }
+
+    /** Asks every other member's agent for its WAL position right now, for the failover race. */
+    private Map<String, Lsn> probePeers(ClusterSnapshot cluster) {
+        Map<String, Lsn> positions = new HashMap<>();
+        List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
+        var futures = others.stream()
+                .map(m -> Map.entry(m, http.sendAsync(
+                        HttpRequest.newBuilder(URI.create(m.apiUrl() + "/status")).timeout(Duration.ofMillis(700)).build(),
+                        HttpResponse.BodyHandlers.ofString())))
+                .toList();
+        for (var entry : futures) {
+            try {
+                HttpResponse<String> response = entry.getValue().get(800, TimeUnit.MILLISECONDS);
+                if (response.statusCode() == 200) {
+                    Member reported = Json.read(response.body(), Member.class);
+                    if (reported.role() == Role.REPLICA) {
+                        positions.put(entry.getKey().name(), reported.position());
+                    }
+                }
+            } catch (Exception e) {
+                // A peer that does not answer in time cannot promote either; it is left out of the comparison.
+            }
+        }
+        return positions;
+    }
+
+    private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
+        Member self = member(cluster, local);
+        try {
+            dcs.publishMember(self, lease.leaseId());
+        } catch (DcsException e) {
+            logReason("cannot publish member state: " + e.getMessage());
+        }
+        return self;
+    }
+
+    private Member member(ClusterSnapshot cluster, LocalState local) {
+        Role role = switch (local.data()) {
+            case RUNNING_PRIMARY -> Role.PRIMARY;
+            case RUNNING_REPLICA -> Role.REPLICA;
+            case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
+        };
+        MemberState state = inProgress != null ? inProgress : switch (local.data()) {
+            case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
+            case RUNNING_REPLICA -> local.timeline() == 0
+                    ? MemberState.STARTING
+                    : (local.streaming() ? MemberState.STREAMING : MemberState.IN_ARCHIVE_RECOVERY);
+            case STOPPED_PRIMARY, STOPPED_REPLICA -> MemberState.STOPPED;
+            case EMPTY -> MemberState.WAITING;
+        };
+        long lag = 0;
+        if (role == Role.REPLICA) {
+            Lsn primary = cluster.leaderMember()
+                    .filter(m -> !m.name().equals(config.name()))
+                    .map(Member::position)
+                    .or(() -> cluster.optime().map(o -> Lsn.parse(o.lsn())))
+                    .orElse(local.lsn());
+            lag = local.lsn().bytesBehind(primary);
+        }
+        return new Member(
+                config.name(),
+                role,
+                state,
+                config.host(),
+                config.port(),
+                config.apiUrl(),
+                local.timeline(),
+                local.lsn().toString(),
+                lag,
+                config.tags(),
+                ProcessHandle.current().pid(),
+                local.postmasterPid(),
+                instanceId,
+                config.dataDir());
+    }
+
+    private static void check(Result result, String what) {
+        if (!result.ok()) {
+            throw new WardenException(what + " failed (exit " + result.exitCode() + "):\n" + result.tail(), "see postgres.log in the node's directory");
+        }
+    }
+
+    /** Graceful stop: a primary hands off by releasing the key after postgres stops, so a replica takes over at once. */
+    @Override
+    public void close() {
+        running = false;
+        wakeUp.release();
+    }
+
+    /** Stops postgres (fast mode) and gives up leadership; used on SIGTERM. */
+    public void shutdown() {
+        running = false;
+        wakeUp.release();
+        ctl.stop("fast", Duration.ofSeconds(30));
+        lease.disarm();
+        try {
+            dcs.releaseLeader(config.name());
+            dcs.revokeLease(lease.leaseId());
+        } catch (DcsException e) {
+            LOG.warning("could not release leadership on shutdown: " + e.getMessage());
+        }
+        sql.close();
+        dcs.close();
+    }
+}

@@ -1,0 +1,31 @@
+package io.warden.agent;
+
+import io.warden.common.Lsn;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.NodeTags;
+import io.warden.postgres.LocalState;
+import java.time.Duration;
+import java.util.Map;
+
+/**
+ * Everything one HA cycle decides from, read once at its start.
+ *
+ * @param leaseId the lease this agent holds now; the leader key is ours only if bound to this very lease
+ * @param leaseValid this agent's lease is known to be alive (renewed within ttl minus the safety margin)
+ * @param canLead the watchdog is reachable, or not required: a node that cannot be fenced from outside must not
+ *     lead
+ * @param peerPositions WAL positions reported just now by the other members' agents, for the failover race;
+ *     members that did not answer are absent
+ * @param primaryDownFor how long postgres has been down while this node held the leader key (zero if up)
+ */
+public record HaInput(
+        String name,
+        long leaseId,
+        NodeTags tags,
+        ClusterSnapshot cluster,
+        LocalState local,
+        boolean leaseValid,
+        boolean canLead,
+        Map<String, Lsn> peerPositions,
+        Duration primaryDownFor,
+        Duration primaryStartTimeout) {}

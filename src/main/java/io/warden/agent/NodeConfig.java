@@ -1,0 +1,179 @@
+package io.warden.agent;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.warden.common.Json;
+import io.warden.common.Sizes;
+import io.warden.common.WardenException;
+import io.warden.dcs.NodeTags;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.stream.Collectors;
+
+/**
+ * An agent's configuration file (YAML), validated as it is read: a wrong or unknown key stops the agent before
+ * it touches anything, with the file, the key and the fix in the message. See docs/configuration.md.
+ */
+public record NodeConfig(
+        String name,
+        String cluster,
+        String host,
+        Integer port,
+        String apiHost,
+        Integer apiPort,
+        List<String> etcd,
+        String dataDir,
+        String workDir,
+        String binDir,
+        String superuserPassword,
+        String replicationPassword,
+        String ttl,
+        String loopWait,
+        String primaryStartTimeout,
+        String watchdog,
+        String postgresUser,
+        NodeTags tags,
+        Map<String, String> parameters) {
+
+    public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
+
+    /** Reads and validates; every problem is a {@link WardenException} naming the file. */
+    public static NodeConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file);
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot read config file " + file + ": " + e.getMessage(), "check the path given with --config");
+        }
+        NodeConfig raw;
+        try {
+            raw = Json.yaml().readValue(text, NodeConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
+            throw new WardenException(
+                    "unknown key '" + e.getPropertyName() + "' in " + file + " at line "
+                            + e.getLocation().getLineNr(),
+                    "remove it or correct its spelling; known keys: " + known);
+        } catch (JsonProcessingException e) {
+            throw new WardenException(
+                    "malformed config file " + file + " at line " + e.getLocation().getLineNr() + ": "
+                            + e.getOriginalMessage(),
+                    "fix the YAML syntax at that line");
+        }
+        if (raw == null) {
+            throw new WardenException("config file " + file + " is empty", "give at least name, port, etcd and data_dir");
+        }
+        return raw.validated(file);
+    }
+
+    private NodeConfig validated(Path file) {
+        require(name, "name", file);
+        if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
+            throw new WardenException(
+                    "invalid name '" + name + "' in " + file, "use letters, digits, '.', '_' or '-', at most 63 characters");
+        }
+        require(port, "port", file);
+        require(apiPort, "api_port", file);
+        require(dataDir, "data_dir", file);
+        if (etcd == null || etcd.isEmpty()) {
+            throw new WardenException("missing key 'etcd' in " + file, "list the etcd endpoints, e.g. [http://127.0.0.1:2379]");
+        }
+        for (Integer p : new Integer[] {port, apiPort}) {
+            if (p < 1 || p > 65535) {
+                throw new WardenException("port " + p + " in " + file + " is out of range", "use a port between 1 and 65535");
+            }
+        }
+        Duration ttlValue = duration(ttl, "ttl", file, DEFAULT_TTL);
+        Duration loopValue = duration(loopWait, "loop_wait", file, Duration.ofSeconds(1));
+        duration(primaryStartTimeout, "primary_start_timeout", file, Duration.ofSeconds(30));
+        if (ttlValue.toMillis() % 1000 != 0 || ttlValue.toSeconds() < 2) {
+            throw new WardenException(
+                    "ttl " + ttl + " in " + file + " must be a whole number of seconds, at least 2s",
+                    "etcd leases have a resolution of one second and a minimum of about two");
+        }
+        if (loopValue.multipliedBy(2).compareTo(ttlValue) > 0) {
+            throw new WardenException(
+                    "loop_wait " + loopWait + " is more than half of ttl " + ttlValue.toSeconds() + "s in " + file,
+                    "a leader must be able to renew at least twice per ttl; lower loop_wait or raise ttl");
+        }
+        String watchdogMode = watchdog == null ? "required" : watchdog;
+        if (!watchdogMode.equals("required") && !watchdogMode.equals("off")) {
+            throw new WardenException(
+                    "watchdog '" + watchdog + "' in " + file + " is not a mode", "use 'required' or 'off'");
+        }
+        return new NodeConfig(
+                name,
+                cluster == null ? "main" : cluster,
+                host == null ? "127.0.0.1" : host,
+                port,
+                apiHost == null ? (host == null ? "127.0.0.1" : host) : apiHost,
+                apiPort,
+                List.copyOf(etcd),
+                dataDir,
+                workDir == null ? Path.of(dataDir).toAbsolutePath().getParent().toString() : workDir,
+                binDir == null ? "/usr/lib/postgresql/15/bin" : binDir,
+                superuserPassword == null ? "postgres" : superuserPassword,
+                replicationPassword == null ? "replicator" : replicationPassword,
+                ttl == null ? DEFAULT_TTL.toSeconds() + "s" : ttl,
+                loopWait == null ? "1s" : loopWait,
+                primaryStartTimeout == null ? "30s" : primaryStartTimeout,
+                watchdogMode,
+                postgresUser,
+                tags == null ? NodeTags.NONE : tags,
+                parameters == null ? Map.of() : Map.copyOf(parameters));
+    }
+
+    private static void require(Object value, String key, Path file) {
+        if (value == null) {
+            throw new WardenException("missing key '" + key + "' in " + file, "add it; see docs/configuration.md");
+        }
+    }
+
+    private static Duration duration(String value, String key, Path file, Duration fallback) {
+        if (value == null) {
+            return fallback;
+        }
+        try {
+            return Sizes.parseDuration(value);
+        } catch (IllegalArgumentException e) {
+            throw new WardenException("bad value for '" + key + "' in " + file + ": " + e.getMessage(), "use e.g. 3s or 500ms");
+        }
+    }
+
+    public Duration ttlDuration() {
+        return Sizes.parseDuration(ttl);
+    }
+
+    public Duration loopWaitDuration() {
+        return Sizes.parseDuration(loopWait);
+    }
+
+    public Duration primaryStartTimeoutDuration() {
+        return Sizes.parseDuration(primaryStartTimeout);
+    }
+
+    public boolean watchdogRequired() {
+        return "required".equals(watchdog);
+    }
+
+    public Path dataPath() {
+        return Path.of(dataDir);
+    }
+
+    public Path workPath() {
+        return Path.of(workDir);
+    }
+
+    public Path watchdogSocket() {
+        return workPath().resolve("watchdog.sock");
+    }
+
+    public String apiUrl() {
+        return "http://" + apiHost + ":" + apiPort;
+    }
+}

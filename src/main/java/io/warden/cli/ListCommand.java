@@ -1,0 +1,70 @@
+package io.warden.cli;
+
+import io.warden.common.Json;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Member;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "list", description = "One row per member: role, state, timeline, LSN, lag, addresses, pids.")
+final class ListCommand implements Callable<Integer> {
+    @Mixin
+    DirOption dir;
+
+    @Option(names = "--json", description = "print a JSON array")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        print(DeploymentState.read(dir.resolve()), json);
+        return 0;
+    }
+
+    static void print(DeploymentState state, boolean json) {
+        ClusterSnapshot cluster = LocalDeployment.snapshot(state);
+        List<Map<String, Object>> rows = rows(state, cluster);
+        if (json) {
+            System.out.println(Json.writePretty(rows));
+            return;
+        }
+        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s%n";
+        System.out.printf(format, "NAME", "ROLE", "STATE", "TL", "LSN", "LAG_BYTES", "HOST", "PORT", "API_URL", "AGENT", "POSTGRES");
+        for (Map<String, Object> row : rows) {
+            System.out.printf(format, row.get("name"), row.get("role"), row.get("state"), row.get("timeline"), row.get("lsn"),
+                    row.get("lag_bytes"), row.get("host"), row.get("port"), row.get("api_url"), row.get("agent_pid"), row.get("postgres_pid"));
+        }
+        System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)"));
+    }
+
+    /** Members from the DCS, plus a row for every node of the deployment whose agent is not publishing. */
+    static List<Map<String, Object>> rows(DeploymentState state, ClusterSnapshot cluster) {
+        List<Map<String, Object>> rows = new ArrayList<>();
+        for (DeploymentState.Node node : state.nodes()) {
+            Member m = cluster.members().get(node.name());
+            Map<String, Object> row = new LinkedHashMap<>();
+            row.put("name", node.name());
+            row.put("role", m == null ? "unknown" : m.role().label());
+            row.put("state", m == null ? "down" : m.state().label());
+            row.put("leader", cluster.isLeader(node.name()));
+            row.put("timeline", m == null ? 0 : m.timeline());
+            row.put("lsn", m == null ? "" : m.lsn());
+            row.put("lag_bytes", m == null ? 0 : m.lagBytes());
+            row.put("host", node.host());
+            row.put("port", node.port());
+            row.put("api_url", "http://" + node.host() + ":" + node.apiPort());
+            row.put("agent_pid", m == null ? node.agentPid() : m.agentPid());
+            row.put("postgres_pid", m == null ? 0 : m.postgresPid());
+            row.put("watchdog_pid", node.watchdogPid());
+            rows.add(row);
+        }
+        return rows;
+    }
+}

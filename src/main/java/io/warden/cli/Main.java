@@ -1,0 +1,40 @@
+package io.warden.cli;
+
+import io.warden.common.WardenException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** Entry point of every Warden process: the CLI, and the agent and watchdog services it starts. */
+@Command(
+        name = "warden",
+        mixinStandardHelpOptions = true,
+        version = "warden 0.1.0",
+        description = "Self-hosted managed PostgreSQL: highly available clusters on etcd.",
+        subcommands = {
+            UpCommand.class,
+            DownCommand.class,
+            ListCommand.class,
+            UriCommand.class,
+            AgentCommand.class,
+            WatchdogCommand.class
+        })
+public final class Main implements Runnable {
+
+    public static void main(String[] args) {
+        System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
+        CommandLine cli = new CommandLine(new Main());
+        cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
+            if (e instanceof WardenException w) {
+                commandLine.getErr().println("error: " + w.describe());
+                return 2;
+            }
+            throw e;
+        });
+        System.exit(cli.execute(args));
+    }
+
+    @Override
+    public void run() {
+        new CommandLine(this).usage(System.out);
+    }
+}

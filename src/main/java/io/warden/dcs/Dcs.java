@@ -1,0 +1,79 @@
+package io.warden.dcs;
+
+import java.time.Duration;
+import java.util.function.UnaryOperator;
+
+/**
+ * The distributed configuration store: the only shared truth of a cluster. Each method states its atomicity
+ * contract; every write that decides leadership is a compare-and-swap.
+ *
+ * <p>Every call either completes within the client's request timeout or throws {@link DcsException}; callers
+ * never block longer than that, which the fencing arithmetic relies on.
+ */
+public interface Dcs extends AutoCloseable {
+
+    /** Reads every key of the cluster at a single revision. */
+    ClusterSnapshot read();
+
+    /** Grants a new lease of {@code ttl}; returns its id. */
+    long grantLease(Duration ttl);
+
+    /**
+     * Renews a lease once. Returns the remaining TTL in seconds as etcd reports it; zero or less means the lease
+     * is gone (expired or revoked) and anything bound to it has been deleted.
+     */
+    long keepAlive(long leaseId);
+
+    void revokeLease(long leaseId);
+
+    /**
+     * Bootstrap race: atomically creates {@code initialize} (marked as in progress) and {@code leader} bound to the
+     * lease, only if neither exists. Exactly one caller can ever win for a cluster.
+     */
+    boolean claimBootstrap(String name, long leaseId);
+
+    /** Replaces the in-progress {@code initialize} value with the system identifier, with no lease. */
+    void completeBootstrap(String systemIdentifier);
+
+    /** Takes {@code leader} for {@code name}, bound to the lease, only if the key does not exist. */
+    boolean acquireLeader(String name, long leaseId);
+
+    /** Deletes {@code leader} only if it still names {@code name}. */
+    boolean releaseLeader(String name);
+
+    /** Writes {@code members/<name>} bound to the lease (last writer wins: only the member itself writes it). */
+    void publishMember(Member member, long leaseId);
+
+    /** Writes {@code optime}; only the leader calls this, guarded by the leader key still naming it. */
+    boolean publishOptime(String leaderName, Optime optime);
+
+    /**
+     * Changes {@code config} only if it has not changed since {@code expectedRevision} (0: only if absent).
+     * Returns false when another writer got there first.
+     */
+    boolean compareAndSetConfig(long expectedRevision, DynamicConfig config);
+
+    /** Appends to {@code history} with a compare-and-swap retry loop, keeping the newest 100 entries. */
+    void appendHistory(HistoryEntry entry);
+
+    /**
+     * Calls {@code onChange} from a client thread whenever {@code leader} changes (taken, released, or expired with its lease). The callback
+     * must only wake someone up; it must not block.
+     */
+    AutoCloseable watch(Runnable onChange);
+
+    /** Applies {@code change} to the config with compare-and-swap, retrying on conflict. */
+    default DynamicConfig updateConfig(UnaryOperator<DynamicConfig> change) {
+        for (int attempt = 0; attempt < 10; attempt++) {
+            ClusterSnapshot snapshot = read();
+            DynamicConfig updated = change.apply(snapshot.config());
+            if (compareAndSetConfig(snapshot.configRevision(), updated)) {
+                return updated;
+            }
+        }
+        throw new DcsException("config changed under us ten times in a row", null);
+    }
+
+    @Override
+    void close();
+}

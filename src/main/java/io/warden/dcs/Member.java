@@ -1,0 +1,26 @@
+package io.warden.dcs;
+
+/**
+ * What one node publishes about itself under {@code members/<name>}, bound to its agent's lease so it
+ * disappears when the agent does.
+ */
+public record Member(
+        String name,
+        Role role,
+        MemberState state,
+        String host,
+        int port,
+        String apiUrl,
+        long timeline,
+        String lsn,
+        long lagBytes,
+        NodeTags tags,
+        long agentPid,
+        long postgresPid,
+        String instanceId,
+        String dataDir) {
+
+    public io.warden.common.Lsn position() {
+        return io.warden.common.Lsn.parse(lsn);
+    }
+}

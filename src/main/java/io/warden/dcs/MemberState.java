@@ -1,0 +1,28 @@
+package io.warden.dcs;
+
+import com.fasterxml.jackson.annotation.JsonValue;
+
+/**
+ * What a node is doing. {@code RUNNING} is a working primary, {@code STREAMING} a replica receiving WAL from
+ * the primary; every other value names the work in progress or the trouble.
+ */
+public enum MemberState {
+    STARTING,
+    INITIALIZING,
+    CLONING,
+    RUNNING,
+    STREAMING,
+    /** A replica whose postgres runs but has no WAL receiver connected. */
+    IN_ARCHIVE_RECOVERY,
+    PROMOTING,
+    REWINDING,
+    FENCED,
+    STOPPED,
+    CRASHED,
+    WAITING;
+
+    @JsonValue
+    public String label() {
+        return name().toLowerCase(java.util.Locale.ROOT).replace('_', ' ');
+    }
+}

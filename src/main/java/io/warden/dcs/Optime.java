@@ -1,0 +1,7 @@
+package io.warden.dcs;
+
+/**
+ * The last WAL position and timeline the leader published. Not bound to a lease: it must outlive the leader so
+ * that candidates can tell how far behind they are when it is gone ({@code maximum_lag_on_failover}).
+ */
+public record Optime(String lsn, long timeline) {}

@@ -1,0 +1,313 @@
+package io.warden.postgres;
+
+import io.warden.common.Processes;
+import io.warden.common.Processes.Result;
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * Process and file control of one postgres data directory: initdb, start, stop, promote, clone, rewind, and the
+ * configuration file the agent owns ({@code warden.conf}). When the agent runs as root every postgres program runs
+ * as the unprivileged OS user, because postgres refuses to run as root.
+ */
+public final class PostgresCtl {
+    /** The file the agent rewrites before every start and on every change of upstream. */
+    static final String NODE_CONF = "warden.conf";
+
+    private final Path binDir;
+    private final Path dataDir;
+    private final Path workDir;
+    private final String osUser;
+
+    /**
+     * @param osUser the OS user to run postgres as, or null to run as the current user
+     */
+    public PostgresCtl(Path binDir, Path dataDir, Path workDir, String osUser) {
+        this.binDir = binDir;
+        this.dataDir = dataDir;
+        this.workDir = workDir;
+        this.osUser = osUser;
+    }
+
+    public Path dataDir() {
+        return dataDir;
+    }
+
+    public Path logFile() {
+        return workDir.resolve("postgres.log");
+    }
+
+    public Path passFile() {
+        return workDir.resolve("pgpass");
+    }
+
+    public Path socketDir() {
+        return workDir.resolve("run");
+    }
+
+    private List<String> command(String program, String... args) {
+        List<String> command = new ArrayList<>();
+        if (osUser != null) {
+            command.addAll(List.of("runuser", "-u", osUser, "--"));
+        }
+        command.add(binDir.resolve(program).toString());
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private Result run(Duration timeout, String program, String... args) {
+        return run(timeout, command(program, args));
+    }
+
+    private Result run(Duration timeout, List<String> command) {
+        return Processes.run(command, Map.of("LC_ALL", "C.UTF-8", "PGPASSFILE", passFile().toString()), timeout);
+    }
+
+    public boolean hasData() {
+        return Files.exists(dataDir.resolve("PG_VERSION"));
+    }
+
+    public boolean isStandby() {
+        return Files.exists(dataDir.resolve("standby.signal"));
+    }
+
+    /** The postmaster's pid if postgres runs on this data directory. */
+    public Optional<Long> postmasterPid() {
+        Path pidFile = dataDir.resolve("postmaster.pid");
+        try {
+            String first = Files.readAllLines(pidFile).stream().findFirst().orElse("").strip();
+            long pid = Long.parseLong(first);
+            return Processes.alive(pid) ? Optional.of(pid) : Optional.empty();
+        } catch (IOException | NumberFormatException e) {
+            return Optional.empty();
+        }
+    }
+
+    /** Creates the working directories and the password file, owned by the postgres OS user. */
+    public void prepare(String superuserPassword, String replicationPassword) {
+        try {
+            Files.createDirectories(workDir);
+            Files.createDirectories(socketDir());
+            Files.writeString(
+                    passFile(),
+                    "*:*:*:postgres:" + escapePass(superuserPassword) + "\n*:*:*:replicator:"
+                            + escapePass(replicationPassword) + "\n");
+            Files.setPosixFilePermissions(passFile(), PosixFilePermissions.fromString("rw-------"));
+            chown(workDir);
+            chown(socketDir());
+            chown(passFile());
+            if (Files.exists(logFile())) {
+                chown(logFile());
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    private static String escapePass(String value) {
+        return value.replace("\\", "\\\\").replace(":", "\\:");
+    }
+
+    private void chown(Path path) throws IOException {
+        if (osUser == null) {
+            return;
+        }
+        UserPrincipal owner = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser);
+        Files.setOwner(path, owner);
+    }
+
+    /** Runs initdb with data checksums; the superuser gets the password, local connections use peer auth. */
+    public void initdb(String superuserPassword) {
+        try {
+            Files.createDirectories(dataDir);
+            Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
+            chown(dataDir);
+            Path pwFile = workDir.resolve("initdb.pw");
+            Files.writeString(pwFile, superuserPassword + "\n");
+            chown(pwFile);
+            Result result = run(
+                    Duration.ofMinutes(2),
+                    "initdb",
+                    "-D", dataDir.toString(),
+                    "-U", "postgres",
+                    "--pwfile=" + pwFile,
+                    "--data-checksums",
+                    "--encoding=UTF8",
+                    "--locale=C.UTF-8",
+                    "--auth-local=peer",
+                    "--auth-host=scram-sha-256");
+            Files.deleteIfExists(pwFile);
+            check(result, "initdb", "check the disk has space and " + dataDir + " is writable by the postgres user");
+            Files.writeString(
+                    dataDir.resolve("pg_hba.conf"),
+                    """
+                    # Written by the Warden agent at bootstrap.
+                    local   all          all                       peer
+                    host    replication  replicator  0.0.0.0/0     scram-sha-256
+                    host    all          all         0.0.0.0/0     scram-sha-256
+                    """);
+            Files.writeString(
+                    dataDir.resolve("postgresql.conf"),
+                    "\n# Node-specific settings owned by the Warden agent.\ninclude_if_exists = '" + NODE_CONF + "'\n",
+                    java.nio.file.StandardOpenOption.APPEND);
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /**
+     * Writes warden.conf: node identity, replication settings, the cluster's parameters, and the upstream when
+     * this node is to follow one; creates or removes standby.signal to match.
+     */
+    public void writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+        Map<String, String> settings = new TreeMap<>(parameters);
+        settings.put("listen_addresses", node.host().equals("127.0.0.1") ? "127.0.0.1" : "127.0.0.1," + node.host());
+        settings.put("port", Integer.toString(node.port()));
+        settings.put("unix_socket_directories", socketDir().toString());
+        settings.put("cluster_name", node.name());
+        settings.put("wal_level", "replica");
+        settings.put("hot_standby", "on");
+        settings.put("max_wal_senders", "10");
+        settings.put("max_replication_slots", "10");
+        settings.put("wal_log_hints", "on");
+        settings.put("hot_standby_feedback", "on");
+        // A follower whose upstream just changed retries every second instead of the default five.
+        settings.put("wal_retrieve_retry_interval", "1s");
+        settings.put("recovery_target_timeline", "latest");
+        upstream.ifPresentOrElse(
+                u -> {
+                    settings.put("primary_conninfo", u.conninfo(node.name(), passFile()));
+                    settings.put("primary_slot_name", slotName(node.name()));
+                },
+                () -> {
+                    settings.put("primary_conninfo", "");
+                    settings.put("primary_slot_name", "");
+                });
+        StringBuilder text = new StringBuilder("# Written by the Warden agent; changes here are overwritten.\n");
+        settings.forEach((k, v) -> text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+        try {
+            Files.writeString(dataDir.resolve(NODE_CONF), text);
+            chown(dataDir.resolve(NODE_CONF));
+            Path signal = dataDir.resolve("standby.signal");
+            if (upstream.isPresent() || node.standby()) {
+                if (!Files.exists(signal)) {
+                    Files.writeString(signal, "");
+                    chown(signal);
+                }
+            } else {
+                Files.deleteIfExists(signal);
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+    }
+
+    /** The physical replication slot name for a member: postgres allows only [a-z0-9_]. */
+    public static String slotName(String member) {
+        return member.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    }
+
+    public Result start(Duration timeout) {
+        return run(
+                timeout.plusSeconds(5),
+                "pg_ctl", "start", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D", dataDir.toString(), "-l", logFile().toString());
+    }
+
+    public Result stop(String mode, Duration timeout) {
+        return run(
+                timeout.plusSeconds(5),
+                "pg_ctl", "stop", "-w", "-m", mode, "-t", Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D", dataDir.toString());
+    }
+
+    public Result promote(Duration timeout) {
+        return run(
+                timeout.plusSeconds(5),
+                "pg_ctl", "promote", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D", dataDir.toString());
+    }
+
+    public Result reload() {
+        return run(Duration.ofSeconds(10), "pg_ctl", "reload", "-D", dataDir.toString());
+    }
+
+    /** Clones the upstream into an empty data directory. */
+    public Result baseBackup(Upstream upstream, String name, Duration timeout) {
+        try {
+            Files.createDirectories(dataDir.getParent());
+            if (Files.exists(dataDir)) {
+                removeData();
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return run(
+                timeout,
+                "pg_basebackup",
+                "-D", dataDir.toString(),
+                "-X", "stream",
+                "-c", "fast",
+                "-d", upstream.conninfo(name, passFile()));
+    }
+
+    /** Rewinds this (stopped) data directory onto the new primary's timeline. */
+    public Result rewind(Upstream upstream, Duration timeout) {
+        String source = "host=" + upstream.host() + " port=" + upstream.port()
+                + " user=postgres dbname=postgres connect_timeout=3 passfile=" + passFile();
+        return run(timeout, "pg_rewind", "-D", dataDir.toString(), "--source-server=" + source);
+    }
+
+    /** Deletes the data directory; only called before a re-clone of a node that is not the leader. */
+    public void removeData() {
+        if (!Files.exists(dataDir)) {
+            return;
+        }
+        Result result = Processes.run(List.of("rm", "-rf", "--one-file-system", dataDir.toString()), Duration.ofMinutes(2));
+        check(result, "removing " + dataDir, "remove it by hand and restart the agent");
+    }
+
+    /** The database system identifier from pg_controldata. */
+    public String systemIdentifier() {
+        Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
+        check(result, "pg_controldata", "check " + dataDir);
+        return result.output().lines()
+                .filter(l -> l.startsWith("Database system identifier:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                .findFirst()
+                .orElse("unknown");
+    }
+
+    private static void check(Result result, String what, String nextStep) {
+        if (!result.ok()) {
+            throw new WardenException(what + " failed (exit " + result.exitCode() + "):\n" + result.tail(), nextStep);
+        }
+    }
+
+    /** What a node needs to know to write its own configuration. */
+    public record NodeSettings(String name, String host, int port, boolean standby) {}
+
+    /** The primary a replica streams from. */
+    public record Upstream(String host, int port) {
+        String conninfo(String applicationName, Path passFile) {
+            return "host=" + host + " port=" + port + " user=replicator application_name=" + applicationName
+                    + " connect_timeout=3 passfile=" + passFile;
+        }
+
+        @Override
+        public String toString() {
+            return host + ":" + port;
+        }
+    }
+}

@@ -1,0 +1,69 @@
+package io.warden.runtime;
+
+import io.warden.common.Json;
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.util.List;
+
+/**
+ * What {@code warden up} started, written to {@code deployment.json} so {@code down}, {@code list} and {@code uri}
+ * act on exactly that (pids, ports, credentials). Readable only by its owner: it holds the passwords.
+ */
+public record DeploymentState(
+        String cluster,
+        int basePort,
+        String isolation,
+        int netId,
+        String superuserPassword,
+        String replicationPassword,
+        List<EtcdMember> etcd,
+        List<Node> nodes) {
+
+    public record EtcdMember(String name, String clientUrl, String peerUrl, long pid, String dataDir) {}
+
+    public record Node(
+            String name,
+            String host,
+            int port,
+            int apiPort,
+            String configFile,
+            String netns,
+            long agentPid,
+            long watchdogPid) {}
+
+    public static Path file(Path dir) {
+        return dir.resolve("deployment.json");
+    }
+
+    public static DeploymentState read(Path dir) {
+        Path file = file(dir);
+        if (!Files.exists(file)) {
+            throw new WardenException("no deployment in " + dir + " (no deployment.json)", "start one with: ./warden up --dir " + dir);
+        }
+        try {
+            return Json.json().readValue(file.toFile(), DeploymentState.class);
+        } catch (IOException e) {
+            throw new WardenException("cannot read " + file + ": " + e.getMessage(), "remove the directory and run ./warden up again");
+        }
+    }
+
+    public void write(Path dir) {
+        try {
+            Files.createDirectories(dir);
+            Path tmp = dir.resolve("deployment.json.tmp");
+            Files.writeString(tmp, Json.writePretty(this));
+            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
+            Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new WardenException("cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");
+        }
+    }
+
+    public List<String> etcdClientUrls() {
+        return etcd.stream().map(EtcdMember::clientUrl).toList();
+    }
+}

@@ -1,0 +1,324 @@
+package io.warden.runtime;
+
+import io.warden.common.Processes;
+import io.warden.common.WardenException;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.postgres.Fence;
+import io.warden.runtime.DeploymentState.EtcdMember;
+import io.warden.runtime.DeploymentState.Node;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The local runtime: a whole deployment on this machine. Three etcd members, and per node a watchdog and an
+ * agent (which starts its own postgres), each node in its own network namespace when running as root
+ * ({@code netns} isolation) or as plain processes on loopback otherwise ({@code process} isolation, which cannot
+ * simulate a network partition). Ports are {@code base+1..3} for etcd clients, {@code base+11..13} for etcd peers,
+ * {@code base+101..} for postgres and {@code base+201..} for the agents' REST APIs.
+ */
+public final class LocalDeployment {
+    public static final String POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
+
+    /** How {@code up} should build the deployment. */
+    public record Options(Path dir, int nodes, int basePort, String isolation, int netId, String cluster, Map<String, String> extraNodeConfig) {
+        public Options {
+            if (nodes < 1 || nodes > 9) {
+                throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
+            }
+            if (basePort < 1024 || basePort > 65000) {
+                throw new WardenException("--base-port " + basePort + " is out of range", "use a port between 1024 and 65000");
+            }
+        }
+    }
+
+    private LocalDeployment() {}
+
+    public static DeploymentState up(Options options) {
+        Path dir = options.dir().toAbsolutePath();
+        preflight(options);
+        if (Files.exists(DeploymentState.file(dir))) {
+            DeploymentState old = DeploymentState.read(dir);
+            boolean anyAlive = old.etcd().stream().anyMatch(e -> Processes.alive(e.pid()))
+                    || old.nodes().stream().anyMatch(n -> Processes.alive(n.agentPid()));
+            if (anyAlive) {
+                throw new WardenException(
+                        "a deployment is already running in " + dir, "stop it with: ./warden down --dir " + dir);
+            }
+        }
+        String isolation = options.isolation();
+        String superPw = secret();
+        String replPw = secret();
+        if (Files.exists(DeploymentState.file(dir))) {
+            DeploymentState old = DeploymentState.read(dir);
+            superPw = old.superuserPassword();
+            replPw = old.replicationPassword();
+        }
+        try {
+            Files.createDirectories(dir);
+            makeTraversable(dir);
+        } catch (IOException e) {
+            throw new WardenException("cannot create " + dir + ": " + e.getMessage(), "choose a writable --dir");
+        }
+        List<EtcdMember> etcd = new ArrayList<>();
+        List<Node> nodes = new ArrayList<>();
+        DeploymentState state = new DeploymentState(
+                options.cluster(), options.basePort(), isolation, options.netId(), superPw, replPw, etcd, nodes);
+        try {
+            if (isolation.equals("netns")) {
+                for (int i = 1; i <= options.nodes(); i++) {
+                    NetworkNamespaces.create(options.netId(), i);
+                }
+            }
+            startEtcd(options, dir, etcd);
+            state.write(dir);
+            for (int i = 1; i <= options.nodes(); i++) {
+                nodes.add(startNode(options, dir, state, i));
+                state.write(dir);
+            }
+            return state;
+        } catch (RuntimeException e) {
+            down(dir, false);
+            throw e;
+        }
+    }
+
+    private static void preflight(Options options) {
+        if (!Files.isExecutable(Path.of(POSTGRES_BIN, "initdb"))) {
+            throw new WardenException("PostgreSQL 15 is not installed (" + POSTGRES_BIN + "/initdb is missing)",
+                    "install it: apt-get install postgresql-15 (./warden does this for you when run as root)");
+        }
+        if (!Processes.run(List.of("etcd", "--version"), Duration.ofSeconds(10)).ok()) {
+            throw new WardenException("etcd is not installed", "install it: apt-get install etcd-server");
+        }
+        if (options.isolation().equals("netns") && !Processes.isRoot()) {
+            throw new WardenException("--isolation netns needs root", "run as root, or use --isolation process");
+        }
+    }
+
+    /** Postgres runs as its own user and must be able to reach its data directory under ours. */
+    private static void makeTraversable(Path dir) throws IOException {
+        if (!Processes.isRoot()) {
+            return;
+        }
+        for (Path p = dir; p != null; p = p.getParent()) {
+            var perms = Files.getPosixFilePermissions(p);
+            if (!perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_EXECUTE)) {
+                throw new WardenException(
+                        "the postgres user cannot enter " + p + " (on the way to " + dir + ")",
+                        "choose a --dir outside " + p + ", or chmod o+x " + p);
+            }
+        }
+    }
+
+    private static String secret() {
+        byte[] bytes = new byte[12];
+        new SecureRandom().nextBytes(bytes);
+        return HexFormat.of().formatHex(bytes);
+    }
+
+    private static void startEtcd(Options options, Path dir, List<EtcdMember> etcd) {
+        int base = options.basePort();
+        StringBuilder initial = new StringBuilder();
+        for (int i = 1; i <= 3; i++) {
+            initial.append(i > 1 ? "," : "").append("e").append(i).append("=http://127.0.0.1:").append(base + 10 + i);
+        }
+        for (int i = 1; i <= 3; i++) {
+            int client = base + i;
+            int peer = base + 10 + i;
+            Path data = dir.resolve("etcd/e" + i);
+            StringBuilder listen = new StringBuilder("http://127.0.0.1:" + client);
+            if (options.isolation().equals("netns")) {
+                for (int n = 1; n <= options.nodes(); n++) {
+                    listen.append(",http://").append(NetworkNamespaces.gatewayAddress(options.netId(), n)).append(':').append(client);
+                }
+            }
+            List<String> command = List.of(
+                    "etcd",
+                    "--name", "e" + i,
+                    "--data-dir", data.toString(),
+                    "--listen-client-urls", listen.toString(),
+                    "--advertise-client-urls", "http://127.0.0.1:" + client,
+                    "--listen-peer-urls", "http://127.0.0.1:" + peer,
+                    "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
+                    "--initial-cluster", initial.toString(),
+                    "--initial-cluster-state", "new",
+                    "--initial-cluster-token", "warden-" + options.cluster() + "-" + base,
+                    "--log-level", "warn");
+            long pid = Processes.startService(command, dir.resolve("etcd/e" + i + ".log"), Map.of());
+            etcd.add(new EtcdMember("e" + i, "http://127.0.0.1:" + client, "http://127.0.0.1:" + peer, pid, data.toString()));
+        }
+        waitFor(Duration.ofSeconds(60), "etcd to become healthy (see " + dir.resolve("etcd") + "/*.log)", () ->
+                etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl())));
+    }
+
+    public static boolean etcdHealthy(String clientUrl) {
+        try {
+            HttpResponse<String> response = HttpClient.newHttpClient().send(
+                    HttpRequest.newBuilder(URI.create(clientUrl + "/health")).timeout(Duration.ofSeconds(2)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 && response.body().contains("true");
+        } catch (IOException e) {
+            return false;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return false;
+        }
+    }
+
+    private static Node startNode(Options options, Path dir, DeploymentState state, int index) {
+        String name = "node-" + index;
+        boolean netns = options.isolation().equals("netns");
+        String host = netns ? NetworkNamespaces.nodeAddress(options.netId(), index) : "127.0.0.1";
+        String etcdHost = netns ? NetworkNamespaces.gatewayAddress(options.netId(), index) : "127.0.0.1";
+        int port = options.basePort() + 100 + index;
+        int apiPort = options.basePort() + 200 + index;
+        Path nodeDir = dir.resolve("nodes/" + name);
+        Path configFile = nodeDir.resolve("config.yml");
+        StringBuilder yaml = new StringBuilder();
+        yaml.append("name: ").append(name).append('\n');
+        yaml.append("cluster: ").append(options.cluster()).append('\n');
+        yaml.append("host: ").append(host).append('\n');
+        yaml.append("port: ").append(port).append('\n');
+        yaml.append("api_port: ").append(apiPort).append('\n');
+        yaml.append("etcd:\n");
+        for (int i = 1; i <= 3; i++) {
+            yaml.append("  - http://").append(etcdHost).append(':').append(options.basePort() + i).append('\n');
+        }
+        yaml.append("data_dir: ").append(nodeDir.resolve("data")).append('\n');
+        yaml.append("work_dir: ").append(nodeDir).append('\n');
+        yaml.append("bin_dir: ").append(POSTGRES_BIN).append('\n');
+        yaml.append("superuser_password: ").append(state.superuserPassword()).append('\n');
+        yaml.append("replication_password: ").append(state.replicationPassword()).append('\n');
+        options.extraNodeConfig().forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
+        try {
+            Files.createDirectories(nodeDir);
+            if (!Files.exists(configFile)) {
+                Files.writeString(configFile, yaml);
+                Files.setPosixFilePermissions(configFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            }
+        } catch (IOException e) {
+            throw new WardenException("cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
+        }
+        List<String> prefix = netns
+                ? List.of("ip", "netns", "exec", NetworkNamespaces.namespace(options.netId(), index))
+                : List.of();
+        Path socket = nodeDir.resolve("watchdog.sock");
+        long watchdogPid = Processes.startService(
+                concat(prefix, javaCommand("-Xmx24m", "watchdog", "--socket", socket.toString(), "--data-dir", nodeDir.resolve("data").toString())),
+                nodeDir.resolve("watchdog.log"),
+                Map.of());
+        waitFor(Duration.ofSeconds(30), "the watchdog of " + name + " (see " + nodeDir.resolve("watchdog.log") + ")", () -> Files.exists(socket));
+        long agentPid = Processes.startService(
+                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", configFile.toString())), nodeDir.resolve("agent.log"), Map.of());
+        return new Node(name, host, port, apiPort, configFile.toString(), netns ? NetworkNamespaces.namespace(options.netId(), index) : "", agentPid, watchdogPid);
+    }
+
+    /** The java command line that runs a Warden subcommand on this JVM's binary and class path. */
+    public static List<String> javaCommand(String heap, String... args) {
+        List<String> command = new ArrayList<>(List.of(
+                Processes.javaBinary(),
+                heap,
+                "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1",
+                "-cp",
+                System.getProperty("java.class.path"),
+                "io.warden.cli.Main"));
+        command.addAll(List.of(args));
+        return command;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+
+    /** Stops exactly what {@code up} started, by pid: agents (which stop their postgres), watchdogs, etcd. */
+    public static void down(Path dir, boolean purge) {
+        Path abs = dir.toAbsolutePath();
+        if (!Files.exists(DeploymentState.file(abs))) {
+            if (purge) {
+                deleteTree(abs);
+            }
+            return;
+        }
+        DeploymentState state = DeploymentState.read(abs);
+        state.nodes().parallelStream().forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
+        for (Node node : state.nodes()) {
+            Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
+            Path data = Path.of(node.configFile()).getParent().resolve("data");
+            // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.
+            Fence.kill(data);
+        }
+        for (EtcdMember member : state.etcd()) {
+            Processes.stop(member.pid(), Duration.ofSeconds(10));
+        }
+        if (state.isolation().equals("netns")) {
+            for (int i = 1; i <= state.nodes().size(); i++) {
+                NetworkNamespaces.remove(state.netId(), i);
+            }
+        }
+        if (purge) {
+            deleteTree(abs);
+        }
+    }
+
+    private static void deleteTree(Path dir) {
+        Processes.run(List.of("rm", "-rf", "--one-file-system", dir.toString()), Duration.ofMinutes(2));
+    }
+
+    /** The cluster as the DCS has it now. */
+    public static ClusterSnapshot snapshot(DeploymentState state) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            return dcs.read();
+        }
+    }
+
+    /** Healthy: one running primary holding the leader key and every other node streaming from it. */
+    public static boolean healthy(ClusterSnapshot cluster, int nodes) {
+        Optional<Member> leader = cluster.leaderMember();
+        if (leader.isEmpty() || leader.get().role() != Role.PRIMARY || leader.get().state() != MemberState.RUNNING) {
+            return false;
+        }
+        long streaming = cluster.members().values().stream()
+                .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING)
+                .count();
+        return streaming == nodes - 1;
+    }
+
+    public static void awaitHealthy(DeploymentState state, Duration timeout) {
+        waitFor(timeout, "a primary and " + (state.nodes().size() - 1) + " streaming replicas (see the nodes' agent.log)", () -> {
+            try {
+                return healthy(snapshot(state), state.nodes().size());
+            } catch (RuntimeException e) {
+                return false;
+            }
+        });
+    }
+
+    private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (!condition.getAsBoolean()) {
+            if (System.nanoTime() > deadline) {
+                throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
+            }
+            Processes.sleep(Duration.ofMillis(200));
+        }
+    }
+}

@@ -1,0 +1,111 @@
+package io.warden.watchdog;
+
+import io.warden.postgres.Fence;
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+
+/**
+ * A per-node process that fences postgres when the agent stops checking in: the software counterpart of the
+ * kernel watchdog Patroni relies on. It exists because an agent frozen by SIGSTOP (or a stalled JVM) cannot fence
+ * its own postgres, while its lease runs out and another node is promoted.
+ *
+ * <p>Protocol, one line per message on a Unix socket: {@code arm <deadline>} where deadline is a
+ * CLOCK_MONOTONIC time in nanoseconds ({@link System#nanoTime()} on Linux reads that clock, so it is comparable
+ * across processes on one host), and {@code disarm}. While armed and past the deadline, any postgres running on
+ * the data directory is killed, again and again, until the agent re-arms or disarms. A closed connection changes
+ * nothing: an agent that died holding the lease must be fenced just the same.
+ */
+public final class Watchdog {
+    /** How often the deadline is checked; the agent arms with this much to spare. */
+    public static final long CHECK_INTERVAL_MILLIS = 20;
+
+    private final Path socket;
+    private final Path dataDir;
+    private volatile long deadlineNanos;
+    private volatile boolean armed;
+
+    public Watchdog(Path socket, Path dataDir) {
+        this.socket = socket;
+        this.dataDir = dataDir;
+    }
+
+    public void run() throws IOException {
+        Files.deleteIfExists(socket);
+        ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        server.bind(UnixDomainSocketAddress.of(socket));
+        Thread.ofPlatform().daemon().name("watchdog-accept").start(() -> accept(server));
+        log("watching " + dataDir + " on " + socket);
+        boolean fencedLogged = false;
+        while (true) {
+            if (armed && System.nanoTime() - deadlineNanos > 0) {
+                var killed = Fence.kill(dataDir);
+                if (killed.isPresent() || !fencedLogged) {
+                    log("agent missed its deadline: " + killed.orElse("no postgres running"));
+                    fencedLogged = true;
+                }
+            } else {
+                fencedLogged = false;
+            }
+            try {
+                Thread.sleep(CHECK_INTERVAL_MILLIS);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    private void accept(ServerSocketChannel server) {
+        while (server.isOpen()) {
+            try {
+                SocketChannel channel = server.accept();
+                Thread.ofPlatform().daemon().name("watchdog-client").start(() -> serve(channel));
+            } catch (IOException e) {
+                log("accept failed: " + e.getMessage());
+            }
+        }
+    }
+
+    private void serve(SocketChannel channel) {
+        try (BufferedReader in = new BufferedReader(
+                new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
+            String line;
+            while ((line = in.readLine()) != null) {
+                handle(line.strip());
+            }
+        } catch (IOException e) {
+            log("agent connection lost: " + e.getMessage());
+        }
+    }
+
+    void handle(String line) {
+        if (line.equals("disarm")) {
+            if (armed) {
+                log("disarmed");
+            }
+            armed = false;
+        } else if (line.startsWith("arm ")) {
+            deadlineNanos = Long.parseLong(line.substring(4).strip());
+            if (!armed) {
+                log("armed");
+            }
+            armed = true;
+        } else {
+            log("ignoring unknown message: " + line);
+        }
+    }
+
+    private static void log(String message) {
+        System.out.println(Instant.now() + " watchdog: " + message);
+        System.out.flush();
+    }
+}
