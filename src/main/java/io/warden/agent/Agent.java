@@ -357,8 +357,10 @@ public final class Agent implements AutoCloseable {
             return;
         }
         inProgress = MemberState.PROMOTING;
-        ctl.writeConfig(node, Map.of(), Optional.empty());
+        // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
+        // makes the startup process fail, and a later start would then run as primary without a new timeline.
         check(ctl.promote(Duration.ofSeconds(60)), "promoting");
+        ctl.writeConfig(node, Map.of(), Optional.empty());
         LocalState promoted = observe();
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));

@@ -215,18 +215,42 @@ public final class LocalDeployment {
         } catch (IOException e) {
             throw new WardenException("cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
         }
-        List<String> prefix = netns
-                ? List.of("ip", "netns", "exec", NetworkNamespaces.namespace(options.netId(), index))
-                : List.of();
+        return launchNode(new Node(name, host, port, apiPort, configFile.toString(),
+                netns ? NetworkNamespaces.namespace(options.netId(), index) : "", 0, 0));
+    }
+
+    /**
+     * Starts a node's watchdog and agent from its existing config file (a host coming back after a loss); returns
+     * the node with its new pids. The caller records them with {@link #replaceNode}.
+     */
+    public static Node launchNode(Node node) {
+        Path nodeDir = Path.of(node.configFile()).getParent();
+        String name = node.name();
+        List<String> prefix = node.netns().isEmpty() ? List.of() : List.of("ip", "netns", "exec", node.netns());
         Path socket = nodeDir.resolve("watchdog.sock");
+        try {
+            Files.deleteIfExists(socket);
+        } catch (IOException e) {
+            throw new WardenException("cannot remove stale " + socket + ": " + e.getMessage(), "remove it by hand");
+        }
         long watchdogPid = Processes.startService(
                 concat(prefix, javaCommand("-Xmx24m", "watchdog", "--socket", socket.toString(), "--data-dir", nodeDir.resolve("data").toString())),
                 nodeDir.resolve("watchdog.log"),
                 Map.of());
         waitFor(Duration.ofSeconds(30), "the watchdog of " + name + " (see " + nodeDir.resolve("watchdog.log") + ")", () -> Files.exists(socket));
         long agentPid = Processes.startService(
-                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", configFile.toString())), nodeDir.resolve("agent.log"), Map.of());
-        return new Node(name, host, port, apiPort, configFile.toString(), netns ? NetworkNamespaces.namespace(options.netId(), index) : "", agentPid, watchdogPid);
+                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", node.configFile())), nodeDir.resolve("agent.log"), Map.of());
+        return new Node(name, node.host(), node.port(), node.apiPort(), node.configFile(), node.netns(), agentPid, watchdogPid);
+    }
+
+    /** Records a relaunched node's pids in deployment.json so that down stops them too. */
+    public static DeploymentState replaceNode(Path dir, Node node) {
+        DeploymentState state = DeploymentState.read(dir);
+        List<Node> nodes = state.nodes().stream().map(n -> n.name().equals(node.name()) ? node : n).toList();
+        DeploymentState updated = new DeploymentState(state.cluster(), state.basePort(), state.isolation(), state.netId(),
+                state.superuserPassword(), state.replicationPassword(), state.etcd(), nodes);
+        updated.write(dir);
+        return updated;
     }
 
     /** The java command line that runs a Warden subcommand on this JVM's binary and class path. */

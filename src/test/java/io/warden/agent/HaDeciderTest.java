@@ -1,0 +1,1030 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.warden.common.Lsn;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.DynamicConfig;
+import io.warden.dcs.LeaderKey;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.NodeTags;
+import io.warden.dcs.Optime;
+import io.warden.dcs.Role;
+import io.warden.postgres.DataState;
+import io.warden.postgres.LocalState;
+import java.time.Duration;
+import java.util.EnumSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Random;
+import java.util.Set;
+import org.junit.jupiter.api.Nested;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+
+/** Every branch of {@link HaDecider#decide}, from hand-built inputs: no processes, no DCS, no clock. */
+class HaDeciderTest {
+
+    private static final String ME = "n1";
+    private static final long MY_LEASE = 0x1111L;
+    private static final long OLD_LEASE = 0x0999L;
+    private static final long OTHER_LEASE = 0x2222L;
+    private static final String SYSID = "7301234567890123456";
+    private static final NodeTags NOFAILOVER = new NodeTags(true, false, false);
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Input builder
+    // ------------------------------------------------------------------------------------------------------------
+
+    /** Fluent builder of an {@link HaInput}; defaults: initialized cluster, no leader, healthy replica "n1". */
+    static final class In {
+        private String name = ME;
+        private long leaseId = MY_LEASE;
+        private NodeTags tags = NodeTags.NONE;
+        private Optional<String> initialize = Optional.of(SYSID);
+        private Optional<LeaderKey> leader = Optional.empty();
+        private final Map<String, Member> members = new LinkedHashMap<>();
+        private Optional<Optime> optime = Optional.empty();
+        private DynamicConfig config = DynamicConfig.DEFAULTS;
+        private DataState data = DataState.RUNNING_REPLICA;
+        private long timeline = 1;
+        private Lsn lsn = Lsn.parse("0/3000000");
+        private String upstream = "";
+        private boolean leaseValid = true;
+        private boolean canLead = true;
+        private final Map<String, Lsn> peers = new LinkedHashMap<>();
+        private Duration primaryDownFor = Duration.ZERO;
+        private Duration primaryStartTimeout = Duration.ofSeconds(30);
+
+        static In node() {
+            return new In();
+        }
+
+        In name(String value) {
+            name = value;
+            return this;
+        }
+
+        In leaseId(long value) {
+            leaseId = value;
+            return this;
+        }
+
+        In tags(NodeTags value) {
+            tags = value;
+            return this;
+        }
+
+        In nofailover() {
+            return tags(NOFAILOVER);
+        }
+
+        In initialize(String value) {
+            initialize = Optional.of(value);
+            return this;
+        }
+
+        In notInitialized() {
+            initialize = Optional.empty();
+            return this;
+        }
+
+        /** Leader key naming {@code holder}, bound to {@code lease}. */
+        In leaderKey(String holder, long lease) {
+            leader = Optional.of(new LeaderKey(holder, lease, 42));
+            return this;
+        }
+
+        /** Leader key naming me, bound to my current lease. */
+        In iHoldKey() {
+            return leaderKey(name, leaseId);
+        }
+
+        /** Leader key naming {@code holder}, with its member published and its postgres running. */
+        In leader(String holder) {
+            leaderKey(holder, OTHER_LEASE);
+            return member(member(holder, Role.PRIMARY, 4242, NodeTags.NONE));
+        }
+
+        In noLeader() {
+            leader = Optional.empty();
+            return this;
+        }
+
+        In member(Member m) {
+            members.put(m.name(), m);
+            return this;
+        }
+
+        In optime(String position) {
+            optime = Optional.of(new Optime(position, 1));
+            return this;
+        }
+
+        In maxLag(long bytes) {
+            config = new DynamicConfig(bytes, Map.of());
+            return this;
+        }
+
+        In data(DataState value) {
+            data = value;
+            return this;
+        }
+
+        In lsn(String value) {
+            lsn = Lsn.parse(value);
+            return this;
+        }
+
+        In upstream(String value) {
+            upstream = value;
+            return this;
+        }
+
+        In leaseValid(boolean value) {
+            leaseValid = value;
+            return this;
+        }
+
+        In canLead(boolean value) {
+            canLead = value;
+            return this;
+        }
+
+        /** A peer's reported WAL position, and (unless already there) its published member entry. */
+        In peer(String peer, String position) {
+            return peer(peer, position, NodeTags.NONE);
+        }
+
+        In peer(String peer, String position, NodeTags peerTags) {
+            peers.put(peer, Lsn.parse(position));
+            members.putIfAbsent(peer, member(peer, Role.REPLICA, 5000, peerTags));
+            return this;
+        }
+
+        /** A reported position from a node that has no member entry in the DCS. */
+        In unpublishedPeer(String peer, String position) {
+            peers.put(peer, Lsn.parse(position));
+            return this;
+        }
+
+        In primaryDownFor(Duration value) {
+            primaryDownFor = value;
+            return this;
+        }
+
+        In primaryStartTimeout(Duration value) {
+            primaryStartTimeout = value;
+            return this;
+        }
+
+        HaInput build() {
+            ClusterSnapshot cluster =
+                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of());
+            LocalState local = new LocalState(data, timeline, lsn, data == DataState.RUNNING_REPLICA, upstream,
+                    data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
+            return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
+                    primaryDownFor, primaryStartTimeout);
+        }
+
+        Decision decide() {
+            return HaDecider.decide(build());
+        }
+    }
+
+    static Member member(String name, Role role, long postgresPid, NodeTags tags) {
+        int index = Math.abs(name.hashCode() % 200) + 10;
+        return new Member(
+                name,
+                role,
+                role == Role.PRIMARY ? MemberState.RUNNING : MemberState.STREAMING,
+                "10.0.0." + index,
+                5432,
+                "http://10.0.0." + index + ":8008",
+                1,
+                "0/3000000",
+                0,
+                tags,
+                1000 + index,
+                postgresPid,
+                "instance-" + name,
+                "/data/" + name);
+    }
+
+    static String address(Member m) {
+        return m.host() + ":" + m.port();
+    }
+
+    static In node() {
+        return In.node();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Fencing
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Fencing {
+
+        @Test
+        void runningPrimaryHoldingKeyWithValidLeaseLeads() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().decide();
+
+            assertThat(d.action()).isEqualTo(Action.LEAD);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("valid lease");
+        }
+
+        @Test
+        void runningPrimaryHoldingKeyWithoutValidLeaseIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("fencing").contains("could not be renewed");
+        }
+
+        @Test
+        void runningPrimaryWhileAnotherHoldsTheKeyIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leader("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("fencing").contains("n2").contains("holds the leader key");
+        }
+
+        @Test
+        void runningPrimaryIsFencedWhenAnotherHoldsTheKeyEvenIfItsMemberIsNotPublished() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey("n3", OTHER_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("n3");
+        }
+
+        @Test
+        void runningPrimaryIsFencedWhenAnotherHoldsTheKeyEvenNotInitializedOrWithoutWatchdog() {
+            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").notInitialized().decide().action())
+                    .isEqualTo(Action.FENCE);
+            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").canLead(false).decide().action())
+                    .isEqualTo(Action.FENCE);
+            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").leaseValid(false).decide().action())
+                    .isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void runningPrimaryWhoseKeyNamesMeUnderAnOlderLeaseIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey(ME, OLD_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("fencing").contains("leader key");
+        }
+
+        @Test
+        void runningPrimaryWhoseKeyNamesMeUnderAnOlderLeaseIsFencedEvenWithoutValidLease() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey(ME, OLD_LEASE).leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void runningPrimaryWithNoKeyAndValidLeaseTakesLeadershipBack() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("leader key is gone");
+        }
+
+        @Test
+        void runningPrimaryWithNoKeyAndInvalidLeaseIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("nobody holds the leader key");
+        }
+
+        @Test
+        void runningPrimaryWithNoKeyAndNoWatchdogIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().canLead(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void runningPrimaryWithNoKeyInAnUninitializedClusterIsFenced() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().notInitialized().decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void fencingComesBeforeBootstrapLogic() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).initialize("bootstrapping").leader("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+        }
+
+        @ParameterizedTest
+        @EnumSource(value = DataState.class, names = "RUNNING_PRIMARY", mode = EnumSource.Mode.EXCLUDE)
+        void keyNamingMeUnderAnOlderLeaseMeansWait(DataState data) {
+            Decision d = node().data(data).leaderKey(ME, OLD_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("earlier lease");
+        }
+
+        @Test
+        void keyNamingMeUnderAnOlderLeaseMeansWaitAlsoDuringBootstrap() {
+            Decision d = node().data(DataState.EMPTY).notInitialized().leaderKey(ME, OLD_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("earlier lease");
+        }
+
+        @Test
+        void keyNamingAnotherNodeWithMyLeaseIdIsNotMine() {
+            // Lease ids are per agent; equality of ids alone must not make the key ours.
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey("n2", MY_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("n2");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Bootstrap
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Bootstrap {
+
+        @Test
+        void uninitializedClusterWithEmptyDataRacesToBootstrap() {
+            Decision d = node().notInitialized().data(DataState.EMPTY).decide();
+
+            assertThat(d.action()).isEqualTo(Action.BOOTSTRAP);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("not initialized").contains("racing");
+        }
+
+        @Test
+        void uninitializedClusterWaitsWhileAnotherHoldsTheKey() {
+            Decision d = node().notInitialized().data(DataState.EMPTY).leaderKey("n2", OTHER_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("n2").contains("bootstrap");
+        }
+
+        @ParameterizedTest
+        @EnumSource(value = DataState.class, names = {"STOPPED_PRIMARY", "STOPPED_REPLICA", "RUNNING_REPLICA"})
+        void uninitializedClusterWithLocalDataRefusesToBootstrap(DataState data) {
+            Decision d = node().notInitialized().data(data).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("refusing").contains("data directory");
+        }
+
+        @Test
+        void uninitializedClusterWithoutWatchdogDoesNotRace() {
+            Decision d = node().notInitialized().data(DataState.EMPTY).canLead(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("watchdog");
+        }
+
+        @Test
+        void bootstrappingWhileHoldingTheKeyWithValidLeaseRunsInitdb() {
+            Decision d = node().initialize("bootstrapping").iHoldKey().data(DataState.EMPTY).decide();
+
+            assertThat(d.action()).isEqualTo(Action.BOOTSTRAP);
+            assertThat(d.reason()).contains("won the bootstrap race");
+        }
+
+        @Test
+        void bootstrappingByAnotherNodeMeansWait() {
+            Decision d = node().initialize("bootstrapping").leaderKey("n2", OTHER_LEASE).data(DataState.EMPTY).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("waiting for n2");
+        }
+
+        @Test
+        void bootstrappingByAnotherPublishedLeaderIsNotCloned() {
+            // Even a published, running leader is not cloned from before initialize holds a system identifier.
+            Decision d = node().initialize("bootstrapping").leader("n2").data(DataState.EMPTY).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("n2");
+        }
+
+        @Test
+        void bootstrappingWithoutLeaderAndLocalDataRefuses() {
+            Decision d = node().initialize("bootstrapping").data(DataState.STOPPED_REPLICA).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("refusing");
+        }
+
+        @Test
+        void initializedClusterDoesNotBootstrap() {
+            Decision d = node().data(DataState.EMPTY).noLeader().decide();
+
+            assertThat(d.action()).isNotEqualTo(Action.BOOTSTRAP);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Empty data directory in an initialized cluster
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Clone {
+
+        @Test
+        void emptyDataWithRunningLeaderClonesFromIt() {
+            Decision d = node().data(DataState.EMPTY).leader("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.CLONE);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("n2");
+        }
+
+        @Test
+        void emptyDataWithLeaderWhosePostgresIsDownWaits() {
+            Decision d = node().data(DataState.EMPTY)
+                    .leaderKey("n2", OTHER_LEASE)
+                    .member(member("n2", Role.PRIMARY, 0, NodeTags.NONE))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("no running leader");
+        }
+
+        @Test
+        void emptyDataWithUnpublishedLeaderWaits() {
+            Decision d = node().data(DataState.EMPTY).leaderKey("n2", OTHER_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void emptyDataWithoutLeaderWaits() {
+            Decision d = node().data(DataState.EMPTY).noLeader().peer("n2", "0/9000000").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("empty");
+        }
+
+        @Test
+        void emptyDataWhileHoldingTheKeyDoesNotCloneFromMyself() {
+            Decision d = node().data(DataState.EMPTY)
+                    .iHoldKey()
+                    .member(member(ME, Role.PRIMARY, 4242, NodeTags.NONE))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Stopped primary data directory
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class StoppedPrimary {
+
+        @Test
+        void holdingTheKeyRestartsInPlace() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .primaryDownFor(Duration.ofSeconds(5))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.RESTART_PRIMARY);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("restarting");
+        }
+
+        @Test
+        void holdingTheKeyExactlyAtTheTimeoutStillRestarts() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .primaryDownFor(Duration.ofSeconds(30))
+                    .primaryStartTimeout(Duration.ofSeconds(30))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.RESTART_PRIMARY);
+        }
+
+        @Test
+        void holdingTheKeyPastPrimaryStartTimeoutReleasesIt() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .primaryDownFor(Duration.ofSeconds(31))
+                    .primaryStartTimeout(Duration.ofSeconds(30))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.RELEASE_LEADERSHIP);
+            assertThat(d.reason()).contains("primary_start_timeout").contains("30s");
+        }
+
+        @Test
+        void holdingTheKeyWithInvalidLeaseDoesNotRestart() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("lease is not valid");
+        }
+
+        @Test
+        void holdingTheKeyWithInvalidLeasePastTimeoutStillWaits() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .leaseValid(false)
+                    .primaryDownFor(Duration.ofMinutes(5))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void anotherLeaderMeansRewindFromIt() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).leader("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.REWIND);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("rewinding").contains("n2");
+        }
+
+        @Test
+        void noLeaderMeansStartReadOnlyToJoinTheRace() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).noLeader().decide();
+
+            assertThat(d.action()).isEqualTo(Action.START_REPLICA);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("no leader");
+        }
+
+        @Test
+        void unpublishedOtherLeaderMeansStartReadOnlyWithoutTarget() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).leaderKey("n2", OTHER_LEASE).decide();
+
+            assertThat(d.action()).isEqualTo(Action.START_REPLICA);
+            assertThat(d.target()).isEmpty();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Stopped replica data directory
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class StoppedReplica {
+
+        @Test
+        void withLeaderStartsFollowingIt() {
+            Decision d = node().data(DataState.STOPPED_REPLICA).leader("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.START_REPLICA);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("n2");
+        }
+
+        @Test
+        void withoutLeaderStartsReadOnly() {
+            Decision d = node().data(DataState.STOPPED_REPLICA).noLeader().decide();
+
+            assertThat(d.action()).isEqualTo(Action.START_REPLICA);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("no leader");
+        }
+
+        @Test
+        void holdingTheKeyStartsReadOnlyWithoutFollowingMyself() {
+            Decision d = node().data(DataState.STOPPED_REPLICA)
+                    .iHoldKey()
+                    .member(member(ME, Role.REPLICA, 0, NodeTags.NONE))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.START_REPLICA);
+            assertThat(d.target()).isEmpty();
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Running replica
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class RunningReplica {
+
+        @Test
+        void holdingTheKeyPromotes() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().decide();
+
+            assertThat(d.action()).isEqualTo(Action.PROMOTE);
+            assertThat(d.reason()).contains("promoting");
+        }
+
+        @Test
+        void holdingTheKeyWithoutWatchdogDoesNotPromote() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().canLead(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("not promoting");
+        }
+
+        @Test
+        void holdingTheKeyWithInvalidLeaseDoesNotPromote() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("not promoting");
+        }
+
+        @Test
+        void holdingTheKeyPromotesEvenIfTaggedNofailover() {
+            // The tag keeps a node out of the automatic race; once the key is ours (e.g. a manual switchover) we act on it.
+            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().nofailover().decide();
+
+            assertThat(d.action()).isEqualTo(Action.PROMOTE);
+        }
+
+        @Test
+        void upstreamNotSetFollowsTheLeader() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream("").decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("new leader n2");
+        }
+
+        @Test
+        void upstreamOfAnOldLeaderFollowsTheNewOne() {
+            Member n3 = member("n3", Role.REPLICA, 5000, NodeTags.NONE);
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(n3).upstream(address(n3)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+            assertThat(d.target()).map(Member::name).contains("n2");
+        }
+
+        @Test
+        void upstreamOnSameHostButOtherPortFollows() {
+            Member n2 = member("n2", Role.PRIMARY, 4242, NodeTags.NONE);
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .upstream(n2.host() + ":" + (n2.port() + 1))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+        }
+
+        @Test
+        void upstreamAlreadyTheLeaderIsFollowing() {
+            Member n2 = member("n2", Role.PRIMARY, 4242, NodeTags.NONE);
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream(address(n2)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("streaming from leader n2");
+        }
+
+        @Test
+        void leaderKeyWithoutPublishedMemberWaits() {
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leaderKey("n2", OTHER_LEASE)
+                    .peer("n3", "1/0")
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("n2").contains("not published");
+        }
+
+        @Test
+        void aLeaderExistingMeansNoRaceWhateverThePeers() {
+            Member n2 = member("n2", Role.PRIMARY, 4242, NodeTags.NONE);
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .upstream(address(n2))
+                    .lsn("5/0")
+                    .peer("n3", "1/0")
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Failover race (running replica, no leader key)
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class FailoverCandidate {
+
+        private In candidate() {
+            return node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000");
+        }
+
+        @Test
+        void aloneAndHealthyTakesLeadership() {
+            Decision d = candidate().decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+            assertThat(d.target()).isEmpty();
+            assertThat(d.reason()).contains("most advanced").contains("0/5000000");
+        }
+
+        @Test
+        void taggedNofailoverWaits() {
+            Decision d = candidate().nofailover().decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("nofailover");
+        }
+
+        @Test
+        void invalidLeaseWaits() {
+            Decision d = candidate().leaseValid(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("lease is not valid");
+        }
+
+        @Test
+        void unreachableWatchdogWaits() {
+            Decision d = candidate().canLead(false).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("watchdog");
+        }
+
+        @Test
+        void lagBeyondMaximumLagOnFailoverWaits() {
+            // 0/5000000 is 0x1000000 = 16777216 bytes behind 0/6000000; the default limit is 1 MiB.
+            Decision d = candidate().optime("0/6000000").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason())
+                    .contains("maximum_lag_on_failover")
+                    .contains("16777216 bytes behind")
+                    .contains("0/6000000")
+                    .contains(String.valueOf(1L << 20));
+        }
+
+        @Test
+        void lagExactlyAtMaximumLagOnFailoverMayRace() {
+            Decision d = candidate().lsn("0/5000000").optime("0/5100000").maxLag(0x100000).decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void lagOneByteBeyondConfiguredLimitWaits() {
+            Decision d = candidate().lsn("0/5000000").optime("0/5100001").maxLag(0x100000).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("maximum_lag_on_failover 1048576");
+        }
+
+        @Test
+        void zeroMaximumLagDemandsBeingLevelWithTheLastPrimaryPosition() {
+            assertThat(candidate().optime("0/5000000").maxLag(0).decide().action())
+                    .isEqualTo(Action.TAKE_LEADERSHIP);
+            assertThat(candidate().optime("0/5000001").maxLag(0).decide().action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void aheadOfTheLastPrimaryPositionMayRace() {
+            Decision d = candidate().optime("0/4000000").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void lagAcrossTheHighWordIsMeasuredInBytes() {
+            Decision d = candidate().lsn("0/FFFFFFF0").optime("1/10").maxLag(0x20).decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+            assertThat(candidate().lsn("0/FFFFFFF0").optime("1/11").maxLag(0x20).decide().action())
+                    .isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void moreAdvancedEligiblePeerWins() {
+            Decision d = candidate().peer("n2", "0/5000001").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("n2").contains("further ahead").contains("0/5000001");
+        }
+
+        @Test
+        void moreAdvancedPeerTaggedNofailoverIsIgnored() {
+            Decision d = candidate().peer("n2", "9/0", NOFAILOVER).decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void moreAdvancedPeerWithoutMemberEntryIsIgnored() {
+            Decision d = candidate().unpublishedPeer("n4", "9/0").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void oneEligibleAdvancedPeerAmongIneligibleOnesStillWins() {
+            Decision d = candidate()
+                    .peer("n2", "9/0", NOFAILOVER)
+                    .peer("n3", "0/4000000")
+                    .peer("n4", "0/6000000")
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("n4");
+        }
+
+        @Test
+        void equalPositionsTakeLeadership() {
+            // Ties are broken by the DCS: every tied node races, the leader-key transaction admits one.
+            Decision d = candidate().peer("n2", "0/5000000").peer("n3", "0/5000000").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void peersBehindTakeLeadership() {
+            Decision d = candidate().peer("n2", "0/4FFFFFF").peer("n3", "0/0").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void peerPositionsAreComparedAcrossTheHighWord() {
+            assertThat(candidate().lsn("0/FFFFFFFF").peer("n2", "1/0").decide().action()).isEqualTo(Action.WAIT);
+            assertThat(candidate().lsn("1/0").peer("n2", "0/FFFFFFFF").decide().action())
+                    .isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void nofailoverIsCheckedBeforeLagAndPeers() {
+            Decision d = candidate().nofailover().optime("9/0").peer("n2", "9/0").leaseValid(false).decide();
+
+            assertThat(d.reason()).contains("nofailover");
+        }
+
+        @Test
+        void lagIsCheckedBeforePeers() {
+            Decision d = candidate().optime("9/0").peer("n2", "9/0").decide();
+
+            assertThat(d.reason()).contains("maximum_lag_on_failover");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Properties over random inputs
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Properties {
+
+        private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
+        private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
+        private static final Set<Action> NEEDS_TARGET =
+                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND);
+
+        private HaInput random(Random rnd) {
+            In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);
+            in.tags(rnd.nextInt(4) == 0 ? NOFAILOVER : NodeTags.NONE);
+            switch (rnd.nextInt(4)) {
+                case 0 -> in.notInitialized();
+                case 1 -> in.initialize("bootstrapping");
+                default -> in.initialize(SYSID);
+            }
+            for (String n : NAMES) {
+                if (rnd.nextInt(3) > 0) {
+                    in.member(member(
+                            n,
+                            rnd.nextBoolean() ? Role.PRIMARY : Role.REPLICA,
+                            rnd.nextInt(3) == 0 ? 0 : 100 + rnd.nextInt(1000),
+                            rnd.nextInt(4) == 0 ? NOFAILOVER : NodeTags.NONE));
+                }
+            }
+            switch (rnd.nextInt(5)) {
+                case 0 -> in.noLeader();
+                case 1 -> in.leaderKey(ME, MY_LEASE);
+                case 2 -> in.leaderKey(ME, rnd.nextBoolean() ? OLD_LEASE : OTHER_LEASE);
+                case 3 -> in.leaderKey(NAMES.get(1 + rnd.nextInt(3)), rnd.nextBoolean() ? OTHER_LEASE : MY_LEASE);
+                default -> in.leaderKey("ghost", OTHER_LEASE);
+            }
+            if (rnd.nextBoolean()) {
+                in.optime(position(rnd).toString());
+            }
+            if (rnd.nextInt(4) == 0) {
+                in.maxLag(rnd.nextInt(3) == 0 ? 0 : rnd.nextInt(1 << 24));
+            }
+            DataState[] states = DataState.values();
+            in.data(states[rnd.nextInt(states.length)]);
+            in.lsn(position(rnd).toString());
+            if (rnd.nextBoolean()) {
+                Member any = member(NAMES.get(rnd.nextInt(NAMES.size())), Role.PRIMARY, 1, NodeTags.NONE);
+                in.upstream(address(any));
+            }
+            in.leaseValid(rnd.nextInt(3) > 0);
+            in.canLead(rnd.nextInt(3) > 0);
+            for (String n : NAMES.subList(1, NAMES.size())) {
+                if (rnd.nextBoolean()) {
+                    in.unpublishedPeer(n, position(rnd).toString());
+                }
+            }
+            in.primaryDownFor(Duration.ofSeconds(rnd.nextInt(60)));
+            in.primaryStartTimeout(Duration.ofSeconds(1 + rnd.nextInt(60)));
+            return in.build();
+        }
+
+        private Lsn position(Random rnd) {
+            // Small values collide often (ties, lag at the limit); large ones cross the high word.
+            return rnd.nextBoolean()
+                    ? new Lsn(rnd.nextInt(8) * 0x80000L)
+                    : new Lsn(((long) rnd.nextInt(16) << 32) | (rnd.nextInt() & 0xFFFFFFFFL));
+        }
+
+        private boolean leading(HaInput in) {
+            return in.cluster().leader().map(k -> k.name().equals(in.name()) && k.leaseId() == in.leaseId()).orElse(false)
+                    && in.leaseValid();
+        }
+
+        @Test
+        void safetyInvariantsHoldForRandomInputs() {
+            Random rnd = new Random(20240611L);
+            Map<Action, Integer> seen = new java.util.EnumMap<>(Action.class);
+            for (int i = 0; i < 5000; i++) {
+                HaInput in = random(rnd);
+                Decision d = HaDecider.decide(in);
+                String ctx = "case " + i + ": " + in + " -> " + d;
+                seen.merge(d.action(), 1, Integer::sum);
+
+                assertThat(d.action()).as(ctx).isNotNull();
+                assertThat(d.reason()).as(ctx).isNotBlank();
+                assertThat(d.target()).as(ctx).isNotNull();
+
+                boolean leading = leading(in);
+                if (in.local().data() == DataState.RUNNING_PRIMARY && !leading) {
+                    assertThat(d.action()).as(ctx).isIn(Action.FENCE, Action.TAKE_LEADERSHIP);
+                }
+                if (d.action() == Action.TAKE_LEADERSHIP) {
+                    assertThat(in.cluster().leader()).as(ctx).isEmpty();
+                    assertThat(in.leaseValid()).as(ctx).isTrue();
+                    assertThat(in.canLead()).as(ctx).isTrue();
+                    assertThat(in.cluster().initialize()).as(ctx).isPresent();
+                    if (in.local().data() == DataState.RUNNING_REPLICA) {
+                        assertThat(in.tags().nofailover()).as(ctx).isFalse();
+                    }
+                }
+                if (LEADER_ONLY.contains(d.action())) {
+                    assertThat(leading).as(ctx).isTrue();
+                }
+                if (d.action() == Action.LEAD) {
+                    assertThat(in.local().data()).as(ctx).isEqualTo(DataState.RUNNING_PRIMARY);
+                }
+                if (d.action() == Action.BOOTSTRAP) {
+                    assertThat(in.local().data()).as(ctx).isEqualTo(DataState.EMPTY);
+                    assertThat(in.cluster().initialize().filter(v -> !v.equals("bootstrapping"))).as(ctx).isEmpty();
+                }
+                if (NEEDS_TARGET.contains(d.action())) {
+                    assertThat(d.target()).as(ctx).isPresent();
+                }
+                d.target().ifPresent(t -> {
+                    assertThat(t.name()).as(ctx).isNotEqualTo(in.name());
+                    assertThat(in.cluster().leader()).as(ctx).map(LeaderKey::name).contains(t.name());
+                });
+                if (d.action() == Action.CLONE) {
+                    assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
+                }
+            }
+            // The generator must reach every action, or the invariants above prove little.
+            assertThat(seen.keySet()).containsExactlyInAnyOrder(Action.values());
+        }
+
+        @Test
+        void decideIsDeterministic() {
+            Random rnd = new Random(7L);
+            for (int i = 0; i < 500; i++) {
+                HaInput in = random(rnd);
+                assertThat(HaDecider.decide(in)).isEqualTo(HaDecider.decide(in));
+            }
+        }
+
+        @Test
+        void neverThrowsForRandomInputs() {
+            Random rnd = new Random(99L);
+            for (int i = 0; i < 2000; i++) {
+                HaInput in = random(rnd);
+                assertThatCode(() -> HaDecider.decide(in)).as("%s", in).doesNotThrowAnyException();
+            }
+        }
+    }
+}

@@ -1,0 +1,107 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.warden.common.Processes;
+import io.warden.runtime.LocalDeployment;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Issue #2, scenario 8: each bad input stops the agent with exit status 2 and a message naming the problem and the
+ * fix, and leaves what is on disk as it was.
+ */
+class BadInputIT {
+    private static TestCluster cluster;
+    private static Path dir;
+
+    @BeforeAll
+    static void start() throws IOException {
+        cluster = TestCluster.start("badinput", 1, 7800, "process");
+        dir = cluster.dir.resolve("bad");
+        Files.createDirectories(dir);
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static Processes.Result agent(String yaml) throws IOException {
+        Path config = Files.createTempFile(dir, "config", ".yml");
+        Files.writeString(config, yaml);
+        return Processes.run(LocalDeployment.javaCommand("-Xmx64m", "agent", "--config", config.toString()), Duration.ofSeconds(60));
+    }
+
+    private static String valid(String name, String dataDir) {
+        return """
+                name: %s
+                cluster: it
+                port: 7891
+                api_port: 7892
+                etcd: [http://127.0.0.1:7801]
+                data_dir: %s
+                watchdog: 'off'
+                """.formatted(name, dataDir);
+    }
+
+    @Test
+    void aMalformedConfigFileNamesTheLine() throws IOException {
+        Processes.Result result = agent("name: n1\nport: [7891\n");
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.output()).contains("malformed config file").contains("line").contains("fix the YAML");
+    }
+
+    @Test
+    void anUnknownKeyIsNamedWithTheKnownOnes() throws IOException {
+        Processes.Result result = agent(valid("n1", dir.resolve("d1").toString()) + "colour: blue\n");
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.output()).contains("unknown key 'colour'").contains("known keys:").contains("data_dir");
+        assertThat(dir.resolve("d1")).doesNotExist();
+    }
+
+    @Test
+    void aDuplicateNodeNameIsRefusedWhileTheFirstIsAlive() throws IOException {
+        Path data = dir.resolve("d2");
+        Processes.Result result = agent(valid("node-1", data.toString()));
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.output()).contains("node name 'node-1' is already alive in cluster 'it'").contains("another name");
+        assertThat(data).doesNotExist();
+        assertThat(cluster.primary().name()).isEqualTo("node-1");
+    }
+
+    @Test
+    void anUnreachableEtcdAtStartUpIsNamed() throws IOException {
+        Processes.Result result = agent(valid("n3", dir.resolve("d3").toString()).replace("7801", "7899"));
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.output()).contains("cannot reach etcd at http://127.0.0.1:7899").contains("start etcd");
+    }
+
+    @Test
+    void aDataDirectoryOwnedBySomeoneElseIsLeftUntouched() throws Exception {
+        assumeTrue(Processes.isRoot(), "changing a directory's owner needs root");
+        Path data = dir.resolve("d4");
+        Files.createDirectories(data);
+        Files.writeString(data.resolve("precious.txt"), "do not touch");
+        assertThat(Processes.run(List.of("chown", "-R", "nobody", data.toString()), Duration.ofSeconds(5)).ok()).isTrue();
+
+        Processes.Result result = agent(valid("n4", data.toString()));
+
+        assertThat(result.exitCode()).isEqualTo(2);
+        assertThat(result.output()).contains("is owned by 'nobody'").contains("chown -R postgres");
+        assertThat(Files.getOwner(data).getName()).isEqualTo("nobody");
+        try (var files = Files.list(data)) {
+            assertThat(files.map(p -> p.getFileName().toString()).toList()).containsExactly("precious.txt");
+        }
+        assertThat(Files.readString(data.resolve("precious.txt"))).isEqualTo("do not touch");
+    }
+}

@@ -1,0 +1,70 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.dcs.Member;
+import io.warden.runtime.DeploymentState.Node;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.Properties;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+/** Issue #2, scenario 7b: losing etcd quorum fences the primary; the cluster recovers by itself when quorum returns. */
+class EtcdQuorumIT {
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() {
+        cluster = TestCluster.start("quorum", 3, 7700, "process");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private boolean writes(Node node) {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", cluster.state().superuserPassword());
+        props.setProperty("connectTimeout", "1");
+        props.setProperty("socketTimeout", "2");
+        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", props);
+                Statement s = c.createStatement()) {
+            s.execute("insert into quorum_probe default values");
+            return true;
+        } catch (SQLException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void losingQuorumFencesThePrimaryAndTheClusterRecoversOnItsOwn() throws Exception {
+        cluster.executeOnPrimary("create table quorum_probe(id bigserial primary key)");
+        Member primary = cluster.primary();
+        Node node = cluster.node(primary.name());
+        assertThat(writes(node)).isTrue();
+
+        cluster.freeze(cluster.etcdPid(1));
+        cluster.freeze(cluster.etcdPid(2));
+
+        // Within one lease the primary must stop taking writes: it can no longer prove it leads.
+        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(100)).until(() -> !writes(node));
+        await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> !writes(node));
+
+        cluster.thaw(cluster.etcdPid(1));
+        cluster.thaw(cluster.etcdPid(2));
+
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        Member after = cluster.primary();
+        assertThat(writes(cluster.node(after.name()))).isTrue();
+    }
+}

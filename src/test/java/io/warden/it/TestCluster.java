@@ -1,0 +1,220 @@
+package io.warden.it;
+
+import static org.awaitility.Awaitility.await;
+
+import io.warden.common.Processes;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.NetworkNamespaces;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * A real local deployment for one integration test: three etcd members and N nodes (agents, watchdogs, postgres
+ * 15), started through the same runtime as {@code warden up}, with the faults the tests inject: kill a host,
+ * crash postgres, freeze an agent, cut a node's link, stop etcd members. {@link #close()} undoes every fault and
+ * stops everything, also when the test failed.
+ */
+final class TestCluster implements AutoCloseable {
+    private static final Path ROOT = Path.of("/tmp/warden-it");
+
+    final Path dir;
+    private DeploymentState state;
+    private final Set<Long> frozen = ConcurrentHashMap.newKeySet();
+    private final Set<Integer> cutLinks = ConcurrentHashMap.newKeySet();
+
+    private TestCluster(Path dir, DeploymentState state) {
+        this.dir = dir;
+        this.state = state;
+    }
+
+    /** Starts a deployment and waits until it is healthy. Each test class passes its own base port. */
+    static TestCluster start(String name, int nodes, int basePort, String isolation) {
+        return start(name, nodes, basePort, isolation, Map.of());
+    }
+
+    static TestCluster start(String name, int nodes, int basePort, String isolation, Map<String, String> extraConfig) {
+        Path dir = ROOT.resolve(name);
+        try {
+            Files.createDirectories(ROOT);
+            LocalDeployment.down(dir, true);
+        } catch (IOException e) {
+            throw new IllegalStateException(e);
+        }
+        var options = new LocalDeployment.Options(dir, nodes, basePort, isolation, 200 + (basePort / 100) % 50, "it", extraConfig);
+        DeploymentState state = LocalDeployment.up(options);
+        TestCluster cluster = new TestCluster(dir, state);
+        try {
+            LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
+        } catch (RuntimeException e) {
+            cluster.close();
+            throw e;
+        }
+        return cluster;
+    }
+
+    DeploymentState state() {
+        return state;
+    }
+
+    ClusterSnapshot snapshot() {
+        return LocalDeployment.snapshot(state);
+    }
+
+    /** The node that holds the leader key and runs as primary; fails when there is none right now. */
+    Member primary() {
+        ClusterSnapshot cluster = snapshot();
+        return cluster.leaderMember()
+                .filter(m -> m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
+                .orElseThrow(() -> new AssertionError("no running primary; leader key: " + cluster.leader()));
+    }
+
+    Member awaitPrimary(Duration timeout) {
+        return await().atMost(timeout).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(this::primary, m -> true);
+    }
+
+    void awaitHealthy(Duration timeout) {
+        LocalDeployment.awaitHealthy(state, timeout);
+    }
+
+    Node node(String name) {
+        return state.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+    }
+
+    int index(String name) {
+        return Integer.parseInt(name.substring(name.lastIndexOf('-') + 1));
+    }
+
+    Path dataDir(String name) {
+        return Path.of(node(name).configFile()).getParent().resolve("data");
+    }
+
+    long postmasterPid(String name) {
+        try {
+            return Long.parseLong(Files.readAllLines(dataDir(name).resolve("postmaster.pid")).getFirst().strip());
+        } catch (IOException e) {
+            throw new IllegalStateException("no postmaster.pid for " + name, e);
+        }
+    }
+
+    /** A JDBC connection straight to one node (not through libpq's host selection). */
+    Connection connect(String name) throws SQLException {
+        Node node = node(name);
+        return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres");
+    }
+
+    /** A connection that reaches whichever node is primary, as an application would through the multi-host URI. */
+    Connection connectPrimary() throws SQLException {
+        StringBuilder hosts = new StringBuilder();
+        for (Node node : state.nodes()) {
+            hosts.append(hosts.isEmpty() ? "" : ",").append(node.host()).append(':').append(node.port());
+        }
+        return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
+    }
+
+    private Connection connectUrl(String url) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", state.superuserPassword());
+        props.setProperty("connectTimeout", "2");
+        props.setProperty("socketTimeout", "10");
+        props.setProperty("sslmode", "disable");
+        return DriverManager.getConnection(url, props);
+    }
+
+    long queryLong(String node, String sql) throws SQLException {
+        try (Connection c = connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    void executeOnPrimary(String sql) throws SQLException {
+        try (Connection c = connectPrimary();
+                Statement s = c.createStatement()) {
+            s.execute(sql);
+        }
+    }
+
+    List<Member> replicas() {
+        return snapshot().members().values().stream().filter(m -> m.role() == Role.REPLICA).toList();
+    }
+
+    /** Host loss: the node's agent, watchdog and postmaster die together. */
+    void killHost(String name) {
+        Node node = node(name);
+        long postmaster = postmasterPid(name);
+        List<Long> pids = new ArrayList<>(List.of(node.agentPid(), node.watchdogPid(), postmaster));
+        ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+        for (long pid : pids) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+    }
+
+    /** The host comes back: its watchdog and agent start again from its config and data directory. */
+    void restartHost(String name) {
+        Node relaunched = LocalDeployment.launchNode(node(name));
+        state = LocalDeployment.replaceNode(dir, relaunched);
+    }
+
+    void killPostmaster(String name) {
+        ProcessHandle.of(postmasterPid(name)).ifPresent(ProcessHandle::destroyForcibly);
+    }
+
+    void freeze(long pid) {
+        frozen.add(pid);
+        Processes.signal(pid, "STOP");
+    }
+
+    void thaw(long pid) {
+        Processes.signal(pid, "CONT");
+        frozen.remove(pid);
+    }
+
+    void cutLink(String name) {
+        cutLinks.add(index(name));
+        NetworkNamespaces.setLink(state.netId(), index(name), false);
+    }
+
+    void restoreLink(String name) {
+        NetworkNamespaces.setLink(state.netId(), index(name), true);
+        cutLinks.remove(index(name));
+    }
+
+    long etcdPid(int member) {
+        return state.etcd().get(member - 1).pid();
+    }
+
+    @Override
+    public void close() {
+        frozen.forEach(pid -> Processes.signal(pid, "CONT"));
+        for (int index : cutLinks) {
+            try {
+                NetworkNamespaces.setLink(state.netId(), index, true);
+            } catch (RuntimeException ignored) {
+                // The namespace goes with down() anyway.
+            }
+        }
+        LocalDeployment.down(dir, !Boolean.getBoolean("warden.keepTestDirs"));
+    }
+}
