@@ -440,11 +440,11 @@ def report(results_dir, out):
     lines.append("per run:")
     for n in names:
         for i, r in enumerate(runs.get(n, []), 1):
-            lines.append("  %s run %d: killed %s (%s); outage %s s (from +%s s after the kill); first write after the kill "
+            lines.append("  %s run %d: killed %s (%s); outage %s s (from %s s after the kill); first write after the kill "
                          "at +%s s; new leader %s seen at +%s s; timeline %s -> %s; %d writes attempted, %d acknowledged, "
                          "%s acknowledged lost, %s failed-but-committed%s"
                          % (n, i, r["killed"], ", ".join("%s %s" % kv for kv in r["killed_pids"].items()),
-                            fmt_outage(r), r["outage_starts_s_after_kill"], r["first_ack_after_kill_s"],
+                            fmt_outage(r), _signed(r["outage_starts_s_after_kill"]), r["first_ack_after_kill_s"],
                             r["leader_after"], r["new_leader_seen_after_kill_s"], r["timeline_before"],
                             r["timeline_after"], r["attempts"], r["acknowledged"], r["lost"],
                             r["failed_but_committed"],
@@ -464,6 +464,10 @@ def report(results_dir, out):
         f.write(text)
     sys.stdout.write(text)
     return 0
+
+
+def _signed(x):
+    return "?" if x is None else "%+.2f" % x
 
 
 def _num(x):

@@ -34,6 +34,9 @@ public final class HaDecider {
             if (holdsKey) {
                 return Decision.of(Action.FENCE, "fencing: my leader lease could not be renewed in time");
             }
+            if (namesMe) {
+                return Decision.of(Action.FENCE, "fencing: the leader key names me under an earlier lease, not my current one");
+            }
             if (leader.isPresent()) {
                 return Decision.of(Action.FENCE, "fencing: " + leader.get().name() + " holds the leader key, not me");
             }
@@ -67,7 +70,10 @@ public final class HaDecider {
 
     private static Decision bootstrap(HaInput in, Optional<LeaderKey> leader, boolean holdsKey) {
         LocalState local = in.local();
-        if (holdsKey && in.leaseValid() && local.data() == io.warden.postgres.DataState.EMPTY) {
+        if (holdsKey && !in.leaseValid()) {
+            return Decision.of(Action.WAIT, "I hold the bootstrap claim but my lease is not valid: not running initdb");
+        }
+        if (holdsKey && local.data() == io.warden.postgres.DataState.EMPTY) {
             return Decision.of(Action.BOOTSTRAP, "I won the bootstrap race: running initdb");
         }
         if (leader.isPresent() && !holdsKey) {
@@ -99,6 +105,11 @@ public final class HaDecider {
             return Decision.of(Action.RESTART_PRIMARY, "postgres is down while I hold the leader key: restarting it in place");
         }
         if (leaderMember.isPresent()) {
+            // pg_rewind needs a running source; against a stopped leader it fails and the re-clone fallback
+            // would then delete this node's data for nothing.
+            if (leaderMember.get().postgresPid() == 0) {
+                return Decision.of(Action.WAIT, "former primary: waiting for leader " + leaderMember.get().name() + " to run before rewinding");
+            }
             return Decision.of(
                     Action.REWIND, leaderMember.get(), "former primary: rewinding to follow " + leaderMember.get().name());
         }

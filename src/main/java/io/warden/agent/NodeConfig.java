@@ -1,5 +1,6 @@
 package io.warden.agent;
 
+import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.warden.common.Json;
@@ -51,19 +52,23 @@ public record NodeConfig(
                     "cannot read config file " + file + ": " + e.getMessage(), "check the path given with --config");
         }
         NodeConfig raw;
-        try {
-            raw = Json.yaml().readValue(text, NodeConfig.class);
+        try (JsonParser parser = Json.yaml().createParser(text)) {
+            // A file with no document at all (empty, or only comments) is empty, not malformed: readValue(String)
+            // would fail on it with "No content to map", so look at the first token first.
+            raw = parser.nextToken() == null ? null : Json.yaml().readValue(parser, NodeConfig.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
             throw new WardenException(
                     "unknown key '" + e.getPropertyName() + "' in " + file + " at line "
-                            + e.getLocation().getLineNr(),
+                            + lineOf(text, e.getPropertyName(), e.getLocation().getLineNr()),
                     "remove it or correct its spelling; known keys: " + known);
         } catch (JsonProcessingException e) {
             throw new WardenException(
                     "malformed config file " + file + " at line " + e.getLocation().getLineNr() + ": "
                             + e.getOriginalMessage(),
                     "fix the YAML syntax at that line");
+        } catch (IOException e) {
+            throw new WardenException("cannot parse config file " + file + ": " + e.getMessage(), "check the file");
         }
         if (raw == null) {
             throw new WardenException("config file " + file + " is empty", "give at least name, port, etcd and data_dir");
@@ -128,6 +133,22 @@ public record NodeConfig(
                 parameters == null ? Map.of() : Map.copyOf(parameters));
     }
 
+    /**
+     * The line where {@code key} is written. Jackson reports an unknown key where it finished buffering the
+     * enclosing mapping, which can be lines later; the key's own line is what a person needs.
+     */
+    private static int lineOf(String text, String key, int fallback) {
+        String[] lines = text.split("\n", -1);
+        java.util.regex.Pattern pattern = java.util.regex.Pattern.compile(
+                "^\\s*(-\\s+)?[\"']?" + java.util.regex.Pattern.quote(key) + "[\"']?\\s*:.*");
+        for (int i = 0; i < lines.length; i++) {
+            if (pattern.matcher(lines[i]).matches()) {
+                return i + 1;
+            }
+        }
+        return fallback;
+    }
+
     private static void require(Object value, String key, Path file) {
         if (value == null) {
             throw new WardenException("missing key '" + key + "' in " + file, "add it; see docs/configuration.md");
@@ -140,7 +161,7 @@ public record NodeConfig(
         }
         try {
             return Sizes.parseDuration(value);
-        } catch (IllegalArgumentException e) {
+        } catch (IllegalArgumentException | ArithmeticException e) {
             throw new WardenException("bad value for '" + key + "' in " + file + ": " + e.getMessage(), "use e.g. 3s or 500ms");
         }
     }

@@ -259,7 +259,12 @@ public final class LocalDeployment {
                 Processes.javaBinary(),
                 heap,
                 "-XX:+UseSerialGC",
-                "-XX:TieredStopAtLevel=1",
+                "-XX:TieredStopAtLevel=1"));
+        if (Runtime.version().feature() >= 24) {
+            // Netty (under jetcd) still uses sun.misc.Unsafe; JDK 24+ warns on every start without this.
+            command.add("--sun-misc-unsafe-memory-access=allow");
+        }
+        command.addAll(List.of(
                 "-cp",
                 System.getProperty("java.class.path"),
                 "io.warden.cli.Main"));

@@ -80,7 +80,7 @@ class FencingIT {
 
         cluster.cutLink(old.name());
         long cutAt = System.nanoTime();
-        Member promoted = cluster.awaitPrimary(Duration.ofSeconds(30));
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         assertThat(promoted.name()).isNotEqualTo(old.name());
         await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutAt));
         oldSide.close();
@@ -116,7 +116,7 @@ class FencingIT {
 
         cluster.freeze(oldNode.agentPid());
         long frozenAt = System.nanoTime();
-        Member promoted = cluster.awaitPrimary(Duration.ofSeconds(30));
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         assertThat(promoted.name()).isNotEqualTo(old.name());
         await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenAt));
         assertThat(Processes.alive(oldNode.agentPid())).isTrue();

@@ -101,7 +101,7 @@ class HostLossIT {
         cluster.killHost(old.name());
         walSenders.forEach(pid -> cluster.thaw(pid));
 
-        Member promoted = cluster.awaitPrimary(Duration.ofSeconds(30));
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         assertThat(promoted.name()).isNotEqualTo(old.name());
         assertThat(promoted.timeline()).isGreaterThan(old.timeline());
         long acksAtPromotion = probe.acks().size();

@@ -87,8 +87,10 @@ final class TestCluster implements AutoCloseable {
                 .orElseThrow(() -> new AssertionError("no running primary; leader key: " + cluster.leader()));
     }
 
-    Member awaitPrimary(Duration timeout) {
-        return await().atMost(timeout).pollInterval(Duration.ofMillis(100)).ignoreExceptions().until(this::primary, m -> true);
+    /** Waits for a running primary other than {@code previous} (whose key may still be in etcd for a while). */
+    Member awaitNewPrimary(String previous, Duration timeout) {
+        return await().atMost(timeout).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+                .until(this::primary, m -> !m.name().equals(previous));
     }
 
     void awaitHealthy(Duration timeout) {

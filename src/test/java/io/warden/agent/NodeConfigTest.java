@@ -1,0 +1,502 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowableOfType;
+
+import io.warden.common.WardenException;
+import io.warden.dcs.NodeTags;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/** {@link NodeConfig#load}: defaults, the full key set, and every error a person can make in the file. */
+class NodeConfigTest {
+
+    private static final String MINIMAL = """
+            name: n1
+            port: 5432
+            api_port: 8008
+            etcd: [http://127.0.0.1:2379]
+            data_dir: /var/lib/warden/n1/data
+            """;
+
+    @TempDir
+    Path dir;
+
+    private Path write(String yaml) throws IOException {
+        Path file = dir.resolve("node.yaml");
+        Files.writeString(file, yaml);
+        return file;
+    }
+
+    private NodeConfig load(String yaml) throws IOException {
+        return NodeConfig.load(write(yaml));
+    }
+
+    private WardenException failure(String yaml) throws IOException {
+        Path file = write(yaml);
+        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(file));
+        assertThat(e).as("loading should fail for:\n%s", yaml).isNotNull();
+        assertThat(e.getMessage()).as("message names the file").contains(file.toString());
+        assertThat(e.nextStep()).isNotBlank();
+        return e;
+    }
+
+    /** MINIMAL with one line replaced or added ("key: value"); a null value removes the key. */
+    private static String minimalWith(String key, String value) {
+        StringBuilder out = new StringBuilder();
+        boolean replaced = false;
+        for (String line : MINIMAL.split("\n")) {
+            if (line.startsWith(key + ":")) {
+                replaced = true;
+                if (value != null) {
+                    out.append(key).append(": ").append(value).append('\n');
+                }
+            } else {
+                out.append(line).append('\n');
+            }
+        }
+        if (!replaced && value != null) {
+            out.append(key).append(": ").append(value).append('\n');
+        }
+        return out.toString();
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Defaults and mapping
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Test
+    void minimalFileGetsDefaults() throws IOException {
+        NodeConfig c = load(MINIMAL);
+
+        assertThat(c.name()).isEqualTo("n1");
+        assertThat(c.port()).isEqualTo(5432);
+        assertThat(c.apiPort()).isEqualTo(8008);
+        assertThat(c.etcd()).containsExactly("http://127.0.0.1:2379");
+        assertThat(c.dataDir()).isEqualTo("/var/lib/warden/n1/data");
+
+        assertThat(c.cluster()).isEqualTo("main");
+        assertThat(c.host()).isEqualTo("127.0.0.1");
+        assertThat(c.apiHost()).isEqualTo("127.0.0.1");
+        assertThat(c.workDir()).isEqualTo("/var/lib/warden/n1");
+        assertThat(c.binDir()).isEqualTo("/usr/lib/postgresql/15/bin");
+        assertThat(c.superuserPassword()).isEqualTo("postgres");
+        assertThat(c.replicationPassword()).isEqualTo("replicator");
+        assertThat(c.ttl()).isEqualTo("3s");
+        assertThat(c.loopWait()).isEqualTo("1s");
+        assertThat(c.primaryStartTimeout()).isEqualTo("30s");
+        assertThat(c.watchdog()).isEqualTo("required");
+        assertThat(c.postgresUser()).isNull();
+        assertThat(c.tags()).isEqualTo(NodeTags.NONE);
+        assertThat(c.parameters()).isEmpty();
+    }
+
+    @Test
+    void minimalFileDerivedValues() throws IOException {
+        NodeConfig c = load(MINIMAL);
+
+        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(3)).isEqualTo(NodeConfig.DEFAULT_TTL);
+        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(1));
+        assertThat(c.primaryStartTimeoutDuration()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(c.watchdogRequired()).isTrue();
+        assertThat(c.dataPath()).isEqualTo(Path.of("/var/lib/warden/n1/data"));
+        assertThat(c.workPath()).isEqualTo(Path.of("/var/lib/warden/n1"));
+        assertThat(c.watchdogSocket()).isEqualTo(Path.of("/var/lib/warden/n1/watchdog.sock"));
+        assertThat(c.apiUrl()).isEqualTo("http://127.0.0.1:8008");
+    }
+
+    @Test
+    void relativeDataDirDefaultsWorkDirToItsAbsoluteParent() throws IOException {
+        NodeConfig c = load(minimalWith("data_dir", "nodes/n1/data"));
+
+        assertThat(c.dataDir()).isEqualTo("nodes/n1/data");
+        assertThat(Path.of(c.workDir())).isAbsolute().isEqualTo(Path.of("nodes/n1").toAbsolutePath());
+    }
+
+    @Test
+    void apiHostDefaultsToHost() throws IOException {
+        NodeConfig c = load(minimalWith("host", "10.1.2.3"));
+
+        assertThat(c.host()).isEqualTo("10.1.2.3");
+        assertThat(c.apiHost()).isEqualTo("10.1.2.3");
+        assertThat(c.apiUrl()).isEqualTo("http://10.1.2.3:8008");
+    }
+
+    @Test
+    void everyKeyIsMapped() throws IOException {
+        NodeConfig c = load("""
+                name: db-2.east_1
+                cluster: orders
+                host: 10.0.0.2
+                port: 6432
+                api_host: 10.0.1.2
+                api_port: 9008
+                etcd:
+                  - http://10.0.0.10:2379
+                  - http://10.0.0.11:2379
+                  - http://10.0.0.12:2379
+                data_dir: /srv/pg/data
+                work_dir: /srv/warden
+                bin_dir: /usr/lib/postgresql/17/bin
+                superuser_password: s3cret
+                replication_password: r3pl
+                ttl: 10s
+                loop_wait: 2s
+                primary_start_timeout: 2m
+                watchdog: "off"
+                postgres_user: postgres
+                tags:
+                  nofailover: true
+                  noloadbalance: true
+                  nosync: false
+                parameters:
+                  max_connections: 200
+                  shared_buffers: 256MB
+                  log_line_prefix: "%m [%p] "
+                """);
+
+        assertThat(c.name()).isEqualTo("db-2.east_1");
+        assertThat(c.cluster()).isEqualTo("orders");
+        assertThat(c.host()).isEqualTo("10.0.0.2");
+        assertThat(c.port()).isEqualTo(6432);
+        assertThat(c.apiHost()).isEqualTo("10.0.1.2");
+        assertThat(c.apiPort()).isEqualTo(9008);
+        assertThat(c.etcd()).containsExactly("http://10.0.0.10:2379", "http://10.0.0.11:2379", "http://10.0.0.12:2379");
+        assertThat(c.dataDir()).isEqualTo("/srv/pg/data");
+        assertThat(c.workDir()).isEqualTo("/srv/warden");
+        assertThat(c.binDir()).isEqualTo("/usr/lib/postgresql/17/bin");
+        assertThat(c.superuserPassword()).isEqualTo("s3cret");
+        assertThat(c.replicationPassword()).isEqualTo("r3pl");
+        assertThat(c.ttl()).isEqualTo("10s");
+        assertThat(c.loopWait()).isEqualTo("2s");
+        assertThat(c.primaryStartTimeout()).isEqualTo("2m");
+        assertThat(c.watchdog()).isEqualTo("off");
+        assertThat(c.postgresUser()).isEqualTo("postgres");
+        assertThat(c.tags()).isEqualTo(new NodeTags(true, true, false));
+        assertThat(c.parameters())
+                .containsExactlyInAnyOrderEntriesOf(Map.of(
+                        "max_connections", "200", "shared_buffers", "256MB", "log_line_prefix", "%m [%p] "));
+
+        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.primaryStartTimeoutDuration()).isEqualTo(Duration.ofMinutes(2));
+        assertThat(c.watchdogRequired()).isFalse();
+        assertThat(c.workPath()).isEqualTo(Path.of("/srv/warden"));
+        assertThat(c.watchdogSocket()).isEqualTo(Path.of("/srv/warden/watchdog.sock"));
+        assertThat(c.apiUrl()).isEqualTo("http://10.0.1.2:9008");
+    }
+
+    @Test
+    void loadedListsAndMapsAreImmutable() throws IOException {
+        NodeConfig c = load(minimalWith("parameters", "{work_mem: 4MB}"));
+
+        assertThat(c.etcd()).isUnmodifiable();
+        assertThat(c.parameters()).isUnmodifiable();
+    }
+
+    @Test
+    void partialTagsDefaultToFalse() throws IOException {
+        NodeConfig c = load(minimalWith("tags", "{nofailover: true}"));
+
+        assertThat(c.tags()).isEqualTo(new NodeTags(true, false, false));
+    }
+
+    @Test
+    void bareNumbersAreAcceptedForDurations() throws IOException {
+        NodeConfig c = load(MINIMAL + "ttl: 4\nloop_wait: 2\n");
+
+        assertThat(c.ttl()).isEqualTo("4");
+        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void watchdogRequiredCanBeExplicit() throws IOException {
+        NodeConfig c = load(minimalWith("watchdog", "required"));
+
+        assertThat(c.watchdog()).isEqualTo("required");
+        assertThat(c.watchdogRequired()).isTrue();
+    }
+
+    @Test
+    void loopWaitOfExactlyHalfTheTtlIsAccepted() throws IOException {
+        NodeConfig c = load(MINIMAL + "ttl: 4s\nloop_wait: 2s\n");
+
+        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
+    }
+
+    @Test
+    void ttlInWholeSecondsWrittenInMillisecondsIsAccepted() throws IOException {
+        NodeConfig c = load(MINIMAL + "ttl: 2000ms\nloop_wait: 500ms\n");
+
+        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(2));
+        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofMillis(500));
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {1, 65535})
+    void portBoundsAreAccepted(int port) throws IOException {
+        assertThat(load(minimalWith("port", String.valueOf(port))).port()).isEqualTo(port);
+        assertThat(load(minimalWith("api_port", String.valueOf(port))).apiPort()).isEqualTo(port);
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"a", "n1", "node-1", "node_1", "db.example", "9lives", "A23456789012345678901234567890123456789012345678901234567890123"})
+    void validNamesAreAccepted(String name) throws IOException {
+        assertThat(load(minimalWith("name", name)).name()).isEqualTo(name);
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Errors
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Test
+    void unknownKeyIsNamedWithItsLineAndTheKnownKeys() throws IOException {
+        WardenException e = failure(MINIMAL + "loop_wiat: 1s\n");
+
+        assertThat(e.getMessage()).contains("unknown key 'loop_wiat'").containsPattern("at line \\d+");
+        assertThat(e.nextStep())
+                .contains("spelling")
+                .contains("known keys")
+                .contains("loop_wait")
+                .contains("data_dir")
+                .contains("api_port")
+                .contains("primary_start_timeout")
+                .contains("superuser_password");
+    }
+
+    /**
+     * BUG (reported, not fixed): records are built through a property-based creator, for which Jackson buffers
+     * unknown properties and reports them only when the enclosing mapping has been read, so the line given is
+     * where that mapping ends (here 5, the end of the file), not the line of the key.
+     */
+    @Test
+    void unknownKeyInTheMiddleOfTheFileNamesItsOwnLine() throws IOException {
+        WardenException e = failure("""
+                name: n1
+                port: 5432
+                datadir: /tmp/x
+                api_port: 8008
+                """);
+
+        assertThat(e.getMessage()).contains("'datadir'").endsWith("at line 3");
+    }
+
+    @Test
+    void unknownKeyInTheMiddleOfTheFileIsNamed() throws IOException {
+        WardenException e = failure("""
+                name: n1
+                port: 5432
+                datadir: /tmp/x
+                api_port: 8008
+                """);
+
+        assertThat(e.getMessage()).contains("unknown key 'datadir'").containsPattern("at line \\d+");
+        assertThat(e.nextStep()).contains("data_dir");
+    }
+
+    @Test
+    void camelCaseKeyIsUnknown() throws IOException {
+        WardenException e = failure(MINIMAL + "dataDir: /tmp/x\n");
+
+        assertThat(e.getMessage()).contains("'dataDir'");
+        assertThat(e.nextStep()).contains("data_dir");
+    }
+
+    @Test
+    void unknownTagIsRejected() throws IOException {
+        WardenException e = failure(MINIMAL + "tags:\n  nofailiver: true\n");
+
+        assertThat(e.getMessage()).contains("unknown key 'nofailiver'").containsPattern("at line \\d+");
+        assertThat(e.nextStep()).contains("nofailover").contains("noloadbalance").contains("nosync");
+    }
+
+    @Test
+    void malformedYamlNamesTheLine() throws IOException {
+        WardenException e = failure("""
+                name: n1
+                port: 5432
+                etcd: [http://127.0.0.1:2379
+                data_dir: /tmp/x
+                """);
+
+        assertThat(e.getMessage()).contains("malformed config file").containsPattern("at line [34]");
+        assertThat(e.nextStep()).contains("YAML syntax");
+    }
+
+    @Test
+    void badIndentationIsMalformed() throws IOException {
+        WardenException e = failure("name: n1\nport: 5432\n  api_port: 8008\n");
+
+        assertThat(e.getMessage()).contains("malformed config file").contains("at line");
+    }
+
+    @Test
+    void wrongValueTypeIsReportedWithItsLine() throws IOException {
+        WardenException e = failure(minimalWith("port", "five-four-three-two"));
+
+        assertThat(e.getMessage()).contains("line").contains("five-four-three-two");
+    }
+
+    @Test
+    void topLevelListIsMalformed() throws IOException {
+        WardenException e = failure("- name: n1\n- port: 5432\n");
+
+        assertThat(e.getMessage()).contains("malformed config file").contains("line 1");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"name", "port", "api_port", "data_dir"})
+    void missingRequiredKeyIsNamed(String key) throws IOException {
+        WardenException e = failure(minimalWith(key, null));
+
+        assertThat(e.getMessage()).isEqualTo("missing key '" + key + "' in " + dir.resolve("node.yaml"));
+        assertThat(e.nextStep()).contains("docs/configuration.md");
+    }
+
+    @Test
+    void missingEtcdIsNamedWithAnExample() throws IOException {
+        WardenException e = failure(minimalWith("etcd", null));
+
+        assertThat(e.getMessage()).contains("missing key 'etcd'");
+        assertThat(e.nextStep()).contains("etcd endpoints").contains("http://127.0.0.1:2379");
+    }
+
+    @Test
+    void emptyEtcdListIsMissing() throws IOException {
+        WardenException e = failure(minimalWith("etcd", "[]"));
+
+        assertThat(e.getMessage()).contains("missing key 'etcd'");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"-n1", "_n1", ".n1", "node 1", "node/1", "nöde",
+        "A234567890123456789012345678901234567890123456789012345678901234"})
+    void invalidNameIsRejected(String name) throws IOException {
+        WardenException e = failure(minimalWith("name", "'" + name + "'"));
+
+        assertThat(e.getMessage()).contains("invalid name '" + name + "'");
+        assertThat(e.nextStep()).contains("letters, digits").contains("63");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {0, -1, 65536, 100000})
+    void portOutOfRangeIsRejected(int port) throws IOException {
+        WardenException e = failure(minimalWith("port", String.valueOf(port)));
+
+        assertThat(e.getMessage()).contains("port " + port).contains("out of range");
+        assertThat(e.nextStep()).contains("between 1 and 65535");
+    }
+
+    @Test
+    void apiPortOutOfRangeIsRejected() throws IOException {
+        WardenException e = failure(minimalWith("api_port", "70000"));
+
+        assertThat(e.getMessage()).contains("port 70000").contains("out of range");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1500ms", "2500ms", "2001ms"})
+    void ttlNotInWholeSecondsIsRejected(String ttl) throws IOException {
+        WardenException e = failure(MINIMAL + "ttl: " + ttl + "\nloop_wait: 500ms\n");
+
+        assertThat(e.getMessage()).contains("ttl " + ttl).contains("whole number of seconds");
+        assertThat(e.nextStep()).contains("resolution of one second");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"1s", "0s", "1"})
+    void ttlBelowTwoSecondsIsRejected(String ttl) throws IOException {
+        WardenException e = failure(MINIMAL + "ttl: " + ttl + "\nloop_wait: 0s\n");
+
+        assertThat(e.getMessage()).contains("ttl " + ttl).contains("at least 2s");
+    }
+
+    @Test
+    void loopWaitMoreThanHalfTheTtlIsRejected() throws IOException {
+        WardenException e = failure(MINIMAL + "ttl: 3s\nloop_wait: 2s\n");
+
+        assertThat(e.getMessage()).contains("loop_wait 2s is more than half of ttl 3s");
+        assertThat(e.nextStep()).contains("renew at least twice per ttl").contains("lower loop_wait or raise ttl");
+    }
+
+    @Test
+    void loopWaitMoreThanHalfTheDefaultTtlIsRejected() throws IOException {
+        WardenException e = failure(MINIMAL + "loop_wait: 1501ms\n");
+
+        assertThat(e.getMessage()).contains("loop_wait 1501ms").contains("ttl 3s");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"on", "optional", "REQUIRED", "yes-please"})
+    void badWatchdogModeIsRejected(String mode) throws IOException {
+        WardenException e = failure(minimalWith("watchdog", "'" + mode + "'"));
+
+        assertThat(e.getMessage()).contains("watchdog '" + mode + "'").contains("not a mode");
+        assertThat(e.nextStep()).contains("'required' or 'off'");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"ttl", "loop_wait", "primary_start_timeout"})
+    void badDurationTextIsRejectedWithItsKey(String key) throws IOException {
+        WardenException e = failure(minimalWith(key, "three seconds"));
+
+        assertThat(e.getMessage())
+                .contains("bad value for '" + key + "'")
+                .contains("not a duration")
+                .contains("three seconds");
+        assertThat(e.nextStep()).contains("3s").contains("500ms");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"", "\n", "# nothing here yet\n", "---\n", "~\n"})
+    void emptyFileIsRejected(String text) throws IOException {
+        WardenException e = failure(text);
+
+        assertThat(e.getMessage()).contains("is empty");
+        assertThat(e.nextStep()).contains("name, port, etcd and data_dir");
+    }
+
+    @Test
+    void missingFileIsRejected() {
+        Path missing = dir.resolve("nope.yaml");
+
+        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(missing));
+
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("cannot read config file " + missing);
+        assertThat(e.nextStep()).contains("--config");
+    }
+
+    @Test
+    void directoryInsteadOfFileIsRejected() {
+        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(dir));
+
+        assertThat(e).isNotNull();
+        assertThat(e.getMessage()).contains("cannot read config file " + dir);
+    }
+
+    @Test
+    void describeShowsProblemAndNextStep() throws IOException {
+        WardenException e = failure(minimalWith("port", "0"));
+
+        assertThat(e.describe()).startsWith(e.getMessage()).endsWith("\n  -> " + e.nextStep());
+    }
+
+    @Test
+    void checksStopAtTheFirstProblemInDocumentedOrder() throws IOException {
+        // Missing name is reported before anything else is looked at.
+        WardenException e = failure("port: 0\nwatchdog: maybe\n");
+
+        assertThat(e.getMessage()).contains("missing key 'name'");
+        assertThat(List.of(e.getMessage())).noneMatch(m -> m.contains("watchdog"));
+    }
+}
