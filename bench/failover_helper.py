@@ -41,7 +41,8 @@ def psql(dsn, sql, timeout=5.0):
                            env=PSQL_ENV, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired:
         return False, "", "timeout after %.0f s" % timeout
-    err = (r.stderr.strip().splitlines() or [""])[-1]
+    # libpq's message may span lines (one per host tried, plus hints): keep it on one line
+    err = " ".join(line.strip() for line in r.stderr.replace("psql: error: ", "").splitlines() if line.strip())
     return r.returncode == 0, r.stdout, err
 
 
@@ -177,7 +178,7 @@ class Probe(threading.Thread):
             ok, _, err = psql(self.dsn, "insert into probe(id) values (%d)" % self.next_id)
             with self.lock:
                 self.records.append({"id": self.next_id, "start": t0, "end": time.time(), "ok": ok,
-                                     "error": "" if ok else err[:200]})
+                                     "error": "" if ok else err[:300]})
             time.sleep(0.05)
 
     def acks(self):

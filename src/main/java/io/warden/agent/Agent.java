@@ -305,14 +305,14 @@ public final class Agent implements AutoCloseable {
         lease.disarm();
         check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
         ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
-        check(ctl.start(Duration.ofSeconds(120)), "starting the new replica");
+        check(ctl.startNoWait(), "starting the new replica");
         LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
     private void startReplica(Optional<Member> leader) {
         lease.disarm();
         ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), Map.of(), leader.map(Agent::upstream));
-        check(ctl.start(Duration.ofSeconds(120)), "starting postgres as a replica");
+        check(ctl.startNoWait(), "starting postgres as a replica");
     }
 
     private void follow(Member leader) {
@@ -334,7 +334,7 @@ public final class Agent implements AutoCloseable {
             LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
         }
         ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
-        check(ctl.start(Duration.ofSeconds(120)), "starting the rewound replica");
+        check(ctl.startNoWait(), "starting the rewound replica");
     }
 
     private void takeLeadership(LocalState local) {

@@ -147,6 +147,9 @@ public final class HaDecider {
         if (!in.canLead()) {
             return Decision.of(Action.WAIT, "no leader, but the watchdog is not reachable so I may not lead");
         }
+        if (in.local().timeline() == 0) {
+            return Decision.of(Action.WAIT, "no leader, but my postgres is not answering yet");
+        }
         Lsn mine = in.local().lsn();
         long maxLag = in.cluster().config().maximumLagOnFailover();
         if (in.cluster().optime().isPresent()) {

@@ -17,10 +17,17 @@ import java.util.logging.Logger;
  * is fenced on time too.
  *
  * <p>Renewals happen on this keeper's own thread, every ttl/6, so a slow HA action does not starve them; but
- * only while the HA loop keeps completing cycles, so a stuck loop cannot keep a lease alive forever.
+ * only while the HA loop keeps starting cycles, so a wedged loop cannot keep a lease alive forever.
  */
 final class LeaseKeeper {
     private static final Logger LOG = Logger.getLogger(LeaseKeeper.class.getName());
+
+    /**
+     * Lease lifetimes the HA loop may spend in one action (initdb, pg_rewind, a promotion) before renewals stop.
+     * Safety does not depend on it (renewals are what fencing counts); it only keeps a wedged loop from holding
+     * leadership forever.
+     */
+    private static final int LOOP_STALL_TTLS = 20;
 
     private final Dcs dcs;
     private final Duration ttl;
@@ -95,8 +102,9 @@ final class LeaseKeeper {
 
     void step(long now) {
         try {
-            if (now - loopHeartbeatNanos > ttl.toNanos()) {
-                problem("the HA loop has not completed a cycle for over " + ttl.toSeconds() + "s: not renewing the lease");
+            if (now - loopHeartbeatNanos > ttl.multipliedBy(LOOP_STALL_TTLS).toNanos()) {
+                problem("the HA loop has not started a cycle for over " + ttl.multipliedBy(LOOP_STALL_TTLS).toSeconds()
+                        + "s: not renewing the lease");
             } else if (leaseId == 0) {
                 grant(now);
             } else {

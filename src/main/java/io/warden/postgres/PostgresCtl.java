@@ -218,11 +218,21 @@ public final class PostgresCtl {
         return member.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 
+    /** Starts postgres and waits until it accepts connections (a primary). */
     public Result start(Duration timeout) {
         return run(
                 timeout.plusSeconds(5),
                 "pg_ctl", "start", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
                 "-D", dataDir.toString(), "-l", logFile().toString());
+    }
+
+    /**
+     * Starts postgres without waiting for it to accept connections. A replica may need WAL from its upstream
+     * (through a slot the leader creates only once it sees this member) before it is consistent, so waiting here
+     * would hold up the very cycle that publishes the member.
+     */
+    public Result startNoWait() {
+        return run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
     }
 
     public Result stop(String mode, Duration timeout) {
