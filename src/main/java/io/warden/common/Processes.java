@@ -102,8 +102,21 @@ public final class Processes {
         }
     }
 
+    /**
+     * Whether a process runs. A zombie does not: a killed postmaster is reparented to PID 1, which may reap it
+     * late, and until then the JDK still calls it alive.
+     */
     public static boolean alive(long pid) {
-        return pid > 0 && ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false);
+        if (pid <= 0 || !ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)) {
+            return false;
+        }
+        try {
+            String stat = java.nio.file.Files.readString(java.nio.file.Path.of("/proc/" + pid + "/stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state != 'Z' && state != 'X';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Ends a process we started: SIGTERM, then SIGKILL after {@code grace}. */

@@ -19,7 +19,7 @@ public final class Fence {
 
     /** Kills the postgres running on {@code dataDir}, if any; returns what it killed, for the log. */
     public static Optional<String> kill(Path dataDir) {
-        Optional<Long> pid = postmasterPid(dataDir);
+        Optional<Long> pid = postmasterPid(dataDir).filter(io.warden.common.Processes::alive);
         if (pid.isEmpty()) {
             return Optional.empty();
         }
