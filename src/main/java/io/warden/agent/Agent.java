@@ -53,6 +53,7 @@ public final class Agent implements AutoCloseable {
     private final Dcs dcs;
     private final PostgresCtl ctl;
     private final Sql sql;
+    private final Sql apiSql;
     private final LeaseKeeper lease;
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
@@ -63,6 +64,7 @@ public final class Agent implements AutoCloseable {
     private volatile boolean running = true;
     private String lastReason = "";
     private long primaryDownSinceNanos;
+    private long notStreamingSinceNanos;
     private MemberState inProgress;
     private long cycles;
 
@@ -75,6 +77,7 @@ public final class Agent implements AutoCloseable {
         this.ctl = new PostgresCtl(Path.of(config.binDir()), config.dataPath(), config.workPath(), osUser);
         this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
         this.sql = new Sql("127.0.0.1", config.port(), "postgres", config.superuserPassword());
+        this.apiSql = new Sql("127.0.0.1", config.port(), "postgres", config.superuserPassword());
         this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(Math.max(500, config.ttlDuration().toMillis() / 3)));
         Optional<WatchdogClient> watchdog =
                 config.watchdogRequired() ? Optional.of(new WatchdogClient(config.watchdogSocket())) : Optional.empty();
@@ -198,6 +201,7 @@ public final class Agent implements AutoCloseable {
         }
         LocalState local = observe();
         trackPrimaryDowntime(cluster, local, now);
+        trackNotStreaming(local, now);
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA
                 ? probePeers(cluster)
                 : Map.of();
@@ -211,7 +215,8 @@ public final class Agent implements AutoCloseable {
                 lease.watchdogReachable(),
                 peers,
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
-                config.primaryStartTimeoutDuration());
+                config.primaryStartTimeoutDuration(),
+                Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos));
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
         try {
@@ -230,6 +235,16 @@ public final class Agent implements AutoCloseable {
 
     private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
         view = new AgentView(cluster, local, decision, member(cluster, local), System.nanoTime(), cycles);
+    }
+
+    private void trackNotStreaming(LocalState local, long now) {
+        if (local.data() == DataState.RUNNING_REPLICA && !local.streaming()) {
+            if (notStreamingSinceNanos == 0) {
+                notStreamingSinceNanos = now;
+            }
+        } else {
+            notStreamingSinceNanos = 0;
+        }
     }
 
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
@@ -324,6 +339,12 @@ public final class Agent implements AutoCloseable {
         inProgress = MemberState.REWINDING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
         lease.disarm();
+        if (ctl.postmasterPid().isPresent()) {
+            // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
+            // crash recovery refuses to run with standby.signal present.
+            check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
+            ctl.writeConfig(node, Map.of(), Optional.empty());
+        }
         Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
             LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
@@ -541,6 +562,31 @@ public final class Agent implements AutoCloseable {
         return positions;
     }
 
+    /**
+     * This member with its WAL position read from postgres right now. Candidates in a failover race compare
+     * positions; a position one loop old can make a lagging replica win and strand a further one on the old
+     * timeline. Uses its own connection: the HA loop's is not shared across threads.
+     */
+    public synchronized Member liveStatus() {
+        AgentView current = view;
+        if (current == null) {
+            return null;
+        }
+        Member self = current.self();
+        if (current.local().data() != DataState.RUNNING_REPLICA) {
+            return self;
+        }
+        try {
+            Map<String, Object> row = apiSql.query("select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'),"
+                    + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn").getFirst();
+            return new Member(self.name(), self.role(), self.state(), self.host(), self.port(), self.apiUrl(), self.timeline(),
+                    (String) row.get("lsn"), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(), self.instanceId(),
+                    self.dataDir());
+        } catch (SQLException | RuntimeException e) {
+            return self;
+        }
+    }
+
     private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         Member self = member(cluster, local);
         try {
@@ -617,6 +663,7 @@ public final class Agent implements AutoCloseable {
             LOG.warning("could not release leadership on shutdown: " + e.getMessage());
         }
         sql.close();
+        apiSql.close();
         dcs.close();
     }
 }

@@ -128,6 +128,18 @@ public final class HaDecider {
             if (!wanted.equals(in.local().upstream())) {
                 return Decision.of(Action.FOLLOW, leader, "following the new leader " + leader.name());
             }
+            // Received WAL past the point where the leader's timeline forked: it can never stream; rewind it.
+            if (!in.local().streaming()
+                    && in.local().timeline() != 0
+                    && in.local().timeline() < leader.timeline()
+                    && leader.postgresPid() != 0
+                    && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0) {
+                return Decision.of(
+                        Action.REWIND,
+                        leader,
+                        "stranded on timeline " + in.local().timeline() + " while leader " + leader.name() + " is on "
+                                + leader.timeline() + ", not streaming for " + in.notStreamingFor().toSeconds() + "s: rewinding");
+            }
             return Decision.of(Action.FOLLOWING, leader, "streaming from leader " + leader.name());
         }
         if (in.cluster().leader().isPresent()) {

@@ -16,6 +16,7 @@ import java.util.Map;
  *     lead
  * @param peerPositions WAL positions reported just now by the other members' agents, for the failover race;
  *     members that did not answer are absent
+ * @param notStreamingFor how long postgres has run as a replica without a connected WAL receiver
  * @param primaryDownFor how long postgres has been down while this node held the leader key (zero if up)
  */
 public record HaInput(
@@ -28,4 +29,9 @@ public record HaInput(
         boolean canLead,
         Map<String, Lsn> peerPositions,
         Duration primaryDownFor,
-        Duration primaryStartTimeout) {}
+        Duration primaryStartTimeout,
+        Duration notStreamingFor) {
+
+    /** How long a replica on an older timeline than its leader may fail to stream before it is rewound. */
+    public static final Duration STRANDED_REPLICA_GRACE = Duration.ofSeconds(10);
+}

@@ -108,7 +108,9 @@ final class LeaseKeeper {
             } else if (leaseId == 0) {
                 grant(now);
             } else {
-                long remaining = dcs.keepAlive(leaseId);
+                // A late answer still counts if it comes before the deadline: it was sent at `now`.
+                long left = Math.max(validUntilNanos - now, Duration.ofMillis(500).toNanos());
+                long remaining = dcs.keepAlive(leaseId, Duration.ofNanos(left));
                 if (remaining > 0) {
                     validUntilNanos = now + ttl.toNanos() - marginNanos;
                     if (armed) {

@@ -57,7 +57,8 @@ public final class AgentApi implements AutoCloseable {
             Member self = view.self();
             Map<String, String> query = query(exchange.getRequestURI().getRawQuery());
             switch (path) {
-                case "/", "/status", "/patroni" -> send(exchange, 200, self);
+                case "/status" -> send(exchange, 200, java.util.Objects.requireNonNullElse(agent.liveStatus(), self));
+                case "/", "/patroni" -> send(exchange, 200, self);
                 case "/primary", "/master", "/read-write" -> send(exchange, isWritablePrimary(view) ? 200 : 503, self);
                 case "/replica" -> send(exchange, isHealthyReplica(self, query) ? 200 : 503, self);
                 case "/read-only" -> send(exchange, isWritablePrimary(view) || isHealthyReplica(self, query) ? 200 : 503, self);

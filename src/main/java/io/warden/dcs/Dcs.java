@@ -19,10 +19,10 @@ public interface Dcs extends AutoCloseable {
     long grantLease(Duration ttl);
 
     /**
-     * Renews a lease once. Returns the remaining TTL in seconds as etcd reports it; zero or less means the lease
+     * Renews a lease once, waiting at most {@code timeout}. Returns the remaining TTL in seconds as etcd reports it; zero or less means the lease
      * is gone (expired or revoked) and anything bound to it has been deleted.
      */
-    long keepAlive(long leaseId);
+    long keepAlive(long leaseId, Duration timeout);
 
     void revokeLease(long leaseId);
 

@@ -67,12 +67,16 @@ public final class EtcdDcs implements Dcs {
     }
 
     private <T> T await(CompletableFuture<T> future, String what) {
+        return await(future, what, requestTimeout);
+    }
+
+    private <T> T await(CompletableFuture<T> future, String what, Duration timeout) {
         try {
-            return future.get(requestTimeout.toMillis(), TimeUnit.MILLISECONDS);
+            return future.get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (TimeoutException e) {
             future.cancel(true);
             throw new DcsException(
-                    "etcd at " + endpoints + " did not answer " + what + " within " + requestTimeout.toMillis() + " ms",
+                    "etcd at " + endpoints + " did not answer " + what + " within " + timeout.toMillis() + " ms",
                     e);
         } catch (ExecutionException e) {
             throw new DcsException("etcd at " + endpoints + " failed " + what + ": " + e.getCause().getMessage(), e);
@@ -134,9 +138,9 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public long keepAlive(long leaseId) {
+    public long keepAlive(long leaseId, Duration timeout) {
         try {
-            return await(client.getLeaseClient().keepAliveOnce(leaseId), "lease renewal").getTTL();
+            return await(client.getLeaseClient().keepAliveOnce(leaseId), "lease renewal", timeout).getTTL();
         } catch (DcsException e) {
             if (String.valueOf(e.getMessage()).contains("not found")) {
                 return 0;

@@ -61,6 +61,8 @@ class HaDeciderTest {
         private final Map<String, Lsn> peers = new LinkedHashMap<>();
         private Duration primaryDownFor = Duration.ZERO;
         private Duration primaryStartTimeout = Duration.ofSeconds(30);
+        private Boolean streaming;
+        private Duration notStreamingFor = Duration.ZERO;
 
         static In node() {
             return new In();
@@ -174,6 +176,13 @@ class HaDeciderTest {
             return this;
         }
 
+        /** A replica whose WAL receiver is not connected, for this long. */
+        In notStreamingFor(Duration value) {
+            streaming = false;
+            notStreamingFor = value;
+            return this;
+        }
+
         In primaryDownFor(Duration value) {
             primaryDownFor = value;
             return this;
@@ -187,10 +196,11 @@ class HaDeciderTest {
         HaInput build() {
             ClusterSnapshot cluster =
                     new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of());
-            LocalState local = new LocalState(data, timeline, lsn, data == DataState.RUNNING_REPLICA, upstream,
+            boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
+            LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
             return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
-                    primaryDownFor, primaryStartTimeout);
+                    primaryDownFor, primaryStartTimeout, notStreamingFor);
         }
 
         Decision decide() {
@@ -680,6 +690,41 @@ class HaDeciderTest {
             Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().nofailover().decide();
 
             assertThat(d.action()).isEqualTo(Action.PROMOTE);
+        }
+
+        private Member leaderOnTimeline(String name, long timeline) {
+            Member m = memberOf(name, Role.PRIMARY, 4242, NodeTags.NONE);
+            return new Member(m.name(), m.role(), m.state(), m.host(), m.port(), m.apiUrl(), timeline, m.lsn(), 0, m.tags(),
+                    m.agentPid(), m.postgresPid(), m.instanceId(), m.dataDir());
+        }
+
+        @Test
+        void aReplicaStrandedOnAnOlderTimelineIsRewoundAfterTheGracePeriod() {
+            Member leader = leaderOnTimeline("n2", 2);
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(11)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.REWIND);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("stranded on timeline 1").contains("on 2");
+        }
+
+        @Test
+        void aReplicaNotStreamingForLessThanTheGraceIsLeftAlone() {
+            Member leader = leaderOnTimeline("n2", 2);
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(5)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+        }
+
+        @Test
+        void aReplicaNotStreamingOnTheLeadersTimelineIsNotRewound() {
+            Member leader = leaderOnTimeline("n2", 1);
+            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
+                    .notStreamingFor(Duration.ofMinutes(5)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
         }
 
         @Test

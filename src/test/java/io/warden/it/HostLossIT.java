@@ -80,8 +80,16 @@ class HostLossIT {
                     cluster.queryLong(replica.name(), "select count(*) from pg_class where relname = 'diverged'") == 1);
         }
 
-        WriteProbe probe = new WriteProbe("ledger", 1, cluster::connectPrimary);
-        await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 20);
+        // Replication is asynchronous: only writes that reached a replica can survive the primary's host. So
+        // the probe stops and the replicas catch up before the primary is made to diverge and dies.
+        WriteProbe before = new WriteProbe("ledger", 1, cluster::connectPrimary);
+        await().atMost(Duration.ofSeconds(10)).until(() -> before.acks().size() > 20);
+        before.close();
+        long lastBefore = before.ackedIds().getLast();
+        for (Member replica : cluster.replicas()) {
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
+                    cluster.queryLong(replica.name(), "select count(*) from ledger where id = " + lastBefore) == 1);
+        }
 
         // Divergent history: pause the primary's WAL senders, commit rows only it has, then lose the host.
         List<Long> walSenders = new ArrayList<>();
@@ -104,13 +112,15 @@ class HostLossIT {
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         assertThat(promoted.name()).isNotEqualTo(old.name());
         assertThat(promoted.timeline()).isGreaterThan(old.timeline());
-        long acksAtPromotion = probe.acks().size();
-        await().atMost(Duration.ofSeconds(15)).until(() -> probe.acks().size() > acksAtPromotion + 20);
-        probe.close();
+        WriteProbe after = new WriteProbe("ledger", 1_000_000, cluster::connectPrimary);
+        await().atMost(Duration.ofSeconds(15)).until(() -> after.acks().size() > 20);
+        after.close();
 
+        List<Long> acknowledged = new ArrayList<>(before.ackedIds());
+        acknowledged.addAll(after.ackedIds());
         try (Connection c = cluster.connect(promoted.name());
                 Statement s = c.createStatement()) {
-            for (long id : probe.ackedIds()) {
+            for (long id : acknowledged) {
                 try (ResultSet rs = s.executeQuery("select 1 from ledger where id = " + id)) {
                     assertThat(rs.next()).as("acknowledged write %d survives the failover", id).isTrue();
                 }
