@@ -24,7 +24,7 @@ class BadInputIT {
 
     @BeforeAll
     static void start() throws IOException {
-        cluster = TestCluster.start("badinput", 1, 7800, "process");
+        cluster = TestCluster.start("badinput", 1, 9500, "process");
         dir = cluster.dir.resolve("bad");
         Files.createDirectories(dir);
     }
@@ -46,9 +46,9 @@ class BadInputIT {
         return """
                 name: %s
                 cluster: it
-                port: 7891
-                api_port: 7892
-                etcd: [http://127.0.0.1:7801]
+                port: 9591
+                api_port: 9592
+                etcd: [http://127.0.0.1:9501]
                 data_dir: %s
                 watchdog: 'off'
                 """.formatted(name, dataDir);
@@ -56,7 +56,7 @@ class BadInputIT {
 
     @Test
     void aMalformedConfigFileNamesTheLine() throws IOException {
-        Processes.Result result = agent("name: n1\nport: [7891\n");
+        Processes.Result result = agent("name: n1\nport: [9591\n");
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.output()).contains("malformed config file").contains("line").contains("fix the YAML");
     }
@@ -81,9 +81,9 @@ class BadInputIT {
 
     @Test
     void anUnreachableEtcdAtStartUpIsNamed() throws IOException {
-        Processes.Result result = agent(valid("n3", dir.resolve("d3").toString()).replace("7801", "7899"));
+        Processes.Result result = agent(valid("n3", dir.resolve("d3").toString()).replace("9501", "9599"));
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.output()).contains("cannot reach etcd at http://127.0.0.1:7899").contains("start etcd");
+        assertThat(result.output()).contains("cannot reach etcd at http://127.0.0.1:9599").contains("start etcd");
     }
 
     @Test

@@ -21,7 +21,7 @@ class EtcdQuorumIT {
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("quorum", 3, 7700, "process");
+        cluster = TestCluster.start("quorum", 3, 9200, "process");
     }
 
     @AfterAll

@@ -68,7 +68,7 @@ class FencingIT {
 
     @Test
     void anIsolatedPrimaryStopsWritingBeforeAnotherIsPromotedAndRejoinsAfterwards() throws Exception {
-        cluster = TestCluster.start("partition", 3, 7500, "netns");
+        cluster = TestCluster.start("partition", 3, 8600, "netns");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
         Node oldNode = cluster.node(old.name());
@@ -104,7 +104,7 @@ class FencingIT {
 
     @Test
     void aFrozenPrimaryAgentIsFencedByItsWatchdogAndRejoinsWhenItWakes() throws Exception {
-        cluster = TestCluster.start("frozen", 3, 7600, "process");
+        cluster = TestCluster.start("frozen", 3, 8900, "process");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
         Node oldNode = cluster.node(old.name());

@@ -28,7 +28,7 @@ class HostLossIT {
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("hostloss", 3, 7400, "process");
+        cluster = TestCluster.start("hostloss", 3, 8300, "process");
     }
 
     @AfterAll

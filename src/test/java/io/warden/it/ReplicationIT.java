@@ -20,7 +20,7 @@ class ReplicationIT {
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("replication", 3, 7300, "process");
+        cluster = TestCluster.start("replication", 3, 8000, "process");
     }
 
     @AfterAll

@@ -46,7 +46,7 @@ final class TestCluster implements AutoCloseable {
         this.state = state;
     }
 
-    /** Starts a deployment and waits until it is healthy. Each test class passes its own base port. */
+    /** Starts a deployment and waits until it is healthy. Each test class passes its own base port, 300 apart: a deployment spans base+1 to base+2xx. */
     static TestCluster start(String name, int nodes, int basePort, String isolation) {
         return start(name, nodes, basePort, isolation, Map.of());
     }
