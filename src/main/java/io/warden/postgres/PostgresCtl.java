@@ -84,14 +84,7 @@ public final class PostgresCtl {
 
     /** The postmaster's pid if postgres runs on this data directory. */
     public Optional<Long> postmasterPid() {
-        Path pidFile = dataDir.resolve("postmaster.pid");
-        try {
-            String first = Files.readAllLines(pidFile).stream().findFirst().orElse("").strip();
-            long pid = Long.parseLong(first);
-            return Processes.alive(pid) ? Optional.of(pid) : Optional.empty();
-        } catch (IOException | NumberFormatException e) {
-            return Optional.empty();
-        }
+        return Fence.postmasterPid(dataDir).filter(Processes::alive);
     }
 
     /** Creates the working directories and the password file, owned by the postgres OS user. */
