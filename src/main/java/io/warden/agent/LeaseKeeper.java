@@ -29,6 +29,11 @@ final class LeaseKeeper {
      */
     private static final int LOOP_STALL_TTLS = 20;
 
+    /** One renewal attempt; several fit in the margin between the last renewal and the fencing deadline. */
+    private static final Duration ATTEMPT_TIMEOUT = Duration.ofMillis(400);
+
+    private static final long RETRY_PAUSE_MILLIS = 50;
+
     private final Dcs dcs;
     private final Duration ttl;
     private final long marginNanos;
@@ -44,8 +49,9 @@ final class LeaseKeeper {
     LeaseKeeper(Dcs dcs, Duration ttl, Optional<WatchdogClient> watchdog, Runnable onExpiredWhileArmed) {
         this.dcs = dcs;
         this.ttl = ttl;
-        // A quarter of the ttl, at least 500 ms: 750 ms of a 3 s ttl.
-        this.marginNanos = Math.max(Duration.ofMillis(500).toNanos(), ttl.toNanos() / 4);
+        // A sixth of the ttl, at least 500 ms: covers the watchdog's 20 ms check and scheduling delays. More would
+        // make a primary fence itself during an etcd leader election it could have renewed through.
+        this.marginNanos = Math.max(Duration.ofMillis(500).toNanos(), ttl.toNanos() / 6);
         this.watchdog = watchdog;
         this.onExpiredWhileArmed = onExpiredWhileArmed;
     }
@@ -93,7 +99,7 @@ final class LeaseKeeper {
         while (true) {
             step(System.nanoTime());
             try {
-                Thread.sleep(interval);
+                Thread.sleep(lastProblem.isEmpty() ? interval : RETRY_PAUSE_MILLIS);
             } catch (InterruptedException e) {
                 return;
             }
@@ -108,9 +114,9 @@ final class LeaseKeeper {
             } else if (leaseId == 0) {
                 grant(now);
             } else {
-                // A late answer still counts if it comes before the deadline: it was sent at `now`.
-                long left = Math.max(validUntilNanos - now, Duration.ofMillis(500).toNanos());
-                long remaining = dcs.keepAlive(leaseId, Duration.ofNanos(left));
+                // Short attempts, retried at once on failure: a renewal sent on a stream to an etcd member that just
+                // died may never be answered, while a fresh attempt reaches a live member.
+                long remaining = dcs.keepAlive(leaseId, ATTEMPT_TIMEOUT);
                 if (remaining > 0) {
                     validUntilNanos = now + ttl.toNanos() - marginNanos;
                     if (armed) {

@@ -190,8 +190,13 @@ public final class PostgresCtl {
         StringBuilder text = new StringBuilder("# Written by the Warden agent; changes here are overwritten.\n");
         settings.forEach((k, v) -> text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
         try {
-            Files.writeString(dataDir.resolve(NODE_CONF), text);
-            chown(dataDir.resolve(NODE_CONF));
+            // Replaced atomically: a postmaster starting or reloading must never read a half-written file (it
+            // would fall back to port 5432 and no upstream).
+            Path temporary = dataDir.resolve(NODE_CONF + ".tmp");
+            Files.writeString(temporary, text);
+            chown(temporary);
+            Files.move(temporary, dataDir.resolve(NODE_CONF), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             Path signal = dataDir.resolve("standby.signal");
             if (upstream.isPresent() || node.standby()) {
                 if (!Files.exists(signal)) {
@@ -225,7 +230,14 @@ public final class PostgresCtl {
      * would hold up the very cycle that publishes the member.
      */
     public Result startNoWait() {
-        return run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
+        Result result = run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
+        // Return once the postmaster has written its pid file, so the next cycle sees it running rather than
+        // stopped (and does not start it a second time).
+        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+        while (result.ok() && postmasterPid().isEmpty() && System.nanoTime() < deadline) {
+            Processes.sleep(Duration.ofMillis(20));
+        }
+        return result;
     }
 
     public Result stop(String mode, Duration timeout) {

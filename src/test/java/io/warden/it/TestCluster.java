@@ -65,10 +65,27 @@ final class TestCluster implements AutoCloseable {
         try {
             LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
         } catch (RuntimeException e) {
+            cluster.printLogTails();
             cluster.close();
             throw e;
         }
         return cluster;
+    }
+
+    /** The end of every node's logs on stderr: what CI shows when a deployment did not come up. */
+    void printLogTails() {
+        for (Node node : state.nodes()) {
+            Path nodeDir = Path.of(node.configFile()).getParent();
+            for (String log : List.of("agent.log", "postgres.log", "watchdog.log")) {
+                try {
+                    List<String> lines = Files.readAllLines(nodeDir.resolve(log));
+                    System.err.println("---- " + node.name() + "/" + log + " (last 25 lines)");
+                    lines.subList(Math.max(0, lines.size() - 25), lines.size()).forEach(System.err::println);
+                } catch (IOException e) {
+                    System.err.println("---- " + node.name() + "/" + log + ": " + e.getMessage());
+                }
+            }
+        }
     }
 
     DeploymentState state() {
