@@ -364,10 +364,37 @@ public final class Agent implements AutoCloseable {
             return;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
+            awaitRouters();
             promote();
         } else if (!lease.arm()) {
             releaseLeadership();
         }
+    }
+
+    /**
+     * The router barrier: before this node accepts writes, every live router must have stopped routing writes to
+     * any other node (it publishes the primary it routes to; empty once the old leader key is gone). A router cut
+     * off from the DCS fences itself and its key expires with its lease, so waiting for the keys of silent routers
+     * to vanish is enough. Bounded, so a faulty router cannot block failover for ever.
+     */
+    private void awaitRouters() {
+        long deadline = System.nanoTime() + config.ttlDuration().multipliedBy(2).toNanos();
+        while (System.nanoTime() < deadline) {
+            try {
+                var stale = dcs.readRouters().stream()
+                        .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
+                        .map(r -> r.id() + " (still routing to " + r.primary() + ")")
+                        .toList();
+                if (stale.isEmpty()) {
+                    return;
+                }
+                logReason("waiting for routers to stop routing to the old primary: " + stale);
+            } catch (DcsException e) {
+                logReason("cannot read router acknowledgements: " + e.getMessage());
+            }
+            Processes.sleep(Duration.ofMillis(20));
+        }
+        LOG.warning("routers did not acknowledge within " + config.ttlDuration().multipliedBy(2).toSeconds() + "s; promoting anyway");
     }
 
     private void promote() {

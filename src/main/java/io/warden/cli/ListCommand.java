@@ -42,6 +42,14 @@ final class ListCommand implements Callable<Integer> {
                     row.get("lag_bytes"), row.get("host"), row.get("port"), row.get("api_url"), row.get("agent_pid"), row.get("postgres_pid"));
         }
         System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)"));
+        var published = LocalDeployment.routers(state);
+        System.out.printf("%n%-9s %-10s %-22s %-10s %-30s %8s%n", "ROUTER", "STATE", "ADDRESS", "PRIMARY", "SESSIONS", "PID");
+        for (DeploymentState.RouterProcess router : state.routers()) {
+            var status = published.stream().filter(p -> p.id().equals(router.id())).findFirst();
+            System.out.printf("%-9s %-10s %-22s %-10s %-30s %8s%n", router.id(), status.isPresent() ? "serving" : "down",
+                    router.host() + ":" + router.readWritePort() + "," + router.readOnlyPort(),
+                    status.map(p -> p.primary()).orElse(""), status.map(p -> p.sessions().toString()).orElse(""), router.pid());
+        }
     }
 
     /** Members from the DCS, plus a row for every node of the deployment whose agent is not publishing. */

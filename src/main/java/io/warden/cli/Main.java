@@ -16,7 +16,8 @@ import picocli.CommandLine.Command;
             ListCommand.class,
             UriCommand.class,
             AgentCommand.class,
-            WatchdogCommand.class
+            WatchdogCommand.class,
+            RouterCommand.class
         })
 public final class Main implements Runnable {
 

@@ -31,6 +31,12 @@ final class UpCommand implements Callable<Integer> {
     @Option(names = "--cluster", defaultValue = "main", description = "cluster name in etcd (default ${DEFAULT-VALUE})")
     String cluster;
 
+    @Option(names = "--read-write-port", defaultValue = "5432", description = "routers' port to the primary (default ${DEFAULT-VALUE})")
+    int readWritePort;
+
+    @Option(names = "--read-only-port", defaultValue = "5433", description = "routers' port to the least busy replica (default ${DEFAULT-VALUE})")
+    int readOnlyPort;
+
     @Override
     public Integer call() {
         String mode = isolation != null ? isolation : (Processes.isRoot() ? "netns" : "process");
@@ -40,7 +46,7 @@ final class UpCommand implements Callable<Integer> {
         if (mode.equals("process") && Processes.isRoot() && isolation == null) {
             System.err.println("note: process isolation: nodes share loopback, so network partitions cannot be simulated");
         }
-        var options = new LocalDeployment.Options(dir.resolve(), nodes, basePort, mode, 200 + (basePort / 100) % 50, cluster, Map.of());
+        var options = new LocalDeployment.Options(dir.resolve(), nodes, basePort, mode, 200 + (basePort / 100) % 50, cluster, Map.of(), readWritePort, readOnlyPort);
         System.out.println("starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);
         LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));

@@ -9,7 +9,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "uri", description = "Print a libpq URI (with credentials) that reaches the primary, or a replica.")
+@Command(name = "uri", description = "Print a libpq URI (with credentials) through both routers: to the primary, or with --read-only to the least busy replica.")
 final class UriCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
@@ -23,10 +23,15 @@ final class UriCommand implements Callable<Integer> {
         return 0;
     }
 
-    /** Until the routers exist: a multi-host URI; libpq picks the host by target_session_attrs. */
+    /**
+     * Both routers, so libpq moves to the second when the first is lost. The read-write port only ever reaches the
+     * primary; target_session_attrs=read-write also protects a client during a switch of primary.
+     */
     static String uri(DeploymentState state, boolean readOnly) {
-        String hosts = state.nodes().stream().map(n -> n.host() + ":" + n.port()).collect(Collectors.joining(","));
+        String hosts = state.routers().stream()
+                .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
+                .collect(Collectors.joining(","));
         return "postgresql://postgres:" + URLEncoder.encode(state.superuserPassword(), StandardCharsets.UTF_8) + "@" + hosts
-                + "/postgres?connect_timeout=2&target_session_attrs=" + (readOnly ? "prefer-standby" : "read-write");
+                + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
     }
 }

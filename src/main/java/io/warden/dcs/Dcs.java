@@ -62,6 +62,15 @@ public interface Dcs extends AutoCloseable {
      */
     AutoCloseable watch(Runnable onChange);
 
+    /** Writes {@code routers/<id>} bound to the router's lease. */
+    void publishRouter(RouterStatus status, long leaseId);
+
+    /** Every live router's status (their keys vanish with their leases). */
+    java.util.List<RouterStatus> readRouters();
+
+    /** Like {@link #watch} but for every key of the cluster (members, routers, leader). */
+    AutoCloseable watchAll(Runnable onChange);
+
     /** Applies {@code change} to the config with compare-and-swap, retrying on conflict. */
     default DynamicConfig updateConfig(UnaryOperator<DynamicConfig> change) {
         for (int attempt = 0; attempt < 10; attempt++) {

@@ -52,7 +52,8 @@ public final class EtcdDcs implements Dcs {
         this.client = Client.builder()
                 .endpoints(endpoints.toArray(String[]::new))
                 .connectTimeout(requestTimeout)
-                .retryMaxDuration(requestTimeout)
+                // jetcd requires this to exceed its retry delay; our own deadline (await) bounds every call anyway.
+                .retryMaxDuration(requestTimeout.compareTo(Duration.ofSeconds(1)) > 0 ? requestTimeout : Duration.ofSeconds(1))
                 .keepaliveTime(Duration.ofSeconds(2))
                 .keepaliveTimeout(Duration.ofSeconds(2))
                 .build();
@@ -279,6 +280,34 @@ public final class EtcdDcs implements Dcs {
                 .watch(
                         key("leader"),
                         WatchOption.DEFAULT,
+                        Watch.listener(response -> onChange.run(), error -> onChange.run()));
+        return watcher::close;
+    }
+
+    @Override
+    public void publishRouter(RouterStatus status, long leaseId) {
+        await(client.getKVClient().put(key("routers/" + status.id()), bytes(Json.write(status)), withLease(leaseId)), "router update");
+    }
+
+    @Override
+    public List<RouterStatus> readRouters() {
+        GetResponse response = await(
+                client.getKVClient().get(key("routers/"), GetOption.newBuilder().isPrefix(true).build()), "router read");
+        List<RouterStatus> routers = new ArrayList<>();
+        for (KeyValue kv : response.getKvs()) {
+            try {
+                routers.add(Json.json().readValue(kv.getValue().toString(StandardCharsets.UTF_8), RouterStatus.class));
+            } catch (IOException e) {
+                System.err.println("ignoring unreadable router key: " + e.getMessage());
+            }
+        }
+        return routers;
+    }
+
+    @Override
+    public AutoCloseable watchAll(Runnable onChange) {
+        Watch.Watcher watcher = client.getWatchClient()
+                .watch(bytes(prefix), WatchOption.newBuilder().isPrefix(true).build(),
                         Watch.listener(response -> onChange.run(), error -> onChange.run()));
         return watcher::close;
     }

@@ -150,6 +150,7 @@ public final class PostgresCtl {
                     host    replication  replicator  0.0.0.0/0     scram-sha-256
                     host    all          all         0.0.0.0/0     scram-sha-256
                     """);
+            createCertificate();
             Files.writeString(
                     dataDir.resolve("postgresql.conf"),
                     "\n# Node-specific settings owned by the Warden agent.\ninclude_if_exists = '" + NODE_CONF + "'\n",
@@ -157,6 +158,25 @@ public final class PostgresCtl {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
+    }
+
+    /**
+     * A self-signed certificate for the cluster, so clients can use TLS (sslmode=require) from the start; replicas
+     * get it with the rest of the data directory. Operators replace server.crt/server.key with their own.
+     */
+    private void createCertificate() throws IOException {
+        Path key = dataDir.resolve("server.key");
+        Path crt = dataDir.resolve("server.crt");
+        Result result = Processes.run(List.of("openssl", "req", "-new", "-x509", "-days", "3650", "-nodes",
+                "-subj", "/CN=warden", "-newkey", "rsa:2048", "-keyout", key.toString(), "-out", crt.toString()), Duration.ofSeconds(60));
+        if (!result.ok()) {
+            // TLS is then off (warden.conf enables it only when the files exist); everything else works.
+            System.err.println("no TLS certificate: openssl failed: " + result.tail());
+            return;
+        }
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        chown(key);
+        chown(crt);
     }
 
     /**
@@ -178,6 +198,9 @@ public final class PostgresCtl {
         // A follower whose upstream just changed retries every second instead of the default five.
         settings.put("wal_retrieve_retry_interval", "1s");
         settings.put("recovery_target_timeline", "latest");
+        if (Files.exists(dataDir.resolve("server.crt")) && Files.exists(dataDir.resolve("server.key"))) {
+            settings.put("ssl", "on");
+        }
         upstream.ifPresentOrElse(
                 u -> {
                     settings.put("primary_conninfo", u.conninfo(node.name(), passFile()));

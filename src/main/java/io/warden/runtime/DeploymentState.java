@@ -21,7 +21,15 @@ public record DeploymentState(
         String superuserPassword,
         String replicationPassword,
         List<EtcdMember> etcd,
-        List<Node> nodes) {
+        List<Node> nodes,
+        List<RouterProcess> routers) {
+
+    public DeploymentState {
+        routers = routers == null ? List.of() : routers;
+    }
+
+    /** A router of the local deployment: its own loopback address, both ports, its API and pid. */
+    public record RouterProcess(String id, String host, int readWritePort, int readOnlyPort, int apiPort, String configFile, long pid) {}
 
     public record EtcdMember(String name, String clientUrl, String peerUrl, long pid, String dataDir) {}
 

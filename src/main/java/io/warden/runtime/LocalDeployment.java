@@ -36,7 +36,16 @@ public final class LocalDeployment {
     public static final String POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
 
     /** How {@code up} should build the deployment. */
-    public record Options(Path dir, int nodes, int basePort, String isolation, int netId, String cluster, Map<String, String> extraNodeConfig) {
+    public record Options(
+            Path dir,
+            int nodes,
+            int basePort,
+            String isolation,
+            int netId,
+            String cluster,
+            Map<String, String> extraNodeConfig,
+            int readWritePort,
+            int readOnlyPort) {
         public Options {
             if (nodes < 1 || nodes > 9) {
                 throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
@@ -77,8 +86,9 @@ public final class LocalDeployment {
         }
         List<EtcdMember> etcd = new ArrayList<>();
         List<Node> nodes = new ArrayList<>();
+        List<DeploymentState.RouterProcess> routers = new ArrayList<>();
         DeploymentState state = new DeploymentState(
-                options.cluster(), options.basePort(), isolation, options.netId(), superPw, replPw, etcd, nodes);
+                options.cluster(), options.basePort(), isolation, options.netId(), superPw, replPw, etcd, nodes, routers);
         try {
             if (isolation.equals("netns")) {
                 for (int i = 1; i <= options.nodes(); i++) {
@@ -89,6 +99,10 @@ public final class LocalDeployment {
             state.write(dir);
             for (int i = 1; i <= options.nodes(); i++) {
                 nodes.add(startNode(options, dir, state, i));
+                state.write(dir);
+            }
+            for (int i = 1; i <= 2; i++) {
+                routers.add(startRouter(options, dir, i));
                 state.write(dir);
             }
             return state;
@@ -252,9 +266,53 @@ public final class LocalDeployment {
         DeploymentState state = DeploymentState.read(dir);
         List<Node> nodes = state.nodes().stream().map(n -> n.name().equals(node.name()) ? node : n).toList();
         DeploymentState updated = new DeploymentState(state.cluster(), state.basePort(), state.isolation(), state.netId(),
-                state.superuserPassword(), state.replicationPassword(), state.etcd(), nodes);
+                state.superuserPassword(), state.replicationPassword(), state.etcd(), nodes, state.routers());
         updated.write(dir);
         return updated;
+    }
+
+    /**
+     * Router {@code i} listens on its own loopback address (127.0.0.i) on both client ports, so clients can list
+     * both routers in a multi-host URI and keep working when one is lost.
+     */
+    private static DeploymentState.RouterProcess startRouter(Options options, Path dir, int index) {
+        String id = "router-" + index;
+        String host = "127.0.0." + index;
+        int apiPort = options.basePort() + 50 + index;
+        Path routerDir = dir.resolve("routers/" + id);
+        Path configFile = routerDir.resolve("config.yml");
+        StringBuilder yaml = new StringBuilder();
+        yaml.append("id: ").append(id).append('\n');
+        yaml.append("cluster: ").append(options.cluster()).append('\n');
+        yaml.append("host: ").append(host).append('\n');
+        yaml.append("read_write_port: ").append(options.readWritePort()).append('\n');
+        yaml.append("read_only_port: ").append(options.readOnlyPort()).append('\n');
+        yaml.append("api_port: ").append(apiPort).append('\n');
+        yaml.append("etcd:\n");
+        for (int i = 1; i <= 3; i++) {
+            yaml.append("  - http://127.0.0.1:").append(options.basePort() + i).append('\n');
+        }
+        try {
+            Files.createDirectories(routerDir);
+            Files.writeString(configFile, yaml);
+        } catch (IOException e) {
+            throw new WardenException("cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
+        }
+        long pid = Processes.startService(javaCommand("-Xmx256m", "router", "--config", configFile.toString()), routerDir.resolve("router.log"), Map.of());
+        return new DeploymentState.RouterProcess(id, host, options.readWritePort(), options.readOnlyPort(), apiPort, configFile.toString(), pid);
+    }
+
+    /** Starts a router again from its config (after a test or an operator stopped it). */
+    public static DeploymentState.RouterProcess relaunchRouter(Path dir, DeploymentState.RouterProcess router) {
+        long pid = Processes.startService(javaCommand("-Xmx256m", "router", "--config", router.configFile()),
+                Path.of(router.configFile()).getParent().resolve("router.log"), Map.of());
+        DeploymentState.RouterProcess relaunched = new DeploymentState.RouterProcess(
+                router.id(), router.host(), router.readWritePort(), router.readOnlyPort(), router.apiPort(), router.configFile(), pid);
+        DeploymentState state = DeploymentState.read(dir);
+        new DeploymentState(state.cluster(), state.basePort(), state.isolation(), state.netId(), state.superuserPassword(),
+                state.replicationPassword(), state.etcd(), state.nodes(),
+                state.routers().stream().map(r -> r.id().equals(router.id()) ? relaunched : r).toList()).write(dir);
+        return relaunched;
     }
 
     /** The java command line that runs a Warden subcommand on this JVM's binary and class path. */
@@ -292,6 +350,7 @@ public final class LocalDeployment {
             return;
         }
         DeploymentState state = DeploymentState.read(abs);
+        state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
         state.nodes().parallelStream().forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
         for (Node node : state.nodes()) {
             Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
@@ -336,13 +395,33 @@ public final class LocalDeployment {
     }
 
     public static void awaitHealthy(DeploymentState state, Duration timeout) {
-        waitFor(timeout, "a primary and " + (state.nodes().size() - 1) + " streaming replicas (see the nodes' agent.log)", () -> {
+        waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
+                + " routers routing to it (see the agent.log and router.log files)", () -> {
             try {
-                return healthy(snapshot(state), state.nodes().size());
+                ClusterSnapshot cluster = snapshot(state);
+                return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster);
             } catch (RuntimeException e) {
                 return false;
             }
         });
+    }
+
+    /** Every router of the deployment is publishing and routes writes to the current leader. */
+    static boolean routersFollow(DeploymentState state, ClusterSnapshot cluster) {
+        if (state.routers().isEmpty()) {
+            return true;
+        }
+        String leader = cluster.leader().map(l -> l.name()).orElse("");
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            var published = dcs.readRouters();
+            return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
+        }
+    }
+
+    public static java.util.List<io.warden.dcs.RouterStatus> routers(DeploymentState state) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            return dcs.readRouters();
+        }
     }
 
     private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {

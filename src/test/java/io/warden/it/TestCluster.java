@@ -59,7 +59,7 @@ final class TestCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        var options = new LocalDeployment.Options(dir, nodes, basePort, isolation, 200 + (basePort / 100) % 50, "it", extraConfig);
+        var options = new LocalDeployment.Options(dir, nodes, basePort, isolation, 200 + (basePort / 100) % 50, "it", extraConfig, basePort + 61, basePort + 62);
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {

@@ -1,0 +1,17 @@
+package io.warden.dcs;
+
+import java.util.Map;
+
+/**
+ * What a router publishes under {@code routers/<id>}, bound to its lease: where it listens, how many sessions it
+ * holds per node (so reads are balanced across routers, not per router), and which primary it routes writes to
+ * (empty when none: its acknowledgement that it no longer routes to a former primary).
+ */
+public record RouterStatus(
+        String id, String host, int readWritePort, int readOnlyPort, String apiUrl, long pid, Map<String, Long> sessions, String primary) {
+
+    public RouterStatus {
+        sessions = sessions == null ? Map.of() : Map.copyOf(sessions);
+        primary = primary == null ? "" : primary;
+    }
+}

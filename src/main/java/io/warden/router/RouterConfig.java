@@ -1,0 +1,91 @@
+package io.warden.router;
+
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
+import io.warden.common.Json;
+import io.warden.common.Sizes;
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.stream.Collectors;
+
+/** A router's configuration file (YAML), validated as it is read. See docs/router.md. */
+public record RouterConfig(
+        String id,
+        String cluster,
+        String host,
+        Integer readWritePort,
+        Integer readOnlyPort,
+        Integer apiPort,
+        List<String> etcd,
+        String ttl,
+        String maxReplicaLag,
+        Boolean fallbackToPrimary,
+        Integer maxConnections,
+        String startupTimeout,
+        String connectTimeout) {
+
+    public static RouterConfig load(Path file) {
+        RouterConfig raw;
+        try {
+            raw = Json.yaml().readValue(Files.readString(file), RouterConfig.class);
+        } catch (UnrecognizedPropertyException e) {
+            String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
+            throw new WardenException("unknown key '" + e.getPropertyName() + "' in " + file, "known keys: " + known);
+        } catch (JsonProcessingException e) {
+            throw new WardenException("malformed router config " + file + ": " + e.getOriginalMessage(), "fix the YAML syntax");
+        } catch (IOException e) {
+            throw new WardenException("cannot read " + file + ": " + e.getMessage(), "check the path given with --config");
+        }
+        if (raw == null || raw.id() == null || raw.readWritePort() == null || raw.readOnlyPort() == null || raw.apiPort() == null
+                || raw.etcd() == null || raw.etcd().isEmpty()) {
+            throw new WardenException(
+                    "router config " + file + " lacks one of id, read_write_port, read_only_port, api_port, etcd",
+                    "add them; see docs/router.md");
+        }
+        try {
+            raw.ttlDuration();
+            raw.startupTimeoutDuration();
+            raw.connectTimeoutDuration();
+            raw.maxReplicaLagBytes();
+        } catch (IllegalArgumentException e) {
+            throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB");
+        }
+        return raw;
+    }
+
+    public String cluster() {
+        return cluster == null ? "main" : cluster;
+    }
+
+    public String host() {
+        return host == null ? "127.0.0.1" : host;
+    }
+
+    public Duration ttlDuration() {
+        return Sizes.parseDuration(ttl == null ? "3s" : ttl);
+    }
+
+    public long maxReplicaLagBytes() {
+        return Sizes.parseBytes(maxReplicaLag == null ? "16MB" : maxReplicaLag);
+    }
+
+    public boolean fallback() {
+        return fallbackToPrimary == null || fallbackToPrimary;
+    }
+
+    public int connectionLimit() {
+        return maxConnections == null ? 2000 : maxConnections;
+    }
+
+    public Duration startupTimeoutDuration() {
+        return Sizes.parseDuration(startupTimeout == null ? "10s" : startupTimeout);
+    }
+
+    public Duration connectTimeoutDuration() {
+        return Sizes.parseDuration(connectTimeout == null ? "2s" : connectTimeout);
+    }
+}

@@ -1,0 +1,70 @@
+package io.warden.router;
+
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * What a router routes by, derived from one DCS snapshot: the writable primary (only a member that holds the
+ * leader key and runs as primary) and the replicas that may take reads.
+ */
+public record Topology(Optional<RouteTarget> primary, List<Replica> replicas, Map<String, Long> sessionsElsewhere) {
+
+    /** A streaming replica with its lag, and whether it is tagged noloadbalance. */
+    public record Replica(RouteTarget target, long lagBytes, boolean noloadbalance) {}
+
+    public static final Topology EMPTY = new Topology(Optional.empty(), List.of(), Map.of());
+
+    /**
+     * @param sessionsElsewhere active sessions per node held by the other routers, as they published them
+     */
+    public static Topology from(ClusterSnapshot cluster, Map<String, Long> sessionsElsewhere) {
+        Optional<RouteTarget> primary = cluster.leaderMember()
+                .filter(m -> m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
+                .map(Topology::target);
+        List<Replica> replicas = cluster.members().values().stream()
+                .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING)
+                .map(m -> new Replica(target(m), m.lagBytes(), m.tags().noloadbalance()))
+                .sorted(Comparator.comparing(r -> r.target().name()))
+                .toList();
+        return new Topology(primary, replicas, Map.copyOf(sessionsElsewhere));
+    }
+
+    private static RouteTarget target(Member m) {
+        return new RouteTarget(m.name(), m.host(), m.port());
+    }
+
+    /**
+     * The read target: the replica with the fewest active sessions counted across every router, under the lag
+     * ceiling and not tagged noloadbalance; the primary when none qualifies and {@code fallbackToPrimary}.
+     */
+    public Optional<RouteTarget> readTarget(Map<String, Long> localSessions, long maxLagBytes, boolean fallbackToPrimary) {
+        Optional<RouteTarget> best = replicas.stream()
+                .filter(r -> !r.noloadbalance() && r.lagBytes() <= maxLagBytes)
+                .min(Comparator.comparingLong((Replica r) -> load(r.target().name(), localSessions))
+                        .thenComparing(r -> r.target().name()))
+                .map(Replica::target);
+        return best.isPresent() || !fallbackToPrimary ? best : primary;
+    }
+
+    long load(String node, Map<String, Long> localSessions) {
+        return localSessions.getOrDefault(node, 0L) + sessionsElsewhere.getOrDefault(node, 0L);
+    }
+
+    /** Every node a cancel request might belong to. */
+    public List<RouteTarget> all() {
+        java.util.ArrayList<RouteTarget> all = new java.util.ArrayList<>();
+        primary.ifPresent(all::add);
+        replicas.forEach(r -> {
+            if (!all.contains(r.target())) {
+                all.add(r.target());
+            }
+        });
+        return all;
+    }
+}

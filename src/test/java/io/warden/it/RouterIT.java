@@ -1,0 +1,263 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.common.Processes;
+import io.warden.dcs.Member;
+import io.warden.runtime.DeploymentState.RouterProcess;
+import io.warden.runtime.LocalDeployment;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Collectors;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/** Issue #3: two active routers, 5432-style read-write and 5433-style read-only ports, through pgjdbc and psql. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class RouterIT {
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() {
+        cluster = TestCluster.start("router", 3, 9800, "process");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static RouterProcess router(int index) {
+        return cluster.state().routers().get(index - 1);
+    }
+
+    private static String url(boolean readOnly, RouterProcess... routers) {
+        return java.util.Arrays.stream(routers)
+                .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
+                .collect(Collectors.joining(",", "jdbc:postgresql://", "/postgres"));
+    }
+
+    private static Connection open(String url) throws SQLException {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", cluster.state().superuserPassword());
+        props.setProperty("connectTimeout", "3");
+        props.setProperty("sslmode", "disable");
+        return DriverManager.getConnection(url, props);
+    }
+
+    private static String scalar(Connection c, String sql) throws SQLException {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static String nodeOf(Connection c) throws SQLException {
+        return scalar(c, "select current_setting('cluster_name')");
+    }
+
+    @Test
+    @Order(1)
+    void writesGoToThePrimaryAndReadsToAReplicaThroughEitherRouter() throws Exception {
+        Member primary = cluster.primary();
+        for (int i = 1; i <= 2; i++) {
+            try (Connection rw = open(url(false, router(i)));
+                    Connection ro = open(url(true, router(i)))) {
+                assertThat(nodeOf(rw)).isEqualTo(primary.name());
+                assertThat(scalar(rw, "select pg_is_in_recovery()")).isEqualTo("f");
+                assertThat(scalar(ro, "select pg_is_in_recovery()")).isEqualTo("t");
+                assertThat(nodeOf(ro)).isNotEqualTo(primary.name());
+            }
+        }
+    }
+
+    @Test
+    @Order(2)
+    void readsGoToTheLeastBusyReplicaCountedAcrossBothRouters() throws Exception {
+        // Hold sessions on one replica through router 1, then open new read sessions through router 2.
+        List<Connection> held = new ArrayList<>();
+        try {
+            Connection first = open(url(true, router(1)));
+            held.add(first);
+            String busy = nodeOf(first);
+            for (int i = 0; i < 3; i++) {
+                Connection c = DriverManager.getConnection(
+                        "jdbc:postgresql://" + cluster.node(busy).host() + ":" + cluster.node(busy).port() + "/postgres",
+                        props());
+                held.add(c);
+            }
+            // Wait until router 2 has seen router 1's published count.
+            await().atMost(Duration.ofSeconds(10)).until(() -> LocalDeployment.routers(cluster.state()).stream()
+                    .anyMatch(r -> r.id().equals("router-1") && r.sessions().getOrDefault(busy, 0L) >= 1));
+            for (int i = 0; i < 3; i++) {
+                try (Connection c = open(url(true, router(2)))) {
+                    assertThat(nodeOf(c)).as("router 2 avoids the replica router 1 keeps busy").isNotEqualTo(busy);
+                }
+            }
+        } finally {
+            for (Connection c : held) {
+                c.close();
+            }
+        }
+    }
+
+    private static Properties props() {
+        Properties props = new Properties();
+        props.setProperty("user", "postgres");
+        props.setProperty("password", cluster.state().superuserPassword());
+        props.setProperty("sslmode", "disable");
+        return props;
+    }
+
+    @Test
+    @Order(3)
+    void aCancelRequestThroughEitherRouterCancelsTheRightQuery() throws Exception {
+        for (int i = 1; i <= 2; i++) {
+            for (boolean readOnly : new boolean[] {false, true}) {
+                try (Connection c = open(url(readOnly, router(i)));
+                        Statement s = c.createStatement()) {
+                    String node = nodeOf(c);
+                    String marker = "cancel_me_" + i + "_" + readOnly;
+                    CompletableFuture<Throwable> running = CompletableFuture.supplyAsync(() -> {
+                        try {
+                            s.execute("select pg_sleep(30) as " + marker);
+                            return null;
+                        } catch (SQLException e) {
+                            return e;
+                        }
+                    });
+                    await().atMost(Duration.ofSeconds(10)).until(() -> cluster.queryLong(node,
+                            "select count(*) from pg_stat_activity where state = 'active' and query like '%as " + marker + "'") == 1);
+                    s.cancel();
+                    Throwable result = running.get(10, java.util.concurrent.TimeUnit.SECONDS);
+                    assertThat(result).isInstanceOf(SQLException.class).hasMessageContaining("canceling statement due to user request");
+                }
+            }
+        }
+    }
+
+    @Test
+    @Order(4)
+    void tlsWithSslmodeRequireWorksEndToEndThroughBothPorts() throws Exception {
+        for (int i = 1; i <= 2; i++) {
+            for (boolean readOnly : new boolean[] {false, true}) {
+                Properties require = props();
+                require.setProperty("sslmode", "require");
+                try (Connection c = DriverManager.getConnection(url(readOnly, router(i)), require)) {
+                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")).isEqualTo("t");
+                }
+                var psql = Processes.run(List.of("psql", "-X", "-At",
+                        "host=" + router(i).host() + " port=" + (readOnly ? router(i).readOnlyPort() : router(i).readWritePort())
+                                + " user=postgres dbname=postgres sslmode=require",
+                        "-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()"),
+                        Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(20));
+                assertThat(psql.output().strip()).isEqualTo("t");
+            }
+        }
+    }
+
+    @Test
+    @Order(5)
+    void garbageOversizedTruncatedAndSilentClientsAreClosedWhileOthersAreServed() throws Exception {
+        RouterProcess r = router(1);
+        List<byte[]> bad = List.of(
+                "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(),
+                new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0},
+                new byte[] {0, 0, 0, 100, 0, 3, 0, 0},
+                new byte[] {0, 0, 0, 8, 0x12, 0x34, 0x56, 0x78});
+        for (byte[] payload : bad) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(r.host(), r.readWritePort()), 2000);
+                s.setSoTimeout(15_000);
+                OutputStream out = s.getOutputStream();
+                out.write(payload);
+                out.flush();
+                s.shutdownOutput();
+                InputStream in = s.getInputStream();
+                byte[] reply = in.readAllBytes();
+                assertThat(reply.length == 0 || reply[0] == 'E').as("an ErrorResponse or a plain close").isTrue();
+            }
+        }
+        // Thousands of connections opened and dropped, and a silent one held open.
+        Socket silent = new Socket(r.host(), r.readWritePort());
+        for (int i = 0; i < 2000; i++) {
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress(r.host(), r.readWritePort()), 2000);
+            }
+        }
+        try (Connection c = open(url(false, r))) {
+            assertThat(scalar(c, "select 1")).isEqualTo("1");
+        }
+        silent.setSoTimeout(30_000);
+        assertThat(silent.getInputStream().read()).as("the silent client is dropped after the startup timeout").isIn(-1, (int) 'E');
+        silent.close();
+    }
+
+    @Test
+    @Order(6)
+    void afterAFailoverNoSessionThroughTheReadWritePortCanWriteToTheOldPrimary() throws Exception {
+        Member old = cluster.primary();
+        var oldNode = cluster.node(old.name());
+        String both = url(false, router(1), router(2)) + "?targetServerType=primary";
+        try (Connection session = open(both);
+                Statement s = session.createStatement()) {
+            s.execute("create table if not exists routed(id int)");
+            assertThat(nodeOf(session)).isEqualTo(old.name());
+            // The old primary's agent and its watchdog freeze together, so nothing on that node fences its
+            // postgres: only the routers stand between clients and a second writable node.
+            cluster.freeze(oldNode.watchdogPid());
+            cluster.freeze(oldNode.agentPid());
+            Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+            assertThatThrownBy(() -> s.execute("insert into routed values (1)"))
+                    .as("the open session to the old primary was closed before the new one was promoted")
+                    .isInstanceOf(SQLException.class);
+            try (Connection fresh = open(both)) {
+                assertThat(nodeOf(fresh)).isEqualTo(promoted.name());
+            }
+        } finally {
+            cluster.thaw(oldNode.agentPid());
+            cluster.thaw(oldNode.watchdogPid());
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.queryLong(cluster.primary().name(), "select count(*) from routed")).isZero();
+    }
+
+    @Test
+    @Order(7)
+    void withOneRouterKilledTheOtherKeepsServingAMultiHostClient() throws Exception {
+        RouterProcess first = router(1);
+        ProcessHandle.of(first.pid()).ifPresent(ProcessHandle::destroyForcibly);
+        await().atMost(Duration.ofSeconds(5)).until(() -> !Processes.alive(first.pid()));
+        String both = url(false, router(1), router(2)) + "?targetServerType=primary";
+        try (Connection c = open(both)) {
+            assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+        }
+        try (Connection c = open(url(true, router(1), router(2)))) {
+            assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("t");
+        }
+        LocalDeployment.relaunchRouter(cluster.dir, first);
+    }
+}
