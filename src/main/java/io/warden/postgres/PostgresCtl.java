@@ -184,7 +184,11 @@ public final class PostgresCtl {
      * this node is to follow one; creates or removes standby.signal to match.
      */
     public void writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
-        Map<String, String> settings = new TreeMap<>(parameters);
+        Map<String, String> settings = new TreeMap<>();
+        // Room for a thousand sessions through the routers (postgres's own default of 100 is a toy for a managed
+        // service); the cluster's parameters override it.
+        settings.put("max_connections", "1100");
+        settings.putAll(parameters);
         settings.put("listen_addresses", node.host().equals("127.0.0.1") ? "127.0.0.1" : "127.0.0.1," + node.host());
         settings.put("port", Integer.toString(node.port()));
         settings.put("unix_socket_directories", socketDir().toString());
