@@ -20,6 +20,11 @@ public enum Action {
     RESTART_PRIMARY,
     /** The leader key is ours but postgres did not come back within primary_start_timeout: let another node lead. */
     RELEASE_LEADERSHIP,
+    /**
+     * Planned switchover away from this leader: stop postgres cleanly, wait until the candidate has received the
+     * shutdown checkpoint, then release the leader key for it.
+     */
+    HAND_OVER,
     /** Postgres runs as primary but this node does not hold a valid leader lease: kill it now. */
     FENCE,
     /** The leader key is ours, postgres runs as primary: renew, publish, manage slots. */

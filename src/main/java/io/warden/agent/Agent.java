@@ -277,6 +277,7 @@ public final class Agent implements AutoCloseable {
             case RESTART_PRIMARY -> restartPrimary();
             case RELEASE_LEADERSHIP -> releaseLeadership();
             case FENCE -> fence(decision.reason());
+            case HAND_OVER -> handOver(decision.target().orElseThrow());
             case LEAD -> lead(cluster, local);
             case FOLLOWING, WAIT -> {}
         }
@@ -413,6 +414,7 @@ public final class Agent implements AutoCloseable {
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
+        dcs.clearSwitchover();
         LOG.info("promoted to primary on timeline " + promoted.timeline());
     }
 
@@ -442,6 +444,48 @@ public final class Agent implements AutoCloseable {
             dcs.releaseLeader(config.name());
         } catch (DcsException e) {
             // The lease runs out on its own; releasing early only speeds up the next leader.
+        }
+    }
+
+    /**
+     * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
+     * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
+     */
+    private void handOver(Member candidate) {
+        check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
+        Lsn checkpoint = ctl.latestCheckpoint();
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        Lsn received = Lsn.ZERO;
+        while (System.nanoTime() < deadline) {
+            received = livePosition(candidate).orElse(Lsn.ZERO);
+            if (received.compareTo(checkpoint) > 0) {
+                break;
+            }
+            Processes.sleep(Duration.ofMillis(20));
+        }
+        if (received.compareTo(checkpoint) <= 0) {
+            LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
+                    + " (at " + received + "); restarting as primary instead");
+            check(ctl.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
+            dcs.clearSwitchover();
+            return;
+        }
+        lease.disarm();
+        dcs.releaseLeader(config.name());
+        LOG.info("handed over to " + candidate.name() + " at shutdown checkpoint " + checkpoint);
+    }
+
+    private Optional<Lsn> livePosition(Member member) {
+        try {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create(member.apiUrl() + "/status")).timeout(Duration.ofMillis(700)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? Optional.of(Json.read(response.body(), Member.class).position()) : Optional.empty();
+        } catch (java.io.IOException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
         }
     }
 

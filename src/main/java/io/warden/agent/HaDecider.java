@@ -51,6 +51,19 @@ public final class HaDecider {
             return Decision.of(
                     Action.WAIT, "the leader key names me from an earlier lease: waiting for it to expire");
         }
+        Optional<io.warden.dcs.Switchover> switchover = cluster.switchover();
+        if (leading && local.data() == io.warden.postgres.DataState.RUNNING_PRIMARY && switchover.isPresent()
+                && switchover.get().leader().equals(in.name())) {
+            Optional<Member> candidate = switchoverCandidate(in, switchover.get());
+            return candidate.isPresent()
+                    ? Decision.of(Action.HAND_OVER, candidate.get(), "switchover requested: handing over to " + candidate.get().name())
+                    : Decision.of(Action.LEAD, "switchover requested but no healthy candidate: still leading");
+        }
+        if (leader.isEmpty() && switchover.isPresent() && !switchover.get().candidate().isEmpty()
+                && !switchover.get().candidate().equals(in.name())
+                && cluster.members().containsKey(switchover.get().candidate())) {
+            return Decision.of(Action.WAIT, "switchover to " + switchover.get().candidate() + " in progress");
+        }
         if (cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping")) {
             return bootstrap(in, leader, holdsKey);
         }
@@ -148,6 +161,19 @@ public final class HaDecider {
         return failoverCandidate(in);
     }
 
+    /** The named candidate if it streams, else the most advanced streaming replica not tagged nofailover. */
+    private static Optional<Member> switchoverCandidate(HaInput in, io.warden.dcs.Switchover switchover) {
+        java.util.function.Predicate<Member> streaming = m -> !m.name().equals(in.name())
+                && m.role() == io.warden.dcs.Role.REPLICA && m.state() == io.warden.dcs.MemberState.STREAMING;
+        if (!switchover.candidate().isEmpty()) {
+            return Optional.ofNullable(in.cluster().members().get(switchover.candidate())).filter(streaming);
+        }
+        return in.cluster().members().values().stream()
+                .filter(streaming)
+                .filter(m -> !m.tags().nofailover())
+                .max(java.util.Comparator.comparing(Member::position));
+    }
+
     /** No leader: race only when eligible and no eligible peer is further ahead. */
     private static Decision failoverCandidate(HaInput in) {
         if (in.tags().nofailover()) {
@@ -174,7 +200,8 @@ public final class HaDecider {
                                 + " (maximum_lag_on_failover " + maxLag + ")");
             }
         }
-        for (Map.Entry<String, Lsn> peer : in.peerPositions().entrySet()) {
+        boolean named = in.cluster().switchover().map(sw -> sw.candidate().equals(in.name())).orElse(false);
+        for (Map.Entry<String, Lsn> peer : named ? Map.<String, Lsn>of().entrySet() : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
             boolean eligible = member != null && !member.tags().nofailover();
             if (eligible && peer.getValue().compareTo(mine) > 0) {

@@ -17,7 +17,8 @@ import picocli.CommandLine.Command;
             UriCommand.class,
             AgentCommand.class,
             WatchdogCommand.class,
-            RouterCommand.class
+            RouterCommand.class,
+            SwitchoverCommand.class
         })
 public final class Main implements Runnable {
 

@@ -16,7 +16,8 @@ public record ClusterSnapshot(
         Optional<Optime> optime,
         DynamicConfig config,
         long configRevision,
-        List<HistoryEntry> history) {
+        List<HistoryEntry> history,
+        Optional<Switchover> switchover) {
 
     public ClusterSnapshot {
         members = Map.copyOf(members);
@@ -25,7 +26,8 @@ public record ClusterSnapshot(
 
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
-                0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of());
+                0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
+                Optional.empty());
     }
 
     public boolean isLeader(String name) {

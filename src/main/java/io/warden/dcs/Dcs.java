@@ -62,6 +62,12 @@ public interface Dcs extends AutoCloseable {
      */
     AutoCloseable watch(Runnable onChange);
 
+    /** Creates {@code switchover} bound to a new lease of {@code ttl}, only if none is pending. */
+    boolean requestSwitchover(Switchover switchover, Duration ttl);
+
+    /** Deletes {@code switchover} (the new leader does, once promoted). */
+    void clearSwitchover();
+
     /** Writes {@code routers/<id>} bound to the router's lease. */
     void publishRouter(RouterStatus status, long leaseId);
 

@@ -98,6 +98,7 @@ public final class EtcdDcs implements Dcs {
         DynamicConfig config = DynamicConfig.DEFAULTS;
         long configRevision = 0;
         List<HistoryEntry> history = List.of();
+        Optional<Switchover> switchover = Optional.empty();
         for (KeyValue kv : response.getKvs()) {
             String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
             String value = kv.getValue().toString(StandardCharsets.UTF_8);
@@ -111,6 +112,8 @@ public final class EtcdDcs implements Dcs {
                 } else if (name.equals("config")) {
                     config = Json.json().readValue(value, DynamicConfig.class);
                     configRevision = kv.getModRevision();
+                } else if (name.equals("switchover")) {
+                    switchover = Optional.of(Json.json().readValue(value, Switchover.class));
                 } else if (name.equals("history")) {
                     history = Json.json().readValue(value, new TypeReference<List<HistoryEntry>>() {});
                 } else if (name.startsWith("members/")) {
@@ -130,7 +133,8 @@ public final class EtcdDcs implements Dcs {
                 optime,
                 config,
                 configRevision,
-                history);
+                history,
+                switchover);
     }
 
     @Override
@@ -282,6 +286,23 @@ public final class EtcdDcs implements Dcs {
                         WatchOption.DEFAULT,
                         Watch.listener(response -> onChange.run(), error -> onChange.run()));
         return watcher::close;
+    }
+
+    @Override
+    public boolean requestSwitchover(Switchover switchover, Duration ttl) {
+        long lease = grantLease(ttl);
+        return commit(
+                client.getKVClient()
+                        .txn()
+                        .If(absent(key("switchover")))
+                        .Then(Op.put(key("switchover"), bytes(Json.write(switchover)), withLease(lease)))
+                        .commit(),
+                "switchover request");
+    }
+
+    @Override
+    public void clearSwitchover() {
+        await(client.getKVClient().delete(key("switchover")), "switchover clear");
     }
 
     @Override

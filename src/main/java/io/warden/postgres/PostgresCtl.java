@@ -320,6 +320,17 @@ public final class PostgresCtl {
         check(result, "removing " + dataDir, "remove it by hand and restart the agent");
     }
 
+    /** "Latest checkpoint location" of a stopped cluster, from pg_controldata. */
+    public io.warden.common.Lsn latestCheckpoint() {
+        Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
+        check(result, "pg_controldata", "check " + dataDir);
+        return result.output().lines()
+                .filter(l -> l.startsWith("Latest checkpoint location:"))
+                .map(l -> io.warden.common.Lsn.parse(l.substring(l.indexOf(':') + 1).strip()))
+                .findFirst()
+                .orElse(io.warden.common.Lsn.ZERO);
+    }
+
     /** The database system identifier from pg_controldata. */
     public String systemIdentifier() {
         Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());

@@ -63,6 +63,12 @@ class HaDeciderTest {
         private Duration primaryStartTimeout = Duration.ofSeconds(30);
         private Boolean streaming;
         private Duration notStreamingFor = Duration.ZERO;
+        private Optional<io.warden.dcs.Switchover> switchover = Optional.empty();
+
+        In switchover(String leaderName, String candidate) {
+            switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now"));
+            return this;
+        }
 
         static In node() {
             return new In();
@@ -195,7 +201,7 @@ class HaDeciderTest {
 
         HaInput build() {
             ClusterSnapshot cluster =
-                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of());
+                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of(), switchover);
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
@@ -658,6 +664,55 @@ class HaDeciderTest {
     // ------------------------------------------------------------------------------------------------------------
 
     @Nested
+    class Switchovers {
+        private Member streaming(String name) {
+            return memberOf(name, Role.REPLICA, 5000, NodeTags.NONE);
+        }
+
+        @Test
+        void theLeaderHandsOverToTheNamedStreamingCandidate() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
+                    .switchover("n1", "n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.HAND_OVER);
+            assertThat(d.target()).map(Member::name).contains("n2");
+        }
+
+        @Test
+        void theLeaderKeepsLeadingWhenTheCandidateIsNotStreaming() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().switchover("n1", "n9").decide();
+
+            assertThat(d.action()).isEqualTo(Action.LEAD);
+            assertThat(d.reason()).contains("no healthy candidate");
+        }
+
+        @Test
+        void otherReplicasWaitForTheNamedCandidate() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().member(streaming("n2"))
+                    .switchover("n3", "n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("switchover to n2");
+        }
+
+        @Test
+        void theNamedCandidateTakesTheKeyEvenIfAPeerReportsMore() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().switchover("n3", "n1")
+                    .peer("n2", "F/0").member(streaming("n2")).decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void aSwitchoverMeantForAnotherLeaderIsIgnored() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
+                    .switchover("n7", "n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.LEAD);
+        }
+    }
+
+    @Nested
     class RunningReplica {
 
         @Test
@@ -967,7 +1022,7 @@ class HaDeciderTest {
         private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
         private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
         private static final Set<Action> NEEDS_TARGET =
-                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND);
+                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND, Action.HAND_OVER);
 
         private HaInput random(Random rnd) {
             In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);
@@ -1012,6 +1067,10 @@ class HaDeciderTest {
                 if (rnd.nextBoolean()) {
                     in.unpublishedPeer(n, position(rnd).toString());
                 }
+            }
+            if (rnd.nextInt(4) == 0) {
+                in.switchover(rnd.nextBoolean() ? ME : NAMES.get(1 + rnd.nextInt(3)),
+                        rnd.nextBoolean() ? "" : NAMES.get(rnd.nextInt(NAMES.size())));
             }
             in.primaryDownFor(Duration.ofSeconds(rnd.nextInt(60)));
             in.primaryStartTimeout(Duration.ofSeconds(1 + rnd.nextInt(60)));
@@ -1072,7 +1131,13 @@ class HaDeciderTest {
                 }
                 d.target().ifPresent(t -> {
                     assertThat(t.name()).as(ctx).isNotEqualTo(in.name());
-                    assertThat(in.cluster().leader()).as(ctx).map(LeaderKey::name).contains(t.name());
+                    if (d.action() == Action.HAND_OVER) {
+                        // The one action whose target is not the key holder: the replica taking over from us.
+                        assertThat(t.role()).as(ctx).isEqualTo(Role.REPLICA);
+                        assertThat(t.state()).as(ctx).isEqualTo(MemberState.STREAMING);
+                    } else {
+                        assertThat(in.cluster().leader()).as(ctx).map(LeaderKey::name).contains(t.name());
+                    }
                 });
                 if (d.action() == Action.CLONE) {
                     assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
