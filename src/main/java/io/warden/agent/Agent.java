@@ -49,6 +49,9 @@ import java.util.stream.Collectors;
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
 
+    /** How long start-up waits for etcd: on a loaded machine a cold client's first request can take seconds. */
+    public static final Duration STARTUP_DCS_WAIT = Duration.ofSeconds(15);
+
     private final NodeConfig config;
     private final Dcs dcs;
     private final PostgresCtl ctl;
@@ -65,6 +68,7 @@ public final class Agent implements AutoCloseable {
     private String lastReason = "";
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
+    private long lastStrandedRewindNanos;
     private MemberState inProgress;
     private long cycles;
 
@@ -120,7 +124,7 @@ public final class Agent implements AutoCloseable {
     }
 
     private void connect() {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long deadline = System.nanoTime() + STARTUP_DCS_WAIT.toNanos();
         while (true) {
             try {
                 lease.start();
@@ -128,7 +132,8 @@ public final class Agent implements AutoCloseable {
             } catch (DcsException e) {
                 if (System.nanoTime() > deadline) {
                     throw new WardenException(
-                            "cannot reach etcd at " + String.join(",", config.etcd()) + " for 5 s: " + e.getMessage(),
+                            "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + STARTUP_DCS_WAIT.toSeconds() + " s: "
+                                    + e.getMessage(),
                             "start etcd, or fix the 'etcd' endpoints in the agent's config file");
                 }
                 Processes.sleep(Duration.ofMillis(250));
@@ -340,6 +345,23 @@ public final class Agent implements AutoCloseable {
         inProgress = MemberState.REWINDING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
         lease.disarm();
+        boolean stranded = ctl.postmasterPid().isPresent();
+        if (stranded && System.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
+            // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
+            // only a fresh copy helps.
+            LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
+            check(ctl.stop("immediate", Duration.ofSeconds(60)), "stopping the stranded replica");
+            inProgress = MemberState.CLONING;
+            ctl.removeData();
+            check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+            ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+            check(ctl.startNoWait(), "starting the re-cloned replica");
+            lastStrandedRewindNanos = 0;
+            return;
+        }
+        if (stranded) {
+            lastStrandedRewindNanos = System.nanoTime();
+        }
         if (ctl.postmasterPid().isPresent()) {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.

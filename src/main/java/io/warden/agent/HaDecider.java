@@ -153,7 +153,9 @@ public final class HaDecider {
                         "stranded on timeline " + in.local().timeline() + " while leader " + leader.name() + " is on "
                                 + leader.timeline() + ", not streaming for " + in.notStreamingFor().toSeconds() + "s: rewinding");
             }
-            return Decision.of(Action.FOLLOWING, leader, "streaming from leader " + leader.name());
+            return Decision.of(Action.FOLLOWING, leader, in.local().streaming()
+                    ? "streaming from leader " + leader.name()
+                    : "following leader " + leader.name() + ", not streaming yet");
         }
         if (in.cluster().leader().isPresent()) {
             return Decision.of(Action.WAIT, "the leader " + in.cluster().leader().get().name() + " has not published itself yet");

@@ -48,6 +48,16 @@ final class SwitchoverCommand implements Callable<Integer> {
                             "wait until it streams, or choose another");
                 }
             }
+            if (candidate == null) {
+                // Always name the candidate: the other replicas then wait for it instead of racing, and the old
+                // primary waits for exactly that node to receive its shutdown checkpoint.
+                candidate = cluster.members().values().stream()
+                        .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && !m.tags().nofailover())
+                        .max(java.util.Comparator.comparing(Member::position))
+                        .map(Member::name)
+                        .orElseThrow(() -> new WardenException("no streaming replica may be promoted (all are tagged nofailover)",
+                                "name one with --candidate"));
+            }
             long started = System.nanoTime();
             if (!dcs.requestSwitchover(new Switchover(leader, candidate, Instant.now().toString()), Duration.ofSeconds(30))) {
                 throw new WardenException("a switchover is already pending", "wait for it to finish (at most 30 s)");

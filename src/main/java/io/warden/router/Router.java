@@ -90,7 +90,7 @@ public final class Router implements AutoCloseable {
 
     /** Connects to the DCS (failing fast with a clear error), then serves until {@link #close()}. */
     public void run() {
-        long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        long deadline = System.nanoTime() + io.warden.agent.Agent.STARTUP_DCS_WAIT.toNanos();
         while (leaseId == 0) {
             try {
                 long sent = System.nanoTime();
@@ -99,7 +99,8 @@ public final class Router implements AutoCloseable {
             } catch (DcsException e) {
                 if (System.nanoTime() > deadline) {
                     throw new io.warden.common.WardenException(
-                            "router " + config.id() + " cannot reach etcd at " + String.join(",", config.etcd()) + " for 5 s: "
+                            "router " + config.id() + " cannot reach etcd at " + String.join(",", config.etcd()) + " for "
+                                    + io.warden.agent.Agent.STARTUP_DCS_WAIT.toSeconds() + " s: "
                                     + e.getMessage(),
                             "start etcd, or fix 'etcd' in the router config");
                 }
@@ -435,6 +436,10 @@ public final class Router implements AutoCloseable {
         out.put("state", fenced ? "fenced" : "serving");
         out.put("primary", topology.primary().map(RouteTarget::name).orElse(""));
         out.put("sessions", localSessions());
+        Map<String, Long> load = new HashMap<>(topology.sessionsElsewhere());
+        localSessions().forEach((node, count) -> load.merge(node, count, Long::sum));
+        out.put("load", load);
+        out.put("replicas", topology.replicas().stream().map(r -> r.target().name()).toList());
         out.put("connections", connections.get());
         return out;
     }

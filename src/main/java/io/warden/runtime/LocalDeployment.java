@@ -395,27 +395,27 @@ public final class LocalDeployment {
     }
 
     public static void awaitHealthy(DeploymentState state, Duration timeout) {
-        waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
-                + " routers routing to it (see the agent.log and router.log files)", () -> {
-            try {
-                ClusterSnapshot cluster = snapshot(state);
-                return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster);
-            } catch (RuntimeException e) {
-                return false;
-            }
-        });
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
+                    + " routers routing to it (see the agent.log and router.log files)", () -> {
+                try {
+                    ClusterSnapshot cluster = dcs.read();
+                    return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            });
+        }
     }
 
     /** Every router of the deployment is publishing and routes writes to the current leader. */
-    static boolean routersFollow(DeploymentState state, ClusterSnapshot cluster) {
+    static boolean routersFollow(DeploymentState state, ClusterSnapshot cluster, EtcdDcs dcs) {
         if (state.routers().isEmpty()) {
             return true;
         }
         String leader = cluster.leader().map(l -> l.name()).orElse("");
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            var published = dcs.readRouters();
-            return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
-        }
+        var published = dcs.readRouters();
+        return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
     }
 
     public static java.util.List<io.warden.dcs.RouterStatus> routers(DeploymentState state) {

@@ -109,9 +109,16 @@ class RouterIT {
                         props());
                 held.add(c);
             }
-            // Wait until router 2 has seen router 1's published count.
-            await().atMost(Duration.ofSeconds(10)).until(() -> LocalDeployment.routers(cluster.state()).stream()
-                    .anyMatch(r -> r.id().equals("router-1") && r.sessions().getOrDefault(busy, 0L) >= 1));
+            // Wait until router 2 counts router 1's session in the load it routes by.
+            RouterProcess second = router(2);
+            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
+                String body = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://" + second.host() + ":" + second.apiPort() + "/status")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                var status = io.warden.common.Json.json().readTree(body);
+                return status.path("load").path(busy).asLong() >= 1 && status.path("replicas").size() == 2;
+            });
             for (int i = 0; i < 3; i++) {
                 try (Connection c = open(url(true, router(2)))) {
                     assertThat(nodeOf(c)).as("router 2 avoids the replica router 1 keeps busy").isNotEqualTo(busy);
@@ -247,17 +254,55 @@ class RouterIT {
 
     @Test
     @Order(7)
+    void aSwitchoverUnderSteadyWritesThroughTheRoutersLosesNothing() throws Exception {
+        cluster.executeOnPrimary("create table if not exists steady(id bigint primary key)");
+        Member old = cluster.primary();
+        String both = url(false, router(1), router(2)) + "?targetServerType=primary";
+        WriteProbe probe = new WriteProbe("steady", 1, () -> open(both));
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 20);
+
+        var result = Processes.run(
+                LocalDeployment.javaCommand("-Xmx64m", "switchover", "--dir", cluster.dir.toString()), Duration.ofSeconds(60));
+        assertThat(result.exitCode()).as(result.output()).isZero();
+        assertThat(result.output()).contains("switched over from " + old.name());
+
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(10));
+        int acked = probe.acks().size();
+        await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > acked + 20);
+        probe.close();
+        for (long id : probe.ackedIds()) {
+            assertThat(cluster.queryLong(promoted.name(), "select count(*) from steady where id = " + id))
+                    .as("acknowledged write %d", id).isEqualTo(1);
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(60));
+        Member former = cluster.snapshot().members().get(old.name());
+        assertThat(former.role()).isEqualTo(io.warden.dcs.Role.REPLICA);
+        assertThat(former.timeline()).isEqualTo(promoted.timeline());
+    }
+
+    @Test
+    @Order(8)
     void withOneRouterKilledTheOtherKeepsServingAMultiHostClient() throws Exception {
         RouterProcess first = router(1);
         ProcessHandle.of(first.pid()).ifPresent(ProcessHandle::destroyForcibly);
         await().atMost(Duration.ofSeconds(5)).until(() -> !Processes.alive(first.pid()));
-        String both = url(false, router(1), router(2)) + "?targetServerType=primary";
-        try (Connection c = open(both)) {
-            assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+        for (boolean readOnly : new boolean[] {false, true}) {
+            // libpq: the URI `warden uri` prints, both routers listed.
+            String hosts = router(1).host() + ":" + (readOnly ? router(1).readOnlyPort() : router(1).readWritePort()) + ","
+                    + router(2).host() + ":" + (readOnly ? router(2).readOnlyPort() : router(2).readWritePort());
+            var psql = Processes.run(List.of("psql", "-X", "-At",
+                    "postgresql://postgres@" + hosts + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write"),
+                    "-c", "select pg_is_in_recovery()"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(20));
+            assertThat(psql.output().strip()).as(psql.output()).isEqualTo(readOnly ? "t" : "f");
         }
-        try (Connection c = open(url(true, router(1), router(2)))) {
-            assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("t");
-        }
+        // pgjdbc remembers failed hosts for hostRecheckSeconds (10 s by default); with a short recheck it moves on too.
+        String both = url(false, router(1), router(2)) + "?targetServerType=primary&hostRecheckSeconds=1";
+        await().atMost(Duration.ofSeconds(10)).ignoreExceptions().untilAsserted(() -> {
+            try (Connection c = open(both)) {
+                assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+            }
+        });
         LocalDeployment.relaunchRouter(cluster.dir, first);
     }
 }

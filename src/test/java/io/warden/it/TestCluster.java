@@ -92,8 +92,14 @@ final class TestCluster implements AutoCloseable {
         return state;
     }
 
-    ClusterSnapshot snapshot() {
-        return LocalDeployment.snapshot(state);
+    private io.warden.dcs.EtcdDcs dcs;
+
+    /** The cluster as etcd has it now, through one client kept for the test (a new gRPC client per poll is slow). */
+    synchronized ClusterSnapshot snapshot() {
+        if (dcs == null) {
+            dcs = new io.warden.dcs.EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(5));
+        }
+        return dcs.read();
     }
 
     /** The node that holds the leader key and runs as primary; fails when there is none right now. */
@@ -226,6 +232,11 @@ final class TestCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        synchronized (this) {
+            if (dcs != null) {
+                dcs.close();
+            }
+        }
         frozen.forEach(pid -> Processes.signal(pid, "CONT"));
         for (int index : cutLinks) {
             try {
