@@ -61,6 +61,8 @@ public final class Router implements AutoCloseable {
     final Metrics metrics = new Metrics();
 
     private volatile Topology topology = Topology.EMPTY;
+    /** Nodes whose postgres port did not accept a TCP connection at the last probe: the second opinion. */
+    private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile boolean fenced = true;
     private volatile long leaseId;
@@ -106,6 +108,7 @@ public final class Router implements AutoCloseable {
                 }
             }
         }
+        Thread.ofPlatform().daemon().name("health-check").start(this::probeNodes);
         try (AutoCloseable watch = dcs.watchAll(wake::release)) {
             while (running) {
                 step(System.nanoTime());
@@ -164,6 +167,28 @@ public final class Router implements AutoCloseable {
                 LOG.warning(text);
             }
             lastProblem = text;
+        }
+    }
+
+    /**
+     * The active health check: a TCP connect to every node each second. The DCS says who should get sessions;
+     * this only keeps reads away from a replica whose port stopped answering before its agent's record expires.
+     */
+    private void probeNodes() {
+        while (running) {
+            for (RouteTarget target : topology.all()) {
+                try (Socket probe = new Socket()) {
+                    probe.connect(new InetSocketAddress(target.host(), target.port()), 500);
+                    if (unreachable.remove(target.name())) {
+                        LOG.info(target + " answers again");
+                    }
+                } catch (IOException e) {
+                    if (unreachable.add(target.name())) {
+                        LOG.warning(target + " does not accept connections: " + e.getMessage());
+                    }
+                }
+            }
+            io.warden.common.Processes.sleep(Duration.ofSeconds(1));
         }
     }
 
@@ -297,7 +322,7 @@ public final class Router implements AutoCloseable {
         Topology current = topology;
         Optional<RouteTarget> target = port == Port.READ_WRITE
                 ? current.primary()
-                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallback());
+                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallback(), Set.copyOf(unreachable));
         if (target.isEmpty() || fenced) {
             refuse(client, "57P03", port == Port.READ_WRITE ? "no primary is available right now" : "no node is available for reads right now");
             return;
@@ -439,7 +464,10 @@ public final class Router implements AutoCloseable {
         Map<String, Long> load = new HashMap<>(topology.sessionsElsewhere());
         localSessions().forEach((node, count) -> load.merge(node, count, Long::sum));
         out.put("load", load);
-        out.put("replicas", topology.replicas().stream().map(r -> r.target().name()).toList());
+        Map<String, Object> replicas = new java.util.TreeMap<>();
+        topology.replicas().forEach(r -> replicas.put(r.target().name(), Map.of(
+                "lag_bytes", r.lagBytes(), "noloadbalance", r.noloadbalance(), "reachable", !unreachable.contains(r.target().name()))));
+        out.put("replicas", replicas);
         out.put("connections", connections.get());
         return out;
     }

@@ -41,11 +41,13 @@ public record Topology(Optional<RouteTarget> primary, List<Replica> replicas, Ma
 
     /**
      * The read target: the replica with the fewest active sessions counted across every router, under the lag
-     * ceiling and not tagged noloadbalance; the primary when none qualifies and {@code fallbackToPrimary}.
+     * ceiling, not tagged noloadbalance and not failing the router's own health check; the primary when none
+     * qualifies and {@code fallbackToPrimary}.
      */
-    public Optional<RouteTarget> readTarget(Map<String, Long> localSessions, long maxLagBytes, boolean fallbackToPrimary) {
+    public Optional<RouteTarget> readTarget(
+            Map<String, Long> localSessions, long maxLagBytes, boolean fallbackToPrimary, java.util.Set<String> unreachable) {
         Optional<RouteTarget> best = replicas.stream()
-                .filter(r -> !r.noloadbalance() && r.lagBytes() <= maxLagBytes)
+                .filter(r -> !r.noloadbalance() && r.lagBytes() <= maxLagBytes && !unreachable.contains(r.target().name()))
                 .min(Comparator.comparingLong((Replica r) -> load(r.target().name(), localSessions))
                         .thenComparing(r -> r.target().name()))
                 .map(Replica::target);

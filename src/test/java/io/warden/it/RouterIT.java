@@ -63,6 +63,8 @@ class RouterIT {
         props.setProperty("user", "postgres");
         props.setProperty("password", cluster.state().superuserPassword());
         props.setProperty("connectTimeout", "3");
+        // Bounds the whole login, not only the TCP connect: a node that never answers must not hang the test.
+        props.setProperty("loginTimeout", "5");
         props.setProperty("sslmode", "disable");
         return DriverManager.getConnection(url, props);
     }
@@ -120,8 +122,11 @@ class RouterIT {
                 return status.path("load").path(busy).asLong() >= 1 && status.path("replicas").size() == 2;
             });
             for (int i = 0; i < 3; i++) {
+                String view = http.send(java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://" + second.host() + ":" + second.apiPort() + "/status")).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
                 try (Connection c = open(url(true, router(2)))) {
-                    assertThat(nodeOf(c)).as("router 2 avoids the replica router 1 keeps busy").isNotEqualTo(busy);
+                    assertThat(nodeOf(c)).as("router 2 avoids the replica router 1 keeps busy; its view: " + view).isNotEqualTo(busy);
                 }
             }
         } finally {
@@ -224,6 +229,54 @@ class RouterIT {
     }
 
     @Test
+    @Order(5)
+    void aNodeThatAcceptsTcpButNeverAnswersDoesNotStallTheRouter() throws Exception {
+        // A "replica" whose port accepts connections and then says nothing, published in the DCS like a member.
+        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+                var dcs = new io.warden.dcs.EtcdDcs(cluster.state().etcdClientUrls(), cluster.state().cluster(), Duration.ofSeconds(5))) {
+            List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Thread.ofVirtual().start(() -> {
+                while (!silent.isClosed()) {
+                    try {
+                        held.add(silent.accept());
+                    } catch (java.io.IOException e) {
+                        return;
+                    }
+                }
+            });
+            long lease = dcs.grantLease(Duration.ofSeconds(30));
+            dcs.publishMember(new Member("ghost", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "127.0.0.1",
+                    silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.dcs.NodeTags.NONE,
+                    0, 0, "ghost", "/nowhere"), lease);
+            // Clients that land on the ghost hang (their driver times out); everyone else is served meanwhile.
+            List<CompletableFuture<Void>> stuck = new ArrayList<>();
+            for (int i = 0; i < 5; i++) {
+                stuck.add(CompletableFuture.runAsync(() -> {
+                    try (Connection c = open(url(true, router(1)))) {
+                        nodeOf(c);
+                    } catch (SQLException e) {
+                        // The ghost never answers: pgjdbc gives up after connectTimeout.
+                    }
+                }));
+            }
+            for (int i = 0; i < 10; i++) {
+                try (Connection c = open(url(false, router(1)))) {
+                    assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+                }
+            }
+            dcs.revokeLease(lease);
+            CompletableFuture.allOf(stuck.toArray(CompletableFuture[]::new)).get(30, java.util.concurrent.TimeUnit.SECONDS);
+            held.forEach(sock -> {
+                try {
+                    sock.close();
+                } catch (java.io.IOException ignored) {
+                    // Test cleanup.
+                }
+            });
+        }
+    }
+
+    @Test
     @Order(6)
     void afterAFailoverNoSessionThroughTheReadWritePortCanWriteToTheOldPrimary() throws Exception {
         Member old = cluster.primary();
@@ -282,6 +335,58 @@ class RouterIT {
 
     @Test
     @Order(8)
+    void readsFallBackToThePrimaryWhenEveryReplicaIsStopped() throws Exception {
+        Member primary = cluster.primary();
+        List<Member> replicas = cluster.replicas();
+        for (Member replica : replicas) {
+            cluster.killHost(replica.name());
+        }
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
+            try (Connection c = open(url(true, router(2)))) {
+                assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+                assertThat(nodeOf(c)).isEqualTo(primary.name());
+            }
+        });
+        for (Member replica : replicas) {
+            cluster.restartHost(replica.name());
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
+            try (Connection c = open(url(true, router(2)))) {
+                assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("t");
+            }
+        });
+    }
+
+    @Test
+    @Order(9)
+    void aRouterThatLosesTheDcsClosesItsSessionsAndStopsListening() throws Exception {
+        RouterProcess r = router(2);
+        try (Connection open = open(url(true, r))) {
+            assertThat(scalar(open, "select 1")).isEqualTo("1");
+            for (int i = 1; i <= 3; i++) {
+                cluster.freeze(cluster.etcdPid(i));
+            }
+            // Within its 3 s lease the router fences: the open session is closed and new ones are refused.
+            await().atMost(Duration.ofSeconds(8)).ignoreExceptions().untilAsserted(() ->
+                    assertThatThrownBy(() -> scalar(open, "select 1")).isInstanceOf(SQLException.class));
+            await().atMost(Duration.ofSeconds(8)).untilAsserted(() ->
+                    assertThatThrownBy(() -> new Socket(r.host(), r.readOnlyPort()).close()).isInstanceOf(java.net.ConnectException.class));
+        } finally {
+            for (int i = 1; i <= 3; i++) {
+                cluster.thaw(cluster.etcdPid(i));
+            }
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() -> {
+            try (Connection c = open(url(false, r))) {
+                assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+            }
+        });
+    }
+
+    @Test
+    @Order(10)
     void withOneRouterKilledTheOtherKeepsServingAMultiHostClient() throws Exception {
         RouterProcess first = router(1);
         ProcessHandle.of(first.pid()).ifPresent(ProcessHandle::destroyForcibly);

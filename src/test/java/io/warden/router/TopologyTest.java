@@ -1,0 +1,77 @@
+package io.warden.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.DynamicConfig;
+import io.warden.dcs.LeaderKey;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.NodeTags;
+import io.warden.dcs.Role;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import org.junit.jupiter.api.Test;
+
+/** The routing choice as a pure function of a snapshot and the session counts. */
+class TopologyTest {
+    private static Member member(String name, Role role, MemberState state, long lag, boolean noloadbalance) {
+        return new Member(name, role, state, "10.0.0." + name.charAt(name.length() - 1), 5432, "http://x", 1, "0/1000", lag,
+                new NodeTags(false, noloadbalance, false), 1, 1, "id-" + name, "/data");
+    }
+
+    private static ClusterSnapshot cluster(String leader, Member... members) {
+        Map<String, Member> byName = new HashMap<>();
+        for (Member m : members) {
+            byName.put(m.name(), m);
+        }
+        return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), byName,
+                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty());
+    }
+
+    private static final Member PRIMARY = member("n1", Role.PRIMARY, MemberState.RUNNING, 0, false);
+    private static final Member R2 = member("n2", Role.REPLICA, MemberState.STREAMING, 0, false);
+    private static final Member R3 = member("n3", Role.REPLICA, MemberState.STREAMING, 0, false);
+
+    @Test
+    void writesGoOnlyToARunningPrimaryThatHoldsTheLeaderKey() {
+        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).primary()).map(RouteTarget::name).contains("n1");
+        assertThat(Topology.from(cluster(null, PRIMARY, R2), Map.of()).primary()).isEmpty();
+        assertThat(Topology.from(cluster("n2", PRIMARY, R2), Map.of()).primary()).as("key holder is not primary yet").isEmpty();
+    }
+
+    @Test
+    void readsGoToTheReplicaWithTheFewestSessionsAcrossRouters() {
+        Topology t = Topology.from(cluster("n1", PRIMARY, R2, R3), Map.of("n2", 3L));
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n3");
+        assertThat(t.readTarget(Map.of("n3", 4L), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n2");
+    }
+
+    @Test
+    void replicasOverTheLagCeilingTaggedNoloadbalanceOrUnreachableGetNoReads() {
+        Member lagging = member("n2", Role.REPLICA, MemberState.STREAMING, 100 << 20, false);
+        Member tagged = member("n3", Role.REPLICA, MemberState.STREAMING, 0, true);
+        Member down = member("n4", Role.REPLICA, MemberState.STREAMING, 0, false);
+        Topology t = Topology.from(cluster("n1", PRIMARY, lagging, tagged, down), Map.of());
+        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of("n4"))).map(RouteTarget::name).contains("n1");
+        assertThat(t.readTarget(Map.of(), 16 << 20, false, Set.of("n4"))).isEmpty();
+        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of())).map(RouteTarget::name).contains("n4");
+    }
+
+    @Test
+    void aReplicaThatDoesNotStreamGetsNoReads() {
+        Member recovering = member("n2", Role.REPLICA, MemberState.IN_ARCHIVE_RECOVERY, 0, false);
+        Topology t = Topology.from(cluster("n1", PRIMARY, recovering), Map.of());
+        assertThat(t.replicas()).isEmpty();
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n1");
+    }
+
+    @Test
+    void cancelsCanReachEveryNode() {
+        Topology t = Topology.from(cluster("n1", PRIMARY, R2, R3), Map.of());
+        assertThat(t.all()).extracting(RouteTarget::name).containsExactly("n1", "n2", "n3");
+    }
+}
