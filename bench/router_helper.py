@@ -635,10 +635,10 @@ def report(detail, out_txt):
     r = json.load(open(rss_path)) if os.path.exists(rss_path) else {}
     lines = []
     lines.append("targets: " + "; ".join("%s %s" % (TARGET_LABEL[t], m["targets"][t]) for t in TARGETS))
-    lines.append("pgbench scale %d, -j %d -T %d -M %s, sslmode=%s, %d round(s)%s; TPS, avg and p99 are the median"
-                 " over the rounds; avg and p99 from every transaction's latency (pgbench -l)"
+    lines.append("pgbench scale %d, -j %d -T %d -M %s, sslmode=%s, %d round(s)%s; avg and p99 from every"
+                 " transaction's latency (pgbench -l)"
                  % (m["scale"], m["threads"], m["duration_s"], m["query_mode"], m["sslmode"], m["rounds"],
-                    "" if m["rounds"] == 1 else ""))
+                    "" if m["rounds"] == 1 else " (each cell: the median over the rounds)"))
     lines.append("")
     head = ["target", "script", "clients", "TPS", "avg ms", "p99 ms", "TPS vs direct", "proxy CPU"]
     rows = []
