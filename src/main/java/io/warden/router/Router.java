@@ -134,6 +134,19 @@ public final class Router implements AutoCloseable {
                 leaseId = dcs.grantLease(config.ttlDuration());
             }
             validUntilNanos = now + config.ttlDuration().toNanos() - margin();
+        } catch (DcsException e) {
+            problem("cannot renew the router lease: " + e.getMessage());
+        }
+        // Judged on the renewal alone, before the slower reads: a round that renewed in time must not fence itself
+        // because its reads were slow, nor reopen listeners it is about to close.
+        if (System.nanoTime() - validUntilNanos > 0) {
+            if (!fenced) {
+                metrics.dcsFences.incrementAndGet();
+                fence("cannot reach the DCS for longer than the router lease");
+            }
+            return;
+        }
+        try {
             ClusterSnapshot cluster = dcs.read();
             List<RouterStatus> routers = dcs.readRouters();
             Map<String, Long> elsewhere = new HashMap<>();
@@ -152,10 +165,6 @@ public final class Router implements AutoCloseable {
             problem("DCS unavailable: " + e.getMessage());
         } catch (RuntimeException e) {
             problem("router step failed: " + e);
-        }
-        if (!fenced && System.nanoTime() - validUntilNanos > 0) {
-            metrics.dcsFences.incrementAndGet();
-            fence("cannot reach the DCS for longer than the router lease");
         }
     }
 
@@ -262,7 +271,7 @@ public final class Router implements AutoCloseable {
             try {
                 Socket client = server.accept();
                 metrics.accepted.incrementAndGet();
-                Thread.ofVirtual().name("session").start(() -> serve(client, port));
+                Thread.ofPlatform().name("session").daemon().start(() -> serve(client, port));
             } catch (IOException e) {
                 if (!server.isClosed()) {
                     LOG.warning("accept failed on " + port + ": " + e.getMessage());
@@ -350,7 +359,7 @@ public final class Router implements AutoCloseable {
             OutputStream toServer = server.getOutputStream();
             toServer.write(first.bytes());
             toServer.flush();
-            Thread upstream = Thread.ofVirtual().name("to-server").start(() -> copy(client, server, metrics.bytesToServer, session));
+            Thread upstream = Thread.ofPlatform().name("to-server").daemon().start(() -> copy(client, server, metrics.bytesToServer, session));
             if (first.code() == PgWire.PROTOCOL_3) {
                 OutputStream toClient = new BufferedOutputStream(client.getOutputStream(), 8192);
                 PgWire.relayStartupPhase(server.getInputStream(), toClient, (pid, secret) -> {
@@ -371,7 +380,7 @@ public final class Router implements AutoCloseable {
     }
 
     private static void copy(Socket from, Socket to, AtomicLong counter, Session session) {
-        byte[] buffer = new byte[32 * 1024];
+        byte[] buffer = new byte[16 * 1024];
         try {
             InputStream in = from.getInputStream();
             OutputStream out = to.getOutputStream();
