@@ -64,7 +64,9 @@ class EtcdQuorumIT {
         cluster.thaw(cluster.etcdPid(2));
 
         cluster.awaitHealthy(Duration.ofSeconds(90));
-        Member after = cluster.primary();
-        assertThat(writes(cluster.node(after.name()))).isTrue();
+        // Recovered means writes succeed again on whichever node leads now; a member record can trail a restart in
+        // place by a cycle, so this is a condition with a deadline, not a single attempt.
+        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+                .until(() -> writes(cluster.node(cluster.primary().name())));
     }
 }
