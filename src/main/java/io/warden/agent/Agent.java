@@ -65,6 +65,8 @@ public final class Agent implements AutoCloseable {
 
     private volatile AgentView view;
     private volatile boolean running = true;
+    /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
+    private volatile boolean started;
     private String lastReason = "";
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
@@ -105,6 +107,7 @@ public final class Agent implements AutoCloseable {
     public void run() {
         connect();
         refuseDuplicateName();
+        started = true;
         ctl.prepare(config.superuserPassword(), config.replicationPassword());
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running) {
@@ -294,7 +297,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         if (!lease.arm()) {
-            dcs.releaseLeader(config.name());
+            dcs.releaseLeader(config.name(), lease.leaseId());
             throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
         inProgress = MemberState.INITIALIZING;
@@ -456,14 +459,14 @@ public final class Agent implements AutoCloseable {
     private void releaseLeadership() {
         Fence.kill(config.dataPath());
         lease.disarm();
-        dcs.releaseLeader(config.name());
+        dcs.releaseLeader(config.name(), lease.leaseId());
     }
 
     private void fence(String reason) {
         Fence.kill(config.dataPath()).ifPresent(what -> LOG.warning(reason + ": " + what));
         lease.disarm();
         try {
-            dcs.releaseLeader(config.name());
+            dcs.releaseLeader(config.name(), lease.leaseId());
         } catch (DcsException e) {
             // The lease runs out on its own; releasing early only speeds up the next leader.
         }
@@ -493,7 +496,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         lease.disarm();
-        dcs.releaseLeader(config.name());
+        dcs.releaseLeader(config.name(), lease.leaseId());
         LOG.info("handed over to " + candidate.name() + " at shutdown checkpoint " + checkpoint);
     }
 
@@ -747,10 +750,14 @@ public final class Agent implements AutoCloseable {
     public void shutdown() {
         running = false;
         wakeUp.release();
+        if (!started) {
+            // Refused at start-up (a duplicate name, say): nothing here is ours to stop or release.
+            return;
+        }
         ctl.stop("fast", Duration.ofSeconds(30));
         lease.disarm();
         try {
-            dcs.releaseLeader(config.name());
+            dcs.releaseLeader(config.name(), lease.leaseId());
             dcs.revokeLease(lease.leaseId());
         } catch (DcsException e) {
             LOG.warning("could not release leadership on shutdown: " + e.getMessage());

@@ -38,8 +38,11 @@ public interface Dcs extends AutoCloseable {
     /** Takes {@code leader} for {@code name}, bound to the lease, only if the key does not exist. */
     boolean acquireLeader(String name, long leaseId);
 
-    /** Deletes {@code leader} only if it still names {@code name}. */
-    boolean releaseLeader(String name);
+    /**
+     * Deletes {@code leader} only if it names {@code name} and is bound to {@code leaseId}: another agent that was
+     * (wrongly) started under the same name must never remove the real holder's key.
+     */
+    boolean releaseLeader(String name, long leaseId);
 
     /** Writes {@code members/<name>} bound to the lease (last writer wins: only the member itself writes it). */
     void publishMember(Member member, long leaseId);

@@ -201,11 +201,20 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public boolean releaseLeader(String name) {
+    public boolean releaseLeader(String name, long leaseId) {
+        GetResponse current = await(client.getKVClient().get(key("leader")), "leader read");
+        if (current.getKvs().isEmpty()) {
+            return false;
+        }
+        KeyValue kv = current.getKvs().getFirst();
+        if (!kv.getValue().toString(StandardCharsets.UTF_8).equals(name) || kv.getLease() != leaseId) {
+            return false;
+        }
+        // jetcd has no compare on the lease; the mod revision proves the key is still the one just checked.
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.value(bytes(name))))
+                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
                         .Then(Op.delete(key("leader"), DeleteOption.DEFAULT))
                         .commit(),
                 "leader release");

@@ -72,10 +72,13 @@ class BadInputIT {
     @Test
     void aDuplicateNodeNameIsRefusedWhileTheFirstIsAlive() throws IOException {
         Path data = dir.resolve("d2");
+        var keyBefore = cluster.snapshot().leader().orElseThrow();
         Processes.Result result = agent(valid("node-1", data.toString()));
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.output()).contains("node name 'node-1' is already alive in cluster 'it'").contains("another name");
         assertThat(data).doesNotExist();
+        // The refused agent must not have touched the real node-1's leader key, not even on its way out.
+        assertThat(cluster.snapshot().leader()).contains(keyBefore);
         assertThat(cluster.primary().name()).isEqualTo("node-1");
     }
 
