@@ -77,10 +77,12 @@ final class TestCluster implements AutoCloseable {
         for (Node node : state.nodes()) {
             Path nodeDir = Path.of(node.configFile()).getParent();
             for (String log : List.of("agent.log", "postgres.log", "watchdog.log")) {
+                // Postgres logs are long; the agent's decisions say more.
                 try {
                     List<String> lines = Files.readAllLines(nodeDir.resolve(log));
+                    List<String> useful = lines.stream().filter(l -> !l.contains("Unsafe") && !l.startsWith("WARNING: ")).toList();
                     System.err.println("---- " + node.name() + "/" + log + " (last 25 lines)");
-                    lines.subList(Math.max(0, lines.size() - 25), lines.size()).forEach(System.err::println);
+                    useful.subList(Math.max(0, useful.size() - 25), useful.size()).forEach(System.err::println);
                 } catch (IOException e) {
                     System.err.println("---- " + node.name() + "/" + log + ": " + e.getMessage());
                 }
@@ -117,7 +119,12 @@ final class TestCluster implements AutoCloseable {
     }
 
     void awaitHealthy(Duration timeout) {
-        LocalDeployment.awaitHealthy(state, timeout);
+        try {
+            LocalDeployment.awaitHealthy(state, timeout);
+        } catch (RuntimeException e) {
+            printLogTails();
+            throw e;
+        }
     }
 
     Node node(String name) {
