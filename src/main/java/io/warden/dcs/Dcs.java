@@ -1,7 +1,6 @@
 package io.warden.dcs;
 
 import java.time.Duration;
-import java.util.function.UnaryOperator;
 
 /**
  * The distributed configuration store: the only shared truth of a cluster. Each method states its atomicity
@@ -79,18 +78,6 @@ public interface Dcs extends AutoCloseable {
 
     /** Like {@link #watch} but for every key of the cluster (members, routers, leader). */
     AutoCloseable watchAll(Runnable onChange);
-
-    /** Applies {@code change} to the config with compare-and-swap, retrying on conflict. */
-    default DynamicConfig updateConfig(UnaryOperator<DynamicConfig> change) {
-        for (int attempt = 0; attempt < 10; attempt++) {
-            ClusterSnapshot snapshot = read();
-            DynamicConfig updated = change.apply(snapshot.config());
-            if (compareAndSetConfig(snapshot.configRevision(), updated)) {
-                return updated;
-            }
-        }
-        throw new DcsException("config changed under us ten times in a row", null);
-    }
 
     @Override
     void close();

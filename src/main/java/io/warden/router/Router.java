@@ -1,6 +1,5 @@
 package io.warden.router;
 
-import io.warden.common.Json;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
@@ -521,9 +520,5 @@ public final class Router implements AutoCloseable {
             // Its key expires with the lease anyway.
         }
         dcs.close();
-    }
-
-    String json() {
-        return Json.write(describe());
     }
 }
