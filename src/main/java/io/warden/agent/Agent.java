@@ -14,6 +14,8 @@ import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Optime;
 import io.warden.dcs.Role;
+import io.warden.dcs.SyncMode;
+import io.warden.dcs.SyncState;
 import io.warden.postgres.DataState;
 import io.warden.postgres.Fence;
 import io.warden.postgres.LocalState;
@@ -30,12 +32,17 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
@@ -73,6 +80,14 @@ public final class Agent implements AutoCloseable {
     private long lastStrandedRewindNanos;
     private MemberState inProgress;
     private long cycles;
+    /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
+    private ClusterSnapshot current = ClusterSnapshot.empty();
+    /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
+    private boolean handedOver;
+    /** P: the standbys this primary's commits wait for (see SyncPlanner). */
+    private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
+    private final Map<String, Lsn> seenSyncAt = new HashMap<>();
+    private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
     public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
@@ -103,12 +118,29 @@ public final class Agent implements AutoCloseable {
         return config.ttlDuration();
     }
 
+    /** The DCS client, for the REST API's requests (jetcd's client is thread-safe). */
+    public Dcs dcs() {
+        return dcs;
+    }
+
+    /** Checks parameter values against this node's running postgres; empty when it does not answer. */
+    public synchronized Optional<io.warden.postgres.ParameterValidator> parameterValidator() {
+        try {
+            return Optional.of(io.warden.postgres.ParameterValidator.load(apiSql));
+        } catch (SQLException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
     /** Start-up checks, then the HA loop until {@link #close()}. */
     public void run() {
         connect();
         refuseDuplicateName();
         started = true;
         ctl.prepare(config.superuserPassword(), config.replicationPassword());
+        // A restarted agent of a running primary must keep waiting for the standbys postgres waits for now: the
+        // published synchronous set was built on that.
+        syncStandbys = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running) {
                 long started = System.nanoTime();
@@ -207,7 +239,16 @@ public final class Agent implements AutoCloseable {
             publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
             return;
         }
+        current = cluster;
         LocalState local = observe();
+        NodeCommand.Pending command = commands.poll();
+        if (command != null) {
+            runCommand(command, cluster, local);
+            local = observe();
+        }
+        if (local.running()) {
+            handedOver = false;
+        }
         trackPrimaryDowntime(cluster, local, now);
         trackNotStreaming(local, now);
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA
@@ -224,11 +265,16 @@ public final class Agent implements AutoCloseable {
                 peers,
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
-                Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos));
+                Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos),
+                Instant.now(),
+                handedOver);
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
         try {
             act(decision, cluster, local);
+            if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
+                applyParameters(decision);
+            }
         } catch (WardenException | DcsException e) {
             logReason("action " + decision.action() + " failed: " + e.getMessage());
         } catch (RuntimeException e) {
@@ -304,7 +350,7 @@ public final class Agent implements AutoCloseable {
         publishSelf(cluster, LocalState.of(DataState.EMPTY));
         try {
             ctl.initdb(config.superuserPassword());
-            ctl.writeConfig(node, cluster.config().parameters(), Optional.empty());
+            ctl.writeConfig(node, parameters(true), Optional.empty());
             check(ctl.start(Duration.ofSeconds(60)), "starting the new primary");
             sql.execute("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD " + Sql.literal(config.replicationPassword()));
             dcs.completeBootstrap(ctl.systemIdentifier());
@@ -328,19 +374,19 @@ public final class Agent implements AutoCloseable {
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
         lease.disarm();
         check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
-        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(ctl.startNoWait(), "starting the new replica");
         LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
     private void startReplica(Optional<Member> leader) {
         lease.disarm();
-        ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), Map.of(), leader.map(Agent::upstream));
+        ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), leader.map(Agent::upstream));
         check(ctl.startNoWait(), "starting postgres as a replica");
     }
 
     private void follow(Member leader) {
-        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(ctl.reload(), "reloading to follow " + leader.name());
     }
 
@@ -357,7 +403,7 @@ public final class Agent implements AutoCloseable {
             inProgress = MemberState.CLONING;
             ctl.removeData();
             check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-            ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+            ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
             check(ctl.startNoWait(), "starting the re-cloned replica");
             lastStrandedRewindNanos = 0;
             return;
@@ -369,7 +415,7 @@ public final class Agent implements AutoCloseable {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.
             check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
-            ctl.writeConfig(node, Map.of(), Optional.empty());
+            ctl.writeConfig(node, parameters(true), Optional.empty());
         }
         Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
@@ -380,7 +426,7 @@ public final class Agent implements AutoCloseable {
         } else {
             LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
         }
-        ctl.writeConfig(node, Map.of(), Optional.of(upstream(leader)));
+        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(ctl.startNoWait(), "starting the rewound replica");
     }
 
@@ -430,11 +476,25 @@ public final class Agent implements AutoCloseable {
             releaseLeadership();
             return;
         }
+        if (current.config().synchronous()) {
+            // Before the first write this node acknowledges: nobody else is known to hold it, so nobody else may be
+            // promoted (SyncPlanner adds standbys back as they catch up).
+            if (!dcs.publishSync(config.name(), Optional.of(new SyncState(config.name(), List.of())))) {
+                LOG.warning("cannot reset the synchronous set (the leader key no longer names me): not promoting");
+                return;
+            }
+            seenSyncAt.clear();
+            syncStandbys = new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT);
+            // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
+            // loaded, so the first commit already waits as the mode says.
+            ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
+            check(ctl.reload(), "reloading before promotion");
+        }
         inProgress = MemberState.PROMOTING;
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
         check(ctl.promote(Duration.ofSeconds(60)), "promoting");
-        ctl.writeConfig(node, Map.of(), Optional.empty());
+        ctl.writeConfig(node, parameters(true), Optional.empty());
         LocalState promoted = observe();
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
@@ -447,7 +507,7 @@ public final class Agent implements AutoCloseable {
         if (!lease.arm() || !lease.valid(System.nanoTime())) {
             return;
         }
-        ctl.writeConfig(node, Map.of(), Optional.empty());
+        ctl.writeConfig(node, parameters(true), Optional.empty());
         Result result = ctl.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
@@ -478,6 +538,7 @@ public final class Agent implements AutoCloseable {
      */
     private void handOver(Member candidate) {
         check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
+        handedOver = true;
         Lsn checkpoint = ctl.latestCheckpoint();
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         Lsn received = Lsn.ZERO;
@@ -527,6 +588,74 @@ public final class Agent implements AutoCloseable {
         }
         dcs.publishOptime(config.name(), new Optime(local.lsn().toString(), local.timeline()));
         manageSlots(cluster);
+        manageSync(cluster);
+        if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
+            // Requested against a former leader: it can never run, and would block new requests.
+            LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
+            dcs.clearSwitchover();
+        }
+    }
+
+    /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
+    private void manageSync(ClusterSnapshot cluster) {
+        try {
+            List<SyncPlanner.Standby> standbys = new java.util.ArrayList<>();
+            for (Map<String, Object> row : sql.query(
+                    "select application_name, state, sync_state, coalesce(flush_lsn, '0/0')::text as flush from pg_stat_replication")) {
+                standbys.add(new SyncPlanner.Standby((String) row.get("application_name"), (String) row.get("state"),
+                        (String) row.get("sync_state"), Lsn.parse((String) row.get("flush"))));
+            }
+            // A standby postgres does not wait for right now must be timed again from scratch.
+            seenSyncAt.keySet().removeIf(name -> !syncStandbys.names().contains(name)
+                    || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
+            SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
+                    syncStandbys.names(), syncStandbys.wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
+            if (!plan.startTiming().isEmpty()) {
+                Lsn position = Lsn.parse((String) sql.query("select pg_current_wal_lsn()::text as lsn").getFirst().get("lsn"));
+                plan.startTiming().forEach(name -> seenSyncAt.put(name, position));
+            }
+            if (plan.publish().isPresent()) {
+                if (!dcs.publishSync(config.name(), plan.publish().get())) {
+                    logReason("could not publish the synchronous set: the leader key no longer names me");
+                    return;
+                }
+                LOG.info(plan.reason());
+            }
+            if (plan.configure().isPresent()) {
+                syncStandbys = plan.configure().get();
+                ctl.writeConfig(node, parameters(true), Optional.empty());
+                check(ctl.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
+                LOG.info(plan.reason());
+            }
+        } catch (SQLException e) {
+            logReason("cannot manage synchronous replication: " + e.getMessage());
+        }
+    }
+
+    /**
+     * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
+     * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
+     */
+    private Map<String, String> parameters(boolean primary) {
+        Map<String, String> merged = new LinkedHashMap<>(current.config().parameters());
+        merged.putAll(config.parameters());
+        SyncPlanner.Configure standbys = syncStandbys;
+        if (primary && current.config().synchronousMode() == SyncMode.STRICT && standbys.names().isEmpty() && !standbys.wildcard()) {
+            // A strict primary never runs a moment without waiting for some standby, not even right after a restart.
+            standbys = new SyncPlanner.Configure(List.of(), true);
+        }
+        merged.put("synchronous_standby_names", primary && current.config().synchronous() ? standbys.setting() : "");
+        return merged;
+    }
+
+    /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
+    private void applyParameters(Decision decision) {
+        boolean primary = decision.action() == Action.LEAD;
+        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(Agent::upstream);
+        if (ctl.writeConfig(node, parameters(primary), upstream)) {
+            check(ctl.reload(), "reloading changed parameters");
+            LOG.info("the configuration changed: reloaded postgres");
+        }
     }
 
     /** One physical slot per other member; a member gone from the DCS (its lease expired) loses its slot. */
@@ -578,8 +707,10 @@ public final class Agent implements AutoCloseable {
                       pg_last_wal_replay_lsn()::text as replayed,
                       (select status from pg_stat_wal_receiver) as receiver,
                       (select received_tli from pg_stat_wal_receiver) as received_tli,
-                      (select timeline_id from pg_control_checkpoint()) as checkpoint_tli
+                      (select timeline_id from pg_control_checkpoint()) as checkpoint_tli,
+                      exists (select 1 from pg_settings where pending_restart) as pending_restart
                     """).getFirst();
+            boolean pendingRestart = (Boolean) row.get("pending_restart");
             boolean recovery = (Boolean) row.get("recovery");
             if (!recovery) {
                 return new LocalState(
@@ -588,7 +719,8 @@ public final class Agent implements AutoCloseable {
                         Lsn.parse((String) row.get("current")),
                         false,
                         "",
-                        pid.get());
+                        pid.get(),
+                        pendingRestart);
             }
             Lsn received = Lsn.parse((String) row.get("received"));
             Lsn replayed = Lsn.parse((String) row.get("replayed"));
@@ -600,7 +732,8 @@ public final class Agent implements AutoCloseable {
                     received.compareTo(replayed) > 0 ? received : replayed,
                     "streaming".equals(row.get("receiver")),
                     upstream,
-                    pid.get());
+                    pid.get(),
+                    pendingRestart);
         } catch (SQLException | RuntimeException e) {
             // Starting up or shutting down: judge by the data directory. Treating a primary we cannot query as
             // running keeps the fencing rule in force for it.
@@ -616,6 +749,21 @@ public final class Agent implements AutoCloseable {
                     String host = field(line, "host=");
                     String port = field(line, "port=");
                     return host.isEmpty() ? "" : host + ":" + port;
+                }
+            }
+        } catch (java.io.IOException e) {
+            // No config yet.
+        }
+        return "";
+    }
+
+    /** A setting's value as this agent last wrote it into warden.conf, empty when absent. */
+    private String configuredSetting(String name) {
+        try {
+            for (String line : Files.readAllLines(config.dataPath().resolve("warden.conf"))) {
+                String prefix = name + " = '";
+                if (line.startsWith(prefix) && line.endsWith("'")) {
+                    return line.substring(prefix.length(), line.length() - 1).replace("''", "'");
                 }
             }
         } catch (java.io.IOException e) {
@@ -677,7 +825,7 @@ public final class Agent implements AutoCloseable {
                     + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn").getFirst();
             return new Member(self.name(), self.role(), self.state(), self.host(), self.port(), self.apiUrl(), self.timeline(),
                     (String) row.get("lsn"), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(), self.instanceId(),
-                    self.dataDir());
+                    self.dataDir(), self.pendingRestart());
         } catch (SQLException | RuntimeException e) {
             return self;
         }
@@ -730,7 +878,87 @@ public final class Agent implements AutoCloseable {
                 ProcessHandle.current().pid(),
                 local.postmasterPid(),
                 instanceId,
-                config.dataDir());
+                config.dataDir(),
+                local.pendingRestart());
+    }
+
+    /**
+     * Queues an operator's command for the HA loop and wakes it. The future completes with a sentence saying what
+     * was done, or exceptionally: {@link NodeCommand.Refused} when the node's role forbids it, otherwise a failure.
+     */
+    public CompletableFuture<String> submit(NodeCommand command) {
+        CompletableFuture<String> done = new CompletableFuture<>();
+        commands.add(new NodeCommand.Pending(command, done));
+        wakeUp.release();
+        return done;
+    }
+
+    private void runCommand(NodeCommand.Pending pending, ClusterSnapshot cluster, LocalState local) {
+        try {
+            String outcome = switch (pending.command()) {
+                case RESTART -> restart(cluster, local);
+                case RELOAD -> reload(cluster, local);
+                case REINITIALIZE -> reinitialize(cluster);
+            };
+            LOG.info(outcome);
+            pending.done().complete(outcome);
+        } catch (RuntimeException e) {
+            LOG.warning(pending.command() + " failed: " + e.getMessage());
+            pending.done().completeExceptionally(e);
+        }
+    }
+
+    private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
+        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(Agent::upstream);
+    }
+
+    private String restart(ClusterSnapshot cluster, LocalState local) {
+        boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
+        if (primary && !(cluster.isLeader(config.name()) && lease.valid(System.nanoTime()))) {
+            throw new NodeCommand.Refused("this node's data directory is a primary's but it does not hold the leader key: the HA loop"
+                    + " decides what it becomes, not a restart");
+        }
+        if (local.running()) {
+            check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
+        }
+        if (primary) {
+            if (!lease.arm()) {
+                throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
+            }
+            ctl.writeConfig(node, parameters(true), Optional.empty());
+        } else {
+            ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), upstreamFor(cluster));
+        }
+        check(ctl.start(Duration.ofSeconds(60)), "starting postgres after the restart");
+        return "restarted postgres as " + (primary ? "primary" : "replica");
+    }
+
+    private String reload(ClusterSnapshot cluster, LocalState local) {
+        if (!local.running()) {
+            throw new NodeCommand.Refused("postgres is not running on this node");
+        }
+        boolean primary = local.data() == DataState.RUNNING_PRIMARY;
+        ctl.writeConfig(node, parameters(primary), primary ? Optional.empty() : upstreamFor(cluster));
+        check(ctl.reload(), "reloading postgres");
+        return "reloaded postgres";
+    }
+
+    private String reinitialize(ClusterSnapshot cluster) {
+        if (cluster.isLeader(config.name())) {
+            throw new NodeCommand.Refused("this node is the primary: only a replica can be rebuilt (switch over first)");
+        }
+        Member leader = cluster.leaderMember()
+                .filter(m -> m.postgresPid() != 0)
+                .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
+        Fence.kill(config.dataPath());
+        lease.disarm();
+        inProgress = MemberState.CLONING;
+        publishSelf(cluster, LocalState.of(DataState.EMPTY));
+        ctl.removeData();
+        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(ctl.startNoWait(), "starting the rebuilt replica");
+        return "rebuilt this replica from " + leader.name();
     }
 
     private static void check(Result result, String what) {

@@ -4,9 +4,15 @@ import io.warden.common.Lsn;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.LeaderKey;
 import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.dcs.Switchover;
+import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Predicate;
+import java.util.Comparator;
 
 /**
  * The HA decision: a pure function of an {@link HaInput}. No I/O, no clock; everything it needs is in the input,
@@ -20,6 +26,35 @@ public final class HaDecider {
     private HaDecider() {}
 
     public static Decision decide(HaInput in) {
+        Decision decision = decideUnpaused(in);
+        return in.cluster().config().pause() ? whilePaused(in, decision) : decision;
+    }
+
+    /**
+     * Maintenance mode: nothing starts, stops or promotes postgres by itself; fencing, following, and what an
+     * operator asked for (a switchover or failover to a named node, and the old primary rejoining after it) go on.
+     */
+    private static Decision whilePaused(HaInput in, Decision decision) {
+        Optional<Switchover> request = dueRequest(in);
+        boolean allowed = switch (decision.action()) {
+            case LEAD, FOLLOWING, WAIT, FOLLOW, FENCE, HAND_OVER, PROMOTE, BOOTSTRAP -> true;
+            case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY
+                    || request.map(r -> r.candidate().equals(in.name())).orElse(false);
+            case START_REPLICA, REWIND -> in.handedOver() && in.local().data() == DataState.STOPPED_PRIMARY;
+            case RELEASE_LEADERSHIP -> request.map(Switchover::failover).orElse(false);
+            case CLONE, RESTART_PRIMARY -> false;
+        };
+        return allowed
+                ? decision
+                : Decision.of(Action.WAIT, "maintenance mode: not acting on \"" + decision.reason() + "\" (warden resume ends it)");
+    }
+
+    /** The pending switchover or failover, if it is due now. */
+    private static Optional<Switchover> dueRequest(HaInput in) {
+        return in.cluster().switchover().filter(s -> s.due(in.now()));
+    }
+
+    private static Decision decideUnpaused(HaInput in) {
         ClusterSnapshot cluster = in.cluster();
         LocalState local = in.local();
         Optional<LeaderKey> leader = cluster.leader();
@@ -30,7 +65,7 @@ public final class HaDecider {
         Optional<Member> leaderMember = cluster.leaderMember().filter(m -> !namesMe);
 
         // Fencing first: whatever else is true, a primary without a valid lease on the leader key must stop now.
-        if (local.data() == io.warden.postgres.DataState.RUNNING_PRIMARY && !leading) {
+        if (local.data() == DataState.RUNNING_PRIMARY && !leading) {
             if (holdsKey) {
                 return Decision.of(Action.FENCE, "fencing: my leader lease could not be renewed in time");
             }
@@ -51,18 +86,26 @@ public final class HaDecider {
             return Decision.of(
                     Action.WAIT, "the leader key names me from an earlier lease: waiting for it to expire");
         }
-        Optional<io.warden.dcs.Switchover> switchover = cluster.switchover();
-        if (leading && local.data() == io.warden.postgres.DataState.RUNNING_PRIMARY && switchover.isPresent()
-                && switchover.get().leader().equals(in.name())) {
+        Optional<Switchover> switchover = dueRequest(in);
+        String kind = switchover.map(s -> s.failover() ? "failover" : "switchover").orElse("");
+        if (leading && local.data() == DataState.RUNNING_PRIMARY && switchover.isPresent()
+                && switchover.get().concerns(in.name())) {
             Optional<Member> candidate = switchoverCandidate(in, switchover.get());
             return candidate.isPresent()
-                    ? Decision.of(Action.HAND_OVER, candidate.get(), "switchover requested: handing over to " + candidate.get().name())
-                    : Decision.of(Action.LEAD, "switchover requested but no healthy candidate: still leading");
+                    ? Decision.of(Action.HAND_OVER, candidate.get(), kind + " requested: handing over to " + candidate.get().name())
+                    : Decision.of(Action.LEAD, kind + " requested but no healthy candidate: still leading");
+        }
+        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY && switchover.isPresent() && switchover.get().failover()) {
+            Member candidate = cluster.members().get(switchover.get().candidate());
+            if (candidate != null && candidate.role() == Role.REPLICA && candidate.postgresPid() != 0) {
+                return Decision.of(Action.RELEASE_LEADERSHIP,
+                        "manual failover to " + candidate.name() + " while my postgres is down: releasing the leader key");
+            }
         }
         if (leader.isEmpty() && switchover.isPresent() && !switchover.get().candidate().isEmpty()
                 && !switchover.get().candidate().equals(in.name())
                 && cluster.members().containsKey(switchover.get().candidate())) {
-            return Decision.of(Action.WAIT, "switchover to " + switchover.get().candidate() + " in progress");
+            return Decision.of(Action.WAIT, kind + " to " + switchover.get().candidate() + " in progress");
         }
         if (cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping")) {
             return bootstrap(in, leader, holdsKey);
@@ -86,13 +129,13 @@ public final class HaDecider {
         if (holdsKey && !in.leaseValid()) {
             return Decision.of(Action.WAIT, "I hold the bootstrap claim but my lease is not valid: not running initdb");
         }
-        if (holdsKey && local.data() == io.warden.postgres.DataState.EMPTY) {
+        if (holdsKey && local.data() == DataState.EMPTY) {
             return Decision.of(Action.BOOTSTRAP, "I won the bootstrap race: running initdb");
         }
         if (leader.isPresent() && !holdsKey) {
             return Decision.of(Action.WAIT, "waiting for " + leader.get().name() + " to bootstrap the cluster");
         }
-        if (local.data() != io.warden.postgres.DataState.EMPTY) {
+        if (local.data() != DataState.EMPTY) {
             return Decision.of(
                     Action.WAIT,
                     "the cluster is not initialized in the DCS but my data directory holds a cluster: refusing to"
@@ -163,23 +206,44 @@ public final class HaDecider {
         return failoverCandidate(in);
     }
 
-    /** The named candidate if it streams, else the most advanced streaming replica not tagged nofailover. */
-    private static Optional<Member> switchoverCandidate(HaInput in, io.warden.dcs.Switchover switchover) {
-        java.util.function.Predicate<Member> streaming = m -> !m.name().equals(in.name())
-                && m.role() == io.warden.dcs.Role.REPLICA && m.state() == io.warden.dcs.MemberState.STREAMING;
+    /**
+     * The named candidate if it streams and may be promoted, else the most advanced such replica (higher
+     * failover_priority first among equals). In synchronous mode only a synchronous standby qualifies: the other
+     * replicas would refuse to follow it up in a later failover otherwise.
+     */
+    private static Optional<Member> switchoverCandidate(HaInput in, Switchover switchover) {
+        Predicate<Member> eligible = m -> !m.name().equals(in.name())
+                && m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && m.tags().canFailover()
+                && (!in.cluster().config().synchronous() || in.cluster().isSyncStandby(in.name(), m.name()));
         if (!switchover.candidate().isEmpty()) {
-            return Optional.ofNullable(in.cluster().members().get(switchover.candidate())).filter(streaming);
+            return Optional.ofNullable(in.cluster().members().get(switchover.candidate())).filter(eligible);
         }
         return in.cluster().members().values().stream()
-                .filter(streaming)
-                .filter(m -> !m.tags().nofailover())
-                .max(java.util.Comparator.comparing(Member::position));
+                .filter(eligible)
+                .max(Comparator.comparing(Member::position).thenComparing(m -> m.tags().failoverPriority()));
+    }
+
+    /**
+     * Is {@code name} in the published synchronous set? The set is reset to empty by every new leader before it
+     * accepts a write, so whichever leader wrote it, its members hold every commit acknowledged since.
+     */
+    private static boolean isSyncStandby(HaInput in, String name) {
+        return in.cluster().sync().map(s -> s.standbys().contains(name)).orElse(false);
     }
 
     /** No leader: race only when eligible and no eligible peer is further ahead. */
     private static Decision failoverCandidate(HaInput in) {
-        if (in.tags().nofailover()) {
-            return Decision.of(Action.WAIT, "no leader, but I am tagged nofailover");
+        if (!in.tags().canFailover()) {
+            return Decision.of(Action.WAIT, in.tags().nofailover()
+                    ? "no leader, but I am tagged nofailover"
+                    : "no leader, but my failover_priority is 0");
+        }
+        boolean synchronous = in.cluster().config().synchronous();
+        if (synchronous && !isSyncStandby(in, in.name())) {
+            // Only a synchronous standby is known to hold every acknowledged commit; an empty set means the
+            // primary ran alone and nobody may be promoted without losing writes.
+            return Decision.of(Action.WAIT, "no leader, but synchronous_mode is " + in.cluster().config().synchronousMode().label()
+                    + " and I am not a synchronous standby " + in.cluster().sync().map(s -> s.standbys().toString()).orElse("[]"));
         }
         if (!in.leaseValid()) {
             return Decision.of(Action.WAIT, "no leader, but my own lease is not valid");
@@ -202,13 +266,21 @@ public final class HaDecider {
                                 + " (maximum_lag_on_failover " + maxLag + ")");
             }
         }
-        boolean named = in.cluster().switchover().map(sw -> sw.candidate().equals(in.name())).orElse(false);
+        boolean named = dueRequest(in).map(sw -> sw.candidate().equals(in.name())).orElse(false);
         for (Map.Entry<String, Lsn> peer : named ? Map.<String, Lsn>of().entrySet() : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
-            boolean eligible = member != null && !member.tags().nofailover();
-            if (eligible && peer.getValue().compareTo(mine) > 0) {
+            boolean eligible = member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));
+            if (!eligible) {
+                continue;
+            }
+            int ahead = peer.getValue().compareTo(mine);
+            if (ahead > 0) {
                 return Decision.of(
                         Action.WAIT, "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + mine + ")");
+            }
+            if (ahead == 0 && member.tags().failoverPriority() > in.tags().failoverPriority()) {
+                return Decision.of(Action.WAIT, "no leader, but " + peer.getKey() + " is as far ahead with a higher failover_priority ("
+                        + member.tags().failoverPriority() + " > " + in.tags().failoverPriority() + ")");
             }
         }
         return Decision.of(Action.TAKE_LEADERSHIP, "no leader and I am the most advanced eligible replica at " + mine);

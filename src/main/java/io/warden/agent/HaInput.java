@@ -5,6 +5,7 @@ import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.NodeTags;
 import io.warden.postgres.LocalState;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Map;
 
 /**
@@ -18,6 +19,9 @@ import java.util.Map;
  *     members that did not answer are absent
  * @param notStreamingFor how long postgres has run as a replica without a connected WAL receiver
  * @param primaryDownFor how long postgres has been down while this node held the leader key (zero if up)
+ * @param now wall-clock time, for scheduled switchovers (the only decision that depends on the calendar)
+ * @param handedOver this agent stopped its primary itself for a switchover and has not started postgres since:
+ *     even in maintenance mode it then rejoins as a replica, as the operator asked
  */
 public record HaInput(
         String name,
@@ -30,7 +34,9 @@ public record HaInput(
         Map<String, Lsn> peerPositions,
         Duration primaryDownFor,
         Duration primaryStartTimeout,
-        Duration notStreamingFor) {
+        Duration notStreamingFor,
+        Instant now,
+        boolean handedOver) {
 
     /** How long a replica on an older timeline than its leader may fail to stream before it is rewound. */
     public static final Duration STRANDED_REPLICA_GRACE = Duration.ofSeconds(10);

@@ -6,6 +6,7 @@ import io.warden.agent.Agent;
 import io.warden.agent.Agent.AgentView;
 import io.warden.common.Json;
 import io.warden.common.Sizes;
+import io.warden.ops.ConfigPatch;
 import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Role;
@@ -24,14 +25,20 @@ import java.util.concurrent.Executors;
  * asks for, 503 otherwise) so a load balancer configured for Patroni works unchanged. Handlers only read the
  * agent's last published {@link AgentView}; they never touch postgres or the DCS.
  *
- * <p>Built on the JDK's HTTP server: a handful of GET routes do not justify a framework dependency.
+ * <p>Mutating requests (POST, PATCH, DELETE) go to {@link Operations}. Built on the JDK's HTTP server: a dozen routes
+ * do not justify a framework dependency.
  */
 public final class AgentApi implements AutoCloseable {
+    /** Request bodies are small JSON objects; anything larger is a mistake or an attack. */
+    private static final int MAX_BODY = 64 * 1024;
+
     private final Agent agent;
+    private final Operations operations;
     private final HttpServer server;
 
     public AgentApi(Agent agent, String host, int port) throws IOException {
         this.agent = agent;
+        this.operations = new Operations(agent);
         this.server = HttpServer.create(new InetSocketAddress(host, port), 64);
         server.setExecutor(Executors.newVirtualThreadPerTaskExecutor());
         server.createContext("/", this::route);
@@ -43,9 +50,11 @@ public final class AgentApi implements AutoCloseable {
 
     private void route(HttpExchange exchange) throws IOException {
         try (exchange) {
-            if (!exchange.getRequestMethod().equals("GET") && !exchange.getRequestMethod().equals("HEAD")
-                    && !exchange.getRequestMethod().equals("OPTIONS")) {
-                send(exchange, 405, Map.of("error", "only GET is served here"));
+            String method = exchange.getRequestMethod();
+            if (!method.equals("GET") && !method.equals("HEAD") && !method.equals("OPTIONS")) {
+                Operations.Reply reply = operations.handle(
+                        method, exchange.getRequestURI().getPath(), body(exchange), exchange.getRequestHeaders().getFirst("If-Match"));
+                send(exchange, reply.status(), reply.body());
                 return;
             }
             AgentView view = agent.view();
@@ -68,12 +77,18 @@ public final class AgentApi implements AutoCloseable {
                 case "/readiness" -> send(exchange, isWritablePrimary(view) || isHealthyReplica(self, Map.of()) ? 200 : 503, self);
                 case "/cluster" -> send(exchange, 200, cluster(view));
                 case "/history" -> send(exchange, 200, view.cluster().history());
-                case "/config" -> send(exchange, 200, view.cluster().config());
+                case "/config" -> {
+                    // The revision is the ETag: PATCH with If-Match set to it fails with 409 if someone else wrote first.
+                    exchange.getResponseHeaders().set("ETag", Long.toString(view.cluster().configRevision()));
+                    send(exchange, 200, ConfigPatch.view(view.cluster().config()));
+                }
+                case "/switchover" -> view.cluster().switchover().ifPresentOrElse(
+                        s -> sendUnchecked(exchange, 200, s), () -> sendUnchecked(exchange, 404, Map.of("message", "no switchover is pending")));
                 case "/metrics" -> sendText(exchange, 200, metrics(view));
                 default -> send(exchange, 404, Map.of("error", "no such endpoint: " + path));
             }
         } catch (IllegalArgumentException e) {
-            send(exchange, 400, Map.of("error", e.getMessage()));
+            send(exchange, 400, Map.of("message", e.getMessage()));
         }
     }
 
@@ -134,6 +149,22 @@ public final class AgentApi implements AutoCloseable {
             }
         }
         return result;
+    }
+
+    private static String body(HttpExchange exchange) throws IOException {
+        byte[] bytes = exchange.getRequestBody().readNBytes(MAX_BODY + 1);
+        if (bytes.length > MAX_BODY) {
+            throw new IllegalArgumentException("the request body is larger than " + MAX_BODY + " bytes");
+        }
+        return new String(bytes, StandardCharsets.UTF_8);
+    }
+
+    private static void sendUnchecked(HttpExchange exchange, int status, Object body) {
+        try {
+            send(exchange, status, body);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     private static void send(HttpExchange exchange, int status, Object body) throws IOException {

@@ -18,7 +18,16 @@ import picocli.CommandLine.Command;
             AgentCommand.class,
             WatchdogCommand.class,
             RouterCommand.class,
-            SwitchoverCommand.class
+            SwitchoverCommand.class,
+            FailoverCommand.class,
+            ShowConfigCommand.class,
+            EditConfigCommand.class,
+            PauseCommand.Pause.class,
+            PauseCommand.Resume.class,
+            NodeCommands.Restart.class,
+            NodeCommands.Reload.class,
+            NodeCommands.Reinit.class,
+            HistoryCommand.class
         })
 public final class Main implements Runnable {
 

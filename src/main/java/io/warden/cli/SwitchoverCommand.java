@@ -1,80 +1,84 @@
 package io.warden.cli;
 
+import io.warden.common.Json;
 import io.warden.common.WardenException;
 import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.EtcdDcs;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.dcs.Switchover;
-import io.warden.runtime.DeploymentState;
 import java.time.Duration;
-import java.time.Instant;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "switchover", description = "Planned change of primary: the primary shuts down cleanly and hands over to a caught-up replica.")
+@Command(name = "switchover",
+        description = "Planned change of primary: the primary shuts down cleanly and hands over to a caught-up replica."
+                + " With --at it is scheduled; --list shows and --cancel cancels a pending one.")
 final class SwitchoverCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--candidate", description = "the replica to promote (default: the most advanced healthy one)")
+    @Option(names = "--candidate", description = "the replica to promote (default: the most advanced healthy one; required when paused)")
     String candidate;
+
+    @Option(names = "--leader", description = "the primary you expect; refused if another node leads")
+    String leader;
+
+    @Option(names = "--at", description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
+    String at;
+
+    @Option(names = "--force", description = "do not ask for confirmation")
+    boolean force;
+
+    @Option(names = "--list", description = "show the pending switchover or failover, if any")
+    boolean list;
+
+    @Option(names = "--cancel", description = "cancel the pending switchover or failover")
+    boolean cancel;
+
+    @Option(names = "--json", description = "print the agent's JSON answer")
+    boolean json;
 
     @Override
     public Integer call() {
-        DeploymentState state = DeploymentState.read(dir.resolve());
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            ClusterSnapshot cluster = dcs.read();
-            String leader = cluster.leader().map(l -> l.name())
-                    .orElseThrow(() -> new WardenException("the cluster has no leader right now", "wait for failover to finish, see ./warden list"));
-            long healthy = cluster.members().values().stream()
-                    .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING).count();
-            if (healthy == 0) {
-                throw new WardenException("no streaming replica to switch over to", "./warden list shows the members' states");
-            }
-            if (candidate != null) {
-                Member m = cluster.members().get(candidate);
-                if (m == null) {
-                    throw new WardenException("unknown candidate '" + candidate + "'", "members: " + cluster.members().keySet());
-                }
-                if (candidate.equals(leader)) {
-                    throw new WardenException("'" + candidate + "' is already the primary", "name a replica");
-                }
-                if (m.role() != Role.REPLICA || m.state() != MemberState.STREAMING) {
-                    throw new WardenException("candidate '" + candidate + "' is " + m.state().label() + ", not a streaming replica",
-                            "wait until it streams, or choose another");
-                }
-            }
-            if (candidate == null) {
-                // Always name the candidate: the other replicas then wait for it instead of racing, and the old
-                // primary waits for exactly that node to receive its shutdown checkpoint.
-                candidate = cluster.members().values().stream()
-                        .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && !m.tags().nofailover())
-                        .max(java.util.Comparator.comparing(Member::position))
-                        .map(Member::name)
-                        .orElseThrow(() -> new WardenException("no streaming replica may be promoted (all are tagged nofailover)",
-                                "name one with --candidate"));
-            }
-            long started = System.nanoTime();
-            if (!dcs.requestSwitchover(new Switchover(leader, candidate, Instant.now().toString()), Duration.ofSeconds(30))) {
-                throw new WardenException("a switchover is already pending", "wait for it to finish (at most 30 s)");
-            }
-            long deadline = started + Duration.ofSeconds(30).toNanos();
-            while (System.nanoTime() < deadline) {
-                ClusterSnapshot now = dcs.read();
-                var primary = now.leaderMember().filter(m -> m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING);
-                if (primary.isPresent() && !primary.get().name().equals(leader)) {
-                    System.out.printf("switched over from %s to %s in %.1f s%n", leader, primary.get().name(),
-                            (System.nanoTime() - started) / 1e9);
-                    return 0;
-                }
-                io.warden.common.Processes.sleep(Duration.ofMillis(100));
-            }
-            throw new WardenException("the switchover from " + leader + " did not complete within 30 s",
-                    "see the agents' logs; the request expires by itself");
+        if (list && cancel) {
+            throw new WardenException("--list and --cancel do not go together", "give one of them");
         }
+        try (ClusterClient client = new ClusterClient(dir)) {
+            if (list) {
+                return list(client.read());
+            }
+            if (cancel) {
+                return Output.print(client.cluster("DELETE", "/switchover", null, Duration.ofSeconds(5)), json);
+            }
+            ClusterSnapshot cluster = client.read();
+            String from = cluster.leader().map(l -> l.name()).orElse("(no leader)");
+            if (!Output.confirmed("Switch over from " + from + (candidate == null ? "" : " to " + candidate)
+                    + (at == null ? " now" : " at " + at) + "?", force)) {
+                System.err.println("cancelled: nothing was changed");
+                return 1;
+            }
+            Map<String, String> body = new LinkedHashMap<>();
+            body.put("leader", leader);
+            body.put("candidate", candidate);
+            body.put("scheduled_at", at);
+            return Output.print(client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)), json);
+        }
+    }
+
+    private int list(ClusterSnapshot cluster) {
+        if (json) {
+            System.out.println(cluster.switchover().map(Json::writePretty).orElse("null"));
+            return 0;
+        }
+        if (cluster.switchover().isEmpty()) {
+            System.out.println("no switchover is pending");
+            return 0;
+        }
+        var s = cluster.switchover().get();
+        System.out.printf("%-10s %-10s %-10s %-26s %-26s%n", "KIND", "LEADER", "CANDIDATE", "SCHEDULED_AT", "REQUESTED_AT");
+        System.out.printf("%-10s %-10s %-10s %-26s %-26s%n", s.failover() ? "failover" : "switchover",
+                s.leader().isEmpty() ? "(any)" : s.leader(), s.candidate(), s.scheduledAt().isEmpty() ? "now" : s.scheduledAt(), s.requestedAt());
+        return 0;
     }
 }

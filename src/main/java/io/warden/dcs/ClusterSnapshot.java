@@ -17,7 +17,8 @@ public record ClusterSnapshot(
         DynamicConfig config,
         long configRevision,
         List<HistoryEntry> history,
-        Optional<Switchover> switchover) {
+        Optional<Switchover> switchover,
+        Optional<SyncState> sync) {
 
     public ClusterSnapshot {
         members = Map.copyOf(members);
@@ -27,11 +28,16 @@ public record ClusterSnapshot(
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
                 0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
-                Optional.empty());
+                Optional.empty(), Optional.empty());
     }
 
     public boolean isLeader(String name) {
         return leader.map(l -> l.name().equals(name)).orElse(false);
+    }
+
+    /** Is {@code member} a synchronous standby of {@code leaderName}, as that leader last published? */
+    public boolean isSyncStandby(String leaderName, String member) {
+        return sync.map(s -> s.holds(leaderName, member)).orElse(false);
     }
 
     public Optional<Member> leaderMember() {

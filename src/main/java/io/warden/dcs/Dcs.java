@@ -64,8 +64,17 @@ public interface Dcs extends AutoCloseable {
      */
     AutoCloseable watch(Runnable onChange);
 
-    /** Creates {@code switchover} bound to a new lease of {@code ttl}, only if none is pending. */
+    /**
+     * Creates {@code switchover} bound to a new lease of {@code ttl} (none when null: a scheduled switchover stays
+     * until it runs or is cancelled), only if none is pending.
+     */
     boolean requestSwitchover(Switchover switchover, Duration ttl);
+
+    /**
+     * Writes (or with empty, deletes) {@code sync}, only while {@code leader} names {@code leaderName}: a deposed
+     * leader must not rewrite who may be promoted.
+     */
+    boolean publishSync(String leaderName, java.util.Optional<SyncState> sync);
 
     /** Deletes {@code switchover} (the new leader does, once promoted). */
     void clearSwitchover();

@@ -3,19 +3,44 @@ package io.warden.dcs;
 import java.util.Map;
 
 /**
- * Cluster-wide settings kept in {@code config}, changed only by compare-and-swap.
+ * Cluster-wide settings kept in {@code config}, changed only by compare-and-swap (see docs/configuration.md).
  *
  * @param maximumLagOnFailover a replica further behind the last known primary position than this many bytes
  *     is not promoted automatically
+ * @param synchronousMode whether commits wait for synchronous standbys, see {@link SyncMode}
+ * @param synchronousNodeCount how many synchronous standbys the leader keeps when it can
+ * @param pause maintenance mode: no automatic failover, no automatic start or restart of postgres
  * @param parameters postgres parameters applied on every member
  */
-public record DynamicConfig(long maximumLagOnFailover, Map<String, String> parameters) {
-    public static final DynamicConfig DEFAULTS = new DynamicConfig(1L << 20, Map.of());
+public record DynamicConfig(
+        long maximumLagOnFailover,
+        SyncMode synchronousMode,
+        int synchronousNodeCount,
+        boolean pause,
+        Map<String, String> parameters) {
+    public static final DynamicConfig DEFAULTS = new DynamicConfig(1L << 20, SyncMode.OFF, 1, false, Map.of());
 
     public DynamicConfig {
         if (maximumLagOnFailover < 0) {
             throw new IllegalArgumentException("maximum_lag_on_failover must be >= 0, got " + maximumLagOnFailover);
         }
+        synchronousMode = synchronousMode == null ? SyncMode.OFF : synchronousMode;
+        if (synchronousNodeCount < 1) {
+            throw new IllegalArgumentException("synchronous_node_count must be >= 1, got " + synchronousNodeCount);
+        }
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
+    }
+
+    /** The asynchronous defaults with another maximum lag: the common case in tests. */
+    public DynamicConfig(long maximumLagOnFailover, Map<String, String> parameters) {
+        this(maximumLagOnFailover, SyncMode.OFF, 1, false, parameters);
+    }
+
+    public boolean synchronous() {
+        return synchronousMode != SyncMode.OFF;
+    }
+
+    public DynamicConfig withPause(boolean paused) {
+        return new DynamicConfig(maximumLagOnFailover, synchronousMode, synchronousNodeCount, paused, parameters);
     }
 }

@@ -99,6 +99,7 @@ public final class EtcdDcs implements Dcs {
         long configRevision = 0;
         List<HistoryEntry> history = List.of();
         Optional<Switchover> switchover = Optional.empty();
+        Optional<SyncState> sync = Optional.empty();
         for (KeyValue kv : response.getKvs()) {
             String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
             String value = kv.getValue().toString(StandardCharsets.UTF_8);
@@ -114,6 +115,8 @@ public final class EtcdDcs implements Dcs {
                     configRevision = kv.getModRevision();
                 } else if (name.equals("switchover")) {
                     switchover = Optional.of(Json.json().readValue(value, Switchover.class));
+                } else if (name.equals("sync")) {
+                    sync = Optional.of(Json.json().readValue(value, SyncState.class));
                 } else if (name.equals("history")) {
                     history = Json.json().readValue(value, new TypeReference<List<HistoryEntry>>() {});
                 } else if (name.startsWith("members/")) {
@@ -134,7 +137,8 @@ public final class EtcdDcs implements Dcs {
                 config,
                 configRevision,
                 history,
-                switchover);
+                switchover,
+                sync);
     }
 
     @Override
@@ -299,14 +303,28 @@ public final class EtcdDcs implements Dcs {
 
     @Override
     public boolean requestSwitchover(Switchover switchover, Duration ttl) {
-        long lease = grantLease(ttl);
+        PutOption put = ttl == null ? PutOption.DEFAULT : withLease(grantLease(ttl));
         return commit(
                 client.getKVClient()
                         .txn()
                         .If(absent(key("switchover")))
-                        .Then(Op.put(key("switchover"), bytes(Json.write(switchover)), withLease(lease)))
+                        .Then(Op.put(key("switchover"), bytes(Json.write(switchover)), put))
                         .commit(),
                 "switchover request");
+    }
+
+    @Override
+    public boolean publishSync(String leaderName, Optional<SyncState> sync) {
+        Op op = sync.isPresent()
+                ? Op.put(key("sync"), bytes(Json.write(sync.get())), PutOption.DEFAULT)
+                : Op.delete(key("sync"), DeleteOption.DEFAULT);
+        return commit(
+                client.getKVClient()
+                        .txn()
+                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.value(bytes(leaderName))))
+                        .Then(op)
+                        .commit(),
+                "sync update");
     }
 
     @Override

@@ -3,6 +3,9 @@ package io.warden.dcs;
 /**
  * What one node publishes about itself under {@code members/<name>}, bound to its agent's lease so it
  * disappears when the agent does.
+ *
+ * @param pendingRestart postgres runs with a parameter changed in the cluster config that takes effect only after a
+ *     restart ({@code pg_settings.pending_restart})
  */
 public record Member(
         String name,
@@ -18,7 +21,8 @@ public record Member(
         long agentPid,
         long postgresPid,
         String instanceId,
-        String dataDir) {
+        String dataDir,
+        boolean pendingRestart) {
 
     public io.warden.common.Lsn position() {
         return io.warden.common.Lsn.parse(lsn);

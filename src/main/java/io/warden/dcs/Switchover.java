@@ -1,12 +1,41 @@
 package io.warden.dcs;
 
+import java.time.Instant;
+import java.util.Optional;
+
 /**
- * A planned change of primary, under {@code switchover}: the current leader hands over to {@code candidate} (any
- * healthy replica when empty). Bound to a lease of its own, so a switchover whose candidate never takes over
- * expires and normal failover rules apply again.
+ * A planned or manual change of primary, under {@code switchover}. At most one is pending.
+ *
+ * <ul>
+ *   <li>Switchover: {@code leader} names the current primary, which hands over to {@code candidate} once it is
+ *       due. An immediate one is bound to a lease of its own, so one whose candidate never takes over expires and
+ *       normal rules apply again; a scheduled one ({@code scheduledAt}) stays until it runs or is cancelled.
+ *   <li>Failover ({@code failover} true): {@code candidate} takes over whether the primary is healthy (it hands
+ *       over) or not (it releases the key, or the key has expired and the other replicas wait for the candidate).
+ * </ul>
  */
-public record Switchover(String leader, String candidate, String requestedAt) {
+public record Switchover(String leader, String candidate, String requestedAt, String scheduledAt, boolean failover) {
     public Switchover {
+        leader = leader == null ? "" : leader;
         candidate = candidate == null ? "" : candidate;
+        scheduledAt = scheduledAt == null ? "" : scheduledAt;
+    }
+
+    public Switchover(String leader, String candidate, String requestedAt) {
+        this(leader, candidate, requestedAt, "", false);
+    }
+
+    public Optional<Instant> scheduled() {
+        return scheduledAt.isEmpty() ? Optional.empty() : Optional.of(Instant.parse(scheduledAt));
+    }
+
+    /** Due now: immediate, or its scheduled time has come. */
+    public boolean due(Instant now) {
+        return scheduled().map(at -> !now.isBefore(at)).orElse(true);
+    }
+
+    /** Concerns the leader {@code name}: a failover concerns whoever leads. */
+    public boolean concerns(String name) {
+        return failover || leader.equals(name);
     }
 }

@@ -10,8 +10,14 @@ import io.warden.common.Lsn;
  * @param lsn the current WAL position on a primary; the furthest received or replayed on a replica
  * @param streaming a replica's WAL receiver is connected and streaming
  * @param upstream host:port the replica is configured to follow, empty when none
+ * @param pendingRestart some parameter was changed in the config files but takes effect only after a restart
  */
-public record LocalState(DataState data, long timeline, Lsn lsn, boolean streaming, String upstream, long postmasterPid) {
+public record LocalState(
+        DataState data, long timeline, Lsn lsn, boolean streaming, String upstream, long postmasterPid, boolean pendingRestart) {
+
+    public LocalState(DataState data, long timeline, Lsn lsn, boolean streaming, String upstream, long postmasterPid) {
+        this(data, timeline, lsn, streaming, upstream, postmasterPid, false);
+    }
 
     public static LocalState of(DataState data) {
         return new LocalState(data, 0, Lsn.ZERO, false, "", 0);

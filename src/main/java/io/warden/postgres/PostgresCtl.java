@@ -181,9 +181,10 @@ public final class PostgresCtl {
 
     /**
      * Writes warden.conf: node identity, replication settings, the cluster's parameters, and the upstream when
-     * this node is to follow one; creates or removes standby.signal to match.
+     * this node is to follow one; creates or removes standby.signal to match. Returns whether the file changed
+     * (a running postgres then needs a reload to see it).
      */
-    public void writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
         Map<String, String> settings = new TreeMap<>();
         // Room for a thousand sessions through the routers (postgres's own default of 100 is a toy for a managed
         // service); the cluster's parameters override it.
@@ -217,13 +218,17 @@ public final class PostgresCtl {
         StringBuilder text = new StringBuilder("# Written by the Warden agent; changes here are overwritten.\n");
         settings.forEach((k, v) -> text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
         try {
+            Path target = dataDir.resolve(NODE_CONF);
+            boolean changed = !Files.exists(target) || !Files.readString(target).contentEquals(text);
             // Replaced atomically: a postmaster starting or reloading must never read a half-written file (it
             // would fall back to port 5432 and no upstream).
-            Path temporary = dataDir.resolve(NODE_CONF + ".tmp");
-            Files.writeString(temporary, text);
-            chown(temporary);
-            Files.move(temporary, dataDir.resolve(NODE_CONF), java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            if (changed) {
+                Path temporary = dataDir.resolve(NODE_CONF + ".tmp");
+                Files.writeString(temporary, text);
+                chown(temporary);
+                Files.move(temporary, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+            }
             Path signal = dataDir.resolve("standby.signal");
             if (upstream.isPresent() || node.standby()) {
                 if (!Files.exists(signal)) {
@@ -233,6 +238,7 @@ public final class PostgresCtl {
             } else {
                 Files.deleteIfExists(signal);
             }
+            return changed;
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }

@@ -10,6 +10,7 @@ import io.warden.dcs.LeaderKey;
 import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.NodeTags;
+import io.warden.dcs.SyncMode;
 import io.warden.dcs.Optime;
 import io.warden.dcs.Role;
 import io.warden.postgres.DataState;
@@ -65,8 +66,44 @@ class HaDeciderTest {
         private Duration notStreamingFor = Duration.ZERO;
         private Optional<io.warden.dcs.Switchover> switchover = Optional.empty();
 
+        private Optional<io.warden.dcs.SyncState> sync = Optional.empty();
+        private java.time.Instant now = java.time.Instant.parse("2026-11-22T12:00:00Z");
+        private boolean handedOver;
+
         In switchover(String leaderName, String candidate) {
             switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now"));
+            return this;
+        }
+
+        In switchoverAt(String leaderName, String candidate, String at) {
+            switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now", at, false));
+            return this;
+        }
+
+        In failoverTo(String candidate) {
+            switchover = Optional.of(new io.warden.dcs.Switchover("", candidate, "now", "", true));
+            return this;
+        }
+
+        In config(DynamicConfig value) {
+            config = value;
+            return this;
+        }
+
+        In paused() {
+            config = config.withPause(true);
+            return this;
+        }
+
+        /** synchronous_mode on (or strict), with {@code standbys} published as {@code leaderName}'s sync set. */
+        In sync(io.warden.dcs.SyncMode mode, String leaderName, String... standbys) {
+            config = new DynamicConfig(config.maximumLagOnFailover(), mode, 1, config.pause(), config.parameters());
+            sync = Optional.of(new io.warden.dcs.SyncState(leaderName, List.of(standbys)));
+            return this;
+        }
+
+        In handedOver() {
+            handedOver = true;
             return this;
         }
 
@@ -201,12 +238,12 @@ class HaDeciderTest {
 
         HaInput build() {
             ClusterSnapshot cluster =
-                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of(), switchover);
+                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of(), switchover, sync);
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
             return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
-                    primaryDownFor, primaryStartTimeout, notStreamingFor);
+                    primaryDownFor, primaryStartTimeout, notStreamingFor, now, handedOver);
         }
 
         Decision decide() {
@@ -230,7 +267,8 @@ class HaDeciderTest {
                 1000 + index,
                 postgresPid,
                 "instance-" + name,
-                "/data/" + name);
+                "/data/" + name,
+                false);
     }
 
     static String address(Member m) {
@@ -750,7 +788,7 @@ class HaDeciderTest {
         private Member leaderOnTimeline(String name, long timeline) {
             Member m = memberOf(name, Role.PRIMARY, 4242, NodeTags.NONE);
             return new Member(m.name(), m.role(), m.state(), m.host(), m.port(), m.apiUrl(), timeline, m.lsn(), 0, m.tags(),
-                    m.agentPid(), m.postgresPid(), m.instanceId(), m.dataDir());
+                    m.agentPid(), m.postgresPid(), m.instanceId(), m.dataDir(), false);
         }
 
         @Test
@@ -1015,6 +1053,191 @@ class HaDeciderTest {
     // ------------------------------------------------------------------------------------------------------------
     // Properties over random inputs
     // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class OperatorRequests {
+        private Member streaming(String name) {
+            return memberOf(name, Role.REPLICA, 5000, NodeTags.NONE);
+        }
+
+        @Test
+        void aScheduledSwitchoverWaitsForItsTime() {
+            Decision early = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
+                    .switchoverAt("n1", "n2", "2026-11-22T12:00:01Z").decide();
+            Decision due = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
+                    .switchoverAt("n1", "n2", "2026-11-22T11:59:59Z").decide();
+
+            assertThat(early.action()).isEqualTo(Action.LEAD);
+            assertThat(due.action()).isEqualTo(Action.HAND_OVER);
+        }
+
+        @Test
+        void aScheduledSwitchoverThatIsNotDueDoesNotHoldUpAFailover() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().member(streaming("n2"))
+                    .switchoverAt("n3", "n2", "2026-11-22T13:00:00Z").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void aFailoverRequestMakesAHealthyLeaderHandOver() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2")).failoverTo("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.HAND_OVER);
+            assertThat(d.reason()).startsWith("failover requested");
+        }
+
+        @Test
+        void aFailoverRequestMakesALeaderWhosePostgresIsDownReleaseTheKey() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().member(streaming("n2")).failoverTo("n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.RELEASE_LEADERSHIP);
+            assertThat(d.reason()).contains("manual failover to n2");
+        }
+
+        @Test
+        void theLeaderDoesNotHandOverToANofailoverCandidate() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(memberOf("n2", Role.REPLICA, 5000, NOFAILOVER))
+                    .switchover("n1", "n2").decide();
+
+            assertThat(d.action()).isEqualTo(Action.LEAD);
+        }
+    }
+
+    @Nested
+    class MaintenanceMode {
+        @Test
+        void noAutomaticFailover() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().paused().decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).startsWith("maintenance mode").contains("most advanced");
+        }
+
+        @Test
+        void aCrashedPrimaryIsNotRestartedAndKeepsTheKey() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().paused().decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void primaryStartTimeoutDoesNotReleaseTheKey() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().paused()
+                    .primaryDownFor(Duration.ofSeconds(60)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void fencingStillApplies() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).leader("n2").paused().decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void theNamedSwitchoverCandidateTakesOver() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().paused().switchover("n3", "n1").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void theFormerPrimaryRejoinsAfterAHandOverButNotAfterACrash() {
+            Decision handedOver = node().data(DataState.STOPPED_PRIMARY).leader("n2").paused().handedOver().decide();
+            Decision crashed = node().data(DataState.STOPPED_PRIMARY).leader("n2").paused().decide();
+
+            assertThat(handedOver.action()).isEqualTo(Action.REWIND);
+            assertThat(crashed.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void aStoppedReplicaIsNotStarted() {
+            Decision d = node().data(DataState.STOPPED_REPLICA).leader("n2").paused().decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+    }
+
+    @Nested
+    class SynchronousMode {
+        @Test
+        void onlyASynchronousStandbyRaces() {
+            Decision mine = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n1").decide();
+            Decision other = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n2").decide();
+
+            assertThat(mine.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+            assertThat(other.action()).isEqualTo(Action.WAIT);
+            assertThat(other.reason()).contains("not a synchronous standby");
+        }
+
+        @Test
+        void anEmptySynchronousSetMeansNobodyIsPromoted() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.STRICT, "n3").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void anAsynchronousPeerFurtherAheadDoesNotStopTheSynchronousStandby() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n1").peer("n2", "F/0").decide();
+
+            assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void aNamedFailoverCandidateOutsideTheSynchronousSetWaits() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n2").failoverTo("n1").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void theLeaderHandsOverOnlyToASynchronousStandby() {
+            Decision toAsync = node().data(DataState.RUNNING_PRIMARY).iHoldKey().sync(SyncMode.ON, ME, "n3")
+                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE)).member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
+                    .switchover(ME, "n2").decide();
+            Decision any = node().data(DataState.RUNNING_PRIMARY).iHoldKey().sync(SyncMode.ON, ME, "n3")
+                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE)).member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
+                    .switchover(ME, "").decide();
+
+            assertThat(toAsync.action()).isEqualTo(Action.LEAD);
+            assertThat(any.action()).isEqualTo(Action.HAND_OVER);
+            assertThat(any.target()).map(Member::name).contains("n3");
+        }
+    }
+
+    @Nested
+    class FailoverPriority {
+        @Test
+        void zeroMeansNever() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().tags(new NodeTags(false, false, false, 0)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("failover_priority is 0");
+        }
+
+        @Test
+        void amongEquallyAdvancedNodesTheHigherPriorityWins() {
+            Decision lower = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000")
+                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5)).decide();
+            Decision higher = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000").tags(new NodeTags(false, false, false, 9))
+                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5)).decide();
+
+            assertThat(lower.action()).isEqualTo(Action.WAIT);
+            assertThat(lower.reason()).contains("higher failover_priority");
+            assertThat(higher.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void priorityNeverBeatsBeingFurtherAhead() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000").tags(new NodeTags(false, false, false, 9))
+                    .peer("n2", "0/5000100", new NodeTags(false, false, false, 1)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+    }
 
     @Nested
     class Properties {

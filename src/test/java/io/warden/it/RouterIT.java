@@ -247,7 +247,7 @@ class RouterIT {
             long lease = dcs.grantLease(Duration.ofSeconds(30));
             dcs.publishMember(new Member("ghost", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "127.0.0.1",
                     silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.dcs.NodeTags.NONE,
-                    0, 0, "ghost", "/nowhere"), lease);
+                    0, 0, "ghost", "/nowhere", false), lease);
             // Clients that land on the ghost hang (their driver times out); everyone else is served meanwhile.
             List<CompletableFuture<Void>> stuck = new ArrayList<>();
             for (int i = 0; i < 5; i++) {

@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Test;
 class TopologyTest {
     private static Member member(String name, Role role, MemberState state, long lag, boolean noloadbalance) {
         return new Member(name, role, state, "10.0.0." + name.charAt(name.length() - 1), 5432, "http://x", 1, "0/1000", lag,
-                new NodeTags(false, noloadbalance, false), 1, 1, "id-" + name, "/data");
+                new NodeTags(false, noloadbalance, false), 1, 1, "id-" + name, "/data", false);
     }
 
     private static ClusterSnapshot cluster(String leader, Member... members) {
@@ -29,7 +29,7 @@ class TopologyTest {
             byName.put(m.name(), m);
         }
         return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), byName,
-                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty());
+                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty(), Optional.empty());
     }
 
     private static final Member PRIMARY = member("n1", Role.PRIMARY, MemberState.RUNNING, 0, false);

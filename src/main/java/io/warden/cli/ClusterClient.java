@@ -1,0 +1,131 @@
+package io.warden.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.warden.common.Json;
+import io.warden.common.WardenException;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.Member;
+import io.warden.runtime.DeploymentState;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * How operator commands reach a cluster: the DCS says who the members are, and requests go to their agents' REST
+ * API, so the CLI and a script calling the API get the same checks and the same answers.
+ */
+final class ClusterClient implements AutoCloseable {
+    private final EtcdDcs dcs;
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+
+    /** An agent's answer: its HTTP status and JSON body. */
+    record Answer(int status, JsonNode body, String etag) {
+        boolean ok() {
+            return status / 100 == 2;
+        }
+
+        String message() {
+            return body.has("message") ? body.get("message").asText() : body.toString();
+        }
+    }
+
+    ClusterClient(DirOption dir) {
+        DeploymentState state = DeploymentState.read(dir.resolve());
+        this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3));
+    }
+
+    ClusterSnapshot read() {
+        return dcs.read();
+    }
+
+    Member member(String name) {
+        ClusterSnapshot cluster = read();
+        Member m = cluster.members().get(name);
+        if (m == null) {
+            throw new WardenException("unknown node '" + name + "'", "members: " + new java.util.TreeSet<>(cluster.members().keySet()));
+        }
+        return m;
+    }
+
+    /** The leader's agent first, then the others: any agent can serve cluster-wide requests. */
+    List<Member> agents() {
+        ClusterSnapshot cluster = read();
+        List<Member> members = new ArrayList<>(cluster.members().values());
+        members.sort(Comparator.comparing((Member m) -> !cluster.isLeader(m.name())).thenComparing(Member::name));
+        if (members.isEmpty()) {
+            throw new WardenException("no agent of the cluster is publishing itself in the DCS", "see ./warden list; start the deployment with ./warden up");
+        }
+        return members;
+    }
+
+    /** Sends a cluster-wide request to the first agent that answers. */
+    Answer cluster(String method, String path, Object body, Duration timeout) {
+        IOException last = null;
+        for (Member m : agents()) {
+            try {
+                return send(m, method, path, body, timeout, null);
+            } catch (IOException e) {
+                last = e;
+            }
+        }
+        throw new WardenException("no agent answered " + method + " " + path + ": " + last.getMessage(), "see ./warden list and the agents' logs");
+    }
+
+    Answer node(Member m, String method, String path, Object body, Duration timeout) {
+        try {
+            return send(m, method, path, body, timeout, null);
+        } catch (IOException e) {
+            throw new WardenException("the agent of " + m.name() + " at " + m.apiUrl() + " did not answer: " + e.getMessage(),
+                    "see ./warden list and " + m.name() + "'s agent log");
+        }
+    }
+
+    Answer send(Member m, String method, String path, Object body, Duration timeout, String ifMatch) throws IOException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(m.apiUrl() + path)).timeout(timeout)
+                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(Json.write(body)))
+                .header("Content-Type", "application/json");
+        if (ifMatch != null) {
+            request.header("If-Match", ifMatch);
+        }
+        try {
+            HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+            JsonNode json = response.body().isBlank() ? Json.json().createObjectNode() : Json.json().readTree(response.body());
+            return new Answer(response.statusCode(), json, response.headers().firstValue("ETag").orElse(null));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted", e);
+        }
+    }
+
+    /** Waits until {@code condition} holds on a fresh snapshot, or fails with {@code what} after {@code timeout}. */
+    ClusterSnapshot await(java.util.function.Predicate<ClusterSnapshot> condition, Duration timeout, String what) {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (true) {
+            ClusterSnapshot cluster = read();
+            if (condition.test(cluster)) {
+                return cluster;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "see ./warden list and the agents' logs");
+            }
+            io.warden.common.Processes.sleep(Duration.ofMillis(200));
+        }
+    }
+
+    static Optional<Member> find(ClusterSnapshot cluster, String name) {
+        return Optional.ofNullable(cluster.members().get(name));
+    }
+
+    @Override
+    public void close() {
+        dcs.close();
+    }
+}

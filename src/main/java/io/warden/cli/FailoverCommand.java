@@ -1,0 +1,35 @@
+package io.warden.cli;
+
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "failover",
+        description = "Manual failover: promote the named replica, also when the primary is unhealthy or gone.")
+final class FailoverCommand implements Callable<Integer> {
+    @Mixin
+    DirOption dir;
+
+    @Option(names = "--candidate", required = true, description = "the replica to promote")
+    String candidate;
+
+    @Option(names = "--force", description = "do not ask for confirmation")
+    boolean force;
+
+    @Option(names = "--json", description = "print the agent's JSON answer")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        try (ClusterClient client = new ClusterClient(dir)) {
+            if (!Output.confirmed("Fail over to " + candidate + "?", force)) {
+                System.err.println("cancelled: nothing was changed");
+                return 1;
+            }
+            return Output.print(client.cluster("POST", "/failover", Map.of("candidate", candidate), Duration.ofSeconds(40)), json);
+        }
+    }
+}

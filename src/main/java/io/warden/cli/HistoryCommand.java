@@ -1,0 +1,33 @@
+package io.warden.cli;
+
+import io.warden.common.Json;
+import io.warden.dcs.HistoryEntry;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "history", description = "Every timeline of the cluster: where it began, who was promoted, when and why.")
+final class HistoryCommand implements Callable<Integer> {
+    @Mixin
+    DirOption dir;
+
+    @Option(names = "--json", description = "print a JSON array")
+    boolean json;
+
+    @Override
+    public Integer call() {
+        try (ClusterClient client = new ClusterClient(dir)) {
+            var history = client.read().history();
+            if (json) {
+                System.out.println(Json.writePretty(history));
+                return 0;
+            }
+            System.out.printf("%4s %-14s %-10s %-27s %s%n", "TL", "LSN", "NODE", "AT", "REASON");
+            for (HistoryEntry e : history) {
+                System.out.printf("%4d %-14s %-10s %-27s %s%n", e.timeline(), e.lsn(), e.member(), e.at(), e.reason());
+            }
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,176 @@
+package io.warden.ops;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.JsonNodeType;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.warden.common.Json;
+import io.warden.dcs.DynamicConfig;
+import io.warden.dcs.SyncMode;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.function.BiFunction;
+
+/**
+ * Applies an operator's change to the dynamic config, as a JSON merge patch (RFC 7386: a key set to null is
+ * removed), and validates the result as a whole before anything is written. Pure: parameter values are checked
+ * through the function it is given (the agent's {@code pg_settings}-based validator).
+ *
+ * <p>Accepted keys: {@code maximum_lag_on_failover}, {@code synchronous_mode}, {@code synchronous_node_count},
+ * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter.
+ */
+public final class ConfigPatch {
+    private ConfigPatch() {}
+
+    private static final Set<String> KEYS =
+            Set.of("maximum_lag_on_failover", "synchronous_mode", "synchronous_node_count", "pause", "parameters", "postgresql");
+
+    /** The patched config, or every reason it was refused. */
+    public record Result(Optional<DynamicConfig> config, List<String> problems) {
+        public boolean ok() {
+            return problems.isEmpty();
+        }
+    }
+
+    /**
+     * @param check returns why a parameter value is invalid, or empty when it is fine
+     */
+    public static Result apply(DynamicConfig current, JsonNode patch, BiFunction<String, String, Optional<String>> check) {
+        List<String> problems = new ArrayList<>();
+        if (patch == null || !patch.isObject()) {
+            return new Result(Optional.empty(), List.of("the body must be a JSON object, e.g. {\"parameters\": {\"work_mem\": \"8MB\"}}"));
+        }
+        ObjectNode body = ((ObjectNode) patch).deepCopy();
+        JsonNode postgresql = body.remove("postgresql");
+        if (postgresql != null) {
+            if (!postgresql.isObject() || postgresql.size() != 1 || !postgresql.has("parameters")) {
+                problems.add("'postgresql' may only hold 'parameters'");
+            } else if (body.has("parameters")) {
+                problems.add("give parameters either as 'parameters' or as 'postgresql.parameters', not both");
+            } else {
+                body.set("parameters", postgresql.get("parameters"));
+            }
+        }
+        for (Iterator<String> names = body.fieldNames(); names.hasNext(); ) {
+            String name = names.next();
+            if (!KEYS.contains(name)) {
+                problems.add("unknown key '" + name + "'; known keys: " + new java.util.TreeSet<>(KEYS));
+            }
+        }
+        if (!problems.isEmpty()) {
+            return new Result(Optional.empty(), problems);
+        }
+
+        long maxLag = current.maximumLagOnFailover();
+        SyncMode mode = current.synchronousMode();
+        int count = current.synchronousNodeCount();
+        boolean pause = current.pause();
+        Map<String, String> parameters = new TreeMap<>(current.parameters());
+
+        if (body.has("maximum_lag_on_failover")) {
+            JsonNode v = body.get("maximum_lag_on_failover");
+            if (v.isNull()) {
+                maxLag = DynamicConfig.DEFAULTS.maximumLagOnFailover();
+            } else if (!(v.isIntegralNumber() && v.canConvertToLong() || isIntegerText(v)) || asLong(v) < 0) {
+                problems.add("maximum_lag_on_failover must be a whole number of bytes >= 0, not " + v);
+            } else {
+                maxLag = asLong(v);
+            }
+        }
+        if (body.has("synchronous_mode")) {
+            JsonNode v = body.get("synchronous_mode");
+            try {
+                mode = v.isNull() ? SyncMode.OFF : SyncMode.parse(v.isBoolean() ? v.asBoolean() : v.asText());
+            } catch (IllegalArgumentException e) {
+                problems.add(e.getMessage());
+            }
+        }
+        if (body.has("synchronous_node_count")) {
+            JsonNode v = body.get("synchronous_node_count");
+            if (v.isNull()) {
+                count = 1;
+            } else if (!(v.isIntegralNumber() || isIntegerText(v)) || asLong(v) < 1 || asLong(v) > 16) {
+                problems.add("synchronous_node_count must be a whole number from 1 to 16, not " + v);
+            } else {
+                count = (int) asLong(v);
+            }
+        }
+        if (body.has("pause")) {
+            JsonNode v = body.get("pause");
+            if (v.isNull()) {
+                pause = false;
+            } else if (v.isBoolean()) {
+                pause = v.asBoolean();
+            } else {
+                problems.add("pause must be true or false, not " + v);
+            }
+        }
+        if (body.has("parameters")) {
+            JsonNode v = body.get("parameters");
+            if (v.isNull()) {
+                parameters.clear();
+            } else if (!v.isObject()) {
+                problems.add("parameters must be an object of name to value, not " + v);
+            } else {
+                for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    String name = e.getKey().toLowerCase(java.util.Locale.ROOT);
+                    JsonNode value = e.getValue();
+                    if (value.isNull()) {
+                        parameters.remove(name);
+                        continue;
+                    }
+                    if (value.isContainerNode()) {
+                        problems.add(name + ": a value must be a string, number or boolean, not " + value);
+                        continue;
+                    }
+                    String text = value.getNodeType() == JsonNodeType.BOOLEAN ? (value.asBoolean() ? "on" : "off") : value.asText();
+                    check.apply(name, text).ifPresentOrElse(problems::add, () -> parameters.put(name, text));
+                }
+            }
+        }
+        if (!problems.isEmpty()) {
+            return new Result(Optional.empty(), problems);
+        }
+        return new Result(Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters)), List.of());
+    }
+
+    /** Parses the body of a PATCH request; a malformed one is a problem, not an exception. */
+    public static Optional<JsonNode> parse(String text, List<String> problems) {
+        try {
+            JsonNode node = Json.json().readTree(text);
+            if (node == null || node.isMissingNode()) {
+                problems.add("the body is empty; send a JSON object");
+                return Optional.empty();
+            }
+            return Optional.of(node);
+        } catch (java.io.IOException e) {
+            problems.add("the body is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            return Optional.empty();
+        }
+    }
+
+    /** The config as the API shows it: the same keys a patch takes. */
+    public static Map<String, Object> view(DynamicConfig config) {
+        Map<String, Object> out = new LinkedHashMap<>();
+        out.put("maximum_lag_on_failover", config.maximumLagOnFailover());
+        out.put("synchronous_mode", config.synchronousMode().label());
+        out.put("synchronous_node_count", config.synchronousNodeCount());
+        out.put("pause", config.pause());
+        out.put("parameters", new TreeMap<>(config.parameters()));
+        return out;
+    }
+
+    private static boolean isIntegerText(JsonNode v) {
+        return v.isTextual() && v.asText().trim().matches("\\d{1,18}");
+    }
+
+    private static long asLong(JsonNode v) {
+        return v.isTextual() ? Long.parseLong(v.asText().trim()) : v.asLong();
+    }
+}

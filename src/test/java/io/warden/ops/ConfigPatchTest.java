@@ -1,0 +1,59 @@
+package io.warden.ops;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.warden.common.Json;
+import io.warden.dcs.DynamicConfig;
+import io.warden.dcs.SyncMode;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+class ConfigPatchTest {
+    private static final DynamicConfig CURRENT = new DynamicConfig(1 << 20, SyncMode.OFF, 1, false, Map.of("work_mem", "4MB"));
+
+    private static ConfigPatch.Result apply(String json) throws Exception {
+        JsonNode patch = Json.json().readTree(json);
+        return ConfigPatch.apply(CURRENT, patch,
+                (name, value) -> name.equals("max_connections") && value.equals("0") ? Optional.of("max_connections: 0 is below 1") : Optional.empty());
+    }
+
+    @Test
+    void mergesAndRemoves() throws Exception {
+        ConfigPatch.Result r = apply("{\"synchronous_mode\": \"strict\", \"postgresql\": {\"parameters\": {\"work_mem\": null, \"shared_buffers\": \"256MB\"}}}");
+
+        assertThat(r.problems()).isEmpty();
+        assertThat(r.config().get().synchronousMode()).isEqualTo(SyncMode.STRICT);
+        assertThat(r.config().get().parameters()).containsExactly(Map.entry("shared_buffers", "256MB"));
+    }
+
+    @Test
+    void booleansAndNumbersBecomePostgresText() throws Exception {
+        ConfigPatch.Result r = apply("{\"parameters\": {\"log_connections\": true, \"max_wal_size\": 2048}, \"pause\": true}");
+
+        assertThat(r.config().get().parameters()).containsEntry("log_connections", "on").containsEntry("max_wal_size", "2048");
+        assertThat(r.config().get().pause()).isTrue();
+    }
+
+    @Test
+    void everyProblemIsReportedAndNothingIsProduced() throws Exception {
+        ConfigPatch.Result r = apply("{\"synchronous_mode\": \"sometimes\", \"synchronous_node_count\": 0, \"pause\": \"yes\","
+                + " \"maximum_lag_on_failover\": -1, \"parameters\": {\"max_connections\": 0}}");
+
+        assertThat(r.config()).isEmpty();
+        assertThat(r.problems()).hasSize(5);
+        assertThat(String.join("\n", r.problems())).contains("not one of off, on, strict").contains("below 1");
+    }
+
+    @Test
+    void unknownKeysAndMalformedBodiesAreRefused() throws Exception {
+        assertThat(apply("{\"ttl\": 5}").problems()).singleElement().asString().contains("unknown key 'ttl'");
+        assertThat(apply("[1]").problems()).singleElement().asString().contains("JSON object");
+        List<String> problems = new ArrayList<>();
+        assertThat(ConfigPatch.parse("{\"pause\": tru", problems)).isEmpty();
+        assertThat(problems).singleElement().asString().contains("not valid JSON");
+    }
+}
