@@ -39,7 +39,8 @@ final class ClusterClient implements AutoCloseable {
 
     ClusterClient(DirOption dir) {
         DeploymentState state = DeploymentState.read(dir.resolve());
-        this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3));
+        // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
+        this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10));
     }
 
     ClusterSnapshot read() {

@@ -48,8 +48,11 @@ final class EditConfigCommand implements Callable<Integer> {
             // Compare-and-swap on the revision we read: a concurrent edit makes this one fail rather than vanish.
             ClusterClient.Answer current = client.send(member, "GET", "/config", null, Duration.ofSeconds(5), null);
             ClusterClient.Answer answer = client.send(member, "PATCH", "/config", patch, Duration.ofSeconds(10), current.etag());
-            int status = Output.print(answer, json);
-            if (answer.ok() && !json) {
+            if (!answer.ok() || json) {
+                return Output.print(answer, json);
+            }
+            System.out.println("config updated");
+            {
                 JsonNode restart = answer.body().get("restart_required");
                 if (restart != null && !restart.isEmpty()) {
                     System.out.println("takes effect after a restart: " + restart + " (./warden restart --pending)");
@@ -57,7 +60,7 @@ final class EditConfigCommand implements Callable<Integer> {
                     System.out.println("applied: every node reloads within a loop");
                 }
             }
-            return status;
+            return 0;
         }
     }
 

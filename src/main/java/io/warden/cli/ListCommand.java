@@ -35,13 +35,27 @@ final class ListCommand implements Callable<Integer> {
             System.out.println(Json.writePretty(rows));
             return;
         }
-        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s%n";
-        System.out.printf(format, "NAME", "ROLE", "STATE", "TL", "LSN", "LAG_BYTES", "HOST", "PORT", "API_URL", "AGENT", "POSTGRES");
+        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %s%n";
+        System.out.printf(format, "NAME", "ROLE", "STATE", "TL", "LSN", "LAG_BYTES", "HOST", "PORT", "API_URL", "AGENT", "POSTGRES", "NOTES");
         for (Map<String, Object> row : rows) {
+            Member m = cluster.members().get((String) row.get("name"));
+            List<String> notes = new ArrayList<>();
+            if (Boolean.TRUE.equals(row.get("pending_restart"))) {
+                notes.add("pending_restart");
+            }
+            if (m != null && cluster.isSyncStandby(cluster.leader().map(l -> l.name()).orElse(""), m.name())) {
+                notes.add("sync");
+            }
+            if (m != null && m.tags().nofailover()) {
+                notes.add("nofailover");
+            }
             System.out.printf(format, row.get("name"), row.get("role"), row.get("state"), row.get("timeline"), row.get("lsn"),
-                    row.get("lag_bytes"), row.get("host"), row.get("port"), row.get("api_url"), row.get("agent_pid"), row.get("postgres_pid"));
+                    row.get("lag_bytes"), row.get("host"), row.get("port"), row.get("api_url"), row.get("agent_pid"), row.get("postgres_pid"),
+                    String.join(",", notes));
         }
-        System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)"));
+        System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)")
+                + "   synchronous_mode: " + cluster.config().synchronousMode().label()
+                + (cluster.config().pause() ? "   MAINTENANCE MODE (paused)" : ""));
         var published = LocalDeployment.routers(state);
         System.out.printf("%n%-9s %-10s %-22s %-10s %-30s %8s%n", "ROUTER", "STATE", "ADDRESS", "PRIMARY", "SESSIONS", "PID");
         for (DeploymentState.RouterProcess router : state.routers()) {
@@ -70,6 +84,8 @@ final class ListCommand implements Callable<Integer> {
             row.put("api_url", "http://" + node.host() + ":" + node.apiPort());
             row.put("agent_pid", m == null ? node.agentPid() : m.agentPid());
             row.put("postgres_pid", m == null ? 0 : m.postgresPid());
+            row.put("pending_restart", m != null && m.pendingRestart());
+            row.put("tags", m == null ? null : m.tags());
             row.put("watchdog_pid", node.watchdogPid());
             rows.add(row);
         }

@@ -39,6 +39,10 @@ public final class Main implements Runnable {
                 commandLine.getErr().println("error: " + w.describe());
                 return 2;
             }
+            if (e instanceof io.warden.dcs.DcsException d) {
+                commandLine.getErr().println("error: " + d.getMessage() + "\n  -> check that the deployment's etcd runs: ./warden list");
+                return 2;
+            }
             throw e;
         });
         System.exit(cli.execute(args));

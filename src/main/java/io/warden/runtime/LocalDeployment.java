@@ -379,7 +379,7 @@ public final class LocalDeployment {
 
     /** The cluster as the DCS has it now. */
     public static ClusterSnapshot snapshot(DeploymentState state) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10))) {
             return dcs.read();
         }
     }
