@@ -190,8 +190,16 @@ def await_healthy(s, members, expect_leader, probe, gap, timeout):
 def next_candidate(s, leader, replicas):
     """The streaming replica after the leader in name order: leadership goes round all nodes."""
     if isinstance(s, fh.Warden):
-        rows = s.list()  # ./warden list --json, as a user would read it
-        replicas = [n["name"] for n in rows if n["role"] == "replica" and n["state"] == "streaming"]
+        # ./warden list --json, as a user would read it; on a loaded machine its first etcd read can time out,
+        # and then the agents' view (health() above) has to do
+        for attempt in range(3):
+            try:
+                rows = s.list()
+                replicas = [n["name"] for n in rows if n["role"] == "replica" and n["state"] == "streaming"]
+                break
+            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
+                log("note: ./warden list --json failed (%s); %s" % (
+                    _printed(str(e)), "trying again" if attempt < 2 else "choosing from the agents' /cluster"))
     names = sorted(replicas + [leader])
     i = names.index(leader)
     for step in range(1, len(names)):
@@ -228,8 +236,14 @@ def outage(records, t0, t_end):
 
 
 def switchovers(kind, d, out, runs, gap, probes):
-    s = fh.system(kind, d)
-    members = 3
+    for attempt in range(3):  # Warden's reads ./warden list and uri, whose etcd reads can time out under load
+        try:
+            s = fh.system(kind, d)
+            break
+        except RuntimeError as e:
+            if attempt == 2:
+                raise
+            log("note: %s; trying again" % _printed(str(e)))
     ok, _, err = fh.psql(s.dsn, "create table if not exists probe(id bigint primary key, at timestamptz default clock_timestamp())",
                          timeout=30)
     if not ok:
@@ -244,64 +258,79 @@ def switchovers(kind, d, out, runs, gap, probes):
     main_probe = running.get("fresh") or running["persistent"]
     result = {"system": s.name, "kind": kind, "probes": sorted(running), "gap_s": gap, "runs": [], "failed_commands": [],
               "load_before": _load()}
-    status = 0
     try:
-        leader, _, t_end = await_healthy(s, members, None, main_probe, gap, HEALTHY_TIMEOUT_S)
-        done = failed = 0
-        while done < runs:
-            i = done + 1
-            _, replicas, _ = health(s)
-            candidate = next_candidate(s, leader, replicas)
-            cmd = switchover_command(s, leader, candidate)
-            t0 = time.time()
-            try:
-                r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
-                rc, cmd_out = r.returncode, (r.stdout + r.stderr).strip()
-            except subprocess.TimeoutExpired:
-                rc, cmd_out = None, "timed out after 120 s"
-            t1 = time.time()
-            run = {"run": i, "from": leader, "to": candidate, "command_s": round(t1 - t0, 2), "command_rc": rc,
-                   "command_output": _printed(cmd_out), "t_command": t0, "t_command_end": t1}
-            if rc != 0:
-                log("%s switchover %d/%d %s -> %s: the command failed (rc %s): %s"
-                    % (s.name, i, runs, leader, candidate, rc, run["command_output"]))
-                run["command_output_tail"] = cmd_out[-3000:]
-            try:
-                leader, whole_at, t_end = await_healthy(s, members, candidate if rc == 0 else None, main_probe, gap,
-                                                        HEALTHY_TIMEOUT_S)
-            except RuntimeError as e:
-                run["problem"] = str(e)
-                result["runs"].append(run)
-                log("%s switchover %d/%d: %s; no further switchovers" % (s.name, i, runs, e))
-                status = 1
-                break
-            run.update({"healthy_after_s": round(whole_at - t0, 2), "t_window_end": t_end, "leader_after": leader})
-            if leader == run["from"]:
-                # the command failed before anything changed: not a switchover, so no outage to count; try again
-                run["problem"] = "no switchover happened (the command failed)"
-                result["failed_commands"].append(run)
-                failed += 1
-                if failed > MAX_FAILED_COMMANDS:
-                    log("%s: %d switchover commands failed; no further switchovers" % (s.name, failed))
-                    break
-                continue
-            done += 1
-            result["runs"].append(run)
-            for name, p in running.items():
-                run[name] = outage(list(p.records), t0, t_end)
-            if kind == "warden":
-                run["breakdown"] = warden_breakdown(d, run)
-            log("%s switchover %d/%d %s -> %s: outage %s; command %.1f s; whole again after %.1f s"
-                % (s.name, i, runs, run["from"], leader,
-                   ", ".join("%s %.2f s" % (n, run[n]["outage_s"]) for n in sorted(running) if run[n]["outage_s"] is not None),
-                   run["command_s"], run["healthy_after_s"]))
+        status = _switchover_loop(s, kind, d, runs, gap, running, main_probe, result)
+    except RuntimeError as e:
+        # keep what was measured: the report shows it along with the problem
+        result["problem"] = str(e)
+        log("%s: %s" % (s.name, e))
+        status = 1
     finally:
         for p in running.values():
             p.stop_at = time.time()
         for p in running.values():
             p.join(10)
     result["load_after"] = _load()
-    # acknowledged writes lost: acknowledged ids missing on the final primary
+    return _count_lost(s, running, result, out, runs, status)
+
+
+def _switchover_loop(s, kind, d, runs, gap, running, main_probe, result):
+    """The switchovers, each once the cluster is whole and writes flowed for `gap` s; appends to result["runs"]."""
+    members, status = 3, 0
+    leader, _, t_end = await_healthy(s, members, None, main_probe, gap, HEALTHY_TIMEOUT_S)
+    done = failed = 0
+    while done < runs:
+        i = done + 1
+        _, replicas, _ = health(s)
+        candidate = next_candidate(s, leader, replicas)
+        cmd = switchover_command(s, leader, candidate)
+        t0 = time.time()
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+            rc, cmd_out = r.returncode, (r.stdout + r.stderr).strip()
+        except subprocess.TimeoutExpired:
+            rc, cmd_out = None, "timed out after 120 s"
+        t1 = time.time()
+        run = {"run": i, "from": leader, "to": candidate, "command_s": round(t1 - t0, 2), "command_rc": rc,
+               "command_output": _printed(cmd_out), "t_command": t0, "t_command_end": t1}
+        if rc != 0:
+            log("%s switchover %d/%d %s -> %s: the command failed (rc %s): %s"
+                % (s.name, i, runs, leader, candidate, rc, run["command_output"]))
+            run["command_output_tail"] = cmd_out[-3000:]
+        try:
+            leader, whole_at, t_end = await_healthy(s, members, candidate if rc == 0 else None, main_probe, gap,
+                                                    HEALTHY_TIMEOUT_S)
+        except RuntimeError as e:
+            run["problem"] = str(e)
+            result["runs"].append(run)
+            log("%s switchover %d/%d: %s; no further switchovers" % (s.name, i, runs, e))
+            status = 1
+            break
+        run.update({"healthy_after_s": round(whole_at - t0, 2), "t_window_end": t_end, "leader_after": leader})
+        if leader == run["from"]:
+            # the command failed before anything changed: not a switchover, so no outage to count; try again
+            run["problem"] = "no switchover happened (the command failed)"
+            result["failed_commands"].append(run)
+            failed += 1
+            if failed > MAX_FAILED_COMMANDS:
+                log("%s: %d switchover commands failed; no further switchovers" % (s.name, failed))
+                break
+            continue
+        done += 1
+        result["runs"].append(run)
+        for name, p in running.items():
+            run[name] = outage(list(p.records), t0, t_end)
+        if kind == "warden":
+            run["breakdown"] = warden_breakdown(d, run)
+        log("%s switchover %d/%d %s -> %s: outage %s; command %.1f s; whole again after %.1f s"
+            % (s.name, i, runs, run["from"], leader,
+               ", ".join("%s %.2f s" % (n, run[n]["outage_s"]) for n in sorted(running) if run[n]["outage_s"] is not None),
+               run["command_s"], run["healthy_after_s"]))
+    return status
+
+
+def _count_lost(s, running, result, out, runs, status):
+    """Acknowledged writes lost: acknowledged ids missing on the final primary. Writes the JSON."""
     present, where = None, None
     for _ in range(30):
         ok, outp, err = fh.psql(s.dsn, "select id from probe order by id", timeout=10)
@@ -476,6 +505,8 @@ def report(results_dir, out):
                             (" (ids %s)" % ",".join(map(str, x["lost_ids"]))) if x.get("lost") else "",
                             x.get("failed_but_committed"),
                             ", %d connections opened" % x["connections"] if "connections" in x else ""))
+        if res.get("problem"):
+            lines.append("  stopped early: %s" % res["problem"])
         for r in res.get("failed_commands", []):
             lines.append("  a switchover command that changed nothing (retried): %s -> %s after %.1f s, rc %s: %s"
                          % (r["from"], r["to"], r["command_s"], r["command_rc"], r["command_output"]))
