@@ -385,12 +385,16 @@ public final class Agent implements AutoCloseable {
     }
 
     private void takeLeadership(LocalState local) {
+        long begun = System.nanoTime();
         if (!dcs.acquireLeader(config.name(), lease.leaseId())) {
             LOG.info("lost the leader race");
             return;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
+            long acquired = System.nanoTime();
             awaitRouters();
+            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
+                    seconds(acquired - begun), seconds(System.nanoTime() - acquired)));
             promote();
         } else if (!lease.arm()) {
             releaseLeadership();
@@ -433,14 +437,17 @@ public final class Agent implements AutoCloseable {
         inProgress = MemberState.PROMOTING;
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
+        long begun = System.nanoTime();
         check(ctl.promote(Duration.ofSeconds(60)), "promoting");
+        long promotedAt = System.nanoTime();
         ctl.writeConfig(node, Map.of(), Optional.empty());
         LocalState promoted = observe();
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
         dcs.clearSwitchover();
-        LOG.info("promoted to primary on timeline " + promoted.timeline());
+        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
+                promoted.timeline(), seconds(promotedAt - begun), seconds(System.nanoTime() - promotedAt)));
     }
 
     private void restartPrimary() {
@@ -477,9 +484,12 @@ public final class Agent implements AutoCloseable {
      * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
      */
     private void handOver(Member candidate) {
+        long begun = System.nanoTime();
         check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
+        long stopped = System.nanoTime();
         Lsn checkpoint = ctl.latestCheckpoint();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long read = System.nanoTime();
+        long deadline = read + Duration.ofSeconds(30).toNanos();
         Lsn received = Lsn.ZERO;
         while (System.nanoTime() < deadline) {
             received = livePosition(candidate).orElse(Lsn.ZERO);
@@ -488,6 +498,7 @@ public final class Agent implements AutoCloseable {
             }
             Processes.sleep(Duration.ofMillis(20));
         }
+        long confirmed = System.nanoTime();
         if (received.compareTo(checkpoint) <= 0) {
             LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
                     + " (at " + received + "); restarting as primary instead");
@@ -497,7 +508,13 @@ public final class Agent implements AutoCloseable {
         }
         lease.disarm();
         dcs.releaseLeader(config.name(), lease.leaseId());
-        LOG.info("handed over to " + candidate.name() + " at shutdown checkpoint " + checkpoint);
+        LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
+                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
+                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(System.nanoTime() - confirmed)));
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
     }
 
     private Optional<Lsn> livePosition(Member member) {
