@@ -187,26 +187,17 @@ def await_healthy(s, members, expect_leader, probe, gap, timeout):
 # ---------------------------------------------------------------- the switchover loop
 
 
-def next_candidate(s, leader, replicas):
-    """The streaming replica after the leader in name order: leadership goes round all nodes."""
-    if isinstance(s, fh.Warden):
-        # ./warden list --json, as a user would read it; on a loaded machine its first etcd read can time out,
-        # and then the agents' view (health() above) has to do
-        for attempt in range(3):
-            try:
-                rows = s.list()
-                replicas = [n["name"] for n in rows if n["role"] == "replica" and n["state"] == "streaming"]
-                break
-            except (RuntimeError, subprocess.TimeoutExpired, ValueError) as e:
-                log("note: ./warden list --json failed (%s); %s" % (
-                    _printed(str(e)), "trying again" if attempt < 2 else "choosing from the agents' /cluster"))
+def next_candidate(leader, replicas):
+    """The streaming replica after the leader in name order: leadership goes round all nodes. The replicas come
+    from the agents' /cluster (what ./warden list --json shows, without starting two JVMs per switchover, which
+    on a loaded 2-core machine take 10-30 s and time out on their first etcd read)."""
     names = sorted(replicas + [leader])
     i = names.index(leader)
     for step in range(1, len(names)):
         name = names[(i + step) % len(names)]
         if name in replicas:
             return name
-    raise RuntimeError("%s has no streaming replica to switch over to" % s.name)
+    raise RuntimeError("no streaming replica to switch over to")
 
 
 def switchover_command(s, leader, candidate):
@@ -282,7 +273,7 @@ def _switchover_loop(s, kind, d, runs, gap, running, main_probe, result):
     while done < runs:
         i = done + 1
         _, replicas, _ = health(s)
-        candidate = next_candidate(s, leader, replicas)
+        candidate = next_candidate(leader, replicas)
         cmd = switchover_command(s, leader, candidate)
         t0 = time.time()
         try:
