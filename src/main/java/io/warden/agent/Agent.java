@@ -112,9 +112,11 @@ public final class Agent implements AutoCloseable {
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running) {
                 long started = System.nanoTime();
+                // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
+                // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
+                wakeUp.drainPermits();
                 cycle(started);
                 long waitMillis = config.loopWaitDuration().toMillis() - (System.nanoTime() - started) / 1_000_000;
-                wakeUp.drainPermits();
                 if (waitMillis > 0 && running) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
                 }
@@ -210,7 +212,10 @@ public final class Agent implements AutoCloseable {
         LocalState local = observe();
         trackPrimaryDowntime(cluster, local, now);
         trackNotStreaming(local, now);
-        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA
+        // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
+        // only delay its promotion by a round trip to each.
+        boolean namedCandidate = cluster.switchover().map(sw -> sw.candidate().equals(config.name())).orElse(false);
+        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
                 : Map.of();
         HaInput input = new HaInput(
@@ -441,7 +446,11 @@ public final class Agent implements AutoCloseable {
         check(ctl.promote(Duration.ofSeconds(60)), "promoting");
         long promotedAt = System.nanoTime();
         ctl.writeConfig(node, Map.of(), Optional.empty());
+        inProgress = null;
         LocalState promoted = observe();
+        // The routers route writes by this record: publish it before the history and the optime, not after them
+        // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
+        publishSelf(ClusterSnapshot.empty(), promoted);
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
