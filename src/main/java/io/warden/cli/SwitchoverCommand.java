@@ -26,7 +26,9 @@ final class SwitchoverCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         DeploymentState state = DeploymentState.read(dir.resolve());
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+        // A fresh JVM's first etcd request (class loading, the gRPC channel) took more than 3 s on a loaded 2-core
+        // machine, and the command then failed before asking for anything (bench/switchover): allow 10 s.
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10))) {
             ClusterSnapshot cluster = dcs.read();
             String leader = cluster.leader().map(l -> l.name())
                     .orElseThrow(() -> new WardenException("the cluster has no leader right now", "wait for failover to finish, see ./warden list"));
