@@ -499,7 +499,8 @@ def main(argv):
     return 2
 
 
-if __name__ == "__main__":
+def run_main(main):
+    """Exits with main(sys.argv)'s code: 130 on Ctrl-C, 1 with the message on a RuntimeError."""
     try:
         sys.exit(main(sys.argv))
     except KeyboardInterrupt:
@@ -507,3 +508,7 @@ if __name__ == "__main__":
     except RuntimeError as e:
         print("error: %s" % e, file=sys.stderr)
         sys.exit(1)
+
+
+if __name__ == "__main__":
+    run_main(main)

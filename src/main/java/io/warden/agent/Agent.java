@@ -144,9 +144,11 @@ public final class Agent implements AutoCloseable {
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running) {
                 long started = System.nanoTime();
+                // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
+                // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
+                wakeUp.drainPermits();
                 cycle(started);
                 long waitMillis = config.loopWaitDuration().toMillis() - (System.nanoTime() - started) / 1_000_000;
-                wakeUp.drainPermits();
                 if (waitMillis > 0 && running) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
                 }
@@ -251,7 +253,10 @@ public final class Agent implements AutoCloseable {
         }
         trackPrimaryDowntime(cluster, local, now);
         trackNotStreaming(local, now);
-        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA
+        // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
+        // only delay its promotion by a round trip to each.
+        boolean namedCandidate = cluster.switchover().map(sw -> sw.candidate().equals(config.name())).orElse(false);
+        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
                 : Map.of();
         HaInput input = new HaInput(
@@ -303,7 +308,9 @@ public final class Agent implements AutoCloseable {
 
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
         boolean holdsKey = cluster.isLeader(config.name());
-        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY) {
+        // In maintenance mode the clock does not run: resuming must not count the paused time against
+        // primary_start_timeout and fail over at once.
+        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY && !cluster.config().pause()) {
             if (primaryDownSinceNanos == 0) {
                 primaryDownSinceNanos = now;
             }
@@ -417,6 +424,7 @@ public final class Agent implements AutoCloseable {
             check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
             ctl.writeConfig(node, parameters(true), Optional.empty());
         }
+        checkpointOn(leader);
         Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
             LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
@@ -430,13 +438,30 @@ public final class Agent implements AutoCloseable {
         check(ctl.startNoWait(), "starting the rewound replica");
     }
 
+    /**
+     * pg_rewind reads the source's timeline from its control file, which only a checkpoint updates after a promotion:
+     * without one a former primary sees the same timeline, skips the rewind and is stranded on WAL the new primary
+     * never had. Best effort: if it fails, pg_rewind and the stranded-replica check still catch it.
+     */
+    private void checkpointOn(Member leader) {
+        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", config.superuserPassword())) {
+            leaderSql.execute("CHECKPOINT");
+        } catch (SQLException | RuntimeException e) {
+            LOG.warning("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
+        }
+    }
+
     private void takeLeadership(LocalState local) {
+        long begun = System.nanoTime();
         if (!dcs.acquireLeader(config.name(), lease.leaseId())) {
             LOG.info("lost the leader race");
             return;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
+            long acquired = System.nanoTime();
             awaitRouters();
+            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
+                    seconds(acquired - begun), seconds(System.nanoTime() - acquired)));
             promote();
         } else if (!lease.arm()) {
             releaseLeadership();
@@ -493,14 +518,21 @@ public final class Agent implements AutoCloseable {
         inProgress = MemberState.PROMOTING;
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
+        long begun = System.nanoTime();
         check(ctl.promote(Duration.ofSeconds(60)), "promoting");
+        long promotedAt = System.nanoTime();
         ctl.writeConfig(node, parameters(true), Optional.empty());
+        inProgress = null;
         LocalState promoted = observe();
+        // The routers route writes by this record: publish it before the history and the optime, not after them
+        // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
+        publishSelf(ClusterSnapshot.empty(), promoted);
         dcs.appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
         dcs.clearSwitchover();
-        LOG.info("promoted to primary on timeline " + promoted.timeline());
+        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
+                promoted.timeline(), seconds(promotedAt - begun), seconds(System.nanoTime() - promotedAt)));
     }
 
     private void restartPrimary() {
@@ -537,10 +569,16 @@ public final class Agent implements AutoCloseable {
      * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
      */
     private void handOver(Member candidate) {
+        // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
+        // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
+        livePosition(candidate);
+        long begun = System.nanoTime();
         check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
+        long stopped = System.nanoTime();
         Lsn checkpoint = ctl.latestCheckpoint();
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        long read = System.nanoTime();
+        long deadline = read + Duration.ofSeconds(30).toNanos();
         Lsn received = Lsn.ZERO;
         while (System.nanoTime() < deadline) {
             received = livePosition(candidate).orElse(Lsn.ZERO);
@@ -549,6 +587,7 @@ public final class Agent implements AutoCloseable {
             }
             Processes.sleep(Duration.ofMillis(20));
         }
+        long confirmed = System.nanoTime();
         if (received.compareTo(checkpoint) <= 0) {
             LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
                     + " (at " + received + "); restarting as primary instead");
@@ -558,7 +597,13 @@ public final class Agent implements AutoCloseable {
         }
         lease.disarm();
         dcs.releaseLeader(config.name(), lease.leaseId());
-        LOG.info("handed over to " + candidate.name() + " at shutdown checkpoint " + checkpoint);
+        LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
+                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
+                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(System.nanoTime() - confirmed)));
+    }
+
+    private static double seconds(long nanos) {
+        return nanos / 1e9;
     }
 
     private Optional<Lsn> livePosition(Member member) {

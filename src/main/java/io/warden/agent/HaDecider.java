@@ -163,8 +163,12 @@ public final class HaDecider {
         if (leaderMember.isPresent()) {
             // pg_rewind needs a running source; against a stopped leader it fails and the re-clone fallback
             // would then delete this node's data for nothing.
-            if (leaderMember.get().postgresPid() == 0) {
-                return Decision.of(Action.WAIT, "former primary: waiting for leader " + leaderMember.get().name() + " to run before rewinding");
+            // Nor against one still promoting: its timeline switch is not on disk yet, so the rewind would find
+            // nothing to do and leave this node stranded on its old timeline.
+            Member leader = leaderMember.get();
+            if (leader.postgresPid() == 0 || leader.role() != Role.PRIMARY || leader.state() != MemberState.RUNNING) {
+                return Decision.of(Action.WAIT, "former primary: waiting for leader " + leaderMember.get().name()
+                        + " to run as primary before rewinding");
             }
             return Decision.of(
                     Action.REWIND, leaderMember.get(), "former primary: rewinding to follow " + leaderMember.get().name());
@@ -188,7 +192,7 @@ public final class HaDecider {
             if (!in.local().streaming()
                     && in.local().timeline() != 0
                     && in.local().timeline() < leader.timeline()
-                    && leader.postgresPid() != 0
+                    && leader.role() == Role.PRIMARY && leader.state() == MemberState.RUNNING
                     && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0) {
                 return Decision.of(
                         Action.REWIND,
@@ -282,6 +286,11 @@ public final class HaDecider {
                 return Decision.of(Action.WAIT, "no leader, but " + peer.getKey() + " is as far ahead with a higher failover_priority ("
                         + member.tags().failoverPriority() + " > " + in.tags().failoverPriority() + ")");
             }
+        }
+        if (named) {
+            return Decision.of(Action.TAKE_LEADERSHIP, dueRequest(in).get().failover()
+                    ? "manual failover to me requested: taking the leader key"
+                    : "switchover to me: taking the leader key");
         }
         return Decision.of(Action.TAKE_LEADERSHIP, "no leader and I am the most advanced eligible replica at " + mine);
     }

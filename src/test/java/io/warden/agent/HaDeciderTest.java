@@ -628,9 +628,8 @@ class HaDeciderTest {
         }
 
         /**
-         * BUG (reported, not fixed): unlike CLONE, REWIND does not require the leader's postgres to run. pg_rewind
-         * from a stopped leader fails, and Agent.rewind then removes this former primary's data directory to
-         * re-clone, which fails too: the node ends up with no data at all.
+         * pg_rewind from a stopped leader fails, and Agent.rewind would then remove this former primary's data
+         * directory to re-clone, which fails too.
          */
         @Test
         void leaderWhosePostgresIsDownIsNotRewoundFrom() {
@@ -640,6 +639,15 @@ class HaDeciderTest {
                     .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void aLeaderStillPromotingIsNotRewoundFrom() {
+            Member promoting = memberOf("n2", Role.REPLICA, 4242, NodeTags.NONE);
+            Decision d = node().data(DataState.STOPPED_PRIMARY).leaderKey("n2", OTHER_LEASE).member(promoting).decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("to run as primary before rewinding");
         }
 
         @Test
