@@ -174,7 +174,7 @@ final class GucNumbers {
                 if (scales.get(i).name().equals(name)) {
                     double converted = value * multiplier(i);
                     if (i + 1 < scales.size()) {
-                        // "1.5GB" of a kB setting: postgres rounds to a whole MB first.
+                        // "1.0001GB" of a kB setting: postgres rounds to a whole MB (1024MB) first.
                         converted = Math.rint(converted / multiplier(i + 1)) * multiplier(i + 1);
                     }
                     return OptionalDouble.of(converted);

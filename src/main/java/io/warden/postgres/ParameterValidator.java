@@ -26,12 +26,14 @@ import java.util.regex.Pattern;
  * server at start-up stops postgres, so this errs on the side of refusing. Immutable.
  *
  * <p>What it cannot judge: check hooks that run only inside the server (a time zone name, the syntax of
- * search_path, a library in shared_preload_libraries that is not installed) pass here. Hidden enum aliases such as
- * {@code wal_level = hot_standby} are refused although postgres still takes them, because pg_settings does not list
- * them; the boolean spellings of enums that have on and off are the exception, see {@link #enumeration}.
+ * search_path, a library in shared_preload_libraries that is not installed, max_connections plus the worker counts
+ * above 262143) pass here. Hidden enum aliases such as {@code wal_level = hot_standby} are refused although postgres
+ * still takes them, because pg_settings does not list them; the boolean spellings of enums that have on and off are
+ * the exception (see {@code enumeration}).
  */
 public final class ParameterValidator {
-    private static final String QUERY = "select name, vartype, unit, min_val, max_val, enumvals, context from pg_settings";
+    private static final String QUERY =
+            "select name, vartype, unit, min_val, max_val, enumvals, context from pg_settings";
 
     /** Parameters the agent sets itself or whose files it places, and what to do instead. */
     private static final Map<String, String> MANAGED = Map.ofEntries(
@@ -194,10 +196,14 @@ public final class ParameterValidator {
         if (integer) {
             base = Math.rint(base); // to nearest, ties to even, as postgres's rint
         }
-        // An integer setting's bounds never pass the 32-bit range postgres stores it in.
-        double minimum = bound(setting.minVal(), integer ? Integer.MIN_VALUE : -Double.MAX_VALUE);
-        double maximum = bound(setting.maxVal(), integer ? Integer.MAX_VALUE : Double.MAX_VALUE);
-        if (integer) {
+        return range(setting, value, base, integer);
+    }
+
+    /** {@code base} is {@code value} in the setting's base unit, which is what pg_settings' bounds are in. */
+    private static Optional<String> range(PgSetting setting, String value, double base, boolean integer) {
+        double minimum = bound(setting.minVal(), -Double.MAX_VALUE);
+        double maximum = bound(setting.maxVal(), Double.MAX_VALUE);
+        if (integer) { // postgres stores an integer setting in 32 bits, whatever the bounds say
             minimum = Math.max(minimum, Integer.MIN_VALUE);
             maximum = Math.min(maximum, Integer.MAX_VALUE);
         }
@@ -304,7 +310,7 @@ public final class ParameterValidator {
     }
 
     /** The elements of a postgres array literal: "{a,\"b c\"}" is [a, b c]. */
-    private static List<String> arrayLiteral(String text) {
+    static List<String> arrayLiteral(String text) {
         String inner = text.strip();
         if (inner.startsWith("{") && inner.endsWith("}")) {
             inner = inner.substring(1, inner.length() - 1);
