@@ -82,6 +82,8 @@ public final class Agent implements AutoCloseable {
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
+    /** This cycle's decision: its reason is what the history records for a promotion. */
+    private Decision currentDecision = Decision.of(Action.WAIT, "starting");
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
     /** P: the standbys this primary's commits wait for (see SyncPlanner). */
@@ -125,11 +127,15 @@ public final class Agent implements AutoCloseable {
 
     /** Checks parameter values against this node's running postgres; empty when it does not answer. */
     public synchronized Optional<io.warden.postgres.ParameterValidator> parameterValidator() {
-        try {
-            return Optional.of(io.warden.postgres.ParameterValidator.load(apiSql));
-        } catch (SQLException | RuntimeException e) {
-            return Optional.empty();
+        // Twice: the first attempt after postgres restarted finds the kept connection broken (and drops it).
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                return Optional.of(io.warden.postgres.ParameterValidator.load(apiSql));
+            } catch (SQLException | RuntimeException e) {
+                LOG.fine("cannot read pg_settings: " + e.getMessage());
+            }
         }
+        return Optional.empty();
     }
 
     /** Start-up checks, then the HA loop until {@link #close()}. */
@@ -275,6 +281,7 @@ public final class Agent implements AutoCloseable {
                 handedOver);
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
+        currentDecision = decision;
         try {
             act(decision, cluster, local);
             if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
@@ -528,7 +535,7 @@ public final class Agent implements AutoCloseable {
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
         publishSelf(ClusterSnapshot.empty(), promoted);
         dcs.appendHistory(new HistoryEntry(
-                promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + lastReason));
+                promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + currentDecision));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
         dcs.clearSwitchover();
         LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",

@@ -49,7 +49,13 @@ final class UpCommand implements Callable<Integer> {
         var options = new LocalDeployment.Options(dir.resolve(), nodes, basePort, mode, 200 + (basePort / 100) % 50, cluster, Map.of(), readWritePort, readOnlyPort);
         System.out.println("starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);
-        LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
+        try {
+            LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
+        } catch (RuntimeException e) {
+            // Nothing half-started is left behind; the logs stay in the directory for the next look.
+            LocalDeployment.down(options.dir(), false);
+            throw e;
+        }
         System.out.println("cluster '" + cluster + "' is healthy:");
         ListCommand.print(state, false);
         System.out.println("\nconnect: psql '" + UriCommand.uri(state, false) + "'");

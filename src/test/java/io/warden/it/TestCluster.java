@@ -188,6 +188,68 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** A connection through both routers' read-write ports, as an application using `warden uri` would. */
+    Connection connectThroughRouters() throws SQLException {
+        StringBuilder hosts = new StringBuilder();
+        for (DeploymentState.RouterProcess r : state.routers()) {
+            hosts.append(hosts.isEmpty() ? "" : ",").append(r.host()).append(':').append(r.readWritePort());
+        }
+        return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
+    }
+
+    /** An agent REST API answer. */
+    record ApiReply(int status, String body, String etag) {}
+
+    /** Calls {@code node}'s agent API. */
+    ApiReply api(String node, String method, String path, String body, String ifMatch) {
+        Node n = node(node);
+        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
+                .timeout(Duration.ofSeconds(150))
+                .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody() : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        if (ifMatch != null) {
+            request.header("If-Match", ifMatch);
+        }
+        try {
+            var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            return new ApiReply(response.statusCode(), response.body(), response.headers().firstValue("ETag").orElse(null));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final java.net.http.HttpClient HTTP =
+            java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    /** Runs a CLI command in this JVM, as an operator would run ./warden; returns its exit status. */
+    int cli(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add(1, "--dir=" + dir);
+        return new picocli.CommandLine(new io.warden.cli.Main())
+                .setExecutionExceptionHandler((e, cmd, parsed) -> {
+                    System.err.println("warden " + String.join(" ", args) + ": " + e);
+                    return 2;
+                })
+                .execute(all.toArray(String[]::new));
+    }
+
+    /**
+     * Gives a node per-node settings (tags, say): its host goes down, its config file gets the YAML lines, and it
+     * comes back, as an operator editing a node's config and restarting it would.
+     */
+    void reconfigureNode(String name, String yamlLines) {
+        killHost(name);
+        Path config = Path.of(node(name).configFile());
+        try {
+            Files.writeString(config, Files.readString(config) + yamlLines + "\n");
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        restartHost(name);
+    }
+
     List<Member> replicas() {
         return snapshot().members().values().stream().filter(m -> m.role() == Role.REPLICA).toList();
     }

@@ -1,0 +1,203 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/**
+ * What an operator does every week, on one real cluster (3 nodes, routers, etcd): switchover under load, manual
+ * failover and tags, parameters by reload and by rolling restart, maintenance mode, and the refusals of bad
+ * requests. Tests run in order and each leaves the cluster healthy for the next.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class OperationsIT {
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        cluster = TestCluster.start("operations", 3, 10100, "process");
+        cluster.executeOnPrimary("create table probe(id bigint primary key)");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static Set<Long> ids(String node) throws SQLException {
+        Set<Long> ids = new HashSet<>();
+        try (Connection c = cluster.connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select id from probe")) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return ids;
+    }
+
+    private static String setting(String node, String name) throws SQLException {
+        try (Connection c = cluster.connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select current_setting('" + name + "')")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    private static void awaitHealthy() {
+        cluster.awaitHealthy(Duration.ofMinutes(2));
+    }
+
+    @Test
+    @Order(1)
+    void switchoverUnderWriteLoadThroughTheRoutersLosesNoAcknowledgedWrite() throws Exception {
+        Member old = cluster.primary();
+        String candidate = cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        try (WriteProbe probe = new WriteProbe("probe", 1, cluster::connectThroughRouters)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 20);
+
+            TestCluster.ApiReply reply = cluster.api(old.name(), "POST", "/switchover",
+                    "{\"leader\": \"" + old.name() + "\", \"candidate\": \"" + candidate + "\"}", null);
+
+            assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+            assertThat(cluster.primary().name()).isEqualTo(candidate);
+            int before = probe.acks().size();
+            await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= before + 20);
+            probe.close();
+            Set<Long> onNewPrimary = ids(candidate);
+            assertThat(onNewPrimary).containsAll(probe.ackedIds());
+        }
+        // The old primary follows the new one.
+        await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> {
+            Member m = cluster.snapshot().members().get(old.name());
+            return m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && m.timeline() == cluster.primary().timeline();
+        });
+        assertThat(cluster.snapshot().history().getLast().reason()).contains("switchover to me");
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(2)
+    void failoverRefusesANofailoverCandidateAndAutomaticFailoverAvoidsIt() {
+        String primary = cluster.primary().name();
+        List<String> replicas = cluster.replicas().stream().map(Member::name).sorted().toList();
+        String tagged = replicas.get(0);
+        String other = replicas.get(1);
+        cluster.reconfigureNode(tagged, "tags:\n  nofailover: true");
+        awaitHealthy();
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> cluster.snapshot().members().get(tagged).tags().nofailover());
+
+        TestCluster.ApiReply refused = cluster.api(primary, "POST", "/failover", "{\"candidate\": \"" + tagged + "\"}", null);
+        assertThat(refused.status()).isEqualTo(412);
+        assertThat(refused.body()).contains("nofailover");
+
+        cluster.killHost(primary);
+        Member promoted = cluster.awaitNewPrimary(primary, Duration.ofSeconds(60));
+        assertThat(promoted.name()).isEqualTo(other);
+        cluster.restartHost(primary);
+        awaitHealthy();
+
+        // A manual failover to an eligible node goes through.
+        TestCluster.ApiReply manual = cluster.api(other, "POST", "/failover", "{\"candidate\": \"" + primary + "\"}", null);
+        assertThat(manual.status()).as(manual.body()).isEqualTo(200);
+        assertThat(cluster.primary().name()).isEqualTo(primary);
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(3)
+    void aReloadParameterIsLiveOnEveryNode() {
+        String primary = cluster.primary().name();
+        TestCluster.ApiReply reply = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"9MB\"}}", null);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        assertThat(reply.body()).contains("\"restart_required\":[]");
+
+        for (var node : cluster.state().nodes()) {
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> setting(node.name(), "work_mem").equals("9MB"));
+        }
+    }
+
+    @Test
+    @Order(4)
+    void aRestartParameterReachesEveryNodeThroughARollingRestart() {
+        String primary = cluster.primary().name();
+        TestCluster.ApiReply reply =
+                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"max_locks_per_transaction\": \"128\"}}", null);
+        assertThat(reply.status()).as(reply.body()).isEqualTo(200);
+        assertThat(reply.body()).contains("max_locks_per_transaction");
+        await().atMost(Duration.ofSeconds(30)).until(() -> cluster.snapshot().members().values().stream().allMatch(Member::pendingRestart));
+
+        assertThat(cluster.cli("restart", "--pending")).isZero();
+
+        awaitHealthy();
+        for (var node : cluster.state().nodes()) {
+            await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
+                    .until(() -> setting(node.name(), "max_locks_per_transaction").equals("128"));
+        }
+        await().atMost(Duration.ofSeconds(20)).until(() -> cluster.snapshot().members().values().stream().noneMatch(Member::pendingRestart));
+    }
+
+    @Test
+    @Order(5)
+    void pausedTheClusterDoesNotFailOverAndResumeRestoresIt() {
+        String primary = cluster.primary().name();
+        assertThat(cluster.cli("pause")).isZero();
+        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().config().pause());
+
+        cluster.killPostmaster(primary);
+        // Well past ttl and primary_start_timeout's first retries: nobody takes over, nobody restarts it.
+        await().during(Duration.ofSeconds(10)).atMost(Duration.ofSeconds(20)).until(() -> {
+            ClusterSnapshot s = cluster.snapshot();
+            Member m = s.members().get(primary);
+            return s.isLeader(primary) && m != null && m.state() == MemberState.STOPPED;
+        });
+
+        assertThat(cluster.cli("resume")).isZero();
+        awaitHealthy();
+    }
+
+    @Test
+    @Order(6)
+    void badRequestsAreRefusedAndChangeNothing() {
+        String primary = cluster.primary().name();
+        TestCluster.ApiReply before = cluster.api(primary, "GET", "/config", null, null);
+
+        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": \"node-9\"}", null).status()).isEqualTo(412);
+        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": ", null).status()).isEqualTo(400);
+        assertThat(cluster.api(primary, "POST", "/failover", "{}", null).status()).isEqualTo(400);
+        TestCluster.ApiReply range = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"max_connections\": \"0\"}}", null);
+        assertThat(range.status()).isEqualTo(400);
+        assertThat(range.body()).contains("max_connections").contains("minimum");
+        assertThat(cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"maybe\"}", null).status()).isEqualTo(400);
+
+        // Two editors read the same revision; the second write loses the race and is told so.
+        String etag = before.etag();
+        TestCluster.ApiReply first = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"10MB\"}}", etag);
+        TestCluster.ApiReply second = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"11MB\"}}", etag);
+        assertThat(first.status()).isEqualTo(200);
+        assertThat(second.status()).isEqualTo(409);
+        assertThat(cluster.snapshot().config().parameters()).containsEntry("work_mem", "10MB");
+        assertThat(cluster.snapshot().switchover()).isEmpty();
+    }
+}

@@ -1,0 +1,128 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Member;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+
+/** Synchronous replication on a real cluster: no acknowledged commit is lost when the primary's host dies. */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+class SynchronousIT {
+    private static final int KILLS = 10;
+
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() throws SQLException {
+        cluster = TestCluster.start("synchronous", 3, 10400, "process");
+        cluster.executeOnPrimary("create table probe(id bigint primary key)");
+    }
+
+    @AfterAll
+    static void stop() {
+        if (cluster != null) {
+            cluster.close();
+        }
+    }
+
+    private static Set<Long> ids(String node) throws SQLException {
+        Set<Long> ids = new HashSet<>();
+        try (Connection c = cluster.connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select id from probe")) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return ids;
+    }
+
+    /** The primary has published a synchronous standby: a failover now has somewhere safe to go. */
+    private static String awaitSyncStandby() {
+        return await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
+            ClusterSnapshot s = cluster.snapshot();
+            String leader = s.leader().orElseThrow().name();
+            return s.sync().filter(sync -> sync.leader().equals(leader) && !sync.standbys().isEmpty())
+                    .map(sync -> sync.standbys().getFirst()).orElse(null);
+        }, name -> name != null);
+    }
+
+    @Test
+    @Order(1)
+    void killingThePrimarysHostTenTimesLosesNoAcknowledgedWrite() throws Exception {
+        TestCluster.ApiReply on = cluster.api(cluster.primary().name(), "PATCH", "/config", "{\"synchronous_mode\": \"on\"}", null);
+        assertThat(on.status()).as(on.body()).isEqualTo(200);
+        long nextId = 1;
+        List<String> report = new ArrayList<>();
+        for (int run = 1; run <= KILLS; run++) {
+            String standby = awaitSyncStandby();
+            Member old = cluster.primary();
+            List<Long> acked;
+            String promoted;
+            try (WriteProbe probe = new WriteProbe("probe", nextId, cluster::connectPrimary)) {
+                await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 15);
+                cluster.killHost(old.name());
+                promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(60)).name();
+                int before = probe.acks().size();
+                await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= before + 5);
+                probe.close();
+                acked = probe.ackedIds();
+                nextId = acked.stream().mapToLong(Long::longValue).max().orElse(nextId) + 1_000;
+            }
+            Set<Long> present = ids(promoted);
+            List<Long> lost = acked.stream().filter(id -> !present.contains(id)).toList();
+            report.add("run " + run + ": killed " + old.name() + ", sync standby was " + standby + ", promoted " + promoted + ", "
+                    + acked.size() + " acknowledged, lost " + lost);
+            assertThat(promoted).as("only the synchronous standby may be promoted").isEqualTo(standby);
+            assertThat(lost).as(String.join("\n", report)).isEmpty();
+            cluster.restartHost(old.name());
+            cluster.awaitHealthy(Duration.ofMinutes(2));
+        }
+        report.forEach(System.out::println);
+    }
+
+    @Test
+    @Order(2)
+    void strictModeWithEveryReplicaDownMakesWritesWait() throws Exception {
+        String primary = cluster.primary().name();
+        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
+        assertThat(strict.status()).as(strict.body()).isEqualTo(200);
+        awaitSyncStandby();
+        List<String> replicas = cluster.replicas().stream().map(Member::name).toList();
+        replicas.forEach(cluster::killHost);
+
+        CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
+            try (Connection c = cluster.connect(primary);
+                    Statement s = c.createStatement()) {
+                s.execute("set statement_timeout = 0");
+                s.execute("insert into probe(id) values (-1)");
+            } catch (SQLException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        // The commit must not return while no replica holds it.
+        await().during(Duration.ofSeconds(8)).atMost(Duration.ofSeconds(12)).until(() -> !write.isDone());
+
+        replicas.forEach(cluster::restartHost);
+        await().atMost(Duration.ofMinutes(2)).until(write::isDone);
+        assertThat(write).isCompletedWithValue(null);
+        cluster.awaitHealthy(Duration.ofMinutes(2));
+    }
+}
