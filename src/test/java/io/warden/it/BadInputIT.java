@@ -55,6 +55,19 @@ class BadInputIT {
     }
 
     @Test
+    void aSwitchoverOnAOneNodeClusterIsRefusedAndTheCliSaysWhy() {
+        String node = cluster.primary().name();
+
+        TestCluster.ApiReply reply = cluster.api(node, "POST", "/switchover", "{}", null);
+
+        assertThat(reply.status()).isEqualTo(412);
+        assertThat(reply.body()).contains("no replica can take over");
+        assertThat(cluster.cli("switchover", "--force")).isEqualTo(1);
+        assertThat(cluster.snapshot().switchover()).isEmpty();
+        assertThat(cluster.primary().name()).isEqualTo(node);
+    }
+
+    @Test
     void aMalformedConfigFileNamesTheLine() throws IOException {
         Processes.Result result = agent("name: n1\nport: [9591\n");
         assertThat(result.exitCode()).isEqualTo(2);
