@@ -63,7 +63,7 @@ public final class Router implements AutoCloseable {
      * One event loop: on the 2-core machines Warden targets, postgres and the clients want the other core, and a
      * single loop relays more than postgres can answer (bench/router; docs/router.md has the figures).
      */
-    static final int EVENT_LOOPS = 1;
+    static final int EVENT_LOOPS = Integer.getInteger("warden.router.eventLoops", 1);
 
     private final RouterConfig config;
     private final Dcs dcs;
@@ -85,6 +85,11 @@ public final class Router implements AutoCloseable {
     private volatile long leaseId;
     private volatile long validUntilNanos;
     private String lastProblem = "";
+    /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
+    private RouterStatus published;
+    private long publishedLease;
+    private long publishedNanos;
+    private static final long REPUBLISH_NANOS = Duration.ofSeconds(10).toNanos();
 
     /** Counters served on /metrics. */
     static final class Metrics {
@@ -195,13 +200,29 @@ public final class Router implements AutoCloseable {
             if (fenced) {
                 unfence();
             }
-            dcs.publishRouter(status(), leaseId);
+            publish(now);
             problem("");
         } catch (DcsException e) {
             problem("DCS unavailable: " + e.getMessage());
         } catch (RuntimeException e) {
             problem("router step failed: " + e);
         }
+    }
+
+    /**
+     * Writes our status only when it changed, on a new lease, or after {@link #REPUBLISH_NANOS}. Every write wakes
+     * every router's watch, ours included; writing each round made the two routers wake each other in a loop (about
+     * 100 etcd writes a second, and the CPU they cost, taken from postgres on a small machine).
+     */
+    private void publish(long now) {
+        RouterStatus status = status();
+        if (status.equals(published) && leaseId == publishedLease && now - publishedNanos < REPUBLISH_NANOS) {
+            return;
+        }
+        dcs.publishRouter(status, leaseId);
+        published = status;
+        publishedLease = leaseId;
+        publishedNanos = now;
     }
 
     private void problem(String text) {
