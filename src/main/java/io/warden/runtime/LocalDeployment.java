@@ -325,8 +325,10 @@ public final class LocalDeployment {
                 // (bench/router, 2026-11-22) and cost 40 MiB more.
                 "-XX:TieredStopAtLevel=1"));
         if (Runtime.version().feature() >= 24) {
-            // Netty (under jetcd) still uses sun.misc.Unsafe; JDK 24+ warns on every start without this.
+            // Netty (under jetcd, and the router's relay) still uses sun.misc.Unsafe and loads its native epoll
+            // library; JDK 24+ warns on every start without these.
             command.add("--sun-misc-unsafe-memory-access=allow");
+            command.add("--enable-native-access=ALL-UNNAMED");
         }
         command.addAll(List.of(
                 "-cp",
