@@ -60,10 +60,11 @@ public final class Router implements AutoCloseable {
     }
 
     /**
-     * One event loop: on the 2-core machines Warden targets, postgres and the clients want the other core, and a
-     * single loop relays more than postgres can answer (bench/router; docs/router.md has the figures).
+     * Two event loops, as HAProxy runs two threads on two cores. Measured on the 2-core bench machine under load
+     * (bench/router, /proc schedstat): one loop spent ~70% of the run waiting for a CPU, and every session waited
+     * behind it; two loops wait in parallel, one per core. More than the cores would only add context switches.
      */
-    static final int EVENT_LOOPS = Integer.getInteger("warden.router.eventLoops", 1);
+    static final int EVENT_LOOPS = Math.min(2, Runtime.getRuntime().availableProcessors());
 
     private final RouterConfig config;
     private final Dcs dcs;
