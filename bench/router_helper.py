@@ -675,7 +675,7 @@ def report(detail, out_txt):
         head = ["process", "fresh, 0 sessions", "after the matrix, 0 sessions", "%d idle sessions" % r.get("sessions", 0),
                 "after closing them", "per idle session"]
         rows = []
-        for t, name in (("warden", "Warden router-1 (JVM, -Xmx256m)"), ("haproxy", "HAProxy 2.6 (Patroni-style config)")):
+        for t, name in (("warden", "Warden router-1 (JVM, -Xmx64m)"), ("haproxy", "HAProxy 2.6 (Patroni-style config)")):
             x = r.get(t, {})
             base = r.get("after_matrix", {}).get(t)
             per = "-"

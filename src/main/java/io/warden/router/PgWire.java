@@ -1,15 +1,15 @@
 package io.warden.router;
 
+import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
-import java.io.DataInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 
 /**
  * The few pieces of the PostgreSQL wire protocol the router reads: the first packet of a connection (which has no
- * type byte), message framing during the startup phase, and an ErrorResponse to refuse a client politely.
+ * type byte), message framing during the startup phase (see {@link ServerStartup}), and an ErrorResponse to
+ * refuse a client politely.
  */
 final class PgWire {
     static final int SSL_REQUEST = 80877103;
@@ -24,26 +24,35 @@ final class PgWire {
     /** A first packet: its code (protocol version or request code) and the whole packet as received. */
     record StartupPacket(int code, byte[] bytes) {
         int intAt(int offset) {
-            return ((bytes[offset] & 0xFF) << 24) | ((bytes[offset + 1] & 0xFF) << 16) | ((bytes[offset + 2] & 0xFF) << 8)
-                    | (bytes[offset + 3] & 0xFF);
+            return PgWire.intAt(bytes, offset);
         }
     }
 
-    /** Reads a length-prefixed first packet; throws ProtocolException on a length no client sends. */
-    static StartupPacket readStartup(InputStream in) throws IOException {
-        DataInputStream data = new DataInputStream(in);
-        int length = data.readInt();
+    /** A big-endian int32, the protocol's only integer layout. */
+    static int intAt(byte[] bytes, int offset) {
+        return ((bytes[offset] & 0xFF) << 24) | ((bytes[offset + 1] & 0xFF) << 16) | ((bytes[offset + 2] & 0xFF) << 8)
+                | (bytes[offset + 3] & 0xFF);
+    }
+
+    /**
+     * Takes one length-prefixed first packet off {@code in} when all of it has arrived; empty (consuming nothing)
+     * while it has not. Throws ProtocolException as soon as the length shows a packet no client sends, so a
+     * client cannot make the router wait for or buffer 2 GB.
+     */
+    static Optional<StartupPacket> readStartup(ByteBuf in) throws ProtocolException {
+        if (in.readableBytes() < 4) {
+            return Optional.empty();
+        }
+        int length = in.getInt(in.readerIndex());
         if (length < 8 || length > MAX_STARTUP_LENGTH) {
             throw new ProtocolException("invalid startup packet length " + length);
         }
+        if (in.readableBytes() < length) {
+            return Optional.empty();
+        }
         byte[] bytes = new byte[length];
-        bytes[0] = (byte) (length >>> 24);
-        bytes[1] = (byte) (length >>> 16);
-        bytes[2] = (byte) (length >>> 8);
-        bytes[3] = (byte) length;
-        data.readFully(bytes, 4, length - 4);
-        StartupPacket packet = new StartupPacket(0, bytes);
-        return new StartupPacket(packet.intAt(4), bytes);
+        in.readBytes(bytes);
+        return Optional.of(new StartupPacket(intAt(bytes, 4), bytes));
     }
 
     /** An ErrorResponse (severity FATAL) the client's driver shows as the reason the connection failed. */
@@ -70,45 +79,6 @@ final class PgWire {
         out.write(type);
         out.writeBytes(value.getBytes(StandardCharsets.UTF_8));
         out.write(0);
-    }
-
-    /**
-     * Copies server messages to the client one by one until ReadyForQuery, calling {@code onKey} with the
-     * BackendKeyData it carries. After this the session is a plain byte relay.
-     */
-    static void relayStartupPhase(InputStream server, OutputStream client, KeyListener onKey) throws IOException {
-        DataInputStream in = new DataInputStream(server);
-        while (true) {
-            int type = in.read();
-            if (type < 0) {
-                throw new java.io.EOFException("server closed during startup");
-            }
-            int length = in.readInt();
-            if (length < 4 || length > 1 << 24) {
-                throw new ProtocolException("server sent a message of length " + length + " during startup");
-            }
-            byte[] body = new byte[length - 4];
-            in.readFully(body);
-            client.write(type);
-            client.write(length >>> 24);
-            client.write(length >>> 16);
-            client.write(length >>> 8);
-            client.write(length);
-            client.write(body);
-            // Every message is flushed: an authentication request must reach the client before it can answer.
-            client.flush();
-            if (type == 'K' && body.length == 8) {
-                StartupPacket key = new StartupPacket(0, new byte[] {0, 0, 0, 0, body[0], body[1], body[2], body[3], body[4], body[5], body[6], body[7]});
-                onKey.key(key.intAt(4), key.intAt(8));
-            }
-            if (type == 'Z' || type == 'E') {
-                return;
-            }
-        }
-    }
-
-    interface KeyListener {
-        void key(int processId, int secret);
     }
 
     static final class ProtocolException extends IOException {

@@ -1,20 +1,27 @@
 package io.warden.router;
 
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoop;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollEventLoopGroup;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.util.concurrent.DefaultThreadFactory;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.RouterStatus;
-import java.io.BufferedOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
-import java.net.SocketTimeoutException;
-import java.net.StandardSocketOptions;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -26,6 +33,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Logger;
 
 /**
@@ -34,9 +42,10 @@ import java.util.logging.Logger;
  * and the server's startup replies up to ReadyForQuery (to learn the backend key for cancels); after that it
  * relays bytes both ways untouched, so TLS and SCRAM pass through end to end.
  *
- * <p>Threads: one virtual thread per accepted connection and per relay direction; one platform thread per
- * listener; the topology thread (DCS read, lease renewal, fencing, status publication). Shared state is in
- * concurrent maps and atomics; {@link #topology} is an immutable value replaced whole.
+ * <p>Threads: {@link #EVENT_LOOPS} Netty epoll event loops accept, read startup packets and relay every session
+ * (a session's two channels share one loop; see {@link ClientStartup}, {@link Relay}); the topology thread (DCS
+ * read, lease renewal, fencing, status publication); the health-check thread. Shared state is in concurrent maps
+ * and atomics; {@link #topology} is an immutable value replaced whole.
  *
  * <p>Fencing: when the primary changes, every read-write session to another node is closed at once. When the
  * router cannot renew its DCS lease for longer than the lease minus a margin, it closes every session and stops
@@ -50,12 +59,22 @@ public final class Router implements AutoCloseable {
         READ_ONLY
     }
 
+    /**
+     * Two event loops, as HAProxy runs two threads on two cores. Measured on the 2-core bench machine under load
+     * (bench/router, /proc schedstat): one loop spent ~70% of the run waiting for a CPU, and every session waited
+     * behind it; two loops wait in parallel, one per core. More than the cores would only add context switches.
+     */
+    static final int EVENT_LOOPS = Math.min(2, Runtime.getRuntime().availableProcessors());
+
     private final RouterConfig config;
     private final Dcs dcs;
     private final Semaphore wake = new Semaphore(0);
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, RouteTarget> cancelKeys = new ConcurrentHashMap<>();
-    private final Map<Port, ServerSocket> listeners = new ConcurrentHashMap<>();
+    private final Map<Port, Channel> listeners = new ConcurrentHashMap<>();
+    private final EventLoopGroup loops;
+    /** How every node connection is opened; cloned onto the event loop of the client it serves. */
+    private final Bootstrap nodes;
     private final AtomicInteger connections = new AtomicInteger();
     final Metrics metrics = new Metrics();
 
@@ -67,13 +86,18 @@ public final class Router implements AutoCloseable {
     private volatile long leaseId;
     private volatile long validUntilNanos;
     private String lastProblem = "";
+    /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
+    private RouterStatus published;
+    private long publishedLease;
+    private long publishedNanos;
+    private static final long REPUBLISH_NANOS = Duration.ofSeconds(10).toNanos();
 
     /** Counters served on /metrics. */
     static final class Metrics {
         final AtomicLong accepted = new AtomicLong();
         final AtomicLong rejected = new AtomicLong();
-        final AtomicLong bytesToServer = new AtomicLong();
-        final AtomicLong bytesToClient = new AtomicLong();
+        final LongAdder bytesToServer = new LongAdder();
+        final LongAdder bytesToClient = new LongAdder();
         final AtomicLong fencedSessions = new AtomicLong();
         final AtomicLong dcsFences = new AtomicLong();
         final AtomicLong cancels = new AtomicLong();
@@ -83,6 +107,25 @@ public final class Router implements AutoCloseable {
     public Router(RouterConfig config) {
         this.config = config;
         this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(500));
+        if (!Epoll.isAvailable()) {
+            throw new io.warden.common.WardenException(
+                    "the router needs Linux epoll, which Netty cannot load here: " + Epoll.unavailabilityCause(),
+                    "run the router on Linux x86-64");
+        }
+        this.loops = new EpollEventLoopGroup(EVENT_LOOPS, new DefaultThreadFactory("relay", true));
+        this.nodes = new Bootstrap()
+                .channel(EpollSocketChannel.class)
+                .option(ChannelOption.TCP_NODELAY, true)
+                .option(ChannelOption.SO_KEEPALIVE, true)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeoutDuration().toMillis())
+                // Nothing is read from a node until the session's handlers are in place (ClientStartup).
+                .option(ChannelOption.AUTO_READ, false)
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel channel) {
+                        // The session adds its handlers once the connection is made.
+                    }
+                });
     }
 
     public RouterConfig config() {
@@ -158,13 +201,29 @@ public final class Router implements AutoCloseable {
             if (fenced) {
                 unfence();
             }
-            dcs.publishRouter(status(), leaseId);
+            publish(now);
             problem("");
         } catch (DcsException e) {
             problem("DCS unavailable: " + e.getMessage());
         } catch (RuntimeException e) {
             problem("router step failed: " + e);
         }
+    }
+
+    /**
+     * Writes our status only when it changed, on a new lease, or after {@link #REPUBLISH_NANOS}. Every write wakes
+     * every router's watch, ours included; writing each round made the two routers wake each other in a loop (about
+     * 100 etcd writes a second, and the CPU they cost, taken from postgres on a small machine).
+     */
+    private void publish(long now) {
+        RouterStatus status = status();
+        if (status.equals(published) && leaseId == publishedLease && now - publishedNanos < REPUBLISH_NANOS) {
+            return;
+        }
+        dcs.publishRouter(status, leaseId);
+        published = status;
+        publishedLease = leaseId;
+        publishedNanos = now;
     }
 
     private void problem(String text) {
@@ -235,9 +294,13 @@ public final class Router implements AutoCloseable {
             LOG.warning("fencing: " + reason + ": closing " + sessions.size() + " sessions and the listeners");
         }
         fenced = true;
-        listeners.values().forEach(Router::closeQuietly);
-        listeners.clear();
+        closeListeners();
         sessions.forEach(Session::close);
+    }
+
+    private void closeListeners() {
+        listeners.values().forEach(listener -> listener.close().awaitUninterruptibly());
+        listeners.clear();
     }
 
     private synchronized void unfence() {
@@ -250,216 +313,93 @@ public final class Router implements AutoCloseable {
             fenced = false;
             LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only)");
         } catch (IOException e) {
-            listeners.values().forEach(Router::closeQuietly);
-            listeners.clear();
+            closeListeners();
             problem("cannot listen on " + config.host() + ": " + e.getMessage());
         }
     }
 
     private void listen(Port port, int number) throws IOException {
-        ServerSocket server = new ServerSocket();
-        server.setReuseAddress(true);
-        server.setOption(StandardSocketOptions.SO_REUSEPORT, true);
-        server.bind(new InetSocketAddress(InetAddress.getByName(config.host()), number), 1024);
-        listeners.put(port, server);
-        Thread.ofPlatform().daemon().name("listen-" + port).start(() -> accept(server, port));
-    }
-
-    private void accept(ServerSocket server, Port port) {
-        while (!server.isClosed()) {
-            try {
-                Socket client = server.accept();
-                metrics.accepted.incrementAndGet();
-                Thread.ofPlatform().name("session").daemon().start(() -> serve(client, port));
-            } catch (IOException e) {
-                if (!server.isClosed()) {
-                    LOG.warning("accept failed on " + port + ": " + e.getMessage());
-                }
-            }
+        ChannelFuture bound = new ServerBootstrap()
+                .group(loops)
+                .channel(EpollServerSocketChannel.class)
+                .option(ChannelOption.SO_BACKLOG, 1024)
+                .option(ChannelOption.SO_REUSEADDR, true)
+                .option(EpollChannelOption.SO_REUSEPORT, true)
+                .childOption(ChannelOption.TCP_NODELAY, true)
+                .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childHandler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel client) {
+                        client.pipeline().addLast(new ClientStartup(Router.this, port));
+                    }
+                })
+                .bind(new InetSocketAddress(config.host(), number))
+                .awaitUninterruptibly();
+        if (!bound.isSuccess()) {
+            throw new IOException("port " + number + ": " + bound.cause().getMessage(), bound.cause());
         }
+        listeners.put(port, bound.channel());
     }
 
-    private void serve(Socket client, Port port) {
+    /** Counts a client connection against max_connections; false (and not counted) when there is no room. */
+    boolean admit() {
         if (connections.incrementAndGet() > config.connectionLimit()) {
-            metrics.rejected.incrementAndGet();
-            refuse(client, "53300", "too many connections to the Warden router (max_connections " + config.connectionLimit() + ")");
             connections.decrementAndGet();
-            return;
+            return false;
         }
-        try {
-            client.setTcpNoDelay(true);
-            client.setKeepAlive(true);
-            client.setSoTimeout((int) config.startupTimeoutDuration().toMillis());
-            InputStream in = client.getInputStream();
-            while (true) {
-                PgWire.StartupPacket packet = PgWire.readStartup(in);
-                switch (packet.code()) {
-                    case PgWire.GSSENC_REQUEST -> {
-                        // Not offered: the client falls back to SSLRequest or a plain StartupMessage on this socket.
-                        client.getOutputStream().write('N');
-                        client.getOutputStream().flush();
-                    }
-                    case PgWire.CANCEL_REQUEST -> {
-                        cancel(packet);
-                        closeQuietly(client);
-                        return;
-                    }
-                    case PgWire.SSL_REQUEST, PgWire.PROTOCOL_3 -> {
-                        connect(client, port, packet);
-                        return;
-                    }
-                    default -> {
-                        refuse(client, "08P01", "unsupported protocol or request code " + packet.code());
-                        return;
-                    }
-                }
-            }
-        } catch (SocketTimeoutException e) {
-            refuse(client, "08P01", "no startup packet within " + config.startupTimeoutDuration().toMillis() + " ms");
-        } catch (PgWire.ProtocolException e) {
-            metrics.rejected.incrementAndGet();
-            refuse(client, "08P01", e.getMessage());
-        } catch (IOException e) {
-            closeQuietly(client);
-        } finally {
-            connections.decrementAndGet();
-        }
+        return true;
     }
 
-    private void connect(Socket client, Port port, PgWire.StartupPacket first) throws IOException {
+    void release() {
+        connections.decrementAndGet();
+    }
+
+    /** Where a new session on {@code port} goes now; empty while fenced or when no node qualifies. */
+    Optional<RouteTarget> route(Port port) {
+        if (fenced) {
+            return Optional.empty();
+        }
         Topology current = topology;
-        Optional<RouteTarget> target = port == Port.READ_WRITE
+        return port == Port.READ_WRITE
                 ? current.primary()
                 : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallback(), Set.copyOf(unreachable));
-        if (target.isEmpty() || fenced) {
-            refuse(client, "57P03", port == Port.READ_WRITE ? "no primary is available right now" : "no node is available for reads right now");
-            return;
-        }
-        Socket server = new Socket();
-        try {
-            server.setTcpNoDelay(true);
-            server.setKeepAlive(true);
-            server.connect(new InetSocketAddress(target.get().host(), target.get().port()), (int) config.connectTimeoutDuration().toMillis());
-        } catch (IOException e) {
-            closeQuietly(server);
-            refuse(client, "08006", "cannot reach " + target.get() + ": " + e.getMessage());
-            return;
-        }
-        metrics.routed.computeIfAbsent(port + " " + target.get().name(), k -> new AtomicLong()).incrementAndGet();
-        Session session = new Session(port, target.get(), client, server);
+    }
+
+    ChannelFuture connectToNode(EventLoop loop, RouteTarget target) {
+        return nodes.clone(loop).connect(new InetSocketAddress(target.host(), target.port()));
+    }
+
+    /** Registers a session; it comes back closed when a fence or a primary change overtook the routing decision. */
+    Session open(Port port, RouteTarget target, Channel client, Channel server) {
+        Session session = new Session(port, target, client, server, this::forget);
         sessions.add(session);
-        // Re-check after registering: a fence that ran between the routing decision and now has not seen us.
-        if (port == Port.READ_WRITE && !topology.primary().equals(target)) {
+        metrics.routed.computeIfAbsent(port + " " + target.name(), k -> new AtomicLong()).incrementAndGet();
+        // Re-check after registering: a fence or a topology change that ran since route() has not seen us.
+        if (fenced || port == Port.READ_WRITE && !topology.primary().equals(Optional.of(target))) {
             session.close();
-            return;
         }
-        try {
-            client.setSoTimeout(0);
-            OutputStream toServer = server.getOutputStream();
-            toServer.write(first.bytes());
-            toServer.flush();
-            Thread upstream = Thread.ofPlatform().name("to-server").daemon().start(() -> copy(client, server, metrics.bytesToServer, session));
-            if (first.code() == PgWire.PROTOCOL_3) {
-                OutputStream toClient = new BufferedOutputStream(client.getOutputStream(), 8192);
-                PgWire.relayStartupPhase(server.getInputStream(), toClient, (pid, secret) -> {
-                    long k = ((long) pid << 32) | (secret & 0xFFFFFFFFL);
-                    cancelKeys.put(k, session.target);
-                    session.cancelKey = k;
-                });
-            }
-            copy(server, client, metrics.bytesToClient, session);
-            upstream.join();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (IOException e) {
-            // One side closed or was fenced: the session ends.
-        } finally {
-            session.close();
+        return session;
+    }
+
+    private void forget(Session session) {
+        sessions.remove(session);
+        if (session.cancelKey != 0) {
+            cancelKeys.remove(session.cancelKey);
         }
     }
 
-    private static void copy(Socket from, Socket to, AtomicLong counter, Session session) {
-        byte[] buffer = new byte[16 * 1024];
-        try {
-            InputStream in = from.getInputStream();
-            OutputStream out = to.getOutputStream();
-            int n;
-            while ((n = in.read(buffer)) > 0) {
-                out.write(buffer, 0, n);
-                counter.addAndGet(n);
-            }
-        } catch (IOException e) {
-            // Closed by the peer or by a fence.
-        } finally {
-            session.close();
+    void rememberCancelKey(Session session, long key) {
+        session.cancelKey = key;
+        cancelKeys.put(key, session.target);
+        if (session.isClosed()) {
+            cancelKeys.remove(key);
         }
     }
 
-    /** A CancelRequest goes to the node that issued the key; a key another router saw goes to every node. */
-    private void cancel(PgWire.StartupPacket packet) {
-        metrics.cancels.incrementAndGet();
-        long key = ((long) packet.intAt(8) << 32) | (packet.intAt(12) & 0xFFFFFFFFL);
+    /** The node that issued {@code key}, or every node when this router did not see it (the other router did). */
+    List<RouteTarget> cancelTargets(long key) {
         RouteTarget known = cancelKeys.get(key);
-        List<RouteTarget> targets = known != null ? List.of(known) : topology.all();
-        for (RouteTarget target : targets) {
-            try (Socket server = new Socket()) {
-                server.connect(new InetSocketAddress(target.host(), target.port()), (int) config.connectTimeoutDuration().toMillis());
-                server.getOutputStream().write(packet.bytes());
-                server.getOutputStream().flush();
-                // Postgres closes the connection after reading a cancel request; wait for that so it is delivered.
-                server.setSoTimeout(2000);
-                server.getInputStream().read();
-            } catch (IOException e) {
-                LOG.fine("cancel to " + target + " failed: " + e.getMessage());
-            }
-        }
-    }
-
-    private void refuse(Socket client, String sqlState, String message) {
-        try {
-            client.getOutputStream().write(PgWire.error(sqlState, message));
-            client.getOutputStream().flush();
-        } catch (IOException ignored) {
-            // The client is gone already.
-        } finally {
-            closeQuietly(client);
-        }
-    }
-
-    static void closeQuietly(java.io.Closeable closeable) {
-        try {
-            closeable.close();
-        } catch (IOException ignored) {
-            // Closing is all we wanted.
-        }
-    }
-
-    /** One client connection relayed to one node. */
-    final class Session {
-        final Port port;
-        final RouteTarget target;
-        final Socket client;
-        final Socket server;
-        volatile long cancelKey;
-        private final java.util.concurrent.atomic.AtomicBoolean closed = new java.util.concurrent.atomic.AtomicBoolean();
-
-        Session(Port port, RouteTarget target, Socket client, Socket server) {
-            this.port = port;
-            this.target = target;
-            this.client = client;
-            this.server = server;
-        }
-
-        void close() {
-            if (closed.compareAndSet(false, true)) {
-                sessions.remove(this);
-                if (cancelKey != 0) {
-                    cancelKeys.remove(cancelKey);
-                }
-                closeQuietly(client);
-                closeQuietly(server);
-            }
-        }
+        return known != null ? List.of(known) : topology.all();
     }
 
     /** Status for the API and `warden list`. */
@@ -489,8 +429,8 @@ public final class Router implements AutoCloseable {
         line(out, "warden_router_serving", "gauge", fenced ? 0 : 1);
         line(out, "warden_router_connections_accepted_total", "counter", metrics.accepted.get());
         line(out, "warden_router_connections_rejected_total", "counter", metrics.rejected.get());
-        line(out, "warden_router_bytes_to_server_total", "counter", metrics.bytesToServer.get());
-        line(out, "warden_router_bytes_to_client_total", "counter", metrics.bytesToClient.get());
+        line(out, "warden_router_bytes_to_server_total", "counter", metrics.bytesToServer.sum());
+        line(out, "warden_router_bytes_to_client_total", "counter", metrics.bytesToClient.sum());
         line(out, "warden_router_fenced_sessions_total", "counter", metrics.fencedSessions.get());
         line(out, "warden_router_dcs_fences_total", "counter", metrics.dcsFences.get());
         line(out, "warden_router_cancel_requests_total", "counter", metrics.cancels.get());
@@ -520,5 +460,6 @@ public final class Router implements AutoCloseable {
             // Its key expires with the lease anyway.
         }
         dcs.close();
+        loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }
 }
