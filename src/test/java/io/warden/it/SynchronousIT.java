@@ -111,6 +111,8 @@ class SynchronousIT {
         CompletableFuture<Void> write = CompletableFuture.runAsync(() -> {
             try (Connection c = cluster.connect(primary);
                     Statement s = c.createStatement()) {
+                // The test's usual 10 s socket timeout would give up on a commit that is rightly still waiting.
+                c.setNetworkTimeout(java.util.concurrent.ForkJoinPool.commonPool(), 0);
                 s.execute("set statement_timeout = 0");
                 s.execute("insert into probe(id) values (-1)");
             } catch (SQLException e) {
