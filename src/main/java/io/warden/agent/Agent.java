@@ -191,6 +191,12 @@ public final class Agent implements AutoCloseable {
         if (existing == null || existing.instanceId().equals(instanceId)) {
             return;
         }
+        if (existing.apiUrl().equals(config.apiUrl())) {
+            // Our own API already holds that address (it binds before this check), so whoever published it last is
+            // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran out.
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " is gone: taking over its name");
+            return;
+        }
         try {
             HttpResponse<String> response = http.send(
                     HttpRequest.newBuilder(URI.create(existing.apiUrl() + "/liveness")).timeout(Duration.ofSeconds(1)).build(),
