@@ -46,8 +46,14 @@ final class EditConfigCommand implements Callable<Integer> {
         try (ClusterClient client = new ClusterClient(dir)) {
             var member = client.agents().getFirst();
             // Compare-and-swap on the revision we read: a concurrent edit makes this one fail rather than vanish.
-            ClusterClient.Answer current = client.send(member, "GET", "/config", null, Duration.ofSeconds(5), null);
-            ClusterClient.Answer answer = client.send(member, "PATCH", "/config", patch, Duration.ofSeconds(10), current.etag());
+            ClusterClient.Answer answer;
+            try {
+                ClusterClient.Answer current = client.send(member, "GET", "/config", null, Duration.ofSeconds(5), null);
+                answer = client.send(member, "PATCH", "/config", patch, Duration.ofSeconds(10), current.etag());
+            } catch (IOException e) {
+                throw new WardenException("the agent of " + member.name() + " at " + member.apiUrl() + " did not answer: " + e.getMessage(),
+                        "see ./warden list; nothing was changed");
+            }
             if (!answer.ok() || json) {
                 return Output.print(answer, json);
             }
