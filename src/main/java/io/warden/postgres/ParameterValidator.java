@@ -51,7 +51,9 @@ public final class ParameterValidator {
             entry("ssl_key_file", "replace server.key in the data directory instead"),
             entry("unix_socket_directories", "the agent puts the socket in its work_dir"),
             entry("restore_command", "replicas are fed by streaming from their upstream, set up by the agent"),
-            entry("cluster_name", "the agent names each node's processes after its member name"));
+            entry("cluster_name", "the agent names each node's processes after its member name"),
+            entry("wal_log_hints", "pg_rewind needs it on to bring a former primary back"),
+            entry("ssl", "the agent turns TLS on with the node's certificate"));
 
     private static final String RECOVERY_TARGET_REASON =
             "replicas must replay to the end of the newest timeline, and the agent sets recovery_target_timeline";
@@ -122,6 +124,9 @@ public final class ParameterValidator {
             // A custom name not in pg_settings is accepted: its extension may be loaded only after this change (by
             // shared_preload_libraries) and defines the parameter then; until then postgres keeps it as a placeholder.
             return unwritable(name, value);
+        }
+        if (setting.name().equals("wal_level") && lower(value).equals("minimal")) {
+            return Optional.of("wal_level: \"minimal\" leaves nothing for replicas to stream; use replica or logical");
         }
         if (setting.context().equals("internal")) {
             return Optional.of(setting.name() + " is read-only (it is fixed when postgres is built or initdb runs)");

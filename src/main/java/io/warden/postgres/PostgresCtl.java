@@ -189,19 +189,21 @@ public final class PostgresCtl {
         // Room for a thousand sessions through the routers (postgres's own default of 100 is a toy for a managed
         // service); the cluster's parameters override it.
         settings.put("max_connections", "1100");
+        // Replication defaults an operator may raise (or, for wal_level, set to logical) through the cluster config.
+        settings.put("wal_level", "replica");
+        settings.put("max_wal_senders", "10");
+        settings.put("max_replication_slots", "10");
+        settings.put("hot_standby_feedback", "on");
+        // A follower whose upstream just changed retries every second instead of the default five.
+        settings.put("wal_retrieve_retry_interval", "1s");
         settings.putAll(parameters);
+        // From here on: what Warden needs and manages (ParameterValidator refuses these names).
         settings.put("listen_addresses", node.host().equals("127.0.0.1") ? "127.0.0.1" : "127.0.0.1," + node.host());
         settings.put("port", Integer.toString(node.port()));
         settings.put("unix_socket_directories", socketDir().toString());
         settings.put("cluster_name", node.name());
-        settings.put("wal_level", "replica");
         settings.put("hot_standby", "on");
-        settings.put("max_wal_senders", "10");
-        settings.put("max_replication_slots", "10");
         settings.put("wal_log_hints", "on");
-        settings.put("hot_standby_feedback", "on");
-        // A follower whose upstream just changed retries every second instead of the default five.
-        settings.put("wal_retrieve_retry_interval", "1s");
         settings.put("recovery_target_timeline", "latest");
         if (Files.exists(dataDir.resolve("server.crt")) && Files.exists(dataDir.resolve("server.key"))) {
             settings.put("ssl", "on");

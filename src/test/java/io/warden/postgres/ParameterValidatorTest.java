@@ -327,10 +327,15 @@ class ParameterValidatorTest {
     @Nested
     class Enums {
         @ParameterizedTest
-        @CsvSource({"wal_level, replica", "wal_level, LOGICAL", "wal_level, Minimal", "huge_pages, try",
+        @CsvSource({"wal_level, replica", "wal_level, LOGICAL", "huge_pages, try",
             "synchronous_commit, remote_apply", "password_encryption, SCRAM-SHA-256"})
         void acceptsTheListedValuesInAnyCase(String name, String value) {
             accepts(name, value);
+        }
+
+        @Test
+        void refusesAWalLevelTooLowForReplication() {
+            assertThat(refuses("wal_level", "Minimal")).contains("nothing for replicas to stream");
         }
 
         @Test
@@ -446,7 +451,7 @@ class ParameterValidatorTest {
         @ValueSource(strings = {"port", "listen_addresses", "data_directory", "hba_file", "ident_file", "config_file",
             "primary_conninfo", "primary_slot_name", "synchronous_standby_names", "hot_standby", "ssl_cert_file",
             "ssl_key_file", "unix_socket_directories", "restore_command", "recovery_target", "recovery_target_time",
-            "recovery_target_lsn", "recovery_target_timeline", "cluster_name", "PORT", "Hot_Standby"})
+            "recovery_target_lsn", "recovery_target_timeline", "cluster_name", "wal_log_hints", "ssl", "PORT", "Hot_Standby"})
         void areRefusedWhateverTheValue(String name) {
             assertThat(ParameterValidator.isManaged(name)).isTrue();
             assertThat(refuses(name, "anything")).startsWith(name + ": managed by Warden (");
@@ -461,7 +466,7 @@ class ParameterValidatorTest {
 
         @ParameterizedTest
         @ValueSource(strings = {"work_mem", "hot_standby_feedback", "synchronous_commit", "recovery_min_apply_delay",
-            "ssl", "port_x", "auto_explain.log_min_duration"})
+            "ssl_ciphers", "wal_level", "max_wal_senders", "port_x", "auto_explain.log_min_duration"})
         void otherNamesAreNotManaged(String name) {
             assertThat(ParameterValidator.isManaged(name)).isFalse();
         }
