@@ -12,7 +12,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import org.junit.jupiter.api.AfterAll;
@@ -44,18 +43,6 @@ class OperationsIT {
         }
     }
 
-    private static Set<Long> ids(String node) throws SQLException {
-        Set<Long> ids = new HashSet<>();
-        try (Connection c = cluster.connect(node);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from probe")) {
-            while (rs.next()) {
-                ids.add(rs.getLong(1));
-            }
-        }
-        return ids;
-    }
-
     private static String setting(String node, String name) throws SQLException {
         try (Connection c = cluster.connect(node);
                 Statement s = c.createStatement();
@@ -85,7 +72,7 @@ class OperationsIT {
             int before = probe.acks().size();
             await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= before + 20);
             probe.close();
-            Set<Long> onNewPrimary = ids(candidate);
+            Set<Long> onNewPrimary = cluster.ids(candidate, "probe");
             assertThat(onNewPrimary).containsAll(probe.ackedIds());
         }
         // The old primary follows the new one.

@@ -11,7 +11,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -40,18 +39,6 @@ class SynchronousIT {
         if (cluster != null) {
             cluster.close();
         }
-    }
-
-    private static Set<Long> ids(String node) throws SQLException {
-        Set<Long> ids = new HashSet<>();
-        try (Connection c = cluster.connect(node);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from probe")) {
-            while (rs.next()) {
-                ids.add(rs.getLong(1));
-            }
-        }
-        return ids;
     }
 
     /** The primary has published a synchronous standby: a failover now has somewhere safe to go. */
@@ -86,7 +73,7 @@ class SynchronousIT {
                 acked = probe.ackedIds();
                 nextId = acked.stream().mapToLong(Long::longValue).max().orElse(nextId) + 1_000;
             }
-            Set<Long> present = ids(promoted);
+            Set<Long> present = cluster.ids(promoted, "probe");
             List<Long> lost = acked.stream().filter(id -> !present.contains(id)).toList();
             report.add("run " + run + ": killed " + old.name() + ", sync standby was " + standby + ", promoted " + promoted + ", "
                     + acked.size() + " acknowledged, lost " + lost);

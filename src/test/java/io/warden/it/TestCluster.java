@@ -181,6 +181,19 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** Every id in {@code table} on one node, read directly from it. */
+    java.util.Set<Long> ids(String node, String table) throws SQLException {
+        java.util.Set<Long> ids = new java.util.HashSet<>();
+        try (Connection c = connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select id from " + table)) {
+            while (rs.next()) {
+                ids.add(rs.getLong(1));
+            }
+        }
+        return ids;
+    }
+
     void executeOnPrimary(String sql) throws SQLException {
         try (Connection c = connectPrimary();
                 Statement s = c.createStatement()) {
