@@ -267,7 +267,7 @@ public final class Agent implements AutoCloseable {
         trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
-        boolean namedCandidate = cluster.switchover().map(sw -> sw.candidate().equals(config.name())).orElse(false);
+        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), Instant.now());
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
                 : Map.of();
@@ -800,19 +800,18 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /** host:port of the upstream in the primary_conninfo this agent last wrote, empty when none. */
     private String configuredUpstream() {
-        try {
-            for (String line : Files.readAllLines(config.dataPath().resolve("warden.conf"))) {
-                if (line.startsWith("primary_conninfo = ")) {
-                    String host = field(line, "host=");
-                    String port = field(line, "port=");
-                    return host.isEmpty() ? "" : host + ":" + port;
-                }
+        String host = "";
+        String port = "";
+        for (String token : configuredSetting("primary_conninfo").split(" ")) {
+            if (token.startsWith("host=")) {
+                host = token.substring("host=".length());
+            } else if (token.startsWith("port=")) {
+                port = token.substring("port=".length());
             }
-        } catch (java.io.IOException e) {
-            // No config yet.
         }
-        return "";
+        return host.isEmpty() ? "" : host + ":" + port;
     }
 
     /** A setting's value as this agent last wrote it into warden.conf, empty when absent. */
@@ -828,15 +827,6 @@ public final class Agent implements AutoCloseable {
             // No config yet.
         }
         return "";
-    }
-
-    private static String field(String line, String name) {
-        int at = line.indexOf(name);
-        if (at < 0) {
-            return "";
-        }
-        int end = line.indexOf(' ', at);
-        return line.substring(at + name.length(), end < 0 ? line.length() - 1 : end);
     }
 
     /** Asks every other member's agent for its WAL position right now, for the failover race. */

@@ -49,6 +49,14 @@ public final class HaDecider {
                 : Decision.of(Action.WAIT, "maintenance mode: not acting on \"" + decision.reason() + "\" (warden resume ends it)");
     }
 
+    /**
+     * Is {@code name} the candidate of a switchover or failover that is due now? Such a node does not compare itself
+     * with its peers (the agent then need not ask them); one merely scheduled for later does.
+     */
+    public static boolean isNamedCandidate(ClusterSnapshot cluster, String name, java.time.Instant now) {
+        return cluster.switchover().filter(s -> s.due(now)).map(s -> s.candidate().equals(name)).orElse(false);
+    }
+
     /** The pending switchover or failover, if it is due now. */
     private static Optional<Switchover> dueRequest(HaInput in) {
         return in.cluster().switchover().filter(s -> s.due(in.now()));
@@ -270,7 +278,7 @@ public final class HaDecider {
                                 + " (maximum_lag_on_failover " + maxLag + ")");
             }
         }
-        boolean named = dueRequest(in).map(sw -> sw.candidate().equals(in.name())).orElse(false);
+        boolean named = isNamedCandidate(in.cluster(), in.name(), in.now());
         for (Map.Entry<String, Lsn> peer : named ? Map.<String, Lsn>of().entrySet() : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
             boolean eligible = member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));

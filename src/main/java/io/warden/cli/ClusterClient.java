@@ -16,7 +16,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Optional;
 
 /**
  * How operator commands reach a cluster: the DCS says who the members are, and requests go to their agents' REST
@@ -119,10 +118,6 @@ final class ClusterClient implements AutoCloseable {
             }
             io.warden.common.Processes.sleep(Duration.ofMillis(200));
         }
-    }
-
-    static Optional<Member> find(ClusterSnapshot cluster, String name) {
-        return Optional.ofNullable(cluster.members().get(name));
     }
 
     @Override

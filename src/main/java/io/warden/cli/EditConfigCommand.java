@@ -58,13 +58,11 @@ final class EditConfigCommand implements Callable<Integer> {
                 return Output.print(answer, json);
             }
             System.out.println("config updated");
-            {
-                JsonNode restart = answer.body().get("restart_required");
-                if (restart != null && !restart.isEmpty()) {
-                    System.out.println("takes effect after a restart: " + restart + " (./warden restart --pending)");
-                } else {
-                    System.out.println("applied: every node reloads within a loop");
-                }
+            JsonNode restart = answer.body().get("restart_required");
+            if (restart != null && !restart.isEmpty()) {
+                System.out.println("takes effect after a restart: " + restart + " (./warden restart --pending)");
+            } else {
+                System.out.println("applied: every node reloads within a loop");
             }
             return 0;
         }

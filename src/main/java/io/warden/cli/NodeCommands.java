@@ -84,8 +84,9 @@ final class NodeCommands {
                 step(steps, "restart " + replica.name(), restartOne(client, replica.name()));
             }
             if (cluster.members().get(leader).pendingRestart()) {
-                String candidate = client.read().members().values().stream()
-                        .filter(m -> healthyReplica(client.read(), m.name()) && !m.pendingRestart() && m.tags().canFailover())
+                ClusterSnapshot now = client.read();
+                String candidate = now.members().values().stream()
+                        .filter(m -> healthyReplica(now, m.name()) && !m.pendingRestart() && m.tags().canFailover())
                         .map(Member::name)
                         .sorted()
                         .findFirst()

@@ -1088,6 +1088,16 @@ class HaDeciderTest {
         }
 
         @Test
+        void theCandidateOfASwitchoverNotYetDueStillDefersToAPeerFurtherAhead() {
+            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().switchoverAt("n3", ME, "2026-11-22T13:00:00Z")
+                    .peer("n2", "F/0").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(HaDecider.isNamedCandidate(node().switchoverAt("n3", ME, "2026-11-22T13:00:00Z").build().cluster(), ME,
+                    java.time.Instant.parse("2026-11-22T12:00:00Z"))).isFalse();
+        }
+
+        @Test
         void aFailoverRequestMakesAHealthyLeaderHandOver() {
             Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2")).failoverTo("n2").decide();
 
