@@ -5,7 +5,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * The whole cluster as read from the DCS in one request, at one revision. Immutable: an HA cycle decides from
+ * The whole cluster as read from the DCS in one request, at one revision, the routers' heartbeats included. Immutable: an HA cycle decides from
  * one of these and nothing else it reads from the DCS.
  */
 public record ClusterSnapshot(
@@ -18,17 +18,19 @@ public record ClusterSnapshot(
         long configRevision,
         List<HistoryEntry> history,
         Optional<Switchover> switchover,
-        Optional<SyncState> sync) {
+        Optional<SyncState> sync,
+        List<RouterStatus> routers) {
 
     public ClusterSnapshot {
         members = Map.copyOf(members);
         history = List.copyOf(history);
+        routers = List.copyOf(routers);
     }
 
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
                 0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
-                Optional.empty(), Optional.empty());
+                Optional.empty(), Optional.empty(), List.of());
     }
 
     public boolean isLeader(String name) {

@@ -100,6 +100,7 @@ public final class EtcdDcs implements Dcs {
         List<HistoryEntry> history = List.of();
         Optional<Switchover> switchover = Optional.empty();
         Optional<SyncState> sync = Optional.empty();
+        List<RouterStatus> routers = new ArrayList<>();
         for (KeyValue kv : response.getKvs()) {
             String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
             String value = kv.getValue().toString(StandardCharsets.UTF_8);
@@ -122,6 +123,8 @@ public final class EtcdDcs implements Dcs {
                 } else if (name.startsWith("members/")) {
                     Member member = Json.json().readValue(value, Member.class);
                     members.put(member.name(), member);
+                } else if (name.startsWith("routers/")) {
+                    routers.add(Json.json().readValue(value, RouterStatus.class));
                 }
             } catch (IOException e) {
                 // A value another version wrote or a person edited by hand: skip it rather than stop the loop.
@@ -138,7 +141,8 @@ public final class EtcdDcs implements Dcs {
                 configRevision,
                 history,
                 switchover,
-                sync);
+                sync,
+                routers);
     }
 
     @Override

@@ -6,6 +6,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.DefaultSelectStrategyFactory;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
@@ -14,6 +15,7 @@ import io.netty.channel.epoll.EpollEventLoopGroup;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import io.netty.util.concurrent.ThreadPerTaskExecutor;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
@@ -43,7 +45,8 @@ import java.util.logging.Logger;
  * relays bytes both ways untouched, so TLS and SCRAM pass through end to end.
  *
  * <p>Threads: {@link #EVENT_LOOPS} Netty epoll event loops accept, read startup packets and relay every session
- * (a session's two channels share one loop; see {@link ClientStartup}, {@link Relay}); the topology thread (DCS
+ * (a session's two channels share one loop, chosen by {@link LoopChooser}; see {@link ClientStartup},
+ * {@link Relay}); the topology thread (DCS
  * read, lease renewal, fencing, status publication); the health-check thread. Shared state is in concurrent maps
  * and atomics; {@link #topology} is an immutable value replaced whole.
  *
@@ -85,6 +88,8 @@ public final class Router implements AutoCloseable {
     private volatile boolean fenced = true;
     private volatile long leaseId;
     private volatile long validUntilNanos;
+    /** When the lease was last renewed; touched by the topology thread only. */
+    private long renewedNanos;
     private String lastProblem = "";
     /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
     private RouterStatus published;
@@ -112,7 +117,8 @@ public final class Router implements AutoCloseable {
                     "the router needs Linux epoll, which Netty cannot load here: " + Epoll.unavailabilityCause(),
                     "run the router on Linux x86-64");
         }
-        this.loops = new EpollEventLoopGroup(EVENT_LOOPS, new DefaultThreadFactory("relay", true));
+        this.loops = new EpollEventLoopGroup(EVENT_LOOPS, new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
+                LoopChooser.INSTANCE, DefaultSelectStrategyFactory.INSTANCE);
         this.nodes = new Bootstrap()
                 .channel(EpollSocketChannel.class)
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -140,6 +146,7 @@ public final class Router implements AutoCloseable {
                 long sent = System.nanoTime();
                 leaseId = dcs.grantLease(config.ttlDuration());
                 validUntilNanos = sent + config.ttlDuration().toNanos() - margin();
+                renewedNanos = sent;
             } catch (DcsException e) {
                 if (System.nanoTime() > deadline) {
                     throw new io.warden.common.WardenException(
@@ -154,7 +161,11 @@ public final class Router implements AutoCloseable {
         try (AutoCloseable watch = dcs.watchAll(wake::release)) {
             while (running) {
                 step(System.nanoTime());
-                wake.tryAcquire(Math.max(100, config.ttlDuration().toMillis() / 6), TimeUnit.MILLISECONDS);
+                if (wake.tryAcquire(renewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                    // One read answers every change that arrived meanwhile: agents write in bursts (three members,
+                    // the optime), and a read per event would be several identical reads.
+                    wake.drainPermits();
+                }
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -165,19 +176,29 @@ public final class Router implements AutoCloseable {
         }
     }
 
+    /** How often the lease is renewed and the DCS read when nothing changed: six times per lease. */
+    private Duration renewInterval() {
+        return Duration.ofMillis(Math.max(100, config.ttlDuration().toMillis() / 6));
+    }
+
     private long margin() {
         return Math.max(Duration.ofMillis(500).toNanos(), config.ttlDuration().toNanos() / 6);
     }
 
     /** One round: renew, read the topology, apply it, publish our status; fence if the DCS was lost too long. */
     void step(long now) {
-        try {
-            if (dcs.keepAlive(leaseId, Duration.ofMillis(400)) <= 0) {
-                leaseId = dcs.grantLease(config.ttlDuration());
+        // Renewed on its own cadence, not on every change the watch reports: under write load the agents publish
+        // their positions several times a second, and each renewal is a round trip the routing does not need.
+        if (now - renewedNanos >= renewInterval().toNanos() || System.nanoTime() - validUntilNanos > 0) {
+            try {
+                if (dcs.keepAlive(leaseId, Duration.ofMillis(400)) <= 0) {
+                    leaseId = dcs.grantLease(config.ttlDuration());
+                }
+                validUntilNanos = now + config.ttlDuration().toNanos() - margin();
+                renewedNanos = now;
+            } catch (DcsException e) {
+                problem("cannot renew the router lease: " + e.getMessage());
             }
-            validUntilNanos = now + config.ttlDuration().toNanos() - margin();
-        } catch (DcsException e) {
-            problem("cannot renew the router lease: " + e.getMessage());
         }
         // Judged on the renewal alone, before the slower reads: a round that renewed in time must not fence itself
         // because its reads were slow, nor reopen listeners it is about to close.
@@ -190,9 +211,8 @@ public final class Router implements AutoCloseable {
         }
         try {
             ClusterSnapshot cluster = dcs.read();
-            List<RouterStatus> routers = dcs.readRouters();
             Map<String, Long> elsewhere = new HashMap<>();
-            for (RouterStatus other : routers) {
+            for (RouterStatus other : cluster.routers()) {
                 if (!other.id().equals(config.id())) {
                     other.sessions().forEach((node, count) -> elsewhere.merge(node, count, Long::sum));
                 }
