@@ -65,6 +65,13 @@ public final class Agent implements AutoCloseable {
     private final Sql sql;
     private final Sql apiSql;
     private final LeaseKeeper lease;
+    /**
+     * What this agent last wrote under {@code members/<name>} and {@code optime}: a record that has not changed is
+     * not written again (until {@link Published#REFRESH}), because every write wakes every agent's and router's
+     * watch; on an idle cluster the rewrites kept three etcd members, three agents and two routers busy.
+     */
+    private final Published<Member> published = new Published<>();
+    private final Published<Optime> publishedOptime = new Published<>();
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
@@ -644,7 +651,11 @@ public final class Agent implements AutoCloseable {
             fence("stepping down: watchdog unreachable");
             return;
         }
-        dcs.publishOptime(config.name(), new Optime(local.lsn().toString(), local.timeline()));
+        Optime optime = new Optime(local.lsn().toString(), local.timeline());
+        if (!publishedOptime.unchanged(optime, lease.leaseId(), System.nanoTime())) {
+            dcs.publishOptime(config.name(), optime);
+            publishedOptime.wrote(optime, lease.leaseId(), System.nanoTime());
+        }
         manageSlots(cluster);
         manageSync(cluster);
         if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
@@ -881,8 +892,13 @@ public final class Agent implements AutoCloseable {
 
     private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         Member self = member(cluster, local);
+        long now = System.nanoTime();
+        if (published.unchanged(self, lease.leaseId(), now)) {
+            return self;
+        }
         try {
             dcs.publishMember(self, lease.leaseId());
+            published.wrote(self, lease.leaseId(), now);
         } catch (DcsException e) {
             logReason("cannot publish member state: " + e.getMessage());
         }

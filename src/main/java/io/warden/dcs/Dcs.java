@@ -85,8 +85,12 @@ public interface Dcs extends AutoCloseable {
     /** Every live router's status (their keys vanish with their leases). */
     java.util.List<RouterStatus> readRouters();
 
-    /** Like {@link #watch} but for every key of the cluster (members, routers, leader). */
-    AutoCloseable watchAll(Runnable onChange);
+    /**
+     * Like {@link #watch} but for every key of the cluster (members, routers, leader): {@code onChange} gets the
+     * changed keys, relative to the cluster prefix ({@code leader}, {@code members/node-1}), or an empty list when
+     * the watch failed and anything may have changed.
+     */
+    AutoCloseable watchAll(java.util.function.Consumer<java.util.List<String>> onChange);
 
     @Override
     void close();

@@ -357,10 +357,14 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public AutoCloseable watchAll(Runnable onChange) {
+    public AutoCloseable watchAll(java.util.function.Consumer<List<String>> onChange) {
         Watch.Watcher watcher = client.getWatchClient()
                 .watch(bytes(prefix), WatchOption.newBuilder().isPrefix(true).build(),
-                        Watch.listener(response -> onChange.run(), error -> onChange.run()));
+                        Watch.listener(
+                                response -> onChange.accept(response.getEvents().stream()
+                                        .map(event -> event.getKeyValue().getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()))
+                                        .toList()),
+                                error -> onChange.accept(List.of())));
         return watcher::close;
     }
 

@@ -20,6 +20,7 @@ import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.LeaderKey;
 import io.warden.dcs.RouterStatus;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -33,6 +34,7 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -96,6 +98,17 @@ public final class Router implements AutoCloseable {
     private long publishedLease;
     private long publishedNanos;
     private static final long REPUBLISH_NANOS = Duration.ofSeconds(10).toNanos();
+    private static final long RETRY_PAUSE_NANOS = Duration.ofMillis(20).toNanos();
+    /** Changes that cannot move writes are read at most this often. */
+    static final long LAG_READ_NANOS = Duration.ofSeconds(1).toNanos();
+    /** Read this often even when the watch reported nothing: a second line behind the watch. */
+    static final long SAFETY_READ_NANOS = Duration.ofSeconds(3).toNanos();
+    private final AtomicBoolean urgentChange = new AtomicBoolean(true);
+    private final AtomicBoolean changePending = new AtomicBoolean(true);
+    /** The leader key's holder at the last read; read by the watch's thread to judge which changes are urgent. */
+    private volatile String leaderName = "";
+    /** When the DCS was last read; touched by the topology thread only. */
+    private long readNanos;
 
     /** Counters served on /metrics. */
     static final class Metrics {
@@ -158,10 +171,15 @@ public final class Router implements AutoCloseable {
             }
         }
         Thread.ofPlatform().daemon().name("health-check").start(this::probeNodes);
-        try (AutoCloseable watch = dcs.watchAll(wake::release)) {
+        try (AutoCloseable watch = dcs.watchAll(this::changed)) {
             while (running) {
                 step(System.nanoTime());
-                if (wake.tryAcquire(renewInterval().toMillis(), TimeUnit.MILLISECONDS)) {
+                // Until the next renewal or read is due: right away again after a renewal that failed, so that one
+                // squeezed out by a connection storm on a small machine is retried at once, not a round later.
+                long now = System.nanoTime();
+                long untilRenewal = renewInterval().toNanos() - (now - renewedNanos);
+                long untilRead = (changePending.get() ? LAG_READ_NANOS : SAFETY_READ_NANOS) - (now - readNanos);
+                if (wake.tryAcquire(Math.max(RETRY_PAUSE_NANOS, Math.min(untilRenewal, untilRead)), TimeUnit.NANOSECONDS)) {
                     // One read answers every change that arrived meanwhile: agents write in bursts (three members,
                     // the optime), and a read per event would be several identical reads.
                     wake.drainPermits();
@@ -176,7 +194,38 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    /** How often the lease is renewed and the DCS read when nothing changed: six times per lease. */
+    /**
+     * Called by the watch with the keys that changed. A change that can move writes (the leader key, the leader's
+     * own record, config, sync, switchover) is read at once; the others (replicas' positions, the optime, the
+     * routers' session counts) at most once per {@link #LAG_READ_NANOS}: under write load the agents rewrite them
+     * every cycle, and each read costs the router CPU that postgres and the relay need.
+     */
+    private void changed(List<String> keys) {
+        changePending.set(true);
+        String leader = leaderName;
+        if (keys.stream().anyMatch(key -> movesWrites(key, leader))) {
+            urgentChange.set(true);
+        }
+        wake.release();
+    }
+
+    /** Can a change of {@code key} (relative to the cluster prefix) change where writes go? A failed watch: yes. */
+    static boolean movesWrites(String key, String leader) {
+        if (key.startsWith("routers/") || key.equals("optime") || key.equals("history")) {
+            return false;
+        }
+        if (key.startsWith("members/")) {
+            return leader.isEmpty() || key.equals("members/" + leader);
+        }
+        return true;
+    }
+
+    /** Is a DCS read due: a change that moves writes, other changes not read for a while, or nothing read for long. */
+    static boolean readDue(boolean urgent, boolean pending, long sinceReadNanos, boolean fenced) {
+        return urgent || fenced || pending && sinceReadNanos >= LAG_READ_NANOS || sinceReadNanos >= SAFETY_READ_NANOS;
+    }
+
+    /** How often the lease is renewed: six times per lease. */
     private Duration renewInterval() {
         return Duration.ofMillis(Math.max(100, config.ttlDuration().toMillis() / 6));
     }
@@ -191,7 +240,11 @@ public final class Router implements AutoCloseable {
         // their positions several times a second, and each renewal is a round trip the routing does not need.
         if (now - renewedNanos >= renewInterval().toNanos() || System.nanoTime() - validUntilNanos > 0) {
             try {
-                if (dcs.keepAlive(leaseId, Duration.ofMillis(400)) <= 0) {
+                // A late answer still renews: wait for it as long as the lease we hold stays valid (at most 1 s, so
+                // that a lost request is retried), rather than giving up on a slow etcd after a fixed 400 ms.
+                long validFor = validUntilNanos - System.nanoTime();
+                Duration wait = Duration.ofNanos(Math.min(Duration.ofSeconds(1).toNanos(), Math.max(validFor, Duration.ofMillis(400).toNanos())));
+                if (dcs.keepAlive(leaseId, wait) <= 0) {
                     leaseId = dcs.grantLease(config.ttlDuration());
                 }
                 validUntilNanos = now + config.ttlDuration().toNanos() - margin();
@@ -209,8 +262,17 @@ public final class Router implements AutoCloseable {
             }
             return;
         }
+        if (!readDue(urgentChange.get(), changePending.get(), now - readNanos, fenced)) {
+            publishQuietly(now);
+            return;
+        }
+        // Cleared before the read, so that a change arriving during it is read again, not lost.
+        urgentChange.set(false);
+        changePending.set(false);
         try {
             ClusterSnapshot cluster = dcs.read();
+            readNanos = now;
+            leaderName = cluster.leader().map(LeaderKey::name).orElse("");
             Map<String, Long> elsewhere = new HashMap<>();
             for (RouterStatus other : cluster.routers()) {
                 if (!other.id().equals(config.id())) {
@@ -224,9 +286,23 @@ public final class Router implements AutoCloseable {
             publish(now);
             problem("");
         } catch (DcsException e) {
+            urgentChange.set(true);
             problem("DCS unavailable: " + e.getMessage());
         } catch (RuntimeException e) {
+            urgentChange.set(true);
             problem("router step failed: " + e);
+        }
+    }
+
+    /** Our session counts are published on their own cadence, read or not: the other router balances by them. */
+    private void publishQuietly(long now) {
+        if (fenced) {
+            return;
+        }
+        try {
+            publish(now);
+        } catch (DcsException e) {
+            problem("cannot publish the router status: " + e.getMessage());
         }
     }
 
