@@ -178,7 +178,7 @@ public final class Router implements AutoCloseable {
                 // squeezed out by a connection storm on a small machine is retried at once, not a round later.
                 long now = System.nanoTime();
                 long untilRenewal = renewInterval().toNanos() - (now - renewedNanos);
-                long untilRead = (changePending.get() ? LAG_READ_NANOS : SAFETY_READ_NANOS) - (now - readNanos);
+                long untilRead = (changePending.get() ? (incomplete() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS) - (now - readNanos);
                 if (wake.tryAcquire(Math.max(RETRY_PAUSE_NANOS, Math.min(untilRenewal, untilRead)), TimeUnit.NANOSECONDS)) {
                     // One read answers every change that arrived meanwhile: agents write in bursts (three members,
                     // the optime), and a read per event would be several identical reads.
@@ -220,9 +220,22 @@ public final class Router implements AutoCloseable {
         return true;
     }
 
-    /** Is a DCS read due: a change that moves writes, other changes not read for a while, or nothing read for long. */
-    static boolean readDue(boolean urgent, boolean pending, long sinceReadNanos, boolean fenced) {
-        return urgent || fenced || pending && sinceReadNanos >= LAG_READ_NANOS || sinceReadNanos >= SAFETY_READ_NANOS;
+    /**
+     * Is a DCS read due: a change that moves writes; any change while the router lacks a primary or a replica to
+     * read from (a promotion under way, replicas still starting: the change may be the one that completes it, and
+     * the watch may have judged it against a leader the router had not read yet); other changes not read for a
+     * while; nothing read for long.
+     */
+    static boolean readDue(boolean urgent, boolean pending, boolean incomplete, long sinceReadNanos, boolean fenced) {
+        return urgent || fenced || pending && (incomplete || sinceReadNanos >= LAG_READ_NANOS)
+                || sinceReadNanos >= SAFETY_READ_NANOS;
+    }
+
+    /** No primary, or reads would fall back to it (or find nothing): waiting for a change to complete the picture. */
+    private boolean incomplete() {
+        Topology current = topology;
+        return current.primary().isEmpty()
+                || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, Set.copyOf(unreachable)).isEmpty();
     }
 
     /** How often the lease is renewed: six times per lease. */
@@ -262,7 +275,7 @@ public final class Router implements AutoCloseable {
             }
             return;
         }
-        if (!readDue(urgentChange.get(), changePending.get(), now - readNanos, fenced)) {
+        if (!readDue(urgentChange.get(), changePending.get(), changePending.get() && incomplete(), now - readNanos, fenced)) {
             publishQuietly(now);
             return;
         }
