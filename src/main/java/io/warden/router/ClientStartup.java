@@ -27,6 +27,8 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(ClientStartup.class.getName());
     /** Postgres closes a cancel connection once it has read the request; past this we stop waiting for that. */
     private static final long CANCEL_WAIT_MILLIS = 2000;
+    /** How often a session waiting for a node looks again: about the time the router takes to see a new primary. */
+    private static final long RETRY_MILLIS = 20;
 
     private final Router router;
     private final Router.Port port;
@@ -134,8 +136,24 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     }
 
     private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first) {
+        connect(ctx, first, System.nanoTime() + router.config().waitForNodeDuration().toNanos());
+    }
+
+    /**
+     * Connects to where the port routes now; with nowhere to go (a hand-over under way) it looks again every
+     * {@link #RETRY_MILLIS} until {@code deadline}, the client's reading still paused, so that a session opened
+     * during a switchover reaches the new primary instead of failing. A fenced router refuses at once.
+     */
+    private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first, long deadline) {
+        if (!ctx.channel().isActive()) {
+            return;
+        }
         Optional<RouteTarget> target = router.route(port);
         if (target.isEmpty()) {
+            if (router.serving() && System.nanoTime() - deadline < 0) {
+                ctx.executor().schedule(() -> connect(ctx, first, deadline), RETRY_MILLIS, TimeUnit.MILLISECONDS);
+                return;
+            }
             refuse(ctx, "57P03", port == Router.Port.READ_WRITE ? "no primary is available right now" : "no node is available for reads right now");
             return;
         }

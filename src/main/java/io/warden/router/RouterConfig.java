@@ -26,7 +26,8 @@ public record RouterConfig(
         Boolean fallbackToPrimary,
         Integer maxConnections,
         String startupTimeout,
-        String connectTimeout) {
+        String connectTimeout,
+        String waitForNode) {
 
     public static RouterConfig load(Path file) {
         RouterConfig raw;
@@ -50,6 +51,7 @@ public record RouterConfig(
             raw.ttlDuration();
             raw.startupTimeoutDuration();
             raw.connectTimeoutDuration();
+            raw.waitForNodeDuration();
             raw.maxReplicaLagBytes();
         } catch (IllegalArgumentException e) {
             throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB");
@@ -83,6 +85,15 @@ public record RouterConfig(
 
     public Duration startupTimeoutDuration() {
         return Sizes.parseDuration(startupTimeout == null ? "10s" : startupTimeout);
+    }
+
+    /**
+     * How long a new session waits for a node to route to (a primary, for the read-write port) before it is refused:
+     * during a switchover or failover there is none for a moment, and a client that waits is better served than one
+     * refused. 0 refuses at once.
+     */
+    public Duration waitForNodeDuration() {
+        return Sizes.parseDuration(waitForNode == null ? "10s" : waitForNode);
     }
 
     public Duration connectTimeoutDuration() {

@@ -14,6 +14,8 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -160,7 +162,20 @@ class OperationsIT {
             return s.isLeader(primary) && m != null && m.state() == MemberState.STOPPED;
         });
 
+        // No primary now: a session opened through the routers waits for one (wait_for_node) instead of being
+        // refused, and reaches the primary once resume has restarted it.
+        CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
+            try (Connection c = cluster.connectThroughRouters();
+                    Statement st = c.createStatement();
+                    ResultSet rs = st.executeQuery("select current_setting('cluster_name')")) {
+                rs.next();
+                return rs.getString(1);
+            } catch (SQLException e) {
+                throw new CompletionException(e);
+            }
+        });
         assertThat(cluster.cli("resume")).isZero();
+        assertThat(waiting).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(primary);
         awaitHealthy();
     }
 
