@@ -16,8 +16,8 @@ final class FailoverCommand implements Callable<Integer> {
     @Option(names = "--candidate", required = true, description = "the replica to promote")
     String candidate;
 
-    @Option(names = "--force", description = "do not ask for confirmation")
-    boolean force;
+    @Mixin
+    ConfirmOption confirm;
 
     @Option(names = "--json", description = "print the agent's JSON answer")
     boolean json;
@@ -25,8 +25,7 @@ final class FailoverCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (ClusterClient client = new ClusterClient(dir)) {
-            if (!Output.confirmed("Fail over to " + candidate + "?", force)) {
-                System.err.println("cancelled: nothing was changed");
+            if (!confirm.granted("Fail over to " + candidate + "?")) {
                 return 1;
             }
             return Output.print(client.cluster("POST", "/failover", Map.of("candidate", candidate), Duration.ofSeconds(40)), json);

@@ -171,8 +171,8 @@ final class NodeCommands {
         @Parameters(paramLabel = "NODE", description = "the replica to rebuild")
         String node;
 
-        @Option(names = "--force", description = "do not ask for confirmation")
-        boolean force;
+        @Mixin
+        ConfirmOption confirm;
 
         @Option(names = "--json", description = "print the agent's JSON answer")
         boolean json;
@@ -181,8 +181,7 @@ final class NodeCommands {
         public Integer call() {
             try (ClusterClient client = new ClusterClient(dir)) {
                 Member m = client.member(node);
-                if (!Output.confirmed("Delete " + node + "'s data directory and clone it again from the primary?", force)) {
-                    System.err.println("cancelled: nothing was changed");
+                if (!confirm.granted("Delete " + node + "'s data directory and clone it again from the primary?")) {
                     return 1;
                 }
                 ClusterClient.Answer answer = client.node(m, "POST", "/reinitialize", null, Duration.ofMinutes(31));

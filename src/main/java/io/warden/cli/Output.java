@@ -17,13 +17,4 @@ final class Output {
         }
         return answer.ok() ? 0 : 1;
     }
-
-    /** Asks "are you sure" on a terminal; scripts (no console) and --force go ahead. */
-    static boolean confirmed(String question, boolean force) {
-        if (force || System.console() == null) {
-            return true;
-        }
-        String reply = System.console().readLine("%s [y/N] ", question);
-        return reply != null && reply.trim().toLowerCase(java.util.Locale.ROOT).startsWith("y");
-    }
 }

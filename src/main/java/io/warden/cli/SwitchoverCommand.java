@@ -27,8 +27,8 @@ final class SwitchoverCommand implements Callable<Integer> {
     @Option(names = "--at", description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
     String at;
 
-    @Option(names = "--force", description = "do not ask for confirmation")
-    boolean force;
+    @Mixin
+    ConfirmOption confirm;
 
     @Option(names = "--list", description = "show the pending switchover or failover, if any")
     boolean list;
@@ -53,9 +53,8 @@ final class SwitchoverCommand implements Callable<Integer> {
             }
             ClusterSnapshot cluster = client.read();
             String from = cluster.leader().map(l -> l.name()).orElse("(no leader)");
-            if (!Output.confirmed("Switch over from " + from + (candidate == null ? "" : " to " + candidate)
-                    + (at == null ? " now" : " at " + at) + "?", force)) {
-                System.err.println("cancelled: nothing was changed");
+            if (!confirm.granted("Switch over from " + from + (candidate == null ? "" : " to " + candidate)
+                    + (at == null ? " now" : " at " + at) + "?")) {
                 return 1;
             }
             Map<String, String> body = new LinkedHashMap<>();
