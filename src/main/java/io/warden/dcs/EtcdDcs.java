@@ -150,10 +150,14 @@ public final class EtcdDcs implements Dcs {
         return await(client.getLeaseClient().grant(Math.max(1, ttl.toSeconds())), "lease grant").getID();
     }
 
+    /** A renewal not answered within this is sent again beside the first (see {@link Hedged}): healthy ones take 1-7 ms. */
+    static final Duration RENEWAL_HEDGE = Duration.ofMillis(150);
+
     @Override
     public long keepAlive(long leaseId, Duration timeout) {
         try {
-            return await(client.getLeaseClient().keepAliveOnce(leaseId), "lease renewal", timeout).getTTL();
+            return await(Hedged.call(() -> client.getLeaseClient().keepAliveOnce(leaseId), RENEWAL_HEDGE, Hedged.Delay.SYSTEM),
+                    "lease renewal", timeout).getTTL();
         } catch (DcsException e) {
             if (String.valueOf(e.getMessage()).contains("not found")) {
                 return 0;
