@@ -358,7 +358,7 @@ public final class Agent implements AutoCloseable {
             case RESTART_PRIMARY -> restartPrimary();
             case RELEASE_LEADERSHIP -> releaseLeadership();
             case FENCE -> fence(decision.reason());
-            case HAND_OVER -> handOver(decision.target().orElseThrow());
+            case HAND_OVER -> handOver(decision.target().orElseThrow(), local);
             case LEAD -> lead(cluster, local);
             case FOLLOWING, WAIT -> {}
         }
@@ -588,11 +588,16 @@ public final class Agent implements AutoCloseable {
      * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
      * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
      */
-    private void handOver(Member candidate) {
+    private void handOver(Member candidate, LocalState local) {
         // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
         // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
         livePosition(candidate);
         long begun = System.nanoTime();
+        // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
+        // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
+        // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
+        inProgress = MemberState.HANDING_OVER;
+        publishSelf(ClusterSnapshot.empty(), local);
         check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
         long stopped = System.nanoTime();

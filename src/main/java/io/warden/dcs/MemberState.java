@@ -15,6 +15,11 @@ public enum MemberState {
     /** A replica whose postgres runs but has no WAL receiver connected. */
     IN_ARCHIVE_RECOVERY,
     PROMOTING,
+    /**
+     * A primary that is about to stop for a switchover: routers send it no new sessions and hold them for the
+     * candidate instead of letting them meet "the database system is shutting down".
+     */
+    HANDING_OVER,
     REWINDING,
     FENCED,
     STOPPED,

@@ -81,6 +81,10 @@ public final class Router implements AutoCloseable {
     /** How every node connection is opened; cloned onto the event loop of the client it serves. */
     private final Bootstrap nodes;
     private final AtomicInteger connections = new AtomicInteger();
+    /** Bumped whenever {@link #route} may answer differently: a new topology, a fence, a node probed up or down. */
+    private final AtomicLong routingVersion = new AtomicLong();
+    /** Retries of sessions held for a node (see {@link ClientStartup}), run at the next routing change. */
+    private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
     final Metrics metrics = new Metrics();
 
     private volatile Topology topology = Topology.EMPTY;
@@ -357,10 +361,12 @@ public final class Router implements AutoCloseable {
                     probe.connect(new InetSocketAddress(target.host(), target.port()), 500);
                     if (unreachable.remove(target.name())) {
                         LOG.info(target + " answers again");
+                        routingChanged();
                     }
                 } catch (IOException e) {
                     if (unreachable.add(target.name())) {
                         LOG.warning(target + " does not accept connections: " + e.getMessage());
+                        routingChanged();
                     }
                 }
             }
@@ -372,6 +378,7 @@ public final class Router implements AutoCloseable {
     void apply(Topology next) {
         Optional<RouteTarget> before = topology.primary();
         topology = next;
+        routingChanged();
         if (!before.equals(next.primary())) {
             LOG.info("primary is now " + next.primary().map(RouteTarget::toString).orElse("(none)")
                     + (before.isPresent() ? " (was " + before.get() + ")" : ""));
@@ -405,6 +412,7 @@ public final class Router implements AutoCloseable {
         fenced = true;
         closeListeners();
         sessions.forEach(Session::close);
+        routingChanged();
     }
 
     private void closeListeners() {
@@ -420,6 +428,7 @@ public final class Router implements AutoCloseable {
             listen(Port.READ_WRITE, config.readWritePort());
             listen(Port.READ_ONLY, config.readOnlyPort());
             fenced = false;
+            routingChanged();
             LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only)");
         } catch (IOException e) {
             closeListeners();
@@ -448,6 +457,32 @@ public final class Router implements AutoCloseable {
             throw new IOException("port " + number + ": " + bound.cause().getMessage(), bound.cause());
         }
         listeners.put(port, bound.channel());
+    }
+
+    long routingVersion() {
+        return routingVersion.get();
+    }
+
+    /**
+     * Runs {@code retry} once at the next routing change after version {@code seen}, or now if there has been one
+     * since: a change between the caller's {@link #route} and this call is not missed.
+     */
+    void whenRoutingChanges(long seen, Runnable retry) {
+        waiting.add(retry);
+        if (routingVersion.get() != seen) {
+            wakeWaiting();
+        }
+    }
+
+    private void routingChanged() {
+        routingVersion.incrementAndGet();
+        wakeWaiting();
+    }
+
+    private void wakeWaiting() {
+        for (Runnable retry; (retry = waiting.poll()) != null; ) {
+            retry.run();
+        }
     }
 
     /** Counts a client connection against max_connections; false (and not counted) when there is no room. */

@@ -44,6 +44,14 @@ class TopologyTest {
     }
 
     @Test
+    void aPrimaryHandingOverGetsNoNewWritesAndNoFallbackReads() {
+        Member leaving = member("n1", Role.PRIMARY, MemberState.HANDING_OVER, 0, false);
+        Topology t = Topology.from(cluster("n1", leaving, R2), Map.of());
+        assertThat(t.primary()).isEmpty();
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n2");
+    }
+
+    @Test
     void readsGoToTheReplicaWithTheFewestSessionsAcrossRouters() {
         Topology t = Topology.from(cluster("n1", PRIMARY, R2, R3), Map.of("n2", 3L));
         assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n3");
