@@ -238,7 +238,7 @@ public final class Router implements AutoCloseable {
     /** No primary, or reads would fall back to it (or find nothing): waiting for a change to complete the picture. */
     private boolean incomplete() {
         Topology current = topology;
-        return current.primary().isEmpty()
+        return current.writeTarget().isEmpty()
                 || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, Set.copyOf(unreachable)).isEmpty();
     }
 
@@ -505,7 +505,7 @@ public final class Router implements AutoCloseable {
         }
         Topology current = topology;
         return port == Port.READ_WRITE
-                ? current.primary()
+                ? current.writeTarget()
                 : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallback(), Set.copyOf(unreachable));
     }
 

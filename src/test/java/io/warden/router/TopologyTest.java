@@ -44,11 +44,15 @@ class TopologyTest {
     }
 
     @Test
-    void aPrimaryHandingOverGetsNoNewWritesAndNoFallbackReads() {
+    void aPrimaryHandingOverKeepsItsSessionsButGetsNoNewOnes() {
         Member leaving = member("n1", Role.PRIMARY, MemberState.HANDING_OVER, 0, false);
         Topology t = Topology.from(cluster("n1", leaving, R2), Map.of());
-        assertThat(t.primary()).isEmpty();
+        assertThat(t.primary()).as("its open sessions are not fenced").map(RouteTarget::name).contains("n1");
+        assertThat(t.writeTarget()).as("new sessions wait for the candidate").isEmpty();
         assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n2");
+        Topology noReplica = Topology.from(cluster("n1", leaving), Map.of());
+        assertThat(noReplica.readTarget(Map.of(), 1 << 20, true, Set.of())).as("no fallback to it either").isEmpty();
+        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).writeTarget()).map(RouteTarget::name).contains("n1");
     }
 
     @Test
