@@ -481,7 +481,11 @@ public final class Router implements AutoCloseable {
 
     private void wakeWaiting() {
         for (Runnable retry; (retry = waiting.poll()) != null; ) {
-            retry.run();
+            try {
+                retry.run();
+            } catch (java.util.concurrent.RejectedExecutionException e) {
+                // The session's event loop is shutting down with the router: nothing left to route it to.
+            }
         }
     }
 
