@@ -27,8 +27,6 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     private static final Logger LOG = Logger.getLogger(ClientStartup.class.getName());
     /** Postgres closes a cancel connection once it has read the request; past this we stop waiting for that. */
     private static final long CANCEL_WAIT_MILLIS = 2000;
-    /** How often a session waiting for a node looks again: about the time the router takes to see a new primary. */
-    private static final long RETRY_MILLIS = 20;
 
     private final Router router;
     private final Router.Port port;
@@ -38,6 +36,10 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     private boolean decided;
     private boolean admitted;
     private ScheduledFuture<?> timeout;
+    /** A node was chosen: a later wake-up or the end of the hold must not route this connection again. */
+    private boolean routed;
+    /** While held for a node: refuses the connection when {@code wait_for_node} runs out. */
+    private ScheduledFuture<?> holdEnd;
     private Session session;
     private int cancelsInFlight;
 
@@ -68,6 +70,9 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         }
         if (timeout != null) {
             timeout.cancel(false);
+        }
+        if (holdEnd != null) {
+            holdEnd.cancel(false);
         }
         if (session != null) {
             session.close();
@@ -140,22 +145,33 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     }
 
     /**
-     * Connects to where the port routes now; with nowhere to go (a hand-over under way) it looks again every
-     * {@link #RETRY_MILLIS} until {@code deadline}, the client's reading still paused, so that a session opened
-     * during a switchover reaches the new primary instead of failing. A fenced router refuses at once.
+     * Connects to where the port routes now. With nowhere to go (a hand-over under way) the connection is held,
+     * the client's reading still paused, and tried again whenever the router's routing changes, until
+     * {@code deadline}: a session opened during a switchover reaches the new primary as soon as the router sees
+     * it, instead of failing. A fenced router refuses at once, and what it held when it fenced.
      */
     private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first, long deadline) {
-        if (!ctx.channel().isActive()) {
+        if (routed || !ctx.channel().isActive()) {
             return;
         }
+        long seen = router.routingVersion();
         Optional<RouteTarget> target = router.route(port);
         if (target.isEmpty()) {
-            if (router.serving() && System.nanoTime() - deadline < 0) {
-                ctx.executor().schedule(() -> connect(ctx, first, deadline), RETRY_MILLIS, TimeUnit.MILLISECONDS);
+            long left = deadline - System.nanoTime();
+            if (router.serving() && left > 0) {
+                if (holdEnd == null) {
+                    // Called with "now" as the deadline: no time left then, so it routes or refuses.
+                    holdEnd = ctx.executor().schedule(() -> connect(ctx, first, System.nanoTime()), left, TimeUnit.NANOSECONDS);
+                }
+                router.whenRoutingChanges(seen, () -> ctx.executor().execute(() -> connect(ctx, first, deadline)));
                 return;
             }
             refuse(ctx, "57P03", port == Router.Port.READ_WRITE ? "no primary is available right now" : "no node is available for reads right now");
             return;
+        }
+        routed = true;
+        if (holdEnd != null) {
+            holdEnd.cancel(false);
         }
         router.connectToNode(ctx.channel().eventLoop(), target.get()).addListener((ChannelFuture connected) -> {
             if (!connected.isSuccess()) {
