@@ -166,7 +166,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
                 router.whenRoutingChanges(seen, () -> ctx.executor().execute(() -> connect(ctx, first, deadline)));
                 return;
             }
-            refuse(ctx, "57P03", port == Router.Port.READ_WRITE ? "no primary is available right now" : "no node is available for reads right now");
+            refuse(ctx, "57P03", unavailable(holdEnd != null));
             return;
         }
         routed = true;
@@ -234,6 +234,20 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
                 node.eventLoop().schedule(() -> node.close(), CANCEL_WAIT_MILLIS, TimeUnit.MILLISECONDS);
             });
         }
+    }
+
+    /** Why no node was found, and what the user can do: held until {@code wait_for_node} ran out, or fenced. */
+    private String unavailable(boolean held) {
+        String what = port == Router.Port.READ_WRITE ? "no primary" : "no node for reads";
+        if (!router.serving()) {
+            return what + ": this router lost the DCS and stopped routing; connect through the other router";
+        }
+        if (held) {
+            long waited = router.config().waitForNodeDuration().toMillis();
+            return what + " became available within wait_for_node (" + (waited % 1000 == 0 ? waited / 1000 + " s" : waited + " ms")
+                    + "); a failover may be under way or the cluster paused: retry, and see `warden list`";
+        }
+        return what + " is available right now; see `warden list`";
     }
 
     /** Sends an ErrorResponse the client's driver shows as the reason, then closes. */

@@ -7,7 +7,9 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.DefaultSelectStrategyFactory;
+import io.netty.channel.AdaptiveRecvByteBufAllocator;
 import io.netty.channel.EventLoop;
+import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.epoll.Epoll;
 import io.netty.channel.epoll.EpollChannelOption;
@@ -70,6 +72,14 @@ public final class Router implements AutoCloseable {
      * behind it; two loops wait in parallel, one per core. More than the cores would only add context switches.
      */
     static final int EVENT_LOOPS = Math.min(2, Runtime.getRuntime().availableProcessors());
+
+    /**
+     * The size of each read: at least 2 KiB, growing to 64 KiB while a stream fills its reads. Netty's default
+     * shrinks to 64 bytes after a few small reads, and then a 100-byte query or result arrived in two reads and
+     * left in one writev (measured in TPC-B: ~10% more recvfrom calls than sendto, all from split messages).
+     * The buffer is pooled and held only until the peer's write, so an idle session still holds none.
+     */
+    static final RecvByteBufAllocator READS = new AdaptiveRecvByteBufAllocator(2048, 2048, 65536);
 
     private final RouterConfig config;
     private final Dcs dcs;
@@ -143,6 +153,7 @@ public final class Router implements AutoCloseable {
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeoutDuration().toMillis())
                 // Nothing is read from a node until the session's handlers are in place (ClientStartup).
                 .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.RCVBUF_ALLOCATOR, READS)
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel channel) {
@@ -445,6 +456,7 @@ public final class Router implements AutoCloseable {
                 .option(EpollChannelOption.SO_REUSEPORT, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
+                .childOption(ChannelOption.RCVBUF_ALLOCATOR, READS)
                 .childHandler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel client) {

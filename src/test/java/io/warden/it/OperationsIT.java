@@ -1,6 +1,7 @@
 package io.warden.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.warden.dcs.ClusterSnapshot;
@@ -162,8 +163,17 @@ class OperationsIT {
             return s.isLeader(primary) && m != null && m.state() == MemberState.STOPPED;
         });
 
-        // No primary now: a session opened through the routers waits for one (wait_for_node) instead of being
-        // refused, and reaches the primary once resume has restarted it.
+        // No primary now: a session is held for wait_for_node (10 s), then refused with the reason; not left hanging.
+        long start = System.nanoTime();
+        assertThatThrownBy(() -> cluster.connectThroughRouter(1, 40).close())
+                .isInstanceOfSatisfying(SQLException.class, e -> {
+                    assertThat(e.getSQLState()).isEqualTo("57P03");
+                    assertThat(e.getMessage()).contains("no primary became available within wait_for_node (10 s)");
+                });
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("held, not refused at once").isGreaterThan(Duration.ofSeconds(9));
+
+        // A session opened through the routers waits for a primary instead of being refused, and reaches it once
+        // resume has restarted it.
         CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
             try (Connection c = cluster.connectThroughRouters();
                     Statement st = c.createStatement();

@@ -163,11 +163,15 @@ final class TestCluster implements AutoCloseable {
     }
 
     private Connection connectUrl(String url) throws SQLException {
+        return connectUrl(url, 10);
+    }
+
+    private Connection connectUrl(String url, int socketTimeoutSeconds) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
         props.setProperty("password", state.superuserPassword());
         props.setProperty("connectTimeout", "2");
-        props.setProperty("socketTimeout", "10");
+        props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
         props.setProperty("sslmode", "disable");
         return DriverManager.getConnection(url, props);
     }
@@ -208,6 +212,12 @@ final class TestCluster implements AutoCloseable {
             hosts.append(hosts.isEmpty() ? "" : ",").append(r.host()).append(':').append(r.readWritePort());
         }
         return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
+    }
+
+    /** A read-write session through router {@code index} (1-based) alone, willing to wait that long for answers. */
+    Connection connectThroughRouter(int index, int socketTimeoutSeconds) throws SQLException {
+        DeploymentState.RouterProcess r = state.routers().get(index - 1);
+        return connectUrl("jdbc:postgresql://" + r.host() + ":" + r.readWritePort() + "/postgres", socketTimeoutSeconds);
     }
 
     /** An agent REST API answer. */
