@@ -668,6 +668,8 @@ def report(detail, out_txt):
     if per_round:
         lines.append("")
         lines += per_round
+        lines.append("")
+        lines += paired(m)
     lines.append("")
     lines.append("primary before / after the matrix: %s / %s" % (m.get("primary_before"), m.get("primary_after")))
     if r:
@@ -703,6 +705,28 @@ def report(detail, out_txt):
         f.write(text)
     print(text, end="")
     return 0
+
+
+def paired(m):
+    """Warden against HAProxy round by round: the two ran back to back, so drift between rounds cancels out."""
+    lines = ["Warden / HAProxy, paired by round (the same round's two runs ran back to back):"]
+    for script, _ in SCRIPTS:
+        for c in m["clients"]:
+            tps, p99, ahead = [], [], 0
+            for rnd in sorted({x["round"] for x in m["runs"]}):
+                pair = {x["target"]: x for x in m["runs"]
+                        if x["script"] == script and x["clients"] == c and x["round"] == rnd}
+                w, h = pair.get("warden", {}), pair.get("haproxy", {})
+                if w.get("tps") and h.get("tps"):
+                    tps.append(w["tps"] / h["tps"])
+                    ahead += w["tps"] > h["tps"]
+                if w.get("p99_ms") and h.get("p99_ms"):
+                    p99.append(w["p99_ms"] / h["p99_ms"])
+            if tps:
+                lines.append("  %-11s c=%-3d TPS ratio median %.3f (Warden ahead in %d of %d rounds), p99 ratio median %s"
+                             % (script, c, statistics.median(tps), ahead, len(tps),
+                                "%.3f" % statistics.median(p99) if p99 else "-"))
+    return lines
 
 
 def _mib(kib):
