@@ -362,6 +362,7 @@ def matrix(d, work, out, haproxy_pid):
     if rc != 0:
         raise RuntimeError("pgbench -i failed: %s" % text[-500:])
     psql(env, *targets["direct"], "vacuum analyze")
+    warm_up(env, targets, clients, mode, threads, raw, result)
 
     cells = [(s, c) for s, _ in SCRIPTS for c in clients]
     total = rounds * len(cells) * len(TARGETS)
@@ -424,6 +425,32 @@ def matrix(d, work, out, haproxy_pid):
     with open(out, "w") as f:
         json.dump(result, f, indent=1)
     return 1 if result["problems"] else 0
+
+
+def warm_up(env, targets, clients, mode, threads, raw, result):
+    """Traffic through each proxy before the matrix (BENCH_WARMUP seconds per proxy), kept out of the table.
+
+    The router is a JVM: under load on this machine its JIT keeps compiling for minutes (the C2 thread competes
+    with postgres for the CPUs), and a cold router's first runs cost more CPU per transaction. A proxy runs for
+    days, so the table is about the warm state; the warm-up's own TPS is reported beside it. HAProxy gets the
+    same traffic, so the database ages alike for both.
+    """
+    total = int(os.environ.get("BENCH_WARMUP", "120"))
+    result["warmup"] = []
+    if total <= 0:
+        return
+    each = max(1, total // len(SCRIPTS))
+    c = max(clients)
+    for script, sargs in SCRIPTS:
+        for t in ("warden", "haproxy"):
+            h, p = targets[t]
+            args = [*sargs, "-M", mode, "-c", str(c), "-j", str(min(int(threads), c)), "-T", str(each), "-h", h, "-p", str(p)]
+            rc, text = pgbench(env, args, os.path.join(raw, "pgbench-warmup-%s-%s.txt" % (script, t)), each + 120)
+            tps = parse_pgbench(text)["tps"]
+            result["warmup"].append({"script": script, "clients": c, "target": t, "seconds": each, "tps": tps})
+            log("warm-up %-11s c=%-3d %-8s %d s  tps %s" % (script, c, t, each, _f(tps, 0)))
+            if rc != 0 or tps is None:
+                result["problems"].append("warm-up %s through %s: pgbench exit %s" % (script, t, rc))
 
 
 def _f(x, digits):
@@ -670,6 +697,11 @@ def report(detail, out_txt):
         lines += per_round
         lines.append("")
         lines += paired(m)
+    if m.get("warmup"):
+        lines.append("")
+        lines.append("warm-up before the matrix, not in the table: " + "; ".join(
+            "%s c=%d %s %d s %s TPS" % (w["script"], w["clients"], w["target"], w["seconds"], _f(w["tps"], 0))
+            for w in m["warmup"]))
     lines.append("")
     lines.append("primary before / after the matrix: %s / %s" % (m.get("primary_before"), m.get("primary_after")))
     if r:
