@@ -34,7 +34,6 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     private ByteBuf pending;
     /** The first packet has decided this connection's fate; nothing more is read as a startup packet. */
     private boolean decided;
-    private boolean admitted;
     private ScheduledFuture<?> timeout;
     /** A node was chosen: a later wake-up or the end of the hold must not route this connection again. */
     private boolean routed;
@@ -56,7 +55,11 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().connectionLimit() + ")");
             return;
         }
-        admitted = true;
+        // Given back when the client's connection closes, whichever handler it has by then: this one leaves the
+        // pipeline once the session relays, so its own channelInactive would only see sessions that never started
+        // (that was a leak: each relayed session kept its place, and after max_connections sessions in the
+        // router's lifetime it refused everyone).
+        ctx.channel().closeFuture().addListener(closed -> router.release());
         long millis = router.config().startupTimeoutDuration().toMillis();
         timeout = ctx.executor().schedule(
                 () -> refuse(ctx, "08P01", "no startup packet within " + millis + " ms"), millis, TimeUnit.MILLISECONDS);
@@ -64,10 +67,6 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        if (admitted) {
-            router.release();
-            admitted = false;
-        }
         if (timeout != null) {
             timeout.cancel(false);
         }

@@ -587,6 +587,7 @@ public final class Router implements AutoCloseable {
     public String metricsText() {
         StringBuilder out = new StringBuilder();
         line(out, "warden_router_serving", "gauge", fenced ? 0 : 1);
+        line(out, "warden_router_connections", "gauge", connections.get());
         line(out, "warden_router_connections_accepted_total", "counter", metrics.accepted.get());
         line(out, "warden_router_connections_rejected_total", "counter", metrics.rejected.get());
         line(out, "warden_router_bytes_to_server_total", "counter", metrics.bytesToServer.sum());

@@ -191,6 +191,40 @@ class RouterIT {
         }
     }
 
+    /** Router {@code r}'s count of open client connections, the figure max_connections is checked against. */
+    private static long openConnections(RouterProcess r) throws Exception {
+        String text = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return text.lines().filter(l -> l.startsWith("warden_router_connections "))
+                .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(' ') + 1).trim())).findFirst()
+                .orElseThrow(() -> new AssertionError("no warden_router_connections in /metrics:\n" + text));
+    }
+
+    @Test
+    @Order(5)
+    void sessionsThatEndGiveBackTheirPlaceUnderMaxConnections() throws Exception {
+        RouterProcess r = router(1);
+        await().atMost(Duration.ofSeconds(15)).until(() -> openConnections(r) == 0);
+        List<Connection> sessions = new ArrayList<>();
+        try {
+            for (int i = 0; i < 20; i++) {
+                Connection c = open(url(i % 2 == 1, r));
+                sessions.add(c);
+                assertThat(scalar(c, "select 1")).isEqualTo("1");
+            }
+            assertThat(openConnections(r)).isEqualTo(20);
+        } finally {
+            for (Connection c : sessions) {
+                c.close();
+            }
+        }
+        // Relayed sessions, not only refused or silent connections, must be given back, or a router refuses
+        // everyone once max_connections sessions have come and gone.
+        await().atMost(Duration.ofSeconds(15)).until(() -> openConnections(r) == 0);
+    }
+
     @Test
     @Order(5)
     void garbageOversizedTruncatedAndSilentClientsAreClosedWhileOthersAreServed() throws Exception {
