@@ -50,16 +50,11 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         router.metrics.accepted.incrementAndGet();
-        if (!router.admit()) {
+        if (!router.admit(ctx.channel())) {
             router.metrics.rejected.incrementAndGet();
             refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().connectionLimit() + ")");
             return;
         }
-        // Given back when the client's connection closes, whichever handler it has by then: this one leaves the
-        // pipeline once the session relays, so its own channelInactive would only see sessions that never started
-        // (that was a leak: each relayed session kept its place, and after max_connections sessions in the
-        // router's lifetime it refused everyone).
-        ctx.channel().closeFuture().addListener(closed -> router.release());
         long millis = router.config().startupTimeoutDuration().toMillis();
         timeout = ctx.executor().schedule(
                 () -> refuse(ctx, "08P01", "no startup packet within " + millis + " ms"), millis, TimeUnit.MILLISECONDS);

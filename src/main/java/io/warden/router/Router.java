@@ -501,17 +501,19 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    /** Counts a client connection against max_connections; false (and not counted) when there is no room. */
-    boolean admit() {
+    /**
+     * Counts a client connection against max_connections until it closes; false (and not counted) when there is no
+     * room. Given back on the channel's close, not by a handler: the startup handler leaves the pipeline once the
+     * session relays, and releasing from it leaked every relayed session's place (the router then refused everyone
+     * after max_connections sessions in its lifetime).
+     */
+    boolean admit(Channel client) {
         if (connections.incrementAndGet() > config.connectionLimit()) {
             connections.decrementAndGet();
             return false;
         }
+        client.closeFuture().addListener(closed -> connections.decrementAndGet());
         return true;
-    }
-
-    void release() {
-        connections.decrementAndGet();
     }
 
     /** Where a new session on {@code port} goes now; empty while fenced or when no node qualifies. */
