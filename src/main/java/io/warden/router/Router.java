@@ -7,15 +7,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.DefaultSelectStrategyFactory;
 import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.epoll.Epoll;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollEventLoopGroup;
-import io.netty.channel.epoll.EpollServerSocketChannel;
-import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ThreadPerTaskExecutor;
 import io.warden.dcs.ClusterSnapshot;
@@ -48,7 +44,7 @@ import java.util.logging.Logger;
  * and the server's startup replies up to ReadyForQuery (to learn the backend key for cancels); after that it
  * relays bytes both ways untouched, so TLS and SCRAM pass through end to end.
  *
- * <p>Threads: {@link #EVENT_LOOPS} Netty epoll event loops accept, read startup packets and relay every session
+ * <p>Threads: {@link #EVENT_LOOPS} Netty event loops (io_uring, or epoll: {@link Transport}) accept, read startup packets and relay every session
  * (a session's two channels share one loop, chosen by {@link LoopChooser}; see {@link ClientStartup},
  * {@link Relay}); the topology thread (DCS
  * read, lease renewal, fencing, status publication); the health-check thread. Shared state is in concurrent maps
@@ -87,6 +83,7 @@ public final class Router implements AutoCloseable {
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, RouteTarget> cancelKeys = new ConcurrentHashMap<>();
     private final Map<Port, Channel> listeners = new ConcurrentHashMap<>();
+    private final Transport transport;
     private final EventLoopGroup loops;
     /** How every node connection is opened; cloned onto the event loop of the client it serves. */
     private final Bootstrap nodes;
@@ -139,15 +136,11 @@ public final class Router implements AutoCloseable {
     public Router(RouterConfig config) {
         this.config = config;
         this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(500));
-        if (!Epoll.isAvailable()) {
-            throw new io.warden.common.WardenException(
-                    "the router needs Linux epoll, which Netty cannot load here: " + Epoll.unavailabilityCause(),
-                    "run the router on Linux x86-64");
-        }
-        this.loops = new EpollEventLoopGroup(EVENT_LOOPS, new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
-                LoopChooser.INSTANCE, DefaultSelectStrategyFactory.INSTANCE);
+        this.transport = Transport.choose(config.transport());
+        this.loops = new MultiThreadIoEventLoopGroup(EVENT_LOOPS, new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
+                LoopChooser.INSTANCE, transport.handlers());
         this.nodes = new Bootstrap()
-                .channel(EpollSocketChannel.class)
+                .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeoutDuration().toMillis())
@@ -440,7 +433,7 @@ public final class Router implements AutoCloseable {
             listen(Port.READ_ONLY, config.readOnlyPort());
             fenced = false;
             routingChanged();
-            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only)");
+            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only), relaying over " + transport.configName());
         } catch (IOException e) {
             closeListeners();
             problem("cannot listen on " + config.host() + ": " + e.getMessage());
@@ -450,10 +443,10 @@ public final class Router implements AutoCloseable {
     private void listen(Port port, int number) throws IOException {
         ChannelFuture bound = new ServerBootstrap()
                 .group(loops)
-                .channel(EpollServerSocketChannel.class)
+                .channel(transport.serverChannel())
                 .option(ChannelOption.SO_BACKLOG, 1024)
                 .option(ChannelOption.SO_REUSEADDR, true)
-                .option(EpollChannelOption.SO_REUSEPORT, true)
+                .option(UnixChannelOption.SO_REUSEPORT, true)
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 .childOption(ChannelOption.SO_KEEPALIVE, true)
                 .childOption(ChannelOption.RCVBUF_ALLOCATOR, READS)
@@ -569,6 +562,7 @@ public final class Router implements AutoCloseable {
         Map<String, Object> out = new java.util.LinkedHashMap<>();
         out.put("id", config.id());
         out.put("state", fenced ? "fenced" : "serving");
+        out.put("transport", transport.configName());
         out.put("primary", topology.primary().map(RouteTarget::name).orElse(""));
         out.put("sessions", localSessions());
         Map<String, Long> load = new HashMap<>(topology.sessionsElsewhere());

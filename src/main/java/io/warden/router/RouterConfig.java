@@ -27,7 +27,8 @@ public record RouterConfig(
         Integer maxConnections,
         String startupTimeout,
         String connectTimeout,
-        String waitForNode) {
+        String waitForNode,
+        String transport) {
 
     public static RouterConfig load(Path file) {
         RouterConfig raw;
@@ -53,8 +54,9 @@ public record RouterConfig(
             raw.connectTimeoutDuration();
             raw.waitForNodeDuration();
             raw.maxReplicaLagBytes();
+            Transport.parse(raw.transport());
         } catch (IllegalArgumentException e) {
-            throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB");
+            throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB; transport is auto, io_uring or epoll");
         }
         return raw;
     }

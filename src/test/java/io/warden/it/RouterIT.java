@@ -444,4 +444,74 @@ class RouterIT {
         });
         LocalDeployment.relaunchRouter(cluster.dir, first);
     }
+
+    /**
+     * Where the kernel offers io_uring the routers relay over it; epoll is the fallback for kernels and containers
+     * without it. Both must carry the same sessions: plain and TLS, reads and writes, a pgbench run.
+     */
+    @Test
+    @Order(11)
+    void aRouterOnTheEpollFallbackRelaysPlainAndTlsSessions() throws Exception {
+        // Read afresh: the test before relaunched router 1 under a new pid.
+        RouterProcess first = io.warden.runtime.DeploymentState.read(cluster.dir).routers().get(0);
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> status(first).path("state").asText().equals("serving"));
+        String auto = status(first).path("transport").asText();
+        assertThat(auto).isIn("io_uring", "epoll");
+        java.nio.file.Path config = java.nio.file.Path.of(first.configFile());
+        String before = java.nio.file.Files.readString(config);
+        ProcessHandle.of(first.pid()).ifPresent(ProcessHandle::destroy);
+        await().atMost(Duration.ofSeconds(10)).until(() -> !Processes.alive(first.pid()));
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> refuses(first.host(), first.apiPort()));
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            throw new AssertionError("router-1 (pid " + first.pid() + ") still serves its API; sockets:\n"
+                    + Processes.run(List.of("ss", "-tanp"), Map.of(), Duration.ofSeconds(5)).output(), e);
+        }
+        java.nio.file.Files.writeString(config, before + "transport: epoll\n");
+        RouterProcess relaunched;
+        try {
+            relaunched = LocalDeployment.relaunchRouter(cluster.dir, first);
+            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> status(relaunched).path("state").asText().equals("serving"));
+            java.nio.file.Path log = config.getParent().resolve("router.log");
+            assertThat(status(relaunched).path("transport").asText())
+                    .as("router-1 after a restart with 'transport: epoll'; its log:\n%s", java.nio.file.Files.readString(log))
+                    .isEqualTo("epoll");
+            for (boolean readOnly : new boolean[] {false, true}) {
+                Properties require = props();
+                require.setProperty("sslmode", "require");
+                try (Connection c = DriverManager.getConnection(url(readOnly, relaunched), require)) {
+                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")).isEqualTo("t");
+                    assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo(readOnly ? "t" : "f");
+                }
+            }
+            // pgbench -i streams its COPY through the relay: a long one-way flow, where backpressure matters.
+            var init = Processes.run(List.of("pgbench", "-i", "-q", "-s", "1",
+                    "-h", relaunched.host(), "-p", String.valueOf(relaunched.readWritePort()), "-U", "postgres", "postgres"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(120));
+            assertThat(init.exitCode()).as(init.output()).isZero();
+            var pgbench = Processes.run(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "200",
+                    "-h", relaunched.host(), "-p", String.valueOf(relaunched.readWritePort()), "-U", "postgres", "postgres"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(120));
+            assertThat(pgbench.exitCode()).as(pgbench.output()).isZero();
+            assertThat(pgbench.output()).contains("number of transactions actually processed: 800/800");
+        } finally {
+            java.nio.file.Files.writeString(config, before);
+        }
+    }
+
+    private static boolean refuses(String host, int port) throws java.io.IOException {
+        try (Socket ignored = new Socket(host, port)) {
+            return false;
+        } catch (java.net.ConnectException e) {
+            return true;
+        }
+    }
+
+    private static com.fasterxml.jackson.databind.JsonNode status(RouterProcess r) throws Exception {
+        String body = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/status"))
+                        .timeout(Duration.ofSeconds(5)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        return io.warden.common.Json.json().readTree(body);
+    }
 }

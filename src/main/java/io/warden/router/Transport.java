@@ -1,0 +1,121 @@
+package io.warden.router;
+
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerSocketChannel;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.socket.ServerSocketChannel;
+import io.netty.channel.socket.SocketChannel;
+import io.netty.channel.uring.IoUring;
+import io.netty.channel.uring.IoUringIoHandler;
+import io.netty.channel.uring.IoUringServerSocketChannel;
+import io.netty.channel.uring.IoUringSocketChannel;
+import io.warden.common.WardenException;
+import java.util.Locale;
+import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
+
+/**
+ * The kernel interface the relay's event loops wait and move bytes through (router config key {@code transport}).
+ *
+ * <p>io_uring: each loop turn hands the kernel every read and write it has queued in one {@code io_uring_enter}
+ * and collects what finished, where epoll costs an {@code epoll_wait} plus a {@code read} and a {@code write} for
+ * every message relayed. The relay moves many small messages (each statement of a transaction is one each way, on
+ * both of its connections), so system calls are much of its work: io_uring cut the router's CPU per transaction
+ * by 10-30% (docs/router.md). epoll stays for kernels without io_uring, containers whose seccomp profile blocks
+ * it, and {@code kernel.io_uring_disabled}.
+ */
+enum Transport {
+    IO_URING("io_uring", IoUring::isAvailable, () -> String.valueOf(IoUring.unavailabilityCause())) {
+        @Override
+        IoHandlerFactory handlers() {
+            return IoUringIoHandler.newFactory();
+        }
+
+        @Override
+        Class<? extends SocketChannel> socketChannel() {
+            return IoUringSocketChannel.class;
+        }
+
+        @Override
+        Class<? extends ServerSocketChannel> serverChannel() {
+            return IoUringServerSocketChannel.class;
+        }
+    },
+    EPOLL("epoll", Epoll::isAvailable, () -> String.valueOf(Epoll.unavailabilityCause())) {
+        @Override
+        IoHandlerFactory handlers() {
+            return EpollIoHandler.newFactory();
+        }
+
+        @Override
+        Class<? extends SocketChannel> socketChannel() {
+            return EpollSocketChannel.class;
+        }
+
+        @Override
+        Class<? extends ServerSocketChannel> serverChannel() {
+            return EpollServerSocketChannel.class;
+        }
+    };
+
+    private final String configName;
+    private final BooleanSupplier available;
+    private final Supplier<String> whyNot;
+
+    Transport(String configName, BooleanSupplier available, Supplier<String> whyNot) {
+        this.configName = configName;
+        this.available = available;
+        this.whyNot = whyNot;
+    }
+
+    abstract IoHandlerFactory handlers();
+
+    abstract Class<? extends SocketChannel> socketChannel();
+
+    abstract Class<? extends ServerSocketChannel> serverChannel();
+
+    String configName() {
+        return configName;
+    }
+
+    boolean available() {
+        return available.getAsBoolean();
+    }
+
+    /** The config value as given (null or {@code auto}: the first available in declaration order). */
+    static Transport parse(String value) {
+        if (value == null || value.equalsIgnoreCase("auto")) {
+            return null;
+        }
+        for (Transport transport : values()) {
+            if (transport.configName.equals(value.toLowerCase(Locale.ROOT))) {
+                return transport;
+            }
+        }
+        throw new IllegalArgumentException("transport '" + value + "' is not one of auto, io_uring, epoll");
+    }
+
+    /**
+     * The transport to run on: the one configured, which must load here, or with {@code auto} the first that
+     * loads (io_uring, then epoll).
+     */
+    static Transport choose(String configured) {
+        Transport wanted = parse(configured);
+        if (wanted != null) {
+            if (!wanted.available()) {
+                throw new WardenException("the router's transport " + wanted.configName + " cannot be used here: " + wanted.whyNot.get(),
+                        "set 'transport: auto' (or epoll) in the router config, or run on a Linux kernel that offers it");
+            }
+            return wanted;
+        }
+        for (Transport transport : values()) {
+            if (transport.available()) {
+                return transport;
+            }
+        }
+        throw new WardenException("the router needs io_uring or epoll, and Netty can load neither here: " + EPOLL.whyNot.get(),
+                "run the router on Linux x86-64");
+    }
+}
