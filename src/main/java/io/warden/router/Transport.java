@@ -27,54 +27,39 @@ import java.util.function.Supplier;
  * it, and {@code kernel.io_uring_disabled}.
  */
 enum Transport {
-    IO_URING("io_uring", IoUring::isAvailable, () -> String.valueOf(IoUring.unavailabilityCause())) {
-        @Override
-        IoHandlerFactory handlers() {
-            return IoUringIoHandler.newFactory();
-        }
-
-        @Override
-        Class<? extends SocketChannel> socketChannel() {
-            return IoUringSocketChannel.class;
-        }
-
-        @Override
-        Class<? extends ServerSocketChannel> serverChannel() {
-            return IoUringServerSocketChannel.class;
-        }
-    },
-    EPOLL("epoll", Epoll::isAvailable, () -> String.valueOf(Epoll.unavailabilityCause())) {
-        @Override
-        IoHandlerFactory handlers() {
-            return EpollIoHandler.newFactory();
-        }
-
-        @Override
-        Class<? extends SocketChannel> socketChannel() {
-            return EpollSocketChannel.class;
-        }
-
-        @Override
-        Class<? extends ServerSocketChannel> serverChannel() {
-            return EpollServerSocketChannel.class;
-        }
-    };
+    IO_URING("io_uring", IoUring::isAvailable, IoUring::unavailabilityCause, IoUringIoHandler::newFactory,
+            IoUringSocketChannel.class, IoUringServerSocketChannel.class),
+    EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause, EpollIoHandler::newFactory,
+            EpollSocketChannel.class, EpollServerSocketChannel.class);
 
     private final String configName;
     private final BooleanSupplier available;
-    private final Supplier<String> whyNot;
+    private final Supplier<Throwable> whyNot;
+    private final Supplier<IoHandlerFactory> handlers;
+    private final Class<? extends SocketChannel> socketChannel;
+    private final Class<? extends ServerSocketChannel> serverChannel;
 
-    Transport(String configName, BooleanSupplier available, Supplier<String> whyNot) {
+    Transport(String configName, BooleanSupplier available, Supplier<Throwable> whyNot, Supplier<IoHandlerFactory> handlers,
+            Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel) {
         this.configName = configName;
         this.available = available;
         this.whyNot = whyNot;
+        this.handlers = handlers;
+        this.socketChannel = socketChannel;
+        this.serverChannel = serverChannel;
     }
 
-    abstract IoHandlerFactory handlers();
+    IoHandlerFactory handlers() {
+        return handlers.get();
+    }
 
-    abstract Class<? extends SocketChannel> socketChannel();
+    Class<? extends SocketChannel> socketChannel() {
+        return socketChannel;
+    }
 
-    abstract Class<? extends ServerSocketChannel> serverChannel();
+    Class<? extends ServerSocketChannel> serverChannel() {
+        return serverChannel;
+    }
 
     String configName() {
         return configName;
