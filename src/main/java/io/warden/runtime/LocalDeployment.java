@@ -335,12 +335,9 @@ public final class LocalDeployment {
         command.add(Processes.javaBinary());
         command.addAll(options);
         command.add("-XX:+UseSerialGC");
-        // Netty 4.2 defaults to its new adaptive allocator; the relay's figures (bench/router) and every test were
-        // taken with the pooled one, Netty 4.1's default.
-        command.add("-Dio.netty.allocator.type=pooled");
         if (Runtime.version().feature() >= 24) {
-            // Netty (under jetcd, and the router's relay) still uses sun.misc.Unsafe and loads its native epoll
-            // library; JDK 24+ warns on every start without these.
+            // Netty (under jetcd, and the router's relay) still uses sun.misc.Unsafe and loads its native epoll or
+            // io_uring library; JDK 24+ warns on every start without these.
             command.add("--sun-misc-unsafe-memory-access=allow");
             command.add("--enable-native-access=ALL-UNNAMED");
         }
