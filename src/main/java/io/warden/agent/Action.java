@@ -12,6 +12,11 @@ public enum Action {
     FOLLOW,
     /** Former primary's data directory and another node leads: pg_rewind (re-clone if that fails), then follow. */
     REWIND,
+    /**
+     * Running replica that cannot stream because the leader has recycled the WAL it needs (no slot held it: the
+     * leader was promoted, or dropped this member's slot, while it was away): replace its data with a fresh copy.
+     */
+    RECLONE,
     /** No leader and this node is the best candidate: take the leader key, then promote. */
     TAKE_LEADERSHIP,
     /** The leader key is ours and postgres runs read-only: promote. */

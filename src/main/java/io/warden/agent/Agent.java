@@ -278,6 +278,7 @@ public final class Agent implements AutoCloseable {
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
                 : Map.of();
+        Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
         HaInput input = new HaInput(
                 config.name(),
                 lease.leaseId(),
@@ -289,7 +290,8 @@ public final class Agent implements AutoCloseable {
                 peers,
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
-                Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos),
+                notStreamingFor,
+                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local),
                 Instant.now(),
                 handedOver);
         Decision decision = HaDecider.decide(input);
@@ -326,6 +328,44 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /**
+     * Has the leader already recycled the WAL this replica must stream from next? Then the walsender refuses it for
+     * ever ("requested WAL segment ... has already been removed"): no slot held that WAL, because the leader was
+     * promoted or dropped this member's slot while it was away. A replica that answers queries resumes at its
+     * furthest received or replayed position; one that does not yet (still short of consistency, e.g. after a
+     * rewind) at its last checkpoint's redo point. False whenever it cannot be told: only a definite answer may cost
+     * this node its data.
+     */
+    private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local) {
+        if (local.data() != DataState.RUNNING_REPLICA || local.streaming()) {
+            return false;
+        }
+        Optional<Member> leader = cluster.leaderMember()
+                .filter(m -> !m.name().equals(config.name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
+        if (leader.isEmpty()) {
+            return false;
+        }
+        try (Sql leaderSql = new Sql(leader.get().host(), leader.get().port(), "postgres", config.superuserPassword())) {
+            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : ctl.checkpointRedo();
+            // WAL file names end in the segment number as fixed-width hex, so they compare as text across
+            // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
+            Map<String, Object> row = leaderSql.query("select"
+                    + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
+                    + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString()) + "::pg_lsn + 1), 9) as needed").getFirst();
+            String oldest = (String) row.get("oldest");
+            String needed = (String) row.get("needed");
+            boolean gone = oldest != null && needed != null && needed.compareTo(oldest) < 0;
+            if (gone) {
+                LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + oldest + " on, but I resume at "
+                        + resumeAt + " (segment " + needed + ")");
+            }
+            return gone;
+        } catch (SQLException | RuntimeException e) {
+            logReason("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
+            return false;
+        }
+    }
+
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
         boolean holdsKey = cluster.isLeader(config.name());
         // In maintenance mode the clock does not run: resuming must not count the paused time against
@@ -353,6 +393,7 @@ public final class Agent implements AutoCloseable {
             case START_REPLICA -> startReplica(decision.target());
             case FOLLOW -> follow(decision.target().orElseThrow());
             case REWIND -> rewind(decision.target().orElseThrow());
+            case RECLONE -> reclone(decision.target().orElseThrow());
             case TAKE_LEADERSHIP -> takeLeadership(local);
             case PROMOTE -> promote();
             case RESTART_PRIMARY -> restartPrimary();
@@ -426,13 +467,8 @@ public final class Agent implements AutoCloseable {
             // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
             // only a fresh copy helps.
             LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
-            check(ctl.stop("immediate", Duration.ofSeconds(60)), "stopping the stranded replica");
-            inProgress = MemberState.CLONING;
-            ctl.removeData();
-            check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-            ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-            check(ctl.startNoWait(), "starting the re-cloned replica");
             lastStrandedRewindNanos = 0;
+            reclone(leader);
             return;
         }
         if (stranded) {
@@ -448,14 +484,29 @@ public final class Agent implements AutoCloseable {
         Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
             LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
-            inProgress = MemberState.CLONING;
-            ctl.removeData();
-            check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        } else {
-            LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
+            reclone(leader);
+            return;
         }
+        LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
         ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(ctl.startNoWait(), "starting the rewound replica");
+    }
+
+    /**
+     * Replaces this node's data with a fresh copy of the leader's and starts it as a replica. Only for a node that
+     * is not the leader and whose data cannot be brought back by streaming or pg_rewind; the postmaster, if any,
+     * is killed first (its data is about to go, so a clean shutdown would buy nothing).
+     */
+    private void reclone(Member leader) {
+        inProgress = MemberState.CLONING;
+        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+        lease.disarm();
+        Fence.kill(config.dataPath());
+        ctl.removeData();
+        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(ctl.startNoWait(), "starting the re-cloned replica");
+        LOG.info("re-cloned from " + leader.name() + " and started as its replica");
     }
 
     /**
@@ -1019,14 +1070,7 @@ public final class Agent implements AutoCloseable {
         Member leader = cluster.leaderMember()
                 .filter(m -> m.postgresPid() != 0)
                 .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
-        Fence.kill(config.dataPath());
-        lease.disarm();
-        inProgress = MemberState.CLONING;
-        publishSelf(cluster, LocalState.of(DataState.EMPTY));
-        ctl.removeData();
-        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(ctl.startNoWait(), "starting the rebuilt replica");
+        reclone(leader);
         return "rebuilt this replica from " + leader.name();
     }
 

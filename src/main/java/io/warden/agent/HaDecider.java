@@ -42,7 +42,7 @@ public final class HaDecider {
                     || request.map(r -> r.candidate().equals(in.name())).orElse(false);
             case START_REPLICA, REWIND -> in.handedOver() && in.local().data() == DataState.STOPPED_PRIMARY;
             case RELEASE_LEADERSHIP -> request.map(Switchover::failover).orElse(false);
-            case CLONE, RESTART_PRIMARY -> false;
+            case CLONE, RECLONE, RESTART_PRIMARY -> false;
         };
         return allowed
                 ? decision
@@ -196,17 +196,25 @@ public final class HaDecider {
             if (!wanted.equals(in.local().upstream())) {
                 return Decision.of(Action.FOLLOW, leader, "following the new leader " + leader.name());
             }
-            // Received WAL past the point where the leader's timeline forked: it can never stream; rewind it.
-            if (!in.local().streaming()
-                    && in.local().timeline() != 0
-                    && in.local().timeline() < leader.timeline()
+            boolean stuck = !in.local().streaming()
                     && leader.role() == Role.PRIMARY && leader.state() == MemberState.RUNNING
-                    && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0) {
+                    && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0;
+            // Received WAL past the point where the leader's timeline forked: it can never stream; rewind it.
+            if (stuck && in.local().timeline() != 0 && in.local().timeline() < leader.timeline()) {
                 return Decision.of(
                         Action.REWIND,
                         leader,
                         "stranded on timeline " + in.local().timeline() + " while leader " + leader.name() + " is on "
                                 + leader.timeline() + ", not streaming for " + in.notStreamingFor().toSeconds() + "s: rewinding");
+            }
+            // The walsender refuses it for ever ("requested WAL segment ... has already been removed"): no rewind can
+            // bring that WAL back, only a fresh copy can.
+            if (stuck && in.upstreamWalGone()) {
+                return Decision.of(
+                        Action.RECLONE,
+                        leader,
+                        "leader " + leader.name() + " has already recycled the WAL I need, not streaming for "
+                                + in.notStreamingFor().toSeconds() + "s: re-cloning");
             }
             return Decision.of(Action.FOLLOWING, leader, in.local().streaming()
                     ? "streaming from leader " + leader.name()

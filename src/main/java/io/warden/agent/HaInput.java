@@ -18,6 +18,9 @@ import java.util.Map;
  * @param peerPositions WAL positions reported just now by the other members' agents, for the failover race;
  *     members that did not answer are absent
  * @param notStreamingFor how long postgres has run as a replica without a connected WAL receiver
+ * @param upstreamWalGone the leader no longer holds WAL this replica needs to resume streaming (its oldest WAL file
+ *     is past the replica's position); the agent asks only once the replica has not streamed for {@link
+ *     #STRANDED_REPLICA_GRACE}, and says false when it cannot tell
  * @param primaryDownFor how long postgres has been down while this node held the leader key (zero if up)
  * @param now wall-clock time, for scheduled switchovers (the only decision that depends on the calendar)
  * @param handedOver this agent stopped its primary itself for a switchover and has not started postgres since:
@@ -35,9 +38,13 @@ public record HaInput(
         Duration primaryDownFor,
         Duration primaryStartTimeout,
         Duration notStreamingFor,
+        boolean upstreamWalGone,
         Instant now,
         boolean handedOver) {
 
-    /** How long a replica on an older timeline than its leader may fail to stream before it is rewound. */
+    /**
+     * How long a replica may fail to stream before the agent looks for a cause it can repair: an older timeline
+     * than its leader's (rewind), or WAL the leader has already recycled (re-clone).
+     */
     public static final Duration STRANDED_REPLICA_GRACE = Duration.ofSeconds(10);
 }

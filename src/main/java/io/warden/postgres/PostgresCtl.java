@@ -330,24 +330,30 @@ public final class PostgresCtl {
 
     /** "Latest checkpoint location" of a stopped cluster, from pg_controldata. */
     public io.warden.common.Lsn latestCheckpoint() {
-        Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
-        check(result, "pg_controldata", "check " + dataDir);
-        return result.output().lines()
-                .filter(l -> l.startsWith("Latest checkpoint location:"))
-                .map(l -> io.warden.common.Lsn.parse(l.substring(l.indexOf(':') + 1).strip()))
-                .findFirst()
-                .orElse(io.warden.common.Lsn.ZERO);
+        return io.warden.common.Lsn.parse(controlField("Latest checkpoint location", "0/0"));
+    }
+
+    /**
+     * Where recovery starts over after a restart: the redo point of the last checkpoint or restartpoint (after a
+     * rewind, of the checkpoint recovery began from). Readable while postgres runs, even before it accepts queries.
+     */
+    public io.warden.common.Lsn checkpointRedo() {
+        return io.warden.common.Lsn.parse(controlField("Latest checkpoint's REDO location", "0/0"));
     }
 
     /** The database system identifier from pg_controldata. */
     public String systemIdentifier() {
+        return controlField("Database system identifier", "unknown");
+    }
+
+    private String controlField(String label, String absent) {
         Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
         check(result, "pg_controldata", "check " + dataDir);
         return result.output().lines()
-                .filter(l -> l.startsWith("Database system identifier:"))
+                .filter(l -> l.startsWith(label + ":"))
                 .map(l -> l.substring(l.indexOf(':') + 1).strip())
                 .findFirst()
-                .orElse("unknown");
+                .orElse(absent);
     }
 
     private static void check(Result result, String what, String nextStep) {

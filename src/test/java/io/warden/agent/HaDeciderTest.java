@@ -64,6 +64,7 @@ class HaDeciderTest {
         private Duration primaryStartTimeout = Duration.ofSeconds(30);
         private Boolean streaming;
         private Duration notStreamingFor = Duration.ZERO;
+        private boolean upstreamWalGone;
         private Optional<io.warden.dcs.Switchover> switchover = Optional.empty();
 
         private Optional<io.warden.dcs.SyncState> sync = Optional.empty();
@@ -182,6 +183,11 @@ class HaDeciderTest {
             return this;
         }
 
+        In timeline(long value) {
+            timeline = value;
+            return this;
+        }
+
         In lsn(String value) {
             lsn = Lsn.parse(value);
             return this;
@@ -226,6 +232,12 @@ class HaDeciderTest {
             return this;
         }
 
+        /** The agent found the leader's oldest WAL file past this replica's position. */
+        In upstreamWalGone() {
+            upstreamWalGone = true;
+            return this;
+        }
+
         In primaryDownFor(Duration value) {
             primaryDownFor = value;
             return this;
@@ -243,7 +255,7 @@ class HaDeciderTest {
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
             return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
-                    primaryDownFor, primaryStartTimeout, notStreamingFor, now, handedOver);
+                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver);
         }
 
         Decision decide() {
@@ -829,6 +841,52 @@ class HaDeciderTest {
         }
 
         @Test
+        void aReplicaWhoseWalTheLeaderRecycledIsReclonedAfterTheGracePeriod() {
+            Member leader = leaderOnTimeline("n2", 2);
+            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader)
+                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(11)).upstreamWalGone().decide();
+
+            assertThat(d.action()).isEqualTo(Action.RECLONE);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("already recycled the WAL I need");
+        }
+
+        @Test
+        void aReplicaThatCannotBeQueriedYetIsReclonedWhenItsWalIsGone() {
+            // Not consistent yet after a rewind: the agent cannot read its timeline, only its control file.
+            Member leader = leaderOnTimeline("n2", 2);
+            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(0).leader("n2").member(leader)
+                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(30)).upstreamWalGone().decide();
+
+            assertThat(d.action()).isEqualTo(Action.RECLONE);
+        }
+
+        @Test
+        void aReplicaWhoseWalIsGoneWaitsOutTheGraceAndAStoppedLeader() {
+            Member leader = leaderOnTimeline("n2", 2);
+            assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader)
+                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(5)).upstreamWalGone().decide().action())
+                    .isEqualTo(Action.FOLLOWING);
+
+            Member stopped = new Member(leader.name(), leader.role(), MemberState.STOPPED, leader.host(), leader.port(),
+                    leader.apiUrl(), 2, leader.lsn(), 0, leader.tags(), leader.agentPid(), 0, leader.instanceId(),
+                    leader.dataDir(), false);
+            assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(stopped)
+                    .upstream(address(stopped)).notStreamingFor(Duration.ofMinutes(5)).upstreamWalGone().decide().action())
+                    .isEqualTo(Action.FOLLOWING);
+        }
+
+        @Test
+        void aReplicaWhoseWalIsGoneIsNotReclonedInMaintenanceMode() {
+            Member leader = leaderOnTimeline("n2", 2);
+            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader).paused()
+                    .upstream(address(leader)).notStreamingFor(Duration.ofMinutes(5)).upstreamWalGone().decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("maintenance mode");
+        }
+
+        @Test
         void upstreamNotSetFollowsTheLeader() {
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream("").decide();
 
@@ -1263,7 +1321,7 @@ class HaDeciderTest {
         private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
         private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
         private static final Set<Action> NEEDS_TARGET =
-                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND, Action.HAND_OVER);
+                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
 
         private HaInput random(Random rnd) {
             In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);
@@ -1315,6 +1373,12 @@ class HaDeciderTest {
             }
             in.primaryDownFor(Duration.ofSeconds(rnd.nextInt(60)));
             in.primaryStartTimeout(Duration.ofSeconds(1 + rnd.nextInt(60)));
+            if (rnd.nextBoolean()) {
+                in.notStreamingFor(Duration.ofSeconds(rnd.nextInt(30)));
+                if (rnd.nextBoolean()) {
+                    in.upstreamWalGone();
+                }
+            }
             return in.build();
         }
 
@@ -1334,7 +1398,7 @@ class HaDeciderTest {
         void safetyInvariantsHoldForRandomInputs() {
             Random rnd = new Random(20240611L);
             Map<Action, Integer> seen = new java.util.EnumMap<>(Action.class);
-            for (int i = 0; i < 5000; i++) {
+            for (int i = 0; i < 20_000; i++) {
                 HaInput in = random(rnd);
                 Decision d = HaDecider.decide(in);
                 String ctx = "case " + i + ": " + in + " -> " + d;
@@ -1382,6 +1446,13 @@ class HaDeciderTest {
                 });
                 if (d.action() == Action.CLONE) {
                     assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
+                }
+                if (d.action() == Action.RECLONE) {
+                    // Throws this node's data away: never a primary's, never without a running leader to copy.
+                    assertThat(in.local().data()).as(ctx).isEqualTo(DataState.RUNNING_REPLICA);
+                    assertThat(in.upstreamWalGone()).as(ctx).isTrue();
+                    assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
+                    assertThat(in.cluster().leader().map(LeaderKey::name)).as(ctx).isNotEqualTo(Optional.of(in.name()));
                 }
             }
             // The generator must reach every action, or the invariants above prove little.

@@ -21,7 +21,10 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 
-/** Issue #2, scenarios 2 and 6: host loss of a replica and of the primary; the former primary rejoins with pg_rewind. */
+/**
+ * Issue #2, scenarios 2 and 6: host loss of a replica and of the primary; the former primary rejoins with pg_rewind,
+ * and a node that returns to find the WAL it needs recycled rejoins as a fresh copy.
+ */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HostLossIT {
     private static TestCluster cluster;
@@ -139,5 +142,75 @@ class HostLossIT {
         Path log = Path.of(cluster.node(old.name()).configFile()).getParent().resolve("agent.log");
         assertThat(Files.readString(log)).contains("REWIND: former primary");
         assertThat(Files.readString(log)).containsPattern("pg_rewind from node-\\d: ");
+    }
+
+    @Test
+    @Order(3)
+    void aReplicaThatReturnsToFindItsWalRecycledIsReclonedAndCatchesUp() throws Exception {
+        Member primary = cluster.primary();
+        String replica = cluster.replicas().getFirst().name();
+        cluster.executeOnPrimary("create table churn(id bigserial primary key, pad text)");
+        cluster.executeOnPrimary("insert into churn(pad) select repeat('x', 100) from generate_series(1, 100)");
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
+                cluster.queryLong(replica, "select count(*) from churn") == 100);
+        cluster.killHost(replica);
+        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
+                assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
+
+        // The replica had everything up to here; once the primary holds no WAL file at or before this segment, the
+        // replica cannot stream again. Each round writes, moves to a new segment and checkpoints, so the
+        // checkpoint removes or recycles the segments no slot holds.
+        long resumeSegment = cluster.queryLong(primary.name(),
+                "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 9))::bit(64)::bigint");
+        await().atMost(Duration.ofSeconds(90)).until(() -> {
+            cluster.executeOnPrimary("insert into churn(pad) select repeat('y', 100) from generate_series(1, 1000)");
+            cluster.executeOnPrimary("select pg_switch_wal()");
+            cluster.executeOnPrimary("checkpoint");
+            return cluster.queryLong(primary.name(), "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
+                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + resumeSegment) == 0;
+        });
+        long rows = cluster.queryLong(primary.name(), "select count(*) from churn");
+
+        cluster.restartHost(replica);
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
+                cluster.queryLong(replica, "select count(*) from churn") == rows);
+        assertThat(slots(primary.name())).contains(PostgresCtl.slotName(replica));
+        Path log = Path.of(cluster.node(replica).configFile()).getParent().resolve("agent.log");
+        assertThat(Files.readString(log))
+                .contains("RECLONE: leader " + primary.name() + " has already recycled the WAL I need")
+                .contains("re-cloned from " + primary.name());
+    }
+
+    @Test
+    @Order(4)
+    void aFormerPrimaryWhoseWalTheNewPrimaryRecycledRejoinsAsAFreshCopy() throws Exception {
+        Member old = cluster.primary();
+        // Recovery after the rewind starts at the old primary's last checkpoint: the segment holding its redo point
+        // is what the new primary must still have for the old one to stream again.
+        long redoSegment = cluster.queryLong(old.name(),
+                "select ('x' || substr(pg_walfile_name(redo_lsn), 9))::bit(64)::bigint from pg_control_checkpoint()");
+        cluster.killHost(old.name());
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            cluster.executeOnPrimary("insert into churn(pad) select repeat('z', 100) from generate_series(1, 1000)");
+            cluster.executeOnPrimary("select pg_switch_wal()");
+            cluster.executeOnPrimary("checkpoint");
+            return cluster.queryLong(promoted.name(), "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
+                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + redoSegment) == 0;
+        });
+        long rows = cluster.queryLong(promoted.name(), "select count(*) from churn");
+
+        cluster.restartHost(old.name());
+        cluster.awaitHealthy(Duration.ofSeconds(150));
+        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
+        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
+                cluster.queryLong(old.name(), "select count(*) from churn") == rows);
+        Path log = Path.of(cluster.node(old.name()).configFile()).getParent().resolve("agent.log");
+        // pg_rewind itself succeeds (the divergence point is still on both sides); the recovery after it cannot.
+        assertThat(Files.readString(log))
+                .contains("pg_rewind from " + promoted.name())
+                .contains("RECLONE: leader " + promoted.name() + " has already recycled the WAL I need")
+                .contains("re-cloned from " + promoted.name());
     }
 }
