@@ -85,6 +85,9 @@ public final class Agent implements AutoCloseable {
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
+    private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
+    /** When the leader was last asked whether it still holds our WAL (0: not since we last streamed). */
+    private long walCheckedAtNanos;
     private MemberState inProgress;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
@@ -291,7 +294,7 @@ public final class Agent implements AutoCloseable {
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
-                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local),
+                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local, now),
                 Instant.now(),
                 handedOver);
         Decision decision = HaDecider.decide(input);
@@ -336,10 +339,17 @@ public final class Agent implements AutoCloseable {
      * rewind) at its last checkpoint's redo point. False whenever it cannot be told: only a definite answer may cost
      * this node its data.
      */
-    private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local) {
+    private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local, long now) {
         if (local.data() != DataState.RUNNING_REPLICA || local.streaming()) {
+            walCheckedAtNanos = 0;
             return false;
         }
+        // At most every few seconds: a leader this node cannot reach costs each ask the connect timeout, and the
+        // loop must stay quick to join a failover race if that leader is in fact gone.
+        if (walCheckedAtNanos != 0 && now - walCheckedAtNanos < WAL_CHECK_INTERVAL.toNanos()) {
+            return false;
+        }
+        walCheckedAtNanos = now;
         Optional<Member> leader = cluster.leaderMember()
                 .filter(m -> !m.name().equals(config.name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
         if (leader.isEmpty()) {
