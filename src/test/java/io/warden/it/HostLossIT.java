@@ -144,6 +144,20 @@ class HostLossIT {
         assertThat(Files.readString(log)).containsPattern("pg_rewind from node-\\d: ");
     }
 
+    /**
+     * Writes on the primary until it holds no WAL file at or before {@code segment}. Each round writes, moves to a
+     * new segment and checkpoints, so the checkpoint removes or recycles the segments no slot holds.
+     */
+    private static void churnUntilRecycled(String primary, long segment) {
+        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
+            cluster.executeOnPrimary("insert into churn(pad) select repeat('y', 100) from generate_series(1, 1000)");
+            cluster.executeOnPrimary("select pg_switch_wal()");
+            cluster.executeOnPrimary("checkpoint");
+            return cluster.queryLong(primary, "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
+                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + segment) == 0;
+        });
+    }
+
     @Test
     @Order(3)
     void aReplicaThatReturnsToFindItsWalRecycledIsReclonedAndCatchesUp() throws Exception {
@@ -158,17 +172,10 @@ class HostLossIT {
                 assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
 
         // The replica had everything up to here; once the primary holds no WAL file at or before this segment, the
-        // replica cannot stream again. Each round writes, moves to a new segment and checkpoints, so the
-        // checkpoint removes or recycles the segments no slot holds.
+        // replica cannot stream again.
         long resumeSegment = cluster.queryLong(primary.name(),
                 "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 9))::bit(64)::bigint");
-        await().atMost(Duration.ofSeconds(90)).until(() -> {
-            cluster.executeOnPrimary("insert into churn(pad) select repeat('y', 100) from generate_series(1, 1000)");
-            cluster.executeOnPrimary("select pg_switch_wal()");
-            cluster.executeOnPrimary("checkpoint");
-            return cluster.queryLong(primary.name(), "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
-                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + resumeSegment) == 0;
-        });
+        churnUntilRecycled(primary.name(), resumeSegment);
         long rows = cluster.queryLong(primary.name(), "select count(*) from churn");
 
         cluster.restartHost(replica);
@@ -192,13 +199,7 @@ class HostLossIT {
                 "select ('x' || substr(pg_walfile_name(redo_lsn), 9))::bit(64)::bigint from pg_control_checkpoint()");
         cluster.killHost(old.name());
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        await().atMost(Duration.ofSeconds(90)).ignoreExceptions().until(() -> {
-            cluster.executeOnPrimary("insert into churn(pad) select repeat('z', 100) from generate_series(1, 1000)");
-            cluster.executeOnPrimary("select pg_switch_wal()");
-            cluster.executeOnPrimary("checkpoint");
-            return cluster.queryLong(promoted.name(), "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
-                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + redoSegment) == 0;
-        });
+        churnUntilRecycled(promoted.name(), redoSegment);
         long rows = cluster.queryLong(promoted.name(), "select count(*) from churn");
 
         cluster.restartHost(old.name());
