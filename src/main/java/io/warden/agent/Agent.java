@@ -55,6 +55,8 @@ import java.util.stream.Collectors;
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
+    /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
+    private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
     /** How long start-up waits for etcd: on a loaded machine a cold client's first request can take seconds. */
     public static final Duration STARTUP_DCS_WAIT = Duration.ofSeconds(15);
@@ -85,7 +87,6 @@ public final class Agent implements AutoCloseable {
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
-    private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
     /** When the leader was last asked whether it still holds our WAL (0: not since we last streamed). */
     private long walCheckedAtNanos;
     private MemberState inProgress;
