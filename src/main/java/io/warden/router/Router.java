@@ -46,7 +46,7 @@ import java.util.logging.Logger;
  * and the server's startup replies up to ReadyForQuery (to learn the backend key for cancels); after that it
  * relays bytes both ways untouched, so TLS and SCRAM pass through end to end.
  *
- * <p>Threads: {@link #EVENT_LOOPS} Netty event loops (io_uring, or epoll: {@link Transport}) accept, read startup packets and relay every session
+ * <p>Threads: {@link Transport#loops()} Netty event loops (io_uring, or epoll: {@link Transport}) accept, read startup packets and relay every session
  * (a session's two channels share one loop, chosen by {@link LoopChooser}; see {@link ClientStartup},
  * {@link Relay}); the topology thread (DCS
  * read, lease renewal, fencing, status publication); the health-check thread. Shared state is in concurrent maps
@@ -63,13 +63,6 @@ public final class Router implements AutoCloseable {
         READ_WRITE,
         READ_ONLY
     }
-
-    /**
-     * Two event loops, as HAProxy runs two threads on two cores. Measured on the 2-core bench machine under load
-     * (bench/router, /proc schedstat): one loop spent ~70% of the run waiting for a CPU, and every session waited
-     * behind it; two loops wait in parallel, one per core. More than the cores would only add context switches.
-     */
-    static final int EVENT_LOOPS = Math.min(2, Runtime.getRuntime().availableProcessors());
 
     /**
      * The size of each read: at least 2 KiB, growing to 64 KiB while a stream fills its reads. Netty's default
@@ -146,7 +139,7 @@ public final class Router implements AutoCloseable {
         this.config = config;
         this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(500));
         this.transport = Transport.choose(config.transport());
-        this.loops = new MultiThreadIoEventLoopGroup(EVENT_LOOPS, new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
+        this.loops = new MultiThreadIoEventLoopGroup(transport.loops(), new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
                 LoopChooser.INSTANCE, transport.handlers());
         this.nodes = new Bootstrap()
                 .channel(transport.socketChannel())
@@ -443,7 +436,7 @@ public final class Router implements AutoCloseable {
             listen(Port.READ_ONLY, config.readOnlyPort());
             fenced = false;
             routingChanged();
-            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only), relaying over " + transport.configName());
+            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only), relaying over " + transport.configName() + " on " + transport.loops() + " event loop(s)");
         } catch (IOException e) {
             closeListeners();
             problem("cannot listen on " + config.host() + ": " + e.getMessage());

@@ -27,10 +27,16 @@ import java.util.function.Supplier;
  * it, and {@code kernel.io_uring_disabled}.
  */
 enum Transport {
+    /**
+     * One loop per two cores: on the 2-core bench machine one io_uring loop relayed as many transactions as two, and
+     * its p99 was 20-30% lower at 8 and 64 clients (docs/router.md). Each loop keeps its sessions, and with two the
+     * scheduler served one loop's sessions later than the other's; one loop serves every session from one queue.
+     */
     IO_URING("io_uring", IoUring::isAvailable, IoUring::unavailabilityCause, IoUringIoHandler::newFactory,
-            IoUringSocketChannel.class, IoUringServerSocketChannel.class),
+            IoUringSocketChannel.class, IoUringServerSocketChannel.class, Math.max(1, Cores.COUNT / 2)),
+    /** Two loops: one epoll loop spent ~70% of a loaded run waiting for a CPU, with every session behind it. */
     EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause, EpollIoHandler::newFactory,
-            EpollSocketChannel.class, EpollServerSocketChannel.class);
+            EpollSocketChannel.class, EpollServerSocketChannel.class, Math.min(2, Cores.COUNT));
 
     private final String configName;
     private final BooleanSupplier available;
@@ -38,15 +44,22 @@ enum Transport {
     private final Supplier<IoHandlerFactory> handlers;
     private final Class<? extends SocketChannel> socketChannel;
     private final Class<? extends ServerSocketChannel> serverChannel;
+    private final int loops;
 
     Transport(String configName, BooleanSupplier available, Supplier<Throwable> whyNot, Supplier<IoHandlerFactory> handlers,
-            Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel) {
+            Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel, int loops) {
         this.configName = configName;
         this.available = available;
         this.whyNot = whyNot;
         this.handlers = handlers;
         this.socketChannel = socketChannel;
         this.serverChannel = serverChannel;
+        this.loops = loops;
+    }
+
+    /** How many event loops relay on this transport. */
+    int loops() {
+        return loops;
     }
 
     IoHandlerFactory handlers() {
@@ -102,5 +115,10 @@ enum Transport {
         }
         throw new WardenException("the router needs io_uring or epoll, and Netty can load neither here: " + EPOLL.whyNot.get(),
                 "run the router on Linux x86-64");
+    }
+
+    /** Enum constants are built before the enum's own static fields, so the core count lives here. */
+    private static final class Cores {
+        static final int COUNT = Runtime.getRuntime().availableProcessors();
     }
 }
