@@ -739,9 +739,28 @@ def report(detail, out_txt):
     return 0
 
 
+# Two-sided 95% quantiles of Student's t by degrees of freedom (1-30); beyond 30, 2.0 is close enough.
+T975 = (12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.160, 2.145, 2.131,
+        2.120, 2.110, 2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064, 2.060, 2.056, 2.052, 2.048, 2.045, 2.042)
+
+
+def ratio_interval(ratios):
+    """Geometric mean of per-round ratios and its 95% confidence interval (t on the logs); None below 2 rounds.
+
+    Ratios are averaged on a log scale so that 1.1 and 1/1.1 cancel out; the interval says how far this run's
+    round-to-round noise lets the mean move, which a median alone hides."""
+    if len(ratios) < 2:
+        return None
+    logs = [math.log(r) for r in ratios]
+    mean = statistics.mean(logs)
+    half = T975[min(len(logs) - 1, len(T975)) - 1] * statistics.stdev(logs) / math.sqrt(len(logs))
+    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
 def paired(m):
     """Warden against HAProxy round by round: the two ran back to back, so drift between rounds cancels out."""
     lines = ["Warden / HAProxy, paired by round (the same round's two runs ran back to back):"]
+    verdicts = []
     for script, _ in SCRIPTS:
         for c in m["clients"]:
             tps, p99, ahead = [], [], 0
@@ -754,11 +773,28 @@ def paired(m):
                     ahead += w["tps"] > h["tps"]
                 if w.get("p99_ms") and h.get("p99_ms"):
                     p99.append(w["p99_ms"] / h["p99_ms"])
-            if tps:
-                lines.append("  %-11s c=%-3d TPS ratio median %.3f (Warden ahead in %d of %d rounds), p99 ratio median %s"
-                             % (script, c, statistics.median(tps), ahead, len(tps),
-                                "%.3f" % statistics.median(p99) if p99 else "-"))
+            if not tps:
+                continue
+            lines.append("  %-11s c=%-3d TPS ratio median %.3f (Warden ahead in %d of %d rounds), p99 ratio median %s"
+                         % (script, c, statistics.median(tps), ahead, len(tps),
+                            "%.3f" % statistics.median(p99) if p99 else "-"))
+            t, q = ratio_interval(tps), ratio_interval(p99)
+            if t and q:
+                verdicts.append("  %-11s c=%-3d TPS %.3f (%.3f-%.3f) %s, p99 %.3f (%.3f-%.3f) %s" % (
+                    script, c, *t, _goal(t, lambda x: x >= 1.0), *q, _goal(q, lambda x: x <= 1.0)))
+    if verdicts:
+        lines.append("")
+        lines.append("Goal (Warden's TPS >= HAProxy's, p99 <= HAProxy's), on the geometric mean of the paired ratios,"
+                     " with its 95% interval:")
+        lines += verdicts
     return lines
+
+
+def _goal(interval, met):
+    mean, low, high = interval
+    if met(mean):
+        return "met, clearly" if met(low) and met(high) else "met, within this run's noise"
+    return "NOT met, clearly" if not met(low) and not met(high) else "not met, within this run's noise"
 
 
 def _mib(kib):
