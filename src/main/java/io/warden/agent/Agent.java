@@ -87,7 +87,11 @@ public final class Agent implements AutoCloseable {
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
-    /** When the leader was last asked whether it still holds our WAL (0: not since we last streamed). */
+    /**
+     * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
+     * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
+     * never delays the next one.
+     */
     private long walCheckedAtNanos;
     private MemberState inProgress;
     private long cycles;
@@ -342,7 +346,6 @@ public final class Agent implements AutoCloseable {
      */
     private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local, long now) {
         if (local.data() != DataState.RUNNING_REPLICA || local.streaming()) {
-            walCheckedAtNanos = 0;
             return false;
         }
         // At most every few seconds: a leader this node cannot reach costs each ask the connect timeout, and the
