@@ -1,15 +1,15 @@
 package io.warden.agent;
 
-import io.warden.common.Json;
+import io.warden.common.Clock;
 import io.warden.common.Lsn;
-import io.warden.common.Processes;
+import io.warden.common.Poll;
 import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
-import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.HistoryEntry;
+import io.warden.dcs.Lease;
 import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Optime;
@@ -17,27 +17,22 @@ import io.warden.dcs.Role;
 import io.warden.dcs.SyncMode;
 import io.warden.dcs.SyncState;
 import io.warden.postgres.DataState;
-import io.warden.postgres.Fence;
 import io.warden.postgres.LocalState;
+import io.warden.postgres.ParameterValidator;
+import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl;
 import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
-import io.warden.postgres.Sql;
+import io.warden.postgres.Standby;
 import io.warden.watchdog.WatchdogClient;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalInt;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.BlockingQueue;
@@ -50,23 +45,35 @@ import java.util.stream.Collectors;
 
 /**
  * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
- * acts. Threads: the HA loop (this class, the only one that changes postgres), the {@link LeaseKeeper}, the etcd
+ * acts. Threads: the HA loop (this class, the only one that changes postgres), the {@link Lease} keeper, the etcd
  * watch callback (only wakes the loop), and the REST API (reads {@link #view()}). See docs/agent.md.
+ *
+ * <p>Its collaborators are parameters, wired in one place (the agent command): the DCS, the {@link Postgres} it
+ * manages, its {@link Peers}, the watchdog and the {@link Clock}. A cycle reads the clock once, at its start, and
+ * every deadline it sets is measured on that clock, so a test drives {@link #cycle} with literal times.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
-    /** How long start-up waits for etcd: on a loaded machine a cold client's first request can take seconds. */
-    public static final Duration STARTUP_DCS_WAIT = Duration.ofSeconds(15);
+    /**
+     * Lease lifetimes the HA loop may spend in one action (initdb, pg_rewind, a promotion) before renewals stop.
+     * Safety does not depend on it (renewals are what fencing counts); it only keeps a wedged loop from holding
+     * leadership forever.
+     */
+    private static final int LOOP_STALL_TTLS = 20;
+
+    /** One renewal attempt: short, retried at once, so a request lost on a stream to a dead etcd member is resent to a live one. */
+    private static final Duration RENEWAL_ATTEMPT = Duration.ofMillis(400);
 
     private final NodeConfig config;
     private final Dcs dcs;
-    private final PostgresCtl ctl;
-    private final Sql sql;
-    private final Sql apiSql;
-    private final LeaseKeeper lease;
+    private final Postgres postgres;
+    private final Peers peers;
+    private final Clock clock;
+    private final WatchdogArm watchdog;
+    private final Lease lease;
     /**
      * What this agent last wrote under {@code members/<name>} and {@code optime}: a record that has not changed is
      * not written again (until {@link Published#REFRESH}), because every write wakes every agent's and router's
@@ -76,7 +83,6 @@ public final class Agent implements AutoCloseable {
     private final Published<Optime> publishedOptime = new Published<>();
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
     private final NodeSettings node;
 
     private volatile AgentView view;
@@ -109,18 +115,19 @@ public final class Agent implements AutoCloseable {
     /** What the REST API shows: the last cycle's input, decision and published member. */
     public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
 
-    public Agent(NodeConfig config) {
-        this.config = config;
-        String osUser = config.postgresUser() != null ? config.postgresUser() : (Processes.isRoot() ? "postgres" : null);
-        this.ctl = new PostgresCtl(Path.of(config.binDir()), config.dataPath(), config.workPath(), osUser);
+    /**
+     * @param watchdog the node's watchdog, or empty when the config does not require one
+     */
+    public Agent(NodeConfig config, Dcs dcs, Postgres postgres, Peers peers, Optional<WatchdogClient> watchdog, Clock clock) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
+        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+        this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
+        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
         this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
-        this.sql = new Sql("127.0.0.1", config.port(), "postgres", config.superuserPassword());
-        this.apiSql = new Sql("127.0.0.1", config.port(), "postgres", config.superuserPassword());
-        this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(Math.max(500, config.ttlDuration().toMillis() / 3)));
-        Optional<WatchdogClient> watchdog =
-                config.watchdogRequired() ? Optional.of(new WatchdogClient(config.watchdogSocket())) : Optional.empty();
-        this.lease = new LeaseKeeper(dcs, config.ttlDuration(), watchdog, this::fenceFromKeeper);
-        checkDataDirectory(osUser);
+        this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
+        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
+                this.watchdog);
     }
 
     public NodeConfig config() {
@@ -141,16 +148,13 @@ public final class Agent implements AutoCloseable {
     }
 
     /** Checks parameter values against this node's running postgres; empty when it does not answer. */
-    public synchronized Optional<io.warden.postgres.ParameterValidator> parameterValidator() {
-        // Twice: the first attempt after postgres restarted finds the kept connection broken (and drops it).
-        for (int attempt = 0; attempt < 2; attempt++) {
-            try {
-                return Optional.of(io.warden.postgres.ParameterValidator.load(apiSql));
-            } catch (SQLException | RuntimeException e) {
-                LOG.fine("cannot read pg_settings: " + e.getMessage());
-            }
-        }
-        return Optional.empty();
+    public Optional<ParameterValidator> parameterValidator() {
+        return postgres.parameterValidator();
+    }
+
+    /** The lease this agent holds now (the REST API reads it; tests step it). */
+    Lease lease() {
+        return lease;
     }
 
     /** Start-up checks, then the HA loop until {@link #close()}. */
@@ -158,18 +162,19 @@ public final class Agent implements AutoCloseable {
         connect();
         refuseDuplicateName();
         started = true;
-        ctl.prepare(config.superuserPassword(), config.replicationPassword());
+        lease.keepAliveOn("lease-keeper");
+        postgres.prepare(config.superuserPassword(), config.replicationPassword());
         // A restarted agent of a running primary must keep waiting for the standbys postgres waits for now: the
         // published synchronous set was built on that.
         syncStandbys = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running) {
-                long started = System.nanoTime();
+                long started = clock.nanoTime();
                 // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
                 // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
                 wakeUp.drainPermits();
                 cycle(started);
-                long waitMillis = config.loopWaitDuration().toMillis() - (System.nanoTime() - started) / 1_000_000;
+                long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
                 if (waitMillis > 0 && running) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
                 }
@@ -181,21 +186,18 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void connect() {
-        long deadline = System.nanoTime() + STARTUP_DCS_WAIT.toNanos();
-        while (true) {
-            try {
-                lease.start();
-                return;
-            } catch (DcsException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new WardenException(
-                            "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + STARTUP_DCS_WAIT.toSeconds() + " s: "
-                                    + e.getMessage(),
-                            "start etcd, or fix the 'etcd' endpoints in the agent's config file");
-                }
-                Processes.sleep(Duration.ofMillis(250));
-            }
+    /** Grants the first lease; the agent does nothing else until etcd answers. */
+    void connect() {
+        try {
+            lease.start(Lease.STARTUP_WAIT);
+        } catch (DcsException e) {
+            throw new WardenException(
+                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds() + " s: "
+                            + e.getMessage(),
+                    "start etcd, or fix the 'etcd' endpoints in the agent's config file");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for etcd at start-up", "start the agent again");
         }
     }
 
@@ -212,52 +214,20 @@ public final class Agent implements AutoCloseable {
             LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " is gone: taking over its name");
             return;
         }
-        try {
-            HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create(existing.apiUrl() + "/liveness")).timeout(Duration.ofSeconds(1)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            if (response.statusCode() < 500 || existing.agentPid() != ProcessHandle.current().pid()) {
-                throw new WardenException(
-                        "node name '" + config.name() + "' is already alive in cluster '" + config.cluster() + "' (agent at "
-                                + existing.apiUrl() + ", pid " + existing.agentPid() + ", data " + existing.dataDir() + ")",
-                        "give this node another name, or stop the running one first");
-            }
-        } catch (java.io.IOException e) {
+        OptionalInt liveness = peers.liveness(existing);
+        if (liveness.isEmpty()) {
             LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " does not answer: taking over its name");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
-    private void checkDataDirectory(String osUser) {
-        Path data = config.dataPath();
-        try {
-            if (!Files.exists(data)) {
-                return;
-            }
-            String owner = Files.getOwner(data).getName();
-            String expected = osUser != null ? osUser : System.getProperty("user.name");
-            if (!owner.equals(expected)) {
-                throw new WardenException(
-                        "data directory " + data + " is owned by '" + owner + "', not by '" + expected
-                                + "' who runs postgres; nothing was changed",
-                        "use another data_dir, or if this directory is really this node's: chown -R " + expected + " " + data);
-            }
-            try (var entries = Files.list(data)) {
-                if (entries.findAny().isPresent() && !Files.exists(data.resolve("PG_VERSION"))) {
-                    throw new WardenException(
-                            "data directory " + data + " is not empty and holds no postgres cluster; nothing was changed",
-                            "point data_dir at an empty or missing directory");
-                }
-            }
-        } catch (java.io.IOException e) {
-            throw new WardenException("cannot inspect data directory " + data + ": " + e.getMessage(), "check its permissions");
+        } else if (liveness.getAsInt() < 500 || existing.agentPid() != ProcessHandle.current().pid()) {
+            throw new WardenException(
+                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster() + "' (agent at "
+                            + existing.apiUrl() + ", pid " + existing.agentPid() + ", data " + existing.dataDir() + ")",
+                    "give this node another name, or stop the running one first");
         }
     }
 
     /** One HA cycle. Never throws: a cycle that fails is logged and the next one starts from a fresh read. */
     void cycle(long now) {
-        lease.loopAlive(now);
+        lease.ownerAlive(now);
         cycles++;
         ClusterSnapshot cluster;
         try {
@@ -282,25 +252,27 @@ public final class Agent implements AutoCloseable {
         trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
-        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), Instant.now());
+        java.time.Instant calendar = clock.instant();
+        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
                 : Map.of();
         Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
+        Lease.Term term = lease.term();
         HaInput input = new HaInput(
                 config.name(),
-                lease.leaseId(),
+                term.id(),
                 config.tags(),
                 cluster,
                 local,
-                lease.valid(System.nanoTime()),
-                lease.watchdogReachable(),
+                term.validAt(clock.nanoTime()),
+                watchdog.reachable(term),
                 peers,
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
                 notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local, now),
-                Instant.now(),
+                calendar,
                 handedOver);
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
@@ -319,11 +291,11 @@ public final class Agent implements AutoCloseable {
         }
         LocalState after = observe();
         Member self = publishSelf(cluster, after);
-        view = new AgentView(cluster, after, decision, self, System.nanoTime(), cycles);
+        view = new AgentView(cluster, after, decision, self, clock.nanoTime(), cycles);
     }
 
     private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
-        view = new AgentView(cluster, local, decision, member(cluster, local), System.nanoTime(), cycles);
+        view = new AgentView(cluster, local, decision, member(cluster, local), clock.nanoTime(), cycles);
     }
 
     private void trackNotStreaming(LocalState local, long now) {
@@ -359,21 +331,12 @@ public final class Agent implements AutoCloseable {
         if (leader.isEmpty()) {
             return false;
         }
-        try (Sql leaderSql = new Sql(leader.get().host(), leader.get().port(), "postgres", config.superuserPassword())) {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : ctl.checkpointRedo();
-            // WAL file names end in the segment number as fixed-width hex, so they compare as text across
-            // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
-            Map<String, Object> row = leaderSql.query("select"
-                    + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
-                    + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString()) + "::pg_lsn + 1), 9) as needed").getFirst();
-            String oldest = (String) row.get("oldest");
-            String needed = (String) row.get("needed");
-            boolean gone = oldest != null && needed != null && needed.compareTo(oldest) < 0;
-            if (gone) {
-                LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + oldest + " on, but I resume at "
-                        + resumeAt + " (segment " + needed + ")");
-            }
-            return gone;
+        try {
+            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
+            Optional<Postgres.WalGap> gap = postgres.walGone(upstream(leader.get()), resumeAt);
+            gap.ifPresent(g -> LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
+                    + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
+            return gap.isPresent();
         } catch (SQLException | RuntimeException e) {
             logReason("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
             return false;
@@ -420,30 +383,30 @@ public final class Agent implements AutoCloseable {
     }
 
     private void bootstrap(ClusterSnapshot cluster) {
-        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), lease.leaseId())) {
+        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), lease.term().id())) {
             LOG.info("another node won the bootstrap race");
             return;
         }
-        if (!lease.arm()) {
-            dcs.releaseLeader(config.name(), lease.leaseId());
+        if (!watchdog.arm(lease.term())) {
+            dcs.releaseLeader(config.name(), lease.term().id());
             throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
         inProgress = MemberState.INITIALIZING;
         publishSelf(cluster, LocalState.of(DataState.EMPTY));
         try {
-            ctl.initdb(config.superuserPassword());
-            ctl.writeConfig(node, parameters(true), Optional.empty());
-            check(ctl.start(Duration.ofSeconds(60)), "starting the new primary");
-            sql.execute("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD " + Sql.literal(config.replicationPassword()));
-            dcs.completeBootstrap(ctl.systemIdentifier());
-            dcs.appendHistory(new HistoryEntry(1, "0/0", config.name(), EtcdDcs.now(), "bootstrap"));
+            postgres.initdb(config.superuserPassword());
+            postgres.writeConfig(node, parameters(true), Optional.empty());
+            check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
+            postgres.createReplicationRole(config.replicationPassword());
+            dcs.completeBootstrap(postgres.systemIdentifier());
+            dcs.appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
             LOG.info("bootstrapped the cluster as primary");
         } catch (RuntimeException | SQLException e) {
             LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
-            Fence.kill(config.dataPath());
-            ctl.removeData();
-            lease.disarm();
-            dcs.revokeLease(lease.leaseId());
+            postgres.kill();
+            postgres.removeData();
+            watchdog.disarm();
+            lease.revoke();
         }
     }
 
@@ -454,30 +417,30 @@ public final class Agent implements AutoCloseable {
     private void cloneFrom(Member leader) {
         inProgress = MemberState.CLONING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        lease.disarm();
-        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
-        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(ctl.startNoWait(), "starting the new replica");
+        watchdog.disarm();
+        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
+        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(postgres.startNoWait(), "starting the new replica");
         LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
     private void startReplica(Optional<Member> leader) {
-        lease.disarm();
-        ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), leader.map(Agent::upstream));
-        check(ctl.startNoWait(), "starting postgres as a replica");
+        watchdog.disarm();
+        postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), leader.map(Agent::upstream));
+        check(postgres.startNoWait(), "starting postgres as a replica");
     }
 
     private void follow(Member leader) {
-        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(ctl.reload(), "reloading to follow " + leader.name());
+        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(postgres.reload(), "reloading to follow " + leader.name());
     }
 
     private void rewind(Member leader) {
         inProgress = MemberState.REWINDING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
-        lease.disarm();
-        boolean stranded = ctl.postmasterPid().isPresent();
-        if (stranded && System.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
+        watchdog.disarm();
+        boolean stranded = postgres.postmasterPid().isPresent();
+        if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
             // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
             // only a fresh copy helps.
             LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
@@ -486,24 +449,24 @@ public final class Agent implements AutoCloseable {
             return;
         }
         if (stranded) {
-            lastStrandedRewindNanos = System.nanoTime();
+            lastStrandedRewindNanos = clock.nanoTime();
         }
-        if (ctl.postmasterPid().isPresent()) {
+        if (postgres.postmasterPid().isPresent()) {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.
-            check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
-            ctl.writeConfig(node, parameters(true), Optional.empty());
+            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
+            postgres.writeConfig(node, parameters(true), Optional.empty());
         }
         checkpointOn(leader);
-        Result result = ctl.rewind(upstream(leader), Duration.ofMinutes(10));
+        Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
             LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
             reclone(leader);
             return;
         }
         LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
-        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(ctl.startNoWait(), "starting the rewound replica");
+        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(postgres.startNoWait(), "starting the rewound replica");
     }
 
     /**
@@ -514,12 +477,12 @@ public final class Agent implements AutoCloseable {
     private void reclone(Member leader) {
         inProgress = MemberState.CLONING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        lease.disarm();
-        Fence.kill(config.dataPath());
-        ctl.removeData();
-        check(ctl.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        ctl.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(ctl.startNoWait(), "starting the re-cloned replica");
+        watchdog.disarm();
+        postgres.kill();
+        postgres.removeData();
+        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        check(postgres.startNoWait(), "starting the re-cloned replica");
         LOG.info("re-cloned from " + leader.name() + " and started as its replica");
     }
 
@@ -529,26 +492,26 @@ public final class Agent implements AutoCloseable {
      * never had. Best effort: if it fails, pg_rewind and the stranded-replica check still catch it.
      */
     private void checkpointOn(Member leader) {
-        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", config.superuserPassword())) {
-            leaderSql.execute("CHECKPOINT");
+        try {
+            postgres.checkpointOn(upstream(leader));
         } catch (SQLException | RuntimeException e) {
             LOG.warning("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
         }
     }
 
     private void takeLeadership(LocalState local) {
-        long begun = System.nanoTime();
-        if (!dcs.acquireLeader(config.name(), lease.leaseId())) {
+        long begun = clock.nanoTime();
+        if (!dcs.acquireLeader(config.name(), lease.term().id())) {
             LOG.info("lost the leader race");
             return;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
-            long acquired = System.nanoTime();
+            long acquired = clock.nanoTime();
             awaitRouters();
             LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
-                    seconds(acquired - begun), seconds(System.nanoTime() - acquired)));
+                    seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
             promote();
-        } else if (!lease.arm()) {
+        } else if (!watchdog.arm(lease.term())) {
             releaseLeadership();
         }
     }
@@ -560,28 +523,36 @@ public final class Agent implements AutoCloseable {
      * to vanish is enough. Bounded, so a faulty router cannot block failover for ever.
      */
     private void awaitRouters() {
-        long deadline = System.nanoTime() + config.ttlDuration().multipliedBy(2).toNanos();
-        while (System.nanoTime() < deadline) {
-            try {
-                var stale = dcs.readRouters().stream()
-                        .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                        .map(r -> r.id() + " (still routing to " + r.primary() + ")")
-                        .toList();
-                if (stale.isEmpty()) {
-                    return;
+        Duration limit = config.ttlDuration().multipliedBy(2);
+        boolean acknowledged;
+        try {
+            acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
+                try {
+                    var stale = dcs.readRouters().stream()
+                            .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
+                            .map(r -> r.id() + " (still routing to " + r.primary() + ")")
+                            .toList();
+                    if (!stale.isEmpty()) {
+                        logReason("waiting for routers to stop routing to the old primary: " + stale);
+                    }
+                    return stale.isEmpty();
+                } catch (DcsException e) {
+                    logReason("cannot read router acknowledgements: " + e.getMessage());
+                    return false;
                 }
-                logReason("waiting for routers to stop routing to the old primary: " + stale);
-            } catch (DcsException e) {
-                logReason("cannot read router acknowledgements: " + e.getMessage());
-            }
-            Processes.sleep(Duration.ofMillis(20));
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for the routers' acknowledgements: not promoting", "none: the agent is stopping");
         }
-        LOG.warning("routers did not acknowledge within " + config.ttlDuration().multipliedBy(2).toSeconds() + "s; promoting anyway");
+        if (!acknowledged) {
+            LOG.warning("routers did not acknowledge within " + limit.toSeconds() + "s; promoting anyway");
+        }
     }
 
     private void promote() {
         // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
-        if (!lease.arm() || !lease.valid(System.nanoTime())) {
+        if (!watchdog.arm(lease.term()) || !lease.valid(clock.nanoTime())) {
             LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             releaseLeadership();
             return;
@@ -597,35 +568,35 @@ public final class Agent implements AutoCloseable {
             syncStandbys = new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT);
             // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
             // loaded, so the first commit already waits as the mode says.
-            ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
-            check(ctl.reload(), "reloading before promotion");
+            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
+            check(postgres.reload(), "reloading before promotion");
         }
         inProgress = MemberState.PROMOTING;
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
-        long begun = System.nanoTime();
-        check(ctl.promote(Duration.ofSeconds(60)), "promoting");
-        long promotedAt = System.nanoTime();
-        ctl.writeConfig(node, parameters(true), Optional.empty());
+        long begun = clock.nanoTime();
+        check(postgres.promote(Duration.ofSeconds(60)), "promoting");
+        long promotedAt = clock.nanoTime();
+        postgres.writeConfig(node, parameters(true), Optional.empty());
         inProgress = null;
         LocalState promoted = observe();
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
         publishSelf(ClusterSnapshot.empty(), promoted);
         dcs.appendHistory(new HistoryEntry(
-                promoted.timeline(), promoted.lsn().toString(), config.name(), EtcdDcs.now(), "promoted: " + currentDecision));
+                promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
         dcs.clearSwitchover();
         LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
-                promoted.timeline(), seconds(promotedAt - begun), seconds(System.nanoTime() - promotedAt)));
+                promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
     }
 
     private void restartPrimary() {
-        if (!lease.arm() || !lease.valid(System.nanoTime())) {
+        if (!watchdog.arm(lease.term()) || !lease.valid(clock.nanoTime())) {
             return;
         }
-        ctl.writeConfig(node, parameters(true), Optional.empty());
-        Result result = ctl.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
+        postgres.writeConfig(node, parameters(true), Optional.empty());
+        Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
         } else {
@@ -634,16 +605,16 @@ public final class Agent implements AutoCloseable {
     }
 
     private void releaseLeadership() {
-        Fence.kill(config.dataPath());
-        lease.disarm();
-        dcs.releaseLeader(config.name(), lease.leaseId());
+        postgres.kill();
+        watchdog.disarm();
+        dcs.releaseLeader(config.name(), lease.term().id());
     }
 
     private void fence(String reason) {
-        Fence.kill(config.dataPath()).ifPresent(what -> LOG.warning(reason + ": " + what));
-        lease.disarm();
+        postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
+        watchdog.disarm();
         try {
-            dcs.releaseLeader(config.name(), lease.leaseId());
+            dcs.releaseLeader(config.name(), lease.term().id());
         } catch (DcsException e) {
             // The lease runs out on its own; releasing early only speeds up the next leader.
         }
@@ -657,39 +628,42 @@ public final class Agent implements AutoCloseable {
         // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
         // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
         livePosition(candidate);
-        long begun = System.nanoTime();
+        long begun = clock.nanoTime();
         // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
         // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
         // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
         inProgress = MemberState.HANDING_OVER;
         publishSelf(ClusterSnapshot.empty(), local);
-        check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
+        check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
-        long stopped = System.nanoTime();
-        Lsn checkpoint = ctl.latestCheckpoint();
-        long read = System.nanoTime();
-        long deadline = read + Duration.ofSeconds(30).toNanos();
-        Lsn received = Lsn.ZERO;
-        while (System.nanoTime() < deadline) {
-            received = livePosition(candidate).orElse(Lsn.ZERO);
-            if (received.compareTo(checkpoint) > 0) {
-                break;
-            }
-            Processes.sleep(Duration.ofMillis(20));
+        long stopped = clock.nanoTime();
+        Lsn checkpoint = postgres.latestCheckpoint();
+        long read = clock.nanoTime();
+        Lsn received;
+        try {
+            received = Poll.every(Duration.ofMillis(20)).clock(clock)
+                    .untilAnswered(Duration.ofSeconds(30), () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
+                    .orElseGet(() -> livePosition(candidate).orElse(Lsn.ZERO));
+        } catch (InterruptedException e) {
+            // Stopping: postgres stays down and the key stays ours until the lease runs out; the candidate may still
+            // have everything, and a restarted agent starts this primary again only while it holds the key.
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
+                    "none: the agent is stopping");
         }
-        long confirmed = System.nanoTime();
+        long confirmed = clock.nanoTime();
         if (received.compareTo(checkpoint) <= 0) {
             LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
                     + " (at " + received + "); restarting as primary instead");
-            check(ctl.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
+            check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
             dcs.clearSwitchover();
             return;
         }
-        lease.disarm();
-        dcs.releaseLeader(config.name(), lease.leaseId());
+        watchdog.disarm();
+        dcs.releaseLeader(config.name(), lease.term().id());
         LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
                         + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
-                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(System.nanoTime() - confirmed)));
+                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(clock.nanoTime() - confirmed)));
     }
 
     private static double seconds(long nanos) {
@@ -697,34 +671,24 @@ public final class Agent implements AutoCloseable {
     }
 
     private Optional<Lsn> livePosition(Member member) {
-        try {
-            HttpResponse<String> response = http.send(
-                    HttpRequest.newBuilder(URI.create(member.apiUrl() + "/status")).timeout(Duration.ofMillis(700)).build(),
-                    HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? Optional.of(Json.read(response.body(), Member.class).position()) : Optional.empty();
-        } catch (java.io.IOException e) {
-            return Optional.empty();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return Optional.empty();
-        }
+        return peers.status(member).map(Member::position);
     }
 
     /** Called from the lease keeper's thread when the lease ran out while we were primary. */
     private void fenceFromKeeper() {
-        Fence.kill(config.dataPath()).ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
+        postgres.kill().ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
     }
 
     private void lead(ClusterSnapshot cluster, LocalState local) {
-        if (!lease.arm()) {
+        if (!watchdog.arm(lease.term())) {
             LOG.warning("watchdog unreachable while leading: stepping down");
             fence("stepping down: watchdog unreachable");
             return;
         }
         Optime optime = new Optime(local.lsn().toString(), local.timeline());
-        if (!publishedOptime.unchanged(optime, lease.leaseId(), System.nanoTime())) {
+        if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
             dcs.publishOptime(config.name(), optime);
-            publishedOptime.wrote(optime, lease.leaseId(), System.nanoTime());
+            publishedOptime.wrote(optime, lease.term().id(), clock.nanoTime());
         }
         manageSlots(cluster);
         manageSync(cluster);
@@ -738,19 +702,14 @@ public final class Agent implements AutoCloseable {
     /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
     private void manageSync(ClusterSnapshot cluster) {
         try {
-            List<SyncPlanner.Standby> standbys = new java.util.ArrayList<>();
-            for (Map<String, Object> row : sql.query(
-                    "select application_name, state, sync_state, coalesce(flush_lsn, '0/0')::text as flush from pg_stat_replication")) {
-                standbys.add(new SyncPlanner.Standby((String) row.get("application_name"), (String) row.get("state"),
-                        (String) row.get("sync_state"), Lsn.parse((String) row.get("flush"))));
-            }
+            List<Standby> standbys = postgres.standbys();
             // A standby postgres does not wait for right now must be timed again from scratch.
             seenSyncAt.keySet().removeIf(name -> !syncStandbys.names().contains(name)
                     || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
             SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
                     syncStandbys.names(), syncStandbys.wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
             if (!plan.startTiming().isEmpty()) {
-                Lsn position = Lsn.parse((String) sql.query("select pg_current_wal_lsn()::text as lsn").getFirst().get("lsn"));
+                Lsn position = postgres.currentWalPosition();
                 plan.startTiming().forEach(name -> seenSyncAt.put(name, position));
             }
             if (plan.publish().isPresent()) {
@@ -762,8 +721,8 @@ public final class Agent implements AutoCloseable {
             }
             if (plan.configure().isPresent()) {
                 syncStandbys = plan.configure().get();
-                ctl.writeConfig(node, parameters(true), Optional.empty());
-                check(ctl.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
+                postgres.writeConfig(node, parameters(true), Optional.empty());
+                check(postgres.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
                 LOG.info(plan.reason());
             }
         } catch (SQLException e) {
@@ -791,8 +750,8 @@ public final class Agent implements AutoCloseable {
     private void applyParameters(Decision decision) {
         boolean primary = decision.action() == Action.LEAD;
         Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(Agent::upstream);
-        if (ctl.writeConfig(node, parameters(primary), upstream)) {
-            check(ctl.reload(), "reloading changed parameters");
+        if (postgres.writeConfig(node, parameters(primary), upstream)) {
+            check(postgres.reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
         }
     }
@@ -804,20 +763,16 @@ public final class Agent implements AutoCloseable {
                     .filter(n -> !n.equals(config.name()))
                     .map(PostgresCtl::slotName)
                     .collect(Collectors.toSet());
-            Map<String, Boolean> existing = new HashMap<>();
-            for (Map<String, Object> row : sql.query(
-                    "select slot_name, active from pg_replication_slots where slot_type = 'physical'")) {
-                existing.put((String) row.get("slot_name"), (Boolean) row.get("active"));
-            }
+            Map<String, Boolean> existing = postgres.physicalSlots();
             for (String slot : wanted) {
                 if (!existing.containsKey(slot)) {
-                    sql.query("select pg_create_physical_replication_slot(" + Sql.literal(slot) + ", true)");
+                    postgres.createSlot(slot);
                     LOG.info("created replication slot " + slot);
                 }
             }
             for (Map.Entry<String, Boolean> slot : existing.entrySet()) {
                 if (!wanted.contains(slot.getKey()) && !slot.getValue()) {
-                    sql.query("select pg_drop_replication_slot(" + Sql.literal(slot.getKey()) + ")");
+                    postgres.dropSlot(slot.getKey());
                     LOG.info("dropped replication slot " + slot.getKey() + ": its member is gone");
                 }
             }
@@ -828,110 +783,24 @@ public final class Agent implements AutoCloseable {
 
     /** Reads the state of the local postgres; never throws. */
     LocalState observe() {
-        if (!ctl.hasData()) {
-            return LocalState.of(DataState.EMPTY);
-        }
-        Optional<Long> pid = ctl.postmasterPid();
-        boolean standby = ctl.isStandby();
-        if (pid.isEmpty()) {
-            return LocalState.of(standby ? DataState.STOPPED_REPLICA : DataState.STOPPED_PRIMARY);
-        }
-        String upstream = configuredUpstream();
-        try {
-            Map<String, Object> row = sql.query("""
-                    select pg_is_in_recovery() as recovery,
-                      case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current,
-                      case when pg_is_in_recovery() then null else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end as tli_hex,
-                      pg_last_wal_receive_lsn()::text as received,
-                      pg_last_wal_replay_lsn()::text as replayed,
-                      (select status from pg_stat_wal_receiver) as receiver,
-                      (select received_tli from pg_stat_wal_receiver) as received_tli,
-                      (select timeline_id from pg_control_checkpoint()) as checkpoint_tli,
-                      exists (select 1 from pg_settings where pending_restart) as pending_restart
-                    """).getFirst();
-            boolean pendingRestart = (Boolean) row.get("pending_restart");
-            boolean recovery = (Boolean) row.get("recovery");
-            if (!recovery) {
-                return new LocalState(
-                        DataState.RUNNING_PRIMARY,
-                        Long.parseLong((String) row.get("tli_hex"), 16),
-                        Lsn.parse((String) row.get("current")),
-                        false,
-                        "",
-                        pid.get(),
-                        pendingRestart);
-            }
-            Lsn received = Lsn.parse((String) row.get("received"));
-            Lsn replayed = Lsn.parse((String) row.get("replayed"));
-            Object receivedTli = row.get("received_tli");
-            long timeline = receivedTli != null ? ((Number) receivedTli).longValue() : ((Number) row.get("checkpoint_tli")).longValue();
-            return new LocalState(
-                    DataState.RUNNING_REPLICA,
-                    timeline,
-                    received.compareTo(replayed) > 0 ? received : replayed,
-                    "streaming".equals(row.get("receiver")),
-                    upstream,
-                    pid.get(),
-                    pendingRestart);
-        } catch (SQLException | RuntimeException e) {
-            // Starting up or shutting down: judge by the data directory. Treating a primary we cannot query as
-            // running keeps the fencing rule in force for it.
-            return new LocalState(
-                    standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY, 0, Lsn.ZERO, false, upstream, pid.get());
-        }
-    }
-
-    /** host:port of the upstream in the primary_conninfo this agent last wrote, empty when none. */
-    private String configuredUpstream() {
-        String host = "";
-        String port = "";
-        for (String token : configuredSetting("primary_conninfo").split(" ")) {
-            if (token.startsWith("host=")) {
-                host = token.substring("host=".length());
-            } else if (token.startsWith("port=")) {
-                port = token.substring("port=".length());
-            }
-        }
-        return host.isEmpty() ? "" : host + ":" + port;
+        return postgres.observe();
     }
 
     /** A setting's value as this agent last wrote it into warden.conf, empty when absent. */
     private String configuredSetting(String name) {
-        try {
-            for (String line : Files.readAllLines(config.dataPath().resolve("warden.conf"))) {
-                String prefix = name + " = '";
-                if (line.startsWith(prefix) && line.endsWith("'")) {
-                    return line.substring(prefix.length(), line.length() - 1).replace("''", "'");
-                }
-            }
-        } catch (java.io.IOException e) {
-            // No config yet.
-        }
-        return "";
+        return postgres.configuredSetting(name);
     }
 
     /** Asks every other member's agent for its WAL position right now, for the failover race. */
     private Map<String, Lsn> probePeers(ClusterSnapshot cluster) {
-        Map<String, Lsn> positions = new HashMap<>();
         List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
-        var futures = others.stream()
-                .map(m -> Map.entry(m, http.sendAsync(
-                        HttpRequest.newBuilder(URI.create(m.apiUrl() + "/status")).timeout(Duration.ofMillis(700)).build(),
-                        HttpResponse.BodyHandlers.ofString())))
-                .toList();
-        for (var entry : futures) {
-            try {
-                HttpResponse<String> response = entry.getValue().get(800, TimeUnit.MILLISECONDS);
-                if (response.statusCode() == 200) {
-                    Member reported = Json.read(response.body(), Member.class);
-                    if (reported.role() == Role.REPLICA) {
-                        positions.put(entry.getKey().name(), reported.position());
-                    }
-                }
-            } catch (Exception e) {
-                // A peer that does not answer in time cannot promote either; it is left out of the comparison.
+        Map<String, Lsn> positions = new HashMap<>();
+        // A peer that does not answer in time cannot promote either; it is left out of the comparison.
+        peers.statuses(others).forEach((name, reported) -> {
+            if (reported.role() == Role.REPLICA) {
+                positions.put(name, reported.position());
             }
-        }
+        });
         return positions;
     }
 
@@ -940,7 +809,7 @@ public final class Agent implements AutoCloseable {
      * positions; a position one loop old can make a lagging replica win and strand a further one on the old
      * timeline. Uses its own connection: the HA loop's is not shared across threads.
      */
-    public synchronized Member liveStatus() {
+    public Member liveStatus() {
         AgentView current = view;
         if (current == null) {
             return null;
@@ -949,26 +818,22 @@ public final class Agent implements AutoCloseable {
         if (current.local().data() != DataState.RUNNING_REPLICA) {
             return self;
         }
-        try {
-            Map<String, Object> row = apiSql.query("select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'),"
-                    + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn").getFirst();
-            return new Member(self.name(), self.role(), self.state(), self.host(), self.port(), self.apiUrl(), self.timeline(),
-                    (String) row.get("lsn"), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(), self.instanceId(),
-                    self.dataDir(), self.pendingRestart());
-        } catch (SQLException | RuntimeException e) {
-            return self;
-        }
+        return postgres.receivedPosition()
+                .map(lsn -> new Member(self.name(), self.role(), self.state(), self.host(), self.port(), self.apiUrl(),
+                        self.timeline(), lsn.toString(), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(),
+                        self.instanceId(), self.dataDir(), self.pendingRestart()))
+                .orElse(self);
     }
 
     private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         Member self = member(cluster, local);
-        long now = System.nanoTime();
-        if (published.unchanged(self, lease.leaseId(), now)) {
+        long now = clock.nanoTime();
+        if (published.unchanged(self, lease.term().id(), now)) {
             return self;
         }
         try {
-            dcs.publishMember(self, lease.leaseId());
-            published.wrote(self, lease.leaseId(), now);
+            dcs.publishMember(self, lease.term().id());
+            published.wrote(self, lease.term().id(), now);
         } catch (DcsException e) {
             logReason("cannot publish member state: " + e.getMessage());
         }
@@ -1048,22 +913,22 @@ public final class Agent implements AutoCloseable {
 
     private String restart(ClusterSnapshot cluster, LocalState local) {
         boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
-        if (primary && !(cluster.isLeader(config.name()) && lease.valid(System.nanoTime()))) {
+        if (primary && !(cluster.isLeader(config.name()) && lease.valid(clock.nanoTime()))) {
             throw new NodeCommand.Refused("this node's data directory is a primary's but it does not hold the leader key: the HA loop"
                     + " decides what it becomes, not a restart");
         }
         if (local.running()) {
-            check(ctl.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
+            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
         }
         if (primary) {
-            if (!lease.arm()) {
+            if (!watchdog.arm(lease.term())) {
                 throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
             }
-            ctl.writeConfig(node, parameters(true), Optional.empty());
+            postgres.writeConfig(node, parameters(true), Optional.empty());
         } else {
-            ctl.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), upstreamFor(cluster));
+            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), upstreamFor(cluster));
         }
-        check(ctl.start(Duration.ofSeconds(60)), "starting postgres after the restart");
+        check(postgres.start(Duration.ofSeconds(60)), "starting postgres after the restart");
         return "restarted postgres as " + (primary ? "primary" : "replica");
     }
 
@@ -1072,8 +937,8 @@ public final class Agent implements AutoCloseable {
             throw new NodeCommand.Refused("postgres is not running on this node");
         }
         boolean primary = local.data() == DataState.RUNNING_PRIMARY;
-        ctl.writeConfig(node, parameters(primary), primary ? Optional.empty() : upstreamFor(cluster));
-        check(ctl.reload(), "reloading postgres");
+        postgres.writeConfig(node, parameters(primary), primary ? Optional.empty() : upstreamFor(cluster));
+        check(postgres.reload(), "reloading postgres");
         return "reloaded postgres";
     }
 
@@ -1109,16 +974,15 @@ public final class Agent implements AutoCloseable {
             // Refused at start-up (a duplicate name, say): nothing here is ours to stop or release.
             return;
         }
-        ctl.stop("fast", Duration.ofSeconds(30));
-        lease.disarm();
+        postgres.stop("fast", Duration.ofSeconds(30));
+        watchdog.disarm();
         try {
-            dcs.releaseLeader(config.name(), lease.leaseId());
-            dcs.revokeLease(lease.leaseId());
+            dcs.releaseLeader(config.name(), lease.term().id());
         } catch (DcsException e) {
             LOG.warning("could not release leadership on shutdown: " + e.getMessage());
         }
-        sql.close();
-        apiSql.close();
+        lease.revoke();
+        postgres.close();
         dcs.close();
     }
 }

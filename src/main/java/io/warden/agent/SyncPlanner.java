@@ -6,6 +6,7 @@ import io.warden.dcs.Member;
 import io.warden.dcs.Role;
 import io.warden.dcs.SyncMode;
 import io.warden.dcs.SyncState;
+import io.warden.postgres.Standby;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.LinkedHashSet;
@@ -32,9 +33,6 @@ import java.util.Set;
  */
 public final class SyncPlanner {
     private SyncPlanner() {}
-
-    /** One row of the primary's {@code pg_stat_replication}. */
-    public record Standby(String name, String state, String syncState, Lsn flush) {}
 
     /**
      * @param configured P as written in the config now; empty with {@code wildcard} false means asynchronous

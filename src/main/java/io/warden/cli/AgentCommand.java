@@ -1,11 +1,20 @@
 package io.warden.cli;
 
 import io.warden.agent.Agent;
+import io.warden.agent.HttpPeers;
 import io.warden.agent.NodeConfig;
 import io.warden.api.AgentApi;
+import io.warden.common.Clock;
+import io.warden.common.Processes;
 import io.warden.common.WardenException;
+import io.warden.dcs.EtcdDcs;
+import io.warden.postgres.LocalPostgres;
+import io.warden.postgres.PostgresCtl;
+import io.warden.watchdog.WatchdogClient;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -18,7 +27,7 @@ final class AgentCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         NodeConfig node = NodeConfig.load(config);
-        Agent agent = new Agent(node);
+        Agent agent = wire(node);
         AgentApi api;
         try {
             api = new AgentApi(agent, node.apiHost(), node.apiPort());
@@ -36,5 +45,16 @@ final class AgentCommand implements Callable<Integer> {
         agent.run();
         api.close();
         return 0;
+    }
+
+    /** The one place an agent's collaborators are made: etcd, its postgres, its peers, its watchdog, the system clock. */
+    static Agent wire(NodeConfig node) {
+        String osUser = node.postgresUser() != null ? node.postgresUser() : (Processes.isRoot() ? "postgres" : null);
+        LocalPostgres.checkDataDirectory(node.dataPath(), osUser);
+        PostgresCtl ctl = new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser);
+        // Each DCS request gets a third of the ttl (at least 500 ms): several fit before a lease runs out.
+        EtcdDcs dcs = new EtcdDcs(node.etcd(), node.cluster(), Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)));
+        Optional<WatchdogClient> watchdog = node.watchdogRequired() ? Optional.of(WatchdogClient.socket(node.watchdogSocket())) : Optional.empty();
+        return new Agent(node, dcs, new LocalPostgres(ctl, node.port(), node.superuserPassword()), new HttpPeers(), watchdog, Clock.SYSTEM);
     }
 }

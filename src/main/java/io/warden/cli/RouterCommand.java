@@ -1,7 +1,9 @@
 package io.warden.cli;
 
 import com.sun.net.httpserver.HttpServer;
+import io.warden.common.Clock;
 import io.warden.common.WardenException;
+import io.warden.dcs.EtcdDcs;
 import io.warden.router.Router;
 import io.warden.router.RouterConfig;
 import java.io.IOException;
@@ -9,6 +11,7 @@ import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.Executors;
 import picocli.CommandLine.Command;
@@ -22,7 +25,7 @@ final class RouterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RouterConfig settings = RouterConfig.load(config);
-        Router router = new Router(settings);
+        Router router = new Router(settings, new EtcdDcs(settings.etcd(), settings.cluster(), Duration.ofMillis(500)), Clock.SYSTEM);
         HttpServer api;
         try {
             api = HttpServer.create(new InetSocketAddress(settings.host(), settings.apiPort()), 16);

@@ -135,7 +135,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     }
 
     private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first) {
-        connect(ctx, first, System.nanoTime() + router.config().waitForNodeDuration().toNanos());
+        connect(ctx, first, router.clock().nanoTime() + router.config().waitForNodeDuration().toNanos());
     }
 
     /**
@@ -151,11 +151,11 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         long seen = router.routingVersion();
         Optional<RouteTarget> target = router.route(port);
         if (target.isEmpty()) {
-            long left = deadline - System.nanoTime();
+            long left = deadline - router.clock().nanoTime();
             if (router.serving() && left > 0) {
                 if (holdEnd == null) {
                     // Called with "now" as the deadline: no time left then, so it routes or refuses.
-                    holdEnd = ctx.executor().schedule(() -> connect(ctx, first, System.nanoTime()), left, TimeUnit.NANOSECONDS);
+                    holdEnd = ctx.executor().schedule(() -> connect(ctx, first, router.clock().nanoTime()), left, TimeUnit.NANOSECONDS);
                 }
                 router.whenRoutingChanges(seen, () -> ctx.executor().execute(() -> connect(ctx, first, deadline)));
                 return;

@@ -16,11 +16,12 @@ import io.netty.channel.RecvByteBufAllocator;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ThreadPerTaskExecutor;
+import io.warden.common.Clock;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
-import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.LeaderKey;
+import io.warden.dcs.Lease;
 import io.warden.dcs.RouterStatus;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -81,6 +82,9 @@ public final class Router implements AutoCloseable {
 
     private final RouterConfig config;
     private final Dcs dcs;
+    private final Clock clock;
+    /** Stepped by the topology thread itself: renewals and routing are judged in one round. */
+    private final Lease lease;
     private final Semaphore wake = new Semaphore(0);
     private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
     private final Map<Long, RouteTarget> cancelKeys = new ConcurrentHashMap<>();
@@ -101,10 +105,6 @@ public final class Router implements AutoCloseable {
     private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile boolean fenced = true;
-    private volatile long leaseId;
-    private volatile long validUntilNanos;
-    /** When the lease was last renewed; touched by the topology thread only. */
-    private long renewedNanos;
     private String lastProblem = "";
     /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
     private RouterStatus published;
@@ -135,9 +135,14 @@ public final class Router implements AutoCloseable {
         final Map<String, AtomicLong> routed = new ConcurrentHashMap<>();
     }
 
-    public Router(RouterConfig config) {
-        this.config = config;
-        this.dcs = new EtcdDcs(config.etcd(), config.cluster(), Duration.ofMillis(500));
+    /** The longest a renewal waits for its answer while the lease holds: a late answer still renews. */
+    private static final Duration RENEWAL_ATTEMPT = Duration.ofSeconds(1);
+
+    public Router(RouterConfig config, Dcs dcs, Clock clock) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
+        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, Duration.ZERO, clock, new Lease.Listener() {});
         this.transport = Transport.choose(config.transport());
         this.loops = new MultiThreadIoEventLoopGroup(transport.loops(), new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
                 LoopChooser.INSTANCE, transport.handlers());
@@ -162,35 +167,30 @@ public final class Router implements AutoCloseable {
         return config;
     }
 
+    Clock clock() {
+        return clock;
+    }
+
     /** Connects to the DCS (failing fast with a clear error), then serves until {@link #close()}. */
     public void run() {
-        long deadline = System.nanoTime() + io.warden.agent.Agent.STARTUP_DCS_WAIT.toNanos();
-        while (leaseId == 0) {
-            try {
-                long sent = System.nanoTime();
-                leaseId = dcs.grantLease(config.ttlDuration());
-                validUntilNanos = sent + config.ttlDuration().toNanos() - margin();
-                renewedNanos = sent;
-            } catch (DcsException e) {
-                if (System.nanoTime() > deadline) {
-                    throw new io.warden.common.WardenException(
-                            "router " + config.id() + " cannot reach etcd at " + String.join(",", config.etcd()) + " for "
-                                    + io.warden.agent.Agent.STARTUP_DCS_WAIT.toSeconds() + " s: "
-                                    + e.getMessage(),
-                            "start etcd, or fix 'etcd' in the router config");
-                }
-            }
+        try {
+            lease.start(Lease.STARTUP_WAIT);
+        } catch (DcsException e) {
+            throw new io.warden.common.WardenException(
+                    "router " + config.id() + " cannot reach etcd at " + String.join(",", config.etcd()) + " for "
+                            + Lease.STARTUP_WAIT.toSeconds() + " s: " + e.getMessage(),
+                    "start etcd, or fix 'etcd' in the router config");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return;
         }
         Thread.ofPlatform().daemon().name("health-check").start(this::probeNodes);
         try (AutoCloseable watch = dcs.watchAll(this::changed)) {
             while (running) {
-                step(System.nanoTime());
-                // Until the next renewal or read is due: right away again after a renewal that failed, so that one
-                // squeezed out by a connection storm on a small machine is retried at once, not a round later.
-                long now = System.nanoTime();
-                long untilRenewal = renewInterval().toNanos() - (now - renewedNanos);
-                long untilRead = (changePending.get() ? (incomplete() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS) - (now - readNanos);
-                if (wake.tryAcquire(Math.max(RETRY_PAUSE_NANOS, Math.min(untilRenewal, untilRead)), TimeUnit.NANOSECONDS)) {
+                long started = clock.nanoTime();
+                // The round's own time counts against the pause it asks for.
+                long delay = Math.max(RETRY_PAUSE_NANOS, step(started) - (clock.nanoTime() - started));
+                if (wake.tryAcquire(delay, TimeUnit.NANOSECONDS)) {
                     // One read answers every change that arrived meanwhile: agents write in bursts (three members,
                     // the optime), and a read per event would be several identical reads.
                     wake.drainPermits();
@@ -249,47 +249,35 @@ public final class Router implements AutoCloseable {
                 || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, Set.copyOf(unreachable)).isEmpty();
     }
 
-    /** How often the lease is renewed: six times per lease. */
-    private Duration renewInterval() {
-        return Duration.ofMillis(Math.max(100, config.ttlDuration().toMillis() / 6));
-    }
-
-    private long margin() {
-        return Math.max(Duration.ofMillis(500).toNanos(), config.ttlDuration().toNanos() / 6);
-    }
-
-    /** One round: renew, read the topology, apply it, publish our status; fence if the DCS was lost too long. */
-    void step(long now) {
+    /**
+     * One round at {@code now}: renew, read the topology, apply it, publish our status; fence if the DCS was lost too
+     * long. Returns the nanoseconds until the next round is due (a change the watch reports comes sooner): the next
+     * renewal or read, and right away again after a renewal that failed, so that one squeezed out by a connection
+     * storm on a small machine is retried at once, not a round later.
+     */
+    long step(long now) {
         // Renewed on its own cadence, not on every change the watch reports: under write load the agents publish
         // their positions several times a second, and each renewal is a round trip the routing does not need.
-        if (now - renewedNanos >= renewInterval().toNanos() || System.nanoTime() - validUntilNanos > 0) {
-            try {
-                // A late answer still renews: wait for it as long as the lease we hold stays valid (at most 1 s, so
-                // that a lost request is retried), rather than giving up on a slow etcd after a fixed 400 ms.
-                long validFor = validUntilNanos - System.nanoTime();
-                Duration wait = Duration.ofNanos(Math.min(Duration.ofSeconds(1).toNanos(), Math.max(validFor, Duration.ofMillis(400).toNanos())));
-                if (dcs.keepAlive(leaseId, wait) <= 0) {
-                    leaseId = dcs.grantLease(config.ttlDuration());
-                }
-                validUntilNanos = now + config.ttlDuration().toNanos() - margin();
-                renewedNanos = now;
-            } catch (DcsException e) {
-                problem("cannot renew the router lease: " + e.getMessage());
-            }
-        }
+        long untilRenewal = lease.step(now);
         // Judged on the renewal alone, before the slower reads: a round that renewed in time must not fence itself
         // because its reads were slow, nor reopen listeners it is about to close.
-        if (System.nanoTime() - validUntilNanos > 0) {
+        if (!lease.valid(clock.nanoTime())) {
             if (!fenced) {
                 metrics.dcsFences.incrementAndGet();
                 fence("cannot reach the DCS for longer than the router lease");
             }
-            return;
+            return Math.max(RETRY_PAUSE_NANOS, untilRenewal);
         }
-        if (!readDue(urgentChange.get(), changePending.get(), changePending.get() && incomplete(), now - readNanos, fenced)) {
+        if (readDue(urgentChange.get(), changePending.get(), changePending.get() && incomplete(), now - readNanos, fenced)) {
+            read(now);
+        } else {
             publishQuietly(now);
-            return;
         }
+        long untilRead = (changePending.get() ? (incomplete() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS) - (now - readNanos);
+        return Math.max(RETRY_PAUSE_NANOS, Math.min(untilRenewal, untilRead));
+    }
+
+    private void read(long now) {
         // Cleared before the read, so that a change arriving during it is read again, not lost.
         urgentChange.set(false);
         changePending.set(false);
@@ -337,6 +325,7 @@ public final class Router implements AutoCloseable {
      */
     private void publish(long now) {
         RouterStatus status = status();
+        long leaseId = lease.term().id();
         if (status.equals(published) && leaseId == publishedLease && now - publishedNanos < REPUBLISH_NANOS) {
             return;
         }
@@ -377,7 +366,11 @@ public final class Router implements AutoCloseable {
                     }
                 }
             }
-            io.warden.common.Processes.sleep(Duration.ofSeconds(1));
+            try {
+                clock.sleep(Duration.ofSeconds(1));
+            } catch (InterruptedException e) {
+                return;
+            }
         }
     }
 
@@ -615,11 +608,8 @@ public final class Router implements AutoCloseable {
         running = false;
         wake.release();
         fence("router stopping");
-        try {
-            dcs.revokeLease(leaseId);
-        } catch (DcsException e) {
-            // Its key expires with the lease anyway.
-        }
+        // Its key vanishes at once; if the revoke fails, it expires with the lease.
+        lease.revoke();
         dcs.close();
         loops.shutdownGracefully(0, 1, TimeUnit.SECONDS);
     }

@@ -1,61 +1,19 @@
 package io.warden.watchdog;
 
-import java.io.IOException;
-import java.net.StandardProtocolFamily;
-import java.net.UnixDomainSocketAddress;
-import java.nio.ByteBuffer;
-import java.nio.channels.SocketChannel;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 
 /**
- * The agent's side of the {@link Watchdog}. Thread-safe: the lease keeper pets it, the HA loop arms and disarms.
- * Every call returns whether the message reached the watchdog; a node must not lead when it did not.
+ * The agent's side of the {@link Watchdog}: every call returns whether the message reached the watchdog; a node must
+ * not lead when it did not.
  */
-public final class WatchdogClient {
-    private final Path socket;
-    private SocketChannel channel;
-
-    public WatchdogClient(Path socket) {
-        this.socket = socket;
+public interface WatchdogClient {
+    /** The watchdog process listening on {@code socket}. */
+    static WatchdogClient socket(Path socket) {
+        return new SocketWatchdogClient(socket);
     }
 
     /** Arms (or re-arms) with a CLOCK_MONOTONIC deadline in nanoseconds. */
-    public synchronized boolean arm(long deadlineNanos) {
-        return send("arm " + deadlineNanos + "\n");
-    }
+    boolean arm(long deadlineNanos);
 
-    public synchronized boolean disarm() {
-        return send("disarm\n");
-    }
-
-    private boolean send(String message) {
-        for (int attempt = 0; attempt < 2; attempt++) {
-            try {
-                if (channel == null || !channel.isOpen()) {
-                    channel = SocketChannel.open(StandardProtocolFamily.UNIX);
-                    channel.connect(UnixDomainSocketAddress.of(socket));
-                }
-                ByteBuffer buffer = ByteBuffer.wrap(message.getBytes(StandardCharsets.US_ASCII));
-                while (buffer.hasRemaining()) {
-                    channel.write(buffer);
-                }
-                return true;
-            } catch (IOException e) {
-                closeQuietly();
-            }
-        }
-        return false;
-    }
-
-    private void closeQuietly() {
-        try {
-            if (channel != null) {
-                channel.close();
-            }
-        } catch (IOException ignored) {
-            // Reconnected on the next message.
-        }
-        channel = null;
-    }
+    boolean disarm();
 }

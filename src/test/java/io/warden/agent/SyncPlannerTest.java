@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.agent.SyncPlanner.Configure;
 import io.warden.agent.SyncPlanner.Plan;
-import io.warden.agent.SyncPlanner.Standby;
+import io.warden.postgres.Standby;
 import io.warden.common.Lsn;
 import io.warden.dcs.DynamicConfig;
 import io.warden.dcs.Member;

@@ -1,0 +1,78 @@
+package io.warden.agent;
+
+import io.warden.common.Json;
+import io.warden.dcs.Member;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+
+/** {@link Peers} over HTTP: each request has a 700 ms budget, a failover race must not wait on a dead peer. */
+public final class HttpPeers implements Peers {
+    private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(700);
+
+    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+
+    @Override
+    public Map<String, Member> statuses(Collection<Member> members) {
+        List<Map.Entry<Member, CompletableFuture<HttpResponse<String>>>> asked = members.stream()
+                .map(m -> Map.entry(m, http.sendAsync(request(m, "/status"), HttpResponse.BodyHandlers.ofString())))
+                .toList();
+        Map<String, Member> answers = new HashMap<>();
+        for (var entry : asked) {
+            try {
+                HttpResponse<String> response = entry.getValue().get(REQUEST_TIMEOUT.toMillis() + 100, TimeUnit.MILLISECONDS);
+                if (response.statusCode() == 200) {
+                    answers.put(entry.getKey().name(), Json.read(response.body(), Member.class));
+                }
+            } catch (ExecutionException | TimeoutException | RuntimeException e) {
+                // Did not answer in time (or answered nonsense): left out.
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        return answers;
+    }
+
+    @Override
+    public Optional<Member> status(Member member) {
+        try {
+            HttpResponse<String> response = http.send(request(member, "/status"), HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? Optional.of(Json.read(response.body(), Member.class)) : Optional.empty();
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public OptionalInt liveness(Member member) {
+        try {
+            return OptionalInt.of(http.send(request(member, "/liveness"), HttpResponse.BodyHandlers.discarding()).statusCode());
+        } catch (IOException e) {
+            return OptionalInt.empty();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return OptionalInt.empty();
+        }
+    }
+
+    private static HttpRequest request(Member member, String path) {
+        return HttpRequest.newBuilder(URI.create(member.apiUrl() + path)).timeout(REQUEST_TIMEOUT).build();
+    }
+}

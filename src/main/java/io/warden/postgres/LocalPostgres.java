@@ -1,0 +1,330 @@
+package io.warden.postgres;
+
+import io.warden.common.Lsn;
+import io.warden.common.Processes.Result;
+import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.logging.Logger;
+
+/**
+ * The real {@link Postgres}: {@link PostgresCtl} for the processes and files, one SQL connection for the HA loop and
+ * one for the REST API (a connection is not shared across threads), and short-lived connections to the leader.
+ */
+public final class LocalPostgres implements Postgres {
+    private static final Logger LOG = Logger.getLogger(LocalPostgres.class.getName());
+
+    private final PostgresCtl ctl;
+    private final Path dataDir;
+    private final String superuserPassword;
+    private final Sql sql;
+    private final Sql apiSql;
+
+    public LocalPostgres(PostgresCtl ctl, int port, String superuserPassword) {
+        this.ctl = ctl;
+        this.dataDir = ctl.dataDir();
+        this.superuserPassword = superuserPassword;
+        this.sql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
+        this.apiSql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
+    }
+
+    /**
+     * Refuses a data directory this node must not touch: owned by someone else than who runs postgres, or not empty
+     * and holding no postgres cluster. Nothing is changed either way.
+     *
+     * @param osUser who runs postgres; null for the current user
+     */
+    public static void checkDataDirectory(Path data, String osUser) {
+        try {
+            if (!Files.exists(data)) {
+                return;
+            }
+            String owner = Files.getOwner(data).getName();
+            String expected = osUser != null ? osUser : System.getProperty("user.name");
+            if (!owner.equals(expected)) {
+                throw new io.warden.common.WardenException(
+                        "data directory " + data + " is owned by '" + owner + "', not by '" + expected
+                                + "' who runs postgres; nothing was changed",
+                        "use another data_dir, or if this directory is really this node's: chown -R " + expected + " " + data);
+            }
+            try (var entries = Files.list(data)) {
+                if (entries.findAny().isPresent() && !Files.exists(data.resolve("PG_VERSION"))) {
+                    throw new io.warden.common.WardenException(
+                            "data directory " + data + " is not empty and holds no postgres cluster; nothing was changed",
+                            "point data_dir at an empty or missing directory");
+                }
+            }
+        } catch (IOException e) {
+            throw new io.warden.common.WardenException("cannot inspect data directory " + data + ": " + e.getMessage(), "check its permissions");
+        }
+    }
+
+    @Override
+    public LocalState observe() {
+        if (!ctl.hasData()) {
+            return LocalState.of(DataState.EMPTY);
+        }
+        Optional<Long> pid = ctl.postmasterPid();
+        boolean standby = ctl.isStandby();
+        if (pid.isEmpty()) {
+            return LocalState.of(standby ? DataState.STOPPED_REPLICA : DataState.STOPPED_PRIMARY);
+        }
+        String upstream = configuredUpstream();
+        try {
+            Map<String, Object> row = sql.query("""
+                    select pg_is_in_recovery() as recovery,
+                      case when pg_is_in_recovery() then null else pg_current_wal_lsn()::text end as current,
+                      case when pg_is_in_recovery() then null else substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8) end as tli_hex,
+                      pg_last_wal_receive_lsn()::text as received,
+                      pg_last_wal_replay_lsn()::text as replayed,
+                      (select status from pg_stat_wal_receiver) as receiver,
+                      (select received_tli from pg_stat_wal_receiver) as received_tli,
+                      (select timeline_id from pg_control_checkpoint()) as checkpoint_tli,
+                      exists (select 1 from pg_settings where pending_restart) as pending_restart
+                    """).getFirst();
+            boolean pendingRestart = (Boolean) row.get("pending_restart");
+            boolean recovery = (Boolean) row.get("recovery");
+            if (!recovery) {
+                return new LocalState(
+                        DataState.RUNNING_PRIMARY,
+                        Long.parseLong((String) row.get("tli_hex"), 16),
+                        Lsn.parse((String) row.get("current")),
+                        false,
+                        "",
+                        pid.get(),
+                        pendingRestart);
+            }
+            Lsn received = Lsn.parse((String) row.get("received"));
+            Lsn replayed = Lsn.parse((String) row.get("replayed"));
+            Object receivedTli = row.get("received_tli");
+            long timeline = receivedTli != null ? ((Number) receivedTli).longValue() : ((Number) row.get("checkpoint_tli")).longValue();
+            return new LocalState(
+                    DataState.RUNNING_REPLICA,
+                    timeline,
+                    received.compareTo(replayed) > 0 ? received : replayed,
+                    "streaming".equals(row.get("receiver")),
+                    upstream,
+                    pid.get(),
+                    pendingRestart);
+        } catch (SQLException | RuntimeException e) {
+            // Starting up or shutting down: judge by the data directory. Treating a primary we cannot query as
+            // running keeps the fencing rule in force for it.
+            return new LocalState(
+                    standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY, 0, Lsn.ZERO, false, upstream, pid.get());
+        }
+    }
+
+    /** host:port of the upstream in the primary_conninfo the agent last wrote, empty when none. */
+    private String configuredUpstream() {
+        String host = "";
+        String port = "";
+        for (String token : configuredSetting("primary_conninfo").split(" ")) {
+            if (token.startsWith("host=")) {
+                host = token.substring("host=".length());
+            } else if (token.startsWith("port=")) {
+                port = token.substring("port=".length());
+            }
+        }
+        return host.isEmpty() ? "" : host + ":" + port;
+    }
+
+    @Override
+    public String configuredSetting(String name) {
+        try {
+            for (String line : Files.readAllLines(dataDir.resolve(PostgresCtl.NODE_CONF))) {
+                String prefix = name + " = '";
+                if (line.startsWith(prefix) && line.endsWith("'")) {
+                    return line.substring(prefix.length(), line.length() - 1).replace("''", "'");
+                }
+            }
+        } catch (IOException e) {
+            // No config yet.
+        }
+        return "";
+    }
+
+    @Override
+    public boolean hasData() {
+        return ctl.hasData();
+    }
+
+    @Override
+    public Optional<Long> postmasterPid() {
+        return ctl.postmasterPid();
+    }
+
+    @Override
+    public void prepare(String superuserPassword, String replicationPassword) {
+        ctl.prepare(superuserPassword, replicationPassword);
+    }
+
+    @Override
+    public void initdb(String superuserPassword) {
+        ctl.initdb(superuserPassword);
+    }
+
+    @Override
+    public boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+        return ctl.writeConfig(node, parameters, upstream);
+    }
+
+    @Override
+    public Result start(Duration timeout) {
+        return ctl.start(timeout);
+    }
+
+    @Override
+    public Result startNoWait() {
+        return ctl.startNoWait();
+    }
+
+    @Override
+    public Result stop(String mode, Duration timeout) {
+        return ctl.stop(mode, timeout);
+    }
+
+    @Override
+    public Result promote(Duration timeout) {
+        return ctl.promote(timeout);
+    }
+
+    @Override
+    public Result reload() {
+        return ctl.reload();
+    }
+
+    @Override
+    public Result baseBackup(Upstream upstream, String name, Duration timeout) {
+        return ctl.baseBackup(upstream, name, timeout);
+    }
+
+    @Override
+    public Result rewind(Upstream upstream, Duration timeout) {
+        return ctl.rewind(upstream, timeout);
+    }
+
+    @Override
+    public void removeData() {
+        ctl.removeData();
+    }
+
+    @Override
+    public Optional<String> kill() {
+        return Fence.kill(dataDir);
+    }
+
+    @Override
+    public Lsn latestCheckpoint() {
+        return ctl.latestCheckpoint();
+    }
+
+    @Override
+    public Lsn checkpointRedo() {
+        return ctl.checkpointRedo();
+    }
+
+    @Override
+    public String systemIdentifier() {
+        return ctl.systemIdentifier();
+    }
+
+    @Override
+    public void createReplicationRole(String password) throws SQLException {
+        sql.execute("CREATE ROLE replicator WITH REPLICATION LOGIN PASSWORD " + Sql.literal(password));
+    }
+
+    @Override
+    public Map<String, Boolean> physicalSlots() throws SQLException {
+        Map<String, Boolean> slots = new HashMap<>();
+        for (Map<String, Object> row : sql.query("select slot_name, active from pg_replication_slots where slot_type = 'physical'")) {
+            slots.put((String) row.get("slot_name"), (Boolean) row.get("active"));
+        }
+        return slots;
+    }
+
+    @Override
+    public void createSlot(String name) throws SQLException {
+        sql.query("select pg_create_physical_replication_slot(" + Sql.literal(name) + ", true)");
+    }
+
+    @Override
+    public void dropSlot(String name) throws SQLException {
+        sql.query("select pg_drop_replication_slot(" + Sql.literal(name) + ")");
+    }
+
+    @Override
+    public List<Standby> standbys() throws SQLException {
+        List<Standby> standbys = new ArrayList<>();
+        for (Map<String, Object> row : sql.query(
+                "select application_name, state, sync_state, coalesce(flush_lsn, '0/0')::text as flush from pg_stat_replication")) {
+            standbys.add(new Standby((String) row.get("application_name"), (String) row.get("state"),
+                    (String) row.get("sync_state"), Lsn.parse((String) row.get("flush"))));
+        }
+        return standbys;
+    }
+
+    @Override
+    public Lsn currentWalPosition() throws SQLException {
+        return Lsn.parse((String) sql.query("select pg_current_wal_lsn()::text as lsn").getFirst().get("lsn"));
+    }
+
+    @Override
+    public synchronized Optional<Lsn> receivedPosition() {
+        try {
+            Map<String, Object> row = apiSql.query("select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'),"
+                    + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn").getFirst();
+            return Optional.of(Lsn.parse((String) row.get("lsn")));
+        } catch (SQLException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    @Override
+    public synchronized Optional<ParameterValidator> parameterValidator() {
+        // Twice: the first attempt after postgres restarted finds the kept connection broken (and drops it).
+        for (int attempt = 0; attempt < 2; attempt++) {
+            try {
+                return Optional.of(ParameterValidator.load(apiSql));
+            } catch (SQLException | RuntimeException e) {
+                LOG.fine("cannot read pg_settings: " + e.getMessage());
+            }
+        }
+        return Optional.empty();
+    }
+
+    @Override
+    public void checkpointOn(Upstream leader) throws SQLException {
+        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
+            leaderSql.execute("CHECKPOINT");
+        }
+    }
+
+    @Override
+    public Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) throws SQLException {
+        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
+            // WAL file names end in the segment number as fixed-width hex, so they compare as text across
+            // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
+            Map<String, Object> row = leaderSql.query("select"
+                    + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
+                    + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString()) + "::pg_lsn + 1), 9) as needed").getFirst();
+            String oldest = (String) row.get("oldest");
+            String needed = (String) row.get("needed");
+            return oldest != null && needed != null && needed.compareTo(oldest) < 0 ? Optional.of(new WalGap(oldest, needed)) : Optional.empty();
+        }
+    }
+
+    @Override
+    public void close() {
+        sql.close();
+        apiSql.close();
+    }
+}

@@ -1,0 +1,110 @@
+package io.warden.postgres;
+
+import io.warden.common.Lsn;
+import io.warden.common.Processes.Result;
+import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The postgres one agent manages, as the agent sees it: process control of its data directory, the SQL the agent
+ * sends it, and the few questions the agent asks the leader's postgres. {@link LocalPostgres} is the real one; a
+ * test hands the agent a fake.
+ *
+ * <p>Threads: the HA loop calls everything but {@link #receivedPosition} and {@link #parameterValidator}, which the
+ * REST API calls on its own connection.
+ */
+public interface Postgres extends AutoCloseable {
+    /** Reads the state of the local postgres; never throws. */
+    LocalState observe();
+
+    boolean hasData();
+
+    /** The postmaster's pid if postgres runs on this data directory. */
+    Optional<Long> postmasterPid();
+
+    /** A setting's value as the agent last wrote it into its config file, empty when absent. */
+    String configuredSetting(String name);
+
+    /** Creates the working directories and the password file. */
+    void prepare(String superuserPassword, String replicationPassword);
+
+    void initdb(String superuserPassword);
+
+    /** Writes the agent's config file and standby.signal; true when the file changed (a reload is then due). */
+    boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream);
+
+    /** Starts postgres and waits until it accepts connections. */
+    Result start(Duration timeout);
+
+    /** Starts postgres without waiting for it to accept connections (a replica may take long to be consistent). */
+    Result startNoWait();
+
+    Result stop(String mode, Duration timeout);
+
+    Result promote(Duration timeout);
+
+    Result reload();
+
+    /** Fills the empty data directory with a copy of {@code upstream}'s. */
+    Result baseBackup(Upstream upstream, String name, Duration timeout);
+
+    Result rewind(Upstream upstream, Duration timeout);
+
+    /** Deletes the data directory. */
+    void removeData();
+
+    /** Kills every process of this postgres at once (the fencing kill); says what it killed, empty when nothing ran. */
+    Optional<String> kill();
+
+    /** The latest checkpoint's location in the control file (of a stopped postgres, its shutdown checkpoint). */
+    Lsn latestCheckpoint();
+
+    /** The latest checkpoint's redo location: where a replica that is not yet consistent resumes. */
+    Lsn checkpointRedo();
+
+    String systemIdentifier();
+
+    /** Creates the role replicas connect as. */
+    void createReplicationRole(String password) throws SQLException;
+
+    /** Physical replication slots by name, with whether a walsender uses each now. */
+    Map<String, Boolean> physicalSlots() throws SQLException;
+
+    void createSlot(String name) throws SQLException;
+
+    void dropSlot(String name) throws SQLException;
+
+    /** The primary's {@code pg_stat_replication}. */
+    List<Standby> standbys() throws SQLException;
+
+    /** The primary's current WAL position. */
+    Lsn currentWalPosition() throws SQLException;
+
+    /** A replica's furthest received or replayed position right now, on the REST API's connection; empty when it does not answer. */
+    Optional<Lsn> receivedPosition();
+
+    /** Checks parameter values against the running postgres; empty when it does not answer. */
+    Optional<ParameterValidator> parameterValidator();
+
+    /** Runs CHECKPOINT on the leader's postgres (before pg_rewind reads its timeline). */
+    void checkpointOn(Upstream leader) throws SQLException;
+
+    /**
+     * The gap when {@code leader} no longer holds the WAL segment a replica must stream from to resume at
+     * {@code resumeAt} (its oldest WAL file is past that segment); empty when it still holds it.
+     *
+     * @throws SQLException when the leader cannot be asked: only a definite answer may cost a node its data
+     */
+    Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) throws SQLException;
+
+    /** The leader's oldest WAL segment and the one a replica needs, when the needed one is gone. */
+    record WalGap(String oldestSegment, String neededSegment) {}
+
+    @Override
+    void close();
+}
