@@ -18,7 +18,6 @@ import io.warden.common.Json;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -375,10 +374,5 @@ public final class EtcdDcs implements Dcs {
     @Override
     public void close() {
         client.close();
-    }
-
-    /** For messages: when this was written, in the form history entries use. */
-    public static String now() {
-        return Instant.now().toString();
     }
 }
