@@ -3,7 +3,7 @@ package io.warden.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.warden.agent.Agent;
 import io.warden.agent.NodeCommand;
-import io.warden.common.Processes;
+import io.warden.common.Poll;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.DynamicConfig;
@@ -105,32 +105,41 @@ final class Operations {
         return awaitLeader(request);
     }
 
-    /** Waits until the candidate leads and runs as primary, or the request is gone without that happening. */
+    /**
+     * Waits until the candidate leads and runs as primary, or the request is gone without that happening. An
+     * interrupt (the API shutting down) answers 503 at once with the flag set again; the request stays in the DCS.
+     */
     private Reply awaitLeader(Switchover request) {
         long started = System.nanoTime();
-        long deadline = started + COMPLETION_TIMEOUT.toNanos();
         String kind = request.failover() ? "failover" : "switchover";
-        while (System.nanoTime() < deadline) {
-            ClusterSnapshot now = agent.dcs().read();
-            boolean done = now.leaderMember()
-                    .filter(m -> m.name().equals(request.candidate()) && m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
-                    .isPresent();
-            if (done) {
-                Map<String, Object> body = new LinkedHashMap<>();
-                body.put("message", (request.failover() ? "failed over" : "switched over from " + request.leader()) + " to "
-                        + request.candidate());
-                body.put("seconds", Math.round((System.nanoTime() - started) / 1e7) / 100.0);
-                return new Reply(200, body);
-            }
-            if (now.switchover().isEmpty() && now.leader().map(l -> !l.name().equals(request.candidate())).orElse(false)
-                    && System.nanoTime() - started > Duration.ofSeconds(1).toNanos()) {
-                return Reply.message(503, "the " + kind + " to " + request.candidate() + " was abandoned; "
-                        + now.leader().get().name() + " leads (see its agent log for why)");
-            }
-            Processes.sleep(Duration.ofMillis(50));
+        Optional<Reply> outcome;
+        try {
+            outcome = Poll.every(Duration.ofMillis(50)).untilAnswered(COMPLETION_TIMEOUT, () -> {
+                ClusterSnapshot now = agent.dcs().read();
+                boolean done = now.leaderMember()
+                        .filter(m -> m.name().equals(request.candidate()) && m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
+                        .isPresent();
+                if (done) {
+                    Map<String, Object> body = new LinkedHashMap<>();
+                    body.put("message", (request.failover() ? "failed over" : "switched over from " + request.leader()) + " to "
+                            + request.candidate());
+                    body.put("seconds", Math.round((System.nanoTime() - started) / 1e7) / 100.0);
+                    return Optional.of(new Reply(200, body));
+                }
+                if (now.switchover().isEmpty() && now.leader().map(l -> !l.name().equals(request.candidate())).orElse(false)
+                        && System.nanoTime() - started > Duration.ofSeconds(1).toNanos()) {
+                    return Optional.of(Reply.message(503, "the " + kind + " to " + request.candidate() + " was abandoned; "
+                            + now.leader().get().name() + " leads (see its agent log for why)"));
+                }
+                return Optional.empty();
+            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return Reply.message(503, "interrupted while waiting for the " + kind + " to " + request.candidate()
+                    + "; the request stays until it completes or expires, see GET /switchover");
         }
-        return Reply.message(503, "the " + kind + " to " + request.candidate() + " did not complete within "
-                + COMPLETION_TIMEOUT.toSeconds() + " s; the request expires by itself");
+        return outcome.orElseGet(() -> Reply.message(503, "the " + kind + " to " + request.candidate() + " did not complete within "
+                + COMPLETION_TIMEOUT.toSeconds() + " s; the request expires by itself"));
     }
 
     private Reply cancelSwitchover() {

@@ -2,6 +2,7 @@ package io.warden.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.warden.common.Json;
+import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.EtcdDcs;
@@ -16,6 +17,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * How operator commands reach a cluster: the DCS says who the members are, and requests go to their agents' REST
@@ -105,19 +107,21 @@ final class ClusterClient implements AutoCloseable {
         }
     }
 
-    /** Waits until {@code condition} holds on a fresh snapshot, or fails with {@code what} after {@code timeout}. */
+    /**
+     * Waits until {@code condition} holds on a fresh snapshot, or fails with {@code what} after {@code timeout}. An
+     * interrupt fails at once, naming {@code what}, with the flag set again.
+     */
     ClusterSnapshot await(java.util.function.Predicate<ClusterSnapshot> condition, Duration timeout, String what) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (true) {
-            ClusterSnapshot cluster = read();
-            if (condition.test(cluster)) {
-                return cluster;
-            }
-            if (System.nanoTime() > deadline) {
-                throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "see ./warden list and the agents' logs");
-            }
-            io.warden.common.Processes.sleep(Duration.ofMillis(200));
+        Optional<ClusterSnapshot> cluster;
+        try {
+            cluster = Poll.every(Duration.ofMillis(200)).untilAnswered(timeout, () -> Optional.of(read()).filter(condition));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
+                    "see ./warden list and the agents' logs", e);
         }
+        return cluster.orElseThrow(() ->
+                new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "see ./warden list and the agents' logs"));
     }
 
     @Override

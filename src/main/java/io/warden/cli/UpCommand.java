@@ -70,8 +70,15 @@ final class UpCommand implements Callable<Integer> {
             stopped.countDown();
         }));
         System.out.println("running in the foreground; Ctrl-C stops everything");
-        while (true) {
-            Processes.sleep(Duration.ofHours(1));
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            // Returning exits the JVM, and the shutdown hook above stops the deployment as Ctrl-C would.
+            Thread.currentThread().interrupt();
+            System.err.println("interrupted: stopping the deployment");
+            return 130;
         }
+        // Reached while the JVM shuts down, once the hook has stopped everything; the exit status is the signal's.
+        return 0;
     }
 }

@@ -119,20 +119,24 @@ public final class Processes {
         }
     }
 
-    /** Ends a process we started: SIGTERM, then SIGKILL after {@code grace}. */
+    /**
+     * Ends a process we started: SIGTERM, then SIGKILL after {@code grace}. Interrupted while it waits, it sends
+     * SIGKILL at once and returns with the interrupt flag set: the process still ends, only without its grace.
+     */
     public static void stop(long pid, Duration grace) {
         Optional<ProcessHandle> handle = ProcessHandle.of(pid);
         if (handle.isEmpty()) {
             return;
         }
         handle.get().destroy();
-        long deadline = System.nanoTime() + grace.toNanos();
-        while (handle.get().isAlive() && System.nanoTime() < deadline) {
-            sleep(Duration.ofMillis(50));
+        try {
+            if (Poll.every(Duration.ofMillis(50)).until(grace, () -> !handle.get().isAlive())) {
+                return;
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        if (handle.get().isAlive()) {
-            handle.get().destroyForcibly();
-        }
+        handle.get().destroyForcibly();
     }
 
     /** Sends a signal by name (QUIT, STOP, CONT, ...) to one pid. */
@@ -140,6 +144,10 @@ public final class Processes {
         return run(List.of("kill", "-" + signal, Long.toString(pid)), Duration.ofSeconds(5)).ok();
     }
 
+    /**
+     * Sleeps, and on an interrupt sets the flag again and returns early. Hazard: a loop around it goes on after an
+     * interrupt; wait for a condition with {@link Poll} instead. Kept until the last callers are gone.
+     */
     public static void sleep(Duration duration) {
         try {
             Thread.sleep(duration);

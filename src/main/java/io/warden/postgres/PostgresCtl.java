@@ -1,5 +1,6 @@
 package io.warden.postgres;
 
+import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
@@ -263,14 +264,21 @@ public final class PostgresCtl {
      * Starts postgres without waiting for it to accept connections. A replica may need WAL from its upstream
      * (through a slot the leader creates only once it sees this member) before it is consistent, so waiting here
      * would hold up the very cycle that publishes the member.
+     *
+     * <p>Interrupted while it waits for the pid file, it returns pg_ctl's result at once with the interrupt flag
+     * set: postgres was started either way, and the caller's loop ends on the flag.
      */
     public Result startNoWait() {
         Result result = run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
+        if (!result.ok()) {
+            return result;
+        }
         // Return once the postmaster has written its pid file, so the next cycle sees it running rather than
         // stopped (and does not start it a second time).
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        while (result.ok() && postmasterPid().isEmpty() && System.nanoTime() < deadline) {
-            Processes.sleep(Duration.ofMillis(20));
+        try {
+            Poll.every(Duration.ofMillis(20)).until(Duration.ofSeconds(10), () -> postmasterPid().isPresent());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
         return result;
     }

@@ -1,5 +1,6 @@
 package io.warden.runtime;
 
+import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import io.warden.dcs.ClusterSnapshot;
@@ -439,13 +440,21 @@ public final class LocalDeployment {
         }
     }
 
+    /**
+     * Waits for {@code condition}, or fails naming {@code what}. An interrupt ends the wait as a failure too, with
+     * the flag set again for the caller.
+     */
     private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
-        long deadline = System.nanoTime() + timeout.toNanos();
-        while (!condition.getAsBoolean()) {
-            if (System.nanoTime() > deadline) {
-                throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
-            }
-            Processes.sleep(Duration.ofMillis(200));
+        boolean held;
+        try {
+            held = Poll.every(Duration.ofMillis(200)).until(timeout, condition);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
+                    "check the logs named above; ./warden down stops whatever is still running", e);
+        }
+        if (!held) {
+            throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
         }
     }
 }
