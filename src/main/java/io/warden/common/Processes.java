@@ -144,18 +144,6 @@ public final class Processes {
         return run(List.of("kill", "-" + signal, Long.toString(pid)), Duration.ofSeconds(5)).ok();
     }
 
-    /**
-     * Sleeps, and on an interrupt sets the flag again and returns early. Hazard: a loop around it goes on after an
-     * interrupt; wait for a condition with {@link Poll} instead. Kept until the last callers are gone.
-     */
-    public static void sleep(Duration duration) {
-        try {
-            Thread.sleep(duration);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-    }
-
     public static boolean isRoot() {
         return "root".equals(System.getProperty("user.name"));
     }
