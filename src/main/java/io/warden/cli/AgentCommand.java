@@ -3,8 +3,7 @@ package io.warden.cli;
 import io.warden.agent.Agent;
 import io.warden.agent.NodeConfig;
 import io.warden.api.AgentApi;
-import io.warden.common.WardenException;
-import java.io.IOException;
+import io.warden.http.HttpEndpoint;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,15 +18,7 @@ final class AgentCommand implements Callable<Integer> {
     public Integer call() {
         NodeConfig node = NodeConfig.load(config);
         Agent agent = new Agent(node);
-        AgentApi api;
-        try {
-            api = new AgentApi(agent, node.apiHost(), node.apiPort());
-        } catch (IOException e) {
-            throw new WardenException(
-                    "cannot serve the REST API on " + node.apiHost() + ":" + node.apiPort() + ": " + e.getMessage(),
-                    "another process uses that port; change api_port in " + config);
-        }
-        api.start();
+        HttpEndpoint api = HttpEndpoint.start("agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
         Thread main = Thread.currentThread();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.shutdown();
