@@ -106,7 +106,8 @@ public final class HttpEndpoint implements AutoCloseable {
         String what = exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath();
         try {
             Request request = request(exchange, body);
-            return admit(request).orElseGet(() -> handler.handle(request));
+            Reply reply = admit(request).orElseGet(() -> handler.handle(request));
+            return Objects.requireNonNull(reply, "the handler returned no reply");
         } catch (IllegalArgumentException e) {
             return Reply.message(400, e.getMessage() == null ? e.toString() : e.getMessage());
         } catch (RuntimeException e) {
