@@ -6,12 +6,11 @@ import io.warden.agent.NodeConfig;
 import io.warden.api.AgentApi;
 import io.warden.common.Clock;
 import io.warden.common.Processes;
-import io.warden.common.WardenException;
 import io.warden.dcs.EtcdDcs;
+import io.warden.http.HttpEndpoint;
 import io.warden.postgres.LocalPostgres;
 import io.warden.postgres.PostgresCtl;
 import io.warden.watchdog.WatchdogClient;
-import java.io.IOException;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
@@ -28,15 +27,7 @@ final class AgentCommand implements Callable<Integer> {
     public Integer call() {
         NodeConfig node = NodeConfig.load(config);
         Agent agent = wire(node);
-        AgentApi api;
-        try {
-            api = new AgentApi(agent, node.apiHost(), node.apiPort());
-        } catch (IOException e) {
-            throw new WardenException(
-                    "cannot serve the REST API on " + node.apiHost() + ":" + node.apiPort() + ": " + e.getMessage(),
-                    "another process uses that port; change api_port in " + config);
-        }
-        api.start();
+        HttpEndpoint api = HttpEndpoint.start("agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
         Thread main = Thread.currentThread();
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             agent.shutdown();

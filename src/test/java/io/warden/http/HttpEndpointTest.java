@@ -1,0 +1,189 @@
+package io.warden.http;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.warden.common.Json;
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpRequest.BodyPublishers;
+import java.net.http.HttpResponse;
+import java.net.http.HttpResponse.BodyHandlers;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.logging.Handler;
+import java.util.logging.LogRecord;
+import java.util.logging.Logger;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** A real endpoint on 127.0.0.1 (any free port) called over HTTP, one behaviour per test. */
+class HttpEndpointTest {
+    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    private HttpEndpoint endpoint;
+
+    @BeforeEach
+    void start() {
+        endpoint = HttpEndpoint.start("test API", "127.0.0.1", 0, "api_port in test.yaml", HttpEndpointTest::handle);
+    }
+
+    @AfterEach
+    void stop() {
+        endpoint.close();
+    }
+
+    /** A small API: reads on a few paths, one mutating request, and paths that fail. */
+    private static Reply handle(Request request) {
+        if (request.path().equals("/echo")) {
+            return request.method().equals("POST") ? Reply.json(200, Map.of("length", request.body().length())) : Reply.methodNotAllowed(request);
+        }
+        if (!request.isRead()) {
+            return Reply.methodNotAllowed(request);
+        }
+        return switch (request.path()) {
+            case "/status" -> Reply.json(200, Map.of("state", "running")).withHeader("ETag", "42");
+            case "/metrics" -> Reply.text(200, "warden_up 1\n");
+            case "/lag" -> Reply.json(200, Map.of("lag", request.parameter("lag").orElse("none"),
+                    "if_match", request.header("if-match").orElse("none")));
+            case "/bad" -> throw new IllegalArgumentException("lag must be a size such as 16MB, not 'soon'");
+            case "/bug" -> throw new IllegalStateException("a bug");
+            default -> Reply.notFound(request);
+        };
+    }
+
+    @Test
+    void jsonReplyCarriesTheValueItsContentTypeAndItsHeaders() throws Exception {
+        HttpResponse<String> response = send("GET", "/status", null);
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("{\"state\":\"running\"}");
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("application/json");
+        assertThat(response.headers().firstValue("ETag")).hasValue("42");
+    }
+
+    @Test
+    void textReplyHasThePrometheusContentType() throws Exception {
+        HttpResponse<String> response = send("GET", "/metrics", null);
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("warden_up 1\n");
+        assertThat(response.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4");
+    }
+
+    @Test
+    void headAnswersTheStatusAndHeadersOfGetWithoutABody() throws Exception {
+        HttpResponse<String> response = send("HEAD", "/status", null);
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.headers().firstValue("ETag")).hasValue("42");
+        assertThat(response.body()).isEmpty();
+    }
+
+    @Test
+    void queryParametersAreDecodedAndHeaderNamesIgnoreCase() throws Exception {
+        HttpResponse<String> response = send("GET", "/lag?lag=16%20MB&flag", null, "If-Match", "7");
+
+        assertThat(Json.read(response.body(), Map.class)).isEqualTo(Map.of("lag", "16 MB", "if_match", "7"));
+    }
+
+    @Test
+    void unknownPathIsAnswered404WithAMessage() throws Exception {
+        HttpResponse<String> response = send("GET", "/nowhere", null);
+
+        assertThat(response.statusCode()).isEqualTo(404);
+        assertThat(response.body()).isEqualTo("{\"message\":\"no such endpoint: /nowhere\"}");
+    }
+
+    @Test
+    void wrongMethodIsAnswered405WithAMessage() throws Exception {
+        HttpResponse<String> response = send("DELETE", "/status", null);
+
+        assertThat(response.statusCode()).isEqualTo(405);
+        assertThat(response.body()).isEqualTo("{\"message\":\"DELETE /status is not served here\"}");
+    }
+
+    @Test
+    void illegalArgumentFromTheHandlerIsAnswered400WithItsMessage() throws Exception {
+        HttpResponse<String> response = send("GET", "/bad", null);
+
+        assertThat(response.statusCode()).isEqualTo(400);
+        assertThat(response.body()).isEqualTo("{\"message\":\"lag must be a size such as 16MB, not 'soon'\"}");
+    }
+
+    @Test
+    void unexpectedExceptionIsAnswered500WithAMessageAndLoggedWithItsStackTrace() throws Exception {
+        List<LogRecord> logged = new CopyOnWriteArrayList<>();
+        Logger log = Logger.getLogger(HttpEndpoint.class.getName());
+        Handler capture = new Handler() {
+            @Override
+            public void publish(LogRecord record) {
+                logged.add(record);
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        log.addHandler(capture);
+        log.setUseParentHandlers(false);
+        try {
+            HttpResponse<String> response = send("GET", "/bug", null);
+
+            assertThat(response.statusCode()).isEqualTo(500);
+            assertThat(response.body()).startsWith("{\"message\":\"GET /bug failed: java.lang.IllegalStateException: a bug");
+            assertThat(logged).singleElement().satisfies(record -> {
+                assertThat(record.getMessage()).isEqualTo("test API: GET /bug failed");
+                assertThat(record.getThrown()).isInstanceOf(IllegalStateException.class).hasMessage("a bug");
+            });
+        } finally {
+            log.removeHandler(capture);
+            log.setUseParentHandlers(true);
+        }
+    }
+
+    @Test
+    void bodyOfExactlyTheLimitReachesTheHandler() throws Exception {
+        HttpResponse<String> response = send("POST", "/echo", "x".repeat(HttpEndpoint.MAX_BODY));
+
+        assertThat(response.statusCode()).isEqualTo(200);
+        assertThat(response.body()).isEqualTo("{\"length\":" + HttpEndpoint.MAX_BODY + "}");
+    }
+
+    @Test
+    void bodyOverTheLimitIsRefused413WithAMessage() throws Exception {
+        HttpResponse<String> response = send("POST", "/echo", "x".repeat(HttpEndpoint.MAX_BODY + 1));
+
+        assertThat(response.statusCode()).isEqualTo(413);
+        assertThat(response.body()).isEqualTo("{\"message\":\"the request body is larger than 65536 bytes; requests are small JSON objects\"}");
+    }
+
+    @Test
+    void takenPortFailsWithAWardenExceptionNamingTheAddressAndTheSettingToChange() {
+        int port = endpoint.address().getPort();
+
+        assertThatThrownBy(() -> HttpEndpoint.start("second API", "127.0.0.1", port, "api_port in second.yaml", HttpEndpointTest::handle))
+                .isInstanceOfSatisfying(WardenException.class, e -> {
+                    assertThat(e.getMessage()).startsWith("cannot serve the second API on 127.0.0.1:" + port + ": ");
+                    assertThat(e.nextStep()).isEqualTo("stop the process listening on 127.0.0.1:" + port + ", or change api_port in second.yaml");
+                });
+    }
+
+    private HttpResponse<String> send(String method, String path, String body, String... headers) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + endpoint.address().getPort() + path))
+                .timeout(Duration.ofSeconds(10))
+                .method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(body));
+        if (headers.length > 0) {
+            request.headers(headers);
+        }
+        return HTTP.send(request.build(), BodyHandlers.ofString());
+    }
+}
