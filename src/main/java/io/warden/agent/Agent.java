@@ -49,8 +49,9 @@ import java.util.stream.Collectors;
  * watch callback (only wakes the loop), and the REST API (reads {@link #view()}). See docs/agent.md.
  *
  * <p>Its collaborators are parameters, wired in one place (the agent command): the DCS, the {@link Postgres} it
- * manages, its {@link Peers}, the watchdog and the {@link Clock}. A cycle reads the clock once, at its start, and
- * every deadline it sets is measured on that clock, so a test drives {@link #cycle} with literal times.
+ * manages, its {@link Peers}, the watchdog and the {@link Clock}. A cycle reads the clock once for its decision, after
+ * it has read the DCS and observed postgres, and every deadline it tracks is measured on that clock, so a test drives
+ * {@link #cycle} with literal times.
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
@@ -173,7 +174,7 @@ public final class Agent implements AutoCloseable {
                 // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
                 // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
                 wakeUp.drainPermits();
-                cycle(started);
+                cycle();
                 long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
                 if (waitMillis > 0 && running) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
@@ -226,13 +227,13 @@ public final class Agent implements AutoCloseable {
     }
 
     /** One HA cycle. Never throws: a cycle that fails is logged and the next one starts from a fresh read. */
-    void cycle(long now) {
-        lease.ownerAlive(now);
+    void cycle() {
         cycles++;
         ClusterSnapshot cluster;
         try {
             cluster = dcs.read();
         } catch (DcsException e) {
+            lease.ownerAlive(clock.nanoTime());
             logReason("cannot read the DCS: " + e.getMessage());
             // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
             publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
@@ -245,6 +246,12 @@ public final class Agent implements AutoCloseable {
             runCommand(command, cluster, local);
             local = observe();
         }
+        // The one reading of the clock the decision is made from, once everything it decides on has been read: a
+        // lease judged before a slow DCS read would look valid for longer than it is. Side effects that need the
+        // lease check it again when they happen.
+        long now = clock.nanoTime();
+        java.time.Instant calendar = clock.instant();
+        lease.ownerAlive(now);
         if (local.running()) {
             handedOver = false;
         }
@@ -252,7 +259,6 @@ public final class Agent implements AutoCloseable {
         trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
-        java.time.Instant calendar = clock.instant();
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
         Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
@@ -265,7 +271,7 @@ public final class Agent implements AutoCloseable {
                 config.tags(),
                 cluster,
                 local,
-                term.validAt(clock.nanoTime()),
+                term.validAt(now),
                 watchdog.reachable(term),
                 peers,
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
@@ -291,6 +297,7 @@ public final class Agent implements AutoCloseable {
         }
         LocalState after = observe();
         Member self = publishSelf(cluster, after);
+        // When the cycle completed, not when it decided: /liveness judges the loop by it.
         view = new AgentView(cluster, after, decision, self, clock.nanoTime(), cycles);
     }
 
