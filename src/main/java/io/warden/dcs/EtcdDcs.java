@@ -1,6 +1,5 @@
 package io.warden.dcs;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
 import io.etcd.jetcd.KeyValue;
@@ -14,14 +13,9 @@ import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
-import io.warden.common.Json;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -36,9 +30,6 @@ import java.util.concurrent.TimeoutException;
  * went through.
  */
 public final class EtcdDcs implements Dcs {
-    private static final String BOOTSTRAPPING = "bootstrapping";
-    private static final int HISTORY_LIMIT = 100;
-
     private final Client client;
     private final String prefix;
     private final String endpoints;
@@ -90,63 +81,19 @@ public final class EtcdDcs implements Dcs {
     public ClusterSnapshot read() {
         GetResponse response = await(
                 client.getKVClient().get(bytes(prefix), GetOption.newBuilder().isPrefix(true).build()), "read");
-        Optional<String> initialize = Optional.empty();
-        Optional<LeaderKey> leader = Optional.empty();
-        Optional<Optime> optime = Optional.empty();
-        Map<String, Member> members = new HashMap<>();
-        DynamicConfig config = DynamicConfig.DEFAULTS;
-        long configRevision = 0;
-        List<HistoryEntry> history = List.of();
-        Optional<Switchover> switchover = Optional.empty();
-        Optional<SyncState> sync = Optional.empty();
-        List<RouterStatus> routers = new ArrayList<>();
-        for (KeyValue kv : response.getKvs()) {
-            String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length());
-            String value = kv.getValue().toString(StandardCharsets.UTF_8);
-            try {
-                if (name.equals("initialize")) {
-                    initialize = Optional.of(value);
-                } else if (name.equals("leader")) {
-                    leader = Optional.of(new LeaderKey(value, kv.getLease(), kv.getModRevision()));
-                } else if (name.equals("optime")) {
-                    optime = Optional.of(Json.json().readValue(value, Optime.class));
-                } else if (name.equals("config")) {
-                    config = Json.json().readValue(value, DynamicConfig.class);
-                    configRevision = kv.getModRevision();
-                } else if (name.equals("switchover")) {
-                    switchover = Optional.of(Json.json().readValue(value, Switchover.class));
-                } else if (name.equals("sync")) {
-                    sync = Optional.of(Json.json().readValue(value, SyncState.class));
-                } else if (name.equals("history")) {
-                    history = Json.json().readValue(value, new TypeReference<List<HistoryEntry>>() {});
-                } else if (name.startsWith("members/")) {
-                    Member member = Json.json().readValue(value, Member.class);
-                    members.put(member.name(), member);
-                } else if (name.startsWith("routers/")) {
-                    routers.add(Json.json().readValue(value, RouterStatus.class));
-                }
-            } catch (IOException e) {
-                // A value another version wrote or a person edited by hand: skip it rather than stop the loop.
-                System.err.println("ignoring unreadable DCS key " + prefix + name + ": " + e.getMessage());
-            }
-        }
-        return new ClusterSnapshot(
-                response.getHeader().getRevision(),
-                initialize,
-                leader,
-                members,
-                optime,
-                config,
-                configRevision,
-                history,
-                switchover,
-                sync,
-                routers);
+        List<ClusterKeys.Stored> keys = response.getKvs().stream()
+                .map(kv -> new ClusterKeys.Stored(
+                        kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()),
+                        kv.getValue().toString(StandardCharsets.UTF_8),
+                        kv.getLease(),
+                        kv.getModRevision()))
+                .toList();
+        return ClusterKeys.snapshot(response.getHeader().getRevision(), keys, prefix);
     }
 
     @Override
     public long grantLease(Duration ttl) {
-        return await(client.getLeaseClient().grant(Math.max(1, ttl.toSeconds())), "lease grant").getID();
+        return await(client.getLeaseClient().grant(ClusterKeys.leaseSeconds(ttl)), "lease grant").getID();
     }
 
     /** A renewal not answered within this is sent again beside the first (see {@link Hedged}): healthy ones take 1-7 ms. */
@@ -187,17 +134,17 @@ public final class EtcdDcs implements Dcs {
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(absent(key("initialize")), absent(key("leader")))
+                        .If(absent(key(ClusterKeys.INITIALIZE)), absent(key(ClusterKeys.LEADER)))
                         .Then(
-                                Op.put(key("initialize"), bytes(BOOTSTRAPPING), withLease(leaseId)),
-                                Op.put(key("leader"), bytes(name), withLease(leaseId)))
+                                Op.put(key(ClusterKeys.INITIALIZE), bytes(ClusterKeys.BOOTSTRAPPING), withLease(leaseId)),
+                                Op.put(key(ClusterKeys.LEADER), bytes(name), withLease(leaseId)))
                         .commit(),
                 "bootstrap claim");
     }
 
     @Override
     public void completeBootstrap(String systemIdentifier) {
-        await(client.getKVClient().put(key("initialize"), bytes(systemIdentifier)), "bootstrap completion");
+        await(client.getKVClient().put(key(ClusterKeys.INITIALIZE), bytes(systemIdentifier)), "bootstrap completion");
     }
 
     @Override
@@ -205,15 +152,15 @@ public final class EtcdDcs implements Dcs {
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(absent(key("leader")))
-                        .Then(Op.put(key("leader"), bytes(name), withLease(leaseId)))
+                        .If(absent(key(ClusterKeys.LEADER)))
+                        .Then(Op.put(key(ClusterKeys.LEADER), bytes(name), withLease(leaseId)))
                         .commit(),
                 "leader race");
     }
 
     @Override
     public boolean releaseLeader(String name, long leaseId) {
-        GetResponse current = await(client.getKVClient().get(key("leader")), "leader read");
+        GetResponse current = await(client.getKVClient().get(key(ClusterKeys.LEADER)), "leader read");
         if (current.getKvs().isEmpty()) {
             return false;
         }
@@ -225,8 +172,8 @@ public final class EtcdDcs implements Dcs {
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
-                        .Then(Op.delete(key("leader"), DeleteOption.DEFAULT))
+                        .If(new Cmp(key(ClusterKeys.LEADER), Cmp.Op.EQUAL, CmpTarget.modRevision(kv.getModRevision())))
+                        .Then(Op.delete(key(ClusterKeys.LEADER), DeleteOption.DEFAULT))
                         .commit(),
                 "leader release");
     }
@@ -234,7 +181,8 @@ public final class EtcdDcs implements Dcs {
     @Override
     public void publishMember(Member member, long leaseId) {
         await(
-                client.getKVClient().put(key("members/" + member.name()), bytes(Json.write(member)), withLease(leaseId)),
+                client.getKVClient()
+                        .put(key(ClusterKeys.member(member.name())), bytes(ClusterKeys.text(member)), withLease(leaseId)),
                 "member update");
     }
 
@@ -243,8 +191,8 @@ public final class EtcdDcs implements Dcs {
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.value(bytes(leaderName))))
-                        .Then(Op.put(key("optime"), bytes(Json.write(optime)), PutOption.DEFAULT))
+                        .If(new Cmp(key(ClusterKeys.LEADER), Cmp.Op.EQUAL, CmpTarget.value(bytes(leaderName))))
+                        .Then(Op.put(key(ClusterKeys.OPTIME), bytes(ClusterKeys.text(optime)), PutOption.DEFAULT))
                         .commit(),
                 "optime update");
     }
@@ -252,13 +200,13 @@ public final class EtcdDcs implements Dcs {
     @Override
     public boolean compareAndSetConfig(long expectedRevision, DynamicConfig config) {
         Cmp guard = expectedRevision == 0
-                ? absent(key("config"))
-                : new Cmp(key("config"), Cmp.Op.EQUAL, CmpTarget.modRevision(expectedRevision));
+                ? absent(key(ClusterKeys.CONFIG))
+                : new Cmp(key(ClusterKeys.CONFIG), Cmp.Op.EQUAL, CmpTarget.modRevision(expectedRevision));
         return commit(
                 client.getKVClient()
                         .txn()
                         .If(guard)
-                        .Then(Op.put(key("config"), bytes(Json.write(config)), PutOption.DEFAULT))
+                        .Then(Op.put(key(ClusterKeys.CONFIG), bytes(ClusterKeys.text(config)), PutOption.DEFAULT))
                         .commit(),
                 "config update");
     }
@@ -266,31 +214,18 @@ public final class EtcdDcs implements Dcs {
     @Override
     public void appendHistory(HistoryEntry entry) {
         for (int attempt = 0; attempt < 10; attempt++) {
-            GetResponse current = await(client.getKVClient().get(key("history")), "history read");
-            List<HistoryEntry> history = new ArrayList<>();
-            long revision = 0;
-            if (!current.getKvs().isEmpty()) {
-                KeyValue kv = current.getKvs().getFirst();
-                revision = kv.getModRevision();
-                try {
-                    history.addAll(Json.json()
-                            .readValue(kv.getValue().toString(StandardCharsets.UTF_8), new TypeReference<List<HistoryEntry>>() {}));
-                } catch (IOException e) {
-                    System.err.println("replacing unreadable history: " + e.getMessage());
-                }
-            }
-            history.add(entry);
-            if (history.size() > HISTORY_LIMIT) {
-                history = history.subList(history.size() - HISTORY_LIMIT, history.size());
-            }
+            GetResponse current = await(client.getKVClient().get(key(ClusterKeys.HISTORY)), "history read");
+            Optional<KeyValue> kv = current.getKvs().stream().findFirst();
+            long revision = kv.map(KeyValue::getModRevision).orElse(0L);
+            String history = ClusterKeys.appendedHistory(kv.map(v -> v.getValue().toString(StandardCharsets.UTF_8)), entry);
             Cmp guard = revision == 0
-                    ? absent(key("history"))
-                    : new Cmp(key("history"), Cmp.Op.EQUAL, CmpTarget.modRevision(revision));
+                    ? absent(key(ClusterKeys.HISTORY))
+                    : new Cmp(key(ClusterKeys.HISTORY), Cmp.Op.EQUAL, CmpTarget.modRevision(revision));
             if (commit(
                     client.getKVClient()
                             .txn()
                             .If(guard)
-                            .Then(Op.put(key("history"), bytes(Json.write(history)), PutOption.DEFAULT))
+                            .Then(Op.put(key(ClusterKeys.HISTORY), bytes(history), PutOption.DEFAULT))
                             .commit(),
                     "history append")) {
                 return;
@@ -302,7 +237,7 @@ public final class EtcdDcs implements Dcs {
     public AutoCloseable watch(Runnable onChange) {
         Watch.Watcher watcher = client.getWatchClient()
                 .watch(
-                        key("leader"),
+                        key(ClusterKeys.LEADER),
                         WatchOption.DEFAULT,
                         Watch.listener(response -> onChange.run(), error -> onChange.run()));
         return watcher::close;
@@ -314,8 +249,8 @@ public final class EtcdDcs implements Dcs {
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(absent(key("switchover")))
-                        .Then(Op.put(key("switchover"), bytes(Json.write(switchover)), put))
+                        .If(absent(key(ClusterKeys.SWITCHOVER)))
+                        .Then(Op.put(key(ClusterKeys.SWITCHOVER), bytes(ClusterKeys.text(switchover)), put))
                         .commit(),
                 "switchover request");
     }
@@ -323,12 +258,12 @@ public final class EtcdDcs implements Dcs {
     @Override
     public boolean publishSync(String leaderName, Optional<SyncState> sync) {
         Op op = sync.isPresent()
-                ? Op.put(key("sync"), bytes(Json.write(sync.get())), PutOption.DEFAULT)
-                : Op.delete(key("sync"), DeleteOption.DEFAULT);
+                ? Op.put(key(ClusterKeys.SYNC), bytes(ClusterKeys.text(sync.get())), PutOption.DEFAULT)
+                : Op.delete(key(ClusterKeys.SYNC), DeleteOption.DEFAULT);
         return commit(
                 client.getKVClient()
                         .txn()
-                        .If(new Cmp(key("leader"), Cmp.Op.EQUAL, CmpTarget.value(bytes(leaderName))))
+                        .If(new Cmp(key(ClusterKeys.LEADER), Cmp.Op.EQUAL, CmpTarget.value(bytes(leaderName))))
                         .Then(op)
                         .commit(),
                 "sync update");
@@ -336,27 +271,25 @@ public final class EtcdDcs implements Dcs {
 
     @Override
     public void clearSwitchover() {
-        await(client.getKVClient().delete(key("switchover")), "switchover clear");
+        await(client.getKVClient().delete(key(ClusterKeys.SWITCHOVER)), "switchover clear");
     }
 
     @Override
     public void publishRouter(RouterStatus status, long leaseId) {
-        await(client.getKVClient().put(key("routers/" + status.id()), bytes(Json.write(status)), withLease(leaseId)), "router update");
+        await(
+                client.getKVClient()
+                        .put(key(ClusterKeys.router(status.id())), bytes(ClusterKeys.text(status)), withLease(leaseId)),
+                "router update");
     }
 
     @Override
     public List<RouterStatus> readRouters() {
         GetResponse response = await(
-                client.getKVClient().get(key("routers/"), GetOption.newBuilder().isPrefix(true).build()), "router read");
-        List<RouterStatus> routers = new ArrayList<>();
-        for (KeyValue kv : response.getKvs()) {
-            try {
-                routers.add(Json.json().readValue(kv.getValue().toString(StandardCharsets.UTF_8), RouterStatus.class));
-            } catch (IOException e) {
-                System.err.println("ignoring unreadable router key: " + e.getMessage());
-            }
-        }
-        return routers;
+                client.getKVClient().get(key(ClusterKeys.ROUTERS), GetOption.newBuilder().isPrefix(true).build()),
+                "router read");
+        return ClusterKeys.routers(response.getKvs().stream()
+                .map(kv -> kv.getValue().toString(StandardCharsets.UTF_8))
+                .toList());
     }
 
     @Override

@@ -1,0 +1,150 @@
+package io.warden.dcs;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.warden.common.Json;
+import java.io.IOException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A cluster's keys as they are stored: their names under the cluster prefix, their values as text, and the one
+ * way a range read of them becomes a {@link ClusterSnapshot}. {@link EtcdDcs} and the tests' fake store both go
+ * through here, so the fake holds the very text etcd would and parses it with the same code; a store that wrote
+ * its own JSON would drift from the real one unnoticed.
+ */
+final class ClusterKeys {
+    static final String INITIALIZE = "initialize";
+    static final String LEADER = "leader";
+    static final String OPTIME = "optime";
+    static final String CONFIG = "config";
+    static final String SWITCHOVER = "switchover";
+    static final String SYNC = "sync";
+    static final String HISTORY = "history";
+    static final String MEMBERS = "members/";
+    static final String ROUTERS = "routers/";
+
+    /** The value of {@code initialize} between a won bootstrap race and the system identifier. */
+    static final String BOOTSTRAPPING = "bootstrapping";
+
+    /** {@code history} keeps this many entries, newest last. */
+    static final int HISTORY_LIMIT = 100;
+
+    private static final TypeReference<List<HistoryEntry>> HISTORY_TYPE = new TypeReference<>() {};
+
+    private ClusterKeys() {}
+
+    /**
+     * One key as a range read returns it.
+     *
+     * @param name relative to the cluster prefix ({@code leader}, {@code members/node-1})
+     * @param leaseId the lease the key is bound to, 0 for none
+     * @param modRevision the revision that last wrote it
+     */
+    record Stored(String name, String value, long leaseId, long modRevision) {}
+
+    static String member(String name) {
+        return MEMBERS + name;
+    }
+
+    static String router(String id) {
+        return ROUTERS + id;
+    }
+
+    /** The text stored for a value: one mapper configuration for every key. */
+    static String text(Object value) {
+        return Json.write(value);
+    }
+
+    /** The ttl a lease is granted with: whole seconds, as etcd counts them, and never under one. */
+    static long leaseSeconds(Duration ttl) {
+        return Math.max(1, ttl.toSeconds());
+    }
+
+    /**
+     * The cluster as read at {@code revision}. A value that cannot be parsed is left out (the key reads as absent)
+     * with a line on stderr naming it: another version may have written it, or a person by hand, and one bad key
+     * must not stop the loop that reads them all.
+     *
+     * @param prefix the cluster prefix, only for that line
+     */
+    static ClusterSnapshot snapshot(long revision, List<Stored> keys, String prefix) {
+        Optional<String> initialize = Optional.empty();
+        Optional<LeaderKey> leader = Optional.empty();
+        Optional<Optime> optime = Optional.empty();
+        Map<String, Member> members = new HashMap<>();
+        DynamicConfig config = DynamicConfig.DEFAULTS;
+        long configRevision = 0;
+        List<HistoryEntry> history = List.of();
+        Optional<Switchover> switchover = Optional.empty();
+        Optional<SyncState> sync = Optional.empty();
+        List<RouterStatus> routers = new ArrayList<>();
+        for (Stored key : keys) {
+            String name = key.name();
+            String value = key.value();
+            try {
+                if (name.equals(INITIALIZE)) {
+                    initialize = Optional.of(value);
+                } else if (name.equals(LEADER)) {
+                    leader = Optional.of(new LeaderKey(value, key.leaseId(), key.modRevision()));
+                } else if (name.equals(OPTIME)) {
+                    optime = Optional.of(Json.json().readValue(value, Optime.class));
+                } else if (name.equals(CONFIG)) {
+                    config = Json.json().readValue(value, DynamicConfig.class);
+                    configRevision = key.modRevision();
+                } else if (name.equals(SWITCHOVER)) {
+                    switchover = Optional.of(Json.json().readValue(value, Switchover.class));
+                } else if (name.equals(SYNC)) {
+                    sync = Optional.of(Json.json().readValue(value, SyncState.class));
+                } else if (name.equals(HISTORY)) {
+                    history = Json.json().readValue(value, HISTORY_TYPE);
+                } else if (name.startsWith(MEMBERS)) {
+                    Member member = Json.json().readValue(value, Member.class);
+                    members.put(member.name(), member);
+                } else if (name.startsWith(ROUTERS)) {
+                    routers.add(Json.json().readValue(value, RouterStatus.class));
+                }
+            } catch (IOException e) {
+                System.err.println("ignoring unreadable DCS key " + prefix + name + ": " + e.getMessage());
+            }
+        }
+        return new ClusterSnapshot(
+                revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers);
+    }
+
+    /** The routers' statuses from the values under {@code routers/}, an unreadable one left out. */
+    static List<RouterStatus> routers(List<String> values) {
+        List<RouterStatus> routers = new ArrayList<>();
+        for (String value : values) {
+            try {
+                routers.add(Json.json().readValue(value, RouterStatus.class));
+            } catch (IOException e) {
+                System.err.println("ignoring unreadable router key: " + e.getMessage());
+            }
+        }
+        return routers;
+    }
+
+    /**
+     * The text of {@code history} with {@code entry} appended to {@code current} (empty: no key yet), trimmed to
+     * the newest {@link #HISTORY_LIMIT}. An unreadable history is replaced rather than kept forever unappendable.
+     */
+    static String appendedHistory(Optional<String> current, HistoryEntry entry) {
+        List<HistoryEntry> history = new ArrayList<>();
+        if (current.isPresent()) {
+            try {
+                history.addAll(Json.json().readValue(current.get(), HISTORY_TYPE));
+            } catch (IOException e) {
+                System.err.println("replacing unreadable history: " + e.getMessage());
+            }
+        }
+        history.add(entry);
+        if (history.size() > HISTORY_LIMIT) {
+            history = history.subList(history.size() - HISTORY_LIMIT, history.size());
+        }
+        return text(history);
+    }
+}

@@ -1,0 +1,151 @@
+package io.warden.dcs;
+
+import io.warden.common.Processes;
+import io.warden.runtime.LocalDeployment;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.BooleanSupplier;
+import org.awaitility.Awaitility;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+
+/**
+ * The contract against {@link EtcdDcs} on a real etcd: one member on 127.0.0.1 with free ports, started here in a
+ * temporary directory of its own, stopped by its pid and the directory deleted, whatever the outcome. Each test gets a
+ * cluster prefix of its own, so none sees another's keys; tests run one at a time, since one freezes etcd.
+ *
+ * <p>Its cost is the leases it lets expire (about 1.5 s each: a 1 s ttl and etcd's 500 ms expiry check) and the
+ * timeouts of the cut-off test; the whole class takes 10-15 s.
+ */
+class EtcdDcsContractIT extends DcsContract {
+    /** etcd checks for expired leases every 500 ms, and a slow machine may add as much again: well past that. */
+    private static final Duration EXPIRY_SLACK = Duration.ofSeconds(5);
+
+    private static final AtomicInteger CLUSTERS = new AtomicInteger();
+
+    private static Path dir;
+    private static long pid;
+    private static String endpoint;
+
+    @BeforeAll
+    static void startEtcd() throws IOException {
+        dir = Files.createTempDirectory("warden-dcs-contract-");
+        try {
+            int clientPort = freePort();
+            int peerPort = freePort();
+            endpoint = "http://127.0.0.1:" + clientPort;
+            String peer = "http://127.0.0.1:" + peerPort;
+            pid = Processes.startService(
+                    List.of(
+                            "etcd",
+                            "--name", "contract",
+                            "--data-dir", dir.resolve("data").toString(),
+                            "--listen-client-urls", endpoint,
+                            "--advertise-client-urls", endpoint,
+                            "--listen-peer-urls", peer,
+                            "--initial-advertise-peer-urls", peer,
+                            "--initial-cluster", "contract=" + peer,
+                            "--initial-cluster-state", "new",
+                            // etcd's shortest lease is 1.5 election timeouts rounded up to whole seconds: 1 s here,
+                            // and a lone member elects itself at once.
+                            "--heartbeat-interval", "50",
+                            "--election-timeout", "500",
+                            "--log-level", "warn"),
+                    dir.resolve("etcd.log"),
+                    Map.of());
+            Awaitility.await("etcd at " + endpoint + " healthy (see " + dir.resolve("etcd.log") + ")")
+                    .atMost(Duration.ofSeconds(30))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> LocalDeployment.etcdHealthy(endpoint));
+        } catch (RuntimeException | Error e) {
+            printLog();
+            stopEtcd();
+            throw e;
+        }
+    }
+
+    @AfterAll
+    static void stopEtcd() {
+        if (pid > 0) {
+            Processes.stop(pid, Duration.ofSeconds(10));
+            pid = 0;
+        }
+        if (dir != null) {
+            deleteTree(dir);
+            dir = null;
+        }
+    }
+
+    @Override
+    protected Dcs newStore(Duration requestTimeout) {
+        return new EtcdDcs(List.of(endpoint), "contract-" + CLUSTERS.incrementAndGet(), requestTimeout);
+    }
+
+    /** Freezes etcd (SIGSTOP): its port still accepts connections and nothing answers, the worst case for a client. */
+    @Override
+    protected void whileCutOff(Dcs store, Runnable body) {
+        if (!Processes.signal(pid, "STOP")) {
+            throw new IllegalStateException("cannot freeze etcd (pid " + pid + ")");
+        }
+        try {
+            body.run();
+        } finally {
+            Processes.signal(pid, "CONT");
+        }
+    }
+
+    @Override
+    protected void await(String what, BooleanSupplier condition) {
+        Awaitility.await(what)
+                .atMost(REQUEST_TIMEOUT)
+                .pollInterval(Duration.ofMillis(20))
+                .until(condition::getAsBoolean);
+    }
+
+    @Override
+    protected void letLeasesExpire(Duration ttl, String what, BooleanSupplier condition) {
+        Awaitility.await(what)
+                .atMost(ttl.plus(EXPIRY_SLACK))
+                .pollInterval(Duration.ofMillis(50))
+                .until(condition::getAsBoolean);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket socket = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            return socket.getLocalPort();
+        }
+    }
+
+    private static void printLog() {
+        try {
+            List<String> lines = Files.readAllLines(dir.resolve("etcd.log"));
+            System.err.println("---- etcd.log (last 25 lines)");
+            lines.subList(Math.max(0, lines.size() - 25), lines.size()).forEach(System.err::println);
+        } catch (IOException e) {
+            System.err.println("---- etcd.log: " + e.getMessage());
+        }
+    }
+
+    private static void deleteTree(Path root) {
+        try (var paths = Files.walk(root)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(path -> {
+                try {
+                    Files.delete(path);
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            });
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot delete " + root, e);
+        }
+    }
+}
