@@ -1,0 +1,274 @@
+package io.warden.postgres;
+
+import io.warden.common.Lsn;
+import io.warden.common.Processes.Result;
+import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * A postgres for agent unit tests: a small state machine of the data directory (empty, stopped, running as primary
+ * or replica), the timeline and the WAL position, with every side effect recorded in {@link #actions()} in order
+ * ("start", "promote", "kill", ...). Written by hand: it is only as clever as the tests that use it need.
+ */
+public final class FakePostgres implements Postgres {
+    private DataState data = DataState.EMPTY;
+    private long timeline;
+    private Lsn lsn = Lsn.ZERO;
+    private boolean streaming;
+    private Optional<Upstream> upstream = Optional.empty();
+    private boolean standby;
+    private long pid;
+    private long nextPid = 4000;
+    private final Map<String, String> settings = new HashMap<>();
+    private final Map<String, Boolean> slots = new HashMap<>();
+    private final List<String> actions = new ArrayList<>();
+
+    /** A stopped primary's data directory on {@code timeline} at {@code lsn}. */
+    public static FakePostgres stoppedPrimary(long timeline, String lsn) {
+        FakePostgres postgres = new FakePostgres();
+        postgres.data = DataState.STOPPED_PRIMARY;
+        postgres.timeline = timeline;
+        postgres.lsn = Lsn.parse(lsn);
+        return postgres;
+    }
+
+    /** A replica streaming from {@code upstream} on {@code timeline}, at {@code lsn}. */
+    public static FakePostgres streamingReplica(long timeline, String lsn, Upstream upstream) {
+        FakePostgres postgres = new FakePostgres();
+        postgres.data = DataState.RUNNING_REPLICA;
+        postgres.standby = true;
+        postgres.timeline = timeline;
+        postgres.lsn = Lsn.parse(lsn);
+        postgres.streaming = true;
+        postgres.upstream = Optional.of(upstream);
+        postgres.pid = postgres.nextPid++;
+        return postgres;
+    }
+
+    public synchronized List<String> actions() {
+        return List.copyOf(actions);
+    }
+
+    public synchronized DataState data() {
+        return data;
+    }
+
+    public synchronized long timeline() {
+        return timeline;
+    }
+
+    /** The WAL position moves (writes on a primary, replay on a replica). */
+    public synchronized void advanceTo(String position) {
+        lsn = Lsn.parse(position);
+    }
+
+    /** The postmaster dies (a crash, an OOM kill). */
+    public synchronized void crash() {
+        stopWith("crash");
+    }
+
+    private void stopWith(String action) {
+        actions.add(action);
+        if (data == DataState.RUNNING_PRIMARY) {
+            data = DataState.STOPPED_PRIMARY;
+        } else if (data == DataState.RUNNING_REPLICA) {
+            data = DataState.STOPPED_REPLICA;
+        }
+        streaming = false;
+        pid = 0;
+    }
+
+    @Override
+    public synchronized LocalState observe() {
+        return new LocalState(data, data == DataState.EMPTY ? 0 : timeline, lsn, streaming,
+                upstream.map(u -> u.host() + ":" + u.port()).orElse(""), pid);
+    }
+
+    @Override
+    public synchronized boolean hasData() {
+        return data != DataState.EMPTY;
+    }
+
+    @Override
+    public synchronized Optional<Long> postmasterPid() {
+        return pid == 0 ? Optional.empty() : Optional.of(pid);
+    }
+
+    @Override
+    public synchronized String configuredSetting(String name) {
+        return settings.getOrDefault(name, "");
+    }
+
+    @Override
+    public void prepare(String superuserPassword, String replicationPassword) {}
+
+    @Override
+    public synchronized void initdb(String superuserPassword) {
+        actions.add("initdb");
+        data = DataState.STOPPED_PRIMARY;
+        timeline = 1;
+        lsn = Lsn.parse("0/1000000");
+    }
+
+    @Override
+    public synchronized boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+        boolean changed = !parameters.equals(Map.copyOf(settings)) || !this.upstream.equals(upstream);
+        settings.clear();
+        settings.putAll(parameters);
+        this.upstream = upstream;
+        standby = upstream.isPresent() || node.standby();
+        if (data == DataState.STOPPED_PRIMARY && standby) {
+            data = DataState.STOPPED_REPLICA;
+        } else if (data == DataState.STOPPED_REPLICA && !standby) {
+            data = DataState.STOPPED_PRIMARY;
+        }
+        return changed;
+    }
+
+    @Override
+    public synchronized Result start(Duration timeout) {
+        return startNoWait();
+    }
+
+    @Override
+    public synchronized Result startNoWait() {
+        actions.add(standby ? "start replica" : "start primary");
+        data = standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY;
+        streaming = standby && upstream.isPresent();
+        pid = nextPid++;
+        return ok();
+    }
+
+    @Override
+    public synchronized Result stop(String mode, Duration timeout) {
+        stopWith("stop " + mode);
+        return ok();
+    }
+
+    @Override
+    public synchronized Result promote(Duration timeout) {
+        actions.add("promote");
+        data = DataState.RUNNING_PRIMARY;
+        standby = false;
+        streaming = false;
+        upstream = Optional.empty();
+        timeline++;
+        return ok();
+    }
+
+    @Override
+    public synchronized Result reload() {
+        actions.add("reload");
+        if (data == DataState.RUNNING_REPLICA) {
+            streaming = upstream.isPresent();
+        }
+        return ok();
+    }
+
+    @Override
+    public synchronized Result baseBackup(Upstream from, String name, Duration timeout) {
+        actions.add("base backup from " + from.host() + ":" + from.port());
+        data = DataState.STOPPED_REPLICA;
+        return ok();
+    }
+
+    @Override
+    public synchronized Result rewind(Upstream from, Duration timeout) {
+        actions.add("rewind from " + from.host() + ":" + from.port());
+        return ok();
+    }
+
+    @Override
+    public synchronized void removeData() {
+        actions.add("remove data");
+        data = DataState.EMPTY;
+        timeline = 0;
+        lsn = Lsn.ZERO;
+    }
+
+    @Override
+    public synchronized Optional<String> kill() {
+        if (pid == 0) {
+            return Optional.empty();
+        }
+        long killed = pid;
+        stopWith("kill");
+        return Optional.of("killed postmaster " + killed);
+    }
+
+    @Override
+    public synchronized Lsn latestCheckpoint() {
+        return lsn;
+    }
+
+    @Override
+    public synchronized Lsn checkpointRedo() {
+        return lsn;
+    }
+
+    @Override
+    public String systemIdentifier() {
+        return "7300000000000000001";
+    }
+
+    @Override
+    public synchronized void createReplicationRole(String password) {
+        actions.add("create replication role");
+    }
+
+    @Override
+    public synchronized Map<String, Boolean> physicalSlots() {
+        return Map.copyOf(slots);
+    }
+
+    @Override
+    public synchronized void createSlot(String name) {
+        slots.put(name, false);
+    }
+
+    @Override
+    public synchronized void dropSlot(String name) {
+        slots.remove(name);
+    }
+
+    @Override
+    public List<Standby> standbys() {
+        return List.of();
+    }
+
+    @Override
+    public synchronized Lsn currentWalPosition() {
+        return lsn;
+    }
+
+    @Override
+    public synchronized Optional<Lsn> receivedPosition() {
+        return data == DataState.RUNNING_REPLICA ? Optional.of(lsn) : Optional.empty();
+    }
+
+    @Override
+    public Optional<ParameterValidator> parameterValidator() {
+        return Optional.empty();
+    }
+
+    @Override
+    public void checkpointOn(Upstream leader) {}
+
+    @Override
+    public Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) {
+        return Optional.empty();
+    }
+
+    @Override
+    public void close() {}
+
+    private static Result ok() {
+        return new Result(List.of("fake"), 0, "");
+    }
+}
