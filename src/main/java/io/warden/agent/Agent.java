@@ -84,6 +84,7 @@ public final class Agent implements AutoCloseable {
     private final Published<Optime> publishedOptime = new Published<>();
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
+    private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final NodeSettings node;
 
     private volatile AgentView view;
@@ -151,6 +152,11 @@ public final class Agent implements AutoCloseable {
     /** Checks parameter values against this node's running postgres; empty when it does not answer. */
     public Optional<ParameterValidator> parameterValidator() {
         return postgres.parameterValidator();
+    }
+
+    /** Cycles that failed with an unexpected error since start (logged, counted, and the loop went on). */
+    long loopErrors() {
+        return loopErrors.get();
     }
 
     /** The lease this agent holds now (the REST API reads it; tests step it). */
@@ -803,8 +809,8 @@ public final class Agent implements AutoCloseable {
         List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
         Map<String, Lsn> positions = new HashMap<>();
         // A peer that does not answer in time cannot promote either; it is left out of the comparison.
-        peers.statuses(others).forEach((name, reported) -> {
-            if (reported.role() == Role.REPLICA) {
+        peers.statuses(others).forEach((name, status) -> {
+            if (status instanceof Peers.PeerStatus.Reported(Member reported) && reported.role() == Role.REPLICA) {
                 positions.put(name, reported.position());
             }
         });

@@ -26,19 +26,19 @@ public final class HttpPeers implements Peers {
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
 
     @Override
-    public Map<String, Member> statuses(Collection<Member> members) {
+    public Map<String, PeerStatus> statuses(Collection<Member> members) {
         List<Map.Entry<Member, CompletableFuture<HttpResponse<String>>>> asked = members.stream()
                 .map(m -> Map.entry(m, http.sendAsync(request(m, "/status"), HttpResponse.BodyHandlers.ofString())))
                 .toList();
-        Map<String, Member> answers = new HashMap<>();
+        Map<String, PeerStatus> answers = new HashMap<>();
         for (var entry : asked) {
             try {
                 HttpResponse<String> response = entry.getValue().get(REQUEST_TIMEOUT.toMillis() + 100, TimeUnit.MILLISECONDS);
                 if (response.statusCode() == 200) {
-                    answers.put(entry.getKey().name(), Json.read(response.body(), Member.class));
+                    answers.put(entry.getKey().name(), read(response.body()));
                 }
-            } catch (ExecutionException | TimeoutException | RuntimeException e) {
-                // Did not answer in time (or answered nonsense): left out.
+            } catch (ExecutionException | TimeoutException e) {
+                // Did not answer in time: left out.
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 break;
@@ -51,7 +51,9 @@ public final class HttpPeers implements Peers {
     public Optional<Member> status(Member member) {
         try {
             HttpResponse<String> response = http.send(request(member, "/status"), HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? Optional.of(Json.read(response.body(), Member.class)) : Optional.empty();
+            return response.statusCode() == 200 && read(response.body()) instanceof PeerStatus.Reported reported
+                    ? Optional.of(reported.member())
+                    : Optional.empty();
         } catch (IOException | RuntimeException e) {
             return Optional.empty();
         } catch (InterruptedException e) {
@@ -69,6 +71,15 @@ public final class HttpPeers implements Peers {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return OptionalInt.empty();
+        }
+    }
+
+    /** A peer's own record, read tolerantly: unknown fields are a newer version's, not an error. */
+    static PeerStatus read(String body) {
+        try {
+            return new PeerStatus.Reported(Json.wire().readValue(body, Member.class));
+        } catch (IOException | RuntimeException e) {
+            return new PeerStatus.Unreadable(e.getMessage());
         }
     }
 

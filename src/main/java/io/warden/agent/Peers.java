@@ -12,8 +12,23 @@ import java.util.OptionalInt;
  * time is reported as not answering.
  */
 public interface Peers {
-    /** Each member's own report of itself right now ({@code GET /status}); members that did not answer are absent. */
-    Map<String, Member> statuses(Collection<Member> members);
+    /**
+     * Each member's own report of itself right now ({@code GET /status}), by name; members that did not answer (in
+     * time, or at all) are absent.
+     */
+    Map<String, PeerStatus> statuses(Collection<Member> members);
+
+    /** What a peer that answered said about itself. */
+    sealed interface PeerStatus {
+        /** Its member record, read by this version's tolerant reader. */
+        record Reported(Member member) implements PeerStatus {}
+
+        /**
+         * It answered 200 with a body this version cannot read (a newer version's format, or a broken one): it is
+         * alive and may be further ahead than we can tell.
+         */
+        record Unreadable(String problem) implements PeerStatus {}
+    }
 
     /** One member's report of itself right now; empty when it did not answer. */
     Optional<Member> status(Member member);

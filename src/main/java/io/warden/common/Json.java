@@ -10,12 +10,15 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 
 /**
- * The one mapper configuration of the project: snake_case field names (as Patroni and our DCS values use),
- * unknown properties rejected so a typo in a config file is an error rather than a silent default.
+ * The one mapper configuration of the project: snake_case field names (as Patroni and our DCS values use). Two
+ * readers of it: {@link #json()} and {@link #yaml()} reject unknown properties, so a typo in what a person wrote (a
+ * config file, a REST body) is an error rather than a silent default; {@link #wire()} ignores them, for what
+ * another program wrote (DCS values, a peer's answer), so this version runs beside the next one.
  */
 public final class Json {
     private static final ObjectMapper JSON = configure(new ObjectMapper());
     private static final ObjectMapper YAML = configure(new ObjectMapper(new YAMLFactory()));
+    private static final ObjectMapper WIRE = configure(new ObjectMapper()).disable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
 
     private Json() {}
 
@@ -28,6 +31,11 @@ public final class Json {
 
     public static ObjectMapper json() {
         return JSON;
+    }
+
+    /** The tolerant reader for values other programs wrote: unknown fields are ignored. */
+    public static ObjectMapper wire() {
+        return WIRE;
     }
 
     public static ObjectMapper yaml() {

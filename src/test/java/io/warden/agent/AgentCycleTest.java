@@ -4,22 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.NodeTags;
-import io.warden.dcs.Optime;
 import io.warden.dcs.Role;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.Map;
-import java.util.Optional;
-import java.util.OptionalInt;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,34 +19,24 @@ import org.junit.jupiter.api.io.TempDir;
  * behaviour that lives outside the pure decision, driven with literal times.
  */
 class AgentCycleTest {
-    private static final Duration TTL = Duration.ofSeconds(6);
+    private static final Duration TTL = AgentHarness.TTL;
 
     @TempDir
     Path dir;
 
-    private final FakeClock clock = new FakeClock();
-    private final FakeDcs dcs = new FakeDcs(clock);
+    private AgentHarness harness;
+    private FakeClock clock;
+    private FakeDcs dcs;
 
-    /** Peers that never answer: the failover race then compares with nobody. */
-    private static final Peers SILENT_PEERS = new Peers() {
-        @Override
-        public Map<String, Member> statuses(Collection<Member> members) {
-            return Map.of();
-        }
-
-        @Override
-        public Optional<Member> status(Member member) {
-            return Optional.empty();
-        }
-
-        @Override
-        public OptionalInt liveness(Member member) {
-            return OptionalInt.empty();
-        }
-    };
+    @BeforeEach
+    void harness() {
+        harness = new AgentHarness(dir);
+        clock = harness.clock;
+        dcs = harness.dcs;
+    }
 
     @Test
-    void anEmptyNodeOfANewClusterBootstrapsAndThenLeads() throws IOException {
+    void anEmptyNodeOfANewClusterBootstrapsAndThenLeads() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = agent("node-1", postgres);
 
@@ -73,7 +54,7 @@ class AgentCycleTest {
     }
 
     @Test
-    void aLeaderWhoseRenewalsFailIsKilledByTheLeaseKeeperAtSentPlusTtlMinusMarginAndNotBefore() throws IOException {
+    void aLeaderWhoseRenewalsFailIsKilledByTheLeaseKeeperAtSentPlusTtlMinusMarginAndNotBefore() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = agent("node-1", postgres);
         agent.cycle();
@@ -101,12 +82,8 @@ class AgentCycleTest {
     }
 
     @Test
-    void aStreamingReplicaTakesTheKeyAndPromotesOnceTheLeadersLeaseHasExpired() throws IOException {
-        long otherLease = dcs.grantLease(TTL);
-        assertThat(dcs.claimBootstrap("node-2", otherLease)).isTrue();
-        dcs.completeBootstrap("7300000000000000001");
-        dcs.publishMember(member("node-2", Role.PRIMARY, MemberState.RUNNING, "0/3000000", 5602), otherLease);
-        dcs.publishOptime("node-2", new Optime("0/3000000", 1));
+    void aStreamingReplicaTakesTheKeyAndPromotesOnceTheLeadersLeaseHasExpired() {
+        harness.otherLeader("node-2", "0/3000000");
         FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
         Agent agent = agent("node-1", postgres);
 
@@ -114,10 +91,7 @@ class AgentCycleTest {
         assertThat(agent.view().decision().action()).isEqualTo(Action.FOLLOWING);
 
         // node-2's host is gone: its lease is not renewed, ours is, once a second.
-        for (int second = 1; second <= 7; second++) {
-            clock.advanceMillis(1000);
-            agent.lease().step(clock.nanoTime());
-        }
+        harness.secondsPass(agent, 7);
         assertThat(dcs.read().leader()).isEmpty();
 
         agent.cycle();
@@ -134,7 +108,7 @@ class AgentCycleTest {
     }
 
     @Test
-    void aNodeThatCannotReachTheDcsWaitsAndChangesNothing() throws IOException {
+    void aNodeThatCannotReachTheDcsWaitsAndChangesNothing() {
         FakePostgres postgres = FakePostgres.stoppedPrimary(1, "0/3000000");
         Agent agent = agent("node-1", postgres);
         dcs.setUnreachable(true);
@@ -145,26 +119,7 @@ class AgentCycleTest {
         assertThat(postgres.actions()).isEmpty();
     }
 
-    private Agent agent(String name, FakePostgres postgres) throws IOException {
-        Path file = dir.resolve(name + ".yaml");
-        Files.writeString(file, """
-                name: %s
-                cluster: fake
-                port: 5601
-                api_port: 5701
-                etcd: [http://127.0.0.1:1]
-                data_dir: %s
-                ttl: 6s
-                loop_wait: 1s
-                watchdog: "off"
-                """.formatted(name, dir.resolve(name + "-data")));
-        Agent agent = new Agent(NodeConfig.load(file), dcs, postgres, SILENT_PEERS, Optional.empty(), clock);
-        agent.connect();
-        return agent;
-    }
-
-    private static Member member(String name, Role role, MemberState state, String lsn, int port) {
-        return new Member(name, role, state, "127.0.0.1", port, "http://127.0.0.1:1", 1, lsn, 0, NodeTags.NONE, 1, 1,
-                name + "-instance", "/data/" + name, false);
+    private Agent agent(String name, FakePostgres postgres) {
+        return harness.agent(name, postgres);
     }
 }

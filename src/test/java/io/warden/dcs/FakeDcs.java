@@ -143,6 +143,21 @@ public final class FakeDcs implements Dcs {
         }
     }
 
+    /** Deletes {@code key} (relative to the cluster prefix) as {@code etcdctl del} would. Works while cut off. */
+    public void deleteRaw(String key) {
+        requireNonNull(key, "key is null");
+        try {
+            synchronized (lock) {
+                expireDue();
+                if (keys.containsKey(key)) {
+                    new Write().delete(key).commit();
+                }
+            }
+        } finally {
+            deliver();
+        }
+    }
+
     /** The text stored under {@code key} (relative to the cluster prefix), as etcd would hold it. */
     public Optional<String> rawValue(String key) {
         try {

@@ -28,6 +28,7 @@ public final class FakePostgres implements Postgres {
     private final Map<String, String> settings = new HashMap<>();
     private final Map<String, Boolean> slots = new HashMap<>();
     private final List<String> actions = new ArrayList<>();
+    private RuntimeException observeFailure;
 
     /** A stopped primary's data directory on {@code timeline} at {@code lsn}. */
     public static FakePostgres stoppedPrimary(long timeline, String lsn) {
@@ -84,8 +85,18 @@ public final class FakePostgres implements Postgres {
         pid = 0;
     }
 
+    /** The next {@link #observe} throws {@code failure}: a facade that broke its "never throws" promise. */
+    public synchronized void failNextObserve(RuntimeException failure) {
+        observeFailure = failure;
+    }
+
     @Override
     public synchronized LocalState observe() {
+        if (observeFailure != null) {
+            RuntimeException failure = observeFailure;
+            observeFailure = null;
+            throw failure;
+        }
         return new LocalState(data, data == DataState.EMPTY ? 0 : timeline, lsn, streaming,
                 upstream.map(u -> u.host() + ":" + u.port()).orElse(""), pid);
     }

@@ -1,0 +1,215 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatCode;
+
+import io.warden.dcs.Member;
+import io.warden.dcs.SyncMode;
+import io.warden.postgres.DataState;
+import io.warden.postgres.FakePostgres;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Values another program (or a person, by hand) wrote into the DCS, or a peer's answer, that this agent cannot
+ * read: the agent goes on serving and never turns them into defaults. See the table in docs/dcs.md.
+ */
+class AgentBadValuesTest {
+    private static final String SYNC_CONFIG =
+            "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"on\",\"synchronous_node_count\":1,\"pause\":false,\"parameters\":{}}";
+
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+
+    @BeforeEach
+    void harness() {
+        harness = new AgentHarness(dir);
+    }
+
+    private Agent leadingPrimary(FakePostgres postgres) {
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        return agent;
+    }
+
+    @Test
+    void aSwitchoverWhoseScheduledAtIsNotADateIsIgnoredAndThePrimaryKeepsLeading() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.dcs.putRaw("switchover",
+                "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"tomorrow\",\"failover\":false}");
+
+        assertThatCode(agent::cycle).doesNotThrowAnyException();
+
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
+        assertThat(agent.view().cluster().switchover()).isEmpty();
+    }
+
+    @Test
+    void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.dcs.putRaw("config", SYNC_CONFIG.replace("}}", "},\"quorum_commit\":true}"));
+
+        agent.cycle();
+
+        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
+    }
+
+    @Test
+    void aConfigThatCannotBeReadKeepsTheLastOneThatCouldNeverTheDefaults() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.dcs.putRaw("config", SYNC_CONFIG);
+        agent.cycle();
+        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
+
+        harness.dcs.putRaw("config", "{\"synchronous_mode\": \"sometimes\"");
+        agent.cycle();
+
+        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
+    }
+
+    @Test
+    void theLastGoodConfigSurvivesARestartOfTheAgent() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.dcs.putRaw("config", SYNC_CONFIG);
+        agent.cycle();
+        harness.dcs.putRaw("config", "garbage");
+
+        Agent restarted = harness.agent("node-1", postgres);
+        restarted.cycle();
+
+        assertThat(restarted.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
+    }
+
+    @Test
+    void aReplicaThatHasNeverReadTheConfigDoesNotRaceWhileItIsUnreadable() {
+        harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.putRaw("config", "not json at all");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+
+        agent.cycle();
+
+        assertThat(agent.view().decision().action()).isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().reason()).contains("config");
+        assertThat(postgres.actions()).doesNotContain("promote");
+        assertThat(harness.dcs.read().leader()).isEmpty();
+    }
+
+    @Test
+    void anUnreadableHistoryIsNeverOverwritten() {
+        harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.putRaw("history", "[{\"timeline\": \"one\"}");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).contains("promote");
+        assertThat(harness.dcs.rawValue("history")).contains("[{\"timeline\": \"one\"}");
+    }
+
+    @Test
+    void aDeletedInitializeKeyWhileMembersHoldDataNeverCausesABootstrap() {
+        long lease = harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.revokeFromOutside(lease);
+        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING,
+                "0/3000000", 5603), harness.dcs.grantLease(AgentHarness.TTL));
+        // As a person with etcdctl would.
+        harness.dcs.deleteRaw("initialize");
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = harness.agent("node-1", postgres);
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).doesNotContain("initdb");
+        assertThat(agent.view().decision().action()).isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().reason()).contains("initialize");
+    }
+
+    @Test
+    void aLeaderKeyWrittenByHandWithoutALeaseIsRemovedAndTheRaceRuns() {
+        harness.otherLeader("node-2", "0/3000000");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        harness.dcs.putRaw("leader", "node-2");
+
+        agent.cycle();
+        agent.cycle();
+
+        assertThat(harness.dcs.read().leader()).hasValueSatisfying(l -> {
+            assertThat(l.name()).isEqualTo("node-1");
+            assertThat(l.leaseId()).isEqualTo(agent.lease().term().id());
+        });
+        assertThat(postgres.actions()).contains("promote");
+    }
+
+    @Test
+    void aPeerThatAnsweredSomethingUnreadableMayBeAheadSoThisReplicaDoesNotRace() {
+        harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING,
+                "0/3000000", 5603), harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
+        Peers garbled = new Peers() {
+            @Override
+            public Map<String, PeerStatus> statuses(Collection<Member> members) {
+                return Map.of("node-3", new PeerStatus.Unreadable("Unexpected character ('<')"));
+            }
+
+            @Override
+            public Optional<Member> status(Member member) {
+                return Optional.empty();
+            }
+
+            @Override
+            public OptionalInt liveness(Member member) {
+                return OptionalInt.of(200);
+            }
+        };
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres, garbled);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+
+        agent.cycle();
+
+        assertThat(agent.view().decision().action()).isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().reason()).contains("node-3");
+        assertThat(postgres.actions()).doesNotContain("promote");
+    }
+
+    @Test
+    void aCycleWhosePostgresFacadeThrowsIsLoggedAndTheNextCycleRuns() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        postgres.failNextObserve(new IllegalStateException("the control file is unreadable"));
+
+        assertThatCode(agent::cycle).doesNotThrowAnyException();
+        agent.cycle();
+
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        assertThat(agent.loopErrors()).isEqualTo(1);
+    }
+}

@@ -1,0 +1,110 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.common.FakeClock;
+import io.warden.dcs.FakeDcs;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.NodeTags;
+import io.warden.dcs.Optime;
+import io.warden.dcs.Role;
+import io.warden.postgres.Postgres;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Collection;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+
+/**
+ * Agents on a fake DCS and a fake clock, for unit tests of the whole cycle: each agent has a config file in
+ * {@code dir} (ttl 6 s, loop_wait 1 s, no watchdog) and has granted its first lease.
+ */
+final class AgentHarness {
+    static final Duration TTL = Duration.ofSeconds(6);
+    /** A sixth of the ttl. */
+    static final Duration MARGIN = Duration.ofSeconds(1);
+
+    /** Peers that never answer: the failover race then compares with nobody. */
+    static final Peers SILENT_PEERS = new Peers() {
+        @Override
+        public Map<String, PeerStatus> statuses(Collection<Member> members) {
+            return Map.of();
+        }
+
+        @Override
+        public Optional<Member> status(Member member) {
+            return Optional.empty();
+        }
+
+        @Override
+        public OptionalInt liveness(Member member) {
+            return OptionalInt.empty();
+        }
+    };
+
+    final FakeClock clock = new FakeClock();
+    final FakeDcs dcs = new FakeDcs(clock);
+    private final Path dir;
+
+    AgentHarness(Path dir) {
+        this.dir = dir;
+    }
+
+    Agent agent(String name, Postgres postgres) {
+        return agent(name, postgres, SILENT_PEERS);
+    }
+
+    Agent agent(String name, Postgres postgres, Peers peers) {
+        Path file = dir.resolve(name + ".yaml");
+        try {
+            Files.writeString(file, """
+                    name: %s
+                    cluster: fake
+                    port: 5601
+                    api_port: 5701
+                    etcd: [http://127.0.0.1:1]
+                    data_dir: %s
+                    work_dir: %s
+                    ttl: 6s
+                    loop_wait: 1s
+                    watchdog: "off"
+                    """.formatted(name, dir.resolve(name + "-data"), dir.resolve(name + "-work")));
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        Agent agent = new Agent(NodeConfig.load(file), dcs, postgres, peers, Optional.empty(), clock);
+        agent.connect();
+        return agent;
+    }
+
+    /**
+     * Another node, {@code name}, bootstrapped the cluster and leads it at {@code lsn} on timeline 1, under a lease
+     * of its own that nobody renews: it expires {@link #TTL} from now. Returns that lease.
+     */
+    long otherLeader(String name, String lsn) {
+        long lease = dcs.grantLease(TTL);
+        assertThat(dcs.claimBootstrap(name, lease)).isTrue();
+        dcs.completeBootstrap("7300000000000000001");
+        dcs.publishMember(member(name, Role.PRIMARY, MemberState.RUNNING, lsn, 5602), lease);
+        dcs.publishOptime(name, new Optime(lsn, 1));
+        return lease;
+    }
+
+    /** Time passes in whole seconds; {@code agent}'s lease is renewed each second, nobody else's. */
+    void secondsPass(Agent agent, int seconds) {
+        for (int second = 1; second <= seconds; second++) {
+            clock.advanceMillis(1000);
+            agent.lease().step(clock.nanoTime());
+        }
+    }
+
+    static Member member(String name, Role role, MemberState state, String lsn, int port) {
+        return new Member(name, role, state, "127.0.0.1", port, "http://127.0.0.1:1", 1, lsn, 0, NodeTags.NONE, 1, 1,
+                name + "-instance", "/data/" + name, false);
+    }
+}
