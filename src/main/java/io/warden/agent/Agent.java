@@ -85,6 +85,8 @@ public final class Agent implements AutoCloseable {
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
+    private final UnreadableValues unreadableValues = new UnreadableValues();
+    private final LastConfig lastConfig;
     private final NodeSettings node;
 
     private volatile AgentView view;
@@ -128,6 +130,7 @@ public final class Agent implements AutoCloseable {
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
         this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
+        this.lastConfig = new LastConfig(config.workPath());
         this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
                 this.watchdog);
     }
@@ -232,12 +235,28 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /** One HA cycle. Never throws: a cycle that fails is logged and the next one starts from a fresh read. */
+    /**
+     * One HA cycle. Never throws: the loop that keeps postgres alive must not die of one bad value or one bug. A
+     * cycle that fails unexpectedly is logged with its stack trace and counted, and the next one starts from a fresh
+     * read.
+     */
     void cycle() {
+        try {
+            runCycle();
+        } catch (RuntimeException e) {
+            loopErrors.incrementAndGet();
+            LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
+                    + " read (please report this with the stack trace)", e);
+        } finally {
+            inProgress = null;
+        }
+    }
+
+    private void runCycle() {
         cycles++;
         ClusterSnapshot cluster;
         try {
-            cluster = dcs.read();
+            cluster = removeUnleasedLeader(dcs.read());
         } catch (DcsException e) {
             lease.ownerAlive(clock.nanoTime());
             logReason("cannot read the DCS: " + e.getMessage());
@@ -245,6 +264,9 @@ public final class Agent implements AutoCloseable {
             publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
             return;
         }
+        unreadableValues.report(cluster);
+        boolean configKnown = lastConfig.known(cluster);
+        cluster = lastConfig.apply(cluster);
         current = cluster;
         LocalState local = observe();
         NodeCommand.Pending command = commands.poll();
@@ -266,9 +288,9 @@ public final class Agent implements AutoCloseable {
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
-        Map<String, Lsn> peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
+        PeerReport peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
                 ? probePeers(cluster)
-                : Map.of();
+                : PeerReport.NONE;
         Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
         Lease.Term term = lease.term();
         HaInput input = new HaInput(
@@ -279,13 +301,15 @@ public final class Agent implements AutoCloseable {
                 local,
                 term.validAt(now),
                 watchdog.reachable(term),
-                peers,
+                peers.positions(),
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
                 notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local, now),
                 calendar,
-                handedOver);
+                handedOver,
+                configKnown,
+                peers.unreadable());
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
         currentDecision = decision;
@@ -412,7 +436,7 @@ public final class Agent implements AutoCloseable {
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
             postgres.createReplicationRole(config.replicationPassword());
             dcs.completeBootstrap(postgres.systemIdentifier());
-            dcs.appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
+            appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
             LOG.info("bootstrapped the cluster as primary");
         } catch (RuntimeException | SQLException e) {
             LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
@@ -596,7 +620,7 @@ public final class Agent implements AutoCloseable {
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
         publishSelf(ClusterSnapshot.empty(), promoted);
-        dcs.appendHistory(new HistoryEntry(
+        appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
         dcs.clearSwitchover();
@@ -677,6 +701,18 @@ public final class Agent implements AutoCloseable {
         LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
                         + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
                 seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(clock.nanoTime() - confirmed)));
+    }
+
+    /**
+     * Records a timeline in {@code history}. A failure is logged, not thrown: the timeline is also in {@code optime}
+     * and the member records, and what follows a promotion (publishing it) must not be skipped for it.
+     */
+    private void appendHistory(HistoryEntry entry) {
+        try {
+            dcs.appendHistory(entry);
+        } catch (DcsException e) {
+            LOG.warning("could not record timeline " + entry.timeline() + " in the history: " + e.getMessage());
+        }
     }
 
     private static double seconds(long nanos) {
@@ -804,17 +840,49 @@ public final class Agent implements AutoCloseable {
         return postgres.configuredSetting(name);
     }
 
+    /** What the other members' agents said just now: replicas' WAL positions, and who answered unreadably. */
+    private record PeerReport(Map<String, Lsn> positions, Set<String> unreadable) {
+        static final PeerReport NONE = new PeerReport(Map.of(), Set.of());
+    }
+
     /** Asks every other member's agent for its WAL position right now, for the failover race. */
-    private Map<String, Lsn> probePeers(ClusterSnapshot cluster) {
+    private PeerReport probePeers(ClusterSnapshot cluster) {
         List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
         Map<String, Lsn> positions = new HashMap<>();
-        // A peer that does not answer in time cannot promote either; it is left out of the comparison.
+        Set<String> unreadable = new java.util.HashSet<>();
+        // A peer that does not answer in time cannot promote either; it is left out of the comparison. One that
+        // answered something this version cannot read is alive and may be ahead.
         peers.statuses(others).forEach((name, status) -> {
-            if (status instanceof Peers.PeerStatus.Reported(Member reported) && reported.role() == Role.REPLICA) {
-                positions.put(name, reported.position());
+            switch (status) {
+                case Peers.PeerStatus.Reported(Member reported) -> {
+                    if (reported.role() == Role.REPLICA) {
+                        positions.put(name, reported.position());
+                    }
+                }
+                case Peers.PeerStatus.Unreadable(String problem) -> {
+                    logReason("the agent of " + name + " answered with a status I cannot read: " + problem);
+                    unreadable.add(name);
+                }
             }
         });
-        return positions;
+        return new PeerReport(positions, unreadable);
+    }
+
+    /**
+     * A {@code leader} key bound to no lease was written by hand (no agent writes one): it would never expire, and
+     * its holder would fence itself for not holding it under its own lease. It is removed by compare-and-swap on
+     * the revision just read (a newer write is left alone), with an event in the log; the race then runs normally.
+     */
+    private ClusterSnapshot removeUnleasedLeader(ClusterSnapshot cluster) {
+        Optional<io.warden.dcs.LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
+        if (leader.isEmpty()) {
+            return cluster;
+        }
+        if (dcs.removeLeader(leader.get().modRevision())) {
+            LOG.warning("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
+                    + " the leader race runs again");
+        }
+        return dcs.read();
     }
 
     /**

@@ -27,7 +27,26 @@ public final class HaDecider {
 
     public static Decision decide(HaInput in) {
         Decision decision = decideUnpaused(in);
+        if (!in.configKnown()) {
+            return withoutConfig(decision);
+        }
         return in.cluster().config().pause() ? whilePaused(in, decision) : decision;
+    }
+
+    /**
+     * The cluster config cannot be read and this agent never read an earlier one: whether synchronous mode is on,
+     * how much lag a failover may lose, whether the cluster is paused, are all unknown. So it keeps doing what it
+     * does (a primary leads, a replica follows, fencing goes on) and starts nothing that needs the config's answer.
+     */
+    private static Decision withoutConfig(Decision decision) {
+        boolean allowed = switch (decision.action()) {
+            case LEAD, FOLLOWING, WAIT, FOLLOW, FENCE, RELEASE_LEADERSHIP, START_REPLICA, RESTART_PRIMARY -> true;
+            case TAKE_LEADERSHIP, PROMOTE, BOOTSTRAP, HAND_OVER, CLONE, RECLONE, REWIND -> false;
+        };
+        return allowed
+                ? decision
+                : Decision.of(Action.WAIT, "the cluster config in the DCS is unreadable and I have no copy of an earlier one: not"
+                        + " acting on \"" + decision.reason() + "\" (fix it with warden edit-config or etcdctl)");
     }
 
     /**
@@ -152,6 +171,15 @@ public final class HaDecider {
         if (!in.canLead()) {
             return Decision.of(Action.WAIT, "the watchdog is not reachable, so I may not bootstrap");
         }
+        Optional<Member> withData = in.cluster().members().values().stream()
+                .filter(m -> !m.name().equals(in.name()) && (m.timeline() != 0 || m.postgresPid() != 0 || m.role() != Role.UNKNOWN))
+                .findFirst();
+        if (withData.isPresent()) {
+            // A deleted (or never completed) initialize key while members hold data is not a new cluster: a bootstrap
+            // would make a second cluster under the same name.
+            return Decision.of(Action.WAIT, "the initialize key is missing but " + withData.get().name() + " holds data: not"
+                    + " bootstrapping (restore the key with the cluster's system identifier)");
+        }
         return Decision.of(Action.BOOTSTRAP, "cluster is not initialized: racing to bootstrap it");
     }
 
@@ -274,6 +302,9 @@ public final class HaDecider {
         if (in.local().timeline() == 0) {
             return Decision.of(Action.WAIT, "no leader, but my postgres is not answering yet");
         }
+        if (in.cluster().unreadable().containsKey("optime")) {
+            return Decision.of(Action.WAIT, "no leader, but the last primary position (optime) is unreadable: my lag is unknown");
+        }
         Lsn mine = in.local().lsn();
         long maxLag = in.cluster().config().maximumLagOnFailover();
         if (in.cluster().optime().isPresent()) {
@@ -287,6 +318,12 @@ public final class HaDecider {
             }
         }
         boolean named = isNamedCandidate(in.cluster(), in.name(), in.now());
+        for (String peer : named ? java.util.Set.<String>of() : in.unreadablePeers()) {
+            Member member = in.cluster().members().get(peer);
+            if (member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer))) {
+                return Decision.of(Action.WAIT, "no leader, but " + peer + " answered with a status I cannot read: it may be further ahead");
+            }
+        }
         for (Map.Entry<String, Lsn> peer : named ? Map.<String, Lsn>of().entrySet() : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
             boolean eligible = member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));

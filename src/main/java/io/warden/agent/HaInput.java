@@ -25,6 +25,10 @@ import java.util.Map;
  * @param now wall-clock time, for scheduled switchovers (the only decision that depends on the calendar)
  * @param handedOver this agent stopped its primary itself for a switchover and has not started postgres since:
  *     even in maintenance mode it then rejoins as a replica, as the operator asked
+ * @param configKnown the cluster config in {@code cluster} was read, now or earlier; false when the key is
+ *     unreadable and this agent has no copy of an earlier one (then it only keeps doing what it does)
+ * @param unreadablePeers members whose agents answered with a status this version cannot read: alive, and maybe
+ *     further ahead than we can tell
  */
 public record HaInput(
         String name,
@@ -40,7 +44,14 @@ public record HaInput(
         Duration notStreamingFor,
         boolean upstreamWalGone,
         Instant now,
-        boolean handedOver) {
+        boolean handedOver,
+        boolean configKnown,
+        java.util.Set<String> unreadablePeers) {
+
+    public HaInput {
+        peerPositions = Map.copyOf(peerPositions);
+        unreadablePeers = java.util.Set.copyOf(unreadablePeers);
+    }
 
     /**
      * How long a replica may fail to stream before the agent looks for a cause it can repair: an older timeline

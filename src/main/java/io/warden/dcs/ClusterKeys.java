@@ -65,13 +65,13 @@ final class ClusterKeys {
     }
 
     /**
-     * The cluster as read at {@code revision}. A value that cannot be parsed is left out (the key reads as absent)
-     * with a line on stderr naming it: another version may have written it, or a person by hand, and one bad key
-     * must not stop the loop that reads them all.
-     *
-     * @param prefix the cluster prefix, only for that line
+     * The cluster as read at {@code revision}, each value parsed once into typed fields by the tolerant reader
+     * ({@link Json#wire()}: unknown fields are a newer version's and ignored). A value that cannot be parsed is left
+     * out (the key reads as absent) and listed in {@link ClusterSnapshot#unreadable()}: another version may have
+     * written it, or a person by hand, and one bad key must not stop the loop that reads them all. Reporting it is
+     * the reader's job, once per change.
      */
-    static ClusterSnapshot snapshot(long revision, List<Stored> keys, String prefix) {
+    static ClusterSnapshot snapshot(long revision, List<Stored> keys) {
         Optional<String> initialize = Optional.empty();
         Optional<LeaderKey> leader = Optional.empty();
         Optional<Optime> optime = Optional.empty();
@@ -82,6 +82,7 @@ final class ClusterKeys {
         Optional<Switchover> switchover = Optional.empty();
         Optional<SyncState> sync = Optional.empty();
         List<RouterStatus> routers = new ArrayList<>();
+        Map<String, Unreadable> unreadable = new HashMap<>();
         for (Stored key : keys) {
             String name = key.name();
             String value = key.value();
@@ -91,54 +92,73 @@ final class ClusterKeys {
                 } else if (name.equals(LEADER)) {
                     leader = Optional.of(new LeaderKey(value, key.leaseId(), key.modRevision()));
                 } else if (name.equals(OPTIME)) {
-                    optime = Optional.of(Json.json().readValue(value, Optime.class));
+                    optime = Optional.of(Json.wire().readValue(value, Optime.class));
                 } else if (name.equals(CONFIG)) {
-                    config = Json.json().readValue(value, DynamicConfig.class);
+                    config = Json.wire().readValue(value, DynamicConfig.class);
                     configRevision = key.modRevision();
                 } else if (name.equals(SWITCHOVER)) {
-                    switchover = Optional.of(Json.json().readValue(value, Switchover.class));
+                    switchover = Optional.of(Json.wire().readValue(value, Switchover.class));
                 } else if (name.equals(SYNC)) {
-                    sync = Optional.of(Json.json().readValue(value, SyncState.class));
+                    sync = Optional.of(Json.wire().readValue(value, SyncState.class));
                 } else if (name.equals(HISTORY)) {
-                    history = Json.json().readValue(value, HISTORY_TYPE);
+                    history = Json.wire().readValue(value, HISTORY_TYPE);
                 } else if (name.startsWith(MEMBERS)) {
-                    Member member = Json.json().readValue(value, Member.class);
+                    Member member = Json.wire().readValue(value, Member.class);
+                    if (!name.equals(member(member.name()))) {
+                        throw new IOException("the record names member '" + member.name() + "', not its key's");
+                    }
                     members.put(member.name(), member);
                 } else if (name.startsWith(ROUTERS)) {
-                    routers.add(Json.json().readValue(value, RouterStatus.class));
+                    routers.add(Json.wire().readValue(value, RouterStatus.class));
                 }
-            } catch (IOException e) {
-                System.err.println("ignoring unreadable DCS key " + prefix + name + ": " + e.getMessage());
+            } catch (IOException | RuntimeException e) {
+                unreadable.put(name, new Unreadable(name, key.modRevision(), problem(e)));
             }
         }
         return new ClusterSnapshot(
-                revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers);
+                revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers,
+                unreadable);
     }
 
-    /** The routers' statuses from the values under {@code routers/}, an unreadable one left out. */
+    /**
+     * The routers' statuses from the values under {@code routers/}, an unreadable one left out (it shows in the
+     * next full read's {@link ClusterSnapshot#unreadable()}).
+     */
     static List<RouterStatus> routers(List<String> values) {
         List<RouterStatus> routers = new ArrayList<>();
         for (String value : values) {
             try {
-                routers.add(Json.json().readValue(value, RouterStatus.class));
-            } catch (IOException e) {
-                System.err.println("ignoring unreadable router key: " + e.getMessage());
+                routers.add(Json.wire().readValue(value, RouterStatus.class));
+            } catch (IOException | RuntimeException e) {
+                // Left out: a router whose status cannot be read is treated as one that published nothing.
             }
         }
         return routers;
     }
 
+    /** The first line of what the parser said, without the value itself (it may be long, or hold anything). */
+    private static String problem(Exception e) {
+        String message = e instanceof com.fasterxml.jackson.core.JsonProcessingException json ? json.getOriginalMessage() : e.getMessage();
+        String text = message == null ? e.getClass().getSimpleName() : message.lines().findFirst().orElse("");
+        return text.length() > 200 ? text.substring(0, 200) + "..." : text;
+    }
+
     /**
      * The text of {@code history} with {@code entry} appended to {@code current} (empty: no key yet), trimmed to
-     * the newest {@link #HISTORY_LIMIT}. An unreadable history is replaced rather than kept forever unappendable.
+     * the newest {@link #HISTORY_LIMIT}.
+     *
+     * @throws DcsException when the current history cannot be read: it is never overwritten, since it is the record
+     *     of which timelines exist and why (someone must repair it by hand; the newest timeline is also in
+     *     {@code optime} and every member record)
      */
     static String appendedHistory(Optional<String> current, HistoryEntry entry) {
         List<HistoryEntry> history = new ArrayList<>();
         if (current.isPresent()) {
             try {
-                history.addAll(Json.json().readValue(current.get(), HISTORY_TYPE));
-            } catch (IOException e) {
-                System.err.println("replacing unreadable history: " + e.getMessage());
+                history.addAll(Json.wire().readValue(current.get(), HISTORY_TYPE));
+            } catch (IOException | RuntimeException e) {
+                throw new DcsException("the history key is unreadable (" + problem(e) + "): not appending to it, so nothing"
+                        + " is lost; repair or delete it with etcdctl", e);
             }
         }
         history.add(entry);

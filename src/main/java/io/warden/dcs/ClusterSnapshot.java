@@ -7,6 +7,9 @@ import java.util.Optional;
 /**
  * The whole cluster as read from the DCS in one request, at one revision, the routers' heartbeats included. Immutable: an HA cycle decides from
  * one of these and nothing else it reads from the DCS.
+ *
+ * @param config the dynamic config; the defaults when the key is absent or unreadable (see {@link #configUnreadable})
+ * @param unreadable the keys whose values could not be read, by key: each of them reads as absent
  */
 public record ClusterSnapshot(
         long revision,
@@ -19,12 +22,41 @@ public record ClusterSnapshot(
         List<HistoryEntry> history,
         Optional<Switchover> switchover,
         Optional<SyncState> sync,
-        List<RouterStatus> routers) {
+        List<RouterStatus> routers,
+        Map<String, Unreadable> unreadable) {
 
     public ClusterSnapshot {
         members = Map.copyOf(members);
         history = List.copyOf(history);
         routers = List.copyOf(routers);
+        unreadable = Map.copyOf(unreadable);
+    }
+
+    /** A snapshot in which every value could be read. */
+    public ClusterSnapshot(
+            long revision,
+            Optional<String> initialize,
+            Optional<LeaderKey> leader,
+            Map<String, Member> members,
+            Optional<Optime> optime,
+            DynamicConfig config,
+            long configRevision,
+            List<HistoryEntry> history,
+            Optional<Switchover> switchover,
+            Optional<SyncState> sync,
+            List<RouterStatus> routers) {
+        this(revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers, Map.of());
+    }
+
+    /** This snapshot with {@code replacement} as its config (the last one that could be read, when this one could not). */
+    public ClusterSnapshot withConfig(DynamicConfig replacement) {
+        return new ClusterSnapshot(revision, initialize, leader, members, optime, replacement, configRevision, history, switchover,
+                sync, routers, unreadable);
+    }
+
+    /** The {@code config} key is present but could not be read. */
+    public boolean configUnreadable() {
+        return unreadable.containsKey("config");
     }
 
     public static ClusterSnapshot empty() {

@@ -43,6 +43,12 @@ public interface Dcs extends AutoCloseable {
      */
     boolean releaseLeader(String name, long leaseId);
 
+    /**
+     * Deletes {@code leader} only if it has not been written since {@code modRevision} (a key read at that revision
+     * and found bound to no lease, which no agent writes): a newer write, by anyone, is left alone.
+     */
+    boolean removeLeader(long modRevision);
+
     /** Writes {@code members/<name>} bound to the lease (last writer wins: only the member itself writes it). */
     void publishMember(Member member, long leaseId);
 

@@ -88,7 +88,7 @@ public final class EtcdDcs implements Dcs {
                         kv.getLease(),
                         kv.getModRevision()))
                 .toList();
-        return ClusterKeys.snapshot(response.getHeader().getRevision(), keys, prefix);
+        return ClusterKeys.snapshot(response.getHeader().getRevision(), keys);
     }
 
     @Override
@@ -176,6 +176,17 @@ public final class EtcdDcs implements Dcs {
                         .Then(Op.delete(key(ClusterKeys.LEADER), DeleteOption.DEFAULT))
                         .commit(),
                 "leader release");
+    }
+
+    @Override
+    public boolean removeLeader(long modRevision) {
+        return commit(
+                client.getKVClient()
+                        .txn()
+                        .If(new Cmp(key(ClusterKeys.LEADER), Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                        .Then(Op.delete(key(ClusterKeys.LEADER), DeleteOption.DEFAULT))
+                        .commit(),
+                "leader removal");
     }
 
     @Override

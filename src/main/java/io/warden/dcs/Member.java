@@ -24,6 +24,12 @@ public record Member(
         String dataDir,
         boolean pendingRestart) {
 
+    /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
+    public Member {
+        java.util.Objects.requireNonNull(name, "a member record without a name");
+        io.warden.common.Lsn.parse(lsn);
+    }
+
     public io.warden.common.Lsn position() {
         return io.warden.common.Lsn.parse(lsn);
     }

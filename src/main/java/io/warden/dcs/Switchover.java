@@ -19,6 +19,15 @@ public record Switchover(String leader, String candidate, String requestedAt, St
         leader = leader == null ? "" : leader;
         candidate = candidate == null ? "" : candidate;
         scheduledAt = scheduledAt == null ? "" : scheduledAt;
+        if (!scheduledAt.isEmpty()) {
+            // Parsed once, here: a request whose time is not a time is unreadable as a whole (and ignored), never an
+            // exception in the middle of an HA decision.
+            try {
+                Instant.parse(scheduledAt);
+            } catch (java.time.format.DateTimeParseException e) {
+                throw new IllegalArgumentException("scheduled_at '" + scheduledAt + "' is not an ISO-8601 instant");
+            }
+        }
     }
 
     public Switchover(String leader, String candidate, String requestedAt) {

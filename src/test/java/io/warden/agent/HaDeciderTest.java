@@ -255,7 +255,7 @@ class HaDeciderTest {
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
             return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
-                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver);
+                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver, true, java.util.Set.of());
         }
 
         Decision decide() {

@@ -277,6 +277,23 @@ abstract class DcsContract {
         assertThat(dcs.releaseLeader("node-1", holder)).as("nothing left to release").isFalse();
     }
 
+    @Test
+    void removeLeaderDeletesOnlyTheKeyAsItWasAtTheRevisionRead() {
+        long first = dcs.grantLease(LONG);
+        assertThat(dcs.acquireLeader("node-1", first)).isTrue();
+        long seen = dcs.read().leader().orElseThrow().modRevision();
+        assertThat(dcs.releaseLeader("node-1", first)).isTrue();
+        long second = dcs.grantLease(LONG);
+        assertThat(dcs.acquireLeader("node-2", second)).isTrue();
+
+        assertThat(dcs.removeLeader(seen)).as("written again since").isFalse();
+        assertThat(dcs.read().leader()).map(LeaderKey::name).contains("node-2");
+
+        assertThat(dcs.removeLeader(dcs.read().leader().orElseThrow().modRevision())).isTrue();
+        assertThat(dcs.read().leader()).isEmpty();
+        assertThat(dcs.removeLeader(seen)).as("nothing left to remove").isFalse();
+    }
+
     // ---- publishMember, publishRouter, readRouters
 
     @Test

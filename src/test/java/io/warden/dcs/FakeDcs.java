@@ -49,9 +49,6 @@ import java.util.function.Supplier;
  * lock around the whole store.
  */
 public final class FakeDcs implements Dcs {
-    /** Only for messages: the cluster prefix EtcdDcs would use. */
-    private static final String PREFIX = "/warden/fake/";
-
     private final FakeClock clock;
     private final Object lock = new Object();
     private final AtomicBoolean delivering = new AtomicBoolean();
@@ -178,7 +175,7 @@ public final class FakeDcs implements Dcs {
             List<ClusterKeys.Stored> stored = new ArrayList<>();
             keys.forEach((name, entry) ->
                     stored.add(new ClusterKeys.Stored(name, entry.value(), entry.leaseId(), entry.modRevision())));
-            return ClusterKeys.snapshot(revision, stored, PREFIX);
+            return ClusterKeys.snapshot(revision, stored);
         });
     }
 
@@ -248,6 +245,18 @@ public final class FakeDcs implements Dcs {
         return call("leader release", () -> {
             Entry leader = keys.get(ClusterKeys.LEADER);
             if (leader == null || !leader.value().equals(name) || leader.leaseId() != leaseId) {
+                return false;
+            }
+            new Write().delete(ClusterKeys.LEADER).commit();
+            return true;
+        });
+    }
+
+    @Override
+    public boolean removeLeader(long modRevision) {
+        return call("leader removal", () -> {
+            Entry leader = keys.get(ClusterKeys.LEADER);
+            if (leader == null || leader.modRevision() != modRevision) {
                 return false;
             }
             new Write().delete(ClusterKeys.LEADER).commit();

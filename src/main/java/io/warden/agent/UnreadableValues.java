@@ -1,0 +1,62 @@
+package io.warden.agent;
+
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Unreadable;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.logging.Logger;
+
+/**
+ * Reports DCS values this agent could not read: one log line per key per distinct value (a value is told from the
+ * next by the revision that wrote it), never one per loop, and a count per key for {@code /metrics}. Each line says
+ * what the agent does instead, so the person reading it knows nothing was turned into a default.
+ */
+final class UnreadableValues {
+    private static final Logger LOG = Logger.getLogger(UnreadableValues.class.getName());
+
+    /** Key to the revision last reported; touched by the HA loop only. */
+    private final Map<String, Long> reported = new HashMap<>();
+    private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
+
+    void report(ClusterSnapshot cluster) {
+        reported.keySet().retainAll(cluster.unreadable().keySet());
+        for (Unreadable value : cluster.unreadable().values()) {
+            Long before = reported.put(value.key(), value.modRevision());
+            if (before == null || before != value.modRevision()) {
+                counts.computeIfAbsent(counted(value.key()), k -> new AtomicLong()).incrementAndGet();
+                LOG.warning("DCS key " + value.key() + " is unreadable (" + value.problem() + "): " + consequence(value.key()));
+            }
+        }
+    }
+
+    /** Distinct unreadable values seen since start, by key ({@code members/*} and {@code routers/*} counted together). */
+    Map<String, Long> counts() {
+        Map<String, Long> snapshot = new HashMap<>();
+        counts.forEach((key, count) -> snapshot.put(key, count.get()));
+        return snapshot;
+    }
+
+    private static String counted(String key) {
+        return key.startsWith("members/") ? "members" : key.startsWith("routers/") ? "routers" : key;
+    }
+
+    /** What happens instead, in the words of docs/dcs.md's table. */
+    static String consequence(String key) {
+        if (key.startsWith("members/")) {
+            return "that member is left out of this cycle's view (it is not compared, cloned from or routed to)";
+        }
+        if (key.startsWith("routers/")) {
+            return "that router counts as having published nothing";
+        }
+        return switch (key) {
+            case "config" -> "keeping the last config that could be read; with none, not racing or promoting";
+            case "switchover" -> "ignoring the request; cancel it with warden switchover --cancel";
+            case "sync" -> "no synchronous standby is known: nobody is promoted automatically while synchronous_mode is on";
+            case "history" -> "never overwritten; new timelines are still recorded in optime and the member records";
+            case "optime" -> "the last primary position is unknown: no replica races until the leader rewrites it";
+            default -> "treated as absent";
+        };
+    }
+}
