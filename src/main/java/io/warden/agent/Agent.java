@@ -1049,6 +1049,10 @@ public final class Agent implements AutoCloseable {
 
     /** Stops postgres (fast mode) and gives up leadership; used on SIGTERM. */
     public void shutdown() {
+        shutdown(Duration.ofSeconds(60));
+    }
+
+    void shutdown(Duration limit) {
         running = false;
         wakeUp.release();
         if (!started) {

@@ -15,6 +15,7 @@ public final class FakeClock implements Clock {
     private long nanos = 1_000_000_000_000L;
     private Instant instant = Instant.parse("2026-12-01T12:00:00Z");
     private final List<Runnable> listeners = new CopyOnWriteArrayList<>();
+    private volatile boolean sleepsAdvance = true;
 
     @Override
     public synchronized long nanoTime() {
@@ -27,8 +28,21 @@ public final class FakeClock implements Clock {
     }
 
     @Override
-    public void sleep(Duration duration) {
-        advance(duration);
+    public void sleep(Duration duration) throws InterruptedException {
+        if (sleepsAdvance) {
+            advance(duration);
+        } else {
+            Thread.sleep(duration);
+        }
+    }
+
+    /**
+     * From now on a sleep really waits and leaves this clock where it is: for tests that run a component's own
+     * threads (its loop, its lease keeper), which would otherwise race time forward by sleeping.
+     */
+    public FakeClock standingStill() {
+        sleepsAdvance = false;
+        return this;
     }
 
     public void advance(Duration duration) {

@@ -29,6 +29,8 @@ public final class FakePostgres implements Postgres {
     private final Map<String, Boolean> slots = new HashMap<>();
     private final List<String> actions = new ArrayList<>();
     private RuntimeException observeFailure;
+    private final List<String> threads = new ArrayList<>();
+    private volatile java.util.concurrent.CountDownLatch observeGate;
 
     /** A stopped primary's data directory on {@code timeline} at {@code lsn}. */
     public static FakePostgres stoppedPrimary(long timeline, String lsn) {
@@ -56,6 +58,21 @@ public final class FakePostgres implements Postgres {
         return List.copyOf(actions);
     }
 
+    /** The thread that performed each of {@link #actions()}, in the same order. */
+    public synchronized List<String> actionThreads() {
+        return List.copyOf(threads);
+    }
+
+    /** The next {@link #observe} waits until {@code gate} opens: a cycle stuck in a long action. */
+    public void blockNextObserve(java.util.concurrent.CountDownLatch gate) {
+        observeGate = gate;
+    }
+
+    private void record(String action) {
+        actions.add(action);
+        threads.add(Thread.currentThread().getName());
+    }
+
     public synchronized DataState data() {
         return data;
     }
@@ -75,7 +92,7 @@ public final class FakePostgres implements Postgres {
     }
 
     private void stopWith(String action) {
-        actions.add(action);
+        record(action);
         if (data == DataState.RUNNING_PRIMARY) {
             data = DataState.STOPPED_PRIMARY;
         } else if (data == DataState.RUNNING_REPLICA) {
@@ -91,7 +108,20 @@ public final class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized LocalState observe() {
+    public LocalState observe() {
+        java.util.concurrent.CountDownLatch gate = observeGate;
+        if (gate != null) {
+            observeGate = null;
+            try {
+                gate.await();
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        return observeUnblocked();
+    }
+
+    private synchronized LocalState observeUnblocked() {
         if (observeFailure != null) {
             RuntimeException failure = observeFailure;
             observeFailure = null;
@@ -121,7 +151,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized void initdb(String superuserPassword) {
-        actions.add("initdb");
+        record("initdb");
         data = DataState.STOPPED_PRIMARY;
         timeline = 1;
         lsn = Lsn.parse("0/1000000");
@@ -149,7 +179,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized Result startNoWait() {
-        actions.add(standby ? "start replica" : "start primary");
+        record(standby ? "start replica" : "start primary");
         data = standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY;
         streaming = standby && upstream.isPresent();
         pid = nextPid++;
@@ -164,7 +194,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized Result promote(Duration timeout) {
-        actions.add("promote");
+        record("promote");
         data = DataState.RUNNING_PRIMARY;
         standby = false;
         streaming = false;
@@ -175,7 +205,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized Result reload() {
-        actions.add("reload");
+        record("reload");
         if (data == DataState.RUNNING_REPLICA) {
             streaming = upstream.isPresent();
         }
@@ -184,20 +214,20 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized Result baseBackup(Upstream from, String name, Duration timeout) {
-        actions.add("base backup from " + from.host() + ":" + from.port());
+        record("base backup from " + from.host() + ":" + from.port());
         data = DataState.STOPPED_REPLICA;
         return ok();
     }
 
     @Override
     public synchronized Result rewind(Upstream from, Duration timeout) {
-        actions.add("rewind from " + from.host() + ":" + from.port());
+        record("rewind from " + from.host() + ":" + from.port());
         return ok();
     }
 
     @Override
     public synchronized void removeData() {
-        actions.add("remove data");
+        record("remove data");
         data = DataState.EMPTY;
         timeline = 0;
         lsn = Lsn.ZERO;
@@ -230,7 +260,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized void createReplicationRole(String password) {
-        actions.add("create replication role");
+        record("create replication role");
     }
 
     @Override
