@@ -91,6 +91,9 @@ public final class Agent implements AutoCloseable {
 
     private volatile AgentView view;
     private volatile boolean running = true;
+    /** Set by {@link #shutdown}: the loop ends after the cycle under way and runs {@link #stopLast}. */
+    private volatile boolean stopRequested;
+    private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
     private String lastReason = "";
@@ -167,7 +170,10 @@ public final class Agent implements AutoCloseable {
         return lease;
     }
 
-    /** Start-up checks, then the HA loop until {@link #close()}. */
+    /**
+     * Start-up checks, then the HA loop until {@link #shutdown()} (which the loop then carries out, last) or
+     * {@link #close()}.
+     */
     public void run() {
         connect();
         refuseDuplicateName();
@@ -178,22 +184,49 @@ public final class Agent implements AutoCloseable {
         // published synchronous set was built on that.
         syncStandbys = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
-            while (running) {
+            while (running && !stopRequested) {
                 long started = clock.nanoTime();
                 // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
                 // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
                 wakeUp.drainPermits();
                 cycle();
                 long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
-                if (waitMillis > 0 && running) {
+                if (waitMillis > 0 && running && !stopRequested) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
                 }
+            }
+            if (stopRequested) {
+                stopLast();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             throw new WardenException("agent stopped: " + e, "see the agent log", e);
+        } finally {
+            loopEnded.countDown();
         }
+    }
+
+    /**
+     * The shutdown command, the last thing the HA loop does: postgres stops (fast mode) and leadership is given
+     * up, so a replica takes over at once. Each step is tried even when one before it failed.
+     */
+    private void stopLast() {
+        LOG.info("shutting down: stopping postgres and giving up leadership");
+        try {
+            postgres.stop("fast", Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            LOG.log(java.util.logging.Level.WARNING, "could not stop postgres on shutdown", e);
+        }
+        watchdog.disarm();
+        try {
+            dcs.releaseLeader(config.name(), lease.term().id());
+        } catch (DcsException e) {
+            LOG.warning("could not release leadership on shutdown (it expires with the lease): " + e.getMessage());
+        }
+        lease.revoke();
+        postgres.close();
+        dcs.close();
     }
 
     /** Grants the first lease; the agent does nothing else until etcd answers. */
@@ -1052,22 +1085,26 @@ public final class Agent implements AutoCloseable {
         shutdown(Duration.ofSeconds(60));
     }
 
+    /**
+     * Asks the HA loop to shut down and waits at most {@code limit} for it. Only the loop starts or stops postgres,
+     * so this never touches postgres itself: when the loop is stuck in a long action and does not get there in
+     * time, the process exits with postgres as it is (the watchdog, still armed with the lease's deadline, fences
+     * a primary; a replica is harmless).
+     */
     void shutdown(Duration limit) {
-        running = false;
+        stopRequested = true;
         wakeUp.release();
         if (!started) {
             // Refused at start-up (a duplicate name, say): nothing here is ours to stop or release.
             return;
         }
-        postgres.stop("fast", Duration.ofSeconds(30));
-        watchdog.disarm();
         try {
-            dcs.releaseLeader(config.name(), lease.term().id());
-        } catch (DcsException e) {
-            LOG.warning("could not release leadership on shutdown: " + e.getMessage());
+            if (!loopEnded.await(limit.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warning("the HA loop did not reach the shutdown within " + limit.toSeconds() + " s (a long action is"
+                        + " running): exiting without touching postgres; the watchdog fences it if it is a primary");
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
-        lease.revoke();
-        postgres.close();
-        dcs.close();
     }
 }

@@ -28,11 +28,8 @@ final class AgentCommand implements Callable<Integer> {
         NodeConfig node = NodeConfig.load(config);
         Agent agent = wire(node);
         HttpEndpoint api = HttpEndpoint.start("agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
-        Thread main = Thread.currentThread();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            agent.shutdown();
-            main.interrupt();
-        }, "shutdown"));
+        // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
+        Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();
         api.close();
         return 0;

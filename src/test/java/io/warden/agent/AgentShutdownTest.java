@@ -8,6 +8,7 @@ import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -59,17 +60,19 @@ class AgentShutdownTest {
         assertThat(postgres.data()).isEqualTo(DataState.STOPPED_PRIMARY);
         assertThat(postgres.actions()).last().isEqualTo("stop fast");
         assertThat(postgres.actionThreads()).last().isEqualTo("ha-loop");
-        assertThat(harness.dcs.read().leader()).isEmpty();
+        // The agent closed its DCS client as it stopped: look at the store itself.
+        assertThat(harness.dcs.rawValue("leader")).isEmpty();
         loop.join(10_000);
         assertThat(loop.isAlive()).isFalse();
     }
 
     @Test
-    void aShutdownThatTheLoopDoesNotReachInTimeLeavesPostgresAlone() {
+    void aShutdownThatTheLoopDoesNotReachInTimeLeavesPostgresAlone() throws InterruptedException {
         FakePostgres postgres = new FakePostgres();
         Agent agent = runningPrimary(postgres);
         // The loop is stuck in a cycle (a long action) from its next observation on.
-        postgres.blockNextObserve(release);
+        CountDownLatch stuck = postgres.blockNextObserve(release);
+        assertThat(stuck.await(20, TimeUnit.SECONDS)).isTrue();
         int before = postgres.actions().size();
 
         agent.shutdown(Duration.ofMillis(1500));

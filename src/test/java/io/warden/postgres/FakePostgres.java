@@ -31,6 +31,7 @@ public final class FakePostgres implements Postgres {
     private RuntimeException observeFailure;
     private final List<String> threads = new ArrayList<>();
     private volatile java.util.concurrent.CountDownLatch observeGate;
+    private volatile java.util.concurrent.CountDownLatch observeBlocked;
 
     /** A stopped primary's data directory on {@code timeline} at {@code lsn}. */
     public static FakePostgres stoppedPrimary(long timeline, String lsn) {
@@ -63,9 +64,14 @@ public final class FakePostgres implements Postgres {
         return List.copyOf(threads);
     }
 
-    /** The next {@link #observe} waits until {@code gate} opens: a cycle stuck in a long action. */
-    public void blockNextObserve(java.util.concurrent.CountDownLatch gate) {
+    /**
+     * The next {@link #observe} waits until {@code gate} opens: a cycle stuck in a long action. The latch returned
+     * opens once that observation has begun waiting.
+     */
+    public java.util.concurrent.CountDownLatch blockNextObserve(java.util.concurrent.CountDownLatch gate) {
+        observeBlocked = new java.util.concurrent.CountDownLatch(1);
         observeGate = gate;
+        return observeBlocked;
     }
 
     private void record(String action) {
@@ -112,6 +118,7 @@ public final class FakePostgres implements Postgres {
         java.util.concurrent.CountDownLatch gate = observeGate;
         if (gate != null) {
             observeGate = null;
+            observeBlocked.countDown();
             try {
                 gate.await();
             } catch (InterruptedException e) {
