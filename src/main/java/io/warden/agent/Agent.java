@@ -600,7 +600,9 @@ public final class Agent implements AutoCloseable {
                 try {
                     var stale = dcs.readRouters().stream()
                             .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                            .map(r -> r.id() + " (still routing to " + r.primary() + ")")
+                            .map(r -> r.id() + (r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY)
+                                    ? " (its status is unreadable)"
+                                    : " (still routing to " + r.primary() + ")"))
                             .toList();
                     if (!stale.isEmpty()) {
                         logReason("waiting for routers to stop routing to the old primary: " + stale);

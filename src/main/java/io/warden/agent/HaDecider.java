@@ -134,7 +134,10 @@ public final class HaDecider {
                 && cluster.members().containsKey(switchover.get().candidate())) {
             return Decision.of(Action.WAIT, kind + " to " + switchover.get().candidate() + " in progress");
         }
-        if (cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping")) {
+        // A cluster that runs (a leader holds the key, this node has data) and lost its initialize key, deleted by
+        // hand, goes on as it is: only a node without data, or the bootstrap claimant, looks at bootstrapping.
+        boolean runningWithoutInitialize = cluster.initialize().isEmpty() && leader.isPresent() && local.data() != DataState.EMPTY;
+        if ((cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping")) && !runningWithoutInitialize) {
             return bootstrap(in, leader, holdsKey);
         }
 

@@ -113,6 +113,9 @@ final class ClusterKeys {
                 }
             } catch (IOException | RuntimeException e) {
                 unreadable.put(name, new Unreadable(name, key.modRevision(), problem(e)));
+                if (name.startsWith(ROUTERS)) {
+                    routers.add(RouterStatus.unreadable(name.substring(ROUTERS.length())));
+                }
             }
         }
         return new ClusterSnapshot(
@@ -120,20 +123,23 @@ final class ClusterKeys {
                 unreadable);
     }
 
-    /**
-     * The routers' statuses from the values under {@code routers/}, an unreadable one left out (it shows in the
-     * next full read's {@link ClusterSnapshot#unreadable()}).
-     */
-    static List<RouterStatus> routers(List<String> values) {
+    /** The routers' statuses from the values under {@code routers/}, by key name. */
+    static List<RouterStatus> routers(Map<String, String> values) {
         List<RouterStatus> routers = new ArrayList<>();
-        for (String value : values) {
-            try {
-                routers.add(Json.wire().readValue(value, RouterStatus.class));
-            } catch (IOException | RuntimeException e) {
-                // Left out: a router whose status cannot be read is treated as one that published nothing.
-            }
-        }
+        values.forEach((name, value) -> routers.add(router(name, value)));
         return routers;
+    }
+
+    /**
+     * A router's status; one that cannot be read stands in as {@link RouterStatus#unreadable}: it is alive (its key
+     * is bound to its lease) and may still route writes anywhere, so the router barrier waits for it.
+     */
+    private static RouterStatus router(String name, String value) {
+        try {
+            return Json.wire().readValue(value, RouterStatus.class);
+        } catch (IOException | RuntimeException e) {
+            return RouterStatus.unreadable(name.substring(ROUTERS.length()));
+        }
     }
 
     /** The first line of what the parser said, without the value itself (it may be long, or hold anything). */

@@ -298,9 +298,10 @@ public final class EtcdDcs implements Dcs {
         GetResponse response = await(
                 client.getKVClient().get(key(ClusterKeys.ROUTERS), GetOption.newBuilder().isPrefix(true).build()),
                 "router read");
-        return ClusterKeys.routers(response.getKvs().stream()
-                .map(kv -> kv.getValue().toString(StandardCharsets.UTF_8))
-                .toList());
+        java.util.Map<String, String> values = new java.util.TreeMap<>();
+        response.getKvs().forEach(kv -> values.put(
+                kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()), kv.getValue().toString(StandardCharsets.UTF_8)));
+        return ClusterKeys.routers(values);
     }
 
     @Override

@@ -10,6 +10,14 @@ import java.util.Map;
 public record RouterStatus(
         String id, String host, int readWritePort, int readOnlyPort, String apiUrl, long pid, Map<String, Long> sessions, String primary) {
 
+    /** What {@link #unreadable} routes to: unknown, so anything. */
+    public static final String UNKNOWN_PRIMARY = "(unreadable)";
+
+    /** A live router whose status this version cannot read: it may still route writes anywhere. */
+    public static RouterStatus unreadable(String id) {
+        return new RouterStatus(id, "", 0, 0, "", 0, Map.of(), UNKNOWN_PRIMARY);
+    }
+
     public RouterStatus {
         sessions = sessions == null ? Map.of() : Map.copyOf(sessions);
         primary = primary == null ? "" : primary;

@@ -360,11 +360,11 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public List<RouterStatus> readRouters() {
-        return call("router read", () -> ClusterKeys.routers(keys.subMap(ClusterKeys.ROUTERS, ClusterKeys.ROUTERS + '\uffff')
-                .values()
-                .stream()
-                .map(Entry::value)
-                .toList()));
+        return call("router read", () -> {
+            Map<String, String> values = new TreeMap<>();
+            keys.subMap(ClusterKeys.ROUTERS, ClusterKeys.ROUTERS + '\uffff').forEach((name, entry) -> values.put(name, entry.value()));
+            return ClusterKeys.routers(values);
+        });
     }
 
     @Override

@@ -1,0 +1,229 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.common.Json;
+import io.warden.dcs.Member;
+import io.warden.dcs.RouterStatus;
+import io.warden.dcs.SyncMode;
+import io.warden.postgres.DataState;
+import io.warden.postgres.FakePostgres;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * One test per row of the table in docs/dcs.md "Values that cannot be read": for each key, what an agent does with
+ * garbage in it, with a value that has fields of a newer version, and with the key deleted by hand.
+ */
+class DcsKeyTableTest {
+    private static final String GARBAGE = "{\"not\": json";
+    private static final String CONFIG_TEMPLATE =
+            "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"%s\",\"synchronous_node_count\":1,\"pause\":false,\"parameters\":{}%s}";
+
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+
+    @BeforeEach
+    void harness() {
+        harness = new AgentHarness(dir);
+    }
+
+    private Agent leadingPrimary(FakePostgres postgres) {
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        return agent;
+    }
+
+    /** node-1 a streaming replica of node-2, whose lease has run out: the next cycle of node-1 races unless told not to. */
+    private Agent replicaOfALostLeader(FakePostgres postgres) {
+        harness.otherLeader("node-2", "0/3000000");
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        return agent;
+    }
+
+    /** {@code json} (an object) with one more field, as a newer version would write it. */
+    private static String withField(String json, String field) {
+        return json.substring(0, json.lastIndexOf('}')) + "," + field + "}";
+    }
+
+    private static FakePostgres replica() {
+        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+    }
+
+    private void cyclesFor(Agent agent, int seconds) {
+        for (int second = 0; second < seconds; second++) {
+            harness.secondsPass(agent, 1);
+            agent.cycle();
+        }
+    }
+
+    @Test
+    void initialize() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        harness.dcs.putRaw("initialize", GARBAGE);
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.LEAD);
+
+        harness.dcs.deleteRaw("initialize");
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("deleted").isEqualTo(Action.LEAD);
+        assertThat(postgres.actions()).as("deleted").containsOnlyOnce("initdb");
+    }
+
+    @Test
+    void leader() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        harness.dcs.putRaw("leader", "nobody-by-that-name");
+        agent.cycle();
+        assertThat(harness.dcs.read().leader()).as("garbage: removed, then taken back").hasValueSatisfying(l -> {
+            assertThat(l.name()).isEqualTo("node-1");
+            assertThat(l.leaseId()).isEqualTo(agent.lease().term().id());
+        });
+        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
+
+        harness.dcs.deleteRaw("leader");
+        agent.cycle();
+        assertThat(harness.dcs.read().leader()).as("deleted: taken back").hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(postgres.actions()).doesNotContain("kill");
+    }
+
+    @Test
+    void members() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        harness.dcs.putRaw("members/node-1", GARBAGE);
+        agent.cycle();
+        assertThat(agent.view().cluster().unreadable()).as("garbage is reported").containsKey("members/node-1");
+        cyclesFor(agent, 11);
+        assertThat(harness.dcs.read().members()).as("garbage: rewritten by its member").containsKey("node-1");
+
+        Member other = AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "0/3000000", 5603);
+        harness.dcs.putRaw("members/node-3", withField(Json.write(other), "\"zone\":\"b\""));
+        agent.cycle();
+        assertThat(agent.view().cluster().members()).as("unknown fields").containsKey("node-3");
+
+        harness.dcs.deleteRaw("members/node-1");
+        cyclesFor(agent, 11);
+        assertThat(harness.dcs.read().members()).as("deleted: rewritten").containsKey("node-1");
+    }
+
+    @Test
+    void optime() {
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeader(postgres);
+        harness.dcs.putRaw("optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
+
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().reason()).contains("optime");
+
+        harness.dcs.putRaw("optime", "{\"lsn\":\"0/3000000\",\"timeline\":1,\"checksum\":\"abc\"}");
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("unknown fields: read, the race runs").isEqualTo(Action.TAKE_LEADERSHIP);
+        assertThat(postgres.actions()).contains("promote");
+    }
+
+    @Test
+    void config() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        harness.dcs.putRaw("config", CONFIG_TEMPLATE.formatted("on", ",\"quorum\":2"));
+        agent.cycle();
+        assertThat(agent.view().cluster().config().synchronousMode()).as("unknown fields").isEqualTo(SyncMode.ON);
+
+        harness.dcs.putRaw("config", GARBAGE);
+        agent.cycle();
+        assertThat(agent.view().cluster().config().synchronousMode()).as("garbage: the last one read").isEqualTo(SyncMode.ON);
+
+        harness.dcs.deleteRaw("config");
+        agent.cycle();
+        assertThat(agent.view().cluster().config().synchronousMode()).as("deleted: the last one read").isEqualTo(SyncMode.ON);
+        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
+    }
+
+    @Test
+    void sync() {
+        FakePostgres postgres = replica();
+        harness.dcs.putRaw("config", CONFIG_TEMPLATE.formatted("on", ""));
+        Agent agent = replicaOfALostLeader(postgres);
+        harness.dcs.putRaw("sync", GARBAGE);
+
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("garbage: not a synchronous standby").isEqualTo(Action.WAIT);
+
+        harness.dcs.deleteRaw("sync");
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("deleted: not a synchronous standby").isEqualTo(Action.WAIT);
+
+        harness.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"],\"quorum\":1}");
+        agent.cycle();
+        assertThat(agent.view().decision().action()).as("unknown fields: a synchronous standby races").isEqualTo(Action.TAKE_LEADERSHIP);
+    }
+
+    @Test
+    void switchover() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        harness.dcs.putRaw("switchover", "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"scheduled_at\":\"soon\"}");
+        agent.cycle();
+        assertThat(agent.view().cluster().switchover()).as("garbage: ignored").isEmpty();
+
+        harness.dcs.putRaw("switchover",
+                "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"2030-01-01T00:00:00Z\",\"failover\":false,\"reason\":\"kernel update\"}");
+        agent.cycle();
+        assertThat(agent.view().cluster().switchover()).as("unknown fields").hasValueSatisfying(s -> assertThat(s.candidate()).isEqualTo("node-2"));
+
+        harness.dcs.deleteRaw("switchover");
+        agent.cycle();
+        assertThat(agent.view().cluster().switchover()).as("deleted").isEmpty();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+    }
+
+    @Test
+    void history() {
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeader(postgres);
+        harness.dcs.putRaw("history",
+                "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).contains("promote");
+        assertThat(harness.dcs.read().history()).as("unknown fields: read and appended to").hasSize(2);
+
+        harness.dcs.deleteRaw("history");
+        // Deleted: the next timeline starts a new history (checked at the store level: one promotion per test).
+        harness.dcs.appendHistory(new io.warden.dcs.HistoryEntry(3, "0/4000000", "node-1", "2026-12-01T12:00:00Z", "promoted"));
+        assertThat(harness.dcs.read().history()).hasSize(1);
+    }
+
+    @Test
+    void routers() {
+        harness.dcs.putRaw("routers/router-9", GARBAGE, harness.dcs.grantLease(AgentHarness.TTL));
+        RouterStatus other = new RouterStatus("router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "");
+        harness.dcs.putRaw("routers/router-8", withField(Json.write(other), "\"version\":\"2\""), harness.dcs.grantLease(AgentHarness.TTL));
+
+        assertThat(harness.dcs.readRouters()).as("garbage: may still route anywhere; unknown fields: read")
+                .containsExactlyInAnyOrder(RouterStatus.unreadable("router-9"), other);
+        assertThat(harness.dcs.read().routers()).contains(RouterStatus.unreadable("router-9"));
+
+        harness.dcs.deleteRaw("routers/router-9");
+        assertThat(harness.dcs.readRouters()).as("deleted").containsExactly(other);
+    }
+}
