@@ -275,7 +275,7 @@ public final class Agent implements AutoCloseable {
      */
     void cycle() {
         try {
-            runCycle();
+            plan().ifPresent(this::carryOut);
         } catch (RuntimeException e) {
             loopErrors.incrementAndGet();
             LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
@@ -285,7 +285,14 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void runCycle() {
+    /**
+     * What one cycle decided, and everything it decided from: carried out by {@link #carryOut}, which may act only
+     * while {@code term} is still the lease it holds.
+     */
+    record Plan(ClusterSnapshot cluster, LocalState local, Decision decision, Lease.Term term) {}
+
+    /** The first half of a cycle: read, observe, decide. Empty when the DCS could not be read (nothing to act on). */
+    Optional<Plan> plan() {
         cycles++;
         ClusterSnapshot cluster;
         try {
@@ -295,7 +302,7 @@ public final class Agent implements AutoCloseable {
             logReason("cannot read the DCS: " + e.getMessage());
             // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
             publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
-            return;
+            return Optional.empty();
         }
         unreadableValues.report(cluster);
         boolean configKnown = lastConfig.known(cluster);
@@ -345,9 +352,17 @@ public final class Agent implements AutoCloseable {
                 peers.unreadable());
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
+        return Optional.of(new Plan(cluster, local, decision, term));
+    }
+
+    /** The second half of a cycle: act on the plan, then publish what this node now is. */
+    void carryOut(Plan plan) {
+        ClusterSnapshot cluster = plan.cluster();
+        LocalState local = plan.local();
+        Decision decision = plan.decision();
         currentDecision = decision;
         try {
-            act(decision, cluster, local);
+            act(decision, cluster, local, plan.term());
             if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
                 applyParameters(decision);
             }
@@ -433,7 +448,7 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    void act(Decision decision, ClusterSnapshot cluster, LocalState local) {
+    void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
             case BOOTSTRAP -> bootstrap(cluster);
             case CLONE -> cloneFrom(decision.target().orElseThrow());

@@ -60,6 +60,10 @@ final class AgentHarness {
     }
 
     Agent agent(String name, Postgres postgres, Peers peers) {
+        return agent(name, postgres, peers, Optional.empty());
+    }
+
+    Agent agent(String name, Postgres postgres, Peers peers, Optional<io.warden.watchdog.WatchdogClient> watchdog) {
         Path file = dir.resolve(name + ".yaml");
         try {
             Files.writeString(file, """
@@ -77,7 +81,7 @@ final class AgentHarness {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Agent agent = new Agent(NodeConfig.load(file), dcs, postgres, peers, Optional.empty(), clock);
+        Agent agent = new Agent(NodeConfig.load(file), dcs, postgres, peers, watchdog, clock);
         agent.connect();
         return agent;
     }

@@ -62,6 +62,7 @@ public final class FakeDcs implements Dcs {
     private long nextLeaseId = 0x694d_0000_0001L;
     private boolean unreachable;
     private boolean renewalsFailing;
+    private Duration renewalDelay = Duration.ZERO;
     private boolean closed;
 
     private record Entry(String value, long leaseId, long modRevision) {}
@@ -89,6 +90,16 @@ public final class FakeDcs implements Dcs {
             unreachable = cutOff;
         }
         deliver();
+    }
+
+    /**
+     * Makes each {@link #keepAlive} take {@code delay} of the fake clock before etcd acts on it and answers: a slow
+     * etcd (or network) under which an answer can arrive after the deadline it was meant to extend.
+     */
+    public void delayRenewals(Duration delay) {
+        synchronized (lock) {
+            renewalDelay = delay;
+        }
     }
 
     /** Makes {@link #keepAlive} throw {@link DcsException} (or not) while every other call works. */
@@ -187,6 +198,13 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public long keepAlive(long leaseId, Duration timeout) {
+        Duration delay;
+        synchronized (lock) {
+            delay = renewalDelay;
+        }
+        if (delay.isPositive()) {
+            clock.advance(delay);
+        }
         return call("lease renewal", () -> {
             if (renewalsFailing) {
                 throw new DcsException("fake DCS: renewal of lease " + leaseId + " failed (renewals switched off)", null);

@@ -1,0 +1,192 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.Lease;
+import io.warden.postgres.DataState;
+import io.warden.postgres.FakePostgres;
+import io.warden.postgres.PostgresCtl.Upstream;
+import io.warden.watchdog.WatchdogClient;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Losing the lease is losing leadership: a lease etcd no longer knows, or a renewal that came back too late, fences
+ * at once; and a decision made under one lease is never carried out under another.
+ */
+class LeaseLossTest {
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+    /** What the watchdog was told, in order: "arm <deadline>" or "disarm". */
+    private final List<String> watchdogMessages = new CopyOnWriteArrayList<>();
+    private final WatchdogClient watchdog = new WatchdogClient() {
+        @Override
+        public boolean arm(long deadlineNanos) {
+            watchdogMessages.add("arm " + deadlineNanos);
+            return true;
+        }
+
+        @Override
+        public boolean disarm() {
+            watchdogMessages.add("disarm");
+            return true;
+        }
+    };
+
+    @BeforeEach
+    void harness() {
+        harness = new AgentHarness(dir);
+    }
+
+    private Agent agent(FakePostgres postgres) {
+        return harness.agent("node-1", postgres, AgentHarness.SILENT_PEERS, Optional.of(watchdog));
+    }
+
+    private Agent leadingPrimary(FakePostgres postgres) {
+        Agent agent = agent(postgres);
+        agent.cycle();
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        return agent;
+    }
+
+    /** etcd forgot the lease (revoked it, or expired it while we could not reach it); the keeper's next step hears "not found". */
+    private Lease.Term loseTheLease(Agent agent) {
+        Lease.Term before = agent.lease().term();
+        harness.dcs.revokeFromOutside(before.id());
+        harness.clock.advanceMillis(1000);
+        agent.lease().step(harness.clock.nanoTime());
+        return before;
+    }
+
+    @Test
+    void aRenewalAnsweredNotFoundWhileLeadingFencesAtOnce() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        Lease.Term lost = loseTheLease(agent);
+
+        assertThat(postgres.actions()).last().isEqualTo("kill");
+        assertThat(postgres.data()).isEqualTo(DataState.STOPPED_PRIMARY);
+        assertThat(agent.lease().term().id()).as("a new lease, granted after the fence").isNotEqualTo(lost.id()).isNotZero();
+    }
+
+    @Test
+    void aRenewalAnsweredAfterTheDeadlineItWasToExtendFencesAtOnce() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.clock.advanceMillis(1000);
+        agent.lease().step(harness.clock.nanoTime());
+        // The deadline is 5 s after that renewal; the next one is sent at +1 s and answered at +6 s.
+        harness.clock.advanceMillis(1000);
+        harness.dcs.delayRenewals(Duration.ofSeconds(5));
+
+        agent.lease().step(harness.clock.nanoTime());
+
+        assertThat(postgres.actions()).last().isEqualTo("kill");
+    }
+
+    @Test
+    void aReplicaWhoseLeaseIsNotFoundGrantsANewOneAndRepublishesItsRecord() {
+        harness.otherLeader("node-2", "0/3000000");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = agent(postgres);
+        agent.cycle();
+
+        Lease.Term lost = loseTheLease(agent);
+        agent.cycle();
+
+        assertThat(postgres.actions()).doesNotContain("kill");
+        assertThat(harness.dcs.read().members()).containsKey("node-1");
+        assertThat(agent.lease().term().id()).isNotEqualTo(lost.id());
+    }
+
+    @Test
+    void theWatchdogIsNeverReArmedByALeaseThatDoesNotHoldTheLeaderKey() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+
+        loseTheLease(agent);
+        Lease.Term replacement = agent.lease().term();
+        harness.clock.advanceMillis(1000);
+        agent.lease().step(harness.clock.nanoTime());
+
+        assertThat(watchdogMessages).noneMatch(m -> m.equals("arm " + replacement.validUntilNanos()));
+        assertThat(watchdogMessages).noneMatch(m -> m.equals("arm " + agent.lease().term().validUntilNanos()));
+    }
+
+    // ---- a decision made under one lease, the lease swapped before the act
+
+    @Test
+    void aPromotionDecidedUnderOneLeaseIsNotCarriedOutUnderAnother() {
+        harness.otherLeader("node-2", "0/3000000");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = agent(postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        // Takes the key (and promotes): from the next cycle on, a crash between the two would leave PROMOTE.
+        assertThat(harness.dcs.acquireLeader("node-1", agent.lease().term().id())).isTrue();
+        Agent.Plan plan = agent.plan().orElseThrow();
+        assertThat(plan.decision().action()).isEqualTo(Action.PROMOTE);
+
+        loseTheLease(agent);
+        agent.carryOut(plan);
+
+        assertThat(postgres.actions()).doesNotContain("promote");
+    }
+
+    @Test
+    void theKeyIsNotTakenUnderALeaseOtherThanTheOneTheRaceWasDecidedUnder() {
+        harness.otherLeader("node-2", "0/3000000");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = agent(postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        Agent.Plan plan = agent.plan().orElseThrow();
+        assertThat(plan.decision().action()).isEqualTo(Action.TAKE_LEADERSHIP);
+
+        loseTheLease(agent);
+        agent.carryOut(plan);
+
+        assertThat(harness.dcs.read().leader()).isEmpty();
+        assertThat(postgres.actions()).doesNotContain("promote");
+    }
+
+    @Test
+    void aRestartAsPrimaryDecidedUnderOneLeaseIsNotCarriedOutUnderAnother() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        postgres.crash();
+        Agent.Plan plan = agent.plan().orElseThrow();
+        assertThat(plan.decision().action()).isEqualTo(Action.RESTART_PRIMARY);
+
+        // The lease is replaced without a fence (the primary is down: nothing to kill).
+        loseTheLease(agent);
+        int before = postgres.actions().size();
+        agent.carryOut(plan);
+
+        assertThat(postgres.actions().subList(before, postgres.actions().size())).doesNotContain("start primary");
+    }
+
+    @Test
+    void aBootstrapDecidedUnderOneLeaseDoesNotStartAPrimaryUnderAnother() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = agent(postgres);
+        Agent.Plan plan = agent.plan().orElseThrow();
+        assertThat(plan.decision().action()).isEqualTo(Action.BOOTSTRAP);
+
+        loseTheLease(agent);
+        agent.carryOut(plan);
+
+        assertThat(postgres.actions()).doesNotContain("start primary");
+        assertThat(harness.dcs.read().leader()).isEmpty();
+    }
+}
