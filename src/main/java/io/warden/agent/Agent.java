@@ -450,29 +450,50 @@ public final class Agent implements AutoCloseable {
 
     void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
-            case BOOTSTRAP -> bootstrap(cluster);
+            case BOOTSTRAP -> bootstrap(cluster, term);
             case CLONE -> cloneFrom(decision.target().orElseThrow());
             case START_REPLICA -> startReplica(decision.target());
             case FOLLOW -> follow(decision.target().orElseThrow());
             case REWIND -> rewind(decision.target().orElseThrow());
             case RECLONE -> reclone(decision.target().orElseThrow());
-            case TAKE_LEADERSHIP -> takeLeadership(local);
-            case PROMOTE -> promote();
-            case RESTART_PRIMARY -> restartPrimary();
+            case TAKE_LEADERSHIP -> takeLeadership(local, term);
+            case PROMOTE -> promote(term);
+            case RESTART_PRIMARY -> restartPrimary(term);
             case RELEASE_LEADERSHIP -> releaseLeadership();
             case FENCE -> fence(decision.reason());
             case HAND_OVER -> handOver(decision.target().orElseThrow(), local);
-            case LEAD -> lead(cluster, local);
+            case LEAD -> lead(cluster, local, term);
             case FOLLOWING, WAIT -> {}
         }
     }
 
-    private void bootstrap(ClusterSnapshot cluster) {
-        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), lease.term().id())) {
+    /**
+     * Does the lease this plan was decided under still hold, right now: the same lease, its deadline ahead? Checked
+     * immediately before every side effect that needs leadership, so that a decision made under one lease is never
+     * carried out under another (a lease etcd forgot is replaced by a new one, which holds nothing).
+     */
+    private boolean stillHolds(Lease.Term term, String effect) {
+        Lease.Term held = lease.term();
+        if (held.id() == term.id() && held.validAt(clock.nanoTime())) {
+            return true;
+        }
+        LOG.warning("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
+                + (held.id() != term.id() ? "has been replaced by " + Long.toHexString(held.id()) : "is no longer valid"));
+        return false;
+    }
+
+    /** Arms the watchdog with the current deadline of {@code term}'s lease; false when the lease changed or the watchdog did not answer. */
+    private boolean armFor(Lease.Term term) {
+        Lease.Term held = lease.term();
+        return held.id() == term.id() && watchdog.arm(held);
+    }
+
+    private void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
+        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
             LOG.info("another node won the bootstrap race");
             return;
         }
-        if (!watchdog.arm(lease.term())) {
+        if (!armFor(term)) {
             dcs.releaseLeader(config.name(), lease.term().id());
             throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
@@ -481,6 +502,9 @@ public final class Agent implements AutoCloseable {
         try {
             postgres.initdb(config.superuserPassword());
             postgres.writeConfig(node, parameters(true), Optional.empty());
+            if (!stillHolds(term, "starting the new primary")) {
+                throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
+            }
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
             postgres.createReplicationRole(config.replicationPassword());
             dcs.completeBootstrap(postgres.systemIdentifier());
@@ -584,9 +608,13 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void takeLeadership(LocalState local) {
+    private void takeLeadership(LocalState local, Lease.Term term) {
         long begun = clock.nanoTime();
-        if (!dcs.acquireLeader(config.name(), lease.term().id())) {
+        if (!stillHolds(term, "taking the leader key")) {
+            return;
+        }
+        // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
+        if (!dcs.acquireLeader(config.name(), term.id())) {
             LOG.info("lost the leader race");
             return;
         }
@@ -595,8 +623,8 @@ public final class Agent implements AutoCloseable {
             awaitRouters();
             LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
                     seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
-            promote();
-        } else if (!watchdog.arm(lease.term())) {
+            promote(term);
+        } else if (!armFor(term)) {
             releaseLeadership();
         }
     }
@@ -637,9 +665,13 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void promote() {
+    private void promote(Lease.Term term) {
+        if (!stillHolds(term, "promoting")) {
+            // The key was bound to that lease and went with it: nothing to release.
+            return;
+        }
         // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
-        if (!watchdog.arm(lease.term()) || !lease.valid(clock.nanoTime())) {
+        if (!armFor(term)) {
             LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             releaseLeadership();
             return;
@@ -659,6 +691,9 @@ public final class Agent implements AutoCloseable {
             check(postgres.reload(), "reloading before promotion");
         }
         inProgress = MemberState.PROMOTING;
+        if (!stillHolds(term, "promoting")) {
+            return;
+        }
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
         long begun = clock.nanoTime();
@@ -678,11 +713,14 @@ public final class Agent implements AutoCloseable {
                 promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
     }
 
-    private void restartPrimary() {
-        if (!watchdog.arm(lease.term()) || !lease.valid(clock.nanoTime())) {
+    private void restartPrimary(Lease.Term term) {
+        if (!stillHolds(term, "restarting postgres as primary") || !armFor(term)) {
             return;
         }
         postgres.writeConfig(node, parameters(true), Optional.empty());
+        if (!stillHolds(term, "restarting postgres as primary")) {
+            return;
+        }
         Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
@@ -778,8 +816,12 @@ public final class Agent implements AutoCloseable {
         postgres.kill().ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
     }
 
-    private void lead(ClusterSnapshot cluster, LocalState local) {
-        if (!watchdog.arm(lease.term())) {
+    private void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
+        if (lease.term().id() != term.id()) {
+            fence("stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
+            return;
+        }
+        if (!armFor(term)) {
             LOG.warning("watchdog unreachable while leading: stepping down");
             fence("stepping down: watchdog unreachable");
             return;

@@ -15,6 +15,8 @@ final class WatchdogArm implements Lease.Listener {
     private final Optional<WatchdogClient> watchdog;
     private final Runnable fence;
     private volatile boolean armed;
+    /** The lease term the watchdog was last armed with: only renewals of that lease move the watchdog's deadline. */
+    private volatile Lease.Term armedWith = Lease.Term.NONE;
 
     /** @param fence what to do when the lease runs out while armed (kill postgres); called on the keeper's thread */
     WatchdogArm(Optional<WatchdogClient> watchdog, Runnable fence) {
@@ -25,6 +27,7 @@ final class WatchdogArm implements Lease.Listener {
     /** Arms with {@code term}'s deadline. False when the watchdog is required but did not get the message. */
     boolean arm(Lease.Term term) {
         armed = true;
+        armedWith = term;
         return watchdog.map(w -> w.arm(term.validUntilNanos())).orElse(true);
     }
 
@@ -39,12 +42,24 @@ final class WatchdogArm implements Lease.Listener {
 
     /** Repeats the current state to the watchdog: false when it is required and did not get the message. */
     boolean reachable(Lease.Term term) {
-        return watchdog.map(w -> armed ? w.arm(term.validUntilNanos()) : w.disarm()).orElse(true);
+        return watchdog.map(w -> !armed ? w.disarm() : w.arm(deadline(term))).orElse(true);
     }
 
+    /** The deadline the watchdog holds: {@code term}'s when it renews the lease armed under, else the old one's. */
+    private long deadline(Lease.Term term) {
+        Lease.Term with = armedWith;
+        return term.id() == with.id() ? term.validUntilNanos() : with.validUntilNanos();
+    }
+
+    /**
+     * Re-arms with the new deadline only when it extends the lease the watchdog was armed under: a new lease does
+     * not hold the leader key, so its deadline must never keep a primary alive (the watchdog stays in kill mode
+     * until the HA loop arms it for a leadership it really holds, or disarms it).
+     */
     @Override
     public void renewed(Lease.Term term) {
-        if (armed) {
+        if (armed && term.id() == armedWith.id()) {
+            armedWith = term;
             watchdog.ifPresent(w -> w.arm(term.validUntilNanos()));
         }
     }

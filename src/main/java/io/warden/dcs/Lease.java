@@ -187,11 +187,21 @@ public final class Lease {
                 grant(now);
                 problem("");
             } else if (dcs.keepAlive(held.id(), attemptTimeout(held, now)) > 0) {
+                if (!held.validAt(clock.nanoTime())) {
+                    // The answer came after the deadline it was to extend: for a while nothing proved the lease
+                    // alive, so whatever it held is over; the owner fences before it may go on.
+                    problem("lease " + Long.toHexString(held.id()) + " was renewed only after its deadline had passed");
+                    listener.expired(held);
+                }
                 renewed(new Term(held.id(), now + ttl.toNanos() - marginNanos), now);
                 problem("");
             } else {
                 problem("lease " + Long.toHexString(held.id()) + " expired in etcd: granting a new one");
-                term.set(new Term(held.id(), now));
+                Term lost = new Term(held.id(), now);
+                term.set(lost);
+                // Losing the lease is losing what it held: the owner fences first, and only then is a new lease
+                // granted (which holds nothing).
+                listener.expired(lost);
                 grant(clock.nanoTime());
             }
         } catch (DcsException e) {
