@@ -461,6 +461,17 @@ public final class Router implements AutoCloseable {
         listeners.put(port, bound.channel());
     }
 
+    /** The port a listener is bound to (the configured one, or the kernel's pick for 0); 0 while not listening. */
+    int boundPort(Port port) {
+        Channel listener = listeners.get(port);
+        return listener == null ? 0 : ((InetSocketAddress) listener.localAddress()).getPort();
+    }
+
+    /** The router's lease term now. */
+    Lease.Term leaseTerm() {
+        return lease.term();
+    }
+
     long routingVersion() {
         return routingVersion.get();
     }

@@ -1,0 +1,93 @@
+package io.warden.router;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.nio.ByteBuffer;
+
+/**
+ * A node that speaks just enough of the PostgreSQL protocol for a router test: it accepts one connection, reads the
+ * StartupMessage, answers AuthenticationOk, BackendKeyData and ReadyForQuery, and from then on records every byte
+ * the router forwards to it. Not a postgres: only for what the router does with bytes.
+ */
+final class FakeNode implements AutoCloseable {
+    private final ServerSocket listener;
+    private final ByteArrayOutputStream received = new ByteArrayOutputStream();
+    private final Thread thread;
+    private volatile Socket connection;
+
+    FakeNode() throws IOException {
+        listener = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        thread = Thread.ofPlatform().daemon().name("fake-node").start(this::serve);
+    }
+
+    int port() {
+        return listener.getLocalPort();
+    }
+
+    /** What arrived after the startup phase. */
+    synchronized int bytesAfterStartup() {
+        return received.size();
+    }
+
+    private void serve() {
+        try (Socket socket = listener.accept()) {
+            connection = socket;
+            DataInputStream in = new DataInputStream(socket.getInputStream());
+            int length = in.readInt();
+            in.readFully(new byte[length - 4]);
+            OutputStream out = socket.getOutputStream();
+            out.write(message('R', ByteBuffer.allocate(4).putInt(0).array()));
+            out.write(message('K', ByteBuffer.allocate(8).putInt(4242).putInt(0x5eed).array()));
+            out.write(message('Z', new byte[] {'I'}));
+            out.flush();
+            InputStream rest = socket.getInputStream();
+            byte[] buffer = new byte[4096];
+            for (int n; (n = rest.read(buffer)) > 0; ) {
+                synchronized (this) {
+                    received.write(buffer, 0, n);
+                }
+            }
+        } catch (IOException e) {
+            // The router closed the connection, or the test ended.
+        }
+    }
+
+    static byte[] message(char type, byte[] body) {
+        return ByteBuffer.allocate(5 + body.length).put((byte) type).putInt(4 + body.length).put(body).array();
+    }
+
+    /** A protocol 3.0 StartupMessage for {@code user}. */
+    static byte[] startup(String user) {
+        byte[] params = ("user\0" + user + "\0\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+        return ByteBuffer.allocate(8 + params.length).putInt(8 + params.length).putInt(196608).put(params).array();
+    }
+
+    /** Reads messages from {@code in} until ReadyForQuery. */
+    static void readUntilReady(InputStream in) throws IOException {
+        DataInputStream data = new DataInputStream(in);
+        while (true) {
+            byte type = data.readByte();
+            int length = data.readInt();
+            data.readFully(new byte[length - 4]);
+            if (type == 'Z') {
+                return;
+            }
+        }
+    }
+
+    @Override
+    public void close() throws IOException {
+        listener.close();
+        Socket socket = connection;
+        if (socket != null) {
+            socket.close();
+        }
+        thread.interrupt();
+    }
+}

@@ -1,0 +1,47 @@
+package io.warden.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class RouterConfigTest {
+    @TempDir
+    Path dir;
+
+    private Path file(String ttl) throws IOException {
+        return Files.writeString(dir.resolve("router.yaml"), """
+                id: router-1
+                read_write_port: 5432
+                read_only_port: 5433
+                api_port: 6051
+                etcd: [http://127.0.0.1:2379]
+                ttl: %s
+                """.formatted(ttl));
+    }
+
+    @Test
+    void aTtlThatIsNotAWholeNumberOfSecondsIsRefusedLikeTheAgents() throws IOException {
+        // etcd grants whole seconds: 2900ms would silently become a 2 s lease against a 2.4 s local deadline.
+        assertThatThrownBy(() -> RouterConfig.load(file("2900ms")))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("ttl 2900ms")
+                .hasMessageContaining("whole number of seconds");
+    }
+
+    @Test
+    void aTtlUnderTwoSecondsIsRefused() throws IOException {
+        assertThatThrownBy(() -> RouterConfig.load(file("1s"))).isInstanceOf(WardenException.class).hasMessageContaining("at least 2s");
+    }
+
+    @Test
+    void aWholeSecondTtlIsTaken() throws IOException {
+        assertThat(RouterConfig.load(file("4s")).ttlDuration()).isEqualTo(Duration.ofSeconds(4));
+    }
+}

@@ -1,0 +1,181 @@
+package io.warden.router;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.common.FakeClock;
+import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.Dcs;
+import io.warden.dcs.DynamicConfig;
+import io.warden.dcs.FakeDcs;
+import io.warden.dcs.HistoryEntry;
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.NodeTags;
+import io.warden.dcs.Optime;
+import io.warden.dcs.Role;
+import io.warden.dcs.RouterStatus;
+import io.warden.dcs.Switchover;
+import io.warden.dcs.SyncState;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.InetSocketAddress;
+import java.net.Socket;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Consumer;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The router's lease is its right to route writes: lost or past its deadline, not one more byte reaches a primary,
+ * whatever the router's threads were doing (a frozen process resumes by handling the I/O that waited, before any
+ * timer or DCS read).
+ */
+class RouterLeaseTest {
+    private static final Duration TTL = Duration.ofSeconds(6);
+
+    private final FakeClock clock = new FakeClock();
+    private final FakeDcs store = new FakeDcs(clock);
+    /** What the router was doing each time it published its status: serving or not. */
+    private final List<Boolean> servingWhenPublished = new ArrayList<>();
+    private final AtomicReference<Router> self = new AtomicReference<>();
+    private final Router router = router(new ObservedDcs(store));
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    private Router router(Dcs dcs) {
+        Router made = new Router(new RouterConfig("router-1", "fake", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"), "6s",
+                null, null, null, null, null, null, "epoll"), dcs, clock);
+        self.set(made);
+        return made;
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        router.close();
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+    }
+
+    /** node-1 leads, on the fake node's port. */
+    private FakeNode primary() throws Exception {
+        FakeNode node = new FakeNode();
+        closing.add(node);
+        long lease = store.grantLease(Duration.ofSeconds(600));
+        store.acquireLeader("node-1", lease);
+        store.publishMember(new Member("node-1", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", node.port(), "http://127.0.0.1:1", 1,
+                "0/3000000", 0, NodeTags.NONE, 1, 1, "i-1", "/data", false), lease);
+        return node;
+    }
+
+    private Socket sessionThroughTheRouter() throws Exception {
+        Socket client = new Socket();
+        closing.add(client);
+        client.connect(new InetSocketAddress("127.0.0.1", router.boundPort(Router.Port.READ_WRITE)), 2000);
+        client.setSoTimeout(5000);
+        client.getOutputStream().write(FakeNode.startup("app"));
+        FakeNode.readUntilReady(client.getInputStream());
+        return client;
+    }
+
+    @Test
+    void bytesAClientSentAfterTheLeaseDeadlineNeverReachThePrimary() throws Exception {
+        FakeNode node = primary();
+        router.step(clock.nanoTime());
+        Socket client = sessionThroughTheRouter();
+        // The whole router process was frozen past its lease deadline and resumes: the client's bytes are handled
+        // before anything else of the router runs again.
+        clock.advance(TTL);
+
+        OutputStream out = client.getOutputStream();
+        out.write(FakeNode.message('Q', "insert into t values (1)\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        out.flush();
+
+        InputStream in = client.getInputStream();
+        await().atMost(Duration.ofSeconds(5)).until(() -> in.read() == -1);
+        assertThat(node.bytesAfterStartup()).isZero();
+    }
+
+    @Test
+    void aNewSessionIsNotRoutedPastTheLeaseDeadline() throws Exception {
+        primary();
+        router.step(clock.nanoTime());
+        clock.advance(TTL);
+
+        assertThat(router.route(Router.Port.READ_WRITE)).isEmpty();
+    }
+
+    @Test
+    void aRenewalAnsweredNotFoundFencesTheRouterBeforeANewLeaseIsGranted() throws Exception {
+        primary();
+        router.step(clock.nanoTime());
+        Socket client = sessionThroughTheRouter();
+        store.revokeFromOutside(router.leaseTerm().id());
+        clock.advanceMillis(1000);
+
+        router.step(clock.nanoTime());
+
+        InputStream in = client.getInputStream();
+        await().atMost(Duration.ofSeconds(5)).until(() -> in.read() == -1);
+        assertThat(router.metrics.dcsFences.get()).isEqualTo(1);
+    }
+
+    @Test
+    void itPublishesItsStatusBeforeItListens() {
+        router.step(clock.nanoTime());
+
+        assertThat(router.serving()).isTrue();
+        assertThat(servingWhenPublished).first().isEqualTo(false);
+    }
+
+    @Test
+    void itFencesFromATimerAtTheDeadlineWhileItsRoundIsBlocked() {
+        router.step(clock.nanoTime());
+        assertThat(router.serving()).isTrue();
+
+        // No round runs (its DCS read hangs, say); only time passes.
+        clock.advance(TTL);
+
+        await().atMost(Duration.ofSeconds(10)).until(() -> !router.serving());
+    }
+
+    /** The fake store, recording whether the router served at each status it published. */
+    private final class ObservedDcs implements Dcs {
+        private final FakeDcs delegate;
+
+        ObservedDcs(FakeDcs delegate) {
+            this.delegate = delegate;
+        }
+
+        @Override
+        public void publishRouter(RouterStatus status, long leaseId) {
+            servingWhenPublished.add(self.get().serving());
+            delegate.publishRouter(status, leaseId);
+        }
+
+        @Override public ClusterSnapshot read() { return delegate.read(); }
+        @Override public long grantLease(Duration ttl) { return delegate.grantLease(ttl); }
+        @Override public long keepAlive(long leaseId, Duration timeout) { return delegate.keepAlive(leaseId, timeout); }
+        @Override public void revokeLease(long leaseId) { delegate.revokeLease(leaseId); }
+        @Override public boolean claimBootstrap(String name, long leaseId) { return delegate.claimBootstrap(name, leaseId); }
+        @Override public void completeBootstrap(String systemIdentifier) { delegate.completeBootstrap(systemIdentifier); }
+        @Override public boolean acquireLeader(String name, long leaseId) { return delegate.acquireLeader(name, leaseId); }
+        @Override public boolean releaseLeader(String name, long leaseId) { return delegate.releaseLeader(name, leaseId); }
+        @Override public boolean removeLeader(long modRevision) { return delegate.removeLeader(modRevision); }
+        @Override public void publishMember(Member member, long leaseId) { delegate.publishMember(member, leaseId); }
+        @Override public boolean publishOptime(String leaderName, Optime optime) { return delegate.publishOptime(leaderName, optime); }
+        @Override public boolean compareAndSetConfig(long expectedRevision, DynamicConfig config) { return delegate.compareAndSetConfig(expectedRevision, config); }
+        @Override public void appendHistory(HistoryEntry entry) { delegate.appendHistory(entry); }
+        @Override public AutoCloseable watch(Runnable onChange) { return delegate.watch(onChange); }
+        @Override public boolean requestSwitchover(Switchover switchover, Duration ttl) { return delegate.requestSwitchover(switchover, ttl); }
+        @Override public boolean publishSync(String leaderName, Optional<SyncState> sync) { return delegate.publishSync(leaderName, sync); }
+        @Override public void clearSwitchover() { delegate.clearSwitchover(); }
+        @Override public List<RouterStatus> readRouters() { return delegate.readRouters(); }
+        @Override public AutoCloseable watchAll(Consumer<List<String>> onChange) { return delegate.watchAll(onChange); }
+        @Override public void close() { delegate.close(); }
+    }
+}
