@@ -184,7 +184,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             if (first.code() == PgWire.PROTOCOL_3) {
                 server.pipeline().addLast(new ServerStartup(session, router::rememberCancelKey));
             }
-            server.pipeline().addLast(new Relay(session, router.metrics.bytesToClient));
+            server.pipeline().addLast(new Relay(session, router.metrics.bytesToClient, Relay.OPEN));
             server.write(Unpooled.wrappedBuffer(first.bytes()));
             if (pending.isReadable()) {
                 router.metrics.bytesToServer.add(pending.readableBytes());
@@ -192,7 +192,9 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
                 pending = null;
             }
             server.flush();
-            ctx.pipeline().replace(this, "relay", new Relay(session, router.metrics.bytesToServer));
+            // A read-write session's client bytes pass only while the router may route writes (see mayForwardWrites).
+            Relay.Gate gate = port == Router.Port.READ_WRITE ? router::mayForwardWrites : Relay.OPEN;
+            ctx.pipeline().replace(this, "relay", new Relay(session, router.metrics.bytesToServer, gate));
             server.config().setAutoRead(true);
             ctx.channel().config().setAutoRead(true);
         });

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.util.ReferenceCountUtil;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -16,12 +17,21 @@ import java.util.concurrent.atomic.LongAdder;
  * fast writer's stream.
  */
 final class Relay extends ChannelInboundHandlerAdapter {
+    /** Whether what this channel reads may be forwarded now; asked on every read. */
+    interface Gate {
+        boolean open();
+    }
+
+    static final Gate OPEN = () -> true;
+
     private final Session session;
     private final LongAdder bytes;
+    private final Gate gate;
 
-    Relay(Session session, LongAdder bytes) {
+    Relay(Session session, LongAdder bytes, Gate gate) {
         this.session = session;
         this.bytes = bytes;
+        this.gate = gate;
     }
 
     private Channel peer(ChannelHandlerContext ctx) {
@@ -30,6 +40,12 @@ final class Relay extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!gate.open()) {
+            // Dropped, not forwarded: the session ends as a fenced one does.
+            ReferenceCountUtil.release(msg);
+            session.close();
+            return;
+        }
         Channel peer = peer(ctx);
         bytes.add(((ByteBuf) msg).readableBytes());
         peer.write(msg, peer.voidPromise());

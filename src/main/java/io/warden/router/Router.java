@@ -117,6 +117,9 @@ public final class Router implements AutoCloseable {
     /** Read this often even when the watch reported nothing: a second line behind the watch. */
     static final long SAFETY_READ_NANOS = Duration.ofSeconds(3).toNanos();
     private final AtomicBoolean urgentChange = new AtomicBoolean(true);
+    private final java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer = fenceTimer();
+    private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> fenceTimerTask =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private final AtomicBoolean changePending = new AtomicBoolean(true);
     /** The leader key's holder at the last read; read by the watch's thread to judge which changes are urgent. */
     private volatile String leaderName = "";
@@ -142,7 +145,17 @@ public final class Router implements AutoCloseable {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, Duration.ZERO, clock, new Lease.Listener() {});
+        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, Duration.ZERO, clock, new Lease.Listener() {
+            @Override
+            public void renewed(Lease.Term term) {
+                fenceAt(term);
+            }
+
+            @Override
+            public void expired(Lease.Term term) {
+                fenceOnLeaseLoss("the router lease " + Long.toHexString(term.id()) + " is lost or past its deadline");
+            }
+        });
         this.transport = Transport.choose(config.transport());
         this.loops = new MultiThreadIoEventLoopGroup(transport.loops(), new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
                 LoopChooser.INSTANCE, transport.handlers());
@@ -169,6 +182,50 @@ public final class Router implements AutoCloseable {
 
     Clock clock() {
         return clock;
+    }
+
+    /**
+     * May a read-write session forward the client's bytes right now? Only while this router is not fenced and its
+     * lease holds. Checked on every read of a read-write session's client: a router process that was frozen (and
+     * with it the timer that would have fenced it) handles the I/O that waited before anything else when it resumes,
+     * so a client's bytes sent during the freeze would otherwise reach a primary that may no longer be one.
+     */
+    boolean mayForwardWrites() {
+        return !fenced && lease.valid(clock.nanoTime());
+    }
+
+    /**
+     * Schedules a fence at {@code term}'s deadline on a timer of its own, so the router stops routing on time even
+     * while its round is blocked (a DCS request that hangs for its full timeout, say). Each renewal moves it.
+     */
+    private void fenceAt(Lease.Term term) {
+        long delay = Math.max(0, term.validUntilNanos() - clock.nanoTime());
+        java.util.concurrent.ScheduledFuture<?> next = fenceTimer.schedule(() -> {
+            if (!lease.valid(clock.nanoTime())) {
+                fenceOnLeaseLoss("the router lease ran out at its deadline (timer)");
+            } else if (lease.term().id() == term.id() && lease.term().validUntilNanos() == term.validUntilNanos()) {
+                // A clock that moved less than the timer (a test's): look again at the deadline.
+                fenceAt(term);
+            }
+        }, delay, TimeUnit.NANOSECONDS);
+        java.util.concurrent.ScheduledFuture<?> previous = fenceTimerTask.getAndSet(next);
+        if (previous != null) {
+            previous.cancel(false);
+        }
+    }
+
+    private static java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer() {
+        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, runnable -> Thread.ofPlatform().daemon().name("fence-timer").unstarted(runnable));
+        // Moved at every renewal: a cancelled deadline leaves the queue at once.
+        timer.setRemoveOnCancelPolicy(true);
+        return timer;
+    }
+
+    private void fenceOnLeaseLoss(String reason) {
+        if (!fenced) {
+            metrics.dcsFences.incrementAndGet();
+            fence(reason);
+        }
     }
 
     /** Connects to the DCS (failing fast with a clear error), then serves until {@link #close()}. */
@@ -262,10 +319,7 @@ public final class Router implements AutoCloseable {
         // Judged on the renewal alone, before the slower reads: a round that renewed in time must not fence itself
         // because its reads were slow, nor reopen listeners it is about to close.
         if (!lease.valid(clock.nanoTime())) {
-            if (!fenced) {
-                metrics.dcsFences.incrementAndGet();
-                fence("cannot reach the DCS for longer than the router lease");
-            }
+            fenceOnLeaseLoss("cannot reach the DCS for longer than the router lease");
             return Math.max(RETRY_PAUSE_NANOS, untilRenewal);
         }
         if (readDue(urgentChange.get(), changePending.get(), changePending.get() && incomplete(), now - readNanos, fenced)) {
@@ -291,11 +345,15 @@ public final class Router implements AutoCloseable {
                     other.sessions().forEach((node, count) -> elsewhere.merge(node, count, Long::sum));
                 }
             }
-            apply(Topology.from(cluster, elsewhere));
+            List<ChannelFuture> closing = apply(Topology.from(cluster, elsewhere));
+            // The status says which primary this router routes writes to; a new primary's barrier waits for it. So it
+            // is published only once every channel to a former primary has closed (no byte goes there after), and
+            // before the router listens at all: a router no barrier knows of must never route a write.
+            awaitClosed(closing);
+            publish(now);
             if (fenced) {
                 unfence();
             }
-            publish(now);
             problem("");
         } catch (DcsException e) {
             urgentChange.set(true);
@@ -374,11 +432,15 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    /** Installs a new topology; closes read-write sessions to a node that is no longer the primary. */
-    void apply(Topology next) {
+    /**
+     * Installs a new topology; closes read-write sessions to a node that is no longer the primary. Returns the
+     * close futures of their node channels.
+     */
+    List<ChannelFuture> apply(Topology next) {
         Optional<RouteTarget> before = topology.primary();
         topology = next;
         routingChanged();
+        List<ChannelFuture> closing = new java.util.ArrayList<>();
         if (!before.equals(next.primary())) {
             LOG.info("primary is now " + next.primary().map(RouteTarget::toString).orElse("(none)")
                     + (before.isPresent() ? " (was " + before.get() + ")" : ""));
@@ -386,7 +448,21 @@ public final class Router implements AutoCloseable {
                 if (session.port == Port.READ_WRITE && !next.primary().equals(Optional.of(session.target))) {
                     metrics.fencedSessions.incrementAndGet();
                     session.close();
+                    closing.add(session.server.closeFuture());
                 }
+            }
+        }
+        return closing;
+    }
+
+    /** How long a status publication waits for fenced channels to close; a close on a live event loop takes microseconds. */
+    private static final long CLOSE_WAIT_MILLIS = 2000;
+
+    private void awaitClosed(List<ChannelFuture> closing) {
+        for (ChannelFuture closed : closing) {
+            if (!closed.awaitUninterruptibly(CLOSE_WAIT_MILLIS)) {
+                throw new IllegalStateException("a channel to the former primary did not close within " + CLOSE_WAIT_MILLIS
+                        + " ms: not acknowledging the change yet");
             }
         }
     }
@@ -519,7 +595,7 @@ public final class Router implements AutoCloseable {
 
     /** Where a new session on {@code port} goes now; empty while fenced or when no node qualifies. */
     Optional<RouteTarget> route(Port port) {
-        if (fenced) {
+        if (fenced || !lease.valid(clock.nanoTime())) {
             return Optional.empty();
         }
         Topology current = topology;
@@ -619,6 +695,7 @@ public final class Router implements AutoCloseable {
         running = false;
         wake.release();
         fence("router stopping");
+        fenceTimer.shutdownNow();
         // Its key vanishes at once; if the revoke fails, it expires with the lease.
         lease.revoke();
         dcs.close();

@@ -48,8 +48,9 @@ public record RouterConfig(
                     "router config " + file + " lacks one of id, read_write_port, read_only_port, api_port, etcd",
                     "add them; see docs/router.md");
         }
+        Duration ttl;
         try {
-            raw.ttlDuration();
+            ttl = raw.ttlDuration();
             raw.startupTimeoutDuration();
             raw.connectTimeoutDuration();
             raw.waitForNodeDuration();
@@ -57,6 +58,11 @@ public record RouterConfig(
             Transport.parse(raw.transport());
         } catch (IllegalArgumentException e) {
             throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB; transport is auto, io_uring or epoll");
+        }
+        if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
+            throw new WardenException(
+                    "ttl " + raw.ttl() + " in " + file + " must be a whole number of seconds, at least 2s",
+                    "etcd leases have a resolution of one second and a minimum of about two");
         }
         return raw;
     }
