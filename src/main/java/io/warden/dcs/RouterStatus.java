@@ -5,10 +5,25 @@ import java.util.Map;
 /**
  * What a router publishes under {@code routers/<id>}, bound to its lease: where it listens, how many sessions it
  * holds per node (so reads are balanced across routers, not per router), and which primary it routes writes to
- * (empty when none: its acknowledgement that it no longer routes to a former primary).
+ * (empty when none: its acknowledgement that it no longer routes to a former primary), and its lease's ttl (how long a
+ * new leader's barrier may have to wait for it; 0 when a version that did not publish it wrote the status).
  */
 public record RouterStatus(
-        String id, String host, int readWritePort, int readOnlyPort, String apiUrl, long pid, Map<String, Long> sessions, String primary) {
+        String id,
+        String host,
+        int readWritePort,
+        int readOnlyPort,
+        String apiUrl,
+        long pid,
+        Map<String, Long> sessions,
+        String primary,
+        long ttlMillis) {
+
+    /** A status without a ttl (written by a version that did not publish one). */
+    public RouterStatus(String id, String host, int readWritePort, int readOnlyPort, String apiUrl, long pid, Map<String, Long> sessions,
+            String primary) {
+        this(id, host, readWritePort, readOnlyPort, apiUrl, pid, sessions, primary, 0);
+    }
 
     /** What {@link #unreadable} routes to: unknown, so anything. */
     public static final String UNKNOWN_PRIMARY = "(unreadable)";

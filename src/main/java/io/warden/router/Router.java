@@ -470,7 +470,7 @@ public final class Router implements AutoCloseable {
     private RouterStatus status() {
         return new RouterStatus(config.id(), config.host(), config.readWritePort(), config.readOnlyPort(),
                 "http://" + config.host() + ":" + config.apiPort(), ProcessHandle.current().pid(), localSessions(),
-                topology.primary().map(RouteTarget::name).orElse(""));
+                topology.primary().map(RouteTarget::name).orElse(""), config.ttlDuration().toMillis());
     }
 
     Map<String, Long> localSessions() {

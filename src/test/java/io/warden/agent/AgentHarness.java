@@ -107,6 +107,14 @@ final class AgentHarness {
         }
     }
 
+    /**
+     * From now on {@code agent}'s lease is renewed whenever the clock moves, as its keeper thread would: for actions
+     * that wait (and so move a fake clock) inside a cycle.
+     */
+    void keepLeaseAlive(Agent agent) {
+        clock.onAdvance(() -> agent.lease().step(clock.nanoTime()));
+    }
+
     static Member member(String name, Role role, MemberState state, String lsn, int port) {
         return new Member(name, role, state, "127.0.0.1", port, "http://127.0.0.1:1", 1, lsn, 0, NodeTags.NONE, 1, 1,
                 name + "-instance", "/data/" + name, false);

@@ -1,0 +1,66 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.RouterStatus;
+import io.warden.postgres.FakePostgres;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The router barrier: a new leader promotes only once every live router has stopped routing writes to any other
+ * node; a router that neither acknowledges nor goes away within its own lease fails the barrier closed.
+ */
+class RouterBarrierTest {
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+    private FakePostgres postgres;
+    private Agent agent;
+
+    @BeforeEach
+    void replicaOfALostLeader() {
+        harness = new AgentHarness(dir);
+        harness.otherLeader("node-2", "0/3000000");
+        postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        harness.keepLeaseAlive(agent);
+    }
+
+    /** A router that renews its lease (ttl 3 s) and keeps saying it routes writes to {@code primary}. */
+    private void router(String id, String primary) {
+        long lease = harness.dcs.grantLease(Duration.ofSeconds(3600));
+        harness.dcs.publishRouter(new RouterStatus(id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:6051", 1, Map.of(), primary, 3000), lease);
+    }
+
+    @Test
+    void promotesOnceEveryLiveRouterAcknowledged() {
+        router("router-1", "");
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).contains("promote");
+    }
+
+    @Test
+    void aRouterThatKeepsRoutingToTheOldPrimaryFailsTheBarrierClosed() {
+        router("router-1", "");
+        router("router-2", "node-2");
+        long raceStarted = harness.clock.nanoTime();
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).as("no promotion").doesNotContain("promote");
+        assertThat(harness.dcs.read().leader()).as("the key is released for the next race").isEmpty();
+        // Waited for router-2's own lease and margin (3 s + 0.5 s), not longer.
+        assertThat(Duration.ofNanos(harness.clock.nanoTime() - raceStarted)).isLessThanOrEqualTo(Duration.ofMillis(3600));
+    }
+}
