@@ -620,7 +620,14 @@ public final class Agent implements AutoCloseable {
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
             long acquired = clock.nanoTime();
-            awaitRouters();
+            List<String> unacknowledged = awaitRouters();
+            if (!unacknowledged.isEmpty()) {
+                // Fail closed: a router that may still send writes to the old primary must not see a second one.
+                LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
+                        + " lease (" + barrierLimit().toMillis() + " ms); released the leader key, the race runs again next cycle");
+                dcs.releaseLeader(config.name(), term.id());
+                return;
+            }
             LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
                     seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
             promote(term);
@@ -633,36 +640,56 @@ public final class Agent implements AutoCloseable {
      * The router barrier: before this node accepts writes, every live router must have stopped routing writes to
      * any other node (it publishes the primary it routes to; empty once the old leader key is gone). A router cut
      * off from the DCS fences itself and its key expires with its lease, so waiting for the keys of silent routers
-     * to vanish is enough. Bounded, so a faulty router cannot block failover for ever.
+     * to vanish is enough: at most the longest of their ttls plus its margin. A router still alive after that and
+     * still routing elsewhere is faulty, and the barrier fails closed. Returns the routers that did not acknowledge
+     * (empty: all did).
      */
-    private void awaitRouters() {
-        Duration limit = config.ttlDuration().multipliedBy(2);
-        boolean acknowledged;
+    private List<String> awaitRouters() {
+        Duration limit = barrierLimit();
+        java.util.concurrent.atomic.AtomicReference<List<String>> stale = new java.util.concurrent.atomic.AtomicReference<>(List.of());
         try {
-            acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
+            boolean acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
                 try {
-                    var stale = dcs.readRouters().stream()
+                    stale.set(dcs.readRouters().stream()
                             .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
                             .map(r -> r.id() + (r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY)
                                     ? " (its status is unreadable)"
                                     : " (still routing to " + r.primary() + ")"))
-                            .toList();
-                    if (!stale.isEmpty()) {
-                        logReason("waiting for routers to stop routing to the old primary: " + stale);
+                            .toList());
+                    if (!stale.get().isEmpty()) {
+                        logReason("waiting for routers to stop routing to the old primary: " + stale.get());
                     }
-                    return stale.isEmpty();
+                    return stale.get().isEmpty();
                 } catch (DcsException e) {
+                    stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
                     logReason("cannot read router acknowledgements: " + e.getMessage());
                     return false;
                 }
             });
+            return acknowledged ? List.of() : stale.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new WardenException("interrupted while waiting for the routers' acknowledgements: not promoting", "none: the agent is stopping");
         }
-        if (!acknowledged) {
-            LOG.warning("routers did not acknowledge within " + limit.toSeconds() + "s; promoting anyway");
+    }
+
+    /**
+     * The longest any live router can take to fence itself and lose its key: its ttl plus the lease margin (this
+     * agent's own ttl for a router that did not publish one). Zero with no router.
+     */
+    private Duration barrierLimit() {
+        Duration longest = Duration.ZERO;
+        try {
+            for (io.warden.dcs.RouterStatus router : dcs.readRouters()) {
+                Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : config.ttlDuration();
+                Duration own = ttl.plus(Lease.margin(ttl));
+                longest = own.compareTo(longest) > 0 ? own : longest;
+            }
+        } catch (DcsException e) {
+            // Unknown: as long as this agent's own lease, and the wait itself fails closed if it cannot read.
+            longest = config.ttlDuration().plus(Lease.margin(config.ttlDuration()));
         }
+        return longest;
     }
 
     private void promote(Lease.Term term) {
