@@ -47,11 +47,6 @@ public record Reply(int status, String contentType, String body, Map<String, Str
         return new Reply(200, PROMETHEUS_TEXT.getContentType(), out.toString(StandardCharsets.UTF_8), Map.of());
     }
 
-    /** Metrics in the Prometheus text format. */
-    public static Reply text(int status, String text) {
-        return new Reply(status, "text/plain; version=0.0.4", text, Map.of());
-    }
-
     /** {@code {"message": message}}: the body of every error. */
     public static Reply message(int status, String message) {
         return json(status, Map.of("message", Objects.requireNonNull(message, "message is null")));

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import java.util.concurrent.atomic.LongAdder;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 
 /**
  * One direction of a session: what this channel reads is written to the peer, untouched.
@@ -17,9 +17,10 @@ import java.util.concurrent.atomic.LongAdder;
  */
 final class Relay extends ChannelInboundHandlerAdapter {
     private final Session session;
-    private final LongAdder bytes;
+    /** Every byte this channel reads: one of {@link RouterMetrics}' two relayed-bytes counters. */
+    private final CounterDataPoint bytes;
 
-    Relay(Session session, LongAdder bytes) {
+    Relay(Session session, CounterDataPoint bytes) {
         this.session = session;
         this.bytes = bytes;
     }
@@ -31,7 +32,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         Channel peer = peer(ctx);
-        bytes.add(((ByteBuf) msg).readableBytes());
+        bytes.inc(((ByteBuf) msg).readableBytes());
         peer.write(msg, peer.voidPromise());
         if (!peer.isWritable()) {
             ctx.channel().config().setAutoRead(false);
