@@ -9,6 +9,7 @@ import io.warden.agent.Agent.AgentView;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Role;
 import java.util.Objects;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.function.ToDoubleFunction;
 
@@ -62,22 +63,12 @@ public final class AgentMetrics {
                 .name("warden_ha_decision")
                 .help("the action of the last HA cycle: one sample, 1, labelled with it")
                 .labelNames("action")
-                .callback(callback -> {
-                    AgentView now = view.get();
-                    if (now != null) {
-                        callback.call(1, now.decision().action().name());
-                    }
-                })
+                .callback(callback -> ifViewed(now -> callback.call(1, now.decision().action().name())))
                 .register(registry);
         CounterWithCallback.builder()
                 .name("warden_ha_cycles_total")
                 .help("HA cycles run since the agent started")
-                .callback(callback -> {
-                    AgentView now = view.get();
-                    if (now != null) {
-                        callback.call(now.cycles());
-                    }
-                })
+                .callback(callback -> ifViewed(now -> callback.call(now.cycles())))
                 .register(registry);
         cycle = Histogram.builder()
                 .name("warden_ha_cycle_seconds")
@@ -98,13 +89,15 @@ public final class AgentMetrics {
     }
 
     private void gauge(GaugeWithCallback.Builder builder, ToDoubleFunction<AgentView> value) {
-        builder.callback(callback -> {
-                    AgentView now = view.get();
-                    if (now != null) {
-                        callback.call(value.applyAsDouble(now));
-                    }
-                })
-                .register(registry);
+        builder.callback(callback -> ifViewed(now -> callback.call(value.applyAsDouble(now)))).register(registry);
+    }
+
+    /** Runs {@code sample} on the last view; before the first cycle there is none, and the family is left out. */
+    private void ifViewed(Consumer<AgentView> sample) {
+        AgentView now = view.get();
+        if (now != null) {
+            sample.accept(now);
+        }
     }
 
     /** One HA cycle ran for {@code nanos}. */
