@@ -128,7 +128,8 @@ def router_metrics(r):
 
 
 def routed_rw(metrics):
-    return sum(v for k, v in metrics.items() if k.startswith("warden_router_routed_total{port=\"read_write\""))
+    # The Prometheus client writes labels sorted by name ({node="n1",port="read_write"}): match the label, not a prefix.
+    return sum(v for k, v in metrics.items() if k.startswith("warden_router_routed_total{") and 'port="read_write"' in k)
 
 
 def java_pid(pid):

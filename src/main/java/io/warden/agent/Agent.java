@@ -75,6 +75,7 @@ public final class Agent implements AutoCloseable {
     private final Clock clock;
     private final WatchdogArm watchdog;
     private final Lease lease;
+    private final AgentMetrics metrics = new AgentMetrics(this::view);
     /**
      * What this agent last wrote under {@code members/<name>} and {@code optime}: a record that has not changed is
      * not written again (until {@link Published#REFRESH}), because every write wakes every agent's and router's
@@ -146,6 +147,10 @@ public final class Agent implements AutoCloseable {
         return view;
     }
 
+    public AgentMetrics metrics() {
+        return metrics;
+    }
+
     public Duration ttl() {
         return config.ttlDuration();
     }
@@ -190,6 +195,7 @@ public final class Agent implements AutoCloseable {
                 // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
                 wakeUp.drainPermits();
                 cycle();
+                metrics.cycleTook(clock.nanoTime() - started);
                 long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
                 if (waitMillis > 0 && running && !stopRequested) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
@@ -738,6 +744,7 @@ public final class Agent implements AutoCloseable {
         dcs.clearSwitchover();
         LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
                 promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
+        metrics.promotionTook(clock.nanoTime() - begun);
     }
 
     private void restartPrimary(Lease.Term term) {

@@ -21,6 +21,8 @@ import java.util.Optional;
  * asks for, 503 otherwise) so a load balancer configured for Patroni works unchanged. Reads only look at the
  * agent's last published {@link AgentView}; they never touch postgres or the DCS.
  *
+ * <p>{@code /metrics} is the agent's {@link io.warden.agent.AgentMetrics}, in the Prometheus text format.
+ *
  * <p>Mutating requests (POST, PATCH, DELETE) go to {@link Operations}. Served by an {@link HttpEndpoint}, which
  * gives every error the shape {@code {"message": "..."}}.
  */
@@ -39,6 +41,10 @@ public final class AgentApi implements HttpEndpoint.Handler {
             Operations.Reply reply = operations.handle(
                     request.method(), request.path(), request.body(), request.header("If-Match").orElse(null));
             return Reply.json(reply.status(), reply.body());
+        }
+        if (request.path().equals("/metrics")) {
+            // Served while starting too: the histograms count from the start, the node's gauges from the first cycle.
+            return Reply.metrics(agent.metrics().registry());
         }
         AgentView view = agent.view();
         if (view == null) {
@@ -68,7 +74,6 @@ public final class AgentApi implements HttpEndpoint.Handler {
             case "/switchover" -> view.cluster().switchover()
                     .map(pending -> Reply.json(200, pending))
                     .orElseGet(() -> Reply.message(404, "no switchover is pending"));
-            case "/metrics" -> Reply.text(200, metrics(view));
             default -> Reply.notFound(request);
         };
     }
@@ -95,26 +100,5 @@ public final class AgentApi implements HttpEndpoint.Handler {
                 .toList());
         body.put("initialized", view.cluster().initialize().orElse(null));
         return body;
-    }
-
-    private static String metrics(AgentView view) {
-        Member self = view.self();
-        StringBuilder out = new StringBuilder();
-        gauge(out, "warden_postgres_running", "1 when postgres runs on this node", view.local().running() ? 1 : 0);
-        gauge(out, "warden_primary", "1 when this node is the writable primary", self.role() == Role.PRIMARY ? 1 : 0);
-        gauge(out, "warden_replica_streaming", "1 when this node is a streaming replica", self.state() == MemberState.STREAMING ? 1 : 0);
-        gauge(out, "warden_timeline", "postgres timeline", self.timeline());
-        gauge(out, "warden_wal_position_bytes", "current (primary) or received (replica) WAL position", self.position().value());
-        gauge(out, "warden_replication_lag_bytes", "bytes behind the primary", self.lagBytes());
-        gauge(out, "warden_ha_cycles_total", "HA cycles run since start", view.cycles());
-        out.append("# HELP warden_ha_decision the action of the last HA cycle\n# TYPE warden_ha_decision gauge\n");
-        out.append("warden_ha_decision{action=\"").append(view.decision().action()).append("\"} 1\n");
-        return out.toString();
-    }
-
-    private static void gauge(StringBuilder out, String name, String help, long value) {
-        out.append("# HELP ").append(name).append(' ').append(help).append('\n');
-        out.append("# TYPE ").append(name).append(name.endsWith("_total") ? " counter\n" : " gauge\n");
-        out.append(name).append(' ').append(value).append('\n');
     }
 }

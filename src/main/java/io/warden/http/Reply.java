@@ -1,20 +1,26 @@
 package io.warden.http;
 
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.warden.common.Json;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
 
 /**
  * What a {@link HttpEndpoint.Handler} answers, immutable. Build it with the factories: {@link #json} and
- * {@link #text} for content, {@link #message} for every error (and every reply that is only a sentence), so that
+ * {@link #metrics} for content, {@link #message} for every error (and every reply that is only a sentence), so that
  * every error of every API has the one shape {@code {"message": "..."}}.
  */
 public record Reply(int status, String contentType, String body, Map<String, String> headers) {
     static final String JSON = "application/json";
 
-    /** The Prometheus text exposition format. */
-    static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4";
+    /** The Prometheus client's writer of its text exposition format; it holds no state, so one serves every scrape. */
+    private static final PrometheusTextFormatWriter PROMETHEUS_TEXT = PrometheusTextFormatWriter.create();
 
     public Reply {
         Objects.requireNonNull(contentType, "contentType is null");
@@ -27,9 +33,18 @@ public record Reply(int status, String contentType, String body, Map<String, Str
         return new Reply(status, JSON, Json.write(value), Map.of());
     }
 
-    /** Metrics in the Prometheus text format. */
-    public static Reply text(int status, String text) {
-        return new Reply(status, PROMETHEUS_TEXT, text, Map.of());
+    /**
+     * 200 with every metric of {@code registry}, scraped now, as the Prometheus client writes its text format, with
+     * the content type the client gives for it.
+     */
+    public static Reply metrics(PrometheusRegistry registry) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream();
+        try {
+            PROMETHEUS_TEXT.write(out, registry.scrape());
+        } catch (IOException e) {
+            throw new UncheckedIOException("writing to memory cannot fail", e);
+        }
+        return new Reply(200, PROMETHEUS_TEXT.getContentType(), out.toString(StandardCharsets.UTF_8), Map.of());
     }
 
     /** {@code {"message": message}}: the body of every error. */

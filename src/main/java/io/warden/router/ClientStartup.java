@@ -49,9 +49,9 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        router.metrics.accepted.incrementAndGet();
+        router.metrics.accepted();
         if (!router.admit(ctx.channel())) {
-            router.metrics.rejected.incrementAndGet();
+            router.metrics.rejected();
             refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().connectionLimit() + ")");
             return;
         }
@@ -87,7 +87,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             try {
                 packet = PgWire.readStartup(pending);
             } catch (PgWire.ProtocolException e) {
-                router.metrics.rejected.incrementAndGet();
+                router.metrics.rejected();
                 refuse(ctx, "08P01", e.getMessage());
                 return;
             }
@@ -167,11 +167,13 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         if (holdEnd != null) {
             holdEnd.cancel(false);
         }
+        long connecting = router.clock().nanoTime();
         router.connectToNode(ctx.channel().eventLoop(), target.get()).addListener((ChannelFuture connected) -> {
             if (!connected.isSuccess()) {
                 refuse(ctx, "08006", "cannot reach " + target.get() + ": " + connected.cause().getMessage());
                 return;
             }
+            router.metrics.connectedToNode(router.clock().nanoTime() - connecting);
             Channel server = connected.channel();
             if (!ctx.channel().isActive()) {
                 server.close();
@@ -187,7 +189,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             server.pipeline().addLast(new Relay(session, router.metrics.bytesToClient, Relay.OPEN));
             server.write(Unpooled.wrappedBuffer(first.bytes()));
             if (pending.isReadable()) {
-                router.metrics.bytesToServer.add(pending.readableBytes());
+                router.metrics.bytesToServer.inc(pending.readableBytes());
                 server.write(pending);
                 pending = null;
             }
@@ -202,7 +204,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
 
     /** A CancelRequest goes to the node that issued the key; a key another router saw goes to every node. */
     private void cancel(ChannelHandlerContext ctx, PgWire.StartupPacket packet) {
-        router.metrics.cancels.incrementAndGet();
+        router.metrics.cancelRequested();
         long key = ((long) packet.intAt(8) << 32) | (packet.intAt(12) & 0xFFFFFFFFL);
         List<RouteTarget> targets = router.cancelTargets(key);
         cancelsInFlight = targets.size();

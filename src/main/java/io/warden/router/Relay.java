@@ -5,7 +5,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.util.ReferenceCountUtil;
-import java.util.concurrent.atomic.LongAdder;
+import io.prometheus.metrics.core.datapoints.CounterDataPoint;
 
 /**
  * One direction of a session: what this channel reads is written to the peer, untouched.
@@ -25,10 +25,11 @@ final class Relay extends ChannelInboundHandlerAdapter {
     static final Gate OPEN = () -> true;
 
     private final Session session;
-    private final LongAdder bytes;
+    /** Every byte this channel reads: one of {@link RouterMetrics}' two relayed-bytes counters. */
+    private final CounterDataPoint bytes;
     private final Gate gate;
 
-    Relay(Session session, LongAdder bytes, Gate gate) {
+    Relay(Session session, CounterDataPoint bytes, Gate gate) {
         this.session = session;
         this.bytes = bytes;
         this.gate = gate;
@@ -47,7 +48,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
             return;
         }
         Channel peer = peer(ctx);
-        bytes.add(((ByteBuf) msg).readableBytes());
+        bytes.inc(((ByteBuf) msg).readableBytes());
         peer.write(msg, peer.voidPromise());
         if (!peer.isWritable()) {
             ctx.channel().config().setAutoRead(false);

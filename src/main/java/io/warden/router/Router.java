@@ -38,7 +38,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
 import java.util.logging.Logger;
 
 /**
@@ -98,7 +97,7 @@ public final class Router implements AutoCloseable {
     private final AtomicLong routingVersion = new AtomicLong();
     /** Retries of sessions held for a node (see {@link ClientStartup}), run at the next routing change. */
     private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    final Metrics metrics = new Metrics();
+    final RouterMetrics metrics = new RouterMetrics(this::serving, connections::get, this::localSessions);
 
     private volatile Topology topology = Topology.EMPTY;
     /** Nodes whose postgres port did not accept a TCP connection at the last probe: the second opinion. */
@@ -125,18 +124,6 @@ public final class Router implements AutoCloseable {
     private volatile String leaderName = "";
     /** When the DCS was last read; touched by the topology thread only. */
     private long readNanos;
-
-    /** Counters served on /metrics. */
-    static final class Metrics {
-        final AtomicLong accepted = new AtomicLong();
-        final AtomicLong rejected = new AtomicLong();
-        final LongAdder bytesToServer = new LongAdder();
-        final LongAdder bytesToClient = new LongAdder();
-        final AtomicLong fencedSessions = new AtomicLong();
-        final AtomicLong dcsFences = new AtomicLong();
-        final AtomicLong cancels = new AtomicLong();
-        final Map<String, AtomicLong> routed = new ConcurrentHashMap<>();
-    }
 
     /** The longest a renewal waits for its answer while the lease holds: a late answer still renews. */
     private static final Duration RENEWAL_ATTEMPT = Duration.ofSeconds(1);
@@ -223,7 +210,7 @@ public final class Router implements AutoCloseable {
 
     private void fenceOnLeaseLoss(String reason) {
         if (!fenced) {
-            metrics.dcsFences.incrementAndGet();
+            metrics.dcsFenced();
             fence(reason);
         }
     }
@@ -446,7 +433,7 @@ public final class Router implements AutoCloseable {
                     + (before.isPresent() ? " (was " + before.get() + ")" : ""));
             for (Session session : sessions) {
                 if (session.port == Port.READ_WRITE && !next.primary().equals(Optional.of(session.target))) {
-                    metrics.fencedSessions.incrementAndGet();
+                    metrics.fencedSession();
                     session.close();
                     closing.add(session.server.closeFuture());
                 }
@@ -612,7 +599,7 @@ public final class Router implements AutoCloseable {
     Session open(Port port, RouteTarget target, Channel client, Channel server) {
         Session session = new Session(port, target, client, server, this::forget);
         sessions.add(session);
-        metrics.routed.computeIfAbsent(port + " " + target.name(), k -> new AtomicLong()).incrementAndGet();
+        metrics.routed(port, target.name());
         // Re-check after registering: a fence or a topology change that ran since route() has not seen us.
         if (fenced || port == Port.READ_WRITE && !topology.primary().equals(Optional.of(target))) {
             session.close();
@@ -662,32 +649,6 @@ public final class Router implements AutoCloseable {
 
     public boolean serving() {
         return !fenced;
-    }
-
-    public String metricsText() {
-        StringBuilder out = new StringBuilder();
-        line(out, "warden_router_serving", "gauge", fenced ? 0 : 1);
-        line(out, "warden_router_connections", "gauge", connections.get());
-        line(out, "warden_router_connections_accepted_total", "counter", metrics.accepted.get());
-        line(out, "warden_router_connections_rejected_total", "counter", metrics.rejected.get());
-        line(out, "warden_router_bytes_to_server_total", "counter", metrics.bytesToServer.sum());
-        line(out, "warden_router_bytes_to_client_total", "counter", metrics.bytesToClient.sum());
-        line(out, "warden_router_fenced_sessions_total", "counter", metrics.fencedSessions.get());
-        line(out, "warden_router_dcs_fences_total", "counter", metrics.dcsFences.get());
-        line(out, "warden_router_cancel_requests_total", "counter", metrics.cancels.get());
-        out.append("# TYPE warden_router_sessions gauge\n");
-        localSessions().forEach((node, count) -> out.append("warden_router_sessions{node=\"").append(node).append("\"} ").append(count).append('\n'));
-        out.append("# TYPE warden_router_routed_total counter\n");
-        metrics.routed.forEach((key, count) -> {
-            String[] parts = key.split(" ");
-            out.append("warden_router_routed_total{port=\"").append(parts[0].toLowerCase(java.util.Locale.ROOT))
-                    .append("\",node=\"").append(parts[1]).append("\"} ").append(count.get()).append('\n');
-        });
-        return out.toString();
-    }
-
-    private static void line(StringBuilder out, String name, String type, long value) {
-        out.append("# TYPE ").append(name).append(' ').append(type).append('\n').append(name).append(' ').append(value).append('\n');
     }
 
     @Override

@@ -7,7 +7,7 @@ import java.util.Objects;
 
 /**
  * The router's API ({@code api_port}), reads only: {@code /status} (also {@code /}), {@code /health} (200 while
- * serving, 503 while fenced) and {@code /metrics}. Served by an {@link HttpEndpoint}, which gives every error the
+ * serving, 503 while fenced) and {@code /metrics} ({@link RouterMetrics}). Served by an {@link HttpEndpoint}, which gives every error the
  * shape {@code {"message": "..."}}.
  */
 public final class RouterApi implements HttpEndpoint.Handler {
@@ -25,7 +25,7 @@ public final class RouterApi implements HttpEndpoint.Handler {
         return switch (request.path()) {
             case "/", "/status" -> Reply.json(200, router.describe());
             case "/health" -> Reply.json(router.serving() ? 200 : 503, router.describe());
-            case "/metrics" -> Reply.text(200, router.metricsText());
+            case "/metrics" -> Reply.metrics(router.metrics.registry());
             default -> Reply.notFound(request);
         };
     }

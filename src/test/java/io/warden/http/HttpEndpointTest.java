@@ -3,6 +3,9 @@ package io.warden.http;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.prometheus.metrics.core.metrics.Gauge;
+import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import io.warden.common.Json;
 import io.warden.common.WardenException;
 import java.io.IOException;
@@ -27,6 +30,13 @@ import org.junit.jupiter.api.Test;
 class HttpEndpointTest {
     private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
+    /** What /metrics serves: one gauge, set once. */
+    private static final PrometheusRegistry METRICS = new PrometheusRegistry();
+
+    static {
+        Gauge.builder().name("warden_up").help("1 while the test API runs").register(METRICS).set(1);
+    }
+
     private HttpEndpoint endpoint;
 
     @BeforeEach
@@ -49,7 +59,7 @@ class HttpEndpointTest {
         }
         return switch (request.path()) {
             case "/status" -> Reply.json(200, Map.of("state", "running")).withHeader("ETag", "42");
-            case "/metrics" -> Reply.text(200, "warden_up 1\n");
+            case "/metrics" -> Reply.metrics(METRICS);
             case "/lag" -> Reply.json(200, Map.of("lag", request.parameter("lag").orElse("none"),
                     "if_match", request.header("if-match").orElse("none")));
             case "/bad" -> throw new IllegalArgumentException("lag must be a size such as 16MB, not 'soon'");
@@ -69,12 +79,14 @@ class HttpEndpointTest {
     }
 
     @Test
-    void textReplyHasThePrometheusContentType() throws Exception {
+    void metricsReplyIsTheClientsTextFormatWithItsContentType() throws Exception {
         HttpResponse<String> response = send("GET", "/metrics", null);
 
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(response.body()).isEqualTo("warden_up 1\n");
-        assertThat(response.headers().firstValue("Content-Type")).hasValue("text/plain; version=0.0.4");
+        assertThat(PrometheusText.parse(response.body()).get("warden_up").value()).hasValue(1.0);
+        assertThat(response.headers().firstValue("Content-Type"))
+                .hasValue(PrometheusTextFormatWriter.create().getContentType())
+                .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain; version=0.0.4"));
     }
 
     @Test

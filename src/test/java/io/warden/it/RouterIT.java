@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.warden.common.Processes;
 import io.warden.dcs.Member;
+import io.warden.http.PrometheusText;
 import io.warden.runtime.DeploymentState.RouterProcess;
 import io.warden.runtime.LocalDeployment;
 import java.io.InputStream;
@@ -21,6 +22,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
@@ -197,8 +199,10 @@ class RouterIT {
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
                         .timeout(Duration.ofSeconds(5)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        return text.lines().filter(l -> l.startsWith("warden_router_connections "))
-                .mapToLong(l -> Long.parseLong(l.substring(l.indexOf(' ') + 1).trim())).findFirst()
+        // Read strictly: the router's whole /metrics must be well-formed, not only this line.
+        return Optional.ofNullable(PrometheusText.parse(text).get("warden_router_connections"))
+                .flatMap(PrometheusText.Family::value)
+                .map(Double::longValue)
                 .orElseThrow(() -> new AssertionError("no warden_router_connections in /metrics:\n" + text));
     }
 

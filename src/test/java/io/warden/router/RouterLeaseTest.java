@@ -121,7 +121,7 @@ class RouterLeaseTest {
 
         InputStream in = client.getInputStream();
         await().atMost(Duration.ofSeconds(5)).until(() -> in.read() == -1);
-        assertThat(router.metrics.dcsFences.get()).isEqualTo(1);
+        assertThat(router.metrics.dcsFenceCount()).isEqualTo(1);
     }
 
     @Test
