@@ -86,7 +86,7 @@ public final class Agent implements AutoCloseable {
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
-    private final UnreadableValues unreadableValues = new UnreadableValues();
+    private final UnreadableValues unreadableValues;
     private final LastConfig lastConfig;
     private final NodeSettings node;
 
@@ -135,6 +135,7 @@ public final class Agent implements AutoCloseable {
         this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
         this.lastConfig = new LastConfig(config.workPath());
+        this.unreadableValues = new UnreadableValues(metrics::unreadableValue);
         this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
                 this.watchdog);
     }
@@ -284,6 +285,7 @@ public final class Agent implements AutoCloseable {
             plan().ifPresent(this::carryOut);
         } catch (RuntimeException e) {
             loopErrors.incrementAndGet();
+            metrics.cycleFailed();
             LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
                     + " read (please report this with the stack trace)", e);
         } finally {

@@ -1,5 +1,6 @@
 package io.warden.agent;
 
+import io.prometheus.metrics.core.metrics.Counter;
 import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
@@ -41,6 +42,8 @@ public final class AgentMetrics {
     private final Supplier<AgentView> view;
     private final Histogram cycle;
     private final Histogram promotion;
+    private final Counter unreadable;
+    private final Counter cycleErrors;
 
     /** @param view the agent's last published view, null until its first cycle */
     AgentMetrics(Supplier<AgentView> view) {
@@ -78,6 +81,15 @@ public final class AgentMetrics {
                 .classicUpperBounds(CYCLE_BUCKETS)
                 .withoutExemplars()
                 .register(registry);
+        unreadable = Counter.builder()
+                .name("warden_dcs_unreadable_total")
+                .help("distinct DCS values this agent could not read, by key (members/* and routers/* counted together)")
+                .labelNames("key")
+                .register(registry);
+        cycleErrors = Counter.builder()
+                .name("warden_ha_cycle_errors_total")
+                .help("HA cycles that failed with an unexpected error (logged with its stack trace; the loop went on)")
+                .register(registry);
         promotion = Histogram.builder()
                 .name("warden_promote_seconds")
                 .unit(Unit.SECONDS)
@@ -103,6 +115,16 @@ public final class AgentMetrics {
     /** One HA cycle ran for {@code nanos}. */
     void cycleTook(long nanos) {
         cycle.observe(Unit.nanosToSeconds(nanos));
+    }
+
+    /** A value of {@code key} this agent could not read, seen for the first time. */
+    void unreadableValue(String key) {
+        unreadable.labelValues(key).inc();
+    }
+
+    /** A cycle failed unexpectedly. */
+    void cycleFailed() {
+        cycleErrors.inc();
     }
 
     /** A promotion completed in {@code nanos}. */

@@ -4,8 +4,7 @@ import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Unreadable;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.logging.Logger;
 
 /**
@@ -18,27 +17,26 @@ final class UnreadableValues {
 
     /** Key to the revision last reported; touched by the HA loop only. */
     private final Map<String, Long> reported = new HashMap<>();
-    private final Map<String, AtomicLong> counts = new ConcurrentHashMap<>();
+    /** Told the counted key of each new unreadable value (see {@link #counted}). */
+    private final Consumer<String> counter;
+
+    UnreadableValues(Consumer<String> counter) {
+        this.counter = counter;
+    }
 
     void report(ClusterSnapshot cluster) {
         reported.keySet().retainAll(cluster.unreadable().keySet());
         for (Unreadable value : cluster.unreadable().values()) {
             Long before = reported.put(value.key(), value.modRevision());
             if (before == null || before != value.modRevision()) {
-                counts.computeIfAbsent(counted(value.key()), k -> new AtomicLong()).incrementAndGet();
+                counter.accept(counted(value.key()));
                 LOG.warning("DCS key " + value.key() + " is unreadable (" + value.problem() + "): " + consequence(value.key()));
             }
         }
     }
 
-    /** Distinct unreadable values seen since start, by key ({@code members/*} and {@code routers/*} counted together). */
-    Map<String, Long> counts() {
-        Map<String, Long> snapshot = new HashMap<>();
-        counts.forEach((key, count) -> snapshot.put(key, count.get()));
-        return snapshot;
-    }
-
-    private static String counted(String key) {
+    /** The key a value is counted under: {@code members/*} and {@code routers/*} are counted together. */
+    static String counted(String key) {
         return key.startsWith("members/") ? "members" : key.startsWith("routers/") ? "routers" : key;
     }
 
