@@ -166,6 +166,18 @@ public final class Agent implements AutoCloseable {
         return postgres.parameterValidator();
     }
 
+    /**
+     * Is this node a writable primary right now, as a load balancer asks with {@code GET /primary}: its last cycle
+     * saw it as the running primary holding the leader key.
+     */
+    public boolean writablePrimaryNow() {
+        AgentView last = view;
+        return last != null
+                && last.self().role() == Role.PRIMARY
+                && last.self().state() == MemberState.RUNNING
+                && last.cluster().isLeader(last.self().name());
+    }
+
     /** Cycles that failed with an unexpected error since start (logged, counted, and the loop went on). */
     long loopErrors() {
         return loopErrors.get();

@@ -79,9 +79,7 @@ public final class AgentApi implements HttpEndpoint.Handler {
     }
 
     private boolean isWritablePrimary(AgentView view) {
-        return view.self().role() == Role.PRIMARY
-                && view.self().state() == MemberState.RUNNING
-                && view.cluster().isLeader(view.self().name());
+        return agent.writablePrimaryNow();
     }
 
     /** A streaming replica within {@code lag} (bytes or kB/MB/GB) when it is given. */

@@ -108,6 +108,37 @@ class AgentCycleTest {
     }
 
     @Test
+    void getPrimaryAnswersYesOnlyWhileTheLastCycleIsRecent() {
+        Agent agent = agent("node-1", new FakePostgres());
+        agent.cycle();
+        agent.cycle();
+        assertThat(agent.writablePrimaryNow()).isTrue();
+
+        // The loop is stuck: no cycle for more than 2 x loop_wait (the keeper still renews the lease).
+        harness.secondsPass(agent, 2);
+        clock.advanceMillis(100);
+
+        assertThat(agent.lease().valid(clock.nanoTime())).isTrue();
+        assertThat(agent.writablePrimaryNow()).isFalse();
+    }
+
+    @Test
+    void getPrimaryAnswersNoOnceTheLeaseDeadlineHasPassedEvenRightAfterACycle() {
+        Agent agent = agent("node-1", new FakePostgres());
+        agent.cycle();
+        agent.cycle();
+        dcs.failRenewals(true);
+        long deadline = agent.lease().term().validUntilNanos();
+        clock.advance(Duration.ofNanos(deadline - clock.nanoTime() - Duration.ofMillis(100).toNanos()));
+        agent.cycle();
+        assertThat(agent.writablePrimaryNow()).isTrue();
+
+        clock.advanceMillis(200);
+
+        assertThat(agent.writablePrimaryNow()).isFalse();
+    }
+
+    @Test
     void aNodeThatCannotReachTheDcsWaitsAndChangesNothing() {
         FakePostgres postgres = FakePostgres.stoppedPrimary(1, "0/3000000");
         Agent agent = agent("node-1", postgres);
