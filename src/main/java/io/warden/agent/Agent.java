@@ -168,14 +168,20 @@ public final class Agent implements AutoCloseable {
 
     /**
      * Is this node a writable primary right now, as a load balancer asks with {@code GET /primary}: its last cycle
-     * saw it as the running primary holding the leader key.
+     * saw it as the running primary holding the leader key, that cycle completed within 2 x loop_wait (a loop that
+     * is stuck cannot vouch for anything), and the lease still holds now. A load balancer must never hear yes from
+     * a primary that lost its lease.
      */
     public boolean writablePrimaryNow() {
         AgentView last = view;
+        long now = clock.nanoTime();
         return last != null
                 && last.self().role() == Role.PRIMARY
                 && last.self().state() == MemberState.RUNNING
-                && last.cluster().isLeader(last.self().name());
+                && last.cluster().isLeader(last.self().name())
+                && last.cluster().leader().map(l -> l.leaseId() == lease.term().id()).orElse(false)
+                && now - last.cycleNanos() < config.loopWaitDuration().multipliedBy(2).toNanos()
+                && lease.valid(now);
     }
 
     /** Cycles that failed with an unexpected error since start (logged, counted, and the loop went on). */

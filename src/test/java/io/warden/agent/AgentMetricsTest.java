@@ -71,13 +71,14 @@ class AgentMetricsTest {
     }
 
     @Test
-    void beforeTheFirstCycleOnlyTheHistogramsHaveSamples() {
+    void beforeTheFirstCycleOnlyTheHistogramsAndTheErrorCountHaveSamples() {
         Map<String, Family> families = scrape();
 
         assertThat(families.values())
                 .filteredOn(family -> !family.samples().isEmpty())
                 .extracting(Family::name)
-                .containsExactlyInAnyOrder("warden_ha_cycle_seconds", "warden_promote_seconds");
+                .containsExactlyInAnyOrder("warden_ha_cycle_seconds", "warden_promote_seconds", "warden_ha_cycle_errors_total");
+        assertThat(families.get("warden_ha_cycle_errors_total").sample("warden_ha_cycle_errors_total")).hasValue(0.0);
         assertThat(families.get("warden_ha_cycle_seconds").sample("warden_ha_cycle_seconds_count")).hasValue(0.0);
     }
 
