@@ -12,7 +12,7 @@ final class HistoryCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--json", description = "print a JSON array")
+    @Option(names = "--json", description = "print a JSON array, one object per timeline, for scripts")
     boolean json;
 
     @Override
