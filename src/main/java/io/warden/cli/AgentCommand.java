@@ -20,7 +20,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "agent", description = "Run one node's HA agent (started by 'up'; runs until SIGTERM).")
 final class AgentCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, description = "the node's YAML config file")
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+            description = "the node's YAML config file (every key: docs/configuration.md)")
     Path config;
 
     @Override

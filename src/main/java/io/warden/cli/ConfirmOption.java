@@ -7,7 +7,7 @@ import picocli.CommandLine.Option;
  * one (scripts and CI have none), and says so when the answer was no.
  */
 final class ConfirmOption {
-    @Option(names = "--force", description = "do not ask for confirmation")
+    @Option(names = "--force", description = "do not ask for confirmation (it is only ever asked on a terminal)")
     boolean force;
 
     /** True when the command may go on; on a "no" it has already told the user that nothing was changed. */

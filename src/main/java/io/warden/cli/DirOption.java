@@ -6,7 +6,8 @@ import picocli.CommandLine.Option;
 
 /** The --dir every command shares: where the local deployment lives. */
 final class DirOption {
-    @Option(names = "--dir", description = "deployment directory (default: $WARDEN_DIR or /var/tmp/warden-<user>)")
+    @Option(names = "--dir", paramLabel = "DIR",
+            description = "the local deployment's directory, as given to up (default: $WARDEN_DIR, else /var/tmp/warden-<user>)")
     Path dir;
 
     Path resolve() {

@@ -6,7 +6,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "down", description = "Stop exactly what 'up' started, by pid.")
+@Command(name = "down", description = "Stop exactly what 'up' started (routers, agents and their postgres, watchdogs, etcd), by pid.")
 final class DownCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;

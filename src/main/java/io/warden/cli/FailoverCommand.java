@@ -13,7 +13,8 @@ final class FailoverCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--candidate", required = true, description = "the replica to promote")
+    @Option(names = "--candidate", paramLabel = "NODE", required = true,
+            description = "the replica to promote; refused when tagged nofailover or further behind than maximum_lag_on_failover")
     String candidate;
 
     @Mixin

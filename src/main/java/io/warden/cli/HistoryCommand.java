@@ -12,7 +12,7 @@ final class HistoryCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--json", description = "print a JSON array")
+    @Option(names = "--json", description = "print a JSON array, one object per timeline, for scripts")
     boolean json;
 
     @Override
@@ -23,9 +23,10 @@ final class HistoryCommand implements Callable<Integer> {
                 System.out.println(Json.writePretty(history));
                 return 0;
             }
-            System.out.printf("%4s %-14s %-10s %-27s %s%n", "TL", "LSN", "NODE", "AT", "REASON");
+            // AT is an Instant as the agent wrote it: up to 30 characters with nanoseconds.
+            System.out.printf("%4s %-14s %-10s %-30s %s%n", "TL", "LSN", "NODE", "AT", "REASON");
             for (HistoryEntry e : history) {
-                System.out.printf("%4d %-14s %-10s %-27s %s%n", e.timeline(), e.lsn(), e.member(), e.at(), e.reason());
+                System.out.printf("%4d %-14s %-10s %-30s %s%n", e.timeline(), e.lsn(), e.member(), e.at(), e.reason());
             }
             return 0;
         }

@@ -19,7 +19,7 @@ final class ListCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--json", description = "print a JSON array")
+    @Option(names = "--json", description = "print a JSON array, one object per node, for scripts")
     boolean json;
 
     @Override

@@ -3,10 +3,16 @@ package io.warden.cli;
 import io.warden.common.WardenException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.ScopeType;
 
-/** Entry point of every Warden process: the CLI, and the agent and watchdog services it starts. */
+/**
+ * Entry point of every Warden process: the CLI, and the agent and watchdog services it starts. Every subcommand
+ * inherits {@code -h/--help} and {@code -V/--version} from here ({@code scope = INHERIT}), so a new one cannot be
+ * added without them; {@code HelpTest} checks each.
+ */
 @Command(
         name = "warden",
+        scope = ScopeType.INHERIT,
         mixinStandardHelpOptions = true,
         version = "warden 0.1.0",
         description = "Self-hosted managed PostgreSQL: highly available clusters on etcd.",

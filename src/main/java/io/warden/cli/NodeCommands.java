@@ -41,13 +41,13 @@ final class NodeCommands {
         @Mixin
         DirOption dir;
 
-        @Parameters(arity = "0..1", paramLabel = "NODE", description = "the node to restart")
+        @Parameters(arity = "0..1", paramLabel = "NODE", description = "the node to restart, e.g. node-2 (see ./warden list)")
         String node;
 
-        @Option(names = "--pending", description = "rolling restart of the nodes showing pending_restart")
+        @Option(names = "--pending", description = "instead of NODE: a rolling restart of every node showing pending_restart")
         boolean pending;
 
-        @Option(names = "--json", description = "print a JSON summary")
+        @Option(names = "--json", description = "print the agent's JSON answer (with --pending, every step)")
         boolean json;
 
         @Override
@@ -135,10 +135,10 @@ final class NodeCommands {
         @Mixin
         DirOption dir;
 
-        @Parameters(arity = "0..1", paramLabel = "NODE", description = "only this node (default: all)")
+        @Parameters(arity = "0..1", paramLabel = "NODE", description = "only this node (default: every node)")
         String node;
 
-        @Option(names = "--json", description = "print a JSON summary")
+        @Option(names = "--json", description = "print every node's answer as one JSON object")
         boolean json;
 
         @Override
@@ -168,7 +168,7 @@ final class NodeCommands {
         @Mixin
         DirOption dir;
 
-        @Parameters(paramLabel = "NODE", description = "the replica to rebuild")
+        @Parameters(paramLabel = "NODE", description = "the replica to rebuild, e.g. node-2 (see ./warden list)")
         String node;
 
         @Mixin

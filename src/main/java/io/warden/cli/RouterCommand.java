@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
 
 @Command(name = "router", description = "Run one router (started by 'up'; runs until SIGTERM).")
 final class RouterCommand implements Callable<Integer> {
-    @Option(names = "--config", required = true, description = "the router's YAML config file")
+    @Option(names = "--config", paramLabel = "FILE", required = true,
+            description = "the router's YAML config file (every key: docs/router.md)")
     Path config;
 
     @Override

@@ -12,7 +12,7 @@ final class ShowConfigCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--json", description = "print JSON instead of YAML")
+    @Option(names = "--json", description = "print JSON, as the agents' GET /config answers, instead of YAML")
     boolean json;
 
     @Override

@@ -18,13 +18,13 @@ final class SwitchoverCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--candidate", description = "the replica to promote (default: the most advanced healthy one; required when paused)")
+    @Option(names = "--candidate", paramLabel = "NODE", description = "the replica to promote (default: the most advanced healthy one; required when paused)")
     String candidate;
 
-    @Option(names = "--leader", description = "the primary you expect; refused if another node leads")
+    @Option(names = "--leader", paramLabel = "NODE", description = "the primary you expect; refused if another node leads")
     String leader;
 
-    @Option(names = "--at", description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
+    @Option(names = "--at", paramLabel = "TIME", description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
     String at;
 
     @Mixin

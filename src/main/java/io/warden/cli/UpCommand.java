@@ -11,30 +11,40 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "up", description = "Start a complete local deployment: 3 etcd members and N postgres nodes.")
+@Command(name = "up",
+        description = "Start a complete local deployment: 3 etcd members, N postgres nodes (each an agent, a watchdog and"
+                + " postgres) and 2 routers; stays in the foreground until Ctrl-C unless --detach.")
 final class UpCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--nodes", defaultValue = "3", description = "postgres nodes (default ${DEFAULT-VALUE})")
+    @Option(names = "--nodes", paramLabel = "N", defaultValue = "3",
+            description = "how many postgres nodes: one primary, the others its replicas (default ${DEFAULT-VALUE})")
     int nodes;
 
     @Option(names = "--detach", description = "return once the cluster is healthy instead of staying in the foreground")
     boolean detach;
 
-    @Option(names = "--base-port", defaultValue = "6000", description = "etcd on base+1..3, postgres on base+101.., REST on base+201.. (default ${DEFAULT-VALUE})")
+    @Option(names = "--base-port", paramLabel = "PORT", defaultValue = "6000",
+            description = "first of the ports the deployment uses: etcd on PORT+1..3 (peers PORT+11..13), the routers' APIs on"
+                    + " PORT+51.., postgres on PORT+101.., the agents' REST APIs on PORT+201.. (default ${DEFAULT-VALUE})")
     int basePort;
 
-    @Option(names = "--isolation", description = "netns (each node its own network namespace; root only) or process (default: netns as root)")
+    @Option(names = "--isolation", paramLabel = "MODE",
+            description = "netns: each node in its own network namespace with its own address, so its link can be cut (root"
+                    + " only); process: plain processes on loopback (default: netns as root, otherwise process)")
     String isolation;
 
-    @Option(names = "--cluster", defaultValue = "main", description = "cluster name in etcd (default ${DEFAULT-VALUE})")
+    @Option(names = "--cluster", paramLabel = "NAME", defaultValue = "main",
+            description = "the cluster's name, under which its keys live in etcd (default ${DEFAULT-VALUE})")
     String cluster;
 
-    @Option(names = "--read-write-port", defaultValue = "5432", description = "routers' port to the primary (default ${DEFAULT-VALUE})")
+    @Option(names = "--read-write-port", paramLabel = "PORT", defaultValue = "5432",
+            description = "the routers' port that reaches the primary (default ${DEFAULT-VALUE})")
     int readWritePort;
 
-    @Option(names = "--read-only-port", defaultValue = "5433", description = "routers' port to the least busy replica (default ${DEFAULT-VALUE})")
+    @Option(names = "--read-only-port", paramLabel = "PORT", defaultValue = "5433",
+            description = "the routers' port that reaches the least busy replica (default ${DEFAULT-VALUE})")
     int readOnlyPort;
 
     @Override

@@ -14,7 +14,8 @@ final class UriCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--read-only", description = "reach a replica (the primary when none is available)")
+    @Option(names = "--read-only",
+            description = "through the routers' read-only port, to the least busy replica (the primary when none qualifies)")
     boolean readOnly;
 
     @Override

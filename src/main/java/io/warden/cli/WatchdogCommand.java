@@ -8,10 +8,11 @@ import picocli.CommandLine.Option;
 
 @Command(name = "watchdog", description = "Run a node's watchdog, which fences postgres when the agent stops checking in.")
 final class WatchdogCommand implements Callable<Integer> {
-    @Option(names = "--socket", required = true, description = "Unix socket the agent connects to")
+    @Option(names = "--socket", paramLabel = "PATH", required = true, description = "the Unix socket on which the agent checks in")
     Path socket;
 
-    @Option(names = "--data-dir", required = true, description = "the postgres data directory to fence")
+    @Option(names = "--data-dir", paramLabel = "DIR", required = true,
+            description = "data directory of the postgres to kill when the agent stops checking in")
     Path dataDir;
 
     @Override

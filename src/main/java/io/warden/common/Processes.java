@@ -122,6 +122,8 @@ public final class Processes {
     /**
      * Ends a process we started: SIGTERM, then SIGKILL after {@code grace}. Interrupted while it waits, it sends
      * SIGKILL at once and returns with the interrupt flag set: the process still ends, only without its grace.
+     * A process that has exited counts as ended while still a zombie ({@link #alive}): services started by an
+     * earlier {@code up} are reaped by PID 1, which can take seconds per process.
      */
     public static void stop(long pid, Duration grace) {
         Optional<ProcessHandle> handle = ProcessHandle.of(pid);
@@ -130,7 +132,7 @@ public final class Processes {
         }
         handle.get().destroy();
         try {
-            if (Poll.every(Duration.ofMillis(50)).until(grace, () -> !handle.get().isAlive())) {
+            if (Poll.every(Duration.ofMillis(50)).until(grace, () -> !alive(pid))) {
                 return;
             }
         } catch (InterruptedException e) {

@@ -4,6 +4,7 @@ import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import io.warden.dcs.ClusterSnapshot;
+import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
@@ -356,7 +357,10 @@ public final class LocalDeployment {
         return all;
     }
 
-    /** Stops exactly what {@code up} started, by pid: agents (which stop their postgres), watchdogs, etcd. */
+    /**
+     * Stops exactly what {@code up} started, by pid: routers, agents (which stop their postgres; the leader's last),
+     * watchdogs, etcd.
+     */
     public static void down(Path dir, boolean purge) {
         Path abs = dir.toAbsolutePath();
         if (!Files.exists(DeploymentState.file(abs))) {
@@ -367,7 +371,13 @@ public final class LocalDeployment {
         }
         DeploymentState state = DeploymentState.read(abs);
         state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
-        state.nodes().parallelStream().forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
+        String last = leaderToStopLast(state).orElse("");
+        state.nodes().parallelStream()
+                .filter(n -> !n.name().equals(last))
+                .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
+        state.nodes().stream()
+                .filter(n -> n.name().equals(last))
+                .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
         for (Node node : state.nodes()) {
             Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
             Path data = Path.of(node.configFile()).getParent().resolve("data");
@@ -384,6 +394,24 @@ public final class LocalDeployment {
         }
         if (purge) {
             deleteTree(abs);
+        }
+    }
+
+    /**
+     * The node whose agent {@code down} stops last. A primary's agent releases the leader key as it stops; a replica
+     * whose agent still runs then takes the key and promotes, and the next {@code up} finds two nodes with the same
+     * timeline number on different histories. Empty when etcd does not answer (then nobody can take the key
+     * either) or no node holds the key.
+     */
+    private static Optional<String> leaderToStopLast(DeploymentState state) {
+        if (state.etcd().stream().noneMatch(e -> Processes.alive(e.pid()))) {
+            return Optional.empty();
+        }
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            return dcs.read().leader().map(l -> l.name());
+        } catch (DcsException e) {
+            // No quorum: no agent can take the key now, so the order no longer matters.
+            return Optional.empty();
         }
     }
 

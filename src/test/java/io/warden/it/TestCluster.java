@@ -258,6 +258,52 @@ final class TestCluster implements AutoCloseable {
                 .execute(all.toArray(String[]::new));
     }
 
+    /** What one {@code ./warden} command printed on stdout and on stderr, and its exit status. */
+    record CliRun(List<String> args, int exitCode, String out, String err) {
+        /** For assertion messages: the command and everything it printed. */
+        @Override
+        public String toString() {
+            return "warden " + String.join(" ", args) + " -> exit " + exitCode + "\n--- stdout\n" + out + "--- stderr\n" + err;
+        }
+    }
+
+    /**
+     * Runs a CLI command against this deployment in a JVM of its own, as an operator's shell runs {@code ./warden}:
+     * the same {@code Main} on this JVM's class path, launched as the agents are, so exit status and output are
+     * the real ones. Stdout and stderr are kept apart (scripts read --json from stdout alone), which is why this
+     * uses a ProcessBuilder and not {@link Processes#run}, whose output merges them.
+     */
+    CliRun warden(String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.add(1, "--dir=" + dir);
+        try {
+            Path out = Files.createTempFile("warden-cli", ".out");
+            Path err = Files.createTempFile("warden-cli", ".err");
+            try {
+                Process process = new ProcessBuilder(LocalDeployment.javaCommand("-Xmx128m", all.toArray(String[]::new)))
+                        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
+                        .redirectOutput(out.toFile())
+                        .redirectError(err.toFile())
+                        .start();
+                // Generous: reinit and restart wait inside the command for the node to stream again (up to 2 min).
+                if (!process.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+                    process.destroyForcibly().waitFor();
+                    throw new AssertionError("warden " + String.join(" ", args) + " did not finish within 3 min; stdout:\n"
+                            + Files.readString(out) + "\nstderr:\n" + Files.readString(err));
+                }
+                return new CliRun(List.of(args), process.exitValue(), Files.readString(out), Files.readString(err));
+            } finally {
+                Files.deleteIfExists(out);
+                Files.deleteIfExists(err);
+            }
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted running warden " + String.join(" ", args), e);
+        }
+    }
+
     /**
      * Gives a node per-node settings (tags, say): its host goes down, its config file gets the YAML lines, and it
      * comes back, as an operator editing a node's config and restarting it would.
