@@ -214,8 +214,9 @@ class ApiAndCliIT {
             names.forEach(name -> assertThat(lines).as(node.name())
                     .anyMatch(line -> line.startsWith(name + " ") || line.startsWith(name + "{")));
             boolean isPrimary = node.name().equals(primary);
-            assertThat(lines).as(node.name()).contains("warden_postgres_running 1", "warden_primary " + (isPrimary ? 1 : 0),
-                    "warden_replica_streaming " + (isPrimary ? 0 : 1));
+            // The Prometheus client writes every value as a float.
+            assertThat(lines).as(node.name()).contains("warden_postgres_running 1.0", "warden_primary " + (isPrimary ? "1.0" : "0.0"),
+                    "warden_replica_streaming " + (isPrimary ? "0.0" : "1.0"), "warden_ha_cycle_errors_total 0.0");
         }
     }
 
@@ -257,10 +258,10 @@ class ApiAndCliIT {
             assertThat(json(health.body()).get("state").asText()).isEqualTo("serving");
             assertThat(metrics.statusCode()).isEqualTo(200);
             assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
-            assertThat(metrics.body().lines()).contains("warden_router_serving 1")
+            assertThat(metrics.body().lines()).contains("warden_router_serving 1.0")
                     .anyMatch(line -> line.startsWith("warden_router_connections "))
                     .anyMatch(line -> line.startsWith("warden_router_connections_accepted_total "))
-                    .anyMatch(line -> line.startsWith("warden_router_bytes_to_server_total "));
+                    .anyMatch(line -> line.startsWith("warden_router_relayed_bytes_total{direction=\"to_server\"} "));
         }
     }
 
