@@ -375,7 +375,9 @@ public final class Agent implements AutoCloseable {
                 calendar,
                 handedOver,
                 configKnown,
-                peers.unreadable());
+                peers.unreadable(),
+                peers.primaries(),
+                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier());
         Decision decision = HaDecider.decide(input);
         logReason(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -986,15 +988,19 @@ public final class Agent implements AutoCloseable {
         return postgres.configuredSetting(name);
     }
 
-    /** What the other members' agents said just now: replicas' WAL positions, and who answered unreadably. */
-    private record PeerReport(Map<String, Lsn> positions, Set<String> unreadable) {
-        static final PeerReport NONE = new PeerReport(Map.of(), Set.of());
+    /**
+     * What the other members' agents said just now: replicas' WAL positions, whose postgres runs as a primary, and
+     * who answered unreadably.
+     */
+    private record PeerReport(Map<String, Position> positions, Set<String> primaries, Set<String> unreadable) {
+        static final PeerReport NONE = new PeerReport(Map.of(), Set.of(), Set.of());
     }
 
     /** Asks every other member's agent for its WAL position right now, for the failover race. */
     private PeerReport probePeers(ClusterSnapshot cluster) {
         List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
-        Map<String, Lsn> positions = new HashMap<>();
+        Map<String, Position> positions = new HashMap<>();
+        Set<String> primaries = new java.util.HashSet<>();
         Set<String> unreadable = new java.util.HashSet<>();
         // A peer that does not answer in time cannot promote either; it is left out of the comparison. One that
         // answered something this version cannot read is alive and may be ahead.
@@ -1002,7 +1008,9 @@ public final class Agent implements AutoCloseable {
             switch (status) {
                 case Peers.PeerStatus.Reported(Member reported) -> {
                     if (reported.role() == Role.REPLICA) {
-                        positions.put(name, reported.position());
+                        positions.put(name, new Position(reported.timeline(), reported.position()));
+                    } else if (reported.role() == Role.PRIMARY) {
+                        primaries.add(name);
                     }
                 }
                 case Peers.PeerStatus.Unreadable(String problem) -> {
@@ -1011,7 +1019,7 @@ public final class Agent implements AutoCloseable {
                 }
             }
         });
-        return new PeerReport(positions, unreadable);
+        return new PeerReport(positions, primaries, unreadable);
     }
 
     /**

@@ -327,13 +327,13 @@ public final class HaDecider {
                 return Decision.of(Action.WAIT, "no leader, but " + peer + " answered with a status I cannot read: it may be further ahead");
             }
         }
-        for (Map.Entry<String, Lsn> peer : named ? Map.<String, Lsn>of().entrySet() : in.peerPositions().entrySet()) {
+        for (Map.Entry<String, Position> peer : named ? Map.<String, Position>of().entrySet() : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
             boolean eligible = member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));
             if (!eligible) {
                 continue;
             }
-            int ahead = peer.getValue().compareTo(mine);
+            int ahead = peer.getValue().lsn().compareTo(mine);
             if (ahead > 0) {
                 return Decision.of(
                         Action.WAIT, "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + mine + ")");

@@ -15,8 +15,8 @@ import java.util.Map;
  * @param leaseValid this agent's lease is known to be alive (renewed within ttl minus the safety margin)
  * @param canLead the watchdog is reachable, or not required: a node that cannot be fenced from outside must not
  *     lead
- * @param peerPositions WAL positions reported just now by the other members' agents, for the failover race;
- *     members that did not answer are absent
+ * @param peerPositions WAL positions (timeline and LSN) reported just now by the other members' agents, for the
+ *     failover race; members that did not answer are absent
  * @param notStreamingFor how long postgres has run as a replica without a connected WAL receiver
  * @param upstreamWalGone the leader no longer holds WAL this replica needs to resume streaming (its oldest WAL file
  *     is past the replica's position); the agent asks only once the replica has not streamed for {@link
@@ -29,6 +29,8 @@ import java.util.Map;
  *     unreadable and this agent has no copy of an earlier one (then it only keeps doing what it does)
  * @param unreadablePeers members whose agents answered with a status this version cannot read: alive, and maybe
  *     further ahead than we can tell
+ * @param primaryPeers members whose agents reported just now that their postgres runs as a primary: one is alive
+ * @param systemIdentifier this node's data directory's system identifier, empty when it has none (or cannot tell)
  */
 public record HaInput(
         String name,
@@ -38,7 +40,7 @@ public record HaInput(
         LocalState local,
         boolean leaseValid,
         boolean canLead,
-        Map<String, Lsn> peerPositions,
+        Map<String, Position> peerPositions,
         Duration primaryDownFor,
         Duration primaryStartTimeout,
         Duration notStreamingFor,
@@ -46,11 +48,14 @@ public record HaInput(
         Instant now,
         boolean handedOver,
         boolean configKnown,
-        java.util.Set<String> unreadablePeers) {
+        java.util.Set<String> unreadablePeers,
+        java.util.Set<String> primaryPeers,
+        String systemIdentifier) {
 
     public HaInput {
         peerPositions = Map.copyOf(peerPositions);
         unreadablePeers = java.util.Set.copyOf(unreadablePeers);
+        primaryPeers = java.util.Set.copyOf(primaryPeers);
     }
 
     /**

@@ -169,6 +169,7 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public void initdb(String superuserPassword) {
+        systemIdentifier = null;
         ctl.initdb(superuserPassword);
     }
 
@@ -204,6 +205,7 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public Result baseBackup(Upstream upstream, String name, Duration timeout) {
+        systemIdentifier = null;
         return ctl.baseBackup(upstream, name, timeout);
     }
 
@@ -214,6 +216,7 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public void removeData() {
+        systemIdentifier = null;
         ctl.removeData();
     }
 
@@ -232,9 +235,26 @@ public final class LocalPostgres implements Postgres {
         return ctl.checkpointRedo();
     }
 
+    /** Read from the control file once per data directory: it never changes while the directory lives. */
+    private volatile String systemIdentifier;
+
+    /** Empty when it cannot be read (no control file yet, a broken one): never an exception in an HA cycle. */
     @Override
     public String systemIdentifier() {
-        return ctl.systemIdentifier();
+        String known = systemIdentifier;
+        if (known == null) {
+            try {
+                known = ctl.systemIdentifier();
+            } catch (RuntimeException e) {
+                LOG.fine("cannot read the system identifier: " + e.getMessage());
+                return "";
+            }
+            if (known.equals("unknown")) {
+                return "";
+            }
+            systemIdentifier = known;
+        }
+        return known;
     }
 
     @Override

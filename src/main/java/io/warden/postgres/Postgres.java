@@ -67,6 +67,7 @@ public interface Postgres extends AutoCloseable {
     /** The latest checkpoint's redo location: where a replica that is not yet consistent resumes. */
     Lsn checkpointRedo();
 
+    /** The data directory's system identifier (from its control file); empty when it cannot be read. */
     String systemIdentifier();
 
     /** Creates the role replicas connect as. */

@@ -70,6 +70,38 @@ class HaDeciderTest {
         private Optional<io.warden.dcs.SyncState> sync = Optional.empty();
         private java.time.Instant now = java.time.Instant.parse("2026-11-22T12:00:00Z");
         private boolean handedOver;
+        private final List<io.warden.dcs.HistoryEntry> history = new java.util.ArrayList<>();
+        private final Map<String, Long> peerTimelines = new LinkedHashMap<>();
+        private final Set<String> primaryPeers = new java.util.HashSet<>();
+        private String systemIdentifier = SYSID;
+
+        /** The cluster's history records a promotion to {@code value}. */
+        In historyUpTo(long value) {
+            for (long tl = 1; tl <= value; tl++) {
+                history.add(new io.warden.dcs.HistoryEntry(tl, "0/0", "n" + tl, "2026-11-22T11:00:00Z", tl == 1 ? "bootstrap" : "promoted"));
+            }
+            return this;
+        }
+
+        /** A peer reporting {@code position} on {@code peerTimeline}. */
+        In peerOn(String peer, long peerTimeline, String position) {
+            peer(peer, position);
+            peerTimelines.put(peer, peerTimeline);
+            return this;
+        }
+
+        /** A peer whose agent reports its postgres running as a primary. */
+        In primaryPeer(String peer) {
+            members.putIfAbsent(peer, memberOf(peer, Role.PRIMARY, 5000, NodeTags.NONE));
+            primaryPeers.add(peer);
+            return this;
+        }
+
+        /** This node's data directory has {@code value} as its system identifier. */
+        In systemIdentifier(String value) {
+            systemIdentifier = value;
+            return this;
+        }
 
         In switchover(String leaderName, String candidate) {
             switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now"));
@@ -250,12 +282,15 @@ class HaDeciderTest {
 
         HaInput build() {
             ClusterSnapshot cluster =
-                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, List.of(), switchover, sync, List.of());
+                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, history, switchover, sync, List.of());
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
-            return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, Map.copyOf(peers),
-                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver, true, java.util.Set.of());
+            Map<String, Position> positions = new LinkedHashMap<>();
+            peers.forEach((peer, position) -> positions.put(peer, new Position(peerTimelines.getOrDefault(peer, timeline), position)));
+            return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, positions,
+                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver, true, java.util.Set.of(),
+                    primaryPeers, data == DataState.EMPTY ? "" : systemIdentifier);
         }
 
         Decision decide() {
@@ -1475,6 +1510,100 @@ class HaDeciderTest {
                 HaInput in = random(rnd);
                 assertThatCode(() -> HaDecider.decide(in)).as("%s", in).doesNotThrowAnyException();
             }
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Timelines: the race ranks by (timeline, LSN), and nobody on an older timeline leads
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Timelines {
+        @Test
+        void aReplicaOnAnOlderTimelineThanTheClustersNewestNeverRacesEvenFurtherAheadInRawLsn() {
+            Decision decision = node().timeline(1).lsn("0/6000000").historyUpTo(2).optime("0/5000000").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.WAIT);
+            assertThat(decision.reason()).contains("timeline 1").contains("2");
+        }
+
+        @Test
+        void theOptimesTimelineCountsAsPublishedToo() {
+            In in = node().timeline(1).lsn("0/6000000");
+            in.optime = Optional.of(new Optime("0/5000000", 2));
+
+            assertThat(in.decide().action()).isEqualTo(Action.WAIT);
+        }
+
+        @Test
+        void aPeerOnANewerTimelineIsAheadEvenWithALowerLsn() {
+            Decision decision = node().timeline(1).lsn("0/6000000").historyUpTo(1).peerOn("n2", 2, "0/5000000").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.WAIT);
+            assertThat(decision.reason()).contains("n2");
+        }
+
+        @Test
+        void aPeerOnAnOlderTimelineIsNotAheadWhateverItsLsn() {
+            Decision decision = node().timeline(2).lsn("0/5000000").historyUpTo(2).optime("0/5000000")
+                    .peerOn("n2", 1, "0/6000000").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void aPeerWhosePostgresStillRunsAsPrimaryMeansNoRace() {
+            Decision decision = node().historyUpTo(1).primaryPeer("n2").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.WAIT);
+            assertThat(decision.reason()).contains("n2").contains("primary");
+        }
+
+        @Test
+        void aPrimaryOnAnOlderTimelineNeverTakesTheKeyBack() {
+            Decision decision = node().data(DataState.RUNNING_PRIMARY).timeline(1).historyUpTo(2).decide();
+
+            assertThat(decision.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void aPrimaryWhoseSynchronousSetWasPublishedByAnotherLeaderDoesNotTakeTheKeyBack() {
+            Decision decision = node().data(DataState.RUNNING_PRIMARY).historyUpTo(1).sync(SyncMode.ON, "n2", "n3").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.FENCE);
+        }
+
+        @Test
+        void aPrimaryOnTheNewestTimelineTakesTheKeyBack() {
+            Decision decision = node().data(DataState.RUNNING_PRIMARY).timeline(2).historyUpTo(2).decide();
+
+            assertThat(decision.action()).isEqualTo(Action.TAKE_LEADERSHIP);
+        }
+
+        @Test
+        void aHeldKeyOnAnOlderTimelineIsNotPromoted() {
+            Decision decision = node().leader(ME).timeline(1).historyUpTo(2).decide();
+
+            assertThat(decision.action()).isNotEqualTo(Action.PROMOTE);
+        }
+    }
+
+    @Nested
+    class SystemIdentifier {
+        @Test
+        void aNodeWithAnotherClustersDataIsRefusedAndNeverRaces() {
+            Decision decision = node().systemIdentifier("7399999999999999999").decide();
+
+            assertThat(decision.action()).isEqualTo(Action.WAIT);
+            assertThat(decision.reason()).contains("7399999999999999999").contains(SYSID).contains("another cluster");
+        }
+
+        @Test
+        void aNodeWithAnotherClustersDataIsNotRewoundOntoThisOne() {
+            Decision decision = node().data(DataState.STOPPED_PRIMARY).systemIdentifier("7399999999999999999")
+                    .leader("n2").member(memberOf("n2", Role.PRIMARY, 5000, NodeTags.NONE)).decide();
+
+            assertThat(decision.action()).isEqualTo(Action.WAIT);
         }
     }
 }
