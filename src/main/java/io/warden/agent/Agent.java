@@ -354,7 +354,8 @@ public final class Agent implements AutoCloseable {
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
-        PeerReport peers = cluster.leader().isEmpty() && local.data() == DataState.RUNNING_REPLICA && !namedCandidate
+        // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
+        PeerReport peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
                 ? probePeers(cluster)
                 : PeerReport.NONE;
         Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
@@ -661,6 +662,14 @@ public final class Agent implements AutoCloseable {
             promote(term);
         } else if (!armFor(term)) {
             releaseLeadership();
+        } else {
+            // Taken back by a primary whose postgres survived: the same barrier as a promotion, so no router still
+            // sends writes to a node that led meanwhile.
+            List<String> unacknowledged = awaitRouters();
+            if (!unacknowledged.isEmpty()) {
+                LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
+                fence("fencing: the router barrier failed after taking the leader key back");
+            }
         }
     }
 

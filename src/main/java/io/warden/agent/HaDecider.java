@@ -103,10 +103,21 @@ public final class HaDecider {
                 return Decision.of(Action.FENCE, "fencing: " + leader.get().name() + " holds the leader key, not me");
             }
             if (in.leaseValid() && in.canLead() && cluster.initialize().isPresent()) {
-                return Decision.of(
-                        Action.TAKE_LEADERSHIP, "leader key is gone while I run as primary: taking it back");
+                // Taking the key back runs the checks of a race: nobody may have led since on a newer timeline,
+                // nobody else may own the synchronous set, and no other primary may be alive.
+                Optional<String> why = takeBackRefused(in);
+                return why.isPresent()
+                        ? Decision.of(Action.FENCE, "fencing: the leader key is gone and I may not take it back: " + why.get())
+                        : Decision.of(Action.TAKE_LEADERSHIP, "leader key is gone while I run as primary: taking it back");
             }
             return Decision.of(Action.FENCE, "fencing: nobody holds the leader key and my lease is not valid");
+        }
+
+        Optional<String> clusterId = cluster.systemIdentifier();
+        if (!in.systemIdentifier().isEmpty() && clusterId.isPresent() && !clusterId.get().equals(in.systemIdentifier())) {
+            return Decision.of(Action.WAIT, "my data directory belongs to another cluster (system identifier " + in.systemIdentifier()
+                    + ", this cluster's is " + clusterId.get() + "): not joining, racing or rewinding it; point data_dir at an empty"
+                    + " directory, or remove this one if its data is expendable");
         }
 
         if (namesMe && !holdsKey) {
@@ -217,6 +228,11 @@ public final class HaDecider {
 
     private static Decision runningReplica(HaInput in, boolean holdsKey, Optional<Member> leaderMember) {
         if (holdsKey) {
+            long newest = in.cluster().newestTimeline();
+            if (in.local().timeline() != 0 && in.local().timeline() < newest && !acceptsDataLoss(in)) {
+                return Decision.of(Action.RELEASE_LEADERSHIP, "the leader key is mine but I am on timeline " + in.local().timeline()
+                        + ", older than the cluster's newest " + newest + ": not promoting, releasing the key");
+            }
             return in.leaseValid() && in.canLead()
                     ? Decision.of(Action.PROMOTE, "the leader key is mine: promoting")
                     : Decision.of(Action.WAIT, "the leader key is mine but I cannot lead safely: not promoting");
@@ -282,6 +298,30 @@ public final class HaDecider {
         return in.cluster().sync().map(s -> s.standbys().contains(name)).orElse(false);
     }
 
+    /**
+     * Why a primary whose postgres survived may not take the leader key back, or empty when it may: the same checks
+     * as a race. A newer timeline means someone was promoted since (its rows would be lost); a synchronous set
+     * published by another leader means that leader's acknowledged commits are elsewhere; another primary's agent
+     * answering as primary means one is alive.
+     */
+    private static Optional<String> takeBackRefused(HaInput in) {
+        ClusterSnapshot cluster = in.cluster();
+        long newest = cluster.newestTimeline();
+        if (in.local().timeline() != 0 && in.local().timeline() < newest) {
+            return Optional.of("I am on timeline " + in.local().timeline() + " and the cluster has published " + newest);
+        }
+        if (cluster.config().synchronous() && !cluster.sync().map(s -> s.leader().equals(in.name())).orElse(false)) {
+            return Optional.of("synchronous_mode is on and the synchronous set " + cluster.sync().map(s -> "belongs to " + s.leader())
+                    .orElse("is unknown"));
+        }
+        return in.primaryPeers().stream().findFirst().map(peer -> "the agent of " + peer + " reports its postgres running as a primary");
+    }
+
+    /** A failover an operator asked for, naming this node, accepting that the cluster's newest timeline's tail is lost. */
+    private static boolean acceptsDataLoss(HaInput in) {
+        return dueRequest(in).map(r -> r.failover() && r.acceptDataLoss() && r.candidate().equals(in.name())).orElse(false);
+    }
+
     /** No leader: race only when eligible and no eligible peer is further ahead. */
     private static Decision failoverCandidate(HaInput in) {
         if (!in.tags().canFailover()) {
@@ -308,9 +348,16 @@ public final class HaDecider {
         if (in.cluster().unreadable().containsKey("optime")) {
             return Decision.of(Action.WAIT, "no leader, but the last primary position (optime) is unreadable: my lag is unknown");
         }
+        long newest = in.cluster().newestTimeline();
+        boolean acceptsDataLoss = acceptsDataLoss(in);
+        if (in.local().timeline() < newest && !acceptsDataLoss) {
+            return Decision.of(Action.WAIT, "no leader, but I am on timeline " + in.local().timeline() + ", older than the cluster's"
+                    + " newest " + newest + ": what I hold past its fork was discarded; I must rewind and follow, not lead"
+                    + " (warden failover --candidate " + in.name() + " --accept-data-loss overrides this)");
+        }
         Lsn mine = in.local().lsn();
         long maxLag = in.cluster().config().maximumLagOnFailover();
-        if (in.cluster().optime().isPresent()) {
+        if (in.cluster().optime().isPresent() && !acceptsDataLoss) {
             Lsn last = Lsn.parse(in.cluster().optime().get().lsn());
             long behind = mine.bytesBehind(last);
             if (behind > maxLag) {
@@ -321,6 +368,10 @@ public final class HaDecider {
             }
         }
         boolean named = isNamedCandidate(in.cluster(), in.name(), in.now());
+        for (String peer : named ? java.util.Set.<String>of() : in.primaryPeers()) {
+            return Decision.of(Action.WAIT, "no leader, but the agent of " + peer + " reports its postgres running as a primary:"
+                    + " a primary is still alive");
+        }
         for (String peer : named ? java.util.Set.<String>of() : in.unreadablePeers()) {
             Member member = in.cluster().members().get(peer);
             if (member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer))) {
@@ -333,10 +384,12 @@ public final class HaDecider {
             if (!eligible) {
                 continue;
             }
-            int ahead = peer.getValue().lsn().compareTo(mine);
+            // Ranked by (timeline, LSN): an LSN on an older timeline is past a fork, not ahead.
+            Position own = new Position(in.local().timeline(), mine);
+            int ahead = peer.getValue().compareTo(own);
             if (ahead > 0) {
                 return Decision.of(
-                        Action.WAIT, "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + mine + ")");
+                        Action.WAIT, "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + own + ")");
             }
             if (ahead == 0 && member.tags().failoverPriority() > in.tags().failoverPriority()) {
                 return Decision.of(Action.WAIT, "no leader, but " + peer.getKey() + " is as far ahead with a higher failover_priority ("

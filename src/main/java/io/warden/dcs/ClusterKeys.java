@@ -88,6 +88,10 @@ final class ClusterKeys {
             String value = key.value();
             try {
                 if (name.equals(INITIALIZE)) {
+                    // A system identifier is a decimal number; anything else is not one, and reads as absent.
+                    if (!value.equals(BOOTSTRAPPING) && !value.matches("[0-9]{1,20}")) {
+                        throw new IOException("not a system identifier (a decimal number) nor '" + BOOTSTRAPPING + "'");
+                    }
                     initialize = Optional.of(value);
                 } else if (name.equals(LEADER)) {
                     leader = Optional.of(new LeaderKey(value, key.leaseId(), key.modRevision()));

@@ -74,6 +74,27 @@ public record ClusterSnapshot(
         return sync.map(s -> s.holds(leaderName, member)).orElse(false);
     }
 
+    /**
+     * The newest timeline the cluster has published: in {@code history}, in {@code optime}, or in a member's record
+     * (each carries it, so an unreadable history alone cannot hide it). A node on an older one holds WAL the cluster
+     * forked away from: it must rewind and follow, never lead.
+     */
+    public long newestTimeline() {
+        long newest = optime.map(Optime::timeline).orElse(0L);
+        for (HistoryEntry entry : history) {
+            newest = Math.max(newest, entry.timeline());
+        }
+        for (Member member : members.values()) {
+            newest = Math.max(newest, member.timeline());
+        }
+        return newest;
+    }
+
+    /** The system identifier in {@code initialize}, once the bootstrap has completed. */
+    public Optional<String> systemIdentifier() {
+        return initialize.filter(value -> !value.equals("bootstrapping"));
+    }
+
     public Optional<Member> leaderMember() {
         return leader.map(l -> members.get(l.name()));
     }

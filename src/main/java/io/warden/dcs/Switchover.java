@@ -12,9 +12,12 @@ import java.util.Optional;
  *       normal rules apply again; a scheduled one ({@code scheduledAt}) stays until it runs or is cancelled.
  *   <li>Failover ({@code failover} true): {@code candidate} takes over whether the primary is healthy (it hands
  *       over) or not (it releases the key, or the key has expired and the other replicas wait for the candidate).
+ *       With {@code acceptDataLoss} the candidate may be promoted from a timeline older than the cluster's newest,
+ *       discarding that timeline's tail: only an operator decides that.
  * </ul>
  */
-public record Switchover(String leader, String candidate, String requestedAt, String scheduledAt, boolean failover) {
+public record Switchover(
+        String leader, String candidate, String requestedAt, String scheduledAt, boolean failover, boolean acceptDataLoss) {
     public Switchover {
         leader = leader == null ? "" : leader;
         candidate = candidate == null ? "" : candidate;
@@ -31,7 +34,11 @@ public record Switchover(String leader, String candidate, String requestedAt, St
     }
 
     public Switchover(String leader, String candidate, String requestedAt) {
-        this(leader, candidate, requestedAt, "", false);
+        this(leader, candidate, requestedAt, "", false, false);
+    }
+
+    public Switchover(String leader, String candidate, String requestedAt, String scheduledAt, boolean failover) {
+        this(leader, candidate, requestedAt, scheduledAt, failover, false);
     }
 
     public Optional<Instant> scheduled() {
