@@ -397,8 +397,12 @@ public final class HaDecider {
             }
         }
         if (named) {
+            if (acceptsDataLoss && in.local().timeline() < newest) {
+                return Decision.of(Action.TAKE_LEADERSHIP, "manual failover to me with accept-data-loss: taking the leader key from"
+                        + " timeline " + in.local().timeline() + "; what timeline " + newest + " acknowledged past their fork is discarded");
+            }
             return Decision.of(Action.TAKE_LEADERSHIP, dueRequest(in).get().failover()
-                    ? "manual failover to me requested: taking the leader key"
+                    ? "manual failover to me requested: taking the leader key" + (acceptsDataLoss ? " (accepting data loss)" : "")
                     : "switchover to me: taking the leader key");
         }
         return Decision.of(Action.TAKE_LEADERSHIP, "no leader and I am the most advanced eligible replica at " + mine);

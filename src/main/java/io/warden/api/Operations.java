@@ -77,16 +77,20 @@ final class Operations {
     }
 
     private Reply failover(String text) {
-        Optional<Map<String, String>> fields = fields(text, Set.of("leader", "candidate"));
+        Optional<Map<String, String>> fields = fields(text, Set.of("leader", "candidate", "accept_data_loss"));
         if (fields.isEmpty()) {
-            return badBody(text, "{\"candidate\": \"node-2\"}");
+            return badBody(text, "{\"candidate\": \"node-2\"} or {\"candidate\": \"node-2\", \"accept_data_loss\": true}");
+        }
+        String accept = fields.get().getOrDefault("accept_data_loss", "false");
+        if (accept == null || !(accept.equals("true") || accept.equals("false"))) {
+            return Reply.message(400, "accept_data_loss must be true or false, not " + accept);
         }
         ClusterSnapshot cluster = agent.dcs().read();
         String leader = fields.get().get("leader");
         if (leader != null && !leader.isBlank() && !leader.equals(cluster.leader().map(l -> l.name()).orElse(""))) {
             return Reply.message(412, "'" + leader + "' is not the leader; the leader is " + cluster.leader().map(l -> l.name()).orElse("nobody"));
         }
-        return submit(Requests.failover(cluster, fields.get().get("candidate"), Instant.now()));
+        return submit(Requests.failover(cluster, fields.get().get("candidate"), accept.equals("true"), Instant.now()));
     }
 
     private Reply submit(Verdict verdict) {
@@ -232,7 +236,7 @@ final class Operations {
         Map<String, String> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.get().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!allowed.contains(e.getKey()) || !(e.getValue().isTextual() || e.getValue().isNull())) {
+            if (!allowed.contains(e.getKey()) || !(e.getValue().isTextual() || e.getValue().isNull() || e.getValue().isBoolean())) {
                 return Optional.empty();
             }
             out.put(e.getKey(), e.getValue().isNull() ? null : e.getValue().asText());

@@ -17,6 +17,11 @@ final class FailoverCommand implements Callable<Integer> {
             description = "the replica to promote; refused when tagged nofailover or further behind than maximum_lag_on_failover")
     String candidate;
 
+    @Option(names = "--accept-data-loss",
+            description = "promote the candidate even from a timeline older than the cluster's newest, or further behind than"
+                    + " maximum_lag_on_failover: what it lacks is discarded (the history says so)")
+    boolean acceptDataLoss;
+
     @Mixin
     ConfirmOption confirm;
 
@@ -26,10 +31,11 @@ final class FailoverCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (ClusterClient client = new ClusterClient(dir)) {
-            if (!confirm.granted("Fail over to " + candidate + "?")) {
+            if (!confirm.granted("Fail over to " + candidate + (acceptDataLoss ? ", discarding what it lacks" : "") + "?")) {
                 return 1;
             }
-            return Output.print(client.cluster("POST", "/failover", Map.of("candidate", candidate), Duration.ofSeconds(40)), json);
+            Map<String, Object> body = acceptDataLoss ? Map.of("candidate", candidate, "accept_data_loss", true) : Map.of("candidate", candidate);
+            return Output.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)), json);
         }
     }
 }

@@ -90,6 +90,15 @@ public final class Requests {
 
     /** A manual failover: promote {@code candidate} whether or not the primary is healthy. */
     public static Verdict failover(ClusterSnapshot cluster, String candidate, Instant now) {
+        return failover(cluster, candidate, false, now);
+    }
+
+    /**
+     * A manual failover; with {@code acceptDataLoss} the candidate may be on a timeline older than the cluster's
+     * newest, or further behind than maximum_lag_on_failover: the operator chose to discard what it lacks (the
+     * history records it).
+     */
+    public static Verdict failover(ClusterSnapshot cluster, String candidate, boolean acceptDataLoss, Instant now) {
         if (blank(candidate)) {
             return Verdict.refuse(400, "a failover must name its candidate");
         }
@@ -115,14 +124,21 @@ public final class Requests {
             return Verdict.refuse(412, "synchronous_mode is " + cluster.config().synchronousMode().label() + " and '" + candidate
                     + "' is not a synchronous standby " + syncSet(cluster) + ": promoting it could lose acknowledged commits");
         }
-        if (cluster.optime().isPresent()) {
+        long newest = cluster.newestTimeline();
+        if (member.timeline() < newest && !acceptDataLoss) {
+            return Verdict.refuse(412, "'" + candidate + "' is on timeline " + member.timeline() + ", older than the cluster's newest "
+                    + newest + ": promoting it discards every commit timeline " + newest + " acknowledged past their fork; pass"
+                    + " --accept-data-loss (accept_data_loss: true) if that is what you want");
+        }
+        if (cluster.optime().isPresent() && !acceptDataLoss) {
             long behind = member.position().bytesBehind(Lsn.parse(cluster.optime().get().lsn()));
             if (behind > cluster.config().maximumLagOnFailover()) {
                 return Verdict.refuse(412, "'" + candidate + "' is " + behind + " bytes behind the last primary position, more than"
-                        + " maximum_lag_on_failover " + cluster.config().maximumLagOnFailover());
+                        + " maximum_lag_on_failover " + cluster.config().maximumLagOnFailover() + " (--accept-data-loss overrides this)");
             }
         }
-        return new Verdict(200, "failover to " + candidate + " requested", Optional.of(new Switchover("", candidate, now.toString(), "", true)));
+        return new Verdict(200, "failover to " + candidate + " requested" + (acceptDataLoss ? ", accepting data loss" : ""),
+                Optional.of(new Switchover("", candidate, now.toString(), "", true, acceptDataLoss)));
     }
 
     private static String candidateProblem(ClusterSnapshot cluster, String leader, String candidate) {

@@ -62,6 +62,37 @@ class DoubleFailureTest {
         assertThat(harness.dcs.read().optime()).map(Optime::timeline).contains(3L);
     }
 
+    @Test
+    void withNoNodeOfTheNewestTimelineLeftNobodyIsPromotedUntilAnOperatorAcceptsTheLoss() {
+        AgentHarness harness = new AgentHarness(dir);
+        long bootstrap = harness.dcs.grantLease(AgentHarness.TTL);
+        harness.dcs.claimBootstrap("node-a", bootstrap);
+        harness.dcs.completeBootstrap("7300000000000000001");
+        harness.dcs.revokeLease(bootstrap);
+        harness.dcs.appendHistory(new HistoryEntry(1, "0/0", "node-a", "2026-12-01T10:00:00Z", "bootstrap"));
+        harness.dcs.appendHistory(new HistoryEntry(2, "0/4000000", "node-b", "2026-12-01T11:00:00Z", "promoted"));
+        harness.dcs.putRaw("optime", "{\"lsn\":\"0/5000000\",\"timeline\":2}");
+        FakePostgres a = FakePostgres.stoppedPrimary(1, "0/6000000");
+        Agent agentA = harness.agent("node-a", a);
+
+        for (int second = 0; second < 10; second++) {
+            agentA.cycle();
+            harness.secondsPass(agentA, 1);
+        }
+        assertThat(a.actions()).as("B and C are both gone: nobody on timeline 2 is left").doesNotContain("promote");
+        assertThat(agentA.view().decision().reason()).contains("timeline 1").contains("accept-data-loss");
+
+        assertThat(harness.dcs.requestSwitchover(new io.warden.dcs.Switchover("", "node-a", "2026-12-01T12:00:00Z", "", true, true), null))
+                .isTrue();
+        agentA.cycle();
+
+        assertThat(a.actions()).contains("promote");
+        assertThat(harness.dcs.read().history()).last().satisfies(entry -> {
+            assertThat(entry.member()).isEqualTo("node-a");
+            assertThat(entry.reason()).contains("accept-data-loss").contains("timeline 2").contains("discarded");
+        });
+    }
+
     /** Each agent's REST answer, asked in-process: {@code GET /status} is {@link Agent#liveStatus}. */
     private static final class InProcessPeers implements Peers {
         private final Map<String, Agent> agents = new HashMap<>();

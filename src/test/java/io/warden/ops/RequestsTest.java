@@ -123,4 +123,21 @@ class RequestsTest {
         assertThat(v.status()).isEqualTo(200);
         assertThat(v.accepted()).map(Switchover::failover).contains(true);
     }
+
+    @Test
+    void aFailoverToANodeOnAnOlderTimelineNeedsTheOperatorToAcceptTheLoss() {
+        members.put("n1", new Member("n1", Role.PRIMARY, MemberState.RUNNING, "10.0.0.1", 5432, "http://10.0.0.1:8008", 2, "0/3000000", 0,
+                NodeTags.NONE, 1, 100, "id-n1", "/data/n1", false));
+
+        Requests.Verdict refused = Requests.failover(cluster(), "n2", false, NOW);
+        Requests.Verdict accepted = Requests.failover(cluster(), "n2", true, NOW);
+
+        assertThat(refused.status()).isEqualTo(412);
+        assertThat(refused.message()).contains("timeline 1").contains("--accept-data-loss");
+        assertThat(accepted.status()).isEqualTo(200);
+        assertThat(accepted.accepted()).hasValueSatisfying(s -> {
+            assertThat(s.failover()).isTrue();
+            assertThat(s.acceptDataLoss()).isTrue();
+        });
+    }
 }
