@@ -51,12 +51,12 @@ import org.junit.jupiter.api.TestMethodOrder;
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class BadDcsValuesIT {
     /**
-     * How long the garbage stands before the checks. The issue asks for 60 s; 45 s is what the two-minute budget of
-     * this test leaves beside the cluster's start (15-25 s on this shared machine) and the other steps. That is about
-     * 45 HA cycles of each agent (loop_wait 1 s), each of which reads every bad value again, and fifteen leases (ttl
-     * 3 s).
+     * How long the garbage stands before the checks. The issue asks for 60 s; 40 s is what the two-minute budget of
+     * this test leaves beside the cluster's start (15-25 s on this shared machine) and the other steps (up to 20 s
+     * more when the leader race below ends in a failover). That is 40-60 HA cycles of each agent (loop_wait 1 s),
+     * each of which reads every bad value again, and thirteen leases (ttl 3 s).
      */
-    private static final Duration HOLD = Duration.ofSeconds(45);
+    private static final Duration HOLD = Duration.ofSeconds(40);
 
     /**
      * How long the test keeps a promotion waiting on an unreadable router before it lets the key go: long enough to
@@ -169,8 +169,10 @@ class BadDcsValuesIT {
             cluster.awaitHealthy(Duration.ofSeconds(60));
             assertEveryNodeRunsPostgres();
             assertExactlyOnePrimary(back.name());
-            // Taken back by the primary: no promotion, so no more than without the fault. Taken by a replica: its
-            // router barrier waits for the garbage router key (2 x ttl = 6 s) before it promotes.
+            // Taken back by the primary: no promotion, so no more than without the fault. Taken by a replica (the
+            // routers stop routing writes the moment they read node-9, so the replicas are level and race the
+            // primary): the old primary is fenced, and the winner's router barrier waits its limit, 2 x ttl = 6 s,
+            // for the unreadable router key before it promotes.
             assertThat(leaderGap).as("longest time without an acknowledged write after the leader key was overwritten")
                     .isLessThanOrEqualTo(back.name().equals(primary) ? GAP_WITHOUT_FAILOVER : GAP_WITHOUT_FAILOVER.plusSeconds(6));
 
@@ -262,7 +264,9 @@ class BadDcsValuesIT {
         System.out.printf("the router barrier waited %.2f s for the unreadable router key%n", waited);
         assertThat(waited).as("seconds the barrier waited: for the key, not for its limit").isBetween(
                 (double) BARRIER_HOLD.toSeconds(), 6.0);
-        assertThat(log).doesNotContain("routers did not acknowledge within").contains("could not record timeline");
+        assertThat(log).doesNotContain("routers did not acknowledge within");
+        // Logged after the new primary published itself, which is what the switchover's answer waits for.
+        await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(candidateLog).contains("could not record timeline"));
         assertThat(get("history").orElseThrow().getValue().getBytes()).as("the unreadable history is never overwritten").isEqualTo(history);
         cluster.awaitHealthy(Duration.ofSeconds(60));
         assertThat(cluster.snapshot().optime().orElseThrow().timeline()).as("the new timeline is in the optime").isEqualTo(
@@ -292,8 +296,9 @@ class BadDcsValuesIT {
 
     /** Waits until a node holds the leader key under its own lease again, and returns the key. */
     private static LeaderKey awaitLeaderKeyBack(Duration timeout) {
-        return await().atMost(timeout).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
-                .until(() -> cluster.snapshot().leader().orElseThrow(), l -> l.leaseId() != 0 && !l.name().equals("node-9"));
+        return await("a leader key bound to a lease").atMost(timeout).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
+                .until(() -> cluster.snapshot().leader(), l -> l.isPresent() && l.get().leaseId() != 0)
+                .orElseThrow();
     }
 
     private static byte[] garbageRouter() {
