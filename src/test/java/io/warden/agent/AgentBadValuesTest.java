@@ -212,4 +212,18 @@ class AgentBadValuesTest {
         assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
         assertThat(agent.loopErrors()).isEqualTo(1);
     }
+
+    @Test
+    void aPrimaryThatNeverReadAConfigTakesItsKeyBackWhileTheConfigIsUnreadable() {
+        // A cluster whose config was never written (every cluster until its first edit-config): no copy to fall back on.
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        harness.dcs.putRaw("config", "{\"synchronous_mode\": ");
+        harness.dcs.deleteRaw("leader");
+
+        agent.cycle();
+
+        assertThat(harness.dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
+    }
 }
