@@ -28,7 +28,7 @@ public final class HaDecider {
     public static Decision decide(HaInput in) {
         Decision decision = decideUnpaused(in);
         if (!in.configKnown()) {
-            return withoutConfig(decision);
+            return withoutConfig(in, decision);
         }
         return in.cluster().config().pause() ? whilePaused(in, decision) : decision;
     }
@@ -38,10 +38,13 @@ public final class HaDecider {
      * how much lag a failover may lose, whether the cluster is paused, are all unknown. So it keeps doing what it
      * does (a primary leads, a replica follows, fencing goes on) and starts nothing that needs the config's answer.
      */
-    private static Decision withoutConfig(Decision decision) {
+    private static Decision withoutConfig(HaInput in, Decision decision) {
         boolean allowed = switch (decision.action()) {
             case LEAD, FOLLOWING, WAIT, FOLLOW, FENCE, RELEASE_LEADERSHIP, START_REPLICA, RESTART_PRIMARY -> true;
-            case TAKE_LEADERSHIP, PROMOTE, BOOTSTRAP, HAND_OVER, CLONE, RECLONE, REWIND -> false;
+            // A running primary taking its key back keeps doing what it does; refusing it would leave a primary
+            // running without the key (and without routes) for as long as the config stays unreadable.
+            case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY;
+            case PROMOTE, BOOTSTRAP, HAND_OVER, CLONE, RECLONE, REWIND -> false;
         };
         return allowed
                 ? decision

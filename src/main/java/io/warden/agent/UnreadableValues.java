@@ -46,7 +46,7 @@ final class UnreadableValues {
             return "that member is left out of this cycle's view (it is not compared, cloned from or routed to)";
         }
         if (key.startsWith("routers/")) {
-            return "that router counts as having published nothing";
+            return "that router counts as still routing writes anywhere: the router barrier waits for it";
         }
         return switch (key) {
             case "config" -> "keeping the last config that could be read; with none, not racing or promoting";

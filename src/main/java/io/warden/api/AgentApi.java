@@ -73,7 +73,9 @@ public final class AgentApi implements HttpEndpoint.Handler {
                     .withHeader("ETag", Long.toString(view.cluster().configRevision()));
             case "/switchover" -> view.cluster().switchover()
                     .map(pending -> Reply.json(200, pending))
-                    .orElseGet(() -> Reply.message(404, "no switchover is pending"));
+                    .orElseGet(() -> Reply.message(404, view.cluster().unreadable().containsKey("switchover")
+                            ? io.warden.ops.Requests.unreadablePending(view.cluster())
+                            : "no switchover is pending"));
             default -> Reply.notFound(request);
         };
     }

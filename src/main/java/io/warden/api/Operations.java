@@ -148,6 +148,12 @@ final class Operations {
 
     private Reply cancelSwitchover() {
         ClusterSnapshot cluster = agent.dcs().read();
+        if (cluster.switchover().isEmpty() && cluster.unreadable().containsKey("switchover")) {
+            // Ignored by every agent, but it blocks new requests (the key is created only if absent): cancel removes it.
+            agent.dcs().clearSwitchover();
+            return Reply.message(200, "removed an unreadable switchover request ("
+                    + cluster.unreadable().get("switchover").problem() + ")");
+        }
         if (cluster.switchover().isEmpty()) {
             return Reply.message(404, "no switchover is pending");
         }

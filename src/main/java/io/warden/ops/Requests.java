@@ -62,6 +62,9 @@ public final class Requests {
         if (cluster.switchover().isPresent()) {
             return Verdict.refuse(409, "a " + describe(cluster.switchover().get()) + " is already pending; cancel it first");
         }
+        if (cluster.unreadable().containsKey("switchover")) {
+            return Verdict.refuse(409, unreadablePending(cluster));
+        }
         String chosen = candidate;
         if (blank(chosen)) {
             if (cluster.config().pause()) {
@@ -105,6 +108,9 @@ public final class Requests {
         if (cluster.switchover().isPresent()) {
             return Verdict.refuse(409, "a " + describe(cluster.switchover().get()) + " is already pending; cancel it first");
         }
+        if (cluster.unreadable().containsKey("switchover")) {
+            return Verdict.refuse(409, unreadablePending(cluster));
+        }
         Member member = cluster.members().get(candidate);
         if (member == null) {
             return Verdict.refuse(412, "unknown candidate '" + candidate + "'; members: " + new TreeSet<>(cluster.members().keySet()));
@@ -139,6 +145,12 @@ public final class Requests {
         }
         return new Verdict(200, "failover to " + candidate + " requested" + (acceptDataLoss ? ", accepting data loss" : ""),
                 Optional.of(new Switchover("", candidate, now.toString(), "", true, acceptDataLoss)));
+    }
+
+    /** What to tell someone whose request is blocked by a switchover key no agent can read. */
+    public static String unreadablePending(ClusterSnapshot cluster) {
+        return "an unreadable switchover request is in the way (" + cluster.unreadable().get("switchover").problem()
+                + "); every agent ignores it: remove it with warden switchover --cancel (DELETE /switchover)";
     }
 
     private static String candidateProblem(ClusterSnapshot cluster, String leader, String candidate) {
