@@ -1,0 +1,129 @@
+package io.warden.watchdog;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.net.StandardProtocolFamily;
+import java.net.UnixDomainSocketAddress;
+import java.nio.channels.Channels;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The watchdog protocol of docs/agent.md, tested against the socket: what any watchdog implementation must answer,
+ * and that the agent's client counts a watchdog that does not answer (frozen, or speaking another protocol) as
+ * unreachable, within a bounded time.
+ */
+@Timeout(value = 20, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+class WatchdogProtocolTest {
+    @TempDir
+    Path dir;
+
+    private final List<AutoCloseable> closing = new ArrayList<>();
+
+    @AfterEach
+    void close() throws Exception {
+        for (AutoCloseable c : closing) {
+            c.close();
+        }
+    }
+
+    /** The real watchdog on a socket in {@code dir}, watching an empty data directory. */
+    private Path watchdog() throws IOException {
+        Path socket = dir.resolve("watchdog.sock");
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Watchdog watchdog = new Watchdog(socket, data);
+        Thread thread = Thread.ofPlatform().daemon().start(() -> {
+            try {
+                watchdog.run();
+            } catch (IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        });
+        closing.add(thread::interrupt);
+        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> Files.exists(socket));
+        return socket;
+    }
+
+    /** A raw line exchange with a socket: what another watchdog implementation would be tested with. */
+    private List<String> exchange(Path socket, String... lines) throws IOException {
+        try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
+            channel.connect(UnixDomainSocketAddress.of(socket));
+            OutputStream out = Channels.newOutputStream(channel);
+            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
+            List<String> answers = new ArrayList<>();
+            for (String line : lines) {
+                out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
+                answers.add(in.readLine());
+            }
+            return answers;
+        }
+    }
+
+    @Test
+    void everyMessageIsAnsweredWithTheStateTheWatchdogNowHolds() throws IOException {
+        Path socket = watchdog();
+
+        assertThat(exchange(socket, "arm 123456789", "arm 223456789", "disarm", "arm soon", "reboot"))
+                .containsExactly("armed 123456789", "armed 223456789", "disarmed", "error not a deadline: soon", "error unknown message");
+    }
+
+    @Test
+    void theClientSaysReachableOnlyWhenTheWatchdogConfirmed() throws IOException {
+        WatchdogClient client = WatchdogClient.socket(watchdog());
+
+        assertThat(client.arm(System.nanoTime() + 5_000_000_000L)).isTrue();
+        assertThat(client.disarm()).isTrue();
+    }
+
+    @Test
+    void aWatchdogThatAcceptsButNeverAnswersIsUnreachableWithinTheAnswerTimeout() throws IOException {
+        Path socket = dir.resolve("frozen.sock");
+        // A frozen watchdog: the kernel accepts the connection (the backlog), nobody reads or answers.
+        ServerSocketChannel frozen = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        frozen.bind(UnixDomainSocketAddress.of(socket));
+        closing.add(frozen);
+        WatchdogClient client = WatchdogClient.socket(socket);
+
+        long started = System.nanoTime();
+        boolean armed = client.arm(System.nanoTime() + 5_000_000_000L);
+
+        assertThat(armed).isFalse();
+        // Bounded: at most the answer timeout per attempt (the client reconnects once).
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(2));
+    }
+
+    @Test
+    void aWatchdogThatAnswersSomethingElseIsUnreachable() throws IOException {
+        Path socket = dir.resolve("other.sock");
+        ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        other.bind(UnixDomainSocketAddress.of(socket));
+        closing.add(other);
+        Thread.ofPlatform().daemon().start(() -> {
+            try (SocketChannel channel = other.accept()) {
+                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
+                OutputStream out = Channels.newOutputStream(channel);
+                while (in.readLine() != null) {
+                    out.write("ok\n".getBytes(StandardCharsets.US_ASCII));
+                }
+            } catch (IOException e) {
+                // The test ended.
+            }
+        });
+
+        assertThat(WatchdogClient.socket(socket).arm(42)).isFalse();
+    }
+}
