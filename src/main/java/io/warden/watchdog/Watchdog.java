@@ -4,6 +4,7 @@ import io.warden.postgres.Fence;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.io.OutputStream;
 import java.net.StandardProtocolFamily;
 import java.net.UnixDomainSocketAddress;
 import java.nio.channels.Channels;
@@ -19,11 +20,14 @@ import java.time.Instant;
  * kernel watchdog Patroni relies on. It exists because an agent frozen by SIGSTOP (or a stalled JVM) cannot fence
  * its own postgres, while its lease runs out and another node is promoted.
  *
- * <p>Protocol, one line per message on a Unix socket: {@code arm <deadline>} where deadline is a
- * CLOCK_MONOTONIC time in nanoseconds ({@link System#nanoTime()} on Linux reads that clock, so it is comparable
- * across processes on one host), and {@code disarm}. While armed and past the deadline, any postgres running on
- * the data directory is killed, again and again, until the agent re-arms or disarms. A closed connection changes
- * nothing: an agent that died holding the lease must be fenced just the same.
+ * <p>Protocol (docs/agent.md "The watchdog protocol"), one line per message on a Unix socket, each answered with
+ * one line: {@code arm <deadline>} (a CLOCK_MONOTONIC time in nanoseconds; {@link System#nanoTime()} on Linux reads
+ * that clock, so it is comparable across processes on one host) is answered {@code armed <deadline>} with the
+ * deadline it now holds; {@code disarm} is answered {@code disarmed}; anything else {@code error <reason>}, changing
+ * nothing. The answer proves the watchdog is alive: an agent whose watchdog does not answer may not lead. While
+ * armed and past the deadline, any postgres running on the data directory is killed, again and again, until the
+ * agent re-arms or disarms. A closed connection changes nothing: an agent that died holding the lease must be
+ * fenced just the same.
  */
 public final class Watchdog {
     /** How often the deadline is checked; the agent arms with this much to spare. */
@@ -76,32 +80,44 @@ public final class Watchdog {
     }
 
     private void serve(SocketChannel channel) {
-        try (BufferedReader in = new BufferedReader(
-                new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
+        try (channel;
+                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
+            OutputStream out = Channels.newOutputStream(channel);
             String line;
             while ((line = in.readLine()) != null) {
-                handle(line.strip());
+                out.write((handle(line.strip()) + "\n").getBytes(StandardCharsets.US_ASCII));
+                out.flush();
             }
         } catch (IOException e) {
             log("agent connection lost: " + e.getMessage());
         }
     }
 
-    void handle(String line) {
+    /** Carries out one message; returns the answer line. */
+    synchronized String handle(String line) {
         if (line.equals("disarm")) {
             if (armed) {
                 log("disarmed");
             }
             armed = false;
-        } else if (line.startsWith("arm ")) {
-            deadlineNanos = Long.parseLong(line.substring(4).strip());
+            return "disarmed";
+        }
+        if (line.startsWith("arm ")) {
+            long deadline;
+            try {
+                deadline = Long.parseLong(line.substring(4).strip());
+            } catch (NumberFormatException e) {
+                return "error not a deadline: " + line.substring(4).strip();
+            }
+            deadlineNanos = deadline;
             if (!armed) {
                 log("armed");
             }
             armed = true;
-        } else {
-            log("ignoring unknown message: " + line);
+            return "armed " + deadlineNanos;
         }
+        log("ignoring unknown message: " + line);
+        return "error unknown message";
     }
 
     private static void log(String message) {
