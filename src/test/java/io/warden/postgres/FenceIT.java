@@ -1,0 +1,109 @@
+package io.warden.postgres;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The fencing kill with real processes standing in for a postgres: a "postmaster" (a shell in the data directory
+ * that keeps forking) and "backends" (a copy of sleep named postgres, in the data directory). Every one of them dies,
+ * including those forked while the kill runs, and nothing outside the data directory is ever signalled.
+ */
+class FenceIT {
+    @TempDir
+    Path dir;
+
+    private final List<Process> started = new ArrayList<>();
+
+    @AfterEach
+    void cleanUp() {
+        started.forEach(Process::destroyForcibly);
+        processesIn(dir.resolve("data")).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+    }
+
+    private Path data() throws IOException {
+        return Files.createDirectories(dir.resolve("data"));
+    }
+
+    /** A copy of sleep whose process name is "postgres", as a backend's is. */
+    private Path postgresBinary() throws IOException {
+        Path bin = Files.createDirectories(dir.resolve("bin"));
+        Path copy = bin.resolve("postgres");
+        if (!Files.exists(copy)) {
+            Files.copy(Path.of("/bin/sleep"), copy, StandardCopyOption.COPY_ATTRIBUTES);
+        }
+        return copy;
+    }
+
+    private Process start(Path cwd, String... command) throws IOException {
+        Process process = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        started.add(process);
+        return process;
+    }
+
+    private void postmasterPid(Path data, long pid) throws IOException {
+        Files.writeString(data.resolve("postmaster.pid"), pid + "\n" + data + "\n");
+    }
+
+    @Test
+    void aPidInPostmasterPidThatIsNotThisDataDirectorysProcessIsNeverSignalled() throws IOException {
+        Path data = data();
+        // The postmaster died long ago and its pid was reused by something unrelated, running elsewhere.
+        Process unrelated = start(dir, "sleep", "60");
+        postmasterPid(data, unrelated.pid());
+
+        Fence.kill(data);
+
+        // A SIGKILL takes a moment to show: it must stay alive, not just be alive right after the call.
+        await().during(Duration.ofMillis(500)).atMost(Duration.ofSeconds(2)).until(unrelated::isAlive);
+    }
+
+    @Test
+    void everyProcessOfThatPostgresDiesIncludingOnesForkedDuringTheKill() throws IOException {
+        Path data = data();
+        Path postgres = postgresBinary();
+        // A postmaster that forks a backend every 5 ms, and 20 backends already running.
+        Process postmaster = start(data, "bash", "-c", "while true; do '" + postgres + "' 60 & sleep 0.005; done");
+        for (int i = 0; i < 20; i++) {
+            start(data, postgres.toString(), "60");
+        }
+        postmasterPid(data, postmaster.pid());
+        await().atMost(Duration.ofSeconds(5)).until(() -> processesIn(data).size() > 25);
+
+        Fence.kill(data);
+
+        await().atMost(Duration.ofSeconds(5)).until(() -> !postmaster.isAlive());
+        assertThat(processesIn(data)).as("processes left in the data directory").isEmpty();
+    }
+
+    /** Live processes whose working directory is {@code data}. */
+    static List<Long> processesIn(Path data) {
+        try (Stream<Path> proc = Files.list(Path.of("/proc"))) {
+            Path real = data.toRealPath();
+            return proc.filter(p -> p.getFileName().toString().chars().allMatch(Character::isDigit))
+                    .filter(p -> {
+                        try {
+                            return Files.readSymbolicLink(p.resolve("cwd")).equals(real);
+                        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+                            return false;
+                        }
+                    })
+                    .map(p -> Long.parseLong(p.getFileName().toString()))
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+}
