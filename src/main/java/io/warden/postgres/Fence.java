@@ -5,32 +5,83 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 
 /**
- * Stops a postgres from accepting writes as fast as the kernel allows: SIGKILL to the postmaster and every one of
- * its backends. Used by the agent when it loses its lease and by the watchdog when the agent stops checking in.
+ * Stops a postgres from accepting writes as fast as the kernel allows: SIGKILL to the postmaster and to every process
+ * of that postgres. The one fencing function: the agent calls it when it loses its lease, the watchdog when the agent
+ * stops checking in (the runtime will swap it for a kill of the node's cgroup).
  *
- * <p>Killing only the postmaster is not enough: its backends keep serving the sessions they have (and
- * acknowledging their commits) until they notice the postmaster is gone. The backends are listed before the
- * postmaster dies, while they are still its children.
+ * <p>Killing only the postmaster is not enough: its backends keep serving the sessions they have (and acknowledging
+ * their commits) until they notice the postmaster is gone. So the postmaster goes first (it forks no more), then
+ * every process named {@code postgres} whose working directory is the data directory (postgres runs every process
+ * there), again until none is left: a backend forked just before the postmaster died is found on the next round.
+ *
+ * <p>Hazard: a pid in {@code postmaster.pid} may be stale and reused by an unrelated process; it is signalled only
+ * if its working directory is this data directory.
  */
 public final class Fence {
+    /** Rounds of "find what is left, kill it"; each finds what the one before missed, and two are the usual. */
+    private static final int MAX_ROUNDS = 50;
+
     private Fence() {}
 
     /** Kills the postgres running on {@code dataDir}, if any; returns what it killed, for the log. */
     public static Optional<String> kill(Path dataDir) {
-        Optional<Long> pid = postmasterPid(dataDir).filter(io.warden.common.Processes::alive);
-        if (pid.isEmpty()) {
+        Path real;
+        try {
+            real = dataDir.toRealPath();
+        } catch (IOException e) {
             return Optional.empty();
         }
-        Optional<ProcessHandle> postmaster = ProcessHandle.of(pid.get());
-        if (postmaster.isEmpty()) {
+        Optional<Long> postmaster = postmasterPid(dataDir).filter(pid -> runsIn(pid, real));
+        postmaster.flatMap(ProcessHandle::of).ifPresent(ProcessHandle::destroyForcibly);
+        int backends = 0;
+        for (int round = 0; round < MAX_ROUNDS; round++) {
+            List<ProcessHandle> left = processesOf(real);
+            if (left.isEmpty()) {
+                break;
+            }
+            left.forEach(ProcessHandle::destroyForcibly);
+            backends += left.size();
+        }
+        if (postmaster.isEmpty() && backends == 0) {
             return Optional.empty();
         }
-        List<ProcessHandle> backends = postmaster.get().descendants().toList();
-        postmaster.get().destroyForcibly();
-        backends.forEach(ProcessHandle::destroyForcibly);
-        return Optional.of("killed postmaster " + pid.get() + " and " + backends.size() + " backends");
+        return Optional.of("killed " + postmaster.map(pid -> "postmaster " + pid + " and ").orElse("") + backends
+                + " other postgres processes");
+    }
+
+    /** Whether {@code pid} is a live process whose working directory is {@code dataDir} (not a reused pid). */
+    static boolean runsIn(long pid, Path dataDir) {
+        try {
+            return io.warden.common.Processes.alive(pid) && Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd")).equals(dataDir);
+        } catch (IOException | UnsupportedOperationException | SecurityException e) {
+            return false;
+        }
+    }
+
+    /** Live processes named postgres working in {@code dataDir}, the fencing caller excluded. */
+    private static List<ProcessHandle> processesOf(Path dataDir) {
+        long self = ProcessHandle.current().pid();
+        try (Stream<Path> proc = Files.list(Path.of("/proc"))) {
+            return proc.map(p -> p.getFileName().toString())
+                    .filter(name -> !name.isEmpty() && name.chars().allMatch(Character::isDigit))
+                    .map(Long::parseLong)
+                    .filter(pid -> pid != self && isPostgres(pid) && runsIn(pid, dataDir))
+                    .flatMap(pid -> ProcessHandle.of(pid).stream())
+                    .toList();
+        } catch (IOException e) {
+            return List.of();
+        }
+    }
+
+    private static boolean isPostgres(long pid) {
+        try {
+            return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip().equals("postgres");
+        } catch (IOException e) {
+            return false;
+        }
     }
 
     static Optional<Long> postmasterPid(Path dataDir) {
