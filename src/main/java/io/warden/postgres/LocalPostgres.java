@@ -221,6 +221,44 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
+    public long dataSizeBytes() {
+        try (var files = Files.walk(dataDir)) {
+            return files.filter(Files::isRegularFile).mapToLong(f -> {
+                try {
+                    return Files.size(f);
+                } catch (IOException e) {
+                    return 0;
+                }
+            }).sum();
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // Unknown: as if it were huge, so nothing relies on room that may not be there.
+            return Long.MAX_VALUE;
+        }
+    }
+
+    @Override
+    public long freeBytes() {
+        try {
+            return Files.getFileStore(dataDir.toAbsolutePath().getParent()).getUsableSpace();
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    @Override
+    public Path setDataAside(String why) {
+        systemIdentifier = null;
+        Path aside = dataDir.resolveSibling(dataDir.getFileName() + "." + why + "-" + System.currentTimeMillis());
+        try {
+            Files.move(dataDir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            throw new io.warden.common.WardenException("cannot move " + dataDir + " aside to " + aside + ": " + e.getMessage(),
+                    "check the permissions of " + dataDir.getParent());
+        }
+        return aside;
+    }
+
+    @Override
     public Optional<String> kill() {
         return Fence.kill(dataDir);
     }

@@ -58,6 +58,18 @@ public interface Postgres extends AutoCloseable {
     /** Deletes the data directory. */
     void removeData();
 
+    /** Bytes the data directory takes. */
+    long dataSizeBytes();
+
+    /** Bytes free on the file system that holds the data directory. */
+    long freeBytes();
+
+    /**
+     * Moves the data directory aside (beside it, same file system) so a fresh copy can take its place while the old
+     * one is kept for whoever wants to look at it; returns where it went.
+     */
+    java.nio.file.Path setDataAside(String why);
+
     /** Kills every process of this postgres at once (the fencing kill); says what it killed, empty when nothing ran. */
     Optional<String> kill();
 

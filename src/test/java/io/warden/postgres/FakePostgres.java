@@ -4,6 +4,7 @@ import io.warden.common.Lsn;
 import io.warden.common.Processes.Result;
 import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -229,7 +230,7 @@ public final class FakePostgres implements Postgres {
     @Override
     public synchronized Result rewind(Upstream from, Duration timeout) {
         record("rewind from " + from.host() + ":" + from.port());
-        return ok();
+        return rewindFails ? new Result(List.of("pg_rewind"), 1, "pg_rewind: fatal: could not find previous WAL record") : ok();
     }
 
     @Override
@@ -238,6 +239,40 @@ public final class FakePostgres implements Postgres {
         data = DataState.EMPTY;
         timeline = 0;
         lsn = Lsn.ZERO;
+    }
+
+    private long dataSize = 1L << 30;
+    private long free = 10L << 30;
+    private boolean rewindFails;
+
+    /** The data directory takes {@code size} bytes and the file system has {@code available} free. */
+    public synchronized void disk(long size, long available) {
+        dataSize = size;
+        free = available;
+    }
+
+    /** pg_rewind fails from now on (a missing WAL file on the source, say). */
+    public synchronized void failRewinds() {
+        rewindFails = true;
+    }
+
+    @Override
+    public synchronized long dataSizeBytes() {
+        return dataSize;
+    }
+
+    @Override
+    public synchronized long freeBytes() {
+        return free;
+    }
+
+    @Override
+    public synchronized Path setDataAside(String why) {
+        record("set data aside");
+        data = DataState.EMPTY;
+        timeline = 0;
+        lsn = Lsn.ZERO;
+        return Path.of("/aside/" + why);
     }
 
     @Override

@@ -1,0 +1,75 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.postgres.FakePostgres;
+import java.nio.file.Path;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A failed pg_rewind does not delete the data directory at once: the old data is kept aside when the disk has room
+ * for a second copy; otherwise it is deleted first only while another healthy replica exists; otherwise the node
+ * stays stopped (and repair replaces it).
+ */
+class FailedRewindTest {
+    private static final long GIB = 1L << 30;
+
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+    private FakePostgres postgres;
+    private Agent agent;
+
+    /** node-1, a former primary on timeline 1, finds node-2 leading and running on timeline 2. */
+    @BeforeEach
+    void formerPrimary() {
+        harness = new AgentHarness(dir);
+        harness.otherLeader("node-2", "0/5000000");
+        long lease = harness.dcs.read().leader().orElseThrow().leaseId();
+        harness.dcs.publishMember(new io.warden.dcs.Member("node-2", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", 5602,
+                "http://127.0.0.1:1", 2, "0/5000000", 0, io.warden.dcs.NodeTags.NONE, 1, 1, "i-2", "/data/node-2", false), lease);
+        postgres = FakePostgres.stoppedPrimary(1, "0/6000000");
+        postgres.failRewinds();
+        agent = harness.agent("node-1", postgres);
+    }
+
+    private void anotherHealthyReplica() {
+        harness.dcs.publishMember(AgentHarness.member("node-3", Role.REPLICA, MemberState.STREAMING, "0/5000000", 5603),
+                harness.dcs.grantLease(AgentHarness.TTL));
+    }
+
+    @Test
+    void withRoomForASecondCopyTheOldDataIsKeptAsideAndTheNodeReCloned() {
+        postgres.disk(GIB, 10 * GIB);
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).containsSubsequence("rewind from 127.0.0.1:5602", "set data aside", "base backup from 127.0.0.1:5602");
+        assertThat(postgres.actions()).doesNotContain("remove data");
+    }
+
+    @Test
+    void withoutRoomTheOldDataIsDeletedFirstWhileAnotherHealthyReplicaExists() {
+        postgres.disk(8 * GIB, 2 * GIB);
+        anotherHealthyReplica();
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).containsSubsequence("rewind from 127.0.0.1:5602", "remove data", "base backup from 127.0.0.1:5602");
+    }
+
+    @Test
+    void withoutRoomAndWithoutAnotherHealthyReplicaTheNodeStaysStoppedWithItsData() {
+        postgres.disk(8 * GIB, 2 * GIB);
+
+        agent.cycle();
+
+        assertThat(postgres.actions()).contains("rewind from 127.0.0.1:5602").doesNotContain("remove data", "set data aside")
+                .noneMatch(a -> a.startsWith("base backup"));
+    }
+}
