@@ -101,6 +101,9 @@ public final class Agent implements AutoCloseable {
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
+    /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
+    private long rewindFailedAtNanos;
+    private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
     /**
      * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
      * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
@@ -483,8 +486,8 @@ public final class Agent implements AutoCloseable {
             case CLONE -> cloneFrom(decision.target().orElseThrow());
             case START_REPLICA -> startReplica(decision.target());
             case FOLLOW -> follow(decision.target().orElseThrow());
-            case REWIND -> rewind(decision.target().orElseThrow());
-            case RECLONE -> reclone(decision.target().orElseThrow());
+            case REWIND -> rewind(decision.target().orElseThrow(), cluster);
+            case RECLONE -> replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
             case TAKE_LEADERSHIP -> takeLeadership(local, term);
             case PROMOTE -> promote(term);
             case RESTART_PRIMARY -> restartPrimary(term);
@@ -573,7 +576,12 @@ public final class Agent implements AutoCloseable {
         check(postgres.reload(), "reloading to follow " + leader.name());
     }
 
-    private void rewind(Member leader) {
+    private void rewind(Member leader, ClusterSnapshot cluster) {
+        if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
+            logReason("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
+                    + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
+            return;
+        }
         inProgress = MemberState.REWINDING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
         watchdog.disarm();
@@ -583,7 +591,7 @@ public final class Agent implements AutoCloseable {
             // only a fresh copy helps.
             LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
             lastStrandedRewindNanos = 0;
-            reclone(leader);
+            replaceData(leader, cluster, "still stranded after a rewind");
             return;
         }
         if (stranded) {
@@ -598,19 +606,66 @@ public final class Agent implements AutoCloseable {
         checkpointOn(leader);
         Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
-            LOG.warning("pg_rewind from " + leader.name() + " failed, re-cloning instead:\n" + result.tail());
-            reclone(leader);
+            LOG.warning("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
+            replaceData(leader, cluster, "pg_rewind failed");
             return;
         }
+        rewindFailedAtNanos = 0;
         LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
         postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(postgres.startNoWait(), "starting the rewound replica");
     }
 
     /**
-     * Replaces this node's data with a fresh copy of the leader's and starts it as a replica. Only for a node that
-     * is not the leader and whose data cannot be brought back by streaming or pg_rewind; the postmaster, if any,
-     * is killed first (its data is about to go, so a clean shutdown would buy nothing).
+     * The data of this node cannot be brought back by streaming or pg_rewind ({@code why}): replace it with a fresh
+     * copy of the leader's, without ever leaving the cluster with fewer copies than it can afford. The old data is
+     * kept aside when the disk has room for a second copy; otherwise it is deleted first only while another healthy
+     * replica exists and the leader answers (so the copy can be made); otherwise nothing is touched, the node stays
+     * stopped, and repair (or an operator's warden reinit) replaces it.
+     */
+    private void replaceData(Member leader, ClusterSnapshot cluster, String why) {
+        long size = postgres.dataSizeBytes();
+        long free = postgres.freeBytes();
+        // A second copy of about the same size, and a tenth more for the WAL the base backup brings along.
+        boolean room = size != Long.MAX_VALUE && free - size / 10 > size;
+        if (room) {
+            inProgress = MemberState.CLONING;
+            publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+            watchdog.disarm();
+            postgres.kill();
+            java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
+            LOG.warning(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
+            cloneInto(leader);
+            return;
+        }
+        Optional<Member> healthy = cluster.members().values().stream()
+                .filter(m -> !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
+                .findFirst();
+        if (healthy.isPresent() && leaderAnswers(leader)) {
+            LOG.warning(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
+                    + " is a healthy replica, so deleting this node's data and re-cloning from " + leader.name());
+            reclone(leader);
+            return;
+        }
+        rewindFailedAtNanos = clock.nanoTime();
+        LOG.warning(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
+                + size + " needed) and " + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
+                + "; repair replaces this node, or free space and run warden reinit " + config.name());
+    }
+
+    private boolean leaderAnswers(Member leader) {
+        try {
+            postgres.checkpointOn(upstream(leader));
+            return true;
+        } catch (SQLException | RuntimeException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Replaces this node's data with a fresh copy of the leader's and starts it as a replica: deletes first. Only for
+     * a node that is not the leader, when an operator asked (reinit) or {@link #replaceData} found it safe; the
+     * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
      */
     private void reclone(Member leader) {
         inProgress = MemberState.CLONING;
@@ -618,9 +673,14 @@ public final class Agent implements AutoCloseable {
         watchdog.disarm();
         postgres.kill();
         postgres.removeData();
+        cloneInto(leader);
+    }
+
+    private void cloneInto(Member leader) {
         check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
         postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(postgres.startNoWait(), "starting the re-cloned replica");
+        rewindFailedAtNanos = 0;
         LOG.info("re-cloned from " + leader.name() + " and started as its replica");
     }
 

@@ -30,6 +30,11 @@ public record Member(
         io.warden.common.Lsn.parse(lsn);
     }
 
+    /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */
+    public boolean isStreamingReplica() {
+        return role == Role.REPLICA && state == MemberState.STREAMING;
+    }
+
     public io.warden.common.Lsn position() {
         return io.warden.common.Lsn.parse(lsn);
     }
