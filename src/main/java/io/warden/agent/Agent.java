@@ -709,7 +709,7 @@ public final class Agent implements AutoCloseable {
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
             long acquired = clock.nanoTime();
-            List<String> unacknowledged = awaitRouters();
+            List<String> unacknowledged = awaitRouters(true);
             if (!unacknowledged.isEmpty()) {
                 // Fail closed: a router that may still send writes to the old primary must not see a second one.
                 LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
@@ -723,9 +723,10 @@ public final class Agent implements AutoCloseable {
         } else if (!armFor(term)) {
             releaseLeadership();
         } else {
-            // Taken back by a primary whose postgres survived: the same barrier as a promotion, so no router still
-            // sends writes to a node that led meanwhile.
-            List<String> unacknowledged = awaitRouters();
+            // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
+            // to another node that led meanwhile. A router whose status cannot be read is not waited for here: the
+            // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
+            List<String> unacknowledged = awaitRouters(false);
             if (!unacknowledged.isEmpty()) {
                 LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
                 fence("fencing: the router barrier failed after taking the leader key back");
@@ -740,8 +741,10 @@ public final class Agent implements AutoCloseable {
      * to vanish is enough: at most the longest of their ttls plus its margin. A router still alive after that and
      * still routing elsewhere is faulty, and the barrier fails closed. Returns the routers that did not acknowledge
      * (empty: all did).
+     *
+     * @param unreadableHold whether a router whose status cannot be read holds the barrier (it may route anywhere)
      */
-    private List<String> awaitRouters() {
+    private List<String> awaitRouters(boolean unreadableHold) {
         Duration limit = barrierLimit();
         java.util.concurrent.atomic.AtomicReference<List<String>> stale = new java.util.concurrent.atomic.AtomicReference<>(List.of());
         try {
@@ -749,6 +752,7 @@ public final class Agent implements AutoCloseable {
                 try {
                     stale.set(dcs.readRouters().stream()
                             .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
+                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY))
                             .map(r -> r.id() + (r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY)
                                     ? " (its status is unreadable)"
                                     : " (still routing to " + r.primary() + ")"))
