@@ -311,13 +311,12 @@ public final class PostgresCtl {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        return run(
-                timeout,
-                "pg_basebackup",
-                "-D", dataDir.toString(),
-                "-X", "stream",
-                "-c", "fast",
-                "-d", upstream.conninfo(name, passFile()));
+        return run(timeout, baseBackupCommand(upstream, name));
+    }
+
+    /** The pg_basebackup command that clones {@code upstream} into this data directory for member {@code name}. */
+    List<String> baseBackupCommand(Upstream upstream, String name) {
+        return command("pg_basebackup", "-D", dataDir.toString(), "-X", "stream", "-c", "fast", "-d", upstream.conninfo(name, passFile()));
     }
 
     /** Rewinds this (stopped) data directory onto the new primary's timeline. */

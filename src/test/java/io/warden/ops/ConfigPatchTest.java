@@ -56,4 +56,17 @@ class ConfigPatchTest {
         assertThat(ConfigPatch.parse("{\"pause\": tru", problems)).isEmpty();
         assertThat(problems).singleElement().asString().contains("not valid JSON");
     }
+
+    @Test
+    void aSynchronousCommitThatSkipsTheStandbyIsRefusedWhileSynchronousModeIsOn() throws Exception {
+        ConfigPatch.Result off = apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"off\"}}");
+        ConfigPatch.Result local = apply("{\"synchronous_mode\": \"strict\", \"parameters\": {\"synchronous_commit\": \"local\"}}");
+        ConfigPatch.Result remoteWrite = apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"remote_write\"}}");
+        ConfigPatch.Result asynchronous = apply("{\"parameters\": {\"synchronous_commit\": \"off\"}}");
+
+        assertThat(off.problems()).singleElement().asString().contains("synchronous_commit").contains("off").contains("synchronous_mode");
+        assertThat(local.problems()).singleElement().asString().contains("local");
+        assertThat(remoteWrite.problems()).isEmpty();
+        assertThat(asynchronous.problems()).isEmpty();
+    }
 }
