@@ -134,6 +134,14 @@ public final class ConfigPatch {
                 }
             }
         }
+        String commit = parameters.getOrDefault("synchronous_commit", "on").toLowerCase(java.util.Locale.ROOT);
+        if (mode != SyncMode.OFF && (commit.equals("off") || commit.equals("local") || commit.equals("false") || commit.equals("no")
+                || commit.equals("0"))) {
+            // Those commit without waiting for any standby: synchronous mode's promise (no acknowledged commit lost on
+            // failover) would be broken by the cluster's own setting.
+            problems.add("synchronous_commit '" + commit + "' does not wait for the synchronous standby, which synchronous_mode "
+                    + mode.label() + " promises; use on, remote_write or remote_apply, or turn synchronous_mode off first");
+        }
         if (!problems.isEmpty()) {
             return new Result(Optional.empty(), problems);
         }

@@ -316,7 +316,10 @@ public final class PostgresCtl {
 
     /** The pg_basebackup command that clones {@code upstream} into this data directory for member {@code name}. */
     List<String> baseBackupCommand(Upstream upstream, String name) {
-        return command("pg_basebackup", "-D", dataDir.toString(), "-X", "stream", "-c", "fast", "-d", upstream.conninfo(name, passFile()));
+        // Not the member's own name: synchronous_standby_names lists members, and a copy in progress must never
+        // count as one of them (its walsender would satisfy 'FIRST 1 ("node-2")' before node-2 exists).
+        return command("pg_basebackup", "-D", dataDir.toString(), "-X", "stream", "-c", "fast", "-d",
+                upstream.conninfo("warden_clone_" + slotName(name), passFile()));
     }
 
     /** Rewinds this (stopped) data directory onto the new primary's timeline. */
