@@ -32,22 +32,6 @@ public record ClusterSnapshot(
         unreadable = Map.copyOf(unreadable);
     }
 
-    /** A snapshot in which every value could be read. */
-    public ClusterSnapshot(
-            long revision,
-            Optional<String> initialize,
-            Optional<LeaderKey> leader,
-            Map<String, Member> members,
-            Optional<Optime> optime,
-            DynamicConfig config,
-            long configRevision,
-            List<HistoryEntry> history,
-            Optional<Switchover> switchover,
-            Optional<SyncState> sync,
-            List<RouterStatus> routers) {
-        this(revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers, Map.of());
-    }
-
     /** This snapshot with {@code replacement} as its config (the last one that could be read, when this one could not). */
     public ClusterSnapshot withConfig(DynamicConfig replacement) {
         return new ClusterSnapshot(revision, initialize, leader, members, optime, replacement, configRevision, history, switchover,
@@ -62,7 +46,7 @@ public record ClusterSnapshot(
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
                 0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
-                Optional.empty(), Optional.empty(), List.of());
+                Optional.empty(), Optional.empty(), List.of(), Map.of());
     }
 
     public boolean isLeader(String name) {

@@ -22,8 +22,7 @@ import org.junit.jupiter.api.io.TempDir;
  * read: the agent goes on serving and never turns them into defaults. See the table in docs/dcs.md.
  */
 class AgentBadValuesTest {
-    private static final String SYNC_CONFIG =
-            "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"on\",\"synchronous_node_count\":1,\"pause\":false,\"parameters\":{}}";
+    private static final String SYNC_CONFIG = AgentHarness.config("on", "");
 
     @TempDir
     Path dir;
@@ -36,11 +35,7 @@ class AgentBadValuesTest {
     }
 
     private Agent leadingPrimary(FakePostgres postgres) {
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        agent.cycle();
-        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
-        return agent;
+        return harness.leadingPrimary(postgres);
     }
 
     @Test
@@ -61,7 +56,7 @@ class AgentBadValuesTest {
     void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = leadingPrimary(postgres);
-        harness.dcs.putRaw("config", SYNC_CONFIG.replace("}}", "},\"quorum_commit\":true}"));
+        harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum_commit\":true"));
 
         agent.cycle();
 

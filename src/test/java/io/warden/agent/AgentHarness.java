@@ -99,6 +99,30 @@ final class AgentHarness {
         return lease;
     }
 
+    /** A config with every field set and {@code synchronous_mode} as given, plus {@code extra} fields (",\"f\":1"). */
+    static String config(String synchronousMode, String extra) {
+        return "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"" + synchronousMode
+                + "\",\"synchronous_node_count\":1,\"pause\":false,\"parameters\":{}" + extra + "}";
+    }
+
+    /** node-1 bootstraps the cluster on {@code postgres} and leads it (two cycles). */
+    Agent leadingPrimary(Postgres postgres) {
+        Agent agent = agent("node-1", postgres);
+        agent.cycle();
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        return agent;
+    }
+
+    /** node-1, a replica of node-2 on {@code postgres}; node-2's lease has run out, so node-1's next cycle races unless told not to. */
+    Agent replicaOfALostLeader(Postgres postgres) {
+        otherLeader("node-2", "0/3000000");
+        Agent agent = agent("node-1", postgres);
+        agent.cycle();
+        secondsPass(agent, 7);
+        return agent;
+    }
+
     /** Time passes in whole seconds; {@code agent}'s lease is renewed each second, nobody else's. */
     void secondsPass(Agent agent, int seconds) {
         for (int second = 1; second <= seconds; second++) {

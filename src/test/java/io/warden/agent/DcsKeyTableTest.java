@@ -20,8 +20,6 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class DcsKeyTableTest {
     private static final String GARBAGE = "{\"not\": json";
-    private static final String CONFIG_TEMPLATE =
-            "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"%s\",\"synchronous_node_count\":1,\"pause\":false,\"parameters\":{}%s}";
 
     @TempDir
     Path dir;
@@ -34,20 +32,11 @@ class DcsKeyTableTest {
     }
 
     private Agent leadingPrimary(FakePostgres postgres) {
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        agent.cycle();
-        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
-        return agent;
+        return harness.leadingPrimary(postgres);
     }
 
-    /** node-1 a streaming replica of node-2, whose lease has run out: the next cycle of node-1 races unless told not to. */
     private Agent replicaOfALostLeader(FakePostgres postgres) {
-        harness.otherLeader("node-2", "0/3000000");
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
-        return agent;
+        return harness.replicaOfALostLeader(postgres);
     }
 
     /** {@code json} (an object) with one more field, as a newer version would write it. */
@@ -142,7 +131,7 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = leadingPrimary(postgres);
 
-        harness.dcs.putRaw("config", CONFIG_TEMPLATE.formatted("on", ",\"quorum\":2"));
+        harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum\":2"));
         agent.cycle();
         assertThat(agent.view().cluster().config().synchronousMode()).as("unknown fields").isEqualTo(SyncMode.ON);
 
@@ -159,7 +148,7 @@ class DcsKeyTableTest {
     @Test
     void sync() {
         FakePostgres postgres = replica();
-        harness.dcs.putRaw("config", CONFIG_TEMPLATE.formatted("on", ""));
+        harness.dcs.putRaw("config", AgentHarness.config("on", ""));
         Agent agent = replicaOfALostLeader(postgres);
         harness.dcs.putRaw("sync", GARBAGE);
 

@@ -29,16 +29,7 @@ class DoubleFailureTest {
 
     @Test
     void theReplicaOnTheNewestTimelineIsPromotedNotTheFormerPrimaryFurtherAheadOnAnOlderOne() {
-        AgentHarness harness = new AgentHarness(dir);
-        // What the cluster published before B died: A bootstrapped timeline 1, B was promoted to timeline 2 at
-        // 0/4000000 and then wrote up to 0/5000000, which C (its replica) has.
-        long bootstrap = harness.dcs.grantLease(AgentHarness.TTL);
-        harness.dcs.claimBootstrap("node-a", bootstrap);
-        harness.dcs.completeBootstrap("7300000000000000001");
-        harness.dcs.revokeLease(bootstrap);
-        harness.dcs.appendHistory(new HistoryEntry(1, "0/0", "node-a", "2026-12-01T10:00:00Z", "bootstrap"));
-        harness.dcs.appendHistory(new HistoryEntry(2, "0/4000000", "node-b", "2026-12-01T11:00:00Z", "promoted"));
-        harness.dcs.putRaw("optime", "{\"lsn\":\"0/5000000\",\"timeline\":2}");
+        AgentHarness harness = publishedBeforeBDied();
 
         InProcessPeers peers = new InProcessPeers();
         // A's tail on timeline 1 goes further than anything B wrote: 0/6000000.
@@ -64,14 +55,7 @@ class DoubleFailureTest {
 
     @Test
     void withNoNodeOfTheNewestTimelineLeftNobodyIsPromotedUntilAnOperatorAcceptsTheLoss() {
-        AgentHarness harness = new AgentHarness(dir);
-        long bootstrap = harness.dcs.grantLease(AgentHarness.TTL);
-        harness.dcs.claimBootstrap("node-a", bootstrap);
-        harness.dcs.completeBootstrap("7300000000000000001");
-        harness.dcs.revokeLease(bootstrap);
-        harness.dcs.appendHistory(new HistoryEntry(1, "0/0", "node-a", "2026-12-01T10:00:00Z", "bootstrap"));
-        harness.dcs.appendHistory(new HistoryEntry(2, "0/4000000", "node-b", "2026-12-01T11:00:00Z", "promoted"));
-        harness.dcs.putRaw("optime", "{\"lsn\":\"0/5000000\",\"timeline\":2}");
+        AgentHarness harness = publishedBeforeBDied();
         FakePostgres a = FakePostgres.stoppedPrimary(1, "0/6000000");
         Agent agentA = harness.agent("node-a", a);
 
@@ -91,6 +75,22 @@ class DoubleFailureTest {
             assertThat(entry.member()).isEqualTo("node-a");
             assertThat(entry.reason()).contains("accept-data-loss").contains("timeline 2").contains("discarded");
         });
+    }
+
+    /**
+     * What the cluster published before B died: A bootstrapped timeline 1, B was promoted to timeline 2 at 0/4000000
+     * and then wrote up to 0/5000000 (which C, its replica, has). Nobody leads now.
+     */
+    private AgentHarness publishedBeforeBDied() {
+        AgentHarness harness = new AgentHarness(dir);
+        long bootstrap = harness.dcs.grantLease(AgentHarness.TTL);
+        harness.dcs.claimBootstrap("node-a", bootstrap);
+        harness.dcs.completeBootstrap("7300000000000000001");
+        harness.dcs.revokeLease(bootstrap);
+        harness.dcs.appendHistory(new HistoryEntry(1, "0/0", "node-a", "2026-12-01T10:00:00Z", "bootstrap"));
+        harness.dcs.appendHistory(new HistoryEntry(2, "0/4000000", "node-b", "2026-12-01T11:00:00Z", "promoted"));
+        harness.dcs.putRaw("optime", "{\"lsn\":\"0/5000000\",\"timeline\":2}");
+        return harness;
     }
 
     /** Each agent's REST answer, asked in-process: {@code GET /status} is {@link Agent#liveStatus}. */

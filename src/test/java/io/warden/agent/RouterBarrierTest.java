@@ -27,11 +27,8 @@ class RouterBarrierTest {
     @BeforeEach
     void replicaOfALostLeader() {
         harness = new AgentHarness(dir);
-        harness.otherLeader("node-2", "0/3000000");
         postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        agent = harness.replicaOfALostLeader(postgres);
         harness.keepLeaseAlive(agent);
     }
 
