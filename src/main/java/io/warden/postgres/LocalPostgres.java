@@ -336,6 +336,11 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
+    public Optional<Lsn> probeCommit(Duration timeout) throws SQLException {
+        return sql.probeCommit(timeout);
+    }
+
+    @Override
     public synchronized Optional<Lsn> receivedPosition() {
         try {
             Map<String, Object> row = apiSql.query("select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'),"

@@ -1,15 +1,18 @@
 package io.warden.postgres;
 
+import io.warden.common.Lsn;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 
 /**
@@ -58,6 +61,49 @@ public final class Sql implements AutoCloseable {
             close();
             throw e;
         }
+    }
+
+    /**
+     * A probe commit (see {@link Postgres#probeCommit}): one logical message written and committed with
+     * synchronous_commit on; the commit's wait for the standbys is cancelled after {@code timeout} (the driver sends a
+     * cancel request), and then the answer is empty. Returns the WAL position right after the commit.
+     */
+    Optional<Lsn> probeCommit(Duration timeout) throws SQLException {
+        Connection c = connection();
+        try {
+            c.setAutoCommit(false);
+            try (Statement statement = c.createStatement()) {
+                statement.execute("SET LOCAL synchronous_commit = on");
+                statement.execute("SELECT pg_logical_emit_message(true, 'warden', 'synchronous replication probe')");
+            }
+            boolean cancelled;
+            try (Statement commit = c.createStatement()) {
+                commit.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+                commit.execute("COMMIT");
+                cancelled = warns(commit.getWarnings()) || warns(c.getWarnings());
+            }
+            c.setAutoCommit(true);
+            if (cancelled) {
+                return Optional.empty();
+            }
+            try (Statement statement = c.createStatement(); ResultSet rs = statement.executeQuery("SELECT pg_current_wal_lsn()::text")) {
+                rs.next();
+                return Optional.of(Lsn.parse(rs.getString(1)));
+            }
+        } catch (SQLException e) {
+            close();
+            throw e;
+        }
+    }
+
+    /** Postgres warns "canceling wait for synchronous replication" when a commit's wait was cancelled. */
+    private static boolean warns(java.sql.SQLWarning warning) {
+        for (java.sql.SQLWarning w = warning; w != null; w = w.getNextWarning()) {
+            if (w.getMessage() != null && w.getMessage().contains("synchronous replication")) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private Connection connection() throws SQLException {

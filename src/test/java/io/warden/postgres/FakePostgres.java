@@ -320,9 +320,35 @@ public final class FakePostgres implements Postgres {
         slots.remove(name);
     }
 
+    private final Map<String, Standby> standbys = new java.util.LinkedHashMap<>();
+    private boolean commitsWaitForStandbys = true;
+
+    /** {@code name} streams from this primary as {@code syncState}, flushed to {@code flush}. */
+    public synchronized void standby(String name, String syncState, String flush) {
+        standbys.put(name, new Standby(name, "streaming", syncState, Lsn.parse(flush)));
+    }
+
+    /**
+     * Whether a commit waits for the synchronous standbys (then they flush it before it returns) or returns at once
+     * (the checkpointer has not yet set the flag after a reload: the standbys get it later).
+     */
+    public synchronized void commitsWait(boolean wait) {
+        commitsWaitForStandbys = wait;
+    }
+
     @Override
-    public List<Standby> standbys() {
-        return List.of();
+    public synchronized List<Standby> standbys() {
+        return List.copyOf(standbys.values());
+    }
+
+    @Override
+    public synchronized Optional<Lsn> probeCommit(Duration timeout) {
+        record("probe commit");
+        lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/" + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
+        if (commitsWaitForStandbys) {
+            standbys.replaceAll((name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
+        }
+        return Optional.of(lsn);
     }
 
     @Override

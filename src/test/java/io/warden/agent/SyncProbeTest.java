@@ -1,0 +1,66 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.dcs.SyncState;
+import io.warden.postgres.FakePostgres;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A standby joins the published synchronous set only once commits provably wait for it: pg_stat_replication may
+ * already say 'sync' while commits return without waiting (the flag only the checkpointer sets after a reload), so
+ * the primary runs a probe commit and accepts the standby only if it had flushed the probe when the COMMIT returned.
+ */
+class SyncProbeTest {
+    @TempDir
+    Path dir;
+
+    private AgentHarness harness;
+    private FakePostgres postgres;
+    private Agent agent;
+
+    @BeforeEach
+    void synchronousPrimaryWithOneStandby() {
+        harness = new AgentHarness(dir);
+        postgres = new FakePostgres();
+        agent = harness.leadingPrimary(postgres);
+        harness.dcs.putRaw("config", AgentHarness.config("on", ""));
+        harness.dcs.publishMember(AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/1000000", 5602),
+                harness.dcs.grantLease(java.time.Duration.ofSeconds(600)));
+        // Caught up, and already shown as synchronous by pg_stat_replication.
+        postgres.standby("node-2", "sync", "0/1000000");
+    }
+
+    private List<String> published() {
+        return harness.dcs.read().sync().map(SyncState::standbys).orElse(List.of());
+    }
+
+    @Test
+    void aStandbyShownSyncIsNotPublishedWhileCommitsReturnWithoutWaitingForIt() {
+        postgres.commitsWait(false);
+
+        for (int cycle = 0; cycle < 6; cycle++) {
+            agent.cycle();
+        }
+
+        assertThat(published()).doesNotContain("node-2");
+    }
+
+    @Test
+    void aStandbyThatHeldTheProbeCommitWhenItReturnedIsPublished() {
+        postgres.commitsWait(true);
+
+        for (int cycle = 0; cycle < 6; cycle++) {
+            agent.cycle();
+        }
+
+        assertThat(published()).contains("node-2");
+        assertThat(postgres.actions()).contains("probe commit");
+    }
+}
