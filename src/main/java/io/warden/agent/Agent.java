@@ -104,6 +104,8 @@ public final class Agent implements AutoCloseable {
     /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
     private long rewindFailedAtNanos;
     private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
+    /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
+    private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
     /**
      * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
      * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
@@ -979,8 +981,25 @@ public final class Agent implements AutoCloseable {
             SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
                     syncStandbys.names(), syncStandbys.wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
             if (!plan.startTiming().isEmpty()) {
-                Lsn position = postgres.currentWalPosition();
-                plan.startTiming().forEach(name -> seenSyncAt.put(name, position));
+                // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
+                // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
+                // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
+                Optional<Lsn> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
+                if (probe.isEmpty()) {
+                    logReason("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
+                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
+                } else {
+                    Map<String, Lsn> flushed = new HashMap<>();
+                    postgres.standbys().forEach(standby -> flushed.put(standby.name(), standby.flush()));
+                    for (String name : plan.startTiming()) {
+                        if (flushed.getOrDefault(name, Lsn.ZERO).compareTo(probe.get()) >= 0) {
+                            seenSyncAt.put(name, probe.get());
+                        } else {
+                            logReason(name + " shows as sync, but a probe commit returned at " + probe.get() + " before it had"
+                                    + " flushed that far: commits do not wait for it yet");
+                        }
+                    }
+                }
             }
             if (plan.publish().isPresent()) {
                 if (!dcs.publishSync(config.name(), plan.publish().get())) {
