@@ -9,6 +9,8 @@ import java.util.Optional;
  * one of these and nothing else it reads from the DCS.
  *
  * @param config the dynamic config; the defaults when the key is absent or unreadable (see {@link #configUnreadable})
+ * @param switchoverRevision the revision that wrote {@code switchover}, 0 when there is none (or it is unreadable):
+ *     whoever carries the request out deletes it by this revision, so a request written since survives
  * @param unreadable the keys whose values could not be read, by key: each of them reads as absent
  */
 public record ClusterSnapshot(
@@ -21,6 +23,7 @@ public record ClusterSnapshot(
         long configRevision,
         List<HistoryEntry> history,
         Optional<Switchover> switchover,
+        long switchoverRevision,
         Optional<SyncState> sync,
         List<RouterStatus> routers,
         Map<String, Unreadable> unreadable) {
@@ -32,7 +35,7 @@ public record ClusterSnapshot(
         unreadable = Map.copyOf(unreadable);
     }
 
-    /** A snapshot in which every value could be read. */
+    /** A snapshot in which every value could be read, built by hand (its switchover, if any, at revision 0). */
     public ClusterSnapshot(
             long revision,
             Optional<String> initialize,
@@ -45,13 +48,13 @@ public record ClusterSnapshot(
             Optional<Switchover> switchover,
             Optional<SyncState> sync,
             List<RouterStatus> routers) {
-        this(revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers, Map.of());
+        this(revision, initialize, leader, members, optime, config, configRevision, history, switchover, 0, sync, routers, Map.of());
     }
 
     /** This snapshot with {@code replacement} as its config (the last one that could be read, when this one could not). */
     public ClusterSnapshot withConfig(DynamicConfig replacement) {
         return new ClusterSnapshot(revision, initialize, leader, members, optime, replacement, configRevision, history, switchover,
-                sync, routers, unreadable);
+                switchoverRevision, sync, routers, unreadable);
     }
 
     /** The {@code config} key is present but could not be read. */

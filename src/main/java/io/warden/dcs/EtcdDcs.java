@@ -281,8 +281,16 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public void clearSwitchover() {
-        await(client.getKVClient().delete(key(ClusterKeys.SWITCHOVER)), "switchover clear");
+    public boolean clearSwitchover(long modRevision) {
+        // With 0 the compare holds on an absent key and the delete finds nothing: hence the count, not the outcome.
+        TxnResponse response = await(
+                client.getKVClient()
+                        .txn()
+                        .If(new Cmp(key(ClusterKeys.SWITCHOVER), Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                        .Then(Op.delete(key(ClusterKeys.SWITCHOVER), DeleteOption.DEFAULT))
+                        .commit(),
+                "switchover clear");
+        return response.isSucceeded() && response.getDeleteResponses().stream().anyMatch(deleted -> deleted.getDeleted() > 0);
     }
 
     @Override
