@@ -495,7 +495,7 @@ public final class Agent implements AutoCloseable {
             case RESTART_PRIMARY -> restartPrimary(term);
             case RELEASE_LEADERSHIP -> releaseLeadership();
             case FENCE -> fence(decision.reason());
-            case HAND_OVER -> handOver(decision.target().orElseThrow(), local);
+            case HAND_OVER -> handOver(decision.target().orElseThrow(), local, cluster);
             case LEAD -> lead(cluster, local, term);
             case FOLLOWING, WAIT -> {}
         }
@@ -838,7 +838,7 @@ public final class Agent implements AutoCloseable {
         appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
         dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
-        dcs.clearSwitchover();
+        clearSwitchover(current, "promoted");
         LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
                 promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
         metrics.promotionTook(clock.nanoTime() - begun);
@@ -880,7 +880,7 @@ public final class Agent implements AutoCloseable {
      * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
      * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
      */
-    private void handOver(Member candidate, LocalState local) {
+    private void handOver(Member candidate, LocalState local, ClusterSnapshot cluster) {
         // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
         // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
         livePosition(candidate);
@@ -912,7 +912,7 @@ public final class Agent implements AutoCloseable {
             LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
                     + " (at " + received + "); restarting as primary instead");
             check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
-            dcs.clearSwitchover();
+            clearSwitchover(cluster, "hand-over aborted");
             return;
         }
         watchdog.disarm();
@@ -967,7 +967,19 @@ public final class Agent implements AutoCloseable {
         if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
             // Requested against a former leader: it can never run, and would block new requests.
             LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
-            dcs.clearSwitchover();
+            clearSwitchover(cluster, "it names a former leader");
+        }
+    }
+
+    /**
+     * Deletes the switchover request {@code cluster} holds, the one this agent acted on, by the revision it was read
+     * at: a request written since (an operator may cancel one and ask for the next while a promotion or a hand-over
+     * runs) is left for the next cycle to see.
+     */
+    private void clearSwitchover(ClusterSnapshot cluster, String why) {
+        if (cluster.switchover().isPresent() && !dcs.clearSwitchover(cluster.switchoverRevision())) {
+            LOG.info("left the switchover request alone (" + why + "): it was rewritten or removed since revision "
+                    + cluster.switchoverRevision());
         }
     }
 

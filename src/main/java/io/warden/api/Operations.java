@@ -10,6 +10,7 @@ import io.warden.dcs.DynamicConfig;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Role;
 import io.warden.dcs.Switchover;
+import io.warden.dcs.Unreadable;
 import io.warden.ops.ConfigPatch;
 import io.warden.ops.Requests;
 import io.warden.ops.Requests.Verdict;
@@ -148,18 +149,29 @@ final class Operations {
 
     private Reply cancelSwitchover() {
         ClusterSnapshot cluster = agent.dcs().read();
+        // Each cancel deletes the request it read and names in its answer, by that revision: one written since
+        // (by another operator, or the next request once this one completed) is not cancelled unseen.
         if (cluster.switchover().isEmpty() && cluster.unreadable().containsKey("switchover")) {
             // Ignored by every agent, but it blocks new requests (the key is created only if absent): cancel removes it.
-            agent.dcs().clearSwitchover();
-            return Reply.message(200, "removed an unreadable switchover request ("
-                    + cluster.unreadable().get("switchover").problem() + ")");
+            Unreadable unreadable = cluster.unreadable().get("switchover");
+            if (!agent.dcs().clearSwitchover(unreadable.modRevision())) {
+                return changedSinceRead();
+            }
+            return Reply.message(200, "removed an unreadable switchover request (" + unreadable.problem() + ")");
         }
         if (cluster.switchover().isEmpty()) {
             return Reply.message(404, "no switchover is pending");
         }
-        agent.dcs().clearSwitchover();
+        if (!agent.dcs().clearSwitchover(cluster.switchoverRevision())) {
+            return changedSinceRead();
+        }
         return Reply.message(200, "cancelled the pending " + (cluster.switchover().get().failover() ? "failover" : "switchover")
                 + " to " + cluster.switchover().get().candidate());
+    }
+
+    private static Reply changedSinceRead() {
+        return Reply.message(409, "the switchover request changed while it was being cancelled (it completed, expired, or"
+                + " was replaced): nothing cancelled; see what is pending now with warden switchover --list");
     }
 
     private Reply patchConfig(String text, String ifMatch) {

@@ -43,6 +43,7 @@ final class AgentCommand implements Callable<Integer> {
         PostgresCtl ctl = new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser);
         // Each DCS request gets a third of the ttl (at least 500 ms): several fit before a lease runs out.
         EtcdDcs dcs = new EtcdDcs(node.etcd(), node.cluster(), Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)));
+        EtcdVersionCheck.start(dcs);
         Optional<WatchdogClient> watchdog = node.watchdogRequired() ? Optional.of(WatchdogClient.socket(node.watchdogSocket())) : Optional.empty();
         return new Agent(node, dcs, new LocalPostgres(ctl, node.port(), node.superuserPassword()), new HttpPeers(), watchdog, Clock.SYSTEM);
     }

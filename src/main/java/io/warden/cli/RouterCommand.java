@@ -21,7 +21,9 @@ final class RouterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RouterConfig settings = RouterConfig.load(config);
-        Router router = new Router(settings, new EtcdDcs(settings.etcd(), settings.cluster(), Duration.ofMillis(500)), Clock.SYSTEM);
+        EtcdDcs dcs = new EtcdDcs(settings.etcd(), settings.cluster(), Duration.ofMillis(500));
+        EtcdVersionCheck.start(dcs);
+        Router router = new Router(settings, dcs, Clock.SYSTEM);
         HttpEndpoint api = HttpEndpoint.start(
                 "router API", settings.host(), settings.apiPort(), "api_port in " + config, new RouterApi(router));
         Thread main = Thread.currentThread();

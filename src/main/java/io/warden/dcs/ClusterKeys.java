@@ -80,6 +80,7 @@ final class ClusterKeys {
         long configRevision = 0;
         List<HistoryEntry> history = List.of();
         Optional<Switchover> switchover = Optional.empty();
+        long switchoverRevision = 0;
         Optional<SyncState> sync = Optional.empty();
         List<RouterStatus> routers = new ArrayList<>();
         Map<String, Unreadable> unreadable = new HashMap<>();
@@ -102,6 +103,7 @@ final class ClusterKeys {
                     configRevision = key.modRevision();
                 } else if (name.equals(SWITCHOVER)) {
                     switchover = Optional.of(Json.wire().readValue(value, Switchover.class));
+                    switchoverRevision = key.modRevision();
                 } else if (name.equals(SYNC)) {
                     sync = Optional.of(Json.wire().readValue(value, SyncState.class));
                 } else if (name.equals(HISTORY)) {
@@ -123,8 +125,8 @@ final class ClusterKeys {
             }
         }
         return new ClusterSnapshot(
-                revision, initialize, leader, members, optime, config, configRevision, history, switchover, sync, routers,
-                unreadable);
+                revision, initialize, leader, members, optime, config, configRevision, history, switchover, switchoverRevision,
+                sync, routers, unreadable);
     }
 
     /** The routers' statuses from the values under {@code routers/}, by key name. */

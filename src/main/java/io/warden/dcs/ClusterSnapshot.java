@@ -9,6 +9,8 @@ import java.util.Optional;
  * one of these and nothing else it reads from the DCS.
  *
  * @param config the dynamic config; the defaults when the key is absent or unreadable (see {@link #configUnreadable})
+ * @param switchoverRevision the revision that wrote {@code switchover}, 0 when there is none (or it is unreadable):
+ *     whoever carries the request out deletes it by this revision, so a request written since survives
  * @param unreadable the keys whose values could not be read, by key: each of them reads as absent
  */
 public record ClusterSnapshot(
@@ -21,6 +23,7 @@ public record ClusterSnapshot(
         long configRevision,
         List<HistoryEntry> history,
         Optional<Switchover> switchover,
+        long switchoverRevision,
         Optional<SyncState> sync,
         List<RouterStatus> routers,
         Map<String, Unreadable> unreadable) {
@@ -35,7 +38,7 @@ public record ClusterSnapshot(
     /** This snapshot with {@code replacement} as its config (the last one that could be read, when this one could not). */
     public ClusterSnapshot withConfig(DynamicConfig replacement) {
         return new ClusterSnapshot(revision, initialize, leader, members, optime, replacement, configRevision, history, switchover,
-                sync, routers, unreadable);
+                switchoverRevision, sync, routers, unreadable);
     }
 
     /** The {@code config} key is present but could not be read. */
@@ -46,7 +49,7 @@ public record ClusterSnapshot(
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
                 0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
-                Optional.empty(), Optional.empty(), List.of(), Map.of());
+                Optional.empty(), 0, Optional.empty(), List.of(), Map.of());
     }
 
     public boolean isLeader(String name) {

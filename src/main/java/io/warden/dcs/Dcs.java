@@ -82,8 +82,13 @@ public interface Dcs extends AutoCloseable {
      */
     boolean publishSync(String leaderName, java.util.Optional<SyncState> sync);
 
-    /** Deletes {@code switchover} (the new leader does, once promoted). */
-    void clearSwitchover();
+    /**
+     * Deletes {@code switchover} only if it has not been written since {@code modRevision}: the revision the request
+     * being cleared was read at ({@link ClusterSnapshot#switchoverRevision}; {@link Unreadable#modRevision} for one
+     * that could not be read). A request written after it, such as the next one an operator asked for while this
+     * one ran, is left alone, even with the same value. Returns whether it deleted the request; 0 deletes nothing.
+     */
+    boolean clearSwitchover(long modRevision);
 
     /** Writes {@code routers/<id>} bound to the router's lease. */
     void publishRouter(RouterStatus status, long leaseId);

@@ -13,9 +13,13 @@ import io.etcd.jetcd.options.DeleteOption;
 import io.etcd.jetcd.options.GetOption;
 import io.etcd.jetcd.options.PutOption;
 import io.etcd.jetcd.options.WatchOption;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -32,10 +36,12 @@ import java.util.concurrent.TimeoutException;
 public final class EtcdDcs implements Dcs {
     private final Client client;
     private final String prefix;
+    private final List<String> endpointUrls;
     private final String endpoints;
     private final Duration requestTimeout;
 
     public EtcdDcs(List<String> endpoints, String cluster, Duration requestTimeout) {
+        this.endpointUrls = List.copyOf(endpoints);
         this.endpoints = String.join(",", endpoints);
         this.prefix = "/warden/" + cluster + "/";
         this.requestTimeout = requestTimeout;
@@ -281,8 +287,16 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
-    public void clearSwitchover() {
-        await(client.getKVClient().delete(key(ClusterKeys.SWITCHOVER)), "switchover clear");
+    public boolean clearSwitchover(long modRevision) {
+        // With 0 the compare holds on an absent key and the delete finds nothing: hence the count, not the outcome.
+        TxnResponse response = await(
+                client.getKVClient()
+                        .txn()
+                        .If(new Cmp(key(ClusterKeys.SWITCHOVER), Cmp.Op.EQUAL, CmpTarget.modRevision(modRevision)))
+                        .Then(Op.delete(key(ClusterKeys.SWITCHOVER), DeleteOption.DEFAULT))
+                        .commit(),
+                "switchover clear");
+        return response.isSucceeded() && response.getDeleteResponses().stream().anyMatch(deleted -> deleted.getDeleted() > 0);
     }
 
     @Override
@@ -314,6 +328,48 @@ public final class EtcdDcs implements Dcs {
                                         .toList()),
                                 error -> onChange.accept(List.of())));
         return watcher::close;
+    }
+
+    /** The version check runs once, off the loop: a cold connection to each member may take longer than a request. */
+    private static final Duration VERSION_CHECK_TIMEOUT = Duration.ofSeconds(5);
+
+    /**
+     * What {@link EtcdVersions} warns about the release each member of the etcd cluster runs, each warning naming
+     * the members it is about; a member whose version cannot be read gets a warning saying so. Every member counts,
+     * not only the configured endpoints: the lease defects are in whichever member leads. Asks each member once,
+     * waiting up to 5 s for it: for start-up, never for the HA loop. Not part of {@link Dcs}: nothing decides on it,
+     * and only etcd has it.
+     */
+    public List<String> versionWarnings() {
+        List<String> warnings = new ArrayList<>();
+        Map<String, List<String>> membersByVersion = new LinkedHashMap<>();
+        for (String url : memberUrls()) {
+            try {
+                String version = await(client.getMaintenanceClient().statusMember(url), "status of " + url, VERSION_CHECK_TIMEOUT)
+                        .getVersion();
+                membersByVersion.computeIfAbsent(version, v -> new ArrayList<>()).add(url);
+            } catch (DcsException e) {
+                warnings.add("cannot read the etcd version of " + url + " (" + e.getMessage() + "): cannot tell whether it has"
+                        + " the lease fixes (see docs/dcs.md, etcd versions)");
+            }
+        }
+        membersByVersion.forEach((version, urls) -> EtcdVersions.warnings(version)
+                .forEach(warning -> warnings.add("etcd " + (urls.size() == 1 ? "member " : "members ") + String.join(", ", urls)
+                        + ": " + warning)));
+        return warnings;
+    }
+
+    /** Each etcd member's first client URL; the configured endpoints when the member list cannot be read. */
+    private List<String> memberUrls() {
+        try {
+            List<String> urls = await(client.getClusterClient().listMember(), "member list", VERSION_CHECK_TIMEOUT).getMembers().stream()
+                    .flatMap(member -> member.getClientURIs().stream().limit(1))
+                    .map(URI::toString)
+                    .toList();
+            return urls.isEmpty() ? endpointUrls : urls;
+        } catch (DcsException e) {
+            return endpointUrls;
+        }
     }
 
     @Override

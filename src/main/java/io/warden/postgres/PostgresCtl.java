@@ -197,6 +197,14 @@ public final class PostgresCtl {
         settings.put("hot_standby_feedback", "on");
         // A follower whose upstream just changed retries every second instead of the default five.
         settings.put("wal_retrieve_retry_interval", "1s");
+        // Every member has a slot on the primary, and a slot keeps WAL for as long as its replica does not confirm
+        // it: a replica whose postgres is stuck would, with postgres's default (-1, no limit), fill the primary's
+        // disk and stop it for everyone. 10GB on top of max_wal_size (1GB by default) is a tenth of a 100 GB
+        // volume, and covers a replica away for hours at an ordinary write rate (over ten minutes at a sustained
+        // 16 MB/s). One that falls further behind loses its slot's WAL; it then finds the WAL it resumes from gone
+        // and is re-cloned (RECLONE in HaDecider), and on postgres 15 the re-cloned replica streaming through the
+        // lost slot makes it reserve WAL again. Smaller volumes (or larger ones) set it in the cluster's parameters.
+        settings.put("max_slot_wal_keep_size", "10GB");
         settings.putAll(parameters);
         // From here on: what Warden needs and manages (ParameterValidator refuses these names).
         settings.put("listen_addresses", node.host().equals("127.0.0.1") ? "127.0.0.1" : "127.0.0.1," + node.host());

@@ -282,7 +282,7 @@ class HaDeciderTest {
 
         HaInput build() {
             ClusterSnapshot cluster =
-                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, history, switchover, sync, List.of(), Map.of());
+                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, history, switchover, 0, sync, List.of(), Map.of());
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);

@@ -1,7 +1,6 @@
 package io.warden.dcs;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.time.Duration;
@@ -478,16 +477,52 @@ abstract class DcsContract {
     }
 
     @Test
-    void clearSwitchoverDeletesThePendingOne() {
+    void clearSwitchoverDeletesTheRequestReadAtItsRevision() {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
         assertThat(dcs.requestSwitchover(switchover, LONG)).isTrue();
+        long read = dcs.read().switchoverRevision();
+        dcs.publishMember(member("node-1", MemberState.RUNNING), dcs.grantLease(LONG));
+        ClusterSnapshot later = dcs.read();
+        assertThat(later.switchoverRevision()).as("the key's own revision, not the cluster's").isEqualTo(read)
+                .isPositive().isLessThan(later.revision());
 
-        dcs.clearSwitchover();
+        assertThat(dcs.clearSwitchover(read)).isTrue();
 
         assertThat(dcs.read().switchover()).isEmpty();
+        assertThat(dcs.read().switchoverRevision()).as("none pending").isZero();
+        assertThat(dcs.clearSwitchover(read)).as("already deleted").isFalse();
+        assertThat(dcs.clearSwitchover(0)).as("0 deletes nothing, with none pending").isFalse();
         assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
-        dcs.clearSwitchover();
-        assertThatCode(dcs::clearSwitchover).as("none pending").doesNotThrowAnyException();
+        assertThat(dcs.clearSwitchover(0)).as("0 deletes nothing, with one pending").isFalse();
+        assertThat(dcs.read().switchover()).contains(switchover);
+    }
+
+    @Test
+    void aNewerSwitchoverSurvivesAClearOfTheOlderOne() {
+        Switchover older = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
+        Switchover newer = new Switchover("node-1", "node-3", "2026-12-01T12:00:01Z", "2026-12-01T18:00:00Z", false);
+        assertThat(dcs.requestSwitchover(older, null)).isTrue();
+        long carriedOut = dcs.read().switchoverRevision();
+        // Meanwhile an operator cancels it (by what they read) and asks for the next one.
+        assertThat(dcs.clearSwitchover(carriedOut)).isTrue();
+        assertThat(dcs.requestSwitchover(newer, null)).isTrue();
+
+        assertThat(dcs.clearSwitchover(carriedOut)).as("the older request's clean-up").isFalse();
+
+        assertThat(dcs.read().switchover()).contains(newer);
+    }
+
+    @Test
+    void theSameRequestWrittenAgainSurvivesAClearOfTheFirst() {
+        Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
+        assertThat(dcs.requestSwitchover(switchover, SHORT)).isTrue();
+        long first = dcs.read().switchoverRevision();
+        letLeasesExpire(SHORT, "the first request expired", () -> dcs.read().switchover().isEmpty());
+        assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
+
+        assertThat(dcs.clearSwitchover(first)).as("compared by revision, not by value").isFalse();
+
+        assertThat(dcs.read().switchover()).contains(switchover);
     }
 
     // ---- appendHistory

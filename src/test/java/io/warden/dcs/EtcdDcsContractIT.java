@@ -1,5 +1,7 @@
 package io.warden.dcs;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
 import io.warden.common.Processes;
 import io.warden.runtime.LocalDeployment;
 import java.io.IOException;
@@ -14,9 +16,12 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.awaitility.Awaitility;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 
 /**
  * The contract against {@link EtcdDcs} on a real etcd: one member on 127.0.0.1 with free ports, started here in a
@@ -88,6 +93,20 @@ class EtcdDcsContractIT extends DcsContract {
     @Override
     protected Dcs newStore(Duration requestTimeout) {
         return new EtcdDcs(List.of(endpoint), "contract-" + CLUSTERS.incrementAndGet(), requestTimeout);
+    }
+
+    /** Not part of the contract (only etcd has a version): the warnings are those of the release the member runs. */
+    @Test
+    void theVersionWarningsAreThoseOfTheReleaseEachMemberRuns() {
+        Processes.Result installed = Processes.run(List.of("etcd", "--version"), Duration.ofSeconds(10));
+        Matcher version = Pattern.compile("etcd Version: (\\S+)").matcher(installed.output());
+        assertThat(version.find()).as("etcd --version said: " + installed.output()).isTrue();
+
+        List<String> warnings = ((EtcdDcs) dcs).versionWarnings();
+
+        assertThat(warnings).isEqualTo(EtcdVersions.warnings(version.group(1)).stream()
+                .map(warning -> "etcd member " + endpoint + ": " + warning)
+                .toList());
     }
 
     /** Freezes etcd (SIGSTOP): its port still accepts connections and nothing answers, the worst case for a client. */

@@ -363,8 +363,15 @@ public final class FakeDcs implements Dcs {
     }
 
     @Override
-    public void clearSwitchover() {
-        run("switchover clear", () -> new Write().delete(ClusterKeys.SWITCHOVER).commit());
+    public boolean clearSwitchover(long modRevision) {
+        return call("switchover clear", () -> {
+            Entry switchover = keys.get(ClusterKeys.SWITCHOVER);
+            if (switchover == null || switchover.modRevision() != modRevision) {
+                return false;
+            }
+            new Write().delete(ClusterKeys.SWITCHOVER).commit();
+            return true;
+        });
     }
 
     @Override

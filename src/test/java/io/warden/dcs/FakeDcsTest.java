@@ -153,7 +153,7 @@ class FakeDcsTest extends DcsContract {
                 () -> fake.appendHistory(entry(1)),
                 () -> fake.requestSwitchover(new Switchover("node-1", "node-2", ""), null),
                 () -> fake.publishSync("node-1", Optional.empty()),
-                fake::clearSwitchover,
+                () -> fake.clearSwitchover(1),
                 () -> fake.publishRouter(router("r1"), lease),
                 fake::readRouters);
         for (ThrowingCallable call : calls) {

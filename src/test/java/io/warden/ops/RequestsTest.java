@@ -43,7 +43,7 @@ class RequestsTest {
 
     private ClusterSnapshot cluster() {
         return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), members,
-                Optional.of(new Optime("0/3000000", 1)), config, 5, List.of(), pending, sync, List.of(), Map.of());
+                Optional.of(new Optime("0/3000000", 1)), config, 5, List.of(), pending, 0, sync, List.of(), Map.of());
     }
 
     @Test

@@ -173,7 +173,7 @@ class RouterLeaseTest {
         @Override public AutoCloseable watch(Runnable onChange) { return delegate.watch(onChange); }
         @Override public boolean requestSwitchover(Switchover switchover, Duration ttl) { return delegate.requestSwitchover(switchover, ttl); }
         @Override public boolean publishSync(String leaderName, Optional<SyncState> sync) { return delegate.publishSync(leaderName, sync); }
-        @Override public void clearSwitchover() { delegate.clearSwitchover(); }
+        @Override public boolean clearSwitchover(long modRevision) { return delegate.clearSwitchover(modRevision); }
         @Override public List<RouterStatus> readRouters() { return delegate.readRouters(); }
         @Override public AutoCloseable watchAll(Consumer<List<String>> onChange) { return delegate.watchAll(onChange); }
         @Override public void close() { delegate.close(); }

@@ -29,7 +29,7 @@ class TopologyTest {
             byName.put(m.name(), m);
         }
         return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), byName,
-                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty(), Optional.empty(), List.of(), Map.of());
+                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty(), 0, Optional.empty(), List.of(), Map.of());
     }
 
     private static final Member PRIMARY = member("n1", Role.PRIMARY, MemberState.RUNNING, 0, false);
