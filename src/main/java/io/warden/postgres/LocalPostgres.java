@@ -89,6 +89,7 @@ public final class LocalPostgres implements Postgres {
                       (select status from pg_stat_wal_receiver) as receiver,
                       (select received_tli from pg_stat_wal_receiver) as received_tli,
                       (select timeline_id from pg_control_checkpoint()) as checkpoint_tli,
+                      (select min_recovery_end_timeline from pg_control_recovery()) as recovery_tli,
                       exists (select 1 from pg_settings where pending_restart) as pending_restart
                     """).getFirst();
             boolean pendingRestart = (Boolean) row.get("pending_restart");
@@ -105,8 +106,7 @@ public final class LocalPostgres implements Postgres {
             }
             Lsn received = Lsn.parse((String) row.get("received"));
             Lsn replayed = Lsn.parse((String) row.get("replayed"));
-            Object receivedTli = row.get("received_tli");
-            long timeline = receivedTli != null ? ((Number) receivedTli).longValue() : ((Number) row.get("checkpoint_tli")).longValue();
+            long timeline = replicaTimeline(pid.get(), row);
             return new LocalState(
                     DataState.RUNNING_REPLICA,
                     timeline,
@@ -121,6 +121,32 @@ public final class LocalPostgres implements Postgres {
             return new LocalState(
                     standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY, 0, Lsn.ZERO, false, upstream, pid.get());
         }
+    }
+
+    /** The postmaster whose timeline {@link #highestTimeline} is for. */
+    private long timelineOfPid;
+    private long highestTimeline;
+
+    /**
+     * The timeline a running replica is on. While its WAL receiver streams, the one it receives; once the upstream
+     * is gone the receiver's row is empty, and the control file's checkpoint timeline may be older (no restartpoint
+     * since the switch): a replica that followed a promotion would then look like it was on the old timeline, and
+     * never race. A replica's timeline only moves forward while its postmaster runs, so the highest seen for this
+     * postmaster counts.
+     */
+    private long replicaTimeline(long postmasterPid, Map<String, Object> row) {
+        long seen = 0;
+        for (String column : List.of("received_tli", "checkpoint_tli", "recovery_tli")) {
+            if (row.get(column) instanceof Number number) {
+                seen = Math.max(seen, number.longValue());
+            }
+        }
+        if (timelineOfPid != postmasterPid) {
+            timelineOfPid = postmasterPid;
+            highestTimeline = 0;
+        }
+        highestTimeline = Math.max(highestTimeline, seen);
+        return highestTimeline;
     }
 
     /** host:port of the upstream in the primary_conninfo the agent last wrote, empty when none. */
