@@ -63,4 +63,26 @@ class SyncProbeTest {
         assertThat(published()).contains("node-2");
         assertThat(postgres.actions()).contains("probe commit");
     }
+
+    @Test
+    void aNewPrimaryInStrictModeIsNotRoutableUntilAProbeCommitWaitedForAStandby() throws java.io.IOException {
+        AgentHarness other = new AgentHarness(java.nio.file.Files.createDirectories(dir.resolve("strict")));
+        other.dcs.putRaw("config", AgentHarness.config("strict", ""));
+        other.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"]}");
+        FakePostgres replica = FakePostgres.streamingReplica(1, "0/3000000", new io.warden.postgres.PostgresCtl.Upstream("127.0.0.1", 5602));
+        replica.standby("node-3", "sync", "0/3000000");
+        replica.commitsWait(false);
+        Agent promoted = other.replicaOfALostLeader(replica);
+
+        promoted.cycle();
+        promoted.cycle();
+
+        assertThat(replica.actions()).contains("promote");
+        assertThat(other.dcs.read().members().get("node-1").state()).as("not routable yet").isNotEqualTo(MemberState.RUNNING);
+
+        replica.commitsWait(true);
+        promoted.cycle();
+
+        assertThat(other.dcs.read().members().get("node-1").state()).isEqualTo(MemberState.RUNNING);
+    }
 }
