@@ -104,6 +104,13 @@ public final class Agent implements AutoCloseable {
     /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
     private long rewindFailedAtNanos;
     private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
+    /**
+     * Set by a promotion in synchronous mode while commits must wait for some standby: until a probe commit proved they
+     * do, the member is published as promoting, so no router sends it writes (a checkpointer that has not applied
+     * the new synchronous_standby_names yet would let them be acknowledged by this node alone).
+     */
+    private volatile boolean awaitingSyncProbe;
+
     /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
     private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
     /**
@@ -831,6 +838,10 @@ public final class Agent implements AutoCloseable {
         long promotedAt = clock.nanoTime();
         postgres.writeConfig(node, parameters(true), Optional.empty());
         inProgress = null;
+        awaitingSyncProbe = current.config().synchronous() && (syncStandbys.wildcard() || !syncStandbys.names().isEmpty());
+        if (awaitingSyncProbe) {
+            syncProbePassed();
+        }
         LocalState promoted = observe();
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
@@ -957,6 +968,9 @@ public final class Agent implements AutoCloseable {
             fence("stepping down: watchdog unreachable");
             return;
         }
+        if (awaitingSyncProbe) {
+            syncProbePassed();
+        }
         Optime optime = new Optime(local.lsn().toString(), local.timeline());
         if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
             dcs.publishOptime(config.name(), optime);
@@ -980,6 +994,27 @@ public final class Agent implements AutoCloseable {
         if (cluster.switchover().isPresent() && !dcs.clearSwitchover(cluster.switchoverRevision())) {
             LOG.info("left the switchover request alone (" + why + "): it was rewritten or removed since revision "
                     + cluster.switchoverRevision());
+        }
+    }
+
+    /**
+     * Runs a probe commit for a new synchronous primary: it passes when some standby postgres waits for had flushed the
+     * probe when its COMMIT returned; then the member is published as running (routable).
+     */
+    private void syncProbePassed() {
+        try {
+            Optional<Lsn> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
+            Set<String> waitedFor = Set.copyOf(syncStandbys.names());
+            boolean held = probe.isPresent() && postgres.standbys().stream()
+                    .anyMatch(s -> (syncStandbys.wildcard() || waitedFor.contains(s.name())) && s.flush().compareTo(probe.get()) >= 0);
+            if (held) {
+                awaitingSyncProbe = false;
+                LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
+            } else {
+                logReason("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
+            }
+        } catch (SQLException e) {
+            logReason("cannot run the synchronous probe commit: " + e.getMessage());
         }
     }
 
@@ -1185,7 +1220,9 @@ public final class Agent implements AutoCloseable {
             case RUNNING_REPLICA -> Role.REPLICA;
             case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
         };
-        MemberState state = inProgress != null ? inProgress : switch (local.data()) {
+        MemberState state = inProgress != null ? inProgress
+                : awaitingSyncProbe && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
+                : switch (local.data()) {
             case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
             case RUNNING_REPLICA -> local.timeline() == 0
                     ? MemberState.STARTING
