@@ -149,8 +149,13 @@ final class TestCluster implements AutoCloseable {
 
     /** A JDBC connection straight to one node (not through libpq's host selection). */
     Connection connect(String name) throws SQLException {
+        return connect(name, 10);
+    }
+
+    /** A connection straight to one node that waits up to {@code socketTimeoutSeconds} for an answer (0: for ever). */
+    Connection connect(String name, int socketTimeoutSeconds) throws SQLException {
         Node node = node(name);
-        return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres");
+        return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", socketTimeoutSeconds);
     }
 
     /** A connection that reaches whichever node is primary, as an application would through the multi-host URI. */
