@@ -226,28 +226,62 @@ class RouterIT {
         await().atMost(Duration.ofSeconds(15)).until(() -> openConnections(r) == 0);
     }
 
+    /**
+     * The fields of the one ErrorResponse that makes up the whole of {@code reply} (docs/router.md: what the router
+     * answers to anything it cannot route), by field type: 'C' the SQLSTATE, 'M' the message.
+     */
+    private static Map<Character, String> errorResponse(byte[] reply) {
+        assertThat(reply).as("a reply from the router").isNotEmpty();
+        assertThat((char) reply[0]).as("the reply's message type").isEqualTo('E');
+        java.nio.ByteBuffer in = java.nio.ByteBuffer.wrap(reply);
+        in.get();
+        assertThat(in.getInt()).as("one ErrorResponse and nothing after it").isEqualTo(reply.length - 1);
+        Map<Character, String> fields = new java.util.HashMap<>();
+        for (byte type; (type = in.get()) != 0; ) {
+            java.io.ByteArrayOutputStream value = new java.io.ByteArrayOutputStream();
+            for (byte b; (b = in.get()) != 0; ) {
+                value.write(b);
+            }
+            fields.put((char) type, value.toString(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        return fields;
+    }
+
+    /** What router {@code r} sends back to a client that sends {@code payload} and waits, up to its closing. */
+    private static byte[] replyTo(RouterProcess r, byte[] payload, boolean thenHalfClose) throws java.io.IOException {
+        try (Socket s = new Socket()) {
+            s.connect(new InetSocketAddress(r.host(), r.readWritePort()), 2000);
+            s.setSoTimeout(15_000);
+            OutputStream out = s.getOutputStream();
+            out.write(payload);
+            out.flush();
+            if (thenHalfClose) {
+                s.shutdownOutput();
+            }
+            return s.getInputStream().readAllBytes();
+        }
+    }
+
     @Test
     @Order(5)
     void garbageOversizedTruncatedAndSilentClientsAreClosedWhileOthersAreServed() throws Exception {
         RouterProcess r = router(1);
-        List<byte[]> bad = List.of(
-                "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(),
-                new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0},
-                new byte[] {0, 0, 0, 100, 0, 3, 0, 0},
-                new byte[] {0, 0, 0, 8, 0x12, 0x34, 0x56, 0x78});
-        for (byte[] payload : bad) {
-            try (Socket s = new Socket()) {
-                s.connect(new InetSocketAddress(r.host(), r.readWritePort()), 2000);
-                s.setSoTimeout(15_000);
-                OutputStream out = s.getOutputStream();
-                out.write(payload);
-                out.flush();
-                s.shutdownOutput();
-                InputStream in = s.getInputStream();
-                byte[] reply = in.readAllBytes();
-                assertThat(reply.length == 0 || reply[0] == 'E').as("an ErrorResponse or a plain close").isTrue();
-            }
+        // Each is refused from its first bytes, with the reason; the length is the first thing read.
+        Map<String, byte[]> refused = new java.util.LinkedHashMap<>();
+        refused.put("invalid startup packet length 1195725856", "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        refused.put("invalid startup packet length 2147483647", new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0});
+        refused.put("unsupported protocol or request code 305419896", new byte[] {0, 0, 0, 8, 0x12, 0x34, 0x56, 0x78});
+        for (var bad : refused.entrySet()) {
+            Map<Character, String> error = errorResponse(replyTo(r, bad.getValue(), false));
+            assertThat(error.get('C')).as(error.toString()).isEqualTo("08P01");
+            assertThat(error.get('M')).isEqualTo(bad.getKey());
         }
+        // A packet that announces 100 bytes and brings 8 before the client closes: nothing to answer, closed at once
+        // (well within the startup timeout).
+        long start = System.nanoTime();
+        assertThat(replyTo(r, new byte[] {0, 0, 0, 100, 0, 3, 0, 0}, true)).as("the reply to a truncated startup packet").isEmpty();
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
+
         // Thousands of connections opened and dropped, and a silent one held open.
         Socket silent = new Socket(r.host(), r.readWritePort());
         for (int i = 0; i < 2000; i++) {
@@ -259,13 +293,26 @@ class RouterIT {
             assertThat(scalar(c, "select 1")).isEqualTo("1");
         }
         silent.setSoTimeout(30_000);
-        assertThat(silent.getInputStream().read()).as("the silent client is dropped after the startup timeout").isIn(-1, (int) 'E');
+        Map<Character, String> error = errorResponse(silent.getInputStream().readAllBytes());
+        assertThat(error.get('C')).isEqualTo("08P01");
+        assertThat(error.get('M')).as("the silent client is dropped after the startup timeout").isEqualTo("no startup packet within 10000 ms");
         silent.close();
+    }
+
+    /** How many sessions router {@code r} has routed to {@code node} through {@code port} ("read_write", "read_only"). */
+    private static long routed(RouterProcess r, String port, String node) throws Exception {
+        String text = java.net.http.HttpClient.newHttpClient().send(
+                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
+                        .timeout(Duration.ofSeconds(5)).build(),
+                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String prefix = "warden_router_routed_total{port=\"" + port + "\",node=\"" + node + "\"} ";
+        return text.lines().filter(l -> l.startsWith(prefix)).mapToLong(l -> Long.parseLong(l.substring(prefix.length()).trim())).sum();
     }
 
     @Test
     @Order(5)
     void aNodeThatAcceptsTcpButNeverAnswersDoesNotStallTheRouter() throws Exception {
+        RouterProcess r = router(1);
         // A "replica" whose port accepts connections and then says nothing, published in the DCS like a member.
         try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
                 var dcs = new io.warden.dcs.EtcdDcs(cluster.state().etcdClientUrls(), cluster.state().cluster(), Duration.ofSeconds(5))) {
@@ -280,34 +327,44 @@ class RouterIT {
                 }
             });
             long lease = dcs.grantLease(Duration.ofSeconds(30));
-            dcs.publishMember(new Member("ghost", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "127.0.0.1",
-                    silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.dcs.NodeTags.NONE,
-                    0, 0, "ghost", "/nowhere", false), lease);
-            // Clients that land on the ghost hang (their driver times out); everyone else is served meanwhile.
-            List<CompletableFuture<Void>> stuck = new ArrayList<>();
-            for (int i = 0; i < 5; i++) {
-                stuck.add(CompletableFuture.runAsync(() -> {
-                    try (Connection c = open(url(true, router(1)))) {
-                        nodeOf(c);
+            CompletableFuture<String> stuck;
+            try {
+                dcs.publishMember(new Member("ghost", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "127.0.0.1",
+                        silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.dcs.NodeTags.NONE,
+                        0, 0, "ghost", "/nowhere", false), lease);
+                // Once router 1 has read it, the ghost gets the next read session: a streaming replica with no sessions,
+                // first by name among the least busy.
+                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> status(r).path("replicas").has("ghost"));
+                long before = routed(r, "read_only", "ghost");
+                stuck = CompletableFuture.supplyAsync(() -> {
+                    Properties patient = props();
+                    patient.setProperty("loginTimeout", "60");
+                    try (Connection c = DriverManager.getConnection(url(true, r), patient)) {
+                        return nodeOf(c);
                     } catch (SQLException e) {
-                        // The ghost never answers: pgjdbc gives up after connectTimeout.
+                        throw new java.util.concurrent.CompletionException(e);
                     }
-                }));
-            }
-            for (int i = 0; i < 10; i++) {
-                try (Connection c = open(url(false, router(1)))) {
-                    assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+                });
+                await().atMost(Duration.ofSeconds(10)).until(() -> routed(r, "read_only", "ghost") == before + 1);
+                // While that session hangs on the ghost, everyone else is served.
+                for (int i = 0; i < 10; i++) {
+                    try (Connection c = open(url(false, r))) {
+                        assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
+                    }
                 }
+                assertThat(stuck).as("the session routed to the ghost, still waiting for its answer").isNotDone();
+            } finally {
+                dcs.revokeLease(lease);
+                held.forEach(sock -> {
+                    try {
+                        sock.close();
+                    } catch (java.io.IOException ignored) {
+                        // Test cleanup.
+                    }
+                });
             }
-            dcs.revokeLease(lease);
-            CompletableFuture.allOf(stuck.toArray(CompletableFuture[]::new)).get(30, java.util.concurrent.TimeUnit.SECONDS);
-            held.forEach(sock -> {
-                try {
-                    sock.close();
-                } catch (java.io.IOException ignored) {
-                    // Test cleanup.
-                }
-            });
+            // The ghost hangs up: the router passes the close on, and the client gives up.
+            assertThat(stuck).failsWithin(Duration.ofSeconds(10));
         }
     }
 
@@ -444,8 +501,10 @@ class RouterIT {
                 cluster.freeze(cluster.etcdPid(i));
             }
             // Within its 3 s lease the router fences: the open session is closed and new ones are refused.
+            // The router closes it: the driver sees the connection end (08006), not an error from postgres.
             await().atMost(Duration.ofSeconds(8)).ignoreExceptions().untilAsserted(() ->
-                    assertThatThrownBy(() -> scalar(open, "select 1")).isInstanceOf(SQLException.class));
+                    assertThatThrownBy(() -> scalar(open, "select 1"))
+                            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).as(e.toString()).isEqualTo("08006")));
             await().atMost(Duration.ofSeconds(8)).untilAsserted(() ->
                     assertThatThrownBy(() -> new Socket(r.host(), r.readOnlyPort()).close()).isInstanceOf(java.net.ConnectException.class));
         } finally {
