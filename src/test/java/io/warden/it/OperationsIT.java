@@ -173,45 +173,52 @@ class OperationsIT {
         assertThat(cluster.cli("pause")).isZero();
         await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().config().pause());
 
-        long postmaster = cluster.postmasterPid(primary);
-        cluster.killPostmaster(primary);
-        long killedAt = System.nanoTime();
-        // Twice primary_start_timeout, counted from the moment the leader's record says stopped: it keeps the key,
-        // nobody restarts its postgres, nobody else is promoted.
-        await().during(PRIMARY_START_TIMEOUT.multipliedBy(2)).atMost(PRIMARY_START_TIMEOUT.multipliedBy(4)).untilAsserted(() -> {
-            ClusterSnapshot s = cluster.snapshot();
-            assertThat(s.leader().map(LeaderKey::name)).as("the leader key").contains(primary);
-            assertThat(s.members().get(primary)).as(primary + "'s record").extracting(Member::state).isEqualTo(MemberState.STOPPED);
-            assertThat(s.members().values().stream().filter(m -> m.role() == Role.PRIMARY).map(Member::name))
-                    .as("members running as primary").isEmpty();
-            assertThat(s.history()).as("the history").isEqualTo(history);
-        });
-        assertThat(Processes.alive(postmaster)).isFalse();
-        assertThat(Duration.ofNanos(System.nanoTime() - killedAt)).isGreaterThan(PRIMARY_START_TIMEOUT.multipliedBy(2));
+        try {
+            long postmaster = cluster.postmasterPid(primary);
+            cluster.killPostmaster(primary);
+            long killedAt = System.nanoTime();
+            // Twice primary_start_timeout, counted from the moment the leader's record says stopped: it keeps the key,
+            // nobody restarts its postgres, nobody else is promoted.
+            await().during(PRIMARY_START_TIMEOUT.multipliedBy(2)).atMost(PRIMARY_START_TIMEOUT.multipliedBy(4)).untilAsserted(() -> {
+                ClusterSnapshot s = cluster.snapshot();
+                assertThat(s.leader().map(LeaderKey::name)).as("the leader key").contains(primary);
+                assertThat(s.members().get(primary)).as(primary + "'s record").extracting(Member::state).isEqualTo(MemberState.STOPPED);
+                assertThat(s.members().values().stream().filter(m -> m.role() == Role.PRIMARY).map(Member::name))
+                        .as("members running as primary").isEmpty();
+                assertThat(s.history()).as("the history").isEqualTo(history);
+            });
+            assertThat(Processes.alive(postmaster)).isFalse();
+            assertThat(Duration.ofNanos(System.nanoTime() - killedAt)).isGreaterThan(PRIMARY_START_TIMEOUT.multipliedBy(2));
 
-        // No primary now: a session is held for wait_for_node (10 s), then refused with the reason; not left hanging.
-        long start = System.nanoTime();
-        assertThatThrownBy(() -> cluster.connectThroughRouter(1, 40).close())
-                .isInstanceOfSatisfying(SQLException.class, e -> {
-                    assertThat(e.getSQLState()).isEqualTo("57P03");
-                    assertThat(e.getMessage()).contains("no primary became available within wait_for_node (10 s)");
-                });
-        assertThat(Duration.ofNanos(System.nanoTime() - start)).as("held, not refused at once").isGreaterThan(Duration.ofSeconds(9));
+            // No primary now: a session is held for wait_for_node (10 s), then refused with the reason; not left hanging.
+            long start = System.nanoTime();
+            assertThatThrownBy(() -> cluster.connectThroughRouter(1, 40).close())
+                    .isInstanceOfSatisfying(SQLException.class, e -> {
+                        assertThat(e.getSQLState()).isEqualTo("57P03");
+                        assertThat(e.getMessage()).contains("no primary became available within wait_for_node (10 s)");
+                    });
+            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("held, not refused at once").isGreaterThan(Duration.ofSeconds(9));
 
-        // A session opened through the routers waits for a primary instead of being refused, and reaches it once
-        // resume has restarted it.
-        CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
-            try (Connection c = cluster.connectThroughRouters();
-                    Statement st = c.createStatement();
-                    ResultSet rs = st.executeQuery("select current_setting('cluster_name')")) {
-                rs.next();
-                return rs.getString(1);
-            } catch (SQLException e) {
-                throw new CompletionException(e);
+            // A session opened through the routers waits for a primary instead of being refused, and reaches it once
+            // resume has restarted it.
+            CompletableFuture<String> waiting = CompletableFuture.supplyAsync(() -> {
+                try (Connection c = cluster.connectThroughRouters();
+                        Statement st = c.createStatement();
+                        ResultSet rs = st.executeQuery("select current_setting('cluster_name')")) {
+                    rs.next();
+                    return rs.getString(1);
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            assertThat(cluster.cli("resume")).isZero();
+            assertThat(waiting).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(primary);
+        } finally {
+            // Not left paused for the tests after this one.
+            if (cluster.snapshot().config().pause()) {
+                cluster.cli("resume");
             }
-        });
-        assertThat(cluster.cli("resume")).isZero();
-        assertThat(waiting).succeedsWithin(Duration.ofSeconds(30)).isEqualTo(primary);
+        }
         Member after = cluster.primary();
         assertThat(after.name()).isEqualTo(primary);
         assertThat(after.timeline()).as("restarted in place, not promoted anywhere").isEqualTo(before.timeline());
