@@ -7,24 +7,33 @@ import io.warden.common.Processes;
 import io.warden.dcs.Member;
 import io.warden.dcs.Role;
 import io.warden.runtime.DeploymentState.Node;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
 /**
  * Issue #2, scenarios 4 and 5: a primary cut off from the network, and a primary whose agent is frozen, stop
- * accepting writes before another node is promoted, and rejoin as replicas afterwards. Each runs in network
- * namespaces so the partition is real.
+ * accepting writes before another node is promoted, and rejoin as replicas afterwards; and the fence kills every
+ * backend, so no session left open on the old primary commits after it. The order of the old primary's last commit
+ * and the new primary's promotion is read from the two servers' own WAL ({@link WalEvidence}), not from what
+ * clients saw. The partition runs in network namespaces so it is real.
  */
 class FencingIT {
     private TestCluster cluster;
@@ -66,12 +75,40 @@ class FencingIT {
         return ids;
     }
 
+    private String currentWalLsn(String node) throws SQLException {
+        try (Connection c = cluster.connect(node);
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select pg_current_wal_lsn()")) {
+            rs.next();
+            return rs.getString(1);
+        }
+    }
+
+    /**
+     * From the servers' own WAL: the old primary went on committing after the fault (so the fault alone did not stop
+     * its writes, the fence did), and its last commit came before the END_OF_RECOVERY record of the promoted node.
+     */
+    private void assertStoppedCommittingBeforePromotion(Member old, String fromLsn, Instant faultAt, Member promoted) {
+        Instant promotedAt = WalEvidence.promotedAt(cluster.dataDir(promoted.name()), promoted.timeline());
+        WalEvidence.Commit last = WalEvidence.read(cluster.dataDir(old.name()), old.timeline(), fromLsn).lastCommit()
+                .orElseThrow(() -> new AssertionError("no commit in " + old.name() + "'s WAL since " + fromLsn));
+        System.out.printf("fence: fault at %s; %s's last commit (its WAL) at %s; %s promoted (END_OF_RECOVERY) at %s%n",
+                faultAt, old.name(), last.at(), promoted.name(), promotedAt);
+        assertThat(last.at())
+                .as("%s's last commit (transaction %d) comes after the fault at %s: it was still accepting writes", old.name(), last.xid(), faultAt)
+                .isAfter(faultAt);
+        assertThat(last.at())
+                .as("%s's last commit (transaction %d) comes before %s's END_OF_RECOVERY record", old.name(), last.xid(), promoted.name())
+                .isBefore(promotedAt);
+    }
+
     @Test
     void anIsolatedPrimaryStopsWritingBeforeAnotherIsPromotedAndRejoinsAfterwards() throws Exception {
         cluster = TestCluster.start("partition", 3, 8600, "netns");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
         Node oldNode = cluster.node(old.name());
+        String fromLsn = currentWalLsn(old.name());
 
         // The old primary is reached from inside its own namespace, where it stays reachable after the cut.
         WriteProbe oldSide = new WriteProbe("probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.state().superuserPassword()).open());
@@ -79,17 +116,15 @@ class FencingIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
 
         cluster.cutLink(old.name());
-        long cutAt = System.nanoTime();
+        Instant cutAt = Instant.now();
+        long cutNanos = System.nanoTime();
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        assertThat(promoted.name()).isNotEqualTo(old.name());
-        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutAt));
+        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutNanos));
         oldSide.close();
         newSide.close();
 
-        long firstNewAck = newSide.acks().stream().filter(a -> a.atNanos() > cutAt).mapToLong(WriteProbe.Ack::atNanos).min().orElseThrow();
-        assertThat(oldSide.lastAckNanos())
-                .as("the isolated primary's last acknowledged write comes before the new primary's first")
-                .isLessThan(firstNewAck);
+        // Read while the link is still cut: once it is back, the old node rewinds and its WAL is rewritten.
+        assertStoppedCommittingBeforePromotion(old, fromLsn, cutAt, promoted);
 
         cluster.restoreLink(old.name());
         cluster.awaitHealthy(Duration.ofSeconds(120));
@@ -108,6 +143,8 @@ class FencingIT {
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
         Node oldNode = cluster.node(old.name());
+        String fromLsn = currentWalLsn(old.name());
+        long postmaster = cluster.postmasterPid(old.name());
         String oldUrl = "jdbc:postgresql://" + oldNode.host() + ":" + oldNode.port() + "/postgres";
 
         WriteProbe oldSide = new WriteProbe("probe", 1_000_000, () -> open(oldUrl));
@@ -115,22 +152,74 @@ class FencingIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
 
         cluster.freeze(oldNode.agentPid());
-        long frozenAt = System.nanoTime();
+        Instant frozenAt = Instant.now();
+        long frozenNanos = System.nanoTime();
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        assertThat(promoted.name()).isNotEqualTo(old.name());
-        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenAt));
-        assertThat(Processes.alive(oldNode.agentPid())).isTrue();
-        cluster.thaw(oldNode.agentPid());
+        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenNanos));
         oldSide.close();
         newSide.close();
 
-        long firstNewAck = newSide.acks().stream().filter(a -> a.atNanos() > frozenAt).mapToLong(WriteProbe.Ack::atNanos).min().orElseThrow();
-        assertThat(oldSide.lastAckNanos())
-                .as("the frozen agent's postgres stopped accepting writes before the new primary accepted any")
-                .isLessThan(firstNewAck);
+        // Read while the agent is still frozen: once it wakes, it rewinds the old node and its WAL is rewritten.
+        assertStoppedCommittingBeforePromotion(old, fromLsn, frozenAt, promoted);
+        Path watchdogLog = Path.of(oldNode.configFile()).resolveSibling("watchdog.log");
+        assertThat(Files.readString(watchdogLog))
+                .as("the frozen agent could not fence its postgres: its watchdog did")
+                .contains("agent missed its deadline: killed postmaster " + postmaster + " and ");
+        cluster.thaw(oldNode.agentPid());
 
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
         assertThat(ids(promoted.name())).containsAll(newSide.ackedIds());
+    }
+
+    /**
+     * The fence kills every backend, not only the postmaster. A backend outlives its postmaster as long as it does
+     * not wait on its latch, and then still commits what its session sent and acknowledges it. So one session stays
+     * open to the old primary across the fault with a write in flight that cannot end by itself: a COPY from a named
+     * pipe, blocked in read(2), where postgres makes no postmaster-death check. The pipe is fed only after the new
+     * primary is promoted: a backend that survived the fence would then commit that row on the old primary and tell
+     * this very session so.
+     */
+    @Test
+    void aSessionHeldOpenAcrossTheFenceCannotCommitAfterIt() throws Exception {
+        cluster = TestCluster.start("backends", 3, 11000, "process");
+        cluster.executeOnPrimary("create table held(id bigint primary key)");
+        Member old = cluster.primary();
+        Node oldNode = cluster.node(old.name());
+        Path pipe = cluster.dir.resolve("held.pipe");
+        var mkfifo = Processes.run(List.of("mkfifo", "-m", "0666", pipe.toString()), Duration.ofSeconds(5));
+        assertThat(mkfifo.exitCode()).as(mkfifo.output()).isZero();
+
+        try (Connection session = cluster.connect(old.name(), 0);
+                Statement s = session.createStatement()) {
+            s.execute("insert into held values (1)");
+            long backend;
+            try (ResultSet rs = s.executeQuery("select pg_backend_pid()")) {
+                rs.next();
+                backend = rs.getLong(1);
+            }
+            CompletableFuture<Integer> copy = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return s.executeUpdate("copy held(id) from '" + pipe + "'");
+                } catch (SQLException e) {
+                    throw new CompletionException(e);
+                }
+            });
+            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.queryLong(old.name(),
+                    "select count(*) from pg_stat_activity where pid = " + backend + " and state = 'active' and query like 'copy held%'") == 1);
+
+            cluster.freeze(oldNode.agentPid());
+            Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+            // Opened read-write, a pipe never blocks the opener, whether a reader is left or not.
+            try (RandomAccessFile writer = new RandomAccessFile(pipe.toFile(), "rw")) {
+                writer.write("2\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            }
+
+            Object outcome = copy.handle((rows, error) -> error != null ? error.getCause() : "COPY " + rows).get(10, TimeUnit.SECONDS);
+            assertThat(outcome)
+                    .as("the session held open on %s across the fence, after %s was promoted", old.name(), promoted.name())
+                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).as(e.toString()).isEqualTo("08006"));
+            assertThat(Processes.alive(backend)).as("the session's backend %d outlived the fence", backend).isFalse();
+        }
     }
 }

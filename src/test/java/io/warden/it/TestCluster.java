@@ -104,6 +104,12 @@ final class TestCluster implements AutoCloseable {
         return dcs.read();
     }
 
+    /** Revokes a lease in etcd: every key bound to it vanishes at once, as if it had expired now. */
+    synchronized void revokeLease(long leaseId) {
+        snapshot();
+        dcs.revokeLease(leaseId);
+    }
+
     /** The node that holds the leader key and runs as primary; fails when there is none right now. */
     Member primary() {
         ClusterSnapshot cluster = snapshot();
@@ -149,8 +155,13 @@ final class TestCluster implements AutoCloseable {
 
     /** A JDBC connection straight to one node (not through libpq's host selection). */
     Connection connect(String name) throws SQLException {
+        return connect(name, 10);
+    }
+
+    /** A connection straight to one node that waits up to {@code socketTimeoutSeconds} for an answer (0: for ever). */
+    Connection connect(String name, int socketTimeoutSeconds) throws SQLException {
         Node node = node(name);
-        return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres");
+        return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", socketTimeoutSeconds);
     }
 
     /** A connection that reaches whichever node is primary, as an application would through the multi-host URI. */
@@ -362,6 +373,40 @@ final class TestCluster implements AutoCloseable {
     void restoreLink(String name) {
         NetworkNamespaces.setLink(state.netId(), index(name), true);
         cutLinks.remove(index(name));
+    }
+
+    /**
+     * Restarts router {@code index} (1-based) with {@code etcdEndpoints} instead of the deployment's etcd, from a
+     * second config file beside its own (so its log stays where it was), until {@link #restoreRouter}. {@link #close}
+     * stops it by pid wherever it points.
+     */
+    DeploymentState.RouterProcess rerouteRouter(int index, List<String> etcdEndpoints) {
+        DeploymentState.RouterProcess router = state.routers().get(index - 1);
+        Path own = Path.of(router.configFile());
+        Path rerouted = own.resolveSibling("config-rerouted.yml");
+        try {
+            String yaml = Files.readString(own);
+            String etcd = etcdEndpoints.stream().map(e -> "  - " + e + "\n").reduce("etcd:\n", String::concat);
+            Files.writeString(rerouted, yaml.replaceAll("(?m)^etcd:\n(  - .*\n)+", java.util.regex.Matcher.quoteReplacement(etcd)));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+        return relaunchRouter(router, rerouted);
+    }
+
+    /** Restarts router {@code index} on its own config again, after {@link #rerouteRouter}. */
+    DeploymentState.RouterProcess restoreRouter(int index) {
+        DeploymentState.RouterProcess router = state.routers().get(index - 1);
+        Path own = Path.of(router.configFile()).resolveSibling("config.yml");
+        return relaunchRouter(router, own);
+    }
+
+    private DeploymentState.RouterProcess relaunchRouter(DeploymentState.RouterProcess router, Path config) {
+        Processes.stop(router.pid(), Duration.ofSeconds(10));
+        DeploymentState.RouterProcess relaunched = LocalDeployment.relaunchRouter(dir, new DeploymentState.RouterProcess(
+                router.id(), router.host(), router.readWritePort(), router.readOnlyPort(), router.apiPort(), config.toString(), router.pid()));
+        state = DeploymentState.read(dir);
+        return relaunched;
     }
 
     long etcdPid(int member) {

@@ -9,9 +9,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * Inserts rows with increasing ids through a connection supplier, each in its own connection (as a client that
- * reconnects after every error would), and records which were acknowledged and when. Used to prove that no
- * acknowledged write is lost and that two nodes never accept writes at the same instant.
+ * Inserts rows with increasing ids through a connection supplier and records which were acknowledged and when,
+ * and which failed. By default each insert gets its own connection (as a client that reconnects after every error
+ * would); {@link #onOneSession} keeps one session for all of them and stops at its first error. Used to prove that
+ * no acknowledged write is lost and that two nodes never accept writes at the same instant.
  */
 final class WriteProbe implements AutoCloseable {
     /** An acknowledged write: its id and the System.nanoTime() at which the commit returned. */
@@ -26,30 +27,66 @@ final class WriteProbe implements AutoCloseable {
     private final AtomicLong nextId;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final List<Ack> acks = new CopyOnWriteArrayList<>();
+    private final List<SQLException> failures = new CopyOnWriteArrayList<>();
     private final Thread thread;
 
     WriteProbe(String table, long firstId, ConnectionSource source) {
+        this(table, firstId, source, false);
+    }
+
+    private WriteProbe(String table, long firstId, ConnectionSource source, boolean oneSession) {
         this.source = source;
         this.table = table;
         this.nextId = new AtomicLong(firstId);
-        this.thread = Thread.ofPlatform().daemon().name("probe-" + table).start(this::run);
+        this.thread = Thread.ofPlatform().daemon().name("probe-" + table).start(oneSession ? this::runOnOneSession : this::run);
+    }
+
+    /** A probe that opens one session and writes on it until the first error, which ends it. */
+    static WriteProbe onOneSession(String table, long firstId, ConnectionSource source) {
+        return new WriteProbe(table, firstId, source, true);
     }
 
     private void run() {
         while (running.get()) {
-            long id = nextId.getAndIncrement();
-            try (Connection c = source.open();
-                    Statement s = c.createStatement()) {
-                s.execute("insert into " + table + "(id) values (" + id + ")");
-                acks.add(new Ack(id, System.nanoTime()));
+            try (Connection c = source.open()) {
+                insert(c);
             } catch (SQLException e) {
                 // An outage: the next attempt opens a new connection, as a real client would.
+                failures.add(e);
             }
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
+            if (!pause()) {
                 return;
             }
+        }
+    }
+
+    private void runOnOneSession() {
+        try (Connection c = source.open()) {
+            while (running.get()) {
+                insert(c);
+                if (!pause()) {
+                    return;
+                }
+            }
+        } catch (SQLException e) {
+            failures.add(e);
+        }
+    }
+
+    private void insert(Connection c) throws SQLException {
+        long id = nextId.getAndIncrement();
+        try (Statement s = c.createStatement()) {
+            s.execute("insert into " + table + "(id) values (" + id + ")");
+        }
+        acks.add(new Ack(id, System.nanoTime()));
+    }
+
+    private static boolean pause() {
+        try {
+            Thread.sleep(20);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
         }
     }
 
@@ -61,8 +98,14 @@ final class WriteProbe implements AutoCloseable {
         return acks.stream().map(Ack::id).toList();
     }
 
-    long lastAckNanos() {
-        return acks.isEmpty() ? Long.MIN_VALUE : acks.getLast().atNanos();
+    /** The errors seen, oldest first; a one-session probe has at most one, the one that ended it. */
+    List<SQLException> failures() {
+        return List.copyOf(failures);
+    }
+
+    /** A one-session probe that has stopped (its session failed or the probe was closed). */
+    boolean ended() {
+        return !thread.isAlive();
     }
 
     @Override
