@@ -309,8 +309,10 @@ class RouterIT {
                 java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
                         .timeout(Duration.ofSeconds(5)).build(),
                 java.net.http.HttpResponse.BodyHandlers.ofString()).body();
-        String prefix = "warden_router_routed_total{port=\"" + port + "\",node=\"" + node + "\"} ";
-        return text.lines().filter(l -> l.startsWith(prefix)).mapToLong(l -> Long.parseLong(l.substring(prefix.length()).trim())).sum();
+        // The Prometheus client writes labels sorted by name and every value as a float.
+        String prefix = "warden_router_routed_total{node=\"" + node + "\",port=\"" + port + "\"} ";
+        return text.lines().filter(l -> l.startsWith(prefix))
+                .mapToLong(l -> (long) Double.parseDouble(l.substring(prefix.length()).trim())).sum();
     }
 
     @Test
