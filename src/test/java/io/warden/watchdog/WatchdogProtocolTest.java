@@ -126,4 +126,22 @@ class WatchdogProtocolTest {
 
         assertThat(WatchdogClient.socket(socket).arm(42)).isFalse();
     }
+
+    @Test
+    void aFrozenWatchdogWhoseBacklogIsFullNeverBlocksTheClient() throws IOException {
+        Path socket = dir.resolve("full.sock");
+        ServerSocketChannel frozen = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        // A backlog of one: the connections a timed-out client dropped fill it, as they fill a frozen watchdog's.
+        frozen.bind(UnixDomainSocketAddress.of(socket), 1);
+        closing.add(frozen);
+        WatchdogClient client = WatchdogClient.socket(socket);
+
+        long started = System.nanoTime();
+        for (int attempt = 0; attempt < 10; attempt++) {
+            assertThat(client.arm(42)).isFalse();
+        }
+
+        // Ten attempts of at most two answer timeouts each: never a connect that waits for ever.
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(10));
+    }
 }
