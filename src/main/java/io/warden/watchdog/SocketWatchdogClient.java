@@ -66,17 +66,32 @@ final class SocketWatchdogClient implements WatchdogClient {
         return false;
     }
 
+    /**
+     * Connects without blocking: a frozen watchdog's accept backlog fills up with the connections earlier timeouts
+     * dropped, and a blocking connect to it then waits for ever (the HA loop with it).
+     */
     private void connect() throws IOException {
         SocketChannel opened = SocketChannel.open(StandardProtocolFamily.UNIX);
+        Selector opening = Selector.open();
         try {
-            opened.connect(UnixDomainSocketAddress.of(socket));
             opened.configureBlocking(false);
+            if (!opened.connect(UnixDomainSocketAddress.of(socket))) {
+                opened.register(opening, SelectionKey.OP_CONNECT);
+                if (opening.select(Math.max(1, timeout.toMillis())) == 0 || !opened.finishConnect()) {
+                    throw new IOException("the watchdog did not accept the connection within " + timeout.toMillis() + " ms");
+                }
+                opening.selectedKeys().clear();
+                opened.keyFor(opening).cancel();
+                opening.selectNow();
+            }
             selector = Selector.open();
             opened.register(selector, SelectionKey.OP_READ);
             channel = opened;
         } catch (IOException e) {
             opened.close();
             throw e;
+        } finally {
+            opening.close();
         }
     }
 
