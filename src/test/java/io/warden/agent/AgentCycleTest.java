@@ -139,6 +139,37 @@ class AgentCycleTest {
     }
 
     @Test
+    void aReplicaThatJustFollowedANewLeaderGetsAFreshGraceBeforeItCountsAsStranded() {
+        harness.otherLeader("node-2", "0/3000000");
+        // Synchronous mode, and node-1 is not a synchronous standby: it may not race when node-2 dies.
+        dcs.putRaw("config", AgentHarness.config("on", ""));
+        dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[]}");
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        // node-2 dies: 15 s without streaming, and without a leader.
+        postgres.streaming(false);
+        for (int second = 0; second < 15; second++) {
+            harness.secondsPass(agent, 1);
+            agent.cycle();
+        }
+        // node-3 was promoted (timeline 2) and publishes itself; node-1 follows it, and its receiver takes a moment.
+        postgres.streamsOnReload(false);
+        long lease = dcs.grantLease(TTL.multipliedBy(10));
+        dcs.acquireLeader("node-3", lease);
+        dcs.publishMember(new io.warden.dcs.Member("node-3", io.warden.dcs.Role.PRIMARY, io.warden.dcs.MemberState.RUNNING, "127.0.0.1",
+                5603, "http://127.0.0.1:1", 2, "0/3100000", 0, io.warden.dcs.NodeTags.NONE, 1, 1, "i-3", "/data/node-3", false), lease);
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.FOLLOW);
+
+        harness.secondsPass(agent, 1);
+        agent.cycle();
+
+        assertThat(agent.view().decision().action()).as("not rewound a second after following").isNotEqualTo(Action.REWIND);
+        assertThat(postgres.actions()).noneMatch(a -> a.startsWith("rewind"));
+    }
+
+    @Test
     void aNodeThatCannotReachTheDcsWaitsAndChangesNothing() {
         FakePostgres postgres = FakePostgres.stoppedPrimary(1, "0/3000000");
         Agent agent = agent("node-1", postgres);

@@ -211,11 +211,23 @@ public final class FakePostgres implements Postgres {
         return ok();
     }
 
+    private boolean streamsOnReload = true;
+
+    /** Whether a reload that points the replica at an upstream has it streaming at once (default) or not yet. */
+    public synchronized void streamsOnReload(boolean value) {
+        streamsOnReload = value;
+    }
+
+    /** The WAL receiver stops (its upstream is gone) or connects again. */
+    public synchronized void streaming(boolean value) {
+        streaming = value;
+    }
+
     @Override
     public synchronized Result reload() {
         record("reload");
         if (data == DataState.RUNNING_REPLICA) {
-            streaming = upstream.isPresent();
+            streaming = upstream.isPresent() && streamsOnReload;
         }
         return ok();
     }
