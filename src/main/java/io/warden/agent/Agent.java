@@ -583,6 +583,8 @@ public final class Agent implements AutoCloseable {
     private void follow(Member leader) {
         postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(postgres.reload(), "reloading to follow " + leader.name());
+        // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
+        notStreamingSinceNanos = 0;
     }
 
     private void rewind(Member leader, ClusterSnapshot cluster) {
@@ -623,6 +625,7 @@ public final class Agent implements AutoCloseable {
         LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
         postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(postgres.startNoWait(), "starting the rewound replica");
+        notStreamingSinceNanos = 0;
     }
 
     /**
@@ -690,6 +693,7 @@ public final class Agent implements AutoCloseable {
         postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
         check(postgres.startNoWait(), "starting the re-cloned replica");
         rewindFailedAtNanos = 0;
+        notStreamingSinceNanos = 0;
         LOG.info("re-cloned from " + leader.name() + " and started as its replica");
     }
 
