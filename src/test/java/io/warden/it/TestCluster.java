@@ -153,6 +153,13 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
+    /** The postmaster running on the node's data directory, if one does. */
+    java.util.Optional<Long> runningPostmaster(String name) {
+        return Files.exists(dataDir(name).resolve("postmaster.pid"))
+                ? java.util.Optional.of(postmasterPid(name)).filter(Processes::alive)
+                : java.util.Optional.empty();
+    }
+
     /** A JDBC connection straight to one node (not through libpq's host selection). */
     Connection connect(String name) throws SQLException {
         return connect(name, 10);
@@ -334,15 +341,20 @@ final class TestCluster implements AutoCloseable {
         return snapshot().members().values().stream().filter(m -> m.role() == Role.REPLICA).toList();
     }
 
-    /** Host loss: the node's agent, watchdog and postmaster die together. */
+    /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */
     void killHost(String name) {
         Node node = node(name);
-        long postmaster = postmasterPid(name);
-        List<Long> pids = new ArrayList<>(List.of(node.agentPid(), node.watchdogPid(), postmaster));
-        ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+        List<Long> pids = new ArrayList<>(List.of(node.agentPid(), node.watchdogPid()));
+        runningPostmaster(name).ifPresent(postmaster -> {
+            pids.add(postmaster);
+            ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+        });
         for (long pid : pids) {
             ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
         }
+        // SIGKILL is delivered at once but reaped a moment later: a host restarted before then would find its API port
+        // and its data directory's postmaster still taken.
+        await().atMost(Duration.ofSeconds(10)).until(() -> pids.stream().noneMatch(Processes::alive));
     }
 
     /** The host comes back: its watchdog and agent start again from its config and data directory. */
@@ -363,6 +375,52 @@ final class TestCluster implements AutoCloseable {
     void thaw(long pid) {
         Processes.signal(pid, "CONT");
         frozen.remove(pid);
+    }
+
+    /** Resumes whatever a test froze and did not thaw, so the next test on a shared cluster starts unfrozen. */
+    void thawAll() {
+        frozen.forEach(this::thaw);
+    }
+
+    /** The node's own directory: its config file, logs, watchdog socket and data directory. */
+    Path nodeDir(String name) {
+        return Path.of(node(name).configFile()).getParent();
+    }
+
+    /** Everything the node's agent has logged; the log is appended to across restarts of the host. */
+    String agentLog(String name) {
+        try {
+            return Files.readString(nodeDir(name).resolve("agent.log"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** What the node's agent answers on {@code GET /status}: its member record, with a replica's WAL position read just now. */
+    Member status(String name) {
+        ApiReply reply = api(name, "GET", "/status", null, null);
+        if (reply.status() != 200) {
+            throw new AssertionError(name + " answered GET /status with " + reply.status() + ": " + reply.body());
+        }
+        try {
+            return io.warden.common.Json.wire().readValue(reply.body(), Member.class);
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    /** The system identifier in the control file of the node's data directory (pg_controldata; postgres may be down). */
+    String systemIdentifier(String name) {
+        var result = Processes.run(List.of(LocalDeployment.POSTGRES_BIN + "/pg_controldata", "-D", dataDir(name).toString()),
+                Map.of("LC_ALL", "C.UTF-8"), Duration.ofSeconds(20));
+        if (!result.ok()) {
+            throw new AssertionError("pg_controldata on " + dataDir(name) + " failed: " + result.tail());
+        }
+        return result.output().lines()
+                .filter(l -> l.startsWith("Database system identifier:"))
+                .map(l -> l.substring(l.indexOf(':') + 1).strip())
+                .findFirst()
+                .orElseThrow(() -> new AssertionError("no system identifier in pg_controldata's output for " + name));
     }
 
     void cutLink(String name) {
