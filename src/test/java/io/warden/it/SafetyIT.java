@@ -74,34 +74,10 @@ class SafetyIT {
         }
     }
 
-    /**
-     * Each test starts from a healthy cluster whose replicas have made a restartpoint on the current timeline. A
-     * replica whose WAL receiver has stopped reports the timeline of its last restartpoint ({@code LocalPostgres.observe}
-     * falls back to {@code pg_control_checkpoint()}), which after a failover stays the old one until its next
-     * restartpoint, up to checkpoint_timeout later: without this, the failover of one test would leave replicas that
-     * call themselves a timeline behind and refuse to race in the next, which would then fail on that instead of on its
-     * own claim. The double failure test gets no such help between its two failures.
-     *
-     * <p>The primary checkpoints first: a replica makes a restartpoint only from a checkpoint record it has not
-     * restarted from yet, and one that has none skips it and tries again by itself 15 s later, at a random moment of
-     * the test that follows.
-     */
+    /** Each test starts from a healthy cluster, whatever the one before did. */
     @BeforeEach
-    void healthy() throws Exception {
+    void healthy() {
         cluster.awaitHealthy(Duration.ofSeconds(90));
-        Lsn checkpoint;
-        try (Connection c = cluster.connect(cluster.primary().name());
-                Statement s = c.createStatement()) {
-            s.execute("checkpoint");
-            checkpoint = currentLsn(c);
-        }
-        for (Member replica : cluster.replicas()) {
-            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> replayed(replica.name()).compareTo(checkpoint) >= 0);
-            try (Connection c = cluster.connect(replica.name());
-                    Statement s = c.createStatement()) {
-                s.execute("checkpoint");
-            }
-        }
     }
 
     @AfterEach
