@@ -1,0 +1,63 @@
+package io.warden.agent;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
+import io.warden.dcs.Role;
+import io.warden.postgres.FakePostgres;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.nio.file.Path;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalInt;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A leader whose lease etcd revoked loses its member record with it; its postgres may still run. The replicas ask the
+ * agents of the members they last saw, not only those still published, so the one still running as primary stops
+ * the race until it has fenced itself.
+ */
+class RevokedLeaderTest {
+    @TempDir
+    Path dir;
+
+    @Test
+    void aLeaderWhoseRecordVanishedWithItsLeaseButStillRunsAsPrimaryStopsTheRace() {
+        AgentHarness harness = new AgentHarness(dir);
+        long lease = harness.otherLeader("node-2", "0/3000000");
+        Member stillPrimary = AgentHarness.member("node-2", Role.PRIMARY, MemberState.RUNNING, "0/3000000", 5602);
+        Peers peers = new Peers() {
+            @Override
+            public Map<String, PeerStatus> statuses(Collection<Member> members) {
+                Map<String, PeerStatus> answers = new HashMap<>();
+                members.stream().filter(m -> m.name().equals("node-2")).forEach(m -> answers.put("node-2", new PeerStatus.Reported(stillPrimary)));
+                return answers;
+            }
+
+            @Override
+            public Optional<Member> status(Member member) {
+                return Optional.empty();
+            }
+
+            @Override
+            public OptionalInt liveness(Member member) {
+                return OptionalInt.empty();
+            }
+        };
+        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        Agent agent = harness.agent("node-1", postgres, peers);
+        agent.cycle();
+
+        // etcd revokes node-2's lease (a stuck old etcd leader, #15247): its key and its record are gone at once.
+        harness.dcs.revokeFromOutside(lease);
+        agent.cycle();
+
+        assertThat(agent.view().decision().action()).isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().reason()).contains("node-2").contains("primary");
+        assertThat(harness.dcs.read().leader()).isEmpty();
+    }
+}
