@@ -87,6 +87,10 @@ public final class Agent implements AutoCloseable {
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
+    /** Members as last published, and when: see {@link #probePeers}. Touched by the HA loop only. */
+    private final Map<String, SeenMember> recentMembers = new HashMap<>();
+
+    private record SeenMember(Member member, long atNanos) {}
     private final LastConfig lastConfig;
     private final NodeSettings node;
 
@@ -343,6 +347,8 @@ public final class Agent implements AutoCloseable {
             return Optional.empty();
         }
         unreadableValues.report(cluster);
+        long seenAt = clock.nanoTime();
+        cluster.members().forEach((name, member) -> recentMembers.put(name, new SeenMember(member, seenAt)));
         boolean configKnown = lastConfig.known(cluster);
         cluster = lastConfig.apply(cluster);
         current = cluster;
@@ -1139,9 +1145,19 @@ public final class Agent implements AutoCloseable {
         static final PeerReport NONE = new PeerReport(Map.of(), Set.of(), Set.of());
     }
 
-    /** Asks every other member's agent for its WAL position right now, for the failover race. */
+    /**
+     * Asks every other member's agent for its WAL position right now, for the failover race: those published now,
+     * and those seen within the last two ttls. A leader whose lease etcd revoked loses its record with it while its
+     * postgres may still run; its agent must still be asked, or a replica races a live primary.
+     */
     private PeerReport probePeers(ClusterSnapshot cluster) {
-        List<Member> others = cluster.members().values().stream().filter(m -> !m.name().equals(config.name())).toList();
+        long now = clock.nanoTime();
+        recentMembers.values().removeIf(seen -> now - seen.atNanos() > config.ttlDuration().multipliedBy(2).toNanos());
+        Map<String, Member> asked = new HashMap<>();
+        recentMembers.forEach((name, seen) -> asked.put(name, seen.member()));
+        asked.putAll(cluster.members());
+        asked.remove(config.name());
+        List<Member> others = List.copyOf(asked.values());
         Map<String, Position> positions = new HashMap<>();
         Set<String> primaries = new java.util.HashSet<>();
         Set<String> unreadable = new java.util.HashSet<>();
