@@ -732,7 +732,7 @@ public final class Agent implements AutoCloseable {
             if (!unacknowledged.isEmpty()) {
                 // Fail closed: a router that may still send writes to the old primary must not see a second one.
                 LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
-                        + " lease (" + barrierLimit().toMillis() + " ms); released the leader key, the race runs again next cycle");
+                        + " lease and its margin; released the leader key, the race runs again next cycle");
                 dcs.releaseLeader(config.name(), term.id());
                 return;
             }

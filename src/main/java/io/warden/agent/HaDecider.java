@@ -371,9 +371,10 @@ public final class HaDecider {
             }
         }
         boolean named = isNamedCandidate(in.cluster(), in.name(), in.now());
-        for (String peer : named ? java.util.Set.<String>of() : in.primaryPeers()) {
-            return Decision.of(Action.WAIT, "no leader, but the agent of " + peer + " reports its postgres running as a primary:"
-                    + " a primary is still alive");
+        Optional<String> livePrimary = named ? Optional.empty() : in.primaryPeers().stream().sorted().findFirst();
+        if (livePrimary.isPresent()) {
+            return Decision.of(Action.WAIT, "no leader, but the agent of " + livePrimary.get() + " reports its postgres running as a"
+                    + " primary: a primary is still alive");
         }
         for (String peer : named ? java.util.Set.<String>of() : in.unreadablePeers()) {
             Member member = in.cluster().members().get(peer);
