@@ -400,6 +400,19 @@ class HaDeciderTest {
             assertThat(d.reason()).contains("leader key is gone");
         }
 
+        /**
+         * A postgres that does not answer its own agent (starting, dying, or killed a moment ago by the lease keeper)
+         * is judged running as primary, but its timeline is unknown: nothing shows it is not behind a timeline
+         * the cluster moved on to, so it may not take the key back.
+         */
+        @Test
+        void runningPrimaryThatDoesNotAnswerItsAgentIsFencedNotGivenTheKeyBack() {
+            Decision d = node().data(DataState.RUNNING_PRIMARY).timeline(0).lsn("0/0").noLeader().decide();
+
+            assertThat(d.action()).isEqualTo(Action.FENCE);
+            assertThat(d.reason()).contains("timeline is unknown");
+        }
+
         @Test
         void runningPrimaryWithNoKeyAndInvalidLeaseIsFenced() {
             Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().leaseValid(false).decide();

@@ -8,6 +8,7 @@ import io.warden.common.Processes;
 import io.warden.dcs.Member;
 import io.warden.dcs.MemberState;
 import io.warden.dcs.Role;
+import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -24,6 +25,7 @@ import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -65,6 +67,7 @@ class SafetyIT {
         cluster = TestCluster.start("safety", 3, 13000, "process");
         cluster.executeOnPrimary("create table ledger(id bigint primary key)");
         cluster.executeOnPrimary("create table tail(id bigint primary key, pad text)");
+        cluster.executeOnPrimary("create table paused_writes(id bigint primary key)");
     }
 
     @AfterAll
@@ -392,5 +395,145 @@ class SafetyIT {
         });
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.primary().name()).isEqualTo(c);
+    }
+
+    /** Every process of the node's postgres: the postmaster and its children, when one runs. */
+    private static List<Long> postgresProcesses(String node) {
+        List<Long> pids = new ArrayList<>();
+        cluster.runningPostmaster(node).ifPresent(postmaster -> {
+            pids.add(postmaster);
+            ProcessHandle.of(postmaster).ifPresent(p -> p.children().forEach(child -> pids.add(child.pid())));
+        });
+        return pids;
+    }
+
+    private static long count(Connection c, String sql) throws Exception {
+        try (Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery(sql)) {
+            rs.next();
+            return rs.getLong(1);
+        }
+    }
+
+    /**
+     * Router 1, the old primary's agent and its watchdog are frozen together (a host-wide pause that spares postgres),
+     * with a client's INSERT already sent on a session router 1 relays to that primary, and a new session waiting in
+     * its accept queue. Another node is promoted; then router 1 resumes first, while the old primary still runs and
+     * accepts writes from anyone who reaches it. A resumed process handles the I/O that waited before its timers, so
+     * without the deadline check on every read of a read-write session the INSERT would reach the old primary and
+     * commit there. The old primary's own table is the judge: it must not hold either row.
+     */
+    @Test
+    @Order(4)
+    void aRouterResumedBeforeTheOldPrimarysAgentAndWatchdogForwardsNoWriteToTheOldPrimary() throws Exception {
+        Member old = cluster.primary();
+        DeploymentState.RouterProcess router = cluster.state().routers().getFirst();
+        try (Connection held = cluster.connectThroughRouter(1, 60)) {
+            try (Statement s = held.createStatement();
+                    ResultSet rs = s.executeQuery("select current_setting('cluster_name')")) {
+                rs.next();
+                assertThat(rs.getString(1)).as("router 1 relays this session to the primary").isEqualTo(old.name());
+            }
+            cluster.freeze(router.pid());
+            cluster.freeze(cluster.node(old.name()).agentPid());
+            cluster.freeze(cluster.node(old.name()).watchdogPid());
+
+            // Sent while router 1 is stopped: the kernel takes the bytes, and they wait in its socket buffer.
+            CompletableFuture<Void> onHeldSession = CompletableFuture.runAsync(() -> {
+                try (Statement s = held.createStatement()) {
+                    s.execute("insert into paused_writes values (1)");
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            CompletableFuture<String> onNewSession = CompletableFuture.supplyAsync(() -> {
+                try (Connection fresh = cluster.connectThroughRouter(1, 60);
+                        Statement s = fresh.createStatement()) {
+                    s.execute("insert into paused_writes values (2)");
+                    try (ResultSet rs = s.executeQuery("select current_setting('cluster_name')")) {
+                        rs.next();
+                        return rs.getString(1);
+                    }
+                } catch (java.sql.SQLException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+
+            Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+            assertThat(onHeldSession).as("the INSERT waits in frozen router 1").isNotDone();
+
+            cluster.thaw(router.pid());
+            await().atMost(Duration.ofSeconds(20)).until(onHeldSession::isDone);
+            assertThat(onHeldSession).as("the session to the old primary is closed, not served").isCompletedExceptionally();
+            await().atMost(Duration.ofSeconds(30)).until(onNewSession::isDone);
+            if (!onNewSession.isCompletedExceptionally()) {
+                assertThat(onNewSession.join()).as("a new session router 1 served after resuming").isEqualTo(promoted.name());
+            }
+
+            // The old primary still runs (its agent and watchdog are still frozen) and its table is the evidence.
+            try (Connection direct = cluster.connect(old.name())) {
+                assertThat(count(direct, "select pg_is_in_recovery()::int")).as("the old primary still runs as primary").isZero();
+                assertThat(count(direct, "select count(*) from paused_writes"))
+                        .as("rows router 1 forwarded to the old primary after resuming").isZero();
+            }
+        } catch (java.sql.SQLException closedByTheRouter) {
+            // Closing the held session after router 1 dropped it may fail; what it proves was asserted above.
+        } finally {
+            cluster.thaw(cluster.node(old.name()).watchdogPid());
+            cluster.thaw(cluster.node(old.name()).agentPid());
+        }
+        // The old primary's watchdog fires at once (its deadline is long past) and its agent rejoins it as a replica.
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.replicas().stream().map(Member::name)).contains(old.name());
+    }
+
+    /**
+     * etcd answers "lease not found" to the primary's renewal (its lease is revoked, as a stuck old etcd leader
+     * would) while the HA loop is stuck in a query to its own postgres (frozen). The lease keeper fences from its
+     * own thread at once; the new lease it is granted next holds no leader key, so it must not re-arm the watchdog:
+     * the watchdog reaches the old deadline with nothing left to kill, and from then on kills any postgres that
+     * starts on that data directory until the agent leads again or disarms it. The cluster is paused so that no
+     * node acts on the missing leader meanwhile; resuming it heals the cluster.
+     */
+    @Test
+    @Order(5)
+    void aLeaseEtcdNoLongerKnowsFencesThePrimaryFromTheKeeperAndTheNewLeaseNeverReArmsTheWatchdog() throws Exception {
+        Member old = cluster.primary();
+        assertThat(cluster.cli("pause")).isZero();
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().config().pause());
+            int agentLogStart = cluster.agentLog(old.name()).length();
+            int watchdogLogStart = watchdogLog(old.name()).length();
+            List<Long> postgresPids = postgresProcesses(old.name());
+            assertThat(postgresPids).hasSizeGreaterThan(1);
+            // The HA loop's next cycle, woken at the latest by the revocation's watch event, first reads its postgres:
+            // that query now hangs (5 s socket timeout), so only the lease keeper can act in time.
+            postgresPids.forEach(cluster::freeze);
+
+            cluster.revokeLease(cluster.snapshot().leader().orElseThrow().leaseId());
+            await().atMost(Duration.ofSeconds(5)).until(() -> postgresPids.stream().noneMatch(Processes::alive));
+            postgresPids.forEach(cluster::thaw);
+            assertThat(logSince(old.name(), agentLogStart))
+                    .contains("expired in etcd: granting a new one")
+                    .contains("fencing: lease not renewed in time: ");
+
+            // No renewal of the new lease moves the watchdog's deadline: it passes, and postgres was already gone.
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(watchdogLogStart))
+                    .contains("agent missed its deadline: no postgres running"));
+            assertThat(watchdogLog(old.name()).substring(watchdogLogStart)).doesNotContain("disarmed");
+
+            // Kill mode: a postgres started on that data directory by hand is killed at once.
+            int killModeStart = watchdogLog(old.name()).length();
+            Path data = cluster.dataDir(old.name());
+            Processes.run(List.of("runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start", "-D", data.toString(),
+                    "-l", cluster.nodeDir(old.name()).resolve("by-hand.log").toString()), Duration.ofSeconds(30));
+            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(killModeStart))
+                    .contains("agent missed its deadline: killed"));
+            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.runningPostmaster(old.name()).isEmpty());
+        } finally {
+            cluster.thawAll();
+            cluster.cli("resume");
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(120));
     }
 }
