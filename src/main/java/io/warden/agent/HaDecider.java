@@ -310,7 +310,12 @@ public final class HaDecider {
     private static Optional<String> takeBackRefused(HaInput in) {
         ClusterSnapshot cluster = in.cluster();
         long newest = cluster.newestTimeline();
-        if (in.local().timeline() != 0 && in.local().timeline() < newest) {
+        if (in.local().timeline() == 0) {
+            // Judged running because its data directory says so, but it did not answer: starting, dying, or killed a
+            // moment ago by the lease keeper. Nothing shows it is not behind a timeline the cluster moved on to.
+            return Optional.of("my postgres does not answer, so its timeline is unknown");
+        }
+        if (in.local().timeline() < newest) {
             return Optional.of("I am on timeline " + in.local().timeline() + " and the cluster has published " + newest);
         }
         if (cluster.config().synchronous() && !cluster.sync().map(s -> s.leader().equals(in.name())).orElse(false)) {

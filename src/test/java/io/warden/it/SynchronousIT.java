@@ -5,6 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Member;
+import io.warden.dcs.MemberState;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;
@@ -112,6 +113,54 @@ class SynchronousIT {
         replicas.forEach(cluster::restartHost);
         await().atMost(Duration.ofMinutes(2)).until(write::isDone);
         assertThat(write).isCompletedWithValue(null);
+        cluster.awaitHealthy(Duration.ofMinutes(2));
+    }
+    /**
+     * PostgreSQL makes commits wait for synchronous standbys by a flag only the checkpointer updates, after the
+     * reload; with the checkpointer stopped, commits return at once although pg_stat_replication already says "sync".
+     * The synchronous standby's checkpointer is stopped, then the primary's host dies: the standby is promoted
+     * (strict mode, "*"), but its probe commit is not held by any standby, so the routers must not be given it as a
+     * writable primary. No write through the routers is acknowledged until the checkpointer runs again.
+     */
+    @Test
+    @Order(3)
+    void aNewPrimaryWhoseCheckpointerIsStoppedAcknowledgesNoWriteThroughTheRoutersUntilItsProbeCommitIsHeld() throws Exception {
+        String primary = cluster.primary().name();
+        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
+        assertThat(strict.status()).as(strict.body()).isEqualTo(200);
+        String standby = awaitSyncStandby();
+        long checkpointer = cluster.queryLong(standby, "select pid from pg_stat_activity where backend_type = 'checkpointer'");
+        int logStart = cluster.agentLog(standby).length();
+        cluster.freeze(checkpointer);
+        long thawedAt;
+        List<WriteProbe.Ack> acks;
+        try (WriteProbe probe = new WriteProbe("probe", 5_000_000, cluster::connectThroughRouters)) {
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 5);
+                cluster.killHost(primary);
+                long killedAt = System.nanoTime();
+                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
+                        .until(() -> cluster.snapshot().leader().map(l -> l.name().equals(standby)).orElse(false));
+                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(cluster.agentLog(standby).substring(logStart))
+                        .contains("not routable until a probe commit is held by a synchronous standby"));
+                // Several HA cycles, each running a probe: none may pass while the checkpointer is stopped.
+                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).until(() ->
+                        cluster.snapshot().members().get(standby).state() == MemberState.PROMOTING
+                                && probe.acks().stream().noneMatch(a -> a.atNanos() > killedAt));
+            } finally {
+                thawedAt = System.nanoTime();
+                cluster.thaw(checkpointer);
+            }
+            await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().stream().anyMatch(a -> a.atNanos() > thawedAt));
+            probe.close();
+            acks = probe.acks();
+        }
+        assertThat(cluster.agentLog(standby).substring(logStart))
+                .contains("a probe commit waited for a synchronous standby: accepting writes through the routers");
+        Set<Long> onNewPrimary = cluster.ids(standby, "probe");
+        assertThat(acks.stream().map(WriteProbe.Ack::id).filter(id -> !onNewPrimary.contains(id)).toList())
+                .as("acknowledged rows missing on the new primary").isEmpty();
+        cluster.restartHost(primary);
         cluster.awaitHealthy(Duration.ofMinutes(2));
     }
 }
