@@ -123,6 +123,37 @@ class LeaseLossTest {
         assertThat(watchdogMessages).noneMatch(m -> m.equals("arm " + agent.lease().term().validUntilNanos()));
     }
 
+    /** The deadlines the watchdog was armed with, in order. */
+    private List<Long> armedDeadlines(List<String> messages) {
+        return messages.stream().filter(m -> m.startsWith("arm ")).map(m -> Long.parseLong(m.substring(4))).toList();
+    }
+
+    /**
+     * A fence the HA loop decides (another node holds the key now) leaves the watchdog armed with the deadline it
+     * had: the agent's own lease is still renewed, but it holds no leader key, so the watchdog must reach that
+     * deadline and kill any postgres on the data directory from then on, until the node starts as a replica (which
+     * disarms it) or leads again (which re-arms it under the lease that holds the key).
+     */
+    @Test
+    void aFenceTheLoopDecidesLeavesTheWatchdogArmedWithItsLastDeadlineNeitherDisarmedNorExtended() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        long lastDeadline = armedDeadlines(watchdogMessages).getLast();
+        harness.dcs.deleteRaw("leader");
+        assertThat(harness.dcs.acquireLeader("node-2", harness.dcs.grantLease(Duration.ofSeconds(600)))).isTrue();
+        int fencedAt = watchdogMessages.size();
+
+        agent.cycle();
+        assertThat(agent.view().decision().action()).isEqualTo(Action.FENCE);
+        assertThat(postgres.actions()).contains("kill");
+        harness.secondsPass(agent, 3);
+        agent.cycle();
+
+        List<String> after = watchdogMessages.subList(fencedAt, watchdogMessages.size());
+        assertThat(after).doesNotContain("disarm");
+        assertThat(armedDeadlines(after)).allMatch(deadline -> deadline <= lastDeadline);
+    }
+
     // ---- a decision made under one lease, the lease swapped before the act
 
     @Test

@@ -52,6 +52,22 @@ class SyncProbeTest {
         assertThat(published()).doesNotContain("node-2");
     }
 
+    /**
+     * The standby flushes the probe a moment after its COMMIT returned without waiting: what pg_stat_replication says
+     * then proves nothing, so the flush positions must be read together with the COMMIT, not by a later query.
+     */
+    @Test
+    void aStandbyThatFlushedTheProbeOnlyAfterItsCommitReturnedIsNotPublished() {
+        postgres.commitsWait(false);
+        postgres.standbysFlushJustAfterTheCommit(true);
+
+        for (int cycle = 0; cycle < 6; cycle++) {
+            agent.cycle();
+        }
+
+        assertThat(published()).doesNotContain("node-2");
+    }
+
     @Test
     void aStandbyThatHeldTheProbeCommitWhenItReturnedIsPublished() {
         postgres.commitsWait(true);

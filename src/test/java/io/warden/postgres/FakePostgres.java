@@ -348,8 +348,24 @@ public final class FakePostgres implements Postgres {
         commitsWaitForStandbys = wait;
     }
 
+    private boolean standbysFlushJustAfterTheCommit;
+    private boolean flushOnNextRead;
+
+    /**
+     * Commits that do not wait still reach the standbys a moment later: a fast standby flushes a probe commit
+     * between the COMMIT's return and the primary's next query, so any read of pg_stat_replication after the commit
+     * shows it flushed, though the commit never waited for it.
+     */
+    public synchronized void standbysFlushJustAfterTheCommit(boolean fast) {
+        standbysFlushJustAfterTheCommit = fast;
+    }
+
     @Override
     public synchronized List<Standby> standbys() {
+        if (flushOnNextRead) {
+            flushOnNextRead = false;
+            standbys.replaceAll((name, s) -> new Standby(name, s.state(), s.syncState(), lsn));
+        }
         return List.copyOf(standbys.values());
     }
 
@@ -359,6 +375,8 @@ public final class FakePostgres implements Postgres {
         lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/" + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
         if (commitsWaitForStandbys) {
             standbys.replaceAll((name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
+        } else {
+            flushOnNextRead = standbysFlushJustAfterTheCommit;
         }
         return Optional.of(lsn);
     }
