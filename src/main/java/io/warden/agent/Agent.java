@@ -20,6 +20,7 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
+import io.warden.postgres.ProbeCommit;
 import io.warden.postgres.PostgresCtl;
 import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
@@ -889,7 +890,8 @@ public final class Agent implements AutoCloseable {
 
     private void fence(String reason) {
         postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
-        watchdog.disarm();
+        // Not disarmed: the watchdog still guards the data directory until this node starts as a replica or leads.
+        watchdog.keepDeadline();
         try {
             dcs.releaseLeader(config.name(), lease.term().id());
         } catch (DcsException e) {
@@ -1013,10 +1015,10 @@ public final class Agent implements AutoCloseable {
      */
     private void syncProbePassed() {
         try {
-            Optional<Lsn> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
+            Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
             Set<String> waitedFor = Set.copyOf(syncStandbys.names());
-            boolean held = probe.isPresent() && postgres.standbys().stream()
-                    .anyMatch(s -> (syncStandbys.wildcard() || waitedFor.contains(s.name())) && s.flush().compareTo(probe.get()) >= 0);
+            boolean held = probe.isPresent() && probe.get().standbys().stream()
+                    .anyMatch(s -> (syncStandbys.wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
             if (held) {
                 awaitingSyncProbe = false;
                 LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
@@ -1041,18 +1043,16 @@ public final class Agent implements AutoCloseable {
                 // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
                 // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
                 // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
-                Optional<Lsn> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
+                Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
                 if (probe.isEmpty()) {
                     logReason("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
                             + " ms: not counting " + plan.startTiming() + " as synchronous yet");
                 } else {
-                    Map<String, Lsn> flushed = new HashMap<>();
-                    postgres.standbys().forEach(standby -> flushed.put(standby.name(), standby.flush()));
                     for (String name : plan.startTiming()) {
-                        if (flushed.getOrDefault(name, Lsn.ZERO).compareTo(probe.get()) >= 0) {
-                            seenSyncAt.put(name, probe.get());
+                        if (probe.get().heldBy(name)) {
+                            seenSyncAt.put(name, probe.get().at());
                         } else {
-                            logReason(name + " shows as sync, but a probe commit returned at " + probe.get() + " before it had"
+                            logReason(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
                                     + " flushed that far: commits do not wait for it yet");
                         }
                     }

@@ -36,6 +36,22 @@ final class WatchdogArm implements Lease.Listener {
         watchdog.ifPresent(WatchdogClient::disarm);
     }
 
+    /**
+     * After a fence: the watchdog keeps the deadline it holds and no renewal moves it again, so once it passes the
+     * watchdog kills any postgres on the data directory until the node starts as a replica (which disarms it) or
+     * leads again (which arms it under the lease that then holds the key). The agent's own lease may still be
+     * renewed, but it no longer holds the leader key.
+     */
+    void keepDeadline() {
+        if (armed) {
+            Lease.Term with = armedWith;
+            armedWith = new Lease.Term(NO_LEASE, with.validUntilNanos());
+        }
+    }
+
+    /** A lease id etcd never hands out: no renewal matches it. */
+    private static final long NO_LEASE = -1;
+
     boolean armed() {
         return armed;
     }

@@ -362,7 +362,7 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public Optional<Lsn> probeCommit(Duration timeout) throws SQLException {
+    public Optional<ProbeCommit> probeCommit(Duration timeout) throws SQLException {
         return sql.probeCommit(timeout);
     }
 

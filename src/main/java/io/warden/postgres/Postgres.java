@@ -100,12 +100,12 @@ public interface Postgres extends AutoCloseable {
 
     /**
      * A probe commit with {@code synchronous_commit = on}, given at most {@code timeout} to be acknowledged; returns
-     * the WAL position right after its commit (every standby that has flushed that far holds the commit), or empty
+     * the WAL position right after its commit and the standbys' flush positions as the COMMIT returned, or empty
      * when the wait for the synchronous standbys was cancelled at the timeout. Whether commits really wait for a
      * standby is decided by a flag only the checkpointer updates after a reload, and no SQL shows it; a probe that
      * returned while a standby had not yet flushed it proves commits do not wait for that standby (yet).
      */
-    Optional<Lsn> probeCommit(Duration timeout) throws SQLException;
+    Optional<ProbeCommit> probeCommit(Duration timeout) throws SQLException;
 
     /** A replica's furthest received or replayed position right now, on the REST API's connection; empty when it does not answer. */
     Optional<Lsn> receivedPosition();

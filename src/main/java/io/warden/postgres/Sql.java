@@ -66,9 +66,11 @@ public final class Sql implements AutoCloseable {
     /**
      * A probe commit (see {@link Postgres#probeCommit}): one logical message written and committed with
      * synchronous_commit on; the commit's wait for the standbys is cancelled after {@code timeout} (the driver sends a
-     * cancel request), and then the answer is empty. Returns the WAL position right after the commit.
+     * cancel request), and then the answer is empty. The standbys' flush positions are read in the same round trip,
+     * by the same backend right after the COMMIT returns: a later query would give a fast standby time to flush a
+     * commit that never waited for it.
      */
-    Optional<Lsn> probeCommit(Duration timeout) throws SQLException {
+    Optional<ProbeCommit> probeCommit(Duration timeout) throws SQLException {
         Connection c = connection();
         try {
             c.setAutoCommit(false);
@@ -76,24 +78,39 @@ public final class Sql implements AutoCloseable {
                 statement.execute("SET LOCAL synchronous_commit = on");
                 statement.execute("SELECT pg_logical_emit_message(true, 'warden', 'synchronous replication probe')");
             }
-            boolean cancelled;
+            Optional<ProbeCommit> probe;
             try (Statement commit = c.createStatement()) {
                 commit.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
-                commit.execute("COMMIT");
-                cancelled = warns(commit.getWarnings()) || warns(c.getWarnings());
+                commit.execute("""
+                        COMMIT;
+                        SELECT pg_current_wal_lsn()::text AS at, r.application_name, r.state, r.sync_state,
+                          coalesce(r.flush_lsn, '0/0')::text AS flush
+                        FROM (SELECT 1) AS one LEFT JOIN pg_stat_replication AS r ON true""");
+                boolean cancelled = warns(commit.getWarnings()) || warns(c.getWarnings());
+                if (!commit.getMoreResults()) {
+                    throw new SQLException("the probe commit's standby positions did not come back");
+                }
+                probe = cancelled ? Optional.empty() : Optional.of(probeResult(commit.getResultSet()));
             }
             c.setAutoCommit(true);
-            if (cancelled) {
-                return Optional.empty();
-            }
-            try (Statement statement = c.createStatement(); ResultSet rs = statement.executeQuery("SELECT pg_current_wal_lsn()::text")) {
-                rs.next();
-                return Optional.of(Lsn.parse(rs.getString(1)));
-            }
+            return probe;
         } catch (SQLException e) {
             close();
             throw e;
         }
+    }
+
+    private static ProbeCommit probeResult(ResultSet rs) throws SQLException {
+        Lsn at = Lsn.ZERO;
+        List<Standby> standbys = new ArrayList<>();
+        while (rs.next()) {
+            at = Lsn.parse(rs.getString("at"));
+            if (rs.getString("application_name") != null) {
+                standbys.add(new Standby(rs.getString("application_name"), rs.getString("state"), rs.getString("sync_state"),
+                        Lsn.parse(rs.getString("flush"))));
+            }
+        }
+        return new ProbeCommit(at, standbys);
     }
 
     /** Postgres warns "canceling wait for synchronous replication" when a commit's wait was cancelled. */

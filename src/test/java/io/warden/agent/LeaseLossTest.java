@@ -147,7 +147,6 @@ class LeaseLossTest {
         assertThat(agent.view().decision().action()).isEqualTo(Action.FENCE);
         assertThat(postgres.actions()).contains("kill");
         harness.secondsPass(agent, 3);
-        agent.cycle();
 
         List<String> after = watchdogMessages.subList(fencedAt, watchdogMessages.size());
         assertThat(after).doesNotContain("disarm");

@@ -370,15 +370,15 @@ public final class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized Optional<Lsn> probeCommit(Duration timeout) {
+    public synchronized Optional<ProbeCommit> probeCommit(Duration timeout) {
         record("probe commit");
         lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/" + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
         if (commitsWaitForStandbys) {
             standbys.replaceAll((name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
-        } else {
-            flushOnNextRead = standbysFlushJustAfterTheCommit;
         }
-        return Optional.of(lsn);
+        ProbeCommit probe = new ProbeCommit(lsn, List.copyOf(standbys.values()));
+        flushOnNextRead = !commitsWaitForStandbys && standbysFlushJustAfterTheCommit;
+        return Optional.of(probe);
     }
 
     @Override
