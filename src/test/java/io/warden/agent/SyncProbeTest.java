@@ -68,6 +68,22 @@ class SyncProbeTest {
         assertThat(published()).doesNotContain("node-2");
     }
 
+    /**
+     * The standby is so fast that it flushed the probe before the COMMIT's own round trip read its position, although
+     * the commit never waited: only proof that the checkpointer has applied the reload may count it.
+     */
+    @Test
+    void aStandbyThatFlushedTheProbeWithinItsRoundTripIsNotPublishedWhileTheCheckpointerHasNotAppliedTheReload() {
+        postgres.commitsWait(false);
+        postgres.standbysFlushWithinTheCommitsRoundTrip(true);
+
+        for (int cycle = 0; cycle < 6; cycle++) {
+            agent.cycle();
+        }
+
+        assertThat(published()).doesNotContain("node-2");
+    }
+
     @Test
     void aStandbyThatHeldTheProbeCommitWhenItReturnedIsPublished() {
         postgres.commitsWait(true);

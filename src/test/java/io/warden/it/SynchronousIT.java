@@ -21,6 +21,9 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtensionContext;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.extension.TestWatcher;
 
 /** Synchronous replication on a real cluster: no acknowledged commit is lost when the primary's host dies. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -28,6 +31,14 @@ class SynchronousIT {
     private static final int KILLS = 10;
 
     private static TestCluster cluster;
+
+    @RegisterExtension
+    final TestWatcher logsOnFailure = new TestWatcher() {
+        @Override
+        public void testFailed(ExtensionContext context, Throwable cause) {
+            cluster.printLogTails();
+        }
+    };
 
     @BeforeAll
     static void start() throws SQLException {
@@ -141,12 +152,15 @@ class SynchronousIT {
                 long killedAt = System.nanoTime();
                 await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
                         .until(() -> cluster.snapshot().leader().map(l -> l.name().equals(standby)).orElse(false));
-                await().atMost(Duration.ofSeconds(20)).untilAsserted(() -> assertThat(cluster.agentLog(standby).substring(logStart))
-                        .contains("not routable until a probe commit is held by a synchronous standby"));
                 // Several HA cycles, each running a probe: none may pass while the checkpointer is stopped.
-                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).until(() ->
-                        cluster.snapshot().members().get(standby).state() == MemberState.PROMOTING
-                                && probe.acks().stream().noneMatch(a -> a.atNanos() > killedAt));
+                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).untilAsserted(() -> {
+                    assertThat(probe.acks().stream().filter(a -> a.atNanos() > killedAt).map(WriteProbe.Ack::id).toList())
+                            .as("writes acknowledged through the routers since the primary's host died").isEmpty();
+                    assertThat(cluster.snapshot().members().get(standby).state()).as("the new primary's published state")
+                            .isEqualTo(MemberState.PROMOTING);
+                });
+                assertThat(cluster.agentLog(standby).substring(logStart))
+                        .contains("not routable until a probe commit is held by a synchronous standby");
             } finally {
                 thawedAt = System.nanoTime();
                 cluster.thaw(checkpointer);

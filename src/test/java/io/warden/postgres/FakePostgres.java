@@ -349,6 +349,16 @@ public final class FakePostgres implements Postgres {
     }
 
     private boolean standbysFlushJustAfterTheCommit;
+    private boolean standbysFlushWithinTheCommitsRoundTrip;
+
+    /**
+     * Faster still: the standbys flush a commit that did not wait before the same backend, in the same round trip,
+     * reads pg_stat_replication (a standby on fast storage beats the few microseconds between the two statements).
+     * Flush positions then prove nothing; only evidence that the checkpointer applied the reload does.
+     */
+    public synchronized void standbysFlushWithinTheCommitsRoundTrip(boolean fast) {
+        standbysFlushWithinTheCommitsRoundTrip = fast;
+    }
     private boolean flushOnNextRead;
 
     /**
@@ -373,7 +383,7 @@ public final class FakePostgres implements Postgres {
     public synchronized Optional<ProbeCommit> probeCommit(Duration timeout) {
         record("probe commit");
         lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/" + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
-        if (commitsWaitForStandbys) {
+        if (commitsWaitForStandbys || standbysFlushWithinTheCommitsRoundTrip) {
             standbys.replaceAll((name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
         }
         ProbeCommit probe = new ProbeCommit(lsn, List.copyOf(standbys.values()));
