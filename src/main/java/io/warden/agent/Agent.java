@@ -134,6 +134,11 @@ public final class Agent implements AutoCloseable {
     private boolean handedOver;
     /** P: the standbys this primary's commits wait for (see SyncPlanner). */
     private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
+    /**
+     * Whether a reload of synchronous_standby_names may not yet be applied by the checkpointer (see
+     * {@link #checkpointerApplied}); true at start, when nothing is known of the reloads before this process.
+     */
+    private boolean syncReloadUnproven = true;
     private final Map<String, Lsn> seenSyncAt = new HashMap<>();
     private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
@@ -837,6 +842,7 @@ public final class Agent implements AutoCloseable {
             // loaded, so the first commit already waits as the mode says.
             postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
             check(postgres.reload(), "reloading before promotion");
+            syncReloadUnproven = true;
         }
         inProgress = MemberState.PROMOTING;
         if (!stillHolds(term, "promoting")) {
@@ -1015,6 +1021,10 @@ public final class Agent implements AutoCloseable {
      */
     private void syncProbePassed() {
         try {
+            if (!checkpointerApplied()) {
+                logReason("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
+                return;
+            }
             Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
             Set<String> waitedFor = Set.copyOf(syncStandbys.names());
             boolean held = probe.isPresent() && probe.get().standbys().stream()
@@ -1030,6 +1040,18 @@ public final class Agent implements AutoCloseable {
         }
     }
 
+    /**
+     * Whether the checkpointer has applied the last reload of synchronous_standby_names: until it has, commits may
+     * return without waiting although pg_stat_replication shows a standby as sync, and a fast standby can flush a
+     * probe commit before even the COMMIT's own round trip reads its position. Proved once per reload.
+     */
+    private boolean checkpointerApplied() throws SQLException {
+        if (syncReloadUnproven && postgres.checkpointerApplied(SYNC_PROBE_TIMEOUT)) {
+            syncReloadUnproven = false;
+        }
+        return !syncReloadUnproven;
+    }
+
     /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
     private void manageSync(ClusterSnapshot cluster) {
         try {
@@ -1043,8 +1065,12 @@ public final class Agent implements AutoCloseable {
                 // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
                 // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
                 // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
-                Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
-                if (probe.isEmpty()) {
+                boolean applied = checkpointerApplied();
+                Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
+                if (!applied) {
+                    logReason("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
+                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
+                } else if (probe.isEmpty()) {
                     logReason("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
                             + " ms: not counting " + plan.startTiming() + " as synchronous yet");
                 } else {
@@ -1069,6 +1095,7 @@ public final class Agent implements AutoCloseable {
                 syncStandbys = plan.configure().get();
                 postgres.writeConfig(node, parameters(true), Optional.empty());
                 check(postgres.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
+                syncReloadUnproven = true;
                 LOG.info(plan.reason());
             }
         } catch (SQLException e) {

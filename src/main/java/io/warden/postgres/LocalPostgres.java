@@ -362,6 +362,11 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
+    public boolean checkpointerApplied(Duration timeout) throws SQLException {
+        return sql.twoCheckpoints(timeout);
+    }
+
+    @Override
     public Optional<ProbeCommit> probeCommit(Duration timeout) throws SQLException {
         return sql.probeCommit(timeout);
     }

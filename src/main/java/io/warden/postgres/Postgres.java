@@ -99,6 +99,13 @@ public interface Postgres extends AutoCloseable {
     Lsn currentWalPosition() throws SQLException;
 
     /**
+     * Proof that the checkpointer has applied every reload sent before this call, within {@code timeout}: false when
+     * it could not be had in time (a stopped or busy checkpointer). Only the checkpointer updates the flag that makes
+     * commits wait for the standbys named in {@code synchronous_standby_names}, so no probe commit counts before this.
+     */
+    boolean checkpointerApplied(Duration timeout) throws SQLException;
+
+    /**
      * A probe commit with {@code synchronous_commit = on}, given at most {@code timeout} to be acknowledged; returns
      * the WAL position right after its commit and the standbys' flush positions as the COMMIT returned, or empty
      * when the wait for the synchronous standbys was cancelled at the timeout. Whether commits really wait for a

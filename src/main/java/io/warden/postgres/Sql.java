@@ -64,6 +64,28 @@ public final class Sql implements AutoCloseable {
     }
 
     /**
+     * Two CHECKPOINTs, one after the other, each given {@code timeout}; false when one did not complete in time. The
+     * checkpointer handles a pending reload at the top of each round of its loop, before it starts a checkpoint it was
+     * asked for, and each CHECKPOINT waits for one that starts after the request. The first may have begun in a round
+     * that had already looked for a reload before the signal came; the second begins in a round after that one, so once
+     * it completes, every reload signalled before this call has been applied (PostgreSQL 15's checkpointer.c).
+     */
+    boolean twoCheckpoints(Duration timeout) throws SQLException {
+        try (Statement statement = connection().createStatement()) {
+            statement.setQueryTimeout((int) Math.max(1, timeout.toSeconds()));
+            statement.execute("CHECKPOINT");
+            statement.execute("CHECKPOINT");
+            return true;
+        } catch (SQLException e) {
+            if ("57014".equals(e.getSQLState())) {
+                return false;
+            }
+            close();
+            throw e;
+        }
+    }
+
+    /**
      * A probe commit (see {@link Postgres#probeCommit}): one logical message written and committed with
      * synchronous_commit on; the commit's wait for the standbys is cancelled after {@code timeout} (the driver sends a
      * cancel request), and then the answer is empty. The standbys' flush positions are read in the same round trip,

@@ -160,7 +160,7 @@ class SynchronousIT {
                             .isEqualTo(MemberState.PROMOTING);
                 });
                 assertThat(cluster.agentLog(standby).substring(logStart))
-                        .contains("not routable until a probe commit is held by a synchronous standby");
+                        .contains("not routable until the checkpointer has applied synchronous_standby_names");
             } finally {
                 thawedAt = System.nanoTime();
                 cluster.thaw(checkpointer);

@@ -379,6 +379,13 @@ public final class FakePostgres implements Postgres {
         return List.copyOf(standbys.values());
     }
 
+    /** Commits wait once the checkpointer has applied the reload: this fake's checkpoints time out until then. */
+    @Override
+    public synchronized boolean checkpointerApplied(Duration timeout) {
+        record("checkpoint");
+        return commitsWaitForStandbys;
+    }
+
     @Override
     public synchronized Optional<ProbeCommit> probeCommit(Duration timeout) {
         record("probe commit");
