@@ -129,6 +129,29 @@ class LeaseLossTest {
     }
 
     /**
+     * Once the keeper has heard "not found", the lease ended then: the watchdog must be told that deadline (or an
+     * earlier one) and never again the later one the last renewal had promised, so it goes to kill mode at once
+     * and stays there, whatever the HA loop repeats to it afterwards.
+     */
+    @Test
+    void afterALeaseIsLostTheWatchdogIsNeverToldALaterDeadlineThanTheLoss() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = leadingPrimary(postgres);
+        long promised = armedDeadlines(watchdogMessages).getLast();
+        int lostAt = watchdogMessages.size();
+
+        loseTheLease(agent);
+        long loss = harness.clock.nanoTime();
+        assertThat(loss).isLessThan(promised);
+        agent.cycle();
+        harness.secondsPass(agent, 2);
+        agent.cycle();
+
+        List<String> after = watchdogMessages.subList(lostAt, watchdogMessages.size());
+        assertThat(armedDeadlines(after)).isNotEmpty().allMatch(deadline -> deadline <= loss);
+    }
+
+    /**
      * A fence the HA loop decides (another node holds the key now) leaves the watchdog armed with the deadline it
      * had: the agent's own lease is still renewed, but it holds no leader key, so the watchdog must reach that
      * deadline and kill any postgres on the data directory from then on, until the node starts as a replica (which

@@ -57,6 +57,35 @@ class FenceIT {
         Files.writeString(data.resolve("postmaster.pid"), pid + "\n" + data + "\n");
     }
 
+    /** The state letter of {@code pid} in /proc, or empty when it has no entry. */
+    private static java.util.Optional<Character> state(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            return java.util.Optional.of(stat.charAt(stat.lastIndexOf(')') + 2));
+        } catch (IOException e) {
+            return java.util.Optional.empty();
+        }
+    }
+
+    /**
+     * A postmaster killed a moment ago may linger as a zombie until its parent reaps it, and postgres will not start
+     * (nor pg_rewind recover) on that data directory while the pid exists: awaitReaped returns only once it is gone.
+     * The zombie here is a child that exits at once under a parent that never waits for it and exits after a second.
+     */
+    @Test
+    void awaitReapedReturnsOnlyOnceAZombiePostmasterHasLeftTheProcessTable() throws Exception {
+        Path data = data();
+        Process parent = new ProcessBuilder("bash", "-c", "sleep 0 & echo $!; exec sleep 1").directory(dir.toFile()).start();
+        started.add(parent);
+        long child = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream())).readLine().strip());
+        await().atMost(Duration.ofSeconds(5)).until(() -> state(child).equals(java.util.Optional.of('Z')));
+        postmasterPid(data, child);
+
+        assertThat(Fence.awaitReaped(data, Duration.ofSeconds(10))).isTrue();
+
+        assertThat(state(child)).as("the zombie's process table entry").isEmpty();
+    }
+
     @Test
     void aPidInPostmasterPidThatIsNotThisDataDirectorysProcessIsNeverSignalled() throws IOException {
         Path data = data();
