@@ -56,15 +56,12 @@ final class WatchdogArm implements Lease.Listener {
         return armed;
     }
 
-    /** Repeats the current state to the watchdog: false when it is required and did not get the message. */
+    /**
+     * Repeats the current state to the watchdog: false when it is required and did not get the message. The deadline
+     * repeated is the one this arm holds, never {@code term}'s: only renewals of the lease armed under move it later.
+     */
     boolean reachable(Lease.Term term) {
-        return watchdog.map(w -> !armed ? w.disarm() : w.arm(deadline(term))).orElse(true);
-    }
-
-    /** The deadline the watchdog holds: {@code term}'s when it renews the lease armed under, else the old one's. */
-    private long deadline(Lease.Term term) {
-        Lease.Term with = armedWith;
-        return term.id() == with.id() ? term.validUntilNanos() : with.validUntilNanos();
+        return watchdog.map(w -> !armed ? w.disarm() : w.arm(armedWith.validUntilNanos())).orElse(true);
     }
 
     /**
@@ -80,9 +77,19 @@ final class WatchdogArm implements Lease.Listener {
         }
     }
 
+    /**
+     * The lease armed under is over at {@code term}'s deadline (for a lease etcd no longer knows, the moment that was
+     * heard): the watchdog gets that deadline when it is earlier than the one it holds, so it is in kill mode at once,
+     * and postgres is fenced.
+     */
     @Override
     public void expired(Lease.Term term) {
         if (armed) {
+            Lease.Term with = armedWith;
+            if (term.id() == with.id() && term.validUntilNanos() < with.validUntilNanos()) {
+                armedWith = term;
+                watchdog.ifPresent(w -> w.arm(term.validUntilNanos()));
+            }
             fence.run();
         }
     }

@@ -3,6 +3,8 @@ package io.warden.postgres;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
+import io.warden.common.Poll;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -51,6 +53,28 @@ public final class Fence {
             backends += left.size();
         }
         return Optional.of("killed postmaster " + postmaster.get() + " and " + backends + " other postgres processes");
+    }
+
+    /**
+     * Waits, at most {@code timeout}, until the postmaster named in {@code postmaster.pid} has left the process table
+     * when it is dead but not yet reaped (a zombie): postgres refuses to start, and pg_rewind's single-user recovery
+     * too, while that pid exists ("lock file already exists"), and a postmaster SIGKILLed by the watchdog a moment ago
+     * is one. A live process is not waited for: either it is this data directory's running postmaster, which the
+     * caller knows of, or an unrelated process that reused the pid. False when the zombie was still there at the end.
+     */
+    public static boolean awaitReaped(Path dataDir, Duration timeout) throws InterruptedException {
+        Optional<Long> pid = postmasterPid(dataDir);
+        return pid.isEmpty() || Poll.every(Duration.ofMillis(10)).until(timeout, () -> !zombie(pid.get()));
+    }
+
+    private static boolean zombie(long pid) {
+        try {
+            String stat = Files.readString(Path.of("/proc", Long.toString(pid), "stat"));
+            char state = stat.charAt(stat.lastIndexOf(')') + 2);
+            return state == 'Z' || state == 'X';
+        } catch (IOException | RuntimeException e) {
+            return false;
+        }
     }
 
     /** Whether {@code pid} is a live process whose working directory is {@code dataDir} (not a reused pid). */

@@ -260,8 +260,22 @@ public final class PostgresCtl {
         return member.toLowerCase(java.util.Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
     }
 
+    /**
+     * A postmaster killed a moment ago (by the watchdog, or a fence) may still be a zombie; postgres and pg_rewind
+     * refuse the data directory while its pid exists. Waits up to 5 s; if it is still there, the command runs anyway
+     * and fails with postgres's own message, and the next cycle tries again.
+     */
+    private void awaitOldPostmasterReaped() {
+        try {
+            Fence.awaitReaped(dataDir, Duration.ofSeconds(5));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
     /** Starts postgres and waits until it accepts connections (a primary). */
     public Result start(Duration timeout) {
+        awaitOldPostmasterReaped();
         return run(
                 timeout.plusSeconds(5),
                 "pg_ctl", "start", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
@@ -277,6 +291,7 @@ public final class PostgresCtl {
      * set: postgres was started either way, and the caller's loop ends on the flag.
      */
     public Result startNoWait() {
+        awaitOldPostmasterReaped();
         Result result = run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
         if (!result.ok()) {
             return result;
@@ -334,6 +349,7 @@ public final class PostgresCtl {
     public Result rewind(Upstream upstream, Duration timeout) {
         String source = "host=" + upstream.host() + " port=" + upstream.port()
                 + " user=postgres dbname=postgres connect_timeout=3 passfile=" + passFile();
+        awaitOldPostmasterReaped();
         return run(timeout, "pg_rewind", "-D", dataDir.toString(), "--source-server=" + source);
     }
 
