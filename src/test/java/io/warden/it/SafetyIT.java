@@ -522,12 +522,16 @@ class SafetyIT {
                     .contains("agent missed its deadline: no postgres running"));
             assertThat(watchdogLog(old.name()).substring(watchdogLogStart)).doesNotContain("disarmed");
 
-            // Kill mode: a postgres started on that data directory by hand is killed at once.
+            // Kill mode: a postgres started on that data directory by hand is killed at once. (Started once the killed
+            // processes have been reaped: postgres refuses to start while the old postmaster's pid exists.)
+            await().atMost(Duration.ofSeconds(10)).until(() -> postgresPids.stream().noneMatch(pid -> Files.exists(Path.of("/proc", pid.toString()))));
             int killModeStart = watchdogLog(old.name()).length();
             Path data = cluster.dataDir(old.name());
-            Processes.run(List.of("runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start", "-D", data.toString(),
-                    "-l", cluster.nodeDir(old.name()).resolve("by-hand.log").toString()), Duration.ofSeconds(30));
+            Path byHandLog = cluster.nodeDir(old.name()).resolve("by-hand.log");
+            Processes.Result byHand = Processes.run(List.of("runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start",
+                    "-D", data.toString(), "-l", byHandLog.toString()), Duration.ofSeconds(30));
             await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(killModeStart))
+                    .as("pg_ctl said: %s; its log: %s", byHand.tail(), Files.exists(byHandLog) ? Files.readString(byHandLog) : "none")
                     .contains("agent missed its deadline: killed"));
             await().atMost(Duration.ofSeconds(10)).until(() -> cluster.runningPostmaster(old.name()).isEmpty());
         } finally {
