@@ -1,29 +1,29 @@
 package io.warden.agent;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Optime;
+import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
+import io.warden.cluster.SyncState;
 import io.warden.common.Clock;
-import io.warden.common.Lsn;
 import io.warden.common.Poll;
 import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
-import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
-import io.warden.dcs.HistoryEntry;
 import io.warden.dcs.Lease;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Optime;
-import io.warden.dcs.Role;
-import io.warden.dcs.SyncMode;
-import io.warden.dcs.SyncState;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.ProbeCommit;
-import io.warden.postgres.PostgresCtl;
 import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
+import io.warden.postgres.PostgresCtl;
+import io.warden.postgres.ProbeCommit;
 import io.warden.postgres.Standby;
 import io.warden.watchdog.WatchdogClient;
 import java.sql.SQLException;
@@ -777,8 +777,8 @@ public final class Agent implements AutoCloseable {
                 try {
                     stale.set(dcs.readRouters().stream()
                             .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY))
-                            .map(r -> r.id() + (r.primary().equals(io.warden.dcs.RouterStatus.UNKNOWN_PRIMARY)
+                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
+                            .map(r -> r.id() + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
                                     ? " (its status is unreadable)"
                                     : " (still routing to " + r.primary() + ")"))
                             .toList());
@@ -806,7 +806,7 @@ public final class Agent implements AutoCloseable {
     private Duration barrierLimit() {
         Duration longest = Duration.ZERO;
         try {
-            for (io.warden.dcs.RouterStatus router : dcs.readRouters()) {
+            for (io.warden.cluster.RouterStatus router : dcs.readRouters()) {
                 Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : config.ttlDuration();
                 Duration own = ttl.plus(Lease.margin(ttl));
                 longest = own.compareTo(longest) > 0 ? own : longest;
@@ -1214,7 +1214,7 @@ public final class Agent implements AutoCloseable {
      * the revision just read (a newer write is left alone), with an event in the log; the race then runs normally.
      */
     private ClusterSnapshot removeUnleasedLeader(ClusterSnapshot cluster) {
-        Optional<io.warden.dcs.LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
+        Optional<io.warden.cluster.LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
         if (leader.isEmpty()) {
             return cluster;
         }

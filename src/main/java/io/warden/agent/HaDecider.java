@@ -1,18 +1,18 @@
 package io.warden.agent;
 
-import io.warden.common.Lsn;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.LeaderKey;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.dcs.Switchover;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
+import java.util.Comparator;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
-import java.util.Comparator;
 
 /**
  * The HA decision: a pure function of an {@link HaInput}. No I/O, no clock; everything it needs is in the input,

@@ -1,8 +1,8 @@
 package io.warden.agent;
 
-import io.warden.common.Lsn;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.NodeTags;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.NodeTags;
 import io.warden.postgres.LocalState;
 import java.time.Duration;
 import java.time.Instant;

@@ -1,7 +1,7 @@
 package io.warden.agent;
 
+import io.warden.cluster.Member;
 import io.warden.common.Json;
-import io.warden.dcs.Member;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;

@@ -1,8 +1,8 @@
 package io.warden.agent;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
 import io.warden.common.Json;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.DynamicConfig;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -1,6 +1,6 @@
 package io.warden.agent;
 
-import io.warden.dcs.Member;
+import io.warden.cluster.Member;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;

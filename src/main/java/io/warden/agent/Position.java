@@ -1,6 +1,6 @@
 package io.warden.agent;
 
-import io.warden.common.Lsn;
+import io.warden.cluster.Lsn;
 import java.util.Comparator;
 
 /**

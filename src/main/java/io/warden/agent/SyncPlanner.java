@@ -1,11 +1,11 @@
 package io.warden.agent;
 
-import io.warden.common.Lsn;
-import io.warden.dcs.DynamicConfig;
-import io.warden.dcs.Member;
-import io.warden.dcs.Role;
-import io.warden.dcs.SyncMode;
-import io.warden.dcs.SyncState;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
+import io.warden.cluster.SyncState;
 import io.warden.postgres.Standby;
 import java.util.ArrayList;
 import java.util.Comparator;

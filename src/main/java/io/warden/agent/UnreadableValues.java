@@ -1,7 +1,7 @@
 package io.warden.agent;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Unreadable;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Unreadable;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;

@@ -1,11 +1,11 @@
 package io.warden.api;
 
-import io.warden.agent.Agent;
 import io.warden.agent.Agent.AgentView;
+import io.warden.agent.Agent;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.common.Sizes;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
 import io.warden.http.HttpEndpoint;
 import io.warden.http.Reply;
 import io.warden.http.Request;

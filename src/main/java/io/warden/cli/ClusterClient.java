@@ -1,12 +1,12 @@
 package io.warden.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
 import io.warden.common.Json;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
-import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.EtcdDcs;
-import io.warden.dcs.Member;
 import io.warden.runtime.DeploymentState;
 import java.io.IOException;
 import java.net.URI;

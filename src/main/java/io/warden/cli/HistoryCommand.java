@@ -1,7 +1,7 @@
 package io.warden.cli;
 
+import io.warden.cluster.HistoryEntry;
 import io.warden.common.Json;
-import io.warden.dcs.HistoryEntry;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;

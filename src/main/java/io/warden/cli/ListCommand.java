@@ -1,8 +1,8 @@
 package io.warden.cli;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
 import io.warden.common.Json;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import java.util.ArrayList;

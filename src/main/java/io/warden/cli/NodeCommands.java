@@ -1,10 +1,10 @@
 package io.warden.cli;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.common.WardenException;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;

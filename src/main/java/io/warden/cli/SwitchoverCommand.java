@@ -1,8 +1,8 @@
 package io.warden.cli;
 
+import io.warden.cluster.ClusterSnapshot;
 import io.warden.common.Json;
 import io.warden.common.WardenException;
-import io.warden.dcs.ClusterSnapshot;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;

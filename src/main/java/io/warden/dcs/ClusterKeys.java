@@ -1,6 +1,16 @@
 package io.warden.dcs;
 
 import com.fasterxml.jackson.core.type.TypeReference;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Member;
+import io.warden.cluster.Optime;
+import io.warden.cluster.RouterStatus;
+import io.warden.cluster.Switchover;
+import io.warden.cluster.SyncState;
+import io.warden.cluster.Unreadable;
 import io.warden.common.Json;
 import java.io.IOException;
 import java.time.Duration;

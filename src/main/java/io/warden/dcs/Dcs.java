@@ -1,5 +1,14 @@
 package io.warden.dcs;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.Member;
+import io.warden.cluster.Optime;
+import io.warden.cluster.RouterStatus;
+import io.warden.cluster.Switchover;
+import io.warden.cluster.SyncState;
+import io.warden.cluster.Unreadable;
 import java.time.Duration;
 
 /**

@@ -1,11 +1,11 @@
 package io.warden.ops;
 
-import io.warden.common.Lsn;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.dcs.Switchover;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
 import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeParseException;

@@ -1,6 +1,6 @@
 package io.warden.postgres;
 
-import io.warden.common.Lsn;
+import io.warden.cluster.Lsn;
 
 /**
  * What the agent observed of its own postgres at the start of a cycle.

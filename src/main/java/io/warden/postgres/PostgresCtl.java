@@ -1,8 +1,8 @@
 package io.warden.postgres;
 
 import io.warden.common.Poll;
-import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
+import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -363,16 +363,16 @@ public final class PostgresCtl {
     }
 
     /** "Latest checkpoint location" of a stopped cluster, from pg_controldata. */
-    public io.warden.common.Lsn latestCheckpoint() {
-        return io.warden.common.Lsn.parse(controlField("Latest checkpoint location", "0/0"));
+    public io.warden.cluster.Lsn latestCheckpoint() {
+        return io.warden.cluster.Lsn.parse(controlField("Latest checkpoint location", "0/0"));
     }
 
     /**
      * Where recovery starts over after a restart: the redo point of the last checkpoint or restartpoint (after a
      * rewind, of the checkpoint recovery began from). Readable while postgres runs, even before it accepts queries.
      */
-    public io.warden.common.Lsn checkpointRedo() {
-        return io.warden.common.Lsn.parse(controlField("Latest checkpoint's REDO location", "0/0"));
+    public io.warden.cluster.Lsn checkpointRedo() {
+        return io.warden.cluster.Lsn.parse(controlField("Latest checkpoint's REDO location", "0/0"));
     }
 
     /** The database system identifier from pg_controldata. */

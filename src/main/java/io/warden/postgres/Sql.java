@@ -1,6 +1,6 @@
 package io.warden.postgres;
 
-import io.warden.common.Lsn;
+import io.warden.cluster.Lsn;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;

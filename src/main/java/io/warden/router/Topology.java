@@ -1,9 +1,9 @@
 package io.warden.router;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;

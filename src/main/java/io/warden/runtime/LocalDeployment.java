@@ -1,14 +1,14 @@
 package io.warden.runtime;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
-import io.warden.dcs.ClusterSnapshot;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
 import io.warden.postgres.Fence;
 import io.warden.runtime.DeploymentState.EtcdMember;
 import io.warden.runtime.DeploymentState.Node;
@@ -462,7 +462,7 @@ public final class LocalDeployment {
         return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
     }
 
-    public static java.util.List<io.warden.dcs.RouterStatus> routers(DeploymentState state) {
+    public static java.util.List<io.warden.cluster.RouterStatus> routers(DeploymentState state) {
         try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
             return dcs.readRouters();
         }

@@ -3,8 +3,8 @@ package io.warden.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
-import io.warden.dcs.Member;
-import io.warden.dcs.SyncMode;
+import io.warden.cluster.Member;
+import io.warden.cluster.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
@@ -129,7 +129,7 @@ class AgentBadValuesTest {
     void aDeletedInitializeKeyWhileMembersHoldDataNeverCausesABootstrap() {
         long lease = harness.otherLeader("node-2", "0/3000000");
         harness.dcs.revokeFromOutside(lease);
-        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING,
+        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING,
                 "0/3000000", 5603), harness.dcs.grantLease(AgentHarness.TTL));
         // As a person with etcdctl would.
         harness.dcs.deleteRaw("initialize");
@@ -165,7 +165,7 @@ class AgentBadValuesTest {
     @Test
     void aPeerThatAnsweredSomethingUnreadableMayBeAheadSoThisReplicaDoesNotRace() {
         harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING,
+        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING,
                 "0/3000000", 5603), harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
         Peers garbled = new Peers() {
             @Override

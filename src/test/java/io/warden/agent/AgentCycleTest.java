@@ -2,9 +2,9 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
-import io.warden.dcs.Role;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
@@ -157,8 +157,8 @@ class AgentCycleTest {
         postgres.streamsOnReload(false);
         long lease = dcs.grantLease(TTL.multipliedBy(10));
         dcs.acquireLeader("node-3", lease);
-        dcs.publishMember(new io.warden.dcs.Member("node-3", io.warden.dcs.Role.PRIMARY, io.warden.dcs.MemberState.RUNNING, "127.0.0.1",
-                5603, "http://127.0.0.1:1", 2, "0/3100000", 0, io.warden.dcs.NodeTags.NONE, 1, 1, "i-3", "/data/node-3", false), lease);
+        dcs.publishMember(new io.warden.cluster.Member("node-3", io.warden.cluster.Role.PRIMARY, io.warden.cluster.MemberState.RUNNING, "127.0.0.1",
+                5603, "http://127.0.0.1:1", 2, "0/3100000", 0, io.warden.cluster.NodeTags.NONE, 1, 1, "i-3", "/data/node-3", false), lease);
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.FOLLOW);
 

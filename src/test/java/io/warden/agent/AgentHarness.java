@@ -2,13 +2,13 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Optime;
+import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.NodeTags;
-import io.warden.dcs.Optime;
-import io.warden.dcs.Role;
 import io.warden.postgres.Postgres;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -2,10 +2,10 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warden.cluster.Member;
+import io.warden.cluster.RouterStatus;
+import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
-import io.warden.dcs.Member;
-import io.warden.dcs.RouterStatus;
-import io.warden.dcs.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
@@ -100,7 +100,7 @@ class DcsKeyTableTest {
         cyclesFor(agent, 11);
         assertThat(harness.dcs.read().members()).as("garbage: rewritten by its member").containsKey("node-1");
 
-        Member other = AgentHarness.member("node-3", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "0/3000000", 5603);
+        Member other = AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "0/3000000", 5603);
         harness.dcs.putRaw("members/node-3", withField(Json.write(other), "\"zone\":\"b\""));
         agent.cycle();
         assertThat(agent.view().cluster().members()).as("unknown fields").containsKey("node-3");
@@ -198,7 +198,7 @@ class DcsKeyTableTest {
 
         harness.dcs.deleteRaw("history");
         // Deleted: the next timeline starts a new history (checked at the store level: one promotion per test).
-        harness.dcs.appendHistory(new io.warden.dcs.HistoryEntry(3, "0/4000000", "node-1", "2026-12-01T12:00:00Z", "promoted"));
+        harness.dcs.appendHistory(new io.warden.cluster.HistoryEntry(3, "0/4000000", "node-1", "2026-12-01T12:00:00Z", "promoted"));
         assertThat(harness.dcs.read().history()).hasSize(1);
     }
 

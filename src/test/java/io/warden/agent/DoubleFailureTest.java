@@ -2,9 +2,9 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.HistoryEntry;
-import io.warden.dcs.Member;
-import io.warden.dcs.Optime;
+import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.Member;
+import io.warden.cluster.Optime;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
@@ -66,7 +66,7 @@ class DoubleFailureTest {
         assertThat(a.actions()).as("B and C are both gone: nobody on timeline 2 is left").doesNotContain("promote");
         assertThat(agentA.view().decision().reason()).contains("timeline 1").contains("accept-data-loss");
 
-        assertThat(harness.dcs.requestSwitchover(new io.warden.dcs.Switchover("", "node-a", "2026-12-01T12:00:00Z", "", true, true), null))
+        assertThat(harness.dcs.requestSwitchover(new io.warden.cluster.Switchover("", "node-a", "2026-12-01T12:00:00Z", "", true, true), null))
                 .isTrue();
         agentA.cycle();
 

@@ -2,8 +2,8 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import org.junit.jupiter.api.BeforeEach;
@@ -31,8 +31,8 @@ class FailedRewindTest {
         harness = new AgentHarness(dir);
         harness.otherLeader("node-2", "0/5000000");
         long lease = harness.dcs.read().leader().orElseThrow().leaseId();
-        harness.dcs.publishMember(new io.warden.dcs.Member("node-2", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", 5602,
-                "http://127.0.0.1:1", 2, "0/5000000", 0, io.warden.dcs.NodeTags.NONE, 1, 1, "i-2", "/data/node-2", false), lease);
+        harness.dcs.publishMember(new io.warden.cluster.Member("node-2", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", 5602,
+                "http://127.0.0.1:1", 2, "0/5000000", 0, io.warden.cluster.NodeTags.NONE, 1, 1, "i-2", "/data/node-2", false), lease);
         postgres = FakePostgres.stoppedPrimary(1, "0/6000000");
         postgres.failRewinds();
         agent = harness.agent("node-1", postgres);

@@ -3,16 +3,16 @@ package io.warden.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
-import io.warden.common.Lsn;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.DynamicConfig;
-import io.warden.dcs.LeaderKey;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.NodeTags;
-import io.warden.dcs.SyncMode;
-import io.warden.dcs.Optime;
-import io.warden.dcs.Role;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Optime;
+import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import java.time.Duration;
@@ -65,12 +65,12 @@ class HaDeciderTest {
         private Boolean streaming;
         private Duration notStreamingFor = Duration.ZERO;
         private boolean upstreamWalGone;
-        private Optional<io.warden.dcs.Switchover> switchover = Optional.empty();
+        private Optional<io.warden.cluster.Switchover> switchover = Optional.empty();
 
-        private Optional<io.warden.dcs.SyncState> sync = Optional.empty();
+        private Optional<io.warden.cluster.SyncState> sync = Optional.empty();
         private java.time.Instant now = java.time.Instant.parse("2026-11-22T12:00:00Z");
         private boolean handedOver;
-        private final List<io.warden.dcs.HistoryEntry> history = new java.util.ArrayList<>();
+        private final List<io.warden.cluster.HistoryEntry> history = new java.util.ArrayList<>();
         private final Map<String, Long> peerTimelines = new LinkedHashMap<>();
         private final Set<String> primaryPeers = new java.util.HashSet<>();
         private String systemIdentifier = SYSID;
@@ -78,7 +78,7 @@ class HaDeciderTest {
         /** The cluster's history records a promotion to {@code value}. */
         In historyUpTo(long value) {
             for (long tl = 1; tl <= value; tl++) {
-                history.add(new io.warden.dcs.HistoryEntry(tl, "0/0", "n" + tl, "2026-11-22T11:00:00Z", tl == 1 ? "bootstrap" : "promoted"));
+                history.add(new io.warden.cluster.HistoryEntry(tl, "0/0", "n" + tl, "2026-11-22T11:00:00Z", tl == 1 ? "bootstrap" : "promoted"));
             }
             return this;
         }
@@ -104,17 +104,17 @@ class HaDeciderTest {
         }
 
         In switchover(String leaderName, String candidate) {
-            switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now"));
+            switchover = Optional.of(new io.warden.cluster.Switchover(leaderName, candidate, "now"));
             return this;
         }
 
         In switchoverAt(String leaderName, String candidate, String at) {
-            switchover = Optional.of(new io.warden.dcs.Switchover(leaderName, candidate, "now", at, false));
+            switchover = Optional.of(new io.warden.cluster.Switchover(leaderName, candidate, "now", at, false));
             return this;
         }
 
         In failoverTo(String candidate) {
-            switchover = Optional.of(new io.warden.dcs.Switchover("", candidate, "now", "", true));
+            switchover = Optional.of(new io.warden.cluster.Switchover("", candidate, "now", "", true));
             return this;
         }
 
@@ -129,9 +129,9 @@ class HaDeciderTest {
         }
 
         /** synchronous_mode on (or strict), with {@code standbys} published as {@code leaderName}'s sync set. */
-        In sync(io.warden.dcs.SyncMode mode, String leaderName, String... standbys) {
+        In sync(io.warden.cluster.SyncMode mode, String leaderName, String... standbys) {
             config = new DynamicConfig(config.maximumLagOnFailover(), mode, 1, config.pause(), config.parameters());
-            sync = Optional.of(new io.warden.dcs.SyncState(leaderName, List.of(standbys)));
+            sync = Optional.of(new io.warden.cluster.SyncState(leaderName, List.of(standbys)));
             return this;
         }
 

@@ -3,8 +3,8 @@ package io.warden.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
+import io.warden.cluster.NodeTags;
 import io.warden.common.WardenException;
-import io.warden.dcs.NodeTags;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

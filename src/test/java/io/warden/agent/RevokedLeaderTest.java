@@ -2,9 +2,9 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;

@@ -2,7 +2,7 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.RouterStatus;
+import io.warden.cluster.RouterStatus;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;

@@ -2,10 +2,10 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
 import io.warden.dcs.FakeDcs;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.dcs.Switchover;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.Upstream;

@@ -2,9 +2,9 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.dcs.SyncState;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.cluster.SyncState;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import java.util.List;

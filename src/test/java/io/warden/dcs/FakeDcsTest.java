@@ -4,6 +4,13 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Optime;
+import io.warden.cluster.Switchover;
 import io.warden.common.FakeClock;
 import java.time.Duration;
 import java.util.ArrayList;

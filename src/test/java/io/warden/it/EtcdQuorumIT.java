@@ -3,7 +3,7 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.dcs.Member;
+import io.warden.cluster.Member;
 import io.warden.runtime.DeploymentState.Node;
 import java.sql.Connection;
 import java.sql.DriverManager;

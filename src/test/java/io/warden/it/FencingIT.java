@@ -3,9 +3,9 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.warden.cluster.Member;
+import io.warden.cluster.Role;
 import io.warden.common.Processes;
-import io.warden.dcs.Member;
-import io.warden.dcs.Role;
 import io.warden.runtime.DeploymentState.Node;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;

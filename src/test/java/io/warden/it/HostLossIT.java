@@ -3,8 +3,8 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.dcs.Member;
-import io.warden.dcs.Role;
+import io.warden.cluster.Member;
+import io.warden.cluster.Role;
 import io.warden.postgres.PostgresCtl;
 import java.nio.file.Files;
 import java.nio.file.Path;

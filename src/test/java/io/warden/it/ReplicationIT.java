@@ -3,8 +3,8 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
 import java.time.Duration;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;

@@ -4,8 +4,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
+import io.warden.cluster.Member;
 import io.warden.common.Processes;
-import io.warden.dcs.Member;
 import io.warden.http.PrometheusText;
 import io.warden.runtime.DeploymentState.RouterProcess;
 import io.warden.runtime.LocalDeployment;
@@ -337,8 +337,8 @@ class RouterIT {
             long lease = dcs.grantLease(Duration.ofSeconds(30));
             CompletableFuture<String> stuck;
             try {
-                dcs.publishMember(new Member("ghost", io.warden.dcs.Role.REPLICA, io.warden.dcs.MemberState.STREAMING, "127.0.0.1",
-                        silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.dcs.NodeTags.NONE,
+                dcs.publishMember(new Member("ghost", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "127.0.0.1",
+                        silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.cluster.NodeTags.NONE,
                         0, 0, "ghost", "/nowhere", false), lease);
                 // Once router 1 has read it, the ghost gets the next read session: a streaming replica with no sessions,
                 // first by name among the least busy.
@@ -470,7 +470,7 @@ class RouterIT {
         }
         cluster.awaitHealthy(Duration.ofSeconds(60));
         Member former = cluster.snapshot().members().get(old.name());
-        assertThat(former.role()).isEqualTo(io.warden.dcs.Role.REPLICA);
+        assertThat(former.role()).isEqualTo(io.warden.cluster.Role.REPLICA);
         assertThat(former.timeline()).isEqualTo(promoted.timeline());
     }
 

@@ -3,11 +3,11 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.common.Lsn;
+import io.warden.cluster.Lsn;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.common.Processes;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import java.io.IOException;

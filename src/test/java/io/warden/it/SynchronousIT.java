@@ -3,9 +3,9 @@ package io.warden.it;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
 import java.sql.Connection;
 import java.sql.ResultSet;
 import java.sql.SQLException;

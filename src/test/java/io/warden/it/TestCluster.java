@@ -2,13 +2,13 @@ package io.warden.it;
 
 import static org.awaitility.Awaitility.await;
 
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.common.Processes;
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.Role;
-import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
 import java.io.IOException;

@@ -3,9 +3,9 @@ package io.warden.ops;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
-import io.warden.dcs.DynamicConfig;
-import io.warden.dcs.SyncMode;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;

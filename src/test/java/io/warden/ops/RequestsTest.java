@@ -2,17 +2,17 @@ package io.warden.ops;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.DynamicConfig;
-import io.warden.dcs.LeaderKey;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.NodeTags;
-import io.warden.dcs.Optime;
-import io.warden.dcs.Role;
-import io.warden.dcs.Switchover;
-import io.warden.dcs.SyncMode;
-import io.warden.dcs.SyncState;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Optime;
+import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
+import io.warden.cluster.SyncMode;
+import io.warden.cluster.SyncState;
 import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;

@@ -1,6 +1,6 @@
 package io.warden.postgres;
 
-import io.warden.common.Lsn;
+import io.warden.cluster.Lsn;
 import io.warden.common.Processes.Result;
 import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;

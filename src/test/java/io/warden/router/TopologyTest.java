@@ -2,13 +2,13 @@ package io.warden.router;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.dcs.ClusterSnapshot;
-import io.warden.dcs.DynamicConfig;
-import io.warden.dcs.LeaderKey;
-import io.warden.dcs.Member;
-import io.warden.dcs.MemberState;
-import io.warden.dcs.NodeTags;
-import io.warden.dcs.Role;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Role;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;

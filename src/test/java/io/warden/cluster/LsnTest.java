@@ -1,4 +1,4 @@
-package io.warden.common;
+package io.warden.cluster;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package io.warden.common;
+package io.warden.cluster;
 
 /** A PostgreSQL write-ahead-log position, as printed by postgres ("16/B374D848"). */
 public record Lsn(long value) implements Comparable<Lsn> {

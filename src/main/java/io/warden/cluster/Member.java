@@ -1,4 +1,4 @@
-package io.warden.dcs;
+package io.warden.cluster;
 
 /**
  * What one node publishes about itself under {@code members/<name>}, bound to its agent's lease so it
@@ -27,7 +27,7 @@ public record Member(
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
     public Member {
         java.util.Objects.requireNonNull(name, "a member record without a name");
-        io.warden.common.Lsn.parse(lsn);
+        io.warden.cluster.Lsn.parse(lsn);
     }
 
     /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */
@@ -35,7 +35,7 @@ public record Member(
         return role == Role.REPLICA && state == MemberState.STREAMING;
     }
 
-    public io.warden.common.Lsn position() {
-        return io.warden.common.Lsn.parse(lsn);
+    public io.warden.cluster.Lsn position() {
+        return io.warden.cluster.Lsn.parse(lsn);
     }
 }

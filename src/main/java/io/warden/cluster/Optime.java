@@ -1,4 +1,4 @@
-package io.warden.dcs;
+package io.warden.cluster;
 
 /**
  * The last WAL position and timeline the leader published. Not bound to a lease: it must outlive the leader so
@@ -7,6 +7,6 @@ package io.warden.dcs;
 public record Optime(String lsn, long timeline) {
     /** Checked once, when the value is read: the position must be an LSN. */
     public Optime {
-        io.warden.common.Lsn.parse(lsn);
+        io.warden.cluster.Lsn.parse(lsn);
     }
 }

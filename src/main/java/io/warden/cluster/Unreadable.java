@@ -1,4 +1,4 @@
-package io.warden.dcs;
+package io.warden.cluster;
 
 /**
  * A DCS value this version could not read: the key reads as absent, and whoever acts on the cluster handles it

@@ -1,4 +1,4 @@
-package io.warden.dcs;
+package io.warden.cluster;
 
 import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonValue;

@@ -1,4 +1,4 @@
-package io.warden.dcs;
+package io.warden.cluster;
 
 import java.util.Map;
 
