@@ -16,7 +16,7 @@ final class DownCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        LocalDeployment.down(dir.resolve(), purge);
+        Deployments.down(dir.resolve(), purge);
         System.out.println("stopped the deployment in " + dir.resolve() + (purge ? " and deleted its data" : ""));
         return 0;
     }

@@ -29,7 +29,7 @@ final class ListCommand implements Callable<Integer> {
     }
 
     static void print(DeploymentState state, boolean json) {
-        ClusterSnapshot cluster = LocalDeployment.snapshot(state);
+        ClusterSnapshot cluster = Deployments.snapshot(state);
         List<Map<String, Object>> rows = rows(state, cluster);
         if (json) {
             System.out.println(Json.writePretty(rows));
@@ -56,7 +56,7 @@ final class ListCommand implements Callable<Integer> {
         System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)")
                 + "   synchronous_mode: " + cluster.config().synchronousMode().label()
                 + (cluster.config().pause() ? "   MAINTENANCE MODE (paused)" : ""));
-        var published = LocalDeployment.routers(state);
+        var published = Deployments.routers(state);
         System.out.printf("%n%-9s %-10s %-22s %-10s %-30s %8s%n", "ROUTER", "STATE", "ADDRESS", "PRIMARY", "SESSIONS", "PID");
         for (DeploymentState.RouterProcess router : state.routers()) {
             var status = published.stream().filter(p -> p.id().equals(router.id())).findFirst();

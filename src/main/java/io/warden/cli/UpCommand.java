@@ -60,10 +60,10 @@ final class UpCommand implements Callable<Integer> {
         System.out.println("starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);
         try {
-            LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
+            Deployments.awaitHealthy(state, Duration.ofMinutes(3));
         } catch (RuntimeException e) {
             // Nothing half-started is left behind; the logs stay in the directory for the next look.
-            LocalDeployment.down(options.dir(), false);
+            Deployments.down(options.dir(), false);
             throw e;
         }
         System.out.println("cluster '" + cluster + "' is healthy:");
@@ -76,7 +76,7 @@ final class UpCommand implements Callable<Integer> {
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             System.out.println("\nstopping...");
-            LocalDeployment.down(options.dir(), false);
+            Deployments.down(options.dir(), false);
             stopped.countDown();
         }));
         System.out.println("running in the foreground; Ctrl-C stops everything");

@@ -27,7 +27,7 @@ public record Member(
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
     public Member {
         java.util.Objects.requireNonNull(name, "a member record without a name");
-        io.warden.cluster.Lsn.parse(lsn);
+        Lsn.parse(lsn);
     }
 
     /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */
@@ -35,7 +35,7 @@ public record Member(
         return role == Role.REPLICA && state == MemberState.STREAMING;
     }
 
-    public io.warden.cluster.Lsn position() {
-        return io.warden.cluster.Lsn.parse(lsn);
+    public Lsn position() {
+        return Lsn.parse(lsn);
     }
 }

@@ -7,6 +7,6 @@ package io.warden.cluster;
 public record Optime(String lsn, long timeline) {
     /** Checked once, when the value is read: the position must be an LSN. */
     public Optime {
-        io.warden.cluster.Lsn.parse(lsn);
+        Lsn.parse(lsn);
     }
 }

@@ -1,15 +1,8 @@
 package io.warden.runtime;
 
-import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.Member;
-import io.warden.cluster.MemberState;
-import io.warden.cluster.Role;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
-import io.warden.dcs.DcsException;
-import io.warden.dcs.EtcdDcs;
-import io.warden.postgres.Fence;
 import io.warden.runtime.DeploymentState.EtcdMember;
 import io.warden.runtime.DeploymentState.Node;
 import java.io.IOException;
@@ -26,6 +19,8 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * The local runtime: a whole deployment on this machine. Three etcd members, and per node a watchdog and an
@@ -109,7 +104,8 @@ public final class LocalDeployment {
             }
             return state;
         } catch (RuntimeException e) {
-            down(dir, false);
+            // No cluster has formed, so no leader to stop last; each agent started stops its own postgres on SIGTERM.
+            down(dir, false, started -> Optional.empty(), data -> {});
             throw e;
         }
     }
@@ -359,9 +355,11 @@ public final class LocalDeployment {
 
     /**
      * Stops exactly what {@code up} started, by pid: routers, agents (which stop their postgres; the leader's last),
-     * watchdogs, etcd.
+     * watchdogs, etcd. The runtime knows processes, not the cluster: the caller says which node leads now (read from
+     * the DCS; empty when it cannot tell) and how to kill a postgres an agent left behind (the fencing kill).
      */
-    public static void down(Path dir, boolean purge) {
+    public static void down(Path dir, boolean purge, Function<DeploymentState, Optional<String>> leaderToStopLast,
+            Consumer<Path> killLeftoverPostgres) {
         Path abs = dir.toAbsolutePath();
         if (!Files.exists(DeploymentState.file(abs))) {
             if (purge) {
@@ -371,7 +369,7 @@ public final class LocalDeployment {
         }
         DeploymentState state = DeploymentState.read(abs);
         state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
-        String last = leaderToStopLast(state).orElse("");
+        String last = leaderToStopLast.apply(state).orElse("");
         state.nodes().parallelStream()
                 .filter(n -> !n.name().equals(last))
                 .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
@@ -382,7 +380,7 @@ public final class LocalDeployment {
             Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
             Path data = Path.of(node.configFile()).getParent().resolve("data");
             // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.
-            Fence.kill(data);
+            killLeftoverPostgres.accept(data);
         }
         for (EtcdMember member : state.etcd()) {
             Processes.stop(member.pid(), Duration.ofSeconds(10));
@@ -397,75 +395,8 @@ public final class LocalDeployment {
         }
     }
 
-    /**
-     * The node whose agent {@code down} stops last. A primary's agent releases the leader key as it stops; a replica
-     * whose agent still runs then takes the key and promotes, and the next {@code up} finds two nodes with the same
-     * timeline number on different histories. Empty when etcd does not answer (then nobody can take the key
-     * either) or no node holds the key.
-     */
-    private static Optional<String> leaderToStopLast(DeploymentState state) {
-        if (state.etcd().stream().noneMatch(e -> Processes.alive(e.pid()))) {
-            return Optional.empty();
-        }
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            return dcs.read().leader().map(l -> l.name());
-        } catch (DcsException e) {
-            // No quorum: no agent can take the key now, so the order no longer matters.
-            return Optional.empty();
-        }
-    }
-
     private static void deleteTree(Path dir) {
         Processes.run(List.of("rm", "-rf", "--one-file-system", dir.toString()), Duration.ofMinutes(2));
-    }
-
-    /** The cluster as the DCS has it now. */
-    public static ClusterSnapshot snapshot(DeploymentState state) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10))) {
-            return dcs.read();
-        }
-    }
-
-    /** Healthy: one running primary holding the leader key and every other node streaming from it. */
-    public static boolean healthy(ClusterSnapshot cluster, int nodes) {
-        Optional<Member> leader = cluster.leaderMember();
-        if (leader.isEmpty() || leader.get().role() != Role.PRIMARY || leader.get().state() != MemberState.RUNNING) {
-            return false;
-        }
-        long streaming = cluster.members().values().stream()
-                .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING)
-                .count();
-        return streaming == nodes - 1;
-    }
-
-    public static void awaitHealthy(DeploymentState state, Duration timeout) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
-                    + " routers routing to it (see the agent.log and router.log files)", () -> {
-                try {
-                    ClusterSnapshot cluster = dcs.read();
-                    return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
-                } catch (RuntimeException e) {
-                    return false;
-                }
-            });
-        }
-    }
-
-    /** Every router of the deployment is publishing and routes writes to the current leader. */
-    static boolean routersFollow(DeploymentState state, ClusterSnapshot cluster, EtcdDcs dcs) {
-        if (state.routers().isEmpty()) {
-            return true;
-        }
-        String leader = cluster.leader().map(l -> l.name()).orElse("");
-        var published = dcs.readRouters();
-        return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
-    }
-
-    public static java.util.List<io.warden.cluster.RouterStatus> routers(DeploymentState state) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            return dcs.readRouters();
-        }
     }
 
     /**

@@ -2,6 +2,7 @@ package io.warden.it;
 
 import static org.awaitility.Awaitility.await;
 
+import io.warden.cli.Deployments;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
@@ -55,7 +56,7 @@ final class TestCluster implements AutoCloseable {
         Path dir = ROOT.resolve(name);
         try {
             Files.createDirectories(ROOT);
-            LocalDeployment.down(dir, true);
+            Deployments.down(dir, true);
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
@@ -63,7 +64,7 @@ final class TestCluster implements AutoCloseable {
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {
-            LocalDeployment.awaitHealthy(state, Duration.ofMinutes(3));
+            Deployments.awaitHealthy(state, Duration.ofMinutes(3));
         } catch (RuntimeException e) {
             cluster.printLogTails();
             cluster.close();
@@ -126,7 +127,7 @@ final class TestCluster implements AutoCloseable {
 
     void awaitHealthy(Duration timeout) {
         try {
-            LocalDeployment.awaitHealthy(state, timeout);
+            Deployments.awaitHealthy(state, timeout);
         } catch (RuntimeException e) {
             printLogTails();
             throw e;
@@ -486,6 +487,6 @@ final class TestCluster implements AutoCloseable {
                 // The namespace goes with down() anyway.
             }
         }
-        LocalDeployment.down(dir, !Boolean.getBoolean("warden.keepTestDirs"));
+        Deployments.down(dir, !Boolean.getBoolean("warden.keepTestDirs"));
     }
 }

@@ -1,0 +1,115 @@
+package io.warden.cli;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.cluster.RouterStatus;
+import io.warden.common.Poll;
+import io.warden.common.Processes;
+import io.warden.common.WardenException;
+import io.warden.dcs.DcsException;
+import io.warden.dcs.EtcdDcs;
+import io.warden.postgres.Fence;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A local deployment seen through its cluster: what the runtime started ({@link LocalDeployment}, which knows
+ * processes) joined with what the DCS says about it (who leads, who streams, which routers follow). The commands
+ * and the integration tests reach a deployment's cluster through here, so the runtime never reads etcd itself.
+ */
+public final class Deployments {
+    private Deployments() {}
+
+    /** Stops the deployment in {@code dir} (see {@link LocalDeployment#down}), the leader's agent last. */
+    public static void down(Path dir, boolean purge) {
+        LocalDeployment.down(dir, purge, Deployments::leaderToStopLast, Fence::kill);
+    }
+
+    /**
+     * The node whose agent {@code down} stops last. A primary's agent releases the leader key as it stops; a replica
+     * whose agent still runs then takes the key and promotes, and the next {@code up} finds two nodes with the same
+     * timeline number on different histories. Empty when etcd does not answer (then nobody can take the key
+     * either) or no node holds the key.
+     */
+    static Optional<String> leaderToStopLast(DeploymentState state) {
+        if (state.etcd().stream().noneMatch(e -> Processes.alive(e.pid()))) {
+            return Optional.empty();
+        }
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            return dcs.read().leader().map(l -> l.name());
+        } catch (DcsException e) {
+            // No quorum: no agent can take the key now, so the order no longer matters.
+            return Optional.empty();
+        }
+    }
+
+    /** The cluster as the DCS has it now. */
+    public static ClusterSnapshot snapshot(DeploymentState state) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10))) {
+            return dcs.read();
+        }
+    }
+
+    /** Healthy: one running primary holding the leader key and every other node streaming from it. */
+    public static boolean healthy(ClusterSnapshot cluster, int nodes) {
+        Optional<Member> leader = cluster.leaderMember();
+        if (leader.isEmpty() || leader.get().role() != Role.PRIMARY || leader.get().state() != MemberState.RUNNING) {
+            return false;
+        }
+        long streaming = cluster.members().values().stream()
+                .filter(m -> m.role() == Role.REPLICA && m.state() == MemberState.STREAMING)
+                .count();
+        return streaming == nodes - 1;
+    }
+
+    public static void awaitHealthy(DeploymentState state, Duration timeout) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
+                    + " routers routing to it (see the agent.log and router.log files)", () -> {
+                try {
+                    ClusterSnapshot cluster = dcs.read();
+                    return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
+                } catch (RuntimeException e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    /** Every router of the deployment is publishing and routes writes to the current leader. */
+    static boolean routersFollow(DeploymentState state, ClusterSnapshot cluster, EtcdDcs dcs) {
+        if (state.routers().isEmpty()) {
+            return true;
+        }
+        String leader = cluster.leader().map(l -> l.name()).orElse("");
+        var published = dcs.readRouters();
+        return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
+    }
+
+    public static List<RouterStatus> routers(DeploymentState state) {
+        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+            return dcs.readRouters();
+        }
+    }
+
+    /** Waits for {@code condition}, or fails naming {@code what}; an interrupt ends the wait as a failure too. */
+    private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
+        boolean held;
+        try {
+            held = Poll.every(Duration.ofMillis(200)).until(timeout, condition);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
+                    "check the logs named above; ./warden down stops whatever is still running", e);
+        }
+        if (!held) {
+            throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
+        }
+    }
+}
