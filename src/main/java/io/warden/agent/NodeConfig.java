@@ -5,7 +5,7 @@ import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.warden.cluster.NodeTags;
 import io.warden.common.Json;
-import io.warden.common.Sizes;
+import io.warden.common.Units;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -160,22 +160,22 @@ public record NodeConfig(
             return fallback;
         }
         try {
-            return Sizes.parseDuration(value);
+            return Units.duration(value);
         } catch (IllegalArgumentException | ArithmeticException e) {
             throw new WardenException("bad value for '" + key + "' in " + file + ": " + e.getMessage(), "use e.g. 3s or 500ms");
         }
     }
 
     public Duration ttlDuration() {
-        return Sizes.parseDuration(ttl);
+        return Units.duration(ttl);
     }
 
     public Duration loopWaitDuration() {
-        return Sizes.parseDuration(loopWait);
+        return Units.duration(loopWait);
     }
 
     public Duration primaryStartTimeoutDuration() {
-        return Sizes.parseDuration(primaryStartTimeout);
+        return Units.duration(primaryStartTimeout);
     }
 
     public boolean watchdogRequired() {

@@ -5,7 +5,7 @@ import io.warden.agent.Agent;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
-import io.warden.common.Sizes;
+import io.warden.common.Units;
 import io.warden.http.HttpEndpoint;
 import io.warden.http.Reply;
 import io.warden.http.Request;
@@ -89,7 +89,7 @@ public final class AgentApi implements HttpEndpoint.Handler {
         if (self.role() != Role.REPLICA || self.state() != MemberState.STREAMING) {
             return false;
         }
-        return lag.isEmpty() || self.lagBytes() <= Sizes.parseBytes(lag.get());
+        return lag.isEmpty() || self.lagBytes() <= Units.bytes(lag.get());
     }
 
     private static Map<String, Object> cluster(AgentView view) {

@@ -52,10 +52,10 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         router.metrics.accepted();
         if (!router.admit(ctx.channel())) {
             router.metrics.rejected();
-            refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().connectionLimit() + ")");
+            refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().maxConnections() + ")");
             return;
         }
-        long millis = router.config().startupTimeoutDuration().toMillis();
+        long millis = router.config().startupTimeout().toMillis();
         timeout = ctx.executor().schedule(
                 () -> refuse(ctx, "08P01", "no startup packet within " + millis + " ms"), millis, TimeUnit.MILLISECONDS);
     }
@@ -135,7 +135,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     }
 
     private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first) {
-        connect(ctx, first, router.clock().nanoTime() + router.config().waitForNodeDuration().toNanos());
+        connect(ctx, first, router.clock().nanoTime() + router.config().waitForNode().toNanos());
     }
 
     /**
@@ -241,7 +241,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             return what + ": this router lost the DCS and stopped routing; connect through the other router";
         }
         if (held) {
-            long waited = router.config().waitForNodeDuration().toMillis();
+            long waited = router.config().waitForNode().toMillis();
             return what + " became available within wait_for_node (" + (waited % 1000 == 0 ? waited / 1000 + " s" : waited + " ms")
                     + "); a failover may be under way or the cluster paused: retry, and see `warden list`";
         }

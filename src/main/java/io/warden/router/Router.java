@@ -132,7 +132,7 @@ public final class Router implements AutoCloseable {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, Duration.ZERO, clock, new Lease.Listener() {
+        this.lease = new Lease(dcs, config.ttl(), RENEWAL_ATTEMPT, Duration.ZERO, clock, new Lease.Listener() {
             @Override
             public void renewed(Lease.Term term) {
                 fenceAt(term);
@@ -150,7 +150,7 @@ public final class Router implements AutoCloseable {
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeoutDuration().toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
                 // Nothing is read from a node until the session's handlers are in place (ClientStartup).
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOCATOR, BUFFERS)
@@ -457,7 +457,7 @@ public final class Router implements AutoCloseable {
     private RouterStatus status() {
         return new RouterStatus(config.id(), config.host(), config.readWritePort(), config.readOnlyPort(),
                 "http://" + config.host() + ":" + config.apiPort(), ProcessHandle.current().pid(), localSessions(),
-                topology.primary().map(RouteTarget::name).orElse(""), config.ttlDuration().toMillis());
+                topology.primary().map(RouteTarget::name).orElse(""), config.ttl().toMillis());
     }
 
     Map<String, Long> localSessions() {
@@ -572,7 +572,7 @@ public final class Router implements AutoCloseable {
      * after max_connections sessions in its lifetime).
      */
     boolean admit(Channel client) {
-        if (connections.incrementAndGet() > config.connectionLimit()) {
+        if (connections.incrementAndGet() > config.maxConnections()) {
             connections.decrementAndGet();
             return false;
         }
@@ -588,7 +588,7 @@ public final class Router implements AutoCloseable {
         Topology current = topology;
         return port == Port.READ_WRITE
                 ? current.writeTarget()
-                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallback(), Set.copyOf(unreachable));
+                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallbackToPrimary(), Set.copyOf(unreachable));
     }
 
     ChannelFuture connectToNode(EventLoop loop, RouteTarget target) {

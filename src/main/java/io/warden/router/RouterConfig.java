@@ -3,7 +3,7 @@ package io.warden.router;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.warden.common.Json;
-import io.warden.common.Sizes;
+import io.warden.common.Units;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,28 +12,69 @@ import java.time.Duration;
 import java.util.List;
 import java.util.stream.Collectors;
 
-/** A router's configuration file (YAML), validated as it is read. See docs/router.md. */
+/**
+ * A router's configuration, typed: parsed once from its file (YAML, see docs/router.md) by {@link #load}, which says
+ * what is wrong and what to write instead; the router then reads durations and sizes as values, never as text.
+ *
+ * @param ttl the router's etcd lease: whole seconds, at least 2 (etcd's resolution and minimum)
+ * @param maxReplicaLagBytes a replica further behind than this gets no read session
+ * @param fallbackToPrimary reads go to the primary when no replica qualifies
+ * @param maxConnections client connections beyond this are refused with SQLSTATE 53300
+ * @param startupTimeout how long a client may take to send its startup packet
+ * @param connectTimeout how long the router waits for a node to accept its TCP connection
+ * @param waitForNode how long a new session waits for a node to route to (a primary, on the read-write port)
+ *     before it is refused: during a switchover or failover there is none for a moment, and a client that waits is
+ *     better served than one refused; zero refuses at once
+ * @param transport auto, io_uring or epoll
+ */
 public record RouterConfig(
         String id,
         String cluster,
         String host,
-        Integer readWritePort,
-        Integer readOnlyPort,
-        Integer apiPort,
+        int readWritePort,
+        int readOnlyPort,
+        int apiPort,
         List<String> etcd,
-        String ttl,
-        String maxReplicaLag,
-        Boolean fallbackToPrimary,
-        Integer maxConnections,
-        String startupTimeout,
-        String connectTimeout,
-        String waitForNode,
+        Duration ttl,
+        long maxReplicaLagBytes,
+        boolean fallbackToPrimary,
+        int maxConnections,
+        Duration startupTimeout,
+        Duration connectTimeout,
+        Duration waitForNode,
         String transport) {
 
+    public RouterConfig {
+        etcd = List.copyOf(etcd);
+        if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
+            throw new IllegalArgumentException("ttl " + Units.format(ttl) + " must be a whole number of seconds, at least 2s:"
+                    + " etcd leases have a resolution of one second and a minimum of about two");
+        }
+        Transport.parse(transport);
+    }
+
+    /** The file as written: every value text or absent, as an operator wrote it. Unknown keys are refused. */
+    private record File(
+            String id,
+            String cluster,
+            String host,
+            Integer readWritePort,
+            Integer readOnlyPort,
+            Integer apiPort,
+            List<String> etcd,
+            String ttl,
+            String maxReplicaLag,
+            Boolean fallbackToPrimary,
+            Integer maxConnections,
+            String startupTimeout,
+            String connectTimeout,
+            String waitForNode,
+            String transport) {}
+
     public static RouterConfig load(Path file) {
-        RouterConfig raw;
+        File raw;
         try {
-            raw = Json.yaml().readValue(Files.readString(file), RouterConfig.class);
+            raw = Json.yaml().readValue(Files.readString(file), File.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
             throw new WardenException("unknown key '" + e.getPropertyName() + "' in " + file, "known keys: " + known);
@@ -48,63 +89,30 @@ public record RouterConfig(
                     "router config " + file + " lacks one of id, read_write_port, read_only_port, api_port, etcd",
                     "add them; see docs/router.md");
         }
-        Duration ttl;
         try {
-            ttl = raw.ttlDuration();
-            raw.startupTimeoutDuration();
-            raw.connectTimeoutDuration();
-            raw.waitForNodeDuration();
-            raw.maxReplicaLagBytes();
-            Transport.parse(raw.transport());
+            return new RouterConfig(
+                    raw.id(),
+                    orElse(raw.cluster(), "main"),
+                    orElse(raw.host(), "127.0.0.1"),
+                    raw.readWritePort(),
+                    raw.readOnlyPort(),
+                    raw.apiPort(),
+                    raw.etcd(),
+                    Units.duration(orElse(raw.ttl(), "3s")),
+                    Units.bytes(orElse(raw.maxReplicaLag(), "16MB")),
+                    raw.fallbackToPrimary() == null || raw.fallbackToPrimary(),
+                    raw.maxConnections() == null ? 2000 : raw.maxConnections(),
+                    Units.duration(orElse(raw.startupTimeout(), "10s")),
+                    Units.duration(orElse(raw.connectTimeout(), "2s")),
+                    Units.duration(orElse(raw.waitForNode(), "10s")),
+                    orElse(raw.transport(), "auto"));
         } catch (IllegalArgumentException e) {
-            throw new WardenException("bad value in " + file + ": " + e.getMessage(), "use e.g. 3s, 500ms, 16MB; transport is auto, io_uring or epoll");
+            throw new WardenException("bad value in " + file + ": " + e.getMessage(),
+                    "use e.g. 3s, 500ms, 16MB; the ttl in whole seconds; transport is auto, io_uring or epoll");
         }
-        if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
-            throw new WardenException(
-                    "ttl " + raw.ttl() + " in " + file + " must be a whole number of seconds, at least 2s",
-                    "etcd leases have a resolution of one second and a minimum of about two");
-        }
-        return raw;
     }
 
-    public String cluster() {
-        return cluster == null ? "main" : cluster;
-    }
-
-    public String host() {
-        return host == null ? "127.0.0.1" : host;
-    }
-
-    public Duration ttlDuration() {
-        return Sizes.parseDuration(ttl == null ? "3s" : ttl);
-    }
-
-    public long maxReplicaLagBytes() {
-        return Sizes.parseBytes(maxReplicaLag == null ? "16MB" : maxReplicaLag);
-    }
-
-    public boolean fallback() {
-        return fallbackToPrimary == null || fallbackToPrimary;
-    }
-
-    public int connectionLimit() {
-        return maxConnections == null ? 2000 : maxConnections;
-    }
-
-    public Duration startupTimeoutDuration() {
-        return Sizes.parseDuration(startupTimeout == null ? "10s" : startupTimeout);
-    }
-
-    /**
-     * How long a new session waits for a node to route to (a primary, for the read-write port) before it is refused:
-     * during a switchover or failover there is none for a moment, and a client that waits is better served than one
-     * refused. 0 refuses at once.
-     */
-    public Duration waitForNodeDuration() {
-        return Sizes.parseDuration(waitForNode == null ? "10s" : waitForNode);
-    }
-
-    public Duration connectTimeoutDuration() {
-        return Sizes.parseDuration(connectTimeout == null ? "2s" : connectTimeout);
+    private static String orElse(String value, String otherwise) {
+        return value == null ? otherwise : value;
     }
 }

@@ -42,6 +42,6 @@ class RouterConfigTest {
 
     @Test
     void aWholeSecondTtlIsTaken() throws IOException {
-        assertThat(RouterConfig.load(file("4s")).ttlDuration()).isEqualTo(Duration.ofSeconds(4));
+        assertThat(RouterConfig.load(file("4s")).ttl()).isEqualTo(Duration.ofSeconds(4));
     }
 }

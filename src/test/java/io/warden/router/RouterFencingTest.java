@@ -20,8 +20,8 @@ class RouterFencingTest {
     private final FakeClock clock = new FakeClock();
     private final FakeDcs dcs = new FakeDcs(clock);
     // Ports 0: the listeners bind wherever the kernel says, on loopback.
-    private final Router router = new Router(new RouterConfig("router-1", "fake", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"),
-            "6s", null, null, null, null, null, null, "epoll"), dcs, clock);
+    private final Router router = new Router(new RouterConfig("router-1", "fake", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"), Duration.ofSeconds(6),
+                16L << 20, true, 2000, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), "epoll"), dcs, clock);
 
     @AfterEach
     void close() {

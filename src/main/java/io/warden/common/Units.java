@@ -5,15 +5,15 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parsing of the human forms of sizes ("16MB", "1048576") and durations ("500ms", "3s"). */
-public final class Sizes {
+/** The human forms of sizes ("16MB", "1048576") and durations ("500ms", "3s"): parsed from what people write. */
+public final class Units {
     private static final Pattern SIZE = Pattern.compile("\\s*(\\d+)\\s*([kmgt]?i?b?)?\\s*", Pattern.CASE_INSENSITIVE);
     private static final Pattern DURATION = Pattern.compile("\\s*(\\d+)\\s*(ms|s|m|h)?\\s*", Pattern.CASE_INSENSITIVE);
 
-    private Sizes() {}
+    private Units() {}
 
     /** Bytes in "1048576", "512kB", "16MB", "1GiB" (units are powers of 1024, as in postgres). */
-    public static long parseBytes(String text) {
+    public static long bytes(String text) {
         Matcher m = SIZE.matcher(text == null ? "" : text);
         if (!m.matches()) {
             throw new IllegalArgumentException("not a size: '" + text + "' (use bytes, or a number with kB, MB, GB, TB)");
@@ -30,7 +30,7 @@ public final class Sizes {
     }
 
     /** A duration in "250ms", "3s", "2m", "1h"; a bare number is seconds. */
-    public static Duration parseDuration(String text) {
+    public static Duration duration(String text) {
         Matcher m = DURATION.matcher(text == null ? "" : text);
         if (!m.matches()) {
             throw new IllegalArgumentException("not a duration: '" + text + "' (use e.g. 500ms, 3s, 2m)");
@@ -43,5 +43,10 @@ public final class Sizes {
             case "h" -> Duration.ofHours(number);
             default -> Duration.ofSeconds(number);
         };
+    }
+
+    /** {@code duration} as people write it: whole seconds as "3s", anything finer in milliseconds ("2900ms"). */
+    public static String format(Duration duration) {
+        return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
     }
 }

@@ -10,7 +10,7 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.NullAndEmptySource;
 import org.junit.jupiter.params.provider.ValueSource;
 
-class SizesTest {
+class UnitsTest {
 
     @ParameterizedTest(name = "{0} = {1} bytes")
     @CsvSource({
@@ -30,21 +30,21 @@ class SizesTest {
         "' 16 MB ', 16777216",
     })
     void parsesSizesInPowersOf1024(String text, long bytes) {
-        assertThat(Sizes.parseBytes(text)).isEqualTo(bytes);
+        assertThat(Units.bytes(text)).isEqualTo(bytes);
     }
 
     @Test
     void unitsScaleByPowersOf1024() {
-        assertThat(Sizes.parseBytes("1MB")).isEqualTo(1024 * Sizes.parseBytes("1kB"));
-        assertThat(Sizes.parseBytes("1GB")).isEqualTo(1024 * Sizes.parseBytes("1MB"));
-        assertThat(Sizes.parseBytes("1TB")).isEqualTo(1024 * Sizes.parseBytes("1GB"));
+        assertThat(Units.bytes("1MB")).isEqualTo(1024 * Units.bytes("1kB"));
+        assertThat(Units.bytes("1GB")).isEqualTo(1024 * Units.bytes("1MB"));
+        assertThat(Units.bytes("1TB")).isEqualTo(1024 * Units.bytes("1GB"));
     }
 
     @ParameterizedTest
     @NullAndEmptySource
     @ValueSource(strings = {"MB", "-1", "1.5MB", "16 XB", "16MBs", "lots", "1 2"})
     void rejectsWhatIsNotASize(String text) {
-        assertThatThrownBy(() -> Sizes.parseBytes(text))
+        assertThatThrownBy(() -> Units.bytes(text))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("not a size")
                 .hasMessageContaining("kB, MB, GB");
@@ -52,12 +52,12 @@ class SizesTest {
 
     @Test
     void sizeErrorQuotesTheText() {
-        assertThatThrownBy(() -> Sizes.parseBytes("16XB")).hasMessageContaining("'16XB'");
+        assertThatThrownBy(() -> Units.bytes("16XB")).hasMessageContaining("'16XB'");
     }
 
     @Test
     void rejectsNumbersTooLargeForALong() {
-        assertThatThrownBy(() -> Sizes.parseBytes("99999999999999999999")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> Units.bytes("99999999999999999999")).isInstanceOf(IllegalArgumentException.class);
     }
 
     @ParameterizedTest(name = "{0} = {1} ms")
@@ -75,25 +75,25 @@ class SizesTest {
         "1500ms, 1500",
     })
     void parsesDurations(String text, long millis) {
-        assertThat(Sizes.parseDuration(text)).isEqualTo(Duration.ofMillis(millis));
+        assertThat(Units.duration(text)).isEqualTo(Duration.ofMillis(millis));
     }
 
     @Test
     void bareNumberIsSeconds() {
-        assertThat(Sizes.parseDuration("30")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(Units.duration("30")).isEqualTo(Duration.ofSeconds(30));
     }
 
     @Test
     void minutesAreNotMilliseconds() {
-        assertThat(Sizes.parseDuration("1m")).isEqualTo(Duration.ofMinutes(1));
-        assertThat(Sizes.parseDuration("1ms")).isEqualTo(Duration.ofMillis(1));
+        assertThat(Units.duration("1m")).isEqualTo(Duration.ofMinutes(1));
+        assertThat(Units.duration("1ms")).isEqualTo(Duration.ofMillis(1));
     }
 
     @ParameterizedTest
     @NullAndEmptySource
     @ValueSource(strings = {"s", "-1s", "1.5s", "3 sec", "3d", "3us", "ten seconds", "3s5"})
     void rejectsWhatIsNotADuration(String text) {
-        assertThatThrownBy(() -> Sizes.parseDuration(text))
+        assertThatThrownBy(() -> Units.duration(text))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("not a duration")
                 .hasMessageContaining("500ms");
@@ -101,6 +101,6 @@ class SizesTest {
 
     @Test
     void durationErrorQuotesTheText() {
-        assertThatThrownBy(() -> Sizes.parseDuration("3d")).hasMessageContaining("'3d'");
+        assertThatThrownBy(() -> Units.duration("3d")).hasMessageContaining("'3d'");
     }
 }
