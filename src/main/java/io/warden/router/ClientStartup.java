@@ -52,7 +52,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         router.metrics.accepted();
         if (!router.admit(ctx.channel())) {
             router.metrics.rejected();
-            refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.config().maxConnections() + ")");
+            refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.connectionLimit() + ")");
             return;
         }
         long millis = router.config().startupTimeout().toMillis();

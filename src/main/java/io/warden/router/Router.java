@@ -1,7 +1,6 @@
 package io.warden.router;
 
 import io.netty.bootstrap.Bootstrap;
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.AdaptiveRecvByteBufAllocator;
@@ -13,7 +12,6 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.RecvByteBufAllocator;
-import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.ThreadPerTaskExecutor;
 import io.warden.cluster.ClusterSnapshot;
@@ -25,19 +23,13 @@ import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.AtomicLong;
 import java.util.logging.Logger;
 
 /**
@@ -46,11 +38,16 @@ import java.util.logging.Logger;
  * and the server's startup replies up to ReadyForQuery (to learn the backend key for cancels); after that it
  * relays bytes both ways untouched, so TLS and SCRAM pass through end to end.
  *
- * <p>Threads: {@link Transport#loops()} Netty event loops (io_uring, or epoll: {@link Transport}) accept, read startup packets and relay every session
- * (a session's two channels share one loop, chosen by {@link LoopChooser}; see {@link ClientStartup},
- * {@link Relay}); the topology thread (DCS
- * read, lease renewal, fencing, status publication); the health-check thread. Shared state is in concurrent maps
- * and atomics; {@link #topology} is an immutable value replaced whole.
+ * <p>Its parts: {@link Listeners} (the two ports, closed while fenced), {@link Sessions} (what it relays, counted per
+ * node, with the cancel keys), {@link Topology} (the routing table, an immutable value replaced whole), {@link
+ * ReadSchedule} (when the DCS is read again), {@link NodeProbe} (the TCP health check), {@link RoutingChanges} (sessions
+ * held for a node retry on each change), {@link RouterMetrics}; this class keeps the lease and the fencing, and
+ * decides each new session's node ({@link #route}).
+ *
+ * <p>Threads: {@link Transport#loops()} Netty event loops (io_uring, or epoll: {@link Transport}) accept, read startup
+ * packets and relay every session (a session's two channels share one loop, chosen by {@link LoopChooser}; see {@link
+ * ClientStartup}, {@link Relay}); the topology thread (DCS read, lease renewal, fencing, status publication); the
+ * health-check thread; the fence timer.
  *
  * <p>Fencing: when the primary changes, every read-write session to another node is closed at once. When the
  * router cannot renew its DCS lease for longer than the lease minus a margin, it closes every session and stops
@@ -85,23 +82,18 @@ public final class Router implements AutoCloseable {
     /** Stepped by the topology thread itself: renewals and routing are judged in one round. */
     private final Lease lease;
     private final Semaphore wake = new Semaphore(0);
-    private final Set<Session> sessions = ConcurrentHashMap.newKeySet();
-    private final Map<Long, RouteTarget> cancelKeys = new ConcurrentHashMap<>();
-    private final Map<Port, Channel> listeners = new ConcurrentHashMap<>();
+    private final Sessions sessions;
+    private final Listeners listeners;
+    private final NodeProbe probe;
     private final Transport transport;
     private final EventLoopGroup loops;
     /** How every node connection is opened; cloned onto the event loop of the client it serves. */
     private final Bootstrap nodes;
-    private final AtomicInteger connections = new AtomicInteger();
-    /** Bumped whenever {@link #route} may answer differently: a new topology, a fence, a node probed up or down. */
-    private final AtomicLong routingVersion = new AtomicLong();
-    /** Retries of sessions held for a node (see {@link ClientStartup}), run at the next routing change. */
-    private final java.util.Queue<Runnable> waiting = new java.util.concurrent.ConcurrentLinkedQueue<>();
-    final RouterMetrics metrics = new RouterMetrics(this::serving, connections::get, this::localSessions);
+    /** Bumped whenever {@link #route} may answer differently; sessions held for a node retry on it. */
+    private final RoutingChanges routing = new RoutingChanges();
+    final RouterMetrics metrics;
 
     private volatile Topology topology = Topology.EMPTY;
-    /** Nodes whose postgres port did not accept a TCP connection at the last probe: the second opinion. */
-    private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     private volatile boolean running = true;
     private volatile boolean fenced = true;
     private String lastProblem = "";
@@ -111,19 +103,10 @@ public final class Router implements AutoCloseable {
     private long publishedNanos;
     private static final long REPUBLISH_NANOS = Duration.ofSeconds(10).toNanos();
     private static final long RETRY_PAUSE_NANOS = Duration.ofMillis(20).toNanos();
-    /** Changes that cannot move writes are read at most this often. */
-    static final long LAG_READ_NANOS = Duration.ofSeconds(1).toNanos();
-    /** Read this often even when the watch reported nothing: a second line behind the watch. */
-    static final long SAFETY_READ_NANOS = Duration.ofSeconds(3).toNanos();
-    private final AtomicBoolean urgentChange = new AtomicBoolean(true);
+    private final ReadSchedule reads = new ReadSchedule();
     private final java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer = fenceTimer();
     private final java.util.concurrent.atomic.AtomicReference<java.util.concurrent.ScheduledFuture<?>> fenceTimerTask =
             new java.util.concurrent.atomic.AtomicReference<>();
-    private final AtomicBoolean changePending = new AtomicBoolean(true);
-    /** The leader key's holder at the last read; read by the watch's thread to judge which changes are urgent. */
-    private volatile String leaderName = "";
-    /** When the DCS was last read; touched by the topology thread only. */
-    private long readNanos;
 
     /** The longest a renewal waits for its answer while the lease holds: a late answer still renews. */
     private static final Duration RENEWAL_ATTEMPT = Duration.ofSeconds(1);
@@ -146,6 +129,10 @@ public final class Router implements AutoCloseable {
         this.transport = Transport.choose(config.transport());
         this.loops = new MultiThreadIoEventLoopGroup(transport.loops(), new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
                 LoopChooser.INSTANCE, transport.handlers());
+        this.sessions = new Sessions(config.maxConnections());
+        this.listeners = new Listeners(loops, transport, config.host(), port -> new ClientStartup(this, port));
+        this.probe = new NodeProbe(() -> topology.all(), clock, () -> running, this::routingChanged);
+        this.metrics = new RouterMetrics(this::serving, sessions::connections, this::localSessions);
         this.nodes = new Bootstrap()
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
@@ -228,7 +215,7 @@ public final class Router implements AutoCloseable {
             Thread.currentThread().interrupt();
             return;
         }
-        Thread.ofPlatform().daemon().name("health-check").start(this::probeNodes);
+        Thread.ofPlatform().daemon().name("health-check").start(probe);
         try (AutoCloseable watch = dcs.watchAll(this::changed)) {
             while (running) {
                 long started = clock.nanoTime();
@@ -249,48 +236,17 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    /**
-     * Called by the watch with the keys that changed. A change that can move writes (the leader key, the leader's
-     * own record, config, sync, switchover) is read at once; the others (replicas' positions, the optime, the
-     * routers' session counts) at most once per {@link #LAG_READ_NANOS}: under write load the agents rewrite them
-     * every cycle, and each read costs the router CPU that postgres and the relay need.
-     */
+    /** Called by the watch with the keys that changed (see {@link ReadSchedule}). */
     private void changed(List<String> keys) {
-        changePending.set(true);
-        String leader = leaderName;
-        if (keys.stream().anyMatch(key -> movesWrites(key, leader))) {
-            urgentChange.set(true);
-        }
+        reads.changed(keys);
         wake.release();
-    }
-
-    /** Can a change of {@code key} (relative to the cluster prefix) change where writes go? A failed watch: yes. */
-    static boolean movesWrites(String key, String leader) {
-        if (key.startsWith("routers/") || key.equals("optime") || key.equals("history")) {
-            return false;
-        }
-        if (key.startsWith("members/")) {
-            return leader.isEmpty() || key.equals("members/" + leader);
-        }
-        return true;
-    }
-
-    /**
-     * Is a DCS read due: a change that moves writes; any change while the router lacks a primary or a replica to
-     * read from (a promotion under way, replicas still starting: the change may be the one that completes it, and
-     * the watch may have judged it against a leader the router had not read yet); other changes not read for a
-     * while; nothing read for long.
-     */
-    static boolean readDue(boolean urgent, boolean pending, boolean incomplete, long sinceReadNanos, boolean fenced) {
-        return urgent || fenced || pending && (incomplete || sinceReadNanos >= LAG_READ_NANOS)
-                || sinceReadNanos >= SAFETY_READ_NANOS;
     }
 
     /** No primary, or reads would fall back to it (or find nothing): waiting for a change to complete the picture. */
     private boolean incomplete() {
         Topology current = topology;
         return current.writeTarget().isEmpty()
-                || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, Set.copyOf(unreachable)).isEmpty();
+                || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, probe.unreachable()).isEmpty();
     }
 
     /**
@@ -309,23 +265,20 @@ public final class Router implements AutoCloseable {
             fenceOnLeaseLoss("cannot reach the DCS for longer than the router lease");
             return Math.max(RETRY_PAUSE_NANOS, untilRenewal);
         }
-        if (readDue(urgentChange.get(), changePending.get(), changePending.get() && incomplete(), now - readNanos, fenced)) {
+        if (reads.due(now, this::incomplete, fenced)) {
             read(now);
         } else {
             publishQuietly(now);
         }
-        long untilRead = (changePending.get() ? (incomplete() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS) - (now - readNanos);
+        long untilRead = reads.untilDue(now, this::incomplete);
         return Math.max(RETRY_PAUSE_NANOS, Math.min(untilRenewal, untilRead));
     }
 
     private void read(long now) {
-        // Cleared before the read, so that a change arriving during it is read again, not lost.
-        urgentChange.set(false);
-        changePending.set(false);
+        reads.reading();
         try {
             ClusterSnapshot cluster = dcs.read();
-            readNanos = now;
-            leaderName = cluster.leader().map(LeaderKey::name).orElse("");
+            reads.read(now, cluster.leader().map(LeaderKey::name).orElse(""));
             Map<String, Long> elsewhere = new HashMap<>();
             for (RouterStatus other : cluster.routers()) {
                 if (!other.id().equals(config.id())) {
@@ -343,10 +296,10 @@ public final class Router implements AutoCloseable {
             }
             problem("");
         } catch (DcsException e) {
-            urgentChange.set(true);
+            reads.failed();
             problem("DCS unavailable: " + e.getMessage());
         } catch (RuntimeException e) {
-            urgentChange.set(true);
+            reads.failed();
             problem("router step failed: " + e);
         }
     }
@@ -392,34 +345,6 @@ public final class Router implements AutoCloseable {
     }
 
     /**
-     * The active health check: a TCP connect to every node each second. The DCS says who should get sessions;
-     * this only keeps reads away from a replica whose port stopped answering before its agent's record expires.
-     */
-    private void probeNodes() {
-        while (running) {
-            for (RouteTarget target : topology.all()) {
-                try (Socket probe = new Socket()) {
-                    probe.connect(new InetSocketAddress(target.host(), target.port()), 500);
-                    if (unreachable.remove(target.name())) {
-                        LOG.info(target + " answers again");
-                        routingChanged();
-                    }
-                } catch (IOException e) {
-                    if (unreachable.add(target.name())) {
-                        LOG.warning(target + " does not accept connections: " + e.getMessage());
-                        routingChanged();
-                    }
-                }
-            }
-            try {
-                clock.sleep(Duration.ofSeconds(1));
-            } catch (InterruptedException e) {
-                return;
-            }
-        }
-    }
-
-    /**
      * Installs a new topology; closes read-write sessions to a node that is no longer the primary. Returns the
      * close futures of their node channels.
      */
@@ -427,19 +352,12 @@ public final class Router implements AutoCloseable {
         Optional<RouteTarget> before = topology.primary();
         topology = next;
         routingChanged();
-        List<ChannelFuture> closing = new java.util.ArrayList<>();
-        if (!before.equals(next.primary())) {
-            LOG.info("primary is now " + next.primary().map(RouteTarget::toString).orElse("(none)")
-                    + (before.isPresent() ? " (was " + before.get() + ")" : ""));
-            for (Session session : sessions) {
-                if (session.port == Port.READ_WRITE && !next.primary().equals(Optional.of(session.target))) {
-                    metrics.fencedSession();
-                    session.close();
-                    closing.add(session.server.closeFuture());
-                }
-            }
+        if (before.equals(next.primary())) {
+            return List.of();
         }
-        return closing;
+        LOG.info("primary is now " + next.primary().map(RouteTarget::toString).orElse("(none)")
+                + (before.isPresent() ? " (was " + before.get() + ")" : ""));
+        return sessions.closeWritesNotTo(next.primary(), metrics::fencedSession);
     }
 
     /** How long a status publication waits for fenced channels to close; a close on a live event loop takes microseconds. */
@@ -461,11 +379,7 @@ public final class Router implements AutoCloseable {
     }
 
     Map<String, Long> localSessions() {
-        Map<String, Long> counts = new HashMap<>();
-        for (Session session : sessions) {
-            counts.merge(session.target.name(), 1L, Long::sum);
-        }
-        return counts;
+        return sessions.perNode();
     }
 
     private synchronized void fence(String reason) {
@@ -473,14 +387,9 @@ public final class Router implements AutoCloseable {
             LOG.warning("fencing: " + reason + ": closing " + sessions.size() + " sessions and the listeners");
         }
         fenced = true;
-        closeListeners();
-        sessions.forEach(Session::close);
+        listeners.close();
+        sessions.closeAll();
         routingChanged();
-    }
-
-    private void closeListeners() {
-        listeners.values().forEach(listener -> listener.close().awaitUninterruptibly());
-        listeners.clear();
     }
 
     private synchronized void unfence() {
@@ -488,46 +397,20 @@ public final class Router implements AutoCloseable {
             return;
         }
         try {
-            listen(Port.READ_WRITE, config.readWritePort());
-            listen(Port.READ_ONLY, config.readOnlyPort());
+            listeners.listen(Port.READ_WRITE, config.readWritePort());
+            listeners.listen(Port.READ_ONLY, config.readOnlyPort());
             fenced = false;
             routingChanged();
             LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only), relaying over " + transport.configName() + " on " + transport.loops() + " event loop(s)");
         } catch (IOException e) {
-            closeListeners();
+            listeners.close();
             problem("cannot listen on " + config.host() + ": " + e.getMessage());
         }
     }
 
-    private void listen(Port port, int number) throws IOException {
-        ChannelFuture bound = new ServerBootstrap()
-                .group(loops)
-                .channel(transport.serverChannel())
-                .option(ChannelOption.SO_BACKLOG, 1024)
-                .option(ChannelOption.SO_REUSEADDR, true)
-                .option(UnixChannelOption.SO_REUSEPORT, true)
-                .childOption(ChannelOption.TCP_NODELAY, true)
-                .childOption(ChannelOption.SO_KEEPALIVE, true)
-                .childOption(ChannelOption.ALLOCATOR, BUFFERS)
-                .childOption(ChannelOption.RCVBUF_ALLOCATOR, READS)
-                .childHandler(new ChannelInitializer<Channel>() {
-                    @Override
-                    protected void initChannel(Channel client) {
-                        client.pipeline().addLast(new ClientStartup(Router.this, port));
-                    }
-                })
-                .bind(new InetSocketAddress(config.host(), number))
-                .awaitUninterruptibly();
-        if (!bound.isSuccess()) {
-            throw new IOException("port " + number + ": " + bound.cause().getMessage(), bound.cause());
-        }
-        listeners.put(port, bound.channel());
-    }
-
     /** The port a listener is bound to (the configured one, or the kernel's pick for 0); 0 while not listening. */
     int boundPort(Port port) {
-        Channel listener = listeners.get(port);
-        return listener == null ? 0 : ((InetSocketAddress) listener.localAddress()).getPort();
+        return listeners.boundPort(port);
     }
 
     /** The router's lease term now. */
@@ -536,48 +419,25 @@ public final class Router implements AutoCloseable {
     }
 
     long routingVersion() {
-        return routingVersion.get();
+        return routing.version();
     }
 
-    /**
-     * Runs {@code retry} once at the next routing change after version {@code seen}, or now if there has been one
-     * since: a change between the caller's {@link #route} and this call is not missed.
-     */
+    /** See {@link RoutingChanges#whenChangedSince}. */
     void whenRoutingChanges(long seen, Runnable retry) {
-        waiting.add(retry);
-        if (routingVersion.get() != seen) {
-            wakeWaiting();
-        }
+        routing.whenChangedSince(seen, retry);
     }
 
     private void routingChanged() {
-        routingVersion.incrementAndGet();
-        wakeWaiting();
+        routing.changed();
     }
 
-    private void wakeWaiting() {
-        for (Runnable retry; (retry = waiting.poll()) != null; ) {
-            try {
-                retry.run();
-            } catch (java.util.concurrent.RejectedExecutionException e) {
-                // The session's event loop is shutting down with the router: nothing left to route it to.
-            }
-        }
-    }
-
-    /**
-     * Counts a client connection against max_connections until it closes; false (and not counted) when there is no
-     * room. Given back on the channel's close, not by a handler: the startup handler leaves the pipeline once the
-     * session relays, and releasing from it leaked every relayed session's place (the router then refused everyone
-     * after max_connections sessions in its lifetime).
-     */
+    /** Counts a client connection against max_connections until it closes (see {@link Sessions#admit}). */
     boolean admit(Channel client) {
-        if (connections.incrementAndGet() > config.maxConnections()) {
-            connections.decrementAndGet();
-            return false;
-        }
-        client.closeFuture().addListener(closed -> connections.decrementAndGet());
-        return true;
+        return sessions.admit(client);
+    }
+
+    int connectionLimit() {
+        return sessions.limit();
     }
 
     /** Where a new session on {@code port} goes now; empty while fenced or when no node qualifies. */
@@ -588,7 +448,7 @@ public final class Router implements AutoCloseable {
         Topology current = topology;
         return port == Port.READ_WRITE
                 ? current.writeTarget()
-                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallbackToPrimary(), Set.copyOf(unreachable));
+                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallbackToPrimary(), probe.unreachable());
     }
 
     ChannelFuture connectToNode(EventLoop loop, RouteTarget target) {
@@ -597,8 +457,7 @@ public final class Router implements AutoCloseable {
 
     /** Registers a session; it comes back closed when a fence or a primary change overtook the routing decision. */
     Session open(Port port, RouteTarget target, Channel client, Channel server) {
-        Session session = new Session(port, target, client, server, this::forget);
-        sessions.add(session);
+        Session session = sessions.register(port, target, client, server);
         metrics.routed(port, target.name());
         // Re-check after registering: a fence or a topology change that ran since route() has not seen us.
         if (fenced || port == Port.READ_WRITE && !topology.primary().equals(Optional.of(target))) {
@@ -607,25 +466,13 @@ public final class Router implements AutoCloseable {
         return session;
     }
 
-    private void forget(Session session) {
-        sessions.remove(session);
-        if (session.cancelKey != 0) {
-            cancelKeys.remove(session.cancelKey);
-        }
-    }
-
     void rememberCancelKey(Session session, long key) {
-        session.cancelKey = key;
-        cancelKeys.put(key, session.target);
-        if (session.isClosed()) {
-            cancelKeys.remove(key);
-        }
+        sessions.rememberCancelKey(session, key);
     }
 
     /** The node that issued {@code key}, or every node when this router did not see it (the other router did). */
     List<RouteTarget> cancelTargets(long key) {
-        RouteTarget known = cancelKeys.get(key);
-        return known != null ? List.of(known) : topology.all();
+        return sessions.issuerOf(key).map(List::of).orElseGet(topology::all);
     }
 
     /** Status for the API and `warden list`. */
@@ -641,9 +488,9 @@ public final class Router implements AutoCloseable {
         out.put("load", load);
         Map<String, Object> replicas = new java.util.TreeMap<>();
         topology.replicas().forEach(r -> replicas.put(r.target().name(), Map.of(
-                "lag_bytes", r.lagBytes(), "noloadbalance", r.noloadbalance(), "reachable", !unreachable.contains(r.target().name()))));
+                "lag_bytes", r.lagBytes(), "noloadbalance", r.noloadbalance(), "reachable", probe.reachable(r.target().name()))));
         out.put("replicas", replicas);
-        out.put("connections", connections.get());
+        out.put("connections", sessions.connections());
         return out;
     }
 
