@@ -7,7 +7,6 @@ import io.warden.cluster.Role;
 import io.warden.cluster.RouterStatus;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
-import io.warden.common.WardenException;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.postgres.Fence;
@@ -70,8 +69,8 @@ public final class Deployments {
 
     public static void awaitHealthy(DeploymentState state, Duration timeout) {
         try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            waitFor(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
-                    + " routers routing to it (see the agent.log and router.log files)", () -> {
+            Poll.every(Duration.ofMillis(200)).require(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
+                    + " routers routing to it", "see the agent.log and router.log files; ./warden down stops whatever is still running", () -> {
                 try {
                     ClusterSnapshot cluster = dcs.read();
                     return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
@@ -95,21 +94,6 @@ public final class Deployments {
     public static List<RouterStatus> routers(DeploymentState state) {
         try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
             return dcs.readRouters();
-        }
-    }
-
-    /** Waits for {@code condition}, or fails naming {@code what}; an interrupt ends the wait as a failure too. */
-    private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
-        boolean held;
-        try {
-            held = Poll.every(Duration.ofMillis(200)).until(timeout, condition);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
-                    "check the logs named above; ./warden down stops whatever is still running", e);
-        }
-        if (!held) {
-            throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
         }
     }
 }

@@ -74,4 +74,21 @@ public final class Poll {
     public boolean until(Duration timeout, BooleanSupplier condition) throws InterruptedException {
         return untilAnswered(timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty()).isPresent();
     }
+
+    /**
+     * Waits for {@code condition} as {@link #until} does, or fails naming {@code what} was waited for and {@code next},
+     * what to look at. An interrupt ends the wait as a failure too, with the flag set again for the caller.
+     */
+    public void require(Duration timeout, String what, String next, BooleanSupplier condition) {
+        boolean held;
+        try {
+            held = until(timeout, condition);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)", next, e);
+        }
+        if (!held) {
+            throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, next);
+        }
+    }
 }

@@ -399,21 +399,8 @@ public final class LocalDeployment {
         Processes.run(List.of("rm", "-rf", "--one-file-system", dir.toString()), Duration.ofMinutes(2));
     }
 
-    /**
-     * Waits for {@code condition}, or fails naming {@code what}. An interrupt ends the wait as a failure too, with
-     * the flag set again for the caller.
-     */
+    /** Waits for {@code condition}, or fails naming {@code what} and where to look. */
     private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
-        boolean held;
-        try {
-            held = Poll.every(Duration.ofMillis(200)).until(timeout, condition);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
-                    "check the logs named above; ./warden down stops whatever is still running", e);
-        }
-        if (!held) {
-            throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "check the logs named above");
-        }
+        Poll.every(Duration.ofMillis(200)).require(timeout, what, "check the logs named above; ./warden down stops whatever is still running", condition);
     }
 }

@@ -50,6 +50,15 @@ class LeaseLossTest {
         return harness.agent("node-1", postgres, AgentHarness.SILENT_PEERS, Optional.of(watchdog));
     }
 
+    /** node-1 on {@code postgres}, a replica of node-2 whose lease has run out: its next cycle races. */
+    private Agent replicaOfALostLeader(FakePostgres postgres) {
+        harness.otherLeader("node-2", "0/3000000");
+        Agent agent = agent(postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        return agent;
+    }
+
     private Agent leadingPrimary(FakePostgres postgres) {
         Agent agent = agent(postgres);
         agent.cycle();
@@ -179,11 +188,8 @@ class LeaseLossTest {
 
     @Test
     void aPromotionDecidedUnderOneLeaseIsNotCarriedOutUnderAnother() {
-        harness.otherLeader("node-2", "0/3000000");
         FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = agent(postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        Agent agent = replicaOfALostLeader(postgres);
         // Takes the key (and promotes): from the next cycle on, a crash between the two would leave PROMOTE.
         assertThat(harness.dcs.acquireLeader("node-1", agent.lease().term().id())).isTrue();
         Agent.Plan plan = agent.plan().orElseThrow();
@@ -197,11 +203,8 @@ class LeaseLossTest {
 
     @Test
     void theKeyIsNotTakenUnderALeaseOtherThanTheOneTheRaceWasDecidedUnder() {
-        harness.otherLeader("node-2", "0/3000000");
         FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = agent(postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        Agent agent = replicaOfALostLeader(postgres);
         Agent.Plan plan = agent.plan().orElseThrow();
         assertThat(plan.decision().action()).isEqualTo(Action.TAKE_LEADERSHIP);
 

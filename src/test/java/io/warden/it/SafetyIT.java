@@ -35,7 +35,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -55,12 +54,7 @@ class SafetyIT {
     private static TestCluster cluster;
 
     @RegisterExtension
-    final TestWatcher logsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            cluster.printLogTails();
-        }
-    };
+    final TestWatcher logsOnFailure = TestCluster.logTailsOnFailure(() -> cluster);
 
     @BeforeAll
     static void start() throws Exception {

@@ -21,7 +21,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.ExtensionContext;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.extension.TestWatcher;
 
@@ -33,12 +32,7 @@ class SynchronousIT {
     private static TestCluster cluster;
 
     @RegisterExtension
-    final TestWatcher logsOnFailure = new TestWatcher() {
-        @Override
-        public void testFailed(ExtensionContext context, Throwable cause) {
-            cluster.printLogTails();
-        }
-    };
+    final TestWatcher logsOnFailure = TestCluster.logTailsOnFailure(() -> cluster);
 
     @BeforeAll
     static void start() throws SQLException {
@@ -61,6 +55,12 @@ class SynchronousIT {
             return s.sync().filter(sync -> sync.leader().equals(leader) && !sync.standbys().isEmpty())
                     .map(sync -> sync.standbys().getFirst()).orElse(null);
         }, name -> name != null);
+    }
+
+    /** synchronous_mode strict, set through the primary's API. */
+    private static void strictMode(String primary) {
+        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
+        assertThat(strict.status()).as(strict.body()).isEqualTo(200);
     }
 
     @Test
@@ -101,8 +101,7 @@ class SynchronousIT {
     @Order(2)
     void strictModeWithEveryReplicaDownMakesWritesWait() throws Exception {
         String primary = cluster.primary().name();
-        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
-        assertThat(strict.status()).as(strict.body()).isEqualTo(200);
+        strictMode(primary);
         awaitSyncStandby();
         List<String> replicas = cluster.replicas().stream().map(Member::name).toList();
         replicas.forEach(cluster::killHost);
@@ -137,8 +136,7 @@ class SynchronousIT {
     @Order(3)
     void aNewPrimaryWhoseCheckpointerIsStoppedAcknowledgesNoWriteThroughTheRoutersUntilItsProbeCommitIsHeld() throws Exception {
         String primary = cluster.primary().name();
-        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
-        assertThat(strict.status()).as(strict.body()).isEqualTo(200);
+        strictMode(primary);
         String standby = awaitSyncStandby();
         long checkpointer = cluster.queryLong(standby, "select pid from pg_stat_activity where backend_type = 'checkpointer'");
         int logStart = cluster.agentLog(standby).length();

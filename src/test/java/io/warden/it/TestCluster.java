@@ -74,6 +74,18 @@ final class TestCluster implements AutoCloseable {
     }
 
     /** The end of every node's logs on stderr: what CI shows when a deployment did not come up. */
+    /** An extension for a test class sharing one cluster: prints its log tails when one of its tests fails. */
+    static org.junit.jupiter.api.extension.TestWatcher logTailsOnFailure(java.util.function.Supplier<TestCluster> cluster) {
+        return new org.junit.jupiter.api.extension.TestWatcher() {
+            @Override
+            public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
+                if (cluster.get() != null) {
+                    cluster.get().printLogTails();
+                }
+            }
+        };
+    }
+
     void printLogTails() {
         for (Node node : state.nodes()) {
             Path nodeDir = Path.of(node.configFile()).getParent();
