@@ -5,7 +5,6 @@ import io.warden.common.Processes.Result;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
@@ -105,7 +104,8 @@ public final class PostgresCtl {
                 chown(logFile());
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new WardenException("cannot prepare the node's work directory " + workDir + ": " + e.getMessage(),
+                    "check that it is writable and the disk is not full", e);
         }
     }
 
@@ -157,7 +157,8 @@ public final class PostgresCtl {
                     "\n# Node-specific settings owned by the Warden agent.\ninclude_if_exists = '" + NODE_CONF + "'\n",
                     java.nio.file.StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new WardenException("cannot write the new cluster's configuration in " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions; the half-made data directory is removed and the bootstrap tried again", e);
         }
     }
 
@@ -251,7 +252,8 @@ public final class PostgresCtl {
             }
             return changed;
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new WardenException("cannot write postgres's settings in " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions of the data directory", e);
         }
     }
 
@@ -332,7 +334,8 @@ public final class PostgresCtl {
                 removeData();
             }
         } catch (IOException e) {
-            throw new UncheckedIOException(e);
+            throw new WardenException("cannot make room for a copy at " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions of its parent directory", e);
         }
         return run(timeout, baseBackupCommand(upstream, name));
     }
