@@ -1,5 +1,8 @@
 package io.warden.agent;
 
+import static io.warden.agent.Results.check;
+import static io.warden.agent.WardenConf.upstream;
+
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.HistoryEntry;
 import io.warden.cluster.Lsn;
@@ -20,7 +23,6 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.postgres.PostgresCtl;
 import io.warden.postgres.ProbeCommit;
@@ -93,7 +95,9 @@ public final class Agent implements AutoCloseable {
 
     private record SeenMember(Member member, long atNanos) {}
     private final LastConfig lastConfig;
-    private final NodeSettings node;
+    private final ReasonLog reasons = new ReasonLog(LOG);
+    private final LeaseChecks leaseChecks;
+    private final WardenConf conf;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -102,7 +106,6 @@ public final class Agent implements AutoCloseable {
     private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
-    private String lastReason = "";
     private long primaryDownSinceNanos;
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
@@ -132,8 +135,6 @@ public final class Agent implements AutoCloseable {
     private Decision currentDecision = Decision.of(Action.WAIT, "starting");
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
-    /** P: the standbys this primary's commits wait for (see SyncPlanner). */
-    private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
     /**
      * Whether a reload of synchronous_standby_names may not yet be applied by the checkpointer (see
      * {@link #checkpointerApplied}); true at start, when nothing is known of the reloads before this process.
@@ -154,12 +155,13 @@ public final class Agent implements AutoCloseable {
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
         this.lastConfig = new LastConfig(config.workPath());
         this.unreadableValues = new UnreadableValues(metrics::unreadableValue);
         this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
                 this.watchdog);
+        this.leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
+        this.conf = new WardenConf(config, postgres, () -> current);
     }
 
     public NodeConfig config() {
@@ -228,7 +230,7 @@ public final class Agent implements AutoCloseable {
         postgres.prepare(config.superuserPassword(), config.replicationPassword());
         // A restarted agent of a running primary must keep waiting for the standbys postgres waits for now: the
         // published synchronous set was built on that.
-        syncStandbys = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
+        conf.readSynchronousStandbys();
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running && !stopRequested) {
                 long started = clock.nanoTime();
@@ -347,7 +349,7 @@ public final class Agent implements AutoCloseable {
             cluster = removeUnleasedLeader(dcs.read());
         } catch (DcsException e) {
             lease.ownerAlive(clock.nanoTime());
-            logReason("cannot read the DCS: " + e.getMessage());
+            reasons.log("cannot read the DCS: " + e.getMessage());
             // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
             publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
             return Optional.empty();
@@ -404,7 +406,7 @@ public final class Agent implements AutoCloseable {
                 peers.primaries(),
                 local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier());
         Decision decision = HaDecider.decide(input);
-        logReason(decision.toString());
+        reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
     }
 
@@ -420,7 +422,7 @@ public final class Agent implements AutoCloseable {
                 applyParameters(decision);
             }
         } catch (WardenException | DcsException e) {
-            logReason("action " + decision.action() + " failed: " + e.getMessage());
+            reasons.log("action " + decision.action() + " failed: " + e.getMessage());
         } catch (RuntimeException e) {
             LOG.severe("action " + decision.action() + " failed unexpectedly: " + e);
         } finally {
@@ -476,7 +478,7 @@ public final class Agent implements AutoCloseable {
                     + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
             return gap.isPresent();
         } catch (SQLException | RuntimeException e) {
-            logReason("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
+            reasons.log("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
             return false;
         }
     }
@@ -491,13 +493,6 @@ public final class Agent implements AutoCloseable {
             }
         } else {
             primaryDownSinceNanos = 0;
-        }
-    }
-
-    private void logReason(String reason) {
-        if (!reason.equals(lastReason)) {
-            LOG.info(reason);
-            lastReason = reason;
         }
     }
 
@@ -520,33 +515,12 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /**
-     * Does the lease this plan was decided under still hold, right now: the same lease, its deadline ahead? Checked
-     * immediately before every side effect that needs leadership, so that a decision made under one lease is never
-     * carried out under another (a lease etcd forgot is replaced by a new one, which holds nothing).
-     */
-    private boolean stillHolds(Lease.Term term, String effect) {
-        Lease.Term held = lease.term();
-        if (held.id() == term.id() && held.validAt(clock.nanoTime())) {
-            return true;
-        }
-        LOG.warning("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
-                + (held.id() != term.id() ? "has been replaced by " + Long.toHexString(held.id()) : "is no longer valid"));
-        return false;
-    }
-
-    /** Arms the watchdog with the current deadline of {@code term}'s lease; false when the lease changed or the watchdog did not answer. */
-    private boolean armFor(Lease.Term term) {
-        Lease.Term held = lease.term();
-        return held.id() == term.id() && watchdog.arm(held);
-    }
-
     private void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
         if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
             LOG.info("another node won the bootstrap race");
             return;
         }
-        if (!armFor(term)) {
+        if (!leaseChecks.armFor(term)) {
             dcs.releaseLeader(config.name(), lease.term().id());
             throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
@@ -554,8 +528,8 @@ public final class Agent implements AutoCloseable {
         publishSelf(cluster, LocalState.of(DataState.EMPTY));
         try {
             postgres.initdb(config.superuserPassword());
-            postgres.writeConfig(node, parameters(true), Optional.empty());
-            if (!stillHolds(term, "starting the new primary")) {
+            conf.writePrimary();
+            if (!leaseChecks.stillHolds(term, "starting the new primary")) {
                 throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
             }
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
@@ -572,28 +546,24 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private static Upstream upstream(Member leader) {
-        return new Upstream(leader.host(), leader.port());
-    }
-
     private void cloneFrom(Member leader) {
         inProgress = MemberState.CLONING;
         publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
         watchdog.disarm();
         check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the new replica");
         LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
     private void startReplica(Optional<Member> leader) {
         watchdog.disarm();
-        postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), leader.map(Agent::upstream));
+        conf.writeStandby(false, leader.map(WardenConf::upstream));
         check(postgres.startNoWait(), "starting postgres as a replica");
     }
 
     private void follow(Member leader) {
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        conf.writeFollowing(leader);
         check(postgres.reload(), "reloading to follow " + leader.name());
         // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
         notStreamingSinceNanos = 0;
@@ -601,7 +571,7 @@ public final class Agent implements AutoCloseable {
 
     private void rewind(Member leader, ClusterSnapshot cluster) {
         if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
-            logReason("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
+            reasons.log("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
                     + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
             return;
         }
@@ -624,7 +594,7 @@ public final class Agent implements AutoCloseable {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.
             check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
-            postgres.writeConfig(node, parameters(true), Optional.empty());
+            conf.writePrimary();
         }
         checkpointOn(leader);
         Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
@@ -635,7 +605,7 @@ public final class Agent implements AutoCloseable {
         }
         rewindFailedAtNanos = 0;
         LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the rewound replica");
         notStreamingSinceNanos = 0;
     }
@@ -702,7 +672,7 @@ public final class Agent implements AutoCloseable {
 
     private void cloneInto(Member leader) {
         check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
+        conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the re-cloned replica");
         rewindFailedAtNanos = 0;
         notStreamingSinceNanos = 0;
@@ -724,7 +694,7 @@ public final class Agent implements AutoCloseable {
 
     private void takeLeadership(LocalState local, Lease.Term term) {
         long begun = clock.nanoTime();
-        if (!stillHolds(term, "taking the leader key")) {
+        if (!leaseChecks.stillHolds(term, "taking the leader key")) {
             return;
         }
         // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
@@ -745,7 +715,7 @@ public final class Agent implements AutoCloseable {
             LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
                     seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
             promote(term);
-        } else if (!armFor(term)) {
+        } else if (!leaseChecks.armFor(term)) {
             releaseLeadership();
         } else {
             // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
@@ -783,12 +753,12 @@ public final class Agent implements AutoCloseable {
                                     : " (still routing to " + r.primary() + ")"))
                             .toList());
                     if (!stale.get().isEmpty()) {
-                        logReason("waiting for routers to stop routing to the old primary: " + stale.get());
+                        reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
                     }
                     return stale.get().isEmpty();
                 } catch (DcsException e) {
                     stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
-                    logReason("cannot read router acknowledgements: " + e.getMessage());
+                    reasons.log("cannot read router acknowledgements: " + e.getMessage());
                     return false;
                 }
             });
@@ -819,12 +789,12 @@ public final class Agent implements AutoCloseable {
     }
 
     private void promote(Lease.Term term) {
-        if (!stillHolds(term, "promoting")) {
+        if (!leaseChecks.stillHolds(term, "promoting")) {
             // The key was bound to that lease and went with it: nothing to release.
             return;
         }
         // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
-        if (!armFor(term)) {
+        if (!leaseChecks.armFor(term)) {
             LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             releaseLeadership();
             return;
@@ -837,15 +807,15 @@ public final class Agent implements AutoCloseable {
                 return;
             }
             seenSyncAt.clear();
-            syncStandbys = new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT);
+            conf.synchronousStandbys(new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT));
             // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
             // loaded, so the first commit already waits as the mode says.
-            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
+            conf.writeStandby(true, Optional.empty());
             check(postgres.reload(), "reloading before promotion");
             syncReloadUnproven = true;
         }
         inProgress = MemberState.PROMOTING;
-        if (!stillHolds(term, "promoting")) {
+        if (!leaseChecks.stillHolds(term, "promoting")) {
             return;
         }
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
@@ -853,9 +823,9 @@ public final class Agent implements AutoCloseable {
         long begun = clock.nanoTime();
         check(postgres.promote(Duration.ofSeconds(60)), "promoting");
         long promotedAt = clock.nanoTime();
-        postgres.writeConfig(node, parameters(true), Optional.empty());
+        conf.writePrimary();
         inProgress = null;
-        awaitingSyncProbe = current.config().synchronous() && (syncStandbys.wildcard() || !syncStandbys.names().isEmpty());
+        awaitingSyncProbe = current.config().synchronous() && (conf.synchronousStandbys().wildcard() || !conf.synchronousStandbys().names().isEmpty());
         if (awaitingSyncProbe) {
             syncProbePassed();
         }
@@ -873,11 +843,11 @@ public final class Agent implements AutoCloseable {
     }
 
     private void restartPrimary(Lease.Term term) {
-        if (!stillHolds(term, "restarting postgres as primary") || !armFor(term)) {
+        if (!leaseChecks.stillHolds(term, "restarting postgres as primary") || !leaseChecks.armFor(term)) {
             return;
         }
-        postgres.writeConfig(node, parameters(true), Optional.empty());
-        if (!stillHolds(term, "restarting postgres as primary")) {
+        conf.writePrimary();
+        if (!leaseChecks.stillHolds(term, "restarting postgres as primary")) {
             return;
         }
         Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
@@ -981,7 +951,7 @@ public final class Agent implements AutoCloseable {
             fence("stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
             return;
         }
-        if (!armFor(term)) {
+        if (!leaseChecks.armFor(term)) {
             LOG.warning("watchdog unreachable while leading: stepping down");
             fence("stepping down: watchdog unreachable");
             return;
@@ -1022,21 +992,21 @@ public final class Agent implements AutoCloseable {
     private void syncProbePassed() {
         try {
             if (!checkpointerApplied()) {
-                logReason("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
+                reasons.log("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
                 return;
             }
             Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
-            Set<String> waitedFor = Set.copyOf(syncStandbys.names());
+            Set<String> waitedFor = Set.copyOf(conf.synchronousStandbys().names());
             boolean held = probe.isPresent() && probe.get().standbys().stream()
-                    .anyMatch(s -> (syncStandbys.wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
+                    .anyMatch(s -> (conf.synchronousStandbys().wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
             if (held) {
                 awaitingSyncProbe = false;
                 LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
             } else {
-                logReason("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
+                reasons.log("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
             }
         } catch (SQLException e) {
-            logReason("cannot run the synchronous probe commit: " + e.getMessage());
+            reasons.log("cannot run the synchronous probe commit: " + e.getMessage());
         }
     }
 
@@ -1057,10 +1027,10 @@ public final class Agent implements AutoCloseable {
         try {
             List<Standby> standbys = postgres.standbys();
             // A standby postgres does not wait for right now must be timed again from scratch.
-            seenSyncAt.keySet().removeIf(name -> !syncStandbys.names().contains(name)
+            seenSyncAt.keySet().removeIf(name -> !conf.synchronousStandbys().names().contains(name)
                     || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
             SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
-                    syncStandbys.names(), syncStandbys.wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
+                    conf.synchronousStandbys().names(), conf.synchronousStandbys().wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
             if (!plan.startTiming().isEmpty()) {
                 // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
                 // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
@@ -1068,17 +1038,17 @@ public final class Agent implements AutoCloseable {
                 boolean applied = checkpointerApplied();
                 Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
                 if (!applied) {
-                    logReason("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
+                    reasons.log("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
                             + " ms: not counting " + plan.startTiming() + " as synchronous yet");
                 } else if (probe.isEmpty()) {
-                    logReason("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
+                    reasons.log("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
                             + " ms: not counting " + plan.startTiming() + " as synchronous yet");
                 } else {
                     for (String name : plan.startTiming()) {
                         if (probe.get().heldBy(name)) {
                             seenSyncAt.put(name, probe.get().at());
                         } else {
-                            logReason(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
+                            reasons.log(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
                                     + " flushed that far: commits do not wait for it yet");
                         }
                     }
@@ -1086,44 +1056,28 @@ public final class Agent implements AutoCloseable {
             }
             if (plan.publish().isPresent()) {
                 if (!dcs.publishSync(config.name(), plan.publish().get())) {
-                    logReason("could not publish the synchronous set: the leader key no longer names me");
+                    reasons.log("could not publish the synchronous set: the leader key no longer names me");
                     return;
                 }
                 LOG.info(plan.reason());
             }
             if (plan.configure().isPresent()) {
-                syncStandbys = plan.configure().get();
-                postgres.writeConfig(node, parameters(true), Optional.empty());
-                check(postgres.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
+                conf.synchronousStandbys(plan.configure().get());
+                conf.writePrimary();
+                check(postgres.reload(), "reloading with synchronous_standby_names '" + conf.synchronousStandbys().setting() + "'");
                 syncReloadUnproven = true;
                 LOG.info(plan.reason());
             }
         } catch (SQLException e) {
-            logReason("cannot manage synchronous replication: " + e.getMessage());
+            reasons.log("cannot manage synchronous replication: " + e.getMessage());
         }
-    }
-
-    /**
-     * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
-     * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
-     */
-    private Map<String, String> parameters(boolean primary) {
-        Map<String, String> merged = new LinkedHashMap<>(current.config().parameters());
-        merged.putAll(config.parameters());
-        SyncPlanner.Configure standbys = syncStandbys;
-        if (primary && current.config().synchronousMode() == SyncMode.STRICT && standbys.names().isEmpty() && !standbys.wildcard()) {
-            // A strict primary never runs a moment without waiting for some standby, not even right after a restart.
-            standbys = new SyncPlanner.Configure(List.of(), true);
-        }
-        merged.put("synchronous_standby_names", primary && current.config().synchronous() ? standbys.setting() : "");
-        return merged;
     }
 
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
     private void applyParameters(Decision decision) {
         boolean primary = decision.action() == Action.LEAD;
-        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(Agent::upstream);
-        if (postgres.writeConfig(node, parameters(primary), upstream)) {
+        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
+        if (conf.write(primary, upstream)) {
             check(postgres.reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
         }
@@ -1150,18 +1104,13 @@ public final class Agent implements AutoCloseable {
                 }
             }
         } catch (SQLException e) {
-            logReason("cannot manage replication slots: " + e.getMessage());
+            reasons.log("cannot manage replication slots: " + e.getMessage());
         }
     }
 
     /** Reads the state of the local postgres; never throws. */
     LocalState observe() {
         return postgres.observe();
-    }
-
-    /** A setting's value as this agent last wrote it into warden.conf, empty when absent. */
-    private String configuredSetting(String name) {
-        return postgres.configuredSetting(name);
     }
 
     /**
@@ -1200,7 +1149,7 @@ public final class Agent implements AutoCloseable {
                     }
                 }
                 case Peers.PeerStatus.Unreadable(String problem) -> {
-                    logReason("the agent of " + name + " answered with a status I cannot read: " + problem);
+                    reasons.log("the agent of " + name + " answered with a status I cannot read: " + problem);
                     unreadable.add(name);
                 }
             }
@@ -1256,7 +1205,7 @@ public final class Agent implements AutoCloseable {
             dcs.publishMember(self, lease.term().id());
             published.wrote(self, lease.term().id(), now);
         } catch (DcsException e) {
-            logReason("cannot publish member state: " + e.getMessage());
+            reasons.log("cannot publish member state: " + e.getMessage());
         }
         return self;
     }
@@ -1331,7 +1280,7 @@ public final class Agent implements AutoCloseable {
     }
 
     private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
-        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(Agent::upstream);
+        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(WardenConf::upstream);
     }
 
     private String restart(ClusterSnapshot cluster, LocalState local) {
@@ -1347,9 +1296,9 @@ public final class Agent implements AutoCloseable {
             if (!watchdog.arm(lease.term())) {
                 throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
             }
-            postgres.writeConfig(node, parameters(true), Optional.empty());
+            conf.writePrimary();
         } else {
-            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), upstreamFor(cluster));
+            conf.writeStandby(false, upstreamFor(cluster));
         }
         check(postgres.start(Duration.ofSeconds(60)), "starting postgres after the restart");
         return "restarted postgres as " + (primary ? "primary" : "replica");
@@ -1360,7 +1309,7 @@ public final class Agent implements AutoCloseable {
             throw new NodeCommand.Refused("postgres is not running on this node");
         }
         boolean primary = local.data() == DataState.RUNNING_PRIMARY;
-        postgres.writeConfig(node, parameters(primary), primary ? Optional.empty() : upstreamFor(cluster));
+        conf.write(primary, primary ? Optional.empty() : upstreamFor(cluster));
         check(postgres.reload(), "reloading postgres");
         return "reloaded postgres";
     }
@@ -1374,12 +1323,6 @@ public final class Agent implements AutoCloseable {
                 .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
         reclone(leader);
         return "rebuilt this replica from " + leader.name();
-    }
-
-    private static void check(Result result, String what) {
-        if (!result.ok()) {
-            throw new WardenException(what + " failed (exit " + result.exitCode() + "):\n" + result.tail(), "see postgres.log in the node's directory");
-        }
     }
 
     /** Graceful stop: a primary hands off by releasing the key after postgres stops, so a replica takes over at once. */
