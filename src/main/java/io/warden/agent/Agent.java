@@ -98,6 +98,8 @@ public final class Agent implements AutoCloseable {
     private final ReasonLog reasons = new ReasonLog(LOG);
     private final LeaseChecks leaseChecks;
     private final WardenConf conf;
+    private final SyncReplication sync;
+    private final ReplicationSlots slots;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -113,15 +115,6 @@ public final class Agent implements AutoCloseable {
     private long rewindFailedAtNanos;
     private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
     /**
-     * Set by a promotion in synchronous mode while commits must wait for some standby: until a probe commit proved they
-     * do, the member is published as promoting, so no router sends it writes (a checkpointer that has not applied
-     * the new synchronous_standby_names yet would let them be acknowledged by this node alone).
-     */
-    private volatile boolean awaitingSyncProbe;
-
-    /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
-    private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
-    /**
      * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
      * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
      * never delays the next one.
@@ -135,12 +128,6 @@ public final class Agent implements AutoCloseable {
     private Decision currentDecision = Decision.of(Action.WAIT, "starting");
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
-    /**
-     * Whether a reload of synchronous_standby_names may not yet be applied by the checkpointer (see
-     * {@link #checkpointerApplied}); true at start, when nothing is known of the reloads before this process.
-     */
-    private boolean syncReloadUnproven = true;
-    private final Map<String, Lsn> seenSyncAt = new HashMap<>();
     private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
@@ -162,6 +149,8 @@ public final class Agent implements AutoCloseable {
                 this.watchdog);
         this.leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
         this.conf = new WardenConf(config, postgres, () -> current);
+        this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
+        this.slots = new ReplicationSlots(config, postgres, reasons);
     }
 
     public NodeConfig config() {
@@ -799,20 +788,8 @@ public final class Agent implements AutoCloseable {
             releaseLeadership();
             return;
         }
-        if (current.config().synchronous()) {
-            // Before the first write this node acknowledges: nobody else is known to hold it, so nobody else may be
-            // promoted (SyncPlanner adds standbys back as they catch up).
-            if (!dcs.publishSync(config.name(), Optional.of(new SyncState(config.name(), List.of())))) {
-                LOG.warning("cannot reset the synchronous set (the leader key no longer names me): not promoting");
-                return;
-            }
-            seenSyncAt.clear();
-            conf.synchronousStandbys(new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT));
-            // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
-            // loaded, so the first commit already waits as the mode says.
-            conf.writeStandby(true, Optional.empty());
-            check(postgres.reload(), "reloading before promotion");
-            syncReloadUnproven = true;
+        if (current.config().synchronous() && !sync.resetForPromotion(current.config().synchronousMode())) {
+            return;
         }
         inProgress = MemberState.PROMOTING;
         if (!leaseChecks.stillHolds(term, "promoting")) {
@@ -825,10 +802,7 @@ public final class Agent implements AutoCloseable {
         long promotedAt = clock.nanoTime();
         conf.writePrimary();
         inProgress = null;
-        awaitingSyncProbe = current.config().synchronous() && (conf.synchronousStandbys().wildcard() || !conf.synchronousStandbys().names().isEmpty());
-        if (awaitingSyncProbe) {
-            syncProbePassed();
-        }
+        sync.afterPromotion(current.config().synchronous());
         LocalState promoted = observe();
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
@@ -956,16 +930,14 @@ public final class Agent implements AutoCloseable {
             fence("stepping down: watchdog unreachable");
             return;
         }
-        if (awaitingSyncProbe) {
-            syncProbePassed();
-        }
+        sync.probeIfAwaiting();
         Optime optime = new Optime(local.lsn().toString(), local.timeline());
         if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
             dcs.publishOptime(config.name(), optime);
             publishedOptime.wrote(optime, lease.term().id(), clock.nanoTime());
         }
-        manageSlots(cluster);
-        manageSync(cluster);
+        slots.manage(cluster);
+        sync.manage(cluster);
         if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
             // Requested against a former leader: it can never run, and would block new requests.
             LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
@@ -985,94 +957,6 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    /**
-     * Runs a probe commit for a new synchronous primary: it passes when some standby postgres waits for had flushed the
-     * probe when its COMMIT returned; then the member is published as running (routable).
-     */
-    private void syncProbePassed() {
-        try {
-            if (!checkpointerApplied()) {
-                reasons.log("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
-                return;
-            }
-            Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
-            Set<String> waitedFor = Set.copyOf(conf.synchronousStandbys().names());
-            boolean held = probe.isPresent() && probe.get().standbys().stream()
-                    .anyMatch(s -> (conf.synchronousStandbys().wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
-            if (held) {
-                awaitingSyncProbe = false;
-                LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
-            } else {
-                reasons.log("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
-            }
-        } catch (SQLException e) {
-            reasons.log("cannot run the synchronous probe commit: " + e.getMessage());
-        }
-    }
-
-    /**
-     * Whether the checkpointer has applied the last reload of synchronous_standby_names: until it has, commits may
-     * return without waiting although pg_stat_replication shows a standby as sync, and a fast standby can flush a
-     * probe commit before even the COMMIT's own round trip reads its position. Proved once per reload.
-     */
-    private boolean checkpointerApplied() throws SQLException {
-        if (syncReloadUnproven && postgres.checkpointerApplied(SYNC_PROBE_TIMEOUT)) {
-            syncReloadUnproven = false;
-        }
-        return !syncReloadUnproven;
-    }
-
-    /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
-    private void manageSync(ClusterSnapshot cluster) {
-        try {
-            List<Standby> standbys = postgres.standbys();
-            // A standby postgres does not wait for right now must be timed again from scratch.
-            seenSyncAt.keySet().removeIf(name -> !conf.synchronousStandbys().names().contains(name)
-                    || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
-            SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
-                    conf.synchronousStandbys().names(), conf.synchronousStandbys().wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
-            if (!plan.startTiming().isEmpty()) {
-                // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
-                // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
-                // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
-                boolean applied = checkpointerApplied();
-                Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
-                if (!applied) {
-                    reasons.log("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
-                } else if (probe.isEmpty()) {
-                    reasons.log("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
-                } else {
-                    for (String name : plan.startTiming()) {
-                        if (probe.get().heldBy(name)) {
-                            seenSyncAt.put(name, probe.get().at());
-                        } else {
-                            reasons.log(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
-                                    + " flushed that far: commits do not wait for it yet");
-                        }
-                    }
-                }
-            }
-            if (plan.publish().isPresent()) {
-                if (!dcs.publishSync(config.name(), plan.publish().get())) {
-                    reasons.log("could not publish the synchronous set: the leader key no longer names me");
-                    return;
-                }
-                LOG.info(plan.reason());
-            }
-            if (plan.configure().isPresent()) {
-                conf.synchronousStandbys(plan.configure().get());
-                conf.writePrimary();
-                check(postgres.reload(), "reloading with synchronous_standby_names '" + conf.synchronousStandbys().setting() + "'");
-                syncReloadUnproven = true;
-                LOG.info(plan.reason());
-            }
-        } catch (SQLException e) {
-            reasons.log("cannot manage synchronous replication: " + e.getMessage());
-        }
-    }
-
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
     private void applyParameters(Decision decision) {
         boolean primary = decision.action() == Action.LEAD;
@@ -1080,31 +964,6 @@ public final class Agent implements AutoCloseable {
         if (conf.write(primary, upstream)) {
             check(postgres.reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
-        }
-    }
-
-    /** One physical slot per other member; a member gone from the DCS (its lease expired) loses its slot. */
-    private void manageSlots(ClusterSnapshot cluster) {
-        try {
-            Set<String> wanted = cluster.members().keySet().stream()
-                    .filter(n -> !n.equals(config.name()))
-                    .map(PostgresCtl::slotName)
-                    .collect(Collectors.toSet());
-            Map<String, Boolean> existing = postgres.physicalSlots();
-            for (String slot : wanted) {
-                if (!existing.containsKey(slot)) {
-                    postgres.createSlot(slot);
-                    LOG.info("created replication slot " + slot);
-                }
-            }
-            for (Map.Entry<String, Boolean> slot : existing.entrySet()) {
-                if (!wanted.contains(slot.getKey()) && !slot.getValue()) {
-                    postgres.dropSlot(slot.getKey());
-                    LOG.info("dropped replication slot " + slot.getKey() + ": its member is gone");
-                }
-            }
-        } catch (SQLException e) {
-            reasons.log("cannot manage replication slots: " + e.getMessage());
         }
     }
 
@@ -1217,7 +1076,7 @@ public final class Agent implements AutoCloseable {
             case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
         };
         MemberState state = inProgress != null ? inProgress
-                : awaitingSyncProbe && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
+                : sync.awaitingProbe() && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
                 : switch (local.data()) {
             case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
             case RUNNING_REPLICA -> local.timeline() == 0
