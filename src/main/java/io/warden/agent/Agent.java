@@ -79,13 +79,6 @@ public final class Agent implements AutoCloseable {
     private final WatchdogArm watchdog;
     private final Lease lease;
     private final AgentMetrics metrics = new AgentMetrics(this::view);
-    /**
-     * What this agent last wrote under {@code members/<name>} and {@code optime}: a record that has not changed is
-     * not written again (until {@link Published#REFRESH}), because every write wakes every agent's and router's
-     * watch; on an idle cluster the rewrites kept three etcd members, three agents and two routers busy.
-     */
-    private final Published<Member> published = new Published<>();
-    private final Published<Optime> publishedOptime = new Published<>();
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
@@ -100,6 +93,7 @@ public final class Agent implements AutoCloseable {
     private final WardenConf conf;
     private final SyncReplication sync;
     private final ReplicationSlots slots;
+    private final Publication publication;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -120,7 +114,6 @@ public final class Agent implements AutoCloseable {
      * never delays the next one.
      */
     private long walCheckedAtNanos;
-    private MemberState inProgress;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
@@ -151,6 +144,7 @@ public final class Agent implements AutoCloseable {
         this.conf = new WardenConf(config, postgres, () -> current);
         this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
         this.slots = new ReplicationSlots(config, postgres, reasons);
+        this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
     }
 
     public NodeConfig config() {
@@ -320,7 +314,7 @@ public final class Agent implements AutoCloseable {
             LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
                     + " read (please report this with the stack trace)", e);
         } finally {
-            inProgress = null;
+            publication.actionEnded();
         }
     }
 
@@ -415,16 +409,16 @@ public final class Agent implements AutoCloseable {
         } catch (RuntimeException e) {
             LOG.severe("action " + decision.action() + " failed unexpectedly: " + e);
         } finally {
-            inProgress = null;
+            publication.actionEnded();
         }
         LocalState after = observe();
-        Member self = publishSelf(cluster, after);
+        Member self = publication.publishSelf(cluster, after);
         // When the cycle completed, not when it decided: /liveness judges the loop by it.
         view = new AgentView(cluster, after, decision, self, clock.nanoTime(), cycles);
     }
 
     private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
-        view = new AgentView(cluster, local, decision, member(cluster, local), clock.nanoTime(), cycles);
+        view = new AgentView(cluster, local, decision, publication.member(cluster, local), clock.nanoTime(), cycles);
     }
 
     private void trackNotStreaming(LocalState local, long now) {
@@ -513,8 +507,8 @@ public final class Agent implements AutoCloseable {
             dcs.releaseLeader(config.name(), lease.term().id());
             throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
-        inProgress = MemberState.INITIALIZING;
-        publishSelf(cluster, LocalState.of(DataState.EMPTY));
+        publication.inProgress(MemberState.INITIALIZING);
+        publication.publishSelf(cluster, LocalState.of(DataState.EMPTY));
         try {
             postgres.initdb(config.superuserPassword());
             conf.writePrimary();
@@ -536,8 +530,8 @@ public final class Agent implements AutoCloseable {
     }
 
     private void cloneFrom(Member leader) {
-        inProgress = MemberState.CLONING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+        publication.inProgress(MemberState.CLONING);
+        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
         watchdog.disarm();
         check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
         conf.writeFollowing(leader);
@@ -564,8 +558,8 @@ public final class Agent implements AutoCloseable {
                     + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
             return;
         }
-        inProgress = MemberState.REWINDING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
+        publication.inProgress(MemberState.REWINDING);
+        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
         watchdog.disarm();
         boolean stranded = postgres.postmasterPid().isPresent();
         if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
@@ -612,8 +606,8 @@ public final class Agent implements AutoCloseable {
         // A second copy of about the same size, and a tenth more for the WAL the base backup brings along.
         boolean room = size != Long.MAX_VALUE && free - size / 10 > size;
         if (room) {
-            inProgress = MemberState.CLONING;
-            publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+            publication.inProgress(MemberState.CLONING);
+            publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
             watchdog.disarm();
             postgres.kill();
             java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
@@ -651,8 +645,8 @@ public final class Agent implements AutoCloseable {
      * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
      */
     private void reclone(Member leader) {
-        inProgress = MemberState.CLONING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
+        publication.inProgress(MemberState.CLONING);
+        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
         watchdog.disarm();
         postgres.kill();
         postgres.removeData();
@@ -791,7 +785,7 @@ public final class Agent implements AutoCloseable {
         if (current.config().synchronous() && !sync.resetForPromotion(current.config().synchronousMode())) {
             return;
         }
-        inProgress = MemberState.PROMOTING;
+        publication.inProgress(MemberState.PROMOTING);
         if (!leaseChecks.stillHolds(term, "promoting")) {
             return;
         }
@@ -801,15 +795,15 @@ public final class Agent implements AutoCloseable {
         check(postgres.promote(Duration.ofSeconds(60)), "promoting");
         long promotedAt = clock.nanoTime();
         conf.writePrimary();
-        inProgress = null;
+        publication.actionEnded();
         sync.afterPromotion(current.config().synchronous());
         LocalState promoted = observe();
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
-        publishSelf(ClusterSnapshot.empty(), promoted);
+        publication.publishSelf(ClusterSnapshot.empty(), promoted);
         appendHistory(new HistoryEntry(
                 promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
-        dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
+        publication.publishOptime(promoted);
         clearSwitchover(current, "promoted");
         LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
                 promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
@@ -861,8 +855,8 @@ public final class Agent implements AutoCloseable {
         // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
         // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
         // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
-        inProgress = MemberState.HANDING_OVER;
-        publishSelf(ClusterSnapshot.empty(), local);
+        publication.inProgress(MemberState.HANDING_OVER);
+        publication.publishSelf(ClusterSnapshot.empty(), local);
         check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
         long stopped = clock.nanoTime();
@@ -931,11 +925,7 @@ public final class Agent implements AutoCloseable {
             return;
         }
         sync.probeIfAwaiting();
-        Optime optime = new Optime(local.lsn().toString(), local.timeline());
-        if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
-            dcs.publishOptime(config.name(), optime);
-            publishedOptime.wrote(optime, lease.term().id(), clock.nanoTime());
-        }
+        publication.publishOptimeIfChanged(local);
         slots.manage(cluster);
         sync.manage(cluster);
         if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
@@ -1052,64 +1042,6 @@ public final class Agent implements AutoCloseable {
                         self.timeline(), lsn.toString(), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(),
                         self.instanceId(), self.dataDir(), self.pendingRestart()))
                 .orElse(self);
-    }
-
-    private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
-        Member self = member(cluster, local);
-        long now = clock.nanoTime();
-        if (published.unchanged(self, lease.term().id(), now)) {
-            return self;
-        }
-        try {
-            dcs.publishMember(self, lease.term().id());
-            published.wrote(self, lease.term().id(), now);
-        } catch (DcsException e) {
-            reasons.log("cannot publish member state: " + e.getMessage());
-        }
-        return self;
-    }
-
-    private Member member(ClusterSnapshot cluster, LocalState local) {
-        Role role = switch (local.data()) {
-            case RUNNING_PRIMARY -> Role.PRIMARY;
-            case RUNNING_REPLICA -> Role.REPLICA;
-            case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
-        };
-        MemberState state = inProgress != null ? inProgress
-                : sync.awaitingProbe() && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
-                : switch (local.data()) {
-            case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
-            case RUNNING_REPLICA -> local.timeline() == 0
-                    ? MemberState.STARTING
-                    : (local.streaming() ? MemberState.STREAMING : MemberState.IN_ARCHIVE_RECOVERY);
-            case STOPPED_PRIMARY, STOPPED_REPLICA -> MemberState.STOPPED;
-            case EMPTY -> MemberState.WAITING;
-        };
-        long lag = 0;
-        if (role == Role.REPLICA) {
-            Lsn primary = cluster.leaderMember()
-                    .filter(m -> !m.name().equals(config.name()))
-                    .map(Member::position)
-                    .or(() -> cluster.optime().map(o -> Lsn.parse(o.lsn())))
-                    .orElse(local.lsn());
-            lag = local.lsn().bytesBehind(primary);
-        }
-        return new Member(
-                config.name(),
-                role,
-                state,
-                config.host(),
-                config.port(),
-                config.apiUrl(),
-                local.timeline(),
-                local.lsn().toString(),
-                lag,
-                config.tags(),
-                ProcessHandle.current().pid(),
-                local.postmasterPid(),
-                instanceId,
-                config.dataDir(),
-                local.pendingRestart());
     }
 
     /**
