@@ -58,8 +58,6 @@ import java.util.stream.Collectors;
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
-    /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
-    private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
     /**
      * Lease lifetimes the HA loop may spend in one action (initdb, pg_rewind, a promotion) before renewals stop.
@@ -94,6 +92,7 @@ public final class Agent implements AutoCloseable {
     private final SyncReplication sync;
     private final ReplicationSlots slots;
     private final Publication publication;
+    private final Rejoin rejoin;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -103,17 +102,6 @@ public final class Agent implements AutoCloseable {
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
     private long primaryDownSinceNanos;
-    private long notStreamingSinceNanos;
-    private long lastStrandedRewindNanos;
-    /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
-    private long rewindFailedAtNanos;
-    private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
-    /**
-     * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
-     * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
-     * never delays the next one.
-     */
-    private long walCheckedAtNanos;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
@@ -145,6 +133,7 @@ public final class Agent implements AutoCloseable {
         this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
         this.slots = new ReplicationSlots(config, postgres, reasons);
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
+        this.rejoin = new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
     }
 
     public NodeConfig config() {
@@ -334,7 +323,7 @@ public final class Agent implements AutoCloseable {
             lease.ownerAlive(clock.nanoTime());
             reasons.log("cannot read the DCS: " + e.getMessage());
             // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
-            publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
+            publishView(lastSeenCluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
             return Optional.empty();
         }
         unreadableValues.report(cluster);
@@ -359,7 +348,7 @@ public final class Agent implements AutoCloseable {
             handedOver = false;
         }
         trackPrimaryDowntime(cluster, local, now);
-        trackNotStreaming(local, now);
+        rejoin.trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
@@ -367,7 +356,7 @@ public final class Agent implements AutoCloseable {
         PeerReport peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
                 ? probePeers(cluster)
                 : PeerReport.NONE;
-        Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
+        Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
         HaInput input = new HaInput(
                 config.name(),
@@ -381,7 +370,7 @@ public final class Agent implements AutoCloseable {
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
-                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local, now),
+                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && rejoin.upstreamWalGone(cluster, local, now),
                 calendar,
                 handedOver,
                 configKnown,
@@ -417,53 +406,13 @@ public final class Agent implements AutoCloseable {
         view = new AgentView(cluster, after, decision, self, clock.nanoTime(), cycles);
     }
 
+    /** The cluster as the last cycle saw it (empty before the first). */
+    private ClusterSnapshot lastSeenCluster() {
+        return view == null ? ClusterSnapshot.empty() : view.cluster();
+    }
+
     private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
         view = new AgentView(cluster, local, decision, publication.member(cluster, local), clock.nanoTime(), cycles);
-    }
-
-    private void trackNotStreaming(LocalState local, long now) {
-        if (local.data() == DataState.RUNNING_REPLICA && !local.streaming()) {
-            if (notStreamingSinceNanos == 0) {
-                notStreamingSinceNanos = now;
-            }
-        } else {
-            notStreamingSinceNanos = 0;
-        }
-    }
-
-    /**
-     * Has the leader already recycled the WAL this replica must stream from next? Then the walsender refuses it for
-     * ever ("requested WAL segment ... has already been removed"): no slot held that WAL, because the leader was
-     * promoted or dropped this member's slot while it was away. A replica that answers queries resumes at its
-     * furthest received or replayed position; one that does not yet (still short of consistency, e.g. after a
-     * rewind) at its last checkpoint's redo point. False whenever it cannot be told: only a definite answer may cost
-     * this node its data.
-     */
-    private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local, long now) {
-        if (local.data() != DataState.RUNNING_REPLICA || local.streaming()) {
-            return false;
-        }
-        // At most every few seconds: a leader this node cannot reach costs each ask the connect timeout, and the
-        // loop must stay quick to join a failover race if that leader is in fact gone.
-        if (walCheckedAtNanos != 0 && now - walCheckedAtNanos < WAL_CHECK_INTERVAL.toNanos()) {
-            return false;
-        }
-        walCheckedAtNanos = now;
-        Optional<Member> leader = cluster.leaderMember()
-                .filter(m -> !m.name().equals(config.name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
-        if (leader.isEmpty()) {
-            return false;
-        }
-        try {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
-            Optional<Postgres.WalGap> gap = postgres.walGone(upstream(leader.get()), resumeAt);
-            gap.ifPresent(g -> LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
-                    + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
-            return gap.isPresent();
-        } catch (SQLException | RuntimeException e) {
-            reasons.log("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
-            return false;
-        }
     }
 
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
@@ -482,11 +431,11 @@ public final class Agent implements AutoCloseable {
     void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
             case BOOTSTRAP -> bootstrap(cluster, term);
-            case CLONE -> cloneFrom(decision.target().orElseThrow());
-            case START_REPLICA -> startReplica(decision.target());
-            case FOLLOW -> follow(decision.target().orElseThrow());
-            case REWIND -> rewind(decision.target().orElseThrow(), cluster);
-            case RECLONE -> replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
+            case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
+            case START_REPLICA -> rejoin.startReplica(decision.target());
+            case FOLLOW -> rejoin.follow(decision.target().orElseThrow());
+            case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
+            case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
             case TAKE_LEADERSHIP -> takeLeadership(local, term);
             case PROMOTE -> promote(term);
             case RESTART_PRIMARY -> restartPrimary(term);
@@ -526,152 +475,6 @@ public final class Agent implements AutoCloseable {
             postgres.removeData();
             watchdog.disarm();
             lease.revoke();
-        }
-    }
-
-    private void cloneFrom(Member leader) {
-        publication.inProgress(MemberState.CLONING);
-        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
-        conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the new replica");
-        LOG.info("cloned from " + leader.name() + " and started as its replica");
-    }
-
-    private void startReplica(Optional<Member> leader) {
-        watchdog.disarm();
-        conf.writeStandby(false, leader.map(WardenConf::upstream));
-        check(postgres.startNoWait(), "starting postgres as a replica");
-    }
-
-    private void follow(Member leader) {
-        conf.writeFollowing(leader);
-        check(postgres.reload(), "reloading to follow " + leader.name());
-        // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
-        notStreamingSinceNanos = 0;
-    }
-
-    private void rewind(Member leader, ClusterSnapshot cluster) {
-        if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
-            reasons.log("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
-                    + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
-            return;
-        }
-        publication.inProgress(MemberState.REWINDING);
-        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
-        watchdog.disarm();
-        boolean stranded = postgres.postmasterPid().isPresent();
-        if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
-            // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
-            // only a fresh copy helps.
-            LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
-            lastStrandedRewindNanos = 0;
-            replaceData(leader, cluster, "still stranded after a rewind");
-            return;
-        }
-        if (stranded) {
-            lastStrandedRewindNanos = clock.nanoTime();
-        }
-        if (postgres.postmasterPid().isPresent()) {
-            // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
-            // crash recovery refuses to run with standby.signal present.
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
-            conf.writePrimary();
-        }
-        checkpointOn(leader);
-        Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
-        if (!result.ok()) {
-            LOG.warning("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
-            replaceData(leader, cluster, "pg_rewind failed");
-            return;
-        }
-        rewindFailedAtNanos = 0;
-        LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
-        conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the rewound replica");
-        notStreamingSinceNanos = 0;
-    }
-
-    /**
-     * The data of this node cannot be brought back by streaming or pg_rewind ({@code why}): replace it with a fresh
-     * copy of the leader's, without ever leaving the cluster with fewer copies than it can afford. The old data is
-     * kept aside when the disk has room for a second copy; otherwise it is deleted first only while another healthy
-     * replica exists and the leader answers (so the copy can be made); otherwise nothing is touched, the node stays
-     * stopped, and repair (or an operator's warden reinit) replaces it.
-     */
-    private void replaceData(Member leader, ClusterSnapshot cluster, String why) {
-        long size = postgres.dataSizeBytes();
-        long free = postgres.freeBytes();
-        // A second copy of about the same size, and a tenth more for the WAL the base backup brings along.
-        boolean room = size != Long.MAX_VALUE && free - size / 10 > size;
-        if (room) {
-            publication.inProgress(MemberState.CLONING);
-            publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-            watchdog.disarm();
-            postgres.kill();
-            java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
-            LOG.warning(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
-            cloneInto(leader);
-            return;
-        }
-        Optional<Member> healthy = cluster.members().values().stream()
-                .filter(m -> !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
-                .findFirst();
-        if (healthy.isPresent() && leaderAnswers(leader)) {
-            LOG.warning(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
-                    + " is a healthy replica, so deleting this node's data and re-cloning from " + leader.name());
-            reclone(leader);
-            return;
-        }
-        rewindFailedAtNanos = clock.nanoTime();
-        LOG.warning(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
-                + size + " needed) and " + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
-                + "; repair replaces this node, or free space and run warden reinit " + config.name());
-    }
-
-    private boolean leaderAnswers(Member leader) {
-        try {
-            postgres.checkpointOn(upstream(leader));
-            return true;
-        } catch (SQLException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /**
-     * Replaces this node's data with a fresh copy of the leader's and starts it as a replica: deletes first. Only for
-     * a node that is not the leader, when an operator asked (reinit) or {@link #replaceData} found it safe; the
-     * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
-     */
-    private void reclone(Member leader) {
-        publication.inProgress(MemberState.CLONING);
-        publication.publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        postgres.kill();
-        postgres.removeData();
-        cloneInto(leader);
-    }
-
-    private void cloneInto(Member leader) {
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the re-cloned replica");
-        rewindFailedAtNanos = 0;
-        notStreamingSinceNanos = 0;
-        LOG.info("re-cloned from " + leader.name() + " and started as its replica");
-    }
-
-    /**
-     * pg_rewind reads the source's timeline from its control file, which only a checkpoint updates after a promotion:
-     * without one a former primary sees the same timeline, skips the rewind and is stranded on WAL the new primary
-     * never had. Best effort: if it fails, pg_rewind and the stranded-replica check still catch it.
-     */
-    private void checkpointOn(Member leader) {
-        try {
-            postgres.checkpointOn(upstream(leader));
-        } catch (SQLException | RuntimeException e) {
-            LOG.warning("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
         }
     }
 
@@ -1112,7 +915,7 @@ public final class Agent implements AutoCloseable {
         Member leader = cluster.leaderMember()
                 .filter(m -> m.postgresPid() != 0)
                 .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
-        reclone(leader);
+        rejoin.reclone(leader);
         return "rebuilt this replica from " + leader.name();
     }
 
