@@ -93,6 +93,7 @@ public final class Agent implements AutoCloseable {
     private final ReplicationSlots slots;
     private final Publication publication;
     private final Rejoin rejoin;
+    private final NodeCommandRunner commands;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -109,7 +110,6 @@ public final class Agent implements AutoCloseable {
     private Decision currentDecision = Decision.of(Action.WAIT, "starting");
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
-    private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
     public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
@@ -134,6 +134,7 @@ public final class Agent implements AutoCloseable {
         this.slots = new ReplicationSlots(config, postgres, reasons);
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
         this.rejoin = new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
+        this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
     }
 
     public NodeConfig config() {
@@ -333,9 +334,7 @@ public final class Agent implements AutoCloseable {
         cluster = lastConfig.apply(cluster);
         current = cluster;
         LocalState local = observe();
-        NodeCommand.Pending command = commands.poll();
-        if (command != null) {
-            runCommand(command, cluster, local);
+        if (commands.runNext(cluster, local)) {
             local = observe();
         }
         // The one reading of the clock the decision is made from, once everything it decides on has been read: a
@@ -852,71 +851,9 @@ public final class Agent implements AutoCloseable {
      * was done, or exceptionally: {@link NodeCommand.Refused} when the node's role forbids it, otherwise a failure.
      */
     public CompletableFuture<String> submit(NodeCommand command) {
-        CompletableFuture<String> done = new CompletableFuture<>();
-        commands.add(new NodeCommand.Pending(command, done));
+        CompletableFuture<String> done = commands.queue(command);
         wakeUp.release();
         return done;
-    }
-
-    private void runCommand(NodeCommand.Pending pending, ClusterSnapshot cluster, LocalState local) {
-        try {
-            String outcome = switch (pending.command()) {
-                case RESTART -> restart(cluster, local);
-                case RELOAD -> reload(cluster, local);
-                case REINITIALIZE -> reinitialize(cluster);
-            };
-            LOG.info(outcome);
-            pending.done().complete(outcome);
-        } catch (RuntimeException e) {
-            LOG.warning(pending.command() + " failed: " + e.getMessage());
-            pending.done().completeExceptionally(e);
-        }
-    }
-
-    private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
-        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(WardenConf::upstream);
-    }
-
-    private String restart(ClusterSnapshot cluster, LocalState local) {
-        boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
-        if (primary && !(cluster.isLeader(config.name()) && lease.valid(clock.nanoTime()))) {
-            throw new NodeCommand.Refused("this node's data directory is a primary's but it does not hold the leader key: the HA loop"
-                    + " decides what it becomes, not a restart");
-        }
-        if (local.running()) {
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
-        }
-        if (primary) {
-            if (!watchdog.arm(lease.term())) {
-                throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
-            }
-            conf.writePrimary();
-        } else {
-            conf.writeStandby(false, upstreamFor(cluster));
-        }
-        check(postgres.start(Duration.ofSeconds(60)), "starting postgres after the restart");
-        return "restarted postgres as " + (primary ? "primary" : "replica");
-    }
-
-    private String reload(ClusterSnapshot cluster, LocalState local) {
-        if (!local.running()) {
-            throw new NodeCommand.Refused("postgres is not running on this node");
-        }
-        boolean primary = local.data() == DataState.RUNNING_PRIMARY;
-        conf.write(primary, primary ? Optional.empty() : upstreamFor(cluster));
-        check(postgres.reload(), "reloading postgres");
-        return "reloaded postgres";
-    }
-
-    private String reinitialize(ClusterSnapshot cluster) {
-        if (cluster.isLeader(config.name())) {
-            throw new NodeCommand.Refused("this node is the primary: only a replica can be rebuilt (switch over first)");
-        }
-        Member leader = cluster.leaderMember()
-                .filter(m -> m.postgresPid() != 0)
-                .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
-        rejoin.reclone(leader);
-        return "rebuilt this replica from " + leader.name();
     }
 
     /** Graceful stop: a primary hands off by releasing the key after postgres stops, so a replica takes over at once. */
