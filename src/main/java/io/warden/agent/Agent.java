@@ -1,20 +1,12 @@
 package io.warden.agent;
 
 import static io.warden.agent.Results.check;
-import static io.warden.agent.WardenConf.upstream;
 
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.HistoryEntry;
-import io.warden.cluster.Lsn;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
-import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
-import io.warden.cluster.SyncMode;
-import io.warden.cluster.SyncState;
 import io.warden.common.Clock;
-import io.warden.common.Poll;
-import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
@@ -24,27 +16,15 @@ import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.Upstream;
-import io.warden.postgres.PostgresCtl;
-import io.warden.postgres.ProbeCommit;
-import io.warden.postgres.Standby;
 import io.warden.watchdog.WatchdogClient;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
-import java.util.stream.Collectors;
 
 /**
  * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
@@ -81,10 +61,6 @@ public final class Agent implements AutoCloseable {
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
-    /** Members as last published, and when: see {@link #probePeers}. Touched by the HA loop only. */
-    private final Map<String, SeenMember> recentMembers = new HashMap<>();
-
-    private record SeenMember(Member member, long atNanos) {}
     private final LastConfig lastConfig;
     private final ReasonLog reasons = new ReasonLog(LOG);
     private final LeaseChecks leaseChecks;
@@ -94,6 +70,12 @@ public final class Agent implements AutoCloseable {
     private final Publication publication;
     private final Rejoin rejoin;
     private final NodeCommandRunner commands;
+    private final ClusterRecords records;
+    private final StepDown stepDown;
+    private final Promotion promotion;
+    private final HandOver handOver;
+    private final Leading leading;
+    private final PeerProbe peerProbe;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -106,10 +88,6 @@ public final class Agent implements AutoCloseable {
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
-    /** This cycle's decision: its reason is what the history records for a promotion. */
-    private Decision currentDecision = Decision.of(Action.WAIT, "starting");
-    /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
-    private boolean handedOver;
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
     public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
@@ -135,6 +113,14 @@ public final class Agent implements AutoCloseable {
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
         this.rejoin = new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
         this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
+        this.records = new ClusterRecords(dcs);
+        this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
+        RouterBarrier barrier = new RouterBarrier(config, dcs, clock, reasons);
+        this.promotion = new Promotion(config, dcs, postgres, lease, this.watchdog, clock, leaseChecks, conf, sync, publication, barrier,
+                stepDown, records, metrics);
+        this.handOver = new HandOver(config, dcs, postgres, peers, lease, this.watchdog, clock, publication, records);
+        this.leading = new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
+        this.peerProbe = new PeerProbe(config, peers, clock, reasons);
     }
 
     public NodeConfig config() {
@@ -329,7 +315,7 @@ public final class Agent implements AutoCloseable {
         }
         unreadableValues.report(cluster);
         long seenAt = clock.nanoTime();
-        cluster.members().forEach((name, member) -> recentMembers.put(name, new SeenMember(member, seenAt)));
+        peerProbe.saw(cluster, seenAt);
         boolean configKnown = lastConfig.known(cluster);
         cluster = lastConfig.apply(cluster);
         current = cluster;
@@ -344,7 +330,7 @@ public final class Agent implements AutoCloseable {
         java.time.Instant calendar = clock.instant();
         lease.ownerAlive(now);
         if (local.running()) {
-            handedOver = false;
+            handOver.postgresRuns();
         }
         trackPrimaryDowntime(cluster, local, now);
         rejoin.trackNotStreaming(local, now);
@@ -352,9 +338,9 @@ public final class Agent implements AutoCloseable {
         // only delay its promotion by a round trip to each.
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
         // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
-        PeerReport peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
-                ? probePeers(cluster)
-                : PeerReport.NONE;
+        PeerProbe.Report peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
+                ? peerProbe.probePeers(cluster)
+                : PeerProbe.Report.NONE;
         Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
         HaInput input = new HaInput(
@@ -371,7 +357,7 @@ public final class Agent implements AutoCloseable {
                 notStreamingFor,
                 notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && rejoin.upstreamWalGone(cluster, local, now),
                 calendar,
-                handedOver,
+                handOver.handedOver(),
                 configKnown,
                 peers.unreadable(),
                 peers.primaries(),
@@ -386,7 +372,6 @@ public final class Agent implements AutoCloseable {
         ClusterSnapshot cluster = plan.cluster();
         LocalState local = plan.local();
         Decision decision = plan.decision();
-        currentDecision = decision;
         try {
             act(decision, cluster, local, plan.term());
             if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
@@ -429,324 +414,26 @@ public final class Agent implements AutoCloseable {
 
     void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
-            case BOOTSTRAP -> bootstrap(cluster, term);
+            case BOOTSTRAP -> promotion.bootstrap(cluster, term);
             case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
             case START_REPLICA -> rejoin.startReplica(decision.target());
             case FOLLOW -> rejoin.follow(decision.target().orElseThrow());
             case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
             case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
-            case TAKE_LEADERSHIP -> takeLeadership(local, term);
-            case PROMOTE -> promote(term);
-            case RESTART_PRIMARY -> restartPrimary(term);
-            case RELEASE_LEADERSHIP -> releaseLeadership();
-            case FENCE -> fence(decision.reason());
-            case HAND_OVER -> handOver(decision.target().orElseThrow(), local, cluster);
-            case LEAD -> lead(cluster, local, term);
+            case TAKE_LEADERSHIP -> promotion.takeLeadership(local, term, current, decision);
+            case PROMOTE -> promotion.promote(term, current, decision);
+            case RESTART_PRIMARY -> leading.restartPrimary(term);
+            case RELEASE_LEADERSHIP -> stepDown.release();
+            case FENCE -> stepDown.fence(decision.reason());
+            case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
+            case LEAD -> leading.lead(cluster, local, term);
             case FOLLOWING, WAIT -> {}
         }
-    }
-
-    private void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
-        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
-            LOG.info("another node won the bootstrap race");
-            return;
-        }
-        if (!leaseChecks.armFor(term)) {
-            dcs.releaseLeader(config.name(), lease.term().id());
-            throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
-        }
-        publication.inProgress(MemberState.INITIALIZING);
-        publication.publishSelf(cluster, LocalState.of(DataState.EMPTY));
-        try {
-            postgres.initdb(config.superuserPassword());
-            conf.writePrimary();
-            if (!leaseChecks.stillHolds(term, "starting the new primary")) {
-                throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
-            }
-            check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
-            postgres.createReplicationRole(config.replicationPassword());
-            dcs.completeBootstrap(postgres.systemIdentifier());
-            appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
-            LOG.info("bootstrapped the cluster as primary");
-        } catch (RuntimeException | SQLException e) {
-            LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
-            postgres.kill();
-            postgres.removeData();
-            watchdog.disarm();
-            lease.revoke();
-        }
-    }
-
-    private void takeLeadership(LocalState local, Lease.Term term) {
-        long begun = clock.nanoTime();
-        if (!leaseChecks.stillHolds(term, "taking the leader key")) {
-            return;
-        }
-        // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
-        if (!dcs.acquireLeader(config.name(), term.id())) {
-            LOG.info("lost the leader race");
-            return;
-        }
-        if (local.data() == DataState.RUNNING_REPLICA) {
-            long acquired = clock.nanoTime();
-            List<String> unacknowledged = awaitRouters(true);
-            if (!unacknowledged.isEmpty()) {
-                // Fail closed: a router that may still send writes to the old primary must not see a second one.
-                LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
-                        + " lease and its margin; released the leader key, the race runs again next cycle");
-                dcs.releaseLeader(config.name(), term.id());
-                return;
-            }
-            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
-                    seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
-            promote(term);
-        } else if (!leaseChecks.armFor(term)) {
-            releaseLeadership();
-        } else {
-            // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
-            // to another node that led meanwhile. A router whose status cannot be read is not waited for here: the
-            // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
-            List<String> unacknowledged = awaitRouters(false);
-            if (!unacknowledged.isEmpty()) {
-                LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
-                fence("fencing: the router barrier failed after taking the leader key back");
-            }
-        }
-    }
-
-    /**
-     * The router barrier: before this node accepts writes, every live router must have stopped routing writes to
-     * any other node (it publishes the primary it routes to; empty once the old leader key is gone). A router cut
-     * off from the DCS fences itself and its key expires with its lease, so waiting for the keys of silent routers
-     * to vanish is enough: at most the longest of their ttls plus its margin. A router still alive after that and
-     * still routing elsewhere is faulty, and the barrier fails closed. Returns the routers that did not acknowledge
-     * (empty: all did).
-     *
-     * @param unreadableHold whether a router whose status cannot be read holds the barrier (it may route anywhere)
-     */
-    private List<String> awaitRouters(boolean unreadableHold) {
-        Duration limit = barrierLimit();
-        java.util.concurrent.atomic.AtomicReference<List<String>> stale = new java.util.concurrent.atomic.AtomicReference<>(List.of());
-        try {
-            boolean acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
-                try {
-                    stale.set(dcs.readRouters().stream()
-                            .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
-                            .map(r -> r.id() + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
-                                    ? " (its status is unreadable)"
-                                    : " (still routing to " + r.primary() + ")"))
-                            .toList());
-                    if (!stale.get().isEmpty()) {
-                        reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
-                    }
-                    return stale.get().isEmpty();
-                } catch (DcsException e) {
-                    stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
-                    reasons.log("cannot read router acknowledgements: " + e.getMessage());
-                    return false;
-                }
-            });
-            return acknowledged ? List.of() : stale.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for the routers' acknowledgements: not promoting", "none: the agent is stopping");
-        }
-    }
-
-    /**
-     * The longest any live router can take to fence itself and lose its key: its ttl plus the lease margin (this
-     * agent's own ttl for a router that did not publish one). Zero with no router.
-     */
-    private Duration barrierLimit() {
-        Duration longest = Duration.ZERO;
-        try {
-            for (io.warden.cluster.RouterStatus router : dcs.readRouters()) {
-                Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : config.ttlDuration();
-                Duration own = ttl.plus(Lease.margin(ttl));
-                longest = own.compareTo(longest) > 0 ? own : longest;
-            }
-        } catch (DcsException e) {
-            // Unknown: as long as this agent's own lease, and the wait itself fails closed if it cannot read.
-            longest = config.ttlDuration().plus(Lease.margin(config.ttlDuration()));
-        }
-        return longest;
-    }
-
-    private void promote(Lease.Term term) {
-        if (!leaseChecks.stillHolds(term, "promoting")) {
-            // The key was bound to that lease and went with it: nothing to release.
-            return;
-        }
-        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
-        if (!leaseChecks.armFor(term)) {
-            LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
-            releaseLeadership();
-            return;
-        }
-        if (current.config().synchronous() && !sync.resetForPromotion(current.config().synchronousMode())) {
-            return;
-        }
-        publication.inProgress(MemberState.PROMOTING);
-        if (!leaseChecks.stillHolds(term, "promoting")) {
-            return;
-        }
-        // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
-        // makes the startup process fail, and a later start would then run as primary without a new timeline.
-        long begun = clock.nanoTime();
-        check(postgres.promote(Duration.ofSeconds(60)), "promoting");
-        long promotedAt = clock.nanoTime();
-        conf.writePrimary();
-        publication.actionEnded();
-        sync.afterPromotion(current.config().synchronous());
-        LocalState promoted = observe();
-        // The routers route writes by this record: publish it before the history and the optime, not after them
-        // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
-        publication.publishSelf(ClusterSnapshot.empty(), promoted);
-        appendHistory(new HistoryEntry(
-                promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
-        publication.publishOptime(promoted);
-        clearSwitchover(current, "promoted");
-        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
-                promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
-        metrics.promotionTook(clock.nanoTime() - begun);
-    }
-
-    private void restartPrimary(Lease.Term term) {
-        if (!leaseChecks.stillHolds(term, "restarting postgres as primary") || !leaseChecks.armFor(term)) {
-            return;
-        }
-        conf.writePrimary();
-        if (!leaseChecks.stillHolds(term, "restarting postgres as primary")) {
-            return;
-        }
-        Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
-        if (result.ok()) {
-            LOG.info("restarted postgres in place as primary");
-        } else {
-            LOG.warning("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
-        }
-    }
-
-    private void releaseLeadership() {
-        postgres.kill();
-        watchdog.disarm();
-        dcs.releaseLeader(config.name(), lease.term().id());
-    }
-
-    private void fence(String reason) {
-        postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
-        // Not disarmed: the watchdog still guards the data directory until this node starts as a replica or leads.
-        watchdog.keepDeadline();
-        try {
-            dcs.releaseLeader(config.name(), lease.term().id());
-        } catch (DcsException e) {
-            // The lease runs out on its own; releasing early only speeds up the next leader.
-        }
-    }
-
-    /**
-     * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
-     * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
-     */
-    private void handOver(Member candidate, LocalState local, ClusterSnapshot cluster) {
-        // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
-        // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
-        livePosition(candidate);
-        long begun = clock.nanoTime();
-        // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
-        // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
-        // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
-        publication.inProgress(MemberState.HANDING_OVER);
-        publication.publishSelf(ClusterSnapshot.empty(), local);
-        check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
-        handedOver = true;
-        long stopped = clock.nanoTime();
-        Lsn checkpoint = postgres.latestCheckpoint();
-        long read = clock.nanoTime();
-        Lsn received;
-        try {
-            received = Poll.every(Duration.ofMillis(20)).clock(clock)
-                    .untilAnswered(Duration.ofSeconds(30), () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
-                    .orElseGet(() -> livePosition(candidate).orElse(Lsn.ZERO));
-        } catch (InterruptedException e) {
-            // Stopping: postgres stays down and the key stays ours until the lease runs out; the candidate may still
-            // have everything, and a restarted agent starts this primary again only while it holds the key.
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
-                    "none: the agent is stopping");
-        }
-        long confirmed = clock.nanoTime();
-        if (received.compareTo(checkpoint) <= 0) {
-            LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
-                    + " (at " + received + "); restarting as primary instead");
-            check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
-            clearSwitchover(cluster, "hand-over aborted");
-            return;
-        }
-        watchdog.disarm();
-        dcs.releaseLeader(config.name(), lease.term().id());
-        LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
-                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
-                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(clock.nanoTime() - confirmed)));
-    }
-
-    /**
-     * Records a timeline in {@code history}. A failure is logged, not thrown: the timeline is also in {@code optime}
-     * and the member records, and what follows a promotion (publishing it) must not be skipped for it.
-     */
-    private void appendHistory(HistoryEntry entry) {
-        try {
-            dcs.appendHistory(entry);
-        } catch (DcsException e) {
-            LOG.warning("could not record timeline " + entry.timeline() + " in the history: " + e.getMessage());
-        }
-    }
-
-    private static double seconds(long nanos) {
-        return nanos / 1e9;
-    }
-
-    private Optional<Lsn> livePosition(Member member) {
-        return peers.status(member).map(Member::position);
     }
 
     /** Called from the lease keeper's thread when the lease ran out while we were primary. */
     private void fenceFromKeeper() {
         postgres.kill().ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
-    }
-
-    private void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
-        if (lease.term().id() != term.id()) {
-            fence("stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
-            return;
-        }
-        if (!leaseChecks.armFor(term)) {
-            LOG.warning("watchdog unreachable while leading: stepping down");
-            fence("stepping down: watchdog unreachable");
-            return;
-        }
-        sync.probeIfAwaiting();
-        publication.publishOptimeIfChanged(local);
-        slots.manage(cluster);
-        sync.manage(cluster);
-        if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
-            // Requested against a former leader: it can never run, and would block new requests.
-            LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
-            clearSwitchover(cluster, "it names a former leader");
-        }
-    }
-
-    /**
-     * Deletes the switchover request {@code cluster} holds, the one this agent acted on, by the revision it was read
-     * at: a request written since (an operator may cancel one and ask for the next while a promotion or a hand-over
-     * runs) is left for the next cycle to see.
-     */
-    private void clearSwitchover(ClusterSnapshot cluster, String why) {
-        if (cluster.switchover().isPresent() && !dcs.clearSwitchover(cluster.switchoverRevision())) {
-            LOG.info("left the switchover request alone (" + why + "): it was rewritten or removed since revision "
-                    + cluster.switchoverRevision());
-        }
     }
 
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
@@ -762,50 +449,6 @@ public final class Agent implements AutoCloseable {
     /** Reads the state of the local postgres; never throws. */
     LocalState observe() {
         return postgres.observe();
-    }
-
-    /**
-     * What the other members' agents said just now: replicas' WAL positions, whose postgres runs as a primary, and
-     * who answered unreadably.
-     */
-    private record PeerReport(Map<String, Position> positions, Set<String> primaries, Set<String> unreadable) {
-        static final PeerReport NONE = new PeerReport(Map.of(), Set.of(), Set.of());
-    }
-
-    /**
-     * Asks every other member's agent for its WAL position right now, for the failover race: those published now,
-     * and those seen within the last two ttls. A leader whose lease etcd revoked loses its record with it while its
-     * postgres may still run; its agent must still be asked, or a replica races a live primary.
-     */
-    private PeerReport probePeers(ClusterSnapshot cluster) {
-        long now = clock.nanoTime();
-        recentMembers.values().removeIf(seen -> now - seen.atNanos() > config.ttlDuration().multipliedBy(2).toNanos());
-        Map<String, Member> asked = new HashMap<>();
-        recentMembers.forEach((name, seen) -> asked.put(name, seen.member()));
-        asked.putAll(cluster.members());
-        asked.remove(config.name());
-        List<Member> others = List.copyOf(asked.values());
-        Map<String, Position> positions = new HashMap<>();
-        Set<String> primaries = new java.util.HashSet<>();
-        Set<String> unreadable = new java.util.HashSet<>();
-        // A peer that does not answer in time cannot promote either; it is left out of the comparison. One that
-        // answered something this version cannot read is alive and may be ahead.
-        peers.statuses(others).forEach((name, status) -> {
-            switch (status) {
-                case Peers.PeerStatus.Reported(Member reported) -> {
-                    if (reported.role() == Role.REPLICA) {
-                        positions.put(name, new Position(reported.timeline(), reported.position()));
-                    } else if (reported.role() == Role.PRIMARY) {
-                        primaries.add(name);
-                    }
-                }
-                case Peers.PeerStatus.Unreadable(String problem) -> {
-                    reasons.log("the agent of " + name + " answered with a status I cannot read: " + problem);
-                    unreadable.add(name);
-                }
-            }
-        });
-        return new PeerReport(positions, primaries, unreadable);
     }
 
     /**

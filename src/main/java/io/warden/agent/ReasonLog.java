@@ -15,6 +15,11 @@ final class ReasonLog {
         this.log = java.util.Objects.requireNonNull(log, "log is null");
     }
 
+    /** Nanoseconds as seconds, for the durations the agent's log lines report. */
+    static double seconds(long nanos) {
+        return nanos / 1e9;
+    }
+
     void log(String reason) {
         if (!reason.equals(lastReason)) {
             log.info(reason);
