@@ -305,7 +305,7 @@ public final class Agent implements AutoCloseable {
         cycles++;
         ClusterSnapshot cluster;
         try {
-            cluster = removeUnleasedLeader(dcs.read());
+            cluster = records.removeUnleasedLeader(dcs.read());
         } catch (DcsException e) {
             lease.ownerAlive(clock.nanoTime());
             reasons.log("cannot read the DCS: " + e.getMessage());
@@ -449,23 +449,6 @@ public final class Agent implements AutoCloseable {
     /** Reads the state of the local postgres; never throws. */
     LocalState observe() {
         return postgres.observe();
-    }
-
-    /**
-     * A {@code leader} key bound to no lease was written by hand (no agent writes one): it would never expire, and
-     * its holder would fence itself for not holding it under its own lease. It is removed by compare-and-swap on
-     * the revision just read (a newer write is left alone), with an event in the log; the race then runs normally.
-     */
-    private ClusterSnapshot removeUnleasedLeader(ClusterSnapshot cluster) {
-        Optional<io.warden.cluster.LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
-        if (leader.isEmpty()) {
-            return cluster;
-        }
-        if (dcs.removeLeader(leader.get().modRevision())) {
-            LOG.warning("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
-                    + " the leader race runs again");
-        }
-        return dcs.read();
     }
 
     /**

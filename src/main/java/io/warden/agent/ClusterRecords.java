@@ -2,13 +2,15 @@ package io.warden.agent;
 
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.LeaderKey;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
+import java.util.Optional;
 import java.util.logging.Logger;
 
 /**
- * The cluster-wide records the agent writes besides its own member: a timeline in the history, and the removal of
- * a switchover request once acted on.
+ * The cluster-wide records the agent writes besides its own member: a timeline in the history, the removal of a
+ * switchover request once acted on, and of a leader key bound to no lease.
  */
 final class ClusterRecords {
     private static final Logger LOG = Logger.getLogger(ClusterRecords.class.getName());
@@ -41,5 +43,22 @@ final class ClusterRecords {
             LOG.info("left the switchover request alone (" + why + "): it was rewritten or removed since revision "
                     + cluster.switchoverRevision());
         }
+    }
+
+    /**
+     * A {@code leader} key bound to no lease was written by hand (no agent writes one): it would never expire, and
+     * its holder would fence itself for not holding it under its own lease. It is removed by compare-and-swap on
+     * the revision just read (a newer write is left alone), with an event in the log; the race then runs normally.
+     */
+    ClusterSnapshot removeUnleasedLeader(ClusterSnapshot cluster) {
+        Optional<LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
+        if (leader.isEmpty()) {
+            return cluster;
+        }
+        if (dcs.removeLeader(leader.get().modRevision())) {
+            LOG.warning("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
+                    + " the leader race runs again");
+        }
+        return dcs.read();
     }
 }
