@@ -374,7 +374,7 @@ public final class Agent implements AutoCloseable {
         Decision decision = plan.decision();
         try {
             act(decision, cluster, local, plan.term());
-            if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
+            if (decision.action() == Action.LEAD || decision.action() == Action.KEEP_FOLLOWING) {
                 applyParameters(decision);
             }
         } catch (WardenException | DcsException e) {
@@ -417,7 +417,7 @@ public final class Agent implements AutoCloseable {
             case BOOTSTRAP -> promotion.bootstrap(cluster, term);
             case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
             case START_REPLICA -> rejoin.startReplica(decision.target());
-            case FOLLOW -> rejoin.follow(decision.target().orElseThrow());
+            case REPOINT -> rejoin.repoint(decision.target().orElseThrow());
             case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
             case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
             case TAKE_LEADERSHIP -> promotion.takeLeadership(local, term, current, decision);
@@ -427,7 +427,7 @@ public final class Agent implements AutoCloseable {
             case FENCE -> stepDown.fence(decision.reason());
             case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
             case LEAD -> leading.lead(cluster, local, term);
-            case FOLLOWING, WAIT -> {}
+            case KEEP_FOLLOWING, WAIT -> {}
         }
     }
 

@@ -131,7 +131,8 @@ final class Rejoin {
         check(postgres.startNoWait(), "starting postgres as a replica");
     }
 
-    void follow(Member leader) {
+    /** Points this running replica at {@code leader} and reloads: no restart. */
+    void repoint(Member leader) {
         conf.writeFollowing(leader);
         check(postgres.reload(), "reloading to follow " + leader.name());
         // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
