@@ -688,7 +688,7 @@ class HaDeciderTest {
         }
 
         /**
-         * pg_rewind from a stopped leader fails, and Agent.rewind would then remove this former primary's data
+         * pg_rewind from a stopped leader fails, and Rejoin.rewind would then remove this former primary's data
          * directory to re-clone, which fails too.
          */
         @Test
