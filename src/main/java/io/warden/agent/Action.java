@@ -9,7 +9,7 @@ public enum Action {
     /** Start postgres read-only, following the leader if there is one. */
     START_REPLICA,
     /** Running replica whose upstream is not the leader: point it at the leader and reload. */
-    FOLLOW,
+    REPOINT,
     /** Former primary's data directory and another node leads: pg_rewind (re-clone if that fails), then follow. */
     REWIND,
     /**
@@ -35,7 +35,7 @@ public enum Action {
     /** The leader key is ours, postgres runs as primary: renew, publish, manage slots. */
     LEAD,
     /** Replica streaming from the leader: nothing to change. */
-    FOLLOWING,
+    KEEP_FOLLOWING,
     /** Nothing this node can do until something else changes; the reason says what. */
     WAIT
 }

@@ -1,17 +1,12 @@
 package io.warden.agent;
 
+import static io.warden.agent.Results.check;
+
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.HistoryEntry;
-import io.warden.cluster.Lsn;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
-import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
-import io.warden.cluster.SyncMode;
-import io.warden.cluster.SyncState;
 import io.warden.common.Clock;
-import io.warden.common.Poll;
-import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
@@ -20,29 +15,16 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.NodeSettings;
 import io.warden.postgres.PostgresCtl.Upstream;
-import io.warden.postgres.PostgresCtl;
-import io.warden.postgres.ProbeCommit;
-import io.warden.postgres.Standby;
 import io.warden.watchdog.WatchdogClient;
-import java.sql.SQLException;
 import java.time.Duration;
-import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.logging.Logger;
-import java.util.stream.Collectors;
 
 /**
  * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
@@ -56,8 +38,6 @@ import java.util.stream.Collectors;
  */
 public final class Agent implements AutoCloseable {
     private static final Logger LOG = Logger.getLogger(Agent.class.getName());
-    /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
-    private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
     /**
      * Lease lifetimes the HA loop may spend in one action (initdb, pg_rewind, a promotion) before renewals stop.
@@ -77,23 +57,25 @@ public final class Agent implements AutoCloseable {
     private final WatchdogArm watchdog;
     private final Lease lease;
     private final AgentMetrics metrics = new AgentMetrics(this::view);
-    /**
-     * What this agent last wrote under {@code members/<name>} and {@code optime}: a record that has not changed is
-     * not written again (until {@link Published#REFRESH}), because every write wakes every agent's and router's
-     * watch; on an idle cluster the rewrites kept three etcd members, three agents and two routers busy.
-     */
-    private final Published<Member> published = new Published<>();
-    private final Published<Optime> publishedOptime = new Published<>();
     private final String instanceId = UUID.randomUUID().toString();
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
-    /** Members as last published, and when: see {@link #probePeers}. Touched by the HA loop only. */
-    private final Map<String, SeenMember> recentMembers = new HashMap<>();
-
-    private record SeenMember(Member member, long atNanos) {}
     private final LastConfig lastConfig;
-    private final NodeSettings node;
+    private final ReasonLog reasons = new ReasonLog(LOG);
+    private final LeaseChecks leaseChecks;
+    private final WardenConf conf;
+    private final SyncReplication sync;
+    private final ReplicationSlots slots;
+    private final Publication publication;
+    private final Rejoin rejoin;
+    private final NodeCommandRunner commands;
+    private final ClusterRecords records;
+    private final StepDown stepDown;
+    private final Promotion promotion;
+    private final HandOver handOver;
+    private final Leading leading;
+    private final PeerProbe peerProbe;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -102,45 +84,10 @@ public final class Agent implements AutoCloseable {
     private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
-    private String lastReason = "";
     private long primaryDownSinceNanos;
-    private long notStreamingSinceNanos;
-    private long lastStrandedRewindNanos;
-    /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
-    private long rewindFailedAtNanos;
-    private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
-    /**
-     * Set by a promotion in synchronous mode while commits must wait for some standby: until a probe commit proved they
-     * do, the member is published as promoting, so no router sends it writes (a checkpointer that has not applied
-     * the new synchronous_standby_names yet would let them be acknowledged by this node alone).
-     */
-    private volatile boolean awaitingSyncProbe;
-
-    /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
-    private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
-    /**
-     * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
-     * not streamed for the grace period, which is longer than the interval, so a check from before it last streamed
-     * never delays the next one.
-     */
-    private long walCheckedAtNanos;
-    private MemberState inProgress;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
-    /** This cycle's decision: its reason is what the history records for a promotion. */
-    private Decision currentDecision = Decision.of(Action.WAIT, "starting");
-    /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
-    private boolean handedOver;
-    /** P: the standbys this primary's commits wait for (see SyncPlanner). */
-    private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
-    /**
-     * Whether a reload of synchronous_standby_names may not yet be applied by the checkpointer (see
-     * {@link #checkpointerApplied}); true at start, when nothing is known of the reloads before this process.
-     */
-    private boolean syncReloadUnproven = true;
-    private final Map<String, Lsn> seenSyncAt = new HashMap<>();
-    private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
     public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
@@ -154,12 +101,26 @@ public final class Agent implements AutoCloseable {
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
         this.lastConfig = new LastConfig(config.workPath());
         this.unreadableValues = new UnreadableValues(metrics::unreadableValue);
         this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
                 this.watchdog);
+        this.leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
+        this.conf = new WardenConf(config, postgres, () -> current);
+        this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
+        this.slots = new ReplicationSlots(config, postgres, reasons);
+        this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
+        this.rejoin = new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
+        this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
+        this.records = new ClusterRecords(dcs);
+        this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
+        RouterBarrier barrier = new RouterBarrier(config, dcs, clock, reasons);
+        this.promotion = new Promotion(config, dcs, postgres, lease, this.watchdog, clock, leaseChecks, conf, sync, publication, barrier,
+                stepDown, records, metrics);
+        this.handOver = new HandOver(config, dcs, postgres, peers, lease, this.watchdog, clock, publication, records);
+        this.leading = new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
+        this.peerProbe = new PeerProbe(config, peers, clock, reasons);
     }
 
     public NodeConfig config() {
@@ -228,7 +189,7 @@ public final class Agent implements AutoCloseable {
         postgres.prepare(config.superuserPassword(), config.replicationPassword());
         // A restarted agent of a running primary must keep waiting for the standbys postgres waits for now: the
         // published synchronous set was built on that.
-        syncStandbys = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
+        conf.readSynchronousStandbys();
         try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
             while (running && !stopRequested) {
                 long started = clock.nanoTime();
@@ -329,7 +290,7 @@ public final class Agent implements AutoCloseable {
             LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
                     + " read (please report this with the stack trace)", e);
         } finally {
-            inProgress = null;
+            publication.actionEnded();
         }
     }
 
@@ -344,24 +305,22 @@ public final class Agent implements AutoCloseable {
         cycles++;
         ClusterSnapshot cluster;
         try {
-            cluster = removeUnleasedLeader(dcs.read());
+            cluster = records.removeUnleasedLeader(dcs.read());
         } catch (DcsException e) {
             lease.ownerAlive(clock.nanoTime());
-            logReason("cannot read the DCS: " + e.getMessage());
+            reasons.log("cannot read the DCS: " + e.getMessage());
             // The lease keeper fences a primary whose lease runs out; nothing here may act on stale knowledge.
-            publishView(view == null ? ClusterSnapshot.empty() : view.cluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
+            publishView(lastSeenCluster(), observe(), Decision.of(Action.WAIT, "DCS unreachable"));
             return Optional.empty();
         }
         unreadableValues.report(cluster);
         long seenAt = clock.nanoTime();
-        cluster.members().forEach((name, member) -> recentMembers.put(name, new SeenMember(member, seenAt)));
+        peerProbe.saw(cluster, seenAt);
         boolean configKnown = lastConfig.known(cluster);
         cluster = lastConfig.apply(cluster);
         current = cluster;
         LocalState local = observe();
-        NodeCommand.Pending command = commands.poll();
-        if (command != null) {
-            runCommand(command, cluster, local);
+        if (commands.runNext(cluster, local)) {
             local = observe();
         }
         // The one reading of the clock the decision is made from, once everything it decides on has been read: a
@@ -371,18 +330,18 @@ public final class Agent implements AutoCloseable {
         java.time.Instant calendar = clock.instant();
         lease.ownerAlive(now);
         if (local.running()) {
-            handedOver = false;
+            handOver.postgresRuns();
         }
         trackPrimaryDowntime(cluster, local, now);
-        trackNotStreaming(local, now);
+        rejoin.trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
         boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
         // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
-        PeerReport peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
-                ? probePeers(cluster)
-                : PeerReport.NONE;
-        Duration notStreamingFor = Duration.ofNanos(notStreamingSinceNanos == 0 ? 0 : now - notStreamingSinceNanos);
+        PeerProbe.Report peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
+                ? peerProbe.probePeers(cluster)
+                : PeerProbe.Report.NONE;
+        Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
         HaInput input = new HaInput(
                 config.name(),
@@ -396,15 +355,15 @@ public final class Agent implements AutoCloseable {
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
-                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && upstreamWalGone(cluster, local, now),
+                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && rejoin.upstreamWalGone(cluster, local, now),
                 calendar,
-                handedOver,
+                handOver.handedOver(),
                 configKnown,
                 peers.unreadable(),
                 peers.primaries(),
                 local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier());
         Decision decision = HaDecider.decide(input);
-        logReason(decision.toString());
+        reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
     }
 
@@ -413,72 +372,31 @@ public final class Agent implements AutoCloseable {
         ClusterSnapshot cluster = plan.cluster();
         LocalState local = plan.local();
         Decision decision = plan.decision();
-        currentDecision = decision;
         try {
             act(decision, cluster, local, plan.term());
-            if (decision.action() == Action.LEAD || decision.action() == Action.FOLLOWING) {
+            if (decision.action() == Action.LEAD || decision.action() == Action.KEEP_FOLLOWING) {
                 applyParameters(decision);
             }
         } catch (WardenException | DcsException e) {
-            logReason("action " + decision.action() + " failed: " + e.getMessage());
+            reasons.log("action " + decision.action() + " failed: " + e.getMessage());
         } catch (RuntimeException e) {
             LOG.severe("action " + decision.action() + " failed unexpectedly: " + e);
         } finally {
-            inProgress = null;
+            publication.actionEnded();
         }
         LocalState after = observe();
-        Member self = publishSelf(cluster, after);
+        Member self = publication.publishSelf(cluster, after);
         // When the cycle completed, not when it decided: /liveness judges the loop by it.
         view = new AgentView(cluster, after, decision, self, clock.nanoTime(), cycles);
     }
 
+    /** The cluster as the last cycle saw it (empty before the first). */
+    private ClusterSnapshot lastSeenCluster() {
+        return view == null ? ClusterSnapshot.empty() : view.cluster();
+    }
+
     private void publishView(ClusterSnapshot cluster, LocalState local, Decision decision) {
-        view = new AgentView(cluster, local, decision, member(cluster, local), clock.nanoTime(), cycles);
-    }
-
-    private void trackNotStreaming(LocalState local, long now) {
-        if (local.data() == DataState.RUNNING_REPLICA && !local.streaming()) {
-            if (notStreamingSinceNanos == 0) {
-                notStreamingSinceNanos = now;
-            }
-        } else {
-            notStreamingSinceNanos = 0;
-        }
-    }
-
-    /**
-     * Has the leader already recycled the WAL this replica must stream from next? Then the walsender refuses it for
-     * ever ("requested WAL segment ... has already been removed"): no slot held that WAL, because the leader was
-     * promoted or dropped this member's slot while it was away. A replica that answers queries resumes at its
-     * furthest received or replayed position; one that does not yet (still short of consistency, e.g. after a
-     * rewind) at its last checkpoint's redo point. False whenever it cannot be told: only a definite answer may cost
-     * this node its data.
-     */
-    private boolean upstreamWalGone(ClusterSnapshot cluster, LocalState local, long now) {
-        if (local.data() != DataState.RUNNING_REPLICA || local.streaming()) {
-            return false;
-        }
-        // At most every few seconds: a leader this node cannot reach costs each ask the connect timeout, and the
-        // loop must stay quick to join a failover race if that leader is in fact gone.
-        if (walCheckedAtNanos != 0 && now - walCheckedAtNanos < WAL_CHECK_INTERVAL.toNanos()) {
-            return false;
-        }
-        walCheckedAtNanos = now;
-        Optional<Member> leader = cluster.leaderMember()
-                .filter(m -> !m.name().equals(config.name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
-        if (leader.isEmpty()) {
-            return false;
-        }
-        try {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
-            Optional<Postgres.WalGap> gap = postgres.walGone(upstream(leader.get()), resumeAt);
-            gap.ifPresent(g -> LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
-                    + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
-            return gap.isPresent();
-        } catch (SQLException | RuntimeException e) {
-            logReason("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
-            return false;
-        }
+        view = new AgentView(cluster, local, decision, publication.member(cluster, local), clock.nanoTime(), cycles);
     }
 
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
@@ -494,481 +412,23 @@ public final class Agent implements AutoCloseable {
         }
     }
 
-    private void logReason(String reason) {
-        if (!reason.equals(lastReason)) {
-            LOG.info(reason);
-            lastReason = reason;
-        }
-    }
-
     void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
-            case BOOTSTRAP -> bootstrap(cluster, term);
-            case CLONE -> cloneFrom(decision.target().orElseThrow());
-            case START_REPLICA -> startReplica(decision.target());
-            case FOLLOW -> follow(decision.target().orElseThrow());
-            case REWIND -> rewind(decision.target().orElseThrow(), cluster);
-            case RECLONE -> replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
-            case TAKE_LEADERSHIP -> takeLeadership(local, term);
-            case PROMOTE -> promote(term);
-            case RESTART_PRIMARY -> restartPrimary(term);
-            case RELEASE_LEADERSHIP -> releaseLeadership();
-            case FENCE -> fence(decision.reason());
-            case HAND_OVER -> handOver(decision.target().orElseThrow(), local, cluster);
-            case LEAD -> lead(cluster, local, term);
-            case FOLLOWING, WAIT -> {}
+            case BOOTSTRAP -> promotion.bootstrap(cluster, term);
+            case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
+            case START_REPLICA -> rejoin.startReplica(decision.target());
+            case REPOINT -> rejoin.repoint(decision.target().orElseThrow());
+            case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
+            case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
+            case TAKE_LEADERSHIP -> promotion.takeLeadership(local, term, current, decision);
+            case PROMOTE -> promotion.promote(term, current, decision);
+            case RESTART_PRIMARY -> leading.restartPrimary(term);
+            case RELEASE_LEADERSHIP -> stepDown.release();
+            case FENCE -> stepDown.fence(decision.reason());
+            case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
+            case LEAD -> leading.lead(cluster, local, term);
+            case KEEP_FOLLOWING, WAIT -> {}
         }
-    }
-
-    /**
-     * Does the lease this plan was decided under still hold, right now: the same lease, its deadline ahead? Checked
-     * immediately before every side effect that needs leadership, so that a decision made under one lease is never
-     * carried out under another (a lease etcd forgot is replaced by a new one, which holds nothing).
-     */
-    private boolean stillHolds(Lease.Term term, String effect) {
-        Lease.Term held = lease.term();
-        if (held.id() == term.id() && held.validAt(clock.nanoTime())) {
-            return true;
-        }
-        LOG.warning("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
-                + (held.id() != term.id() ? "has been replaced by " + Long.toHexString(held.id()) : "is no longer valid"));
-        return false;
-    }
-
-    /** Arms the watchdog with the current deadline of {@code term}'s lease; false when the lease changed or the watchdog did not answer. */
-    private boolean armFor(Lease.Term term) {
-        Lease.Term held = lease.term();
-        return held.id() == term.id() && watchdog.arm(held);
-    }
-
-    private void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
-        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
-            LOG.info("another node won the bootstrap race");
-            return;
-        }
-        if (!armFor(term)) {
-            dcs.releaseLeader(config.name(), lease.term().id());
-            throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
-        }
-        inProgress = MemberState.INITIALIZING;
-        publishSelf(cluster, LocalState.of(DataState.EMPTY));
-        try {
-            postgres.initdb(config.superuserPassword());
-            postgres.writeConfig(node, parameters(true), Optional.empty());
-            if (!stillHolds(term, "starting the new primary")) {
-                throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
-            }
-            check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
-            postgres.createReplicationRole(config.replicationPassword());
-            dcs.completeBootstrap(postgres.systemIdentifier());
-            appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
-            LOG.info("bootstrapped the cluster as primary");
-        } catch (RuntimeException | SQLException e) {
-            LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
-            postgres.kill();
-            postgres.removeData();
-            watchdog.disarm();
-            lease.revoke();
-        }
-    }
-
-    private static Upstream upstream(Member leader) {
-        return new Upstream(leader.host(), leader.port());
-    }
-
-    private void cloneFrom(Member leader) {
-        inProgress = MemberState.CLONING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(postgres.startNoWait(), "starting the new replica");
-        LOG.info("cloned from " + leader.name() + " and started as its replica");
-    }
-
-    private void startReplica(Optional<Member> leader) {
-        watchdog.disarm();
-        postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), leader.map(Agent::upstream));
-        check(postgres.startNoWait(), "starting postgres as a replica");
-    }
-
-    private void follow(Member leader) {
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(postgres.reload(), "reloading to follow " + leader.name());
-        // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
-        notStreamingSinceNanos = 0;
-    }
-
-    private void rewind(Member leader, ClusterSnapshot cluster) {
-        if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
-            logReason("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
-                    + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
-            return;
-        }
-        inProgress = MemberState.REWINDING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.STOPPED_PRIMARY));
-        watchdog.disarm();
-        boolean stranded = postgres.postmasterPid().isPresent();
-        if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
-            // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
-            // only a fresh copy helps.
-            LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
-            lastStrandedRewindNanos = 0;
-            replaceData(leader, cluster, "still stranded after a rewind");
-            return;
-        }
-        if (stranded) {
-            lastStrandedRewindNanos = clock.nanoTime();
-        }
-        if (postgres.postmasterPid().isPresent()) {
-            // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
-            // crash recovery refuses to run with standby.signal present.
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
-            postgres.writeConfig(node, parameters(true), Optional.empty());
-        }
-        checkpointOn(leader);
-        Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
-        if (!result.ok()) {
-            LOG.warning("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
-            replaceData(leader, cluster, "pg_rewind failed");
-            return;
-        }
-        rewindFailedAtNanos = 0;
-        LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(postgres.startNoWait(), "starting the rewound replica");
-        notStreamingSinceNanos = 0;
-    }
-
-    /**
-     * The data of this node cannot be brought back by streaming or pg_rewind ({@code why}): replace it with a fresh
-     * copy of the leader's, without ever leaving the cluster with fewer copies than it can afford. The old data is
-     * kept aside when the disk has room for a second copy; otherwise it is deleted first only while another healthy
-     * replica exists and the leader answers (so the copy can be made); otherwise nothing is touched, the node stays
-     * stopped, and repair (or an operator's warden reinit) replaces it.
-     */
-    private void replaceData(Member leader, ClusterSnapshot cluster, String why) {
-        long size = postgres.dataSizeBytes();
-        long free = postgres.freeBytes();
-        // A second copy of about the same size, and a tenth more for the WAL the base backup brings along.
-        boolean room = size != Long.MAX_VALUE && free - size / 10 > size;
-        if (room) {
-            inProgress = MemberState.CLONING;
-            publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-            watchdog.disarm();
-            postgres.kill();
-            java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
-            LOG.warning(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
-            cloneInto(leader);
-            return;
-        }
-        Optional<Member> healthy = cluster.members().values().stream()
-                .filter(m -> !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
-                .findFirst();
-        if (healthy.isPresent() && leaderAnswers(leader)) {
-            LOG.warning(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
-                    + " is a healthy replica, so deleting this node's data and re-cloning from " + leader.name());
-            reclone(leader);
-            return;
-        }
-        rewindFailedAtNanos = clock.nanoTime();
-        LOG.warning(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
-                + size + " needed) and " + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
-                + "; repair replaces this node, or free space and run warden reinit " + config.name());
-    }
-
-    private boolean leaderAnswers(Member leader) {
-        try {
-            postgres.checkpointOn(upstream(leader));
-            return true;
-        } catch (SQLException | RuntimeException e) {
-            return false;
-        }
-    }
-
-    /**
-     * Replaces this node's data with a fresh copy of the leader's and starts it as a replica: deletes first. Only for
-     * a node that is not the leader, when an operator asked (reinit) or {@link #replaceData} found it safe; the
-     * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
-     */
-    private void reclone(Member leader) {
-        inProgress = MemberState.CLONING;
-        publishSelf(view == null ? ClusterSnapshot.empty() : view.cluster(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        postgres.kill();
-        postgres.removeData();
-        cloneInto(leader);
-    }
-
-    private void cloneInto(Member leader) {
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
-        postgres.writeConfig(node, parameters(false), Optional.of(upstream(leader)));
-        check(postgres.startNoWait(), "starting the re-cloned replica");
-        rewindFailedAtNanos = 0;
-        notStreamingSinceNanos = 0;
-        LOG.info("re-cloned from " + leader.name() + " and started as its replica");
-    }
-
-    /**
-     * pg_rewind reads the source's timeline from its control file, which only a checkpoint updates after a promotion:
-     * without one a former primary sees the same timeline, skips the rewind and is stranded on WAL the new primary
-     * never had. Best effort: if it fails, pg_rewind and the stranded-replica check still catch it.
-     */
-    private void checkpointOn(Member leader) {
-        try {
-            postgres.checkpointOn(upstream(leader));
-        } catch (SQLException | RuntimeException e) {
-            LOG.warning("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
-        }
-    }
-
-    private void takeLeadership(LocalState local, Lease.Term term) {
-        long begun = clock.nanoTime();
-        if (!stillHolds(term, "taking the leader key")) {
-            return;
-        }
-        // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
-        if (!dcs.acquireLeader(config.name(), term.id())) {
-            LOG.info("lost the leader race");
-            return;
-        }
-        if (local.data() == DataState.RUNNING_REPLICA) {
-            long acquired = clock.nanoTime();
-            List<String> unacknowledged = awaitRouters(true);
-            if (!unacknowledged.isEmpty()) {
-                // Fail closed: a router that may still send writes to the old primary must not see a second one.
-                LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
-                        + " lease and its margin; released the leader key, the race runs again next cycle");
-                dcs.releaseLeader(config.name(), term.id());
-                return;
-            }
-            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
-                    seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
-            promote(term);
-        } else if (!armFor(term)) {
-            releaseLeadership();
-        } else {
-            // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
-            // to another node that led meanwhile. A router whose status cannot be read is not waited for here: the
-            // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
-            List<String> unacknowledged = awaitRouters(false);
-            if (!unacknowledged.isEmpty()) {
-                LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
-                fence("fencing: the router barrier failed after taking the leader key back");
-            }
-        }
-    }
-
-    /**
-     * The router barrier: before this node accepts writes, every live router must have stopped routing writes to
-     * any other node (it publishes the primary it routes to; empty once the old leader key is gone). A router cut
-     * off from the DCS fences itself and its key expires with its lease, so waiting for the keys of silent routers
-     * to vanish is enough: at most the longest of their ttls plus its margin. A router still alive after that and
-     * still routing elsewhere is faulty, and the barrier fails closed. Returns the routers that did not acknowledge
-     * (empty: all did).
-     *
-     * @param unreadableHold whether a router whose status cannot be read holds the barrier (it may route anywhere)
-     */
-    private List<String> awaitRouters(boolean unreadableHold) {
-        Duration limit = barrierLimit();
-        java.util.concurrent.atomic.AtomicReference<List<String>> stale = new java.util.concurrent.atomic.AtomicReference<>(List.of());
-        try {
-            boolean acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
-                try {
-                    stale.set(dcs.readRouters().stream()
-                            .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
-                            .map(r -> r.id() + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
-                                    ? " (its status is unreadable)"
-                                    : " (still routing to " + r.primary() + ")"))
-                            .toList());
-                    if (!stale.get().isEmpty()) {
-                        logReason("waiting for routers to stop routing to the old primary: " + stale.get());
-                    }
-                    return stale.get().isEmpty();
-                } catch (DcsException e) {
-                    stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
-                    logReason("cannot read router acknowledgements: " + e.getMessage());
-                    return false;
-                }
-            });
-            return acknowledged ? List.of() : stale.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for the routers' acknowledgements: not promoting", "none: the agent is stopping");
-        }
-    }
-
-    /**
-     * The longest any live router can take to fence itself and lose its key: its ttl plus the lease margin (this
-     * agent's own ttl for a router that did not publish one). Zero with no router.
-     */
-    private Duration barrierLimit() {
-        Duration longest = Duration.ZERO;
-        try {
-            for (io.warden.cluster.RouterStatus router : dcs.readRouters()) {
-                Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : config.ttlDuration();
-                Duration own = ttl.plus(Lease.margin(ttl));
-                longest = own.compareTo(longest) > 0 ? own : longest;
-            }
-        } catch (DcsException e) {
-            // Unknown: as long as this agent's own lease, and the wait itself fails closed if it cannot read.
-            longest = config.ttlDuration().plus(Lease.margin(config.ttlDuration()));
-        }
-        return longest;
-    }
-
-    private void promote(Lease.Term term) {
-        if (!stillHolds(term, "promoting")) {
-            // The key was bound to that lease and went with it: nothing to release.
-            return;
-        }
-        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
-        if (!armFor(term)) {
-            LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
-            releaseLeadership();
-            return;
-        }
-        if (current.config().synchronous()) {
-            // Before the first write this node acknowledges: nobody else is known to hold it, so nobody else may be
-            // promoted (SyncPlanner adds standbys back as they catch up).
-            if (!dcs.publishSync(config.name(), Optional.of(new SyncState(config.name(), List.of())))) {
-                LOG.warning("cannot reset the synchronous set (the leader key no longer names me): not promoting");
-                return;
-            }
-            seenSyncAt.clear();
-            syncStandbys = new SyncPlanner.Configure(List.of(), current.config().synchronousMode() == SyncMode.STRICT);
-            // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
-            // loaded, so the first commit already waits as the mode says.
-            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(true), Optional.empty());
-            check(postgres.reload(), "reloading before promotion");
-            syncReloadUnproven = true;
-        }
-        inProgress = MemberState.PROMOTING;
-        if (!stillHolds(term, "promoting")) {
-            return;
-        }
-        // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
-        // makes the startup process fail, and a later start would then run as primary without a new timeline.
-        long begun = clock.nanoTime();
-        check(postgres.promote(Duration.ofSeconds(60)), "promoting");
-        long promotedAt = clock.nanoTime();
-        postgres.writeConfig(node, parameters(true), Optional.empty());
-        inProgress = null;
-        awaitingSyncProbe = current.config().synchronous() && (syncStandbys.wildcard() || !syncStandbys.names().isEmpty());
-        if (awaitingSyncProbe) {
-            syncProbePassed();
-        }
-        LocalState promoted = observe();
-        // The routers route writes by this record: publish it before the history and the optime, not after them
-        // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
-        publishSelf(ClusterSnapshot.empty(), promoted);
-        appendHistory(new HistoryEntry(
-                promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + currentDecision));
-        dcs.publishOptime(config.name(), new Optime(promoted.lsn().toString(), promoted.timeline()));
-        clearSwitchover(current, "promoted");
-        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
-                promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
-        metrics.promotionTook(clock.nanoTime() - begun);
-    }
-
-    private void restartPrimary(Lease.Term term) {
-        if (!stillHolds(term, "restarting postgres as primary") || !armFor(term)) {
-            return;
-        }
-        postgres.writeConfig(node, parameters(true), Optional.empty());
-        if (!stillHolds(term, "restarting postgres as primary")) {
-            return;
-        }
-        Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
-        if (result.ok()) {
-            LOG.info("restarted postgres in place as primary");
-        } else {
-            LOG.warning("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
-        }
-    }
-
-    private void releaseLeadership() {
-        postgres.kill();
-        watchdog.disarm();
-        dcs.releaseLeader(config.name(), lease.term().id());
-    }
-
-    private void fence(String reason) {
-        postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
-        // Not disarmed: the watchdog still guards the data directory until this node starts as a replica or leads.
-        watchdog.keepDeadline();
-        try {
-            dcs.releaseLeader(config.name(), lease.term().id());
-        } catch (DcsException e) {
-            // The lease runs out on its own; releasing early only speeds up the next leader.
-        }
-    }
-
-    /**
-     * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
-     * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
-     */
-    private void handOver(Member candidate, LocalState local, ClusterSnapshot cluster) {
-        // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
-        // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
-        livePosition(candidate);
-        long begun = clock.nanoTime();
-        // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
-        // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
-        // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
-        inProgress = MemberState.HANDING_OVER;
-        publishSelf(ClusterSnapshot.empty(), local);
-        check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
-        handedOver = true;
-        long stopped = clock.nanoTime();
-        Lsn checkpoint = postgres.latestCheckpoint();
-        long read = clock.nanoTime();
-        Lsn received;
-        try {
-            received = Poll.every(Duration.ofMillis(20)).clock(clock)
-                    .untilAnswered(Duration.ofSeconds(30), () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
-                    .orElseGet(() -> livePosition(candidate).orElse(Lsn.ZERO));
-        } catch (InterruptedException e) {
-            // Stopping: postgres stays down and the key stays ours until the lease runs out; the candidate may still
-            // have everything, and a restarted agent starts this primary again only while it holds the key.
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
-                    "none: the agent is stopping");
-        }
-        long confirmed = clock.nanoTime();
-        if (received.compareTo(checkpoint) <= 0) {
-            LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
-                    + " (at " + received + "); restarting as primary instead");
-            check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
-            clearSwitchover(cluster, "hand-over aborted");
-            return;
-        }
-        watchdog.disarm();
-        dcs.releaseLeader(config.name(), lease.term().id());
-        LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
-                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
-                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(clock.nanoTime() - confirmed)));
-    }
-
-    /**
-     * Records a timeline in {@code history}. A failure is logged, not thrown: the timeline is also in {@code optime}
-     * and the member records, and what follows a promotion (publishing it) must not be skipped for it.
-     */
-    private void appendHistory(HistoryEntry entry) {
-        try {
-            dcs.appendHistory(entry);
-        } catch (DcsException e) {
-            LOG.warning("could not record timeline " + entry.timeline() + " in the history: " + e.getMessage());
-        }
-    }
-
-    private static double seconds(long nanos) {
-        return nanos / 1e9;
-    }
-
-    private Optional<Lsn> livePosition(Member member) {
-        return peers.status(member).map(Member::position);
     }
 
     /** Called from the lease keeper's thread when the lease ran out while we were primary. */
@@ -976,253 +436,19 @@ public final class Agent implements AutoCloseable {
         postgres.kill().ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
     }
 
-    private void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
-        if (lease.term().id() != term.id()) {
-            fence("stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
-            return;
-        }
-        if (!armFor(term)) {
-            LOG.warning("watchdog unreachable while leading: stepping down");
-            fence("stepping down: watchdog unreachable");
-            return;
-        }
-        if (awaitingSyncProbe) {
-            syncProbePassed();
-        }
-        Optime optime = new Optime(local.lsn().toString(), local.timeline());
-        if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
-            dcs.publishOptime(config.name(), optime);
-            publishedOptime.wrote(optime, lease.term().id(), clock.nanoTime());
-        }
-        manageSlots(cluster);
-        manageSync(cluster);
-        if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
-            // Requested against a former leader: it can never run, and would block new requests.
-            LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
-            clearSwitchover(cluster, "it names a former leader");
-        }
-    }
-
-    /**
-     * Deletes the switchover request {@code cluster} holds, the one this agent acted on, by the revision it was read
-     * at: a request written since (an operator may cancel one and ask for the next while a promotion or a hand-over
-     * runs) is left for the next cycle to see.
-     */
-    private void clearSwitchover(ClusterSnapshot cluster, String why) {
-        if (cluster.switchover().isPresent() && !dcs.clearSwitchover(cluster.switchoverRevision())) {
-            LOG.info("left the switchover request alone (" + why + "): it was rewritten or removed since revision "
-                    + cluster.switchoverRevision());
-        }
-    }
-
-    /**
-     * Runs a probe commit for a new synchronous primary: it passes when some standby postgres waits for had flushed the
-     * probe when its COMMIT returned; then the member is published as running (routable).
-     */
-    private void syncProbePassed() {
-        try {
-            if (!checkpointerApplied()) {
-                logReason("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
-                return;
-            }
-            Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
-            Set<String> waitedFor = Set.copyOf(syncStandbys.names());
-            boolean held = probe.isPresent() && probe.get().standbys().stream()
-                    .anyMatch(s -> (syncStandbys.wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
-            if (held) {
-                awaitingSyncProbe = false;
-                LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
-            } else {
-                logReason("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
-            }
-        } catch (SQLException e) {
-            logReason("cannot run the synchronous probe commit: " + e.getMessage());
-        }
-    }
-
-    /**
-     * Whether the checkpointer has applied the last reload of synchronous_standby_names: until it has, commits may
-     * return without waiting although pg_stat_replication shows a standby as sync, and a fast standby can flush a
-     * probe commit before even the COMMIT's own round trip reads its position. Proved once per reload.
-     */
-    private boolean checkpointerApplied() throws SQLException {
-        if (syncReloadUnproven && postgres.checkpointerApplied(SYNC_PROBE_TIMEOUT)) {
-            syncReloadUnproven = false;
-        }
-        return !syncReloadUnproven;
-    }
-
-    /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
-    private void manageSync(ClusterSnapshot cluster) {
-        try {
-            List<Standby> standbys = postgres.standbys();
-            // A standby postgres does not wait for right now must be timed again from scratch.
-            seenSyncAt.keySet().removeIf(name -> !syncStandbys.names().contains(name)
-                    || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
-            SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
-                    syncStandbys.names(), syncStandbys.wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
-            if (!plan.startTiming().isEmpty()) {
-                // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
-                // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
-                // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
-                boolean applied = checkpointerApplied();
-                Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
-                if (!applied) {
-                    logReason("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
-                } else if (probe.isEmpty()) {
-                    logReason("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
-                } else {
-                    for (String name : plan.startTiming()) {
-                        if (probe.get().heldBy(name)) {
-                            seenSyncAt.put(name, probe.get().at());
-                        } else {
-                            logReason(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
-                                    + " flushed that far: commits do not wait for it yet");
-                        }
-                    }
-                }
-            }
-            if (plan.publish().isPresent()) {
-                if (!dcs.publishSync(config.name(), plan.publish().get())) {
-                    logReason("could not publish the synchronous set: the leader key no longer names me");
-                    return;
-                }
-                LOG.info(plan.reason());
-            }
-            if (plan.configure().isPresent()) {
-                syncStandbys = plan.configure().get();
-                postgres.writeConfig(node, parameters(true), Optional.empty());
-                check(postgres.reload(), "reloading with synchronous_standby_names '" + syncStandbys.setting() + "'");
-                syncReloadUnproven = true;
-                LOG.info(plan.reason());
-            }
-        } catch (SQLException e) {
-            logReason("cannot manage synchronous replication: " + e.getMessage());
-        }
-    }
-
-    /**
-     * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
-     * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
-     */
-    private Map<String, String> parameters(boolean primary) {
-        Map<String, String> merged = new LinkedHashMap<>(current.config().parameters());
-        merged.putAll(config.parameters());
-        SyncPlanner.Configure standbys = syncStandbys;
-        if (primary && current.config().synchronousMode() == SyncMode.STRICT && standbys.names().isEmpty() && !standbys.wildcard()) {
-            // A strict primary never runs a moment without waiting for some standby, not even right after a restart.
-            standbys = new SyncPlanner.Configure(List.of(), true);
-        }
-        merged.put("synchronous_standby_names", primary && current.config().synchronous() ? standbys.setting() : "");
-        return merged;
-    }
-
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
     private void applyParameters(Decision decision) {
         boolean primary = decision.action() == Action.LEAD;
-        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(Agent::upstream);
-        if (postgres.writeConfig(node, parameters(primary), upstream)) {
+        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
+        if (conf.write(primary, upstream)) {
             check(postgres.reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
-        }
-    }
-
-    /** One physical slot per other member; a member gone from the DCS (its lease expired) loses its slot. */
-    private void manageSlots(ClusterSnapshot cluster) {
-        try {
-            Set<String> wanted = cluster.members().keySet().stream()
-                    .filter(n -> !n.equals(config.name()))
-                    .map(PostgresCtl::slotName)
-                    .collect(Collectors.toSet());
-            Map<String, Boolean> existing = postgres.physicalSlots();
-            for (String slot : wanted) {
-                if (!existing.containsKey(slot)) {
-                    postgres.createSlot(slot);
-                    LOG.info("created replication slot " + slot);
-                }
-            }
-            for (Map.Entry<String, Boolean> slot : existing.entrySet()) {
-                if (!wanted.contains(slot.getKey()) && !slot.getValue()) {
-                    postgres.dropSlot(slot.getKey());
-                    LOG.info("dropped replication slot " + slot.getKey() + ": its member is gone");
-                }
-            }
-        } catch (SQLException e) {
-            logReason("cannot manage replication slots: " + e.getMessage());
         }
     }
 
     /** Reads the state of the local postgres; never throws. */
     LocalState observe() {
         return postgres.observe();
-    }
-
-    /** A setting's value as this agent last wrote it into warden.conf, empty when absent. */
-    private String configuredSetting(String name) {
-        return postgres.configuredSetting(name);
-    }
-
-    /**
-     * What the other members' agents said just now: replicas' WAL positions, whose postgres runs as a primary, and
-     * who answered unreadably.
-     */
-    private record PeerReport(Map<String, Position> positions, Set<String> primaries, Set<String> unreadable) {
-        static final PeerReport NONE = new PeerReport(Map.of(), Set.of(), Set.of());
-    }
-
-    /**
-     * Asks every other member's agent for its WAL position right now, for the failover race: those published now,
-     * and those seen within the last two ttls. A leader whose lease etcd revoked loses its record with it while its
-     * postgres may still run; its agent must still be asked, or a replica races a live primary.
-     */
-    private PeerReport probePeers(ClusterSnapshot cluster) {
-        long now = clock.nanoTime();
-        recentMembers.values().removeIf(seen -> now - seen.atNanos() > config.ttlDuration().multipliedBy(2).toNanos());
-        Map<String, Member> asked = new HashMap<>();
-        recentMembers.forEach((name, seen) -> asked.put(name, seen.member()));
-        asked.putAll(cluster.members());
-        asked.remove(config.name());
-        List<Member> others = List.copyOf(asked.values());
-        Map<String, Position> positions = new HashMap<>();
-        Set<String> primaries = new java.util.HashSet<>();
-        Set<String> unreadable = new java.util.HashSet<>();
-        // A peer that does not answer in time cannot promote either; it is left out of the comparison. One that
-        // answered something this version cannot read is alive and may be ahead.
-        peers.statuses(others).forEach((name, status) -> {
-            switch (status) {
-                case Peers.PeerStatus.Reported(Member reported) -> {
-                    if (reported.role() == Role.REPLICA) {
-                        positions.put(name, new Position(reported.timeline(), reported.position()));
-                    } else if (reported.role() == Role.PRIMARY) {
-                        primaries.add(name);
-                    }
-                }
-                case Peers.PeerStatus.Unreadable(String problem) -> {
-                    logReason("the agent of " + name + " answered with a status I cannot read: " + problem);
-                    unreadable.add(name);
-                }
-            }
-        });
-        return new PeerReport(positions, primaries, unreadable);
-    }
-
-    /**
-     * A {@code leader} key bound to no lease was written by hand (no agent writes one): it would never expire, and
-     * its holder would fence itself for not holding it under its own lease. It is removed by compare-and-swap on
-     * the revision just read (a newer write is left alone), with an event in the log; the race then runs normally.
-     */
-    private ClusterSnapshot removeUnleasedLeader(ClusterSnapshot cluster) {
-        Optional<io.warden.cluster.LeaderKey> leader = cluster.leader().filter(l -> l.leaseId() == 0);
-        if (leader.isEmpty()) {
-            return cluster;
-        }
-        if (dcs.removeLeader(leader.get().modRevision())) {
-            LOG.warning("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
-                    + " the leader race runs again");
-        }
-        return dcs.read();
     }
 
     /**
@@ -1246,140 +472,14 @@ public final class Agent implements AutoCloseable {
                 .orElse(self);
     }
 
-    private Member publishSelf(ClusterSnapshot cluster, LocalState local) {
-        Member self = member(cluster, local);
-        long now = clock.nanoTime();
-        if (published.unchanged(self, lease.term().id(), now)) {
-            return self;
-        }
-        try {
-            dcs.publishMember(self, lease.term().id());
-            published.wrote(self, lease.term().id(), now);
-        } catch (DcsException e) {
-            logReason("cannot publish member state: " + e.getMessage());
-        }
-        return self;
-    }
-
-    private Member member(ClusterSnapshot cluster, LocalState local) {
-        Role role = switch (local.data()) {
-            case RUNNING_PRIMARY -> Role.PRIMARY;
-            case RUNNING_REPLICA -> Role.REPLICA;
-            case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
-        };
-        MemberState state = inProgress != null ? inProgress
-                : awaitingSyncProbe && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
-                : switch (local.data()) {
-            case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
-            case RUNNING_REPLICA -> local.timeline() == 0
-                    ? MemberState.STARTING
-                    : (local.streaming() ? MemberState.STREAMING : MemberState.IN_ARCHIVE_RECOVERY);
-            case STOPPED_PRIMARY, STOPPED_REPLICA -> MemberState.STOPPED;
-            case EMPTY -> MemberState.WAITING;
-        };
-        long lag = 0;
-        if (role == Role.REPLICA) {
-            Lsn primary = cluster.leaderMember()
-                    .filter(m -> !m.name().equals(config.name()))
-                    .map(Member::position)
-                    .or(() -> cluster.optime().map(o -> Lsn.parse(o.lsn())))
-                    .orElse(local.lsn());
-            lag = local.lsn().bytesBehind(primary);
-        }
-        return new Member(
-                config.name(),
-                role,
-                state,
-                config.host(),
-                config.port(),
-                config.apiUrl(),
-                local.timeline(),
-                local.lsn().toString(),
-                lag,
-                config.tags(),
-                ProcessHandle.current().pid(),
-                local.postmasterPid(),
-                instanceId,
-                config.dataDir(),
-                local.pendingRestart());
-    }
-
     /**
      * Queues an operator's command for the HA loop and wakes it. The future completes with a sentence saying what
      * was done, or exceptionally: {@link NodeCommand.Refused} when the node's role forbids it, otherwise a failure.
      */
     public CompletableFuture<String> submit(NodeCommand command) {
-        CompletableFuture<String> done = new CompletableFuture<>();
-        commands.add(new NodeCommand.Pending(command, done));
+        CompletableFuture<String> done = commands.queue(command);
         wakeUp.release();
         return done;
-    }
-
-    private void runCommand(NodeCommand.Pending pending, ClusterSnapshot cluster, LocalState local) {
-        try {
-            String outcome = switch (pending.command()) {
-                case RESTART -> restart(cluster, local);
-                case RELOAD -> reload(cluster, local);
-                case REINITIALIZE -> reinitialize(cluster);
-            };
-            LOG.info(outcome);
-            pending.done().complete(outcome);
-        } catch (RuntimeException e) {
-            LOG.warning(pending.command() + " failed: " + e.getMessage());
-            pending.done().completeExceptionally(e);
-        }
-    }
-
-    private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
-        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(Agent::upstream);
-    }
-
-    private String restart(ClusterSnapshot cluster, LocalState local) {
-        boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
-        if (primary && !(cluster.isLeader(config.name()) && lease.valid(clock.nanoTime()))) {
-            throw new NodeCommand.Refused("this node's data directory is a primary's but it does not hold the leader key: the HA loop"
-                    + " decides what it becomes, not a restart");
-        }
-        if (local.running()) {
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
-        }
-        if (primary) {
-            if (!watchdog.arm(lease.term())) {
-                throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
-            }
-            postgres.writeConfig(node, parameters(true), Optional.empty());
-        } else {
-            postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(false), upstreamFor(cluster));
-        }
-        check(postgres.start(Duration.ofSeconds(60)), "starting postgres after the restart");
-        return "restarted postgres as " + (primary ? "primary" : "replica");
-    }
-
-    private String reload(ClusterSnapshot cluster, LocalState local) {
-        if (!local.running()) {
-            throw new NodeCommand.Refused("postgres is not running on this node");
-        }
-        boolean primary = local.data() == DataState.RUNNING_PRIMARY;
-        postgres.writeConfig(node, parameters(primary), primary ? Optional.empty() : upstreamFor(cluster));
-        check(postgres.reload(), "reloading postgres");
-        return "reloaded postgres";
-    }
-
-    private String reinitialize(ClusterSnapshot cluster) {
-        if (cluster.isLeader(config.name())) {
-            throw new NodeCommand.Refused("this node is the primary: only a replica can be rebuilt (switch over first)");
-        }
-        Member leader = cluster.leaderMember()
-                .filter(m -> m.postgresPid() != 0)
-                .orElseThrow(() -> new NodeCommand.Refused("there is no running primary to clone from"));
-        reclone(leader);
-        return "rebuilt this replica from " + leader.name();
-    }
-
-    private static void check(Result result, String what) {
-        if (!result.ok()) {
-            throw new WardenException(what + " failed (exit " + result.exitCode() + "):\n" + result.tail(), "see postgres.log in the node's directory");
-        }
     }
 
     /** Graceful stop: a primary hands off by releasing the key after postgres stops, so a replica takes over at once. */

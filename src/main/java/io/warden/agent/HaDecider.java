@@ -40,7 +40,7 @@ public final class HaDecider {
      */
     private static Decision withoutConfig(HaInput in, Decision decision) {
         boolean allowed = switch (decision.action()) {
-            case LEAD, FOLLOWING, WAIT, FOLLOW, FENCE, RELEASE_LEADERSHIP, START_REPLICA, RESTART_PRIMARY -> true;
+            case LEAD, KEEP_FOLLOWING, WAIT, REPOINT, FENCE, RELEASE_LEADERSHIP, START_REPLICA, RESTART_PRIMARY -> true;
             // A running primary taking its key back keeps doing what it does; refusing it would leave a primary
             // running without the key (and without routes) for as long as the config stays unreadable.
             case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY;
@@ -59,7 +59,7 @@ public final class HaDecider {
     private static Decision whilePaused(HaInput in, Decision decision) {
         Optional<Switchover> request = dueRequest(in);
         boolean allowed = switch (decision.action()) {
-            case LEAD, FOLLOWING, WAIT, FOLLOW, FENCE, HAND_OVER, PROMOTE, BOOTSTRAP -> true;
+            case LEAD, KEEP_FOLLOWING, WAIT, REPOINT, FENCE, HAND_OVER, PROMOTE, BOOTSTRAP -> true;
             case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY
                     || request.map(r -> r.candidate().equals(in.name())).orElse(false);
             case START_REPLICA, REWIND -> in.handedOver() && in.local().data() == DataState.STOPPED_PRIMARY;
@@ -244,7 +244,7 @@ public final class HaDecider {
             Member leader = leaderMember.get();
             String wanted = leader.host() + ":" + leader.port();
             if (!wanted.equals(in.local().upstream())) {
-                return Decision.of(Action.FOLLOW, leader, "following the new leader " + leader.name());
+                return Decision.of(Action.REPOINT, leader, "following the new leader " + leader.name());
             }
             boolean stuck = !in.local().streaming()
                     && leader.role() == Role.PRIMARY && leader.state() == MemberState.RUNNING
@@ -266,7 +266,7 @@ public final class HaDecider {
                         "leader " + leader.name() + " has already recycled the WAL I need, not streaming for "
                                 + in.notStreamingFor().toSeconds() + "s: re-cloning");
             }
-            return Decision.of(Action.FOLLOWING, leader, in.local().streaming()
+            return Decision.of(Action.KEEP_FOLLOWING, leader, in.local().streaming()
                     ? "streaming from leader " + leader.name()
                     : "following leader " + leader.name() + ", not streaming yet");
         }

@@ -88,7 +88,7 @@ class AgentCycleTest {
         Agent agent = agent("node-1", postgres);
 
         agent.cycle();
-        assertThat(agent.view().decision().action()).isEqualTo(Action.FOLLOWING);
+        assertThat(agent.view().decision().action()).isEqualTo(Action.KEEP_FOLLOWING);
 
         // node-2's host is gone: its lease is not renewed, ours is, once a second.
         harness.secondsPass(agent, 7);
@@ -160,7 +160,7 @@ class AgentCycleTest {
         dcs.publishMember(new io.warden.cluster.Member("node-3", io.warden.cluster.Role.PRIMARY, io.warden.cluster.MemberState.RUNNING, "127.0.0.1",
                 5603, "http://127.0.0.1:1", 2, "0/3100000", 0, io.warden.cluster.NodeTags.NONE, 1, 1, "i-3", "/data/node-3", false), lease);
         agent.cycle();
-        assertThat(agent.view().decision().action()).isEqualTo(Action.FOLLOW);
+        assertThat(agent.view().decision().action()).isEqualTo(Action.REPOINT);
 
         harness.secondsPass(agent, 1);
         agent.cycle();

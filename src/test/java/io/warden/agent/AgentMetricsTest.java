@@ -42,7 +42,7 @@ class AgentMetricsTest {
         assertThat(families.get("warden_timeline").value()).hasValue(3.0);
         assertThat(families.get("warden_wal_position_bytes").value()).hasValue((double) Lsn.parse(WAL).value());
         assertThat(families.get("warden_replication_lag_bytes").value()).hasValue(4096.0);
-        assertThat(families.get("warden_ha_decision").value("action", "FOLLOWING")).hasValue(1.0);
+        assertThat(families.get("warden_ha_decision").value("action", "KEEP_FOLLOWING")).hasValue(1.0);
         assertThat(families.get("warden_ha_decision").samples()).hasSize(1);
         assertThat(families.get("warden_ha_cycles_total").type()).isEqualTo("counter");
         assertThat(families.get("warden_ha_cycles_total").value()).hasValue(17.0);
@@ -107,6 +107,6 @@ class AgentMetricsTest {
         LocalState local = new LocalState(DataState.RUNNING_REPLICA, 3, Lsn.parse(WAL), true, "10.0.0.1:5432", 4242);
         Member self = new Member("n2", Role.REPLICA, MemberState.STREAMING, "10.0.0.2", 5432, "http://10.0.0.2:8008", 3, WAL, 4096,
                 NodeTags.NONE, 100, 4242, "instance-2", "/data/n2", false);
-        return new AgentView(ClusterSnapshot.empty(), local, Decision.of(Action.FOLLOWING, "following n1"), self, 0, 17);
+        return new AgentView(ClusterSnapshot.empty(), local, Decision.of(Action.KEEP_FOLLOWING, "following n1"), self, 0, 17);
     }
 }

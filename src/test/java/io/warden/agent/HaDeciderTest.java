@@ -688,7 +688,7 @@ class HaDeciderTest {
         }
 
         /**
-         * pg_rewind from a stopped leader fails, and Agent.rewind would then remove this former primary's data
+         * pg_rewind from a stopped leader fails, and Rejoin.rewind would then remove this former primary's data
          * directory to re-clone, which fails too.
          */
         @Test
@@ -876,7 +876,7 @@ class HaDeciderTest {
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
                     .notStreamingFor(Duration.ofSeconds(5)).decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+            assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
         }
 
         @Test
@@ -885,7 +885,7 @@ class HaDeciderTest {
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
                     .notStreamingFor(Duration.ofMinutes(5)).decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+            assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
         }
 
         @Test
@@ -914,14 +914,14 @@ class HaDeciderTest {
             Member leader = leaderOnTimeline("n2", 2);
             assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader)
                     .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(5)).upstreamWalGone().decide().action())
-                    .isEqualTo(Action.FOLLOWING);
+                    .isEqualTo(Action.KEEP_FOLLOWING);
 
             Member stopped = new Member(leader.name(), leader.role(), MemberState.STOPPED, leader.host(), leader.port(),
                     leader.apiUrl(), 2, leader.lsn(), 0, leader.tags(), leader.agentPid(), 0, leader.instanceId(),
                     leader.dataDir(), false);
             assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(stopped)
                     .upstream(address(stopped)).notStreamingFor(Duration.ofMinutes(5)).upstreamWalGone().decide().action())
-                    .isEqualTo(Action.FOLLOWING);
+                    .isEqualTo(Action.KEEP_FOLLOWING);
         }
 
         @Test
@@ -938,7 +938,7 @@ class HaDeciderTest {
         void upstreamNotSetFollowsTheLeader() {
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream("").decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+            assertThat(d.action()).isEqualTo(Action.REPOINT);
             assertThat(d.target()).map(Member::name).contains("n2");
             assertThat(d.reason()).contains("new leader n2");
         }
@@ -948,7 +948,7 @@ class HaDeciderTest {
             Member n3 = memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE);
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(n3).upstream(address(n3)).decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+            assertThat(d.action()).isEqualTo(Action.REPOINT);
             assertThat(d.target()).map(Member::name).contains("n2");
         }
 
@@ -960,7 +960,7 @@ class HaDeciderTest {
                     .upstream(n2.host() + ":" + (n2.port() + 1))
                     .decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOW);
+            assertThat(d.action()).isEqualTo(Action.REPOINT);
         }
 
         @Test
@@ -968,7 +968,7 @@ class HaDeciderTest {
             Member n2 = memberOf("n2", Role.PRIMARY, 4242, NodeTags.NONE);
             Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream(address(n2)).decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+            assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
             assertThat(d.target()).map(Member::name).contains("n2");
             assertThat(d.reason()).contains("streaming from leader n2");
         }
@@ -994,7 +994,7 @@ class HaDeciderTest {
                     .peer("n3", "1/0")
                     .decide();
 
-            assertThat(d.action()).isEqualTo(Action.FOLLOWING);
+            assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
         }
     }
 
@@ -1369,7 +1369,7 @@ class HaDeciderTest {
         private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
         private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
         private static final Set<Action> NEEDS_TARGET =
-                EnumSet.of(Action.CLONE, Action.FOLLOW, Action.FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
+                EnumSet.of(Action.CLONE, Action.REPOINT, Action.KEEP_FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
 
         private HaInput random(Random rnd) {
             In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);

@@ -246,7 +246,7 @@ class SafetyIT {
             assertThat(cluster.primary().name()).isEqualTo(primary.name());
 
             String decided = logSince(stranger, logStart);
-            for (String action : List.of("START_REPLICA:", "FOLLOW:", "REWIND:", "CLONE:", "RECLONE:", "TAKE_LEADERSHIP:", "PROMOTE:")) {
+            for (String action : List.of("START_REPLICA:", "REPOINT:", "REWIND:", "CLONE:", "RECLONE:", "TAKE_LEADERSHIP:", "PROMOTE:")) {
                 assertThat(decided).as("the stranger never decides %s", action).doesNotContain(action);
             }
             assertThat(cluster.systemIdentifier(stranger)).isEqualTo(strangerId);

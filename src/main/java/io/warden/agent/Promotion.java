@@ -1,0 +1,174 @@
+package io.warden.agent;
+
+import static io.warden.agent.ReasonLog.seconds;
+import static io.warden.agent.Results.check;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.HistoryEntry;
+import io.warden.cluster.MemberState;
+import io.warden.common.Clock;
+import io.warden.common.WardenException;
+import io.warden.dcs.Dcs;
+import io.warden.dcs.Lease;
+import io.warden.postgres.DataState;
+import io.warden.postgres.LocalState;
+import io.warden.postgres.Postgres;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.List;
+import java.util.logging.Logger;
+
+/**
+ * Becoming the primary: bootstrapping a new cluster, or taking the leader key in the failover race and promoting
+ * this replica once the routers stopped routing to the old primary. Every step that needs leadership checks the
+ * lease term the decision was made under, right before it happens.
+ */
+final class Promotion {
+    private static final Logger LOG = Logger.getLogger(Promotion.class.getName());
+
+    private final NodeConfig config;
+    private final Dcs dcs;
+    private final Postgres postgres;
+    private final Lease lease;
+    private final WatchdogArm watchdog;
+    private final Clock clock;
+    private final LeaseChecks leaseChecks;
+    private final WardenConf conf;
+    private final SyncReplication sync;
+    private final Publication publication;
+    private final RouterBarrier barrier;
+    private final StepDown stepDown;
+    private final ClusterRecords records;
+    private final AgentMetrics metrics;
+
+    Promotion(NodeConfig config, Dcs dcs, Postgres postgres, Lease lease, WatchdogArm watchdog, Clock clock, LeaseChecks leaseChecks, WardenConf conf, SyncReplication sync, Publication publication, RouterBarrier barrier, StepDown stepDown, ClusterRecords records, AgentMetrics metrics) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
+        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
+        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
+        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+        this.leaseChecks = java.util.Objects.requireNonNull(leaseChecks, "leaseChecks is null");
+        this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
+        this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
+        this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
+        this.barrier = java.util.Objects.requireNonNull(barrier, "barrier is null");
+        this.stepDown = java.util.Objects.requireNonNull(stepDown, "stepDown is null");
+        this.records = java.util.Objects.requireNonNull(records, "records is null");
+        this.metrics = java.util.Objects.requireNonNull(metrics, "metrics is null");
+    }
+
+    /** Won or holds the bootstrap race under {@code term}: initdb, start as the first primary, record it; undone if it fails. */
+    void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
+        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
+            LOG.info("another node won the bootstrap race");
+            return;
+        }
+        if (!leaseChecks.armFor(term)) {
+            dcs.releaseLeader(config.name(), lease.term().id());
+            throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
+        }
+        publication.inProgress(MemberState.INITIALIZING);
+        publication.publishSelf(cluster, LocalState.of(DataState.EMPTY));
+        try {
+            postgres.initdb(config.superuserPassword());
+            conf.writePrimary();
+            if (!leaseChecks.stillHolds(term, "starting the new primary")) {
+                throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
+            }
+            check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
+            postgres.createReplicationRole(config.replicationPassword());
+            dcs.completeBootstrap(postgres.systemIdentifier());
+            records.appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
+            LOG.info("bootstrapped the cluster as primary");
+        } catch (RuntimeException | SQLException e) {
+            LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
+            postgres.kill();
+            postgres.removeData();
+            watchdog.disarm();
+            lease.revoke();
+        }
+    }
+
+    /** Takes the leader key under {@code term}, then promotes this replica or, for a primary taking it back, guards its postgres. */
+    void takeLeadership(LocalState local, Lease.Term term, ClusterSnapshot current, Decision decision) {
+        long begun = clock.nanoTime();
+        if (!leaseChecks.stillHolds(term, "taking the leader key")) {
+            return;
+        }
+        // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
+        if (!dcs.acquireLeader(config.name(), term.id())) {
+            LOG.info("lost the leader race");
+            return;
+        }
+        if (local.data() == DataState.RUNNING_REPLICA) {
+            long acquired = clock.nanoTime();
+            List<String> unacknowledged = barrier.await(true);
+            if (!unacknowledged.isEmpty()) {
+                // Fail closed: a router that may still send writes to the old primary must not see a second one.
+                LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
+                        + " lease and its margin; released the leader key, the race runs again next cycle");
+                dcs.releaseLeader(config.name(), term.id());
+                return;
+            }
+            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
+                    seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
+            promote(term, current, decision);
+        } else if (!leaseChecks.armFor(term)) {
+            stepDown.release();
+        } else {
+            // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
+            // to another node that led meanwhile. A router whose status cannot be read is not waited for here: the
+            // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
+            List<String> unacknowledged = barrier.await(false);
+            if (!unacknowledged.isEmpty()) {
+                LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
+                stepDown.fence("fencing: the router barrier failed after taking the leader key back");
+            }
+        }
+    }
+
+    /**
+     * Promotes this replica, which holds the leader key under {@code term}: arms the watchdog first, then, in
+     * synchronous mode, resets the synchronous set; publishes the new primary before its history and optime.
+     * {@code current} is the snapshot the cycle decided from, {@code decision} what the history records.
+     */
+    void promote(Lease.Term term, ClusterSnapshot current, Decision decision) {
+        if (!leaseChecks.stillHolds(term, "promoting")) {
+            // The key was bound to that lease and went with it: nothing to release.
+            return;
+        }
+        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
+        if (!leaseChecks.armFor(term)) {
+            LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
+            stepDown.release();
+            return;
+        }
+        if (current.config().synchronous() && !sync.resetForPromotion(current.config().synchronousMode())) {
+            return;
+        }
+        publication.inProgress(MemberState.PROMOTING);
+        if (!leaseChecks.stillHolds(term, "promoting")) {
+            return;
+        }
+        // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
+        // makes the startup process fail, and a later start would then run as primary without a new timeline.
+        long begun = clock.nanoTime();
+        check(postgres.promote(Duration.ofSeconds(60)), "promoting");
+        long promotedAt = clock.nanoTime();
+        conf.writePrimary();
+        publication.actionEnded();
+        sync.afterPromotion(current.config().synchronous());
+        LocalState promoted = postgres.observe();
+        // The routers route writes by this record: publish it before the history and the optime, not after them
+        // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
+        publication.publishSelf(ClusterSnapshot.empty(), promoted);
+        records.appendHistory(new HistoryEntry(
+                promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + decision));
+        publication.publishOptime(promoted);
+        records.clearSwitchover(current, "promoted");
+        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
+                promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
+        metrics.promotionTook(clock.nanoTime() - begun);
+    }
+}

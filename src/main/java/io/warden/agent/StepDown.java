@@ -1,0 +1,45 @@
+package io.warden.agent;
+
+import io.warden.dcs.Dcs;
+import io.warden.dcs.DcsException;
+import io.warden.dcs.Lease;
+import io.warden.postgres.Postgres;
+import java.util.logging.Logger;
+
+/** Giving up leadership: releasing it after postgres was lost, or fencing a primary that must not accept writes. */
+final class StepDown {
+    private static final Logger LOG = Logger.getLogger(StepDown.class.getName());
+
+    private final NodeConfig config;
+    private final Dcs dcs;
+    private final Postgres postgres;
+    private final Lease lease;
+    private final WatchdogArm watchdog;
+
+    StepDown(NodeConfig config, Dcs dcs, Postgres postgres, Lease lease, WatchdogArm watchdog) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
+        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
+        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
+    }
+
+    /** Kills postgres, disarms the watchdog and releases the leader key: another node may lead. */
+    void release() {
+        postgres.kill();
+        watchdog.disarm();
+        dcs.releaseLeader(config.name(), lease.term().id());
+    }
+
+    /** Kills postgres now and releases the leader key, keeping the watchdog's deadline: this node must not accept writes. */
+    void fence(String reason) {
+        postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
+        // Not disarmed: the watchdog still guards the data directory until this node starts as a replica or leads.
+        watchdog.keepDeadline();
+        try {
+            dcs.releaseLeader(config.name(), lease.term().id());
+        } catch (DcsException e) {
+            // The lease runs out on its own; releasing early only speeds up the next leader.
+        }
+    }
+}

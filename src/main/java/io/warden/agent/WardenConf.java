@@ -1,0 +1,91 @@
+package io.warden.agent;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.SyncMode;
+import io.warden.postgres.Postgres;
+import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.Upstream;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * What the agent has {@link Postgres} write into this node's warden.conf, and the one place it asks: the cluster's
+ * parameters from the snapshot the cycle decides from, this node's own, the upstream, and the synchronous standbys a
+ * primary's commits wait for (the file's format is {@link Postgres}'s business). Touched by the HA loop's thread only.
+ */
+final class WardenConf {
+    private final NodeConfig config;
+    private final Postgres postgres;
+    private final NodeSettings node;
+    /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
+    private final Supplier<ClusterSnapshot> current;
+    /** P: the standbys this primary's commits wait for (see SyncPlanner). */
+    private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
+
+    WardenConf(NodeConfig config, Postgres postgres, Supplier<ClusterSnapshot> current) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+        this.current = java.util.Objects.requireNonNull(current, "current is null");
+        this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
+    }
+
+    /** The primary a replica of {@code leader} streams from. */
+    static Upstream upstream(Member leader) {
+        return new Upstream(leader.host(), leader.port());
+    }
+
+    /** Reads back, from the file as last written, the standbys postgres waits for now. */
+    void readSynchronousStandbys() {
+        syncStandbys = SyncPlanner.parse(postgres.configuredSetting("synchronous_standby_names"));
+    }
+
+    SyncPlanner.Configure synchronousStandbys() {
+        return syncStandbys;
+    }
+
+    /** Sets the standbys a primary's commits wait for, from the next write on. */
+    void synchronousStandbys(SyncPlanner.Configure standbys) {
+        syncStandbys = java.util.Objects.requireNonNull(standbys, "standbys is null");
+    }
+
+    /** Writes the file for a primary: no upstream, no standby.signal. Returns whether it changed. */
+    boolean writePrimary() {
+        return write(true, Optional.empty());
+    }
+
+    /** Writes the file for a replica streaming from {@code leader}. Returns whether it changed. */
+    boolean writeFollowing(Member leader) {
+        return write(false, Optional.of(upstream(leader)));
+    }
+
+    /** Writes the file with a primary's or a replica's parameters; standby.signal only with an upstream. Returns whether it changed. */
+    boolean write(boolean primary, Optional<Upstream> upstream) {
+        return postgres.writeConfig(node, parameters(primary), upstream);
+    }
+
+    /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */
+    boolean writeStandby(boolean primaryParameters, Optional<Upstream> upstream) {
+        return postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
+    }
+
+    /**
+     * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
+     * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
+     */
+    private Map<String, String> parameters(boolean primary) {
+        ClusterSnapshot cluster = current.get();
+        Map<String, String> merged = new LinkedHashMap<>(cluster.config().parameters());
+        merged.putAll(config.parameters());
+        SyncPlanner.Configure standbys = syncStandbys;
+        if (primary && cluster.config().synchronousMode() == SyncMode.STRICT && standbys.names().isEmpty() && !standbys.wildcard()) {
+            // A strict primary never runs a moment without waiting for some standby, not even right after a restart.
+            standbys = new SyncPlanner.Configure(List.of(), true);
+        }
+        merged.put("synchronous_standby_names", primary && cluster.config().synchronous() ? standbys.setting() : "");
+        return merged;
+    }
+}
