@@ -254,8 +254,11 @@ public final class Router implements AutoCloseable {
      * own record, config, sync, switchover) is read at once; the others (replicas' positions, the optime, the
      * routers' session counts) at most once per {@link #LAG_READ_NANOS}: under write load the agents rewrite them
      * every cycle, and each read costs the router CPU that postgres and the relay need.
+     *
+     * <p>Package-private so that a test that steps the router itself (the simulation, which has no watch thread)
+     * can deliver the watch's events as {@link #run} would.
      */
-    private void changed(List<String> keys) {
+    void changed(List<String> keys) {
         changePending.set(true);
         String leader = leaderName;
         if (keys.stream().anyMatch(key -> movesWrites(key, leader))) {
