@@ -236,8 +236,12 @@ public final class Router implements AutoCloseable {
         }
     }
 
-    /** Called by the watch with the keys that changed (see {@link ReadSchedule}). */
-    private void changed(List<String> keys) {
+    /**
+     * Called by the watch with the keys that changed (see {@link ReadSchedule}). Package-private so that a test that
+     * steps the router itself (the simulation, which has no watch thread) can deliver the watch's events as {@link
+     * #run} would.
+     */
+    void changed(List<String> keys) {
         reads.changed(keys);
         wake.release();
     }
