@@ -24,7 +24,8 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
@@ -37,7 +38,7 @@ import java.util.logging.Logger;
  * {@link #cycle} with literal times.
  */
 public final class Agent implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(Agent.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Agent.class);
 
     /**
      * Lease lifetimes the HA loop may spend in one action (initdb, pg_rewind, a promotion) before renewals stop.
@@ -224,13 +225,13 @@ public final class Agent implements AutoCloseable {
         try {
             postgres.stop("fast", Duration.ofSeconds(30));
         } catch (RuntimeException e) {
-            LOG.log(java.util.logging.Level.WARNING, "could not stop postgres on shutdown", e);
+            LOG.warn("could not stop postgres on shutdown", e);
         }
         watchdog.disarm();
         try {
             dcs.releaseLeader(config.name(), lease.term().id());
         } catch (DcsException e) {
-            LOG.warning("could not release leadership on shutdown (it expires with the lease): " + e.getMessage());
+            LOG.warn("could not release leadership on shutdown (it expires with the lease): " + e.getMessage());
         }
         lease.revoke();
         postgres.close();
@@ -287,7 +288,7 @@ public final class Agent implements AutoCloseable {
         } catch (RuntimeException e) {
             loopErrors.incrementAndGet();
             metrics.cycleFailed();
-            LOG.log(java.util.logging.Level.SEVERE, "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
+            LOG.error("HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
                     + " read (please report this with the stack trace)", e);
         } finally {
             publication.actionEnded();
@@ -380,7 +381,7 @@ public final class Agent implements AutoCloseable {
         } catch (WardenException | DcsException e) {
             reasons.log("action " + decision.action() + " failed: " + e.getMessage());
         } catch (RuntimeException e) {
-            LOG.severe("action " + decision.action() + " failed unexpectedly: " + e);
+            LOG.error("action " + decision.action() + " failed unexpectedly", e);
         } finally {
             publication.actionEnded();
         }
@@ -433,7 +434,7 @@ public final class Agent implements AutoCloseable {
 
     /** Called from the lease keeper's thread when the lease ran out while we were primary. */
     private void fenceFromKeeper() {
-        postgres.kill().ifPresent(what -> LOG.warning("fencing: lease not renewed in time: " + what));
+        postgres.kill().ifPresent(what -> LOG.warn("fencing: lease not renewed in time: " + what));
     }
 
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
@@ -509,7 +510,7 @@ public final class Agent implements AutoCloseable {
         }
         try {
             if (!loopEnded.await(limit.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warning("the HA loop did not reach the shutdown within " + limit.toSeconds() + " s (a long action is"
+                LOG.warn("the HA loop did not reach the shutdown within " + limit.toSeconds() + " s (a long action is"
                         + " running): exiting without touching postgres; the watchdog fences it if it is a primary");
             }
         } catch (InterruptedException e) {

@@ -6,14 +6,15 @@ import io.warden.cluster.LeaderKey;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import java.util.Optional;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The cluster-wide records the agent writes besides its own member: a timeline in the history, the removal of a
  * switchover request once acted on, and of a leader key bound to no lease.
  */
 final class ClusterRecords {
-    private static final Logger LOG = Logger.getLogger(ClusterRecords.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ClusterRecords.class);
 
     private final Dcs dcs;
 
@@ -29,7 +30,7 @@ final class ClusterRecords {
         try {
             dcs.appendHistory(entry);
         } catch (DcsException e) {
-            LOG.warning("could not record timeline " + entry.timeline() + " in the history: " + e.getMessage());
+            LOG.warn("could not record timeline " + entry.timeline() + " in the history: " + e.getMessage());
         }
     }
 
@@ -56,7 +57,7 @@ final class ClusterRecords {
             return cluster;
         }
         if (dcs.removeLeader(leader.get().modRevision())) {
-            LOG.warning("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
+            LOG.warn("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
                     + " the leader race runs again");
         }
         return dcs.read();

@@ -16,7 +16,8 @@ import io.warden.postgres.LocalState;
 import io.warden.postgres.Postgres;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The old primary's side of a planned switchover: stop postgres cleanly, wait until the candidate has received the
@@ -24,7 +25,7 @@ import java.util.logging.Logger;
  * the HA loop's thread only.
  */
 final class HandOver {
-    private static final Logger LOG = Logger.getLogger(HandOver.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(HandOver.class);
 
     private final NodeConfig config;
     private final Dcs dcs;
@@ -93,7 +94,7 @@ final class HandOver {
         }
         long confirmed = clock.nanoTime();
         if (received.compareTo(checkpoint) <= 0) {
-            LOG.warning("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
+            LOG.warn("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
                     + " (at " + received + "); restarting as primary instead");
             check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
             records.clearSwitchover(cluster, "hand-over aborted");

@@ -8,7 +8,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.util.Optional;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The last cluster config this agent could read, in memory and in its work directory, so that an unreadable (or
@@ -16,7 +17,7 @@ import java.util.logging.Logger;
  * a replica that lacks acknowledged commits be promoted. Touched by the HA loop only.
  */
 final class LastConfig {
-    private static final Logger LOG = Logger.getLogger(LastConfig.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LastConfig.class);
 
     private final Path file;
     private Optional<DynamicConfig> last;
@@ -55,7 +56,7 @@ final class LastConfig {
             Files.writeString(temporary, Json.write(config));
             Files.move(temporary, file, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            LOG.warning("cannot save the cluster config to " + file + " (kept in memory only): " + e.getMessage());
+            LOG.warn("cannot save the cluster config to " + file + " (kept in memory only): " + e.getMessage());
         }
     }
 
@@ -66,7 +67,7 @@ final class LastConfig {
         try {
             return Optional.of(Json.wire().readValue(Files.readString(file), DynamicConfig.class));
         } catch (IOException | RuntimeException e) {
-            LOG.warning("ignoring the saved cluster config " + file + ": " + e.getMessage());
+            LOG.warn("ignoring the saved cluster config " + file + ": " + e.getMessage());
             return Optional.empty();
         }
     }

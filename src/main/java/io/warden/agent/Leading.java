@@ -6,11 +6,12 @@ import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.Postgres;
 import java.time.Duration;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The leader's work: each cycle while it leads, and starting its postgres again in place when it went down. */
 final class Leading {
-    private static final Logger LOG = Logger.getLogger(Leading.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Leading.class);
 
     private final NodeConfig config;
     private final Postgres postgres;
@@ -46,7 +47,7 @@ final class Leading {
             return;
         }
         if (!leaseChecks.armFor(term)) {
-            LOG.warning("watchdog unreachable while leading: stepping down");
+            LOG.warn("watchdog unreachable while leading: stepping down");
             stepDown.fence("stepping down: watchdog unreachable");
             return;
         }
@@ -74,7 +75,7 @@ final class Leading {
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
         } else {
-            LOG.warning("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
+            LOG.warn("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
         }
     }
 }

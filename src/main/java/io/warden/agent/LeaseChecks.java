@@ -2,7 +2,8 @@ package io.warden.agent;
 
 import io.warden.common.Clock;
 import io.warden.dcs.Lease;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The checks made at the moment of a side effect that needs leadership: a decision made under one lease is never
@@ -10,7 +11,7 @@ import java.util.logging.Logger;
  * before starting, promoting or taking a key, not once per cycle.
  */
 final class LeaseChecks {
-    private static final Logger LOG = Logger.getLogger(LeaseChecks.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LeaseChecks.class);
 
     private final Lease lease;
     private final WatchdogArm watchdog;
@@ -32,7 +33,7 @@ final class LeaseChecks {
         if (held.id() == term.id() && held.validAt(clock.nanoTime())) {
             return true;
         }
-        LOG.warning("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
+        LOG.warn("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
                 + (held.id() != term.id() ? "has been replaced by " + Long.toHexString(held.id()) : "is no longer valid"));
         return false;
     }

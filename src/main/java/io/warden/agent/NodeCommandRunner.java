@@ -15,7 +15,8 @@ import java.util.Optional;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.LinkedBlockingQueue;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Runs the operators' {@link NodeCommand}s (restart, reload, reinit) on the HA loop, between reading the DCS and
@@ -23,7 +24,7 @@ import java.util.logging.Logger;
  * {@link #queue}s a command; everything else runs on the HA loop's thread.
  */
 final class NodeCommandRunner {
-    private static final Logger LOG = Logger.getLogger(NodeCommandRunner.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(NodeCommandRunner.class);
 
     private final NodeConfig config;
     private final Postgres postgres;
@@ -71,7 +72,7 @@ final class NodeCommandRunner {
             LOG.info(outcome);
             pending.done().complete(outcome);
         } catch (RuntimeException e) {
-            LOG.warning(pending.command() + " failed: " + e.getMessage());
+            LOG.warn(pending.command() + " failed: " + e.getMessage());
             pending.done().completeExceptionally(e);
         }
     }

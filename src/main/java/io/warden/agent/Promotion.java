@@ -16,7 +16,8 @@ import io.warden.postgres.Postgres;
 import java.sql.SQLException;
 import java.time.Duration;
 import java.util.List;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Becoming the primary: bootstrapping a new cluster, or taking the leader key in the failover race and promoting
@@ -24,7 +25,7 @@ import java.util.logging.Logger;
  * lease term the decision was made under, right before it happens.
  */
 final class Promotion {
-    private static final Logger LOG = Logger.getLogger(Promotion.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
 
     private final NodeConfig config;
     private final Dcs dcs;
@@ -82,7 +83,7 @@ final class Promotion {
             records.appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
             LOG.info("bootstrapped the cluster as primary");
         } catch (RuntimeException | SQLException e) {
-            LOG.severe("bootstrap failed, removing the half-made data directory: " + e.getMessage());
+            LOG.error("bootstrap failed, removing the half-made data directory: " + e.getMessage());
             postgres.kill();
             postgres.removeData();
             watchdog.disarm();
@@ -106,7 +107,7 @@ final class Promotion {
             List<String> unacknowledged = barrier.await(true);
             if (!unacknowledged.isEmpty()) {
                 // Fail closed: a router that may still send writes to the old primary must not see a second one.
-                LOG.warning("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
+                LOG.warn("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
                         + " lease and its margin; released the leader key, the race runs again next cycle");
                 dcs.releaseLeader(config.name(), term.id());
                 return;
@@ -122,7 +123,7 @@ final class Promotion {
             // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
             List<String> unacknowledged = barrier.await(false);
             if (!unacknowledged.isEmpty()) {
-                LOG.warning("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
+                LOG.warn("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
                 stepDown.fence("fencing: the router barrier failed after taking the leader key back");
             }
         }
@@ -140,7 +141,7 @@ final class Promotion {
         }
         // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
         if (!leaseChecks.armFor(term)) {
-            LOG.warning("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
+            LOG.warn("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             stepDown.release();
             return;
         }

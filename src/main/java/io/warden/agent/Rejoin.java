@@ -17,7 +17,8 @@ import java.sql.SQLException;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.function.Supplier;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Making this node a replica of the leader and bringing it back when it cannot follow: clone an empty data
@@ -27,7 +28,7 @@ import java.util.logging.Logger;
  * HA loop's thread only.
  */
 final class Rejoin {
-    private static final Logger LOG = Logger.getLogger(Rejoin.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Rejoin.class);
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
     private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
@@ -106,7 +107,7 @@ final class Rejoin {
         try {
             Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
             Optional<Postgres.WalGap> gap = postgres.walGone(upstream(leader.get()), resumeAt);
-            gap.ifPresent(g -> LOG.warning("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
+            gap.ifPresent(g -> LOG.warn("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
                     + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
             return gap.isPresent();
         } catch (SQLException | RuntimeException e) {
@@ -152,7 +153,7 @@ final class Rejoin {
         if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
             // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
             // only a fresh copy helps.
-            LOG.warning("still stranded after a rewind: re-cloning from " + leader.name());
+            LOG.warn("still stranded after a rewind: re-cloning from " + leader.name());
             lastStrandedRewindNanos = 0;
             replaceData(leader, cluster, "still stranded after a rewind");
             return;
@@ -169,7 +170,7 @@ final class Rejoin {
         checkpointOn(leader);
         Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
-            LOG.warning("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
+            LOG.warn("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
             replaceData(leader, cluster, "pg_rewind failed");
             return;
         }
@@ -198,7 +199,7 @@ final class Rejoin {
             watchdog.disarm();
             postgres.kill();
             java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
-            LOG.warning(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
+            LOG.warn(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
             cloneInto(leader);
             return;
         }
@@ -206,13 +207,13 @@ final class Rejoin {
                 .filter(m -> !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
                 .findFirst();
         if (healthy.isPresent() && leaderAnswers(leader)) {
-            LOG.warning(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
+            LOG.warn(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
                     + " is a healthy replica, so deleting this node's data and re-cloning from " + leader.name());
             reclone(leader);
             return;
         }
         rewindFailedAtNanos = clock.nanoTime();
-        LOG.warning(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
+        LOG.warn(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
                 + size + " needed) and " + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
                 + "; repair replaces this node, or free space and run warden reinit " + config.name());
     }
@@ -258,7 +259,7 @@ final class Rejoin {
         try {
             postgres.checkpointOn(upstream(leader));
         } catch (SQLException | RuntimeException e) {
-            LOG.warning("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
+            LOG.warn("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
         }
     }
 }

@@ -6,12 +6,13 @@ import io.warden.postgres.PostgresCtl;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.Set;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.stream.Collectors;
 
 /** The primary's physical replication slots: one per other member, dropped when the member is gone. */
 final class ReplicationSlots {
-    private static final Logger LOG = Logger.getLogger(ReplicationSlots.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ReplicationSlots.class);
 
     private final NodeConfig config;
     private final Postgres postgres;

@@ -4,11 +4,12 @@ import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import io.warden.postgres.Postgres;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Giving up leadership: releasing it after postgres was lost, or fencing a primary that must not accept writes. */
 final class StepDown {
-    private static final Logger LOG = Logger.getLogger(StepDown.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(StepDown.class);
 
     private final NodeConfig config;
     private final Dcs dcs;
@@ -33,7 +34,7 @@ final class StepDown {
 
     /** Kills postgres now and releases the leader key, keeping the watchdog's deadline: this node must not accept writes. */
     void fence(String reason) {
-        postgres.kill().ifPresent(what -> LOG.warning(reason + ": " + what));
+        postgres.kill().ifPresent(what -> LOG.warn(reason + ": " + what));
         // Not disarmed: the watchdog still guards the data directory until this node starts as a replica or leads.
         watchdog.keepDeadline();
         try {

@@ -17,7 +17,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Synchronous replication on the primary: which standbys its commits wait for, one {@link SyncPlanner} step per
@@ -26,7 +27,7 @@ import java.util.logging.Logger;
  * thread only, except {@link #awaitingProbe}.
  */
 final class SyncReplication {
-    private static final Logger LOG = Logger.getLogger(SyncReplication.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(SyncReplication.class);
 
     /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
     private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
@@ -71,7 +72,7 @@ final class SyncReplication {
         // Before the first write this node acknowledges: nobody else is known to hold it, so nobody else may be
         // promoted (SyncPlanner adds standbys back as they catch up).
         if (!dcs.publishSync(config.name(), Optional.of(new SyncState(config.name(), List.of())))) {
-            LOG.warning("cannot reset the synchronous set (the leader key no longer names me): not promoting");
+            LOG.warn("cannot reset the synchronous set (the leader key no longer names me): not promoting");
             return false;
         }
         seenSyncAt.clear();

@@ -5,7 +5,8 @@ import io.warden.cluster.Unreadable;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.function.Consumer;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Reports DCS values this agent could not read: one log line per key per distinct value (a value is told from the
@@ -13,7 +14,7 @@ import java.util.logging.Logger;
  * what the agent does instead, so the person reading it knows nothing was turned into a default.
  */
 final class UnreadableValues {
-    private static final Logger LOG = Logger.getLogger(UnreadableValues.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(UnreadableValues.class);
 
     /** Key to the revision last reported; touched by the HA loop only. */
     private final Map<String, Long> reported = new HashMap<>();
@@ -30,7 +31,7 @@ final class UnreadableValues {
             Long before = reported.put(value.key(), value.modRevision());
             if (before == null || before != value.modRevision()) {
                 counter.accept(counted(value.key()));
-                LOG.warning("DCS key " + value.key() + " is unreadable (" + value.problem() + "): " + consequence(value.key()));
+                LOG.warn("DCS key " + value.key() + " is unreadable (" + value.problem() + "): " + consequence(value.key()));
             }
         }
     }

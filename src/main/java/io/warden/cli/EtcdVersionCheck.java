@@ -1,14 +1,15 @@
 package io.warden.cli;
 
 import io.warden.dcs.EtcdDcs;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Logs, once per process start, a WARNING for each known lease defect of the etcd release its members run (see
  * {@link io.warden.dcs.EtcdVersions}; docs/dcs.md, "etcd versions"). Agents and routers both run it.
  */
 final class EtcdVersionCheck {
-    private static final Logger LOG = Logger.getLogger(EtcdVersionCheck.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(EtcdVersionCheck.class);
 
     private EtcdVersionCheck() {}
 
@@ -19,9 +20,9 @@ final class EtcdVersionCheck {
     static void start(EtcdDcs dcs) {
         Thread.ofVirtual().name("etcd-version-check").start(() -> {
             try {
-                dcs.versionWarnings().forEach(LOG::warning);
+                dcs.versionWarnings().forEach(LOG::warn);
             } catch (RuntimeException e) {
-                LOG.warning("could not check the etcd version: " + e);
+                LOG.warn("could not check the etcd version", e);
             }
         });
     }

@@ -37,8 +37,18 @@ import picocli.CommandLine.ScopeType;
         })
 public final class Main implements Runnable {
 
+    /**
+     * gRPC 1.60 (under jetcd) asks for TCP_USER_TIMEOUT whenever Netty's native epoll is on the class path (the
+     * router's relay puts it there) but jetcd opens NIO channels, which do not know the option: Netty's Bootstrap then
+     * warns on every connection to etcd (grpc-java #11517, fixed in later gRPC). The option is simply not set, as
+     * before epoll was on the class path. Held here: java.util.logging keeps only weak references to its loggers.
+     */
+    private static final java.util.logging.Logger NETTY_BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap.Bootstrap");
+
     public static void main(String[] args) {
+        // Every log line of every Warden process, its libraries' included (slf4j-jdk14): time, level, logger, message.
         System.setProperty("java.util.logging.SimpleFormatter.format", "%1$tF %1$tT.%1$tL %4$s %3$s: %5$s%6$s%n");
+        NETTY_BOOTSTRAP.setLevel(java.util.logging.Level.SEVERE);
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, commandLine, parseResult) -> {
             if (e instanceof WardenException w) {

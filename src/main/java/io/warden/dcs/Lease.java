@@ -6,7 +6,8 @@ import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One DCS lease kept alive, and the instant until which it is certainly alive: the one lease type of the agent, the
@@ -25,7 +26,7 @@ import java.util.logging.Logger;
  * right before its side effect ({@link Term#validAt}), and compare ids: a new grant is a new term.
  */
 public final class Lease {
-    private static final Logger LOG = Logger.getLogger(Lease.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Lease.class);
 
     /** How long a process waits for etcd at start-up: on a loaded machine a cold client's first request can take seconds. */
     public static final Duration STARTUP_WAIT = Duration.ofSeconds(15);
@@ -147,7 +148,7 @@ public final class Lease {
                     return;
                 } catch (RuntimeException e) {
                     // Never dies: a lease keeper that stopped would fence its owner for no reason.
-                    LOG.log(java.util.logging.Level.SEVERE, "lease keeper step failed", e);
+                    LOG.error("lease keeper step failed", e);
                 }
             }
         });
@@ -236,7 +237,7 @@ public final class Lease {
             try {
                 dcs.revokeLease(held.id());
             } catch (DcsException e) {
-                LOG.fine("could not revoke lease " + Long.toHexString(held.id()) + ": " + e.getMessage());
+                LOG.debug("could not revoke lease " + Long.toHexString(held.id()) + ": " + e.getMessage());
             }
         }
     }
@@ -246,7 +247,7 @@ public final class Lease {
             if (text.isEmpty()) {
                 LOG.info("lease renewals succeed again");
             } else {
-                LOG.warning(text);
+                LOG.warn(text);
             }
             lastProblem = text;
         }

@@ -14,8 +14,8 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.logging.Level;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * One HTTP server for one API (the agent's, the router's), on the JDK's {@code com.sun.net.httpserver}: a dozen
@@ -30,7 +30,7 @@ import java.util.logging.Logger;
  * <p>Handlers run concurrently, one virtual thread per request, so they must be thread-safe.
  */
 public final class HttpEndpoint implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(HttpEndpoint.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(HttpEndpoint.class);
 
     /** Request bodies are small JSON objects; anything larger is a mistake or an attack. */
     public static final int MAX_BODY = 64 * 1024;
@@ -94,7 +94,7 @@ public final class HttpEndpoint implements AutoCloseable {
             send(exchange, answer(exchange));
         } catch (IOException e) {
             // The client went away before the reply was written: there is no one left to answer.
-            LOG.fine(name + ": " + exchange.getRequestMethod() + " " + exchange.getRequestURI() + " not answered: " + e);
+            LOG.debug(name + ": " + exchange.getRequestMethod() + " " + exchange.getRequestURI() + " not answered: " + e);
         }
     }
 
@@ -111,7 +111,7 @@ public final class HttpEndpoint implements AutoCloseable {
         } catch (IllegalArgumentException e) {
             return Reply.message(400, e.getMessage() == null ? e.toString() : e.getMessage());
         } catch (RuntimeException e) {
-            LOG.log(Level.SEVERE, name + ": " + what + " failed", e);
+            LOG.error(name + ": " + what + " failed", e);
             return Reply.message(500, what + " failed: " + e + " (the stack trace is in this process's log)");
         }
     }

@@ -14,14 +14,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The real {@link Postgres}: {@link PostgresCtl} for the processes and files, one SQL connection for the HA loop and
  * one for the REST API (a connection is not shared across threads), and short-lived connections to the leader.
  */
 public final class LocalPostgres implements Postgres {
-    private static final Logger LOG = Logger.getLogger(LocalPostgres.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(LocalPostgres.class);
 
     private final PostgresCtl ctl;
     private final Path dataDir;
@@ -310,7 +311,7 @@ public final class LocalPostgres implements Postgres {
             try {
                 known = ctl.systemIdentifier();
             } catch (RuntimeException e) {
-                LOG.fine("cannot read the system identifier: " + e.getMessage());
+                LOG.debug("cannot read the system identifier: " + e.getMessage());
                 return "";
             }
             if (known.equals("unknown")) {
@@ -389,7 +390,7 @@ public final class LocalPostgres implements Postgres {
             try {
                 return Optional.of(ParameterValidator.load(apiSql));
             } catch (SQLException | RuntimeException e) {
-                LOG.fine("cannot read pg_settings: " + e.getMessage());
+                LOG.debug("cannot read pg_settings: " + e.getMessage());
             }
         }
         return Optional.empty();

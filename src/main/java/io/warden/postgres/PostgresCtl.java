@@ -12,6 +12,8 @@ import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
@@ -22,6 +24,8 @@ import java.util.TreeMap;
  * as the unprivileged OS user, because postgres refuses to run as root.
  */
 public final class PostgresCtl {
+    private static final Logger LOG = LoggerFactory.getLogger(PostgresCtl.class);
+
     /** The file the agent rewrites before every start and on every change of upstream. */
     static final String NODE_CONF = "warden.conf";
 
@@ -173,7 +177,7 @@ public final class PostgresCtl {
                 "-subj", "/CN=warden", "-newkey", "rsa:2048", "-keyout", key.toString(), "-out", crt.toString()), Duration.ofSeconds(60));
         if (!result.ok()) {
             // TLS is then off (warden.conf enables it only when the files exist); everything else works.
-            System.err.println("no TLS certificate: openssl failed: " + result.tail());
+            LOG.warn("no TLS certificate: openssl failed: " + result.tail());
             return;
         }
         Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));

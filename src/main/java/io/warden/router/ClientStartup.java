@@ -13,7 +13,8 @@ import io.netty.util.concurrent.ScheduledFuture;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A client connection until its first packet has decided what it is: answers GSSENCRequest with 'N', forwards a
@@ -24,7 +25,7 @@ import java.util.logging.Logger;
  * <p>All of it runs on the channel's event loop; the node's channel is opened on the same loop.
  */
 final class ClientStartup extends ChannelInboundHandlerAdapter {
-    private static final Logger LOG = Logger.getLogger(ClientStartup.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(ClientStartup.class);
     /** Postgres closes a cancel connection once it has read the request; past this we stop waiting for that. */
     private static final long CANCEL_WAIT_MILLIS = 2000;
 
@@ -220,7 +221,7 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         for (RouteTarget target : targets) {
             router.connectToNode(ctx.channel().eventLoop(), target).addListener((ChannelFuture connected) -> {
                 if (!connected.isSuccess()) {
-                    LOG.fine("cancel to " + target + " failed: " + connected.cause().getMessage());
+                    LOG.debug("cancel to " + target + " failed: " + connected.cause().getMessage());
                     oneDone.operationComplete(connected);
                     return;
                 }

@@ -10,7 +10,8 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BooleanSupplier;
 import java.util.function.Supplier;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The active health check: a TCP connect to every node each second. The DCS says who should get sessions; this only
@@ -18,7 +19,7 @@ import java.util.logging.Logger;
  * opinion. Runs on a thread of its own.
  */
 final class NodeProbe implements Runnable {
-    private static final Logger LOG = Logger.getLogger(NodeProbe.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(NodeProbe.class);
 
     private final Set<String> unreachable = ConcurrentHashMap.newKeySet();
     private final Supplier<List<RouteTarget>> targets;
@@ -55,7 +56,7 @@ final class NodeProbe implements Runnable {
                     }
                 } catch (IOException e) {
                     if (unreachable.add(target.name())) {
-                        LOG.warning(target + " does not accept connections: " + e.getMessage());
+                        LOG.warn(target + " does not accept connections: " + e.getMessage());
                         changed.run();
                     }
                 }

@@ -30,7 +30,8 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import java.util.logging.Logger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A PostgreSQL-aware TCP router: the read-write port reaches the primary, the read-only port the least busy
@@ -54,7 +55,7 @@ import java.util.logging.Logger;
  * listening until the DCS answers again: a router cut off from the DCS cannot know where writes belong.
  */
 public final class Router implements AutoCloseable {
-    private static final Logger LOG = Logger.getLogger(Router.class.getName());
+    private static final Logger LOG = LoggerFactory.getLogger(Router.class);
 
     enum Port {
         READ_WRITE,
@@ -230,7 +231,7 @@ public final class Router implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
-            LOG.severe("router stopped: " + e);
+            LOG.error("router stopped", e);
         } finally {
             fence("router stopping");
         }
@@ -342,7 +343,7 @@ public final class Router implements AutoCloseable {
             if (text.isEmpty()) {
                 LOG.info("DCS reachable again");
             } else {
-                LOG.warning(text);
+                LOG.warn(text);
             }
             lastProblem = text;
         }
@@ -388,7 +389,7 @@ public final class Router implements AutoCloseable {
 
     private synchronized void fence(String reason) {
         if (!fenced) {
-            LOG.warning("fencing: " + reason + ": closing " + sessions.size() + " sessions and the listeners");
+            LOG.warn("fencing: " + reason + ": closing " + sessions.size() + " sessions and the listeners");
         }
         fenced = true;
         listeners.close();

@@ -13,7 +13,8 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Instant;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * A per-node process that fences postgres when the agent stops checking in: the software counterpart of the
@@ -30,6 +31,8 @@ import java.time.Instant;
  * fenced just the same.
  */
 public final class Watchdog {
+    private static final Logger LOG = LoggerFactory.getLogger(Watchdog.class);
+
     /** How often the deadline is checked; the agent arms with this much to spare. */
     public static final long CHECK_INTERVAL_MILLIS = 20;
 
@@ -121,7 +124,6 @@ public final class Watchdog {
     }
 
     private static void log(String message) {
-        System.out.println(Instant.now() + " watchdog: " + message);
-        System.out.flush();
+        LOG.info(message);
     }
 }

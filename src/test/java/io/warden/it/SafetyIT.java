@@ -167,7 +167,7 @@ class SafetyIT {
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         assertThat(promoted.name()).as("the replica whose watchdog answers again").isEqualTo(thawed);
         assertThat(watchdogLog(thawed).substring(watchdogLogStart))
-                .as("the new primary armed its watchdog").contains("watchdog: armed");
+                .as("the new primary armed its watchdog").contains("Watchdog: armed");
         assertThat(logSince(stillFrozen, logStart.get(stillFrozen))).doesNotContain("promoted to primary");
 
         cluster.thaw(cluster.node(stillFrozen).watchdogPid());
