@@ -8,6 +8,7 @@ import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
 import io.warden.common.Clock;
 import io.warden.dcs.Dcs;
+import io.warden.dcs.Published;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;

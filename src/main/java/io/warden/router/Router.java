@@ -21,6 +21,7 @@ import io.warden.common.Clock;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
+import io.warden.dcs.Published;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.time.Duration;
@@ -99,10 +100,7 @@ public final class Router implements AutoCloseable {
     private volatile boolean fenced = true;
     private String lastProblem = "";
     /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
-    private RouterStatus published;
-    private long publishedLease;
-    private long publishedNanos;
-    private static final long REPUBLISH_NANOS = Duration.ofSeconds(10).toNanos();
+    private final Published<RouterStatus> published = new Published<>();
     private static final long RETRY_PAUSE_NANOS = Duration.ofMillis(20).toNanos();
     private final ReadSchedule reads = new ReadSchedule();
     private final java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer = fenceTimer();
@@ -322,20 +320,18 @@ public final class Router implements AutoCloseable {
     }
 
     /**
-     * Writes our status only when it changed, on a new lease, or after {@link #REPUBLISH_NANOS}. Every write wakes
-     * every router's watch, ours included; writing each round made the two routers wake each other in a loop (about
-     * 100 etcd writes a second, and the CPU they cost, taken from postgres on a small machine).
+     * Writes our status only when it changed, on a new lease, or after {@link Published#REFRESH}: writing each round
+     * made the two routers wake each other's watch in a loop (about 100 etcd writes a second, and the CPU they cost,
+     * taken from postgres on a small machine).
      */
     private void publish(long now) {
         RouterStatus status = status();
         long leaseId = lease.term().id();
-        if (status.equals(published) && leaseId == publishedLease && now - publishedNanos < REPUBLISH_NANOS) {
+        if (published.unchanged(status, leaseId, now)) {
             return;
         }
         dcs.publishRouter(status, leaseId);
-        published = status;
-        publishedLease = leaseId;
-        publishedNanos = now;
+        published.wrote(status, leaseId, now);
     }
 
     private void problem(String text) {

@@ -1,4 +1,4 @@
-package io.warden.agent;
+package io.warden.dcs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
