@@ -82,21 +82,30 @@ public final class Agent implements AutoCloseable {
     private volatile boolean running = true;
     /** Set by {@link #shutdown}: the loop ends after the cycle under way and runs {@link #stopLast}. */
     private volatile boolean stopRequested;
+
     private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
+
     private long primaryDownSinceNanos;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
 
     /** What the REST API shows: the last cycle's input, decision and published member. */
-    public record AgentView(ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
+    public record AgentView(
+            ClusterSnapshot cluster, LocalState local, Decision decision, Member self, long cycleNanos, long cycles) {}
 
     /**
      * @param watchdog the node's watchdog, or empty when the config does not require one
      */
-    public Agent(NodeConfig config, Dcs dcs, Postgres postgres, Peers peers, Optional<WatchdogClient> watchdog, Clock clock) {
+    public Agent(
+            NodeConfig config,
+            Dcs dcs,
+            Postgres postgres,
+            Peers peers,
+            Optional<WatchdogClient> watchdog,
+            Clock clock) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
@@ -105,22 +114,42 @@ public final class Agent implements AutoCloseable {
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
         this.lastConfig = new LastConfig(config.workPath());
         this.unreadableValues = new UnreadableValues(metrics::unreadableValue);
-        this.lease = new Lease(dcs, config.ttlDuration(), RENEWAL_ATTEMPT, config.ttlDuration().multipliedBy(LOOP_STALL_TTLS), clock,
+        this.lease = new Lease(
+                dcs,
+                config.ttlDuration(),
+                RENEWAL_ATTEMPT,
+                config.ttlDuration().multipliedBy(LOOP_STALL_TTLS),
+                clock,
                 this.watchdog);
         this.leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
         this.conf = new WardenConf(config, postgres, () -> current);
         this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
         this.slots = new ReplicationSlots(config, postgres, reasons);
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
-        this.rejoin = new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
+        this.rejoin =
+                new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
         this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
         this.records = new ClusterRecords(dcs);
         this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
         RouterBarrier barrier = new RouterBarrier(config, dcs, clock, reasons);
-        this.promotion = new Promotion(config, dcs, postgres, lease, this.watchdog, clock, leaseChecks, conf, sync, publication, barrier,
-                stepDown, records, metrics);
+        this.promotion = new Promotion(
+                config,
+                dcs,
+                postgres,
+                lease,
+                this.watchdog,
+                clock,
+                leaseChecks,
+                conf,
+                sync,
+                publication,
+                barrier,
+                stepDown,
+                records,
+                metrics);
         this.handOver = new HandOver(config, dcs, postgres, peers, lease, this.watchdog, clock, publication, records);
-        this.leading = new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
+        this.leading =
+                new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
         this.peerProbe = new PeerProbe(config, peers, clock, reasons);
     }
 
@@ -163,8 +192,12 @@ public final class Agent implements AutoCloseable {
                 && last.self().role() == Role.PRIMARY
                 && last.self().state() == MemberState.RUNNING
                 && last.cluster().isLeader(last.self().name())
-                && last.cluster().leader().map(l -> l.leaseId() == lease.term().id()).orElse(false)
-                && now - last.cycleNanos() < config.loopWaitDuration().multipliedBy(2).toNanos()
+                && last.cluster()
+                        .leader()
+                        .map(l -> l.leaseId() == lease.term().id())
+                        .orElse(false)
+                && now - last.cycleNanos()
+                        < config.loopWaitDuration().multipliedBy(2).toNanos()
                 && lease.valid(now);
     }
 
@@ -195,7 +228,8 @@ public final class Agent implements AutoCloseable {
             while (running && !stopRequested) {
                 long started = clock.nanoTime();
                 // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
-                // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait later.
+                // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait
+                // later.
                 wakeUp.drainPermits();
                 cycle();
                 metrics.cycleTook(clock.nanoTime() - started);
@@ -244,8 +278,8 @@ public final class Agent implements AutoCloseable {
             lease.start(Lease.STARTUP_WAIT);
         } catch (DcsException e) {
             throw new WardenException(
-                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds() + " s: "
-                            + e.getMessage(),
+                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds()
+                            + " s: " + e.getMessage(),
                     "start etcd, or fix the 'etcd' endpoints in the agent's config file");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -262,17 +296,22 @@ public final class Agent implements AutoCloseable {
         }
         if (existing.apiUrl().equals(config.apiUrl())) {
             // Our own API already holds that address (it binds before this check), so whoever published it last is
-            // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran out.
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " is gone: taking over its name");
+            // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran
+            // out.
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+                    + " is gone: taking over its name");
             return;
         }
         OptionalInt liveness = peers.liveness(existing);
         if (liveness.isEmpty()) {
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl() + " does not answer: taking over its name");
-        } else if (liveness.getAsInt() < 500 || existing.agentPid() != ProcessHandle.current().pid()) {
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+                    + " does not answer: taking over its name");
+        } else if (liveness.getAsInt() < 500
+                || existing.agentPid() != ProcessHandle.current().pid()) {
             throw new WardenException(
-                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster() + "' (agent at "
-                            + existing.apiUrl() + ", pid " + existing.agentPid() + ", data " + existing.dataDir() + ")",
+                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster()
+                            + "' (agent at " + existing.apiUrl() + ", pid " + existing.agentPid() + ", data "
+                            + existing.dataDir() + ")",
                     "give this node another name, or stop the running one first");
         }
     }
@@ -288,8 +327,10 @@ public final class Agent implements AutoCloseable {
         } catch (RuntimeException e) {
             loopErrors.incrementAndGet();
             metrics.cycleFailed();
-            LOG.error("HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
-                    + " read (please report this with the stack trace)", e);
+            LOG.error(
+                    "HA cycle " + cycles + " failed unexpectedly; the next cycle starts from a fresh"
+                            + " read (please report this with the stack trace)",
+                    e);
         } finally {
             publication.actionEnded();
         }
@@ -356,7 +397,8 @@ public final class Agent implements AutoCloseable {
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
-                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0 && rejoin.upstreamWalGone(cluster, local, now),
+                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
+                        && rejoin.upstreamWalGone(cluster, local, now),
                 calendar,
                 handOver.handedOver(),
                 configKnown,
@@ -404,7 +446,9 @@ public final class Agent implements AutoCloseable {
         boolean holdsKey = cluster.isLeader(config.name());
         // In maintenance mode the clock does not run: resuming must not count the paused time against
         // primary_start_timeout and fail over at once.
-        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY && !cluster.config().pause()) {
+        if (holdsKey
+                && local.data() == DataState.STOPPED_PRIMARY
+                && !cluster.config().pause()) {
             if (primaryDownSinceNanos == 0) {
                 primaryDownSinceNanos = now;
             }
@@ -420,7 +464,8 @@ public final class Agent implements AutoCloseable {
             case START_REPLICA -> rejoin.startReplica(decision.target());
             case REPOINT -> rejoin.repoint(decision.target().orElseThrow());
             case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
-            case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
+            case RECLONE ->
+                rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
             case TAKE_LEADERSHIP -> promotion.takeLeadership(local, term, current, decision);
             case PROMOTE -> promotion.promote(term, current, decision);
             case RESTART_PRIMARY -> leading.restartPrimary(term);
@@ -440,7 +485,8 @@ public final class Agent implements AutoCloseable {
     /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
     private void applyParameters(Decision decision) {
         boolean primary = decision.action() == Action.LEAD;
-        Optional<Upstream> upstream = primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
+        Optional<Upstream> upstream =
+                primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
         if (conf.write(primary, upstream)) {
             check(postgres.reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
@@ -467,9 +513,22 @@ public final class Agent implements AutoCloseable {
             return self;
         }
         return postgres.receivedPosition()
-                .map(lsn -> new Member(self.name(), self.role(), self.state(), self.host(), self.port(), self.apiUrl(),
-                        self.timeline(), lsn.toString(), self.lagBytes(), self.tags(), self.agentPid(), self.postgresPid(),
-                        self.instanceId(), self.dataDir(), self.pendingRestart()))
+                .map(lsn -> new Member(
+                        self.name(),
+                        self.role(),
+                        self.state(),
+                        self.host(),
+                        self.port(),
+                        self.apiUrl(),
+                        self.timeline(),
+                        lsn.toString(),
+                        self.lagBytes(),
+                        self.tags(),
+                        self.agentPid(),
+                        self.postgresPid(),
+                        self.instanceId(),
+                        self.dataDir(),
+                        self.pendingRestart()))
                 .orElse(self);
     }
 

@@ -48,25 +48,42 @@ public final class AgentMetrics {
     /** @param view the agent's last published view, null until its first cycle */
     AgentMetrics(Supplier<AgentView> view) {
         this.view = Objects.requireNonNull(view, "view is null");
-        gauge(GaugeWithCallback.builder().name("warden_postgres_running").help("1 when postgres runs on this node"),
+        gauge(
+                GaugeWithCallback.builder().name("warden_postgres_running").help("1 when postgres runs on this node"),
                 v -> v.local().running() ? 1 : 0);
-        gauge(GaugeWithCallback.builder().name("warden_primary").help("1 when this node's postgres runs as a primary"),
+        gauge(
+                GaugeWithCallback.builder()
+                        .name("warden_primary")
+                        .help("1 when this node's postgres runs as a primary"),
                 v -> v.self().role() == Role.PRIMARY ? 1 : 0);
-        gauge(GaugeWithCallback.builder().name("warden_replica_streaming").help("1 when this node is a streaming replica"),
+        gauge(
+                GaugeWithCallback.builder()
+                        .name("warden_replica_streaming")
+                        .help("1 when this node is a streaming replica"),
                 v -> v.self().state() == MemberState.STREAMING ? 1 : 0);
-        gauge(GaugeWithCallback.builder().name("warden_timeline").help("the postgres timeline this node is on (0 when unknown)"),
+        gauge(
+                GaugeWithCallback.builder()
+                        .name("warden_timeline")
+                        .help("the postgres timeline this node is on (0 when unknown)"),
                 v -> v.self().timeline());
-        gauge(GaugeWithCallback.builder().name("warden_wal_position_bytes").unit(Unit.BYTES)
+        gauge(
+                GaugeWithCallback.builder()
+                        .name("warden_wal_position_bytes")
+                        .unit(Unit.BYTES)
                         .help("the current (primary) or furthest received or replayed (replica) WAL position"),
                 v -> v.self().position().value());
-        gauge(GaugeWithCallback.builder().name("warden_replication_lag_bytes").unit(Unit.BYTES)
+        gauge(
+                GaugeWithCallback.builder()
+                        .name("warden_replication_lag_bytes")
+                        .unit(Unit.BYTES)
                         .help("bytes of WAL this replica is behind the primary (0 on a primary)"),
                 v -> v.self().lagBytes());
         GaugeWithCallback.builder()
                 .name("warden_ha_decision")
                 .help("the action of the last HA cycle: one sample, 1, labelled with it")
                 .labelNames("action")
-                .callback(callback -> ifViewed(now -> callback.call(1, now.decision().action().name())))
+                .callback(callback ->
+                        ifViewed(now -> callback.call(1, now.decision().action().name())))
                 .register(registry);
         CounterWithCallback.builder()
                 .name("warden_ha_cycles_total")
@@ -83,7 +100,8 @@ public final class AgentMetrics {
                 .register(registry);
         unreadable = Counter.builder()
                 .name("warden_dcs_unreadable_total")
-                .help("distinct DCS values this agent could not read, by key (members/* and routers/* counted together)")
+                .help(
+                        "distinct DCS values this agent could not read, by key (members/* and routers/* counted together)")
                 .labelNames("key")
                 .register(registry);
         cycleErrors = Counter.builder()
@@ -93,7 +111,8 @@ public final class AgentMetrics {
         promotion = Histogram.builder()
                 .name("warden_promote_seconds")
                 .unit(Unit.SECONDS)
-                .help("how long a promotion of this node took, from pg_ctl promote until the new primary was recorded in the DCS")
+                .help(
+                        "how long a promotion of this node took, from pg_ctl promote until the new primary was recorded in the DCS")
                 .classicOnly()
                 .classicUpperBounds(PROMOTE_BUCKETS)
                 .withoutExemplars()
@@ -101,7 +120,8 @@ public final class AgentMetrics {
     }
 
     private void gauge(GaugeWithCallback.Builder builder, ToDoubleFunction<AgentView> value) {
-        builder.callback(callback -> ifViewed(now -> callback.call(value.applyAsDouble(now)))).register(registry);
+        builder.callback(callback -> ifViewed(now -> callback.call(value.applyAsDouble(now))))
+                .register(registry);
     }
 
     /** Runs {@code sample} on the last view; before the first cycle there is none, and the family is left out. */

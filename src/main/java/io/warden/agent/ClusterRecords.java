@@ -57,8 +57,8 @@ final class ClusterRecords {
             return cluster;
         }
         if (dcs.removeLeader(leader.get().modRevision())) {
-            LOG.warn("removed a leader key naming " + leader.get().name() + " that was bound to no lease (written by hand?):"
-                    + " the leader race runs again");
+            LOG.warn("removed a leader key naming " + leader.get().name()
+                    + " that was bound to no lease (written by hand?):" + " the leader race runs again");
         }
         return dcs.read();
     }

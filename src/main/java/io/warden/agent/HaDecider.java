@@ -48,8 +48,11 @@ public final class HaDecider {
         };
         return allowed
                 ? decision
-                : Decision.of(Action.WAIT, "the cluster config in the DCS is unreadable and I have no copy of an earlier one: not"
-                        + " acting on \"" + decision.reason() + "\" (fix it with warden edit-config or etcdctl)");
+                : Decision.of(
+                        Action.WAIT,
+                        "the cluster config in the DCS is unreadable and I have no copy of an earlier one: not"
+                                + " acting on \"" + decision.reason()
+                                + "\" (fix it with warden edit-config or etcdctl)");
     }
 
     /**
@@ -60,15 +63,18 @@ public final class HaDecider {
         Optional<Switchover> request = dueRequest(in);
         boolean allowed = switch (decision.action()) {
             case LEAD, KEEP_FOLLOWING, WAIT, REPOINT, FENCE, HAND_OVER, PROMOTE, BOOTSTRAP -> true;
-            case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY
-                    || request.map(r -> r.candidate().equals(in.name())).orElse(false);
+            case TAKE_LEADERSHIP ->
+                in.local().data() == DataState.RUNNING_PRIMARY
+                        || request.map(r -> r.candidate().equals(in.name())).orElse(false);
             case START_REPLICA, REWIND -> in.handedOver() && in.local().data() == DataState.STOPPED_PRIMARY;
             case RELEASE_LEADERSHIP -> request.map(Switchover::failover).orElse(false);
             case CLONE, RECLONE, RESTART_PRIMARY -> false;
         };
         return allowed
                 ? decision
-                : Decision.of(Action.WAIT, "maintenance mode: not acting on \"" + decision.reason() + "\" (warden resume ends it)");
+                : Decision.of(
+                        Action.WAIT,
+                        "maintenance mode: not acting on \"" + decision.reason() + "\" (warden resume ends it)");
     }
 
     /**
@@ -76,7 +82,10 @@ public final class HaDecider {
      * with its peers (the agent then need not ask them); one merely scheduled for later does.
      */
     public static boolean isNamedCandidate(ClusterSnapshot cluster, String name, java.time.Instant now) {
-        return cluster.switchover().filter(s -> s.due(now)).map(s -> s.candidate().equals(name)).orElse(false);
+        return cluster.switchover()
+                .filter(s -> s.due(now))
+                .map(s -> s.candidate().equals(name))
+                .orElse(false);
     }
 
     /** The pending switchover or failover, if it is due now. */
@@ -100,7 +109,8 @@ public final class HaDecider {
                 return Decision.of(Action.FENCE, "fencing: my leader lease could not be renewed in time");
             }
             if (namesMe) {
-                return Decision.of(Action.FENCE, "fencing: the leader key names me under an earlier lease, not my current one");
+                return Decision.of(
+                        Action.FENCE, "fencing: the leader key names me under an earlier lease, not my current one");
             }
             if (leader.isPresent()) {
                 return Decision.of(Action.FENCE, "fencing: " + leader.get().name() + " holds the leader key, not me");
@@ -110,60 +120,92 @@ public final class HaDecider {
                 // nobody else may own the synchronous set, and no other primary may be alive.
                 Optional<String> why = takeBackRefused(in);
                 return why.isPresent()
-                        ? Decision.of(Action.FENCE, "fencing: the leader key is gone and I may not take it back: " + why.get())
-                        : Decision.of(Action.TAKE_LEADERSHIP, "leader key is gone while I run as primary: taking it back");
+                        ? Decision.of(
+                                Action.FENCE,
+                                "fencing: the leader key is gone and I may not take it back: " + why.get())
+                        : Decision.of(
+                                Action.TAKE_LEADERSHIP, "leader key is gone while I run as primary: taking it back");
             }
             return Decision.of(Action.FENCE, "fencing: nobody holds the leader key and my lease is not valid");
         }
 
         Optional<String> clusterId = cluster.systemIdentifier();
-        if (!in.systemIdentifier().isEmpty() && clusterId.isPresent() && !clusterId.get().equals(in.systemIdentifier())) {
-            return Decision.of(Action.WAIT, "my data directory belongs to another cluster (system identifier " + in.systemIdentifier()
-                    + ", this cluster's is " + clusterId.get() + "): not joining, racing or rewinding it; point data_dir at an empty"
-                    + " directory, or remove this one if its data is expendable");
+        if (!in.systemIdentifier().isEmpty()
+                && clusterId.isPresent()
+                && !clusterId.get().equals(in.systemIdentifier())) {
+            return Decision.of(
+                    Action.WAIT,
+                    "my data directory belongs to another cluster (system identifier " + in.systemIdentifier()
+                            + ", this cluster's is " + clusterId.get()
+                            + "): not joining, racing or rewinding it; point data_dir at an empty"
+                            + " directory, or remove this one if its data is expendable");
         }
 
         if (namesMe && !holdsKey) {
-            return Decision.of(
-                    Action.WAIT, "the leader key names me from an earlier lease: waiting for it to expire");
+            return Decision.of(Action.WAIT, "the leader key names me from an earlier lease: waiting for it to expire");
         }
         Optional<Switchover> switchover = dueRequest(in);
-        String kind = switchover.map(s -> s.failover() ? "failover" : "switchover").orElse("");
-        if (leading && local.data() == DataState.RUNNING_PRIMARY && switchover.isPresent()
+        String kind =
+                switchover.map(s -> s.failover() ? "failover" : "switchover").orElse("");
+        if (leading
+                && local.data() == DataState.RUNNING_PRIMARY
+                && switchover.isPresent()
                 && switchover.get().concerns(in.name())) {
             Optional<Member> candidate = switchoverCandidate(in, switchover.get());
             return candidate.isPresent()
-                    ? Decision.of(Action.HAND_OVER, candidate.get(), kind + " requested: handing over to " + candidate.get().name())
+                    ? Decision.of(
+                            Action.HAND_OVER,
+                            candidate.get(),
+                            kind + " requested: handing over to "
+                                    + candidate.get().name())
                     : Decision.of(Action.LEAD, kind + " requested but no healthy candidate: still leading");
         }
-        if (holdsKey && local.data() == DataState.STOPPED_PRIMARY && switchover.isPresent() && switchover.get().failover()) {
+        if (holdsKey
+                && local.data() == DataState.STOPPED_PRIMARY
+                && switchover.isPresent()
+                && switchover.get().failover()) {
             Member candidate = cluster.members().get(switchover.get().candidate());
             if (candidate != null && candidate.role() == Role.REPLICA && candidate.postgresPid() != 0) {
-                return Decision.of(Action.RELEASE_LEADERSHIP,
-                        "manual failover to " + candidate.name() + " while my postgres is down: releasing the leader key");
+                return Decision.of(
+                        Action.RELEASE_LEADERSHIP,
+                        "manual failover to " + candidate.name()
+                                + " while my postgres is down: releasing the leader key");
             }
         }
-        if (leader.isEmpty() && switchover.isPresent() && !switchover.get().candidate().isEmpty()
+        if (leader.isEmpty()
+                && switchover.isPresent()
+                && !switchover.get().candidate().isEmpty()
                 && !switchover.get().candidate().equals(in.name())
                 && cluster.members().containsKey(switchover.get().candidate())) {
             return Decision.of(Action.WAIT, kind + " to " + switchover.get().candidate() + " in progress");
         }
         // A cluster that runs (a leader holds the key, this node has data) and lost its initialize key, deleted by
         // hand, goes on as it is: only a node without data, or the bootstrap claimant, looks at bootstrapping.
-        boolean runningWithoutInitialize = cluster.initialize().isEmpty() && leader.isPresent() && local.data() != DataState.EMPTY;
-        if ((cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping")) && !runningWithoutInitialize) {
+        boolean runningWithoutInitialize =
+                cluster.initialize().isEmpty() && leader.isPresent() && local.data() != DataState.EMPTY;
+        if ((cluster.initialize().isEmpty() || cluster.initialize().get().equals("bootstrapping"))
+                && !runningWithoutInitialize) {
             return bootstrap(in, leader, holdsKey);
         }
 
         return switch (local.data()) {
-            case EMPTY -> leaderMember.isPresent() && leaderMember.get().postgresPid() != 0
-                    ? Decision.of(Action.CLONE, leaderMember.get(), "cloning from leader " + leaderMember.get().name())
-                    : Decision.of(Action.WAIT, "data directory is empty and there is no running leader to clone from");
+            case EMPTY ->
+                leaderMember.isPresent() && leaderMember.get().postgresPid() != 0
+                        ? Decision.of(
+                                Action.CLONE,
+                                leaderMember.get(),
+                                "cloning from leader " + leaderMember.get().name())
+                        : Decision.of(
+                                Action.WAIT, "data directory is empty and there is no running leader to clone from");
             case RUNNING_PRIMARY -> Decision.of(Action.LEAD, "leading with a valid lease");
             case STOPPED_PRIMARY -> stoppedPrimary(in, holdsKey, leaderMember);
-            case STOPPED_REPLICA -> leaderMember.isPresent()
-                    ? Decision.of(Action.START_REPLICA, leaderMember.get(), "starting as a replica of " + leaderMember.get().name())
-                    : Decision.of(Action.START_REPLICA, "starting read-only: there is no leader to follow yet");
+            case STOPPED_REPLICA ->
+                leaderMember.isPresent()
+                        ? Decision.of(
+                                Action.START_REPLICA,
+                                leaderMember.get(),
+                                "starting as a replica of " + leaderMember.get().name())
+                        : Decision.of(Action.START_REPLICA, "starting read-only: there is no leader to follow yet");
             case RUNNING_REPLICA -> runningReplica(in, holdsKey, leaderMember);
         };
     }
@@ -189,13 +231,16 @@ public final class HaDecider {
             return Decision.of(Action.WAIT, "the watchdog is not reachable, so I may not bootstrap");
         }
         Optional<Member> withData = in.cluster().members().values().stream()
-                .filter(m -> !m.name().equals(in.name()) && (m.timeline() != 0 || m.postgresPid() != 0 || m.role() != Role.UNKNOWN))
+                .filter(m -> !m.name().equals(in.name())
+                        && (m.timeline() != 0 || m.postgresPid() != 0 || m.role() != Role.UNKNOWN))
                 .findFirst();
         if (withData.isPresent()) {
             // A deleted (or never completed) initialize key while members hold data is not a new cluster: a bootstrap
             // would make a second cluster under the same name.
-            return Decision.of(Action.WAIT, "the initialize key is missing but " + withData.get().name() + " holds data: not"
-                    + " bootstrapping (restore the key with the cluster's system identifier)");
+            return Decision.of(
+                    Action.WAIT,
+                    "the initialize key is missing but " + withData.get().name() + " holds data: not"
+                            + " bootstrapping (restore the key with the cluster's system identifier)");
         }
         return Decision.of(Action.BOOTSTRAP, "cluster is not initialized: racing to bootstrap it");
     }
@@ -203,7 +248,8 @@ public final class HaDecider {
     private static Decision stoppedPrimary(HaInput in, boolean holdsKey, Optional<Member> leaderMember) {
         if (holdsKey) {
             if (!in.leaseValid()) {
-                return Decision.of(Action.WAIT, "postgres is down and my lease is not valid: not restarting as primary");
+                return Decision.of(
+                        Action.WAIT, "postgres is down and my lease is not valid: not restarting as primary");
             }
             if (in.primaryDownFor().compareTo(in.primaryStartTimeout()) > 0) {
                 return Decision.of(
@@ -211,7 +257,8 @@ public final class HaDecider {
                         "postgres did not come back within primary_start_timeout "
                                 + in.primaryStartTimeout().toSeconds() + "s: releasing the leader key");
             }
-            return Decision.of(Action.RESTART_PRIMARY, "postgres is down while I hold the leader key: restarting it in place");
+            return Decision.of(
+                    Action.RESTART_PRIMARY, "postgres is down while I hold the leader key: restarting it in place");
         }
         if (leaderMember.isPresent()) {
             // pg_rewind needs a running source; against a stopped leader it fails and the re-clone fallback
@@ -220,11 +267,15 @@ public final class HaDecider {
             // nothing to do and leave this node stranded on its old timeline.
             Member leader = leaderMember.get();
             if (leader.postgresPid() == 0 || leader.role() != Role.PRIMARY || leader.state() != MemberState.RUNNING) {
-                return Decision.of(Action.WAIT, "former primary: waiting for leader " + leaderMember.get().name()
-                        + " to run as primary before rewinding");
+                return Decision.of(
+                        Action.WAIT,
+                        "former primary: waiting for leader "
+                                + leaderMember.get().name() + " to run as primary before rewinding");
             }
             return Decision.of(
-                    Action.REWIND, leaderMember.get(), "former primary: rewinding to follow " + leaderMember.get().name());
+                    Action.REWIND,
+                    leaderMember.get(),
+                    "former primary: rewinding to follow " + leaderMember.get().name());
         }
         return Decision.of(Action.START_REPLICA, "former primary with no leader: starting read-only to join the race");
     }
@@ -233,8 +284,11 @@ public final class HaDecider {
         if (holdsKey) {
             long newest = in.cluster().newestTimeline();
             if (in.local().timeline() != 0 && in.local().timeline() < newest && !acceptsDataLoss(in)) {
-                return Decision.of(Action.RELEASE_LEADERSHIP, "the leader key is mine but I am on timeline " + in.local().timeline()
-                        + ", older than the cluster's newest " + newest + ": not promoting, releasing the key");
+                return Decision.of(
+                        Action.RELEASE_LEADERSHIP,
+                        "the leader key is mine but I am on timeline "
+                                + in.local().timeline() + ", older than the cluster's newest " + newest
+                                + ": not promoting, releasing the key");
             }
             return in.leaseValid() && in.canLead()
                     ? Decision.of(Action.PROMOTE, "the leader key is mine: promoting")
@@ -247,7 +301,8 @@ public final class HaDecider {
                 return Decision.of(Action.REPOINT, leader, "following the new leader " + leader.name());
             }
             boolean stuck = !in.local().streaming()
-                    && leader.role() == Role.PRIMARY && leader.state() == MemberState.RUNNING
+                    && leader.role() == Role.PRIMARY
+                    && leader.state() == MemberState.RUNNING
                     && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0;
             // Received WAL past the point where the leader's timeline forked: it can never stream; rewind it.
             if (stuck && in.local().timeline() != 0 && in.local().timeline() < leader.timeline()) {
@@ -255,7 +310,8 @@ public final class HaDecider {
                         Action.REWIND,
                         leader,
                         "stranded on timeline " + in.local().timeline() + " while leader " + leader.name() + " is on "
-                                + leader.timeline() + ", not streaming for " + in.notStreamingFor().toSeconds() + "s: rewinding");
+                                + leader.timeline() + ", not streaming for "
+                                + in.notStreamingFor().toSeconds() + "s: rewinding");
             }
             // The walsender refuses it for ever ("requested WAL segment ... has already been removed"): no rewind can
             // bring that WAL back, only a fresh copy can.
@@ -266,12 +322,16 @@ public final class HaDecider {
                         "leader " + leader.name() + " has already recycled the WAL I need, not streaming for "
                                 + in.notStreamingFor().toSeconds() + "s: re-cloning");
             }
-            return Decision.of(Action.KEEP_FOLLOWING, leader, in.local().streaming()
-                    ? "streaming from leader " + leader.name()
-                    : "following leader " + leader.name() + ", not streaming yet");
+            return Decision.of(
+                    Action.KEEP_FOLLOWING,
+                    leader,
+                    in.local().streaming()
+                            ? "streaming from leader " + leader.name()
+                            : "following leader " + leader.name() + ", not streaming yet");
         }
         if (in.cluster().leader().isPresent()) {
-            return Decision.of(Action.WAIT, "the leader " + in.cluster().leader().get().name() + " has not published itself yet");
+            return Decision.of(
+                    Action.WAIT, "the leader " + in.cluster().leader().get().name() + " has not published itself yet");
         }
         return failoverCandidate(in);
     }
@@ -283,14 +343,18 @@ public final class HaDecider {
      */
     private static Optional<Member> switchoverCandidate(HaInput in, Switchover switchover) {
         Predicate<Member> eligible = m -> !m.name().equals(in.name())
-                && m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && m.tags().canFailover()
+                && m.role() == Role.REPLICA
+                && m.state() == MemberState.STREAMING
+                && m.tags().canFailover()
                 && (!in.cluster().config().synchronous() || in.cluster().isSyncStandby(in.name(), m.name()));
         if (!switchover.candidate().isEmpty()) {
-            return Optional.ofNullable(in.cluster().members().get(switchover.candidate())).filter(eligible);
+            return Optional.ofNullable(in.cluster().members().get(switchover.candidate()))
+                    .filter(eligible);
         }
         return in.cluster().members().values().stream()
                 .filter(eligible)
-                .max(Comparator.comparing(Member::position).thenComparing(m -> m.tags().failoverPriority()));
+                .max(Comparator.comparing(Member::position)
+                        .thenComparing(m -> m.tags().failoverPriority()));
     }
 
     /**
@@ -316,33 +380,47 @@ public final class HaDecider {
             return Optional.of("my postgres does not answer, so its timeline is unknown");
         }
         if (in.local().timeline() < newest) {
-            return Optional.of("I am on timeline " + in.local().timeline() + " and the cluster has published " + newest);
+            return Optional.of(
+                    "I am on timeline " + in.local().timeline() + " and the cluster has published " + newest);
         }
-        if (cluster.config().synchronous() && !cluster.sync().map(s -> s.leader().equals(in.name())).orElse(false)) {
-            return Optional.of("synchronous_mode is on and the synchronous set " + cluster.sync().map(s -> "belongs to " + s.leader())
-                    .orElse("is unknown"));
+        if (cluster.config().synchronous()
+                && !cluster.sync().map(s -> s.leader().equals(in.name())).orElse(false)) {
+            return Optional.of("synchronous_mode is on and the synchronous set "
+                    + cluster.sync().map(s -> "belongs to " + s.leader()).orElse("is unknown"));
         }
-        return in.primaryPeers().stream().findFirst().map(peer -> "the agent of " + peer + " reports its postgres running as a primary");
+        return in.primaryPeers().stream()
+                .findFirst()
+                .map(peer -> "the agent of " + peer + " reports its postgres running as a primary");
     }
 
     /** A failover an operator asked for, naming this node, accepting that the cluster's newest timeline's tail is lost. */
     private static boolean acceptsDataLoss(HaInput in) {
-        return dueRequest(in).map(r -> r.failover() && r.acceptDataLoss() && r.candidate().equals(in.name())).orElse(false);
+        return dueRequest(in)
+                .map(r -> r.failover() && r.acceptDataLoss() && r.candidate().equals(in.name()))
+                .orElse(false);
     }
 
     /** No leader: race only when eligible and no eligible peer is further ahead. */
     private static Decision failoverCandidate(HaInput in) {
         if (!in.tags().canFailover()) {
-            return Decision.of(Action.WAIT, in.tags().nofailover()
-                    ? "no leader, but I am tagged nofailover"
-                    : "no leader, but my failover_priority is 0");
+            return Decision.of(
+                    Action.WAIT,
+                    in.tags().nofailover()
+                            ? "no leader, but I am tagged nofailover"
+                            : "no leader, but my failover_priority is 0");
         }
         boolean synchronous = in.cluster().config().synchronous();
         if (synchronous && !isSyncStandby(in, in.name())) {
             // Only a synchronous standby is known to hold every acknowledged commit; an empty set means the
             // primary ran alone and nobody may be promoted without losing writes.
-            return Decision.of(Action.WAIT, "no leader, but synchronous_mode is " + in.cluster().config().synchronousMode().label()
-                    + " and I am not a synchronous standby " + in.cluster().sync().map(s -> s.standbys().toString()).orElse("[]"));
+            return Decision.of(
+                    Action.WAIT,
+                    "no leader, but synchronous_mode is "
+                            + in.cluster().config().synchronousMode().label() + " and I am not a synchronous standby "
+                            + in.cluster()
+                                    .sync()
+                                    .map(s -> s.standbys().toString())
+                                    .orElse("[]"));
         }
         if (!in.leaseValid()) {
             return Decision.of(Action.WAIT, "no leader, but my own lease is not valid");
@@ -354,14 +432,18 @@ public final class HaDecider {
             return Decision.of(Action.WAIT, "no leader, but my postgres is not answering yet");
         }
         if (in.cluster().unreadable().containsKey("optime")) {
-            return Decision.of(Action.WAIT, "no leader, but the last primary position (optime) is unreadable: my lag is unknown");
+            return Decision.of(
+                    Action.WAIT, "no leader, but the last primary position (optime) is unreadable: my lag is unknown");
         }
         long newest = in.cluster().newestTimeline();
         boolean acceptsDataLoss = acceptsDataLoss(in);
         if (in.local().timeline() < newest && !acceptsDataLoss) {
-            return Decision.of(Action.WAIT, "no leader, but I am on timeline " + in.local().timeline() + ", older than the cluster's"
-                    + " newest " + newest + ": what I hold past its fork was discarded; I must rewind and follow, not lead"
-                    + " (warden failover --candidate " + in.name() + " --accept-data-loss overrides this)");
+            return Decision.of(
+                    Action.WAIT,
+                    "no leader, but I am on timeline " + in.local().timeline() + ", older than the cluster's"
+                            + " newest " + newest
+                            + ": what I hold past its fork was discarded; I must rewind and follow, not lead"
+                            + " (warden failover --candidate " + in.name() + " --accept-data-loss overrides this)");
         }
         Lsn mine = in.local().lsn();
         long maxLag = in.cluster().config().maximumLagOnFailover();
@@ -376,20 +458,28 @@ public final class HaDecider {
             }
         }
         boolean named = isNamedCandidate(in.cluster(), in.name(), in.now());
-        Optional<String> livePrimary = named ? Optional.empty() : in.primaryPeers().stream().sorted().findFirst();
+        Optional<String> livePrimary =
+                named ? Optional.empty() : in.primaryPeers().stream().sorted().findFirst();
         if (livePrimary.isPresent()) {
-            return Decision.of(Action.WAIT, "no leader, but the agent of " + livePrimary.get() + " reports its postgres running as a"
-                    + " primary: a primary is still alive");
+            return Decision.of(
+                    Action.WAIT,
+                    "no leader, but the agent of " + livePrimary.get() + " reports its postgres running as a"
+                            + " primary: a primary is still alive");
         }
         for (String peer : named ? java.util.Set.<String>of() : in.unreadablePeers()) {
             Member member = in.cluster().members().get(peer);
             if (member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer))) {
-                return Decision.of(Action.WAIT, "no leader, but " + peer + " answered with a status I cannot read: it may be further ahead");
+                return Decision.of(
+                        Action.WAIT,
+                        "no leader, but " + peer + " answered with a status I cannot read: it may be further ahead");
             }
         }
-        for (Map.Entry<String, Position> peer : named ? Map.<String, Position>of().entrySet() : in.peerPositions().entrySet()) {
+        for (Map.Entry<String, Position> peer : named
+                ? Map.<String, Position>of().entrySet()
+                : in.peerPositions().entrySet()) {
             Member member = in.cluster().members().get(peer.getKey());
-            boolean eligible = member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));
+            boolean eligible =
+                    member != null && member.tags().canFailover() && (!synchronous || isSyncStandby(in, peer.getKey()));
             if (!eligible) {
                 continue;
             }
@@ -398,21 +488,32 @@ public final class HaDecider {
             int ahead = peer.getValue().compareTo(own);
             if (ahead > 0) {
                 return Decision.of(
-                        Action.WAIT, "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + own + ")");
+                        Action.WAIT,
+                        "no leader, but " + peer.getKey() + " is further ahead (" + peer.getValue() + " > " + own
+                                + ")");
             }
             if (ahead == 0 && member.tags().failoverPriority() > in.tags().failoverPriority()) {
-                return Decision.of(Action.WAIT, "no leader, but " + peer.getKey() + " is as far ahead with a higher failover_priority ("
-                        + member.tags().failoverPriority() + " > " + in.tags().failoverPriority() + ")");
+                return Decision.of(
+                        Action.WAIT,
+                        "no leader, but " + peer.getKey() + " is as far ahead with a higher failover_priority ("
+                                + member.tags().failoverPriority() + " > "
+                                + in.tags().failoverPriority() + ")");
             }
         }
         if (named) {
             if (acceptsDataLoss && in.local().timeline() < newest) {
-                return Decision.of(Action.TAKE_LEADERSHIP, "manual failover to me with accept-data-loss: taking the leader key from"
-                        + " timeline " + in.local().timeline() + "; what timeline " + newest + " acknowledged past their fork is discarded");
+                return Decision.of(
+                        Action.TAKE_LEADERSHIP,
+                        "manual failover to me with accept-data-loss: taking the leader key from" + " timeline "
+                                + in.local().timeline() + "; what timeline " + newest
+                                + " acknowledged past their fork is discarded");
             }
-            return Decision.of(Action.TAKE_LEADERSHIP, dueRequest(in).get().failover()
-                    ? "manual failover to me requested: taking the leader key" + (acceptsDataLoss ? " (accepting data loss)" : "")
-                    : "switchover to me: taking the leader key");
+            return Decision.of(
+                    Action.TAKE_LEADERSHIP,
+                    dueRequest(in).get().failover()
+                            ? "manual failover to me requested: taking the leader key"
+                                    + (acceptsDataLoss ? " (accepting data loss)" : "")
+                            : "switchover to me: taking the leader key");
         }
         return Decision.of(Action.TAKE_LEADERSHIP, "no leader and I am the most advanced eligible replica at " + mine);
     }

@@ -1,7 +1,6 @@
 package io.warden.agent;
 
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.Lsn;
 import io.warden.cluster.NodeTags;
 import io.warden.postgres.LocalState;
 import java.time.Duration;

@@ -39,7 +39,16 @@ final class HandOver {
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
 
-    HandOver(NodeConfig config, Dcs dcs, Postgres postgres, Peers peers, Lease lease, WatchdogArm watchdog, Clock clock, Publication publication, ClusterRecords records) {
+    HandOver(
+            NodeConfig config,
+            Dcs dcs,
+            Postgres postgres,
+            Peers peers,
+            Lease lease,
+            WatchdogArm watchdog,
+            Clock clock,
+            Publication publication,
+            ClusterRecords records) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
@@ -82,29 +91,39 @@ final class HandOver {
         long read = clock.nanoTime();
         Lsn received;
         try {
-            received = Poll.every(Duration.ofMillis(20)).clock(clock)
-                    .untilAnswered(Duration.ofSeconds(30), () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
+            received = Poll.every(Duration.ofMillis(20))
+                    .clock(clock)
+                    .untilAnswered(
+                            Duration.ofSeconds(30),
+                            () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
                     .orElseGet(() -> livePosition(candidate).orElse(Lsn.ZERO));
         } catch (InterruptedException e) {
             // Stopping: postgres stays down and the key stays ours until the lease runs out; the candidate may still
             // have everything, and a restarted agent starts this primary again only while it holds the key.
             Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
+            throw new WardenException(
+                    "interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
                     "none: the agent is stopping");
         }
         long confirmed = clock.nanoTime();
         if (received.compareTo(checkpoint) <= 0) {
-            LOG.warn("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint " + checkpoint
-                    + " (at " + received + "); restarting as primary instead");
+            LOG.warn("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint "
+                    + checkpoint + " (at " + received + "); restarting as primary instead");
             check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
             records.clearSwitchover(cluster, "hand-over aborted");
             return;
         }
         watchdog.disarm();
         dcs.releaseLeader(config.name(), lease.term().id());
-        LOG.info(String.format("handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
-                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)", candidate.name(), checkpoint,
-                seconds(stopped - begun), seconds(read - stopped), seconds(confirmed - read), seconds(clock.nanoTime() - confirmed)));
+        LOG.info(String.format(
+                "handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
+                        + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)",
+                candidate.name(),
+                checkpoint,
+                seconds(stopped - begun),
+                seconds(read - stopped),
+                seconds(confirmed - read),
+                seconds(clock.nanoTime() - confirmed)));
     }
 
     private Optional<Lsn> livePosition(Member member) {

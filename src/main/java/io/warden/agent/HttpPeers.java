@@ -23,7 +23,8 @@ import java.util.concurrent.TimeoutException;
 public final class HttpPeers implements Peers {
     private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(700);
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
 
     @Override
     public Map<String, PeerStatus> statuses(Collection<Member> members) {
@@ -33,7 +34,8 @@ public final class HttpPeers implements Peers {
         Map<String, PeerStatus> answers = new HashMap<>();
         for (var entry : asked) {
             try {
-                HttpResponse<String> response = entry.getValue().get(REQUEST_TIMEOUT.toMillis() + 100, TimeUnit.MILLISECONDS);
+                HttpResponse<String> response =
+                        entry.getValue().get(REQUEST_TIMEOUT.toMillis() + 100, TimeUnit.MILLISECONDS);
                 if (response.statusCode() == 200) {
                     answers.put(entry.getKey().name(), read(response.body()));
                 }
@@ -65,7 +67,8 @@ public final class HttpPeers implements Peers {
     @Override
     public OptionalInt liveness(Member member) {
         try {
-            return OptionalInt.of(http.send(request(member, "/liveness"), HttpResponse.BodyHandlers.discarding()).statusCode());
+            return OptionalInt.of(http.send(request(member, "/liveness"), HttpResponse.BodyHandlers.discarding())
+                    .statusCode());
         } catch (IOException e) {
             return OptionalInt.empty();
         } catch (InterruptedException e) {
@@ -84,6 +87,8 @@ public final class HttpPeers implements Peers {
     }
 
     private static HttpRequest request(Member member, String path) {
-        return HttpRequest.newBuilder(URI.create(member.apiUrl() + path)).timeout(REQUEST_TIMEOUT).build();
+        return HttpRequest.newBuilder(URI.create(member.apiUrl() + path))
+                .timeout(REQUEST_TIMEOUT)
+                .build();
     }
 }

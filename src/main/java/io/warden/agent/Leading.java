@@ -24,7 +24,17 @@ final class Leading {
     private final StepDown stepDown;
     private final ClusterRecords records;
 
-    Leading(NodeConfig config, Postgres postgres, Lease lease, LeaseChecks leaseChecks, WardenConf conf, SyncReplication sync, ReplicationSlots slots, Publication publication, StepDown stepDown, ClusterRecords records) {
+    Leading(
+            NodeConfig config,
+            Postgres postgres,
+            Lease lease,
+            LeaseChecks leaseChecks,
+            WardenConf conf,
+            SyncReplication sync,
+            ReplicationSlots slots,
+            Publication publication,
+            StepDown stepDown,
+            ClusterRecords records) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
@@ -43,7 +53,8 @@ final class Leading {
      */
     void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         if (lease.term().id() != term.id()) {
-            stepDown.fence("stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
+            stepDown.fence(
+                    "stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
             return;
         }
         if (!leaseChecks.armFor(term)) {
@@ -57,7 +68,8 @@ final class Leading {
         sync.manage(cluster);
         if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
             // Requested against a former leader: it can never run, and would block new requests.
-            LOG.info("clearing a switchover request for former leader " + cluster.switchover().get().leader());
+            LOG.info("clearing a switchover request for former leader "
+                    + cluster.switchover().get().leader());
             records.clearSwitchover(cluster, "it names a former leader");
         }
     }
@@ -71,7 +83,8 @@ final class Leading {
         if (!leaseChecks.stillHolds(term, "restarting postgres as primary")) {
             return;
         }
-        Result result = postgres.start(Duration.ofSeconds(Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
+        Result result = postgres.start(Duration.ofSeconds(
+                Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
         } else {

@@ -34,7 +34,9 @@ final class LeaseChecks {
             return true;
         }
         LOG.warn("not " + effect + ": it was decided under lease " + Long.toHexString(term.id()) + ", which "
-                + (held.id() != term.id() ? "has been replaced by " + Long.toHexString(held.id()) : "is no longer valid"));
+                + (held.id() != term.id()
+                        ? "has been replaced by " + Long.toHexString(held.id())
+                        : "is no longer valid"));
         return false;
     }
 

@@ -35,7 +35,14 @@ final class NodeCommandRunner {
     private final Rejoin rejoin;
     private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
-    NodeCommandRunner(NodeConfig config, Postgres postgres, Lease lease, WatchdogArm watchdog, Clock clock, WardenConf conf, Rejoin rejoin) {
+    NodeCommandRunner(
+            NodeConfig config,
+            Postgres postgres,
+            Lease lease,
+            WatchdogArm watchdog,
+            Clock clock,
+            WardenConf conf,
+            Rejoin rejoin) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
@@ -78,14 +85,17 @@ final class NodeCommandRunner {
     }
 
     private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
-        return cluster.leaderMember().filter(m -> !m.name().equals(config.name())).map(WardenConf::upstream);
+        return cluster.leaderMember()
+                .filter(m -> !m.name().equals(config.name()))
+                .map(WardenConf::upstream);
     }
 
     private String restart(ClusterSnapshot cluster, LocalState local) {
         boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
         if (primary && !(cluster.isLeader(config.name()) && lease.valid(clock.nanoTime()))) {
-            throw new NodeCommand.Refused("this node's data directory is a primary's but it does not hold the leader key: the HA loop"
-                    + " decides what it becomes, not a restart");
+            throw new NodeCommand.Refused(
+                    "this node's data directory is a primary's but it does not hold the leader key: the HA loop"
+                            + " decides what it becomes, not a restart");
         }
         if (local.running()) {
             check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
@@ -114,7 +124,8 @@ final class NodeCommandRunner {
 
     private String reinitialize(ClusterSnapshot cluster) {
         if (cluster.isLeader(config.name())) {
-            throw new NodeCommand.Refused("this node is the primary: only a replica can be rebuilt (switch over first)");
+            throw new NodeCommand.Refused(
+                    "this node is the primary: only a replica can be rebuilt (switch over first)");
         }
         Member leader = cluster.leaderMember()
                 .filter(m -> m.postgresPid() != 0)

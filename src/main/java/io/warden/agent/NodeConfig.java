@@ -57,21 +57,25 @@ public record NodeConfig(
             // would fail on it with "No content to map", so look at the first token first.
             raw = parser.nextToken() == null ? null : Json.yaml().readValue(parser, NodeConfig.class);
         } catch (UnrecognizedPropertyException e) {
-            String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
+            String known = e.getKnownPropertyIds().stream()
+                    .map(Object::toString)
+                    .sorted()
+                    .collect(Collectors.joining(", "));
             throw new WardenException(
                     "unknown key '" + e.getPropertyName() + "' in " + file + " at line "
                             + lineOf(text, e.getPropertyName(), e.getLocation().getLineNr()),
                     "remove it or correct its spelling; known keys: " + known);
         } catch (JsonProcessingException e) {
             throw new WardenException(
-                    "malformed config file " + file + " at line " + e.getLocation().getLineNr() + ": "
-                            + e.getOriginalMessage(),
+                    "malformed config file " + file + " at line "
+                            + e.getLocation().getLineNr() + ": " + e.getOriginalMessage(),
                     "fix the YAML syntax at that line");
         } catch (IOException e) {
             throw new WardenException("cannot parse config file " + file + ": " + e.getMessage(), "check the file");
         }
         if (raw == null) {
-            throw new WardenException("config file " + file + " is empty", "give at least name, port, etcd and data_dir");
+            throw new WardenException(
+                    "config file " + file + " is empty", "give at least name, port, etcd and data_dir");
         }
         return raw.validated(file);
     }
@@ -80,17 +84,20 @@ public record NodeConfig(
         require(name, "name", file);
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
             throw new WardenException(
-                    "invalid name '" + name + "' in " + file, "use letters, digits, '.', '_' or '-', at most 63 characters");
+                    "invalid name '" + name + "' in " + file,
+                    "use letters, digits, '.', '_' or '-', at most 63 characters");
         }
         require(port, "port", file);
         require(apiPort, "api_port", file);
         require(dataDir, "data_dir", file);
         if (etcd == null || etcd.isEmpty()) {
-            throw new WardenException("missing key 'etcd' in " + file, "list the etcd endpoints, e.g. [http://127.0.0.1:2379]");
+            throw new WardenException(
+                    "missing key 'etcd' in " + file, "list the etcd endpoints, e.g. [http://127.0.0.1:2379]");
         }
         for (Integer p : new Integer[] {port, apiPort}) {
             if (p < 1 || p > 65535) {
-                throw new WardenException("port " + p + " in " + file + " is out of range", "use a port between 1 and 65535");
+                throw new WardenException(
+                        "port " + p + " in " + file + " is out of range", "use a port between 1 and 65535");
             }
         }
         Duration ttlValue = duration(ttl, "ttl", file, DEFAULT_TTL);
@@ -162,7 +169,8 @@ public record NodeConfig(
         try {
             return Units.duration(value);
         } catch (IllegalArgumentException | ArithmeticException e) {
-            throw new WardenException("bad value for '" + key + "' in " + file + ": " + e.getMessage(), "use e.g. 3s or 500ms");
+            throw new WardenException(
+                    "bad value for '" + key + "' in " + file + ": " + e.getMessage(), "use e.g. 3s or 500ms");
         }
     }
 

@@ -50,7 +50,10 @@ final class PeerProbe {
      */
     Report probePeers(ClusterSnapshot cluster) {
         long now = clock.nanoTime();
-        recentMembers.values().removeIf(seen -> now - seen.atNanos() > config.ttlDuration().multipliedBy(2).toNanos());
+        recentMembers
+                .values()
+                .removeIf(seen -> now - seen.atNanos()
+                        > config.ttlDuration().multipliedBy(2).toNanos());
         Map<String, Member> asked = new HashMap<>();
         recentMembers.forEach((name, seen) -> asked.put(name, seen.member()));
         asked.putAll(cluster.members());

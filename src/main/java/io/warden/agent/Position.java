@@ -9,7 +9,8 @@ import java.util.Comparator;
  * holds WAL the cluster discarded, not WAL it lacks.
  */
 record Position(long timeline, Lsn lsn) implements Comparable<Position> {
-    private static final Comparator<Position> ORDER = Comparator.comparingLong(Position::timeline).thenComparing(Position::lsn);
+    private static final Comparator<Position> ORDER =
+            Comparator.comparingLong(Position::timeline).thenComparing(Position::lsn);
 
     @Override
     public int compareTo(Position other) {

@@ -42,7 +42,21 @@ final class Promotion {
     private final ClusterRecords records;
     private final AgentMetrics metrics;
 
-    Promotion(NodeConfig config, Dcs dcs, Postgres postgres, Lease lease, WatchdogArm watchdog, Clock clock, LeaseChecks leaseChecks, WardenConf conf, SyncReplication sync, Publication publication, RouterBarrier barrier, StepDown stepDown, ClusterRecords records, AgentMetrics metrics) {
+    Promotion(
+            NodeConfig config,
+            Dcs dcs,
+            Postgres postgres,
+            Lease lease,
+            WatchdogArm watchdog,
+            Clock clock,
+            LeaseChecks leaseChecks,
+            WardenConf conf,
+            SyncReplication sync,
+            Publication publication,
+            RouterBarrier barrier,
+            StepDown stepDown,
+            ClusterRecords records,
+            AgentMetrics metrics) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
@@ -67,7 +81,8 @@ final class Promotion {
         }
         if (!leaseChecks.armFor(term)) {
             dcs.releaseLeader(config.name(), lease.term().id());
-            throw new WardenException("watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
+            throw new WardenException(
+                    "watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
         publication.inProgress(MemberState.INITIALIZING);
         publication.publishSelf(cluster, LocalState.of(DataState.EMPTY));
@@ -75,12 +90,14 @@ final class Promotion {
             postgres.initdb(config.superuserPassword());
             conf.writePrimary();
             if (!leaseChecks.stillHolds(term, "starting the new primary")) {
-                throw new WardenException("the lease changed during the bootstrap", "none: the next cycle decides again");
+                throw new WardenException(
+                        "the lease changed during the bootstrap", "none: the next cycle decides again");
             }
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
             postgres.createReplicationRole(config.replicationPassword());
             dcs.completeBootstrap(postgres.systemIdentifier());
-            records.appendHistory(new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
+            records.appendHistory(
+                    new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
             LOG.info("bootstrapped the cluster as primary");
         } catch (RuntimeException | SQLException e) {
             LOG.error("bootstrap failed, removing the half-made data directory: " + e.getMessage());
@@ -107,12 +124,14 @@ final class Promotion {
             List<String> unacknowledged = barrier.await(true);
             if (!unacknowledged.isEmpty()) {
                 // Fail closed: a router that may still send writes to the old primary must not see a second one.
-                LOG.warn("not promoting: routers " + unacknowledged + " did not stop routing to the old primary within their"
+                LOG.warn("not promoting: routers " + unacknowledged
+                        + " did not stop routing to the old primary within their"
                         + " lease and its margin; released the leader key, the race runs again next cycle");
                 dcs.releaseLeader(config.name(), term.id());
                 return;
             }
-            LOG.info(String.format("took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
+            LOG.info(String.format(
+                    "took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
                     seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
             promote(term, current, decision);
         } else if (!leaseChecks.armFor(term)) {
@@ -139,13 +158,15 @@ final class Promotion {
             // The key was bound to that lease and went with it: nothing to release.
             return;
         }
-        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop it.
+        // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop
+        // it.
         if (!leaseChecks.armFor(term)) {
             LOG.warn("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             stepDown.release();
             return;
         }
-        if (current.config().synchronous() && !sync.resetForPromotion(current.config().synchronousMode())) {
+        if (current.config().synchronous()
+                && !sync.resetForPromotion(current.config().synchronousMode())) {
             return;
         }
         publication.inProgress(MemberState.PROMOTING);
@@ -165,10 +186,15 @@ final class Promotion {
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
         publication.publishSelf(ClusterSnapshot.empty(), promoted);
         records.appendHistory(new HistoryEntry(
-                promoted.timeline(), promoted.lsn().toString(), config.name(), clock.instant().toString(), "promoted: " + decision));
+                promoted.timeline(),
+                promoted.lsn().toString(),
+                config.name(),
+                clock.instant().toString(),
+                "promoted: " + decision));
         publication.publishOptime(promoted);
         records.clearSwitchover(current, "promoted");
-        LOG.info(String.format("promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
+        LOG.info(String.format(
+                "promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
                 promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
         metrics.promotionTook(clock.nanoTime() - begun);
     }

@@ -8,9 +8,9 @@ import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
 import io.warden.common.Clock;
 import io.warden.dcs.Dcs;
-import io.warden.dcs.Published;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
+import io.warden.dcs.Published;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 
@@ -33,11 +33,19 @@ final class Publication {
      * watch; on an idle cluster the rewrites kept three etcd members, three agents and two routers busy.
      */
     private final Published<Member> published = new Published<>();
+
     private final Published<Optime> publishedOptime = new Published<>();
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
 
-    Publication(NodeConfig config, Dcs dcs, Lease lease, Clock clock, SyncReplication sync, ReasonLog reasons, String instanceId) {
+    Publication(
+            NodeConfig config,
+            Dcs dcs,
+            Lease lease,
+            Clock clock,
+            SyncReplication sync,
+            ReasonLog reasons,
+            String instanceId) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
@@ -92,16 +100,19 @@ final class Publication {
             case RUNNING_REPLICA -> Role.REPLICA;
             case EMPTY, STOPPED_PRIMARY, STOPPED_REPLICA -> Role.UNKNOWN;
         };
-        MemberState state = inProgress != null ? inProgress
-                : sync.awaitingProbe() && local.data() == DataState.RUNNING_PRIMARY ? MemberState.PROMOTING
-                : switch (local.data()) {
-            case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
-            case RUNNING_REPLICA -> local.timeline() == 0
-                    ? MemberState.STARTING
-                    : (local.streaming() ? MemberState.STREAMING : MemberState.IN_ARCHIVE_RECOVERY);
-            case STOPPED_PRIMARY, STOPPED_REPLICA -> MemberState.STOPPED;
-            case EMPTY -> MemberState.WAITING;
-        };
+        MemberState state = inProgress != null
+                ? inProgress
+                : sync.awaitingProbe() && local.data() == DataState.RUNNING_PRIMARY
+                        ? MemberState.PROMOTING
+                        : switch (local.data()) {
+                            case RUNNING_PRIMARY -> local.timeline() == 0 ? MemberState.STARTING : MemberState.RUNNING;
+                            case RUNNING_REPLICA ->
+                                local.timeline() == 0
+                                        ? MemberState.STARTING
+                                        : (local.streaming() ? MemberState.STREAMING : MemberState.IN_ARCHIVE_RECOVERY);
+                            case STOPPED_PRIMARY, STOPPED_REPLICA -> MemberState.STOPPED;
+                            case EMPTY -> MemberState.WAITING;
+                        };
         long lag = 0;
         if (role == Role.REPLICA) {
             Lsn primary = cluster.leaderMember()

@@ -1,7 +1,6 @@
 package io.warden.agent;
 
 import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
  * The sentences that say why the agent does, or cannot do, what it does, logged once per change: a loop that meets

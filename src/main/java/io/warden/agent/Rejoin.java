@@ -31,6 +31,7 @@ final class Rejoin {
     private static final Logger LOG = LoggerFactory.getLogger(Rejoin.class);
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
+
     private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
 
     private final NodeConfig config;
@@ -42,6 +43,7 @@ final class Rejoin {
     private final ReasonLog reasons;
     /** The cluster as the last cycle saw it, which the record published at the start of a long action shows. */
     private final Supplier<ClusterSnapshot> lastSeen;
+
     private long notStreamingSinceNanos;
     private long lastStrandedRewindNanos;
     /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
@@ -53,8 +55,15 @@ final class Rejoin {
      */
     private long walCheckedAtNanos;
 
-    Rejoin(NodeConfig config, Postgres postgres, WatchdogArm watchdog, Clock clock, WardenConf conf, Publication publication,
-            ReasonLog reasons, Supplier<ClusterSnapshot> lastSeen) {
+    Rejoin(
+            NodeConfig config,
+            Postgres postgres,
+            WatchdogArm watchdog,
+            Clock clock,
+            WardenConf conf,
+            Publication publication,
+            ReasonLog reasons,
+            Supplier<ClusterSnapshot> lastSeen) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
@@ -111,7 +120,8 @@ final class Rejoin {
                     + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
             return gap.isPresent();
         } catch (SQLException | RuntimeException e) {
-            reasons.log("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: " + e.getMessage());
+            reasons.log("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: "
+                    + e.getMessage());
             return false;
         }
     }
@@ -120,7 +130,9 @@ final class Rejoin {
         publication.inProgress(MemberState.CLONING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
         watchdog.disarm();
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "cloning from " + leader.name());
+        check(
+                postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)),
+                "cloning from " + leader.name());
         conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the new replica");
         LOG.info("cloned from " + leader.name() + " and started as its replica");
@@ -142,15 +154,20 @@ final class Rejoin {
 
     void rewind(Member leader, ClusterSnapshot cluster) {
         if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
-            reasons.log("pg_rewind failed " + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos).toSeconds()
-                    + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
+            reasons.log(
+                    "pg_rewind failed "
+                            + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos)
+                                    .toSeconds()
+                            + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
             return;
         }
         publication.inProgress(MemberState.REWINDING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.STOPPED_PRIMARY));
         watchdog.disarm();
         boolean stranded = postgres.postmasterPid().isPresent();
-        if (stranded && clock.nanoTime() - lastStrandedRewindNanos < Duration.ofMinutes(5).toNanos()) {
+        if (stranded
+                && clock.nanoTime() - lastStrandedRewindNanos
+                        < Duration.ofMinutes(5).toNanos()) {
             // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
             // only a fresh copy helps.
             LOG.warn("still stranded after a rewind: re-cloning from " + leader.name());
@@ -175,7 +192,8 @@ final class Rejoin {
             return;
         }
         rewindFailedAtNanos = 0;
-        LOG.info("pg_rewind from " + leader.name() + ": " + result.tail().lines().reduce((a, b) -> b).orElse(""));
+        LOG.info("pg_rewind from " + leader.name() + ": "
+                + result.tail().lines().reduce((a, b) -> b).orElse(""));
         conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the rewound replica");
         notStreamingSinceNanos = 0;
@@ -204,17 +222,21 @@ final class Rejoin {
             return;
         }
         Optional<Member> healthy = cluster.members().values().stream()
-                .filter(m -> !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
+                .filter(m ->
+                        !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
                 .findFirst();
         if (healthy.isPresent() && leaderAnswers(leader)) {
-            LOG.warn(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); " + healthy.get().name()
-                    + " is a healthy replica, so deleting this node's data and re-cloning from " + leader.name());
+            LOG.warn(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); "
+                    + healthy.get().name() + " is a healthy replica, so deleting this node's data and re-cloning from "
+                    + leader.name());
             reclone(leader);
             return;
         }
         rewindFailedAtNanos = clock.nanoTime();
-        LOG.warn(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free + " bytes free, "
-                + size + " needed) and " + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
+        LOG.warn(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free
+                + " bytes free, "
+                + size + " needed) and "
+                + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
                 + "; repair replaces this node, or free space and run warden reinit " + config.name());
     }
 
@@ -242,7 +264,9 @@ final class Rejoin {
     }
 
     private void cloneInto(Member leader) {
-        check(postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)), "re-cloning from " + leader.name());
+        check(
+                postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)),
+                "re-cloning from " + leader.name());
         conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the re-cloned replica");
         rewindFailedAtNanos = 0;

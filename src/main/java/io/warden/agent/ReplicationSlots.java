@@ -6,9 +6,9 @@ import io.warden.postgres.PostgresCtl;
 import java.sql.SQLException;
 import java.util.Map;
 import java.util.Set;
+import java.util.stream.Collectors;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.stream.Collectors;
 
 /** The primary's physical replication slots: one per other member, dropped when the member is gone. */
 final class ReplicationSlots {

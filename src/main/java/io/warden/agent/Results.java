@@ -10,7 +10,9 @@ final class Results {
     /** Throws when {@code result} failed, with its exit code and the last lines it printed. */
     static void check(Result result, String what) {
         if (!result.ok()) {
-            throw new WardenException(what + " failed (exit " + result.exitCode() + "):\n" + result.tail(), "see postgres.log in the node's directory");
+            throw new WardenException(
+                    what + " failed (exit " + result.exitCode() + "):\n" + result.tail(),
+                    "see postgres.log in the node's directory");
         }
     }
 }

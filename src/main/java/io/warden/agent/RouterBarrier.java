@@ -38,31 +38,39 @@ final class RouterBarrier {
      */
     List<String> await(boolean unreadableHold) {
         Duration limit = barrierLimit();
-        java.util.concurrent.atomic.AtomicReference<List<String>> stale = new java.util.concurrent.atomic.AtomicReference<>(List.of());
+        java.util.concurrent.atomic.AtomicReference<List<String>> stale =
+                new java.util.concurrent.atomic.AtomicReference<>(List.of());
         try {
-            boolean acknowledged = Poll.every(Duration.ofMillis(20)).clock(clock).until(limit, () -> {
-                try {
-                    stale.set(dcs.readRouters().stream()
-                            .filter(r -> !r.primary().isEmpty() && !r.primary().equals(config.name()))
-                            .filter(r -> unreadableHold || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
-                            .map(r -> r.id() + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
-                                    ? " (its status is unreadable)"
-                                    : " (still routing to " + r.primary() + ")"))
-                            .toList());
-                    if (!stale.get().isEmpty()) {
-                        reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
-                    }
-                    return stale.get().isEmpty();
-                } catch (DcsException e) {
-                    stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
-                    reasons.log("cannot read router acknowledgements: " + e.getMessage());
-                    return false;
-                }
-            });
+            boolean acknowledged = Poll.every(Duration.ofMillis(20))
+                    .clock(clock)
+                    .until(limit, () -> {
+                        try {
+                            stale.set(dcs.readRouters().stream()
+                                    .filter(r -> !r.primary().isEmpty()
+                                            && !r.primary().equals(config.name()))
+                                    .filter(r -> unreadableHold
+                                            || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
+                                    .map(r -> r.id()
+                                            + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
+                                                    ? " (its status is unreadable)"
+                                                    : " (still routing to " + r.primary() + ")"))
+                                    .toList());
+                            if (!stale.get().isEmpty()) {
+                                reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
+                            }
+                            return stale.get().isEmpty();
+                        } catch (DcsException e) {
+                            stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
+                            reasons.log("cannot read router acknowledgements: " + e.getMessage());
+                            return false;
+                        }
+                    });
             return acknowledged ? List.of() : stale.get();
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for the routers' acknowledgements: not promoting", "none: the agent is stopping");
+            throw new WardenException(
+                    "interrupted while waiting for the routers' acknowledgements: not promoting",
+                    "none: the agent is stopping");
         }
     }
 

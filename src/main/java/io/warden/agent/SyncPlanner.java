@@ -54,7 +54,11 @@ public final class SyncPlanner {
      * At most one of: publish S (empty optional: delete the key), reconfigure P, or start timing members just seen
      * as synchronous (the agent records the primary's current position for them).
      */
-    public record Plan(Optional<Optional<SyncState>> publish, Optional<Configure> configure, Set<String> startTiming, String reason) {
+    public record Plan(
+            Optional<Optional<SyncState>> publish,
+            Optional<Configure> configure,
+            Set<String> startTiming,
+            String reason) {
         static Plan nothing() {
             return new Plan(Optional.empty(), Optional.empty(), Set.of(), "synchronous replication is as it should be");
         }
@@ -70,9 +74,13 @@ public final class SyncPlanner {
             if (names.isEmpty()) {
                 return "";
             }
-            StringBuilder text = new StringBuilder("FIRST ").append(names.size()).append(" (");
+            StringBuilder text =
+                    new StringBuilder("FIRST ").append(names.size()).append(" (");
             for (int i = 0; i < names.size(); i++) {
-                text.append(i == 0 ? "" : ", ").append('"').append(names.get(i).replace("\"", "\"\"")).append('"');
+                text.append(i == 0 ? "" : ", ")
+                        .append('"')
+                        .append(names.get(i).replace("\"", "\"\""))
+                        .append('"');
             }
             return text.append(')').toString();
         }
@@ -80,35 +88,55 @@ public final class SyncPlanner {
 
     public static Plan plan(Input in) {
         SyncMode mode = in.config().synchronousMode();
-        List<String> published = in.published().filter(s -> s.leader().equals(in.leader())).map(SyncState::standbys).orElse(List.of());
-        boolean keyIsMine = in.published().map(s -> s.leader().equals(in.leader())).orElse(false);
+        List<String> published = in.published()
+                .filter(s -> s.leader().equals(in.leader()))
+                .map(SyncState::standbys)
+                .orElse(List.of());
+        boolean keyIsMine =
+                in.published().map(s -> s.leader().equals(in.leader())).orElse(false);
         if (mode == SyncMode.OFF) {
             if (in.published().isPresent()) {
-                return new Plan(Optional.of(Optional.empty()), Optional.empty(), Set.of(), "synchronous_mode is off: removing the sync key");
+                return new Plan(
+                        Optional.of(Optional.empty()),
+                        Optional.empty(),
+                        Set.of(),
+                        "synchronous_mode is off: removing the sync key");
             }
             if (!in.configured().isEmpty() || in.wildcard()) {
-                return new Plan(Optional.empty(), Optional.of(new Configure(List.of(), false)), Set.of(),
+                return new Plan(
+                        Optional.empty(),
+                        Optional.of(new Configure(List.of(), false)),
+                        Set.of(),
                         "synchronous_mode is off: commits no longer wait for standbys");
             }
             return Plan.nothing();
         }
         if (!keyIsMine) {
             // Never written by this leader (mode just turned on, or a previous leader's set): start from nobody.
-            return new Plan(Optional.of(Optional.of(new SyncState(in.leader(), List.of()))), Optional.empty(), Set.of(),
+            return new Plan(
+                    Optional.of(Optional.of(new SyncState(in.leader(), List.of()))),
+                    Optional.empty(),
+                    Set.of(),
                     "synchronous_mode is " + mode.label() + ": publishing an empty synchronous set to start from");
         }
         List<String> desired = desired(in, published);
         // 1. Shrink S before P: a standby that is gone or no longer wanted stops being promotable first.
         List<String> kept = published.stream().filter(desired::contains).toList();
         if (kept.size() < published.size()) {
-            return new Plan(Optional.of(Optional.of(new SyncState(in.leader(), kept))), Optional.empty(), Set.of(),
+            return new Plan(
+                    Optional.of(Optional.of(new SyncState(in.leader(), kept))),
+                    Optional.empty(),
+                    Set.of(),
                     "removing " + minus(published, kept) + " from the synchronous set");
         }
         // 2. Make P the desired set (it contains S after step 1).
         boolean wildcard = desired.isEmpty() && mode == SyncMode.STRICT;
         if (!sameSet(desired, in.configured()) || wildcard != in.wildcard()) {
             Configure next = new Configure(desired, wildcard);
-            return new Plan(Optional.empty(), Optional.of(next), Set.of(),
+            return new Plan(
+                    Optional.empty(),
+                    Optional.of(next),
+                    Set.of(),
                     "setting synchronous_standby_names to '" + next.setting() + "'");
         }
         // 3. Grow S with members of P that postgres waits for and that have caught up.
@@ -130,11 +158,15 @@ public final class SyncPlanner {
             }
         }
         if (grown.size() > published.size()) {
-            return new Plan(Optional.of(Optional.of(new SyncState(in.leader(), grown))), Optional.empty(), startTiming,
+            return new Plan(
+                    Optional.of(Optional.of(new SyncState(in.leader(), grown))),
+                    Optional.empty(),
+                    startTiming,
                     "adding " + minus(grown, published) + " to the synchronous set");
         }
         if (!startTiming.isEmpty()) {
-            return new Plan(Optional.empty(), Optional.empty(), startTiming, "waiting for " + startTiming + " to catch up");
+            return new Plan(
+                    Optional.empty(), Optional.empty(), startTiming, "waiting for " + startTiming + " to catch up");
         }
         return Plan.nothing();
     }

@@ -48,6 +48,7 @@ final class SyncReplication {
      * {@link #checkpointerApplied}); true at start, when nothing is known of the reloads before this process.
      */
     private boolean syncReloadUnproven = true;
+
     private final Map<String, Lsn> seenSyncAt = new HashMap<>();
 
     SyncReplication(NodeConfig config, Dcs dcs, Postgres postgres, WardenConf conf, ReasonLog reasons) {
@@ -87,7 +88,9 @@ final class SyncReplication {
 
     /** Right after a promotion: in synchronous mode, not routable until a probe commit shows commits wait for a standby. */
     void afterPromotion(boolean synchronous) {
-        awaitingSyncProbe = synchronous && (conf.synchronousStandbys().wildcard() || !conf.synchronousStandbys().names().isEmpty());
+        awaitingSyncProbe = synchronous
+                && (conf.synchronousStandbys().wildcard()
+                        || !conf.synchronousStandbys().names().isEmpty());
         if (awaitingSyncProbe) {
             syncProbePassed();
         }
@@ -107,18 +110,22 @@ final class SyncReplication {
     private void syncProbePassed() {
         try {
             if (!checkpointerApplied()) {
-                reasons.log("new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
+                reasons.log(
+                        "new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
                 return;
             }
             Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
             Set<String> waitedFor = Set.copyOf(conf.synchronousStandbys().names());
-            boolean held = probe.isPresent() && probe.get().standbys().stream()
-                    .anyMatch(s -> (conf.synchronousStandbys().wildcard() || waitedFor.contains(s.name())) && probe.get().heldBy(s.name()));
+            boolean held = probe.isPresent()
+                    && probe.get().standbys().stream()
+                            .anyMatch(s -> (conf.synchronousStandbys().wildcard() || waitedFor.contains(s.name()))
+                                    && probe.get().heldBy(s.name()));
             if (held) {
                 awaitingSyncProbe = false;
                 LOG.info("a probe commit waited for a synchronous standby: accepting writes through the routers");
             } else {
-                reasons.log("new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
+                reasons.log(
+                        "new primary in synchronous mode: not routable until a probe commit is held by a synchronous standby");
             }
         } catch (SQLException e) {
             reasons.log("cannot run the synchronous probe commit: " + e.getMessage());
@@ -142,10 +149,19 @@ final class SyncReplication {
         try {
             List<Standby> standbys = postgres.standbys();
             // A standby postgres does not wait for right now must be timed again from scratch.
-            seenSyncAt.keySet().removeIf(name -> !conf.synchronousStandbys().names().contains(name)
-                    || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
-            SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(config.name(), cluster.config(), cluster.members(), standbys,
-                    conf.synchronousStandbys().names(), conf.synchronousStandbys().wildcard(), cluster.sync(), Map.copyOf(seenSyncAt)));
+            seenSyncAt
+                    .keySet()
+                    .removeIf(name -> !conf.synchronousStandbys().names().contains(name)
+                            || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
+            SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(
+                    config.name(),
+                    cluster.config(),
+                    cluster.members(),
+                    standbys,
+                    conf.synchronousStandbys().names(),
+                    conf.synchronousStandbys().wildcard(),
+                    cluster.sync(),
+                    Map.copyOf(seenSyncAt)));
             if (!plan.startTiming().isEmpty()) {
                 // pg_stat_replication's 'sync' is not proof that commits wait: the flag that makes them wait is set
                 // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
@@ -153,17 +169,20 @@ final class SyncReplication {
                 boolean applied = checkpointerApplied();
                 Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
                 if (!applied) {
-                    reasons.log("the checkpointer has not applied synchronous_standby_names within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
+                    reasons.log("the checkpointer has not applied synchronous_standby_names within "
+                            + SYNC_PROBE_TIMEOUT.toMillis() + " ms: not counting " + plan.startTiming()
+                            + " as synchronous yet");
                 } else if (probe.isEmpty()) {
-                    reasons.log("a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
-                            + " ms: not counting " + plan.startTiming() + " as synchronous yet");
+                    reasons.log(
+                            "a synchronous probe commit was not acknowledged within " + SYNC_PROBE_TIMEOUT.toMillis()
+                                    + " ms: not counting " + plan.startTiming() + " as synchronous yet");
                 } else {
                     for (String name : plan.startTiming()) {
                         if (probe.get().heldBy(name)) {
                             seenSyncAt.put(name, probe.get().at());
                         } else {
-                            reasons.log(name + " shows as sync, but a probe commit returned at " + probe.get().at() + " before it had"
+                            reasons.log(name + " shows as sync, but a probe commit returned at "
+                                    + probe.get().at() + " before it had"
                                     + " flushed that far: commits do not wait for it yet");
                         }
                     }
@@ -179,7 +198,10 @@ final class SyncReplication {
             if (plan.configure().isPresent()) {
                 conf.synchronousStandbys(plan.configure().get());
                 conf.writePrimary();
-                check(postgres.reload(), "reloading with synchronous_standby_names '" + conf.synchronousStandbys().setting() + "'");
+                check(
+                        postgres.reload(),
+                        "reloading with synchronous_standby_names '"
+                                + conf.synchronousStandbys().setting() + "'");
                 syncReloadUnproven = true;
                 LOG.info(plan.reason());
             }

@@ -31,7 +31,8 @@ final class UnreadableValues {
             Long before = reported.put(value.key(), value.modRevision());
             if (before == null || before != value.modRevision()) {
                 counter.accept(counted(value.key()));
-                LOG.warn("DCS key " + value.key() + " is unreadable (" + value.problem() + "): " + consequence(value.key()));
+                LOG.warn("DCS key " + value.key() + " is unreadable (" + value.problem() + "): "
+                        + consequence(value.key()));
             }
         }
     }
@@ -52,7 +53,8 @@ final class UnreadableValues {
         return switch (key) {
             case "config" -> "keeping the last config that could be read; with none, not racing or promoting";
             case "switchover" -> "ignoring the request; cancel it with warden switchover --cancel";
-            case "sync" -> "no synchronous standby is known: nobody is promoted automatically while synchronous_mode is on";
+            case "sync" ->
+                "no synchronous standby is known: nobody is promoted automatically while synchronous_mode is on";
             case "history" -> "never overwritten; new timelines are still recorded in optime and the member records";
             case "optime" -> "the last primary position is unknown: no replica races until the leader rewrites it";
             default -> "treated as absent";

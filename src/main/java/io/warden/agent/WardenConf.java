@@ -69,7 +69,8 @@ final class WardenConf {
 
     /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */
     boolean writeStandby(boolean primaryParameters, Optional<Upstream> upstream) {
-        return postgres.writeConfig(new NodeSettings(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
+        return postgres.writeConfig(
+                new NodeSettings(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
     }
 
     /**
@@ -81,7 +82,10 @@ final class WardenConf {
         Map<String, String> merged = new LinkedHashMap<>(cluster.config().parameters());
         merged.putAll(config.parameters());
         SyncPlanner.Configure standbys = syncStandbys;
-        if (primary && cluster.config().synchronousMode() == SyncMode.STRICT && standbys.names().isEmpty() && !standbys.wildcard()) {
+        if (primary
+                && cluster.config().synchronousMode() == SyncMode.STRICT
+                && standbys.names().isEmpty()
+                && !standbys.wildcard()) {
             // A strict primary never runs a moment without waiting for some standby, not even right after a restart.
             standbys = new SyncPlanner.Configure(List.of(), true);
         }

@@ -61,7 +61,8 @@ final class WatchdogArm implements Lease.Listener {
      * repeated is the one this arm holds, never {@code term}'s: only renewals of the lease armed under move it later.
      */
     boolean reachable(Lease.Term term) {
-        return watchdog.map(w -> !armed ? w.disarm() : w.arm(armedWith.validUntilNanos())).orElse(true);
+        return watchdog.map(w -> !armed ? w.disarm() : w.arm(armedWith.validUntilNanos()))
+                .orElse(true);
     }
 
     /**

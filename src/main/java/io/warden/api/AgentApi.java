@@ -1,7 +1,7 @@
 package io.warden.api;
 
-import io.warden.agent.Agent.AgentView;
 import io.warden.agent.Agent;
+import io.warden.agent.Agent.AgentView;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
@@ -39,7 +39,10 @@ public final class AgentApi implements HttpEndpoint.Handler {
     public Reply handle(Request request) {
         if (!request.isRead()) {
             Operations.Reply reply = operations.handle(
-                    request.method(), request.path(), request.body(), request.header("If-Match").orElse(null));
+                    request.method(),
+                    request.path(),
+                    request.body(),
+                    request.header("If-Match").orElse(null));
             return Reply.json(reply.status(), reply.body());
         }
         if (request.path().equals("/metrics")) {
@@ -63,19 +66,27 @@ public final class AgentApi implements HttpEndpoint.Handler {
             case "/replica" -> Reply.json(isHealthyReplica(self, lag) ? 200 : 503, self);
             case "/read-only" -> Reply.json(isWritablePrimary(view) || isHealthyReplica(self, lag) ? 200 : 503, self);
             case "/health" -> Reply.json(view.local().running() ? 200 : 503, self);
-            case "/liveness" -> Reply.json(
-                    System.nanoTime() - view.cycleNanos() < 2 * agent.ttl().toNanos() ? 200 : 503, Map.of("cycles", view.cycles()));
-            case "/readiness" -> Reply.json(isWritablePrimary(view) || isHealthyReplica(self, Optional.empty()) ? 200 : 503, self);
+            case "/liveness" ->
+                Reply.json(
+                        System.nanoTime() - view.cycleNanos() < 2 * agent.ttl().toNanos() ? 200 : 503,
+                        Map.of("cycles", view.cycles()));
+            case "/readiness" ->
+                Reply.json(isWritablePrimary(view) || isHealthyReplica(self, Optional.empty()) ? 200 : 503, self);
             case "/cluster" -> Reply.json(200, cluster(view));
             case "/history" -> Reply.json(200, view.cluster().history());
             // The revision is the ETag: PATCH with If-Match set to it fails with 409 if someone else wrote first.
-            case "/config" -> Reply.json(200, ConfigPatch.view(view.cluster().config()))
-                    .withHeader("ETag", Long.toString(view.cluster().configRevision()));
-            case "/switchover" -> view.cluster().switchover()
-                    .map(pending -> Reply.json(200, pending))
-                    .orElseGet(() -> Reply.message(404, view.cluster().unreadable().containsKey("switchover")
-                            ? io.warden.ops.Requests.unreadablePending(view.cluster())
-                            : "no switchover is pending"));
+            case "/config" ->
+                Reply.json(200, ConfigPatch.view(view.cluster().config()))
+                        .withHeader("ETag", Long.toString(view.cluster().configRevision()));
+            case "/switchover" ->
+                view.cluster()
+                        .switchover()
+                        .map(pending -> Reply.json(200, pending))
+                        .orElseGet(() -> Reply.message(
+                                404,
+                                view.cluster().unreadable().containsKey("switchover")
+                                        ? io.warden.ops.Requests.unreadablePending(view.cluster())
+                                        : "no switchover is pending"));
             default -> Reply.notFound(request);
         };
     }
@@ -95,9 +106,11 @@ public final class AgentApi implements HttpEndpoint.Handler {
     private static Map<String, Object> cluster(AgentView view) {
         Map<String, Object> body = new LinkedHashMap<>();
         body.put("leader", view.cluster().leader().map(l -> l.name()).orElse(null));
-        body.put("members", view.cluster().members().values().stream()
-                .sorted(Comparator.comparing(Member::name))
-                .toList());
+        body.put(
+                "members",
+                view.cluster().members().values().stream()
+                        .sorted(Comparator.comparing(Member::name))
+                        .toList());
         body.put("initialized", view.cluster().initialize().orElse(null));
         return body;
     }

@@ -12,8 +12,8 @@ import io.warden.cluster.Unreadable;
 import io.warden.common.Poll;
 import io.warden.dcs.DcsException;
 import io.warden.ops.ConfigPatch;
-import io.warden.ops.Requests.Verdict;
 import io.warden.ops.Requests;
+import io.warden.ops.Requests.Verdict;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -69,18 +69,22 @@ final class Operations {
     private Reply switchover(String text) {
         Optional<Map<String, String>> fields = fields(text, Set.of("leader", "candidate", "scheduled_at"));
         if (fields.isEmpty()) {
-            return badBody(text, "{\"leader\": \"node-1\", \"candidate\": \"node-2\", \"scheduled_at\": \"2026-11-22T18:00:00Z\"}");
+            return badBody(
+                    text,
+                    "{\"leader\": \"node-1\", \"candidate\": \"node-2\", \"scheduled_at\": \"2026-11-22T18:00:00Z\"}");
         }
         ClusterSnapshot cluster = agent.dcs().read();
         Map<String, String> f = fields.get();
-        Verdict verdict = Requests.switchover(cluster, f.get("leader"), f.get("candidate"), f.get("scheduled_at"), Instant.now());
+        Verdict verdict =
+                Requests.switchover(cluster, f.get("leader"), f.get("candidate"), f.get("scheduled_at"), Instant.now());
         return submit(verdict);
     }
 
     private Reply failover(String text) {
         Optional<Map<String, String>> fields = fields(text, Set.of("leader", "candidate", "accept_data_loss"));
         if (fields.isEmpty()) {
-            return badBody(text, "{\"candidate\": \"node-2\"} or {\"candidate\": \"node-2\", \"accept_data_loss\": true}");
+            return badBody(
+                    text, "{\"candidate\": \"node-2\"} or {\"candidate\": \"node-2\", \"accept_data_loss\": true}");
         }
         String accept = fields.get().getOrDefault("accept_data_loss", "false");
         if (accept == null || !(accept.equals("true") || accept.equals("false"))) {
@@ -88,8 +92,13 @@ final class Operations {
         }
         ClusterSnapshot cluster = agent.dcs().read();
         String leader = fields.get().get("leader");
-        if (leader != null && !leader.isBlank() && !leader.equals(cluster.leader().map(l -> l.name()).orElse(""))) {
-            return Reply.message(412, "'" + leader + "' is not the leader; the leader is " + cluster.leader().map(l -> l.name()).orElse("nobody"));
+        if (leader != null
+                && !leader.isBlank()
+                && !leader.equals(cluster.leader().map(l -> l.name()).orElse(""))) {
+            return Reply.message(
+                    412,
+                    "'" + leader + "' is not the leader; the leader is "
+                            + cluster.leader().map(l -> l.name()).orElse("nobody"));
         }
         return submit(Requests.failover(cluster, fields.get().get("candidate"), accept.equals("true"), Instant.now()));
     }
@@ -102,7 +111,8 @@ final class Operations {
         boolean scheduled = !request.scheduledAt().isEmpty();
         // An immediate request expires with its own lease if it never completes; a scheduled one waits for its time.
         if (!agent.dcs().requestSwitchover(request, scheduled ? null : COMPLETION_TIMEOUT)) {
-            return Reply.message(409, "another switchover or failover was requested at the same moment; see GET /switchover");
+            return Reply.message(
+                    409, "another switchover or failover was requested at the same moment; see GET /switchover");
         }
         if (scheduled) {
             return Reply.message(202, verdict.message());
@@ -122,29 +132,42 @@ final class Operations {
             outcome = Poll.every(Duration.ofMillis(50)).untilAnswered(COMPLETION_TIMEOUT, () -> {
                 ClusterSnapshot now = agent.dcs().read();
                 boolean done = now.leaderMember()
-                        .filter(m -> m.name().equals(request.candidate()) && m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
+                        .filter(m -> m.name().equals(request.candidate())
+                                && m.role() == Role.PRIMARY
+                                && m.state() == MemberState.RUNNING)
                         .isPresent();
                 if (done) {
                     Map<String, Object> body = new LinkedHashMap<>();
-                    body.put("message", (request.failover() ? "failed over" : "switched over from " + request.leader()) + " to "
-                            + request.candidate());
+                    body.put(
+                            "message",
+                            (request.failover() ? "failed over" : "switched over from " + request.leader()) + " to "
+                                    + request.candidate());
                     body.put("seconds", Math.round((System.nanoTime() - started) / 1e7) / 100.0);
                     return Optional.of(new Reply(200, body));
                 }
-                if (now.switchover().isEmpty() && now.leader().map(l -> !l.name().equals(request.candidate())).orElse(false)
+                if (now.switchover().isEmpty()
+                        && now.leader()
+                                .map(l -> !l.name().equals(request.candidate()))
+                                .orElse(false)
                         && System.nanoTime() - started > Duration.ofSeconds(1).toNanos()) {
-                    return Optional.of(Reply.message(503, "the " + kind + " to " + request.candidate() + " was abandoned; "
-                            + now.leader().get().name() + " leads (see its agent log for why)"));
+                    return Optional.of(Reply.message(
+                            503,
+                            "the " + kind + " to " + request.candidate() + " was abandoned; "
+                                    + now.leader().get().name() + " leads (see its agent log for why)"));
                 }
                 return Optional.empty();
             });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return Reply.message(503, "interrupted while waiting for the " + kind + " to " + request.candidate()
-                    + "; the request stays until it completes or expires, see GET /switchover");
+            return Reply.message(
+                    503,
+                    "interrupted while waiting for the " + kind + " to " + request.candidate()
+                            + "; the request stays until it completes or expires, see GET /switchover");
         }
-        return outcome.orElseGet(() -> Reply.message(503, "the " + kind + " to " + request.candidate() + " did not complete within "
-                + COMPLETION_TIMEOUT.toSeconds() + " s; the request expires by itself"));
+        return outcome.orElseGet(() -> Reply.message(
+                503,
+                "the " + kind + " to " + request.candidate() + " did not complete within "
+                        + COMPLETION_TIMEOUT.toSeconds() + " s; the request expires by itself"));
     }
 
     private Reply cancelSwitchover() {
@@ -152,7 +175,8 @@ final class Operations {
         // Each cancel deletes the request it read and names in its answer, by that revision: one written since
         // (by another operator, or the next request once this one completed) is not cancelled unseen.
         if (cluster.switchover().isEmpty() && cluster.unreadable().containsKey("switchover")) {
-            // Ignored by every agent, but it blocks new requests (the key is created only if absent): cancel removes it.
+            // Ignored by every agent, but it blocks new requests (the key is created only if absent): cancel removes
+            // it.
             Unreadable unreadable = cluster.unreadable().get("switchover");
             if (!agent.dcs().clearSwitchover(unreadable.modRevision())) {
                 return changedSinceRead();
@@ -165,13 +189,17 @@ final class Operations {
         if (!agent.dcs().clearSwitchover(cluster.switchoverRevision())) {
             return changedSinceRead();
         }
-        return Reply.message(200, "cancelled the pending " + (cluster.switchover().get().failover() ? "failover" : "switchover")
-                + " to " + cluster.switchover().get().candidate());
+        return Reply.message(
+                200,
+                "cancelled the pending " + (cluster.switchover().get().failover() ? "failover" : "switchover") + " to "
+                        + cluster.switchover().get().candidate());
     }
 
     private static Reply changedSinceRead() {
-        return Reply.message(409, "the switchover request changed while it was being cancelled (it completed, expired, or"
-                + " was replaced): nothing cancelled; see what is pending now with warden switchover --list");
+        return Reply.message(
+                409,
+                "the switchover request changed while it was being cancelled (it completed, expired, or"
+                        + " was replaced): nothing cancelled; see what is pending now with warden switchover --list");
     }
 
     private Reply patchConfig(String text, String ifMatch) {
@@ -186,25 +214,34 @@ final class Operations {
             try {
                 expected = Long.parseLong(ifMatch.replace("\"", "").trim());
             } catch (NumberFormatException e) {
-                return Reply.message(400, "If-Match must be the config revision GET /config returned as its ETag, not '" + ifMatch + "'");
+                return Reply.message(
+                        400,
+                        "If-Match must be the config revision GET /config returned as its ETag, not '" + ifMatch + "'");
             }
             if (expected != cluster.configRevision()) {
-                return Reply.message(409, "the config changed since revision " + expected + " (now " + cluster.configRevision()
-                        + "); read it again and reapply your change");
+                return Reply.message(
+                        409,
+                        "the config changed since revision " + expected + " (now " + cluster.configRevision()
+                                + "); read it again and reapply your change");
             }
         }
-        Optional<io.warden.postgres.ParameterValidator> validator = parametersTouched(patch.get()) ? agent.parameterValidator() : Optional.empty();
+        Optional<io.warden.postgres.ParameterValidator> validator =
+                parametersTouched(patch.get()) ? agent.parameterValidator() : Optional.empty();
         if (parametersTouched(patch.get()) && validator.isEmpty()) {
-            return Reply.message(503, "cannot validate parameters: postgres on this node is not answering; send the request to another node");
+            return Reply.message(
+                    503,
+                    "cannot validate parameters: postgres on this node is not answering; send the request to another node");
         }
-        ConfigPatch.Result result = ConfigPatch.apply(cluster.config(), patch.get(),
-                (name, value) -> validator.flatMap(v -> v.problem(name, value)));
+        ConfigPatch.Result result = ConfigPatch.apply(
+                cluster.config(), patch.get(), (name, value) -> validator.flatMap(v -> v.problem(name, value)));
         if (!result.ok()) {
             return Reply.message(400, "config unchanged: " + String.join("; ", result.problems()));
         }
         DynamicConfig next = result.config().get();
         if (!agent.dcs().compareAndSetConfig(expected, next)) {
-            return Reply.message(409, "the config was changed by someone else at the same moment; read it again and reapply your change");
+            return Reply.message(
+                    409,
+                    "the config was changed by someone else at the same moment; read it again and reapply your change");
         }
         Map<String, Object> body = new LinkedHashMap<>(ConfigPatch.view(next));
         List<String> restart = next.parameters().entrySet().stream()
@@ -231,10 +268,15 @@ final class Operations {
         } catch (ExecutionException e) {
             return e.getCause() instanceof NodeCommand.Refused refused
                     ? Reply.message(412, refused.getMessage())
-                    : Reply.message(503, command.name().toLowerCase(java.util.Locale.ROOT) + " failed: " + e.getCause().getMessage());
+                    : Reply.message(
+                            503,
+                            command.name().toLowerCase(java.util.Locale.ROOT) + " failed: "
+                                    + e.getCause().getMessage());
         } catch (TimeoutException e) {
-            return Reply.message(503, command.name().toLowerCase(java.util.Locale.ROOT) + " did not finish within " + timeout.toSeconds()
-                    + " s; it goes on in the background, see the agent log");
+            return Reply.message(
+                    503,
+                    command.name().toLowerCase(java.util.Locale.ROOT) + " did not finish within " + timeout.toSeconds()
+                            + " s; it goes on in the background, see the agent log");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return Reply.message(503, "interrupted");
@@ -254,7 +296,10 @@ final class Operations {
         Map<String, String> out = new LinkedHashMap<>();
         for (Iterator<Map.Entry<String, JsonNode>> it = node.get().fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
-            if (!allowed.contains(e.getKey()) || !(e.getValue().isTextual() || e.getValue().isNull() || e.getValue().isBoolean())) {
+            if (!allowed.contains(e.getKey())
+                    || !(e.getValue().isTextual()
+                            || e.getValue().isNull()
+                            || e.getValue().isBoolean())) {
                 return Optional.empty();
             }
             out.put(e.getKey(), e.getValue().isNull() ? null : e.getValue().asText());
@@ -265,7 +310,9 @@ final class Operations {
     private static Reply badBody(String text, String example) {
         List<String> problems = new ArrayList<>();
         ConfigPatch.parse(text, problems);
-        return Reply.message(400, (problems.isEmpty() ? "unexpected keys or values in the body" : problems.getFirst())
-                + "; expected e.g. " + example);
+        return Reply.message(
+                400,
+                (problems.isEmpty() ? "unexpected keys or values in the body" : problems.getFirst())
+                        + "; expected e.g. " + example);
     }
 }

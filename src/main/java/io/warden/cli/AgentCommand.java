@@ -20,7 +20,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "agent", description = "Run one node's HA agent (started by 'up'; runs until SIGTERM).")
 final class AgentCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", required = true,
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            required = true,
             description = "the node's YAML config file (every key: docs/configuration.md)")
     Path config;
 
@@ -28,7 +31,8 @@ final class AgentCommand implements Callable<Integer> {
     public Integer call() {
         NodeConfig node = NodeConfig.load(config);
         Agent agent = wire(node);
-        HttpEndpoint api = HttpEndpoint.start("agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
+        HttpEndpoint api = HttpEndpoint.start(
+                "agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();
@@ -42,9 +46,19 @@ final class AgentCommand implements Callable<Integer> {
         LocalPostgres.checkDataDirectory(node.dataPath(), osUser);
         PostgresCtl ctl = new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser);
         // Each DCS request gets a third of the ttl (at least 500 ms): several fit before a lease runs out.
-        EtcdDcs dcs = new EtcdDcs(node.etcd(), node.cluster(), Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)));
+        EtcdDcs dcs = new EtcdDcs(
+                node.etcd(),
+                node.cluster(),
+                Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)));
         EtcdVersionCheck.start(dcs);
-        Optional<WatchdogClient> watchdog = node.watchdogRequired() ? Optional.of(WatchdogClient.socket(node.watchdogSocket())) : Optional.empty();
-        return new Agent(node, dcs, new LocalPostgres(ctl, node.port(), node.superuserPassword()), new HttpPeers(), watchdog, Clock.SYSTEM);
+        Optional<WatchdogClient> watchdog =
+                node.watchdogRequired() ? Optional.of(WatchdogClient.socket(node.watchdogSocket())) : Optional.empty();
+        return new Agent(
+                node,
+                dcs,
+                new LocalPostgres(ctl, node.port(), node.superuserPassword()),
+                new HttpPeers(),
+                watchdog,
+                Clock.SYSTEM);
     }
 }

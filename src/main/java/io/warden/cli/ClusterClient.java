@@ -25,7 +25,8 @@ import java.util.Optional;
  */
 final class ClusterClient implements AutoCloseable {
     private final EtcdDcs dcs;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
     /** An agent's answer: its HTTP status and JSON body. */
     record Answer(int status, JsonNode body, String etag) {
@@ -52,7 +53,9 @@ final class ClusterClient implements AutoCloseable {
         ClusterSnapshot cluster = read();
         Member m = cluster.members().get(name);
         if (m == null) {
-            throw new WardenException("unknown node '" + name + "'", "members: " + new java.util.TreeSet<>(cluster.members().keySet()));
+            throw new WardenException(
+                    "unknown node '" + name + "'",
+                    "members: " + new java.util.TreeSet<>(cluster.members().keySet()));
         }
         return m;
     }
@@ -61,9 +64,12 @@ final class ClusterClient implements AutoCloseable {
     List<Member> agents() {
         ClusterSnapshot cluster = read();
         List<Member> members = new ArrayList<>(cluster.members().values());
-        members.sort(Comparator.comparing((Member m) -> !cluster.isLeader(m.name())).thenComparing(Member::name));
+        members.sort(
+                Comparator.comparing((Member m) -> !cluster.isLeader(m.name())).thenComparing(Member::name));
         if (members.isEmpty()) {
-            throw new WardenException("no agent of the cluster is publishing itself in the DCS", "see ./warden list; start the deployment with ./warden up");
+            throw new WardenException(
+                    "no agent of the cluster is publishing itself in the DCS",
+                    "see ./warden list; start the deployment with ./warden up");
         }
         return members;
     }
@@ -78,29 +84,43 @@ final class ClusterClient implements AutoCloseable {
                 last = e;
             }
         }
-        throw new WardenException("no agent answered " + method + " " + path + ": " + last.getMessage(), "see ./warden list and the agents' logs");
+        throw new WardenException(
+                "no agent answered " + method + " " + path + ": " + last.getMessage(),
+                "see ./warden list and the agents' logs");
     }
 
     Answer node(Member m, String method, String path, Object body, Duration timeout) {
         try {
             return send(m, method, path, body, timeout, null);
         } catch (IOException e) {
-            throw new WardenException("the agent of " + m.name() + " at " + m.apiUrl() + " did not answer: " + e.getMessage(),
+            throw new WardenException(
+                    "the agent of " + m.name() + " at " + m.apiUrl() + " did not answer: " + e.getMessage(),
                     "see ./warden list and " + m.name() + "'s agent log");
         }
     }
 
-    Answer send(Member m, String method, String path, Object body, Duration timeout, String ifMatch) throws IOException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(m.apiUrl() + path)).timeout(timeout)
-                .method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(Json.write(body)))
+    Answer send(Member m, String method, String path, Object body, Duration timeout, String ifMatch)
+            throws IOException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
+                .timeout(timeout)
+                .method(
+                        method,
+                        body == null
+                                ? HttpRequest.BodyPublishers.noBody()
+                                : HttpRequest.BodyPublishers.ofString(Json.write(body)))
                 .header("Content-Type", "application/json");
         if (ifMatch != null) {
             request.header("If-Match", ifMatch);
         }
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
-            JsonNode json = response.body().isBlank() ? Json.json().createObjectNode() : Json.json().readTree(response.body());
-            return new Answer(response.statusCode(), json, response.headers().firstValue("ETag").orElse(null));
+            JsonNode json = response.body().isBlank()
+                    ? Json.json().createObjectNode()
+                    : Json.json().readTree(response.body());
+            return new Answer(
+                    response.statusCode(),
+                    json,
+                    response.headers().firstValue("ETag").orElse(null));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IOException("interrupted", e);
@@ -114,14 +134,18 @@ final class ClusterClient implements AutoCloseable {
     ClusterSnapshot await(java.util.function.Predicate<ClusterSnapshot> condition, Duration timeout, String what) {
         Optional<ClusterSnapshot> cluster;
         try {
-            cluster = Poll.every(Duration.ofMillis(200)).untilAnswered(timeout, () -> Optional.of(read()).filter(condition));
+            cluster = Poll.every(Duration.ofMillis(200))
+                    .untilAnswered(timeout, () -> Optional.of(read()).filter(condition));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
-                    "see ./warden list and the agents' logs", e);
+            throw new WardenException(
+                    "interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)",
+                    "see ./warden list and the agents' logs",
+                    e);
         }
-        return cluster.orElseThrow(() ->
-                new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, "see ./warden list and the agents' logs"));
+        return cluster.orElseThrow(() -> new WardenException(
+                "timed out after " + timeout.toSeconds() + " s waiting for " + what,
+                "see ./warden list and the agents' logs"));
     }
 
     @Override

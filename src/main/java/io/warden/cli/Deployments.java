@@ -58,7 +58,9 @@ public final class Deployments {
     /** Healthy: one running primary holding the leader key and every other node streaming from it. */
     public static boolean healthy(ClusterSnapshot cluster, int nodes) {
         Optional<Member> leader = cluster.leaderMember();
-        if (leader.isEmpty() || leader.get().role() != Role.PRIMARY || leader.get().state() != MemberState.RUNNING) {
+        if (leader.isEmpty()
+                || leader.get().role() != Role.PRIMARY
+                || leader.get().state() != MemberState.RUNNING) {
             return false;
         }
         long streaming = cluster.members().values().stream()
@@ -69,15 +71,20 @@ public final class Deployments {
 
     public static void awaitHealthy(DeploymentState state, Duration timeout) {
         try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
-            Poll.every(Duration.ofMillis(200)).require(timeout, "a primary, " + (state.nodes().size() - 1) + " streaming replicas and " + state.routers().size()
-                    + " routers routing to it", "see the agent.log and router.log files; ./warden down stops whatever is still running", () -> {
-                try {
-                    ClusterSnapshot cluster = dcs.read();
-                    return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
-                } catch (RuntimeException e) {
-                    return false;
-                }
-            });
+            Poll.every(Duration.ofMillis(200))
+                    .require(
+                            timeout,
+                            "a primary, " + (state.nodes().size() - 1) + " streaming replicas and "
+                                    + state.routers().size() + " routers routing to it",
+                            "see the agent.log and router.log files; ./warden down stops whatever is still running",
+                            () -> {
+                                try {
+                                    ClusterSnapshot cluster = dcs.read();
+                                    return healthy(cluster, state.nodes().size()) && routersFollow(state, cluster, dcs);
+                                } catch (RuntimeException e) {
+                                    return false;
+                                }
+                            });
         }
     }
 
@@ -88,7 +95,9 @@ public final class Deployments {
         }
         String leader = cluster.leader().map(l -> l.name()).orElse("");
         var published = dcs.readRouters();
-        return state.routers().stream().allMatch(r -> published.stream().anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
+        return state.routers().stream()
+                .allMatch(r -> published.stream()
+                        .anyMatch(p -> p.id().equals(r.id()) && p.primary().equals(leader)));
     }
 
     public static List<RouterStatus> routers(DeploymentState state) {

@@ -6,8 +6,11 @@ import picocli.CommandLine.Option;
 
 /** The --dir every command shares: where the local deployment lives. */
 final class DirOption {
-    @Option(names = "--dir", paramLabel = "DIR",
-            description = "the local deployment's directory, as given to up (default: $WARDEN_DIR, else /var/tmp/warden-<user>)")
+    @Option(
+            names = "--dir",
+            paramLabel = "DIR",
+            description =
+                    "the local deployment's directory, as given to up (default: $WARDEN_DIR, else /var/tmp/warden-<user>)")
     Path dir;
 
     Path resolve() {

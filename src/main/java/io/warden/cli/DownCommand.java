@@ -1,12 +1,13 @@
 package io.warden.cli;
 
-import io.warden.runtime.LocalDeployment;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "down", description = "Stop exactly what 'up' started (routers, agents and their postgres, watchdogs, etcd), by pid.")
+@Command(
+        name = "down",
+        description = "Stop exactly what 'up' started (routers, agents and their postgres, watchdogs, etcd), by pid.")
 final class DownCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;

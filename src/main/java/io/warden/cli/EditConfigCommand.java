@@ -13,19 +13,27 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "edit-config",
-        description = "Change the cluster's dynamic configuration. Values are checked by an agent against PostgreSQL before"
-                + " anything is written; a parameter that needs a restart shows as pending_restart (see restart --pending).")
+@Command(
+        name = "edit-config",
+        description =
+                "Change the cluster's dynamic configuration. Values are checked by an agent against PostgreSQL before"
+                        + " anything is written; a parameter that needs a restart shows as pending_restart (see restart --pending).")
 final class EditConfigCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = {"-s", "--set"}, paramLabel = "KEY=VALUE",
-            description = "e.g. synchronous_mode=on, maximum_lag_on_failover=1048576, postgresql.parameters.work_mem=8MB;"
-                    + " VALUE null removes the key")
+    @Option(
+            names = {"-s", "--set"},
+            paramLabel = "KEY=VALUE",
+            description =
+                    "e.g. synchronous_mode=on, maximum_lag_on_failover=1048576, postgresql.parameters.work_mem=8MB;"
+                            + " VALUE null removes the key")
     List<String> set = new ArrayList<>();
 
-    @Option(names = {"-p", "--pg"}, paramLabel = "NAME=VALUE", description = "shorthand for --set postgresql.parameters.NAME=VALUE")
+    @Option(
+            names = {"-p", "--pg"},
+            paramLabel = "NAME=VALUE",
+            description = "shorthand for --set postgresql.parameters.NAME=VALUE")
     List<String> pg = new ArrayList<>();
 
     @Option(names = "--json", description = "print the agent's JSON answer")
@@ -34,7 +42,8 @@ final class EditConfigCommand implements Callable<Integer> {
     @Override
     public Integer call() throws IOException {
         if (set.isEmpty() && pg.isEmpty()) {
-            throw new WardenException("nothing to change", "give --set KEY=VALUE or --pg NAME=VALUE; see ./warden show-config");
+            throw new WardenException(
+                    "nothing to change", "give --set KEY=VALUE or --pg NAME=VALUE; see ./warden show-config");
         }
         ObjectNode patch = JsonNodeFactory.instance.objectNode();
         for (String s : set) {
@@ -51,7 +60,9 @@ final class EditConfigCommand implements Callable<Integer> {
                 ClusterClient.Answer current = client.send(member, "GET", "/config", null, Duration.ofSeconds(5), null);
                 answer = client.send(member, "PATCH", "/config", patch, Duration.ofSeconds(10), current.etag());
             } catch (IOException e) {
-                throw new WardenException("the agent of " + member.name() + " at " + member.apiUrl() + " did not answer: " + e.getMessage(),
+                throw new WardenException(
+                        "the agent of " + member.name() + " at " + member.apiUrl() + " did not answer: "
+                                + e.getMessage(),
                         "see ./warden list; nothing was changed");
             }
             if (!answer.ok() || json) {
@@ -74,12 +85,15 @@ final class EditConfigCommand implements Callable<Integer> {
         if (eq <= 0) {
             throw new WardenException("'" + assignment + "' is not KEY=VALUE", "e.g. --set synchronous_mode=on");
         }
-        String key = (parameter ? "postgresql.parameters." : "") + assignment.substring(0, eq).trim();
+        String key = (parameter ? "postgresql.parameters." : "")
+                + assignment.substring(0, eq).trim();
         String value = assignment.substring(eq + 1).trim();
         String[] path = key.split("\\.");
         ObjectNode node = patch;
         for (int i = 0; i < path.length - 1; i++) {
-            node = node.has(path[i]) && node.get(path[i]).isObject() ? (ObjectNode) node.get(path[i]) : node.putObject(path[i]);
+            node = node.has(path[i]) && node.get(path[i]).isObject()
+                    ? (ObjectNode) node.get(path[i])
+                    : node.putObject(path[i]);
         }
         String leaf = path[path.length - 1];
         if (value.equals("null")) {

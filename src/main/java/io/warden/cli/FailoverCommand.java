@@ -7,19 +7,26 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "failover",
+@Command(
+        name = "failover",
         description = "Manual failover: promote the named replica, also when the primary is unhealthy or gone.")
 final class FailoverCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--candidate", paramLabel = "NODE", required = true,
-            description = "the replica to promote; refused when tagged nofailover or further behind than maximum_lag_on_failover")
+    @Option(
+            names = "--candidate",
+            paramLabel = "NODE",
+            required = true,
+            description =
+                    "the replica to promote; refused when tagged nofailover or further behind than maximum_lag_on_failover")
     String candidate;
 
-    @Option(names = "--accept-data-loss",
-            description = "promote the candidate even from a timeline older than the cluster's newest, or further behind than"
-                    + " maximum_lag_on_failover: what it lacks is discarded (the history says so)")
+    @Option(
+            names = "--accept-data-loss",
+            description =
+                    "promote the candidate even from a timeline older than the cluster's newest, or further behind than"
+                            + " maximum_lag_on_failover: what it lacks is discarded (the history says so)")
     boolean acceptDataLoss;
 
     @Mixin
@@ -31,10 +38,13 @@ final class FailoverCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         try (ClusterClient client = new ClusterClient(dir)) {
-            if (!confirm.granted("Fail over to " + candidate + (acceptDataLoss ? ", discarding what it lacks" : "") + "?")) {
+            if (!confirm.granted(
+                    "Fail over to " + candidate + (acceptDataLoss ? ", discarding what it lacks" : "") + "?")) {
                 return 1;
             }
-            Map<String, Object> body = acceptDataLoss ? Map.of("candidate", candidate, "accept_data_loss", true) : Map.of("candidate", candidate);
+            Map<String, Object> body = acceptDataLoss
+                    ? Map.of("candidate", candidate, "accept_data_loss", true)
+                    : Map.of("candidate", candidate);
             return Output.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)), json);
         }
     }

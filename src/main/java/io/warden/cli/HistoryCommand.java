@@ -7,7 +7,9 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "history", description = "Every timeline of the cluster: where it began, who was promoted, when and why.")
+@Command(
+        name = "history",
+        description = "Every timeline of the cluster: where it began, who was promoted, when and why.")
 final class HistoryCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;

@@ -4,7 +4,6 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.common.Json;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -36,33 +35,65 @@ final class ListCommand implements Callable<Integer> {
             return;
         }
         String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %s%n";
-        System.out.printf(format, "NAME", "ROLE", "STATE", "TL", "LSN", "LAG_BYTES", "HOST", "PORT", "API_URL", "AGENT", "POSTGRES", "NOTES");
+        System.out.printf(
+                format,
+                "NAME",
+                "ROLE",
+                "STATE",
+                "TL",
+                "LSN",
+                "LAG_BYTES",
+                "HOST",
+                "PORT",
+                "API_URL",
+                "AGENT",
+                "POSTGRES",
+                "NOTES");
         for (Map<String, Object> row : rows) {
             Member m = cluster.members().get((String) row.get("name"));
             List<String> notes = new ArrayList<>();
             if (Boolean.TRUE.equals(row.get("pending_restart"))) {
                 notes.add("pending_restart");
             }
-            if (m != null && cluster.isSyncStandby(cluster.leader().map(l -> l.name()).orElse(""), m.name())) {
+            if (m != null
+                    && cluster.isSyncStandby(cluster.leader().map(l -> l.name()).orElse(""), m.name())) {
                 notes.add("sync");
             }
             if (m != null && m.tags().nofailover()) {
                 notes.add("nofailover");
             }
-            System.out.printf(format, row.get("name"), row.get("role"), row.get("state"), row.get("timeline"), row.get("lsn"),
-                    row.get("lag_bytes"), row.get("host"), row.get("port"), row.get("api_url"), row.get("agent_pid"), row.get("postgres_pid"),
+            System.out.printf(
+                    format,
+                    row.get("name"),
+                    row.get("role"),
+                    row.get("state"),
+                    row.get("timeline"),
+                    row.get("lsn"),
+                    row.get("lag_bytes"),
+                    row.get("host"),
+                    row.get("port"),
+                    row.get("api_url"),
+                    row.get("agent_pid"),
+                    row.get("postgres_pid"),
                     String.join(",", notes));
         }
         System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)")
                 + "   synchronous_mode: " + cluster.config().synchronousMode().label()
                 + (cluster.config().pause() ? "   MAINTENANCE MODE (paused)" : ""));
         var published = Deployments.routers(state);
-        System.out.printf("%n%-9s %-10s %-22s %-10s %-30s %8s%n", "ROUTER", "STATE", "ADDRESS", "PRIMARY", "SESSIONS", "PID");
+        System.out.printf(
+                "%n%-9s %-10s %-22s %-10s %-30s %8s%n", "ROUTER", "STATE", "ADDRESS", "PRIMARY", "SESSIONS", "PID");
         for (DeploymentState.RouterProcess router : state.routers()) {
-            var status = published.stream().filter(p -> p.id().equals(router.id())).findFirst();
-            System.out.printf("%-9s %-10s %-22s %-10s %-30s %8s%n", router.id(), status.isPresent() ? "serving" : "down",
+            var status =
+                    published.stream().filter(p -> p.id().equals(router.id())).findFirst();
+            System.out.printf(
+                    "%-9s %-10s %-22s %-10s %-30s %8s%n",
+                    router.id(),
+                    status.isPresent() ? "serving" : "down",
                     router.host() + ":" + router.readWritePort() + "," + router.readOnlyPort(),
-                    status.map(p -> p.primary()).orElse(""), status.map(p -> p.sessions().toString()).orElse(""), router.pid());
+                    status.map(p -> p.primary()).orElse(""),
+                    status.map(p -> p.sessions().toString()).orElse(""),
+                    router.pid());
         }
     }
 

@@ -43,7 +43,8 @@ public final class Main implements Runnable {
      * warns on every connection to etcd (grpc-java #11517, fixed in later gRPC). The option is simply not set, as
      * before epoll was on the class path. Held here: java.util.logging keeps only weak references to its loggers.
      */
-    private static final java.util.logging.Logger NETTY_BOOTSTRAP = java.util.logging.Logger.getLogger("io.netty.bootstrap.Bootstrap");
+    private static final java.util.logging.Logger NETTY_BOOTSTRAP =
+            java.util.logging.Logger.getLogger("io.netty.bootstrap.Bootstrap");
 
     public static void main(String[] args) {
         // Every log line of every Warden process, its libraries' included (slf4j-jdk14): time, level, logger, message.
@@ -56,7 +57,10 @@ public final class Main implements Runnable {
                 return 2;
             }
             if (e instanceof io.warden.dcs.DcsException d) {
-                commandLine.getErr().println("error: " + d.getMessage() + "\n  -> check that the deployment's etcd runs: ./warden list");
+                commandLine
+                        .getErr()
+                        .println("error: " + d.getMessage()
+                                + "\n  -> check that the deployment's etcd runs: ./warden list");
                 return 2;
             }
             throw e;

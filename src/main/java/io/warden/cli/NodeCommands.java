@@ -34,17 +34,24 @@ final class NodeCommands {
         return m != null && cluster.isLeader(name) && m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING;
     }
 
-    @Command(name = "restart",
-            description = "Restart postgres on one node, or with --pending every node whose parameters need it, rolling:"
-                    + " replicas one at a time, then a switchover, then the former primary.")
+    @Command(
+            name = "restart",
+            description =
+                    "Restart postgres on one node, or with --pending every node whose parameters need it, rolling:"
+                            + " replicas one at a time, then a switchover, then the former primary.")
     static final class Restart implements Callable<Integer> {
         @Mixin
         DirOption dir;
 
-        @Parameters(arity = "0..1", paramLabel = "NODE", description = "the node to restart, e.g. node-2 (see ./warden list)")
+        @Parameters(
+                arity = "0..1",
+                paramLabel = "NODE",
+                description = "the node to restart, e.g. node-2 (see ./warden list)")
         String node;
 
-        @Option(names = "--pending", description = "instead of NODE: a rolling restart of every node showing pending_restart")
+        @Option(
+                names = "--pending",
+                description = "instead of NODE: a rolling restart of every node showing pending_restart")
         boolean pending;
 
         @Option(names = "--json", description = "print the agent's JSON answer (with --pending, every step)")
@@ -53,7 +60,9 @@ final class NodeCommands {
         @Override
         public Integer call() {
             if ((node == null) == !pending) {
-                throw new WardenException("give either a NODE or --pending", "e.g. ./warden restart node-2, or ./warden restart --pending");
+                throw new WardenException(
+                        "give either a NODE or --pending",
+                        "e.g. ./warden restart node-2, or ./warden restart --pending");
             }
             try (ClusterClient client = new ClusterClient(dir)) {
                 if (node != null) {
@@ -64,9 +73,13 @@ final class NodeCommands {
         }
 
         private ClusterClient.Answer restartOne(ClusterClient client, String name) {
-            ClusterClient.Answer answer = client.node(client.member(name), "POST", "/restart", null, Duration.ofSeconds(130));
+            ClusterClient.Answer answer =
+                    client.node(client.member(name), "POST", "/restart", null, Duration.ofSeconds(130));
             if (answer.ok()) {
-                client.await(c -> healthyReplica(c, name) || runningPrimary(c, name), REJOIN_TIMEOUT, name + " to run again");
+                client.await(
+                        c -> healthyReplica(c, name) || runningPrimary(c, name),
+                        REJOIN_TIMEOUT,
+                        name + " to run again");
             }
             return answer;
         }
@@ -74,8 +87,10 @@ final class NodeCommands {
         private int rolling(ClusterClient client) {
             List<Map<String, Object>> steps = new ArrayList<>();
             ClusterSnapshot cluster = client.read();
-            String leader = cluster.leader().map(l -> l.name())
-                    .orElseThrow(() -> new WardenException("the cluster has no leader right now", "wait for failover to finish, see ./warden list"));
+            String leader = cluster.leader()
+                    .map(l -> l.name())
+                    .orElseThrow(() -> new WardenException(
+                            "the cluster has no leader right now", "wait for failover to finish, see ./warden list"));
             List<Member> replicas = cluster.members().values().stream()
                     .filter(m -> !m.name().equals(leader) && m.pendingRestart())
                     .sorted(Comparator.comparing(Member::name))
@@ -86,20 +101,28 @@ final class NodeCommands {
             if (cluster.members().get(leader).pendingRestart()) {
                 ClusterSnapshot now = client.read();
                 String candidate = now.members().values().stream()
-                        .filter(m -> healthyReplica(now, m.name()) && !m.pendingRestart() && m.tags().canFailover())
+                        .filter(m -> healthyReplica(now, m.name())
+                                && !m.pendingRestart()
+                                && m.tags().canFailover())
                         .map(Member::name)
                         .sorted()
                         .findFirst()
                         .orElse(null);
                 if (candidate == null) {
-                    step(steps, "restart " + leader + " (no restarted replica to switch over to)", restartOne(client, leader));
+                    step(
+                            steps,
+                            "restart " + leader + " (no restarted replica to switch over to)",
+                            restartOne(client, leader));
                 } else {
                     Map<String, String> body = new LinkedHashMap<>();
                     body.put("leader", leader);
                     body.put("candidate", candidate);
-                    step(steps, "switchover " + leader + " -> " + candidate,
+                    step(
+                            steps,
+                            "switchover " + leader + " -> " + candidate,
                             client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)));
-                    client.await(c -> healthyReplica(c, leader), REJOIN_TIMEOUT, leader + " to stream from " + candidate);
+                    client.await(
+                            c -> healthyReplica(c, leader), REJOIN_TIMEOUT, leader + " to stream from " + candidate);
                     // Rejoining as a replica restarted postgres already; restart only if a parameter is still pending.
                     if (client.read().members().get(leader).pendingRestart()) {
                         step(steps, "restart " + leader, restartOne(client, leader));
@@ -124,7 +147,8 @@ final class NodeCommands {
             step.put("message", answer.message());
             steps.add(step);
             if (!answer.ok()) {
-                throw new WardenException(what + " failed: " + answer.message() + " (HTTP " + answer.status() + ")",
+                throw new WardenException(
+                        what + " failed: " + answer.message() + " (HTTP " + answer.status() + ")",
                         "the steps before it are done; fix the cause and run the command again");
             }
         }
@@ -163,7 +187,9 @@ final class NodeCommands {
         }
     }
 
-    @Command(name = "reinit", description = "Rebuild a replica from the primary (pg_basebackup); refused on the primary.")
+    @Command(
+            name = "reinit",
+            description = "Rebuild a replica from the primary (pg_basebackup); refused on the primary.")
     static final class Reinit implements Callable<Integer> {
         @Mixin
         DirOption dir;

@@ -13,18 +13,22 @@ final class PauseCommand {
 
     static int set(DirOption dir, boolean pause, boolean json) {
         try (ClusterClient client = new ClusterClient(dir)) {
-            ClusterClient.Answer answer = client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
+            ClusterClient.Answer answer =
+                    client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
             if (answer.ok() && !json) {
-                System.out.println(pause
-                        ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
-                        : "maintenance mode off: automatic failover and restarts are back");
+                System.out.println(
+                        pause
+                                ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
+                                : "maintenance mode off: automatic failover and restarts are back");
                 return 0;
             }
             return Output.print(answer, json);
         }
     }
 
-    @Command(name = "pause", description = "Maintenance mode: no automatic failover, no automatic start or restart of postgres.")
+    @Command(
+            name = "pause",
+            description = "Maintenance mode: no automatic failover, no automatic start or restart of postgres.")
     static final class Pause implements Callable<Integer> {
         @Mixin
         DirOption dir;

@@ -14,7 +14,10 @@ import picocli.CommandLine.Option;
 
 @Command(name = "router", description = "Run one router (started by 'up'; runs until SIGTERM).")
 final class RouterCommand implements Callable<Integer> {
-    @Option(names = "--config", paramLabel = "FILE", required = true,
+    @Option(
+            names = "--config",
+            paramLabel = "FILE",
+            required = true,
             description = "the router's YAML config file (every key: docs/router.md)")
     Path config;
 
@@ -27,10 +30,13 @@ final class RouterCommand implements Callable<Integer> {
         HttpEndpoint api = HttpEndpoint.start(
                 "router API", settings.host(), settings.apiPort(), "api_port in " + config, new RouterApi(router));
         Thread main = Thread.currentThread();
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            router.close();
-            main.interrupt();
-        }, "shutdown"));
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            router.close();
+                            main.interrupt();
+                        },
+                        "shutdown"));
         router.run();
         api.close();
         return 0;

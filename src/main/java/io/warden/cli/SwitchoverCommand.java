@@ -11,20 +11,30 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "switchover",
+@Command(
+        name = "switchover",
         description = "Planned change of primary: the primary shuts down cleanly and hands over to a caught-up replica."
                 + " With --at it is scheduled; --list shows and --cancel cancels a pending one.")
 final class SwitchoverCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--candidate", paramLabel = "NODE", description = "the replica to promote (default: the most advanced healthy one; required when paused)")
+    @Option(
+            names = "--candidate",
+            paramLabel = "NODE",
+            description = "the replica to promote (default: the most advanced healthy one; required when paused)")
     String candidate;
 
-    @Option(names = "--leader", paramLabel = "NODE", description = "the primary you expect; refused if another node leads")
+    @Option(
+            names = "--leader",
+            paramLabel = "NODE",
+            description = "the primary you expect; refused if another node leads")
     String leader;
 
-    @Option(names = "--at", paramLabel = "TIME", description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
+    @Option(
+            names = "--at",
+            paramLabel = "TIME",
+            description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
     String at;
 
     @Mixin
@@ -75,9 +85,15 @@ final class SwitchoverCommand implements Callable<Integer> {
             return 0;
         }
         var s = cluster.switchover().get();
-        System.out.printf("%-10s %-10s %-10s %-26s %-26s%n", "KIND", "LEADER", "CANDIDATE", "SCHEDULED_AT", "REQUESTED_AT");
-        System.out.printf("%-10s %-10s %-10s %-26s %-26s%n", s.failover() ? "failover" : "switchover",
-                s.leader().isEmpty() ? "(any)" : s.leader(), s.candidate(), s.scheduledAt().isEmpty() ? "now" : s.scheduledAt(), s.requestedAt());
+        System.out.printf(
+                "%-10s %-10s %-10s %-26s %-26s%n", "KIND", "LEADER", "CANDIDATE", "SCHEDULED_AT", "REQUESTED_AT");
+        System.out.printf(
+                "%-10s %-10s %-10s %-26s %-26s%n",
+                s.failover() ? "failover" : "switchover",
+                s.leader().isEmpty() ? "(any)" : s.leader(),
+                s.candidate(),
+                s.scheduledAt().isEmpty() ? "now" : s.scheduledAt(),
+                s.requestedAt());
         return 0;
     }
 }

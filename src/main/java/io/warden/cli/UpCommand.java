@@ -11,39 +11,60 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "up",
-        description = "Start a complete local deployment: 3 etcd members, N postgres nodes (each an agent, a watchdog and"
-                + " postgres) and 2 routers; stays in the foreground until Ctrl-C unless --detach.")
+@Command(
+        name = "up",
+        description =
+                "Start a complete local deployment: 3 etcd members, N postgres nodes (each an agent, a watchdog and"
+                        + " postgres) and 2 routers; stays in the foreground until Ctrl-C unless --detach.")
 final class UpCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--nodes", paramLabel = "N", defaultValue = "3",
+    @Option(
+            names = "--nodes",
+            paramLabel = "N",
+            defaultValue = "3",
             description = "how many postgres nodes: one primary, the others its replicas (default ${DEFAULT-VALUE})")
     int nodes;
 
     @Option(names = "--detach", description = "return once the cluster is healthy instead of staying in the foreground")
     boolean detach;
 
-    @Option(names = "--base-port", paramLabel = "PORT", defaultValue = "6000",
-            description = "first of the ports the deployment uses: etcd on PORT+1..3 (peers PORT+11..13), the routers' APIs on"
-                    + " PORT+51.., postgres on PORT+101.., the agents' REST APIs on PORT+201.. (default ${DEFAULT-VALUE})")
+    @Option(
+            names = "--base-port",
+            paramLabel = "PORT",
+            defaultValue = "6000",
+            description =
+                    "first of the ports the deployment uses: etcd on PORT+1..3 (peers PORT+11..13), the routers' APIs on"
+                            + " PORT+51.., postgres on PORT+101.., the agents' REST APIs on PORT+201.. (default ${DEFAULT-VALUE})")
     int basePort;
 
-    @Option(names = "--isolation", paramLabel = "MODE",
-            description = "netns: each node in its own network namespace with its own address, so its link can be cut (root"
-                    + " only); process: plain processes on loopback (default: netns as root, otherwise process)")
+    @Option(
+            names = "--isolation",
+            paramLabel = "MODE",
+            description =
+                    "netns: each node in its own network namespace with its own address, so its link can be cut (root"
+                            + " only); process: plain processes on loopback (default: netns as root, otherwise process)")
     String isolation;
 
-    @Option(names = "--cluster", paramLabel = "NAME", defaultValue = "main",
+    @Option(
+            names = "--cluster",
+            paramLabel = "NAME",
+            defaultValue = "main",
             description = "the cluster's name, under which its keys live in etcd (default ${DEFAULT-VALUE})")
     String cluster;
 
-    @Option(names = "--read-write-port", paramLabel = "PORT", defaultValue = "5432",
+    @Option(
+            names = "--read-write-port",
+            paramLabel = "PORT",
+            defaultValue = "5432",
             description = "the routers' port that reaches the primary (default ${DEFAULT-VALUE})")
     int readWritePort;
 
-    @Option(names = "--read-only-port", paramLabel = "PORT", defaultValue = "5433",
+    @Option(
+            names = "--read-only-port",
+            paramLabel = "PORT",
+            defaultValue = "5433",
             description = "the routers' port that reaches the least busy replica (default ${DEFAULT-VALUE})")
     int readOnlyPort;
 
@@ -51,13 +72,25 @@ final class UpCommand implements Callable<Integer> {
     public Integer call() {
         String mode = isolation != null ? isolation : (Processes.isRoot() ? "netns" : "process");
         if (!mode.equals("netns") && !mode.equals("process")) {
-            throw new io.warden.common.WardenException("unknown --isolation '" + isolation + "'", "use netns or process");
+            throw new io.warden.common.WardenException(
+                    "unknown --isolation '" + isolation + "'", "use netns or process");
         }
         if (mode.equals("process") && Processes.isRoot() && isolation == null) {
-            System.err.println("note: process isolation: nodes share loopback, so network partitions cannot be simulated");
+            System.err.println(
+                    "note: process isolation: nodes share loopback, so network partitions cannot be simulated");
         }
-        var options = new LocalDeployment.Options(dir.resolve(), nodes, basePort, mode, 200 + (basePort / 100) % 50, cluster, Map.of(), readWritePort, readOnlyPort);
-        System.out.println("starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
+        var options = new LocalDeployment.Options(
+                dir.resolve(),
+                nodes,
+                basePort,
+                mode,
+                200 + (basePort / 100) % 50,
+                cluster,
+                Map.of(),
+                readWritePort,
+                readOnlyPort);
+        System.out.println(
+                "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));

@@ -9,13 +9,18 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
-@Command(name = "uri", description = "Print a libpq URI (with credentials) through both routers: to the primary, or with --read-only to the least busy replica.")
+@Command(
+        name = "uri",
+        description =
+                "Print a libpq URI (with credentials) through both routers: to the primary, or with --read-only to the least busy replica.")
 final class UriCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--read-only",
-            description = "through the routers' read-only port, to the least busy replica (the primary when none qualifies)")
+    @Option(
+            names = "--read-only",
+            description =
+                    "through the routers' read-only port, to the least busy replica (the primary when none qualifies)")
     boolean readOnly;
 
     @Override
@@ -32,7 +37,7 @@ final class UriCommand implements Callable<Integer> {
         String hosts = state.routers().stream()
                 .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
                 .collect(Collectors.joining(","));
-        return "postgresql://postgres:" + URLEncoder.encode(state.superuserPassword(), StandardCharsets.UTF_8) + "@" + hosts
-                + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
+        return "postgresql://postgres:" + URLEncoder.encode(state.superuserPassword(), StandardCharsets.UTF_8) + "@"
+                + hosts + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
     }
 }

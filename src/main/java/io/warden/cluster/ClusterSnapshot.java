@@ -37,8 +37,20 @@ public record ClusterSnapshot(
 
     /** This snapshot with {@code replacement} as its config (the last one that could be read, when this one could not). */
     public ClusterSnapshot withConfig(DynamicConfig replacement) {
-        return new ClusterSnapshot(revision, initialize, leader, members, optime, replacement, configRevision, history, switchover,
-                switchoverRevision, sync, routers, unreadable);
+        return new ClusterSnapshot(
+                revision,
+                initialize,
+                leader,
+                members,
+                optime,
+                replacement,
+                configRevision,
+                history,
+                switchover,
+                switchoverRevision,
+                sync,
+                routers,
+                unreadable);
     }
 
     /** The {@code config} key is present but could not be read. */
@@ -48,8 +60,19 @@ public record ClusterSnapshot(
 
     public static ClusterSnapshot empty() {
         return new ClusterSnapshot(
-                0, Optional.empty(), Optional.empty(), Map.of(), Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(),
-                Optional.empty(), 0, Optional.empty(), List.of(), Map.of());
+                0,
+                Optional.empty(),
+                Optional.empty(),
+                Map.of(),
+                Optional.empty(),
+                DynamicConfig.DEFAULTS,
+                0,
+                List.of(),
+                Optional.empty(),
+                0,
+                Optional.empty(),
+                List.of(),
+                Map.of());
     }
 
     public boolean isLeader(String name) {

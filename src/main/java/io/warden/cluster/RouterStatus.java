@@ -20,7 +20,14 @@ public record RouterStatus(
         long ttlMillis) {
 
     /** A status without a ttl (written by a version that did not publish one). */
-    public RouterStatus(String id, String host, int readWritePort, int readOnlyPort, String apiUrl, long pid, Map<String, Long> sessions,
+    public RouterStatus(
+            String id,
+            String host,
+            int readWritePort,
+            int readOnlyPort,
+            String apiUrl,
+            long pid,
+            Map<String, Long> sessions,
             String primary) {
         this(id, host, readWritePort, readOnlyPort, apiUrl, pid, sessions, primary, 0);
     }

@@ -17,7 +17,12 @@ import java.util.Optional;
  * </ul>
  */
 public record Switchover(
-        String leader, String candidate, String requestedAt, String scheduledAt, boolean failover, boolean acceptDataLoss) {
+        String leader,
+        String candidate,
+        String requestedAt,
+        String scheduledAt,
+        boolean failover,
+        boolean acceptDataLoss) {
     public Switchover {
         leader = leader == null ? "" : leader;
         candidate = candidate == null ? "" : candidate;

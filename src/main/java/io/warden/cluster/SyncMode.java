@@ -35,8 +35,8 @@ public enum SyncMode {
             case "off", "false" -> OFF;
             case "on", "true" -> ON;
             case "strict" -> STRICT;
-            default -> throw new IllegalArgumentException(
-                    "synchronous_mode '" + value + "' is not one of off, on, strict");
+            default ->
+                throw new IllegalArgumentException("synchronous_mode '" + value + "' is not one of off, on, strict");
         };
     }
 }

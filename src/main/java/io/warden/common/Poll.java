@@ -72,7 +72,8 @@ public final class Poll {
 
     /** Waits for {@code condition} to hold; false when it did not within {@code timeout}. */
     public boolean until(Duration timeout, BooleanSupplier condition) throws InterruptedException {
-        return untilAnswered(timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty()).isPresent();
+        return untilAnswered(timeout, () -> condition.getAsBoolean() ? Optional.of(Boolean.TRUE) : Optional.empty())
+                .isPresent();
     }
 
     /**
@@ -85,7 +86,8 @@ public final class Poll {
             held = until(timeout, condition);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)", next, e);
+            throw new WardenException(
+                    "interrupted while waiting for " + what + " (timeout " + timeout.toSeconds() + " s)", next, e);
         }
         if (!held) {
             throw new WardenException("timed out after " + timeout.toSeconds() + " s waiting for " + what, next);

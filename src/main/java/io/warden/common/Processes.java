@@ -143,7 +143,8 @@ public final class Processes {
 
     /** Sends a signal by name (QUIT, STOP, CONT, ...) to one pid. */
     public static boolean signal(long pid, String signal) {
-        return run(List.of("kill", "-" + signal, Long.toString(pid)), Duration.ofSeconds(5)).ok();
+        return run(List.of("kill", "-" + signal, Long.toString(pid)), Duration.ofSeconds(5))
+                .ok();
     }
 
     public static boolean isRoot() {

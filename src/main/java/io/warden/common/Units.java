@@ -16,7 +16,8 @@ public final class Units {
     public static long bytes(String text) {
         Matcher m = SIZE.matcher(text == null ? "" : text);
         if (!m.matches()) {
-            throw new IllegalArgumentException("not a size: '" + text + "' (use bytes, or a number with kB, MB, GB, TB)");
+            throw new IllegalArgumentException(
+                    "not a size: '" + text + "' (use bytes, or a number with kB, MB, GB, TB)");
         }
         long number = Long.parseLong(m.group(1));
         String unit = m.group(2) == null ? "" : m.group(2).toLowerCase(Locale.ROOT);

@@ -135,8 +135,19 @@ final class ClusterKeys {
             }
         }
         return new ClusterSnapshot(
-                revision, initialize, leader, members, optime, config, configRevision, history, switchover, switchoverRevision,
-                sync, routers, unreadable);
+                revision,
+                initialize,
+                leader,
+                members,
+                optime,
+                config,
+                configRevision,
+                history,
+                switchover,
+                switchoverRevision,
+                sync,
+                routers,
+                unreadable);
     }
 
     /** The routers' statuses from the values under {@code routers/}, by key name. */
@@ -160,8 +171,12 @@ final class ClusterKeys {
 
     /** The first line of what the parser said, without the value itself (it may be long, or hold anything). */
     private static String problem(Exception e) {
-        String message = e instanceof com.fasterxml.jackson.core.JsonProcessingException json ? json.getOriginalMessage() : e.getMessage();
-        String text = message == null ? e.getClass().getSimpleName() : message.lines().findFirst().orElse("");
+        String message = e instanceof com.fasterxml.jackson.core.JsonProcessingException json
+                ? json.getOriginalMessage()
+                : e.getMessage();
+        String text = message == null
+                ? e.getClass().getSimpleName()
+                : message.lines().findFirst().orElse("");
         return text.length() > 200 ? text.substring(0, 200) + "..." : text;
     }
 
@@ -179,8 +194,10 @@ final class ClusterKeys {
             try {
                 history.addAll(Json.wire().readValue(current.get(), HISTORY_TYPE));
             } catch (IOException | RuntimeException e) {
-                throw new DcsException("the history key is unreadable (" + problem(e) + "): not appending to it, so nothing"
-                        + " is lost; repair or delete it with etcdctl", e);
+                throw new DcsException(
+                        "the history key is unreadable (" + problem(e) + "): not appending to it, so nothing"
+                                + " is lost; repair or delete it with etcdctl",
+                        e);
             }
         }
         history.add(entry);

@@ -57,7 +57,8 @@ public final class EtcdDcs implements Dcs {
                 .endpoints(endpoints.toArray(String[]::new))
                 .connectTimeout(requestTimeout)
                 // jetcd requires this to exceed its retry delay; our own deadline (await) bounds every call anyway.
-                .retryMaxDuration(requestTimeout.compareTo(Duration.ofSeconds(1)) > 0 ? requestTimeout : Duration.ofSeconds(1))
+                .retryMaxDuration(
+                        requestTimeout.compareTo(Duration.ofSeconds(1)) > 0 ? requestTimeout : Duration.ofSeconds(1))
                 .keepaliveTime(Duration.ofSeconds(2))
                 .keepaliveTimeout(Duration.ofSeconds(2))
                 .build();
@@ -81,10 +82,12 @@ public final class EtcdDcs implements Dcs {
         } catch (TimeoutException e) {
             future.cancel(true);
             throw new DcsException(
-                    "etcd at " + endpoints + " did not answer " + what + " within " + timeout.toMillis() + " ms",
-                    e);
+                    "etcd at " + endpoints + " did not answer " + what + " within " + timeout.toMillis() + " ms", e);
         } catch (ExecutionException e) {
-            throw new DcsException("etcd at " + endpoints + " failed " + what + ": " + e.getCause().getMessage(), e);
+            throw new DcsException(
+                    "etcd at " + endpoints + " failed " + what + ": "
+                            + e.getCause().getMessage(),
+                    e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new DcsException("interrupted during " + what, e);
@@ -94,7 +97,11 @@ public final class EtcdDcs implements Dcs {
     @Override
     public ClusterSnapshot read() {
         GetResponse response = await(
-                client.getKVClient().get(bytes(prefix), GetOption.newBuilder().isPrefix(true).build()), "read");
+                client.getKVClient()
+                        .get(
+                                bytes(prefix),
+                                GetOption.newBuilder().isPrefix(true).build()),
+                "read");
         List<ClusterKeys.Stored> keys = response.getKvs().stream()
                 .map(kv -> new ClusterKeys.Stored(
                         kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()),
@@ -107,7 +114,8 @@ public final class EtcdDcs implements Dcs {
 
     @Override
     public long grantLease(Duration ttl) {
-        return await(client.getLeaseClient().grant(ClusterKeys.leaseSeconds(ttl)), "lease grant").getID();
+        return await(client.getLeaseClient().grant(ClusterKeys.leaseSeconds(ttl)), "lease grant")
+                .getID();
     }
 
     /** A renewal not answered within this is sent again beside the first (see {@link Hedged}): healthy ones take 1-7 ms. */
@@ -116,8 +124,14 @@ public final class EtcdDcs implements Dcs {
     @Override
     public long keepAlive(long leaseId, Duration timeout) {
         try {
-            return await(Hedged.call(() -> client.getLeaseClient().keepAliveOnce(leaseId), RENEWAL_HEDGE, Hedged.Delay.SYSTEM),
-                    "lease renewal", timeout).getTTL();
+            return await(
+                            Hedged.call(
+                                    () -> client.getLeaseClient().keepAliveOnce(leaseId),
+                                    RENEWAL_HEDGE,
+                                    Hedged.Delay.SYSTEM),
+                            "lease renewal",
+                            timeout)
+                    .getTTL();
         } catch (DcsException e) {
             if (String.valueOf(e.getMessage()).contains("not found")) {
                 return 0;
@@ -150,7 +164,10 @@ public final class EtcdDcs implements Dcs {
                         .txn()
                         .If(absent(key(ClusterKeys.INITIALIZE)), absent(key(ClusterKeys.LEADER)))
                         .Then(
-                                Op.put(key(ClusterKeys.INITIALIZE), bytes(ClusterKeys.BOOTSTRAPPING), withLease(leaseId)),
+                                Op.put(
+                                        key(ClusterKeys.INITIALIZE),
+                                        bytes(ClusterKeys.BOOTSTRAPPING),
+                                        withLease(leaseId)),
                                 Op.put(key(ClusterKeys.LEADER), bytes(name), withLease(leaseId)))
                         .commit(),
                 "bootstrap claim");
@@ -207,7 +224,10 @@ public final class EtcdDcs implements Dcs {
     public void publishMember(Member member, long leaseId) {
         await(
                 client.getKVClient()
-                        .put(key(ClusterKeys.member(member.name())), bytes(ClusterKeys.text(member)), withLease(leaseId)),
+                        .put(
+                                key(ClusterKeys.member(member.name())),
+                                bytes(ClusterKeys.text(member)),
+                                withLease(leaseId)),
                 "member update");
     }
 
@@ -242,7 +262,8 @@ public final class EtcdDcs implements Dcs {
             GetResponse current = await(client.getKVClient().get(key(ClusterKeys.HISTORY)), "history read");
             Optional<KeyValue> kv = current.getKvs().stream().findFirst();
             long revision = kv.map(KeyValue::getModRevision).orElse(0L);
-            String history = ClusterKeys.appendedHistory(kv.map(v -> v.getValue().toString(StandardCharsets.UTF_8)), entry);
+            String history =
+                    ClusterKeys.appendedHistory(kv.map(v -> v.getValue().toString(StandardCharsets.UTF_8)), entry);
             Cmp guard = revision == 0
                     ? absent(key(ClusterKeys.HISTORY))
                     : new Cmp(key(ClusterKeys.HISTORY), Cmp.Op.EQUAL, CmpTarget.modRevision(revision));
@@ -304,7 +325,8 @@ public final class EtcdDcs implements Dcs {
                         .Then(Op.delete(key(ClusterKeys.SWITCHOVER), DeleteOption.DEFAULT))
                         .commit(),
                 "switchover clear");
-        return response.isSucceeded() && response.getDeleteResponses().stream().anyMatch(deleted -> deleted.getDeleted() > 0);
+        return response.isSucceeded()
+                && response.getDeleteResponses().stream().anyMatch(deleted -> deleted.getDeleted() > 0);
     }
 
     @Override
@@ -318,21 +340,31 @@ public final class EtcdDcs implements Dcs {
     @Override
     public List<RouterStatus> readRouters() {
         GetResponse response = await(
-                client.getKVClient().get(key(ClusterKeys.ROUTERS), GetOption.newBuilder().isPrefix(true).build()),
+                client.getKVClient()
+                        .get(
+                                key(ClusterKeys.ROUTERS),
+                                GetOption.newBuilder().isPrefix(true).build()),
                 "router read");
         java.util.Map<String, String> values = new java.util.TreeMap<>();
-        response.getKvs().forEach(kv -> values.put(
-                kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()), kv.getValue().toString(StandardCharsets.UTF_8)));
+        response.getKvs()
+                .forEach(kv -> values.put(
+                        kv.getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()),
+                        kv.getValue().toString(StandardCharsets.UTF_8)));
         return ClusterKeys.routers(values);
     }
 
     @Override
     public AutoCloseable watchAll(java.util.function.Consumer<List<String>> onChange) {
         Watch.Watcher watcher = client.getWatchClient()
-                .watch(bytes(prefix), WatchOption.newBuilder().isPrefix(true).build(),
+                .watch(
+                        bytes(prefix),
+                        WatchOption.newBuilder().isPrefix(true).build(),
                         Watch.listener(
                                 response -> onChange.accept(response.getEvents().stream()
-                                        .map(event -> event.getKeyValue().getKey().toString(StandardCharsets.UTF_8).substring(prefix.length()))
+                                        .map(event -> event.getKeyValue()
+                                                .getKey()
+                                                .toString(StandardCharsets.UTF_8)
+                                                .substring(prefix.length()))
                                         .toList()),
                                 error -> onChange.accept(List.of())));
         return watcher::close;
@@ -353,27 +385,35 @@ public final class EtcdDcs implements Dcs {
         Map<String, List<String>> membersByVersion = new LinkedHashMap<>();
         for (String url : memberUrls()) {
             try {
-                String version = await(client.getMaintenanceClient().statusMember(url), "status of " + url, VERSION_CHECK_TIMEOUT)
+                String version = await(
+                                client.getMaintenanceClient().statusMember(url),
+                                "status of " + url,
+                                VERSION_CHECK_TIMEOUT)
                         .getVersion();
-                membersByVersion.computeIfAbsent(version, v -> new ArrayList<>()).add(url);
+                membersByVersion
+                        .computeIfAbsent(version, v -> new ArrayList<>())
+                        .add(url);
             } catch (DcsException e) {
-                warnings.add("cannot read the etcd version of " + url + " (" + e.getMessage() + "): cannot tell whether it has"
-                        + " the lease fixes (see docs/dcs.md, etcd versions)");
+                warnings.add("cannot read the etcd version of " + url + " (" + e.getMessage()
+                        + "): cannot tell whether it has" + " the lease fixes (see docs/dcs.md, etcd versions)");
             }
         }
         membersByVersion.forEach((version, urls) -> EtcdVersions.warnings(version)
-                .forEach(warning -> warnings.add("etcd " + (urls.size() == 1 ? "member " : "members ") + String.join(", ", urls)
-                        + ": " + warning)));
+                .forEach(warning -> warnings.add("etcd " + (urls.size() == 1 ? "member " : "members ")
+                        + String.join(", ", urls) + ": " + warning)));
         return warnings;
     }
 
     /** Each etcd member's first client URL; the configured endpoints when the member list cannot be read. */
     private List<String> memberUrls() {
         try {
-            List<String> urls = await(client.getClusterClient().listMember(), "member list", VERSION_CHECK_TIMEOUT).getMembers().stream()
-                    .flatMap(member -> member.getClientURIs().stream().limit(1))
-                    .map(URI::toString)
-                    .toList();
+            List<String> urls =
+                    await(client.getClusterClient().listMember(), "member list", VERSION_CHECK_TIMEOUT)
+                            .getMembers()
+                            .stream()
+                            .flatMap(member -> member.getClientURIs().stream().limit(1))
+                            .map(URI::toString)
+                            .toList();
             return urls.isEmpty() ? endpointUrls : urls;
         } catch (DcsException e) {
             return endpointUrls;

@@ -23,7 +23,9 @@ public final class EtcdVersions {
                 return Optional.empty();
             }
             return Optional.of(new Release(
-                    Integer.parseInt(matcher.group(1)), Integer.parseInt(matcher.group(2)), Integer.parseInt(matcher.group(3)),
+                    Integer.parseInt(matcher.group(1)),
+                    Integer.parseInt(matcher.group(2)),
+                    Integer.parseInt(matcher.group(3)),
                     matcher.group(4) != null));
         }
 
@@ -38,9 +40,9 @@ public final class EtcdVersions {
         /** A pre-release comes before the release of the same numbers (3.5.13-rc.0 before 3.5.13). */
         @Override
         public int compareTo(Release other) {
-            int byNumbers = major != other.major ? Integer.compare(major, other.major)
-                    : minor != other.minor ? Integer.compare(minor, other.minor)
-                    : Integer.compare(patch, other.patch);
+            int byNumbers = major != other.major
+                    ? Integer.compare(major, other.major)
+                    : minor != other.minor ? Integer.compare(minor, other.minor) : Integer.compare(patch, other.patch);
             return byNumbers != 0 ? byNumbers : Boolean.compare(other.preRelease, preRelease);
         }
 
@@ -71,7 +73,8 @@ public final class EtcdVersions {
     }
 
     /** What etcd's status reports: {@code 3.4.23}, or a pre-release such as {@code 3.6.0-rc.1}. */
-    private static final Pattern VERSION = Pattern.compile("(\\d+)\\.(\\d+)\\.(\\d+)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?");
+    private static final Pattern VERSION =
+            Pattern.compile("(\\d+)\\.(\\d+)\\.(\\d+)(-[0-9A-Za-z.-]+)?(\\+[0-9A-Za-z.-]+)?");
 
     private static final List<Defect> DEFECTS = List.of(
             new Defect(
@@ -97,14 +100,17 @@ public final class EtcdVersions {
     public static List<String> warnings(String version) {
         Optional<Release> release = Release.parse(version == null ? "" : version);
         if (release.isEmpty()) {
-            return List.of("etcd reports its version as '" + version + "', which is not a release number: cannot tell whether it has"
-                    + " the fixes of etcd issue #15247 and pull request #20590 for leases (see docs/dcs.md, etcd versions)");
+            return List.of(
+                    "etcd reports its version as '" + version
+                            + "', which is not a release number: cannot tell whether it has"
+                            + " the fixes of etcd issue #15247 and pull request #20590 for leases (see docs/dcs.md, etcd versions)");
         }
         List<String> warnings = new ArrayList<>();
         for (Defect defect : DEFECTS) {
             if (defect.affects(release.get())) {
                 warnings.add("etcd " + version.strip() + " " + defect.risk() + "; " + defect.consequence()
-                        + " (see docs/dcs.md, etcd versions). Fixed in " + defect.fixes(release.get()) + ": upgrade etcd");
+                        + " (see docs/dcs.md, etcd versions). Fixed in " + defect.fixes(release.get())
+                        + ": upgrade etcd");
             }
         }
         return List.copyOf(warnings);

@@ -50,7 +50,8 @@ final class Hedged {
         void after(Duration delay, Runnable task);
 
         /** On the JDK's shared delayed executor (a daemon thread started on first use). */
-        Delay SYSTEM = (delay, task) -> CompletableFuture.delayedExecutor(delay.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
+        Delay SYSTEM = (delay, task) -> CompletableFuture.delayedExecutor(
+                        delay.toNanos(), java.util.concurrent.TimeUnit.NANOSECONDS)
                 .execute(task);
     }
 }

@@ -71,6 +71,7 @@ public final class Lease {
     private final AtomicReference<Term> term = new AtomicReference<>(Term.NONE);
     /** When the last renewal was sent that succeeded; touched by the stepping thread only. */
     private long renewedNanos;
+
     private volatile long ownerHeartbeatNanos;
     private String lastProblem = "";
 
@@ -81,7 +82,8 @@ public final class Lease {
      * @param ownerStallLimit renewals stop when the owner has not called {@link #ownerAlive} for this long, so a
      *     wedged loop cannot keep its lease for ever; zero when the stepping thread is the owner's loop itself
      */
-    public Lease(Dcs dcs, Duration ttl, Duration longestAttempt, Duration ownerStallLimit, Clock clock, Listener listener) {
+    public Lease(
+            Dcs dcs, Duration ttl, Duration longestAttempt, Duration ownerStallLimit, Clock clock, Listener listener) {
         this.dcs = Objects.requireNonNull(dcs, "dcs is null");
         this.ttl = Objects.requireNonNull(ttl, "ttl is null");
         this.longestAttempt = longestAttempt.compareTo(SHORTEST_ATTEMPT) < 0 ? SHORTEST_ATTEMPT : longestAttempt;
@@ -135,7 +137,8 @@ public final class Lease {
                 return Optional.empty();
             }
         });
-        return granted.orElseThrow(() -> last.get() != null ? last.get() : new DcsException("no answer from etcd within " + wait, null));
+        return granted.orElseThrow(
+                () -> last.get() != null ? last.get() : new DcsException("no answer from etcd within " + wait, null));
     }
 
     /** Starts a daemon thread that steps this lease until the process ends; for owners whose loop may block. */
@@ -166,7 +169,10 @@ public final class Lease {
      */
     public long step(long now) {
         Term held = term.get();
-        boolean due = held.id() == 0 || now - renewedNanos >= renewIntervalNanos || !held.validAt(now) || !lastProblem.isEmpty();
+        boolean due = held.id() == 0
+                || now - renewedNanos >= renewIntervalNanos
+                || !held.validAt(now)
+                || !lastProblem.isEmpty();
         if (due) {
             renew(held, now);
         }
@@ -183,7 +189,8 @@ public final class Lease {
     private void renew(Term held, long now) {
         try {
             if (ownerStallLimit.isPositive() && now - ownerHeartbeatNanos > ownerStallLimit.toNanos()) {
-                problem("the owner's loop has not run for over " + ownerStallLimit.toSeconds() + " s: not renewing the lease");
+                problem("the owner's loop has not run for over " + ownerStallLimit.toSeconds()
+                        + " s: not renewing the lease");
             } else if (held.id() == 0) {
                 grant(now);
                 problem("");

@@ -17,7 +17,9 @@ public final class Published<T> {
     private long writtenNanos;
 
     public boolean unchanged(T candidate, long currentLease, long nowNanos) {
-        return value != null && Objects.equals(value, candidate) && leaseId == currentLease
+        return value != null
+                && Objects.equals(value, candidate)
+                && leaseId == currentLease
                 && nowNanos - writtenNanos < REFRESH.toNanos();
     }
 

@@ -79,8 +79,10 @@ public final class HttpEndpoint implements AutoCloseable {
         try {
             return HttpServer.create(new InetSocketAddress(host, port), BACKLOG);
         } catch (IOException e) {
-            throw new WardenException("cannot serve the " + name + " on " + host + ":" + port + ": " + e.getMessage(),
-                    "stop the process listening on " + host + ":" + port + ", or change " + portSetting, e);
+            throw new WardenException(
+                    "cannot serve the " + name + " on " + host + ":" + port + ": " + e.getMessage(),
+                    "stop the process listening on " + host + ":" + port + ", or change " + portSetting,
+                    e);
         }
     }
 
@@ -94,16 +96,19 @@ public final class HttpEndpoint implements AutoCloseable {
             send(exchange, answer(exchange));
         } catch (IOException e) {
             // The client went away before the reply was written: there is no one left to answer.
-            LOG.debug(name + ": " + exchange.getRequestMethod() + " " + exchange.getRequestURI() + " not answered: " + e);
+            LOG.debug(
+                    name + ": " + exchange.getRequestMethod() + " " + exchange.getRequestURI() + " not answered: " + e);
         }
     }
 
     private Reply answer(HttpExchange exchange) throws IOException {
         byte[] body = exchange.getRequestBody().readNBytes(MAX_BODY + 1);
         if (body.length > MAX_BODY) {
-            return Reply.message(413, "the request body is larger than " + MAX_BODY + " bytes; requests are small JSON objects");
+            return Reply.message(
+                    413, "the request body is larger than " + MAX_BODY + " bytes; requests are small JSON objects");
         }
-        String what = exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath();
+        String what =
+                exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath();
         try {
             Request request = request(exchange, body);
             Reply reply = admit(request).orElseGet(() -> handler.handle(request));
@@ -128,8 +133,12 @@ public final class HttpEndpoint implements AutoCloseable {
     private static Request request(HttpExchange exchange, byte[] body) {
         Map<String, String> headers = new HashMap<>();
         exchange.getRequestHeaders().forEach((header, values) -> headers.put(header, values.getFirst()));
-        return new Request(exchange.getRequestMethod(), exchange.getRequestURI().getPath(),
-                parameters(exchange.getRequestURI().getRawQuery()), headers, new String(body, StandardCharsets.UTF_8));
+        return new Request(
+                exchange.getRequestMethod(),
+                exchange.getRequestURI().getPath(),
+                parameters(exchange.getRequestURI().getRawQuery()),
+                headers,
+                new String(body, StandardCharsets.UTF_8));
     }
 
     /** The {@code name=value} pairs of a raw query string, decoded; a pair without '=' is ignored. */

@@ -12,7 +12,8 @@ import java.util.TreeMap;
  * into {@code parameters}, the first value of each header (names compared ignoring case, as HTTP wants), and the
  * body read whole (at most {@link HttpEndpoint#MAX_BODY} bytes, empty when there is none).
  */
-public record Request(String method, String path, Map<String, String> parameters, Map<String, String> headers, String body) {
+public record Request(
+        String method, String path, Map<String, String> parameters, Map<String, String> headers, String body) {
     /** The methods that only read; health checkers send all three (HAProxy's {@code option httpchk} sends OPTIONS). */
     private static final Set<String> READS = Set.of("GET", "HEAD", "OPTIONS");
 

@@ -27,8 +27,13 @@ import java.util.function.BiFunction;
 public final class ConfigPatch {
     private ConfigPatch() {}
 
-    private static final Set<String> KEYS =
-            Set.of("maximum_lag_on_failover", "synchronous_mode", "synchronous_node_count", "pause", "parameters", "postgresql");
+    private static final Set<String> KEYS = Set.of(
+            "maximum_lag_on_failover",
+            "synchronous_mode",
+            "synchronous_node_count",
+            "pause",
+            "parameters",
+            "postgresql");
 
     /** The patched config, or every reason it was refused. */
     public record Result(Optional<DynamicConfig> config, List<String> problems) {
@@ -40,10 +45,13 @@ public final class ConfigPatch {
     /**
      * @param check returns why a parameter value is invalid, or empty when it is fine
      */
-    public static Result apply(DynamicConfig current, JsonNode patch, BiFunction<String, String, Optional<String>> check) {
+    public static Result apply(
+            DynamicConfig current, JsonNode patch, BiFunction<String, String, Optional<String>> check) {
         List<String> problems = new ArrayList<>();
         if (patch == null || !patch.isObject()) {
-            return new Result(Optional.empty(), List.of("the body must be a JSON object, e.g. {\"parameters\": {\"work_mem\": \"8MB\"}}"));
+            return new Result(
+                    Optional.empty(),
+                    List.of("the body must be a JSON object, e.g. {\"parameters\": {\"work_mem\": \"8MB\"}}"));
         }
         ObjectNode body = ((ObjectNode) patch).deepCopy();
         JsonNode postgresql = body.remove("postgresql");
@@ -129,18 +137,25 @@ public final class ConfigPatch {
                         problems.add(name + ": a value must be a string, number or boolean, not " + value);
                         continue;
                     }
-                    String text = value.getNodeType() == JsonNodeType.BOOLEAN ? (value.asBoolean() ? "on" : "off") : value.asText();
+                    String text = value.getNodeType() == JsonNodeType.BOOLEAN
+                            ? (value.asBoolean() ? "on" : "off")
+                            : value.asText();
                     check.apply(name, text).ifPresentOrElse(problems::add, () -> parameters.put(name, text));
                 }
             }
         }
         String commit = parameters.getOrDefault("synchronous_commit", "on").toLowerCase(java.util.Locale.ROOT);
-        if (mode != SyncMode.OFF && (commit.equals("off") || commit.equals("local") || commit.equals("false") || commit.equals("no")
-                || commit.equals("0"))) {
+        if (mode != SyncMode.OFF
+                && (commit.equals("off")
+                        || commit.equals("local")
+                        || commit.equals("false")
+                        || commit.equals("no")
+                        || commit.equals("0"))) {
             // Those commit without waiting for any standby: synchronous mode's promise (no acknowledged commit lost on
             // failover) would be broken by the cluster's own setting.
-            problems.add("synchronous_commit '" + commit + "' does not wait for the synchronous standby, which synchronous_mode "
-                    + mode.label() + " promises; use on, remote_write or remote_apply, or turn synchronous_mode off first");
+            problems.add("synchronous_commit '" + commit
+                    + "' does not wait for the synchronous standby, which synchronous_mode " + mode.label()
+                    + " promises; use on, remote_write or remote_apply, or turn synchronous_mode off first");
         }
         if (!problems.isEmpty()) {
             return new Result(Optional.empty(), problems);
@@ -158,7 +173,8 @@ public final class ConfigPatch {
             }
             return Optional.of(node);
         } catch (java.io.IOException e) {
-            problems.add("the body is not valid JSON: " + e.getMessage().lines().findFirst().orElse(""));
+            problems.add("the body is not valid JSON: "
+                    + e.getMessage().lines().findFirst().orElse(""));
             return Optional.empty();
         }
     }

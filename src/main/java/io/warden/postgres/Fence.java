@@ -1,10 +1,10 @@
 package io.warden.postgres;
 
+import io.warden.common.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import io.warden.common.Poll;
 import java.util.List;
 import java.util.Optional;
 import java.util.stream.Stream;
@@ -80,7 +80,9 @@ public final class Fence {
     /** Whether {@code pid} is a live process whose working directory is {@code dataDir} (not a reused pid). */
     static boolean runsIn(long pid, Path dataDir) {
         try {
-            return io.warden.common.Processes.alive(pid) && Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd")).equals(dataDir);
+            return io.warden.common.Processes.alive(pid)
+                    && Files.readSymbolicLink(Path.of("/proc", Long.toString(pid), "cwd"))
+                            .equals(dataDir);
         } catch (IOException | UnsupportedOperationException | SecurityException e) {
             return false;
         }
@@ -103,7 +105,9 @@ public final class Fence {
 
     private static boolean isPostgres(long pid) {
         try {
-            return Files.readString(Path.of("/proc", Long.toString(pid), "comm")).strip().equals("postgres");
+            return Files.readString(Path.of("/proc", Long.toString(pid), "comm"))
+                    .strip()
+                    .equals("postgres");
         } catch (IOException e) {
             return false;
         }

@@ -90,8 +90,8 @@ final class GucNumbers {
             return Optional.empty(); // also NaN, which postgres treats as a syntax error
         }
         double value = Double.parseDouble(sign + literal);
-        boolean underflow = Math.abs(value) < Double.MIN_NORMAL
-                && number.group(1).chars().anyMatch(c -> c != '0' && c != '.');
+        boolean underflow =
+                Math.abs(value) < Double.MIN_NORMAL && number.group(1).chars().anyMatch(c -> c != '0' && c != '.');
         if (Double.isInfinite(value) || underflow) {
             return Optional.empty();
         }
@@ -125,11 +125,18 @@ final class GucNumbers {
 
     // Largest first: a fractional value is rounded to a whole number of the next smaller unit, as postgres does.
     private static final List<Scale> MEMORY = List.of(
-            new Scale("TB", 1L << 40), new Scale("GB", 1L << 30), new Scale("MB", 1L << 20),
-            new Scale("kB", 1L << 10), new Scale("B", 1));
+            new Scale("TB", 1L << 40),
+            new Scale("GB", 1L << 30),
+            new Scale("MB", 1L << 20),
+            new Scale("kB", 1L << 10),
+            new Scale("B", 1));
     private static final List<Scale> TIME = List.of(
-            new Scale("d", 86_400_000_000L), new Scale("h", 3_600_000_000L), new Scale("min", 60_000_000L),
-            new Scale("s", 1_000_000L), new Scale("ms", 1_000L), new Scale("us", 1));
+            new Scale("d", 86_400_000_000L),
+            new Scale("h", 3_600_000_000L),
+            new Scale("min", 60_000_000L),
+            new Scale("s", 1_000_000L),
+            new Scale("ms", 1_000L),
+            new Scale("us", 1));
 
     /**
      * The base unit of a setting as pg_settings names it ("kB", "8kB", "MB", "ms", "s", "min"), which decides the

@@ -55,17 +55,20 @@ public final class LocalPostgres implements Postgres {
                 throw new io.warden.common.WardenException(
                         "data directory " + data + " is owned by '" + owner + "', not by '" + expected
                                 + "' who runs postgres; nothing was changed",
-                        "use another data_dir, or if this directory is really this node's: chown -R " + expected + " " + data);
+                        "use another data_dir, or if this directory is really this node's: chown -R " + expected + " "
+                                + data);
             }
             try (var entries = Files.list(data)) {
                 if (entries.findAny().isPresent() && !Files.exists(data.resolve("PG_VERSION"))) {
                     throw new io.warden.common.WardenException(
-                            "data directory " + data + " is not empty and holds no postgres cluster; nothing was changed",
+                            "data directory " + data
+                                    + " is not empty and holds no postgres cluster; nothing was changed",
                             "point data_dir at an empty or missing directory");
                 }
             }
         } catch (IOException e) {
-            throw new io.warden.common.WardenException("cannot inspect data directory " + data + ": " + e.getMessage(), "check its permissions");
+            throw new io.warden.common.WardenException(
+                    "cannot inspect data directory " + data + ": " + e.getMessage(), "check its permissions");
         }
     }
 
@@ -120,12 +123,18 @@ public final class LocalPostgres implements Postgres {
             // Starting up or shutting down: judge by the data directory. Treating a primary we cannot query as
             // running keeps the fencing rule in force for it.
             return new LocalState(
-                    standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY, 0, Lsn.ZERO, false, upstream, pid.get());
+                    standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY,
+                    0,
+                    Lsn.ZERO,
+                    false,
+                    upstream,
+                    pid.get());
         }
     }
 
     /** The postmaster whose timeline {@link #highestTimeline} is for. */
     private long timelineOfPid;
+
     private long highestTimeline;
 
     /**
@@ -250,13 +259,15 @@ public final class LocalPostgres implements Postgres {
     @Override
     public long dataSizeBytes() {
         try (var files = Files.walk(dataDir)) {
-            return files.filter(Files::isRegularFile).mapToLong(f -> {
-                try {
-                    return Files.size(f);
-                } catch (IOException e) {
-                    return 0;
-                }
-            }).sum();
+            return files.filter(Files::isRegularFile)
+                    .mapToLong(f -> {
+                        try {
+                            return Files.size(f);
+                        } catch (IOException e) {
+                            return 0;
+                        }
+                    })
+                    .sum();
         } catch (IOException | java.io.UncheckedIOException e) {
             // Unknown: as if it were huge, so nothing relies on room that may not be there.
             return Long.MAX_VALUE;
@@ -279,7 +290,8 @@ public final class LocalPostgres implements Postgres {
         try {
             Files.move(dataDir, aside, java.nio.file.StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new io.warden.common.WardenException("cannot move " + dataDir + " aside to " + aside + ": " + e.getMessage(),
+            throw new io.warden.common.WardenException(
+                    "cannot move " + dataDir + " aside to " + aside + ": " + e.getMessage(),
                     "check the permissions of " + dataDir.getParent());
         }
         return aside;
@@ -330,7 +342,8 @@ public final class LocalPostgres implements Postgres {
     @Override
     public Map<String, Boolean> physicalSlots() throws SQLException {
         Map<String, Boolean> slots = new HashMap<>();
-        for (Map<String, Object> row : sql.query("select slot_name, active from pg_replication_slots where slot_type = 'physical'")) {
+        for (Map<String, Object> row :
+                sql.query("select slot_name, active from pg_replication_slots where slot_type = 'physical'")) {
             slots.put((String) row.get("slot_name"), (Boolean) row.get("active"));
         }
         return slots;
@@ -351,15 +364,19 @@ public final class LocalPostgres implements Postgres {
         List<Standby> standbys = new ArrayList<>();
         for (Map<String, Object> row : sql.query(
                 "select application_name, state, sync_state, coalesce(flush_lsn, '0/0')::text as flush from pg_stat_replication")) {
-            standbys.add(new Standby((String) row.get("application_name"), (String) row.get("state"),
-                    (String) row.get("sync_state"), Lsn.parse((String) row.get("flush"))));
+            standbys.add(new Standby(
+                    (String) row.get("application_name"),
+                    (String) row.get("state"),
+                    (String) row.get("sync_state"),
+                    Lsn.parse((String) row.get("flush"))));
         }
         return standbys;
     }
 
     @Override
     public Lsn currentWalPosition() throws SQLException {
-        return Lsn.parse((String) sql.query("select pg_current_wal_lsn()::text as lsn").getFirst().get("lsn"));
+        return Lsn.parse((String)
+                sql.query("select pg_current_wal_lsn()::text as lsn").getFirst().get("lsn"));
     }
 
     @Override
@@ -376,7 +393,8 @@ public final class LocalPostgres implements Postgres {
     public synchronized Optional<Lsn> receivedPosition() {
         try {
             Map<String, Object> row = apiSql.query("select greatest(coalesce(pg_last_wal_receive_lsn(), '0/0'),"
-                    + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn").getFirst();
+                            + " coalesce(pg_last_wal_replay_lsn(), '0/0'))::text as lsn")
+                    .getFirst();
             return Optional.of(Lsn.parse((String) row.get("lsn")));
         } catch (SQLException | RuntimeException e) {
             return Optional.empty();
@@ -408,12 +426,17 @@ public final class LocalPostgres implements Postgres {
         try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
             // WAL file names end in the segment number as fixed-width hex, so they compare as text across
             // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
-            Map<String, Object> row = leaderSql.query("select"
-                    + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
-                    + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString()) + "::pg_lsn + 1), 9) as needed").getFirst();
+            Map<String, Object> row = leaderSql
+                    .query("select"
+                            + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
+                            + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString())
+                            + "::pg_lsn + 1), 9) as needed")
+                    .getFirst();
             String oldest = (String) row.get("oldest");
             String needed = (String) row.get("needed");
-            return oldest != null && needed != null && needed.compareTo(oldest) < 0 ? Optional.of(new WalGap(oldest, needed)) : Optional.empty();
+            return oldest != null && needed != null && needed.compareTo(oldest) < 0
+                    ? Optional.of(new WalGap(oldest, needed))
+                    : Optional.empty();
         }
     }
 

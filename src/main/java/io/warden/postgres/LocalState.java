@@ -13,7 +13,13 @@ import io.warden.cluster.Lsn;
  * @param pendingRestart some parameter was changed in the config files but takes effect only after a restart
  */
 public record LocalState(
-        DataState data, long timeline, Lsn lsn, boolean streaming, String upstream, long postmasterPid, boolean pendingRestart) {
+        DataState data,
+        long timeline,
+        Lsn lsn,
+        boolean streaming,
+        String upstream,
+        long postmasterPid,
+        boolean pendingRestart) {
 
     public LocalState(DataState data, long timeline, Lsn lsn, boolean streaming, String upstream, long postmasterPid) {
         this(data, timeline, lsn, streaming, upstream, postmasterPid, false);

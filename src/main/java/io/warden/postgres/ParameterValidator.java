@@ -66,6 +66,7 @@ public final class ParameterValidator {
     private static final List<String> BOOLEAN_WORDS = List.of("on", "off", "true", "false", "yes", "no");
     /** Hidden entries of every postgres enum that lists on and off (synchronous_commit, huge_pages, ...). */
     private static final Set<String> ENUM_BOOLEAN_ALIASES = Set.of("true", "false", "yes", "no", "1", "0");
+
     private static final Pattern PLAIN_NUMBER = Pattern.compile("-?\\d+(\\.\\d+)?");
 
     private final SortedMap<String, PgSetting> settings;
@@ -165,13 +166,14 @@ public final class ParameterValidator {
     private static Optional<String> bool(PgSetting setting, String value) {
         String word = lower(value);
         // "o" is a prefix of both on and off, so postgres wants at least two letters of those.
-        boolean prefix = !word.isEmpty() && BOOLEAN_WORDS.stream()
-                .anyMatch(w -> w.startsWith(word) && (word.length() >= 2 || !w.startsWith("o")));
+        boolean prefix = !word.isEmpty()
+                && BOOLEAN_WORDS.stream()
+                        .anyMatch(w -> w.startsWith(word) && (word.length() >= 2 || !w.startsWith("o")));
         if (prefix || word.equals("1") || word.equals("0")) {
             return Optional.empty();
         }
-        return Optional.of(setting.name() + ": " + shown(value)
-                + " is not a boolean (use on, off, true, false, yes, no, 1 or 0)");
+        return Optional.of(
+                setting.name() + ": " + shown(value) + " is not a boolean (use on, off, true, false, yes, no, 1 or 0)");
     }
 
     private static Optional<String> number(PgSetting setting, String value, boolean integer) {
@@ -215,12 +217,12 @@ public final class ParameterValidator {
         String amount = amount(base, setting.unit());
         String written = shown(value) + (amount.equals(value.strip()) ? "" : " (" + amount + ")");
         if (base < minimum) {
-            return Optional.of(setting.name() + ": " + written + " is below the minimum "
-                    + amount(minimum, setting.unit()));
+            return Optional.of(
+                    setting.name() + ": " + written + " is below the minimum " + amount(minimum, setting.unit()));
         }
         if (base > maximum) {
-            return Optional.of(setting.name() + ": " + written + " is above the maximum "
-                    + amount(maximum, setting.unit()));
+            return Optional.of(
+                    setting.name() + ": " + written + " is above the maximum " + amount(maximum, setting.unit()));
         }
         return Optional.empty();
     }
@@ -309,7 +311,9 @@ public final class ParameterValidator {
             return List.of();
         }
         if (value instanceof Array array) {
-            return Arrays.stream((Object[]) array.getArray()).map(String::valueOf).toList();
+            return Arrays.stream((Object[]) array.getArray())
+                    .map(String::valueOf)
+                    .toList();
         }
         return arrayLiteral(value.toString());
     }

@@ -1,8 +1,8 @@
 package io.warden.postgres;
 
 import io.warden.common.Poll;
-import io.warden.common.Processes.Result;
 import io.warden.common.Processes;
+import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,11 +12,11 @@ import java.nio.file.attribute.UserPrincipal;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import java.util.Map;
 import java.util.Optional;
 import java.util.TreeMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Process and file control of one postgres data directory: initdb, start, stop, promote, clone, rewind, and the
@@ -75,7 +75,8 @@ public final class PostgresCtl {
     }
 
     private Result run(Duration timeout, List<String> command) {
-        return Processes.run(command, Map.of("LC_ALL", "C.UTF-8", "PGPASSFILE", passFile().toString()), timeout);
+        return Processes.run(
+                command, Map.of("LC_ALL", "C.UTF-8", "PGPASSFILE", passFile().toString()), timeout);
     }
 
     public boolean hasData() {
@@ -108,8 +109,10 @@ public final class PostgresCtl {
                 chown(logFile());
             }
         } catch (IOException e) {
-            throw new WardenException("cannot prepare the node's work directory " + workDir + ": " + e.getMessage(),
-                    "check that it is writable and the disk is not full", e);
+            throw new WardenException(
+                    "cannot prepare the node's work directory " + workDir + ": " + e.getMessage(),
+                    "check that it is writable and the disk is not full",
+                    e);
         }
     }
 
@@ -121,7 +124,8 @@ public final class PostgresCtl {
         if (osUser == null) {
             return;
         }
-        UserPrincipal owner = path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser);
+        UserPrincipal owner =
+                path.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(osUser);
         Files.setOwner(path, owner);
     }
 
@@ -137,8 +141,10 @@ public final class PostgresCtl {
             Result result = run(
                     Duration.ofMinutes(2),
                     "initdb",
-                    "-D", dataDir.toString(),
-                    "-U", "postgres",
+                    "-D",
+                    dataDir.toString(),
+                    "-U",
+                    "postgres",
                     "--pwfile=" + pwFile,
                     "--data-checksums",
                     "--encoding=UTF8",
@@ -147,9 +153,7 @@ public final class PostgresCtl {
                     "--auth-host=scram-sha-256");
             Files.deleteIfExists(pwFile);
             check(result, "initdb", "check the disk has space and " + dataDir + " is writable by the postgres user");
-            Files.writeString(
-                    dataDir.resolve("pg_hba.conf"),
-                    """
+            Files.writeString(dataDir.resolve("pg_hba.conf"), """
                     # Written by the Warden agent at bootstrap.
                     local   all          all                       peer
                     host    replication  replicator  0.0.0.0/0     scram-sha-256
@@ -161,8 +165,10 @@ public final class PostgresCtl {
                     "\n# Node-specific settings owned by the Warden agent.\ninclude_if_exists = '" + NODE_CONF + "'\n",
                     java.nio.file.StandardOpenOption.APPEND);
         } catch (IOException e) {
-            throw new WardenException("cannot write the new cluster's configuration in " + dataDir + ": " + e.getMessage(),
-                    "check free space and permissions; the half-made data directory is removed and the bootstrap tried again", e);
+            throw new WardenException(
+                    "cannot write the new cluster's configuration in " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions; the half-made data directory is removed and the bootstrap tried again",
+                    e);
         }
     }
 
@@ -173,8 +179,24 @@ public final class PostgresCtl {
     private void createCertificate() throws IOException {
         Path key = dataDir.resolve("server.key");
         Path crt = dataDir.resolve("server.crt");
-        Result result = Processes.run(List.of("openssl", "req", "-new", "-x509", "-days", "3650", "-nodes",
-                "-subj", "/CN=warden", "-newkey", "rsa:2048", "-keyout", key.toString(), "-out", crt.toString()), Duration.ofSeconds(60));
+        Result result = Processes.run(
+                List.of(
+                        "openssl",
+                        "req",
+                        "-new",
+                        "-x509",
+                        "-days",
+                        "3650",
+                        "-nodes",
+                        "-subj",
+                        "/CN=warden",
+                        "-newkey",
+                        "rsa:2048",
+                        "-keyout",
+                        key.toString(),
+                        "-out",
+                        crt.toString()),
+                Duration.ofSeconds(60));
         if (!result.ok()) {
             // TLS is then off (warden.conf enables it only when the files exist); everything else works.
             LOG.warn("no TLS certificate: openssl failed: " + result.tail());
@@ -232,7 +254,8 @@ public final class PostgresCtl {
                     settings.put("primary_slot_name", "");
                 });
         StringBuilder text = new StringBuilder("# Written by the Warden agent; changes here are overwritten.\n");
-        settings.forEach((k, v) -> text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
+        settings.forEach((k, v) ->
+                text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
         try {
             Path target = dataDir.resolve(NODE_CONF);
             boolean changed = !Files.exists(target) || !Files.readString(target).contentEquals(text);
@@ -242,7 +265,10 @@ public final class PostgresCtl {
                 Path temporary = dataDir.resolve(NODE_CONF + ".tmp");
                 Files.writeString(temporary, text);
                 chown(temporary);
-                Files.move(temporary, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                Files.move(
+                        temporary,
+                        target,
+                        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             }
             Path signal = dataDir.resolve("standby.signal");
@@ -256,8 +282,10 @@ public final class PostgresCtl {
             }
             return changed;
         } catch (IOException e) {
-            throw new WardenException("cannot write postgres's settings in " + dataDir + ": " + e.getMessage(),
-                    "check free space and permissions of the data directory", e);
+            throw new WardenException(
+                    "cannot write postgres's settings in " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions of the data directory",
+                    e);
         }
     }
 
@@ -284,8 +312,15 @@ public final class PostgresCtl {
         awaitOldPostmasterReaped();
         return run(
                 timeout.plusSeconds(5),
-                "pg_ctl", "start", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
-                "-D", dataDir.toString(), "-l", logFile().toString());
+                "pg_ctl",
+                "start",
+                "-w",
+                "-t",
+                Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D",
+                dataDir.toString(),
+                "-l",
+                logFile().toString());
     }
 
     /**
@@ -298,14 +333,23 @@ public final class PostgresCtl {
      */
     public Result startNoWait() {
         awaitOldPostmasterReaped();
-        Result result = run(Duration.ofSeconds(30), "pg_ctl", "start", "-W", "-D", dataDir.toString(), "-l", logFile().toString());
+        Result result = run(
+                Duration.ofSeconds(30),
+                "pg_ctl",
+                "start",
+                "-W",
+                "-D",
+                dataDir.toString(),
+                "-l",
+                logFile().toString());
         if (!result.ok()) {
             return result;
         }
         // Return once the postmaster has written its pid file, so the next cycle sees it running rather than
         // stopped (and does not start it a second time).
         try {
-            Poll.every(Duration.ofMillis(20)).until(Duration.ofSeconds(10), () -> postmasterPid().isPresent());
+            Poll.every(Duration.ofMillis(20))
+                    .until(Duration.ofSeconds(10), () -> postmasterPid().isPresent());
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
@@ -315,15 +359,27 @@ public final class PostgresCtl {
     public Result stop(String mode, Duration timeout) {
         return run(
                 timeout.plusSeconds(5),
-                "pg_ctl", "stop", "-w", "-m", mode, "-t", Long.toString(Math.max(1, timeout.toSeconds())),
-                "-D", dataDir.toString());
+                "pg_ctl",
+                "stop",
+                "-w",
+                "-m",
+                mode,
+                "-t",
+                Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D",
+                dataDir.toString());
     }
 
     public Result promote(Duration timeout) {
         return run(
                 timeout.plusSeconds(5),
-                "pg_ctl", "promote", "-w", "-t", Long.toString(Math.max(1, timeout.toSeconds())),
-                "-D", dataDir.toString());
+                "pg_ctl",
+                "promote",
+                "-w",
+                "-t",
+                Long.toString(Math.max(1, timeout.toSeconds())),
+                "-D",
+                dataDir.toString());
     }
 
     public Result reload() {
@@ -338,8 +394,10 @@ public final class PostgresCtl {
                 removeData();
             }
         } catch (IOException e) {
-            throw new WardenException("cannot make room for a copy at " + dataDir + ": " + e.getMessage(),
-                    "check free space and permissions of its parent directory", e);
+            throw new WardenException(
+                    "cannot make room for a copy at " + dataDir + ": " + e.getMessage(),
+                    "check free space and permissions of its parent directory",
+                    e);
         }
         return run(timeout, baseBackupCommand(upstream, name));
     }
@@ -348,7 +406,15 @@ public final class PostgresCtl {
     List<String> baseBackupCommand(Upstream upstream, String name) {
         // Not the member's own name: synchronous_standby_names lists members, and a copy in progress must never
         // count as one of them (its walsender would satisfy 'FIRST 1 ("node-2")' before node-2 exists).
-        return command("pg_basebackup", "-D", dataDir.toString(), "-X", "stream", "-c", "fast", "-d",
+        return command(
+                "pg_basebackup",
+                "-D",
+                dataDir.toString(),
+                "-X",
+                "stream",
+                "-c",
+                "fast",
+                "-d",
                 upstream.conninfo("warden_clone_" + slotName(name), passFile()));
     }
 
@@ -365,7 +431,8 @@ public final class PostgresCtl {
         if (!Files.exists(dataDir)) {
             return;
         }
-        Result result = Processes.run(List.of("rm", "-rf", "--one-file-system", dataDir.toString()), Duration.ofMinutes(2));
+        Result result =
+                Processes.run(List.of("rm", "-rf", "--one-file-system", dataDir.toString()), Duration.ofMinutes(2));
         check(result, "removing " + dataDir, "remove it by hand and restart the agent");
     }
 
@@ -390,7 +457,8 @@ public final class PostgresCtl {
     private String controlField(String label, String absent) {
         Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
         check(result, "pg_controldata", "check " + dataDir);
-        return result.output().lines()
+        return result.output()
+                .lines()
                 .filter(l -> l.startsWith(label + ":"))
                 .map(l -> l.substring(l.indexOf(':') + 1).strip())
                 .findFirst()

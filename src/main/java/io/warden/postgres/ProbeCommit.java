@@ -15,6 +15,7 @@ public record ProbeCommit(Lsn at, List<Standby> standbys) {
 
     /** Whether {@code name} had flushed the probe when its COMMIT returned. */
     public boolean heldBy(String name) {
-        return standbys.stream().anyMatch(s -> s.name().equals(name) && s.flush().compareTo(at) >= 0);
+        return standbys.stream()
+                .anyMatch(s -> s.name().equals(name) && s.flush().compareTo(at) >= 0);
     }
 }

@@ -128,7 +128,10 @@ public final class Sql implements AutoCloseable {
         while (rs.next()) {
             at = Lsn.parse(rs.getString("at"));
             if (rs.getString("application_name") != null) {
-                standbys.add(new Standby(rs.getString("application_name"), rs.getString("state"), rs.getString("sync_state"),
+                standbys.add(new Standby(
+                        rs.getString("application_name"),
+                        rs.getString("state"),
+                        rs.getString("sync_state"),
                         Lsn.parse(rs.getString("flush"))));
             }
         }

@@ -35,11 +35,13 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     private ByteBuf pending;
     /** The first packet has decided this connection's fate; nothing more is read as a startup packet. */
     private boolean decided;
+
     private ScheduledFuture<?> timeout;
     /** A node was chosen: a later wake-up or the end of the hold must not route this connection again. */
     private boolean routed;
     /** While held for a node: refuses the connection when {@code wait_for_node} runs out. */
     private ScheduledFuture<?> holdEnd;
+
     private Session session;
     private int cancelsInFlight;
 
@@ -53,12 +55,18 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         router.metrics.accepted();
         if (!router.admit(ctx.channel())) {
             router.metrics.rejected();
-            refuse(ctx, "53300", "too many connections to the Warden router (max_connections " + router.connectionLimit() + ")");
+            refuse(
+                    ctx,
+                    "53300",
+                    "too many connections to the Warden router (max_connections " + router.connectionLimit() + ")");
             return;
         }
         long millis = router.config().startupTimeout().toMillis();
-        timeout = ctx.executor().schedule(
-                () -> refuse(ctx, "08P01", "no startup packet within " + millis + " ms"), millis, TimeUnit.MILLISECONDS);
+        timeout = ctx.executor()
+                .schedule(
+                        () -> refuse(ctx, "08P01", "no startup packet within " + millis + " ms"),
+                        millis,
+                        TimeUnit.MILLISECONDS);
     }
 
     @Override
@@ -136,7 +144,10 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     }
 
     private void connect(ChannelHandlerContext ctx, PgWire.StartupPacket first) {
-        connect(ctx, first, router.clock().nanoTime() + router.config().waitForNode().toNanos());
+        connect(
+                ctx,
+                first,
+                router.clock().nanoTime() + router.config().waitForNode().toNanos());
     }
 
     /**
@@ -156,7 +167,8 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
             if (router.serving() && left > 0) {
                 if (holdEnd == null) {
                     // Called with "now" as the deadline: no time left then, so it routes or refuses.
-                    holdEnd = ctx.executor().schedule(() -> connect(ctx, first, router.clock().nanoTime()), left, TimeUnit.NANOSECONDS);
+                    holdEnd = ctx.executor()
+                            .schedule(() -> connect(ctx, first, router.clock().nanoTime()), left, TimeUnit.NANOSECONDS);
                 }
                 router.whenRoutingChanges(seen, () -> ctx.executor().execute(() -> connect(ctx, first, deadline)));
                 return;
@@ -171,7 +183,11 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         long connecting = router.clock().nanoTime();
         router.connectToNode(ctx.channel().eventLoop(), target.get()).addListener((ChannelFuture connected) -> {
             if (!connected.isSuccess()) {
-                refuse(ctx, "08006", "cannot reach " + target.get() + ": " + connected.cause().getMessage());
+                refuse(
+                        ctx,
+                        "08006",
+                        "cannot reach " + target.get() + ": "
+                                + connected.cause().getMessage());
                 return;
             }
             router.metrics.connectedToNode(router.clock().nanoTime() - connecting);
@@ -221,7 +237,8 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         for (RouteTarget target : targets) {
             router.connectToNode(ctx.channel().eventLoop(), target).addListener((ChannelFuture connected) -> {
                 if (!connected.isSuccess()) {
-                    LOG.debug("cancel to " + target + " failed: " + connected.cause().getMessage());
+                    LOG.debug("cancel to " + target + " failed: "
+                            + connected.cause().getMessage());
                     oneDone.operationComplete(connected);
                     return;
                 }
@@ -243,7 +260,8 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         }
         if (held) {
             long waited = router.config().waitForNode().toMillis();
-            return what + " became available within wait_for_node (" + (waited % 1000 == 0 ? waited / 1000 + " s" : waited + " ms")
+            return what + " became available within wait_for_node ("
+                    + (waited % 1000 == 0 ? waited / 1000 + " s" : waited + " ms")
                     + "); a failover may be under way or the cluster paused: retry, and see `warden list`";
         }
         return what + " is available right now; see `warden list`";
@@ -255,7 +273,8 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
         if (timeout != null) {
             timeout.cancel(false);
         }
-        ctx.writeAndFlush(Unpooled.wrappedBuffer(PgWire.error(sqlState, message))).addListener(ChannelFutureListener.CLOSE);
+        ctx.writeAndFlush(Unpooled.wrappedBuffer(PgWire.error(sqlState, message)))
+                .addListener(ChannelFutureListener.CLOSE);
     }
 
     @Override

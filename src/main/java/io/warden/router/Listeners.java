@@ -26,7 +26,11 @@ final class Listeners {
     /** The first handler of each accepted client connection, by the port it came in on. */
     private final Function<Router.Port, ChannelHandler> clientHandler;
 
-    Listeners(EventLoopGroup loops, Transport transport, String host, Function<Router.Port, ChannelHandler> clientHandler) {
+    Listeners(
+            EventLoopGroup loops,
+            Transport transport,
+            String host,
+            Function<Router.Port, ChannelHandler> clientHandler) {
         this.loops = loops;
         this.transport = transport;
         this.host = host;

@@ -30,7 +30,9 @@ final class PgWire {
 
     /** A big-endian int32, the protocol's only integer layout. */
     static int intAt(byte[] bytes, int offset) {
-        return ((bytes[offset] & 0xFF) << 24) | ((bytes[offset + 1] & 0xFF) << 16) | ((bytes[offset + 2] & 0xFF) << 8)
+        return ((bytes[offset] & 0xFF) << 24)
+                | ((bytes[offset + 1] & 0xFF) << 16)
+                | ((bytes[offset + 2] & 0xFF) << 8)
                 | (bytes[offset + 3] & 0xFF);
     }
 

@@ -51,7 +51,9 @@ final class ReadSchedule {
      * while; nothing read for long.
      */
     static boolean readDue(boolean urgent, boolean pending, boolean incomplete, long sinceReadNanos, boolean fenced) {
-        return urgent || fenced || pending && (incomplete || sinceReadNanos >= LAG_READ_NANOS)
+        return urgent
+                || fenced
+                || pending && (incomplete || sinceReadNanos >= LAG_READ_NANOS)
                 || sinceReadNanos >= SAFETY_READ_NANOS;
     }
 
@@ -63,7 +65,8 @@ final class ReadSchedule {
 
     /** Nanoseconds from {@code now} until a read is due with nothing more reported. */
     long untilDue(long now, java.util.function.BooleanSupplier incomplete) {
-        return (pending.get() ? (incomplete.getAsBoolean() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS) - (now - readNanos);
+        return (pending.get() ? (incomplete.getAsBoolean() ? 0 : LAG_READ_NANOS) : SAFETY_READ_NANOS)
+                - (now - readNanos);
     }
 
     /** A read starts: cleared before it, so that a change arriving during it is read again, not lost. */

@@ -27,6 +27,7 @@ final class Relay extends ChannelInboundHandlerAdapter {
     private final Session session;
     /** Every byte this channel reads: one of {@link RouterMetrics}' two relayed-bytes counters. */
     private final CounterDataPoint bytes;
+
     private final Gate gate;
 
     Relay(Session session, CounterDataPoint bytes, Gate gate) {

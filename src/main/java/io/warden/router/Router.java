@@ -83,6 +83,7 @@ public final class Router implements AutoCloseable {
     private final Clock clock;
     /** Stepped by the topology thread itself: renewals and routing are judged in one round. */
     private final Lease lease;
+
     private final Semaphore wake = new Semaphore(0);
     private final Sessions sessions;
     private final Listeners listeners;
@@ -93,6 +94,7 @@ public final class Router implements AutoCloseable {
     private final Bootstrap nodes;
     /** Bumped whenever {@link #route} may answer differently; sessions held for a node retry on it. */
     private final RoutingChanges routing = new RoutingChanges();
+
     final RouterMetrics metrics;
 
     private volatile Topology topology = Topology.EMPTY;
@@ -101,6 +103,7 @@ public final class Router implements AutoCloseable {
     private String lastProblem = "";
     /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
     private final Published<RouterStatus> published = new Published<>();
+
     private static final long RETRY_PAUSE_NANOS = Duration.ofMillis(20).toNanos();
     private final ReadSchedule reads = new ReadSchedule();
     private final java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer = fenceTimer();
@@ -126,8 +129,11 @@ public final class Router implements AutoCloseable {
             }
         });
         this.transport = Transport.choose(config.transport());
-        this.loops = new MultiThreadIoEventLoopGroup(transport.loops(), new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
-                LoopChooser.INSTANCE, transport.handlers());
+        this.loops = new MultiThreadIoEventLoopGroup(
+                transport.loops(),
+                new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
+                LoopChooser.INSTANCE,
+                transport.handlers());
         this.sessions = new Sessions(config.maxConnections());
         this.listeners = new Listeners(loops, transport, config.host(), port -> new ClientStartup(this, port));
         this.probe = new NodeProbe(() -> topology.all(), clock, () -> running, this::routingChanged);
@@ -136,7 +142,8 @@ public final class Router implements AutoCloseable {
                 .channel(transport.socketChannel())
                 .option(ChannelOption.TCP_NODELAY, true)
                 .option(ChannelOption.SO_KEEPALIVE, true)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) config.connectTimeout().toMillis())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int)
+                        config.connectTimeout().toMillis())
                 // Nothing is read from a node until the session's handlers are in place (ClientStartup).
                 .option(ChannelOption.AUTO_READ, false)
                 .option(ChannelOption.ALLOCATOR, BUFFERS)
@@ -173,14 +180,18 @@ public final class Router implements AutoCloseable {
      */
     private void fenceAt(Lease.Term term) {
         long delay = Math.max(0, term.validUntilNanos() - clock.nanoTime());
-        java.util.concurrent.ScheduledFuture<?> next = fenceTimer.schedule(() -> {
-            if (!lease.valid(clock.nanoTime())) {
-                fenceOnLeaseLoss("the router lease ran out at its deadline (timer)");
-            } else if (lease.term().id() == term.id() && lease.term().validUntilNanos() == term.validUntilNanos()) {
-                // A clock that moved less than the timer (a test's): look again at the deadline.
-                fenceAt(term);
-            }
-        }, delay, TimeUnit.NANOSECONDS);
+        java.util.concurrent.ScheduledFuture<?> next = fenceTimer.schedule(
+                () -> {
+                    if (!lease.valid(clock.nanoTime())) {
+                        fenceOnLeaseLoss("the router lease ran out at its deadline (timer)");
+                    } else if (lease.term().id() == term.id()
+                            && lease.term().validUntilNanos() == term.validUntilNanos()) {
+                        // A clock that moved less than the timer (a test's): look again at the deadline.
+                        fenceAt(term);
+                    }
+                },
+                delay,
+                TimeUnit.NANOSECONDS);
         java.util.concurrent.ScheduledFuture<?> previous = fenceTimerTask.getAndSet(next);
         if (previous != null) {
             previous.cancel(false);
@@ -188,7 +199,8 @@ public final class Router implements AutoCloseable {
     }
 
     private static java.util.concurrent.ScheduledThreadPoolExecutor fenceTimer() {
-        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(1, runnable -> Thread.ofPlatform().daemon().name("fence-timer").unstarted(runnable));
+        var timer = new java.util.concurrent.ScheduledThreadPoolExecutor(
+                1, runnable -> Thread.ofPlatform().daemon().name("fence-timer").unstarted(runnable));
         // Moved at every renewal: a cancelled deadline leaves the queue at once.
         timer.setRemoveOnCancelPolicy(true);
         return timer;
@@ -249,7 +261,8 @@ public final class Router implements AutoCloseable {
     private boolean incomplete() {
         Topology current = topology;
         return current.writeTarget().isEmpty()
-                || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, probe.unreachable()).isEmpty();
+                || current.readTarget(localSessions(), config.maxReplicaLagBytes(), false, probe.unreachable())
+                        .isEmpty();
     }
 
     /**
@@ -367,16 +380,23 @@ public final class Router implements AutoCloseable {
     private void awaitClosed(List<ChannelFuture> closing) {
         for (ChannelFuture closed : closing) {
             if (!closed.awaitUninterruptibly(CLOSE_WAIT_MILLIS)) {
-                throw new IllegalStateException("a channel to the former primary did not close within " + CLOSE_WAIT_MILLIS
-                        + " ms: not acknowledging the change yet");
+                throw new IllegalStateException("a channel to the former primary did not close within "
+                        + CLOSE_WAIT_MILLIS + " ms: not acknowledging the change yet");
             }
         }
     }
 
     private RouterStatus status() {
-        return new RouterStatus(config.id(), config.host(), config.readWritePort(), config.readOnlyPort(),
-                "http://" + config.host() + ":" + config.apiPort(), ProcessHandle.current().pid(), localSessions(),
-                topology.primary().map(RouteTarget::name).orElse(""), config.ttl().toMillis());
+        return new RouterStatus(
+                config.id(),
+                config.host(),
+                config.readWritePort(),
+                config.readOnlyPort(),
+                "http://" + config.host() + ":" + config.apiPort(),
+                ProcessHandle.current().pid(),
+                localSessions(),
+                topology.primary().map(RouteTarget::name).orElse(""),
+                config.ttl().toMillis());
     }
 
     Map<String, Long> localSessions() {
@@ -402,7 +422,9 @@ public final class Router implements AutoCloseable {
             listeners.listen(Port.READ_ONLY, config.readOnlyPort());
             fenced = false;
             routingChanged();
-            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :" + config.readOnlyPort() + " (read-only), relaying over " + transport.configName() + " on " + transport.loops() + " event loop(s)");
+            LOG.info("serving " + config.host() + ":" + config.readWritePort() + " (read-write) and :"
+                    + config.readOnlyPort() + " (read-only), relaying over " + transport.configName() + " on "
+                    + transport.loops() + " event loop(s)");
         } catch (IOException e) {
             listeners.close();
             problem("cannot listen on " + config.host() + ": " + e.getMessage());
@@ -449,7 +471,8 @@ public final class Router implements AutoCloseable {
         Topology current = topology;
         return port == Port.READ_WRITE
                 ? current.writeTarget()
-                : current.readTarget(localSessions(), config.maxReplicaLagBytes(), config.fallbackToPrimary(), probe.unreachable());
+                : current.readTarget(
+                        localSessions(), config.maxReplicaLagBytes(), config.fallbackToPrimary(), probe.unreachable());
     }
 
     ChannelFuture connectToNode(EventLoop loop, RouteTarget target) {
@@ -488,8 +511,16 @@ public final class Router implements AutoCloseable {
         localSessions().forEach((node, count) -> load.merge(node, count, Long::sum));
         out.put("load", load);
         Map<String, Object> replicas = new java.util.TreeMap<>();
-        topology.replicas().forEach(r -> replicas.put(r.target().name(), Map.of(
-                "lag_bytes", r.lagBytes(), "noloadbalance", r.noloadbalance(), "reachable", probe.reachable(r.target().name()))));
+        topology.replicas()
+                .forEach(r -> replicas.put(
+                        r.target().name(),
+                        Map.of(
+                                "lag_bytes",
+                                r.lagBytes(),
+                                "noloadbalance",
+                                r.noloadbalance(),
+                                "reachable",
+                                probe.reachable(r.target().name()))));
         out.put("replicas", replicas);
         out.put("connections", sessions.connections());
         return out;

@@ -47,8 +47,9 @@ public record RouterConfig(
     public RouterConfig {
         etcd = List.copyOf(etcd);
         if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
-            throw new IllegalArgumentException("ttl " + Units.format(ttl) + " must be a whole number of seconds, at least 2s:"
-                    + " etcd leases have a resolution of one second and a minimum of about two");
+            throw new IllegalArgumentException(
+                    "ttl " + Units.format(ttl) + " must be a whole number of seconds, at least 2s:"
+                            + " etcd leases have a resolution of one second and a minimum of about two");
         }
         Transport.parse(transport);
     }
@@ -76,15 +77,25 @@ public record RouterConfig(
         try {
             raw = Json.yaml().readValue(Files.readString(file), File.class);
         } catch (UnrecognizedPropertyException e) {
-            String known = e.getKnownPropertyIds().stream().map(Object::toString).sorted().collect(Collectors.joining(", "));
+            String known = e.getKnownPropertyIds().stream()
+                    .map(Object::toString)
+                    .sorted()
+                    .collect(Collectors.joining(", "));
             throw new WardenException("unknown key '" + e.getPropertyName() + "' in " + file, "known keys: " + known);
         } catch (JsonProcessingException e) {
-            throw new WardenException("malformed router config " + file + ": " + e.getOriginalMessage(), "fix the YAML syntax");
+            throw new WardenException(
+                    "malformed router config " + file + ": " + e.getOriginalMessage(), "fix the YAML syntax");
         } catch (IOException e) {
-            throw new WardenException("cannot read " + file + ": " + e.getMessage(), "check the path given with --config");
+            throw new WardenException(
+                    "cannot read " + file + ": " + e.getMessage(), "check the path given with --config");
         }
-        if (raw == null || raw.id() == null || raw.readWritePort() == null || raw.readOnlyPort() == null || raw.apiPort() == null
-                || raw.etcd() == null || raw.etcd().isEmpty()) {
+        if (raw == null
+                || raw.id() == null
+                || raw.readWritePort() == null
+                || raw.readOnlyPort() == null
+                || raw.apiPort() == null
+                || raw.etcd() == null
+                || raw.etcd().isEmpty()) {
             throw new WardenException(
                     "router config " + file + " lacks one of id, read_write_port, read_only_port, api_port, etcd",
                     "add them; see docs/router.md");
@@ -107,7 +118,8 @@ public record RouterConfig(
                     Units.duration(orElse(raw.waitForNode(), "10s")),
                     orElse(raw.transport(), "auto"));
         } catch (IllegalArgumentException e) {
-            throw new WardenException("bad value in " + file + ": " + e.getMessage(),
+            throw new WardenException(
+                    "bad value in " + file + ": " + e.getMessage(),
                     "use e.g. 3s, 500ms, 16MB; the ttl in whole seconds; transport is auto, io_uring or epoll");
         }
     }

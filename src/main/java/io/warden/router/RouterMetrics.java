@@ -31,7 +31,9 @@ final class RouterMetrics {
      * A TCP connect to a node on the same network takes well under a millisecond, a few across zones; past that it is
      * a node or a network in trouble, up to {@code connect_timeout} (2 s by default).
      */
-    private static final double[] CONNECT_BUCKETS = {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5};
+    private static final double[] CONNECT_BUCKETS = {
+        0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5
+    };
 
     private final PrometheusRegistry registry = new PrometheusRegistry();
     private final Counter accepted;
@@ -71,11 +73,17 @@ final class RouterMetrics {
                 .labelNames("node")
                 .callback(callback -> sessions.get().forEach((node, count) -> callback.call(count, node)))
                 .register(registry);
-        accepted = counter("warden_router_connections_accepted_total", "client connections accepted (including those refused after)");
-        rejected = counter("warden_router_connections_rejected_total",
+        accepted = counter(
+                "warden_router_connections_accepted_total",
+                "client connections accepted (including those refused after)");
+        rejected = counter(
+                "warden_router_connections_rejected_total",
                 "client connections refused: over max_connections, or a malformed first packet");
-        fencedSessions = counter("warden_router_fenced_sessions_total", "read-write sessions closed because the primary changed");
-        dcsFences = counter("warden_router_dcs_fences_total", "times the router fenced itself because it could not renew its DCS lease");
+        fencedSessions = counter(
+                "warden_router_fenced_sessions_total", "read-write sessions closed because the primary changed");
+        dcsFences = counter(
+                "warden_router_dcs_fences_total",
+                "times the router fenced itself because it could not renew its DCS lease");
         cancels = counter("warden_router_cancel_requests_total", "CancelRequests forwarded to the nodes");
         routed = Counter.builder()
                 .name("warden_router_routed_total")

@@ -58,7 +58,8 @@ final class ServerStartup extends ChannelInboundHandlerAdapter {
                 if (headerFilled == header.length) {
                     int length = PgWire.intAt(header, 1);
                     if (length < 4 || length > MAX_MESSAGE_LENGTH) {
-                        throw new PgWire.ProtocolException("server sent a message of length " + length + " during startup");
+                        throw new PgWire.ProtocolException(
+                                "server sent a message of length " + length + " during startup");
                     }
                     remaining = length - 4;
                     keyFilled = 0;

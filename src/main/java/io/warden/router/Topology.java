@@ -17,7 +17,11 @@ import java.util.Optional;
  * @param handingOver the primary is about to stop for a switchover: its open sessions stay (postgres ends them
  *     with its own message as it shuts down), but new ones wait for the candidate ({@link #writeTarget})
  */
-public record Topology(Optional<RouteTarget> primary, boolean handingOver, List<Replica> replicas, Map<String, Long> sessionsElsewhere) {
+public record Topology(
+        Optional<RouteTarget> primary,
+        boolean handingOver,
+        List<Replica> replicas,
+        Map<String, Long> sessionsElsewhere) {
 
     /** A streaming replica with its lag, and whether it is tagged noloadbalance. */
     public record Replica(RouteTarget target, long lagBytes, boolean noloadbalance) {}
@@ -36,8 +40,11 @@ public record Topology(Optional<RouteTarget> primary, boolean handingOver, List<
                 .map(m -> new Replica(target(m), m.lagBytes(), m.tags().noloadbalance()))
                 .sorted(Comparator.comparing(r -> r.target().name()))
                 .toList();
-        return new Topology(primary.map(Topology::target), primary.map(m -> m.state() == MemberState.HANDING_OVER).orElse(false),
-                replicas, Map.copyOf(sessionsElsewhere));
+        return new Topology(
+                primary.map(Topology::target),
+                primary.map(m -> m.state() == MemberState.HANDING_OVER).orElse(false),
+                replicas,
+                Map.copyOf(sessionsElsewhere));
     }
 
     /** Where a new read-write session goes: the primary, unless it is handing over. */
@@ -55,9 +62,14 @@ public record Topology(Optional<RouteTarget> primary, boolean handingOver, List<
      * qualifies and {@code fallbackToPrimary}.
      */
     public Optional<RouteTarget> readTarget(
-            Map<String, Long> localSessions, long maxLagBytes, boolean fallbackToPrimary, java.util.Set<String> unreachable) {
+            Map<String, Long> localSessions,
+            long maxLagBytes,
+            boolean fallbackToPrimary,
+            java.util.Set<String> unreachable) {
         Optional<RouteTarget> best = replicas.stream()
-                .filter(r -> !r.noloadbalance() && r.lagBytes() <= maxLagBytes && !unreachable.contains(r.target().name()))
+                .filter(r -> !r.noloadbalance()
+                        && r.lagBytes() <= maxLagBytes
+                        && !unreachable.contains(r.target().name()))
                 .min(Comparator.comparingLong((Replica r) -> load(r.target().name(), localSessions))
                         .thenComparing(r -> r.target().name()))
                 .map(Replica::target);

@@ -32,11 +32,23 @@ enum Transport {
      * its p99 was 20-30% lower at 8 and 64 clients (docs/router.md). Each loop keeps its sessions, and with two the
      * scheduler served one loop's sessions later than the other's; one loop serves every session from one queue.
      */
-    IO_URING("io_uring", IoUring::isAvailable, IoUring::unavailabilityCause, IoUringIoHandler::newFactory,
-            IoUringSocketChannel.class, IoUringServerSocketChannel.class, Math.max(1, Cores.COUNT / 2)),
+    IO_URING(
+            "io_uring",
+            IoUring::isAvailable,
+            IoUring::unavailabilityCause,
+            IoUringIoHandler::newFactory,
+            IoUringSocketChannel.class,
+            IoUringServerSocketChannel.class,
+            Math.max(1, Cores.COUNT / 2)),
     /** Two loops: one epoll loop spent ~70% of a loaded run waiting for a CPU, with every session behind it. */
-    EPOLL("epoll", Epoll::isAvailable, Epoll::unavailabilityCause, EpollIoHandler::newFactory,
-            EpollSocketChannel.class, EpollServerSocketChannel.class, Math.min(2, Cores.COUNT));
+    EPOLL(
+            "epoll",
+            Epoll::isAvailable,
+            Epoll::unavailabilityCause,
+            EpollIoHandler::newFactory,
+            EpollSocketChannel.class,
+            EpollServerSocketChannel.class,
+            Math.min(2, Cores.COUNT));
 
     private final String configName;
     private final BooleanSupplier available;
@@ -46,8 +58,14 @@ enum Transport {
     private final Class<? extends ServerSocketChannel> serverChannel;
     private final int loops;
 
-    Transport(String configName, BooleanSupplier available, Supplier<Throwable> whyNot, Supplier<IoHandlerFactory> handlers,
-            Class<? extends SocketChannel> socketChannel, Class<? extends ServerSocketChannel> serverChannel, int loops) {
+    Transport(
+            String configName,
+            BooleanSupplier available,
+            Supplier<Throwable> whyNot,
+            Supplier<IoHandlerFactory> handlers,
+            Class<? extends SocketChannel> socketChannel,
+            Class<? extends ServerSocketChannel> serverChannel,
+            int loops) {
         this.configName = configName;
         this.available = available;
         this.whyNot = whyNot;
@@ -103,7 +121,8 @@ enum Transport {
         Transport wanted = parse(configured);
         if (wanted != null) {
             if (!wanted.available()) {
-                throw new WardenException("the router's transport " + wanted.configName + " cannot be used here: " + wanted.whyNot.get(),
+                throw new WardenException(
+                        "the router's transport " + wanted.configName + " cannot be used here: " + wanted.whyNot.get(),
                         "set 'transport: auto' (or epoll) in the router config, or run on a Linux kernel that offers it");
             }
             return wanted;
@@ -113,7 +132,8 @@ enum Transport {
                 return transport;
             }
         }
-        throw new WardenException("the router needs io_uring or epoll, and Netty can load neither here: " + EPOLL.whyNot.get(),
+        throw new WardenException(
+                "the router needs io_uring or epoll, and Netty can load neither here: " + EPOLL.whyNot.get(),
                 "run the router on Linux x86-64");
     }
 

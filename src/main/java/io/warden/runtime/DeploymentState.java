@@ -29,7 +29,8 @@ public record DeploymentState(
     }
 
     /** A router of the local deployment: its own loopback address, both ports, its API and pid. */
-    public record RouterProcess(String id, String host, int readWritePort, int readOnlyPort, int apiPort, String configFile, long pid) {}
+    public record RouterProcess(
+            String id, String host, int readWritePort, int readOnlyPort, int apiPort, String configFile, long pid) {}
 
     public record EtcdMember(String name, String clientUrl, String peerUrl, long pid, String dataDir) {}
 
@@ -50,12 +51,14 @@ public record DeploymentState(
     public static DeploymentState read(Path dir) {
         Path file = file(dir);
         if (!Files.exists(file)) {
-            throw new WardenException("no deployment in " + dir + " (no deployment.json)", "start one with: ./warden up --dir " + dir);
+            throw new WardenException(
+                    "no deployment in " + dir + " (no deployment.json)", "start one with: ./warden up --dir " + dir);
         }
         try {
             return Json.json().readValue(file.toFile(), DeploymentState.class);
         } catch (IOException e) {
-            throw new WardenException("cannot read " + file + ": " + e.getMessage(), "remove the directory and run ./warden up again");
+            throw new WardenException(
+                    "cannot read " + file + ": " + e.getMessage(), "remove the directory and run ./warden up again");
         }
     }
 
@@ -67,7 +70,8 @@ public record DeploymentState(
             Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
             Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {
-            throw new WardenException("cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");
+            throw new WardenException(
+                    "cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");
         }
     }
 

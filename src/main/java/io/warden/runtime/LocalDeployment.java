@@ -48,7 +48,8 @@ public final class LocalDeployment {
                 throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
             }
             if (basePort < 1024 || basePort > 65000) {
-                throw new WardenException("--base-port " + basePort + " is out of range", "use a port between 1024 and 65000");
+                throw new WardenException(
+                        "--base-port " + basePort + " is out of range", "use a port between 1024 and 65000");
             }
         }
     }
@@ -85,7 +86,15 @@ public final class LocalDeployment {
         List<Node> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
         DeploymentState state = new DeploymentState(
-                options.cluster(), options.basePort(), isolation, options.netId(), superPw, replPw, etcd, nodes, routers);
+                options.cluster(),
+                options.basePort(),
+                isolation,
+                options.netId(),
+                superPw,
+                replPw,
+                etcd,
+                nodes,
+                routers);
         try {
             if (isolation.equals("netns")) {
                 for (int i = 1; i <= options.nodes(); i++) {
@@ -112,7 +121,8 @@ public final class LocalDeployment {
 
     private static void preflight(Options options) {
         if (!Files.isExecutable(Path.of(POSTGRES_BIN, "initdb"))) {
-            throw new WardenException("PostgreSQL 15 is not installed (" + POSTGRES_BIN + "/initdb is missing)",
+            throw new WardenException(
+                    "PostgreSQL 15 is not installed (" + POSTGRES_BIN + "/initdb is missing)",
                     "install it: apt-get install postgresql-15 (./warden does this for you when run as root)");
         }
         if (!Processes.run(List.of("etcd", "--version"), Duration.ofSeconds(10)).ok()) {
@@ -148,7 +158,11 @@ public final class LocalDeployment {
         int base = options.basePort();
         StringBuilder initial = new StringBuilder();
         for (int i = 1; i <= 3; i++) {
-            initial.append(i > 1 ? "," : "").append("e").append(i).append("=http://127.0.0.1:").append(base + 10 + i);
+            initial.append(i > 1 ? "," : "")
+                    .append("e")
+                    .append(i)
+                    .append("=http://127.0.0.1:")
+                    .append(base + 10 + i);
         }
         for (int i = 1; i <= 3; i++) {
             int client = base + i;
@@ -157,37 +171,58 @@ public final class LocalDeployment {
             StringBuilder listen = new StringBuilder("http://127.0.0.1:" + client);
             if (options.isolation().equals("netns")) {
                 for (int n = 1; n <= options.nodes(); n++) {
-                    listen.append(",http://").append(NetworkNamespaces.gatewayAddress(options.netId(), n)).append(':').append(client);
+                    listen.append(",http://")
+                            .append(NetworkNamespaces.gatewayAddress(options.netId(), n))
+                            .append(':')
+                            .append(client);
                 }
             }
             List<String> command = List.of(
                     "etcd",
-                    "--name", "e" + i,
-                    "--data-dir", data.toString(),
-                    "--listen-client-urls", listen.toString(),
-                    "--advertise-client-urls", "http://127.0.0.1:" + client,
-                    "--listen-peer-urls", "http://127.0.0.1:" + peer,
-                    "--initial-advertise-peer-urls", "http://127.0.0.1:" + peer,
-                    "--initial-cluster", initial.toString(),
-                    "--initial-cluster-state", "new",
-                    "--initial-cluster-token", "warden-" + options.cluster() + "-" + base,
+                    "--name",
+                    "e" + i,
+                    "--data-dir",
+                    data.toString(),
+                    "--listen-client-urls",
+                    listen.toString(),
+                    "--advertise-client-urls",
+                    "http://127.0.0.1:" + client,
+                    "--listen-peer-urls",
+                    "http://127.0.0.1:" + peer,
+                    "--initial-advertise-peer-urls",
+                    "http://127.0.0.1:" + peer,
+                    "--initial-cluster",
+                    initial.toString(),
+                    "--initial-cluster-state",
+                    "new",
+                    "--initial-cluster-token",
+                    "warden-" + options.cluster() + "-" + base,
                     // A lost etcd leader is replaced in 0.5-1 s instead of 1-2 s: agents must renew their 3 s
                     // leases through the election without fencing. etcd extends every lease on a leader change.
-                    "--heartbeat-interval", "50",
-                    "--election-timeout", "500",
-                    "--log-level", "warn");
+                    "--heartbeat-interval",
+                    "50",
+                    "--election-timeout",
+                    "500",
+                    "--log-level",
+                    "warn");
             long pid = Processes.startService(command, dir.resolve("etcd/e" + i + ".log"), Map.of());
-            etcd.add(new EtcdMember("e" + i, "http://127.0.0.1:" + client, "http://127.0.0.1:" + peer, pid, data.toString()));
+            etcd.add(new EtcdMember(
+                    "e" + i, "http://127.0.0.1:" + client, "http://127.0.0.1:" + peer, pid, data.toString()));
         }
-        waitFor(Duration.ofSeconds(60), "etcd to become healthy (see " + dir.resolve("etcd") + "/*.log)", () ->
-                etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl())));
+        waitFor(
+                Duration.ofSeconds(60),
+                "etcd to become healthy (see " + dir.resolve("etcd") + "/*.log)",
+                () -> etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl())));
     }
 
     public static boolean etcdHealthy(String clientUrl) {
         try {
-            HttpResponse<String> response = HttpClient.newHttpClient().send(
-                    HttpRequest.newBuilder(URI.create(clientUrl + "/health")).timeout(Duration.ofSeconds(2)).build(),
-                    HttpResponse.BodyHandlers.ofString());
+            HttpResponse<String> response = HttpClient.newHttpClient()
+                    .send(
+                            HttpRequest.newBuilder(URI.create(clientUrl + "/health"))
+                                    .timeout(Duration.ofSeconds(2))
+                                    .build(),
+                            HttpResponse.BodyHandlers.ofString());
             return response.statusCode() == 200 && response.body().contains("true");
         } catch (IOException e) {
             return false;
@@ -214,25 +249,41 @@ public final class LocalDeployment {
         yaml.append("api_port: ").append(apiPort).append('\n');
         yaml.append("etcd:\n");
         for (int i = 1; i <= 3; i++) {
-            yaml.append("  - http://").append(etcdHost).append(':').append(options.basePort() + i).append('\n');
+            yaml.append("  - http://")
+                    .append(etcdHost)
+                    .append(':')
+                    .append(options.basePort() + i)
+                    .append('\n');
         }
         yaml.append("data_dir: ").append(nodeDir.resolve("data")).append('\n');
         yaml.append("work_dir: ").append(nodeDir).append('\n');
         yaml.append("bin_dir: ").append(POSTGRES_BIN).append('\n');
         yaml.append("superuser_password: ").append(state.superuserPassword()).append('\n');
-        yaml.append("replication_password: ").append(state.replicationPassword()).append('\n');
-        options.extraNodeConfig().forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
+        yaml.append("replication_password: ")
+                .append(state.replicationPassword())
+                .append('\n');
+        options.extraNodeConfig()
+                .forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
         try {
             Files.createDirectories(nodeDir);
             if (!Files.exists(configFile)) {
                 Files.writeString(configFile, yaml);
-                Files.setPosixFilePermissions(configFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+                Files.setPosixFilePermissions(
+                        configFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
             }
         } catch (IOException e) {
-            throw new WardenException("cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
+            throw new WardenException(
+                    "cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
         }
-        return launchNode(new Node(name, host, port, apiPort, configFile.toString(),
-                netns ? NetworkNamespaces.namespace(options.netId(), index) : "", 0, 0));
+        return launchNode(new Node(
+                name,
+                host,
+                port,
+                apiPort,
+                configFile.toString(),
+                netns ? NetworkNamespaces.namespace(options.netId(), index) : "",
+                0,
+                0));
     }
 
     /**
@@ -250,21 +301,45 @@ public final class LocalDeployment {
             throw new WardenException("cannot remove stale " + socket + ": " + e.getMessage(), "remove it by hand");
         }
         long watchdogPid = Processes.startService(
-                concat(prefix, javaCommand("-Xmx24m", "watchdog", "--socket", socket.toString(), "--data-dir", nodeDir.resolve("data").toString())),
+                concat(
+                        prefix,
+                        javaCommand(
+                                "-Xmx24m",
+                                "watchdog",
+                                "--socket",
+                                socket.toString(),
+                                "--data-dir",
+                                nodeDir.resolve("data").toString())),
                 nodeDir.resolve("watchdog.log"),
                 Map.of());
-        waitFor(Duration.ofSeconds(30), "the watchdog of " + name + " (see " + nodeDir.resolve("watchdog.log") + ")", () -> Files.exists(socket));
+        waitFor(
+                Duration.ofSeconds(30),
+                "the watchdog of " + name + " (see " + nodeDir.resolve("watchdog.log") + ")",
+                () -> Files.exists(socket));
         long agentPid = Processes.startService(
-                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", node.configFile())), nodeDir.resolve("agent.log"), Map.of());
-        return new Node(name, node.host(), node.port(), node.apiPort(), node.configFile(), node.netns(), agentPid, watchdogPid);
+                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", node.configFile())),
+                nodeDir.resolve("agent.log"),
+                Map.of());
+        return new Node(
+                name, node.host(), node.port(), node.apiPort(), node.configFile(), node.netns(), agentPid, watchdogPid);
     }
 
     /** Records a relaunched node's pids in deployment.json so that down stops them too. */
     public static DeploymentState replaceNode(Path dir, Node node) {
         DeploymentState state = DeploymentState.read(dir);
-        List<Node> nodes = state.nodes().stream().map(n -> n.name().equals(node.name()) ? node : n).toList();
-        DeploymentState updated = new DeploymentState(state.cluster(), state.basePort(), state.isolation(), state.netId(),
-                state.superuserPassword(), state.replicationPassword(), state.etcd(), nodes, state.routers());
+        List<Node> nodes = state.nodes().stream()
+                .map(n -> n.name().equals(node.name()) ? node : n)
+                .toList();
+        DeploymentState updated = new DeploymentState(
+                state.cluster(),
+                state.basePort(),
+                state.isolation(),
+                state.netId(),
+                state.superuserPassword(),
+                state.replicationPassword(),
+                state.etcd(),
+                nodes,
+                state.routers());
         updated.write(dir);
         return updated;
     }
@@ -294,22 +369,43 @@ public final class LocalDeployment {
             Files.createDirectories(routerDir);
             Files.writeString(configFile, yaml);
         } catch (IOException e) {
-            throw new WardenException("cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
+            throw new WardenException(
+                    "cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
         }
-        long pid = Processes.startService(routerCommand(configFile.toString()), routerDir.resolve("router.log"), Map.of());
-        return new DeploymentState.RouterProcess(id, host, options.readWritePort(), options.readOnlyPort(), apiPort, configFile.toString(), pid);
+        long pid =
+                Processes.startService(routerCommand(configFile.toString()), routerDir.resolve("router.log"), Map.of());
+        return new DeploymentState.RouterProcess(
+                id, host, options.readWritePort(), options.readOnlyPort(), apiPort, configFile.toString(), pid);
     }
 
     /** Starts a router again from its config (after a test or an operator stopped it). */
     public static DeploymentState.RouterProcess relaunchRouter(Path dir, DeploymentState.RouterProcess router) {
-        long pid = Processes.startService(routerCommand(router.configFile()),
-                Path.of(router.configFile()).getParent().resolve("router.log"), Map.of());
+        long pid = Processes.startService(
+                routerCommand(router.configFile()),
+                Path.of(router.configFile()).getParent().resolve("router.log"),
+                Map.of());
         DeploymentState.RouterProcess relaunched = new DeploymentState.RouterProcess(
-                router.id(), router.host(), router.readWritePort(), router.readOnlyPort(), router.apiPort(), router.configFile(), pid);
+                router.id(),
+                router.host(),
+                router.readWritePort(),
+                router.readOnlyPort(),
+                router.apiPort(),
+                router.configFile(),
+                pid);
         DeploymentState state = DeploymentState.read(dir);
-        new DeploymentState(state.cluster(), state.basePort(), state.isolation(), state.netId(), state.superuserPassword(),
-                state.replicationPassword(), state.etcd(), state.nodes(),
-                state.routers().stream().map(r -> r.id().equals(router.id()) ? relaunched : r).toList()).write(dir);
+        new DeploymentState(
+                        state.cluster(),
+                        state.basePort(),
+                        state.isolation(),
+                        state.netId(),
+                        state.superuserPassword(),
+                        state.replicationPassword(),
+                        state.etcd(),
+                        state.nodes(),
+                        state.routers().stream()
+                                .map(r -> r.id().equals(router.id()) ? relaunched : r)
+                                .toList())
+                .write(dir);
         return relaunched;
     }
 
@@ -339,10 +435,7 @@ public final class LocalDeployment {
             command.add("--sun-misc-unsafe-memory-access=allow");
             command.add("--enable-native-access=ALL-UNNAMED");
         }
-        command.addAll(List.of(
-                "-cp",
-                System.getProperty("java.class.path"),
-                "io.warden.cli.Main"));
+        command.addAll(List.of("-cp", System.getProperty("java.class.path"), "io.warden.cli.Main"));
         command.addAll(List.of(args));
         return command;
     }
@@ -358,7 +451,10 @@ public final class LocalDeployment {
      * watchdogs, etcd. The runtime knows processes, not the cluster: the caller says which node leads now (read from
      * the DCS; empty when it cannot tell) and how to kill a postgres an agent left behind (the fencing kill).
      */
-    public static void down(Path dir, boolean purge, Function<DeploymentState, Optional<String>> leaderToStopLast,
+    public static void down(
+            Path dir,
+            boolean purge,
+            Function<DeploymentState, Optional<String>> leaderToStopLast,
             Consumer<Path> killLeftoverPostgres) {
         Path abs = dir.toAbsolutePath();
         if (!Files.exists(DeploymentState.file(abs))) {
@@ -401,6 +497,11 @@ public final class LocalDeployment {
 
     /** Waits for {@code condition}, or fails naming {@code what} and where to look. */
     private static void waitFor(Duration timeout, String what, java.util.function.BooleanSupplier condition) {
-        Poll.every(Duration.ofMillis(200)).require(timeout, what, "check the logs named above; ./warden down stops whatever is still running", condition);
+        Poll.every(Duration.ofMillis(200))
+                .require(
+                        timeout,
+                        what,
+                        "check the logs named above; ./warden down stops whatever is still running",
+                        condition);
     }
 }

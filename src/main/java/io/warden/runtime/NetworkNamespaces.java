@@ -47,7 +47,8 @@ public final class NetworkNamespaces {
         ip("-n", ns, "route", "add", "default", "via", gatewayAddress(netId, index));
         Result forward = Processes.run(List.of("sysctl", "-q", "-w", "net.ipv4.ip_forward=1"), Duration.ofSeconds(5));
         if (!forward.ok()) {
-            throw new WardenException("cannot enable IP forwarding: " + forward.tail(), "run as root, or use --isolation process");
+            throw new WardenException(
+                    "cannot enable IP forwarding: " + forward.tail(), "run as root, or use --isolation process");
         }
     }
 

@@ -78,7 +78,8 @@ final class SocketWatchdogClient implements WatchdogClient {
             if (!opened.connect(UnixDomainSocketAddress.of(socket))) {
                 opened.register(opening, SelectionKey.OP_CONNECT);
                 if (opening.select(Math.max(1, timeout.toMillis())) == 0 || !opened.finishConnect()) {
-                    throw new IOException("the watchdog did not accept the connection within " + timeout.toMillis() + " ms");
+                    throw new IOException(
+                            "the watchdog did not accept the connection within " + timeout.toMillis() + " ms");
                 }
                 opening.selectedKeys().clear();
                 opened.keyFor(opening).cancel();

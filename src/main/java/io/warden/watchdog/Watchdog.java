@@ -84,7 +84,8 @@ public final class Watchdog {
 
     private void serve(SocketChannel channel) {
         try (channel;
-                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
+                BufferedReader in = new BufferedReader(
+                        new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII))) {
             OutputStream out = Channels.newOutputStream(channel);
             String line;
             while ((line = in.readLine()) != null) {

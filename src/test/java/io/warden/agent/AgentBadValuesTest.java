@@ -42,7 +42,8 @@ class AgentBadValuesTest {
     void aSwitchoverWhoseScheduledAtIsNotADateIsIgnoredAndThePrimaryKeepsLeading() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = leadingPrimary(postgres);
-        harness.dcs.putRaw("switchover",
+        harness.dcs.putRaw(
+                "switchover",
                 "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"tomorrow\",\"failover\":false}");
 
         assertThatCode(agent::cycle).doesNotThrowAnyException();
@@ -129,8 +130,14 @@ class AgentBadValuesTest {
     void aDeletedInitializeKeyWhileMembersHoldDataNeverCausesABootstrap() {
         long lease = harness.otherLeader("node-2", "0/3000000");
         harness.dcs.revokeFromOutside(lease);
-        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING,
-                "0/3000000", 5603), harness.dcs.grantLease(AgentHarness.TTL));
+        harness.dcs.publishMember(
+                AgentHarness.member(
+                        "node-3",
+                        io.warden.cluster.Role.REPLICA,
+                        io.warden.cluster.MemberState.STREAMING,
+                        "0/3000000",
+                        5603),
+                harness.dcs.grantLease(AgentHarness.TTL));
         // As a person with etcdctl would.
         harness.dcs.deleteRaw("initialize");
         FakePostgres postgres = new FakePostgres();
@@ -165,8 +172,14 @@ class AgentBadValuesTest {
     @Test
     void aPeerThatAnsweredSomethingUnreadableMayBeAheadSoThisReplicaDoesNotRace() {
         harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.publishMember(AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING,
-                "0/3000000", 5603), harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
+        harness.dcs.publishMember(
+                AgentHarness.member(
+                        "node-3",
+                        io.warden.cluster.Role.REPLICA,
+                        io.warden.cluster.MemberState.STREAMING,
+                        "0/3000000",
+                        5603),
+                harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
         Peers garbled = new Peers() {
             @Override
             public Map<String, PeerStatus> statuses(Collection<Member> members) {
@@ -210,7 +223,8 @@ class AgentBadValuesTest {
 
     @Test
     void aPrimaryThatNeverReadAConfigTakesItsKeyBackWhileTheConfigIsUnreadable() {
-        // A cluster whose config was never written (every cluster until its first edit-config): no copy to fall back on.
+        // A cluster whose config was never written (every cluster until its first edit-config): no copy to fall back
+        // on.
         FakePostgres postgres = new FakePostgres();
         Agent agent = leadingPrimary(postgres);
         harness.dcs.putRaw("config", "{\"synchronous_mode\": ");
@@ -218,7 +232,8 @@ class AgentBadValuesTest {
 
         agent.cycle();
 
-        assertThat(harness.dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(harness.dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
         assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
     }
 }

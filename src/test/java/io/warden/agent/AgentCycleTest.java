@@ -43,9 +43,12 @@ class AgentCycleTest {
         agent.cycle();
 
         assertThat(postgres.actions()).containsSubsequence("initdb", "start primary", "create replication role");
-        assertThat(dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
         assertThat(dcs.read().initialize()).contains(postgres.systemIdentifier());
-        assertThat(dcs.read().history()).singleElement().satisfies(h -> assertThat(h.reason()).isEqualTo("bootstrap"));
+        assertThat(dcs.read().history())
+                .singleElement()
+                .satisfies(h -> assertThat(h.reason()).isEqualTo("bootstrap"));
 
         agent.cycle();
 
@@ -66,7 +69,9 @@ class AgentCycleTest {
         assertThat(agent.lease().term().validUntilNanos()).isEqualTo(deadline);
 
         dcs.failRenewals(true);
-        for (long at = sent + Duration.ofMillis(50).toNanos(); at < deadline; at += Duration.ofMillis(50).toNanos()) {
+        for (long at = sent + Duration.ofMillis(50).toNanos();
+                at < deadline;
+                at += Duration.ofMillis(50).toNanos()) {
             clock.advance(Duration.ofNanos(at - clock.nanoTime()));
             agent.lease().step(at);
         }
@@ -96,7 +101,8 @@ class AgentCycleTest {
 
         agent.cycle();
 
-        assertThat(dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
         assertThat(postgres.actions()).contains("promote");
         assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
         assertThat(postgres.timeline()).isEqualTo(2);
@@ -129,7 +135,8 @@ class AgentCycleTest {
         agent.cycle();
         dcs.failRenewals(true);
         long deadline = agent.lease().term().validUntilNanos();
-        clock.advance(Duration.ofNanos(deadline - clock.nanoTime() - Duration.ofMillis(100).toNanos()));
+        clock.advance(Duration.ofNanos(
+                deadline - clock.nanoTime() - Duration.ofMillis(100).toNanos()));
         agent.cycle();
         assertThat(agent.writablePrimaryNow()).isTrue();
 
@@ -157,15 +164,33 @@ class AgentCycleTest {
         postgres.streamsOnReload(false);
         long lease = dcs.grantLease(TTL.multipliedBy(10));
         dcs.acquireLeader("node-3", lease);
-        dcs.publishMember(new io.warden.cluster.Member("node-3", io.warden.cluster.Role.PRIMARY, io.warden.cluster.MemberState.RUNNING, "127.0.0.1",
-                5603, "http://127.0.0.1:1", 2, "0/3100000", 0, io.warden.cluster.NodeTags.NONE, 1, 1, "i-3", "/data/node-3", false), lease);
+        dcs.publishMember(
+                new io.warden.cluster.Member(
+                        "node-3",
+                        io.warden.cluster.Role.PRIMARY,
+                        io.warden.cluster.MemberState.RUNNING,
+                        "127.0.0.1",
+                        5603,
+                        "http://127.0.0.1:1",
+                        2,
+                        "0/3100000",
+                        0,
+                        io.warden.cluster.NodeTags.NONE,
+                        1,
+                        1,
+                        "i-3",
+                        "/data/node-3",
+                        false),
+                lease);
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.REPOINT);
 
         harness.secondsPass(agent, 1);
         agent.cycle();
 
-        assertThat(agent.view().decision().action()).as("not rewound a second after following").isNotEqualTo(Action.REWIND);
+        assertThat(agent.view().decision().action())
+                .as("not rewound a second after following")
+                .isNotEqualTo(Action.REWIND);
         assertThat(postgres.actions()).noneMatch(a -> a.startsWith("rewind"));
     }
 

@@ -17,9 +17,26 @@ public final class AgentDriver {
      * required, postgres on {@code port}, its data and work directories under {@code dir}.
      */
     public static NodeConfig config(String name, int port, Path dir) {
-        return new NodeConfig(name, "sim", "127.0.0.1", port, "127.0.0.1", port + 100, List.of("http://127.0.0.1:1"),
-                dir.resolve(name + "-data").toString(), dir.resolve(name + "-work").toString(), "/usr/lib/postgresql/15/bin",
-                "postgres", "replicator", "3s", "1s", "30s", "required", null, NodeTags.NONE, Map.of());
+        return new NodeConfig(
+                name,
+                "sim",
+                "127.0.0.1",
+                port,
+                "127.0.0.1",
+                port + 100,
+                List.of("http://127.0.0.1:1"),
+                dir.resolve(name + "-data").toString(),
+                dir.resolve(name + "-work").toString(),
+                "/usr/lib/postgresql/15/bin",
+                "postgres",
+                "replicator",
+                "3s",
+                "1s",
+                "30s",
+                "required",
+                null,
+                NodeTags.NONE,
+                Map.of());
     }
 
     /** Grants the agent's first lease (what {@link Agent#run} does first). */

@@ -140,7 +140,21 @@ final class AgentHarness {
     }
 
     static Member member(String name, Role role, MemberState state, String lsn, int port) {
-        return new Member(name, role, state, "127.0.0.1", port, "http://127.0.0.1:1", 1, lsn, 0, NodeTags.NONE, 1, 1,
-                name + "-instance", "/data/" + name, false);
+        return new Member(
+                name,
+                role,
+                state,
+                "127.0.0.1",
+                port,
+                "http://127.0.0.1:1",
+                1,
+                lsn,
+                0,
+                NodeTags.NONE,
+                1,
+                1,
+                name + "-instance",
+                "/data/" + name,
+                false);
     }
 }

@@ -45,8 +45,8 @@ class AgentShutdownTest {
     private Agent runningPrimary(FakePostgres postgres) {
         Agent agent = harness.agent("node-1", postgres);
         loop = Thread.ofPlatform().name("ha-loop").start(agent::run);
-        await().atMost(Duration.ofSeconds(20)).until(
-                () -> agent.view() != null && agent.view().decision().action() == Action.LEAD);
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> agent.view() != null && agent.view().decision().action() == Action.LEAD);
         return agent;
     }
 

@@ -77,15 +77,19 @@ class DcsKeyTableTest {
 
         harness.dcs.putRaw("leader", "nobody-by-that-name");
         agent.cycle();
-        assertThat(harness.dcs.read().leader()).as("garbage: removed, then taken back").hasValueSatisfying(l -> {
-            assertThat(l.name()).isEqualTo("node-1");
-            assertThat(l.leaseId()).isEqualTo(agent.lease().term().id());
-        });
+        assertThat(harness.dcs.read().leader())
+                .as("garbage: removed, then taken back")
+                .hasValueSatisfying(l -> {
+                    assertThat(l.name()).isEqualTo("node-1");
+                    assertThat(l.leaseId()).isEqualTo(agent.lease().term().id());
+                });
         assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
 
         harness.dcs.deleteRaw("leader");
         agent.cycle();
-        assertThat(harness.dcs.read().leader()).as("deleted: taken back").hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(harness.dcs.read().leader())
+                .as("deleted: taken back")
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
         assertThat(postgres.actions()).doesNotContain("kill");
     }
 
@@ -96,11 +100,16 @@ class DcsKeyTableTest {
 
         harness.dcs.putRaw("members/node-1", GARBAGE);
         agent.cycle();
-        assertThat(agent.view().cluster().unreadable()).as("garbage is reported").containsKey("members/node-1");
+        assertThat(agent.view().cluster().unreadable())
+                .as("garbage is reported")
+                .containsKey("members/node-1");
         cyclesFor(agent, 11);
-        assertThat(harness.dcs.read().members()).as("garbage: rewritten by its member").containsKey("node-1");
+        assertThat(harness.dcs.read().members())
+                .as("garbage: rewritten by its member")
+                .containsKey("node-1");
 
-        Member other = AgentHarness.member("node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "0/3000000", 5603);
+        Member other = AgentHarness.member(
+                "node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "0/3000000", 5603);
         harness.dcs.putRaw("members/node-3", withField(Json.write(other), "\"zone\":\"b\""));
         agent.cycle();
         assertThat(agent.view().cluster().members()).as("unknown fields").containsKey("node-3");
@@ -122,7 +131,9 @@ class DcsKeyTableTest {
 
         harness.dcs.putRaw("optime", "{\"lsn\":\"0/3000000\",\"timeline\":1,\"checksum\":\"abc\"}");
         agent.cycle();
-        assertThat(agent.view().decision().action()).as("unknown fields: read, the race runs").isEqualTo(Action.TAKE_LEADERSHIP);
+        assertThat(agent.view().decision().action())
+                .as("unknown fields: read, the race runs")
+                .isEqualTo(Action.TAKE_LEADERSHIP);
         assertThat(postgres.actions()).contains("promote");
     }
 
@@ -133,15 +144,21 @@ class DcsKeyTableTest {
 
         harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum\":2"));
         agent.cycle();
-        assertThat(agent.view().cluster().config().synchronousMode()).as("unknown fields").isEqualTo(SyncMode.ON);
+        assertThat(agent.view().cluster().config().synchronousMode())
+                .as("unknown fields")
+                .isEqualTo(SyncMode.ON);
 
         harness.dcs.putRaw("config", GARBAGE);
         agent.cycle();
-        assertThat(agent.view().cluster().config().synchronousMode()).as("garbage: the last one read").isEqualTo(SyncMode.ON);
+        assertThat(agent.view().cluster().config().synchronousMode())
+                .as("garbage: the last one read")
+                .isEqualTo(SyncMode.ON);
 
         harness.dcs.deleteRaw("config");
         agent.cycle();
-        assertThat(agent.view().cluster().config().synchronousMode()).as("deleted: the last one read").isEqualTo(SyncMode.ON);
+        assertThat(agent.view().cluster().config().synchronousMode())
+                .as("deleted: the last one read")
+                .isEqualTo(SyncMode.ON);
         assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
     }
 
@@ -153,15 +170,21 @@ class DcsKeyTableTest {
         harness.dcs.putRaw("sync", GARBAGE);
 
         agent.cycle();
-        assertThat(agent.view().decision().action()).as("garbage: not a synchronous standby").isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().action())
+                .as("garbage: not a synchronous standby")
+                .isEqualTo(Action.WAIT);
 
         harness.dcs.deleteRaw("sync");
         agent.cycle();
-        assertThat(agent.view().decision().action()).as("deleted: not a synchronous standby").isEqualTo(Action.WAIT);
+        assertThat(agent.view().decision().action())
+                .as("deleted: not a synchronous standby")
+                .isEqualTo(Action.WAIT);
 
         harness.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"],\"quorum\":1}");
         agent.cycle();
-        assertThat(agent.view().decision().action()).as("unknown fields: a synchronous standby races").isEqualTo(Action.TAKE_LEADERSHIP);
+        assertThat(agent.view().decision().action())
+                .as("unknown fields: a synchronous standby races")
+                .isEqualTo(Action.TAKE_LEADERSHIP);
     }
 
     @Test
@@ -173,10 +196,13 @@ class DcsKeyTableTest {
         agent.cycle();
         assertThat(agent.view().cluster().switchover()).as("garbage: ignored").isEmpty();
 
-        harness.dcs.putRaw("switchover",
+        harness.dcs.putRaw(
+                "switchover",
                 "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"2030-01-01T00:00:00Z\",\"failover\":false,\"reason\":\"kernel update\"}");
         agent.cycle();
-        assertThat(agent.view().cluster().switchover()).as("unknown fields").hasValueSatisfying(s -> assertThat(s.candidate()).isEqualTo("node-2"));
+        assertThat(agent.view().cluster().switchover())
+                .as("unknown fields")
+                .hasValueSatisfying(s -> assertThat(s.candidate()).isEqualTo("node-2"));
 
         harness.dcs.deleteRaw("switchover");
         agent.cycle();
@@ -188,27 +214,36 @@ class DcsKeyTableTest {
     void history() {
         FakePostgres postgres = replica();
         Agent agent = replicaOfALostLeader(postgres);
-        harness.dcs.putRaw("history",
+        harness.dcs.putRaw(
+                "history",
                 "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
 
         agent.cycle();
 
         assertThat(postgres.actions()).contains("promote");
-        assertThat(harness.dcs.read().history()).as("unknown fields: read and appended to").hasSize(2);
+        assertThat(harness.dcs.read().history())
+                .as("unknown fields: read and appended to")
+                .hasSize(2);
 
         harness.dcs.deleteRaw("history");
         // Deleted: the next timeline starts a new history (checked at the store level: one promotion per test).
-        harness.dcs.appendHistory(new io.warden.cluster.HistoryEntry(3, "0/4000000", "node-1", "2026-12-01T12:00:00Z", "promoted"));
+        harness.dcs.appendHistory(
+                new io.warden.cluster.HistoryEntry(3, "0/4000000", "node-1", "2026-12-01T12:00:00Z", "promoted"));
         assertThat(harness.dcs.read().history()).hasSize(1);
     }
 
     @Test
     void routers() {
         harness.dcs.putRaw("routers/router-9", GARBAGE, harness.dcs.grantLease(AgentHarness.TTL));
-        RouterStatus other = new RouterStatus("router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "");
-        harness.dcs.putRaw("routers/router-8", withField(Json.write(other), "\"version\":\"2\""), harness.dcs.grantLease(AgentHarness.TTL));
+        RouterStatus other = new RouterStatus(
+                "router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "");
+        harness.dcs.putRaw(
+                "routers/router-8",
+                withField(Json.write(other), "\"version\":\"2\""),
+                harness.dcs.grantLease(AgentHarness.TTL));
 
-        assertThat(harness.dcs.readRouters()).as("garbage: may still route anywhere; unknown fields: read")
+        assertThat(harness.dcs.readRouters())
+                .as("garbage: may still route anywhere; unknown fields: read")
                 .containsExactlyInAnyOrder(RouterStatus.unreadable("router-9"), other);
         assertThat(harness.dcs.read().routers()).contains(RouterStatus.unreadable("router-9"));
 

@@ -46,7 +46,8 @@ class DoubleFailureTest {
             agentC.lease().step(harness.clock.nanoTime());
         }
 
-        assertThat(harness.dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-c"));
+        assertThat(harness.dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-c"));
         assertThat(a.actions()).doesNotContain("promote");
         assertThat(c.data()).isEqualTo(DataState.RUNNING_PRIMARY);
         assertThat(c.timeline()).isEqualTo(3);
@@ -63,17 +64,23 @@ class DoubleFailureTest {
             agentA.cycle();
             harness.secondsPass(agentA, 1);
         }
-        assertThat(a.actions()).as("B and C are both gone: nobody on timeline 2 is left").doesNotContain("promote");
+        assertThat(a.actions())
+                .as("B and C are both gone: nobody on timeline 2 is left")
+                .doesNotContain("promote");
         assertThat(agentA.view().decision().reason()).contains("timeline 1").contains("accept-data-loss");
 
-        assertThat(harness.dcs.requestSwitchover(new io.warden.cluster.Switchover("", "node-a", "2026-12-01T12:00:00Z", "", true, true), null))
+        assertThat(harness.dcs.requestSwitchover(
+                        new io.warden.cluster.Switchover("", "node-a", "2026-12-01T12:00:00Z", "", true, true), null))
                 .isTrue();
         agentA.cycle();
 
         assertThat(a.actions()).contains("promote");
         assertThat(harness.dcs.read().history()).last().satisfies(entry -> {
             assertThat(entry.member()).isEqualTo("node-a");
-            assertThat(entry.reason()).contains("accept-data-loss").contains("timeline 2").contains("discarded");
+            assertThat(entry.reason())
+                    .contains("accept-data-loss")
+                    .contains("timeline 2")
+                    .contains("discarded");
         });
     }
 

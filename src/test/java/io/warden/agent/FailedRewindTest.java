@@ -31,15 +31,32 @@ class FailedRewindTest {
         harness = new AgentHarness(dir);
         harness.otherLeader("node-2", "0/5000000");
         long lease = harness.dcs.read().leader().orElseThrow().leaseId();
-        harness.dcs.publishMember(new io.warden.cluster.Member("node-2", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", 5602,
-                "http://127.0.0.1:1", 2, "0/5000000", 0, io.warden.cluster.NodeTags.NONE, 1, 1, "i-2", "/data/node-2", false), lease);
+        harness.dcs.publishMember(
+                new io.warden.cluster.Member(
+                        "node-2",
+                        Role.PRIMARY,
+                        MemberState.RUNNING,
+                        "127.0.0.1",
+                        5602,
+                        "http://127.0.0.1:1",
+                        2,
+                        "0/5000000",
+                        0,
+                        io.warden.cluster.NodeTags.NONE,
+                        1,
+                        1,
+                        "i-2",
+                        "/data/node-2",
+                        false),
+                lease);
         postgres = FakePostgres.stoppedPrimary(1, "0/6000000");
         postgres.failRewinds();
         agent = harness.agent("node-1", postgres);
     }
 
     private void anotherHealthyReplica() {
-        harness.dcs.publishMember(AgentHarness.member("node-3", Role.REPLICA, MemberState.STREAMING, "0/5000000", 5603),
+        harness.dcs.publishMember(
+                AgentHarness.member("node-3", Role.REPLICA, MemberState.STREAMING, "0/5000000", 5603),
                 harness.dcs.grantLease(AgentHarness.TTL));
     }
 
@@ -49,7 +66,8 @@ class FailedRewindTest {
 
         agent.cycle();
 
-        assertThat(postgres.actions()).containsSubsequence("rewind from 127.0.0.1:5602", "set data aside", "base backup from 127.0.0.1:5602");
+        assertThat(postgres.actions())
+                .containsSubsequence("rewind from 127.0.0.1:5602", "set data aside", "base backup from 127.0.0.1:5602");
         assertThat(postgres.actions()).doesNotContain("remove data");
     }
 
@@ -60,7 +78,8 @@ class FailedRewindTest {
 
         agent.cycle();
 
-        assertThat(postgres.actions()).containsSubsequence("rewind from 127.0.0.1:5602", "remove data", "base backup from 127.0.0.1:5602");
+        assertThat(postgres.actions())
+                .containsSubsequence("rewind from 127.0.0.1:5602", "remove data", "base backup from 127.0.0.1:5602");
     }
 
     @Test
@@ -69,7 +88,9 @@ class FailedRewindTest {
 
         agent.cycle();
 
-        assertThat(postgres.actions()).contains("rewind from 127.0.0.1:5602").doesNotContain("remove data", "set data aside")
+        assertThat(postgres.actions())
+                .contains("rewind from 127.0.0.1:5602")
+                .doesNotContain("remove data", "set data aside")
                 .noneMatch(a -> a.startsWith("base backup"));
     }
 }

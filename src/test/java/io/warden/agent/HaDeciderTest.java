@@ -23,7 +23,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Random;
 import java.util.Set;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Nested;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -78,7 +77,8 @@ class HaDeciderTest {
         /** The cluster's history records a promotion to {@code value}. */
         In historyUpTo(long value) {
             for (long tl = 1; tl <= value; tl++) {
-                history.add(new io.warden.cluster.HistoryEntry(tl, "0/0", "n" + tl, "2026-11-22T11:00:00Z", tl == 1 ? "bootstrap" : "promoted"));
+                history.add(new io.warden.cluster.HistoryEntry(
+                        tl, "0/0", "n" + tl, "2026-11-22T11:00:00Z", tl == 1 ? "bootstrap" : "promoted"));
             }
             return this;
         }
@@ -281,16 +281,50 @@ class HaDeciderTest {
         }
 
         HaInput build() {
-            ClusterSnapshot cluster =
-                    new ClusterSnapshot(100, initialize, leader, members, optime, config, 7, history, switchover, 0, sync, List.of(), Map.of());
+            ClusterSnapshot cluster = new ClusterSnapshot(
+                    100,
+                    initialize,
+                    leader,
+                    members,
+                    optime,
+                    config,
+                    7,
+                    history,
+                    switchover,
+                    0,
+                    sync,
+                    List.of(),
+                    Map.of());
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
-            LocalState local = new LocalState(data, timeline, lsn, isStreaming, upstream,
+            LocalState local = new LocalState(
+                    data,
+                    timeline,
+                    lsn,
+                    isStreaming,
+                    upstream,
                     data == DataState.RUNNING_PRIMARY || data == DataState.RUNNING_REPLICA ? 777 : 0);
             Map<String, Position> positions = new LinkedHashMap<>();
-            peers.forEach((peer, position) -> positions.put(peer, new Position(peerTimelines.getOrDefault(peer, timeline), position)));
-            return new HaInput(name, leaseId, tags, cluster, local, leaseValid, canLead, positions,
-                    primaryDownFor, primaryStartTimeout, notStreamingFor, upstreamWalGone, now, handedOver, true, java.util.Set.of(),
-                    primaryPeers, data == DataState.EMPTY ? "" : systemIdentifier);
+            peers.forEach((peer, position) ->
+                    positions.put(peer, new Position(peerTimelines.getOrDefault(peer, timeline), position)));
+            return new HaInput(
+                    name,
+                    leaseId,
+                    tags,
+                    cluster,
+                    local,
+                    leaseValid,
+                    canLead,
+                    positions,
+                    primaryDownFor,
+                    primaryStartTimeout,
+                    notStreamingFor,
+                    upstreamWalGone,
+                    now,
+                    handedOver,
+                    true,
+                    java.util.Set.of(),
+                    primaryPeers,
+                    data == DataState.EMPTY ? "" : systemIdentifier);
         }
 
         Decision decide() {
@@ -344,7 +378,10 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryHoldingKeyWithoutValidLeaseIsFenced() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().leaseValid(false).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("fencing").contains("could not be renewed");
@@ -360,7 +397,9 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryIsFencedWhenAnotherHoldsTheKeyEvenIfItsMemberIsNotPublished() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey("n3", OTHER_LEASE).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .leaderKey("n3", OTHER_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("n3");
@@ -368,17 +407,31 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryIsFencedWhenAnotherHoldsTheKeyEvenNotInitializedOrWithoutWatchdog() {
-            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").notInitialized().decide().action())
+            assertThat(node().data(DataState.RUNNING_PRIMARY)
+                            .leader("n2")
+                            .notInitialized()
+                            .decide()
+                            .action())
                     .isEqualTo(Action.FENCE);
-            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").canLead(false).decide().action())
+            assertThat(node().data(DataState.RUNNING_PRIMARY)
+                            .leader("n2")
+                            .canLead(false)
+                            .decide()
+                            .action())
                     .isEqualTo(Action.FENCE);
-            assertThat(node().data(DataState.RUNNING_PRIMARY).leader("n2").leaseValid(false).decide().action())
+            assertThat(node().data(DataState.RUNNING_PRIMARY)
+                            .leader("n2")
+                            .leaseValid(false)
+                            .decide()
+                            .action())
                     .isEqualTo(Action.FENCE);
         }
 
         @Test
         void runningPrimaryWhoseKeyNamesMeUnderAnOlderLeaseIsFenced() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey(ME, OLD_LEASE).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .leaderKey(ME, OLD_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("fencing").contains("leader key");
@@ -386,7 +439,10 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryWhoseKeyNamesMeUnderAnOlderLeaseIsFencedEvenWithoutValidLease() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey(ME, OLD_LEASE).leaseValid(false).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .leaderKey(ME, OLD_LEASE)
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
         }
@@ -407,7 +463,11 @@ class HaDeciderTest {
          */
         @Test
         void runningPrimaryThatDoesNotAnswerItsAgentIsFencedNotGivenTheKeyBack() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).timeline(0).lsn("0/0").noLeader().decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .timeline(0)
+                    .lsn("0/0")
+                    .noLeader()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("timeline is unknown");
@@ -415,7 +475,10 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryWithNoKeyAndInvalidLeaseIsFenced() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().leaseValid(false).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .noLeader()
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("nobody holds the leader key");
@@ -423,21 +486,30 @@ class HaDeciderTest {
 
         @Test
         void runningPrimaryWithNoKeyAndNoWatchdogIsFenced() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().canLead(false).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .noLeader()
+                    .canLead(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
         }
 
         @Test
         void runningPrimaryWithNoKeyInAnUninitializedClusterIsFenced() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).noLeader().notInitialized().decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .noLeader()
+                    .notInitialized()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
         }
 
         @Test
         void fencingComesBeforeBootstrapLogic() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).initialize("bootstrapping").leader("n2").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .initialize("bootstrapping")
+                    .leader("n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
         }
@@ -453,7 +525,10 @@ class HaDeciderTest {
 
         @Test
         void keyNamingMeUnderAnOlderLeaseMeansWaitAlsoDuringBootstrap() {
-            Decision d = node().data(DataState.EMPTY).notInitialized().leaderKey(ME, OLD_LEASE).decide();
+            Decision d = node().data(DataState.EMPTY)
+                    .notInitialized()
+                    .leaderKey(ME, OLD_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("earlier lease");
@@ -462,7 +537,9 @@ class HaDeciderTest {
         @Test
         void keyNamingAnotherNodeWithMyLeaseIdIsNotMine() {
             // Lease ids are per agent; equality of ids alone must not make the key ours.
-            Decision d = node().data(DataState.RUNNING_PRIMARY).leaderKey("n2", MY_LEASE).decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .leaderKey("n2", MY_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
             assertThat(d.reason()).contains("n2");
@@ -487,14 +564,19 @@ class HaDeciderTest {
 
         @Test
         void uninitializedClusterWaitsWhileAnotherHoldsTheKey() {
-            Decision d = node().notInitialized().data(DataState.EMPTY).leaderKey("n2", OTHER_LEASE).decide();
+            Decision d = node().notInitialized()
+                    .data(DataState.EMPTY)
+                    .leaderKey("n2", OTHER_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("n2").contains("bootstrap");
         }
 
         @ParameterizedTest
-        @EnumSource(value = DataState.class, names = {"STOPPED_PRIMARY", "STOPPED_REPLICA", "RUNNING_REPLICA"})
+        @EnumSource(
+                value = DataState.class,
+                names = {"STOPPED_PRIMARY", "STOPPED_REPLICA", "RUNNING_REPLICA"})
         void uninitializedClusterWithLocalDataRefusesToBootstrap(DataState data) {
             Decision d = node().notInitialized().data(data).decide();
 
@@ -504,7 +586,8 @@ class HaDeciderTest {
 
         @Test
         void uninitializedClusterWithoutWatchdogDoesNotRace() {
-            Decision d = node().notInitialized().data(DataState.EMPTY).canLead(false).decide();
+            Decision d =
+                    node().notInitialized().data(DataState.EMPTY).canLead(false).decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("watchdog");
@@ -512,7 +595,10 @@ class HaDeciderTest {
 
         @Test
         void bootstrappingWhileHoldingTheKeyWithValidLeaseRunsInitdb() {
-            Decision d = node().initialize("bootstrapping").iHoldKey().data(DataState.EMPTY).decide();
+            Decision d = node().initialize("bootstrapping")
+                    .iHoldKey()
+                    .data(DataState.EMPTY)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.BOOTSTRAP);
             assertThat(d.reason()).contains("won the bootstrap race");
@@ -525,14 +611,21 @@ class HaDeciderTest {
          */
         @Test
         void bootstrappingWhileHoldingTheKeyWithInvalidLeaseWaits() {
-            Decision d = node().initialize("bootstrapping").iHoldKey().leaseValid(false).data(DataState.EMPTY).decide();
+            Decision d = node().initialize("bootstrapping")
+                    .iHoldKey()
+                    .leaseValid(false)
+                    .data(DataState.EMPTY)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void bootstrappingByAnotherNodeMeansWait() {
-            Decision d = node().initialize("bootstrapping").leaderKey("n2", OTHER_LEASE).data(DataState.EMPTY).decide();
+            Decision d = node().initialize("bootstrapping")
+                    .leaderKey("n2", OTHER_LEASE)
+                    .data(DataState.EMPTY)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("waiting for n2");
@@ -541,7 +634,10 @@ class HaDeciderTest {
         @Test
         void bootstrappingByAnotherPublishedLeaderIsNotCloned() {
             // Even a published, running leader is not cloned from before initialize holds a system identifier.
-            Decision d = node().initialize("bootstrapping").leader("n2").data(DataState.EMPTY).decide();
+            Decision d = node().initialize("bootstrapping")
+                    .leader("n2")
+                    .data(DataState.EMPTY)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("n2");
@@ -549,7 +645,9 @@ class HaDeciderTest {
 
         @Test
         void bootstrappingWithoutLeaderAndLocalDataRefuses() {
-            Decision d = node().initialize("bootstrapping").data(DataState.STOPPED_REPLICA).decide();
+            Decision d = node().initialize("bootstrapping")
+                    .data(DataState.STOPPED_REPLICA)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("refusing");
@@ -593,14 +691,18 @@ class HaDeciderTest {
 
         @Test
         void emptyDataWithUnpublishedLeaderWaits() {
-            Decision d = node().data(DataState.EMPTY).leaderKey("n2", OTHER_LEASE).decide();
+            Decision d =
+                    node().data(DataState.EMPTY).leaderKey("n2", OTHER_LEASE).decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void emptyDataWithoutLeaderWaits() {
-            Decision d = node().data(DataState.EMPTY).noLeader().peer("n2", "0/9000000").decide();
+            Decision d = node().data(DataState.EMPTY)
+                    .noLeader()
+                    .peer("n2", "0/9000000")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("empty");
@@ -661,7 +763,10 @@ class HaDeciderTest {
 
         @Test
         void holdingTheKeyWithInvalidLeaseDoesNotRestart() {
-            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().leaseValid(false).decide();
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("lease is not valid");
@@ -704,7 +809,10 @@ class HaDeciderTest {
         @Test
         void aLeaderStillPromotingIsNotRewoundFrom() {
             Member promoting = memberOf("n2", Role.REPLICA, 4242, NodeTags.NONE);
-            Decision d = node().data(DataState.STOPPED_PRIMARY).leaderKey("n2", OTHER_LEASE).member(promoting).decide();
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .leaderKey("n2", OTHER_LEASE)
+                    .member(promoting)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("to run as primary before rewinding");
@@ -721,7 +829,9 @@ class HaDeciderTest {
 
         @Test
         void unpublishedOtherLeaderMeansStartReadOnlyWithoutTarget() {
-            Decision d = node().data(DataState.STOPPED_PRIMARY).leaderKey("n2", OTHER_LEASE).decide();
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .leaderKey("n2", OTHER_LEASE)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.START_REPLICA);
             assertThat(d.target()).isEmpty();
@@ -777,8 +887,11 @@ class HaDeciderTest {
 
         @Test
         void theLeaderHandsOverToTheNamedStreamingCandidate() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
-                    .switchover("n1", "n2").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .switchover("n1", "n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.HAND_OVER);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -786,7 +899,10 @@ class HaDeciderTest {
 
         @Test
         void theLeaderKeepsLeadingWhenTheCandidateIsNotStreaming() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().switchover("n1", "n9").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .switchover("n1", "n9")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.LEAD);
             assertThat(d.reason()).contains("no healthy candidate");
@@ -794,8 +910,11 @@ class HaDeciderTest {
 
         @Test
         void otherReplicasWaitForTheNamedCandidate() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().member(streaming("n2"))
-                    .switchover("n3", "n2").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .member(streaming("n2"))
+                    .switchover("n3", "n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("switchover to n2");
@@ -803,16 +922,23 @@ class HaDeciderTest {
 
         @Test
         void theNamedCandidateTakesTheKeyEvenIfAPeerReportsMore() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().switchover("n3", "n1")
-                    .peer("n2", "F/0").member(streaming("n2")).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .switchover("n3", "n1")
+                    .peer("n2", "F/0")
+                    .member(streaming("n2"))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void aSwitchoverMeantForAnotherLeaderIsIgnored() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
-                    .switchover("n7", "n2").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .switchover("n7", "n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.LEAD);
         }
@@ -831,7 +957,10 @@ class HaDeciderTest {
 
         @Test
         void holdingTheKeyWithoutWatchdogDoesNotPromote() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().canLead(false).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .iHoldKey()
+                    .canLead(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("not promoting");
@@ -839,7 +968,10 @@ class HaDeciderTest {
 
         @Test
         void holdingTheKeyWithInvalidLeaseDoesNotPromote() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().leaseValid(false).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .iHoldKey()
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("not promoting");
@@ -847,23 +979,45 @@ class HaDeciderTest {
 
         @Test
         void holdingTheKeyPromotesEvenIfTaggedNofailover() {
-            // The tag keeps a node out of the automatic race; once the key is ours (e.g. a manual switchover) we act on it.
-            Decision d = node().data(DataState.RUNNING_REPLICA).iHoldKey().nofailover().decide();
+            // The tag keeps a node out of the automatic race; once the key is ours (e.g. a manual switchover) we act on
+            // it.
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .iHoldKey()
+                    .nofailover()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.PROMOTE);
         }
 
         private Member leaderOnTimeline(String name, long timeline) {
             Member m = memberOf(name, Role.PRIMARY, 4242, NodeTags.NONE);
-            return new Member(m.name(), m.role(), m.state(), m.host(), m.port(), m.apiUrl(), timeline, m.lsn(), 0, m.tags(),
-                    m.agentPid(), m.postgresPid(), m.instanceId(), m.dataDir(), false);
+            return new Member(
+                    m.name(),
+                    m.role(),
+                    m.state(),
+                    m.host(),
+                    m.port(),
+                    m.apiUrl(),
+                    timeline,
+                    m.lsn(),
+                    0,
+                    m.tags(),
+                    m.agentPid(),
+                    m.postgresPid(),
+                    m.instanceId(),
+                    m.dataDir(),
+                    false);
         }
 
         @Test
         void aReplicaStrandedOnAnOlderTimelineIsRewoundAfterTheGracePeriod() {
             Member leader = leaderOnTimeline("n2", 2);
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
-                    .notStreamingFor(Duration.ofSeconds(11)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .member(leader)
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(11))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.REWIND);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -873,8 +1027,12 @@ class HaDeciderTest {
         @Test
         void aReplicaNotStreamingForLessThanTheGraceIsLeftAlone() {
             Member leader = leaderOnTimeline("n2", 2);
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
-                    .notStreamingFor(Duration.ofSeconds(5)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .member(leader)
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(5))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
         }
@@ -882,8 +1040,12 @@ class HaDeciderTest {
         @Test
         void aReplicaNotStreamingOnTheLeadersTimelineIsNotRewound() {
             Member leader = leaderOnTimeline("n2", 1);
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(leader).upstream(address(leader))
-                    .notStreamingFor(Duration.ofMinutes(5)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .member(leader)
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofMinutes(5))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
         }
@@ -891,8 +1053,14 @@ class HaDeciderTest {
         @Test
         void aReplicaWhoseWalTheLeaderRecycledIsReclonedAfterTheGracePeriod() {
             Member leader = leaderOnTimeline("n2", 2);
-            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader)
-                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(11)).upstreamWalGone().decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .timeline(2)
+                    .leader("n2")
+                    .member(leader)
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(11))
+                    .upstreamWalGone()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.RECLONE);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -903,8 +1071,14 @@ class HaDeciderTest {
         void aReplicaThatCannotBeQueriedYetIsReclonedWhenItsWalIsGone() {
             // Not consistent yet after a rewind: the agent cannot read its timeline, only its control file.
             Member leader = leaderOnTimeline("n2", 2);
-            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(0).leader("n2").member(leader)
-                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(30)).upstreamWalGone().decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .timeline(0)
+                    .leader("n2")
+                    .member(leader)
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofSeconds(30))
+                    .upstreamWalGone()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.RECLONE);
         }
@@ -912,23 +1086,57 @@ class HaDeciderTest {
         @Test
         void aReplicaWhoseWalIsGoneWaitsOutTheGraceAndAStoppedLeader() {
             Member leader = leaderOnTimeline("n2", 2);
-            assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader)
-                    .upstream(address(leader)).notStreamingFor(Duration.ofSeconds(5)).upstreamWalGone().decide().action())
+            assertThat(node().data(DataState.RUNNING_REPLICA)
+                            .timeline(2)
+                            .leader("n2")
+                            .member(leader)
+                            .upstream(address(leader))
+                            .notStreamingFor(Duration.ofSeconds(5))
+                            .upstreamWalGone()
+                            .decide()
+                            .action())
                     .isEqualTo(Action.KEEP_FOLLOWING);
 
-            Member stopped = new Member(leader.name(), leader.role(), MemberState.STOPPED, leader.host(), leader.port(),
-                    leader.apiUrl(), 2, leader.lsn(), 0, leader.tags(), leader.agentPid(), 0, leader.instanceId(),
-                    leader.dataDir(), false);
-            assertThat(node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(stopped)
-                    .upstream(address(stopped)).notStreamingFor(Duration.ofMinutes(5)).upstreamWalGone().decide().action())
+            Member stopped = new Member(
+                    leader.name(),
+                    leader.role(),
+                    MemberState.STOPPED,
+                    leader.host(),
+                    leader.port(),
+                    leader.apiUrl(),
+                    2,
+                    leader.lsn(),
+                    0,
+                    leader.tags(),
+                    leader.agentPid(),
+                    0,
+                    leader.instanceId(),
+                    leader.dataDir(),
+                    false);
+            assertThat(node().data(DataState.RUNNING_REPLICA)
+                            .timeline(2)
+                            .leader("n2")
+                            .member(stopped)
+                            .upstream(address(stopped))
+                            .notStreamingFor(Duration.ofMinutes(5))
+                            .upstreamWalGone()
+                            .decide()
+                            .action())
                     .isEqualTo(Action.KEEP_FOLLOWING);
         }
 
         @Test
         void aReplicaWhoseWalIsGoneIsNotReclonedInMaintenanceMode() {
             Member leader = leaderOnTimeline("n2", 2);
-            Decision d = node().data(DataState.RUNNING_REPLICA).timeline(2).leader("n2").member(leader).paused()
-                    .upstream(address(leader)).notStreamingFor(Duration.ofMinutes(5)).upstreamWalGone().decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .timeline(2)
+                    .leader("n2")
+                    .member(leader)
+                    .paused()
+                    .upstream(address(leader))
+                    .notStreamingFor(Duration.ofMinutes(5))
+                    .upstreamWalGone()
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("maintenance mode");
@@ -936,7 +1144,10 @@ class HaDeciderTest {
 
         @Test
         void upstreamNotSetFollowsTheLeader() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream("").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .upstream("")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.REPOINT);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -946,7 +1157,11 @@ class HaDeciderTest {
         @Test
         void upstreamOfAnOldLeaderFollowsTheNewOne() {
             Member n3 = memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE);
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").member(n3).upstream(address(n3)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .member(n3)
+                    .upstream(address(n3))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.REPOINT);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -966,7 +1181,10 @@ class HaDeciderTest {
         @Test
         void upstreamAlreadyTheLeaderIsFollowing() {
             Member n2 = memberOf("n2", Role.PRIMARY, 4242, NodeTags.NONE);
-            Decision d = node().data(DataState.RUNNING_REPLICA).leader("n2").upstream(address(n2)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .leader("n2")
+                    .upstream(address(n2))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.KEEP_FOLLOWING);
             assertThat(d.target()).map(Member::name).contains("n2");
@@ -1057,14 +1275,22 @@ class HaDeciderTest {
 
         @Test
         void lagExactlyAtMaximumLagOnFailoverMayRace() {
-            Decision d = candidate().lsn("0/5000000").optime("0/5100000").maxLag(0x100000).decide();
+            Decision d = candidate()
+                    .lsn("0/5000000")
+                    .optime("0/5100000")
+                    .maxLag(0x100000)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void lagOneByteBeyondConfiguredLimitWaits() {
-            Decision d = candidate().lsn("0/5000000").optime("0/5100001").maxLag(0x100000).decide();
+            Decision d = candidate()
+                    .lsn("0/5000000")
+                    .optime("0/5100001")
+                    .maxLag(0x100000)
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("maximum_lag_on_failover 1048576");
@@ -1074,7 +1300,8 @@ class HaDeciderTest {
         void zeroMaximumLagDemandsBeingLevelWithTheLastPrimaryPosition() {
             assertThat(candidate().optime("0/5000000").maxLag(0).decide().action())
                     .isEqualTo(Action.TAKE_LEADERSHIP);
-            assertThat(candidate().optime("0/5000001").maxLag(0).decide().action()).isEqualTo(Action.WAIT);
+            assertThat(candidate().optime("0/5000001").maxLag(0).decide().action())
+                    .isEqualTo(Action.WAIT);
         }
 
         @Test
@@ -1086,10 +1313,16 @@ class HaDeciderTest {
 
         @Test
         void lagAcrossTheHighWordIsMeasuredInBytes() {
-            Decision d = candidate().lsn("0/FFFFFFF0").optime("1/10").maxLag(0x20).decide();
+            Decision d =
+                    candidate().lsn("0/FFFFFFF0").optime("1/10").maxLag(0x20).decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
-            assertThat(candidate().lsn("0/FFFFFFF0").optime("1/11").maxLag(0x20).decide().action())
+            assertThat(candidate()
+                            .lsn("0/FFFFFFF0")
+                            .optime("1/11")
+                            .maxLag(0x20)
+                            .decide()
+                            .action())
                     .isEqualTo(Action.WAIT);
         }
 
@@ -1130,7 +1363,8 @@ class HaDeciderTest {
         @Test
         void equalPositionsTakeLeadership() {
             // Ties are broken by the DCS: every tied node races, the leader-key transaction admits one.
-            Decision d = candidate().peer("n2", "0/5000000").peer("n3", "0/5000000").decide();
+            Decision d =
+                    candidate().peer("n2", "0/5000000").peer("n3", "0/5000000").decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
@@ -1144,14 +1378,20 @@ class HaDeciderTest {
 
         @Test
         void peerPositionsAreComparedAcrossTheHighWord() {
-            assertThat(candidate().lsn("0/FFFFFFFF").peer("n2", "1/0").decide().action()).isEqualTo(Action.WAIT);
+            assertThat(candidate().lsn("0/FFFFFFFF").peer("n2", "1/0").decide().action())
+                    .isEqualTo(Action.WAIT);
             assertThat(candidate().lsn("1/0").peer("n2", "0/FFFFFFFF").decide().action())
                     .isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void nofailoverIsCheckedBeforeLagAndPeers() {
-            Decision d = candidate().nofailover().optime("9/0").peer("n2", "9/0").leaseValid(false).decide();
+            Decision d = candidate()
+                    .nofailover()
+                    .optime("9/0")
+                    .peer("n2", "9/0")
+                    .leaseValid(false)
+                    .decide();
 
             assertThat(d.reason()).contains("nofailover");
         }
@@ -1176,10 +1416,16 @@ class HaDeciderTest {
 
         @Test
         void aScheduledSwitchoverWaitsForItsTime() {
-            Decision early = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
-                    .switchoverAt("n1", "n2", "2026-11-22T12:00:01Z").decide();
-            Decision due = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2"))
-                    .switchoverAt("n1", "n2", "2026-11-22T11:59:59Z").decide();
+            Decision early = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .switchoverAt("n1", "n2", "2026-11-22T12:00:01Z")
+                    .decide();
+            Decision due = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .switchoverAt("n1", "n2", "2026-11-22T11:59:59Z")
+                    .decide();
 
             assertThat(early.action()).isEqualTo(Action.LEAD);
             assertThat(due.action()).isEqualTo(Action.HAND_OVER);
@@ -1187,25 +1433,40 @@ class HaDeciderTest {
 
         @Test
         void aScheduledSwitchoverThatIsNotDueDoesNotHoldUpAFailover() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().member(streaming("n2"))
-                    .switchoverAt("n3", "n2", "2026-11-22T13:00:00Z").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .member(streaming("n2"))
+                    .switchoverAt("n3", "n2", "2026-11-22T13:00:00Z")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void theCandidateOfASwitchoverNotYetDueStillDefersToAPeerFurtherAhead() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().switchoverAt("n3", ME, "2026-11-22T13:00:00Z")
-                    .peer("n2", "F/0").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .switchoverAt("n3", ME, "2026-11-22T13:00:00Z")
+                    .peer("n2", "F/0")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
-            assertThat(HaDecider.isNamedCandidate(node().switchoverAt("n3", ME, "2026-11-22T13:00:00Z").build().cluster(), ME,
-                    java.time.Instant.parse("2026-11-22T12:00:00Z"))).isFalse();
+            assertThat(HaDecider.isNamedCandidate(
+                            node().switchoverAt("n3", ME, "2026-11-22T13:00:00Z")
+                                    .build()
+                                    .cluster(),
+                            ME,
+                            java.time.Instant.parse("2026-11-22T12:00:00Z")))
+                    .isFalse();
         }
 
         @Test
         void aFailoverRequestMakesAHealthyLeaderHandOver() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(streaming("n2")).failoverTo("n2").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .failoverTo("n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.HAND_OVER);
             assertThat(d.reason()).startsWith("failover requested");
@@ -1213,7 +1474,11 @@ class HaDeciderTest {
 
         @Test
         void aFailoverRequestMakesALeaderWhosePostgresIsDownReleaseTheKey() {
-            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().member(streaming("n2")).failoverTo("n2").decide();
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .member(streaming("n2"))
+                    .failoverTo("n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.RELEASE_LEADERSHIP);
             assertThat(d.reason()).contains("manual failover to n2");
@@ -1221,8 +1486,11 @@ class HaDeciderTest {
 
         @Test
         void theLeaderDoesNotHandOverToANofailoverCandidate() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).iHoldKey().member(memberOf("n2", Role.REPLICA, 5000, NOFAILOVER))
-                    .switchover("n1", "n2").decide();
+            Decision d = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .member(memberOf("n2", Role.REPLICA, 5000, NOFAILOVER))
+                    .switchover("n1", "n2")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.LEAD);
         }
@@ -1232,7 +1500,8 @@ class HaDeciderTest {
     class MaintenanceMode {
         @Test
         void noAutomaticFailover() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().paused().decide();
+            Decision d =
+                    node().data(DataState.RUNNING_REPLICA).noLeader().paused().decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).startsWith("maintenance mode").contains("most advanced");
@@ -1240,37 +1509,51 @@ class HaDeciderTest {
 
         @Test
         void aCrashedPrimaryIsNotRestartedAndKeepsTheKey() {
-            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().paused().decide();
+            Decision d =
+                    node().data(DataState.STOPPED_PRIMARY).iHoldKey().paused().decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void primaryStartTimeoutDoesNotReleaseTheKey() {
-            Decision d = node().data(DataState.STOPPED_PRIMARY).iHoldKey().paused()
-                    .primaryDownFor(Duration.ofSeconds(60)).decide();
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .paused()
+                    .primaryDownFor(Duration.ofSeconds(60))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void fencingStillApplies() {
-            Decision d = node().data(DataState.RUNNING_PRIMARY).leader("n2").paused().decide();
+            Decision d =
+                    node().data(DataState.RUNNING_PRIMARY).leader("n2").paused().decide();
 
             assertThat(d.action()).isEqualTo(Action.FENCE);
         }
 
         @Test
         void theNamedSwitchoverCandidateTakesOver() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().paused().switchover("n3", "n1").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .paused()
+                    .switchover("n3", "n1")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void theFormerPrimaryRejoinsAfterAHandOverButNotAfterACrash() {
-            Decision handedOver = node().data(DataState.STOPPED_PRIMARY).leader("n2").paused().handedOver().decide();
-            Decision crashed = node().data(DataState.STOPPED_PRIMARY).leader("n2").paused().decide();
+            Decision handedOver = node().data(DataState.STOPPED_PRIMARY)
+                    .leader("n2")
+                    .paused()
+                    .handedOver()
+                    .decide();
+            Decision crashed =
+                    node().data(DataState.STOPPED_PRIMARY).leader("n2").paused().decide();
 
             assertThat(handedOver.action()).isEqualTo(Action.REWIND);
             assertThat(crashed.action()).isEqualTo(Action.WAIT);
@@ -1278,7 +1561,8 @@ class HaDeciderTest {
 
         @Test
         void aStoppedReplicaIsNotStarted() {
-            Decision d = node().data(DataState.STOPPED_REPLICA).leader("n2").paused().decide();
+            Decision d =
+                    node().data(DataState.STOPPED_REPLICA).leader("n2").paused().decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
@@ -1288,8 +1572,14 @@ class HaDeciderTest {
     class SynchronousMode {
         @Test
         void onlyASynchronousStandbyRaces() {
-            Decision mine = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n1").decide();
-            Decision other = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n2").decide();
+            Decision mine = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .sync(SyncMode.ON, "n3", "n1")
+                    .decide();
+            Decision other = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .sync(SyncMode.ON, "n3", "n2")
+                    .decide();
 
             assertThat(mine.action()).isEqualTo(Action.TAKE_LEADERSHIP);
             assertThat(other.action()).isEqualTo(Action.WAIT);
@@ -1298,33 +1588,52 @@ class HaDeciderTest {
 
         @Test
         void anEmptySynchronousSetMeansNobodyIsPromoted() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.STRICT, "n3").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .sync(SyncMode.STRICT, "n3")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void anAsynchronousPeerFurtherAheadDoesNotStopTheSynchronousStandby() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n1").peer("n2", "F/0").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .sync(SyncMode.ON, "n3", "n1")
+                    .peer("n2", "F/0")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
 
         @Test
         void aNamedFailoverCandidateOutsideTheSynchronousSetWaits() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().sync(SyncMode.ON, "n3", "n2").failoverTo("n1").decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .sync(SyncMode.ON, "n3", "n2")
+                    .failoverTo("n1")
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
         void theLeaderHandsOverOnlyToASynchronousStandby() {
-            Decision toAsync = node().data(DataState.RUNNING_PRIMARY).iHoldKey().sync(SyncMode.ON, ME, "n3")
-                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE)).member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
-                    .switchover(ME, "n2").decide();
-            Decision any = node().data(DataState.RUNNING_PRIMARY).iHoldKey().sync(SyncMode.ON, ME, "n3")
-                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE)).member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
-                    .switchover(ME, "").decide();
+            Decision toAsync = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .sync(SyncMode.ON, ME, "n3")
+                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE))
+                    .member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
+                    .switchover(ME, "n2")
+                    .decide();
+            Decision any = node().data(DataState.RUNNING_PRIMARY)
+                    .iHoldKey()
+                    .sync(SyncMode.ON, ME, "n3")
+                    .member(memberOf("n2", Role.REPLICA, 5000, NodeTags.NONE))
+                    .member(memberOf("n3", Role.REPLICA, 5000, NodeTags.NONE))
+                    .switchover(ME, "")
+                    .decide();
 
             assertThat(toAsync.action()).isEqualTo(Action.LEAD);
             assertThat(any.action()).isEqualTo(Action.HAND_OVER);
@@ -1336,7 +1645,10 @@ class HaDeciderTest {
     class FailoverPriority {
         @Test
         void zeroMeansNever() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().tags(new NodeTags(false, false, false, 0)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .tags(new NodeTags(false, false, false, 0))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("failover_priority is 0");
@@ -1344,10 +1656,17 @@ class HaDeciderTest {
 
         @Test
         void amongEquallyAdvancedNodesTheHigherPriorityWins() {
-            Decision lower = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000")
-                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5)).decide();
-            Decision higher = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000").tags(new NodeTags(false, false, false, 9))
-                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5)).decide();
+            Decision lower = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .lsn("0/5000000")
+                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5))
+                    .decide();
+            Decision higher = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .lsn("0/5000000")
+                    .tags(new NodeTags(false, false, false, 9))
+                    .peer("n2", "0/5000000", new NodeTags(false, false, false, 5))
+                    .decide();
 
             assertThat(lower.action()).isEqualTo(Action.WAIT);
             assertThat(lower.reason()).contains("higher failover_priority");
@@ -1356,8 +1675,12 @@ class HaDeciderTest {
 
         @Test
         void priorityNeverBeatsBeingFurtherAhead() {
-            Decision d = node().data(DataState.RUNNING_REPLICA).noLeader().lsn("0/5000000").tags(new NodeTags(false, false, false, 9))
-                    .peer("n2", "0/5000100", new NodeTags(false, false, false, 1)).decide();
+            Decision d = node().data(DataState.RUNNING_REPLICA)
+                    .noLeader()
+                    .lsn("0/5000000")
+                    .tags(new NodeTags(false, false, false, 9))
+                    .peer("n2", "0/5000100", new NodeTags(false, false, false, 1))
+                    .decide();
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
         }
@@ -1368,8 +1691,8 @@ class HaDeciderTest {
 
         private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
         private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
-        private static final Set<Action> NEEDS_TARGET =
-                EnumSet.of(Action.CLONE, Action.REPOINT, Action.KEEP_FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
+        private static final Set<Action> NEEDS_TARGET = EnumSet.of(
+                Action.CLONE, Action.REPOINT, Action.KEEP_FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
 
         private HaInput random(Random rnd) {
             In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);
@@ -1416,7 +1739,8 @@ class HaDeciderTest {
                 }
             }
             if (rnd.nextInt(4) == 0) {
-                in.switchover(rnd.nextBoolean() ? ME : NAMES.get(1 + rnd.nextInt(3)),
+                in.switchover(
+                        rnd.nextBoolean() ? ME : NAMES.get(1 + rnd.nextInt(3)),
                         rnd.nextBoolean() ? "" : NAMES.get(rnd.nextInt(NAMES.size())));
             }
             in.primaryDownFor(Duration.ofSeconds(rnd.nextInt(60)));
@@ -1438,7 +1762,10 @@ class HaDeciderTest {
         }
 
         private boolean leading(HaInput in) {
-            return in.cluster().leader().map(k -> k.name().equals(in.name()) && k.leaseId() == in.leaseId()).orElse(false)
+            return in.cluster()
+                            .leader()
+                            .map(k -> k.name().equals(in.name()) && k.leaseId() == in.leaseId())
+                            .orElse(false)
                     && in.leaseValid();
         }
 
@@ -1477,7 +1804,9 @@ class HaDeciderTest {
                 }
                 if (d.action() == Action.BOOTSTRAP) {
                     assertThat(in.local().data()).as(ctx).isEqualTo(DataState.EMPTY);
-                    assertThat(in.cluster().initialize().filter(v -> !v.equals("bootstrapping"))).as(ctx).isEmpty();
+                    assertThat(in.cluster().initialize().filter(v -> !v.equals("bootstrapping")))
+                            .as(ctx)
+                            .isEmpty();
                 }
                 if (NEEDS_TARGET.contains(d.action())) {
                     assertThat(d.target()).as(ctx).isPresent();
@@ -1489,7 +1818,10 @@ class HaDeciderTest {
                         assertThat(t.role()).as(ctx).isEqualTo(Role.REPLICA);
                         assertThat(t.state()).as(ctx).isEqualTo(MemberState.STREAMING);
                     } else {
-                        assertThat(in.cluster().leader()).as(ctx).map(LeaderKey::name).contains(t.name());
+                        assertThat(in.cluster().leader())
+                                .as(ctx)
+                                .map(LeaderKey::name)
+                                .contains(t.name());
                     }
                 });
                 if (d.action() == Action.CLONE) {
@@ -1500,7 +1832,9 @@ class HaDeciderTest {
                     assertThat(in.local().data()).as(ctx).isEqualTo(DataState.RUNNING_REPLICA);
                     assertThat(in.upstreamWalGone()).as(ctx).isTrue();
                     assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
-                    assertThat(in.cluster().leader().map(LeaderKey::name)).as(ctx).isNotEqualTo(Optional.of(in.name()));
+                    assertThat(in.cluster().leader().map(LeaderKey::name))
+                            .as(ctx)
+                            .isNotEqualTo(Optional.of(in.name()));
                 }
             }
             // The generator must reach every action, or the invariants above prove little.
@@ -1534,7 +1868,11 @@ class HaDeciderTest {
     class Timelines {
         @Test
         void aReplicaOnAnOlderTimelineThanTheClustersNewestNeverRacesEvenFurtherAheadInRawLsn() {
-            Decision decision = node().timeline(1).lsn("0/6000000").historyUpTo(2).optime("0/5000000").decide();
+            Decision decision = node().timeline(1)
+                    .lsn("0/6000000")
+                    .historyUpTo(2)
+                    .optime("0/5000000")
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.WAIT);
             assertThat(decision.reason()).contains("timeline 1").contains("2");
@@ -1550,7 +1888,11 @@ class HaDeciderTest {
 
         @Test
         void aPeerOnANewerTimelineIsAheadEvenWithALowerLsn() {
-            Decision decision = node().timeline(1).lsn("0/6000000").historyUpTo(1).peerOn("n2", 2, "0/5000000").decide();
+            Decision decision = node().timeline(1)
+                    .lsn("0/6000000")
+                    .historyUpTo(1)
+                    .peerOn("n2", 2, "0/5000000")
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.WAIT);
             assertThat(decision.reason()).contains("n2");
@@ -1558,8 +1900,12 @@ class HaDeciderTest {
 
         @Test
         void aPeerOnAnOlderTimelineIsNotAheadWhateverItsLsn() {
-            Decision decision = node().timeline(2).lsn("0/5000000").historyUpTo(2).optime("0/5000000")
-                    .peerOn("n2", 1, "0/6000000").decide();
+            Decision decision = node().timeline(2)
+                    .lsn("0/5000000")
+                    .historyUpTo(2)
+                    .optime("0/5000000")
+                    .peerOn("n2", 1, "0/6000000")
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
@@ -1574,21 +1920,30 @@ class HaDeciderTest {
 
         @Test
         void aPrimaryOnAnOlderTimelineNeverTakesTheKeyBack() {
-            Decision decision = node().data(DataState.RUNNING_PRIMARY).timeline(1).historyUpTo(2).decide();
+            Decision decision = node().data(DataState.RUNNING_PRIMARY)
+                    .timeline(1)
+                    .historyUpTo(2)
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.FENCE);
         }
 
         @Test
         void aPrimaryWhoseSynchronousSetWasPublishedByAnotherLeaderDoesNotTakeTheKeyBack() {
-            Decision decision = node().data(DataState.RUNNING_PRIMARY).historyUpTo(1).sync(SyncMode.ON, "n2", "n3").decide();
+            Decision decision = node().data(DataState.RUNNING_PRIMARY)
+                    .historyUpTo(1)
+                    .sync(SyncMode.ON, "n2", "n3")
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.FENCE);
         }
 
         @Test
         void aPrimaryOnTheNewestTimelineTakesTheKeyBack() {
-            Decision decision = node().data(DataState.RUNNING_PRIMARY).timeline(2).historyUpTo(2).decide();
+            Decision decision = node().data(DataState.RUNNING_PRIMARY)
+                    .timeline(2)
+                    .historyUpTo(2)
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.TAKE_LEADERSHIP);
         }
@@ -1608,13 +1963,19 @@ class HaDeciderTest {
             Decision decision = node().systemIdentifier("7399999999999999999").decide();
 
             assertThat(decision.action()).isEqualTo(Action.WAIT);
-            assertThat(decision.reason()).contains("7399999999999999999").contains(SYSID).contains("another cluster");
+            assertThat(decision.reason())
+                    .contains("7399999999999999999")
+                    .contains(SYSID)
+                    .contains("another cluster");
         }
 
         @Test
         void aNodeWithAnotherClustersDataIsNotRewoundOntoThisOne() {
-            Decision decision = node().data(DataState.STOPPED_PRIMARY).systemIdentifier("7399999999999999999")
-                    .leader("n2").member(memberOf("n2", Role.PRIMARY, 5000, NodeTags.NONE)).decide();
+            Decision decision = node().data(DataState.STOPPED_PRIMARY)
+                    .systemIdentifier("7399999999999999999")
+                    .leader("n2")
+                    .member(memberOf("n2", Role.PRIMARY, 5000, NodeTags.NONE))
+                    .decide();
 
             assertThat(decision.action()).isEqualTo(Action.WAIT);
         }

@@ -27,6 +27,7 @@ class LeaseLossTest {
     private AgentHarness harness;
     /** What the watchdog was told, in order: "arm <deadline>" or "disarm". */
     private final List<String> watchdogMessages = new CopyOnWriteArrayList<>();
+
     private final WatchdogClient watchdog = new WatchdogClient() {
         @Override
         public boolean arm(long deadlineNanos) {
@@ -85,7 +86,10 @@ class LeaseLossTest {
 
         assertThat(postgres.actions()).last().isEqualTo("kill");
         assertThat(postgres.data()).isEqualTo(DataState.STOPPED_PRIMARY);
-        assertThat(agent.lease().term().id()).as("a new lease, granted after the fence").isNotEqualTo(lost.id()).isNotZero();
+        assertThat(agent.lease().term().id())
+                .as("a new lease, granted after the fence")
+                .isNotEqualTo(lost.id())
+                .isNotZero();
     }
 
     @Test
@@ -129,12 +133,16 @@ class LeaseLossTest {
         agent.lease().step(harness.clock.nanoTime());
 
         assertThat(watchdogMessages).noneMatch(m -> m.equals("arm " + replacement.validUntilNanos()));
-        assertThat(watchdogMessages).noneMatch(m -> m.equals("arm " + agent.lease().term().validUntilNanos()));
+        assertThat(watchdogMessages)
+                .noneMatch(m -> m.equals("arm " + agent.lease().term().validUntilNanos()));
     }
 
     /** The deadlines the watchdog was armed with, in order. */
     private List<Long> armedDeadlines(List<String> messages) {
-        return messages.stream().filter(m -> m.startsWith("arm ")).map(m -> Long.parseLong(m.substring(4))).toList();
+        return messages.stream()
+                .filter(m -> m.startsWith("arm "))
+                .map(m -> Long.parseLong(m.substring(4)))
+                .toList();
     }
 
     /**
@@ -171,7 +179,8 @@ class LeaseLossTest {
         Agent agent = leadingPrimary(postgres);
         long lastDeadline = armedDeadlines(watchdogMessages).getLast();
         harness.dcs.deleteRaw("leader");
-        assertThat(harness.dcs.acquireLeader("node-2", harness.dcs.grantLease(Duration.ofSeconds(600)))).isTrue();
+        assertThat(harness.dcs.acquireLeader("node-2", harness.dcs.grantLease(Duration.ofSeconds(600))))
+                .isTrue();
         int fencedAt = watchdogMessages.size();
 
         agent.cycle();
@@ -191,7 +200,8 @@ class LeaseLossTest {
         FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
         Agent agent = replicaOfALostLeader(postgres);
         // Takes the key (and promotes): from the next cycle on, a crash between the two would leave PROMOTE.
-        assertThat(harness.dcs.acquireLeader("node-1", agent.lease().term().id())).isTrue();
+        assertThat(harness.dcs.acquireLeader("node-1", agent.lease().term().id()))
+                .isTrue();
         Agent.Plan plan = agent.plan().orElseThrow();
         assertThat(plan.decision().action()).isEqualTo(Action.PROMOTE);
 
@@ -228,7 +238,8 @@ class LeaseLossTest {
         int before = postgres.actions().size();
         agent.carryOut(plan);
 
-        assertThat(postgres.actions().subList(before, postgres.actions().size())).doesNotContain("start primary");
+        assertThat(postgres.actions().subList(before, postgres.actions().size()))
+                .doesNotContain("start primary");
     }
 
     @Test

@@ -118,7 +118,9 @@ class NodeConfigTest {
         NodeConfig c = load(minimalWith("data_dir", "nodes/n1/data"));
 
         assertThat(c.dataDir()).isEqualTo("nodes/n1/data");
-        assertThat(Path.of(c.workDir())).isAbsolute().isEqualTo(Path.of("nodes/n1").toAbsolutePath());
+        assertThat(Path.of(c.workDir()))
+                .isAbsolute()
+                .isEqualTo(Path.of("nodes/n1").toAbsolutePath());
     }
 
     @Test
@@ -182,8 +184,8 @@ class NodeConfigTest {
         assertThat(c.postgresUser()).isEqualTo("postgres");
         assertThat(c.tags()).isEqualTo(new NodeTags(true, true, false));
         assertThat(c.parameters())
-                .containsExactlyInAnyOrderEntriesOf(Map.of(
-                        "max_connections", "200", "shared_buffers", "256MB", "log_line_prefix", "%m [%p] "));
+                .containsExactlyInAnyOrderEntriesOf(
+                        Map.of("max_connections", "200", "shared_buffers", "256MB", "log_line_prefix", "%m [%p] "));
 
         assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(10));
         assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
@@ -245,11 +247,21 @@ class NodeConfigTest {
     @ValueSource(ints = {1, 65535})
     void portBoundsAreAccepted(int port) throws IOException {
         assertThat(load(minimalWith("port", String.valueOf(port))).port()).isEqualTo(port);
-        assertThat(load(minimalWith("api_port", String.valueOf(port))).apiPort()).isEqualTo(port);
+        assertThat(load(minimalWith("api_port", String.valueOf(port))).apiPort())
+                .isEqualTo(port);
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"a", "n1", "node-1", "node_1", "db.example", "9lives", "A23456789012345678901234567890123456789012345678901234567890123"})
+    @ValueSource(
+            strings = {
+                "a",
+                "n1",
+                "node-1",
+                "node_1",
+                "db.example",
+                "9lives",
+                "A23456789012345678901234567890123456789012345678901234567890123"
+            })
     void validNamesAreAccepted(String name) throws IOException {
         assertThat(load(minimalWith("name", name)).name()).isEqualTo(name);
     }
@@ -316,7 +328,10 @@ class NodeConfigTest {
         WardenException e = failure(MINIMAL + "tags:\n  nofailiver: true\n");
 
         assertThat(e.getMessage()).contains("unknown key 'nofailiver'").containsPattern("at line \\d+");
-        assertThat(e.nextStep()).contains("nofailover").contains("noloadbalance").contains("nosync");
+        assertThat(e.nextStep())
+                .contains("nofailover")
+                .contains("noloadbalance")
+                .contains("nosync");
     }
 
     @Test
@@ -378,8 +393,16 @@ class NodeConfigTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"-n1", "_n1", ".n1", "node 1", "node/1", "nöde",
-        "A234567890123456789012345678901234567890123456789012345678901234"})
+    @ValueSource(
+            strings = {
+                "-n1",
+                "_n1",
+                ".n1",
+                "node 1",
+                "node/1",
+                "nöde",
+                "A234567890123456789012345678901234567890123456789012345678901234"
+            })
     void invalidNameIsRejected(String name) throws IOException {
         WardenException e = failure(minimalWith("name", "'" + name + "'"));
 

@@ -34,7 +34,9 @@ class RevokedLeaderTest {
             @Override
             public Map<String, PeerStatus> statuses(Collection<Member> members) {
                 Map<String, PeerStatus> answers = new HashMap<>();
-                members.stream().filter(m -> m.name().equals("node-2")).forEach(m -> answers.put("node-2", new PeerStatus.Reported(stillPrimary)));
+                members.stream()
+                        .filter(m -> m.name().equals("node-2"))
+                        .forEach(m -> answers.put("node-2", new PeerStatus.Reported(stillPrimary)));
                 return answers;
             }
 

@@ -35,7 +35,9 @@ class RouterBarrierTest {
     /** A router that renews its lease (ttl 3 s) and keeps saying it routes writes to {@code primary}. */
     private void router(String id, String primary) {
         long lease = harness.dcs.grantLease(Duration.ofSeconds(3600));
-        harness.dcs.publishRouter(new RouterStatus(id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:6051", 1, Map.of(), primary, 3000), lease);
+        harness.dcs.publishRouter(
+                new RouterStatus(id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:6051", 1, Map.of(), primary, 3000),
+                lease);
     }
 
     @Test
@@ -56,8 +58,11 @@ class RouterBarrierTest {
         agent.cycle();
 
         assertThat(postgres.actions()).as("no promotion").doesNotContain("promote");
-        assertThat(harness.dcs.read().leader()).as("the key is released for the next race").isEmpty();
+        assertThat(harness.dcs.read().leader())
+                .as("the key is released for the next race")
+                .isEmpty();
         // Waited for router-2's own lease and margin (3 s + 0.5 s), not longer.
-        assertThat(Duration.ofNanos(harness.clock.nanoTime() - raceStarted)).isLessThanOrEqualTo(Duration.ofMillis(3600));
+        assertThat(Duration.ofNanos(harness.clock.nanoTime() - raceStarted))
+                .isLessThanOrEqualTo(Duration.ofMillis(3600));
     }
 }

@@ -48,19 +48,24 @@ class SwitchoverClearTest {
         agent.cycle();
         harness.secondsPass(agent, 7);
         assertThat(dcs.read().leader()).as("node-2's lease ran out").isEmpty();
-        assertThat(dcs.requestSwitchover(new Switchover("", "node-1", "2026-12-01T12:00:07Z", "", true), null)).isTrue();
+        assertThat(dcs.requestSwitchover(new Switchover("", "node-1", "2026-12-01T12:00:07Z", "", true), null))
+                .isTrue();
 
         agent.cycle();
 
         assertThat(replica.actions()).contains("promote");
-        assertThat(dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
-        assertThat(dcs.read().switchover()).as("the request written during the promotion").contains(NEXT);
+        assertThat(dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(dcs.read().switchover())
+                .as("the request written during the promotion")
+                .contains(NEXT);
     }
 
     @Test
     void anAbortedHandOverDeletesTheRequestItAbortedNotOneWrittenWhileItWaitedForTheCandidate() {
         Agent agent = leaderWithReplica();
-        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), Duration.ofSeconds(30)))
+        assertThat(dcs.requestSwitchover(
+                        new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), Duration.ofSeconds(30)))
                 .isTrue();
         // The candidate never confirms the shutdown checkpoint (nobody answers its /status): the wait lasts 30 s of
         // the fake clock, and in its first step the operator cancels the request and writes the next one.
@@ -75,7 +80,9 @@ class SwitchoverClearTest {
 
         assertThat(agent.view().decision().action()).isEqualTo(Action.HAND_OVER);
         assertThat(written).isTrue();
-        assertThat(dcs.read().switchover()).as("the request written during the hand-over").contains(NEXT);
+        assertThat(dcs.read().switchover())
+                .as("the request written during the hand-over")
+                .contains(NEXT);
     }
 
     @Test
@@ -83,14 +90,19 @@ class SwitchoverClearTest {
         FakePostgres primary = new FakePostgres();
         Agent agent = harness.agent("node-1", beforeFirst("physicalSlots", primary, this::operatorReplacesTheRequest));
         agent.cycle();
-        assertThat(dcs.read().leader()).hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
-        assertThat(dcs.requestSwitchover(new Switchover("node-9", "node-1", "2026-12-01T12:00:01Z", "2099-01-01T00:00:00Z", false), null))
+        assertThat(dcs.read().leader())
+                .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
+        assertThat(dcs.requestSwitchover(
+                        new Switchover("node-9", "node-1", "2026-12-01T12:00:01Z", "2099-01-01T00:00:00Z", false),
+                        null))
                 .isTrue();
 
         agent.cycle();
 
         assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
-        assertThat(dcs.read().switchover()).as("the request written after the cycle read the former leader's").contains(NEXT);
+        assertThat(dcs.read().switchover())
+                .as("the request written after the cycle read the former leader's")
+                .contains(NEXT);
     }
 
     /** node-1 bootstrapped and leads; node-2 streams from it (its record only, under a lease the test keeps). */
@@ -99,7 +111,8 @@ class SwitchoverClearTest {
         agent.cycle();
         agent.cycle();
         long replicaLease = dcs.grantLease(Duration.ofSeconds(60));
-        dcs.publishMember(AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602), replicaLease);
+        dcs.publishMember(
+                AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602), replicaLease);
         harness.keepLeaseAlive(agent);
         return agent;
     }
@@ -113,15 +126,16 @@ class SwitchoverClearTest {
     /** {@code postgres}, running {@code hook} once, just before the first call of {@code method}. */
     private static Postgres beforeFirst(String method, FakePostgres postgres, Runnable hook) {
         AtomicBoolean ran = new AtomicBoolean();
-        return (Postgres) Proxy.newProxyInstance(Postgres.class.getClassLoader(), new Class<?>[] {Postgres.class}, (proxy, called, args) -> {
-            if (called.getName().equals(method) && ran.compareAndSet(false, true)) {
-                hook.run();
-            }
-            try {
-                return called.invoke(postgres, args);
-            } catch (InvocationTargetException e) {
-                throw e.getCause();
-            }
-        });
+        return (Postgres) Proxy.newProxyInstance(
+                Postgres.class.getClassLoader(), new Class<?>[] {Postgres.class}, (proxy, called, args) -> {
+                    if (called.getName().equals(method) && ran.compareAndSet(false, true)) {
+                        hook.run();
+                    }
+                    try {
+                        return called.invoke(postgres, args);
+                    } catch (InvocationTargetException e) {
+                        throw e.getCause();
+                    }
+                });
     }
 }

@@ -34,16 +34,35 @@ class SyncPlannerTest {
         return new Standby(name, "streaming", syncState, Lsn.parse(flush));
     }
 
-    private Plan plan(List<Standby> standbys, List<String> configured, boolean wildcard, List<String> published, Map<String, Lsn> seen) {
-        return SyncPlanner.plan(new SyncPlanner.Input(LEADER, config, members, standbys, configured, wildcard,
-                Optional.of(new SyncState(LEADER, published)), seen));
+    private Plan plan(
+            List<Standby> standbys,
+            List<String> configured,
+            boolean wildcard,
+            List<String> published,
+            Map<String, Lsn> seen) {
+        return SyncPlanner.plan(new SyncPlanner.Input(
+                LEADER,
+                config,
+                members,
+                standbys,
+                configured,
+                wildcard,
+                Optional.of(new SyncState(LEADER, published)),
+                seen));
     }
 
     @Test
     void aNewLeaderStartsFromAnEmptySetItPublishesItself() {
         replica("n2", NodeTags.NONE);
-        Plan plan = SyncPlanner.plan(new SyncPlanner.Input(LEADER, config, members, List.of(streaming("n2", "0/10", "async")),
-                List.of(), false, Optional.of(new SyncState("n0", List.of("n2"))), Map.of()));
+        Plan plan = SyncPlanner.plan(new SyncPlanner.Input(
+                LEADER,
+                config,
+                members,
+                List.of(streaming("n2", "0/10", "async")),
+                List.of(),
+                false,
+                Optional.of(new SyncState("n0", List.of("n2"))),
+                Map.of()));
 
         assertThat(plan.publish()).contains(Optional.of(new SyncState(LEADER, List.of())));
         assertThat(plan.configure()).isEmpty();
@@ -60,10 +79,20 @@ class SyncPlannerTest {
         assertThat(time.startTiming()).containsExactly("n2");
         assertThat(time.publish()).isEmpty();
 
-        Plan behind = plan(List.of(streaming("n2", "0/10", "sync")), List.of("n2"), false, List.of(), Map.of("n2", Lsn.parse("0/20")));
+        Plan behind = plan(
+                List.of(streaming("n2", "0/10", "sync")),
+                List.of("n2"),
+                false,
+                List.of(),
+                Map.of("n2", Lsn.parse("0/20")));
         assertThat(behind.publish()).isEmpty();
 
-        Plan caughtUp = plan(List.of(streaming("n2", "0/20", "sync")), List.of("n2"), false, List.of(), Map.of("n2", Lsn.parse("0/20")));
+        Plan caughtUp = plan(
+                List.of(streaming("n2", "0/20", "sync")),
+                List.of("n2"),
+                false,
+                List.of(),
+                Map.of("n2", Lsn.parse("0/20")));
         assertThat(caughtUp.publish()).contains(Optional.of(new SyncState(LEADER, List.of("n2"))));
     }
 
@@ -90,8 +119,12 @@ class SyncPlannerTest {
     @Test
     void nosyncStandbysAndNonStreamingOnesAreNeverChosen() {
         replica("n2", new NodeTags(false, false, true)).replica("n3", NodeTags.NONE);
-        Plan plan = plan(List.of(streaming("n2", "0/90", "async"), new Standby("n3", "catchup", "async", Lsn.parse("0/10"))),
-                List.of(), false, List.of(), Map.of());
+        Plan plan = plan(
+                List.of(streaming("n2", "0/90", "async"), new Standby("n3", "catchup", "async", Lsn.parse("0/10"))),
+                List.of(),
+                false,
+                List.of(),
+                Map.of());
 
         assertThat(plan.configure()).isEmpty();
         assertThat(plan.reason()).contains("as it should be");
@@ -100,8 +133,12 @@ class SyncPlannerTest {
     @Test
     void theCurrentStandbyIsKeptEvenWhenAnotherIsFurtherAhead() {
         replica("n2", NodeTags.NONE).replica("n3", NodeTags.NONE);
-        Plan plan = plan(List.of(streaming("n2", "0/10", "sync"), streaming("n3", "0/90", "async")), List.of("n2"), false,
-                List.of("n2"), Map.of());
+        Plan plan = plan(
+                List.of(streaming("n2", "0/10", "sync"), streaming("n3", "0/90", "async")),
+                List.of("n2"),
+                false,
+                List.of("n2"),
+                Map.of());
 
         assertThat(plan.publish()).isEmpty();
         assertThat(plan.configure()).isEmpty();
@@ -113,7 +150,8 @@ class SyncPlannerTest {
         Plan delete = plan(List.of(), List.of("n2"), false, List.of("n2"), Map.of());
         assertThat(delete.publish()).contains(Optional.empty());
 
-        Plan stop = SyncPlanner.plan(new SyncPlanner.Input(LEADER, config, members, List.of(), List.of("n2"), false, Optional.empty(), Map.of()));
+        Plan stop = SyncPlanner.plan(new SyncPlanner.Input(
+                LEADER, config, members, List.of(), List.of("n2"), false, Optional.empty(), Map.of()));
         assertThat(stop.configure()).contains(new Configure(List.of(), false));
     }
 

@@ -31,7 +31,8 @@ class SyncProbeTest {
         postgres = new FakePostgres();
         agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
-        harness.dcs.publishMember(AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/1000000", 5602),
+        harness.dcs.publishMember(
+                AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/1000000", 5602),
                 harness.dcs.grantLease(java.time.Duration.ofSeconds(600)));
         // Caught up, and already shown as synchronous by pg_stat_replication.
         postgres.standby("node-2", "sync", "0/1000000");
@@ -101,7 +102,8 @@ class SyncProbeTest {
         AgentHarness other = new AgentHarness(java.nio.file.Files.createDirectories(dir.resolve("strict")));
         other.dcs.putRaw("config", AgentHarness.config("strict", ""));
         other.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"]}");
-        FakePostgres replica = FakePostgres.streamingReplica(1, "0/3000000", new io.warden.postgres.PostgresCtl.Upstream("127.0.0.1", 5602));
+        FakePostgres replica = FakePostgres.streamingReplica(
+                1, "0/3000000", new io.warden.postgres.PostgresCtl.Upstream("127.0.0.1", 5602));
         replica.standby("node-3", "sync", "0/3000000");
         replica.commitsWait(false);
         Agent promoted = other.replicaOfALostLeader(replica);
@@ -110,7 +112,9 @@ class SyncProbeTest {
         promoted.cycle();
 
         assertThat(replica.actions()).contains("promote");
-        assertThat(other.dcs.read().members().get("node-1").state()).as("not routable yet").isNotEqualTo(MemberState.RUNNING);
+        assertThat(other.dcs.read().members().get("node-1").state())
+                .as("not routable yet")
+                .isNotEqualTo(MemberState.RUNNING);
 
         replica.commitsWait(true);
         promoted.cycle();

@@ -20,7 +20,8 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** A bad value is logged and counted once per value, not once per loop: a minute of cycles says it once. */
 class UnreadableValuesTest {
-    private static final List<String> KEYS = List.of("config", "switchover", "sync", "history", "optime", "members/node-7");
+    private static final List<String> KEYS =
+            List.of("config", "switchover", "sync", "history", "optime", "members/node-7");
 
     @TempDir
     Path dir;
@@ -64,21 +65,30 @@ class UnreadableValuesTest {
         }
 
         for (String key : KEYS) {
-            assertThat(lines).as(key).filteredOn(l -> l.startsWith("DCS key " + key + " is unreadable")).hasSize(1);
+            assertThat(lines)
+                    .as(key)
+                    .filteredOn(l -> l.startsWith("DCS key " + key + " is unreadable"))
+                    .hasSize(1);
         }
-        assertThat(scrape(agent)).contains("warden_dcs_unreadable_total{key=\"config\"} 1.0", "warden_dcs_unreadable_total{key=\"members\"} 1.0");
+        assertThat(scrape(agent))
+                .contains(
+                        "warden_dcs_unreadable_total{key=\"config\"} 1.0",
+                        "warden_dcs_unreadable_total{key=\"members\"} 1.0");
 
         harness.dcs.putRaw("config", "other garbage");
         agent.cycle();
         agent.cycle();
 
-        assertThat(lines).filteredOn(l -> l.startsWith("DCS key config is unreadable")).hasSize(2);
+        assertThat(lines)
+                .filteredOn(l -> l.startsWith("DCS key config is unreadable"))
+                .hasSize(2);
         assertThat(scrape(agent)).contains("warden_dcs_unreadable_total{key=\"config\"} 2.0");
     }
 
     private static String scrape(Agent agent) throws IOException {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        new PrometheusTextFormatWriter(false).write(out, agent.metrics().registry().scrape());
+        new PrometheusTextFormatWriter(false)
+                .write(out, agent.metrics().registry().scrape());
         return out.toString(StandardCharsets.UTF_8);
     }
 }

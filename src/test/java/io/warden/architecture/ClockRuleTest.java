@@ -23,12 +23,18 @@ class ClockRuleTest {
 
     static ArchRule agentAndRouterReadTimeFromTheirClock() {
         return noClasses()
-                .that().resideInAnyPackage("io.warden.agent..", "io.warden.router..", "io.warden.dcs..")
-                .should().callMethod(System.class, "nanoTime")
-                .orShould().callMethod(System.class, "currentTimeMillis")
-                .orShould().callMethod(Instant.class, "now")
-                .orShould().callMethod(Thread.class, "sleep", long.class)
-                .orShould().callMethod(Thread.class, "sleep", java.time.Duration.class)
+                .that()
+                .resideInAnyPackage("io.warden.agent..", "io.warden.router..", "io.warden.dcs..")
+                .should()
+                .callMethod(System.class, "nanoTime")
+                .orShould()
+                .callMethod(System.class, "currentTimeMillis")
+                .orShould()
+                .callMethod(Instant.class, "now")
+                .orShould()
+                .callMethod(Thread.class, "sleep", long.class)
+                .orShould()
+                .callMethod(Thread.class, "sleep", java.time.Duration.class)
                 .because("the agent, the router and the lease take time from an injected io.warden.common.Clock");
     }
 
@@ -45,6 +51,8 @@ class ClockRuleTest {
         EvaluationResult result = agentAndRouterReadTimeFromTheirClock().evaluate(fixture);
 
         assertThat(result.hasViolation()).isTrue();
-        assertThat(result.getFailureReport().toString()).contains("ClockRuleFixture").contains("nanoTime");
+        assertThat(result.getFailureReport().toString())
+                .contains("ClockRuleFixture")
+                .contains("nanoTime");
     }
 }

@@ -25,18 +25,37 @@ class PackageRulesTest {
             .importPackages("io.warden");
 
     /** Every top-level package under io.warden. */
-    private static final List<String> PACKAGES =
-            List.of("cluster", "dcs", "postgres", "agent", "watchdog", "router", "runtime", "api", "http", "ops", "cli", "common");
+    private static final List<String> PACKAGES = List.of(
+            "cluster",
+            "dcs",
+            "postgres",
+            "agent",
+            "watchdog",
+            "router",
+            "runtime",
+            "api",
+            "http",
+            "ops",
+            "cli",
+            "common");
 
     /** Classes in {@code owner} depend on no io.warden package but {@code allowed}, {@code common} and their own. */
     static ArchRule mayDependOnlyOn(String owner, String... allowed) {
         Set<String> permitted = new java.util.HashSet<>(Arrays.asList(allowed));
         permitted.add(owner);
         permitted.add("common");
-        String[] forbidden = PACKAGES.stream().filter(p -> !permitted.contains(p)).map(p -> "io.warden." + p + "..").toArray(String[]::new);
-        return noClasses().that().resideInAPackage("io.warden." + owner + "..")
-                .should().dependOnClassesThat().resideInAnyPackage(forbidden)
-                .because("ARCHITECTURE.md's table says " + owner + " depends on " + (allowed.length == 0 ? "nothing" : String.join(", ", allowed)));
+        String[] forbidden = PACKAGES.stream()
+                .filter(p -> !permitted.contains(p))
+                .map(p -> "io.warden." + p + "..")
+                .toArray(String[]::new);
+        return noClasses()
+                .that()
+                .resideInAPackage("io.warden." + owner + "..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAnyPackage(forbidden)
+                .because("ARCHITECTURE.md's table says " + owner + " depends on "
+                        + (allowed.length == 0 ? "nothing" : String.join(", ", allowed)));
     }
 
     /** The model: members, roles, states, snapshot, switchover, sync state, history, Lsn. Depends on nothing. */
@@ -88,7 +107,8 @@ class PackageRulesTest {
     @Test
     void theHttpLayerDependsOnNothingAndTheApiOnlyOnTheComponentItServes() {
         mayDependOnlyOn("http").check(MAIN);
-        mayDependOnlyOn("api", "agent", "cluster", "dcs", "postgres", "http", "ops").check(MAIN);
+        mayDependOnlyOn("api", "agent", "cluster", "dcs", "postgres", "http", "ops")
+                .check(MAIN);
     }
 
     /** ops: the pure checks of operator requests and config patches, on the model. */
@@ -105,15 +125,24 @@ class PackageRulesTest {
     /** cli is the composition root: it may use everything, and nothing uses it. */
     @Test
     void nothingDependsOnTheCommandLine() {
-        noClasses().that().resideOutsideOfPackage("io.warden.cli..")
-                .should().dependOnClassesThat().resideInAPackage("io.warden.cli..")
-                .because("cli is the composition root").check(MAIN);
+        noClasses()
+                .that()
+                .resideOutsideOfPackage("io.warden.cli..")
+                .should()
+                .dependOnClassesThat()
+                .resideInAPackage("io.warden.cli..")
+                .because("cli is the composition root")
+                .check(MAIN);
     }
 
     @Test
     void everyClassLivesInAPackageOfTheTable() {
-        classes().should().resideInAnyPackage(PACKAGES.stream().map(p -> "io.warden." + p + "..").toArray(String[]::new))
-                .because("a new package is added to ARCHITECTURE.md's table and to this test first").check(MAIN);
+        classes()
+                .should()
+                .resideInAnyPackage(
+                        PACKAGES.stream().map(p -> "io.warden." + p + "..").toArray(String[]::new))
+                .because("a new package is added to ARCHITECTURE.md's table and to this test first")
+                .check(MAIN);
     }
 
     /** The rules can fail: classes of this test's own, in the router and the model, that break their rows. */
@@ -125,8 +154,12 @@ class PackageRulesTest {
                 .evaluate(new ClassFileImporter().importClasses(io.warden.cluster.PackageRuleFixture.class));
 
         assertThat(router.hasViolation()).isTrue();
-        assertThat(router.getFailureReport().toString()).contains("io.warden.router.PackageRuleFixture").contains("io.warden.agent.Action");
+        assertThat(router.getFailureReport().toString())
+                .contains("io.warden.router.PackageRuleFixture")
+                .contains("io.warden.agent.Action");
         assertThat(model.hasViolation()).isTrue();
-        assertThat(model.getFailureReport().toString()).contains("io.warden.cluster.PackageRuleFixture").contains("io.warden.dcs.Dcs");
+        assertThat(model.getFailureReport().toString())
+                .contains("io.warden.cluster.PackageRuleFixture")
+                .contains("io.warden.dcs.Dcs");
     }
 }

@@ -54,8 +54,25 @@ class HelpTest {
 
     @Test
     void everyCommandOfTheReadmeIsRegistered() {
-        assertThat(commands()).contains("up", "down", "list", "uri", "switchover", "failover", "show-config", "edit-config",
-                "pause", "resume", "restart", "reload", "reinit", "history", "agent", "watchdog", "router");
+        assertThat(commands())
+                .contains(
+                        "up",
+                        "down",
+                        "list",
+                        "uri",
+                        "switchover",
+                        "failover",
+                        "show-config",
+                        "edit-config",
+                        "pause",
+                        "resume",
+                        "restart",
+                        "reload",
+                        "reinit",
+                        "history",
+                        "agent",
+                        "watchdog",
+                        "router");
     }
 
     @Test
@@ -77,7 +94,8 @@ class HelpTest {
         assertThat(run.exitCode()).as(run.err()).isZero();
         assertThat(run.err()).isEmpty();
         assertThat(run.out()).startsWith("Usage: warden " + command + " ");
-        assertThat(flat(run.out())).contains(flat(String.join(" ", spec(command).usageMessage().description())));
+        assertThat(flat(run.out()))
+                .contains(flat(String.join(" ", spec(command).usageMessage().description())));
     }
 
     @ParameterizedTest
@@ -96,7 +114,9 @@ class HelpTest {
 
         arguments(spec(command)).forEach(argument -> {
             String description = String.join(" ", argument.description()).strip();
-            assertThat(description).as("description of %s in %s", argument.paramLabel(), command).hasSizeGreaterThan(10);
+            assertThat(description)
+                    .as("description of %s in %s", argument.paramLabel(), command)
+                    .hasSizeGreaterThan(10);
             assertThat(usage).as("usage of %s", command).contains(flat(description));
         });
     }

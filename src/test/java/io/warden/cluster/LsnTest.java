@@ -37,7 +37,17 @@ class LsnTest {
     }
 
     @ParameterizedTest
-    @ValueSource(strings = {"0/0", "0/1", "16/B374D848", "0/3000060", "1/0", "FFFFFFFF/FFFFFFFF", "80000000/0", "7FFFFFFF/FFFFFFFF"})
+    @ValueSource(
+            strings = {
+                "0/0",
+                "0/1",
+                "16/B374D848",
+                "0/3000060",
+                "1/0",
+                "FFFFFFFF/FFFFFFFF",
+                "80000000/0",
+                "7FFFFFFF/FFFFFFFF"
+            })
     void roundTripsThroughText(String text) {
         assertThat(Lsn.parse(text)).hasToString(text);
         assertThat(Lsn.parse(Lsn.parse(text).toString())).isEqualTo(Lsn.parse(text));
@@ -89,8 +99,13 @@ class LsnTest {
 
     @Test
     void sortsInWalOrder() {
-        List<Lsn> expected = List.of(Lsn.ZERO, Lsn.parse("0/1"), Lsn.parse("0/FFFFFFFF"), Lsn.parse("1/0"),
-                Lsn.parse("16/B374D848"), Lsn.parse("80000000/0"));
+        List<Lsn> expected = List.of(
+                Lsn.ZERO,
+                Lsn.parse("0/1"),
+                Lsn.parse("0/FFFFFFFF"),
+                Lsn.parse("1/0"),
+                Lsn.parse("16/B374D848"),
+                Lsn.parse("80000000/0"));
         List<Lsn> shuffled = new ArrayList<>(expected);
         Collections.shuffle(shuffled, new Random(1));
         Collections.sort(shuffled);
@@ -113,8 +128,10 @@ class LsnTest {
 
     @Test
     void bytesBehindAcrossTheSignBit() {
-        assertThat(Lsn.parse("7FFFFFFF/FFFFFFFF").bytesBehind(Lsn.parse("80000000/0"))).isEqualTo(1);
-        assertThat(Lsn.parse("80000000/0").bytesBehind(Lsn.parse("7FFFFFFF/FFFFFFFF"))).isZero();
+        assertThat(Lsn.parse("7FFFFFFF/FFFFFFFF").bytesBehind(Lsn.parse("80000000/0")))
+                .isEqualTo(1);
+        assertThat(Lsn.parse("80000000/0").bytesBehind(Lsn.parse("7FFFFFFF/FFFFFFFF")))
+                .isZero();
     }
 
     @Test

@@ -16,7 +16,9 @@ class PollTest {
 
     @Test
     void theFirstAttemptRunsAtOnceAndAnAnswerEndsTheWait() throws InterruptedException {
-        Optional<String> answer = Poll.every(Duration.ofSeconds(1)).clock(clock).untilAnswered(Duration.ofSeconds(10), () -> Optional.of("up"));
+        Optional<String> answer = Poll.every(Duration.ofSeconds(1))
+                .clock(clock)
+                .untilAnswered(Duration.ofSeconds(10), () -> Optional.of("up"));
 
         assertThat(answer).contains("up");
         assertThat(clock.nanoTime()).isEqualTo(start);
@@ -53,10 +55,13 @@ class PollTest {
     void backoffGrowsThePauseUpToItsCeiling() throws InterruptedException {
         List<Long> attemptsAt = new ArrayList<>();
 
-        Poll.every(Duration.ofMillis(100)).backoff(2, Duration.ofMillis(500)).clock(clock).until(Duration.ofMillis(2000), () -> {
-            attemptsAt.add(Duration.ofNanos(clock.nanoTime() - start).toMillis());
-            return false;
-        });
+        Poll.every(Duration.ofMillis(100))
+                .backoff(2, Duration.ofMillis(500))
+                .clock(clock)
+                .until(Duration.ofMillis(2000), () -> {
+                    attemptsAt.add(Duration.ofNanos(clock.nanoTime() - start).toMillis());
+                    return false;
+                });
 
         assertThat(attemptsAt).containsExactly(0L, 100L, 300L, 700L, 1200L, 1700L, 2000L);
     }
@@ -66,9 +71,11 @@ class PollTest {
         AtomicInteger attempts = new AtomicInteger();
 
         assertThatThrownBy(() -> Poll.every(Duration.ofMillis(100)).clock(clock).until(Duration.ofSeconds(5), () -> {
-            attempts.incrementAndGet();
-            throw new IllegalStateException("etcd said no");
-        })).isInstanceOf(IllegalStateException.class).hasMessage("etcd said no");
+                    attempts.incrementAndGet();
+                    throw new IllegalStateException("etcd said no");
+                }))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessage("etcd said no");
         assertThat(attempts).hasValue(1);
     }
 
@@ -78,9 +85,10 @@ class PollTest {
         Thread.currentThread().interrupt();
         try {
             assertThatThrownBy(() -> Poll.every(Duration.ofMillis(10)).until(Duration.ofSeconds(5), () -> {
-                attempts.incrementAndGet();
-                return false;
-            })).isInstanceOf(InterruptedException.class);
+                        attempts.incrementAndGet();
+                        return false;
+                    }))
+                    .isInstanceOf(InterruptedException.class);
             assertThat(attempts).hasValue(1);
         } finally {
             Thread.interrupted();
@@ -89,6 +97,8 @@ class PollTest {
 
     @Test
     void refusesAnIntervalThatWouldSpin() {
-        assertThatThrownBy(() -> Poll.every(Duration.ZERO)).isInstanceOf(IllegalArgumentException.class).hasMessageContaining("positive");
+        assertThatThrownBy(() -> Poll.every(Duration.ZERO))
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("positive");
     }
 }

@@ -49,22 +49,29 @@ class ProcessesTest {
         Processes.stop(orphan, Duration.ofSeconds(20));
 
         assertThat(Processes.alive(orphan)).isFalse();
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("not the whole grace").isLessThan(Duration.ofSeconds(5));
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("not the whole grace")
+                .isLessThan(Duration.ofSeconds(5));
     }
 
     @Test
     void anInterruptedStopKillsAtOnceAndKeepsTheInterrupt() throws IOException {
         // SIGTERM stays ignored across exec, so only SIGKILL ends this sleep.
         process = new ProcessBuilder(List.of("sh", "-c", "trap '' TERM; exec sleep 30")).start();
-        await().atMost(Duration.ofSeconds(5)).until(() ->
-                process.info().command().map(c -> c.endsWith("/sleep")).orElse(false));
+        await().atMost(Duration.ofSeconds(5))
+                .until(() ->
+                        process.info().command().map(c -> c.endsWith("/sleep")).orElse(false));
         long started = System.nanoTime();
 
         Thread.currentThread().interrupt();
         Processes.stop(process.pid(), Duration.ofSeconds(20));
 
-        assertThat(Thread.interrupted()).as("the interrupt is kept for the caller").isTrue();
-        assertThat(Duration.ofNanos(System.nanoTime() - started)).as("killed, not waited out").isLessThan(Duration.ofSeconds(5));
+        assertThat(Thread.interrupted())
+                .as("the interrupt is kept for the caller")
+                .isTrue();
+        assertThat(Duration.ofNanos(System.nanoTime() - started))
+                .as("killed, not waited out")
+                .isLessThan(Duration.ofSeconds(5));
         await().atMost(Duration.ofSeconds(5)).until(() -> !process.isAlive());
     }
 }

@@ -104,15 +104,20 @@ abstract class DcsContract {
                     Map.entry("keepAlive", () -> store.keepAlive(lease, timeout)),
                     Map.entry("acquireLeader", () -> store.acquireLeader("node-1", lease)),
                     Map.entry("releaseLeader", () -> store.releaseLeader("node-1", lease)),
-                    Map.entry("publishMember", () -> store.publishMember(member("node-1", MemberState.RUNNING), lease)));
+                    Map.entry(
+                            "publishMember", () -> store.publishMember(member("node-1", MemberState.RUNNING), lease)));
             whileCutOff(store, () -> {
                 for (Map.Entry<String, ThrowingCallable> call : calls) {
                     long start = System.nanoTime();
                     assertThatThrownBy(call.getValue()).as(call.getKey()).isInstanceOf(DcsException.class);
-                    assertThat(Duration.ofNanos(System.nanoTime() - start)).as(call.getKey()).isLessThan(bound);
+                    assertThat(Duration.ofNanos(System.nanoTime() - start))
+                            .as(call.getKey())
+                            .isLessThan(bound);
                 }
             });
-            assertThat(store.keepAlive(lease, REQUEST_TIMEOUT)).as("reachable again").isPositive();
+            assertThat(store.keepAlive(lease, REQUEST_TIMEOUT))
+                    .as("reachable again")
+                    .isPositive();
         }
     }
 
@@ -198,7 +203,8 @@ abstract class DcsContract {
 
     @Test
     void exactlyOneOfConcurrentBootstrapClaimsWins() throws Exception {
-        List<Long> leases = IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
+        List<Long> leases =
+                IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
 
         List<Boolean> won = race(4, i -> dcs.claimBootstrap("node-" + i, leases.get(i)));
 
@@ -256,7 +262,9 @@ abstract class DcsContract {
 
         assertThat(dcs.acquireLeader("node-1", first)).isTrue();
         assertThat(dcs.acquireLeader("node-2", second)).isFalse();
-        assertThat(dcs.acquireLeader("node-1", first)).as("not even by its holder").isFalse();
+        assertThat(dcs.acquireLeader("node-1", first))
+                .as("not even by its holder")
+                .isFalse();
         assertThat(dcs.read().leader()).map(LeaderKey::leaseId).contains(first);
 
         assertThat(dcs.releaseLeader("node-1", first)).isTrue();
@@ -266,7 +274,8 @@ abstract class DcsContract {
 
     @Test
     void exactlyOneOfConcurrentLeaderRacesWins() throws Exception {
-        List<Long> leases = IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
+        List<Long> leases =
+                IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
 
         List<Boolean> won = race(4, i -> dcs.acquireLeader("node-" + i, leases.get(i)));
 
@@ -281,12 +290,16 @@ abstract class DcsContract {
         assertThat(dcs.acquireLeader("node-1", holder)).isTrue();
 
         assertThat(dcs.releaseLeader("node-2", holder)).as("another name").isFalse();
-        assertThat(dcs.releaseLeader("node-1", impostor)).as("the same name on another lease").isFalse();
+        assertThat(dcs.releaseLeader("node-1", impostor))
+                .as("the same name on another lease")
+                .isFalse();
         assertThat(dcs.read().leader()).map(LeaderKey::leaseId).contains(holder);
 
         assertThat(dcs.releaseLeader("node-1", holder)).isTrue();
         assertThat(dcs.read().leader()).isEmpty();
-        assertThat(dcs.releaseLeader("node-1", holder)).as("nothing left to release").isFalse();
+        assertThat(dcs.releaseLeader("node-1", holder))
+                .as("nothing left to release")
+                .isFalse();
     }
 
     @Test
@@ -301,7 +314,8 @@ abstract class DcsContract {
         assertThat(dcs.removeLeader(seen)).as("written again since").isFalse();
         assertThat(dcs.read().leader()).map(LeaderKey::name).contains("node-2");
 
-        assertThat(dcs.removeLeader(dcs.read().leader().orElseThrow().modRevision())).isTrue();
+        assertThat(dcs.removeLeader(dcs.read().leader().orElseThrow().modRevision()))
+                .isTrue();
         assertThat(dcs.read().leader()).isEmpty();
         assertThat(dcs.removeLeader(seen)).as("nothing left to remove").isFalse();
     }
@@ -359,7 +373,9 @@ abstract class DcsContract {
         assertThat(cluster.leader()).isEmpty();
 
         assertThat(dcs.acquireLeader("node-2", dcs.grantLease(LONG))).isTrue();
-        assertThat(dcs.acquireLeader("node-1", lease)).as("a compare that fails comes first: refused, no error").isFalse();
+        assertThat(dcs.acquireLeader("node-1", lease))
+                .as("a compare that fails comes first: refused, no error")
+                .isFalse();
     }
 
     // ---- publishOptime, publishSync
@@ -402,7 +418,9 @@ abstract class DcsContract {
         assertThat(dcs.publishSync("node-1", Optional.of(sync))).isTrue();
         assertThat(dcs.read().sync()).contains(sync);
 
-        assertThat(dcs.publishSync("node-3", Optional.empty())).as("nor may it delete").isFalse();
+        assertThat(dcs.publishSync("node-3", Optional.empty()))
+                .as("nor may it delete")
+                .isFalse();
         assertThat(dcs.read().sync()).contains(sync);
         assertThat(dcs.publishSync("node-1", Optional.empty())).isTrue();
         assertThat(dcs.read().sync()).isEmpty();
@@ -449,8 +467,11 @@ abstract class DcsContract {
 
         ClusterSnapshot cluster = dcs.read();
         assertThat(cluster.configRevision()).isLessThan(cluster.revision());
-        assertThat(dcs.compareAndSetConfig(cluster.revision(), PAUSED)).as("the cluster's revision").isFalse();
-        assertThat(dcs.compareAndSetConfig(cluster.configRevision(), PAUSED)).as("other keys changed, config did not")
+        assertThat(dcs.compareAndSetConfig(cluster.revision(), PAUSED))
+                .as("the cluster's revision")
+                .isFalse();
+        assertThat(dcs.compareAndSetConfig(cluster.configRevision(), PAUSED))
+                .as("other keys changed, config did not")
                 .isTrue();
     }
 
@@ -473,18 +494,23 @@ abstract class DcsContract {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
         assertThat(dcs.requestSwitchover(switchover, SHORT)).isTrue();
 
-        letLeasesExpire(SHORT, "the switchover expired", () -> dcs.read().switchover().isEmpty());
+        letLeasesExpire(
+                SHORT, "the switchover expired", () -> dcs.read().switchover().isEmpty());
 
-        assertThat(dcs.requestSwitchover(switchover, null)).as("none pending any more").isTrue();
+        assertThat(dcs.requestSwitchover(switchover, null))
+                .as("none pending any more")
+                .isTrue();
     }
 
     @Test
     void aSwitchoverWithoutATtlOutlastsLeasesThatExpire() {
-        Switchover scheduled = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z", "2026-12-01T18:00:00Z", false);
+        Switchover scheduled =
+                new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z", "2026-12-01T18:00:00Z", false);
         assertThat(dcs.requestSwitchover(scheduled, null)).isTrue();
         assertThat(dcs.acquireLeader("node-1", dcs.grantLease(SHORT))).isTrue();
 
-        letLeasesExpire(SHORT, "the leader key expired", () -> dcs.read().leader().isEmpty());
+        letLeasesExpire(
+                SHORT, "the leader key expired", () -> dcs.read().leader().isEmpty());
 
         assertThat(dcs.read().switchover()).contains(scheduled);
     }
@@ -496,17 +522,24 @@ abstract class DcsContract {
         long read = dcs.read().switchoverRevision();
         dcs.publishMember(member("node-1", MemberState.RUNNING), dcs.grantLease(LONG));
         ClusterSnapshot later = dcs.read();
-        assertThat(later.switchoverRevision()).as("the key's own revision, not the cluster's").isEqualTo(read)
-                .isPositive().isLessThan(later.revision());
+        assertThat(later.switchoverRevision())
+                .as("the key's own revision, not the cluster's")
+                .isEqualTo(read)
+                .isPositive()
+                .isLessThan(later.revision());
 
         assertThat(dcs.clearSwitchover(read)).isTrue();
 
         assertThat(dcs.read().switchover()).isEmpty();
         assertThat(dcs.read().switchoverRevision()).as("none pending").isZero();
         assertThat(dcs.clearSwitchover(read)).as("already deleted").isFalse();
-        assertThat(dcs.clearSwitchover(0)).as("0 deletes nothing, with none pending").isFalse();
+        assertThat(dcs.clearSwitchover(0))
+                .as("0 deletes nothing, with none pending")
+                .isFalse();
         assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
-        assertThat(dcs.clearSwitchover(0)).as("0 deletes nothing, with one pending").isFalse();
+        assertThat(dcs.clearSwitchover(0))
+                .as("0 deletes nothing, with one pending")
+                .isFalse();
         assertThat(dcs.read().switchover()).contains(switchover);
     }
 
@@ -520,7 +553,9 @@ abstract class DcsContract {
         assertThat(dcs.clearSwitchover(carriedOut)).isTrue();
         assertThat(dcs.requestSwitchover(newer, null)).isTrue();
 
-        assertThat(dcs.clearSwitchover(carriedOut)).as("the older request's clean-up").isFalse();
+        assertThat(dcs.clearSwitchover(carriedOut))
+                .as("the older request's clean-up")
+                .isFalse();
 
         assertThat(dcs.read().switchover()).contains(newer);
     }
@@ -530,10 +565,15 @@ abstract class DcsContract {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
         assertThat(dcs.requestSwitchover(switchover, SHORT)).isTrue();
         long first = dcs.read().switchoverRevision();
-        letLeasesExpire(SHORT, "the first request expired", () -> dcs.read().switchover().isEmpty());
+        letLeasesExpire(
+                SHORT,
+                "the first request expired",
+                () -> dcs.read().switchover().isEmpty());
         assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
 
-        assertThat(dcs.clearSwitchover(first)).as("compared by revision, not by value").isFalse();
+        assertThat(dcs.clearSwitchover(first))
+                .as("compared by revision, not by value")
+                .isFalse();
 
         assertThat(dcs.read().switchover()).contains(switchover);
     }
@@ -567,7 +607,10 @@ abstract class DcsContract {
         List<HistoryEntry> history = dcs.read().history();
         assertThat(history).hasSize(10);
         for (String writer : List.of("writer-0", "writer-1")) {
-            assertThat(history.stream().filter(e -> e.member().equals(writer)).map(HistoryEntry::timeline).toList())
+            assertThat(history.stream()
+                            .filter(e -> e.member().equals(writer))
+                            .map(HistoryEntry::timeline)
+                            .toList())
                     .as("%s's entries in the order it appended them", writer)
                     .isSorted()
                     .hasSize(5);
@@ -584,7 +627,8 @@ abstract class DcsContract {
         assertThat(dcs.acquireLeader("node-1", expiring)).isTrue();
         dcs.publishMember(member("node-1", MemberState.RUNNING), expiring);
         dcs.publishRouter(router("r1"), expiring);
-        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z"), SHORT)).isTrue();
+        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z"), SHORT))
+                .isTrue();
 
         letLeasesExpire(SHORT, "leader, member, router and switchover expired", () -> {
             ClusterSnapshot cluster = dcs.read();
@@ -641,7 +685,8 @@ abstract class DcsContract {
         long lease = dcs.grantLease(SHORT);
         dcs.publishMember(member("node-1", MemberState.RUNNING), lease);
 
-        letLeasesExpire(SHORT, "the member key expired", () -> dcs.read().members().isEmpty());
+        letLeasesExpire(
+                SHORT, "the member key expired", () -> dcs.read().members().isEmpty());
 
         assertThat(dcs.keepAlive(lease, Duration.ofSeconds(2))).isLessThanOrEqualTo(0);
     }
@@ -679,15 +724,21 @@ abstract class DcsContract {
             dcs.publishMember(member("node-1", MemberState.RUNNING), lease);
             dcs.publishRouter(router("r1"), lease);
             assertThat(dcs.compareAndSetConfig(0, CONFIG)).isTrue();
-            await("leader, member, router and config reported", () -> changes.stream()
-                    .flatMap(List::stream)
-                    .toList()
-                    .containsAll(List.of("leader", "members/node-1", "routers/r1", "config")));
+            await(
+                    "leader, member, router and config reported",
+                    () -> changes.stream()
+                            .flatMap(List::stream)
+                            .toList()
+                            .containsAll(List.of("leader", "members/node-1", "routers/r1", "config")));
 
             dcs.revokeLease(lease);
-            await("the revoked lease's keys reported together, as one revision", () -> changes.stream()
-                    .anyMatch(change -> change.containsAll(List.of("leader", "members/node-1", "routers/r1"))));
-            assertThat(changes.stream().flatMap(List::stream)).as("the config was written once").containsOnlyOnce("config");
+            await(
+                    "the revoked lease's keys reported together, as one revision",
+                    () -> changes.stream()
+                            .anyMatch(change -> change.containsAll(List.of("leader", "members/node-1", "routers/r1"))));
+            assertThat(changes.stream().flatMap(List::stream))
+                    .as("the config was written once")
+                    .containsOnlyOnce("config");
         } finally {
             watch.close();
         }
@@ -697,17 +748,36 @@ abstract class DcsContract {
 
     static Member member(String name, MemberState state) {
         Role role = state == MemberState.RUNNING ? Role.PRIMARY : Role.REPLICA;
-        return new Member(name, role, state, "127.0.0.1", 5432, "http://127.0.0.1:8008", 1, "0/3000060", 0,
-                NodeTags.NONE, 4100, 4200, "instance-" + name, "/var/lib/warden/" + name, false);
+        return new Member(
+                name,
+                role,
+                state,
+                "127.0.0.1",
+                5432,
+                "http://127.0.0.1:8008",
+                1,
+                "0/3000060",
+                0,
+                NodeTags.NONE,
+                4100,
+                4200,
+                "instance-" + name,
+                "/var/lib/warden/" + name,
+                false);
     }
 
     static RouterStatus router(String id) {
-        return new RouterStatus(id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:8100", 4300, Map.of("node-1", 3L), "node-1");
+        return new RouterStatus(
+                id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:8100", 4300, Map.of("node-1", 3L), "node-1");
     }
 
     static HistoryEntry entry(long timeline) {
-        return new HistoryEntry(timeline, "0/" + Long.toHexString(timeline * 0x1000000), "node-1",
-                "2026-12-01T12:00:00Z", "promoted: the leader lease expired");
+        return new HistoryEntry(
+                timeline,
+                "0/" + Long.toHexString(timeline * 0x1000000),
+                "node-1",
+                "2026-12-01T12:00:00Z",
+                "promoted: the leader lease expired");
     }
 
     /** Runs {@code attempt(0..n-1)} on n threads released together; their answers by index. */

@@ -52,19 +52,30 @@ class EtcdDcsContractIT extends DcsContract {
             pid = Processes.startService(
                     List.of(
                             "etcd",
-                            "--name", "contract",
-                            "--data-dir", dir.resolve("data").toString(),
-                            "--listen-client-urls", endpoint,
-                            "--advertise-client-urls", endpoint,
-                            "--listen-peer-urls", peer,
-                            "--initial-advertise-peer-urls", peer,
-                            "--initial-cluster", "contract=" + peer,
-                            "--initial-cluster-state", "new",
+                            "--name",
+                            "contract",
+                            "--data-dir",
+                            dir.resolve("data").toString(),
+                            "--listen-client-urls",
+                            endpoint,
+                            "--advertise-client-urls",
+                            endpoint,
+                            "--listen-peer-urls",
+                            peer,
+                            "--initial-advertise-peer-urls",
+                            peer,
+                            "--initial-cluster",
+                            "contract=" + peer,
+                            "--initial-cluster-state",
+                            "new",
                             // etcd's shortest lease is 1.5 election timeouts rounded up to whole seconds: 1 s here,
                             // and a lone member elects itself at once.
-                            "--heartbeat-interval", "50",
-                            "--election-timeout", "500",
-                            "--log-level", "warn"),
+                            "--heartbeat-interval",
+                            "50",
+                            "--election-timeout",
+                            "500",
+                            "--log-level",
+                            "warn"),
                     dir.resolve("etcd.log"),
                     Map.of());
             Awaitility.await("etcd at " + endpoint + " healthy (see " + dir.resolve("etcd.log") + ")")
@@ -100,13 +111,16 @@ class EtcdDcsContractIT extends DcsContract {
     void theVersionWarningsAreThoseOfTheReleaseEachMemberRuns() {
         Processes.Result installed = Processes.run(List.of("etcd", "--version"), Duration.ofSeconds(10));
         Matcher version = Pattern.compile("etcd Version: (\\S+)").matcher(installed.output());
-        assertThat(version.find()).as("etcd --version said: " + installed.output()).isTrue();
+        assertThat(version.find())
+                .as("etcd --version said: " + installed.output())
+                .isTrue();
 
         List<String> warnings = ((EtcdDcs) dcs).versionWarnings();
 
-        assertThat(warnings).isEqualTo(EtcdVersions.warnings(version.group(1)).stream()
-                .map(warning -> "etcd member " + endpoint + ": " + warning)
-                .toList());
+        assertThat(warnings)
+                .isEqualTo(EtcdVersions.warnings(version.group(1)).stream()
+                        .map(warning -> "etcd member " + endpoint + ": " + warning)
+                        .toList());
     }
 
     /** Freezes etcd (SIGSTOP): its port still accepts connections and nothing answers, the worst case for a client. */

@@ -222,7 +222,8 @@ public final class FakeDcs implements Dcs {
         }
         return call("lease renewal", () -> {
             if (renewalsFailing) {
-                throw new DcsException("fake DCS: renewal of lease " + leaseId + " failed (renewals switched off)", null);
+                throw new DcsException(
+                        "fake DCS: renewal of lease " + leaseId + " failed (renewals switched off)", null);
             }
             Lease lease = leases.get(leaseId);
             if (lease == null) {
@@ -258,7 +259,11 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public void completeBootstrap(String systemIdentifier) {
-        run("bootstrap completion", () -> new Write().put(ClusterKeys.INITIALIZE, systemIdentifier, 0).commit());
+        run(
+                "bootstrap completion",
+                () -> new Write()
+                        .put(ClusterKeys.INITIALIZE, systemIdentifier, 0)
+                        .commit());
     }
 
     @Override
@@ -338,8 +343,11 @@ public final class FakeDcs implements Dcs {
     public void appendHistory(HistoryEntry entry) {
         // One step under the lock: no other writer can come between the read and the write, so no retry is needed.
         run("history append", () -> {
-            Optional<String> current = Optional.ofNullable(keys.get(ClusterKeys.HISTORY)).map(Entry::value);
-            new Write().put(ClusterKeys.HISTORY, ClusterKeys.appendedHistory(current, entry), 0).commit();
+            Optional<String> current =
+                    Optional.ofNullable(keys.get(ClusterKeys.HISTORY)).map(Entry::value);
+            new Write()
+                    .put(ClusterKeys.HISTORY, ClusterKeys.appendedHistory(current, entry), 0)
+                    .commit();
         });
     }
 
@@ -402,7 +410,8 @@ public final class FakeDcs implements Dcs {
     public List<RouterStatus> readRouters() {
         return call("router read", () -> {
             Map<String, String> values = new TreeMap<>();
-            keys.subMap(ClusterKeys.ROUTERS, ClusterKeys.ROUTERS + '\uffff').forEach((name, entry) -> values.put(name, entry.value()));
+            keys.subMap(ClusterKeys.ROUTERS, ClusterKeys.ROUTERS + '\uffff')
+                    .forEach((name, entry) -> values.put(name, entry.value()));
             return ClusterKeys.routers(values);
         });
     }
@@ -470,7 +479,8 @@ public final class FakeDcs implements Dcs {
     private void requireLease(long leaseId, String what) {
         if (leaseId != 0 && !leases.containsKey(leaseId)) {
             throw new DcsException(
-                    "fake DCS refused " + what + ": etcdserver: requested lease not found (lease " + leaseId + ")", null);
+                    "fake DCS refused " + what + ": etcdserver: requested lease not found (lease " + leaseId + ")",
+                    null);
         }
     }
 
@@ -485,7 +495,8 @@ public final class FakeDcs implements Dcs {
         long now = clock.nanoTime();
         List<Long> due = leases.entrySet().stream()
                 .filter(lease -> now - lease.getValue().deadlineNanos() >= 0)
-                .sorted(Comparator.comparingLong((Map.Entry<Long, Lease> lease) -> lease.getValue().deadlineNanos())
+                .sorted(Comparator.comparingLong((Map.Entry<Long, Lease> lease) ->
+                                lease.getValue().deadlineNanos())
                         .thenComparing(Map.Entry::getKey))
                 .map(Map.Entry::getKey)
                 .toList();
@@ -595,7 +606,8 @@ public final class FakeDcs implements Dcs {
                 return null;
             }
             Change change = undelivered.remove();
-            List<Watcher> targets = watchers.stream().filter(watcher -> watcher.wants(change)).toList();
+            List<Watcher> targets =
+                    watchers.stream().filter(watcher -> watcher.wants(change)).toList();
             return () -> targets.forEach(watcher -> callBack(watcher, change));
         }
     }
@@ -609,8 +621,8 @@ public final class FakeDcs implements Dcs {
         } catch (RuntimeException e) {
             // As with jetcd's listeners, a callback that throws does not end its watch or anyone else's.
             StackTraceElement[] where = e.getStackTrace();
-            System.err.println("fake DCS: a watch callback threw on revision " + change.revision() + " (its watch goes on): "
-                    + e + (where.length > 0 ? " at " + where[0] : ""));
+            System.err.println("fake DCS: a watch callback threw on revision " + change.revision()
+                    + " (its watch goes on): " + e + (where.length > 0 ? " at " + where[0] : ""));
         }
     }
 }

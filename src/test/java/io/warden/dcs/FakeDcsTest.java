@@ -134,7 +134,9 @@ class FakeDcsTest extends DcsContract {
         assertThat(cluster.members()).containsOnlyKeys("node-1");
         assertThat(cluster.leader()).map(LeaderKey::leaseId).contains(lease);
         fake.revokeLease(lease);
-        assertThat(fake.rawValue("leader")).as("bound to the lease it was given").isEmpty();
+        assertThat(fake.rawValue("leader"))
+                .as("bound to the lease it was given")
+                .isEmpty();
         assertThat(fake.rawValue("members/node-2")).as("bound to none").isPresent();
     }
 

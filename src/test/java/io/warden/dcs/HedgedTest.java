@@ -14,11 +14,14 @@ class HedgedTest {
     private final List<Runnable> later = new ArrayList<>();
 
     private CompletableFuture<String> call() {
-        return Hedged.call(() -> {
-            CompletableFuture<String> attempt = new CompletableFuture<>();
-            attempts.add(attempt);
-            return attempt;
-        }, Duration.ofMillis(150), (delay, task) -> later.add(task));
+        return Hedged.call(
+                () -> {
+                    CompletableFuture<String> attempt = new CompletableFuture<>();
+                    attempts.add(attempt);
+                    return attempt;
+                },
+                Duration.ofMillis(150),
+                (delay, task) -> later.add(task));
     }
 
     @Test

@@ -13,22 +13,24 @@ class LeaseTest {
     private static final Duration TTL = Duration.ofSeconds(6);
     /** A sixth of 6 s: 1 s. */
     private static final long MARGIN = Duration.ofSeconds(1).toNanos();
+
     private static final long INTERVAL = Duration.ofSeconds(1).toNanos();
 
     private final FakeClock clock = new FakeClock();
     private final FakeDcs dcs = new FakeDcs(clock);
     private final List<String> events = new ArrayList<>();
-    private final Lease lease = new Lease(dcs, TTL, Duration.ofMillis(400), Duration.ofSeconds(120), clock, new Lease.Listener() {
-        @Override
-        public void renewed(Lease.Term term) {
-            events.add("renewed " + Long.toHexString(term.id()));
-        }
+    private final Lease lease =
+            new Lease(dcs, TTL, Duration.ofMillis(400), Duration.ofSeconds(120), clock, new Lease.Listener() {
+                @Override
+                public void renewed(Lease.Term term) {
+                    events.add("renewed " + Long.toHexString(term.id()));
+                }
 
-        @Override
-        public void expired(Lease.Term term) {
-            events.add("expired " + Long.toHexString(term.id()));
-        }
-    });
+                @Override
+                public void expired(Lease.Term term) {
+                    events.add("expired " + Long.toHexString(term.id()));
+                }
+            });
     private final long t0 = clock.nanoTime();
 
     @Test

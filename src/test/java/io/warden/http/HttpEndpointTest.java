@@ -28,13 +28,18 @@ import org.junit.jupiter.api.Test;
 
 /** A real endpoint on 127.0.0.1 (any free port) called over HTTP, one behaviour per test. */
 class HttpEndpointTest {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     /** What /metrics serves: one gauge, set once. */
     private static final PrometheusRegistry METRICS = new PrometheusRegistry();
 
     static {
-        Gauge.builder().name("warden_up").help("1 while the test API runs").register(METRICS).set(1);
+        Gauge.builder()
+                .name("warden_up")
+                .help("1 while the test API runs")
+                .register(METRICS)
+                .set(1);
     }
 
     private HttpEndpoint endpoint;
@@ -52,7 +57,9 @@ class HttpEndpointTest {
     /** A small API: reads on a few paths, one mutating request, and paths that fail. */
     private static Reply handle(Request request) {
         if (request.path().equals("/echo")) {
-            return request.method().equals("POST") ? Reply.json(200, Map.of("length", request.body().length())) : Reply.methodNotAllowed(request);
+            return request.method().equals("POST")
+                    ? Reply.json(200, Map.of("length", request.body().length()))
+                    : Reply.methodNotAllowed(request);
         }
         if (!request.isRead()) {
             return Reply.methodNotAllowed(request);
@@ -60,8 +67,14 @@ class HttpEndpointTest {
         return switch (request.path()) {
             case "/status" -> Reply.json(200, Map.of("state", "running")).withHeader("ETag", "42");
             case "/metrics" -> Reply.metrics(METRICS);
-            case "/lag" -> Reply.json(200, Map.of("lag", request.parameter("lag").orElse("none"),
-                    "if_match", request.header("if-match").orElse("none")));
+            case "/lag" ->
+                Reply.json(
+                        200,
+                        Map.of(
+                                "lag",
+                                request.parameter("lag").orElse("none"),
+                                "if_match",
+                                request.header("if-match").orElse("none")));
             case "/bad" -> throw new IllegalArgumentException("lag must be a size such as 16MB, not 'soon'");
             case "/bug" -> throw new IllegalStateException("a bug");
             default -> Reply.notFound(request);
@@ -83,7 +96,8 @@ class HttpEndpointTest {
         HttpResponse<String> response = send("GET", "/metrics", null);
 
         assertThat(response.statusCode()).isEqualTo(200);
-        assertThat(PrometheusText.parse(response.body()).get("warden_up").value()).hasValue(1.0);
+        assertThat(PrometheusText.parse(response.body()).get("warden_up").value())
+                .hasValue(1.0);
         assertThat(response.headers().firstValue("Content-Type"))
                 .hasValue(PrometheusTextFormatWriter.create().getContentType())
                 .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain; version=0.0.4"));
@@ -151,10 +165,13 @@ class HttpEndpointTest {
             HttpResponse<String> response = send("GET", "/bug", null);
 
             assertThat(response.statusCode()).isEqualTo(500);
-            assertThat(response.body()).startsWith("{\"message\":\"GET /bug failed: java.lang.IllegalStateException: a bug");
+            assertThat(response.body())
+                    .startsWith("{\"message\":\"GET /bug failed: java.lang.IllegalStateException: a bug");
             assertThat(logged).singleElement().satisfies(record -> {
                 assertThat(record.getMessage()).isEqualTo("test API: GET /bug failed");
-                assertThat(record.getThrown()).isInstanceOf(IllegalStateException.class).hasMessage("a bug");
+                assertThat(record.getThrown())
+                        .isInstanceOf(IllegalStateException.class)
+                        .hasMessage("a bug");
             });
         } finally {
             log.removeHandler(capture);
@@ -175,22 +192,29 @@ class HttpEndpointTest {
         HttpResponse<String> response = send("POST", "/echo", "x".repeat(HttpEndpoint.MAX_BODY + 1));
 
         assertThat(response.statusCode()).isEqualTo(413);
-        assertThat(response.body()).isEqualTo("{\"message\":\"the request body is larger than 65536 bytes; requests are small JSON objects\"}");
+        assertThat(response.body())
+                .isEqualTo(
+                        "{\"message\":\"the request body is larger than 65536 bytes; requests are small JSON objects\"}");
     }
 
     @Test
     void takenPortFailsWithAWardenExceptionNamingTheAddressAndTheSettingToChange() {
         int port = endpoint.address().getPort();
 
-        assertThatThrownBy(() -> HttpEndpoint.start("second API", "127.0.0.1", port, "api_port in second.yaml", HttpEndpointTest::handle))
+        assertThatThrownBy(() -> HttpEndpoint.start(
+                        "second API", "127.0.0.1", port, "api_port in second.yaml", HttpEndpointTest::handle))
                 .isInstanceOfSatisfying(WardenException.class, e -> {
                     assertThat(e.getMessage()).startsWith("cannot serve the second API on 127.0.0.1:" + port + ": ");
-                    assertThat(e.nextStep()).isEqualTo("stop the process listening on 127.0.0.1:" + port + ", or change api_port in second.yaml");
+                    assertThat(e.nextStep())
+                            .isEqualTo("stop the process listening on 127.0.0.1:" + port
+                                    + ", or change api_port in second.yaml");
                 });
     }
 
-    private HttpResponse<String> send(String method, String path, String body, String... headers) throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + endpoint.address().getPort() + path))
+    private HttpResponse<String> send(String method, String path, String body, String... headers)
+            throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + endpoint.address().getPort() + path))
                 .timeout(Duration.ofSeconds(10))
                 .method(method, body == null ? BodyPublishers.noBody() : BodyPublishers.ofString(body));
         if (headers.length > 0) {

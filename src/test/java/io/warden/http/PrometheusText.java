@@ -26,7 +26,8 @@ public final class PrometheusText {
     private static final Pattern NAME = Pattern.compile("[a-zA-Z_:][a-zA-Z0-9_:]*");
     private static final Pattern LABEL_NAME = Pattern.compile("[a-zA-Z_][a-zA-Z0-9_]*");
     private static final Pattern HELP = Pattern.compile("# HELP (" + NAME + ") (\\S.*)");
-    private static final Pattern TYPE = Pattern.compile("# TYPE (" + NAME + ") (counter|gauge|histogram|summary|untyped)");
+    private static final Pattern TYPE =
+            Pattern.compile("# TYPE (" + NAME + ") (counter|gauge|histogram|summary|untyped)");
     private static final Pattern SAMPLE = Pattern.compile("(" + NAME + ")(?:\\{(.*)})? (\\S+)(?: -?[0-9]+)?");
     private static final List<String> UNITS = List.of("seconds", "bytes");
 
@@ -38,7 +39,10 @@ public final class PrometheusText {
         /** The value of the sample {@code name} whose labels are exactly {@code labels} (name, value, ...). */
         public Optional<Double> sample(String name, String... labels) {
             Map<String, String> wanted = labels(labels);
-            return samples.stream().filter(s -> s.name().equals(name) && s.labels().equals(wanted)).map(Sample::value).findFirst();
+            return samples.stream()
+                    .filter(s -> s.name().equals(name) && s.labels().equals(wanted))
+                    .map(Sample::value)
+                    .findFirst();
         }
 
         /** The value of this family's own sample with {@code labels}: a gauge's or a counter's. */
@@ -59,7 +63,9 @@ public final class PrometheusText {
         Family family = null;
         String pendingHelp = null;
         String helpName = null;
-        String[] lines = text.isEmpty() ? new String[0] : text.substring(0, text.length() - 1).split("\n", -1);
+        String[] lines = text.isEmpty()
+                ? new String[0]
+                : text.substring(0, text.length() - 1).split("\n", -1);
         for (int number = 1; number <= lines.length; number++) {
             String line = lines[number - 1];
             String where = "line " + number + " '" + line + "'";
@@ -87,7 +93,8 @@ public final class PrometheusText {
                 if (family == null) {
                     throw new AssertionError(where + ": a sample before any # HELP and # TYPE");
                 }
-                Sample parsed = new Sample(sample.group(1), parseLabels(sample.group(2), where), parseValue(sample.group(3), where));
+                Sample parsed = new Sample(
+                        sample.group(1), parseLabels(sample.group(2), where), parseValue(sample.group(3), where));
                 checkBelongs(family, parsed, where);
                 if (!seen.add(parsed.name() + new TreeMap<>(parsed.labels()))) {
                     throw new AssertionError(where + ": the same sample twice");
@@ -109,26 +116,31 @@ public final class PrometheusText {
             throw new AssertionError(where + ": counter " + family.name() + " does not end in _total");
         }
         if (!family.type().equals("counter") && family.name().endsWith("_total")) {
-            throw new AssertionError(where + ": " + family.type() + " " + family.name() + " ends in _total, which only counters may");
+            throw new AssertionError(
+                    where + ": " + family.type() + " " + family.name() + " ends in _total, which only counters may");
         }
         String base = family.name().replaceFirst("_total$", "");
         for (String unit : UNITS) {
             if (base.contains(unit) && !base.endsWith("_" + unit)) {
-                throw new AssertionError(where + ": " + family.name() + " mentions " + unit + " but does not end with _" + unit
-                        + (family.type().equals("counter") ? "_total" : ""));
+                throw new AssertionError(where + ": " + family.name() + " mentions " + unit + " but does not end with _"
+                        + unit + (family.type().equals("counter") ? "_total" : ""));
             }
         }
     }
 
     private static void checkBelongs(Family family, Sample sample, String where) {
         boolean belongs = switch (family.type()) {
-            case "histogram" -> sample.name().equals(family.name() + "_bucket") && sample.labels().containsKey("le")
-                    || sample.name().equals(family.name() + "_count") || sample.name().equals(family.name() + "_sum");
+            case "histogram" ->
+                sample.name().equals(family.name() + "_bucket")
+                                && sample.labels().containsKey("le")
+                        || sample.name().equals(family.name() + "_count")
+                        || sample.name().equals(family.name() + "_sum");
             case "counter", "gauge", "untyped" -> sample.name().equals(family.name());
             default -> false;
         };
         if (!belongs) {
-            throw new AssertionError(where + ": sample " + sample.name() + " does not belong to " + family.type() + " " + family.name());
+            throw new AssertionError(
+                    where + ": sample " + sample.name() + " does not belong to " + family.type() + " " + family.name());
         }
     }
 
@@ -151,7 +163,8 @@ public final class PrometheusText {
             for (Sample bucket : list) {
                 double le = parseValue(bucket.labels().get("le"), family.name() + " le");
                 if (le <= bound || bucket.value() < count) {
-                    throw new AssertionError("histogram " + family.name() + series + ": buckets do not rise at le=" + bucket.labels().get("le"));
+                    throw new AssertionError("histogram " + family.name() + series + ": buckets do not rise at le="
+                            + bucket.labels().get("le"));
                 }
                 bound = le;
                 count = bucket.value();
@@ -159,11 +172,16 @@ public final class PrometheusText {
             if (bound != Double.POSITIVE_INFINITY) {
                 throw new AssertionError("histogram " + family.name() + series + " has no +Inf bucket");
             }
-            String[] labels = series.entrySet().stream().flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue())).toArray(String[]::new);
+            String[] labels = series.entrySet().stream()
+                    .flatMap(e -> java.util.stream.Stream.of(e.getKey(), e.getValue()))
+                    .toArray(String[]::new);
             double total = count;
-            if (family.sample(family.name() + "_count", labels).filter(c -> c == total).isEmpty()
+            if (family.sample(family.name() + "_count", labels)
+                            .filter(c -> c == total)
+                            .isEmpty()
                     || family.sample(family.name() + "_sum", labels).isEmpty()) {
-                throw new AssertionError("histogram " + family.name() + series + ": _count is not the +Inf bucket (" + total + "), or no _sum");
+                throw new AssertionError("histogram " + family.name() + series + ": _count is not the +Inf bucket ("
+                        + total + "), or no _sum");
             }
         });
     }

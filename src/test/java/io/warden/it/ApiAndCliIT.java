@@ -10,9 +10,9 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.Json;
 import io.warden.common.Processes;
+import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.Node;
 import io.warden.runtime.DeploymentState.RouterProcess;
-import io.warden.runtime.DeploymentState;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.URI;
@@ -47,7 +47,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ApiAndCliIT {
-    private static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private static final HttpClient HTTP =
+            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     private static TestCluster cluster;
 
@@ -96,7 +97,8 @@ class ApiAndCliIT {
     /** The status code of each path on {@code node}'s agent, in the order given, so a failure shows them all. */
     private static Map<String, Integer> statuses(String node, String method, List<String> paths) {
         Map<String, Integer> codes = new LinkedHashMap<>();
-        paths.forEach(path -> codes.put(path, http(method, agentUrl(node) + path).statusCode()));
+        paths.forEach(path ->
+                codes.put(path, http(method, agentUrl(node) + path).statusCode()));
         return codes;
     }
 
@@ -109,7 +111,15 @@ class ApiAndCliIT {
     }
 
     private static final List<String> HEALTH_CHECKS = List.of(
-            "/primary", "/master", "/read-write", "/replica", "/replica?lag=16MB", "/read-only", "/health", "/liveness", "/readiness");
+            "/primary",
+            "/master",
+            "/read-write",
+            "/replica",
+            "/replica?lag=16MB",
+            "/read-only",
+            "/health",
+            "/liveness",
+            "/readiness");
 
     // ---- psql, as an operator or application would connect
 
@@ -119,14 +129,20 @@ class ApiAndCliIT {
 
     private static String psqlOnNode(String node, String sql) {
         Node n = cluster.node(node);
-        Processes.Result result = psql("postgresql://postgres:" + cluster.state().superuserPassword() + "@" + n.host() + ":" + n.port()
-                + "/postgres?connect_timeout=3", sql);
+        Processes.Result result = psql(
+                "postgresql://postgres:" + cluster.state().superuserPassword() + "@" + n.host() + ":" + n.port()
+                        + "/postgres?connect_timeout=3",
+                sql);
         assertThat(result.exitCode()).as(result.output()).isZero();
         return result.output().strip();
     }
 
     private static String anyReplica() {
-        return cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        return cluster.replicas().stream()
+                .map(Member::name)
+                .sorted()
+                .findFirst()
+                .orElseThrow();
     }
 
     private static void awaitHealthy() {
@@ -140,9 +156,26 @@ class ApiAndCliIT {
     void thePrimaryPassesThePrimaryChecksAndFailsTheReplicaChecksAsPatroniDoes() {
         String primary = cluster.primary().name();
 
-        assertThat(statuses(primary, "GET", HEALTH_CHECKS)).isEqualTo(Map.of(
-                "/primary", 200, "/master", 200, "/read-write", 200, "/replica", 503, "/replica?lag=16MB", 503,
-                "/read-only", 200, "/health", 200, "/liveness", 200, "/readiness", 200));
+        assertThat(statuses(primary, "GET", HEALTH_CHECKS))
+                .isEqualTo(Map.of(
+                        "/primary",
+                        200,
+                        "/master",
+                        200,
+                        "/read-write",
+                        200,
+                        "/replica",
+                        503,
+                        "/replica?lag=16MB",
+                        503,
+                        "/read-only",
+                        200,
+                        "/health",
+                        200,
+                        "/liveness",
+                        200,
+                        "/readiness",
+                        200));
         JsonNode self = json(agent(primary, "/primary").body());
         assertThat(self.get("name").asText()).isEqualTo(primary);
         assertThat(self.get("role").asText()).isEqualTo("primary");
@@ -160,9 +193,27 @@ class ApiAndCliIT {
         for (Member replica : cluster.replicas()) {
             Map<String, Integer> codes = statuses(replica.name(), "GET", HEALTH_CHECKS);
 
-            assertThat(codes).as(replica.name()).isEqualTo(Map.of(
-                    "/primary", 503, "/master", 503, "/read-write", 503, "/replica", 200, "/replica?lag=16MB", 200,
-                    "/read-only", 200, "/health", 200, "/liveness", 200, "/readiness", 200));
+            assertThat(codes)
+                    .as(replica.name())
+                    .isEqualTo(Map.of(
+                            "/primary",
+                            503,
+                            "/master",
+                            503,
+                            "/read-write",
+                            503,
+                            "/replica",
+                            200,
+                            "/replica?lag=16MB",
+                            200,
+                            "/read-only",
+                            200,
+                            "/health",
+                            200,
+                            "/liveness",
+                            200,
+                            "/readiness",
+                            200));
             assertThat(statuses(replica.name(), "OPTIONS", List.of("/primary", "/replica")))
                     .isEqualTo(Map.of("/primary", 503, "/replica", 200));
             JsonNode self = json(agent(replica.name(), "/replica").body());
@@ -182,11 +233,14 @@ class ApiAndCliIT {
         try {
             cluster.executeOnPrimary("create table lag_probe as select g from generate_series(1, 20000) g");
 
-            HttpResponse<String> behind = await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+            HttpResponse<String> behind = await().atMost(Duration.ofSeconds(20))
+                    .pollInterval(Duration.ofMillis(200))
                     .until(() -> agent(replica, "/replica?lag=0"), r -> r.statusCode() == 503);
 
             JsonNode self = json(behind.body());
-            assertThat(self.get("state").asText()).as("still streaming: the 503 is for the lag alone").isEqualTo("streaming");
+            assertThat(self.get("state").asText())
+                    .as("still streaming: the 503 is for the lag alone")
+                    .isEqualTo("streaming");
             assertThat(self.get("lag_bytes").asLong()).isPositive().isLessThan(16L << 20);
             assertThat(agent(replica, "/replica?lag=16MB").statusCode()).isEqualTo(200);
             assertThat(agent(replica, "/replica").statusCode()).isEqualTo(200);
@@ -194,7 +248,8 @@ class ApiAndCliIT {
         } finally {
             cluster.thaw(walReceiver);
         }
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(200))
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(200))
                 .until(() -> agent(replica, "/replica?lag=0").statusCode(), code -> code == 200);
     }
 
@@ -202,28 +257,43 @@ class ApiAndCliIT {
     @Order(4)
     void metricsArePrometheusTextWithEveryAgentMetricAndTheNodesRole() {
         String primary = cluster.primary().name();
-        List<String> names = List.of("warden_postgres_running", "warden_primary", "warden_replica_streaming", "warden_timeline",
-                "warden_wal_position_bytes", "warden_replication_lag_bytes", "warden_ha_cycles_total", "warden_ha_decision");
+        List<String> names = List.of(
+                "warden_postgres_running",
+                "warden_primary",
+                "warden_replica_streaming",
+                "warden_timeline",
+                "warden_wal_position_bytes",
+                "warden_replication_lag_bytes",
+                "warden_ha_cycles_total",
+                "warden_ha_decision");
 
         for (Node node : cluster.state().nodes()) {
             HttpResponse<String> metrics = agent(node.name(), "/metrics");
 
             assertThat(metrics.statusCode()).isEqualTo(200);
-            assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
+            assertThat(metrics.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
             List<String> lines = metrics.body().lines().toList();
-            names.forEach(name -> assertThat(lines).as(node.name())
+            names.forEach(name -> assertThat(lines)
+                    .as(node.name())
                     .anyMatch(line -> line.startsWith(name + " ") || line.startsWith(name + "{")));
             boolean isPrimary = node.name().equals(primary);
             // The Prometheus client writes every value as a float.
-            assertThat(lines).as(node.name()).contains("warden_postgres_running 1.0", "warden_primary " + (isPrimary ? "1.0" : "0.0"),
-                    "warden_replica_streaming " + (isPrimary ? "0.0" : "1.0"), "warden_ha_cycle_errors_total 0.0");
+            assertThat(lines)
+                    .as(node.name())
+                    .contains(
+                            "warden_postgres_running 1.0",
+                            "warden_primary " + (isPrimary ? "1.0" : "0.0"),
+                            "warden_replica_streaming " + (isPrimary ? "0.0" : "1.0"),
+                            "warden_ha_cycle_errors_total 0.0");
         }
     }
 
     @Test
     @Order(5)
     void anUnknownPathIs404WithAJsonMessageOnTheAgentsAndTheRouters() {
-        List<String> apis = new ArrayList<>(cluster.state().nodes().stream().map(n -> agentUrl(n.name())).toList());
+        List<String> apis = new ArrayList<>(
+                cluster.state().nodes().stream().map(n -> agentUrl(n.name())).toList());
         cluster.state().routers().forEach(r -> apis.add(routerUrl(r)));
 
         for (String api : apis) {
@@ -253,12 +323,16 @@ class ApiAndCliIT {
             assertThat(described.get("primary").asText()).isEqualTo(primary);
             List<String> replicas = new ArrayList<>();
             described.get("replicas").fieldNames().forEachRemaining(replicas::add);
-            assertThat(replicas).containsExactlyInAnyOrderElementsOf(cluster.replicas().stream().map(Member::name).toList());
+            assertThat(replicas)
+                    .containsExactlyInAnyOrderElementsOf(
+                            cluster.replicas().stream().map(Member::name).toList());
             assertThat(health.statusCode()).isEqualTo(200);
             assertThat(json(health.body()).get("state").asText()).isEqualTo("serving");
             assertThat(metrics.statusCode()).isEqualTo(200);
-            assertThat(metrics.headers().firstValue("Content-Type")).hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
-            assertThat(metrics.body().lines()).contains("warden_router_serving 1.0")
+            assertThat(metrics.headers().firstValue("Content-Type"))
+                    .hasValueSatisfying(type -> assertThat(type).startsWith("text/plain"));
+            assertThat(metrics.body().lines())
+                    .contains("warden_router_serving 1.0")
                     .anyMatch(line -> line.startsWith("warden_router_connections "))
                     .anyMatch(line -> line.startsWith("warden_router_connections_accepted_total "))
                     .anyMatch(line -> line.startsWith("warden_router_relayed_bytes_total{direction=\"to_server\"} "));
@@ -276,15 +350,26 @@ class ApiAndCliIT {
 
         assertThat(table.exitCode()).as(table.toString()).isZero();
         List<String> lines = table.out().lines().toList();
-        assertThat(lines.getFirst()).as(table.toString()).startsWith("NAME").contains("ROLE", "STATE", "LAG_BYTES", "API_URL");
+        assertThat(lines.getFirst())
+                .as(table.toString())
+                .startsWith("NAME")
+                .contains("ROLE", "STATE", "LAG_BYTES", "API_URL");
         for (Node node : cluster.state().nodes()) {
             String role = node.name().equals(primary) ? "primary  running" : "replica  streaming";
-            assertThat(lines).as(table.toString()).anyMatch(line -> line.startsWith(node.name()) && line.contains(role)
-                    && line.contains(node.host()) && line.contains(Integer.toString(node.port())));
+            assertThat(lines)
+                    .as(table.toString())
+                    .anyMatch(line -> line.startsWith(node.name())
+                            && line.contains(role)
+                            && line.contains(node.host())
+                            && line.contains(Integer.toString(node.port())));
         }
         assertThat(lines).as(table.toString()).anyMatch(line -> line.startsWith("leader: " + primary + " "));
-        cluster.state().routers().forEach(router -> assertThat(lines).as(table.toString())
-                .anyMatch(line -> line.startsWith(router.id()) && line.contains("serving") && line.contains(primary)));
+        cluster.state()
+                .routers()
+                .forEach(router -> assertThat(lines)
+                        .as(table.toString())
+                        .anyMatch(line ->
+                                line.startsWith(router.id()) && line.contains("serving") && line.contains(primary)));
 
         TestCluster.CliRun asJson = cluster.warden("list", "--json");
 
@@ -324,7 +409,9 @@ class ApiAndCliIT {
         Processes.Result toPrimary = psql(writeUri, sql);
         Processes.Result toReplica = psql(readUri, sql);
         assertThat(toPrimary.output().strip()).as(toPrimary.output()).isEqualTo("f|" + primary);
-        assertThat(toReplica.output().strip()).as(toReplica.output()).startsWith("t|")
+        assertThat(toReplica.output().strip())
+                .as(toReplica.output())
+                .startsWith("t|")
                 .isIn(cluster.replicas().stream().map(r -> "t|" + r.name()).toList());
     }
 
@@ -333,7 +420,8 @@ class ApiAndCliIT {
     void editConfigChangesAParameterThatShowConfigAndShowOnThePrimaryThenReport() {
         String primary = cluster.primary().name();
 
-        TestCluster.CliRun edit = cluster.warden("edit-config", "--set", "maximum_lag_on_failover=2097152", "--pg", "work_mem=7MB");
+        TestCluster.CliRun edit =
+                cluster.warden("edit-config", "--set", "maximum_lag_on_failover=2097152", "--pg", "work_mem=7MB");
 
         assertThat(edit.exitCode()).as(edit.toString()).isZero();
         assertThat(edit.out()).contains("config updated").contains("applied: every node reloads");
@@ -343,7 +431,8 @@ class ApiAndCliIT {
         TestCluster.CliRun asJson = cluster.warden("show-config", "--json");
         assertThat(asJson.exitCode()).as(asJson.toString()).isZero();
         assertThat(json(asJson.out()).at("/parameters/work_mem").asText()).isEqualTo("7MB");
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(500))
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(500))
                 .until(() -> psqlOnNode(primary, "show work_mem"), "7MB"::equals);
     }
 
@@ -355,7 +444,10 @@ class ApiAndCliIT {
         TestCluster.CliRun refused = cluster.warden("edit-config", "--pg", "max_connections=0");
 
         assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(1);
-        assertThat(refused.err()).contains("max_connections").contains("minimum").contains("(HTTP 400)");
+        assertThat(refused.err())
+                .contains("max_connections")
+                .contains("minimum")
+                .contains("(HTTP 400)");
         assertThat(cluster.snapshot().configRevision()).isEqualTo(revision);
     }
 
@@ -382,22 +474,33 @@ class ApiAndCliIT {
     void reloadReloadsThePostgresOfEveryNodeOrOfTheOneNamed() {
         String replica = anyReplica();
         Map<String, String> loadedAt = new LinkedHashMap<>();
-        cluster.state().nodes().forEach(n -> loadedAt.put(n.name(), psqlOnNode(n.name(), "select pg_conf_load_time()")));
+        cluster.state()
+                .nodes()
+                .forEach(n -> loadedAt.put(n.name(), psqlOnNode(n.name(), "select pg_conf_load_time()")));
 
         TestCluster.CliRun all = cluster.warden("reload");
 
         assertThat(all.exitCode()).as(all.toString()).isZero();
         for (Node node : cluster.state().nodes()) {
-            assertThat(all.out().lines()).as(all.toString())
+            assertThat(all.out().lines())
+                    .as(all.toString())
                     .anyMatch(line -> line.startsWith(node.name() + " ") && line.endsWith("reloaded postgres"));
-            await().atMost(Duration.ofSeconds(10)).pollInterval(Duration.ofMillis(200))
-                    .until(() -> psqlOnNode(node.name(), "select pg_conf_load_time()"), at -> !at.equals(loadedAt.get(node.name())));
+            await().atMost(Duration.ofSeconds(10))
+                    .pollInterval(Duration.ofMillis(200))
+                    .until(
+                            () -> psqlOnNode(node.name(), "select pg_conf_load_time()"),
+                            at -> !at.equals(loadedAt.get(node.name())));
         }
 
         TestCluster.CliRun one = cluster.warden("reload", replica);
 
         assertThat(one.exitCode()).as(one.toString()).isZero();
-        assertThat(one.out().lines()).as(one.toString()).singleElement().asString().startsWith(replica + " ").endsWith("reloaded postgres");
+        assertThat(one.out().lines())
+                .as(one.toString())
+                .singleElement()
+                .asString()
+                .startsWith(replica + " ")
+                .endsWith("reloaded postgres");
     }
 
     @Test
@@ -416,7 +519,8 @@ class ApiAndCliIT {
         assertThat(reinit.out().strip()).isEqualTo("rebuilt this replica from " + primary);
         assertThat(marker).doesNotExist();
         assertThat(cluster.snapshot().members().get(replica).state()).isEqualTo(MemberState.STREAMING);
-        assertThat(cluster.queryLong(replica, "select count(*) from before_reinit")).isEqualTo(100);
+        assertThat(cluster.queryLong(replica, "select count(*) from before_reinit"))
+                .isEqualTo(100);
 
         TestCluster.CliRun refused = cluster.warden("reinit", primary, "--force");
 
@@ -431,20 +535,30 @@ class ApiAndCliIT {
     void aScheduledSwitchoverIsListedThenCancelledAndThePrimaryStays() {
         String primary = cluster.primary().name();
         String candidate = anyReplica();
-        String at = Instant.now().plus(1, ChronoUnit.MINUTES).truncatedTo(ChronoUnit.SECONDS).toString();
+        String at = Instant.now()
+                .plus(1, ChronoUnit.MINUTES)
+                .truncatedTo(ChronoUnit.SECONDS)
+                .toString();
 
         // No --force: without a terminal nothing is asked, as in a script.
         TestCluster.CliRun schedule = cluster.warden("switchover", "--candidate", candidate, "--at", at);
 
         assertThat(schedule.exitCode()).as(schedule.toString()).isZero();
-        assertThat(schedule.out().strip()).isEqualTo("switchover from " + primary + " to " + candidate + " scheduled at " + at);
-        assertThat(cluster.snapshot().switchover()).hasValueSatisfying(s -> assertThat(s.scheduledAt()).isEqualTo(at));
+        assertThat(schedule.out().strip())
+                .isEqualTo("switchover from " + primary + " to " + candidate + " scheduled at " + at);
+        assertThat(cluster.snapshot().switchover())
+                .hasValueSatisfying(s -> assertThat(s.scheduledAt()).isEqualTo(at));
 
         TestCluster.CliRun list = cluster.warden("switchover", "--list");
 
         assertThat(list.exitCode()).as(list.toString()).isZero();
-        assertThat(list.out().lines()).as(list.toString()).hasSize(2)
-                .last().asString().startsWith("switchover").contains(primary, candidate, at);
+        assertThat(list.out().lines())
+                .as(list.toString())
+                .hasSize(2)
+                .last()
+                .asString()
+                .startsWith("switchover")
+                .contains(primary, candidate, at);
 
         TestCluster.CliRun cancel = cluster.warden("switchover", "--cancel");
 
@@ -484,9 +598,13 @@ class ApiAndCliIT {
         List<String> lines = history.out().lines().toList();
         assertThat(lines.getFirst()).contains("TL", "LSN", "NODE", "AT", "REASON");
         assertThat(lines.get(1).strip()).startsWith("1 ");
-        assertThat(lines.get(1).substring(lines.getFirst().indexOf("REASON"))).as("in the REASON column").isEqualTo("bootstrap");
-        assertThat(lines.getLast().strip()).as(history.toString())
-                .startsWith(promoted.timeline() + " ").contains(candidate, "manual failover to me");
+        assertThat(lines.get(1).substring(lines.getFirst().indexOf("REASON")))
+                .as("in the REASON column")
+                .isEqualTo("bootstrap");
+        assertThat(lines.getLast().strip())
+                .as(history.toString())
+                .startsWith(promoted.timeline() + " ")
+                .contains(candidate, "manual failover to me");
 
         TestCluster.CliRun asJson = cluster.warden("history", "--json");
 
@@ -504,7 +622,8 @@ class ApiAndCliIT {
         DeploymentState before = DeploymentState.read(cluster.dir);
         List<Long> pids = new ArrayList<>();
         before.etcd().forEach(e -> pids.add(e.pid()));
-        before.nodes().forEach(n -> pids.addAll(List.of(n.agentPid(), n.watchdogPid(), cluster.postmasterPid(n.name()))));
+        before.nodes()
+                .forEach(n -> pids.addAll(List.of(n.agentPid(), n.watchdogPid(), cluster.postmasterPid(n.name()))));
         before.routers().forEach(r -> pids.add(r.pid()));
         List<HistoryEntry> history = cluster.snapshot().history();
 
@@ -513,23 +632,44 @@ class ApiAndCliIT {
         Instant stopped = Instant.now();
         assertThat(down.exitCode()).as(down.toString()).isZero();
         assertThat(down.out().strip()).isEqualTo("stopped the deployment in " + cluster.dir.toAbsolutePath());
-        assertThat(pids).as("pids of etcd, agents, watchdogs, postgres and routers").noneMatch(Processes::alive);
+        assertThat(pids)
+                .as("pids of etcd, agents, watchdogs, postgres and routers")
+                .noneMatch(Processes::alive);
 
-        TestCluster.CliRun up = cluster.warden("up", "--detach", "--isolation", "process", "--nodes", "3",
-                "--base-port", Integer.toString(before.basePort()), "--cluster", before.cluster(),
-                "--read-write-port", Integer.toString(before.routers().getFirst().readWritePort()),
-                "--read-only-port", Integer.toString(before.routers().getFirst().readOnlyPort()));
+        TestCluster.CliRun up = cluster.warden(
+                "up",
+                "--detach",
+                "--isolation",
+                "process",
+                "--nodes",
+                "3",
+                "--base-port",
+                Integer.toString(before.basePort()),
+                "--cluster",
+                before.cluster(),
+                "--read-write-port",
+                Integer.toString(before.routers().getFirst().readWritePort()),
+                "--read-only-port",
+                Integer.toString(before.routers().getFirst().readOnlyPort()));
 
         assertThat(up.exitCode()).as(up.toString()).isZero();
-        assertThat(up.out()).contains("cluster '" + before.cluster() + "' is healthy").contains("connect: psql");
+        assertThat(up.out())
+                .contains("cluster '" + before.cluster() + "' is healthy")
+                .contains("connect: psql");
         // The same data directories and etcd data: the tables and the timelines written before are there.
-        assertThat(cluster.queryLong(cluster.primary().name(), "select count(*) from before_reinit")).isEqualTo(100);
+        assertThat(cluster.queryLong(cluster.primary().name(), "select count(*) from before_reinit"))
+                .isEqualTo(100);
         List<HistoryEntry> after = cluster.snapshot().history();
         assertThat(after.subList(0, history.size())).isEqualTo(history);
         // Nobody was promoted while down stopped the nodes (the leader's agent goes last), so no timeline forked:
         // a promotion then and another at up gave two nodes the same timeline on different histories.
-        assertThat(after.subList(history.size(), after.size())).as(after.toString())
+        assertThat(after.subList(history.size(), after.size()))
+                .as(after.toString())
                 .allSatisfy(entry -> assertThat(Instant.parse(entry.at())).isAfter(stopped));
-        assertThat(after).extracting(HistoryEntry::timeline).as(after.toString()).doesNotHaveDuplicates().isSorted();
+        assertThat(after)
+                .extracting(HistoryEntry::timeline)
+                .as(after.toString())
+                .doesNotHaveDuplicates()
+                .isSorted();
     }
 }

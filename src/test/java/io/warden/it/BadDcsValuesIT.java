@@ -88,7 +88,9 @@ class BadDcsValuesIT {
     static void start() throws Exception {
         cluster = TestCluster.start("baddcs", 3, 12000, "process");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
-        etcd = Client.builder().endpoints(cluster.state().etcdClientUrls().toArray(String[]::new)).build();
+        etcd = Client.builder()
+                .endpoints(cluster.state().etcdClientUrls().toArray(String[]::new))
+                .build();
         prefix = "/warden/" + cluster.state().cluster() + "/";
         for (String key : List.of("switchover", "config", "sync", "history")) {
             get(key).ifPresent(kv -> before.put(key, kv.getValue().getBytes()));
@@ -122,7 +124,8 @@ class BadDcsValuesIT {
         put("leader", "node-9");
         try {
             LeaderKey back = awaitLeaderKeyBack(Duration.ofSeconds(5));
-            System.out.printf("leader key naming node-9, config unreadable and never read: %s held it again after %d ms%n",
+            System.out.printf(
+                    "leader key naming node-9, config unreadable and never read: %s held it again after %d ms%n",
                     back.name(), Duration.ofNanos(System.nanoTime() - leaderAt).toMillis());
             assertThat(back.name()).isEqualTo(primary);
         } finally {
@@ -137,13 +140,19 @@ class BadDcsValuesIT {
     @Order(2)
     void garbageInEveryKeyStopsNoPostgresAndLosesNoAcknowledgedWrite() throws Exception {
         String primary = cluster.primary().name();
-        String replica = cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        String replica = cluster.replicas().stream()
+                .map(Member::name)
+                .sorted()
+                .findFirst()
+                .orElseThrow();
         String router = cluster.state().routers().getFirst().id();
         // A cluster whose config was written once, as by warden edit-config: every agent has read one.
-        TestCluster.ApiReply patched = cluster.api(primary, "PATCH", "/config", "{\"maximum_lag_on_failover\": 1048576}", null);
+        TestCluster.ApiReply patched =
+                cluster.api(primary, "PATCH", "/config", "{\"maximum_lag_on_failover\": 1048576}", null);
         assertThat(patched.status()).as(patched.body()).isEqualTo(200);
         for (Node node : cluster.state().nodes()) {
-            await().atMost(Duration.ofSeconds(10)).until(() -> Files.exists(workDir(node).resolve("last-config.json")));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> Files.exists(workDir(node).resolve("last-config.json")));
         }
         try (WriteProbe probe = new WriteProbe("probe", 1, cluster::connectThroughRouters)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 20);
@@ -151,8 +160,10 @@ class BadDcsValuesIT {
             long garbageAt = System.nanoTime();
 
             // The drill that stopped postgres on every node: a switchover whose time is not a time.
-            put("switchover", "{\"leader\": \"" + primary + "\", \"candidate\": \"" + replica + "\", \"requested_at\": \""
-                    + Instant.now() + "\", \"scheduled_at\": \"tomorrow\", \"failover\": false}");
+            put(
+                    "switchover",
+                    "{\"leader\": \"" + primary + "\", \"candidate\": \"" + replica + "\", \"requested_at\": \""
+                            + Instant.now() + "\", \"scheduled_at\": \"tomorrow\", \"failover\": false}");
             put("config", "{\"synchronous_mode\": \"sometimes\", \"parameters\": {\"work_mem\": \"1MB\"}}");
             put("sync", "{\"leader\": [\"" + primary + "\"], \"standbys\": \"everyone\"}");
             put("history", "{\"timeline\": 1, \"reason\": \"an object, not a list\"}");
@@ -173,16 +184,23 @@ class BadDcsValuesIT {
             }
             assertExactlyOnePrimary(primary);
             Duration holdGap = longestGap(probe.acks(), garbageAt, System.nanoTime());
-            System.out.printf("garbage held %d s: %d writes acknowledged, longest gap %d ms%n",
-                    HOLD.toSeconds(), probe.acks().stream().filter(a -> a.atNanos() > garbageAt).count(), holdGap.toMillis());
-            assertThat(holdGap).as("longest time without an acknowledged write while the garbage stood")
+            System.out.printf(
+                    "garbage held %d s: %d writes acknowledged, longest gap %d ms%n",
+                    HOLD.toSeconds(),
+                    probe.acks().stream().filter(a -> a.atNanos() > garbageAt).count(),
+                    holdGap.toMillis());
+            assertThat(holdGap)
+                    .as("longest time without an acknowledged write while the garbage stood")
                     .isLessThanOrEqualTo(GAP_WITHOUT_FAILOVER);
             // The keys their writers own are written again: the member by its agent, the optime by the leader, the
             // router's by the router, bound to its lease again.
             ClusterSnapshot healed = cluster.snapshot();
             assertThat(healed.unreadable()).doesNotContainKeys("members/" + replica, "routers/" + router, "optime");
-            assertThat(get("routers/" + router).orElseThrow().getLease()).as("router key bound to a lease again").isNotZero();
-            assertThat(healed.unreadable()).containsKeys("switchover", "config", "sync", "history", "routers/" + ROUTER_OF_MINE);
+            assertThat(get("routers/" + router).orElseThrow().getLease())
+                    .as("router key bound to a lease again")
+                    .isNotZero();
+            assertThat(healed.unreadable())
+                    .containsKeys("switchover", "config", "sync", "history", "routers/" + ROUTER_OF_MINE);
 
             // A leader key bound to no lease, naming a node that does not exist: removed by compare-and-swap, and the
             // race runs again.
@@ -192,8 +210,15 @@ class BadDcsValuesIT {
             Duration keyBack = Duration.ofNanos(System.nanoTime() - leaderAt);
             int acked = probe.acks().size();
             await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= acked + 20);
-            Duration leaderGap = longestGap(probe.acks(), leaderAt, probe.acks().stream().mapToLong(WriteProbe.Ack::atNanos).max().orElse(leaderAt));
-            System.out.printf("leader key naming node-9: %s held it again after %d ms (was %s); longest write gap %d ms%n",
+            Duration leaderGap = longestGap(
+                    probe.acks(),
+                    leaderAt,
+                    probe.acks().stream()
+                            .mapToLong(WriteProbe.Ack::atNanos)
+                            .max()
+                            .orElse(leaderAt));
+            System.out.printf(
+                    "leader key naming node-9: %s held it again after %d ms (was %s); longest write gap %d ms%n",
                     back.name(), keyBack.toMillis(), primary, leaderGap.toMillis());
             cluster.awaitHealthy(Duration.ofSeconds(60));
             assertEveryNodeRunsPostgres();
@@ -202,14 +227,19 @@ class BadDcsValuesIT {
             // routers stop routing writes the moment they read node-9, so the replicas are level and race the
             // primary): the old primary is fenced, and the winner's router barrier waits its limit, 2 x ttl = 6 s,
             // for the unreadable router key before it promotes.
-            assertThat(leaderGap).as("longest time without an acknowledged write after the leader key was overwritten")
-                    .isLessThanOrEqualTo(back.name().equals(primary) ? GAP_WITHOUT_FAILOVER : GAP_WITHOUT_FAILOVER.plusSeconds(6));
+            assertThat(leaderGap)
+                    .as("longest time without an acknowledged write after the leader key was overwritten")
+                    .isLessThanOrEqualTo(
+                            back.name().equals(primary) ? GAP_WITHOUT_FAILOVER : GAP_WITHOUT_FAILOVER.plusSeconds(6));
 
             probe.close();
-            assertThat(idsThroughRouters()).as("acknowledged writes read back through the routers").containsAll(probe.ackedIds());
+            assertThat(idsThroughRouters())
+                    .as("acknowledged writes read back through the routers")
+                    .containsAll(probe.ackedIds());
         }
         Map<String, String> logs = agentLogs();
-        assertThat(logs.values()).as("someone removed the unleased leader key")
+        assertThat(logs.values())
+                .as("someone removed the unleased leader key")
                 .anyMatch(log -> log.contains("removed a leader key naming node-9 that was bound to no lease"));
         assertThat(logs).allSatisfy((node, log) -> assertThat(log).as(node).doesNotContain("failed unexpectedly"));
     }
@@ -224,15 +254,23 @@ class BadDcsValuesIT {
             System.out.printf("%s ran %d HA cycles while the garbage stood%n", node, cycles);
             assertThat(cycles).as(node + ": cycles while the garbage stood").isGreaterThanOrEqualTo(HOLD.toSeconds());
             // Standing since the first test: one line for each, however many cycles read it.
-            assertThat(unreadableLines(agent.getValue(), "switchover", "'tomorrow'")).as(node).hasSize(1);
-            assertThat(unreadableLines(agent.getValue(), "config", "'sometimes'")).as(node).hasSize(1);
+            assertThat(unreadableLines(agent.getValue(), "switchover", "'tomorrow'"))
+                    .as(node)
+                    .hasSize(1);
+            assertThat(unreadableLines(agent.getValue(), "config", "'sometimes'"))
+                    .as(node)
+                    .hasSize(1);
             for (String key : List.of("sync", "history", "routers/" + ROUTER_OF_MINE)) {
-                assertThat(unreadableLines(agent.getValue(), key, "")).as(node + ": lines for " + key).hasSize(1);
+                assertThat(unreadableLines(agent.getValue(), key, ""))
+                        .as(node + ": lines for " + key)
+                        .hasSize(1);
             }
             // Rewritten by their owners within a cycle or two: an agent that read the bad value logged it once, one
             // that only read the rewritten value did not log it at all.
             for (String key : List.of("optime", "members/", "routers/router-1")) {
-                assertThat(unreadableLines(agent.getValue(), key, "")).as(node + ": lines for " + key).hasSizeLessThanOrEqualTo(1);
+                assertThat(unreadableLines(agent.getValue(), key, ""))
+                        .as(node + ": lines for " + key)
+                        .hasSizeLessThanOrEqualTo(1);
             }
         }
 
@@ -240,8 +278,12 @@ class BadDcsValuesIT {
 
         await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> {
             for (Map.Entry<String, String> agent : agentLogs().entrySet()) {
-                assertThat(unreadableLines(agent.getValue(), "config", "\"perhaps\"")).as(agent.getKey()).hasSize(1);
-                assertThat(unreadableLines(agent.getValue(), "config", "'sometimes'")).as(agent.getKey()).hasSize(1);
+                assertThat(unreadableLines(agent.getValue(), "config", "\"perhaps\""))
+                        .as(agent.getKey())
+                        .hasSize(1);
+                assertThat(unreadableLines(agent.getValue(), "config", "'sometimes'"))
+                        .as(agent.getKey())
+                        .hasSize(1);
             }
         });
     }
@@ -253,17 +295,25 @@ class BadDcsValuesIT {
         // The unreadable configs asked for 1MB: nothing of them was applied.
         assertThat(setting(primary, "work_mem")).isEqualTo("4MB");
         Map<String, Integer> linesBefore = new TreeMap<>();
-        agentLogs().forEach((node, log) -> linesBefore.put(node, unreadableLines(log, "config", "").size()));
+        agentLogs()
+                .forEach((node, log) ->
+                        linesBefore.put(node, unreadableLines(log, "config", "").size()));
 
-        put("config", "{\"maximum_lag_on_failover\": 1048576, \"synchronous_mode\": \"off\", \"synchronous_node_count\": 1,"
-                + " \"pause\": false, \"parameters\": {\"work_mem\": \"8MB\"}, \"quorum_commit\": true}");
+        put(
+                "config",
+                "{\"maximum_lag_on_failover\": 1048576, \"synchronous_mode\": \"off\", \"synchronous_node_count\": 1,"
+                        + " \"pause\": false, \"parameters\": {\"work_mem\": \"8MB\"}, \"quorum_commit\": true}");
 
         for (Node node : cluster.state().nodes()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> setting(node.name(), "work_mem").equals("8MB"));
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() -> setting(node.name(), "work_mem").equals("8MB"));
         }
         assertThat(cluster.snapshot().unreadable()).doesNotContainKey("config");
-        agentLogs().forEach((node, log) ->
-                assertThat(unreadableLines(log, "config", "")).as(node + ": no new line for config").hasSize(linesBefore.get(node)));
+        agentLogs()
+                .forEach((node, log) -> assertThat(unreadableLines(log, "config", ""))
+                        .as(node + ": no new line for config")
+                        .hasSize(linesBefore.get(node)));
     }
 
     /**
@@ -275,20 +325,33 @@ class BadDcsValuesIT {
     @Order(5)
     void anUnreadableSwitchoverIsRefusedANewRequestAndCancelledBySwitchoverCancel() throws Exception {
         String primary = cluster.primary().name();
-        String candidate = cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        String candidate = cluster.replicas().stream()
+                .map(Member::name)
+                .sorted()
+                .findFirst()
+                .orElseThrow();
         // A value of its own: the first test's is gone if its leader race ended in a promotion (the new leader clears
         // the switchover key).
-        put("switchover", "{\"leader\": \"" + primary + "\", \"candidate\": \"" + candidate + "\", \"requested_at\": \""
-                + Instant.now() + "\", \"scheduled_at\": \"next tuesday\", \"failover\": false}");
-        await().atMost(Duration.ofSeconds(5)).until(() -> cluster.snapshot().unreadable().containsKey("switchover"));
+        put(
+                "switchover",
+                "{\"leader\": \"" + primary + "\", \"candidate\": \"" + candidate + "\", \"requested_at\": \""
+                        + Instant.now() + "\", \"scheduled_at\": \"next tuesday\", \"failover\": false}");
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> cluster.snapshot().unreadable().containsKey("switchover"));
         try {
-            TestCluster.ApiReply refused = cluster.api(primary, "POST", "/switchover", "{\"candidate\": \"" + candidate + "\"}", null);
-            System.out.printf("a switchover requested over the unreadable one: %d %s%n", refused.status(), refused.body());
+            TestCluster.ApiReply refused =
+                    cluster.api(primary, "POST", "/switchover", "{\"candidate\": \"" + candidate + "\"}", null);
+            System.out.printf(
+                    "a switchover requested over the unreadable one: %d %s%n", refused.status(), refused.body());
             assertThat(refused.status()).as(refused.body()).isEqualTo(409);
             assertThat(cluster.primary().name()).isEqualTo(primary);
 
-            assertThat(cluster.cli("switchover", "--cancel")).as("exit status of warden switchover --cancel").isZero();
-            assertThat(get("switchover")).as("the switchover key after --cancel").isEmpty();
+            assertThat(cluster.cli("switchover", "--cancel"))
+                    .as("exit status of warden switchover --cancel")
+                    .isZero();
+            assertThat(get("switchover"))
+                    .as("the switchover key after --cancel")
+                    .isEmpty();
         } finally {
             etcd.getKVClient().delete(bytes("switchover")).get(5, TimeUnit.SECONDS);
         }
@@ -301,33 +364,56 @@ class BadDcsValuesIT {
         etcd.getKVClient().delete(bytes("switchover")).get(5, TimeUnit.SECONDS);
         byte[] history = get("history").orElseThrow().getValue().getBytes();
         String primary = cluster.primary().name();
-        String candidate = cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        String candidate = cluster.replicas().stream()
+                .map(Member::name)
+                .sorted()
+                .findFirst()
+                .orElseThrow();
         Path candidateLog = workDir(cluster.node(candidate)).resolve("agent.log");
 
-        CompletableFuture<TestCluster.ApiReply> reply = CompletableFuture.supplyAsync(() -> cluster.api(primary, "POST", "/switchover",
-                "{\"leader\": \"" + primary + "\", \"candidate\": \"" + candidate + "\"}", null));
-        await().atMost(Duration.ofSeconds(20)).pollInterval(Duration.ofMillis(50)).until(() -> Files.readString(candidateLog)
-                .contains("waiting for routers to stop routing to the old primary: [" + ROUTER_OF_MINE + " (its status is unreadable)]"));
+        CompletableFuture<TestCluster.ApiReply> reply = CompletableFuture.supplyAsync(() -> cluster.api(
+                primary,
+                "POST",
+                "/switchover",
+                "{\"leader\": \"" + primary + "\", \"candidate\": \"" + candidate + "\"}",
+                null));
+        await().atMost(Duration.ofSeconds(20))
+                .pollInterval(Duration.ofMillis(50))
+                .until(() -> Files.readString(candidateLog)
+                        .contains("waiting for routers to stop routing to the old primary: [" + ROUTER_OF_MINE
+                                + " (its status is unreadable)]"));
         Thread.sleep(BARRIER_HOLD.toMillis());
-        assertThat(reply).as("the switchover, while the unreadable router key stands").isNotDone();
-        assertThat(cluster.queryLong(candidate, "select pg_is_in_recovery()::int")).as(candidate + " still in recovery").isEqualTo(1);
+        assertThat(reply)
+                .as("the switchover, while the unreadable router key stands")
+                .isNotDone();
+        assertThat(cluster.queryLong(candidate, "select pg_is_in_recovery()::int"))
+                .as(candidate + " still in recovery")
+                .isEqualTo(1);
         etcd.getLeaseClient().revoke(myLease).get(5, TimeUnit.SECONDS);
 
-        assertThat(reply).succeedsWithin(Duration.ofSeconds(30)).satisfies(r -> assertThat(r.status()).as(r.body()).isEqualTo(200));
+        assertThat(reply)
+                .succeedsWithin(Duration.ofSeconds(30))
+                .satisfies(r -> assertThat(r.status()).as(r.body()).isEqualTo(200));
         String log = Files.readString(candidateLog);
-        Matcher barrier = Pattern.compile("routers acknowledged in (\\d+\\.\\d+) s: promoting").matcher(log);
+        Matcher barrier = Pattern.compile("routers acknowledged in (\\d+\\.\\d+) s: promoting")
+                .matcher(log);
         assertThat(barrier.find()).as("the candidate's barrier line").isTrue();
         double waited = Double.parseDouble(barrier.group(1));
         System.out.printf("the router barrier waited %.2f s for the unreadable router key%n", waited);
-        assertThat(waited).as("seconds the barrier waited: for the key, not for its limit").isBetween(
-                (double) BARRIER_HOLD.toSeconds(), 6.0);
+        assertThat(waited)
+                .as("seconds the barrier waited: for the key, not for its limit")
+                .isBetween((double) BARRIER_HOLD.toSeconds(), 6.0);
         assertThat(log).doesNotContain("routers did not acknowledge within");
         // Logged after the new primary published itself, which is what the switchover's answer waits for.
-        await().atMost(Duration.ofSeconds(5)).until(() -> Files.readString(candidateLog).contains("could not record timeline"));
-        assertThat(get("history").orElseThrow().getValue().getBytes()).as("the unreadable history is never overwritten").isEqualTo(history);
+        await().atMost(Duration.ofSeconds(5))
+                .until(() -> Files.readString(candidateLog).contains("could not record timeline"));
+        assertThat(get("history").orElseThrow().getValue().getBytes())
+                .as("the unreadable history is never overwritten")
+                .isEqualTo(history);
         cluster.awaitHealthy(Duration.ofSeconds(60));
-        assertThat(cluster.snapshot().optime().orElseThrow().timeline()).as("the new timeline is in the optime").isEqualTo(
-                cluster.primary().timeline());
+        assertThat(cluster.snapshot().optime().orElseThrow().timeline())
+                .as("the new timeline is in the optime")
+                .isEqualTo(cluster.primary().timeline());
     }
 
     @Test
@@ -344,17 +430,25 @@ class BadDcsValuesIT {
         etcd.getKVClient().delete(bytes("routers/" + ROUTER_OF_MINE)).get(5, TimeUnit.SECONDS);
 
         cluster.awaitHealthy(Duration.ofSeconds(60));
-        await().atMost(Duration.ofSeconds(20)).until(() -> cluster.snapshot().unreadable().isEmpty());
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.snapshot().unreadable().isEmpty());
         for (Node node : cluster.state().nodes()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> setting(node.name(), "work_mem").equals("4MB"));
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() -> setting(node.name(), "work_mem").equals("4MB"));
         }
         assertEveryNodeRunsPostgres();
     }
 
     /** Waits until a node holds the leader key under its own lease again, and returns the key. */
     private static LeaderKey awaitLeaderKeyBack(Duration timeout) {
-        return await("a leader key bound to a lease").atMost(timeout).pollInterval(Duration.ofMillis(50)).ignoreExceptions()
-                .until(() -> cluster.snapshot().leader(), l -> l.isPresent() && l.get().leaseId() != 0)
+        return await("a leader key bound to a lease")
+                .atMost(timeout)
+                .pollInterval(Duration.ofMillis(50))
+                .ignoreExceptions()
+                .until(
+                        () -> cluster.snapshot().leader(),
+                        l -> l.isPresent() && l.get().leaseId() != 0)
                 .orElseThrow();
     }
 
@@ -380,14 +474,18 @@ class BadDcsValuesIT {
 
     private static void assertEveryNodeRunsPostgres() {
         for (Node node : cluster.state().nodes()) {
-            assertThat(alive(node.agentPid())).as(node.name() + "'s agent (pid " + node.agentPid() + ")").isTrue();
+            assertThat(alive(node.agentPid()))
+                    .as(node.name() + "'s agent (pid " + node.agentPid() + ")")
+                    .isTrue();
             long postmaster;
             try {
                 postmaster = cluster.postmasterPid(node.name());
             } catch (IllegalStateException e) {
                 throw new AssertionError("postgres does not run on " + node.name() + ": " + e.getMessage(), e);
             }
-            assertThat(alive(postmaster)).as(node.name() + "'s postmaster (pid " + postmaster + ")").isTrue();
+            assertThat(alive(postmaster))
+                    .as(node.name() + "'s postmaster (pid " + postmaster + ")")
+                    .isTrue();
         }
     }
 
@@ -402,7 +500,8 @@ class BadDcsValuesIT {
                 inRecovery.put(node.name(), rs.getBoolean(1));
             }
         }
-        assertThat(inRecovery).as("which nodes are in recovery")
+        assertThat(inRecovery)
+                .as("which nodes are in recovery")
                 .containsEntry(expected, false)
                 .satisfies(all -> assertThat(all.values()).containsOnlyOnce(false));
         assertThat(cluster.primary().name()).isEqualTo(expected);
@@ -469,7 +568,8 @@ class BadDcsValuesIT {
     }
 
     private static Optional<KeyValue> get(String key) throws Exception {
-        return etcd.getKVClient().get(bytes(key)).get(5, TimeUnit.SECONDS).getKvs().stream().findFirst();
+        return etcd.getKVClient().get(bytes(key)).get(5, TimeUnit.SECONDS).getKvs().stream()
+                .findFirst();
     }
 
     /** A raw write of text bound to no lease. */
@@ -479,7 +579,9 @@ class BadDcsValuesIT {
 
     /** A raw write, as etcdctl would make it: any bytes, bound to {@code lease} (0: none). */
     private static void put(String key, byte[] value, long lease) throws Exception {
-        PutOption option = lease == 0 ? PutOption.DEFAULT : PutOption.newBuilder().withLeaseId(lease).build();
+        PutOption option = lease == 0
+                ? PutOption.DEFAULT
+                : PutOption.newBuilder().withLeaseId(lease).build();
         etcd.getKVClient().put(bytes(key), ByteSequence.from(value), option).get(5, TimeUnit.SECONDS);
     }
 }

@@ -39,7 +39,8 @@ class BadInputIT {
     private static Processes.Result agent(String yaml) throws IOException {
         Path config = Files.createTempFile(dir, "config", ".yml");
         Files.writeString(config, yaml);
-        return Processes.run(LocalDeployment.javaCommand("-Xmx64m", "agent", "--config", config.toString()), Duration.ofSeconds(60));
+        return Processes.run(
+                LocalDeployment.javaCommand("-Xmx64m", "agent", "--config", config.toString()), Duration.ofSeconds(60));
     }
 
     private static String valid(String name, String dataDir) {
@@ -71,14 +72,20 @@ class BadInputIT {
     void aMalformedConfigFileNamesTheLine() throws IOException {
         Processes.Result result = agent("name: n1\nport: [9591\n");
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.output()).contains("malformed config file").contains("line").contains("fix the YAML");
+        assertThat(result.output())
+                .contains("malformed config file")
+                .contains("line")
+                .contains("fix the YAML");
     }
 
     @Test
     void anUnknownKeyIsNamedWithTheKnownOnes() throws IOException {
         Processes.Result result = agent(valid("n1", dir.resolve("d1").toString()) + "colour: blue\n");
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.output()).contains("unknown key 'colour'").contains("known keys:").contains("data_dir");
+        assertThat(result.output())
+                .contains("unknown key 'colour'")
+                .contains("known keys:")
+                .contains("data_dir");
         assertThat(dir.resolve("d1")).doesNotExist();
     }
 
@@ -88,7 +95,9 @@ class BadInputIT {
         var keyBefore = cluster.snapshot().leader().orElseThrow();
         Processes.Result result = agent(valid("node-1", data.toString()));
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.output()).contains("node name 'node-1' is already alive in cluster 'it'").contains("another name");
+        assertThat(result.output())
+                .contains("node name 'node-1' is already alive in cluster 'it'")
+                .contains("another name");
         assertThat(data).doesNotExist();
         // The refused agent must not have touched the real node-1's leader key, not even on its way out.
         assertThat(cluster.snapshot().leader()).contains(keyBefore);
@@ -97,9 +106,12 @@ class BadInputIT {
 
     @Test
     void anUnreachableEtcdAtStartUpIsNamed() throws IOException {
-        Processes.Result result = agent(valid("n3", dir.resolve("d3").toString()).replace("9501", "9599"));
+        Processes.Result result =
+                agent(valid("n3", dir.resolve("d3").toString()).replace("9501", "9599"));
         assertThat(result.exitCode()).isEqualTo(2);
-        assertThat(result.output()).contains("cannot reach etcd at http://127.0.0.1:9599").contains("start etcd");
+        assertThat(result.output())
+                .contains("cannot reach etcd at http://127.0.0.1:9599")
+                .contains("start etcd");
     }
 
     @Test
@@ -108,7 +120,9 @@ class BadInputIT {
         Path data = dir.resolve("d4");
         Files.createDirectories(data);
         Files.writeString(data.resolve("precious.txt"), "do not touch");
-        assertThat(Processes.run(List.of("chown", "-R", "nobody", data.toString()), Duration.ofSeconds(5)).ok()).isTrue();
+        assertThat(Processes.run(List.of("chown", "-R", "nobody", data.toString()), Duration.ofSeconds(5))
+                        .ok())
+                .isTrue();
 
         Processes.Result result = agent(valid("n4", data.toString()));
 

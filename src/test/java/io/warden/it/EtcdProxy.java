@@ -46,7 +46,9 @@ final class EtcdProxy implements AutoCloseable {
 
     /** The client URLs to give the process instead of etcd's own. */
     List<String> endpoints() {
-        return listeners.stream().map(l -> "http://127.0.0.1:" + l.getLocalPort()).toList();
+        return listeners.stream()
+                .map(l -> "http://127.0.0.1:" + l.getLocalPort())
+                .toList();
     }
 
     void hold() {

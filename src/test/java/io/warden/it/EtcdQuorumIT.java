@@ -41,7 +41,8 @@ class EtcdQuorumIT {
         props.setProperty("password", cluster.state().superuserPassword());
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "2");
-        try (Connection c = DriverManager.getConnection("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", props);
+        try (Connection c = DriverManager.getConnection(
+                        "jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", props);
                 Statement s = c.createStatement()) {
             s.execute("insert into quorum_probe default values");
             return true;
@@ -64,7 +65,9 @@ class EtcdQuorumIT {
         cluster.freeze(cluster.etcdPid(2));
 
         // Within one lease the primary must stop taking writes: it can no longer prove it leads.
-        await().atMost(Duration.ofSeconds(8)).pollInterval(Duration.ofMillis(100)).until(() -> !writes(node));
+        await().atMost(Duration.ofSeconds(8))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> !writes(node));
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(() -> !writes(node));
 
         cluster.thaw(cluster.etcdPid(1));
@@ -73,7 +76,9 @@ class EtcdQuorumIT {
         cluster.awaitHealthy(Duration.ofSeconds(90));
         // Recovered means writes succeed again on whichever node leads now; a member record can trail a restart in
         // place by a cycle, so this is a condition with a deadline, not a single attempt.
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions()
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions()
                 .until(() -> writes(cluster.node(cluster.primary().name())));
     }
 }

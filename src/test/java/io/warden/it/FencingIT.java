@@ -90,15 +90,21 @@ class FencingIT {
      */
     private void assertStoppedCommittingBeforePromotion(Member old, String fromLsn, Instant faultAt, Member promoted) {
         Instant promotedAt = WalEvidence.promotedAt(cluster.dataDir(promoted.name()), promoted.timeline());
-        WalEvidence.Commit last = WalEvidence.read(cluster.dataDir(old.name()), old.timeline(), fromLsn).lastCommit()
+        WalEvidence.Commit last = WalEvidence.read(cluster.dataDir(old.name()), old.timeline(), fromLsn)
+                .lastCommit()
                 .orElseThrow(() -> new AssertionError("no commit in " + old.name() + "'s WAL since " + fromLsn));
-        System.out.printf("fence: fault at %s; %s's last commit (its WAL) at %s; %s promoted (END_OF_RECOVERY) at %s%n",
+        System.out.printf(
+                "fence: fault at %s; %s's last commit (its WAL) at %s; %s promoted (END_OF_RECOVERY) at %s%n",
                 faultAt, old.name(), last.at(), promoted.name(), promotedAt);
         assertThat(last.at())
-                .as("%s's last commit (transaction %d) comes after the fault at %s: it was still accepting writes", old.name(), last.xid(), faultAt)
+                .as(
+                        "%s's last commit (transaction %d) comes after the fault at %s: it was still accepting writes",
+                        old.name(), last.xid(), faultAt)
                 .isAfter(faultAt);
         assertThat(last.at())
-                .as("%s's last commit (transaction %d) comes before %s's END_OF_RECOVERY record", old.name(), last.xid(), promoted.name())
+                .as(
+                        "%s's last commit (transaction %d) comes before %s's END_OF_RECOVERY record",
+                        old.name(), last.xid(), promoted.name())
                 .isBefore(promotedAt);
     }
 
@@ -111,7 +117,10 @@ class FencingIT {
         String fromLsn = currentWalLsn(old.name());
 
         // The old primary is reached from inside its own namespace, where it stays reachable after the cut.
-        WriteProbe oldSide = new WriteProbe("probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.state().superuserPassword()).open());
+        WriteProbe oldSide = new WriteProbe(
+                "probe",
+                1_000_000,
+                () -> new NamespaceConnection(oldNode, cluster.state().superuserPassword()).open());
         WriteProbe newSide = new WriteProbe("probe", 1, () -> open(othersUrl(old.name())));
         await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
 
@@ -119,7 +128,8 @@ class FencingIT {
         Instant cutAt = Instant.now();
         long cutNanos = System.nanoTime();
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutNanos));
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutNanos));
         oldSide.close();
         newSide.close();
 
@@ -132,9 +142,13 @@ class FencingIT {
 
         Set<Long> onNewPrimary = ids(promoted.name());
         List<Long> newAcks = newSide.ackedIds();
-        assertThat(onNewPrimary).as("no write acknowledged by the new primary is lost").containsAll(newAcks);
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(ids(old.name())).as("the old primary now holds exactly the new primary's rows").isEqualTo(ids(promoted.name())));
+        assertThat(onNewPrimary)
+                .as("no write acknowledged by the new primary is lost")
+                .containsAll(newAcks);
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(ids(old.name()))
+                        .as("the old primary now holds exactly the new primary's rows")
+                        .isEqualTo(ids(promoted.name())));
     }
 
     @Test
@@ -155,7 +169,8 @@ class FencingIT {
         Instant frozenAt = Instant.now();
         long frozenNanos = System.nanoTime();
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        await().atMost(Duration.ofSeconds(15)).until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenNanos));
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenNanos));
         oldSide.close();
         newSide.close();
 
@@ -205,8 +220,12 @@ class FencingIT {
                     throw new CompletionException(e);
                 }
             });
-            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.queryLong(old.name(),
-                    "select count(*) from pg_stat_activity where pid = " + backend + " and state = 'active' and query like 'copy held%'") == 1);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.queryLong(
+                                    old.name(),
+                                    "select count(*) from pg_stat_activity where pid = " + backend
+                                            + " and state = 'active' and query like 'copy held%'")
+                            == 1);
 
             cluster.freeze(oldNode.agentPid());
             Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
@@ -215,11 +234,18 @@ class FencingIT {
                 writer.write("2\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             }
 
-            Object outcome = copy.handle((rows, error) -> error != null ? error.getCause() : "COPY " + rows).get(10, TimeUnit.SECONDS);
+            Object outcome = copy.handle((rows, error) -> error != null ? error.getCause() : "COPY " + rows)
+                    .get(10, TimeUnit.SECONDS);
             assertThat(outcome)
-                    .as("the session held open on %s across the fence, after %s was promoted", old.name(), promoted.name())
-                    .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).as(e.toString()).isEqualTo("08006"));
-            assertThat(Processes.alive(backend)).as("the session's backend %d outlived the fence", backend).isFalse();
+                    .as(
+                            "the session held open on %s across the fence, after %s was promoted",
+                            old.name(), promoted.name())
+                    .isInstanceOfSatisfying(
+                            SQLException.class,
+                            e -> assertThat(e.getSQLState()).as(e.toString()).isEqualTo("08006"));
+            assertThat(Processes.alive(backend))
+                    .as("the session's backend %d outlived the fence", backend)
+                    .isFalse();
         }
     }
 }

@@ -62,14 +62,14 @@ class HostLossIT {
 
         cluster.killHost(replica);
 
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
         assertThat(cluster.primary().name()).isEqualTo(primary.name());
 
         cluster.restartHost(replica);
         cluster.awaitHealthy(Duration.ofSeconds(90));
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(slots(primary.name())).contains(PostgresCtl.slotName(replica)));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(slots(primary.name())).contains(PostgresCtl.slotName(replica)));
     }
 
     @Test
@@ -79,8 +79,11 @@ class HostLossIT {
         cluster.executeOnPrimary("create table diverged(id int primary key)");
         Member old = cluster.primary();
         for (Member replica : cluster.replicas()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                    cluster.queryLong(replica.name(), "select count(*) from pg_class where relname = 'diverged'") == 1);
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() -> cluster.queryLong(
+                                    replica.name(), "select count(*) from pg_class where relname = 'diverged'")
+                            == 1);
         }
 
         // Replication is asynchronous: only writes that reached a replica can survive the primary's host. So
@@ -90,8 +93,11 @@ class HostLossIT {
         before.close();
         long lastBefore = before.ackedIds().getLast();
         for (Member replica : cluster.replicas()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                    cluster.queryLong(replica.name(), "select count(*) from ledger where id = " + lastBefore) == 1);
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() ->
+                            cluster.queryLong(replica.name(), "select count(*) from ledger where id = " + lastBefore)
+                                    == 1);
         }
 
         // Divergent history: pause the primary's WAL senders, commit rows only it has, then lose the host.
@@ -124,11 +130,14 @@ class HostLossIT {
                 Statement s = c.createStatement()) {
             for (long id : acknowledged) {
                 try (ResultSet rs = s.executeQuery("select 1 from ledger where id = " + id)) {
-                    assertThat(rs.next()).as("acknowledged write %d survives the failover", id).isTrue();
+                    assertThat(rs.next())
+                            .as("acknowledged write %d survives the failover", id)
+                            .isTrue();
                 }
             }
         }
-        assertThat(cluster.queryLong(promoted.name(), "select count(*) from diverged")).isZero();
+        assertThat(cluster.queryLong(promoted.name(), "select count(*) from diverged"))
+                .isZero();
 
         cluster.restartHost(old.name());
         cluster.awaitHealthy(Duration.ofSeconds(120));
@@ -152,8 +161,11 @@ class HostLossIT {
             cluster.executeOnPrimary("insert into churn(pad) select repeat('y', 100) from generate_series(1, 1000)");
             cluster.executeOnPrimary("select pg_switch_wal()");
             cluster.executeOnPrimary("checkpoint");
-            return cluster.queryLong(primary, "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
-                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + segment) == 0;
+            return cluster.queryLong(
+                            primary,
+                            "select count(*) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$'"
+                                    + " and ('x' || substr(name, 9))::bit(64)::bigint <= " + segment)
+                    == 0;
         });
     }
 
@@ -164,23 +176,25 @@ class HostLossIT {
         String replica = cluster.replicas().getFirst().name();
         cluster.executeOnPrimary("create table churn(id bigserial primary key, pad text)");
         cluster.executeOnPrimary("insert into churn(pad) select repeat('x', 100) from generate_series(1, 100)");
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                cluster.queryLong(replica, "select count(*) from churn") == 100);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.queryLong(replica, "select count(*) from churn") == 100);
         cluster.killHost(replica);
-        await().atMost(Duration.ofSeconds(20)).untilAsserted(() ->
-                assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(slots(primary.name())).doesNotContain(PostgresCtl.slotName(replica)));
 
         // The replica had everything up to here; once the primary holds no WAL file at or before this segment, the
         // replica cannot stream again.
-        long resumeSegment = cluster.queryLong(primary.name(),
-                "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 9))::bit(64)::bigint");
+        long resumeSegment = cluster.queryLong(
+                primary.name(), "select ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 9))::bit(64)::bigint");
         churnUntilRecycled(primary.name(), resumeSegment);
         long rows = cluster.queryLong(primary.name(), "select count(*) from churn");
 
         cluster.restartHost(replica);
         cluster.awaitHealthy(Duration.ofSeconds(120));
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                cluster.queryLong(replica, "select count(*) from churn") == rows);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.queryLong(replica, "select count(*) from churn") == rows);
         assertThat(slots(primary.name())).contains(PostgresCtl.slotName(replica));
         Path log = Path.of(cluster.node(replica).configFile()).getParent().resolve("agent.log");
         assertThat(Files.readString(log))
@@ -194,7 +208,8 @@ class HostLossIT {
         Member old = cluster.primary();
         // Recovery after the rewind starts at the old primary's last checkpoint: the segment holding its redo point
         // is what the new primary must still have for the old one to stream again.
-        long redoSegment = cluster.queryLong(old.name(),
+        long redoSegment = cluster.queryLong(
+                old.name(),
                 "select ('x' || substr(pg_walfile_name(redo_lsn), 9))::bit(64)::bigint from pg_control_checkpoint()");
         cluster.killHost(old.name());
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
@@ -204,8 +219,9 @@ class HostLossIT {
         cluster.restartHost(old.name());
         cluster.awaitHealthy(Duration.ofSeconds(150));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                cluster.queryLong(old.name(), "select count(*) from churn") == rows);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.queryLong(old.name(), "select count(*) from churn") == rows);
         Path log = Path.of(cluster.node(old.name()).configFile()).getParent().resolve("agent.log");
         // pg_rewind itself succeeds (the divergence point is still on both sides); the recovery after it cannot.
         assertThat(Files.readString(log))

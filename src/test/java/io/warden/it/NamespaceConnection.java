@@ -23,7 +23,9 @@ final class NamespaceConnection {
 
     Connection open() throws SQLException {
         return (Connection) java.lang.reflect.Proxy.newProxyInstance(
-                getClass().getClassLoader(), new Class<?>[] {Connection.class}, (proxy, method, args) -> switch (method.getName()) {
+                getClass().getClassLoader(),
+                new Class<?>[] {Connection.class},
+                (proxy, method, args) -> switch (method.getName()) {
                     case "createStatement" -> statement();
                     case "close" -> null;
                     default -> throw new UnsupportedOperationException(method.getName());
@@ -32,7 +34,9 @@ final class NamespaceConnection {
 
     private java.sql.Statement statement() {
         return (java.sql.Statement) java.lang.reflect.Proxy.newProxyInstance(
-                getClass().getClassLoader(), new Class<?>[] {java.sql.Statement.class}, (proxy, method, args) -> switch (method.getName()) {
+                getClass().getClassLoader(),
+                new Class<?>[] {java.sql.Statement.class},
+                (proxy, method, args) -> switch (method.getName()) {
                     case "execute" -> run((String) args[0]);
                     case "close" -> null;
                     default -> throw new UnsupportedOperationException(method.getName());
@@ -41,8 +45,19 @@ final class NamespaceConnection {
 
     private boolean run(String sql) throws SQLException {
         var result = Processes.run(
-                List.of("ip", "netns", "exec", node.netns(), "psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
-                        "host=127.0.0.1 port=" + node.port() + " user=postgres dbname=postgres connect_timeout=1", "-c", sql),
+                List.of(
+                        "ip",
+                        "netns",
+                        "exec",
+                        node.netns(),
+                        "psql",
+                        "-X",
+                        "-q",
+                        "-v",
+                        "ON_ERROR_STOP=1",
+                        "host=127.0.0.1 port=" + node.port() + " user=postgres dbname=postgres connect_timeout=1",
+                        "-c",
+                        sql),
                 Map.of("PGPASSWORD", password),
                 Duration.ofSeconds(5));
         if (!result.ok()) {

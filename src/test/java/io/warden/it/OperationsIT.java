@@ -44,7 +44,11 @@ class OperationsIT {
 
     @BeforeAll
     static void start() throws SQLException {
-        cluster = TestCluster.start("operations", 3, 10100, "process",
+        cluster = TestCluster.start(
+                "operations",
+                3,
+                10100,
+                "process",
                 Map.of("primary_start_timeout", PRIMARY_START_TIMEOUT.toSeconds() + "s"));
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
     }
@@ -73,12 +77,20 @@ class OperationsIT {
     @Order(1)
     void switchoverUnderWriteLoadThroughTheRoutersLosesNoAcknowledgedWrite() throws Exception {
         Member old = cluster.primary();
-        String candidate = cluster.replicas().stream().map(Member::name).sorted().findFirst().orElseThrow();
+        String candidate = cluster.replicas().stream()
+                .map(Member::name)
+                .sorted()
+                .findFirst()
+                .orElseThrow();
         try (WriteProbe probe = new WriteProbe("probe", 1, cluster::connectThroughRouters)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 20);
 
-            TestCluster.ApiReply reply = cluster.api(old.name(), "POST", "/switchover",
-                    "{\"leader\": \"" + old.name() + "\", \"candidate\": \"" + candidate + "\"}", null);
+            TestCluster.ApiReply reply = cluster.api(
+                    old.name(),
+                    "POST",
+                    "/switchover",
+                    "{\"leader\": \"" + old.name() + "\", \"candidate\": \"" + candidate + "\"}",
+                    null);
 
             assertThat(reply.status()).as(reply.body()).isEqualTo(200);
             assertThat(cluster.primary().name()).isEqualTo(candidate);
@@ -91,7 +103,9 @@ class OperationsIT {
         // The old primary follows the new one.
         await().atMost(Duration.ofMinutes(2)).ignoreExceptions().until(() -> {
             Member m = cluster.snapshot().members().get(old.name());
-            return m.role() == Role.REPLICA && m.state() == MemberState.STREAMING && m.timeline() == cluster.primary().timeline();
+            return m.role() == Role.REPLICA
+                    && m.state() == MemberState.STREAMING
+                    && m.timeline() == cluster.primary().timeline();
         });
         assertThat(cluster.snapshot().history().getLast().reason()).contains("switchover to me");
         awaitHealthy();
@@ -101,14 +115,18 @@ class OperationsIT {
     @Order(2)
     void failoverRefusesANofailoverCandidateAndAutomaticFailoverAvoidsIt() {
         String primary = cluster.primary().name();
-        List<String> replicas = cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas =
+                cluster.replicas().stream().map(Member::name).sorted().toList();
         String tagged = replicas.get(0);
         String other = replicas.get(1);
         cluster.reconfigureNode(tagged, "tags:\n  nofailover: true");
         awaitHealthy();
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> cluster.snapshot().members().get(tagged).tags().nofailover());
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> cluster.snapshot().members().get(tagged).tags().nofailover());
 
-        TestCluster.ApiReply refused = cluster.api(primary, "POST", "/failover", "{\"candidate\": \"" + tagged + "\"}", null);
+        TestCluster.ApiReply refused =
+                cluster.api(primary, "POST", "/failover", "{\"candidate\": \"" + tagged + "\"}", null);
         assertThat(refused.status()).isEqualTo(412);
         assertThat(refused.body()).contains("nofailover");
 
@@ -119,7 +137,8 @@ class OperationsIT {
         awaitHealthy();
 
         // A manual failover to an eligible node goes through.
-        TestCluster.ApiReply manual = cluster.api(other, "POST", "/failover", "{\"candidate\": \"" + primary + "\"}", null);
+        TestCluster.ApiReply manual =
+                cluster.api(other, "POST", "/failover", "{\"candidate\": \"" + primary + "\"}", null);
         assertThat(manual.status()).as(manual.body()).isEqualTo(200);
         assertThat(cluster.primary().name()).isEqualTo(primary);
         awaitHealthy();
@@ -129,12 +148,15 @@ class OperationsIT {
     @Order(3)
     void aReloadParameterIsLiveOnEveryNode() {
         String primary = cluster.primary().name();
-        TestCluster.ApiReply reply = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"9MB\"}}", null);
+        TestCluster.ApiReply reply =
+                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"9MB\"}}", null);
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         assertThat(reply.body()).contains("\"restart_required\":[]");
 
         for (var node : cluster.state().nodes()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> setting(node.name(), "work_mem").equals("9MB"));
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() -> setting(node.name(), "work_mem").equals("9MB"));
         }
     }
 
@@ -142,20 +164,24 @@ class OperationsIT {
     @Order(4)
     void aRestartParameterReachesEveryNodeThroughARollingRestart() {
         String primary = cluster.primary().name();
-        TestCluster.ApiReply reply =
-                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"max_locks_per_transaction\": \"128\"}}", null);
+        TestCluster.ApiReply reply = cluster.api(
+                primary, "PATCH", "/config", "{\"parameters\": {\"max_locks_per_transaction\": \"128\"}}", null);
         assertThat(reply.status()).as(reply.body()).isEqualTo(200);
         assertThat(reply.body()).contains("max_locks_per_transaction");
-        await().atMost(Duration.ofSeconds(30)).until(() -> cluster.snapshot().members().values().stream().allMatch(Member::pendingRestart));
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> cluster.snapshot().members().values().stream().allMatch(Member::pendingRestart));
 
         assertThat(cluster.cli("restart", "--pending")).isZero();
 
         awaitHealthy();
         for (var node : cluster.state().nodes()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions()
-                    .until(() -> setting(node.name(), "max_locks_per_transaction").equals("128"));
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .until(() ->
+                            setting(node.name(), "max_locks_per_transaction").equals("128"));
         }
-        await().atMost(Duration.ofSeconds(20)).until(() -> cluster.snapshot().members().values().stream().noneMatch(Member::pendingRestart));
+        await().atMost(Duration.ofSeconds(20))
+                .until(() -> cluster.snapshot().members().values().stream().noneMatch(Member::pendingRestart));
     }
 
     /**
@@ -166,12 +192,14 @@ class OperationsIT {
      */
     @Test
     @Order(5)
-    void whilePausedAPrimaryDownLongerThanPrimaryStartTimeoutIsNotFailedOverAndResumeRestartsItInPlace() throws Exception {
+    void whilePausedAPrimaryDownLongerThanPrimaryStartTimeoutIsNotFailedOverAndResumeRestartsItInPlace()
+            throws Exception {
         Member before = cluster.primary();
         String primary = before.name();
         List<HistoryEntry> history = cluster.snapshot().history();
         assertThat(cluster.cli("pause")).isZero();
-        await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().config().pause());
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.snapshot().config().pause());
 
         try {
             long postmaster = cluster.postmasterPid(primary);
@@ -179,25 +207,39 @@ class OperationsIT {
             long killedAt = System.nanoTime();
             // Twice primary_start_timeout, counted from the moment the leader's record says stopped: it keeps the key,
             // nobody restarts its postgres, nobody else is promoted.
-            await().during(PRIMARY_START_TIMEOUT.multipliedBy(2)).atMost(PRIMARY_START_TIMEOUT.multipliedBy(4)).untilAsserted(() -> {
-                ClusterSnapshot s = cluster.snapshot();
-                assertThat(s.leader().map(LeaderKey::name)).as("the leader key").contains(primary);
-                assertThat(s.members().get(primary)).as(primary + "'s record").extracting(Member::state).isEqualTo(MemberState.STOPPED);
-                assertThat(s.members().values().stream().filter(m -> m.role() == Role.PRIMARY).map(Member::name))
-                        .as("members running as primary").isEmpty();
-                assertThat(s.history()).as("the history").isEqualTo(history);
-            });
+            await().during(PRIMARY_START_TIMEOUT.multipliedBy(2))
+                    .atMost(PRIMARY_START_TIMEOUT.multipliedBy(4))
+                    .untilAsserted(() -> {
+                        ClusterSnapshot s = cluster.snapshot();
+                        assertThat(s.leader().map(LeaderKey::name))
+                                .as("the leader key")
+                                .contains(primary);
+                        assertThat(s.members().get(primary))
+                                .as(primary + "'s record")
+                                .extracting(Member::state)
+                                .isEqualTo(MemberState.STOPPED);
+                        assertThat(s.members().values().stream()
+                                        .filter(m -> m.role() == Role.PRIMARY)
+                                        .map(Member::name))
+                                .as("members running as primary")
+                                .isEmpty();
+                        assertThat(s.history()).as("the history").isEqualTo(history);
+                    });
             assertThat(Processes.alive(postmaster)).isFalse();
-            assertThat(Duration.ofNanos(System.nanoTime() - killedAt)).isGreaterThan(PRIMARY_START_TIMEOUT.multipliedBy(2));
+            assertThat(Duration.ofNanos(System.nanoTime() - killedAt))
+                    .isGreaterThan(PRIMARY_START_TIMEOUT.multipliedBy(2));
 
-            // No primary now: a session is held for wait_for_node (10 s), then refused with the reason; not left hanging.
+            // No primary now: a session is held for wait_for_node (10 s), then refused with the reason; not left
+            // hanging.
             long start = System.nanoTime();
             assertThatThrownBy(() -> cluster.connectThroughRouter(1, 40).close())
                     .isInstanceOfSatisfying(SQLException.class, e -> {
                         assertThat(e.getSQLState()).isEqualTo("57P03");
                         assertThat(e.getMessage()).contains("no primary became available within wait_for_node (10 s)");
                     });
-            assertThat(Duration.ofNanos(System.nanoTime() - start)).as("held, not refused at once").isGreaterThan(Duration.ofSeconds(9));
+            assertThat(Duration.ofNanos(System.nanoTime() - start))
+                    .as("held, not refused at once")
+                    .isGreaterThan(Duration.ofSeconds(9));
 
             // A session opened through the routers waits for a primary instead of being refused, and reaches it once
             // resume has restarted it.
@@ -221,7 +263,9 @@ class OperationsIT {
         }
         Member after = cluster.primary();
         assertThat(after.name()).isEqualTo(primary);
-        assertThat(after.timeline()).as("restarted in place, not promoted anywhere").isEqualTo(before.timeline());
+        assertThat(after.timeline())
+                .as("restarted in place, not promoted anywhere")
+                .isEqualTo(before.timeline());
         assertThat(cluster.snapshot().history()).isEqualTo(history);
         Path log = Path.of(cluster.node(primary).configFile()).resolveSibling("agent.log");
         assertThat(Files.readString(log)).contains("restarted postgres in place as primary");
@@ -234,18 +278,28 @@ class OperationsIT {
         String primary = cluster.primary().name();
         TestCluster.ApiReply before = cluster.api(primary, "GET", "/config", null, null);
 
-        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": \"node-9\"}", null).status()).isEqualTo(412);
-        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": ", null).status()).isEqualTo(400);
-        assertThat(cluster.api(primary, "POST", "/failover", "{}", null).status()).isEqualTo(400);
-        TestCluster.ApiReply range = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"max_connections\": \"0\"}}", null);
+        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": \"node-9\"}", null)
+                        .status())
+                .isEqualTo(412);
+        assertThat(cluster.api(primary, "POST", "/switchover", "{\"candidate\": ", null)
+                        .status())
+                .isEqualTo(400);
+        assertThat(cluster.api(primary, "POST", "/failover", "{}", null).status())
+                .isEqualTo(400);
+        TestCluster.ApiReply range =
+                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"max_connections\": \"0\"}}", null);
         assertThat(range.status()).isEqualTo(400);
         assertThat(range.body()).contains("max_connections").contains("minimum");
-        assertThat(cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"maybe\"}", null).status()).isEqualTo(400);
+        assertThat(cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"maybe\"}", null)
+                        .status())
+                .isEqualTo(400);
 
         // Two editors read the same revision; the second write loses the race and is told so.
         String etag = before.etag();
-        TestCluster.ApiReply first = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"10MB\"}}", etag);
-        TestCluster.ApiReply second = cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"11MB\"}}", etag);
+        TestCluster.ApiReply first =
+                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"10MB\"}}", etag);
+        TestCluster.ApiReply second =
+                cluster.api(primary, "PATCH", "/config", "{\"parameters\": {\"work_mem\": \"11MB\"}}", etag);
         assertThat(first.status()).isEqualTo(200);
         assertThat(second.status()).isEqualTo(409);
         assertThat(cluster.snapshot().config().parameters()).containsEntry("work_mem", "10MB");

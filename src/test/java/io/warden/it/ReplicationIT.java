@@ -38,9 +38,12 @@ class ReplicationIT {
 
         assertThat(cluster.replicas()).hasSize(2);
         for (Member replica : cluster.replicas()) {
-            await().atMost(Duration.ofSeconds(20)).ignoreExceptions().untilAsserted(() ->
-                    assertThat(cluster.queryLong(replica.name(), "select count(*) from fruit")).isEqualTo(1000));
-            assertThat(cluster.queryLong(replica.name(), "select pg_is_in_recovery()::int")).isEqualTo(1);
+            await().atMost(Duration.ofSeconds(20))
+                    .ignoreExceptions()
+                    .untilAsserted(() -> assertThat(cluster.queryLong(replica.name(), "select count(*) from fruit"))
+                            .isEqualTo(1000));
+            assertThat(cluster.queryLong(replica.name(), "select pg_is_in_recovery()::int"))
+                    .isEqualTo(1);
         }
     }
 
@@ -53,16 +56,20 @@ class ReplicationIT {
 
         cluster.killPostmaster(before.name());
 
-        await().atMost(Duration.ofSeconds(30)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().untilAsserted(() -> {
-            Member now = cluster.primary();
-            assertThat(now.name()).isEqualTo(before.name());
-            assertThat(now.postgresPid()).isNotEqualTo(oldPostmaster).isNotZero();
-        });
+        await().atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions()
+                .untilAsserted(() -> {
+                    Member now = cluster.primary();
+                    assertThat(now.name()).isEqualTo(before.name());
+                    assertThat(now.postgresPid()).isNotEqualTo(oldPostmaster).isNotZero();
+                });
         Member after = cluster.primary();
         assertThat(after.timeline()).as("same timeline: no promotion happened").isEqualTo(before.timeline());
         assertThat(cluster.snapshot().history()).isEqualTo(snapshot.history());
         cluster.executeOnPrimary("insert into fruit values (1001, 'after the crash')");
-        assertThat(cluster.queryLong(before.name(), "select count(*) from fruit")).isEqualTo(1001);
+        assertThat(cluster.queryLong(before.name(), "select count(*) from fruit"))
+                .isEqualTo(1001);
     }
 
     @Test
@@ -74,11 +81,17 @@ class ReplicationIT {
         cluster.executeOnPrimary("create table if not exists fruit_probe(id bigint primary key)");
         try (WriteProbe probe = new WriteProbe("fruit_probe", 1, cluster::connectPrimary)) {
             // Three lease lifetimes: long enough for a lapsed lease to have caused a failover.
-            await().during(Duration.ofSeconds(9)).atMost(Duration.ofSeconds(15)).pollInterval(Duration.ofMillis(250))
+            await().during(Duration.ofSeconds(9))
+                    .atMost(Duration.ofSeconds(15))
+                    .pollInterval(Duration.ofMillis(250))
                     .until(() -> cluster.primary().name().equals(leader.name()));
             probe.close();
-            assertThat(probe.failures()).as("writes that failed while one etcd member was down").isEmpty();
-            assertThat(probe.acks()).as("writes acknowledged while one etcd member was down").hasSizeGreaterThan(20);
+            assertThat(probe.failures())
+                    .as("writes that failed while one etcd member was down")
+                    .isEmpty();
+            assertThat(probe.acks())
+                    .as("writes acknowledged while one etcd member was down")
+                    .hasSizeGreaterThan(20);
         }
         assertThat(cluster.primary().timeline()).isEqualTo(leader.timeline());
     }

@@ -9,7 +9,6 @@ import io.warden.common.Processes;
 import io.warden.http.PrometheusText;
 import io.warden.runtime.DeploymentState.RouterProcess;
 import io.warden.runtime.LocalDeployment;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.Socket;
@@ -110,7 +109,8 @@ class RouterIT {
             String busy = nodeOf(first);
             for (int i = 0; i < 3; i++) {
                 Connection c = DriverManager.getConnection(
-                        "jdbc:postgresql://" + cluster.node(busy).host() + ":" + cluster.node(busy).port() + "/postgres",
+                        "jdbc:postgresql://" + cluster.node(busy).host() + ":"
+                                + cluster.node(busy).port() + "/postgres",
                         props());
                 held.add(c);
             }
@@ -122,16 +122,21 @@ class RouterIT {
             for (int i = 0; i < 3; i++) {
                 String[] view = new String[1];
                 await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-                    view[0] = http.send(java.net.http.HttpRequest.newBuilder(
-                                    java.net.URI.create("http://" + second.host() + ":" + second.apiPort() + "/status")).build(),
-                            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+                    view[0] = http.send(
+                                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+                                                    "http://" + second.host() + ":" + second.apiPort() + "/status"))
+                                            .build(),
+                                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                            .body();
                     var status = io.warden.common.Json.json().readTree(view[0]);
                     return status.path("load").path(busy).asLong() >= 1
                             && status.path("replicas").size() == 2
                             && status.path("sessions").size() == 0;
                 });
                 try (Connection c = open(url(true, router(2)))) {
-                    assertThat(nodeOf(c)).as("router 2 avoids the replica router 1 keeps busy; its view: " + view[0]).isNotEqualTo(busy);
+                    assertThat(nodeOf(c))
+                            .as("router 2 avoids the replica router 1 keeps busy; its view: " + view[0])
+                            .isNotEqualTo(busy);
                 }
             }
         } finally {
@@ -166,11 +171,17 @@ class RouterIT {
                             return e;
                         }
                     });
-                    await().atMost(Duration.ofSeconds(10)).until(() -> cluster.queryLong(node,
-                            "select count(*) from pg_stat_activity where state = 'active' and query like '%as " + marker + "'") == 1);
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> cluster.queryLong(
+                                            node,
+                                            "select count(*) from pg_stat_activity where state = 'active' and query like '%as "
+                                                    + marker + "'")
+                                    == 1);
                     s.cancel();
                     Throwable result = running.get(10, java.util.concurrent.TimeUnit.SECONDS);
-                    assertThat(result).isInstanceOf(SQLException.class).hasMessageContaining("canceling statement due to user request");
+                    assertThat(result)
+                            .isInstanceOf(SQLException.class)
+                            .hasMessageContaining("canceling statement due to user request");
                 }
             }
         }
@@ -184,13 +195,23 @@ class RouterIT {
                 Properties require = props();
                 require.setProperty("sslmode", "require");
                 try (Connection c = DriverManager.getConnection(url(readOnly, router(i)), require)) {
-                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")).isEqualTo("t");
+                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
+                            .isEqualTo("t");
                 }
-                var psql = Processes.run(List.of("psql", "-X", "-At",
-                        "host=" + router(i).host() + " port=" + (readOnly ? router(i).readOnlyPort() : router(i).readWritePort())
-                                + " user=postgres dbname=postgres sslmode=require",
-                        "-c", "select ssl from pg_stat_ssl where pid = pg_backend_pid()"),
-                        Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(20));
+                var psql = Processes.run(
+                        List.of(
+                                "psql",
+                                "-X",
+                                "-At",
+                                "host=" + router(i).host() + " port="
+                                        + (readOnly
+                                                ? router(i).readOnlyPort()
+                                                : router(i).readWritePort())
+                                        + " user=postgres dbname=postgres sslmode=require",
+                                "-c",
+                                "select ssl from pg_stat_ssl where pid = pg_backend_pid()"),
+                        Map.of("PGPASSWORD", cluster.state().superuserPassword()),
+                        Duration.ofSeconds(20));
                 assertThat(psql.output().strip()).isEqualTo("t");
             }
         }
@@ -198,10 +219,14 @@ class RouterIT {
 
     /** Router {@code r}'s count of open client connections, the figure max_connections is checked against. */
     private static long openConnections(RouterProcess r) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                        .timeout(Duration.ofSeconds(5)).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String text = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
         // Read strictly: the router's whole /metrics must be well-formed, not only this line.
         return Optional.ofNullable(PrometheusText.parse(text).get("warden_router_connections"))
                 .flatMap(PrometheusText.Family::value)
@@ -274,8 +299,12 @@ class RouterIT {
         RouterProcess r = router(1);
         // Each is refused from its first bytes, with the reason; the length is the first thing read.
         Map<String, byte[]> refused = new java.util.LinkedHashMap<>();
-        refused.put("invalid startup packet length 1195725856", "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
-        refused.put("invalid startup packet length 2147483647", new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0});
+        refused.put(
+                "invalid startup packet length 1195725856",
+                "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        refused.put(
+                "invalid startup packet length 2147483647",
+                new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff, 0, 0, 0, 0});
         refused.put("unsupported protocol or request code 305419896", new byte[] {0, 0, 0, 8, 0x12, 0x34, 0x56, 0x78});
         for (var bad : refused.entrySet()) {
             Map<Character, String> error = errorResponse(replyTo(r, bad.getValue(), false));
@@ -285,7 +314,9 @@ class RouterIT {
         // A packet that announces 100 bytes and brings 8 before the client closes: nothing to answer, closed at once
         // (well within the startup timeout).
         long start = System.nanoTime();
-        assertThat(replyTo(r, new byte[] {0, 0, 0, 100, 0, 3, 0, 0}, true)).as("the reply to a truncated startup packet").isEmpty();
+        assertThat(replyTo(r, new byte[] {0, 0, 0, 100, 0, 3, 0, 0}, true))
+                .as("the reply to a truncated startup packet")
+                .isEmpty();
         assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofSeconds(5));
 
         // Thousands of connections opened and dropped, and a silent one held open.
@@ -301,20 +332,29 @@ class RouterIT {
         silent.setSoTimeout(30_000);
         Map<Character, String> error = errorResponse(silent.getInputStream().readAllBytes());
         assertThat(error.get('C')).isEqualTo("08P01");
-        assertThat(error.get('M')).as("the silent client is dropped after the startup timeout").isEqualTo("no startup packet within 10000 ms");
+        assertThat(error.get('M'))
+                .as("the silent client is dropped after the startup timeout")
+                .isEqualTo("no startup packet within 10000 ms");
         silent.close();
     }
 
     /** How many sessions router {@code r} has routed to {@code node} through {@code port} ("read_write", "read_only"). */
     private static long routed(RouterProcess r, String port, String node) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                        .timeout(Duration.ofSeconds(5)).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String text = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
         // The Prometheus client writes labels sorted by name and every value as a float.
         String prefix = "warden_router_routed_total{node=\"" + node + "\",port=\"" + port + "\"} ";
-        return text.lines().filter(l -> l.startsWith(prefix))
-                .mapToLong(l -> (long) Double.parseDouble(l.substring(prefix.length()).trim())).sum();
+        return text.lines()
+                .filter(l -> l.startsWith(prefix))
+                .mapToLong(l ->
+                        (long) Double.parseDouble(l.substring(prefix.length()).trim()))
+                .sum();
     }
 
     @Test
@@ -322,8 +362,10 @@ class RouterIT {
     void aNodeThatAcceptsTcpButNeverAnswersDoesNotStallTheRouter() throws Exception {
         RouterProcess r = router(1);
         // A "replica" whose port accepts connections and then says nothing, published in the DCS like a member.
-        try (java.net.ServerSocket silent = new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
-                var dcs = new io.warden.dcs.EtcdDcs(cluster.state().etcdClientUrls(), cluster.state().cluster(), Duration.ofSeconds(5))) {
+        try (java.net.ServerSocket silent =
+                        new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
+                var dcs = new io.warden.dcs.EtcdDcs(
+                        cluster.state().etcdClientUrls(), cluster.state().cluster(), Duration.ofSeconds(5))) {
             List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
             Thread.ofVirtual().start(() -> {
                 while (!silent.isClosed()) {
@@ -337,12 +379,30 @@ class RouterIT {
             long lease = dcs.grantLease(Duration.ofSeconds(30));
             CompletableFuture<String> stuck;
             try {
-                dcs.publishMember(new Member("ghost", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "127.0.0.1",
-                        silent.getLocalPort(), "http://127.0.0.1:1", cluster.primary().timeline(), "0/0", 0, io.warden.cluster.NodeTags.NONE,
-                        0, 0, "ghost", "/nowhere", false), lease);
-                // Once router 1 has read it, the ghost gets the next read session: a streaming replica with no sessions,
+                dcs.publishMember(
+                        new Member(
+                                "ghost",
+                                io.warden.cluster.Role.REPLICA,
+                                io.warden.cluster.MemberState.STREAMING,
+                                "127.0.0.1",
+                                silent.getLocalPort(),
+                                "http://127.0.0.1:1",
+                                cluster.primary().timeline(),
+                                "0/0",
+                                0,
+                                io.warden.cluster.NodeTags.NONE,
+                                0,
+                                0,
+                                "ghost",
+                                "/nowhere",
+                                false),
+                        lease);
+                // Once router 1 has read it, the ghost gets the next read session: a streaming replica with no
+                // sessions,
                 // first by name among the least busy.
-                await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> status(r).path("replicas").has("ghost"));
+                await().atMost(Duration.ofSeconds(10))
+                        .ignoreExceptions()
+                        .until(() -> status(r).path("replicas").has("ghost"));
                 long before = routed(r, "read_only", "ghost");
                 stuck = CompletableFuture.supplyAsync(() -> {
                     Properties patient = props();
@@ -360,7 +420,9 @@ class RouterIT {
                         assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo("f");
                     }
                 }
-                assertThat(stuck).as("the session routed to the ghost, still waiting for its answer").isNotDone();
+                assertThat(stuck)
+                        .as("the session routed to the ghost, still waiting for its answer")
+                        .isNotDone();
             } finally {
                 dcs.revokeLease(lease);
                 held.forEach(sock -> {
@@ -402,38 +464,66 @@ class RouterIT {
             try {
                 RouterProcess blind = cluster.rerouteRouter(1, proxy.endpoints());
                 // Router 1 routes to the old primary and has said so in its key: the barrier must wait for it.
-                await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() ->
-                        status(blind).path("primary").asText().equals(old.name())
-                                && cluster.snapshot().routers().stream().anyMatch(r -> r.id().equals(blind.id()) && r.primary().equals(old.name())));
+                await().atMost(Duration.ofSeconds(30))
+                        .ignoreExceptions()
+                        .until(() -> status(blind).path("primary").asText().equals(old.name())
+                                && cluster.snapshot().routers().stream()
+                                        .anyMatch(r -> r.id().equals(blind.id())
+                                                && r.primary().equals(old.name())));
                 cluster.freeze(oldNode.watchdogPid());
                 cluster.freeze(oldNode.agentPid());
                 Instant leaderGone;
                 Member promoted;
                 try (WriteProbe fresh = new WriteProbe("barrier", 1, () -> cluster.connectThroughRouter(1, 3));
-                        WriteProbe held = WriteProbe.onOneSession("barrier", 1_000_000, () -> cluster.connectThroughRouter(1, 3))) {
-                    await().atMost(Duration.ofSeconds(10)).until(() -> fresh.acks().size() > 10 && held.acks().size() > 10);
+                        WriteProbe held = WriteProbe.onOneSession(
+                                "barrier", 1_000_000, () -> cluster.connectThroughRouter(1, 3))) {
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> fresh.acks().size() > 10 && held.acks().size() > 10);
                     proxy.hold();
                     // The old leader's lease ends now, as if it had expired a moment after router 1 lost etcd.
                     leaderGone = Instant.now();
-                    cluster.revokeLease(cluster.snapshot().leader().orElseThrow().leaseId());
+                    cluster.revokeLease(
+                            cluster.snapshot().leader().orElseThrow().leaseId());
                     promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-                    // Router 1 learns nothing until its lease runs out; then it stops listening and closes its sessions.
-                    await().atMost(Duration.ofSeconds(10)).until(() -> refuses(blind.host(), blind.readWritePort()) && held.ended());
+                    // Router 1 learns nothing until its lease runs out; then it stops listening and closes its
+                    // sessions.
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> refuses(blind.host(), blind.readWritePort()) && held.ended());
                 }
                 // Read before the old node thaws: its watchdog then kills postgres, and the rewind rewrites its WAL.
                 Instant promotedAt = WalEvidence.promotedAt(cluster.dataDir(promoted.name()), promoted.timeline());
-                List<WalEvidence.Commit> delivered =
-                        WalEvidence.read(cluster.dataDir(old.name()), old.timeline(), fromLsn).commitsWriting(table);
-                System.out.printf("barrier: old leader key gone at %s; %d writes router 1 delivered to %s committed after that, the last at %s;"
-                        + " %s promoted (END_OF_RECOVERY) at %s%n", leaderGone, delivered.stream().filter(c -> c.at().isAfter(leaderGone)).count(),
-                        old.name(), delivered.getLast().at(), promoted.name(), promotedAt);
-                assertThat(delivered.stream().filter(c -> c.at().isAfter(leaderGone)).count())
-                        .as("router 1 still delivered writes to the old primary after its leader key was gone at %s", leaderGone)
+                List<WalEvidence.Commit> delivered = WalEvidence.read(
+                                cluster.dataDir(old.name()), old.timeline(), fromLsn)
+                        .commitsWriting(table);
+                System.out.printf(
+                        "barrier: old leader key gone at %s; %d writes router 1 delivered to %s committed after that, the last at %s;"
+                                + " %s promoted (END_OF_RECOVERY) at %s%n",
+                        leaderGone,
+                        delivered.stream()
+                                .filter(c -> c.at().isAfter(leaderGone))
+                                .count(),
+                        old.name(),
+                        delivered.getLast().at(),
+                        promoted.name(),
+                        promotedAt);
+                assertThat(delivered.stream()
+                                .filter(c -> c.at().isAfter(leaderGone))
+                                .count())
+                        .as(
+                                "router 1 still delivered writes to the old primary after its leader key was gone at %s",
+                                leaderGone)
                         .isPositive();
-                List<WalEvidence.Commit> late = delivered.stream().filter(c -> !c.at().isBefore(promotedAt)).toList();
+                List<WalEvidence.Commit> late = delivered.stream()
+                        .filter(c -> !c.at().isBefore(promotedAt))
+                        .toList();
                 assertThat(late.size())
-                        .as("writes router 1 delivered to the old primary %s that committed at or after %s's promotion at %s"
-                                + " (the old leader's key went at %s); the first: %s", old.name(), promoted.name(), promotedAt, leaderGone,
+                        .as(
+                                "writes router 1 delivered to the old primary %s that committed at or after %s's promotion at %s"
+                                        + " (the old leader's key went at %s); the first: %s",
+                                old.name(),
+                                promoted.name(),
+                                promotedAt,
+                                leaderGone,
                                 late.stream().limit(3).toList())
                         .isZero();
             } finally {
@@ -456,7 +546,8 @@ class RouterIT {
         await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 20);
 
         var result = Processes.run(
-                LocalDeployment.javaCommand("-Xmx64m", "switchover", "--dir", cluster.dir.toString()), Duration.ofSeconds(60));
+                LocalDeployment.javaCommand("-Xmx64m", "switchover", "--dir", cluster.dir.toString()),
+                Duration.ofSeconds(60));
         assertThat(result.exitCode()).as(result.output()).isZero();
         assertThat(result.output()).contains("switched over from " + old.name());
 
@@ -466,7 +557,8 @@ class RouterIT {
         probe.close();
         for (long id : probe.ackedIds()) {
             assertThat(cluster.queryLong(promoted.name(), "select count(*) from steady where id = " + id))
-                    .as("acknowledged write %d", id).isEqualTo(1);
+                    .as("acknowledged write %d", id)
+                    .isEqualTo(1);
         }
         cluster.awaitHealthy(Duration.ofSeconds(60));
         Member former = cluster.snapshot().members().get(old.name());
@@ -513,11 +605,17 @@ class RouterIT {
             }
             // Within its 3 s lease the router fences: the open session is closed and new ones are refused.
             // The router closes it: the driver sees the connection end (08006), not an error from postgres.
-            await().atMost(Duration.ofSeconds(8)).ignoreExceptions().untilAsserted(() ->
-                    assertThatThrownBy(() -> scalar(open, "select 1"))
-                            .isInstanceOfSatisfying(SQLException.class, e -> assertThat(e.getSQLState()).as(e.toString()).isEqualTo("08006")));
-            await().atMost(Duration.ofSeconds(8)).untilAsserted(() ->
-                    assertThatThrownBy(() -> new Socket(r.host(), r.readOnlyPort()).close()).isInstanceOf(java.net.ConnectException.class));
+            await().atMost(Duration.ofSeconds(8))
+                    .ignoreExceptions()
+                    .untilAsserted(() -> assertThatThrownBy(() -> scalar(open, "select 1"))
+                            .isInstanceOfSatisfying(
+                                    SQLException.class,
+                                    e -> assertThat(e.getSQLState())
+                                            .as(e.toString())
+                                            .isEqualTo("08006")));
+            await().atMost(Duration.ofSeconds(8))
+                    .untilAsserted(() -> assertThatThrownBy(() -> new Socket(r.host(), r.readOnlyPort()).close())
+                            .isInstanceOf(java.net.ConnectException.class));
         } finally {
             for (int i = 1; i <= 3; i++) {
                 cluster.thaw(cluster.etcdPid(i));
@@ -554,12 +652,21 @@ class RouterIT {
     private void routerTwoServesMultiHostClients() throws Exception {
         for (boolean readOnly : new boolean[] {false, true}) {
             // libpq: the URI `warden uri` prints, both routers listed.
-            String hosts = router(1).host() + ":" + (readOnly ? router(1).readOnlyPort() : router(1).readWritePort()) + ","
-                    + router(2).host() + ":" + (readOnly ? router(2).readOnlyPort() : router(2).readWritePort());
-            var psql = Processes.run(List.of("psql", "-X", "-At",
-                    "postgresql://postgres@" + hosts + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write"),
-                    "-c", "select pg_is_in_recovery()"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(20));
+            String hosts = router(1).host() + ":"
+                    + (readOnly ? router(1).readOnlyPort() : router(1).readWritePort()) + ","
+                    + router(2).host() + ":"
+                    + (readOnly ? router(2).readOnlyPort() : router(2).readWritePort());
+            var psql = Processes.run(
+                    List.of(
+                            "psql",
+                            "-X",
+                            "-At",
+                            "postgresql://postgres@" + hosts + "/postgres?connect_timeout=2"
+                                    + (readOnly ? "" : "&target_session_attrs=read-write"),
+                            "-c",
+                            "select pg_is_in_recovery()"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
+                    Duration.ofSeconds(20));
             assertThat(psql.output().strip()).as(psql.output()).isEqualTo(readOnly ? "t" : "f");
         }
         // pgjdbc remembers failed hosts for hostRecheckSeconds (10 s by default); with a short recheck it moves on too.
@@ -579,8 +686,11 @@ class RouterIT {
     @Order(11)
     void aRouterOnTheEpollFallbackRelaysPlainAndTlsSessions() throws Exception {
         // Read afresh: the test before relaunched router 1 under a new pid.
-        RouterProcess first = io.warden.runtime.DeploymentState.read(cluster.dir).routers().get(0);
-        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> status(first).path("state").asText().equals("serving"));
+        RouterProcess first =
+                io.warden.runtime.DeploymentState.read(cluster.dir).routers().get(0);
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> status(first).path("state").asText().equals("serving"));
         String auto = status(first).path("transport").asText();
         assertThat(auto).isIn("io_uring", "epoll");
         java.nio.file.Path config = java.nio.file.Path.of(first.configFile());
@@ -590,34 +700,71 @@ class RouterIT {
         try {
             await().atMost(Duration.ofSeconds(10)).until(() -> refuses(first.host(), first.apiPort()));
         } catch (org.awaitility.core.ConditionTimeoutException e) {
-            throw new AssertionError("router-1 (pid " + first.pid() + ") still serves its API; sockets:\n"
-                    + Processes.run(List.of("ss", "-tanp"), Map.of(), Duration.ofSeconds(5)).output(), e);
+            throw new AssertionError(
+                    "router-1 (pid " + first.pid() + ") still serves its API; sockets:\n"
+                            + Processes.run(List.of("ss", "-tanp"), Map.of(), Duration.ofSeconds(5))
+                                    .output(),
+                    e);
         }
         java.nio.file.Files.writeString(config, before + "transport: epoll\n");
         RouterProcess relaunched;
         try {
             relaunched = LocalDeployment.relaunchRouter(cluster.dir, first);
-            await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> status(relaunched).path("state").asText().equals("serving"));
+            await().atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
+                    .until(() -> status(relaunched).path("state").asText().equals("serving"));
             java.nio.file.Path log = config.getParent().resolve("router.log");
             assertThat(status(relaunched).path("transport").asText())
-                    .as("router-1 after a restart with 'transport: epoll'; its log:\n%s", java.nio.file.Files.readString(log))
+                    .as(
+                            "router-1 after a restart with 'transport: epoll'; its log:\n%s",
+                            java.nio.file.Files.readString(log))
                     .isEqualTo("epoll");
             for (boolean readOnly : new boolean[] {false, true}) {
                 Properties require = props();
                 require.setProperty("sslmode", "require");
                 try (Connection c = DriverManager.getConnection(url(readOnly, relaunched), require)) {
-                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()")).isEqualTo("t");
+                    assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
+                            .isEqualTo("t");
                     assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo(readOnly ? "t" : "f");
                 }
             }
             // pgbench -i streams its COPY through the relay: a long one-way flow, where backpressure matters.
-            var init = Processes.run(List.of("pgbench", "-i", "-q", "-s", "1",
-                    "-h", relaunched.host(), "-p", String.valueOf(relaunched.readWritePort()), "-U", "postgres", "postgres"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(120));
+            var init = Processes.run(
+                    List.of(
+                            "pgbench",
+                            "-i",
+                            "-q",
+                            "-s",
+                            "1",
+                            "-h",
+                            relaunched.host(),
+                            "-p",
+                            String.valueOf(relaunched.readWritePort()),
+                            "-U",
+                            "postgres",
+                            "postgres"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
+                    Duration.ofSeconds(120));
             assertThat(init.exitCode()).as(init.output()).isZero();
-            var pgbench = Processes.run(List.of("pgbench", "-n", "-c", "4", "-j", "2", "-t", "200",
-                    "-h", relaunched.host(), "-p", String.valueOf(relaunched.readWritePort()), "-U", "postgres", "postgres"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(120));
+            var pgbench = Processes.run(
+                    List.of(
+                            "pgbench",
+                            "-n",
+                            "-c",
+                            "4",
+                            "-j",
+                            "2",
+                            "-t",
+                            "200",
+                            "-h",
+                            relaunched.host(),
+                            "-p",
+                            String.valueOf(relaunched.readWritePort()),
+                            "-U",
+                            "postgres",
+                            "postgres"),
+                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
+                    Duration.ofSeconds(120));
             assertThat(pgbench.exitCode()).as(pgbench.output()).isZero();
             assertThat(pgbench.output()).contains("number of transactions actually processed: 800/800");
         } finally {
@@ -634,10 +781,14 @@ class RouterIT {
     }
 
     private static com.fasterxml.jackson.databind.JsonNode status(RouterProcess r) throws Exception {
-        String body = java.net.http.HttpClient.newHttpClient().send(
-                java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/status"))
-                        .timeout(Duration.ofSeconds(5)).build(),
-                java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+        String body = java.net.http.HttpClient.newHttpClient()
+                .send(
+                        java.net.http.HttpRequest.newBuilder(
+                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/status"))
+                                .timeout(Duration.ofSeconds(5))
+                                .build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString())
+                .body();
         return io.warden.common.Json.json().readTree(body);
     }
 }

@@ -93,7 +93,8 @@ class SafetyIT {
 
     private static boolean nobodyPromoted() {
         var snapshot = cluster.snapshot();
-        return snapshot.leader().isEmpty() && snapshot.members().values().stream().noneMatch(m -> m.role() == Role.PRIMARY);
+        return snapshot.leader().isEmpty()
+                && snapshot.members().values().stream().noneMatch(m -> m.role() == Role.PRIMARY);
     }
 
     private static boolean inRecovery(String node) throws Exception {
@@ -131,7 +132,8 @@ class SafetyIT {
     @Order(1)
     void aReplicaWhoseWatchdogIsFrozenIsNotPromotedUntilItsWatchdogAnswersAgain() throws Exception {
         Member old = cluster.primary();
-        List<String> replicas = cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas =
+                cluster.replicas().stream().map(Member::name).sorted().toList();
         assertThat(replicas).hasSize(2);
         Map<String, Integer> logStart = Map.of(
                 replicas.get(0), cluster.agentLog(replicas.get(0)).length(),
@@ -144,14 +146,17 @@ class SafetyIT {
 
         await().atMost(KEY_EXPIRY).until(() -> cluster.snapshot().leader().isEmpty());
         for (String replica : replicas) {
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(logSince(replica, logStart.get(replica)))
-                    .as("%s decides it may not lead", replica)
-                    .contains("WAIT: no leader, but the watchdog is not reachable so I may not lead"));
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(logSince(replica, logStart.get(replica)))
+                            .as("%s decides it may not lead", replica)
+                            .contains("WAIT: no leader, but the watchdog is not reachable so I may not lead"));
         }
         // Several HA cycles (1 s each) with no leader: a replica that ignored its watchdog would have raced by now.
         await().during(Duration.ofSeconds(6)).atMost(Duration.ofSeconds(8)).until(SafetyIT::nobodyPromoted);
         for (String replica : replicas) {
-            assertThat(inRecovery(replica)).as("%s's postgres is still a standby", replica).isTrue();
+            assertThat(inRecovery(replica))
+                    .as("%s's postgres is still a standby", replica)
+                    .isTrue();
         }
 
         // The furthest replica is thawed: the other, though its watchdog stays frozen, still reports its position and
@@ -159,15 +164,20 @@ class SafetyIT {
         Map<String, Lsn> positions = Map.of(
                 replicas.get(0), cluster.status(replicas.get(0)).position(),
                 replicas.get(1), cluster.status(replicas.get(1)).position());
-        String thawed = replicas.stream().max(Comparator.comparing(positions::get)).orElseThrow();
-        String stillFrozen = replicas.stream().filter(r -> !r.equals(thawed)).findFirst().orElseThrow();
+        String thawed =
+                replicas.stream().max(Comparator.comparing(positions::get)).orElseThrow();
+        String stillFrozen =
+                replicas.stream().filter(r -> !r.equals(thawed)).findFirst().orElseThrow();
         int watchdogLogStart = watchdogLog(thawed).length();
         cluster.thaw(cluster.node(thawed).watchdogPid());
 
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        assertThat(promoted.name()).as("the replica whose watchdog answers again").isEqualTo(thawed);
+        assertThat(promoted.name())
+                .as("the replica whose watchdog answers again")
+                .isEqualTo(thawed);
         assertThat(watchdogLog(thawed).substring(watchdogLogStart))
-                .as("the new primary armed its watchdog").contains("Watchdog: armed");
+                .as("the new primary armed its watchdog")
+                .contains("Watchdog: armed");
         assertThat(logSince(stillFrozen, logStart.get(stillFrozen))).doesNotContain("promoted to primary");
 
         cluster.thaw(cluster.node(stillFrozen).watchdogPid());
@@ -200,7 +210,8 @@ class SafetyIT {
     @Order(2)
     void aNodeWhoseDataDirectoryBelongsToAnotherClusterIsRefusedAndItsDataLeftUntouched() throws Exception {
         Member primary = cluster.primary();
-        List<String> replicas = cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas =
+                cluster.replicas().stream().map(Member::name).sorted().toList();
         String stranger = replicas.get(0);
         String other = replicas.get(1);
         String clusterId = cluster.systemIdentifier(primary.name());
@@ -211,9 +222,24 @@ class SafetyIT {
         Files.move(data, own);
         try {
             // A cluster of its own: what an operator who pointed data_dir at the wrong directory would have.
-            var initdb = Processes.run(List.of("runuser", "-u", "postgres", "--", LocalDeployment.POSTGRES_BIN + "/initdb",
-                    "-D", data.toString(), "-U", "postgres", "--auth=trust", "--no-sync"), Map.of("LC_ALL", "C.UTF-8"), Duration.ofMinutes(2));
-            assertThat(initdb.ok()).as("initdb of the other cluster: %s", initdb.tail()).isTrue();
+            var initdb = Processes.run(
+                    List.of(
+                            "runuser",
+                            "-u",
+                            "postgres",
+                            "--",
+                            LocalDeployment.POSTGRES_BIN + "/initdb",
+                            "-D",
+                            data.toString(),
+                            "-U",
+                            "postgres",
+                            "--auth=trust",
+                            "--no-sync"),
+                    Map.of("LC_ALL", "C.UTF-8"),
+                    Duration.ofMinutes(2));
+            assertThat(initdb.ok())
+                    .as("initdb of the other cluster: %s", initdb.tail())
+                    .isTrue();
             String strangerId = cluster.systemIdentifier(stranger);
             assertThat(strangerId).isNotEqualTo(clusterId);
             String before = digest(data);
@@ -221,36 +247,47 @@ class SafetyIT {
 
             cluster.restartHost(stranger);
 
-            await().atMost(Duration.ofSeconds(30)).untilAsserted(() -> assertThat(logSince(stranger, logStart))
-                    .contains("WAIT: my data directory belongs to another cluster (system identifier " + strangerId
-                            + ", this cluster's is " + clusterId + ")"));
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(() -> assertThat(logSince(stranger, logStart))
+                            .contains("WAIT: my data directory belongs to another cluster (system identifier "
+                                    + strangerId + ", this cluster's is " + clusterId + ")"));
             // It stays that way while the rest of the cluster goes on: writes through the routers are acknowledged by
             // the same primary and reach the other replica.
             WriteProbe probe = new WriteProbe("ledger", 2_000_000, cluster::connectThroughRouters);
             try {
-                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).until(() -> {
-                    var snapshot = cluster.snapshot();
-                    Member self = snapshot.members().get(stranger);
-                    return cluster.runningPostmaster(stranger).isEmpty()
-                            && self != null && self.postgresPid() == 0
-                            && snapshot.leader().map(l -> l.name().equals(primary.name())).orElse(false)
-                            && snapshot.members().containsKey(other) && snapshot.members().get(other).isStreamingReplica();
-                });
+                await().during(Duration.ofSeconds(5))
+                        .atMost(Duration.ofSeconds(7))
+                        .until(() -> {
+                            var snapshot = cluster.snapshot();
+                            Member self = snapshot.members().get(stranger);
+                            return cluster.runningPostmaster(stranger).isEmpty()
+                                    && self != null
+                                    && self.postgresPid() == 0
+                                    && snapshot.leader()
+                                            .map(l -> l.name().equals(primary.name()))
+                                            .orElse(false)
+                                    && snapshot.members().containsKey(other)
+                                    && snapshot.members().get(other).isStreamingReplica();
+                        });
             } finally {
                 probe.close();
             }
             assertThat(probe.acks()).as("writes through the routers go on").isNotEmpty();
             long last = probe.ackedIds().getLast();
-            await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() ->
-                    cluster.queryLong(other, "select count(*) from ledger where id = " + last) == 1);
+            await().atMost(Duration.ofSeconds(10))
+                    .ignoreExceptions()
+                    .until(() -> cluster.queryLong(other, "select count(*) from ledger where id = " + last) == 1);
             assertThat(cluster.primary().name()).isEqualTo(primary.name());
 
             String decided = logSince(stranger, logStart);
-            for (String action : List.of("START_REPLICA:", "REPOINT:", "REWIND:", "CLONE:", "RECLONE:", "TAKE_LEADERSHIP:", "PROMOTE:")) {
+            for (String action : List.of(
+                    "START_REPLICA:", "REPOINT:", "REWIND:", "CLONE:", "RECLONE:", "TAKE_LEADERSHIP:", "PROMOTE:")) {
                 assertThat(decided).as("the stranger never decides %s", action).doesNotContain(action);
             }
             assertThat(cluster.systemIdentifier(stranger)).isEqualTo(strangerId);
-            assertThat(digest(data)).as("the other cluster's data directory is byte for byte as it was").isEqualTo(before);
+            assertThat(digest(data))
+                    .as("the other cluster's data directory is byte for byte as it was")
+                    .isEqualTo(before);
         } finally {
             // The node's own data back, and it rejoins (it was a replica a few seconds behind).
             cluster.killHost(stranger);
@@ -297,7 +334,8 @@ class SafetyIT {
                 Statement s = c.createStatement()) {
             tailStart = currentLsn(c);
             do {
-                s.execute("insert into tail select g, repeat('t', 200) from generate_series(" + (tailRows + 1) + ", " + (tailRows + 200) + ") g");
+                s.execute("insert into tail select g, repeat('t', 200) from generate_series(" + (tailRows + 1) + ", "
+                        + (tailRows + 200) + ") g");
                 tailRows += 200;
                 tailEnd = currentLsn(c);
             } while (tailStart.bytesBehind(tailEnd) < 512 * 1024);
@@ -309,10 +347,15 @@ class SafetyIT {
         walSenders.forEach(cluster::thaw);
 
         Member b = cluster.awaitNewPrimary(a.name(), Duration.ofSeconds(30));
-        String c = cluster.state().nodes().stream().map(n -> n.name())
-                .filter(n -> !n.equals(a.name()) && !n.equals(b.name())).findFirst().orElseThrow();
+        String c = cluster.state().nodes().stream()
+                .map(n -> n.name())
+                .filter(n -> !n.equals(a.name()) && !n.equals(b.name()))
+                .findFirst()
+                .orElseThrow();
         assertThat(b.timeline()).isGreaterThan(a.timeline());
-        assertThat(cluster.queryLong(b.name(), "select count(*) from tail")).as("A's tail never reached B").isZero();
+        assertThat(cluster.queryLong(b.name(), "select count(*) from tail"))
+                .as("A's tail never reached B")
+                .isZero();
 
         WriteProbe probe = new WriteProbe("ledger", 3_000_000, cluster::connectThroughRouters);
         try {
@@ -323,10 +366,12 @@ class SafetyIT {
         List<Long> acknowledged = probe.ackedIds();
         long lastAck = acknowledged.getLast();
         // Replication is asynchronous: only what reached C can survive B's host. C must hold it all before B dies.
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                cluster.queryLong(c, "select count(*) from ledger where id = " + lastAck) == 1);
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() -> cluster.status(c),
-                m -> m.isStreamingReplica() && m.timeline() == b.timeline());
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.queryLong(c, "select count(*) from ledger where id = " + lastAck) == 1);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.status(c), m -> m.isStreamingReplica() && m.timeline() == b.timeline());
 
         // C is held back from leading (its watchdog frozen) until A is back and takes part in the race: otherwise C
         // would be promoted before A's agent has even started, and A's position would never be compared with C's.
@@ -338,28 +383,40 @@ class SafetyIT {
 
         // A's host comes back on its old data: timeline a, with its tail.
         cluster.restartHost(a.name());
-        Member aBack = await().atMost(Duration.ofSeconds(60)).ignoreExceptions().until(() -> cluster.status(a.name()),
-                m -> m.role() == Role.REPLICA && m.timeline() == a.timeline() && m.position().compareTo(forkedAfter) > 0);
-        await().atMost(Duration.ofSeconds(20)).ignoreExceptions().until(() ->
-                cluster.queryLong(a.name(), "select count(*) from tail") == tail);
+        Member aBack = await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .until(
+                        () -> cluster.status(a.name()),
+                        m -> m.role() == Role.REPLICA
+                                && m.timeline() == a.timeline()
+                                && m.position().compareTo(forkedAfter) > 0);
+        await().atMost(Duration.ofSeconds(20))
+                .ignoreExceptions()
+                .until(() -> cluster.queryLong(a.name(), "select count(*) from tail") == tail);
         Member cHeld = cluster.status(c);
         assertThat(aBack.position())
-                .as("A's tail (%s on timeline %d) is ahead in raw LSN of C (%s on timeline %d)",
+                .as(
+                        "A's tail (%s on timeline %d) is ahead in raw LSN of C (%s on timeline %d)",
                         aBack.position(), aBack.timeline(), cHeld.position(), cHeld.timeline())
                 .isGreaterThan(cHeld.position());
         assertThat(cHeld.timeline())
                 .as("C, which streamed B's timeline until B died, reports that timeline, not its last restartpoint's")
                 .isEqualTo(b.timeline());
         assertThat(aBack.timeline()).isLessThan(cHeld.timeline());
-        await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(logSince(a.name(), aLogStart))
-                .contains("WAIT: no leader, but I am on timeline " + a.timeline() + ", older than the cluster's newest"));
-        assertThat(logSince(c, cLogStart)).contains("WAIT: no leader, but the watchdog is not reachable so I may not lead");
+        await().atMost(Duration.ofSeconds(10))
+                .untilAsserted(() -> assertThat(logSince(a.name(), aLogStart))
+                        .contains("WAIT: no leader, but I am on timeline " + a.timeline()
+                                + ", older than the cluster's newest"));
+        assertThat(logSince(c, cLogStart))
+                .contains("WAIT: no leader, but the watchdog is not reachable so I may not lead");
         await().during(Duration.ofSeconds(3)).atMost(Duration.ofSeconds(5)).until(SafetyIT::nobodyPromoted);
 
         int cRaceStart = cluster.agentLog(c).length();
         cluster.thaw(cluster.node(c).watchdogPid());
         Member newPrimary = cluster.awaitNewPrimary(b.name(), Duration.ofSeconds(30));
-        assertThat(newPrimary.name()).as("C, on B's timeline, is promoted; A, further in raw LSN on an older timeline, is not").isEqualTo(c);
+        assertThat(newPrimary.name())
+                .as("C, on B's timeline, is promoted; A, further in raw LSN on an older timeline, is not")
+                .isEqualTo(c);
         String race = logSince(c, cRaceStart);
         assertThat(race).contains("TAKE_LEADERSHIP: no leader and I am the most advanced eligible replica");
         assertThat(race).doesNotContain("is further ahead");
@@ -368,11 +425,15 @@ class SafetyIT {
                 Statement s = conn.createStatement()) {
             for (long id : acknowledged) {
                 try (ResultSet rs = s.executeQuery("select 1 from ledger where id = " + id)) {
-                    assertThat(rs.next()).as("row %d that B acknowledged is on the new primary", id).isTrue();
+                    assertThat(rs.next())
+                            .as("row %d that B acknowledged is on the new primary", id)
+                            .isTrue();
                 }
             }
         }
-        assertThat(cluster.queryLong(c, "select count(*) from tail")).as("A's tail was discarded, not merged").isZero();
+        assertThat(cluster.queryLong(c, "select count(*) from tail"))
+                .as("A's tail was discarded, not merged")
+                .isZero();
 
         // A rejoins by rewinding onto C's timeline; B's host comes back meanwhile and does the same.
         cluster.restartHost(b.name());
@@ -426,7 +487,9 @@ class SafetyIT {
             try (Statement s = held.createStatement();
                     ResultSet rs = s.executeQuery("select current_setting('cluster_name')")) {
                 rs.next();
-                assertThat(rs.getString(1)).as("router 1 relays this session to the primary").isEqualTo(old.name());
+                assertThat(rs.getString(1))
+                        .as("router 1 relays this session to the primary")
+                        .isEqualTo(old.name());
             }
             cluster.freeze(router.pid());
             cluster.freeze(cluster.node(old.name()).agentPid());
@@ -458,17 +521,24 @@ class SafetyIT {
 
             cluster.thaw(router.pid());
             await().atMost(Duration.ofSeconds(20)).until(onHeldSession::isDone);
-            assertThat(onHeldSession).as("the session to the old primary is closed, not served").isCompletedExceptionally();
+            assertThat(onHeldSession)
+                    .as("the session to the old primary is closed, not served")
+                    .isCompletedExceptionally();
             await().atMost(Duration.ofSeconds(30)).until(onNewSession::isDone);
             if (!onNewSession.isCompletedExceptionally()) {
-                assertThat(onNewSession.join()).as("a new session router 1 served after resuming").isEqualTo(promoted.name());
+                assertThat(onNewSession.join())
+                        .as("a new session router 1 served after resuming")
+                        .isEqualTo(promoted.name());
             }
 
             // The old primary still runs (its agent and watchdog are still frozen) and its table is the evidence.
             try (Connection direct = cluster.connect(old.name())) {
-                assertThat(count(direct, "select pg_is_in_recovery()::int")).as("the old primary still runs as primary").isZero();
+                assertThat(count(direct, "select pg_is_in_recovery()::int"))
+                        .as("the old primary still runs as primary")
+                        .isZero();
                 assertThat(count(direct, "select count(*) from paused_writes"))
-                        .as("rows router 1 forwarded to the old primary after resuming").isZero();
+                        .as("rows router 1 forwarded to the old primary after resuming")
+                        .isZero();
             }
         } catch (java.sql.SQLException closedByTheRouter) {
             // Closing the held session after router 1 dropped it may fail; what it proves was asserted above.
@@ -495,7 +565,8 @@ class SafetyIT {
         Member old = cluster.primary();
         assertThat(cluster.cli("pause")).isZero();
         try {
-            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.snapshot().config().pause());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.snapshot().config().pause());
             int agentLogStart = cluster.agentLog(old.name()).length();
             int watchdogLogStart = watchdogLog(old.name()).length();
             List<Long> postgresPids = postgresProcesses(old.name());
@@ -505,29 +576,48 @@ class SafetyIT {
             postgresPids.forEach(cluster::freeze);
 
             cluster.revokeLease(cluster.snapshot().leader().orElseThrow().leaseId());
-            await().atMost(Duration.ofSeconds(5)).until(() -> postgresPids.stream().noneMatch(Processes::alive));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> postgresPids.stream().noneMatch(Processes::alive));
             postgresPids.forEach(cluster::thaw);
             assertThat(logSince(old.name(), agentLogStart))
                     .contains("expired in etcd: granting a new one")
                     .contains("fencing: lease not renewed in time: ");
 
             // No renewal of the new lease moves the watchdog's deadline: it passes, and postgres was already gone.
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(watchdogLogStart))
-                    .contains("agent missed its deadline: no postgres running"));
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(watchdogLogStart))
+                            .contains("agent missed its deadline: no postgres running"));
             assertThat(watchdogLog(old.name()).substring(watchdogLogStart)).doesNotContain("disarmed");
 
             // Kill mode: a postgres started on that data directory by hand is killed at once. (Started once the killed
             // processes have been reaped: postgres refuses to start while the old postmaster's pid exists.)
-            await().atMost(Duration.ofSeconds(10)).until(() -> postgresPids.stream().noneMatch(pid -> Files.exists(Path.of("/proc", pid.toString()))));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() ->
+                            postgresPids.stream().noneMatch(pid -> Files.exists(Path.of("/proc", pid.toString()))));
             int killModeStart = watchdogLog(old.name()).length();
             Path data = cluster.dataDir(old.name());
             Path byHandLog = cluster.nodeDir(old.name()).resolve("by-hand.log");
-            Processes.Result byHand = Processes.run(List.of("runuser", "-u", "postgres", "--", "/usr/lib/postgresql/15/bin/pg_ctl", "start",
-                    "-D", data.toString(), "-l", byHandLog.toString()), Duration.ofSeconds(30));
-            await().atMost(Duration.ofSeconds(10)).untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(killModeStart))
-                    .as("pg_ctl said: %s; its log: %s", byHand.tail(), Files.exists(byHandLog) ? Files.readString(byHandLog) : "none")
-                    .contains("agent missed its deadline: killed"));
-            await().atMost(Duration.ofSeconds(10)).until(() -> cluster.runningPostmaster(old.name()).isEmpty());
+            Processes.Result byHand = Processes.run(
+                    List.of(
+                            "runuser",
+                            "-u",
+                            "postgres",
+                            "--",
+                            "/usr/lib/postgresql/15/bin/pg_ctl",
+                            "start",
+                            "-D",
+                            data.toString(),
+                            "-l",
+                            byHandLog.toString()),
+                    Duration.ofSeconds(30));
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(watchdogLog(old.name()).substring(killModeStart))
+                            .as(
+                                    "pg_ctl said: %s; its log: %s",
+                                    byHand.tail(), Files.exists(byHandLog) ? Files.readString(byHandLog) : "none")
+                            .contains("agent missed its deadline: killed"));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.runningPostmaster(old.name()).isEmpty());
         } finally {
             cluster.thawAll();
             cluster.cli("resume");

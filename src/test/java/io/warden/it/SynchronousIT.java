@@ -7,7 +7,6 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -49,24 +48,34 @@ class SynchronousIT {
 
     /** The primary has published a synchronous standby: a failover now has somewhere safe to go. */
     private static String awaitSyncStandby() {
-        return await().atMost(Duration.ofMinutes(2)).pollInterval(Duration.ofMillis(200)).ignoreExceptions().until(() -> {
-            ClusterSnapshot s = cluster.snapshot();
-            String leader = s.leader().orElseThrow().name();
-            return s.sync().filter(sync -> sync.leader().equals(leader) && !sync.standbys().isEmpty())
-                    .map(sync -> sync.standbys().getFirst()).orElse(null);
-        }, name -> name != null);
+        return await().atMost(Duration.ofMinutes(2))
+                .pollInterval(Duration.ofMillis(200))
+                .ignoreExceptions()
+                .until(
+                        () -> {
+                            ClusterSnapshot s = cluster.snapshot();
+                            String leader = s.leader().orElseThrow().name();
+                            return s.sync()
+                                    .filter(sync -> sync.leader().equals(leader)
+                                            && !sync.standbys().isEmpty())
+                                    .map(sync -> sync.standbys().getFirst())
+                                    .orElse(null);
+                        },
+                        name -> name != null);
     }
 
     /** synchronous_mode strict, set through the primary's API. */
     private static void strictMode(String primary) {
-        TestCluster.ApiReply strict = cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
+        TestCluster.ApiReply strict =
+                cluster.api(primary, "PATCH", "/config", "{\"synchronous_mode\": \"strict\"}", null);
         assertThat(strict.status()).as(strict.body()).isEqualTo(200);
     }
 
     @Test
     @Order(1)
     void killingThePrimarysHostTenTimesLosesNoAcknowledgedWrite() throws Exception {
-        TestCluster.ApiReply on = cluster.api(cluster.primary().name(), "PATCH", "/config", "{\"synchronous_mode\": \"on\"}", null);
+        TestCluster.ApiReply on =
+                cluster.api(cluster.primary().name(), "PATCH", "/config", "{\"synchronous_mode\": \"on\"}", null);
         assertThat(on.status()).as(on.body()).isEqualTo(200);
         long nextId = 1;
         List<String> report = new ArrayList<>();
@@ -78,7 +87,8 @@ class SynchronousIT {
             try (WriteProbe probe = new WriteProbe("probe", nextId, cluster::connectPrimary)) {
                 await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 15);
                 cluster.killHost(old.name());
-                promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(60)).name();
+                promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(60))
+                        .name();
                 int before = probe.acks().size();
                 await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= before + 5);
                 probe.close();
@@ -87,9 +97,11 @@ class SynchronousIT {
             }
             Set<Long> present = cluster.ids(promoted, "probe");
             List<Long> lost = acked.stream().filter(id -> !present.contains(id)).toList();
-            report.add("run " + run + ": killed " + old.name() + ", sync standby was " + standby + ", promoted " + promoted + ", "
-                    + acked.size() + " acknowledged, lost " + lost);
-            assertThat(promoted).as("only the synchronous standby may be promoted").isEqualTo(standby);
+            report.add("run " + run + ": killed " + old.name() + ", sync standby was " + standby + ", promoted "
+                    + promoted + ", " + acked.size() + " acknowledged, lost " + lost);
+            assertThat(promoted)
+                    .as("only the synchronous standby may be promoted")
+                    .isEqualTo(standby);
             assertThat(lost).as(String.join("\n", report)).isEmpty();
             cluster.restartHost(old.name());
             cluster.awaitHealthy(Duration.ofMinutes(2));
@@ -134,11 +146,13 @@ class SynchronousIT {
      */
     @Test
     @Order(3)
-    void aNewPrimaryWhoseCheckpointerIsStoppedAcknowledgesNoWriteThroughTheRoutersUntilItsProbeCommitIsHeld() throws Exception {
+    void aNewPrimaryWhoseCheckpointerIsStoppedAcknowledgesNoWriteThroughTheRoutersUntilItsProbeCommitIsHeld()
+            throws Exception {
         String primary = cluster.primary().name();
         strictMode(primary);
         String standby = awaitSyncStandby();
-        long checkpointer = cluster.queryLong(standby, "select pid from pg_stat_activity where backend_type = 'checkpointer'");
+        long checkpointer =
+                cluster.queryLong(standby, "select pid from pg_stat_activity where backend_type = 'checkpointer'");
         int logStart = cluster.agentLog(standby).length();
         cluster.freeze(checkpointer);
         long thawedAt;
@@ -148,30 +162,46 @@ class SynchronousIT {
                 await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 5);
                 cluster.killHost(primary);
                 long killedAt = System.nanoTime();
-                await().atMost(Duration.ofSeconds(30)).ignoreExceptions()
-                        .until(() -> cluster.snapshot().leader().map(l -> l.name().equals(standby)).orElse(false));
+                await().atMost(Duration.ofSeconds(30))
+                        .ignoreExceptions()
+                        .until(() -> cluster.snapshot()
+                                .leader()
+                                .map(l -> l.name().equals(standby))
+                                .orElse(false));
                 // Several HA cycles, each running a probe: none may pass while the checkpointer is stopped.
-                await().during(Duration.ofSeconds(5)).atMost(Duration.ofSeconds(7)).untilAsserted(() -> {
-                    assertThat(probe.acks().stream().filter(a -> a.atNanos() > killedAt).map(WriteProbe.Ack::id).toList())
-                            .as("writes acknowledged through the routers since the primary's host died").isEmpty();
-                    assertThat(cluster.snapshot().members().get(standby).state()).as("the new primary's published state")
-                            .isEqualTo(MemberState.PROMOTING);
-                });
+                await().during(Duration.ofSeconds(5))
+                        .atMost(Duration.ofSeconds(7))
+                        .untilAsserted(() -> {
+                            assertThat(probe.acks().stream()
+                                            .filter(a -> a.atNanos() > killedAt)
+                                            .map(WriteProbe.Ack::id)
+                                            .toList())
+                                    .as("writes acknowledged through the routers since the primary's host died")
+                                    .isEmpty();
+                            assertThat(cluster.snapshot().members().get(standby).state())
+                                    .as("the new primary's published state")
+                                    .isEqualTo(MemberState.PROMOTING);
+                        });
                 assertThat(cluster.agentLog(standby).substring(logStart))
                         .contains("not routable until the checkpointer has applied synchronous_standby_names");
             } finally {
                 thawedAt = System.nanoTime();
                 cluster.thaw(checkpointer);
             }
-            await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().stream().anyMatch(a -> a.atNanos() > thawedAt));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> probe.acks().stream().anyMatch(a -> a.atNanos() > thawedAt));
             probe.close();
             acks = probe.acks();
         }
         assertThat(cluster.agentLog(standby).substring(logStart))
                 .contains("a probe commit waited for a synchronous standby: accepting writes through the routers");
         Set<Long> onNewPrimary = cluster.ids(standby, "probe");
-        assertThat(acks.stream().map(WriteProbe.Ack::id).filter(id -> !onNewPrimary.contains(id)).toList())
-                .as("acknowledged rows missing on the new primary").isEmpty();
+        assertThat(acks.stream()
+                        .map(WriteProbe.Ack::id)
+                        .filter(id -> !onNewPrimary.contains(id))
+                        .toList())
+                .as("acknowledged rows missing on the new primary")
+                .isEmpty();
         cluster.restartHost(primary);
         cluster.awaitHealthy(Duration.ofMinutes(2));
     }

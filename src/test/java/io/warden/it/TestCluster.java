@@ -8,8 +8,8 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.Processes;
-import io.warden.runtime.DeploymentState.Node;
 import io.warden.runtime.DeploymentState;
+import io.warden.runtime.DeploymentState.Node;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
 import java.io.IOException;
@@ -60,7 +60,16 @@ final class TestCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        var options = new LocalDeployment.Options(dir, nodes, basePort, isolation, 200 + (basePort / 100) % 50, "it", extraConfig, basePort + 61, basePort + 62);
+        var options = new LocalDeployment.Options(
+                dir,
+                nodes,
+                basePort,
+                isolation,
+                200 + (basePort / 100) % 50,
+                "it",
+                extraConfig,
+                basePort + 61,
+                basePort + 62);
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {
@@ -75,7 +84,8 @@ final class TestCluster implements AutoCloseable {
 
     /** The end of every node's logs on stderr: what CI shows when a deployment did not come up. */
     /** An extension for a test class sharing one cluster: prints its log tails when one of its tests fails. */
-    static org.junit.jupiter.api.extension.TestWatcher logTailsOnFailure(java.util.function.Supplier<TestCluster> cluster) {
+    static org.junit.jupiter.api.extension.TestWatcher logTailsOnFailure(
+            java.util.function.Supplier<TestCluster> cluster) {
         return new org.junit.jupiter.api.extension.TestWatcher() {
             @Override
             public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
@@ -93,9 +103,12 @@ final class TestCluster implements AutoCloseable {
                 // Postgres logs are long; the agent's decisions say more.
                 try {
                     List<String> lines = Files.readAllLines(nodeDir.resolve(log));
-                    List<String> useful = lines.stream().filter(l -> !l.contains("Unsafe") && !l.startsWith("WARNING: ")).toList();
+                    List<String> useful = lines.stream()
+                            .filter(l -> !l.contains("Unsafe") && !l.startsWith("WARNING: "))
+                            .toList();
                     System.err.println("---- " + node.name() + "/" + log + " (last 25 lines)");
-                    useful.subList(Math.max(0, useful.size() - 25), useful.size()).forEach(System.err::println);
+                    useful.subList(Math.max(0, useful.size() - 25), useful.size())
+                            .forEach(System.err::println);
                 } catch (IOException e) {
                     System.err.println("---- " + node.name() + "/" + log + ": " + e.getMessage());
                 }
@@ -133,7 +146,9 @@ final class TestCluster implements AutoCloseable {
 
     /** Waits for a running primary other than {@code previous} (whose key may still be in etcd for a while). */
     Member awaitNewPrimary(String previous, Duration timeout) {
-        return await().atMost(timeout).pollInterval(Duration.ofMillis(100)).ignoreExceptions()
+        return await().atMost(timeout)
+                .pollInterval(Duration.ofMillis(100))
+                .ignoreExceptions()
                 .until(this::primary, m -> !m.name().equals(previous));
     }
 
@@ -147,7 +162,10 @@ final class TestCluster implements AutoCloseable {
     }
 
     Node node(String name) {
-        return state.nodes().stream().filter(n -> n.name().equals(name)).findFirst().orElseThrow();
+        return state.nodes().stream()
+                .filter(n -> n.name().equals(name))
+                .findFirst()
+                .orElseThrow();
     }
 
     int index(String name) {
@@ -160,7 +178,9 @@ final class TestCluster implements AutoCloseable {
 
     long postmasterPid(String name) {
         try {
-            return Long.parseLong(Files.readAllLines(dataDir(name).resolve("postmaster.pid")).getFirst().strip());
+            return Long.parseLong(Files.readAllLines(dataDir(name).resolve("postmaster.pid"))
+                    .getFirst()
+                    .strip());
         } catch (IOException e) {
             throw new IllegalStateException("no postmaster.pid for " + name, e);
         }
@@ -188,7 +208,10 @@ final class TestCluster implements AutoCloseable {
     Connection connectPrimary() throws SQLException {
         StringBuilder hosts = new StringBuilder();
         for (Node node : state.nodes()) {
-            hosts.append(hosts.isEmpty() ? "" : ",").append(node.host()).append(':').append(node.port());
+            hosts.append(hosts.isEmpty() ? "" : ",")
+                    .append(node.host())
+                    .append(':')
+                    .append(node.port());
         }
         return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
     }
@@ -240,7 +263,10 @@ final class TestCluster implements AutoCloseable {
     Connection connectThroughRouters() throws SQLException {
         StringBuilder hosts = new StringBuilder();
         for (DeploymentState.RouterProcess r : state.routers()) {
-            hosts.append(hosts.isEmpty() ? "" : ",").append(r.host()).append(':').append(r.readWritePort());
+            hosts.append(hosts.isEmpty() ? "" : ",")
+                    .append(r.host())
+                    .append(':')
+                    .append(r.readWritePort());
         }
         return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
     }
@@ -248,7 +274,8 @@ final class TestCluster implements AutoCloseable {
     /** A read-write session through router {@code index} (1-based) alone, willing to wait that long for answers. */
     Connection connectThroughRouter(int index, int socketTimeoutSeconds) throws SQLException {
         DeploymentState.RouterProcess r = state.routers().get(index - 1);
-        return connectUrl("jdbc:postgresql://" + r.host() + ":" + r.readWritePort() + "/postgres", socketTimeoutSeconds);
+        return connectUrl(
+                "jdbc:postgresql://" + r.host() + ":" + r.readWritePort() + "/postgres", socketTimeoutSeconds);
     }
 
     /** An agent REST API answer. */
@@ -257,15 +284,23 @@ final class TestCluster implements AutoCloseable {
     /** Calls {@code node}'s agent API. */
     ApiReply api(String node, String method, String path, String body, String ifMatch) {
         Node n = node(node);
-        var request = java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
+        var request = java.net.http.HttpRequest.newBuilder(
+                        java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
                 .timeout(Duration.ofSeconds(150))
-                .method(method, body == null ? java.net.http.HttpRequest.BodyPublishers.noBody() : java.net.http.HttpRequest.BodyPublishers.ofString(body));
+                .method(
+                        method,
+                        body == null
+                                ? java.net.http.HttpRequest.BodyPublishers.noBody()
+                                : java.net.http.HttpRequest.BodyPublishers.ofString(body));
         if (ifMatch != null) {
             request.header("If-Match", ifMatch);
         }
         try {
             var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
-            return new ApiReply(response.statusCode(), response.body(), response.headers().firstValue("ETag").orElse(null));
+            return new ApiReply(
+                    response.statusCode(),
+                    response.body(),
+                    response.headers().firstValue("ETag").orElse(null));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         } catch (InterruptedException e) {
@@ -274,8 +309,9 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    private static final java.net.http.HttpClient HTTP =
-            java.net.http.HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(Duration.ofSeconds(3))
+            .build();
 
     /** Runs a CLI command in this JVM, as an operator would run ./warden; returns its exit status. */
     int cli(String... args) {
@@ -294,7 +330,8 @@ final class TestCluster implements AutoCloseable {
         /** For assertion messages: the command and everything it printed. */
         @Override
         public String toString() {
-            return "warden " + String.join(" ", args) + " -> exit " + exitCode + "\n--- stdout\n" + out + "--- stderr\n" + err;
+            return "warden " + String.join(" ", args) + " -> exit " + exitCode + "\n--- stdout\n" + out + "--- stderr\n"
+                    + err;
         }
     }
 
@@ -311,7 +348,8 @@ final class TestCluster implements AutoCloseable {
             Path out = Files.createTempFile("warden-cli", ".out");
             Path err = Files.createTempFile("warden-cli", ".err");
             try {
-                Process process = new ProcessBuilder(LocalDeployment.javaCommand("-Xmx128m", all.toArray(String[]::new)))
+                Process process = new ProcessBuilder(
+                                LocalDeployment.javaCommand("-Xmx128m", all.toArray(String[]::new)))
                         .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")))
                         .redirectOutput(out.toFile())
                         .redirectError(err.toFile())
@@ -319,8 +357,9 @@ final class TestCluster implements AutoCloseable {
                 // Generous: reinit and restart wait inside the command for the node to stream again (up to 2 min).
                 if (!process.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
                     process.destroyForcibly().waitFor();
-                    throw new AssertionError("warden " + String.join(" ", args) + " did not finish within 3 min; stdout:\n"
-                            + Files.readString(out) + "\nstderr:\n" + Files.readString(err));
+                    throw new AssertionError(
+                            "warden " + String.join(" ", args) + " did not finish within 3 min; stdout:\n"
+                                    + Files.readString(out) + "\nstderr:\n" + Files.readString(err));
                 }
                 return new CliRun(List.of(args), process.exitValue(), Files.readString(out), Files.readString(err));
             } finally {
@@ -351,7 +390,9 @@ final class TestCluster implements AutoCloseable {
     }
 
     List<Member> replicas() {
-        return snapshot().members().values().stream().filter(m -> m.role() == Role.REPLICA).toList();
+        return snapshot().members().values().stream()
+                .filter(m -> m.role() == Role.REPLICA)
+                .toList();
     }
 
     /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */
@@ -424,12 +465,18 @@ final class TestCluster implements AutoCloseable {
 
     /** The system identifier in the control file of the node's data directory (pg_controldata; postgres may be down). */
     String systemIdentifier(String name) {
-        var result = Processes.run(List.of(LocalDeployment.POSTGRES_BIN + "/pg_controldata", "-D", dataDir(name).toString()),
-                Map.of("LC_ALL", "C.UTF-8"), Duration.ofSeconds(20));
+        var result = Processes.run(
+                List.of(
+                        LocalDeployment.POSTGRES_BIN + "/pg_controldata",
+                        "-D",
+                        dataDir(name).toString()),
+                Map.of("LC_ALL", "C.UTF-8"),
+                Duration.ofSeconds(20));
         if (!result.ok()) {
             throw new AssertionError("pg_controldata on " + dataDir(name) + " failed: " + result.tail());
         }
-        return result.output().lines()
+        return result.output()
+                .lines()
                 .filter(l -> l.startsWith("Database system identifier:"))
                 .map(l -> l.substring(l.indexOf(':') + 1).strip())
                 .findFirst()
@@ -458,7 +505,9 @@ final class TestCluster implements AutoCloseable {
         try {
             String yaml = Files.readString(own);
             String etcd = etcdEndpoints.stream().map(e -> "  - " + e + "\n").reduce("etcd:\n", String::concat);
-            Files.writeString(rerouted, yaml.replaceAll("(?m)^etcd:\n(  - .*\n)+", java.util.regex.Matcher.quoteReplacement(etcd)));
+            Files.writeString(
+                    rerouted,
+                    yaml.replaceAll("(?m)^etcd:\n(  - .*\n)+", java.util.regex.Matcher.quoteReplacement(etcd)));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }
@@ -474,8 +523,16 @@ final class TestCluster implements AutoCloseable {
 
     private DeploymentState.RouterProcess relaunchRouter(DeploymentState.RouterProcess router, Path config) {
         Processes.stop(router.pid(), Duration.ofSeconds(10));
-        DeploymentState.RouterProcess relaunched = LocalDeployment.relaunchRouter(dir, new DeploymentState.RouterProcess(
-                router.id(), router.host(), router.readWritePort(), router.readOnlyPort(), router.apiPort(), config.toString(), router.pid()));
+        DeploymentState.RouterProcess relaunched = LocalDeployment.relaunchRouter(
+                dir,
+                new DeploymentState.RouterProcess(
+                        router.id(),
+                        router.host(),
+                        router.readWritePort(),
+                        router.readOnlyPort(),
+                        router.apiPort(),
+                        config.toString(),
+                        router.pid()));
         state = DeploymentState.read(dir);
         return relaunched;
     }

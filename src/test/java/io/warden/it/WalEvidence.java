@@ -33,11 +33,12 @@ final class WalEvidence {
     /** A commit record: the transaction and the time postgres stamped into it. */
     record Commit(long xid, Instant at) {}
 
-    private static final Pattern LINE =
-            Pattern.compile("^rmgr: (\\S+)\\s+len \\(rec/tot\\):\\s*\\d+/\\s*\\d+, tx:\\s*(\\d+), lsn: (\\S+), prev \\S+, desc: (.*)$");
-    private static final Pattern COMMIT = Pattern.compile("^COMMIT (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}) UTC");
-    private static final Pattern END_OF_RECOVERY =
-            Pattern.compile("^END_OF_RECOVERY tli (\\d+); prev tli \\d+; time (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}) UTC");
+    private static final Pattern LINE = Pattern.compile(
+            "^rmgr: (\\S+)\\s+len \\(rec/tot\\):\\s*\\d+/\\s*\\d+, tx:\\s*(\\d+), lsn: (\\S+), prev \\S+, desc: (.*)$");
+    private static final Pattern COMMIT =
+            Pattern.compile("^COMMIT (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}) UTC");
+    private static final Pattern END_OF_RECOVERY = Pattern.compile(
+            "^END_OF_RECOVERY tli (\\d+); prev tli \\d+; time (\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d\\.\\d{6}) UTC");
     private static final DateTimeFormatter TIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss.SSSSSS");
 
     private final List<Entry> entries;
@@ -53,15 +54,26 @@ final class WalEvidence {
      * with an error at the first invalid record, which is how the end of a WAL looks.
      */
     static WalEvidence read(Path dataDir, long timeline, String fromLsn) {
-        var result = Processes.run(List.of(LocalDeployment.POSTGRES_BIN + "/pg_waldump", "-p", dataDir.resolve("pg_wal").toString(),
-                "-t", Long.toString(timeline), "-s", fromLsn), Map.of("TZ", "UTC"), java.time.Duration.ofSeconds(60));
-        List<Entry> entries = result.output().lines()
+        var result = Processes.run(
+                List.of(
+                        LocalDeployment.POSTGRES_BIN + "/pg_waldump",
+                        "-p",
+                        dataDir.resolve("pg_wal").toString(),
+                        "-t",
+                        Long.toString(timeline),
+                        "-s",
+                        fromLsn),
+                Map.of("TZ", "UTC"),
+                java.time.Duration.ofSeconds(60));
+        List<Entry> entries = result.output()
+                .lines()
                 .map(LINE::matcher)
                 .filter(Matcher::matches)
                 .map(m -> new Entry(m.group(1), Long.parseLong(m.group(2)), m.group(3), m.group(4)))
                 .toList();
         if (entries.isEmpty()) {
-            throw new AssertionError("pg_waldump found no records on timeline " + timeline + " from " + fromLsn + " in " + dataDir + ":\n" + result.tail());
+            throw new AssertionError("pg_waldump found no records on timeline " + timeline + " from " + fromLsn + " in "
+                    + dataDir + ":\n" + result.tail());
         }
         return new WalEvidence(entries, result.output());
     }
@@ -74,7 +86,9 @@ final class WalEvidence {
         Path history = dataDir.resolve("pg_wal").resolve(String.format("%08X.history", timeline));
         String switchPoint;
         try {
-            List<String> lines = Files.readAllLines(history).stream().filter(l -> !l.isBlank()).toList();
+            List<String> lines = Files.readAllLines(history).stream()
+                    .filter(l -> !l.isBlank())
+                    .toList();
             switchPoint = lines.getLast().split("\t")[1];
         } catch (IOException e) {
             throw new UncheckedIOException("no history file for timeline " + timeline + " in " + dataDir, e);
@@ -85,8 +99,9 @@ final class WalEvidence {
                 .filter(m -> m.find() && Long.parseLong(m.group(1)) == timeline)
                 .map(m -> time(m.group(2)))
                 .findFirst()
-                .orElseThrow(() -> new AssertionError("no END_OF_RECOVERY record at the start of timeline " + timeline + " in " + dataDir
-                        + " (from " + switchPoint + "):\n" + wal.dump.lines().limit(10).collect(Collectors.joining("\n"))));
+                .orElseThrow(() -> new AssertionError("no END_OF_RECOVERY record at the start of timeline " + timeline
+                        + " in " + dataDir + " (from " + switchPoint + "):\n"
+                        + wal.dump.lines().limit(10).collect(Collectors.joining("\n"))));
     }
 
     /** Every commit, in WAL order. */
@@ -95,7 +110,9 @@ final class WalEvidence {
                 .filter(e -> e.rmgr().equals("Transaction"))
                 .flatMap(e -> {
                     Matcher m = COMMIT.matcher(e.description());
-                    return m.find() ? java.util.stream.Stream.of(new Commit(e.xid(), time(m.group(1)))) : java.util.stream.Stream.empty();
+                    return m.find()
+                            ? java.util.stream.Stream.of(new Commit(e.xid(), time(m.group(1))))
+                            : java.util.stream.Stream.empty();
                 })
                 .toList();
     }

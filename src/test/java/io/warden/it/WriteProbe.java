@@ -38,7 +38,10 @@ final class WriteProbe implements AutoCloseable {
         this.source = source;
         this.table = table;
         this.nextId = new AtomicLong(firstId);
-        this.thread = Thread.ofPlatform().daemon().name("probe-" + table).start(oneSession ? this::runOnOneSession : this::run);
+        this.thread = Thread.ofPlatform()
+                .daemon()
+                .name("probe-" + table)
+                .start(oneSession ? this::runOnOneSession : this::run);
     }
 
     /** A probe that opens one session and writes on it until the first error, which ends it. */

@@ -13,17 +13,23 @@ import java.util.Optional;
 import org.junit.jupiter.api.Test;
 
 class ConfigPatchTest {
-    private static final DynamicConfig CURRENT = new DynamicConfig(1 << 20, SyncMode.OFF, 1, false, Map.of("work_mem", "4MB"));
+    private static final DynamicConfig CURRENT =
+            new DynamicConfig(1 << 20, SyncMode.OFF, 1, false, Map.of("work_mem", "4MB"));
 
     private static ConfigPatch.Result apply(String json) throws Exception {
         JsonNode patch = Json.json().readTree(json);
-        return ConfigPatch.apply(CURRENT, patch,
-                (name, value) -> name.equals("max_connections") && value.equals("0") ? Optional.of("max_connections: 0 is below 1") : Optional.empty());
+        return ConfigPatch.apply(
+                CURRENT,
+                patch,
+                (name, value) -> name.equals("max_connections") && value.equals("0")
+                        ? Optional.of("max_connections: 0 is below 1")
+                        : Optional.empty());
     }
 
     @Test
     void mergesAndRemoves() throws Exception {
-        ConfigPatch.Result r = apply("{\"synchronous_mode\": \"strict\", \"postgresql\": {\"parameters\": {\"work_mem\": null, \"shared_buffers\": \"256MB\"}}}");
+        ConfigPatch.Result r = apply(
+                "{\"synchronous_mode\": \"strict\", \"postgresql\": {\"parameters\": {\"work_mem\": null, \"shared_buffers\": \"256MB\"}}}");
 
         assertThat(r.problems()).isEmpty();
         assertThat(r.config().get().synchronousMode()).isEqualTo(SyncMode.STRICT);
@@ -32,20 +38,26 @@ class ConfigPatchTest {
 
     @Test
     void booleansAndNumbersBecomePostgresText() throws Exception {
-        ConfigPatch.Result r = apply("{\"parameters\": {\"log_connections\": true, \"max_wal_size\": 2048}, \"pause\": true}");
+        ConfigPatch.Result r =
+                apply("{\"parameters\": {\"log_connections\": true, \"max_wal_size\": 2048}, \"pause\": true}");
 
-        assertThat(r.config().get().parameters()).containsEntry("log_connections", "on").containsEntry("max_wal_size", "2048");
+        assertThat(r.config().get().parameters())
+                .containsEntry("log_connections", "on")
+                .containsEntry("max_wal_size", "2048");
         assertThat(r.config().get().pause()).isTrue();
     }
 
     @Test
     void everyProblemIsReportedAndNothingIsProduced() throws Exception {
-        ConfigPatch.Result r = apply("{\"synchronous_mode\": \"sometimes\", \"synchronous_node_count\": 0, \"pause\": \"yes\","
-                + " \"maximum_lag_on_failover\": -1, \"parameters\": {\"max_connections\": 0}}");
+        ConfigPatch.Result r =
+                apply("{\"synchronous_mode\": \"sometimes\", \"synchronous_node_count\": 0, \"pause\": \"yes\","
+                        + " \"maximum_lag_on_failover\": -1, \"parameters\": {\"max_connections\": 0}}");
 
         assertThat(r.config()).isEmpty();
         assertThat(r.problems()).hasSize(5);
-        assertThat(String.join("\n", r.problems())).contains("not one of off, on, strict").contains("below 1");
+        assertThat(String.join("\n", r.problems()))
+                .contains("not one of off, on, strict")
+                .contains("below 1");
     }
 
     @Test
@@ -59,12 +71,20 @@ class ConfigPatchTest {
 
     @Test
     void aSynchronousCommitThatSkipsTheStandbyIsRefusedWhileSynchronousModeIsOn() throws Exception {
-        ConfigPatch.Result off = apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"off\"}}");
-        ConfigPatch.Result local = apply("{\"synchronous_mode\": \"strict\", \"parameters\": {\"synchronous_commit\": \"local\"}}");
-        ConfigPatch.Result remoteWrite = apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"remote_write\"}}");
+        ConfigPatch.Result off =
+                apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"off\"}}");
+        ConfigPatch.Result local =
+                apply("{\"synchronous_mode\": \"strict\", \"parameters\": {\"synchronous_commit\": \"local\"}}");
+        ConfigPatch.Result remoteWrite =
+                apply("{\"synchronous_mode\": \"on\", \"parameters\": {\"synchronous_commit\": \"remote_write\"}}");
         ConfigPatch.Result asynchronous = apply("{\"parameters\": {\"synchronous_commit\": \"off\"}}");
 
-        assertThat(off.problems()).singleElement().asString().contains("synchronous_commit").contains("off").contains("synchronous_mode");
+        assertThat(off.problems())
+                .singleElement()
+                .asString()
+                .contains("synchronous_commit")
+                .contains("off")
+                .contains("synchronous_mode");
         assertThat(local.problems()).singleElement().asString().contains("local");
         assertThat(remoteWrite.problems()).isEmpty();
         assertThat(asynchronous.problems()).isEmpty();

@@ -37,13 +37,39 @@ class RequestsTest {
     }
 
     private static Member member(String name, Role role, long postgresPid, NodeTags tags) {
-        return new Member(name, role, role == Role.PRIMARY ? MemberState.RUNNING : MemberState.STREAMING, "10.0.0.1", 5432,
-                "http://10.0.0.1:8008", 1, "0/3000000", 0, tags, 1, postgresPid, "id-" + name, "/data/" + name, false);
+        return new Member(
+                name,
+                role,
+                role == Role.PRIMARY ? MemberState.RUNNING : MemberState.STREAMING,
+                "10.0.0.1",
+                5432,
+                "http://10.0.0.1:8008",
+                1,
+                "0/3000000",
+                0,
+                tags,
+                1,
+                postgresPid,
+                "id-" + name,
+                "/data/" + name,
+                false);
     }
 
     private ClusterSnapshot cluster() {
-        return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), members,
-                Optional.of(new Optime("0/3000000", 1)), config, 5, List.of(), pending, 0, sync, List.of(), Map.of());
+        return new ClusterSnapshot(
+                1,
+                Optional.of("42"),
+                Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)),
+                members,
+                Optional.of(new Optime("0/3000000", 1)),
+                config,
+                5,
+                List.of(),
+                pending,
+                0,
+                sync,
+                List.of(),
+                Map.of());
     }
 
     @Test
@@ -56,13 +82,21 @@ class RequestsTest {
 
     @Test
     void refusals() {
-        assertThat(Requests.switchover(cluster(), null, "n9", null, NOW).status()).isEqualTo(412);
-        assertThat(Requests.switchover(cluster(), null, "n9", null, NOW).message()).contains("unknown candidate 'n9'");
-        assertThat(Requests.switchover(cluster(), null, "n1", null, NOW).message()).contains("already the primary");
-        assertThat(Requests.switchover(cluster(), null, "n3", null, NOW).message()).contains("nofailover");
-        assertThat(Requests.switchover(cluster(), "n2", "n3", null, NOW).message()).contains("'n2' is not the leader");
-        assertThat(Requests.switchover(cluster(), null, null, "tomorrow", NOW).status()).isEqualTo(400);
-        assertThat(Requests.switchover(cluster(), null, null, "2026-11-22T11:00:00Z", NOW).message()).contains("in the past");
+        assertThat(Requests.switchover(cluster(), null, "n9", null, NOW).status())
+                .isEqualTo(412);
+        assertThat(Requests.switchover(cluster(), null, "n9", null, NOW).message())
+                .contains("unknown candidate 'n9'");
+        assertThat(Requests.switchover(cluster(), null, "n1", null, NOW).message())
+                .contains("already the primary");
+        assertThat(Requests.switchover(cluster(), null, "n3", null, NOW).message())
+                .contains("nofailover");
+        assertThat(Requests.switchover(cluster(), "n2", "n3", null, NOW).message())
+                .contains("'n2' is not the leader");
+        assertThat(Requests.switchover(cluster(), null, null, "tomorrow", NOW).status())
+                .isEqualTo(400);
+        assertThat(Requests.switchover(cluster(), null, null, "2026-11-22T11:00:00Z", NOW)
+                        .message())
+                .contains("in the past");
         assertThat(Requests.failover(cluster(), "n3", NOW).status()).isEqualTo(412);
         assertThat(Requests.failover(cluster(), "", NOW).status()).isEqualTo(400);
     }
@@ -82,7 +116,8 @@ class RequestsTest {
     void aSecondRequestConflicts() {
         pending = Optional.of(new Switchover("n1", "n2", "x"));
 
-        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).status()).isEqualTo(409);
+        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).status())
+                .isEqualTo(409);
         assertThat(Requests.failover(cluster(), "n2", NOW).status()).isEqualTo(409);
     }
 
@@ -90,8 +125,10 @@ class RequestsTest {
     void pausedNeedsANamedCandidate() {
         config = config.withPause(true);
 
-        assertThat(Requests.switchover(cluster(), null, null, null, NOW).status()).isEqualTo(412);
-        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).status()).isEqualTo(200);
+        assertThat(Requests.switchover(cluster(), null, null, null, NOW).status())
+                .isEqualTo(412);
+        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).status())
+                .isEqualTo(200);
     }
 
     @Test
@@ -108,7 +145,8 @@ class RequestsTest {
         sync = Optional.of(new SyncState("n1", List.of()));
 
         assertThat(Requests.failover(cluster(), "n2", NOW).status()).isEqualTo(412);
-        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).message()).contains("not a synchronous standby");
+        assertThat(Requests.switchover(cluster(), null, "n2", null, NOW).message())
+                .contains("not a synchronous standby");
 
         sync = Optional.of(new SyncState("n1", List.of("n2")));
         assertThat(Requests.failover(cluster(), "n2", NOW).status()).isEqualTo(200);
@@ -126,8 +164,24 @@ class RequestsTest {
 
     @Test
     void aFailoverToANodeOnAnOlderTimelineNeedsTheOperatorToAcceptTheLoss() {
-        members.put("n1", new Member("n1", Role.PRIMARY, MemberState.RUNNING, "10.0.0.1", 5432, "http://10.0.0.1:8008", 2, "0/3000000", 0,
-                NodeTags.NONE, 1, 100, "id-n1", "/data/n1", false));
+        members.put(
+                "n1",
+                new Member(
+                        "n1",
+                        Role.PRIMARY,
+                        MemberState.RUNNING,
+                        "10.0.0.1",
+                        5432,
+                        "http://10.0.0.1:8008",
+                        2,
+                        "0/3000000",
+                        0,
+                        NodeTags.NONE,
+                        1,
+                        100,
+                        "id-n1",
+                        "/data/n1",
+                        false));
 
         Requests.Verdict refused = Requests.failover(cluster(), "n2", false, NOW);
         Requests.Verdict accepted = Requests.failover(cluster(), "n2", true, NOW);

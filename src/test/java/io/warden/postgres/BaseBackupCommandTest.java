@@ -9,7 +9,8 @@ import org.junit.jupiter.api.Test;
 class BaseBackupCommandTest {
     @Test
     void aCloneConnectsUnderAnApplicationNameOfItsOwnSoItCanNeverSatisfyTheSynchronousStandbyList() {
-        PostgresCtl ctl = new PostgresCtl(Path.of("/usr/lib/postgresql/15/bin"), Path.of("/data/node-2"), Path.of("/work/node-2"), null);
+        PostgresCtl ctl = new PostgresCtl(
+                Path.of("/usr/lib/postgresql/15/bin"), Path.of("/data/node-2"), Path.of("/work/node-2"), null);
 
         String command = String.join(" ", ctl.baseBackupCommand(new Upstream("10.0.0.1", 5432), "node-2"));
 

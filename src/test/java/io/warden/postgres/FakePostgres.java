@@ -135,8 +135,13 @@ public final class FakePostgres implements Postgres {
             observeFailure = null;
             throw failure;
         }
-        return new LocalState(data, data == DataState.EMPTY ? 0 : timeline, lsn, streaming,
-                upstream.map(u -> u.host() + ":" + u.port()).orElse(""), pid);
+        return new LocalState(
+                data,
+                data == DataState.EMPTY ? 0 : timeline,
+                lsn,
+                streaming,
+                upstream.map(u -> u.host() + ":" + u.port()).orElse(""),
+                pid);
     }
 
     @Override
@@ -166,7 +171,8 @@ public final class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public synchronized boolean writeConfig(
+            NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
         boolean changed = !parameters.equals(Map.copyOf(settings)) || !this.upstream.equals(upstream);
         settings.clear();
         settings.putAll(parameters);
@@ -242,7 +248,9 @@ public final class FakePostgres implements Postgres {
     @Override
     public synchronized Result rewind(Upstream from, Duration timeout) {
         record("rewind from " + from.host() + ":" + from.port());
-        return rewindFails ? new Result(List.of("pg_rewind"), 1, "pg_rewind: fatal: could not find previous WAL record") : ok();
+        return rewindFails
+                ? new Result(List.of("pg_rewind"), 1, "pg_rewind: fatal: could not find previous WAL record")
+                : ok();
     }
 
     @Override
@@ -359,6 +367,7 @@ public final class FakePostgres implements Postgres {
     public synchronized void standbysFlushWithinTheCommitsRoundTrip(boolean fast) {
         standbysFlushWithinTheCommitsRoundTrip = fast;
     }
+
     private boolean flushOnNextRead;
 
     /**
@@ -389,9 +398,11 @@ public final class FakePostgres implements Postgres {
     @Override
     public synchronized Optional<ProbeCommit> probeCommit(Duration timeout) {
         record("probe commit");
-        lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/" + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
+        lsn = Lsn.parse(Long.toHexString((lsn.value() + 0x100) >>> 32) + "/"
+                + Long.toHexString((lsn.value() + 0x100) & 0xFFFFFFFFL));
         if (commitsWaitForStandbys || standbysFlushWithinTheCommitsRoundTrip) {
-            standbys.replaceAll((name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
+            standbys.replaceAll(
+                    (name, s) -> "sync".equals(s.syncState()) ? new Standby(name, s.state(), s.syncState(), lsn) : s);
         }
         ProbeCommit probe = new ProbeCommit(lsn, List.copyOf(standbys.values()));
         flushOnNextRead = !commitsWaitForStandbys && standbysFlushJustAfterTheCommit;

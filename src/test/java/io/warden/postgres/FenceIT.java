@@ -29,7 +29,8 @@ class FenceIT {
     @AfterEach
     void cleanUp() {
         started.forEach(Process::destroyForcibly);
-        processesIn(dir.resolve("data")).forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        processesIn(dir.resolve("data"))
+                .forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
     }
 
     private Path data() throws IOException {
@@ -47,8 +48,11 @@ class FenceIT {
     }
 
     private Process start(Path cwd, String... command) throws IOException {
-        Process process = new ProcessBuilder(command).directory(cwd.toFile()).redirectErrorStream(true)
-                .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
+        Process process = new ProcessBuilder(command)
+                .directory(cwd.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.DISCARD)
+                .start();
         started.add(process);
         return process;
     }
@@ -75,9 +79,13 @@ class FenceIT {
     @Test
     void awaitReapedReturnsOnlyOnceAZombiePostmasterHasLeftTheProcessTable() throws Exception {
         Path data = data();
-        Process parent = new ProcessBuilder("bash", "-c", "sleep 0 & echo $!; exec sleep 1").directory(dir.toFile()).start();
+        Process parent = new ProcessBuilder("bash", "-c", "sleep 0 & echo $!; exec sleep 1")
+                .directory(dir.toFile())
+                .start();
         started.add(parent);
-        long child = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream())).readLine().strip());
+        long child = Long.parseLong(new java.io.BufferedReader(new java.io.InputStreamReader(parent.getInputStream()))
+                .readLine()
+                .strip());
         await().atMost(Duration.ofSeconds(5)).until(() -> state(child).equals(java.util.Optional.of('Z')));
         postmasterPid(data, child);
 

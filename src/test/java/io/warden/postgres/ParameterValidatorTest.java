@@ -53,8 +53,8 @@ class ParameterValidatorTest {
             row("wal_segment_size", "integer", "B", "1048576", "1073741824", null, "internal"),
             row("work_mem", "integer", "kB", "64", "2147483647", null, "user"));
 
-    private final ParameterValidator validator = new ParameterValidator(
-            PG15_ROWS.stream().collect(Collectors.toMap(PgSetting::name, Function.identity())));
+    private final ParameterValidator validator =
+            new ParameterValidator(PG15_ROWS.stream().collect(Collectors.toMap(PgSetting::name, Function.identity())));
 
     private static PgSetting row(
             String name, String vartype, String unit, String min, String max, String enumvals, String context) {
@@ -67,15 +67,19 @@ class ParameterValidatorTest {
     }
 
     private String refuses(String name, String value) {
-        return validator.problem(name, value)
+        return validator
+                .problem(name, value)
                 .orElseThrow(() -> new AssertionError(name + " = '" + value + "' was accepted"));
     }
 
     @Nested
     class Booleans {
         @ParameterizedTest
-        @ValueSource(strings = {"on", "off", "ON", "Off", "true", "TRUE", "false", "t", "f", "tr", "fa", "y", "ye",
-            "yes", "n", "no", "of", "1", "0"})
+        @ValueSource(
+                strings = {
+                    "on", "off", "ON", "Off", "true", "TRUE", "false", "t", "f", "tr", "fa", "y", "ye", "yes", "n",
+                    "no", "of", "1", "0"
+                })
         void acceptsTheWordsAndTheirUniquePrefixes(String value) {
             accepts("fsync", value);
         }
@@ -99,8 +103,10 @@ class ParameterValidatorTest {
     class IntegersWithoutUnit {
         @ParameterizedTest
         // Hex and octal are strtol's; "1.5" and "1e3" are read as reals and rounded; space around is allowed.
-        @ValueSource(strings = {"1", "100", "262000", "+5", "0x10", "0X1f", "1.5", "1e3", "1E3", "1e+2", "5.", ".9",
-            " 100", "100 "})
+        @ValueSource(
+                strings = {
+                    "1", "100", "262000", "+5", "0x10", "0X1f", "1.5", "1e3", "1E3", "1e+2", "5.", ".9", " 100", "100 "
+                })
         void acceptsWhatPostgresReads(String value) {
             accepts("max_connections", value);
         }
@@ -131,10 +137,14 @@ class ParameterValidatorTest {
 
         @ParameterizedTest
         // "08" is octal 0 then an 8; " .5" and "-.5" are not re-read as reals by parse_int; "1e" has no exponent.
-        @ValueSource(strings = {"", " ", "abc", "08", "0x", "1e", " .5", "-.5", "1 2", "inf", "nan", "1e400", "1e-310",
-            "0x1p3"})
+        @ValueSource(
+                strings = {
+                    "", " ", "abc", "08", "0x", "1e", " .5", "-.5", "1 2", "inf", "nan", "1e400", "1e-310", "0x1p3"
+                })
         void refusesWhatIsNotANumber(String value) {
-            assertThat(refuses("max_connections", value)).startsWith("max_connections: ").contains("is not an integer");
+            assertThat(refuses("max_connections", value))
+                    .startsWith("max_connections: ")
+                    .contains("is not an integer");
         }
 
         @ParameterizedTest
@@ -147,8 +157,22 @@ class ParameterValidatorTest {
     @Nested
     class MemoryUnits {
         @ParameterizedTest
-        @ValueSource(strings = {"64", "64kB", "64 kB", "64kB ", " 64kB", "65536B", "1MB", "64MB", "1.5GB", "1GB", "1TB",
-            "0.0625MB", "2147483647"})
+        @ValueSource(
+                strings = {
+                    "64",
+                    "64kB",
+                    "64 kB",
+                    "64kB ",
+                    " 64kB",
+                    "65536B",
+                    "1MB",
+                    "64MB",
+                    "1.5GB",
+                    "1GB",
+                    "1TB",
+                    "0.0625MB",
+                    "2147483647"
+                })
         void acceptsSizesInRange(String value) {
             accepts("work_mem", value);
         }
@@ -157,8 +181,9 @@ class ParameterValidatorTest {
         // Unit names are case-sensitive in postgres: "64KB" and "64mb" are refused by the server too.
         @ValueSource(strings = {"64XB", "64KB", "64mb", "64 k B", "64kB x", "64kBs", "64kiB", "1s", "kB"})
         void refusesUnknownUnits(String value) {
-            assertThat(refuses("work_mem", value)).isEqualTo("work_mem: \"" + value + "\" is not a valid memory size"
-                    + " (use a number with B, kB, MB, GB or TB; a bare number is in kB)");
+            assertThat(refuses("work_mem", value))
+                    .isEqualTo("work_mem: \"" + value + "\" is not a valid memory size"
+                            + " (use a number with B, kB, MB, GB or TB; a bare number is in kB)");
         }
 
         @Test
@@ -243,8 +268,10 @@ class ParameterValidatorTest {
         @ParameterizedTest
         @ValueSource(strings = {"5 sec", "5S", "5m", "5mins", "1w", "5kB", "ms"})
         void refusesUnknownUnits(String value) {
-            assertThat(refuses("statement_timeout", value)).isEqualTo("statement_timeout: \"" + value
-                    + "\" is not a valid duration (use a number with us, ms, s, min, h or d; a bare number is in ms)");
+            assertThat(refuses("statement_timeout", value))
+                    .isEqualTo(
+                            "statement_timeout: \"" + value
+                                    + "\" is not a valid duration (use a number with us, ms, s, min, h or d; a bare number is in ms)");
         }
 
         @Test
@@ -327,8 +354,13 @@ class ParameterValidatorTest {
     @Nested
     class Enums {
         @ParameterizedTest
-        @CsvSource({"wal_level, replica", "wal_level, LOGICAL", "huge_pages, try",
-            "synchronous_commit, remote_apply", "password_encryption, SCRAM-SHA-256"})
+        @CsvSource({
+            "wal_level, replica",
+            "wal_level, LOGICAL",
+            "huge_pages, try",
+            "synchronous_commit, remote_apply",
+            "password_encryption, SCRAM-SHA-256"
+        })
         void acceptsTheListedValuesInAnyCase(String name, String value) {
             accepts(name, value);
         }
@@ -361,8 +393,8 @@ class ParameterValidatorTest {
         @Test
         void booleanSpellingsAreNotPrefixesAndNotForOtherEnums() {
             assertThat(refuses("synchronous_commit", "t")).contains("is not one of");
-            assertThat(refuses("password_encryption", "true")).isEqualTo(
-                    "password_encryption: \"true\" is not one of md5, scram-sha-256");
+            assertThat(refuses("password_encryption", "true"))
+                    .isEqualTo("password_encryption: \"true\" is not one of md5, scram-sha-256");
         }
 
         @Test
@@ -375,8 +407,8 @@ class ParameterValidatorTest {
     @Nested
     class Strings {
         @ParameterizedTest
-        @ValueSource(strings = {"", "warden", "with 'quotes' and \"doubles\"", "pg_stat_statements,auto_explain",
-            "ünïcödé"})
+        @ValueSource(
+                strings = {"", "warden", "with 'quotes' and \"doubles\"", "pg_stat_statements,auto_explain", "ünïcödé"})
         void acceptsAnythingOnOneLine(String value) {
             accepts("application_name", value);
         }
@@ -426,8 +458,9 @@ class ParameterValidatorTest {
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"auto_explain.log_min_duration", "pg_stat_statements.max", "Custom.Setting", "_a._b",
-            "x.y1"})
+        @ValueSource(
+                strings = {"auto_explain.log_min_duration", "pg_stat_statements.max", "Custom.Setting", "_a._b", "x.y1"
+                })
         void acceptsCustomNamesWithADotWhoseExtensionMayNotBeLoadedYet(String name) {
             accepts(name, "100ms");
         }
@@ -448,10 +481,32 @@ class ParameterValidatorTest {
     @Nested
     class Managed {
         @ParameterizedTest
-        @ValueSource(strings = {"port", "listen_addresses", "data_directory", "hba_file", "ident_file", "config_file",
-            "primary_conninfo", "primary_slot_name", "synchronous_standby_names", "hot_standby", "ssl_cert_file",
-            "ssl_key_file", "unix_socket_directories", "restore_command", "recovery_target", "recovery_target_time",
-            "recovery_target_lsn", "recovery_target_timeline", "cluster_name", "wal_log_hints", "ssl", "PORT", "Hot_Standby"})
+        @ValueSource(
+                strings = {
+                    "port",
+                    "listen_addresses",
+                    "data_directory",
+                    "hba_file",
+                    "ident_file",
+                    "config_file",
+                    "primary_conninfo",
+                    "primary_slot_name",
+                    "synchronous_standby_names",
+                    "hot_standby",
+                    "ssl_cert_file",
+                    "ssl_key_file",
+                    "unix_socket_directories",
+                    "restore_command",
+                    "recovery_target",
+                    "recovery_target_time",
+                    "recovery_target_lsn",
+                    "recovery_target_timeline",
+                    "cluster_name",
+                    "wal_log_hints",
+                    "ssl",
+                    "PORT",
+                    "Hot_Standby"
+                })
         void areRefusedWhateverTheValue(String name) {
             assertThat(ParameterValidator.isManaged(name)).isTrue();
             assertThat(refuses(name, "anything")).startsWith(name + ": managed by Warden (");
@@ -465,8 +520,18 @@ class ParameterValidatorTest {
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"work_mem", "hot_standby_feedback", "synchronous_commit", "recovery_min_apply_delay",
-            "ssl_ciphers", "wal_level", "max_wal_senders", "port_x", "auto_explain.log_min_duration"})
+        @ValueSource(
+                strings = {
+                    "work_mem",
+                    "hot_standby_feedback",
+                    "synchronous_commit",
+                    "recovery_min_apply_delay",
+                    "ssl_ciphers",
+                    "wal_level",
+                    "max_wal_senders",
+                    "port_x",
+                    "auto_explain.log_min_duration"
+                })
         void otherNamesAreNotManaged(String name) {
             assertThat(ParameterValidator.isManaged(name)).isFalse();
         }
@@ -504,7 +569,8 @@ class ParameterValidatorTest {
             assertThat(Unit.of("MB").orElseThrow().toBase(1, "TB")).hasValue(1048576);
             assertThat(Unit.of("ms").orElseThrow().toBase(1, "d")).hasValue(86_400_000);
             assertThat(Unit.of("s").orElseThrow().toBase(1.5, "min")).hasValue(90);
-            assertThat(Unit.of("min").orElseThrow().toBase(90, "s").getAsDouble()).isCloseTo(1.5, within(1e-9));
+            assertThat(Unit.of("min").orElseThrow().toBase(90, "s").getAsDouble())
+                    .isCloseTo(1.5, within(1e-9));
         }
 
         @Test
@@ -546,13 +612,14 @@ class ParameterValidatorTest {
 
         @Test
         void readsEnumvalsAsAJdbcArray() throws Exception {
-            assertThat(ParameterValidator.enumvals(textArray("off", "on", "try"))).containsExactly("off", "on", "try");
+            assertThat(ParameterValidator.enumvals(textArray("off", "on", "try")))
+                    .containsExactly("off", "on", "try");
         }
 
         /** pgjdbc hands text[] over as a java.sql.Array; only getArray is used. */
         private static Array textArray(String... values) {
-            return (Array) Proxy.newProxyInstance(Array.class.getClassLoader(), new Class<?>[] {Array.class},
-                    (proxy, method, args) -> {
+            return (Array) Proxy.newProxyInstance(
+                    Array.class.getClassLoader(), new Class<?>[] {Array.class}, (proxy, method, args) -> {
                         if (method.getName().equals("getArray") && args == null) {
                             return values.clone();
                         }
@@ -562,8 +629,8 @@ class ParameterValidatorTest {
 
         @Test
         void findsRowsWhateverTheMapKeys() {
-            ParameterValidator byOtherKeys = new ParameterValidator(Stream.of(PG15_ROWS.getLast())
-                    .collect(Collectors.toMap(s -> "key", Function.identity())));
+            ParameterValidator byOtherKeys = new ParameterValidator(
+                    Stream.of(PG15_ROWS.getLast()).collect(Collectors.toMap(s -> "key", Function.identity())));
             assertThat(byOtherKeys.problem("work_mem", "1kB")).contains("work_mem: \"1kB\" is below the minimum 64kB");
             assertThat(byOtherKeys.problem("key", "1")).isPresent();
         }

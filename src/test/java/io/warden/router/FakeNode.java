@@ -43,7 +43,8 @@ final class FakeNode implements AutoCloseable {
             in.readFully(new byte[length - 4]);
             OutputStream out = socket.getOutputStream();
             out.write(message('R', ByteBuffer.allocate(4).putInt(0).array()));
-            out.write(message('K', ByteBuffer.allocate(8).putInt(4242).putInt(0x5eed).array()));
+            out.write(message(
+                    'K', ByteBuffer.allocate(8).putInt(4242).putInt(0x5eed).array()));
             out.write(message('Z', new byte[] {'I'}));
             out.flush();
             InputStream rest = socket.getInputStream();
@@ -59,13 +60,21 @@ final class FakeNode implements AutoCloseable {
     }
 
     static byte[] message(char type, byte[] body) {
-        return ByteBuffer.allocate(5 + body.length).put((byte) type).putInt(4 + body.length).put(body).array();
+        return ByteBuffer.allocate(5 + body.length)
+                .put((byte) type)
+                .putInt(4 + body.length)
+                .put(body)
+                .array();
     }
 
     /** A protocol 3.0 StartupMessage for {@code user}. */
     static byte[] startup(String user) {
         byte[] params = ("user\0" + user + "\0\0").getBytes(java.nio.charset.StandardCharsets.US_ASCII);
-        return ByteBuffer.allocate(8 + params.length).putInt(8 + params.length).putInt(196608).put(params).array();
+        return ByteBuffer.allocate(8 + params.length)
+                .putInt(8 + params.length)
+                .putInt(196608)
+                .put(params)
+                .array();
     }
 
     /** Reads messages from {@code in} until ReadyForQuery. */

@@ -36,7 +36,9 @@ class LoopChooserTest {
             load.merge(loop, 1, Integer::sum);
         }
         assertThat(picks.toString()).isNotEqualTo("12".repeat(32)).isNotEqualTo("21".repeat(32));
-        assertThat(picks.chars().filter(c -> c == '1').count()).as("balanced: %s", picks).isBetween(24L, 40L);
+        assertThat(picks.chars().filter(c -> c == '1').count())
+                .as("balanced: %s", picks)
+                .isBetween(24L, 40L);
     }
 
     @Test

@@ -37,7 +37,9 @@ class RouterConfigTest {
 
     @Test
     void aTtlUnderTwoSecondsIsRefused() throws IOException {
-        assertThatThrownBy(() -> RouterConfig.load(file("1s"))).isInstanceOf(WardenException.class).hasMessageContaining("at least 2s");
+        assertThatThrownBy(() -> RouterConfig.load(file("1s")))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("at least 2s");
     }
 
     @Test

@@ -15,8 +15,25 @@ public final class RouterDriver {
 
     /** A router with the default ttl (3 s) whose listeners bind wherever the kernel says, on loopback. */
     public static Router router(String id, Dcs dcs, Clock clock) {
-        return new Router(new RouterConfig(id, "sim", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"), Duration.ofSeconds(3),
-                16L << 20, true, 2000, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), "epoll"), dcs, clock);
+        return new Router(
+                new RouterConfig(
+                        id,
+                        "sim",
+                        "127.0.0.1",
+                        0,
+                        0,
+                        0,
+                        List.of("http://127.0.0.1:1"),
+                        Duration.ofSeconds(3),
+                        16L << 20,
+                        true,
+                        2000,
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(10),
+                        "epoll"),
+                dcs,
+                clock);
     }
 
     /** One round of the topology thread at {@code now}; returns the nanoseconds until the next is due. */

@@ -20,8 +20,25 @@ class RouterFencingTest {
     private final FakeClock clock = new FakeClock();
     private final FakeDcs dcs = new FakeDcs(clock);
     // Ports 0: the listeners bind wherever the kernel says, on loopback.
-    private final Router router = new Router(new RouterConfig("router-1", "fake", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"), Duration.ofSeconds(6),
-                16L << 20, true, 2000, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), "epoll"), dcs, clock);
+    private final Router router = new Router(
+            new RouterConfig(
+                    "router-1",
+                    "fake",
+                    "127.0.0.1",
+                    0,
+                    0,
+                    0,
+                    List.of("http://127.0.0.1:1"),
+                    Duration.ofSeconds(6),
+                    16L << 20,
+                    true,
+                    2000,
+                    Duration.ofSeconds(10),
+                    Duration.ofSeconds(2),
+                    Duration.ofSeconds(10),
+                    "epoll"),
+            dcs,
+            clock);
 
     @AfterEach
     void close() {
@@ -33,7 +50,9 @@ class RouterFencingTest {
         router.step(clock.nanoTime());
 
         assertThat(router.serving()).isTrue();
-        assertThat(dcs.readRouters()).singleElement().satisfies(r -> assertThat(r.id()).isEqualTo("router-1"));
+        assertThat(dcs.readRouters())
+                .singleElement()
+                .satisfies(r -> assertThat(r.id()).isEqualTo("router-1"));
     }
 
     @Test

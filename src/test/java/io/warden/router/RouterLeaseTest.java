@@ -42,13 +42,31 @@ class RouterLeaseTest {
     private final FakeDcs store = new FakeDcs(clock);
     /** What the router was doing each time it published its status: serving or not. */
     private final List<Boolean> servingWhenPublished = new ArrayList<>();
+
     private final AtomicReference<Router> self = new AtomicReference<>();
     private final Router router = router(new ObservedDcs(store));
     private final List<AutoCloseable> closing = new ArrayList<>();
 
     private Router router(Dcs dcs) {
-        Router made = new Router(new RouterConfig("router-1", "fake", "127.0.0.1", 0, 0, 0, List.of("http://127.0.0.1:1"), Duration.ofSeconds(6),
-                16L << 20, true, 2000, Duration.ofSeconds(10), Duration.ofSeconds(2), Duration.ofSeconds(10), "epoll"), dcs, clock);
+        Router made = new Router(
+                new RouterConfig(
+                        "router-1",
+                        "fake",
+                        "127.0.0.1",
+                        0,
+                        0,
+                        0,
+                        List.of("http://127.0.0.1:1"),
+                        Duration.ofSeconds(6),
+                        16L << 20,
+                        true,
+                        2000,
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(2),
+                        Duration.ofSeconds(10),
+                        "epoll"),
+                dcs,
+                clock);
         self.set(made);
         return made;
     }
@@ -67,8 +85,24 @@ class RouterLeaseTest {
         closing.add(node);
         long lease = store.grantLease(Duration.ofSeconds(600));
         store.acquireLeader("node-1", lease);
-        store.publishMember(new Member("node-1", Role.PRIMARY, MemberState.RUNNING, "127.0.0.1", node.port(), "http://127.0.0.1:1", 1,
-                "0/3000000", 0, NodeTags.NONE, 1, 1, "i-1", "/data", false), lease);
+        store.publishMember(
+                new Member(
+                        "node-1",
+                        Role.PRIMARY,
+                        MemberState.RUNNING,
+                        "127.0.0.1",
+                        node.port(),
+                        "http://127.0.0.1:1",
+                        1,
+                        "0/3000000",
+                        0,
+                        NodeTags.NONE,
+                        1,
+                        1,
+                        "i-1",
+                        "/data",
+                        false),
+                lease);
         return node;
     }
 
@@ -92,7 +126,8 @@ class RouterLeaseTest {
         clock.advance(TTL);
 
         OutputStream out = client.getOutputStream();
-        out.write(FakeNode.message('Q', "insert into t values (1)\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
+        out.write(FakeNode.message(
+                'Q', "insert into t values (1)\0".getBytes(java.nio.charset.StandardCharsets.US_ASCII)));
         out.flush();
 
         InputStream in = client.getInputStream();
@@ -157,25 +192,104 @@ class RouterLeaseTest {
             delegate.publishRouter(status, leaseId);
         }
 
-        @Override public ClusterSnapshot read() { return delegate.read(); }
-        @Override public long grantLease(Duration ttl) { return delegate.grantLease(ttl); }
-        @Override public long keepAlive(long leaseId, Duration timeout) { return delegate.keepAlive(leaseId, timeout); }
-        @Override public void revokeLease(long leaseId) { delegate.revokeLease(leaseId); }
-        @Override public boolean claimBootstrap(String name, long leaseId) { return delegate.claimBootstrap(name, leaseId); }
-        @Override public void completeBootstrap(String systemIdentifier) { delegate.completeBootstrap(systemIdentifier); }
-        @Override public boolean acquireLeader(String name, long leaseId) { return delegate.acquireLeader(name, leaseId); }
-        @Override public boolean releaseLeader(String name, long leaseId) { return delegate.releaseLeader(name, leaseId); }
-        @Override public boolean removeLeader(long modRevision) { return delegate.removeLeader(modRevision); }
-        @Override public void publishMember(Member member, long leaseId) { delegate.publishMember(member, leaseId); }
-        @Override public boolean publishOptime(String leaderName, Optime optime) { return delegate.publishOptime(leaderName, optime); }
-        @Override public boolean compareAndSetConfig(long expectedRevision, DynamicConfig config) { return delegate.compareAndSetConfig(expectedRevision, config); }
-        @Override public void appendHistory(HistoryEntry entry) { delegate.appendHistory(entry); }
-        @Override public AutoCloseable watch(Runnable onChange) { return delegate.watch(onChange); }
-        @Override public boolean requestSwitchover(Switchover switchover, Duration ttl) { return delegate.requestSwitchover(switchover, ttl); }
-        @Override public boolean publishSync(String leaderName, Optional<SyncState> sync) { return delegate.publishSync(leaderName, sync); }
-        @Override public boolean clearSwitchover(long modRevision) { return delegate.clearSwitchover(modRevision); }
-        @Override public List<RouterStatus> readRouters() { return delegate.readRouters(); }
-        @Override public AutoCloseable watchAll(Consumer<List<String>> onChange) { return delegate.watchAll(onChange); }
-        @Override public void close() { delegate.close(); }
+        @Override
+        public ClusterSnapshot read() {
+            return delegate.read();
+        }
+
+        @Override
+        public long grantLease(Duration ttl) {
+            return delegate.grantLease(ttl);
+        }
+
+        @Override
+        public long keepAlive(long leaseId, Duration timeout) {
+            return delegate.keepAlive(leaseId, timeout);
+        }
+
+        @Override
+        public void revokeLease(long leaseId) {
+            delegate.revokeLease(leaseId);
+        }
+
+        @Override
+        public boolean claimBootstrap(String name, long leaseId) {
+            return delegate.claimBootstrap(name, leaseId);
+        }
+
+        @Override
+        public void completeBootstrap(String systemIdentifier) {
+            delegate.completeBootstrap(systemIdentifier);
+        }
+
+        @Override
+        public boolean acquireLeader(String name, long leaseId) {
+            return delegate.acquireLeader(name, leaseId);
+        }
+
+        @Override
+        public boolean releaseLeader(String name, long leaseId) {
+            return delegate.releaseLeader(name, leaseId);
+        }
+
+        @Override
+        public boolean removeLeader(long modRevision) {
+            return delegate.removeLeader(modRevision);
+        }
+
+        @Override
+        public void publishMember(Member member, long leaseId) {
+            delegate.publishMember(member, leaseId);
+        }
+
+        @Override
+        public boolean publishOptime(String leaderName, Optime optime) {
+            return delegate.publishOptime(leaderName, optime);
+        }
+
+        @Override
+        public boolean compareAndSetConfig(long expectedRevision, DynamicConfig config) {
+            return delegate.compareAndSetConfig(expectedRevision, config);
+        }
+
+        @Override
+        public void appendHistory(HistoryEntry entry) {
+            delegate.appendHistory(entry);
+        }
+
+        @Override
+        public AutoCloseable watch(Runnable onChange) {
+            return delegate.watch(onChange);
+        }
+
+        @Override
+        public boolean requestSwitchover(Switchover switchover, Duration ttl) {
+            return delegate.requestSwitchover(switchover, ttl);
+        }
+
+        @Override
+        public boolean publishSync(String leaderName, Optional<SyncState> sync) {
+            return delegate.publishSync(leaderName, sync);
+        }
+
+        @Override
+        public boolean clearSwitchover(long modRevision) {
+            return delegate.clearSwitchover(modRevision);
+        }
+
+        @Override
+        public List<RouterStatus> readRouters() {
+            return delegate.readRouters();
+        }
+
+        @Override
+        public AutoCloseable watchAll(Consumer<List<String>> onChange) {
+            return delegate.watchAll(onChange);
+        }
+
+        @Override
+        public void close() {
+            delegate.close();
+        }
     }
 }

@@ -23,12 +23,23 @@ class RouterMetricsTest {
     void everyFamilyIsServedWithHelpBeforeAnythingHappened() {
         Map<String, Family> families = scrape();
 
-        assertThat(families).containsKeys("warden_router_serving", "warden_router_connections", "warden_router_connections_accepted_total",
-                "warden_router_connections_rejected_total", "warden_router_fenced_sessions_total", "warden_router_dcs_fences_total",
-                "warden_router_cancel_requests_total", "warden_router_relayed_bytes_total", "warden_router_connect_seconds");
-        assertThat(families.values()).allSatisfy(family -> assertThat(family.help()).isNotBlank());
-        assertThat(families.get("warden_router_connections_accepted_total").value()).hasValue(0.0);
-        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_server")).hasValue(0.0);
+        assertThat(families)
+                .containsKeys(
+                        "warden_router_serving",
+                        "warden_router_connections",
+                        "warden_router_connections_accepted_total",
+                        "warden_router_connections_rejected_total",
+                        "warden_router_fenced_sessions_total",
+                        "warden_router_dcs_fences_total",
+                        "warden_router_cancel_requests_total",
+                        "warden_router_relayed_bytes_total",
+                        "warden_router_connect_seconds");
+        assertThat(families.values())
+                .allSatisfy(family -> assertThat(family.help()).isNotBlank());
+        assertThat(families.get("warden_router_connections_accepted_total").value())
+                .hasValue(0.0);
+        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_server"))
+                .hasValue(0.0);
     }
 
     @Test
@@ -47,8 +58,10 @@ class RouterMetricsTest {
 
         Map<String, Family> families = scrape();
 
-        assertThat(families.get("warden_router_connections_accepted_total").value()).hasValue(2.0);
-        assertThat(families.get("warden_router_connections_rejected_total").value()).hasValue(1.0);
+        assertThat(families.get("warden_router_connections_accepted_total").value())
+                .hasValue(2.0);
+        assertThat(families.get("warden_router_connections_rejected_total").value())
+                .hasValue(1.0);
         assertThat(families.get("warden_router_fenced_sessions_total").value()).hasValue(1.0);
         assertThat(families.get("warden_router_dcs_fences_total").value()).hasValue(1.0);
         assertThat(families.get("warden_router_cancel_requests_total").value()).hasValue(1.0);
@@ -56,8 +69,10 @@ class RouterMetricsTest {
         assertThat(routed.type()).isEqualTo("counter");
         assertThat(routed.value("port", "read_write", "node", "n1")).hasValue(2.0);
         assertThat(routed.value("port", "read_only", "node", "n2")).hasValue(1.0);
-        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_server")).hasValue(100.0);
-        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_client")).hasValue(2500.0);
+        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_server"))
+                .hasValue(100.0);
+        assertThat(families.get("warden_router_relayed_bytes_total").value("direction", "to_client"))
+                .hasValue(2500.0);
     }
 
     @Test
@@ -86,12 +101,17 @@ class RouterMetricsTest {
 
         assertThat(connect.type()).isEqualTo("histogram");
         assertThat(connect.sample("warden_router_connect_seconds_count")).hasValue(2.0);
-        assertThat(connect.sample("warden_router_connect_seconds_sum")).hasValueSatisfying(sum -> assertThat(sum).isCloseTo(0.0307,
-                org.assertj.core.data.Offset.offset(1e-9)));
-        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "5.0E-4")).hasValue(0.0);
-        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "0.001")).hasValue(1.0);
-        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "0.05")).hasValue(2.0);
-        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "+Inf")).hasValue(2.0);
+        assertThat(connect.sample("warden_router_connect_seconds_sum"))
+                .hasValueSatisfying(
+                        sum -> assertThat(sum).isCloseTo(0.0307, org.assertj.core.data.Offset.offset(1e-9)));
+        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "5.0E-4"))
+                .hasValue(0.0);
+        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "0.001"))
+                .hasValue(1.0);
+        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "0.05"))
+                .hasValue(2.0);
+        assertThat(connect.sample("warden_router_connect_seconds_bucket", "le", "+Inf"))
+                .hasValue(2.0);
     }
 
     @Test
@@ -99,7 +119,9 @@ class RouterMetricsTest {
         RouterMetrics other = new RouterMetrics(() -> true, () -> 0, Map::of);
         metrics.accepted();
 
-        assertThat(PrometheusText.parse(Reply.metrics(other.registry()).body()).get("warden_router_connections_accepted_total").value())
+        assertThat(PrometheusText.parse(Reply.metrics(other.registry()).body())
+                        .get("warden_router_connections_accepted_total")
+                        .value())
                 .hasValue(0.0);
     }
 

@@ -11,11 +11,15 @@ class RouterReadsTest {
     @Test
     void changesThatCanMoveWritesAreUrgent() {
         assertThat(ReadSchedule.movesWrites("leader", "node-1")).isTrue();
-        assertThat(ReadSchedule.movesWrites("members/node-1", "node-1")).as("the leader's own record").isTrue();
+        assertThat(ReadSchedule.movesWrites("members/node-1", "node-1"))
+                .as("the leader's own record")
+                .isTrue();
         assertThat(ReadSchedule.movesWrites("config", "node-1")).isTrue();
         assertThat(ReadSchedule.movesWrites("sync", "node-1")).isTrue();
         assertThat(ReadSchedule.movesWrites("switchover", "node-1")).isTrue();
-        assertThat(ReadSchedule.movesWrites("members/node-2", "")).as("no leader known: any member may be the next").isTrue();
+        assertThat(ReadSchedule.movesWrites("members/node-2", ""))
+                .as("no leader known: any member may be the next")
+                .isTrue();
     }
 
     @Test
@@ -34,20 +38,25 @@ class RouterReadsTest {
     @Test
     void otherChangesAreReadOnceTheLagPaceAllows() {
         assertThat(ReadSchedule.readDue(false, true, false, 200 * MS, false)).isFalse();
-        assertThat(ReadSchedule.readDue(false, true, false, ReadSchedule.LAG_READ_NANOS, false)).isTrue();
+        assertThat(ReadSchedule.readDue(false, true, false, ReadSchedule.LAG_READ_NANOS, false))
+                .isTrue();
     }
 
     @Test
     void anyChangeIsReadAtOnceWhileThereIsNoPrimaryOrNoReplicaToReadFrom() {
         // A promotion's record may arrive judged against a leader not yet read: only "incomplete" catches it.
         assertThat(ReadSchedule.readDue(false, true, true, 1 * MS, false)).isTrue();
-        assertThat(ReadSchedule.readDue(false, false, true, 1 * MS, false)).as("nothing changed: nothing to read").isFalse();
+        assertThat(ReadSchedule.readDue(false, false, true, 1 * MS, false))
+                .as("nothing changed: nothing to read")
+                .isFalse();
     }
 
     @Test
     void withoutChangesTheSafetyReadStillComes() {
-        assertThat(ReadSchedule.readDue(false, false, false, ReadSchedule.LAG_READ_NANOS, false)).isFalse();
-        assertThat(ReadSchedule.readDue(false, false, false, ReadSchedule.SAFETY_READ_NANOS, false)).isTrue();
+        assertThat(ReadSchedule.readDue(false, false, false, ReadSchedule.LAG_READ_NANOS, false))
+                .isFalse();
+        assertThat(ReadSchedule.readDue(false, false, false, ReadSchedule.SAFETY_READ_NANOS, false))
+                .isTrue();
     }
 
     @Test

@@ -42,7 +42,8 @@ class StartupParsingTest {
         for (int chunk = 1; chunk <= stream.length; chunk++) {
             EmbeddedChannel client = new EmbeddedChannel();
             EmbeddedChannel server = new EmbeddedChannel();
-            Session session = new Session(Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
+            Session session = new Session(
+                    Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
             List<Long> keys = new ArrayList<>();
             ServerStartup watcher = new ServerStartup(session, (s, key) -> keys.add(key));
             server.pipeline().addLast(watcher);
@@ -54,7 +55,9 @@ class StartupParsingTest {
                 passed.writeBytes(b);
             }
             assertThat(keys).as("chunk %d", chunk).containsExactly((1234L << 32) | 0x8000162EL);
-            assertThat(server.pipeline().get(ServerStartup.class)).as("chunk %d: gone after ReadyForQuery", chunk).isNull();
+            assertThat(server.pipeline().get(ServerStartup.class))
+                    .as("chunk %d: gone after ReadyForQuery", chunk)
+                    .isNull();
             byte[] out = new byte[passed.readableBytes()];
             passed.readBytes(out);
             assertThat(out).as("chunk %d", chunk).isEqualTo(stream);
@@ -65,7 +68,8 @@ class StartupParsingTest {
     void aServerMessageWithAnImpossibleLengthEndsTheSession() {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
-        Session session = new Session(Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
+        Session session =
+                new Session(Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
         server.pipeline().addLast(new ServerStartup(session, (s, key) -> {}));
         server.writeInbound(Unpooled.wrappedBuffer(new byte[] {'R', 0, 0, 0, 2}));
         assertThat(session.isClosed()).isTrue();
@@ -87,8 +91,10 @@ class StartupParsingTest {
 
     @Test
     void aLengthNoClientSendsIsRefusedBeforeTheRestArrives() {
-        assertThatThrownBy(() -> PgWire.readStartup(Unpooled.wrappedBuffer(new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff})))
-                .isInstanceOf(PgWire.ProtocolException.class).hasMessageContaining("length");
+        assertThatThrownBy(() -> PgWire.readStartup(
+                        Unpooled.wrappedBuffer(new byte[] {0x7f, (byte) 0xff, (byte) 0xff, (byte) 0xff})))
+                .isInstanceOf(PgWire.ProtocolException.class)
+                .hasMessageContaining("length");
         assertThatThrownBy(() -> PgWire.readStartup(Unpooled.wrappedBuffer(new byte[] {0, 0, 0, 4})))
                 .isInstanceOf(PgWire.ProtocolException.class);
     }

@@ -19,8 +19,22 @@ import org.junit.jupiter.api.Test;
 /** The routing choice as a pure function of a snapshot and the session counts. */
 class TopologyTest {
     private static Member member(String name, Role role, MemberState state, long lag, boolean noloadbalance) {
-        return new Member(name, role, state, "10.0.0." + name.charAt(name.length() - 1), 5432, "http://x", 1, "0/1000", lag,
-                new NodeTags(false, noloadbalance, false), 1, 1, "id-" + name, "/data", false);
+        return new Member(
+                name,
+                role,
+                state,
+                "10.0.0." + name.charAt(name.length() - 1),
+                5432,
+                "http://x",
+                1,
+                "0/1000",
+                lag,
+                new NodeTags(false, noloadbalance, false),
+                1,
+                1,
+                "id-" + name,
+                "/data",
+                false);
     }
 
     private static ClusterSnapshot cluster(String leader, Member... members) {
@@ -28,8 +42,20 @@ class TopologyTest {
         for (Member m : members) {
             byName.put(m.name(), m);
         }
-        return new ClusterSnapshot(1, Optional.of("42"), Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)), byName,
-                Optional.empty(), DynamicConfig.DEFAULTS, 0, List.of(), Optional.empty(), 0, Optional.empty(), List.of(), Map.of());
+        return new ClusterSnapshot(
+                1,
+                Optional.of("42"),
+                Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)),
+                byName,
+                Optional.empty(),
+                DynamicConfig.DEFAULTS,
+                0,
+                List.of(),
+                Optional.empty(),
+                0,
+                Optional.empty(),
+                List.of(),
+                Map.of());
     }
 
     private static final Member PRIMARY = member("n1", Role.PRIMARY, MemberState.RUNNING, 0, false);
@@ -38,28 +64,46 @@ class TopologyTest {
 
     @Test
     void writesGoOnlyToARunningPrimaryThatHoldsTheLeaderKey() {
-        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).primary()).map(RouteTarget::name).contains("n1");
-        assertThat(Topology.from(cluster(null, PRIMARY, R2), Map.of()).primary()).isEmpty();
-        assertThat(Topology.from(cluster("n2", PRIMARY, R2), Map.of()).primary()).as("key holder is not primary yet").isEmpty();
+        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).primary())
+                .map(RouteTarget::name)
+                .contains("n1");
+        assertThat(Topology.from(cluster(null, PRIMARY, R2), Map.of()).primary())
+                .isEmpty();
+        assertThat(Topology.from(cluster("n2", PRIMARY, R2), Map.of()).primary())
+                .as("key holder is not primary yet")
+                .isEmpty();
     }
 
     @Test
     void aPrimaryHandingOverKeepsItsSessionsButGetsNoNewOnes() {
         Member leaving = member("n1", Role.PRIMARY, MemberState.HANDING_OVER, 0, false);
         Topology t = Topology.from(cluster("n1", leaving, R2), Map.of());
-        assertThat(t.primary()).as("its open sessions are not fenced").map(RouteTarget::name).contains("n1");
+        assertThat(t.primary())
+                .as("its open sessions are not fenced")
+                .map(RouteTarget::name)
+                .contains("n1");
         assertThat(t.writeTarget()).as("new sessions wait for the candidate").isEmpty();
-        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n2");
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of()))
+                .map(RouteTarget::name)
+                .contains("n2");
         Topology noReplica = Topology.from(cluster("n1", leaving), Map.of());
-        assertThat(noReplica.readTarget(Map.of(), 1 << 20, true, Set.of())).as("no fallback to it either").isEmpty();
-        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).writeTarget()).map(RouteTarget::name).contains("n1");
+        assertThat(noReplica.readTarget(Map.of(), 1 << 20, true, Set.of()))
+                .as("no fallback to it either")
+                .isEmpty();
+        assertThat(Topology.from(cluster("n1", PRIMARY, R2), Map.of()).writeTarget())
+                .map(RouteTarget::name)
+                .contains("n1");
     }
 
     @Test
     void readsGoToTheReplicaWithTheFewestSessionsAcrossRouters() {
         Topology t = Topology.from(cluster("n1", PRIMARY, R2, R3), Map.of("n2", 3L));
-        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n3");
-        assertThat(t.readTarget(Map.of("n3", 4L), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n2");
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of()))
+                .map(RouteTarget::name)
+                .contains("n3");
+        assertThat(t.readTarget(Map.of("n3", 4L), 1 << 20, true, Set.of()))
+                .map(RouteTarget::name)
+                .contains("n2");
     }
 
     @Test
@@ -68,9 +112,13 @@ class TopologyTest {
         Member tagged = member("n3", Role.REPLICA, MemberState.STREAMING, 0, true);
         Member down = member("n4", Role.REPLICA, MemberState.STREAMING, 0, false);
         Topology t = Topology.from(cluster("n1", PRIMARY, lagging, tagged, down), Map.of());
-        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of("n4"))).map(RouteTarget::name).contains("n1");
+        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of("n4")))
+                .map(RouteTarget::name)
+                .contains("n1");
         assertThat(t.readTarget(Map.of(), 16 << 20, false, Set.of("n4"))).isEmpty();
-        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of())).map(RouteTarget::name).contains("n4");
+        assertThat(t.readTarget(Map.of(), 16 << 20, true, Set.of()))
+                .map(RouteTarget::name)
+                .contains("n4");
     }
 
     @Test
@@ -78,7 +126,9 @@ class TopologyTest {
         Member recovering = member("n2", Role.REPLICA, MemberState.IN_ARCHIVE_RECOVERY, 0, false);
         Topology t = Topology.from(cluster("n1", PRIMARY, recovering), Map.of());
         assertThat(t.replicas()).isEmpty();
-        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of())).map(RouteTarget::name).contains("n1");
+        assertThat(t.readTarget(Map.of(), 1 << 20, true, Set.of()))
+                .map(RouteTarget::name)
+                .contains("n1");
     }
 
     @Test

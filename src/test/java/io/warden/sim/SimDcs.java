@@ -86,7 +86,8 @@ final class SimDcs implements Dcs {
         }
         T answer = request.get();
         if (lossRate > 0 && random.nextDouble() < lossRate) {
-            throw new DcsException("simulated lost answer: " + what + " reached etcd but " + client + " never heard back", null);
+            throw new DcsException(
+                    "simulated lost answer: " + what + " reached etcd but " + client + " never heard back", null);
         }
         return answer;
     }

@@ -39,11 +39,13 @@ final class SimPostgres implements Postgres {
     long timeline;
     /** Set by the world's replication each tick: connected to its upstream and receiving its WAL. */
     boolean streaming;
+
     private Optional<Upstream> configuredUpstream = Optional.empty();
     /** The upstream postgres loaded at its last start or reload. */
     Optional<Upstream> upstream = Optional.empty();
     /** synchronous_standby_names as loaded at the last start or reload. */
     SyncPlanner.Configure waitsFor = new SyncPlanner.Configure(List.of(), false);
+
     private long probes;
 
     SimPostgres(String name, int port, Simulation world) {
@@ -90,7 +92,12 @@ final class SimPostgres implements Postgres {
         if (seen.data() == DataState.EMPTY) {
             return seen;
         }
-        return new LocalState(seen.data(), timeline, wal.lsn(), seen.data() == DataState.RUNNING_REPLICA && streaming, seen.upstream(),
+        return new LocalState(
+                seen.data(),
+                timeline,
+                wal.lsn(),
+                seen.data() == DataState.RUNNING_REPLICA && streaming,
+                seen.upstream(),
                 seen.postmasterPid());
     }
 
@@ -166,7 +173,8 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result baseBackup(Upstream from, String name, Duration timeout) {
-        Optional<SimPostgres> source = world.postgresAt(from.port()).filter(s -> s.process.postmasterPid().isPresent());
+        Optional<SimPostgres> source = world.postgresAt(from.port())
+                .filter(s -> s.process.postmasterPid().isPresent());
         if (source.isEmpty() || !world.connected(this, source.get())) {
             return failed("pg_basebackup", "could not connect to server at port " + from.port());
         }
@@ -178,7 +186,8 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result rewind(Upstream from, Duration timeout) {
-        Optional<SimPostgres> source = world.postgresAt(from.port()).filter(s -> s.process.postmasterPid().isPresent());
+        Optional<SimPostgres> source = world.postgresAt(from.port())
+                .filter(s -> s.process.postmasterPid().isPresent());
         if (source.isEmpty() || !world.connected(this, source.get())) {
             return failed("pg_rewind", "could not connect to server at port " + from.port());
         }

@@ -90,6 +90,7 @@ public final class Simulation {
     private static final Duration LOOP_WAIT = Duration.ofSeconds(1);
     /** HttpPeers' timeout: a race that asks a peer that does not answer waits this long. */
     private static final Duration PEER_TIMEOUT = Duration.ofMillis(700);
+
     private static final int TRACE_LINES = Integer.getInteger("sim.trace", 80);
     private static final List<String> NODES = List.of("node-1", "node-2", "node-3");
     private static final List<String> ROUTERS = List.of("router-1", "router-2");
@@ -107,8 +108,15 @@ public final class Simulation {
     }
 
     /** What one run came to; {@code violation} is empty when every check held. */
-    public record Outcome(long seed, int steps, Optional<String> violation, int promotions, int acknowledged, int faults,
-            int watchdogKills, String trace) {}
+    public record Outcome(
+            long seed,
+            int steps,
+            Optional<String> violation,
+            int promotions,
+            int acknowledged,
+            int faults,
+            int watchdogKills,
+            String trace) {}
 
     private final long seed;
     private final int steps;
@@ -123,6 +131,7 @@ public final class Simulation {
     private final List<Pending> pending = new ArrayList<>();
     /** Acknowledged commits, only the newest of each chain: every earlier one is a prefix of one of these. */
     private final List<Acknowledged> acknowledged = new ArrayList<>();
+
     private final List<Fault> faults = new ArrayList<>();
     private final Deque<String> trace = new ArrayDeque<>();
     private final long start = clock.nanoTime();
@@ -170,7 +179,14 @@ public final class Simulation {
                 clientsWrite();
                 clock.advanceMillis(100 + random.nextInt(151));
             }
-            return new Outcome(seed, step - 1, Optional.ofNullable(violation), promotions, acknowledgedCount, faultCount, watchdogKills,
+            return new Outcome(
+                    seed,
+                    step - 1,
+                    Optional.ofNullable(violation),
+                    promotions,
+                    acknowledgedCount,
+                    faultCount,
+                    watchdogKills,
                     String.join("\n", trace));
         } finally {
             routers.forEach(r -> r.router.close());
@@ -180,8 +196,11 @@ public final class Simulation {
     }
 
     private void setUp() {
-        store.putRaw("config", "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"" + mode.label()
-                + "\",\"synchronous_node_count\":" + (1 + random.nextInt(2)) + ",\"pause\":false,\"parameters\":{}}");
+        store.putRaw(
+                "config",
+                "{\"maximum_lag_on_failover\":1048576,\"synchronous_mode\":\"" + mode.label()
+                        + "\",\"synchronous_node_count\":" + (1 + random.nextInt(2))
+                        + ",\"pause\":false,\"parameters\":{}}");
         event("seed " + seed + ": synchronous_mode " + mode.label() + ", " + options);
         for (int i = 0; i < NODES.size(); i++) {
             nodes.add(new Node(NODES.get(i), 5601 + i));
@@ -274,9 +293,13 @@ public final class Simulation {
                 replica.streaming = false;
                 continue;
             }
-            Optional<SimPostgres> upstream = replica.upstream.flatMap(u -> postgresAt(u.port())).filter(u -> u != replica);
-            boolean streams = upstream.isPresent() && upstream.get().pid() != 0 && connected(replica, upstream.get())
-                    && upstream.get().timeline >= replica.timeline && upstream.get().wal.holds(replica.wal);
+            Optional<SimPostgres> upstream =
+                    replica.upstream.flatMap(u -> postgresAt(u.port())).filter(u -> u != replica);
+            boolean streams = upstream.isPresent()
+                    && upstream.get().pid() != 0
+                    && connected(replica, upstream.get())
+                    && upstream.get().timeline >= replica.timeline
+                    && upstream.get().wal.holds(replica.wal);
             replica.streaming = streams;
             if (streams) {
                 replica.timeline = upstream.get().timeline;
@@ -291,8 +314,11 @@ public final class Simulation {
     private List<SimPostgres> standbysConnectedTo(SimPostgres primary) {
         return nodes.stream()
                 .map(n -> n.postgres)
-                .filter(s -> s != primary && s.streaming && s.data() == DataState.RUNNING_REPLICA
-                        && s.upstream.map(u -> u.port() == primary.port).orElse(false) && connected(s, primary))
+                .filter(s -> s != primary
+                        && s.streaming
+                        && s.data() == DataState.RUNNING_REPLICA
+                        && s.upstream.map(u -> u.port() == primary.port).orElse(false)
+                        && connected(s, primary))
                 .sorted(Comparator.comparing(s -> s.name))
                 .toList();
     }
@@ -330,7 +356,8 @@ public final class Simulation {
         if (primary.waitsFor.wildcard()) {
             return connected.stream().anyMatch(s -> s.wal.holds(record));
         }
-        return names.stream().allMatch(name -> connected.stream().anyMatch(s -> s.name.equals(name) && s.wal.holds(record)));
+        return names.stream()
+                .allMatch(name -> connected.stream().anyMatch(s -> s.name.equals(name) && s.wal.holds(record)));
     }
 
     // ---- clients
@@ -357,7 +384,8 @@ public final class Simulation {
                 it.remove();
                 continue;
             }
-            boolean open = commit.via.sessionsOpenTo().map(commit.on.name::equals).orElse(false);
+            boolean open =
+                    commit.via.sessionsOpenTo().map(commit.on.name::equals).orElse(false);
             if (!open) {
                 it.remove();
             } else if (acknowledged(commit.on, commit.record)) {
@@ -379,7 +407,8 @@ public final class Simulation {
         for (RouterSim router : routers) {
             router.writesGoTo()
                     .filter(name -> node(name).postgres.runningPrimary())
-                    .ifPresent(name -> routable.computeIfAbsent(name, n -> new ArrayList<>()).add(router.id));
+                    .ifPresent(name -> routable.computeIfAbsent(name, n -> new ArrayList<>())
+                            .add(router.id));
         }
         if (routable.size() > 1) {
             fail("two primaries routable at once: " + describe(routable));
@@ -392,8 +421,10 @@ public final class Simulation {
             SimPostgres primary = node(name).postgres;
             for (Acknowledged commit : acknowledged) {
                 if (!primary.wal.holds(commit.record)) {
-                    fail("acknowledged commit " + commit.record + " (acknowledged by " + commit.on + " at " + at(commit.atNanos)
-                            + ") is missing on " + name + ", routable for writes through " + routable.get(name) + " (its WAL ends at "
+                    fail("acknowledged commit " + commit.record + " (acknowledged by " + commit.on + " at "
+                            + at(commit.atNanos)
+                            + ") is missing on " + name + ", routable for writes through " + routable.get(name)
+                            + " (its WAL ends at "
                             + primary.wal + ", timeline " + primary.timeline + ")");
                     return;
                 }
@@ -403,8 +434,13 @@ public final class Simulation {
 
     private String describe(Map<String, List<String>> routable) {
         StringBuilder text = new StringBuilder();
-        routable.forEach((name, via) -> text.append(text.isEmpty() ? "" : "; ").append(name).append(" (postgres pid ")
-                .append(node(name).postgres.pid()).append(", timeline ").append(node(name).postgres.timeline).append(") through ")
+        routable.forEach((name, via) -> text.append(text.isEmpty() ? "" : "; ")
+                .append(name)
+                .append(" (postgres pid ")
+                .append(node(name).postgres.pid())
+                .append(", timeline ")
+                .append(node(name).postgres.timeline)
+                .append(") through ")
                 .append(via));
         return text.toString();
     }
@@ -476,23 +512,53 @@ public final class Simulation {
             Node node = nodes.get(random.nextInt(nodes.size()));
             int kind = random.nextInt(6);
             switch (kind) {
-                case 0 -> fault("agent of " + node.name + " frozen", node, seconds(1, 12), () -> node.frozen = true, () -> node.frozen = false);
-                case 1 -> fault(node.name + " cut off from etcd, its peers and its replication", node, seconds(1, 12),
-                        () -> node.partition(true), () -> node.partition(false));
+                case 0 ->
+                    fault(
+                            "agent of " + node.name + " frozen",
+                            node,
+                            seconds(1, 12),
+                            () -> node.frozen = true,
+                            () -> node.frozen = false);
+                case 1 ->
+                    fault(
+                            node.name + " cut off from etcd, its peers and its replication",
+                            node,
+                            seconds(1, 12),
+                            () -> node.partition(true),
+                            () -> node.partition(false));
                 case 2 -> {
                     if (node.agent != null) {
-                        fault("agent of " + node.name + " crashed (restarts after)", node, seconds(0.5, 10), node::crashAgent, () -> {});
+                        fault(
+                                "agent of " + node.name + " crashed (restarts after)",
+                                node,
+                                seconds(0.5, 10),
+                                node::crashAgent,
+                                () -> {});
                     }
                 }
-                case 3 -> fault("renewals of " + node.name + " fail", node, seconds(1, 6),
-                        () -> node.dcs.failRenewals(true), node.dcs::heal);
+                case 3 ->
+                    fault(
+                            "renewals of " + node.name + " fail",
+                            node,
+                            seconds(1, 6),
+                            () -> node.dcs.failRenewals(true),
+                            node.dcs::heal);
                 case 4 -> {
                     Duration delay = Duration.ofMillis(300 + random.nextInt(2200));
-                    fault("renewals of " + node.name + " take " + delay.toMillis() + " ms", node, seconds(2, 8),
-                            () -> node.dcs.delayRenewals(delay), node.dcs::heal);
+                    fault(
+                            "renewals of " + node.name + " take " + delay.toMillis() + " ms",
+                            node,
+                            seconds(2, 8),
+                            () -> node.dcs.delayRenewals(delay),
+                            node.dcs::heal);
                 }
-                case 5 -> fault("a third of " + node.name + "'s etcd answers are lost", node, seconds(1, 6),
-                        () -> node.dcs.loseAnswers(0.33), node.dcs::heal);
+                case 5 ->
+                    fault(
+                            "a third of " + node.name + "'s etcd answers are lost",
+                            node,
+                            seconds(1, 6),
+                            () -> node.dcs.loseAnswers(0.33),
+                            node.dcs::heal);
                 default -> throw new IllegalStateException("no fault " + kind);
             }
         }
@@ -500,14 +566,35 @@ public final class Simulation {
             RouterSim router = routers.get(random.nextInt(routers.size()));
             int kind = random.nextInt(4);
             switch (kind) {
-                case 0 -> fault(router.id + " frozen", router, seconds(1, 12), () -> router.frozen = true, () -> router.frozen = false);
-                case 1 -> fault(router.id + " cut off from etcd", router, seconds(1, 12), () -> router.dcs.cutOff(true), router.dcs::heal);
-                case 2 -> fault("renewals of " + router.id + " fail", router, seconds(1, 6),
-                        () -> router.dcs.failRenewals(true), router.dcs::heal);
+                case 0 ->
+                    fault(
+                            router.id + " frozen",
+                            router,
+                            seconds(1, 12),
+                            () -> router.frozen = true,
+                            () -> router.frozen = false);
+                case 1 ->
+                    fault(
+                            router.id + " cut off from etcd",
+                            router,
+                            seconds(1, 12),
+                            () -> router.dcs.cutOff(true),
+                            router.dcs::heal);
+                case 2 ->
+                    fault(
+                            "renewals of " + router.id + " fail",
+                            router,
+                            seconds(1, 6),
+                            () -> router.dcs.failRenewals(true),
+                            router.dcs::heal);
                 case 3 -> {
                     Duration delay = Duration.ofMillis(300 + random.nextInt(2200));
-                    fault("renewals of " + router.id + " take " + delay.toMillis() + " ms", router, seconds(2, 8),
-                            () -> router.dcs.delayRenewals(delay), router.dcs::heal);
+                    fault(
+                            "renewals of " + router.id + " take " + delay.toMillis() + " ms",
+                            router,
+                            seconds(2, 8),
+                            () -> router.dcs.delayRenewals(delay),
+                            router.dcs::heal);
                 }
                 default -> throw new IllegalStateException("no fault " + kind);
             }
@@ -714,7 +801,9 @@ public final class Simulation {
         }
 
         Optional<String> writesGoTo() {
-            return options.routersCheckTheirLease() ? RouterDriver.writesGoTo(router) : RouterDriver.writesGoToIgnoringTheLease(router);
+            return options.routersCheckTheirLease()
+                    ? RouterDriver.writesGoTo(router)
+                    : RouterDriver.writesGoToIgnoringTheLease(router);
         }
 
         Optional<String> sessionsOpenTo() {
@@ -726,7 +815,8 @@ public final class Simulation {
 
     private static void deleteQuietly(Path root) {
         try (Stream<Path> paths = Files.walk(root)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(path -> path.toFile().delete());
+            paths.sorted(Comparator.reverseOrder())
+                    .forEach(path -> path.toFile().delete());
         } catch (IOException e) {
             // A temporary directory left behind costs nothing.
         }

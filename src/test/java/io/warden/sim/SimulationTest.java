@@ -30,7 +30,8 @@ class SimulationTest {
     }
 
     private static String report(Simulation.Outcome failed) {
-        return failed.violation().orElseThrow() + "\n\nreplay: mvn -B -q test -Dtest=SimulationTest#replaysTheSeedGivenInSimSeed -Dsim.seed="
+        return failed.violation().orElseThrow()
+                + "\n\nreplay: mvn -B -q test -Dtest=SimulationTest#replaysTheSeedGivenInSimSeed -Dsim.seed="
                 + failed.seed() + (STEPS != 300 ? " -Dsim.steps=" + STEPS : "") + "\n\nlast events:\n" + failed.trace();
     }
 
@@ -39,13 +40,18 @@ class SimulationTest {
         if (outcomes == null) {
             long begun = System.nanoTime();
             outcomes = run(1, SEEDS, STEPS, Simulation.Options.ALL_SAFETY);
-            System.out.printf("simulation: %d seeds x %d steps in %d ms: %d promotions, %d acknowledged commits, %d faults,"
+            System.out.printf(
+                    "simulation: %d seeds x %d steps in %d ms: %d promotions, %d acknowledged commits, %d faults,"
                             + " %d watchdog kills%n",
-                    outcomes.size(), STEPS, (System.nanoTime() - begun) / 1_000_000,
+                    outcomes.size(),
+                    STEPS,
+                    (System.nanoTime() - begun) / 1_000_000,
                     outcomes.stream().mapToInt(Simulation.Outcome::promotions).sum(),
                     outcomes.stream().mapToInt(Simulation.Outcome::acknowledged).sum(),
                     outcomes.stream().mapToInt(Simulation.Outcome::faults).sum(),
-                    outcomes.stream().mapToInt(Simulation.Outcome::watchdogKills).sum());
+                    outcomes.stream()
+                            .mapToInt(Simulation.Outcome::watchdogKills)
+                            .sum());
         }
         return outcomes;
     }
@@ -54,7 +60,8 @@ class SimulationTest {
 
     @Test
     void noSeedEverHasTwoPrimariesRoutableOrLosesAnAcknowledgedCommit() {
-        Optional<Simulation.Outcome> failed = outcomes().stream().filter(o -> o.violation().isPresent()).findFirst();
+        Optional<Simulation.Outcome> failed =
+                outcomes().stream().filter(o -> o.violation().isPresent()).findFirst();
 
         assertThat(failed).as(() -> report(failed.get())).isEmpty();
     }
@@ -100,9 +107,12 @@ class SimulationTest {
     void withoutWatchdogsAndWithRoutersIgnoringTheirLeaseSomeSeedHasTwoPrimariesRoutable() {
         Optional<Simulation.Outcome> failed = firstViolation(new Simulation.Options(false, false, true));
 
-        assertThat(failed).as("a seed of 1..%d with two primaries routable", MUTATION_SEEDS).isPresent();
+        assertThat(failed)
+                .as("a seed of 1..%d with two primaries routable", MUTATION_SEEDS)
+                .isPresent();
         assertThat(failed.get().violation().orElseThrow()).contains("two primaries routable at once");
-        System.out.println("without watchdogs and lease checks: " + failed.get().violation().orElseThrow());
+        System.out.println("without watchdogs and lease checks: "
+                + failed.get().violation().orElseThrow());
     }
 
     /**
@@ -113,9 +123,14 @@ class SimulationTest {
     void withCommitsAcknowledgedWithoutWaitingForTheStandbysSomeSeedLosesAnAcknowledgedCommit() {
         Optional<Simulation.Outcome> failed = firstViolation(new Simulation.Options(true, true, false));
 
-        assertThat(failed).as("a seed of 1..%d that loses an acknowledged commit", MUTATION_SEEDS).isPresent();
-        assertThat(failed.get().violation().orElseThrow()).contains("acknowledged commit").contains("is missing on");
-        System.out.println("with commits not waiting: " + failed.get().violation().orElseThrow());
+        assertThat(failed)
+                .as("a seed of 1..%d that loses an acknowledged commit", MUTATION_SEEDS)
+                .isPresent();
+        assertThat(failed.get().violation().orElseThrow())
+                .contains("acknowledged commit")
+                .contains("is missing on");
+        System.out.println(
+                "with commits not waiting: " + failed.get().violation().orElseThrow());
     }
 
     /** The first seed (in seed order) whose run fails a check under {@code options}, trying at most {@link #MUTATION_SEEDS}. */

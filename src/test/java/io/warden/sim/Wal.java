@@ -11,6 +11,7 @@ import io.warden.cluster.Lsn;
 final class Wal {
     /** Where initdb leaves the WAL; each record takes {@link #RECORD_BYTES}. */
     static final long START = 0x100_0000L;
+
     static final long RECORD_BYTES = 0x100;
     static final Wal EMPTY = new Wal("initdb", null, 0);
 

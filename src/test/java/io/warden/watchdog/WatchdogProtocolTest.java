@@ -53,7 +53,9 @@ class WatchdogProtocolTest {
             }
         });
         closing.add(thread::interrupt);
-        org.awaitility.Awaitility.await().atMost(java.time.Duration.ofSeconds(5)).until(() -> Files.exists(socket));
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(5))
+                .until(() -> Files.exists(socket));
         return socket;
     }
 
@@ -62,7 +64,8 @@ class WatchdogProtocolTest {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
             channel.connect(UnixDomainSocketAddress.of(socket));
             OutputStream out = Channels.newOutputStream(channel);
-            BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
+            BufferedReader in = new BufferedReader(
+                    new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
             List<String> answers = new ArrayList<>();
             for (String line : lines) {
                 out.write((line + "\n").getBytes(StandardCharsets.US_ASCII));
@@ -78,7 +81,12 @@ class WatchdogProtocolTest {
         Path socket = watchdog();
 
         assertThat(exchange(socket, "arm 123456789", "arm 223456789", "disarm", "arm soon", "reboot"))
-                .containsExactly("armed 123456789", "armed 223456789", "disarmed", "error not a deadline: soon", "error unknown message");
+                .containsExactly(
+                        "armed 123456789",
+                        "armed 223456789",
+                        "disarmed",
+                        "error not a deadline: soon",
+                        "error unknown message");
     }
 
     @Test
@@ -114,7 +122,8 @@ class WatchdogProtocolTest {
         closing.add(other);
         Thread.ofPlatform().daemon().start(() -> {
             try (SocketChannel channel = other.accept()) {
-                BufferedReader in = new BufferedReader(new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
+                BufferedReader in = new BufferedReader(
+                        new InputStreamReader(Channels.newInputStream(channel), StandardCharsets.US_ASCII));
                 OutputStream out = Channels.newOutputStream(channel);
                 while (in.readLine() != null) {
                     out.write("ok\n".getBytes(StandardCharsets.US_ASCII));
@@ -142,6 +151,7 @@ class WatchdogProtocolTest {
         }
 
         // Ten attempts of at most two answer timeouts each: never a connect that waits for ever.
-        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started)).isLessThan(java.time.Duration.ofSeconds(10));
+        assertThat(java.time.Duration.ofNanos(System.nanoTime() - started))
+                .isLessThan(java.time.Duration.ofSeconds(10));
     }
 }
