@@ -1,5 +1,6 @@
 package io.warden.agent;
 
+import io.warden.common.LogOnChange;
 import org.slf4j.Logger;
 
 /**
@@ -8,11 +9,10 @@ import org.slf4j.Logger;
  * reason repeated by any of them is not logged again. Touched by the HA loop's thread only.
  */
 final class ReasonLog {
-    private final Logger log;
-    private String lastReason = "";
+    private final LogOnChange reasons;
 
     ReasonLog(Logger log) {
-        this.log = java.util.Objects.requireNonNull(log, "log is null");
+        this.reasons = new LogOnChange(log, "");
     }
 
     /** Nanoseconds as seconds, for the durations the agent's log lines report. */
@@ -21,9 +21,6 @@ final class ReasonLog {
     }
 
     void log(String reason) {
-        if (!reason.equals(lastReason)) {
-            log.info(reason);
-            lastReason = reason;
-        }
+        reasons.reason(reason);
     }
 }

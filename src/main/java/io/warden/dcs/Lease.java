@@ -1,6 +1,7 @@
 package io.warden.dcs;
 
 import io.warden.common.Clock;
+import io.warden.common.LogOnChange;
 import io.warden.common.Poll;
 import java.time.Duration;
 import java.util.Objects;
@@ -73,7 +74,7 @@ public final class Lease {
     private long renewedNanos;
 
     private volatile long ownerHeartbeatNanos;
-    private String lastProblem = "";
+    private final LogOnChange problems = new LogOnChange(LOG, "lease renewals succeed again");
 
     /**
      * @param ttl the lease's lifetime in etcd (whole seconds: etcd rounds down)
@@ -172,7 +173,7 @@ public final class Lease {
         boolean due = held.id() == 0
                 || now - renewedNanos >= renewIntervalNanos
                 || !held.validAt(now)
-                || !lastProblem.isEmpty();
+                || !problems.last().isEmpty();
         if (due) {
             renew(held, now);
         }
@@ -180,7 +181,7 @@ public final class Lease {
         if (!after.validAt(clock.nanoTime())) {
             listener.expired(after);
         }
-        if (!lastProblem.isEmpty()) {
+        if (!problems.last().isEmpty()) {
             return RETRY_PAUSE.toNanos();
         }
         return Math.max(0, renewIntervalNanos - (now - renewedNanos));
@@ -250,13 +251,6 @@ public final class Lease {
     }
 
     private void problem(String text) {
-        if (!text.equals(lastProblem)) {
-            if (text.isEmpty()) {
-                LOG.info("lease renewals succeed again");
-            } else {
-                LOG.warn(text);
-            }
-            lastProblem = text;
-        }
+        problems.problem(text);
     }
 }

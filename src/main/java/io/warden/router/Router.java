@@ -18,6 +18,7 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.LeaderKey;
 import io.warden.cluster.RouterStatus;
 import io.warden.common.Clock;
+import io.warden.common.LogOnChange;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
@@ -85,6 +86,7 @@ public final class Router implements AutoCloseable {
     private final Lease lease;
 
     private final Semaphore wake = new Semaphore(0);
+    private final LogOnChange problems = new LogOnChange(LOG, "DCS reachable again");
     private final Sessions sessions;
     private final Listeners listeners;
     private final NodeProbe probe;
@@ -100,7 +102,6 @@ public final class Router implements AutoCloseable {
     private volatile Topology topology = Topology.EMPTY;
     private volatile boolean running = true;
     private volatile boolean fenced = true;
-    private String lastProblem = "";
     /** What {@link #publish} last wrote, under which lease and when; touched by the topology thread only. */
     private final Published<RouterStatus> published = new Published<>();
 
@@ -348,14 +349,7 @@ public final class Router implements AutoCloseable {
     }
 
     private void problem(String text) {
-        if (!text.equals(lastProblem)) {
-            if (text.isEmpty()) {
-                LOG.info("DCS reachable again");
-            } else {
-                LOG.warn(text);
-            }
-            lastProblem = text;
-        }
+        problems.problem(text);
     }
 
     /**
