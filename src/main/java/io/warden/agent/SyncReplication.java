@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * Synchronous replication on the primary: which standbys its commits wait for, one {@link SyncPlanner} step per
  * cycle, and the proof (a probe commit, after the checkpointer has applied the reload) that commits really wait
  * before a new primary is routable. Hazard: pg_stat_replication's 'sync' is not that proof. Touched by the HA loop's
- * thread only, except {@link #awaitingProbe}.
+ * thread only.
  */
 final class SyncReplication {
     private static final Logger LOG = LoggerFactory.getLogger(SyncReplication.class);
