@@ -19,7 +19,6 @@ import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.watchdog.WatchdogClient;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Semaphore;
@@ -59,6 +58,7 @@ public final class Agent implements AutoCloseable {
     private final Lease lease;
     private final AgentMetrics metrics = new AgentMetrics(this::view);
     private final String instanceId = UUID.randomUUID().toString();
+    private final StartUp startUp;
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
@@ -126,6 +126,7 @@ public final class Agent implements AutoCloseable {
         this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
         this.slots = new ReplicationSlots(config, postgres, reasons);
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
+        this.startUp = new StartUp(config, dcs, lease, peers, instanceId);
         this.rejoin =
                 new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
         this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
@@ -216,8 +217,8 @@ public final class Agent implements AutoCloseable {
      * {@link #close()}.
      */
     public void run() {
-        connect();
-        refuseDuplicateName();
+        startUp.connect();
+        startUp.refuseDuplicateName();
         started = true;
         lease.keepAliveOn("lease-keeper");
         postgres.prepare(config.superuserPassword(), config.replicationPassword());
@@ -272,48 +273,9 @@ public final class Agent implements AutoCloseable {
         dcs.close();
     }
 
-    /** Grants the first lease; the agent does nothing else until etcd answers. */
+    /** Grants the first lease; the agent does nothing else until etcd answers (see {@link StartUp#connect}). */
     void connect() {
-        try {
-            lease.start(Lease.STARTUP_WAIT);
-        } catch (DcsException e) {
-            throw new WardenException(
-                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds()
-                            + " s: " + e.getMessage(),
-                    "start etcd, or fix the 'etcd' endpoints in the agent's config file");
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException("interrupted while waiting for etcd at start-up", "start the agent again");
-        }
-    }
-
-    /** A second agent with a name already alive in the cluster must not start: it would fight over one key. */
-    private void refuseDuplicateName() {
-        ClusterSnapshot cluster = dcs.read();
-        Member existing = cluster.members().get(config.name());
-        if (existing == null || existing.instanceId().equals(instanceId)) {
-            return;
-        }
-        if (existing.apiUrl().equals(config.apiUrl())) {
-            // Our own API already holds that address (it binds before this check), so whoever published it last is
-            // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran
-            // out.
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
-                    + " is gone: taking over its name");
-            return;
-        }
-        OptionalInt liveness = peers.liveness(existing);
-        if (liveness.isEmpty()) {
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
-                    + " does not answer: taking over its name");
-        } else if (liveness.getAsInt() < 500
-                || existing.agentPid() != ProcessHandle.current().pid()) {
-            throw new WardenException(
-                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster()
-                            + "' (agent at " + existing.apiUrl() + ", pid " + existing.agentPid() + ", data "
-                            + existing.dataDir() + ")",
-                    "give this node another name, or stop the running one first");
-        }
+        startUp.connect();
     }
 
     /**

@@ -74,12 +74,13 @@ class FenceIT {
     /**
      * A postmaster killed a moment ago may linger as a zombie until its parent reaps it, and postgres will not start
      * (nor pg_rewind recover) on that data directory while the pid exists: awaitReaped returns only once it is gone.
-     * The zombie here is a child that exits at once under a parent that never waits for it and exits after a second.
+     * The zombie here is a child that exits after 0.3 s under a parent that never waits for it (bash has exec'd sleep
+     * by then: a child that exited before the exec was reaped by bash, and no zombie was ever seen) and exits at 2 s.
      */
     @Test
     void awaitReapedReturnsOnlyOnceAZombiePostmasterHasLeftTheProcessTable() throws Exception {
         Path data = data();
-        Process parent = new ProcessBuilder("bash", "-c", "sleep 0 & echo $!; exec sleep 1")
+        Process parent = new ProcessBuilder("bash", "-c", "sleep 0.3 & echo $!; exec sleep 2")
                 .directory(dir.toFile())
                 .start();
         started.add(parent);

@@ -1,0 +1,77 @@
+package io.warden.agent;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.common.WardenException;
+import io.warden.dcs.Dcs;
+import io.warden.dcs.DcsException;
+import io.warden.dcs.Lease;
+import java.util.OptionalInt;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The agent's start-up checks, before its HA loop runs: etcd answers (the first lease is granted), and no other live
+ * agent uses this node's name. Either failing stops the agent with what is wrong and what to do.
+ */
+final class StartUp {
+    private static final Logger LOG = LoggerFactory.getLogger(StartUp.class);
+
+    private final NodeConfig config;
+    private final Dcs dcs;
+    private final Lease lease;
+    private final Peers peers;
+    private final String instanceId;
+
+    StartUp(NodeConfig config, Dcs dcs, Lease lease, Peers peers, String instanceId) {
+        this.config = config;
+        this.dcs = dcs;
+        this.lease = lease;
+        this.peers = peers;
+        this.instanceId = instanceId;
+    }
+
+    /** Grants the first lease; the agent does nothing else until etcd answers. */
+    void connect() {
+        try {
+            lease.start(Lease.STARTUP_WAIT);
+        } catch (DcsException e) {
+            throw new WardenException(
+                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds()
+                            + " s: " + e.getMessage(),
+                    "start etcd, or fix the 'etcd' endpoints in the agent's config file");
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new WardenException("interrupted while waiting for etcd at start-up", "start the agent again");
+        }
+    }
+
+    /** A second agent with a name already alive in the cluster must not start: it would fight over one key. */
+    void refuseDuplicateName() {
+        ClusterSnapshot cluster = dcs.read();
+        Member existing = cluster.members().get(config.name());
+        if (existing == null || existing.instanceId().equals(instanceId)) {
+            return;
+        }
+        if (existing.apiUrl().equals(config.apiUrl())) {
+            // Our own API already holds that address (it binds before this check), so whoever published it last is
+            // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran
+            // out.
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+                    + " is gone: taking over its name");
+            return;
+        }
+        OptionalInt liveness = peers.liveness(existing);
+        if (liveness.isEmpty()) {
+            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+                    + " does not answer: taking over its name");
+        } else if (liveness.getAsInt() < 500
+                || existing.agentPid() != ProcessHandle.current().pid()) {
+            throw new WardenException(
+                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster()
+                            + "' (agent at " + existing.apiUrl() + ", pid " + existing.agentPid() + ", data "
+                            + existing.dataDir() + ")",
+                    "give this node another name, or stop the running one first");
+        }
+    }
+}
