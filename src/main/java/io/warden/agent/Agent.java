@@ -240,7 +240,9 @@ public final class Agent implements AutoCloseable {
                 }
             }
             if (stopRequested) {
-                stopLast();
+                stepDown.shutdownLast();
+                postgres.close();
+                dcs.close();
             }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -249,28 +251,6 @@ public final class Agent implements AutoCloseable {
         } finally {
             loopEnded.countDown();
         }
-    }
-
-    /**
-     * The shutdown command, the last thing the HA loop does: postgres stops (fast mode) and leadership is given
-     * up, so a replica takes over at once. Each step is tried even when one before it failed.
-     */
-    private void stopLast() {
-        LOG.info("shutting down: stopping postgres and giving up leadership");
-        try {
-            postgres.stop("fast", Duration.ofSeconds(30));
-        } catch (RuntimeException e) {
-            LOG.warn("could not stop postgres on shutdown", e);
-        }
-        watchdog.disarm();
-        try {
-            dcs.releaseLeader(config.name(), lease.term().id());
-        } catch (DcsException e) {
-            LOG.warn("could not release leadership on shutdown (it expires with the lease): " + e.getMessage());
-        }
-        lease.revoke();
-        postgres.close();
-        dcs.close();
     }
 
     /** Grants the first lease; the agent does nothing else until etcd answers (see {@link StartUp#connect}). */
@@ -474,24 +454,7 @@ public final class Agent implements AutoCloseable {
         if (current.local().data() != DataState.RUNNING_REPLICA) {
             return self;
         }
-        return postgres.receivedPosition()
-                .map(lsn -> new Member(
-                        self.name(),
-                        self.role(),
-                        self.state(),
-                        self.host(),
-                        self.port(),
-                        self.apiUrl(),
-                        self.timeline(),
-                        lsn.toString(),
-                        self.lagBytes(),
-                        self.tags(),
-                        self.agentPid(),
-                        self.postgresPid(),
-                        self.instanceId(),
-                        self.dataDir(),
-                        self.pendingRestart()))
-                .orElse(self);
+        return postgres.receivedPosition().map(self::withPosition).orElse(self);
     }
 
     /**

@@ -4,10 +4,14 @@ import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import io.warden.postgres.Postgres;
+import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Giving up leadership: releasing it after postgres was lost, or fencing a primary that must not accept writes. */
+/**
+ * Giving up leadership: releasing it after postgres was lost, fencing a primary that must not accept writes, or
+ * stopping for good on shutdown.
+ */
 final class StepDown {
     private static final Logger LOG = LoggerFactory.getLogger(StepDown.class);
 
@@ -42,5 +46,25 @@ final class StepDown {
         } catch (DcsException e) {
             // The lease runs out on its own; releasing early only speeds up the next leader.
         }
+    }
+
+    /**
+     * The shutdown command, the last thing the HA loop does: postgres stops (fast mode) and leadership is given
+     * up, so a replica takes over at once. Each step is tried even when one before it failed.
+     */
+    void shutdownLast() {
+        LOG.info("shutting down: stopping postgres and giving up leadership");
+        try {
+            postgres.stop("fast", Duration.ofSeconds(30));
+        } catch (RuntimeException e) {
+            LOG.warn("could not stop postgres on shutdown", e);
+        }
+        watchdog.disarm();
+        try {
+            dcs.releaseLeader(config.name(), lease.term().id());
+        } catch (DcsException e) {
+            LOG.warn("could not release leadership on shutdown (it expires with the lease): " + e.getMessage());
+        }
+        lease.revoke();
     }
 }

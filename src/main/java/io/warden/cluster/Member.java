@@ -24,6 +24,26 @@ public record Member(
         String dataDir,
         boolean pendingRestart) {
 
+    /** This record with its WAL position replaced (a replica's position read just now). */
+    public Member withPosition(Lsn position) {
+        return new Member(
+                name,
+                role,
+                state,
+                host,
+                port,
+                apiUrl,
+                timeline,
+                position.toString(),
+                lagBytes,
+                tags,
+                agentPid,
+                postgresPid,
+                instanceId,
+                dataDir,
+                pendingRestart);
+    }
+
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
     public Member {
         java.util.Objects.requireNonNull(name, "a member record without a name");
