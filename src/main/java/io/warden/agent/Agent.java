@@ -59,6 +59,14 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics = new AgentMetrics(this::view);
     private final String instanceId = UUID.randomUUID().toString();
     private final StartUp startUp;
+    /**
+     * When this agent took the leader key as a replica, for the router barrier's wait across cycles; zero while it
+     * does not hold the key as an unpromoted replica. Touched by the HA loop's thread only.
+     */
+    private long keyTakenAtNanos;
+    /** The decision under which that key was taken: the promotion that follows records its reason in the history. */
+    private Decision keyTakenFor;
+
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
@@ -327,6 +335,16 @@ public final class Agent implements AutoCloseable {
                 : PeerProbe.Report.NONE;
         Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
+        boolean awaitingBarrier = cluster.leader()
+                        .map(l -> l.name().equals(config.name()) && l.leaseId() == term.id())
+                        .orElse(false)
+                && local.data() == DataState.RUNNING_REPLICA;
+        if (!awaitingBarrier) {
+            keyTakenAtNanos = 0;
+            keyTakenFor = null;
+        } else if (keyTakenAtNanos == 0) {
+            keyTakenAtNanos = now;
+        }
         HaInput input = new HaInput(
                 config.name(),
                 term.id(),
@@ -346,7 +364,9 @@ public final class Agent implements AutoCloseable {
                 configKnown,
                 peers.unreadable(),
                 peers.primaries(),
-                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier());
+                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
+                Duration.ofNanos(keyTakenAtNanos == 0 ? 0 : now - keyTakenAtNanos),
+                config.ttlDuration());
         Decision decision = HaDecider.decide(input);
         reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -408,8 +428,23 @@ public final class Agent implements AutoCloseable {
             case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
             case RECLONE ->
                 rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
-            case TAKE_LEADERSHIP -> promotion.takeLeadership(local, term, current, decision);
-            case PROMOTE -> promotion.promote(term, current, decision);
+            case TAKE_LEADERSHIP -> {
+                long begun = clock.nanoTime();
+                if (promotion.takeLeadership(local, term) && local.data() == DataState.RUNNING_REPLICA) {
+                    // The router barrier is waited for across the next cycles (HaDecider), from the moment of the take.
+                    keyTakenAtNanos = begun;
+                    keyTakenFor = decision;
+                }
+            }
+            case PROMOTE -> {
+                if (keyTakenAtNanos != 0) {
+                    LOG.info(String.format(
+                            "routers acknowledged in %.2f s: promoting",
+                            ReasonLog.seconds(clock.nanoTime() - keyTakenAtNanos)));
+                }
+                // The history says why this node leads: the race or the operator's request that took the key.
+                promotion.promote(term, current, keyTakenFor != null ? keyTakenFor : decision);
+            }
             case RESTART_PRIMARY -> leading.restartPrimary(term);
             case RELEASE_LEADERSHIP -> stepDown.release();
             case FENCE -> stepDown.fence(decision.reason());

@@ -30,6 +30,9 @@ import java.util.Map;
  *     further ahead than we can tell
  * @param primaryPeers members whose agents reported just now that their postgres runs as a primary: one is alive
  * @param systemIdentifier this node's data directory's system identifier, empty when it has none (or cannot tell)
+ * @param keyHeldFor how long this agent has held the leader key as a replica not yet promoted: the router barrier's
+ *     wait, which fails closed once it exceeds the routers' longest ttl plus margin (zero when not waiting)
+ * @param ttl this agent's lease ttl: the barrier's wait for a router that did not publish its own
  */
 public record HaInput(
         String name,
@@ -49,7 +52,9 @@ public record HaInput(
         boolean configKnown,
         java.util.Set<String> unreadablePeers,
         java.util.Set<String> primaryPeers,
-        String systemIdentifier) {
+        String systemIdentifier,
+        Duration keyHeldFor,
+        Duration ttl) {
 
     public HaInput {
         peerPositions = Map.copyOf(peerPositions);

@@ -108,32 +108,24 @@ final class Promotion {
         }
     }
 
-    /** Takes the leader key under {@code term}, then promotes this replica or, for a primary taking it back, guards its postgres. */
-    void takeLeadership(LocalState local, Lease.Term term, ClusterSnapshot current, Decision decision) {
+    /**
+     * Takes the leader key under {@code term}; true when it was taken. A replica promotes in a later cycle, once the
+     * router barrier has passed (HaDecider); a primary whose postgres survived guards it here and now.
+     */
+    boolean takeLeadership(LocalState local, Lease.Term term) {
         long begun = clock.nanoTime();
         if (!leaseChecks.stillHolds(term, "taking the leader key")) {
-            return;
+            return false;
         }
         // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
         if (!dcs.acquireLeader(config.name(), term.id())) {
             LOG.info("lost the leader race");
-            return;
+            return false;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
-            long acquired = clock.nanoTime();
-            List<String> unacknowledged = barrier.await(true);
-            if (!unacknowledged.isEmpty()) {
-                // Fail closed: a router that may still send writes to the old primary must not see a second one.
-                LOG.warn("not promoting: routers " + unacknowledged
-                        + " did not stop routing to the old primary within their"
-                        + " lease and its margin; released the leader key, the race runs again next cycle");
-                dcs.releaseLeader(config.name(), term.id());
-                return;
-            }
             LOG.info(String.format(
-                    "took the leader key in %.2f s; routers acknowledged in %.2f s: promoting",
-                    seconds(acquired - begun), seconds(clock.nanoTime() - acquired)));
-            promote(term, current, decision);
+                    "took the leader key in %.2f s: promoting once every router has stopped routing to the old primary",
+                    seconds(clock.nanoTime() - begun)));
         } else if (!leaseChecks.armFor(term)) {
             stepDown.release();
         } else {
@@ -146,6 +138,7 @@ final class Promotion {
                 stepDown.fence("fencing: the router barrier failed after taking the leader key back");
             }
         }
+        return true;
     }
 
     /**

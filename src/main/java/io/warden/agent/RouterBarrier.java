@@ -1,5 +1,6 @@
 package io.warden.agent;
 
+import io.warden.cluster.RouterStatus;
 import io.warden.common.Clock;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
@@ -45,16 +46,7 @@ final class RouterBarrier {
                     .clock(clock)
                     .until(limit, () -> {
                         try {
-                            stale.set(dcs.readRouters().stream()
-                                    .filter(r -> !r.primary().isEmpty()
-                                            && !r.primary().equals(config.name()))
-                                    .filter(r -> unreadableHold
-                                            || !r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY))
-                                    .map(r -> r.id()
-                                            + (r.primary().equals(io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
-                                                    ? " (its status is unreadable)"
-                                                    : " (still routing to " + r.primary() + ")"))
-                                    .toList());
+                            stale.set(unacknowledged(dcs.readRouters(), config.name(), unreadableHold));
                             if (!stale.get().isEmpty()) {
                                 reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
                             }
@@ -79,17 +71,46 @@ final class RouterBarrier {
      * agent's own ttl for a router that did not publish one). Zero with no router.
      */
     private Duration barrierLimit() {
-        Duration longest = Duration.ZERO;
         try {
-            for (io.warden.cluster.RouterStatus router : dcs.readRouters()) {
-                Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : config.ttlDuration();
-                Duration own = ttl.plus(Lease.margin(ttl));
-                longest = own.compareTo(longest) > 0 ? own : longest;
-            }
+            return limit(dcs.readRouters(), config.ttlDuration());
         } catch (DcsException e) {
             // Unknown: as long as this agent's own lease, and the wait itself fails closed if it cannot read.
-            longest = config.ttlDuration().plus(Lease.margin(config.ttlDuration()));
+            return ownTtl(config.ttlDuration());
+        }
+    }
+
+    /**
+     * The routers of {@code routers} that still route writes to a node other than {@code self}, each with why, for
+     * the log; empty when all acknowledged. A pure function of what the routers published.
+     *
+     * @param unreadableHold whether a router whose status cannot be read holds the barrier (it may route anywhere)
+     */
+    static List<String> unacknowledged(List<RouterStatus> routers, String self, boolean unreadableHold) {
+        return routers.stream()
+                .filter(r -> !r.primary().isEmpty() && !r.primary().equals(self))
+                .filter(r -> unreadableHold || !r.primary().equals(RouterStatus.UNKNOWN_PRIMARY))
+                .map(r -> r.id()
+                        + (r.primary().equals(RouterStatus.UNKNOWN_PRIMARY)
+                                ? " (its status is unreadable)"
+                                : " (still routing to " + r.primary() + ")"))
+                .toList();
+    }
+
+    /**
+     * How long the barrier may wait for {@code routers}: the longest of their ttls plus its margin ({@code ownTtl}
+     * for a router that did not publish one). Zero with no router.
+     */
+    static Duration limit(List<RouterStatus> routers, Duration ownTtl) {
+        Duration longest = Duration.ZERO;
+        for (RouterStatus router : routers) {
+            Duration ttl = router.ttlMillis() > 0 ? Duration.ofMillis(router.ttlMillis()) : ownTtl;
+            Duration own = ownTtl(ttl);
+            longest = own.compareTo(longest) > 0 ? own : longest;
         }
         return longest;
+    }
+
+    private static Duration ownTtl(Duration ttl) {
+        return ttl.plus(Lease.margin(ttl));
     }
 }

@@ -121,6 +121,7 @@ class AgentBadValuesTest {
         harness.secondsPass(agent, 7);
 
         agent.cycle();
+        agent.cycle();
 
         assertThat(postgres.actions()).contains("promote");
         assertThat(harness.dcs.rawValue("history")).contains("[{\"timeline\": \"one\"}");

@@ -134,6 +134,7 @@ class DcsKeyTableTest {
         assertThat(agent.view().decision().action())
                 .as("unknown fields: read, the race runs")
                 .isEqualTo(Action.TAKE_LEADERSHIP);
+        agent.cycle();
         assertThat(postgres.actions()).contains("promote");
     }
 
@@ -218,6 +219,7 @@ class DcsKeyTableTest {
                 "history",
                 "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
 
+        agent.cycle();
         agent.cycle();
 
         assertThat(postgres.actions()).contains("promote");

@@ -280,6 +280,21 @@ class HaDeciderTest {
             return this;
         }
 
+        private final List<io.warden.cluster.RouterStatus> routers = new java.util.ArrayList<>();
+        private Duration keyHeldFor = Duration.ZERO;
+
+        /** A live router (ttl 3 s) that says it routes writes to {@code primary} ("" for nobody). */
+        In router(String id, String primary) {
+            routers.add(new io.warden.cluster.RouterStatus(
+                    id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:6051", 1, Map.of(), primary, 3000));
+            return this;
+        }
+
+        In keyHeldFor(Duration value) {
+            keyHeldFor = value;
+            return this;
+        }
+
         HaInput build() {
             ClusterSnapshot cluster = new ClusterSnapshot(
                     100,
@@ -293,7 +308,7 @@ class HaDeciderTest {
                     switchover,
                     0,
                     sync,
-                    List.of(),
+                    List.copyOf(routers),
                     Map.of());
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(
@@ -324,7 +339,9 @@ class HaDeciderTest {
                     true,
                     java.util.Set.of(),
                     primaryPeers,
-                    data == DataState.EMPTY ? "" : systemIdentifier);
+                    data == DataState.EMPTY ? "" : systemIdentifier,
+                    keyHeldFor,
+                    Duration.ofSeconds(3));
         }
 
         Decision decide() {
@@ -1978,6 +1995,68 @@ class HaDeciderTest {
                     .decide();
 
             assertThat(decision.action()).isEqualTo(Action.WAIT);
+        }
+    }
+
+    /** The router barrier as a state across cycles: a replica holding the key promotes only once routers acknowledged. */
+    @Nested
+    class RouterBarrier {
+        private In replicaHoldingTheKey() {
+            return node().data(DataState.RUNNING_REPLICA).iHoldKey();
+        }
+
+        @Test
+        void withNoRouterRoutingElsewhereItPromotes() {
+            Decision d = replicaHoldingTheKey()
+                    .router("router-1", "")
+                    .router("router-2", ME)
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.PROMOTE);
+        }
+
+        @Test
+        void aRouterStillRoutingToTheOldPrimaryIsWaitedForWithinItsLeaseAndMargin() {
+            Decision d = replicaHoldingTheKey()
+                    .router("router-1", "")
+                    .router("router-2", "node-2")
+                    .keyHeldFor(Duration.ofMillis(3400))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason())
+                    .contains(
+                            "waiting for routers to stop routing to the old primary: [router-2 (still routing to node-2)]");
+        }
+
+        @Test
+        void aRouterStillRoutingElsewhereAfterItsLeaseAndMarginFailsTheBarrierClosed() {
+            Decision d = replicaHoldingTheKey()
+                    .router("router-2", "node-2")
+                    .keyHeldFor(Duration.ofMillis(3600))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.RELEASE_LEADERSHIP);
+            assertThat(d.reason()).contains("router-2").contains("3500 ms");
+        }
+
+        @Test
+        void aRouterWhoseStatusIsUnreadableHoldsTheBarrier() {
+            Decision d = replicaHoldingTheKey()
+                    .router("router-1", io.warden.cluster.RouterStatus.UNKNOWN_PRIMARY)
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("router-1 (its status is unreadable)");
+        }
+
+        @Test
+        void aReplicaThatCannotLeadSafelyWaitsWhateverTheRoutersSay() {
+            Decision d =
+                    replicaHoldingTheKey().canLead(false).router("router-1", "").decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("cannot lead safely");
         }
     }
 }

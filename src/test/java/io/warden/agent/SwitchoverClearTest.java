@@ -52,6 +52,7 @@ class SwitchoverClearTest {
                 .isTrue();
 
         agent.cycle();
+        agent.cycle();
 
         assertThat(replica.actions()).contains("promote");
         assertThat(dcs.read().leader())
