@@ -15,25 +15,30 @@ public final class RouterDriver {
 
     /** A router with the default ttl (3 s) whose listeners bind wherever the kernel says, on loopback. */
     public static Router router(String id, Dcs dcs, Clock clock) {
-        return new Router(
-                new RouterConfig(
-                        id,
-                        "sim",
-                        "127.0.0.1",
-                        0,
-                        0,
-                        0,
-                        List.of("http://127.0.0.1:1"),
-                        Duration.ofSeconds(3),
-                        16L << 20,
-                        true,
-                        2000,
-                        Duration.ofSeconds(10),
-                        Duration.ofSeconds(2),
-                        Duration.ofSeconds(10),
-                        "epoll"),
-                dcs,
-                clock);
+        return new Router(config(id, Duration.ofSeconds(3)), dcs, clock);
+    }
+
+    /**
+     * A router config for tests: listeners on loopback wherever the kernel says (ports 0), an etcd nobody reaches
+     * (the tests hand the router a fake DCS), the file's defaults for everything else, the epoll transport.
+     */
+    static RouterConfig config(String id, Duration ttl) {
+        return new RouterConfig(
+                id,
+                "fake",
+                "127.0.0.1",
+                0,
+                0,
+                0,
+                List.of("http://127.0.0.1:1"),
+                ttl,
+                16L << 20,
+                true,
+                2000,
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(2),
+                Duration.ofSeconds(10),
+                "epoll");
     }
 
     /** One round of the topology thread at {@code now}; returns the nanoseconds until the next is due. */

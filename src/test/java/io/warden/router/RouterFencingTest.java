@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
 import java.time.Duration;
-import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -20,25 +19,7 @@ class RouterFencingTest {
     private final FakeClock clock = new FakeClock();
     private final FakeDcs dcs = new FakeDcs(clock);
     // Ports 0: the listeners bind wherever the kernel says, on loopback.
-    private final Router router = new Router(
-            new RouterConfig(
-                    "router-1",
-                    "fake",
-                    "127.0.0.1",
-                    0,
-                    0,
-                    0,
-                    List.of("http://127.0.0.1:1"),
-                    Duration.ofSeconds(6),
-                    16L << 20,
-                    true,
-                    2000,
-                    Duration.ofSeconds(10),
-                    Duration.ofSeconds(2),
-                    Duration.ofSeconds(10),
-                    "epoll"),
-            dcs,
-            clock);
+    private final Router router = new Router(RouterDriver.config("router-1", Duration.ofSeconds(6)), dcs, clock);
 
     @AfterEach
     void close() {

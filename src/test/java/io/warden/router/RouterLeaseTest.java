@@ -48,25 +48,7 @@ class RouterLeaseTest {
     private final List<AutoCloseable> closing = new ArrayList<>();
 
     private Router router(Dcs dcs) {
-        Router made = new Router(
-                new RouterConfig(
-                        "router-1",
-                        "fake",
-                        "127.0.0.1",
-                        0,
-                        0,
-                        0,
-                        List.of("http://127.0.0.1:1"),
-                        Duration.ofSeconds(6),
-                        16L << 20,
-                        true,
-                        2000,
-                        Duration.ofSeconds(10),
-                        Duration.ofSeconds(2),
-                        Duration.ofSeconds(10),
-                        "epoll"),
-                dcs,
-                clock);
+        Router made = new Router(RouterDriver.config("router-1", Duration.ofSeconds(6)), dcs, clock);
         self.set(made);
         return made;
     }
