@@ -151,6 +151,61 @@ class FencingIT {
                         .isEqualTo(ids(promoted.name())));
     }
 
+    /**
+     * pg_rewind deletes every WAL file of the old primary that the new primary no longer has. Those include the
+     * common timeline's segments between the last checkpoint both share and the fork, which recovery after the
+     * rewind must replay, and the new primary recycled them once it had checkpointed on its own timeline. So the
+     * rewound node asks for WAL nobody has ("requested WAL segment ... has already been removed"), for ever. Here
+     * the old primary's last checkpoint lies several segments before the fork, and the new primary checkpoints past
+     * them before the old one comes back: the old primary must still end up streaming and hold the new primary's
+     * rows.
+     */
+    @Test
+    void aFormerPrimaryWhoseRewindLeavesItShortOfRecycledWalStillRejoinsAndStreams() throws Exception {
+        cluster = TestCluster.start("walgap", 3, 8600, "netns");
+        cluster.executeOnPrimary("create table probe(id bigint primary key)");
+        Member old = cluster.primary();
+        Node oldNode = cluster.node(old.name());
+        // The last checkpoint the two timelines share, then three segments of common WAL after it.
+        cluster.executeOnPrimary("checkpoint");
+        for (int i = 0; i < 3; i++) {
+            cluster.executeOnPrimary("insert into probe values (" + (i + 1) + "); select pg_switch_wal()");
+        }
+        String common = currentWalLsn(old.name());
+        for (Member replica : cluster.replicas()) {
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> cluster.queryLong(
+                                    replica.name(), "select (pg_last_wal_replay_lsn() >= '" + common + "')::int")
+                            == 1);
+        }
+
+        WriteProbe oldSide = new WriteProbe(
+                "probe",
+                1_000_000,
+                () -> new NamespaceConnection(oldNode, cluster.state().superuserPassword()).open());
+        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
+        cluster.cutLink(old.name());
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+        oldSide.close();
+        // The new primary checkpoints on its own timeline past the common segments, so it recycles them.
+        for (int i = 0; i < 4; i++) {
+            try (Connection c = cluster.connect(promoted.name());
+                    Statement s = c.createStatement()) {
+                s.execute("insert into probe values (" + (100 + i) + ")");
+                s.execute("select pg_switch_wal()");
+                s.execute("checkpoint");
+            }
+        }
+
+        cluster.restoreLink(old.name());
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(ids(old.name()))
+                        .as("the old primary now holds exactly the new primary's rows")
+                        .isEqualTo(ids(promoted.name())));
+    }
+
     @Test
     void aFrozenPrimaryAgentIsFencedByItsWatchdogAndRejoinsWhenItWakes() throws Exception {
         cluster = TestCluster.start("frozen", 3, 8900, "process");
