@@ -10,13 +10,22 @@ public enum Action {
     START_REPLICA,
     /** Running replica whose upstream is not the leader: point it at the leader and reload. */
     REPOINT,
-    /** Former primary's data directory and another node leads: pg_rewind (re-clone if that fails), then follow. */
+    /**
+     * Former primary's data directory and another node leads, or a replica stranded on an older timeline:
+     * pg_rewind, then follow. A failure leaves the node stopped with its data; the next cycle decides what then
+     * ({@link RejoinRules}).
+     */
     REWIND,
     /**
-     * Running replica that cannot stream because the leader has recycled the WAL it needs (no slot held it: the
-     * leader was promoted, or dropped this member's slot, while it was away): replace its data with a fresh copy.
+     * Data that streaming and pg_rewind cannot bring back (the leader recycled the WAL it needs, pg_rewind failed,
+     * or it is still stranded after a rewind), with room on the disk: keep the old data aside and clone afresh.
      */
     RECLONE,
+    /**
+     * As {@link #RECLONE}, without room for a second copy but with another healthy replica: delete the data first,
+     * then clone. The agent still refuses if the leader does not answer just before it deletes.
+     */
+    RECLONE_IN_PLACE,
     /** No leader and this node is the best candidate: take the leader key, then promote. */
     TAKE_LEADERSHIP,
     /** The leader key is ours and postgres runs read-only: promote. */

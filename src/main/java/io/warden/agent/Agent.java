@@ -345,6 +345,8 @@ public final class Agent implements AutoCloseable {
         } else if (keyTakenAtNanos == 0) {
             keyTakenAtNanos = now;
         }
+        boolean walGone = notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
+                && rejoin.upstreamWalGone(cluster, local, now);
         HaInput input = new HaInput(
                 config.name(),
                 term.id(),
@@ -357,8 +359,7 @@ public final class Agent implements AutoCloseable {
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
                 config.primaryStartTimeoutDuration(),
                 notStreamingFor,
-                notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
-                        && rejoin.upstreamWalGone(cluster, local, now),
+                walGone,
                 calendar,
                 handOver.handedOver(),
                 configKnown,
@@ -366,7 +367,8 @@ public final class Agent implements AutoCloseable {
                 peers.primaries(),
                 local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
                 Duration.ofNanos(keyTakenAtNanos == 0 ? 0 : now - keyTakenAtNanos),
-                config.ttlDuration());
+                config.ttlDuration(),
+                rejoin.facts(now, walGone));
         Decision decision = HaDecider.decide(input);
         reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -425,9 +427,9 @@ public final class Agent implements AutoCloseable {
             case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
             case START_REPLICA -> rejoin.startReplica(decision.target());
             case REPOINT -> rejoin.repoint(decision.target().orElseThrow());
-            case REWIND -> rejoin.rewind(decision.target().orElseThrow(), cluster);
-            case RECLONE ->
-                rejoin.replaceData(decision.target().orElseThrow(), cluster, "its WAL is gone on the leader");
+            case REWIND -> rejoin.rewind(decision.target().orElseThrow());
+            case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), true, decision.reason());
+            case RECLONE_IN_PLACE -> rejoin.replaceData(decision.target().orElseThrow(), false, decision.reason());
             case TAKE_LEADERSHIP -> {
                 long begun = clock.nanoTime();
                 if (promotion.takeLeadership(local, term) && local.data() == DataState.RUNNING_REPLICA) {

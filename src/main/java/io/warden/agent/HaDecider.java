@@ -43,7 +43,7 @@ public final class HaDecider {
             // A running primary taking its key back keeps doing what it does; refusing it would leave a primary
             // running without the key (and without routes) for as long as the config stays unreadable.
             case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY;
-            case PROMOTE, BOOTSTRAP, HAND_OVER, CLONE, RECLONE, REWIND -> false;
+            case PROMOTE, BOOTSTRAP, HAND_OVER, CLONE, RECLONE, RECLONE_IN_PLACE, REWIND -> false;
         };
         return allowed
                 ? decision
@@ -67,7 +67,7 @@ public final class HaDecider {
                         || request.map(r -> r.candidate().equals(in.name())).orElse(false);
             case START_REPLICA, REWIND -> in.handedOver() && in.local().data() == DataState.STOPPED_PRIMARY;
             case RELEASE_LEADERSHIP -> request.map(Switchover::failover).orElse(false);
-            case CLONE, RECLONE, RESTART_PRIMARY -> false;
+            case CLONE, RECLONE, RECLONE_IN_PLACE, RESTART_PRIMARY -> false;
         };
         return allowed
                 ? decision
@@ -271,10 +271,7 @@ public final class HaDecider {
                         "former primary: waiting for leader "
                                 + leaderMember.get().name() + " to run as primary before rewinding");
             }
-            return Decision.of(
-                    Action.REWIND,
-                    leaderMember.get(),
-                    "former primary: rewinding to follow " + leaderMember.get().name());
+            return RejoinRules.rewind(in, leader, "former primary: rewinding to follow " + leader.name());
         }
         return Decision.of(Action.START_REPLICA, "former primary with no leader: starting read-only to join the race");
     }
@@ -328,24 +325,25 @@ public final class HaDecider {
             boolean stuck = !in.local().streaming()
                     && leader.role() == Role.PRIMARY
                     && leader.state() == MemberState.RUNNING
+                    && leader.postgresPid() != 0
                     && in.notStreamingFor().compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0;
+            // The walsender refuses it for ever ("requested WAL segment ... has already been removed"): no rewind can
+            // bring that WAL back (a rewound node needs WAL from before the fork), only a fresh copy can.
+            if (stuck && in.upstreamWalGone()) {
+                return RejoinRules.replaceOrWait(
+                        in,
+                        leader,
+                        "leader " + leader.name() + " has already recycled the WAL I need, not streaming for "
+                                + in.notStreamingFor().toSeconds() + "s");
+            }
             // Received WAL past the point where the leader's timeline forked: it can never stream; rewind it.
             if (stuck && in.local().timeline() != 0 && in.local().timeline() < leader.timeline()) {
-                return Decision.of(
-                        Action.REWIND,
+                return RejoinRules.stranded(
+                        in,
                         leader,
                         "stranded on timeline " + in.local().timeline() + " while leader " + leader.name() + " is on "
                                 + leader.timeline() + ", not streaming for "
                                 + in.notStreamingFor().toSeconds() + "s: rewinding");
-            }
-            // The walsender refuses it for ever ("requested WAL segment ... has already been removed"): no rewind can
-            // bring that WAL back, only a fresh copy can.
-            if (stuck && in.upstreamWalGone()) {
-                return Decision.of(
-                        Action.RECLONE,
-                        leader,
-                        "leader " + leader.name() + " has already recycled the WAL I need, not streaming for "
-                                + in.notStreamingFor().toSeconds() + "s: re-cloning");
             }
             return Decision.of(
                     Action.KEEP_FOLLOWING,

@@ -33,6 +33,7 @@ import java.util.Map;
  * @param keyHeldFor how long this agent has held the leader key as a replica not yet promoted: the router barrier's
  *     wait, which fails closed once it exceeds the routers' longest ttl plus margin (zero when not waiting)
  * @param ttl this agent's lease ttl: the barrier's wait for a router that did not publish its own
+ * @param rejoin earlier rewinds and their outcome, and the disk's room: for the rules that escalate to a fresh copy
  */
 public record HaInput(
         String name,
@@ -54,7 +55,8 @@ public record HaInput(
         java.util.Set<String> primaryPeers,
         String systemIdentifier,
         Duration keyHeldFor,
-        Duration ttl) {
+        Duration ttl,
+        RejoinFacts rejoin) {
 
     public HaInput {
         peerPositions = Map.copyOf(peerPositions);

@@ -32,8 +32,6 @@ final class Rejoin {
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
-    private static final Duration REWIND_RETRY = Duration.ofMinutes(5);
-
     private final NodeConfig config;
     private final Postgres postgres;
     private final WatchdogArm watchdog;
@@ -45,8 +43,9 @@ final class Rejoin {
     private final Supplier<ClusterSnapshot> lastSeen;
 
     private long notStreamingSinceNanos;
-    private long lastStrandedRewindNanos;
-    /** When a failed rewind last left this node stopped with its data (0: never); it waits {@link #REWIND_RETRY} to try again. */
+    /** When this node was last rewound as a running replica that could not stream (0: not since it last streamed). */
+    private long strandedRewindAtNanos;
+    /** When a pg_rewind last failed and left this node stopped with its data (0: not since it last rejoined). */
     private long rewindFailedAtNanos;
     /**
      * When the leader was last asked whether it still holds our WAL (0: never). Only consulted once the replica has
@@ -87,6 +86,10 @@ final class Rejoin {
             }
         } else {
             notStreamingSinceNanos = 0;
+        }
+        if (local.data() == DataState.RUNNING_REPLICA && local.streaming()) {
+            // Back to streaming: a later stranding is a new one, and gets a rewind again.
+            strandedRewindAtNanos = 0;
         }
     }
 
@@ -135,6 +138,8 @@ final class Rejoin {
                 "cloning from " + leader.name());
         conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the new replica");
+        rewindFailedAtNanos = 0;
+        strandedRewindAtNanos = 0;
         LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
@@ -152,43 +157,27 @@ final class Rejoin {
         notStreamingSinceNanos = 0;
     }
 
-    void rewind(Member leader, ClusterSnapshot cluster) {
-        if (rewindFailedAtNanos != 0 && clock.nanoTime() - rewindFailedAtNanos < REWIND_RETRY.toNanos()) {
-            reasons.log(
-                    "pg_rewind failed "
-                            + Duration.ofNanos(clock.nanoTime() - rewindFailedAtNanos)
-                                    .toSeconds()
-                            + " s ago and its data could not be replaced safely: waiting (repair replaces this node; warden reinit forces a copy)");
-            return;
-        }
+    /**
+     * pg_rewind from {@code leader}, then start as its replica. A failure leaves the node stopped with its data and
+     * is remembered: the next cycle decides whether to replace the data, wait, or try again ({@link RejoinRules}).
+     */
+    void rewind(Member leader) {
         publication.inProgress(MemberState.REWINDING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.STOPPED_PRIMARY));
         watchdog.disarm();
-        boolean stranded = postgres.postmasterPid().isPresent();
-        if (stranded
-                && clock.nanoTime() - lastStrandedRewindNanos
-                        < Duration.ofMinutes(5).toNanos()) {
-            // Rewound once already and still cannot stream (typically the WAL it needs is gone on the leader):
-            // only a fresh copy helps.
-            LOG.warn("still stranded after a rewind: re-cloning from " + leader.name());
-            lastStrandedRewindNanos = 0;
-            replaceData(leader, cluster, "still stranded after a rewind");
-            return;
-        }
-        if (stranded) {
-            lastStrandedRewindNanos = clock.nanoTime();
-        }
         if (postgres.postmasterPid().isPresent()) {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.
+            strandedRewindAtNanos = clock.nanoTime();
             check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
             conf.writePrimary();
         }
         checkpointOn(leader);
         Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
-            LOG.warn("pg_rewind from " + leader.name() + " failed:\n" + result.tail());
-            replaceData(leader, cluster, "pg_rewind failed");
+            rewindFailedAtNanos = clock.nanoTime();
+            LOG.warn("pg_rewind from " + leader.name() + " failed; the node stays stopped with its data:\n"
+                    + result.tail());
             return;
         }
         rewindFailedAtNanos = 0;
@@ -200,44 +189,44 @@ final class Rejoin {
     }
 
     /**
-     * The data of this node cannot be brought back by streaming or pg_rewind ({@code why}): replace it with a fresh
-     * copy of the leader's, without ever leaving the cluster with fewer copies than it can afford. The old data is
-     * kept aside when the disk has room for a second copy; otherwise it is deleted first only while another healthy
-     * replica exists and the leader answers (so the copy can be made); otherwise nothing is touched, the node stays
-     * stopped, and repair (or an operator's warden reinit) replaces it.
+     * What the decision needs to know of earlier rewinds, and of the disk: its room is measured (a walk of the data
+     * directory) only when a replacement may be decided, that is after a failed or unhelpful rewind or when the
+     * leader has recycled our WAL.
      */
-    void replaceData(Member leader, ClusterSnapshot cluster, String why) {
-        long size = postgres.dataSizeBytes();
-        long free = postgres.freeBytes();
-        // A second copy of about the same size, and a tenth more for the WAL the base backup brings along.
-        boolean room = size != Long.MAX_VALUE && free - size / 10 > size;
-        if (room) {
+    RejoinFacts facts(long now, boolean walGone) {
+        Optional<Duration> failedAgo = since(rewindFailedAtNanos, now);
+        Optional<Duration> strandedAgo = since(strandedRewindAtNanos, now);
+        boolean measure = failedAgo.isPresent() || walGone || (strandedAgo.isPresent() && notStreamingSinceNanos != 0);
+        boolean room = measure && RejoinFacts.room(postgres.dataSizeBytes(), postgres.freeBytes());
+        return new RejoinFacts(failedAgo, strandedAgo, room);
+    }
+
+    private static Optional<Duration> since(long atNanos, long now) {
+        return atNanos == 0 ? Optional.empty() : Optional.of(Duration.ofNanos(now - atNanos));
+    }
+
+    /**
+     * Replaces this node's data with a fresh copy of the leader's, as the decision chose ({@code why}): with the old
+     * data kept aside, or deleted first. Deleting first is refused when the leader does not answer just now: the
+     * copy could not be made and this node would be left with nothing.
+     */
+    void replaceData(Member leader, boolean keepAside, String why) {
+        if (keepAside) {
             publication.inProgress(MemberState.CLONING);
             publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
             watchdog.disarm();
             postgres.kill();
             java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
-            LOG.warn(why + ": kept the old data at " + aside + " and re-cloning from " + leader.name());
+            LOG.warn(why + "; the old data is at " + aside);
             cloneInto(leader);
             return;
         }
-        Optional<Member> healthy = cluster.members().values().stream()
-                .filter(m ->
-                        !m.name().equals(config.name()) && !m.name().equals(leader.name()) && m.isStreamingReplica())
-                .findFirst();
-        if (healthy.isPresent() && leaderAnswers(leader)) {
-            LOG.warn(why + ": no room for a second copy (" + free + " bytes free, " + size + " needed); "
-                    + healthy.get().name() + " is a healthy replica, so deleting this node's data and re-cloning from "
-                    + leader.name());
-            reclone(leader);
+        if (!leaderAnswers(leader)) {
+            reasons.log(why + ", but leader " + leader.name() + " does not answer: not deleting this node's data");
             return;
         }
-        rewindFailedAtNanos = clock.nanoTime();
-        LOG.warn(why + ": keeping this node's data and staying stopped: no room for a second copy (" + free
-                + " bytes free, "
-                + size + " needed) and "
-                + (healthy.isEmpty() ? "no other healthy replica" : "the leader " + leader.name() + " does not answer")
-                + "; repair replaces this node, or free space and run warden reinit " + config.name());
+        LOG.warn(why);
+        reclone(leader);
     }
 
     private boolean leaderAnswers(Member leader) {
@@ -270,6 +259,7 @@ final class Rejoin {
         conf.writeFollowing(leader);
         check(postgres.startNoWait(), "starting the re-cloned replica");
         rewindFailedAtNanos = 0;
+        strandedRewindAtNanos = 0;
         notStreamingSinceNanos = 0;
         LOG.info("re-cloned from " + leader.name() + " and started as its replica");
     }

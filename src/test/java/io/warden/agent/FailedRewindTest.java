@@ -11,9 +11,10 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * A failed pg_rewind does not delete the data directory at once: the old data is kept aside when the disk has room
- * for a second copy; otherwise it is deleted first only while another healthy replica exists; otherwise the node
- * stays stopped (and repair replaces it).
+ * A failed pg_rewind does not delete the data directory at once: the cycle that ran it leaves the node stopped with
+ * its data, and the next one decides. The old data is kept aside when the disk has room for a second copy;
+ * otherwise it is deleted first only while another healthy replica exists; otherwise the node stays stopped (and
+ * repair replaces it).
  */
 class FailedRewindTest {
     private static final long GIB = 1L << 30;
@@ -65,6 +66,7 @@ class FailedRewindTest {
         postgres.disk(GIB, 10 * GIB);
 
         agent.cycle();
+        agent.cycle();
 
         assertThat(postgres.actions())
                 .containsSubsequence("rewind from 127.0.0.1:5602", "set data aside", "base backup from 127.0.0.1:5602");
@@ -77,6 +79,7 @@ class FailedRewindTest {
         anotherHealthyReplica();
 
         agent.cycle();
+        agent.cycle();
 
         assertThat(postgres.actions())
                 .containsSubsequence("rewind from 127.0.0.1:5602", "remove data", "base backup from 127.0.0.1:5602");
@@ -86,6 +89,7 @@ class FailedRewindTest {
     void withoutRoomAndWithoutAnotherHealthyReplicaTheNodeStaysStoppedWithItsData() {
         postgres.disk(8 * GIB, 2 * GIB);
 
+        agent.cycle();
         agent.cycle();
 
         assertThat(postgres.actions())

@@ -290,6 +290,13 @@ class HaDeciderTest {
             return this;
         }
 
+        private RejoinFacts rejoin = RejoinFacts.NONE;
+
+        In rejoin(RejoinFacts value) {
+            rejoin = value;
+            return this;
+        }
+
         In keyHeldFor(Duration value) {
             keyHeldFor = value;
             return this;
@@ -341,7 +348,8 @@ class HaDeciderTest {
                     primaryPeers,
                     data == DataState.EMPTY ? "" : systemIdentifier,
                     keyHeldFor,
-                    Duration.ofSeconds(3));
+                    Duration.ofSeconds(3),
+                    rejoin);
         }
 
         Decision decide() {
@@ -1709,7 +1717,13 @@ class HaDeciderTest {
         private static final List<String> NAMES = List.of("n1", "n2", "n3", "n4");
         private static final Set<Action> LEADER_ONLY = EnumSet.of(Action.PROMOTE, Action.RESTART_PRIMARY, Action.LEAD);
         private static final Set<Action> NEEDS_TARGET = EnumSet.of(
-                Action.CLONE, Action.REPOINT, Action.KEEP_FOLLOWING, Action.REWIND, Action.RECLONE, Action.HAND_OVER);
+                Action.CLONE,
+                Action.REPOINT,
+                Action.KEEP_FOLLOWING,
+                Action.REWIND,
+                Action.RECLONE,
+                Action.RECLONE_IN_PLACE,
+                Action.HAND_OVER);
 
         private HaInput random(Random rnd) {
             In in = node().leaseId(rnd.nextInt(3) == 0 ? OLD_LEASE : MY_LEASE);
@@ -1767,6 +1781,13 @@ class HaDeciderTest {
                 if (rnd.nextBoolean()) {
                     in.upstreamWalGone();
                 }
+            }
+            if (rnd.nextInt(3) == 0) {
+                Optional<Duration> failed =
+                        rnd.nextBoolean() ? Optional.of(Duration.ofSeconds(rnd.nextInt(600))) : Optional.empty();
+                Optional<Duration> stranded =
+                        rnd.nextBoolean() ? Optional.of(Duration.ofSeconds(rnd.nextInt(600))) : Optional.empty();
+                in.rejoin(new RejoinFacts(failed, stranded, rnd.nextBoolean()));
             }
             return in.build();
         }
@@ -1844,27 +1865,35 @@ class HaDeciderTest {
                 if (d.action() == Action.CLONE) {
                     assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
                 }
-                if (d.action() == Action.RECLONE) {
-                    // Throws this node's data away: never a primary's, never without a running leader to copy.
-                    assertThat(in.local().data()).as(ctx).isEqualTo(DataState.RUNNING_REPLICA);
-                    assertThat(in.upstreamWalGone()).as(ctx).isTrue();
+                if (d.action() == Action.RECLONE || d.action() == Action.RECLONE_IN_PLACE) {
+                    // Throws this node's data away: never a running primary's, never without a running leader to
+                    // copy, and only for a cause a rewind or streaming cannot cure.
+                    assertThat(in.local().data()).as(ctx).isIn(DataState.RUNNING_REPLICA, DataState.STOPPED_PRIMARY);
+                    assertThat(in.upstreamWalGone()
+                                    || in.rejoin().rewindFailedAgo().isPresent()
+                                    || in.rejoin().strandedRewindAgo().isPresent())
+                            .as(ctx)
+                            .isTrue();
                     assertThat(d.target().get().postgresPid()).as(ctx).isNotZero();
                     assertThat(in.cluster().leader().map(LeaderKey::name))
                             .as(ctx)
                             .isNotEqualTo(Optional.of(in.name()));
                 }
+                if (d.action() == Action.RECLONE) {
+                    // The old data is kept aside: only with room for it.
+                    assertThat(in.rejoin().roomForSecondCopy()).as(ctx).isTrue();
+                }
+                if (d.action() == Action.RECLONE_IN_PLACE) {
+                    // Deleted first: only while another replica than this one streams from the leader.
+                    assertThat(in.cluster().members().values())
+                            .as(ctx)
+                            .anyMatch(m -> !m.name().equals(in.name())
+                                    && !m.name().equals(d.target().get().name())
+                                    && m.isStreamingReplica());
+                }
             }
             // The generator must reach every action, or the invariants above prove little.
             assertThat(seen.keySet()).containsExactlyInAnyOrder(Action.values());
-        }
-
-        @Test
-        void decideIsDeterministic() {
-            Random rnd = new Random(7L);
-            for (int i = 0; i < 500; i++) {
-                HaInput in = random(rnd);
-                assertThat(HaDecider.decide(in)).isEqualTo(HaDecider.decide(in));
-            }
         }
 
         @Test
@@ -2057,6 +2086,131 @@ class HaDeciderTest {
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("cannot lead safely");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // Rejoining: when pg_rewind is tried again, and when a fresh copy replaces the data (RejoinRules)
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class Rejoining {
+        private final Member leader = memberOf("n2", Role.PRIMARY, 4242, NodeTags.NONE);
+        private final Member healthyReplica = memberOf("n3", Role.REPLICA, 4343, NodeTags.NONE);
+
+        private RejoinFacts failedRewind(Duration ago, boolean room) {
+            return new RejoinFacts(Optional.of(ago), Optional.empty(), room);
+        }
+
+        private In formerPrimary(RejoinFacts facts) {
+            return node().data(DataState.STOPPED_PRIMARY)
+                    .leader("n2")
+                    .member(leader)
+                    .rejoin(facts);
+        }
+
+        /** A replica on timeline 1 under a leader on timeline 2, not streaming past the grace. */
+        private In strandedReplica(RejoinFacts facts) {
+            Member onTimeline2 = new Member(
+                    leader.name(),
+                    leader.role(),
+                    leader.state(),
+                    leader.host(),
+                    leader.port(),
+                    leader.apiUrl(),
+                    2,
+                    leader.lsn(),
+                    0,
+                    leader.tags(),
+                    leader.agentPid(),
+                    leader.postgresPid(),
+                    leader.instanceId(),
+                    leader.dataDir(),
+                    false);
+            return node().data(DataState.RUNNING_REPLICA)
+                    .timeline(1)
+                    .leader("n2")
+                    .member(onTimeline2)
+                    .upstream(address(onTimeline2))
+                    .notStreamingFor(Duration.ofSeconds(11))
+                    .rejoin(facts);
+        }
+
+        @Test
+        void aFormerPrimaryWithNoFailedRewindIsRewound() {
+            assertThat(formerPrimary(RejoinFacts.NONE).decide().action()).isEqualTo(Action.REWIND);
+        }
+
+        @Test
+        void afterAFailedRewindWithRoomTheOldDataIsKeptAsideAndTheNodeReCloned() {
+            Decision d =
+                    formerPrimary(failedRewind(Duration.ofSeconds(1), true)).decide();
+
+            assertThat(d.action()).isEqualTo(Action.RECLONE);
+            assertThat(d.target()).map(Member::name).contains("n2");
+            assertThat(d.reason()).contains("pg_rewind failed").contains("keeping the old data aside");
+        }
+
+        @Test
+        void afterAFailedRewindWithoutRoomTheDataIsDeletedFirstOnlyWhileAnotherReplicaStreams() {
+            Decision withReplica = formerPrimary(failedRewind(Duration.ofSeconds(1), false))
+                    .member(healthyReplica)
+                    .decide();
+            Decision alone =
+                    formerPrimary(failedRewind(Duration.ofSeconds(1), false)).decide();
+
+            assertThat(withReplica.action()).isEqualTo(Action.RECLONE_IN_PLACE);
+            assertThat(withReplica.reason()).contains("n3 is a healthy replica");
+            assertThat(alone.action()).isEqualTo(Action.WAIT);
+            assertThat(alone.reason()).contains("keeping this node's data").contains("warden reinit");
+        }
+
+        @Test
+        void aNodeKeptWithItsDataTriesTheRewindAgainOnlyAfterTheRetryInterval() {
+            Duration retry = RejoinRules.RETRY;
+
+            assertThat(formerPrimary(failedRewind(retry.minusSeconds(1), false))
+                            .decide()
+                            .action())
+                    .isEqualTo(Action.WAIT);
+            Decision again = formerPrimary(failedRewind(retry, false)).decide();
+            assertThat(again.action()).isEqualTo(Action.REWIND);
+            assertThat(again.reason()).contains("trying again");
+        }
+
+        @Test
+        void aStrandedReplicaIsRewoundAndReClonedWhenStillStrandedSoonAfterARewind() {
+            assertThat(strandedReplica(RejoinFacts.NONE).decide().action()).isEqualTo(Action.REWIND);
+
+            Decision soonAfter = strandedReplica(
+                            new RejoinFacts(Optional.empty(), Optional.of(Duration.ofSeconds(20)), true))
+                    .decide();
+            assertThat(soonAfter.action()).isEqualTo(Action.RECLONE);
+            assertThat(soonAfter.reason()).contains("still stranded 20 s after a rewind");
+
+            Decision longAfter = strandedReplica(
+                            new RejoinFacts(Optional.empty(), Optional.of(RejoinRules.RETRY), true))
+                    .decide();
+            assertThat(longAfter.action()).isEqualTo(Action.REWIND);
+        }
+
+        @Test
+        void aStrandedReplicaWhoseWalTheLeaderRecycledIsReClonedWithoutARewindFirst() {
+            // A rewind would make it need WAL from before the fork, which the leader recycled as well.
+            Decision d = strandedReplica(RejoinFacts.NONE).upstreamWalGone().decide();
+
+            assertThat(d.action()).isEqualTo(Action.RECLONE);
+            assertThat(d.reason()).contains("already recycled the WAL I need");
+        }
+
+        @Test
+        void aReplicaWhoseWalIsGoneWithoutRoomOrAnotherReplicaKeepsItsDataAndWaits() {
+            Decision d = strandedReplica(new RejoinFacts(Optional.empty(), Optional.empty(), false))
+                    .upstreamWalGone()
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("already recycled the WAL I need").contains("keeping this node's data");
         }
     }
 }
