@@ -35,10 +35,20 @@ public enum Action {
     /** The leader key is ours but postgres did not come back within primary_start_timeout: let another node lead. */
     RELEASE_LEADERSHIP,
     /**
-     * Planned switchover away from this leader: stop postgres cleanly, wait until the candidate has received the
-     * shutdown checkpoint, then release the leader key for it.
+     * Planned switchover away from this leader: stop postgres cleanly. The next cycles wait for the candidate to
+     * receive the shutdown checkpoint ({@link HandOverProgress}), then finish or abort the hand-over.
      */
     HAND_OVER,
+    /**
+     * A hand-over under way whose candidate has received the shutdown checkpoint: release the leader key for it
+     * (postgres stays down; the node rejoins as the candidate's replica).
+     */
+    FINISH_HAND_OVER,
+    /**
+     * A hand-over under way whose candidate did not receive the shutdown checkpoint within {@link
+     * HandOverProgress#CANDIDATE_WAIT}: start postgres again as primary and delete the switchover request.
+     */
+    ABORT_HAND_OVER,
     /** Postgres runs as primary but this node does not hold a valid leader lease: kill it now. */
     FENCE,
     /** The leader key is ours, postgres runs as primary: renew, publish, manage slots. */

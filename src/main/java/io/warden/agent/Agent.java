@@ -49,6 +49,9 @@ public final class Agent implements AutoCloseable {
     /** One renewal attempt: short, retried at once, so a request lost on a stream to a dead etcd member is resent to a live one. */
     private static final Duration RENEWAL_ATTEMPT = Duration.ofMillis(400);
 
+    /** How soon the next cycle runs while a hand-over waits for its candidate to receive the shutdown checkpoint. */
+    private static final Duration HAND_OVER_POLL = Duration.ofMillis(20);
+
     private final NodeConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
@@ -243,6 +246,10 @@ public final class Agent implements AutoCloseable {
                 cycle();
                 metrics.cycleTook(clock.nanoTime() - started);
                 long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
+                if (handOver.waiting()) {
+                    // Every cycle of the wait for the candidate keeps the cluster without a writable primary.
+                    waitMillis = Math.min(waitMillis, HAND_OVER_POLL.toMillis());
+                }
                 if (waitMillis > 0 && running && !stopRequested) {
                     wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
                 }
@@ -324,6 +331,7 @@ public final class Agent implements AutoCloseable {
         if (local.running()) {
             handOver.postgresRuns();
         }
+        Optional<HandOverProgress> handingOver = handOver.progress(cluster, now);
         trackPrimaryDowntime(cluster, local, now);
         rejoin.trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
@@ -368,7 +376,8 @@ public final class Agent implements AutoCloseable {
                 local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
                 Duration.ofNanos(keyTakenAtNanos == 0 ? 0 : now - keyTakenAtNanos),
                 config.ttlDuration(),
-                rejoin.facts(now, walGone));
+                rejoin.facts(now, walGone),
+                handingOver);
         Decision decision = HaDecider.decide(input);
         reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -390,6 +399,10 @@ public final class Agent implements AutoCloseable {
             LOG.error("action " + decision.action() + " failed unexpectedly", e);
         } finally {
             publication.actionEnded();
+        }
+        if (handOver.waiting()) {
+            // Between the cycles of a hand-over too: the routers hold new sessions for the candidate.
+            publication.inProgress(MemberState.HANDING_OVER);
         }
         LocalState after = observe();
         Member self = publication.publishSelf(cluster, after);
@@ -451,6 +464,8 @@ public final class Agent implements AutoCloseable {
             case RELEASE_LEADERSHIP -> stepDown.release();
             case FENCE -> stepDown.fence(decision.reason());
             case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
+            case FINISH_HAND_OVER -> handOver.finish();
+            case ABORT_HAND_OVER -> handOver.abort(decision.reason());
             case LEAD -> leading.lead(cluster, local, term);
             case KEEP_FOLLOWING, WAIT -> {}
         }

@@ -39,7 +39,16 @@ public final class HaDecider {
      */
     private static Decision withoutConfig(HaInput in, Decision decision) {
         boolean allowed = switch (decision.action()) {
-            case LEAD, KEEP_FOLLOWING, WAIT, REPOINT, FENCE, RELEASE_LEADERSHIP, START_REPLICA, RESTART_PRIMARY -> true;
+            case LEAD,
+                    KEEP_FOLLOWING,
+                    WAIT,
+                    REPOINT,
+                    FENCE,
+                    RELEASE_LEADERSHIP,
+                    START_REPLICA,
+                    RESTART_PRIMARY,
+                    FINISH_HAND_OVER,
+                    ABORT_HAND_OVER -> true;
             // A running primary taking its key back keeps doing what it does; refusing it would leave a primary
             // running without the key (and without routes) for as long as the config stays unreadable.
             case TAKE_LEADERSHIP -> in.local().data() == DataState.RUNNING_PRIMARY;
@@ -61,7 +70,17 @@ public final class HaDecider {
     private static Decision whilePaused(HaInput in, Decision decision) {
         Optional<Switchover> request = dueRequest(in);
         boolean allowed = switch (decision.action()) {
-            case LEAD, KEEP_FOLLOWING, WAIT, REPOINT, FENCE, HAND_OVER, PROMOTE, BOOTSTRAP -> true;
+            // A hand-over the operator asked for is finished or aborted in maintenance mode too.
+            case LEAD,
+                    KEEP_FOLLOWING,
+                    WAIT,
+                    REPOINT,
+                    FENCE,
+                    HAND_OVER,
+                    FINISH_HAND_OVER,
+                    ABORT_HAND_OVER,
+                    PROMOTE,
+                    BOOTSTRAP -> true;
             case TAKE_LEADERSHIP ->
                 in.local().data() == DataState.RUNNING_PRIMARY
                         || request.map(r -> r.candidate().equals(in.name())).orElse(false);
@@ -143,6 +162,11 @@ public final class HaDecider {
         if (namesMe && !holdsKey) {
             return Decision.of(Action.WAIT, "the leader key names me from an earlier lease: waiting for it to expire");
         }
+        if (holdsKey
+                && local.data() == DataState.STOPPED_PRIMARY
+                && in.handOver().isPresent()) {
+            return handOverUnderWay(in, in.handOver().get());
+        }
         Optional<Switchover> switchover = dueRequest(in);
         String kind =
                 switchover.map(s -> s.failover() ? "failover" : "switchover").orElse("");
@@ -207,6 +231,37 @@ public final class HaDecider {
                         : Decision.of(Action.START_REPLICA, "starting read-only: there is no leader to follow yet");
             case RUNNING_REPLICA -> runningReplica(in, holdsKey, leaderMember);
         };
+    }
+
+    /**
+     * The hand-over as a state across cycles: postgres stopped cleanly at the shutdown checkpoint, and the key is
+     * released only once the candidate has received WAL past it, so no acknowledged commit can be lost. A candidate
+     * that has not within {@link HandOverProgress#CANDIDATE_WAIT} gets nothing, and this node leads on.
+     */
+    private static Decision handOverUnderWay(HaInput in, HandOverProgress progress) {
+        String where = "switchover candidate " + progress.candidate() + " (" + progress.candidateState() + ")";
+        if (progress.confirmed()) {
+            return Decision.of(
+                    Action.FINISH_HAND_OVER,
+                    where + " has received the shutdown checkpoint " + progress.checkpoint()
+                            + ": releasing the leader key for it");
+        }
+        if (progress.waited().compareTo(HandOverProgress.CANDIDATE_WAIT) <= 0) {
+            return Decision.of(
+                    Action.WAIT,
+                    "postgres stopped for the switchover; waiting for " + where + " to receive the shutdown checkpoint "
+                            + progress.checkpoint());
+        }
+        if (!in.leaseValid()) {
+            return Decision.of(
+                    Action.WAIT,
+                    where + " has not received the shutdown checkpoint and my lease is not valid: not restarting as"
+                            + " primary");
+        }
+        return Decision.of(
+                Action.ABORT_HAND_OVER,
+                where + " has not received the shutdown checkpoint " + progress.checkpoint() + " within "
+                        + HandOverProgress.CANDIDATE_WAIT.toSeconds() + " s; restarting as primary instead");
     }
 
     private static Decision bootstrap(HaInput in, Optional<LeaderKey> leader, boolean holdsKey) {

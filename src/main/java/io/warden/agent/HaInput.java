@@ -6,6 +6,7 @@ import io.warden.postgres.LocalState;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * Everything one HA cycle decides from, read once at its start.
@@ -34,6 +35,7 @@ import java.util.Map;
  *     wait, which fails closed once it exceeds the routers' longest ttl plus margin (zero when not waiting)
  * @param ttl this agent's lease ttl: the barrier's wait for a router that did not publish its own
  * @param rejoin earlier rewinds and their outcome, and the disk's room: for the rules that escalate to a fresh copy
+ * @param handOver the switchover hand-over this primary has begun (postgres stopped, key still held), if any
  */
 public record HaInput(
         String name,
@@ -56,7 +58,8 @@ public record HaInput(
         String systemIdentifier,
         Duration keyHeldFor,
         Duration ttl,
-        RejoinFacts rejoin) {
+        RejoinFacts rejoin,
+        Optional<HandOverProgress> handOver) {
 
     public HaInput {
         peerPositions = Map.copyOf(peerPositions);

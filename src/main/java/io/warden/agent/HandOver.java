@@ -8,8 +8,6 @@ import io.warden.cluster.Lsn;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.common.Clock;
-import io.warden.common.Poll;
-import io.warden.common.WardenException;
 import io.warden.dcs.Dcs;
 import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
@@ -20,9 +18,10 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The old primary's side of a planned switchover: stop postgres cleanly, wait until the candidate has received the
- * shutdown checkpoint, then release the leader key for it (or start again as primary when it has not). Touched by
- * the HA loop's thread only.
+ * The old primary's side of a planned switchover: stop postgres cleanly, then, over the next cycles, release the
+ * leader key once the candidate has received the shutdown checkpoint, or start again as primary when it has not in
+ * time; the decision says which ({@link HaDecider}, from {@link HandOverProgress}). Touched by the HA loop's thread
+ * only.
  */
 final class HandOver {
     private static final Logger LOG = LoggerFactory.getLogger(HandOver.class);
@@ -38,6 +37,21 @@ final class HandOver {
     private final ClusterRecords records;
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
     private boolean handedOver;
+    /** The hand-over under way: postgres stopped, the key still ours; null when there is none. */
+    private Waiting waiting;
+
+    /**
+     * What the first step of a hand-over left for the next cycles: the candidate, the shutdown checkpoint, the
+     * snapshot the switchover request was read from, and when postgres was asked to stop, had stopped, and the
+     * checkpoint was read (for the log line that times each step).
+     */
+    private record Waiting(
+            Member candidate,
+            Lsn checkpoint,
+            ClusterSnapshot startedFrom,
+            long begunNanos,
+            long stoppedNanos,
+            long readNanos) {}
 
     HandOver(
             NodeConfig config,
@@ -68,11 +82,18 @@ final class HandOver {
     /** Postgres runs again: the hand-over, if any, is over. */
     void postgresRuns() {
         handedOver = false;
+        waiting = null;
+    }
+
+    /** A hand-over waits for its candidate: the loop runs its next cycle soon, not a loop_wait later. */
+    boolean waiting() {
+        return waiting != null;
     }
 
     /**
-     * Planned switchover: a clean ("fast") shutdown makes the WAL senders ship everything up to the shutdown
-     * checkpoint; once the candidate has received it no acknowledged commit can be lost, and the key is released.
+     * Planned switchover, its first step: a clean ("fast") shutdown makes the WAL senders ship everything up to the
+     * shutdown checkpoint. The next cycles ask the candidate whether it has received it ({@link #progress}); the
+     * decision then finishes or aborts the hand-over.
      */
     void handOver(Member candidate, LocalState local, ClusterSnapshot cluster) {
         // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
@@ -81,49 +102,62 @@ final class HandOver {
         long begun = clock.nanoTime();
         // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
         // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
-        // aborted below, the next cycle publishes RUNNING again and the routers send sessions here again.
+        // aborted, the next cycle publishes RUNNING again and the routers send sessions here again.
         publication.inProgress(MemberState.HANDING_OVER);
         publication.publishSelf(ClusterSnapshot.empty(), local);
         check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
         long stopped = clock.nanoTime();
         Lsn checkpoint = postgres.latestCheckpoint();
-        long read = clock.nanoTime();
-        Lsn received;
-        try {
-            received = Poll.every(Duration.ofMillis(20))
-                    .clock(clock)
-                    .untilAnswered(
-                            Duration.ofSeconds(30),
-                            () -> livePosition(candidate).filter(at -> at.compareTo(checkpoint) > 0))
-                    .orElseGet(() -> livePosition(candidate).orElse(Lsn.ZERO));
-        } catch (InterruptedException e) {
-            // Stopping: postgres stays down and the key stays ours until the lease runs out; the candidate may still
-            // have everything, and a restarted agent starts this primary again only while it holds the key.
-            Thread.currentThread().interrupt();
-            throw new WardenException(
-                    "interrupted while waiting for " + candidate.name() + " to confirm the shutdown checkpoint",
-                    "none: the agent is stopping");
+        waiting = new Waiting(candidate, checkpoint, cluster, begun, stopped, clock.nanoTime());
+    }
+
+    /**
+     * The hand-over under way, with the candidate's received position asked from its agent just now; empty when
+     * there is none, or when the key is no longer ours (then there is nothing left to hand over).
+     */
+    Optional<HandOverProgress> progress(ClusterSnapshot cluster, long now) {
+        if (waiting != null && !cluster.isLeader(config.name())) {
+            waiting = null;
         }
+        if (waiting == null) {
+            return Optional.empty();
+        }
+        return Optional.of(new HandOverProgress(
+                waiting.candidate().name(),
+                waiting.checkpoint(),
+                livePosition(waiting.candidate()),
+                Duration.ofNanos(now - waiting.stoppedNanos())));
+    }
+
+    /** The candidate has received the shutdown checkpoint: no acknowledged commit can be lost; the key is its. */
+    void finish() {
+        Waiting done = java.util.Objects.requireNonNull(waiting, "no hand-over under way");
         long confirmed = clock.nanoTime();
-        if (received.compareTo(checkpoint) <= 0) {
-            LOG.warn("switchover candidate " + candidate.name() + " has not received the shutdown checkpoint "
-                    + checkpoint + " (at " + received + "); restarting as primary instead");
-            check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
-            records.clearSwitchover(cluster, "hand-over aborted");
-            return;
-        }
         watchdog.disarm();
         dcs.releaseLeader(config.name(), lease.term().id());
+        waiting = null;
         LOG.info(String.format(
                 "handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
                         + " %.2f s, candidate confirmed it in %.2f s, key released in %.2f s)",
-                candidate.name(),
-                checkpoint,
-                seconds(stopped - begun),
-                seconds(read - stopped),
-                seconds(confirmed - read),
+                done.candidate().name(),
+                done.checkpoint(),
+                seconds(done.stoppedNanos() - done.begunNanos()),
+                seconds(done.readNanos() - done.stoppedNanos()),
+                seconds(confirmed - done.readNanos()),
                 seconds(clock.nanoTime() - confirmed)));
+    }
+
+    /**
+     * The candidate did not receive the shutdown checkpoint in time ({@code reason}): lead on, and delete the
+     * request this hand-over carried out (as it was when the hand-over began: one an operator wrote since stays).
+     */
+    void abort(String reason) {
+        Waiting aborted = java.util.Objects.requireNonNull(waiting, "no hand-over under way");
+        waiting = null;
+        LOG.warn(reason);
+        check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
+        records.clearSwitchover(aborted.startedFrom(), "hand-over aborted");
     }
 
     private Optional<Lsn> livePosition(Member member) {

@@ -291,6 +291,12 @@ class HaDeciderTest {
         }
 
         private RejoinFacts rejoin = RejoinFacts.NONE;
+        private HandOverProgress handOver;
+
+        In handOver(HandOverProgress value) {
+            handOver = value;
+            return this;
+        }
 
         In rejoin(RejoinFacts value) {
             rejoin = value;
@@ -349,7 +355,8 @@ class HaDeciderTest {
                     data == DataState.EMPTY ? "" : systemIdentifier,
                     keyHeldFor,
                     Duration.ofSeconds(3),
-                    rejoin);
+                    rejoin,
+                    Optional.ofNullable(handOver));
         }
 
         Decision decide() {
@@ -1789,6 +1796,14 @@ class HaDeciderTest {
                         rnd.nextBoolean() ? Optional.of(Duration.ofSeconds(rnd.nextInt(600))) : Optional.empty();
                 in.rejoin(new RejoinFacts(failed, stranded, rnd.nextBoolean()));
             }
+            if (rnd.nextInt(4) == 0) {
+                Lsn checkpoint = position(rnd);
+                in.handOver(new HandOverProgress(
+                        NAMES.get(1 + rnd.nextInt(3)),
+                        checkpoint,
+                        rnd.nextBoolean() ? Optional.of(position(rnd)) : Optional.empty(),
+                        Duration.ofSeconds(rnd.nextInt(60))));
+            }
             return in.build();
         }
 
@@ -1878,6 +1893,26 @@ class HaDeciderTest {
                     assertThat(in.cluster().leader().map(LeaderKey::name))
                             .as(ctx)
                             .isNotEqualTo(Optional.of(in.name()));
+                }
+                if (d.action() == Action.FINISH_HAND_OVER) {
+                    // The key goes to the candidate only once it has every commit this primary acknowledged.
+                    assertThat(in.handOver())
+                            .as(ctx)
+                            .hasValueSatisfying(p -> assertThat(p.candidateAt())
+                                    .hasValueSatisfying(at -> assertThat(at).isGreaterThan(p.checkpoint())));
+                    assertThat(in.local().data()).as(ctx).isEqualTo(DataState.STOPPED_PRIMARY);
+                }
+                if (d.action() == Action.ABORT_HAND_OVER) {
+                    // Starts postgres as primary again: only with the key under a valid lease, after the full wait.
+                    assertThat(in.leaseValid()).as(ctx).isTrue();
+                    assertThat(in.cluster().leader())
+                            .as(ctx)
+                            .hasValueSatisfying(l ->
+                                    assertThat(l.name() + "@" + l.leaseId()).isEqualTo(in.name() + "@" + in.leaseId()));
+                    assertThat(in.handOver())
+                            .as(ctx)
+                            .hasValueSatisfying(
+                                    p -> assertThat(p.waited()).isGreaterThan(HandOverProgress.CANDIDATE_WAIT));
                 }
                 if (d.action() == Action.RECLONE) {
                     // The old data is kept aside: only with room for it.
@@ -2211,6 +2246,89 @@ class HaDeciderTest {
 
             assertThat(d.action()).isEqualTo(Action.WAIT);
             assertThat(d.reason()).contains("already recycled the WAL I need").contains("keeping this node's data");
+        }
+    }
+
+    // ------------------------------------------------------------------------------------------------------------
+    // A hand-over under way: the wait for the candidate as a state across cycles
+    // ------------------------------------------------------------------------------------------------------------
+
+    @Nested
+    class HandOverUnderWay {
+        private final Lsn checkpoint = Lsn.parse("0/5000028");
+
+        private In stoppedForHandOver(Optional<Lsn> candidateAt, Duration waited) {
+            return node().data(DataState.STOPPED_PRIMARY)
+                    .iHoldKey()
+                    .member(memberOf("n2", Role.REPLICA, 4242, NodeTags.NONE))
+                    .handOver(new HandOverProgress("n2", checkpoint, candidateAt, waited));
+        }
+
+        @Test
+        void aCandidatePastTheShutdownCheckpointGetsTheKey() {
+            Decision d = stoppedForHandOver(Optional.of(Lsn.parse("0/50000A0")), Duration.ofMillis(40))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.FINISH_HAND_OVER);
+            assertThat(d.reason()).contains("n2 (at 0/50000A0) has received the shutdown checkpoint 0/5000028");
+        }
+
+        @Test
+        void aCandidateAtTheCheckpointButNotPastItIsWaitedFor() {
+            // Received up to the checkpoint record's start, not the record itself.
+            Decision d = stoppedForHandOver(Optional.of(checkpoint), Duration.ofSeconds(1))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("waiting for switchover candidate n2 (at 0/5000028)");
+        }
+
+        @Test
+        void aCandidateThatDoesNotAnswerIsWaitedForUntilTheWaitEndsThenThePrimaryStartsAgain() {
+            assertThat(stoppedForHandOver(Optional.empty(), HandOverProgress.CANDIDATE_WAIT)
+                            .decide()
+                            .action())
+                    .isEqualTo(Action.WAIT);
+
+            Decision d = stoppedForHandOver(Optional.empty(), HandOverProgress.CANDIDATE_WAIT.plusMillis(1))
+                    .decide();
+            assertThat(d.action()).isEqualTo(Action.ABORT_HAND_OVER);
+            assertThat(d.reason())
+                    .contains("n2 (not answering) has not received the shutdown checkpoint 0/5000028 within 30 s");
+        }
+
+        @Test
+        void anAbortWithoutAValidLeaseWaitsInsteadOfStartingAPrimary() {
+            Decision d = stoppedForHandOver(Optional.empty(), Duration.ofSeconds(31))
+                    .leaseValid(false)
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.WAIT);
+            assertThat(d.reason()).contains("lease is not valid");
+        }
+
+        @Test
+        void inMaintenanceModeTheHandOverTheOperatorAskedForStillFinishesOrAborts() {
+            assertThat(stoppedForHandOver(Optional.of(Lsn.parse("0/6000000")), Duration.ofSeconds(1))
+                            .paused()
+                            .decide()
+                            .action())
+                    .isEqualTo(Action.FINISH_HAND_OVER);
+            assertThat(stoppedForHandOver(Optional.empty(), Duration.ofSeconds(31))
+                            .paused()
+                            .decide()
+                            .action())
+                    .isEqualTo(Action.ABORT_HAND_OVER);
+        }
+
+        @Test
+        void withoutTheKeyThereIsNothingToHandOver() {
+            Decision d = node().data(DataState.STOPPED_PRIMARY)
+                    .leader("n2")
+                    .handOver(new HandOverProgress("n2", checkpoint, Optional.empty(), Duration.ofSeconds(31)))
+                    .decide();
+
+            assertThat(d.action()).isEqualTo(Action.REWIND);
         }
     }
 }
