@@ -62,13 +62,7 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics = new AgentMetrics(this::view);
     private final String instanceId = UUID.randomUUID().toString();
     private final StartUp startUp;
-    /**
-     * When this agent took the leader key as a replica, for the router barrier's wait across cycles; zero while it
-     * does not hold the key as an unpromoted replica. Touched by the HA loop's thread only.
-     */
-    private long keyTakenAtNanos;
-    /** The decision under which that key was taken: the promotion that follows records its reason in the history. */
-    private Decision keyTakenFor;
+    private final KeyTaken keyTaken = new KeyTaken();
 
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
@@ -143,7 +137,6 @@ public final class Agent implements AutoCloseable {
         this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
         this.records = new ClusterRecords(dcs);
         this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
-        RouterBarrier barrier = new RouterBarrier(config, dcs, clock, reasons);
         this.promotion = new Promotion(
                 config,
                 dcs,
@@ -155,7 +148,6 @@ public final class Agent implements AutoCloseable {
                 conf,
                 sync,
                 publication,
-                barrier,
                 stepDown,
                 records,
                 metrics);
@@ -343,16 +335,12 @@ public final class Agent implements AutoCloseable {
                 : PeerProbe.Report.NONE;
         Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
-        boolean awaitingBarrier = cluster.leader()
+        keyTaken.check(
+                cluster.leader()
                         .map(l -> l.name().equals(config.name()) && l.leaseId() == term.id())
-                        .orElse(false)
-                && local.data() == DataState.RUNNING_REPLICA;
-        if (!awaitingBarrier) {
-            keyTakenAtNanos = 0;
-            keyTakenFor = null;
-        } else if (keyTakenAtNanos == 0) {
-            keyTakenAtNanos = now;
-        }
+                        .orElse(false),
+                local.data(),
+                now);
         boolean walGone = notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
                 && rejoin.upstreamWalGone(cluster, local, now);
         HaInput input = new HaInput(
@@ -374,10 +362,11 @@ public final class Agent implements AutoCloseable {
                 peers.unreadable(),
                 peers.primaries(),
                 local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
-                Duration.ofNanos(keyTakenAtNanos == 0 ? 0 : now - keyTakenAtNanos),
+                keyTaken.replicaWaited(now),
                 config.ttlDuration(),
                 rejoin.facts(now, walGone),
-                handingOver);
+                handingOver,
+                keyTaken.takenBackFor(now));
         Decision decision = HaDecider.decide(input);
         reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -445,20 +434,18 @@ public final class Agent implements AutoCloseable {
             case RECLONE_IN_PLACE -> rejoin.replaceData(decision.target().orElseThrow(), false, decision.reason());
             case TAKE_LEADERSHIP -> {
                 long begun = clock.nanoTime();
-                if (promotion.takeLeadership(local, term) && local.data() == DataState.RUNNING_REPLICA) {
-                    // The router barrier is waited for across the next cycles (HaDecider), from the moment of the take.
-                    keyTakenAtNanos = begun;
-                    keyTakenFor = decision;
+                if (promotion.takeLeadership(local, term)) {
+                    // The router barrier is decided across the next cycles (RouterBarrier), from the moment of the
+                    // take.
+                    keyTaken.took(begun, decision, local.data());
                 }
             }
             case PROMOTE -> {
-                if (keyTakenAtNanos != 0) {
-                    LOG.info(String.format(
-                            "routers acknowledged in %.2f s: promoting",
-                            ReasonLog.seconds(clock.nanoTime() - keyTakenAtNanos)));
-                }
+                keyTaken.since(clock.nanoTime())
+                        .ifPresent(waited -> LOG.info(String.format(
+                                "routers acknowledged in %.2f s: promoting", ReasonLog.seconds(waited.toNanos()))));
                 // The history says why this node leads: the race or the operator's request that took the key.
-                promotion.promote(term, current, keyTakenFor != null ? keyTakenFor : decision);
+                promotion.promote(term, current, keyTaken.reason(decision));
             }
             case RESTART_PRIMARY -> leading.restartPrimary(term);
             case RELEASE_LEADERSHIP -> stepDown.release();
@@ -466,7 +453,10 @@ public final class Agent implements AutoCloseable {
             case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
             case FINISH_HAND_OVER -> handOver.finish();
             case ABORT_HAND_OVER -> handOver.abort(decision.reason());
-            case LEAD -> leading.lead(cluster, local, term);
+            case LEAD -> {
+                keyTaken.ledOn();
+                leading.lead(cluster, local, term);
+            }
             case KEEP_FOLLOWING, WAIT -> {}
         }
     }

@@ -8,7 +8,6 @@ import io.warden.cluster.Role;
 import io.warden.cluster.Switchover;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
-import java.time.Duration;
 import java.util.Comparator;
 import java.util.Optional;
 import java.util.function.Predicate;
@@ -220,7 +219,10 @@ public final class HaDecider {
                                 "cloning from leader " + leaderMember.get().name())
                         : Decision.of(
                                 Action.WAIT, "data directory is empty and there is no running leader to clone from");
-            case RUNNING_PRIMARY -> Decision.of(Action.LEAD, "leading with a valid lease");
+            case RUNNING_PRIMARY ->
+                in.keyTakenBackFor().isPresent()
+                        ? RouterBarrier.afterTakeBack(in, in.keyTakenBackFor().get())
+                        : Decision.of(Action.LEAD, "leading with a valid lease");
             case STOPPED_PRIMARY -> stoppedPrimary(in, holdsKey, leaderMember);
             case STOPPED_REPLICA ->
                 leaderMember.isPresent()
@@ -331,31 +333,6 @@ public final class HaDecider {
         return Decision.of(Action.START_REPLICA, "former primary with no leader: starting read-only to join the race");
     }
 
-    /**
-     * The router barrier, as a state across cycles: this replica holds the leader key and promotes only once every
-     * live router has stopped routing writes to any other node. A router cut off from the DCS fences itself and its
-     * key expires with its lease, so the wait is at most the routers' longest ttl plus margin; a router still routing
-     * elsewhere after that is faulty, and the barrier fails closed: the key is given up and the race runs again.
-     */
-    private static Decision routerBarrier(HaInput in) {
-        java.util.List<String> waitingFor =
-                RouterBarrier.unacknowledged(in.cluster().routers(), in.name(), true);
-        if (waitingFor.isEmpty()) {
-            return Decision.of(Action.PROMOTE, "the leader key is mine and every router acknowledged: promoting");
-        }
-        Duration limit = RouterBarrier.limit(in.cluster().routers(), in.ttl());
-        if (in.keyHeldFor().compareTo(limit) <= 0) {
-            return Decision.of(
-                    Action.WAIT,
-                    "the leader key is mine; waiting for routers to stop routing to the old primary: " + waitingFor);
-        }
-        return Decision.of(
-                Action.RELEASE_LEADERSHIP,
-                "not promoting: routers " + waitingFor + " did not stop routing to the old primary within their lease"
-                        + " and its margin (" + limit.toMillis()
-                        + " ms); releasing the leader key, the race runs again");
-    }
-
     private static Decision runningReplica(HaInput in, boolean holdsKey, Optional<Member> leaderMember) {
         if (holdsKey) {
             long newest = in.cluster().newestTimeline();
@@ -369,7 +346,7 @@ public final class HaDecider {
             if (!in.leaseValid() || !in.canLead()) {
                 return Decision.of(Action.WAIT, "the leader key is mine but I cannot lead safely: not promoting");
             }
-            return routerBarrier(in);
+            return RouterBarrier.beforePromotion(in);
         }
         if (leaderMember.isPresent()) {
             Member leader = leaderMember.get();

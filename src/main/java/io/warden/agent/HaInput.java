@@ -36,6 +36,8 @@ import java.util.Optional;
  * @param ttl this agent's lease ttl: the barrier's wait for a router that did not publish its own
  * @param rejoin earlier rewinds and their outcome, and the disk's room: for the rules that escalate to a fresh copy
  * @param handOver the switchover hand-over this primary has begun (postgres stopped, key still held), if any
+ * @param keyTakenBackFor present while this primary, which took its leader key back, has not yet led on past the
+ *     router barrier: how long ago it took the key
  */
 public record HaInput(
         String name,
@@ -59,7 +61,8 @@ public record HaInput(
         Duration keyHeldFor,
         Duration ttl,
         RejoinFacts rejoin,
-        Optional<HandOverProgress> handOver) {
+        Optional<HandOverProgress> handOver,
+        Optional<Duration> keyTakenBackFor) {
 
     public HaInput {
         peerPositions = Map.copyOf(peerPositions);

@@ -15,7 +15,6 @@ import io.warden.postgres.LocalState;
 import io.warden.postgres.Postgres;
 import java.sql.SQLException;
 import java.time.Duration;
-import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -37,7 +36,6 @@ final class Promotion {
     private final WardenConf conf;
     private final SyncReplication sync;
     private final Publication publication;
-    private final RouterBarrier barrier;
     private final StepDown stepDown;
     private final ClusterRecords records;
     private final AgentMetrics metrics;
@@ -53,7 +51,6 @@ final class Promotion {
             WardenConf conf,
             SyncReplication sync,
             Publication publication,
-            RouterBarrier barrier,
             StepDown stepDown,
             ClusterRecords records,
             AgentMetrics metrics) {
@@ -67,7 +64,6 @@ final class Promotion {
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
         this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
-        this.barrier = java.util.Objects.requireNonNull(barrier, "barrier is null");
         this.stepDown = java.util.Objects.requireNonNull(stepDown, "stepDown is null");
         this.records = java.util.Objects.requireNonNull(records, "records is null");
         this.metrics = java.util.Objects.requireNonNull(metrics, "metrics is null");
@@ -110,7 +106,7 @@ final class Promotion {
 
     /**
      * Takes the leader key under {@code term}; true when it was taken. A replica promotes in a later cycle, once the
-     * router barrier has passed (HaDecider); a primary whose postgres survived guards it here and now.
+     * router barrier has passed (HaDecider); so does a primary whose postgres survived, before it leads on.
      */
     boolean takeLeadership(LocalState local, Lease.Term term) {
         long begun = clock.nanoTime();
@@ -128,16 +124,9 @@ final class Promotion {
                     seconds(clock.nanoTime() - begun)));
         } else if (!leaseChecks.armFor(term)) {
             stepDown.release();
-        } else {
-            // Taken back by a primary whose postgres survived: the barrier makes sure no router still sends writes
-            // to another node that led meanwhile. A router whose status cannot be read is not waited for here: the
-            // timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
-            List<String> unacknowledged = barrier.await(false);
-            if (!unacknowledged.isEmpty()) {
-                LOG.warn("routers " + unacknowledged + " still route elsewhere: giving the leader key back up");
-                stepDown.fence("fencing: the router barrier failed after taking the leader key back");
-            }
         }
+        // Taken back by a primary whose postgres survived: the router barrier is decided across the next cycles
+        // (RouterBarrier.afterTakeBack).
         return true;
     }
 

@@ -1,82 +1,65 @@
 package io.warden.agent;
 
 import io.warden.cluster.RouterStatus;
-import io.warden.common.Clock;
-import io.warden.common.Poll;
-import io.warden.common.WardenException;
-import io.warden.dcs.Dcs;
-import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import java.time.Duration;
 import java.util.List;
 
 /**
- * The wait, before this node accepts writes, until no live router routes writes to any other node. Hazard: it fails
- * closed; a caller that goes on without an empty answer risks two primaries behind the routers.
+ * The router barrier, decided from the routers' keys in the cycle's snapshot: before this node accepts writes as the
+ * leader, every live router must have stopped routing writes to any other node (a router publishes the primary it
+ * routes to; empty once the old leader key is gone). A router cut off from the DCS fences itself and its key expires
+ * with its lease, so the wait is at most the longest of their ttls plus its margin; a router still alive after that
+ * and still routing elsewhere is faulty, and the barrier fails closed. It is a state across cycles: the agent only
+ * says how long ago it took the key. Pure functions; hazard: a caller that goes on past a failed barrier risks two
+ * primaries behind the routers.
  */
 final class RouterBarrier {
-    private final NodeConfig config;
-    private final Dcs dcs;
-    private final Clock clock;
-    private final ReasonLog reasons;
+    private RouterBarrier() {}
 
-    RouterBarrier(NodeConfig config, Dcs dcs, Clock clock, ReasonLog reasons) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
+    /**
+     * A replica holding the leader key promotes only once every live router acknowledged. A router whose status
+     * cannot be read holds the barrier: it may route anywhere.
+     */
+    static Decision beforePromotion(HaInput in) {
+        List<String> waitingFor = unacknowledged(in.cluster().routers(), in.name(), true);
+        if (waitingFor.isEmpty()) {
+            return Decision.of(Action.PROMOTE, "the leader key is mine and every router acknowledged: promoting");
+        }
+        Duration limit = limit(in.cluster().routers(), in.ttl());
+        if (in.keyHeldFor().compareTo(limit) <= 0) {
+            return Decision.of(
+                    Action.WAIT,
+                    "the leader key is mine; waiting for routers to stop routing to the old primary: " + waitingFor);
+        }
+        return Decision.of(
+                Action.RELEASE_LEADERSHIP,
+                "not promoting: routers " + waitingFor + " did not stop routing to the old primary within their lease"
+                        + " and its margin (" + limit.toMillis()
+                        + " ms); releasing the leader key, the race runs again");
     }
 
     /**
-     * The router barrier: before this node accepts writes, every live router must have stopped routing writes to
-     * any other node (it publishes the primary it routes to; empty once the old leader key is gone). A router cut
-     * off from the DCS fences itself and its key expires with its lease, so waiting for the keys of silent routers
-     * to vanish is enough: at most the longest of their ttls plus its margin. A router still alive after that and
-     * still routing elsewhere is faulty, and the barrier fails closed. Returns the routers that did not acknowledge
-     * (empty: all did).
-     *
-     * @param unreadableHold whether a router whose status cannot be read holds the barrier (it may route anywhere)
+     * A primary whose postgres survived took its key back ({@code takenFor} ago): no router may still send writes
+     * to another node that led meanwhile. It leads on (LEAD ends the wait) once every router acknowledged; until
+     * then it waits, and past the limit it is fenced. A router whose status cannot be read is not waited for here:
+     * the timeline check already proved nobody else was promoted, and this postgres accepts writes anyway.
      */
-    List<String> await(boolean unreadableHold) {
-        Duration limit = barrierLimit();
-        java.util.concurrent.atomic.AtomicReference<List<String>> stale =
-                new java.util.concurrent.atomic.AtomicReference<>(List.of());
-        try {
-            boolean acknowledged = Poll.every(Duration.ofMillis(20))
-                    .clock(clock)
-                    .until(limit, () -> {
-                        try {
-                            stale.set(unacknowledged(dcs.readRouters(), config.name(), unreadableHold));
-                            if (!stale.get().isEmpty()) {
-                                reasons.log("waiting for routers to stop routing to the old primary: " + stale.get());
-                            }
-                            return stale.get().isEmpty();
-                        } catch (DcsException e) {
-                            stale.set(List.of("(router statuses unreadable: " + e.getMessage() + ")"));
-                            reasons.log("cannot read router acknowledgements: " + e.getMessage());
-                            return false;
-                        }
-                    });
-            return acknowledged ? List.of() : stale.get();
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new WardenException(
-                    "interrupted while waiting for the routers' acknowledgements: not promoting",
-                    "none: the agent is stopping");
+    static Decision afterTakeBack(HaInput in, Duration takenFor) {
+        List<String> waitingFor = unacknowledged(in.cluster().routers(), in.name(), false);
+        if (waitingFor.isEmpty()) {
+            return Decision.of(Action.LEAD, "took the leader key back and every router acknowledged: leading");
         }
-    }
-
-    /**
-     * The longest any live router can take to fence itself and lose its key: its ttl plus the lease margin (this
-     * agent's own ttl for a router that did not publish one). Zero with no router.
-     */
-    private Duration barrierLimit() {
-        try {
-            return limit(dcs.readRouters(), config.ttlDuration());
-        } catch (DcsException e) {
-            // Unknown: as long as this agent's own lease, and the wait itself fails closed if it cannot read.
-            return ownTtl(config.ttlDuration());
+        Duration limit = limit(in.cluster().routers(), in.ttl());
+        if (takenFor.compareTo(limit) <= 0) {
+            return Decision.of(
+                    Action.WAIT,
+                    "took the leader key back; waiting for routers to stop routing to another node: " + waitingFor);
         }
+        return Decision.of(
+                Action.FENCE,
+                "fencing: the router barrier failed after taking the leader key back: routers " + waitingFor
+                        + " still route elsewhere after " + limit.toMillis() + " ms");
     }
 
     /**
