@@ -118,10 +118,20 @@ final class Rejoin {
         }
         try {
             Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
-            Optional<Postgres.WalGap> gap = postgres.walGone(upstream(leader.get()), resumeAt);
-            gap.ifPresent(g -> LOG.warn("leader " + leader.get().name() + " holds WAL from segment " + g.oldestSegment()
-                    + " on, but I resume at " + resumeAt + " (segment " + g.neededSegment() + ")"));
-            return gap.isPresent();
+            Postgres.WalCheck check = postgres.walGone(upstream(leader.get()), resumeAt);
+            String seen = "leader " + leader.get().name() + " holds WAL from segment " + check.oldestSegment()
+                    + " on; I resume at " + resumeAt + " (segment " + check.neededSegment() + ")"
+                    + check.refusedFile()
+                            .map(f -> "; its walsender refused me " + f + ", which it "
+                                    + (check.gone() ? "no longer holds" : "holds again"))
+                            .orElse("");
+            if (check.gone()) {
+                LOG.warn(seen + ": that WAL is gone");
+            } else {
+                // Said once per change: when a replica stays unable to stream, the log shows what was compared.
+                reasons.log("not streaming, but the WAL I need is not known to be gone: " + seen);
+            }
+            return check.gone();
         } catch (SQLException | RuntimeException e) {
             reasons.log("cannot tell whether leader " + leader.get().name() + " still holds the WAL I need: "
                     + e.getMessage());

@@ -422,7 +422,8 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) throws SQLException {
+    public WalCheck walGone(Upstream leader, Lsn resumeAt) throws SQLException {
+        Optional<String> refused = WalRefusals.lastRefused(ctl.logFile());
         try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
             // WAL file names end in the segment number as fixed-width hex, so they compare as text across
             // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
@@ -430,13 +431,19 @@ public final class LocalPostgres implements Postgres {
                     .query("select"
                             + " (select min(substr(name, 9)) from pg_ls_waldir() where name ~ '^[0-9A-F]{24}$') as oldest,"
                             + " substr(pg_walfile_name(" + Sql.literal(resumeAt.toString())
-                            + "::pg_lsn + 1), 9) as needed")
+                            + "::pg_lsn + 1), 9) as needed,"
+                            + " exists (select 1 from pg_ls_waldir() where name = "
+                            + Sql.literal(refused.orElse("")) + ") as refused_held")
                     .getFirst();
             String oldest = (String) row.get("oldest");
             String needed = (String) row.get("needed");
-            return oldest != null && needed != null && needed.compareTo(oldest) < 0
-                    ? Optional.of(new WalGap(oldest, needed))
-                    : Optional.empty();
+            if (oldest == null || needed == null) {
+                return WalCheck.UNKNOWN;
+            }
+            boolean behindOldest = needed.compareTo(oldest) < 0;
+            // The walsender refused that very file, and the leader does not hold it now: it never will again.
+            boolean refusedAndAbsent = refused.isPresent() && !((Boolean) row.get("refused_held"));
+            return new WalCheck(oldest, needed, refused, behindOldest || refusedAndAbsent);
         }
     }
 

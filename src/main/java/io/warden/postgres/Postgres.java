@@ -124,15 +124,23 @@ public interface Postgres extends AutoCloseable {
     void checkpointOn(Upstream leader) throws SQLException;
 
     /**
-     * The gap when {@code leader} no longer holds the WAL segment a replica must stream from to resume at
-     * {@code resumeAt} (its oldest WAL file is past that segment); empty when it still holds it.
+     * Whether {@code leader} still holds the WAL this replica must stream from to resume at {@code resumeAt}: gone
+     * when the leader's oldest WAL file is past that segment, or when the leader's walsender refused the file this
+     * replica last asked for (its log says so) and the leader does not hold that file now.
      *
      * @throws SQLException when the leader cannot be asked: only a definite answer may cost a node its data
      */
-    Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) throws SQLException;
+    WalCheck walGone(Upstream leader, Lsn resumeAt) throws SQLException;
 
-    /** The leader's oldest WAL segment and the one a replica needs, when the needed one is gone. */
-    record WalGap(String oldestSegment, String neededSegment) {}
+    /**
+     * What the leader was asked and answered: its oldest WAL segment (the segment part of the file name), the one
+     * this replica needs by its resume point, the file its walsender last refused this replica (if the log says
+     * so), and whether the WAL is gone for good.
+     */
+    record WalCheck(String oldestSegment, String neededSegment, Optional<String> refusedFile, boolean gone) {
+        /** Nothing could be compared (the leader holds no WAL file yet, say): not gone. */
+        public static final WalCheck UNKNOWN = new WalCheck("", "", Optional.empty(), false);
+    }
 
     @Override
     void close();

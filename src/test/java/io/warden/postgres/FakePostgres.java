@@ -428,8 +428,8 @@ public final class FakePostgres implements Postgres {
     public void checkpointOn(Upstream leader) {}
 
     @Override
-    public Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) {
-        return Optional.empty();
+    public WalCheck walGone(Upstream leader, Lsn resumeAt) {
+        return WalCheck.UNKNOWN;
     }
 
     @Override

@@ -310,8 +310,8 @@ final class SimPostgres implements Postgres {
     public void checkpointOn(Upstream leader) {}
 
     @Override
-    public Optional<WalGap> walGone(Upstream leader, Lsn resumeAt) {
-        return Optional.empty();
+    public WalCheck walGone(Upstream leader, Lsn resumeAt) {
+        return WalCheck.UNKNOWN;
     }
 
     @Override
