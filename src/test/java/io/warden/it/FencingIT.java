@@ -25,7 +25,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,14 +36,8 @@ import org.junit.jupiter.api.Test;
  * clients saw. The partition runs in network namespaces so it is real.
  */
 class FencingIT {
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     /** A JDBC URL reaching the primary among every node except {@code excluded}. */
     private String othersUrl(String excluded) {
@@ -54,12 +48,9 @@ class FencingIT {
     }
 
     private Connection open(String url) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.state().superuserPassword());
+        Properties props = cluster.superuserLogin();
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "3");
-        props.setProperty("sslmode", "disable");
         return DriverManager.getConnection(url, props);
     }
 

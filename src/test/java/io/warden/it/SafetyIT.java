@@ -27,8 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,6 +51,7 @@ class SafetyIT {
     /** A dead primary's key goes with its lease (ttl 3 s); this leaves room for a slow etcd on a busy machine. */
     private static final Duration KEY_EXPIRY = Duration.ofSeconds(15);
 
+    @AutoClose
     private static TestCluster cluster;
 
     @RegisterExtension
@@ -62,13 +63,6 @@ class SafetyIT {
         cluster.executeOnPrimary("create table ledger(id bigint primary key)");
         cluster.executeOnPrimary("create table tail(id bigint primary key, pad text)");
         cluster.executeOnPrimary("create table paused_writes(id bigint primary key)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     /** Each test starts from a healthy cluster, whatever the one before did. */

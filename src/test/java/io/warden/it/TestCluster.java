@@ -221,13 +221,19 @@ final class TestCluster implements AutoCloseable {
     }
 
     private Connection connectUrl(String url, int socketTimeoutSeconds) throws SQLException {
+        Properties props = superuserLogin();
+        props.setProperty("connectTimeout", "2");
+        props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
+        return DriverManager.getConnection(url, props);
+    }
+
+    /** pgjdbc properties to log in as the superuser without TLS; a caller adds the timeouts it needs. */
+    Properties superuserLogin() {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
         props.setProperty("password", state.superuserPassword());
-        props.setProperty("connectTimeout", "2");
-        props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
         props.setProperty("sslmode", "disable");
-        return DriverManager.getConnection(url, props);
+        return props;
     }
 
     long queryLong(String node, String sql) throws SQLException {
