@@ -34,14 +34,27 @@ class AgentBadValuesTest {
         harness = new AgentHarness(dir);
     }
 
-    private Agent leadingPrimary(FakePostgres postgres) {
-        return harness.leadingPrimary(postgres);
+    private static FakePostgres replica() {
+        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+    }
+
+    /**
+     * As {@link AgentHarness#replicaOfALostLeader}, but {@code text} stands raw in {@code key} before node-1's first
+     * cycle: node-1 has never read a good value of it.
+     */
+    private Agent replicaOfALostLeaderWithRaw(FakePostgres postgres, String key, String text) {
+        harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.putRaw(key, text);
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        return agent;
     }
 
     @Test
     void aSwitchoverWhoseScheduledAtIsNotADateIsIgnoredAndThePrimaryKeepsLeading() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw(
                 "switchover",
                 "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"tomorrow\",\"failover\":false}");
@@ -56,7 +69,7 @@ class AgentBadValuesTest {
     @Test
     void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum_commit\":true"));
 
         agent.cycle();
@@ -67,7 +80,7 @@ class AgentBadValuesTest {
     @Test
     void aConfigThatCannotBeReadKeepsTheLastOneThatCouldNeverTheDefaults() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", SYNC_CONFIG);
         agent.cycle();
         assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
@@ -83,7 +96,7 @@ class AgentBadValuesTest {
     @Test
     void theLastGoodConfigSurvivesARestartOfTheAgent() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", SYNC_CONFIG);
         agent.cycle();
         harness.dcs.putRaw("config", "garbage");
@@ -96,12 +109,8 @@ class AgentBadValuesTest {
 
     @Test
     void aReplicaThatHasNeverReadTheConfigDoesNotRaceWhileItIsUnreadable() {
-        harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.putRaw("config", "not json at all");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeaderWithRaw(postgres, "config", "not json at all");
 
         agent.cycle();
 
@@ -113,12 +122,8 @@ class AgentBadValuesTest {
 
     @Test
     void anUnreadableHistoryIsNeverOverwritten() {
-        harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.putRaw("history", "[{\"timeline\": \"one\"}");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeaderWithRaw(postgres, "history", "[{\"timeline\": \"one\"}");
 
         agent.cycle();
         agent.cycle();
@@ -153,11 +158,8 @@ class AgentBadValuesTest {
 
     @Test
     void aLeaderKeyWrittenByHandWithoutALeaseIsRemovedAndTheRaceRuns() {
-        harness.otherLeader("node-2", "0/3000000");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("leader", "node-2");
 
         agent.cycle();
@@ -197,7 +199,7 @@ class AgentBadValuesTest {
                 return OptionalInt.of(200);
             }
         };
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = replica();
         Agent agent = harness.agent("node-1", postgres, garbled);
         agent.cycle();
         harness.secondsPass(agent, 7);
@@ -212,7 +214,7 @@ class AgentBadValuesTest {
     @Test
     void aCycleWhosePostgresFacadeThrowsIsLoggedAndTheNextCycleRuns() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         postgres.failNextObserve(new IllegalStateException("the control file is unreadable"));
 
         assertThatCode(agent::cycle).doesNotThrowAnyException();
@@ -227,7 +229,7 @@ class AgentBadValuesTest {
         // A cluster whose config was never written (every cluster until its first edit-config): no copy to fall back
         // on.
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", "{\"synchronous_mode\": ");
         harness.dcs.deleteRaw("leader");
 

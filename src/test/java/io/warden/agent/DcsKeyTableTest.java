@@ -31,14 +31,6 @@ class DcsKeyTableTest {
         harness = new AgentHarness(dir);
     }
 
-    private Agent leadingPrimary(FakePostgres postgres) {
-        return harness.leadingPrimary(postgres);
-    }
-
-    private Agent replicaOfALostLeader(FakePostgres postgres) {
-        return harness.replicaOfALostLeader(postgres);
-    }
-
     /** {@code json} (an object) with one more field, as a newer version would write it. */
     private static String withField(String json, String field) {
         return json.substring(0, json.lastIndexOf('}')) + "," + field + "}";
@@ -58,7 +50,7 @@ class DcsKeyTableTest {
     @Test
     void initialize() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("initialize", GARBAGE);
         agent.cycle();
@@ -73,7 +65,7 @@ class DcsKeyTableTest {
     @Test
     void leader() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("leader", "nobody-by-that-name");
         agent.cycle();
@@ -96,7 +88,7 @@ class DcsKeyTableTest {
     @Test
     void members() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("members/node-1", GARBAGE);
         agent.cycle();
@@ -122,7 +114,7 @@ class DcsKeyTableTest {
     @Test
     void optime() {
         FakePostgres postgres = replica();
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
 
         agent.cycle();
@@ -141,7 +133,7 @@ class DcsKeyTableTest {
     @Test
     void config() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum\":2"));
         agent.cycle();
@@ -167,7 +159,7 @@ class DcsKeyTableTest {
     void sync() {
         FakePostgres postgres = replica();
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("sync", GARBAGE);
 
         agent.cycle();
@@ -191,7 +183,7 @@ class DcsKeyTableTest {
     @Test
     void switchover() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("switchover", "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"scheduled_at\":\"soon\"}");
         agent.cycle();
@@ -214,7 +206,7 @@ class DcsKeyTableTest {
     @Test
     void history() {
         FakePostgres postgres = replica();
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw(
                 "history",
                 "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
