@@ -4,16 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,18 +26,21 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentBadValuesTest {
     private static final String SYNC_CONFIG = AgentHarness.config("on", "");
 
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
 
-    private AgentHarness harness;
-
-    @BeforeEach
-    void harness() {
+    AgentBadValuesTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
     }
 
     private static FakePostgres replica() {
         return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+    }
+
+    /** node-3, a replica streaming at 0/3000000, is published under a lease of {@code ttl} that nobody renews. */
+    private void node3Streams(Duration ttl) {
+        harness.dcs.publishMember(
+                AgentHarness.member("node-3", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5603),
+                harness.dcs.grantLease(ttl));
     }
 
     /**
@@ -136,14 +141,7 @@ class AgentBadValuesTest {
     void aDeletedInitializeKeyWhileMembersHoldDataNeverCausesABootstrap() {
         long lease = harness.otherLeader("node-2", "0/3000000");
         harness.dcs.revokeFromOutside(lease);
-        harness.dcs.publishMember(
-                AgentHarness.member(
-                        "node-3",
-                        io.warden.cluster.Role.REPLICA,
-                        io.warden.cluster.MemberState.STREAMING,
-                        "0/3000000",
-                        5603),
-                harness.dcs.grantLease(AgentHarness.TTL));
+        node3Streams(AgentHarness.TTL);
         // As a person with etcdctl would.
         harness.dcs.deleteRaw("initialize");
         FakePostgres postgres = new FakePostgres();
@@ -175,14 +173,7 @@ class AgentBadValuesTest {
     @Test
     void aPeerThatAnsweredSomethingUnreadableMayBeAheadSoThisReplicaDoesNotRace() {
         harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.publishMember(
-                AgentHarness.member(
-                        "node-3",
-                        io.warden.cluster.Role.REPLICA,
-                        io.warden.cluster.MemberState.STREAMING,
-                        "0/3000000",
-                        5603),
-                harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
+        node3Streams(Duration.ofSeconds(60));
         Peers garbled = new Peers() {
             @Override
             public Map<String, PeerStatus> statuses(Collection<Member> members) {

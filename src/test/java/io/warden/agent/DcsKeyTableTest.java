@@ -10,7 +10,6 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,13 +20,9 @@ import org.junit.jupiter.api.io.TempDir;
 class DcsKeyTableTest {
     private static final String GARBAGE = "{\"not\": json";
 
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
 
-    private AgentHarness harness;
-
-    @BeforeEach
-    void harness() {
+    DcsKeyTableTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
     }
 

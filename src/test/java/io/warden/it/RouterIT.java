@@ -109,16 +109,10 @@ class RouterIT {
             // replica and no longer counts a session of its own: a session just closed is dropped from the count
             // when the router sees the close, a moment after the client's, and would otherwise tie the two replicas.
             RouterProcess second = router(2);
-            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             for (int i = 0; i < 3; i++) {
                 String[] view = new String[1];
                 await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-                    view[0] = http.send(
-                                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-                                                    "http://" + second.host() + ":" + second.apiPort() + "/status"))
-                                            .build(),
-                                    java.net.http.HttpResponse.BodyHandlers.ofString())
-                            .body();
+                    view[0] = apiGet(second, "/status");
                     var status = io.warden.common.Json.json().readTree(view[0]);
                     return status.path("load").path(busy).asLong() >= 1
                             && status.path("replicas").size() == 2
@@ -195,14 +189,7 @@ class RouterIT {
 
     /** Router {@code r}'s count of open client connections, the figure max_connections is checked against. */
     private static long openConnections(RouterProcess r) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient()
-                .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
-                .body();
+        String text = apiGet(r, "/metrics");
         // Read strictly: the router's whole /metrics must be well-formed, not only this line.
         return Optional.ofNullable(PrometheusText.parse(text).get("warden_router_connections"))
                 .flatMap(PrometheusText.Family::value)
@@ -319,14 +306,7 @@ class RouterIT {
 
     /** How many sessions router {@code r} has routed to {@code node} through {@code port} ("read_write", "read_only"). */
     private static long routed(RouterProcess r, String port, String node) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient()
-                .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
-                .body();
+        String text = apiGet(r, "/metrics");
         // The Prometheus client writes labels sorted by name and every value as a float.
         String prefix = "warden_router_routed_total{node=\"" + node + "\",port=\"" + port + "\"} ";
         return text.lines()
@@ -743,14 +723,18 @@ class RouterIT {
     }
 
     private static com.fasterxml.jackson.databind.JsonNode status(RouterProcess r) throws Exception {
-        String body = java.net.http.HttpClient.newHttpClient()
+        return io.warden.common.Json.json().readTree(apiGet(r, "/status"));
+    }
+
+    /** The body of router {@code r}'s answer to GET {@code path} on its API. */
+    private static String apiGet(RouterProcess r, String path) throws Exception {
+        return java.net.http.HttpClient.newHttpClient()
                 .send(
                         java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/status"))
+                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + path))
                                 .timeout(Duration.ofSeconds(5))
                                 .build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString())
                 .body();
-        return io.warden.common.Json.json().readTree(body);
     }
 }

@@ -401,6 +401,11 @@ final class TestCluster implements AutoCloseable {
                 .toList();
     }
 
+    /** The replicas' names in order: a test that picks replicas by position picks the same ones on every run. */
+    List<String> replicaNames() {
+        return replicas().stream().map(Member::name).sorted().toList();
+    }
+
     /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */
     void killHost(String name) {
         Node node = node(name);
