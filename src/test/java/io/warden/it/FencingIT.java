@@ -17,7 +17,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -52,18 +51,6 @@ class FencingIT {
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "3");
         return DriverManager.getConnection(url, props);
-    }
-
-    private Set<Long> ids(String node) throws SQLException {
-        Set<Long> ids = new HashSet<>();
-        try (Connection c = cluster.connect(node);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from probe")) {
-            while (rs.next()) {
-                ids.add(rs.getLong(1));
-            }
-        }
-        return ids;
     }
 
     private String currentWalLsn(String node) throws SQLException {
@@ -131,15 +118,15 @@ class FencingIT {
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
 
-        Set<Long> onNewPrimary = ids(promoted.name());
+        Set<Long> onNewPrimary = cluster.ids(promoted.name(), "probe");
         List<Long> newAcks = newSide.ackedIds();
         assertThat(onNewPrimary)
                 .as("no write acknowledged by the new primary is lost")
                 .containsAll(newAcks);
         await().atMost(Duration.ofSeconds(20))
-                .untilAsserted(() -> assertThat(ids(old.name()))
+                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
                         .as("the old primary now holds exactly the new primary's rows")
-                        .isEqualTo(ids(promoted.name())));
+                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
     }
 
     @Test
@@ -175,7 +162,7 @@ class FencingIT {
 
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
-        assertThat(ids(promoted.name())).containsAll(newSide.ackedIds());
+        assertThat(cluster.ids(promoted.name(), "probe")).containsAll(newSide.ackedIds());
     }
 
     /**

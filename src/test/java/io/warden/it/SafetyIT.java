@@ -305,14 +305,8 @@ class SafetyIT {
     @Order(3)
     void theDoubleFailureLosesNoRowTheSecondPrimaryAcknowledgedAndTheFirstPrimarysTailDoesNotWin() throws Exception {
         Member a = cluster.primary();
-        List<Long> walSenders = new ArrayList<>();
-        try (Connection c = cluster.connect(a.name());
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select pid from pg_stat_replication")) {
-            while (rs.next()) {
-                walSenders.add(rs.getLong(1));
-            }
-        }
+        List<Long> walSenders =
+                cluster.queryColumn(a.name(), "select pid from pg_stat_replication", row -> row.getLong(1));
         assertThat(walSenders).hasSize(2);
 
         // A's tail: rows its own clients committed on it directly (not through a router) that no replica received.

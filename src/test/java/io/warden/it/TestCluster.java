@@ -247,15 +247,26 @@ final class TestCluster implements AutoCloseable {
 
     /** Every id in {@code table} on one node, read directly from it. */
     java.util.Set<Long> ids(String node, String table) throws SQLException {
-        java.util.Set<Long> ids = new java.util.HashSet<>();
+        return new java.util.HashSet<>(queryColumn(node, "select id from " + table, row -> row.getLong(1)));
+    }
+
+    /** Reads a value from the current row of a result set. */
+    @FunctionalInterface
+    interface RowReader<T> {
+        T read(ResultSet row) throws SQLException;
+    }
+
+    /** What {@code reader} reads from each row {@code sql} returns on one node, read directly from it, in order. */
+    <T> List<T> queryColumn(String node, String sql, RowReader<T> reader) throws SQLException {
+        List<T> values = new ArrayList<>();
         try (Connection c = connect(node);
                 Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from " + table)) {
+                ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
-                ids.add(rs.getLong(1));
+                values.add(reader.read(rs));
             }
         }
-        return ids;
+        return values;
     }
 
     void executeOnPrimary(String sql) throws SQLException {
