@@ -225,7 +225,7 @@ class DcsKeyTableTest {
     void routers() {
         harness.dcs.putRaw("routers/router-9", GARBAGE, harness.dcs.grantLease(AgentHarness.TTL));
         RouterStatus other = new RouterStatus(
-                "router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "");
+                "router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "", 0);
         harness.dcs.putRaw(
                 "routers/router-8",
                 withField(Json.write(other), "\"version\":\"2\""),
