@@ -32,8 +32,8 @@ final class FailoverCommand implements Callable<Integer> {
     @Mixin
     ConfirmOption confirm;
 
-    @Option(names = "--json", description = "print the agent's JSON answer")
-    boolean json;
+    @Mixin
+    JsonOption json;
 
     @Override
     public Integer call() {
@@ -45,7 +45,7 @@ final class FailoverCommand implements Callable<Integer> {
             Map<String, Object> body = acceptDataLoss
                     ? Map.of("candidate", candidate, "accept_data_loss", true)
                     : Map.of("candidate", candidate);
-            return Output.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)), json);
+            return json.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)));
         }
     }
 }

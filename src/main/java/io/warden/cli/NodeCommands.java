@@ -200,8 +200,8 @@ final class NodeCommands {
         @Mixin
         ConfirmOption confirm;
 
-        @Option(names = "--json", description = "print the agent's JSON answer")
-        boolean json;
+        @Mixin
+        JsonOption json;
 
         @Override
         public Integer call() {
@@ -214,7 +214,7 @@ final class NodeCommands {
                 if (answer.ok()) {
                     client.await(c -> healthyReplica(c, node), REJOIN_TIMEOUT, node + " to stream again");
                 }
-                return Output.print(answer, json);
+                return json.print(answer);
             }
         }
     }

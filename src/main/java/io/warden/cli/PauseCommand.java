@@ -5,54 +5,55 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
-import picocli.CommandLine.Option;
 
 /** Maintenance mode on and off: one flag in the dynamic config, which every agent reads each cycle. */
 final class PauseCommand {
     private PauseCommand() {}
 
-    static int set(DirOption dir, boolean pause, boolean json) {
-        try (ClusterClient client = new ClusterClient(dir)) {
-            ClusterClient.Answer answer =
-                    client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
-            if (answer.ok() && !json) {
-                System.out.println(
-                        pause
-                                ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
-                                : "maintenance mode off: automatic failover and restarts are back");
-                return 0;
+    /** What pause and resume share: they differ only in the value they write. */
+    private abstract static class Switch implements Callable<Integer> {
+        private final boolean pause;
+
+        @Mixin
+        DirOption dir;
+
+        @Mixin
+        JsonOption json;
+
+        Switch(boolean pause) {
+            this.pause = pause;
+        }
+
+        @Override
+        public Integer call() {
+            try (ClusterClient client = new ClusterClient(dir)) {
+                ClusterClient.Answer answer =
+                        client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
+                if (answer.ok() && !json.requested) {
+                    System.out.println(
+                            pause
+                                    ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
+                                    : "maintenance mode off: automatic failover and restarts are back");
+                    return 0;
+                }
+                return json.print(answer);
             }
-            return Output.print(answer, json);
         }
     }
 
     @Command(
             name = "pause",
             description = "Maintenance mode: no automatic failover, no automatic start or restart of postgres.")
-    static final class Pause implements Callable<Integer> {
-        @Mixin
-        DirOption dir;
-
-        @Option(names = "--json", description = "print the agent's JSON answer")
-        boolean json;
-
-        @Override
-        public Integer call() {
-            return set(dir, true, json);
+    static final class Pause extends Switch {
+        Pause() {
+            super(true);
         }
     }
 
     @Command(name = "resume", description = "End maintenance mode.")
-    static final class Resume implements Callable<Integer> {
-        @Mixin
-        DirOption dir;
-
-        @Option(names = "--json", description = "print the agent's JSON answer")
-        boolean json;
-
-        @Override
-        public Integer call() {
-            return set(dir, false, json);
+    static final class Resume extends Switch {
+        Resume() {
+            super(false);
         }
     }
 }

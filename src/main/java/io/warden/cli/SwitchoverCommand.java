@@ -46,8 +46,8 @@ final class SwitchoverCommand implements Callable<Integer> {
     @Option(names = "--cancel", description = "cancel the pending switchover or failover")
     boolean cancel;
 
-    @Option(names = "--json", description = "print the agent's JSON answer")
-    boolean json;
+    @Mixin
+    JsonOption json;
 
     @Override
     public Integer call() {
@@ -59,7 +59,7 @@ final class SwitchoverCommand implements Callable<Integer> {
                 return list(client.read());
             }
             if (cancel) {
-                return Output.print(client.cluster("DELETE", "/switchover", null, Duration.ofSeconds(5)), json);
+                return json.print(client.cluster("DELETE", "/switchover", null, Duration.ofSeconds(5)));
             }
             ClusterSnapshot cluster = client.read();
             String from = cluster.leader().map(l -> l.name()).orElse("(no leader)");
@@ -71,12 +71,12 @@ final class SwitchoverCommand implements Callable<Integer> {
             body.put("leader", leader);
             body.put("candidate", candidate);
             body.put("scheduled_at", at);
-            return Output.print(client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)), json);
+            return json.print(client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)));
         }
     }
 
     private int list(ClusterSnapshot cluster) {
-        if (json) {
+        if (json.requested) {
             System.out.println(cluster.switchover().map(Json::writePretty).orElse("null"));
             return 0;
         }

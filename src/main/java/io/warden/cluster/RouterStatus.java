@@ -19,25 +19,12 @@ public record RouterStatus(
         String primary,
         long ttlMillis) {
 
-    /** A status without a ttl (written by a version that did not publish one). */
-    public RouterStatus(
-            String id,
-            String host,
-            int readWritePort,
-            int readOnlyPort,
-            String apiUrl,
-            long pid,
-            Map<String, Long> sessions,
-            String primary) {
-        this(id, host, readWritePort, readOnlyPort, apiUrl, pid, sessions, primary, 0);
-    }
-
     /** What {@link #unreadable} routes to: unknown, so anything. */
     public static final String UNKNOWN_PRIMARY = "(unreadable)";
 
     /** A live router whose status this version cannot read: it may still route writes anywhere. */
     public static RouterStatus unreadable(String id) {
-        return new RouterStatus(id, "", 0, 0, "", 0, Map.of(), UNKNOWN_PRIMARY);
+        return new RouterStatus(id, "", 0, 0, "", 0, Map.of(), UNKNOWN_PRIMARY, 0);
     }
 
     public RouterStatus {

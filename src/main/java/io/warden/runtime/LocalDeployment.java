@@ -232,6 +232,23 @@ public final class LocalDeployment {
         }
     }
 
+    /** Appends {@code key: value} as one line of a YAML config file. */
+    private static void yamlLine(StringBuilder yaml, String key, Object value) {
+        yaml.append(key).append(": ").append(value).append('\n');
+    }
+
+    /** Appends a config file's etcd list: the deployment's three members, as reached at {@code host}. */
+    private static void etcdMembers(StringBuilder yaml, String host, int basePort) {
+        yaml.append("etcd:\n");
+        for (int i = 1; i <= 3; i++) {
+            yaml.append("  - http://")
+                    .append(host)
+                    .append(':')
+                    .append(basePort + i)
+                    .append('\n');
+        }
+    }
+
     private static Node startNode(Options options, Path dir, DeploymentState state, int index) {
         String name = "node-" + index;
         boolean netns = options.isolation().equals("netns");
@@ -242,28 +259,18 @@ public final class LocalDeployment {
         Path nodeDir = dir.resolve("nodes/" + name);
         Path configFile = nodeDir.resolve("config.yml");
         StringBuilder yaml = new StringBuilder();
-        yaml.append("name: ").append(name).append('\n');
-        yaml.append("cluster: ").append(options.cluster()).append('\n');
-        yaml.append("host: ").append(host).append('\n');
-        yaml.append("port: ").append(port).append('\n');
-        yaml.append("api_port: ").append(apiPort).append('\n');
-        yaml.append("etcd:\n");
-        for (int i = 1; i <= 3; i++) {
-            yaml.append("  - http://")
-                    .append(etcdHost)
-                    .append(':')
-                    .append(options.basePort() + i)
-                    .append('\n');
-        }
-        yaml.append("data_dir: ").append(nodeDir.resolve("data")).append('\n');
-        yaml.append("work_dir: ").append(nodeDir).append('\n');
-        yaml.append("bin_dir: ").append(POSTGRES_BIN).append('\n');
-        yaml.append("superuser_password: ").append(state.superuserPassword()).append('\n');
-        yaml.append("replication_password: ")
-                .append(state.replicationPassword())
-                .append('\n');
-        options.extraNodeConfig()
-                .forEach((k, v) -> yaml.append(k).append(": ").append(v).append('\n'));
+        yamlLine(yaml, "name", name);
+        yamlLine(yaml, "cluster", options.cluster());
+        yamlLine(yaml, "host", host);
+        yamlLine(yaml, "port", port);
+        yamlLine(yaml, "api_port", apiPort);
+        etcdMembers(yaml, etcdHost, options.basePort());
+        yamlLine(yaml, "data_dir", nodeDir.resolve("data"));
+        yamlLine(yaml, "work_dir", nodeDir);
+        yamlLine(yaml, "bin_dir", POSTGRES_BIN);
+        yamlLine(yaml, "superuser_password", state.superuserPassword());
+        yamlLine(yaml, "replication_password", state.replicationPassword());
+        options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
         try {
             Files.createDirectories(nodeDir);
             if (!Files.exists(configFile)) {
@@ -355,16 +362,13 @@ public final class LocalDeployment {
         Path routerDir = dir.resolve("routers/" + id);
         Path configFile = routerDir.resolve("config.yml");
         StringBuilder yaml = new StringBuilder();
-        yaml.append("id: ").append(id).append('\n');
-        yaml.append("cluster: ").append(options.cluster()).append('\n');
-        yaml.append("host: ").append(host).append('\n');
-        yaml.append("read_write_port: ").append(options.readWritePort()).append('\n');
-        yaml.append("read_only_port: ").append(options.readOnlyPort()).append('\n');
-        yaml.append("api_port: ").append(apiPort).append('\n');
-        yaml.append("etcd:\n");
-        for (int i = 1; i <= 3; i++) {
-            yaml.append("  - http://127.0.0.1:").append(options.basePort() + i).append('\n');
-        }
+        yamlLine(yaml, "id", id);
+        yamlLine(yaml, "cluster", options.cluster());
+        yamlLine(yaml, "host", host);
+        yamlLine(yaml, "read_write_port", options.readWritePort());
+        yamlLine(yaml, "read_only_port", options.readOnlyPort());
+        yamlLine(yaml, "api_port", apiPort);
+        etcdMembers(yaml, "127.0.0.1", options.basePort());
         try {
             Files.createDirectories(routerDir);
             Files.writeString(configFile, yaml);

@@ -4,16 +4,18 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatCode;
 
 import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collection;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalInt;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -24,24 +26,40 @@ import org.junit.jupiter.api.io.TempDir;
 class AgentBadValuesTest {
     private static final String SYNC_CONFIG = AgentHarness.config("on", "");
 
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
 
-    private AgentHarness harness;
-
-    @BeforeEach
-    void harness() {
+    AgentBadValuesTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
     }
 
-    private Agent leadingPrimary(FakePostgres postgres) {
-        return harness.leadingPrimary(postgres);
+    private static FakePostgres replica() {
+        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+    }
+
+    /** node-3, a replica streaming at 0/3000000, is published under a lease of {@code ttl} that nobody renews. */
+    private void node3Streams(Duration ttl) {
+        harness.dcs.publishMember(
+                AgentHarness.member("node-3", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5603),
+                harness.dcs.grantLease(ttl));
+    }
+
+    /**
+     * As {@link AgentHarness#replicaOfALostLeader}, but {@code text} stands raw in {@code key} before node-1's first
+     * cycle: node-1 has never read a good value of it.
+     */
+    private Agent replicaOfALostLeaderWithRaw(FakePostgres postgres, String key, String text) {
+        harness.otherLeader("node-2", "0/3000000");
+        harness.dcs.putRaw(key, text);
+        Agent agent = harness.agent("node-1", postgres);
+        agent.cycle();
+        harness.secondsPass(agent, 7);
+        return agent;
     }
 
     @Test
     void aSwitchoverWhoseScheduledAtIsNotADateIsIgnoredAndThePrimaryKeepsLeading() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw(
                 "switchover",
                 "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"tomorrow\",\"failover\":false}");
@@ -56,7 +74,7 @@ class AgentBadValuesTest {
     @Test
     void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum_commit\":true"));
 
         agent.cycle();
@@ -67,7 +85,7 @@ class AgentBadValuesTest {
     @Test
     void aConfigThatCannotBeReadKeepsTheLastOneThatCouldNeverTheDefaults() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", SYNC_CONFIG);
         agent.cycle();
         assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
@@ -83,7 +101,7 @@ class AgentBadValuesTest {
     @Test
     void theLastGoodConfigSurvivesARestartOfTheAgent() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", SYNC_CONFIG);
         agent.cycle();
         harness.dcs.putRaw("config", "garbage");
@@ -96,12 +114,8 @@ class AgentBadValuesTest {
 
     @Test
     void aReplicaThatHasNeverReadTheConfigDoesNotRaceWhileItIsUnreadable() {
-        harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.putRaw("config", "not json at all");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeaderWithRaw(postgres, "config", "not json at all");
 
         agent.cycle();
 
@@ -113,12 +127,8 @@ class AgentBadValuesTest {
 
     @Test
     void anUnreadableHistoryIsNeverOverwritten() {
-        harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.putRaw("history", "[{\"timeline\": \"one\"}");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = replicaOfALostLeaderWithRaw(postgres, "history", "[{\"timeline\": \"one\"}");
 
         agent.cycle();
         agent.cycle();
@@ -131,14 +141,7 @@ class AgentBadValuesTest {
     void aDeletedInitializeKeyWhileMembersHoldDataNeverCausesABootstrap() {
         long lease = harness.otherLeader("node-2", "0/3000000");
         harness.dcs.revokeFromOutside(lease);
-        harness.dcs.publishMember(
-                AgentHarness.member(
-                        "node-3",
-                        io.warden.cluster.Role.REPLICA,
-                        io.warden.cluster.MemberState.STREAMING,
-                        "0/3000000",
-                        5603),
-                harness.dcs.grantLease(AgentHarness.TTL));
+        node3Streams(AgentHarness.TTL);
         // As a person with etcdctl would.
         harness.dcs.deleteRaw("initialize");
         FakePostgres postgres = new FakePostgres();
@@ -153,11 +156,8 @@ class AgentBadValuesTest {
 
     @Test
     void aLeaderKeyWrittenByHandWithoutALeaseIsRemovedAndTheRaceRuns() {
-        harness.otherLeader("node-2", "0/3000000");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
-        Agent agent = harness.agent("node-1", postgres);
-        agent.cycle();
-        harness.secondsPass(agent, 7);
+        FakePostgres postgres = replica();
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("leader", "node-2");
 
         agent.cycle();
@@ -173,14 +173,7 @@ class AgentBadValuesTest {
     @Test
     void aPeerThatAnsweredSomethingUnreadableMayBeAheadSoThisReplicaDoesNotRace() {
         harness.otherLeader("node-2", "0/3000000");
-        harness.dcs.publishMember(
-                AgentHarness.member(
-                        "node-3",
-                        io.warden.cluster.Role.REPLICA,
-                        io.warden.cluster.MemberState.STREAMING,
-                        "0/3000000",
-                        5603),
-                harness.dcs.grantLease(java.time.Duration.ofSeconds(60)));
+        node3Streams(Duration.ofSeconds(60));
         Peers garbled = new Peers() {
             @Override
             public Map<String, PeerStatus> statuses(Collection<Member> members) {
@@ -197,7 +190,7 @@ class AgentBadValuesTest {
                 return OptionalInt.of(200);
             }
         };
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = replica();
         Agent agent = harness.agent("node-1", postgres, garbled);
         agent.cycle();
         harness.secondsPass(agent, 7);
@@ -212,7 +205,7 @@ class AgentBadValuesTest {
     @Test
     void aCycleWhosePostgresFacadeThrowsIsLoggedAndTheNextCycleRuns() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         postgres.failNextObserve(new IllegalStateException("the control file is unreadable"));
 
         assertThatCode(agent::cycle).doesNotThrowAnyException();
@@ -227,7 +220,7 @@ class AgentBadValuesTest {
         // A cluster whose config was never written (every cluster until its first edit-config): no copy to fall back
         // on.
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", "{\"synchronous_mode\": ");
         harness.dcs.deleteRaw("leader");
 

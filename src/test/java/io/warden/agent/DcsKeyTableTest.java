@@ -10,7 +10,6 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -21,22 +20,10 @@ import org.junit.jupiter.api.io.TempDir;
 class DcsKeyTableTest {
     private static final String GARBAGE = "{\"not\": json";
 
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
 
-    private AgentHarness harness;
-
-    @BeforeEach
-    void harness() {
+    DcsKeyTableTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
-    }
-
-    private Agent leadingPrimary(FakePostgres postgres) {
-        return harness.leadingPrimary(postgres);
-    }
-
-    private Agent replicaOfALostLeader(FakePostgres postgres) {
-        return harness.replicaOfALostLeader(postgres);
     }
 
     /** {@code json} (an object) with one more field, as a newer version would write it. */
@@ -58,7 +45,7 @@ class DcsKeyTableTest {
     @Test
     void initialize() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("initialize", GARBAGE);
         agent.cycle();
@@ -73,7 +60,7 @@ class DcsKeyTableTest {
     @Test
     void leader() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("leader", "nobody-by-that-name");
         agent.cycle();
@@ -96,7 +83,7 @@ class DcsKeyTableTest {
     @Test
     void members() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("members/node-1", GARBAGE);
         agent.cycle();
@@ -122,7 +109,7 @@ class DcsKeyTableTest {
     @Test
     void optime() {
         FakePostgres postgres = replica();
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
 
         agent.cycle();
@@ -141,7 +128,7 @@ class DcsKeyTableTest {
     @Test
     void config() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum\":2"));
         agent.cycle();
@@ -167,7 +154,7 @@ class DcsKeyTableTest {
     void sync() {
         FakePostgres postgres = replica();
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("sync", GARBAGE);
 
         agent.cycle();
@@ -191,7 +178,7 @@ class DcsKeyTableTest {
     @Test
     void switchover() {
         FakePostgres postgres = new FakePostgres();
-        Agent agent = leadingPrimary(postgres);
+        Agent agent = harness.leadingPrimary(postgres);
 
         harness.dcs.putRaw("switchover", "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"scheduled_at\":\"soon\"}");
         agent.cycle();
@@ -214,7 +201,7 @@ class DcsKeyTableTest {
     @Test
     void history() {
         FakePostgres postgres = replica();
-        Agent agent = replicaOfALostLeader(postgres);
+        Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw(
                 "history",
                 "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
@@ -238,7 +225,7 @@ class DcsKeyTableTest {
     void routers() {
         harness.dcs.putRaw("routers/router-9", GARBAGE, harness.dcs.grantLease(AgentHarness.TTL));
         RouterStatus other = new RouterStatus(
-                "router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "");
+                "router-8", "127.0.0.2", 5432, 5433, "http://127.0.0.2:6052", 1, java.util.Map.of(), "", 0);
         harness.dcs.putRaw(
                 "routers/router-8",
                 withField(Json.write(other), "\"version\":\"2\""),

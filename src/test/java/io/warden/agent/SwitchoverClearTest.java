@@ -14,7 +14,6 @@ import java.lang.reflect.Proxy;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.atomic.AtomicBoolean;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -28,14 +27,10 @@ class SwitchoverClearTest {
     private static final Switchover NEXT =
             new Switchover("node-1", "node-3", "2026-12-01T12:00:05Z", "2099-01-01T00:00:00Z", false);
 
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
+    private final FakeDcs dcs;
 
-    private AgentHarness harness;
-    private FakeDcs dcs;
-
-    @BeforeEach
-    void harness() {
+    SwitchoverClearTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
         dcs = harness.dcs;
     }

@@ -38,7 +38,11 @@ class SyncProbeTest {
         postgres.standby("node-2", "sync", "0/1000000");
     }
 
-    private List<String> published() {
+    /** The standbys the DCS shows synchronous once the primary has run six more cycles. */
+    private List<String> publishedAfterSixCycles() {
+        for (int cycle = 0; cycle < 6; cycle++) {
+            agent.cycle();
+        }
         return harness.dcs.read().sync().map(SyncState::standbys).orElse(List.of());
     }
 
@@ -46,11 +50,7 @@ class SyncProbeTest {
     void aStandbyShownSyncIsNotPublishedWhileCommitsReturnWithoutWaitingForIt() {
         postgres.commitsWait(false);
 
-        for (int cycle = 0; cycle < 6; cycle++) {
-            agent.cycle();
-        }
-
-        assertThat(published()).doesNotContain("node-2");
+        assertThat(publishedAfterSixCycles()).doesNotContain("node-2");
     }
 
     /**
@@ -62,11 +62,7 @@ class SyncProbeTest {
         postgres.commitsWait(false);
         postgres.standbysFlushJustAfterTheCommit(true);
 
-        for (int cycle = 0; cycle < 6; cycle++) {
-            agent.cycle();
-        }
-
-        assertThat(published()).doesNotContain("node-2");
+        assertThat(publishedAfterSixCycles()).doesNotContain("node-2");
     }
 
     /**
@@ -78,22 +74,14 @@ class SyncProbeTest {
         postgres.commitsWait(false);
         postgres.standbysFlushWithinTheCommitsRoundTrip(true);
 
-        for (int cycle = 0; cycle < 6; cycle++) {
-            agent.cycle();
-        }
-
-        assertThat(published()).doesNotContain("node-2");
+        assertThat(publishedAfterSixCycles()).doesNotContain("node-2");
     }
 
     @Test
     void aStandbyThatHeldTheProbeCommitWhenItReturnedIsPublished() {
         postgres.commitsWait(true);
 
-        for (int cycle = 0; cycle < 6; cycle++) {
-            agent.cycle();
-        }
-
-        assertThat(published()).contains("node-2");
+        assertThat(publishedAfterSixCycles()).contains("node-2");
         assertThat(postgres.actions()).contains("probe commit");
     }
 

@@ -768,7 +768,7 @@ abstract class DcsContract {
 
     static RouterStatus router(String id) {
         return new RouterStatus(
-                id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:8100", 4300, Map.of("node-1", 3L), "node-1");
+                id, "127.0.0.1", 5432, 5433, "http://127.0.0.1:8100", 4300, Map.of("node-1", 3L), "node-1", 0);
     }
 
     static HistoryEntry entry(long timeline) {

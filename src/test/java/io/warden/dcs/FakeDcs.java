@@ -73,6 +73,7 @@ public final class FakeDcs implements Dcs {
     private Duration renewalDelay = Duration.ZERO;
     private boolean closed;
     private ClusterSnapshot snapshot;
+    private volatile Consumer<RouterStatus> beforeRouterPublish = status -> {};
 
     private record Entry(String value, long leaseId, long modRevision) {}
 
@@ -109,6 +110,14 @@ public final class FakeDcs implements Dcs {
         synchronized (lock) {
             renewalDelay = delay;
         }
+    }
+
+    /**
+     * Runs {@code observer} with each status a router publishes, before it is sent: what a test needs to see what the
+     * router was doing at that moment. Called outside the store's lock, also when the write is then refused.
+     */
+    public void beforeRouterPublish(Consumer<RouterStatus> observer) {
+        beforeRouterPublish = requireNonNull(observer, "observer is null");
     }
 
     /** Makes {@link #keepAlive} throw {@link DcsException} (or not) while every other call works. */
@@ -292,14 +301,7 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public boolean removeLeader(long modRevision) {
-        return call("leader removal", () -> {
-            Entry leader = keys.get(ClusterKeys.LEADER);
-            if (leader == null || leader.modRevision() != modRevision) {
-                return false;
-            }
-            new Write().delete(ClusterKeys.LEADER).commit();
-            return true;
-        });
+        return call("leader removal", () -> deleteAtRevision(ClusterKeys.LEADER, modRevision));
     }
 
     @Override
@@ -387,18 +389,12 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public boolean clearSwitchover(long modRevision) {
-        return call("switchover clear", () -> {
-            Entry switchover = keys.get(ClusterKeys.SWITCHOVER);
-            if (switchover == null || switchover.modRevision() != modRevision) {
-                return false;
-            }
-            new Write().delete(ClusterKeys.SWITCHOVER).commit();
-            return true;
-        });
+        return call("switchover clear", () -> deleteAtRevision(ClusterKeys.SWITCHOVER, modRevision));
     }
 
     @Override
     public void publishRouter(RouterStatus status, long leaseId) {
+        beforeRouterPublish.accept(status);
         String text = ClusterKeys.text(status);
         run("router update", () -> {
             requireLease(leaseId, "router update");
@@ -468,6 +464,16 @@ public final class FakeDcs implements Dcs {
 
     private long deadline(long ttlSeconds) {
         return clock.nanoTime() + Duration.ofSeconds(ttlSeconds).toNanos();
+    }
+
+    /** Deletes {@code key} if it was last written at {@code modRevision}, as a compare-and-delete; false if not. */
+    private boolean deleteAtRevision(String key, long modRevision) {
+        Entry entry = keys.get(key);
+        if (entry == null || entry.modRevision() != modRevision) {
+            return false;
+        }
+        new Write().delete(key).commit();
+        return true;
     }
 
     private boolean leaderIs(String name) {

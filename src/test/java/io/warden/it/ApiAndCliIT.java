@@ -28,7 +28,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -50,18 +50,12 @@ class ApiAndCliIT {
     private static final HttpClient HTTP =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
     static void start() {
         cluster = TestCluster.start("apicli", 3, 10700, "process");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     // ---- HTTP
@@ -138,11 +132,7 @@ class ApiAndCliIT {
     }
 
     private static String anyReplica() {
-        return cluster.replicas().stream()
-                .map(Member::name)
-                .sorted()
-                .findFirst()
-                .orElseThrow();
+        return cluster.replicaNames().getFirst();
     }
 
     private static void awaitHealthy() {

@@ -10,7 +10,6 @@ import io.etcd.jetcd.options.PutOption;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.LeaderKey;
-import io.warden.cluster.Member;
 import io.warden.common.Json;
 import io.warden.runtime.DeploymentState.Node;
 import java.io.IOException;
@@ -140,11 +139,7 @@ class BadDcsValuesIT {
     @Order(2)
     void garbageInEveryKeyStopsNoPostgresAndLosesNoAcknowledgedWrite() throws Exception {
         String primary = cluster.primary().name();
-        String replica = cluster.replicas().stream()
-                .map(Member::name)
-                .sorted()
-                .findFirst()
-                .orElseThrow();
+        String replica = cluster.replicaNames().getFirst();
         String router = cluster.state().routers().getFirst().id();
         // A cluster whose config was written once, as by warden edit-config: every agent has read one.
         TestCluster.ApiReply patched =
@@ -325,11 +320,7 @@ class BadDcsValuesIT {
     @Order(5)
     void anUnreadableSwitchoverIsRefusedANewRequestAndCancelledBySwitchoverCancel() throws Exception {
         String primary = cluster.primary().name();
-        String candidate = cluster.replicas().stream()
-                .map(Member::name)
-                .sorted()
-                .findFirst()
-                .orElseThrow();
+        String candidate = cluster.replicaNames().getFirst();
         // A value of its own: the first test's is gone if its leader race ended in a promotion (the new leader clears
         // the switchover key).
         put(
@@ -364,11 +355,7 @@ class BadDcsValuesIT {
         etcd.getKVClient().delete(bytes("switchover")).get(5, TimeUnit.SECONDS);
         byte[] history = get("history").orElseThrow().getValue().getBytes();
         String primary = cluster.primary().name();
-        String candidate = cluster.replicas().stream()
-                .map(Member::name)
-                .sorted()
-                .findFirst()
-                .orElseThrow();
+        String candidate = cluster.replicaNames().getFirst();
         Path candidateLog = workDir(cluster.node(candidate)).resolve("agent.log");
 
         CompletableFuture<TestCluster.ApiReply> reply = CompletableFuture.supplyAsync(() -> cluster.api(

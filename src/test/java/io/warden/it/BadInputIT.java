@@ -10,7 +10,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
@@ -19,7 +19,9 @@ import org.junit.jupiter.api.Test;
  * fix, and leaves what is on disk as it was.
  */
 class BadInputIT {
+    @AutoClose
     private static TestCluster cluster;
+
     private static Path dir;
 
     @BeforeAll
@@ -27,13 +29,6 @@ class BadInputIT {
         cluster = TestCluster.start("badinput", 1, 9500, "process");
         dir = cluster.dir.resolve("bad");
         Files.createDirectories(dir);
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     private static Processes.Result agent(String yaml) throws IOException {

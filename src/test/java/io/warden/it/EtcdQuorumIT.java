@@ -11,24 +11,18 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.Properties;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /** Issue #2, scenario 7b: losing etcd quorum fences the primary; the cluster recovers by itself when quorum returns. */
 class EtcdQuorumIT {
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
     static void start() {
         cluster = TestCluster.start("quorum", 3, 9200, "process");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     /**

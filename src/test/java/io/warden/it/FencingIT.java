@@ -17,7 +17,6 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
 import java.util.Set;
@@ -25,7 +24,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -36,14 +35,8 @@ import org.junit.jupiter.api.Test;
  * clients saw. The partition runs in network namespaces so it is real.
  */
 class FencingIT {
+    @AutoClose
     private TestCluster cluster;
-
-    @AfterEach
-    void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
 
     /** A JDBC URL reaching the primary among every node except {@code excluded}. */
     private String othersUrl(String excluded) {
@@ -54,25 +47,10 @@ class FencingIT {
     }
 
     private Connection open(String url) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.state().superuserPassword());
+        Properties props = cluster.superuserLogin();
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "3");
-        props.setProperty("sslmode", "disable");
         return DriverManager.getConnection(url, props);
-    }
-
-    private Set<Long> ids(String node) throws SQLException {
-        Set<Long> ids = new HashSet<>();
-        try (Connection c = cluster.connect(node);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from probe")) {
-            while (rs.next()) {
-                ids.add(rs.getLong(1));
-            }
-        }
-        return ids;
     }
 
     private String currentWalLsn(String node) throws SQLException {
@@ -140,15 +118,15 @@ class FencingIT {
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
 
-        Set<Long> onNewPrimary = ids(promoted.name());
+        Set<Long> onNewPrimary = cluster.ids(promoted.name(), "probe");
         List<Long> newAcks = newSide.ackedIds();
         assertThat(onNewPrimary)
                 .as("no write acknowledged by the new primary is lost")
                 .containsAll(newAcks);
         await().atMost(Duration.ofSeconds(20))
-                .untilAsserted(() -> assertThat(ids(old.name()))
+                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
                         .as("the old primary now holds exactly the new primary's rows")
-                        .isEqualTo(ids(promoted.name())));
+                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
     }
 
     /**
@@ -239,7 +217,7 @@ class FencingIT {
 
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
-        assertThat(ids(promoted.name())).containsAll(newSide.ackedIds());
+        assertThat(cluster.ids(promoted.name(), "probe")).containsAll(newSide.ackedIds());
     }
 
     /**

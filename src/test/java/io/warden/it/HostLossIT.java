@@ -14,7 +14,7 @@ import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -27,6 +27,7 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class HostLossIT {
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
@@ -34,23 +35,9 @@ class HostLossIT {
         cluster = TestCluster.start("hostloss", 3, 8300, "process");
     }
 
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
-    }
-
     private static List<String> slots(String node) throws Exception {
-        List<String> slots = new ArrayList<>();
-        try (Connection c = cluster.connect(node);
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select slot_name from pg_replication_slots order by 1")) {
-            while (rs.next()) {
-                slots.add(rs.getString(1));
-            }
-        }
-        return slots;
+        return cluster.queryColumn(
+                node, "select slot_name from pg_replication_slots order by 1", row -> row.getString(1));
     }
 
     @Test
@@ -101,14 +88,8 @@ class HostLossIT {
         }
 
         // Divergent history: pause the primary's WAL senders, commit rows only it has, then lose the host.
-        List<Long> walSenders = new ArrayList<>();
-        try (Connection c = cluster.connect(old.name());
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select pid from pg_stat_replication")) {
-            while (rs.next()) {
-                walSenders.add(rs.getLong(1));
-            }
-        }
+        List<Long> walSenders =
+                cluster.queryColumn(old.name(), "select pid from pg_stat_replication", row -> row.getLong(1));
         assertThat(walSenders).hasSize(2);
         walSenders.forEach(pid -> cluster.freeze(pid));
         try (Connection c = cluster.connect(old.name());

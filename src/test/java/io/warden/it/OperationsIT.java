@@ -23,7 +23,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -40,6 +40,7 @@ class OperationsIT {
     /** Short, so that the paused test can outlast it twice without making the suite slow. */
     private static final Duration PRIMARY_START_TIMEOUT = Duration.ofSeconds(5);
 
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
@@ -51,13 +52,6 @@ class OperationsIT {
                 "process",
                 Map.of("primary_start_timeout", PRIMARY_START_TIMEOUT.toSeconds() + "s"));
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     private static String setting(String node, String name) throws SQLException {
@@ -77,11 +71,7 @@ class OperationsIT {
     @Order(1)
     void switchoverUnderWriteLoadThroughTheRoutersLosesNoAcknowledgedWrite() throws Exception {
         Member old = cluster.primary();
-        String candidate = cluster.replicas().stream()
-                .map(Member::name)
-                .sorted()
-                .findFirst()
-                .orElseThrow();
+        String candidate = cluster.replicaNames().getFirst();
         try (WriteProbe probe = new WriteProbe("probe", 1, cluster::connectThroughRouters)) {
             await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 20);
 
@@ -115,8 +105,7 @@ class OperationsIT {
     @Order(2)
     void failoverRefusesANofailoverCandidateAndAutomaticFailoverAvoidsIt() {
         String primary = cluster.primary().name();
-        List<String> replicas =
-                cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas = cluster.replicaNames();
         String tagged = replicas.get(0);
         String other = replicas.get(1);
         cluster.reconfigureNode(tagged, "tags:\n  nofailover: true");

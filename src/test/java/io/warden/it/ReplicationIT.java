@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import java.time.Duration;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -16,18 +16,12 @@ import org.junit.jupiter.api.TestMethodOrder;
 /** Issue #2, scenarios 1, 3 and 7a: bootstrap and replication, postgres crash in place, loss of one etcd member. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ReplicationIT {
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
     static void start() {
         cluster = TestCluster.start("replication", 3, 8000, "process");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     @Test

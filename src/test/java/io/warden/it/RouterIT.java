@@ -26,7 +26,7 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -36,18 +36,12 @@ import org.junit.jupiter.api.TestMethodOrder;
 /** Issue #3: two active routers, 5432-style read-write and 5433-style read-only ports, through pgjdbc and psql. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class RouterIT {
+    @AutoClose
     private static TestCluster cluster;
 
     @BeforeAll
     static void start() {
         cluster = TestCluster.start("router", 3, 9800, "process");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     private static RouterProcess router(int index) {
@@ -61,13 +55,10 @@ class RouterIT {
     }
 
     private static Connection open(String url) throws SQLException {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.state().superuserPassword());
+        Properties props = cluster.superuserLogin();
         props.setProperty("connectTimeout", "3");
         // Bounds the whole login, not only the TCP connect: a node that never answers must not hang the test.
         props.setProperty("loginTimeout", "5");
-        props.setProperty("sslmode", "disable");
         return DriverManager.getConnection(url, props);
     }
 
@@ -111,23 +102,17 @@ class RouterIT {
                 Connection c = DriverManager.getConnection(
                         "jdbc:postgresql://" + cluster.node(busy).host() + ":"
                                 + cluster.node(busy).port() + "/postgres",
-                        props());
+                        cluster.superuserLogin());
                 held.add(c);
             }
             // Each read session goes through router 2 only once router 2 counts router 1's session on the busy
             // replica and no longer counts a session of its own: a session just closed is dropped from the count
             // when the router sees the close, a moment after the client's, and would otherwise tie the two replicas.
             RouterProcess second = router(2);
-            java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
             for (int i = 0; i < 3; i++) {
                 String[] view = new String[1];
                 await().atMost(Duration.ofSeconds(10)).ignoreExceptions().until(() -> {
-                    view[0] = http.send(
-                                    java.net.http.HttpRequest.newBuilder(java.net.URI.create(
-                                                    "http://" + second.host() + ":" + second.apiPort() + "/status"))
-                                            .build(),
-                                    java.net.http.HttpResponse.BodyHandlers.ofString())
-                            .body();
+                    view[0] = apiGet(second, "/status");
                     var status = io.warden.common.Json.json().readTree(view[0]);
                     return status.path("load").path(busy).asLong() >= 1
                             && status.path("replicas").size() == 2
@@ -144,14 +129,6 @@ class RouterIT {
                 c.close();
             }
         }
-    }
-
-    private static Properties props() {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.state().superuserPassword());
-        props.setProperty("sslmode", "disable");
-        return props;
     }
 
     @Test
@@ -192,26 +169,19 @@ class RouterIT {
     void tlsWithSslmodeRequireWorksEndToEndThroughBothPorts() throws Exception {
         for (int i = 1; i <= 2; i++) {
             for (boolean readOnly : new boolean[] {false, true}) {
-                Properties require = props();
+                Properties require = cluster.superuserLogin();
                 require.setProperty("sslmode", "require");
                 try (Connection c = DriverManager.getConnection(url(readOnly, router(i)), require)) {
                     assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
                             .isEqualTo("t");
                 }
-                var psql = Processes.run(
-                        List.of(
-                                "psql",
-                                "-X",
-                                "-At",
-                                "host=" + router(i).host() + " port="
-                                        + (readOnly
-                                                ? router(i).readOnlyPort()
-                                                : router(i).readWritePort())
-                                        + " user=postgres dbname=postgres sslmode=require",
-                                "-c",
-                                "select ssl from pg_stat_ssl where pid = pg_backend_pid()"),
-                        Map.of("PGPASSWORD", cluster.state().superuserPassword()),
-                        Duration.ofSeconds(20));
+                var psql = psql(
+                        "host=" + router(i).host() + " port="
+                                + (readOnly
+                                        ? router(i).readOnlyPort()
+                                        : router(i).readWritePort())
+                                + " user=postgres dbname=postgres sslmode=require",
+                        "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
                 assertThat(psql.output().strip()).isEqualTo("t");
             }
         }
@@ -219,14 +189,7 @@ class RouterIT {
 
     /** Router {@code r}'s count of open client connections, the figure max_connections is checked against. */
     private static long openConnections(RouterProcess r) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient()
-                .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
-                .body();
+        String text = apiGet(r, "/metrics");
         // Read strictly: the router's whole /metrics must be well-formed, not only this line.
         return Optional.ofNullable(PrometheusText.parse(text).get("warden_router_connections"))
                 .flatMap(PrometheusText.Family::value)
@@ -343,14 +306,7 @@ class RouterIT {
 
     /** How many sessions router {@code r} has routed to {@code node} through {@code port} ("read_write", "read_only"). */
     private static long routed(RouterProcess r, String port, String node) throws Exception {
-        String text = java.net.http.HttpClient.newHttpClient()
-                .send(
-                        java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/metrics"))
-                                .timeout(Duration.ofSeconds(5))
-                                .build(),
-                        java.net.http.HttpResponse.BodyHandlers.ofString())
-                .body();
+        String text = apiGet(r, "/metrics");
         // The Prometheus client writes labels sorted by name and every value as a float.
         String prefix = "warden_router_routed_total{node=\"" + node + "\",port=\"" + port + "\"} ";
         return text.lines()
@@ -408,7 +364,7 @@ class RouterIT {
                         .until(() -> status(r).path("replicas").has("ghost"));
                 long before = routed(r, "read_only", "ghost");
                 stuck = CompletableFuture.supplyAsync(() -> {
-                    Properties patient = props();
+                    Properties patient = cluster.superuserLogin();
                     patient.setProperty("loginTimeout", "60");
                     try (Connection c = DriverManager.getConnection(url(true, r), patient)) {
                         return nodeOf(c);
@@ -664,17 +620,10 @@ class RouterIT {
                     + (readOnly ? router(1).readOnlyPort() : router(1).readWritePort()) + ","
                     + router(2).host() + ":"
                     + (readOnly ? router(2).readOnlyPort() : router(2).readWritePort());
-            var psql = Processes.run(
-                    List.of(
-                            "psql",
-                            "-X",
-                            "-At",
-                            "postgresql://postgres@" + hosts + "/postgres?connect_timeout=2"
-                                    + (readOnly ? "" : "&target_session_attrs=read-write"),
-                            "-c",
-                            "select pg_is_in_recovery()"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
-                    Duration.ofSeconds(20));
+            var psql = psql(
+                    "postgresql://postgres@" + hosts + "/postgres?connect_timeout=2"
+                            + (readOnly ? "" : "&target_session_attrs=read-write"),
+                    "select pg_is_in_recovery()");
             assertThat(psql.output().strip()).as(psql.output()).isEqualTo(readOnly ? "t" : "f");
         }
         // pgjdbc remembers failed hosts for hostRecheckSeconds (10 s by default); with a short recheck it moves on too.
@@ -728,7 +677,7 @@ class RouterIT {
                             java.nio.file.Files.readString(log))
                     .isEqualTo("epoll");
             for (boolean readOnly : new boolean[] {false, true}) {
-                Properties require = props();
+                Properties require = cluster.superuserLogin();
                 require.setProperty("sslmode", "require");
                 try (Connection c = DriverManager.getConnection(url(readOnly, relaunched), require)) {
                     assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
@@ -737,47 +686,32 @@ class RouterIT {
                 }
             }
             // pgbench -i streams its COPY through the relay: a long one-way flow, where backpressure matters.
-            var init = Processes.run(
-                    List.of(
-                            "pgbench",
-                            "-i",
-                            "-q",
-                            "-s",
-                            "1",
-                            "-h",
-                            relaunched.host(),
-                            "-p",
-                            String.valueOf(relaunched.readWritePort()),
-                            "-U",
-                            "postgres",
-                            "postgres"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
-                    Duration.ofSeconds(120));
+            var init = pgbench(relaunched, "-i", "-q", "-s", "1");
             assertThat(init.exitCode()).as(init.output()).isZero();
-            var pgbench = Processes.run(
-                    List.of(
-                            "pgbench",
-                            "-n",
-                            "-c",
-                            "4",
-                            "-j",
-                            "2",
-                            "-t",
-                            "200",
-                            "-h",
-                            relaunched.host(),
-                            "-p",
-                            String.valueOf(relaunched.readWritePort()),
-                            "-U",
-                            "postgres",
-                            "postgres"),
-                    Map.of("PGPASSWORD", cluster.state().superuserPassword()),
-                    Duration.ofSeconds(120));
+            var pgbench = pgbench(relaunched, "-n", "-c", "4", "-j", "2", "-t", "200");
             assertThat(pgbench.exitCode()).as(pgbench.output()).isZero();
             assertThat(pgbench.output()).contains("number of transactions actually processed: 800/800");
         } finally {
             java.nio.file.Files.writeString(config, before);
         }
+    }
+
+    /** Runs {@code sql} with psql, connected as {@code conninfo} says with the superuser's password. */
+    private static Processes.Result psql(String conninfo, String sql) {
+        return Processes.run(
+                List.of("psql", "-X", "-At", conninfo, "-c", sql),
+                Map.of("PGPASSWORD", cluster.state().superuserPassword()),
+                Duration.ofSeconds(20));
+    }
+
+    /** Runs pgbench as the superuser through the router's read-write port, with {@code args} before the connection. */
+    private static Processes.Result pgbench(RouterProcess router, String... args) {
+        List<String> command = new ArrayList<>(List.of("pgbench"));
+        command.addAll(List.of(args));
+        command.addAll(List.of(
+                "-h", router.host(), "-p", String.valueOf(router.readWritePort()), "-U", "postgres", "postgres"));
+        return Processes.run(
+                command, Map.of("PGPASSWORD", cluster.state().superuserPassword()), Duration.ofSeconds(120));
     }
 
     private static boolean refuses(String host, int port) throws java.io.IOException {
@@ -789,14 +723,18 @@ class RouterIT {
     }
 
     private static com.fasterxml.jackson.databind.JsonNode status(RouterProcess r) throws Exception {
-        String body = java.net.http.HttpClient.newHttpClient()
+        return io.warden.common.Json.json().readTree(apiGet(r, "/status"));
+    }
+
+    /** The body of router {@code r}'s answer to GET {@code path} on its API. */
+    private static String apiGet(RouterProcess r, String path) throws Exception {
+        return java.net.http.HttpClient.newHttpClient()
                 .send(
                         java.net.http.HttpRequest.newBuilder(
-                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + "/status"))
+                                        java.net.URI.create("http://" + r.host() + ":" + r.apiPort() + path))
                                 .timeout(Duration.ofSeconds(5))
                                 .build(),
                         java.net.http.HttpResponse.BodyHandlers.ofString())
                 .body();
-        return io.warden.common.Json.json().readTree(body);
     }
 }

@@ -27,8 +27,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.MethodOrderer;
@@ -51,6 +51,7 @@ class SafetyIT {
     /** A dead primary's key goes with its lease (ttl 3 s); this leaves room for a slow etcd on a busy machine. */
     private static final Duration KEY_EXPIRY = Duration.ofSeconds(15);
 
+    @AutoClose
     private static TestCluster cluster;
 
     @RegisterExtension
@@ -62,13 +63,6 @@ class SafetyIT {
         cluster.executeOnPrimary("create table ledger(id bigint primary key)");
         cluster.executeOnPrimary("create table tail(id bigint primary key, pad text)");
         cluster.executeOnPrimary("create table paused_writes(id bigint primary key)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     /** Each test starts from a healthy cluster, whatever the one before did. */
@@ -132,8 +126,7 @@ class SafetyIT {
     @Order(1)
     void aReplicaWhoseWatchdogIsFrozenIsNotPromotedUntilItsWatchdogAnswersAgain() throws Exception {
         Member old = cluster.primary();
-        List<String> replicas =
-                cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas = cluster.replicaNames();
         assertThat(replicas).hasSize(2);
         Map<String, Integer> logStart = Map.of(
                 replicas.get(0), cluster.agentLog(replicas.get(0)).length(),
@@ -210,8 +203,7 @@ class SafetyIT {
     @Order(2)
     void aNodeWhoseDataDirectoryBelongsToAnotherClusterIsRefusedAndItsDataLeftUntouched() throws Exception {
         Member primary = cluster.primary();
-        List<String> replicas =
-                cluster.replicas().stream().map(Member::name).sorted().toList();
+        List<String> replicas = cluster.replicaNames();
         String stranger = replicas.get(0);
         String other = replicas.get(1);
         String clusterId = cluster.systemIdentifier(primary.name());
@@ -313,14 +305,8 @@ class SafetyIT {
     @Order(3)
     void theDoubleFailureLosesNoRowTheSecondPrimaryAcknowledgedAndTheFirstPrimarysTailDoesNotWin() throws Exception {
         Member a = cluster.primary();
-        List<Long> walSenders = new ArrayList<>();
-        try (Connection c = cluster.connect(a.name());
-                Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select pid from pg_stat_replication")) {
-            while (rs.next()) {
-                walSenders.add(rs.getLong(1));
-            }
-        }
+        List<Long> walSenders =
+                cluster.queryColumn(a.name(), "select pid from pg_stat_replication", row -> row.getLong(1));
         assertThat(walSenders).hasSize(2);
 
         // A's tail: rows its own clients committed on it directly (not through a router) that no replica received.

@@ -14,7 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
-import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -28,6 +28,7 @@ import org.junit.jupiter.api.extension.TestWatcher;
 class SynchronousIT {
     private static final int KILLS = 10;
 
+    @AutoClose
     private static TestCluster cluster;
 
     @RegisterExtension
@@ -37,13 +38,6 @@ class SynchronousIT {
     static void start() throws SQLException {
         cluster = TestCluster.start("synchronous", 3, 10400, "process");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
-    }
-
-    @AfterAll
-    static void stop() {
-        if (cluster != null) {
-            cluster.close();
-        }
     }
 
     /** The primary has published a synchronous standby: a failover now has somewhere safe to go. */

@@ -221,13 +221,19 @@ final class TestCluster implements AutoCloseable {
     }
 
     private Connection connectUrl(String url, int socketTimeoutSeconds) throws SQLException {
+        Properties props = superuserLogin();
+        props.setProperty("connectTimeout", "2");
+        props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
+        return DriverManager.getConnection(url, props);
+    }
+
+    /** pgjdbc properties to log in as the superuser without TLS; a caller adds the timeouts it needs. */
+    Properties superuserLogin() {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
         props.setProperty("password", state.superuserPassword());
-        props.setProperty("connectTimeout", "2");
-        props.setProperty("socketTimeout", Integer.toString(socketTimeoutSeconds));
         props.setProperty("sslmode", "disable");
-        return DriverManager.getConnection(url, props);
+        return props;
     }
 
     long queryLong(String node, String sql) throws SQLException {
@@ -241,15 +247,26 @@ final class TestCluster implements AutoCloseable {
 
     /** Every id in {@code table} on one node, read directly from it. */
     java.util.Set<Long> ids(String node, String table) throws SQLException {
-        java.util.Set<Long> ids = new java.util.HashSet<>();
+        return new java.util.HashSet<>(queryColumn(node, "select id from " + table, row -> row.getLong(1)));
+    }
+
+    /** Reads a value from the current row of a result set. */
+    @FunctionalInterface
+    interface RowReader<T> {
+        T read(ResultSet row) throws SQLException;
+    }
+
+    /** What {@code reader} reads from each row {@code sql} returns on one node, read directly from it, in order. */
+    <T> List<T> queryColumn(String node, String sql, RowReader<T> reader) throws SQLException {
+        List<T> values = new ArrayList<>();
         try (Connection c = connect(node);
                 Statement s = c.createStatement();
-                ResultSet rs = s.executeQuery("select id from " + table)) {
+                ResultSet rs = s.executeQuery(sql)) {
             while (rs.next()) {
-                ids.add(rs.getLong(1));
+                values.add(reader.read(rs));
             }
         }
-        return ids;
+        return values;
     }
 
     void executeOnPrimary(String sql) throws SQLException {
@@ -393,6 +410,11 @@ final class TestCluster implements AutoCloseable {
         return snapshot().members().values().stream()
                 .filter(m -> m.role() == Role.REPLICA)
                 .toList();
+    }
+
+    /** The replicas' names in order: a test that picks replicas by position picks the same ones on every run. */
+    List<String> replicaNames() {
+        return replicas().stream().map(Member::name).sorted().toList();
     }
 
     /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */

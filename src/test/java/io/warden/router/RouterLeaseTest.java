@@ -3,19 +3,11 @@ package io.warden.router;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.DynamicConfig;
-import io.warden.cluster.HistoryEntry;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
-import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
-import io.warden.cluster.RouterStatus;
-import io.warden.cluster.Switchover;
-import io.warden.cluster.SyncState;
 import io.warden.common.FakeClock;
-import io.warden.dcs.Dcs;
 import io.warden.dcs.FakeDcs;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -24,9 +16,6 @@ import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Optional;
-import java.util.concurrent.atomic.AtomicReference;
-import java.util.function.Consumer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -43,13 +32,12 @@ class RouterLeaseTest {
     /** What the router was doing each time it published its status: serving or not. */
     private final List<Boolean> servingWhenPublished = new ArrayList<>();
 
-    private final AtomicReference<Router> self = new AtomicReference<>();
-    private final Router router = router(new ObservedDcs(store));
+    private final Router router = router();
     private final List<AutoCloseable> closing = new ArrayList<>();
 
-    private Router router(Dcs dcs) {
-        Router made = new Router(RouterDriver.config("router-1", Duration.ofSeconds(6)), dcs, clock);
-        self.set(made);
+    private Router router() {
+        Router made = new Router(RouterDriver.config("router-1", Duration.ofSeconds(6)), store, clock);
+        store.beforeRouterPublish(status -> servingWhenPublished.add(made.serving()));
         return made;
     }
 
@@ -158,120 +146,5 @@ class RouterLeaseTest {
         clock.advance(TTL);
 
         await().atMost(Duration.ofSeconds(10)).until(() -> !router.serving());
-    }
-
-    /** The fake store, recording whether the router served at each status it published. */
-    private final class ObservedDcs implements Dcs {
-        private final FakeDcs delegate;
-
-        ObservedDcs(FakeDcs delegate) {
-            this.delegate = delegate;
-        }
-
-        @Override
-        public void publishRouter(RouterStatus status, long leaseId) {
-            servingWhenPublished.add(self.get().serving());
-            delegate.publishRouter(status, leaseId);
-        }
-
-        @Override
-        public ClusterSnapshot read() {
-            return delegate.read();
-        }
-
-        @Override
-        public long grantLease(Duration ttl) {
-            return delegate.grantLease(ttl);
-        }
-
-        @Override
-        public long keepAlive(long leaseId, Duration timeout) {
-            return delegate.keepAlive(leaseId, timeout);
-        }
-
-        @Override
-        public void revokeLease(long leaseId) {
-            delegate.revokeLease(leaseId);
-        }
-
-        @Override
-        public boolean claimBootstrap(String name, long leaseId) {
-            return delegate.claimBootstrap(name, leaseId);
-        }
-
-        @Override
-        public void completeBootstrap(String systemIdentifier) {
-            delegate.completeBootstrap(systemIdentifier);
-        }
-
-        @Override
-        public boolean acquireLeader(String name, long leaseId) {
-            return delegate.acquireLeader(name, leaseId);
-        }
-
-        @Override
-        public boolean releaseLeader(String name, long leaseId) {
-            return delegate.releaseLeader(name, leaseId);
-        }
-
-        @Override
-        public boolean removeLeader(long modRevision) {
-            return delegate.removeLeader(modRevision);
-        }
-
-        @Override
-        public void publishMember(Member member, long leaseId) {
-            delegate.publishMember(member, leaseId);
-        }
-
-        @Override
-        public boolean publishOptime(String leaderName, Optime optime) {
-            return delegate.publishOptime(leaderName, optime);
-        }
-
-        @Override
-        public boolean compareAndSetConfig(long expectedRevision, DynamicConfig config) {
-            return delegate.compareAndSetConfig(expectedRevision, config);
-        }
-
-        @Override
-        public void appendHistory(HistoryEntry entry) {
-            delegate.appendHistory(entry);
-        }
-
-        @Override
-        public AutoCloseable watch(Runnable onChange) {
-            return delegate.watch(onChange);
-        }
-
-        @Override
-        public boolean requestSwitchover(Switchover switchover, Duration ttl) {
-            return delegate.requestSwitchover(switchover, ttl);
-        }
-
-        @Override
-        public boolean publishSync(String leaderName, Optional<SyncState> sync) {
-            return delegate.publishSync(leaderName, sync);
-        }
-
-        @Override
-        public boolean clearSwitchover(long modRevision) {
-            return delegate.clearSwitchover(modRevision);
-        }
-
-        @Override
-        public List<RouterStatus> readRouters() {
-            return delegate.readRouters();
-        }
-
-        @Override
-        public AutoCloseable watchAll(Consumer<List<String>> onChange) {
-            return delegate.watchAll(onChange);
-        }
-
-        @Override
-        public void close() {
-            delegate.close();
-        }
     }
 }

@@ -14,23 +14,14 @@ import org.junit.jupiter.api.Test;
 /** The router's two parsers, fed the way TCP may deliver bytes: whole, or split anywhere. */
 class StartupParsingTest {
 
-    private static void message(ByteArrayOutputStream out, char type, byte[] body) {
-        out.write(type);
-        int length = body.length + 4;
-        out.write(length >>> 24);
-        out.write(length >>> 16);
-        out.write(length >>> 8);
-        out.write(length);
-        out.writeBytes(body);
-    }
-
     /** What postgres sends after a password login: AuthenticationOk, a ParameterStatus, BackendKeyData, ReadyForQuery. */
     private static byte[] serverStartup() {
         ByteArrayOutputStream out = new ByteArrayOutputStream();
-        message(out, 'R', new byte[] {0, 0, 0, 0});
-        message(out, 'S', "server_version\u000015.20\u0000".getBytes(java.nio.charset.StandardCharsets.UTF_8));
-        message(out, 'K', new byte[] {0, 0, 0x04, (byte) 0xD2, (byte) 0x80, 0, 0x16, 0x2E});
-        message(out, 'Z', new byte[] {'I'});
+        out.writeBytes(FakeNode.message('R', new byte[] {0, 0, 0, 0}));
+        out.writeBytes(FakeNode.message(
+                'S', "server_version\u000015.20\u0000".getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        out.writeBytes(FakeNode.message('K', new byte[] {0, 0, 0x04, (byte) 0xD2, (byte) 0x80, 0, 0x16, 0x2E}));
+        out.writeBytes(FakeNode.message('Z', new byte[] {'I'}));
         // The first bytes of a query's answer, already behind ReadyForQuery in the same read.
         out.writeBytes(new byte[] {'T', 0, 0});
         return out.toByteArray();

@@ -487,6 +487,22 @@ public final class Simulation {
         faults.add(new Fault(what, clock.nanoTime() + durationNanos, end, owner));
     }
 
+    /** {@code owner}'s lease renewals through {@code dcs} fail for a while; {@code who} names it in the trace. */
+    private void renewalsFail(String who, Object owner, SimDcs dcs) {
+        fault("renewals of " + who + " fail", owner, seconds(1, 6), () -> dcs.failRenewals(true), dcs::heal);
+    }
+
+    /** {@code owner}'s lease renewals through {@code dcs} take 0.3 to 2.5 s each for a while. */
+    private void renewalsAreSlow(String who, Object owner, SimDcs dcs) {
+        Duration delay = Duration.ofMillis(300 + random.nextInt(2200));
+        fault(
+                "renewals of " + who + " take " + delay.toMillis() + " ms",
+                owner,
+                seconds(2, 8),
+                () -> dcs.delayRenewals(delay),
+                dcs::heal);
+    }
+
     private void endFaults() {
         long now = clock.nanoTime();
         for (var it = faults.iterator(); it.hasNext(); ) {
@@ -536,22 +552,8 @@ public final class Simulation {
                                 () -> {});
                     }
                 }
-                case 3 ->
-                    fault(
-                            "renewals of " + node.name + " fail",
-                            node,
-                            seconds(1, 6),
-                            () -> node.dcs.failRenewals(true),
-                            node.dcs::heal);
-                case 4 -> {
-                    Duration delay = Duration.ofMillis(300 + random.nextInt(2200));
-                    fault(
-                            "renewals of " + node.name + " take " + delay.toMillis() + " ms",
-                            node,
-                            seconds(2, 8),
-                            () -> node.dcs.delayRenewals(delay),
-                            node.dcs::heal);
-                }
+                case 3 -> renewalsFail(node.name, node, node.dcs);
+                case 4 -> renewalsAreSlow(node.name, node, node.dcs);
                 case 5 ->
                     fault(
                             "a third of " + node.name + "'s etcd answers are lost",
@@ -580,22 +582,8 @@ public final class Simulation {
                             seconds(1, 12),
                             () -> router.dcs.cutOff(true),
                             router.dcs::heal);
-                case 2 ->
-                    fault(
-                            "renewals of " + router.id + " fail",
-                            router,
-                            seconds(1, 6),
-                            () -> router.dcs.failRenewals(true),
-                            router.dcs::heal);
-                case 3 -> {
-                    Duration delay = Duration.ofMillis(300 + random.nextInt(2200));
-                    fault(
-                            "renewals of " + router.id + " take " + delay.toMillis() + " ms",
-                            router,
-                            seconds(2, 8),
-                            () -> router.dcs.delayRenewals(delay),
-                            router.dcs::heal);
-                }
+                case 2 -> renewalsFail(router.id, router, router.dcs);
+                case 3 -> renewalsAreSlow(router.id, router, router.dcs);
                 default -> throw new IllegalStateException("no fault " + kind);
             }
         }
