@@ -179,9 +179,9 @@ class FencingIT {
         cluster.awaitHealthy(Duration.ofSeconds(120));
         assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
         await().atMost(Duration.ofSeconds(20))
-                .untilAsserted(() -> assertThat(ids(old.name()))
+                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
                         .as("the old primary now holds exactly the new primary's rows")
-                        .isEqualTo(ids(promoted.name())));
+                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
     }
 
     @Test
