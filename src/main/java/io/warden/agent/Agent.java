@@ -1,7 +1,5 @@
 package io.warden.agent;
 
-import static io.warden.agent.Results.check;
-
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
@@ -15,7 +13,6 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.watchdog.WatchdogClient;
 import java.time.Duration;
 import java.util.Optional;
@@ -62,26 +59,20 @@ public final class Agent implements AutoCloseable {
     private final AgentMetrics metrics = new AgentMetrics(this::view);
     private final String instanceId = UUID.randomUUID().toString();
     private final StartUp startUp;
-    private final KeyTaken keyTaken = new KeyTaken();
 
     private final Semaphore wakeUp = new Semaphore(0);
     private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
     private final UnreadableValues unreadableValues;
     private final LastConfig lastConfig;
     private final ReasonLog reasons = new ReasonLog(LOG);
-    private final LeaseChecks leaseChecks;
     private final WardenConf conf;
-    private final SyncReplication sync;
-    private final ReplicationSlots slots;
     private final Publication publication;
-    private final Rejoin rejoin;
     private final NodeCommandRunner commands;
     private final ClusterRecords records;
     private final StepDown stepDown;
-    private final Promotion promotion;
     private final HandOver handOver;
-    private final Leading leading;
-    private final PeerProbe peerProbe;
+    private final CycleInput inputs;
+    private final Actions actions;
 
     private volatile AgentView view;
     private volatile boolean running = true;
@@ -92,7 +83,6 @@ public final class Agent implements AutoCloseable {
     /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
     private volatile boolean started;
 
-    private long primaryDownSinceNanos;
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
@@ -126,18 +116,18 @@ public final class Agent implements AutoCloseable {
                 config.ttlDuration().multipliedBy(LOOP_STALL_TTLS),
                 clock,
                 this.watchdog);
-        this.leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
+        LeaseChecks leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
         this.conf = new WardenConf(config, postgres, () -> current);
-        this.sync = new SyncReplication(config, dcs, postgres, conf, reasons);
-        this.slots = new ReplicationSlots(config, postgres, reasons);
+        SyncReplication sync = new SyncReplication(config, dcs, postgres, conf, reasons);
+        ReplicationSlots slots = new ReplicationSlots(config, postgres, reasons);
         this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
         this.startUp = new StartUp(config, dcs, lease, peers, instanceId);
-        this.rejoin =
+        Rejoin rejoin =
                 new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
         this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
         this.records = new ClusterRecords(dcs);
         this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
-        this.promotion = new Promotion(
+        Promotion promotion = new Promotion(
                 config,
                 dcs,
                 postgres,
@@ -152,9 +142,18 @@ public final class Agent implements AutoCloseable {
                 records,
                 metrics);
         this.handOver = new HandOver(config, dcs, postgres, peers, lease, this.watchdog, clock, publication, records);
-        this.leading =
+        Leading leading =
                 new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
-        this.peerProbe = new PeerProbe(config, peers, clock, reasons);
+        KeyTaken keyTaken = new KeyTaken();
+        this.actions = new Actions(postgres, clock, conf, rejoin, promotion, leading, stepDown, handOver, keyTaken);
+        this.inputs = new CycleInput(
+                config,
+                postgres,
+                this.watchdog,
+                new PeerProbe(config, peers, clock, reasons),
+                rejoin,
+                handOver,
+                keyTaken);
     }
 
     public NodeConfig config() {
@@ -306,7 +305,7 @@ public final class Agent implements AutoCloseable {
         }
         unreadableValues.report(cluster);
         long seenAt = clock.nanoTime();
-        peerProbe.saw(cluster, seenAt);
+        inputs.saw(cluster, seenAt);
         boolean configKnown = lastConfig.known(cluster);
         cluster = lastConfig.apply(cluster);
         current = cluster;
@@ -320,53 +319,8 @@ public final class Agent implements AutoCloseable {
         long now = clock.nanoTime();
         java.time.Instant calendar = clock.instant();
         lease.ownerAlive(now);
-        if (local.running()) {
-            handOver.postgresRuns();
-        }
-        Optional<HandOverProgress> handingOver = handOver.progress(cluster, now);
-        trackPrimaryDowntime(cluster, local, now);
-        rejoin.trackNotStreaming(local, now);
-        // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
-        // only delay its promotion by a round trip to each.
-        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
-        // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
-        PeerProbe.Report peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
-                ? peerProbe.probePeers(cluster)
-                : PeerProbe.Report.NONE;
-        Duration notStreamingFor = rejoin.notStreamingFor(now);
         Lease.Term term = lease.term();
-        keyTaken.check(
-                cluster.leader()
-                        .map(l -> l.name().equals(config.name()) && l.leaseId() == term.id())
-                        .orElse(false),
-                local.data(),
-                now);
-        boolean walGone = notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
-                && rejoin.upstreamWalGone(cluster, local, now);
-        HaInput input = new HaInput(
-                config.name(),
-                term.id(),
-                config.tags(),
-                cluster,
-                local,
-                term.validAt(now),
-                watchdog.reachable(term),
-                peers.positions(),
-                Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
-                config.primaryStartTimeoutDuration(),
-                notStreamingFor,
-                walGone,
-                calendar,
-                handOver.handedOver(),
-                configKnown,
-                peers.unreadable(),
-                peers.primaries(),
-                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
-                keyTaken.replicaWaited(now),
-                config.ttlDuration(),
-                rejoin.facts(now, walGone),
-                handingOver,
-                keyTaken.takenBackFor(now));
+        HaInput input = inputs.read(cluster, local, configKnown, term, now, calendar);
         Decision decision = HaDecider.decide(input);
         reasons.log(decision.toString());
         return Optional.of(new Plan(cluster, local, decision, term));
@@ -378,10 +332,7 @@ public final class Agent implements AutoCloseable {
         LocalState local = plan.local();
         Decision decision = plan.decision();
         try {
-            act(decision, cluster, local, plan.term());
-            if (decision.action() == Action.LEAD || decision.action() == Action.KEEP_FOLLOWING) {
-                applyParameters(decision);
-            }
+            actions.carryOut(decision, cluster, local, plan.term());
         } catch (WardenException | DcsException e) {
             reasons.log("action " + decision.action() + " failed: " + e.getMessage());
         } catch (RuntimeException e) {
@@ -408,73 +359,9 @@ public final class Agent implements AutoCloseable {
         view = new AgentView(cluster, local, decision, publication.member(cluster, local), clock.nanoTime(), cycles);
     }
 
-    private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
-        boolean holdsKey = cluster.isLeader(config.name());
-        // In maintenance mode the clock does not run: resuming must not count the paused time against
-        // primary_start_timeout and fail over at once.
-        if (holdsKey
-                && local.data() == DataState.STOPPED_PRIMARY
-                && !cluster.config().pause()) {
-            if (primaryDownSinceNanos == 0) {
-                primaryDownSinceNanos = now;
-            }
-        } else {
-            primaryDownSinceNanos = 0;
-        }
-    }
-
-    void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
-        switch (decision.action()) {
-            case BOOTSTRAP -> promotion.bootstrap(cluster, term);
-            case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
-            case START_REPLICA -> rejoin.startReplica(decision.target());
-            case REPOINT -> rejoin.repoint(decision.target().orElseThrow());
-            case REWIND -> rejoin.rewind(decision.target().orElseThrow());
-            case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), true, decision.reason());
-            case RECLONE_IN_PLACE -> rejoin.replaceData(decision.target().orElseThrow(), false, decision.reason());
-            case TAKE_LEADERSHIP -> {
-                long begun = clock.nanoTime();
-                if (promotion.takeLeadership(local, term)) {
-                    // The router barrier is decided across the next cycles (RouterBarrier), from the moment of the
-                    // take.
-                    keyTaken.took(begun, decision, local.data());
-                }
-            }
-            case PROMOTE -> {
-                keyTaken.since(clock.nanoTime())
-                        .ifPresent(waited -> LOG.info(String.format(
-                                "routers acknowledged in %.2f s: promoting", ReasonLog.seconds(waited.toNanos()))));
-                // The history says why this node leads: the race or the operator's request that took the key.
-                promotion.promote(term, current, keyTaken.reason(decision));
-            }
-            case RESTART_PRIMARY -> leading.restartPrimary(term);
-            case RELEASE_LEADERSHIP -> stepDown.release();
-            case FENCE -> stepDown.fence(decision.reason());
-            case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
-            case FINISH_HAND_OVER -> handOver.finish();
-            case ABORT_HAND_OVER -> handOver.abort(decision.reason());
-            case LEAD -> {
-                keyTaken.ledOn();
-                leading.lead(cluster, local, term);
-            }
-            case KEEP_FOLLOWING, WAIT -> {}
-        }
-    }
-
     /** Called from the lease keeper's thread when the lease ran out while we were primary. */
     private void fenceFromKeeper() {
         postgres.kill().ifPresent(what -> LOG.warn("fencing: lease not renewed in time: " + what));
-    }
-
-    /** A changed cluster config reaches a running postgres: rewrite the file, reload if it changed. */
-    private void applyParameters(Decision decision) {
-        boolean primary = decision.action() == Action.LEAD;
-        Optional<Upstream> upstream =
-                primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
-        if (conf.write(primary, upstream)) {
-            check(postgres.reload(), "reloading changed parameters");
-            LOG.info("the configuration changed: reloaded postgres");
-        }
     }
 
     /** Reads the state of the local postgres; never throws. */

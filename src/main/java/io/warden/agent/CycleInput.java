@@ -1,0 +1,125 @@
+package io.warden.agent;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.dcs.Lease;
+import io.warden.postgres.DataState;
+import io.warden.postgres.LocalState;
+import io.warden.postgres.Postgres;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Optional;
+
+/**
+ * Everything a cycle decides from besides the snapshot and the local postgres: what the agent tracks across cycles
+ * (how long postgres has been down under the key, how long a replica has not streamed, when the key was taken, a
+ * hand-over under way, earlier rewinds) and what it asks just now (the peers, in a race; the leader, whether our WAL
+ * is gone; the candidate of a hand-over). Assembled into one {@link HaInput} at the cycle's one reading of the clock.
+ * Touched by the HA loop's thread only.
+ */
+final class CycleInput {
+    private final NodeConfig config;
+    private final Postgres postgres;
+    private final WatchdogArm watchdog;
+    private final PeerProbe peerProbe;
+    private final Rejoin rejoin;
+    private final HandOver handOver;
+    private final KeyTaken keyTaken;
+
+    private long primaryDownSinceNanos;
+
+    CycleInput(
+            NodeConfig config,
+            Postgres postgres,
+            WatchdogArm watchdog,
+            PeerProbe peerProbe,
+            Rejoin rejoin,
+            HandOver handOver,
+            KeyTaken keyTaken) {
+        this.config = java.util.Objects.requireNonNull(config, "config is null");
+        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
+        this.peerProbe = java.util.Objects.requireNonNull(peerProbe, "peerProbe is null");
+        this.rejoin = java.util.Objects.requireNonNull(rejoin, "rejoin is null");
+        this.handOver = java.util.Objects.requireNonNull(handOver, "handOver is null");
+        this.keyTaken = java.util.Objects.requireNonNull(keyTaken, "keyTaken is null");
+    }
+
+    /** The DCS was read at {@code seenAt}: the peers seen in it count as recently alive for the race. */
+    void saw(ClusterSnapshot cluster, long seenAt) {
+        peerProbe.saw(cluster, seenAt);
+    }
+
+    /**
+     * The input of this cycle's decision, as of {@code now} (and {@code calendar}, for scheduled switchovers), under
+     * the lease {@code term}.
+     */
+    HaInput read(
+            ClusterSnapshot cluster,
+            LocalState local,
+            boolean configKnown,
+            Lease.Term term,
+            long now,
+            Instant calendar) {
+        if (local.running()) {
+            handOver.postgresRuns();
+        }
+        Optional<HandOverProgress> handingOver = handOver.progress(cluster, now);
+        trackPrimaryDowntime(cluster, local, now);
+        rejoin.trackNotStreaming(local, now);
+        // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
+        // only delay its promotion by a round trip to each.
+        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
+        // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
+        PeerProbe.Report peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
+                ? peerProbe.probePeers(cluster)
+                : PeerProbe.Report.NONE;
+        Duration notStreamingFor = rejoin.notStreamingFor(now);
+        keyTaken.check(
+                cluster.leader()
+                        .map(l -> l.name().equals(config.name()) && l.leaseId() == term.id())
+                        .orElse(false),
+                local.data(),
+                now);
+        boolean walGone = notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
+                && rejoin.upstreamWalGone(cluster, local, now);
+        return new HaInput(
+                config.name(),
+                term.id(),
+                config.tags(),
+                cluster,
+                local,
+                term.validAt(now),
+                watchdog.reachable(term),
+                peers.positions(),
+                Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
+                config.primaryStartTimeoutDuration(),
+                notStreamingFor,
+                walGone,
+                calendar,
+                handOver.handedOver(),
+                configKnown,
+                peers.unreadable(),
+                peers.primaries(),
+                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
+                keyTaken.replicaWaited(now),
+                config.ttlDuration(),
+                rejoin.facts(now, walGone),
+                handingOver,
+                keyTaken.takenBackFor(now));
+    }
+
+    private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
+        boolean holdsKey = cluster.isLeader(config.name());
+        // In maintenance mode the clock does not run: resuming must not count the paused time against
+        // primary_start_timeout and fail over at once.
+        if (holdsKey
+                && local.data() == DataState.STOPPED_PRIMARY
+                && !cluster.config().pause()) {
+            if (primaryDownSinceNanos == 0) {
+                primaryDownSinceNanos = now;
+            }
+        } else {
+            primaryDownSinceNanos = 0;
+        }
+    }
+}
