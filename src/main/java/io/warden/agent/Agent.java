@@ -49,7 +49,7 @@ public final class Agent implements AutoCloseable {
     /** How soon the next cycle runs while a hand-over waits for its candidate to receive the shutdown checkpoint. */
     private static final Duration HAND_OVER_POLL = Duration.ofMillis(20);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
     private final Peers peers;
@@ -95,7 +95,7 @@ public final class Agent implements AutoCloseable {
      * @param watchdog the node's watchdog, or empty when the config does not require one
      */
     public Agent(
-            NodeConfig config,
+            AgentConfig config,
             Dcs dcs,
             Postgres postgres,
             Peers peers,
@@ -156,7 +156,7 @@ public final class Agent implements AutoCloseable {
                 keyTaken);
     }
 
-    public NodeConfig config() {
+    public AgentConfig config() {
         return config;
     }
 

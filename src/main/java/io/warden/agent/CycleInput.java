@@ -17,7 +17,7 @@ import java.util.Optional;
  * Touched by the HA loop's thread only.
  */
 final class CycleInput {
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
     private final WatchdogArm watchdog;
     private final PeerProbe peerProbe;
@@ -28,7 +28,7 @@ final class CycleInput {
     private long primaryDownSinceNanos;
 
     CycleInput(
-            NodeConfig config,
+            AgentConfig config,
             Postgres postgres,
             WatchdogArm watchdog,
             PeerProbe peerProbe,

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 final class HandOver {
     private static final Logger LOG = LoggerFactory.getLogger(HandOver.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
     private final Peers peers;
@@ -54,7 +54,7 @@ final class HandOver {
             long readNanos) {}
 
     HandOver(
-            NodeConfig config,
+            AgentConfig config,
             Dcs dcs,
             Postgres postgres,
             Peers peers,

@@ -13,7 +13,7 @@ import org.slf4j.LoggerFactory;
 final class Leading {
     private static final Logger LOG = LoggerFactory.getLogger(Leading.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
     private final Lease lease;
     private final LeaseChecks leaseChecks;
@@ -25,7 +25,7 @@ final class Leading {
     private final ClusterRecords records;
 
     Leading(
-            NodeConfig config,
+            AgentConfig config,
             Postgres postgres,
             Lease lease,
             LeaseChecks leaseChecks,

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 final class NodeCommandRunner {
     private static final Logger LOG = LoggerFactory.getLogger(NodeCommandRunner.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
     private final Lease lease;
     private final WatchdogArm watchdog;
@@ -36,7 +36,7 @@ final class NodeCommandRunner {
     private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
     NodeCommandRunner(
-            NodeConfig config,
+            AgentConfig config,
             Postgres postgres,
             Lease lease,
             WatchdogArm watchdog,

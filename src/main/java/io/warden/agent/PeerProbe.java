@@ -14,7 +14,7 @@ import java.util.Set;
  * recently published, so that one whose record went with its lease is still asked. Touched by the HA loop's thread only.
  */
 final class PeerProbe {
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Peers peers;
     private final Clock clock;
     private final ReasonLog reasons;
@@ -23,7 +23,7 @@ final class PeerProbe {
 
     private record SeenMember(Member member, long atNanos) {}
 
-    PeerProbe(NodeConfig config, Peers peers, Clock clock, ReasonLog reasons) {
+    PeerProbe(AgentConfig config, Peers peers, Clock clock, ReasonLog reasons) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
         this.clock = java.util.Objects.requireNonNull(clock, "clock is null");

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 final class Promotion {
     private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
     private final Lease lease;
@@ -41,7 +41,7 @@ final class Promotion {
     private final AgentMetrics metrics;
 
     Promotion(
-            NodeConfig config,
+            AgentConfig config,
             Dcs dcs,
             Postgres postgres,
             Lease lease,

@@ -20,7 +20,7 @@ import io.warden.postgres.LocalState;
  * rewinding, promoting ...) is set here by the action. Touched by the HA loop's thread only.
  */
 final class Publication {
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Lease lease;
     private final Clock clock;
@@ -39,7 +39,7 @@ final class Publication {
     private MemberState inProgress;
 
     Publication(
-            NodeConfig config,
+            AgentConfig config,
             Dcs dcs,
             Lease lease,
             Clock clock,

@@ -32,7 +32,7 @@ final class Rejoin {
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
     private final WatchdogArm watchdog;
     private final Clock clock;
@@ -55,7 +55,7 @@ final class Rejoin {
     private long walCheckedAtNanos;
 
     Rejoin(
-            NodeConfig config,
+            AgentConfig config,
             Postgres postgres,
             WatchdogArm watchdog,
             Clock clock,

@@ -14,11 +14,11 @@ import org.slf4j.LoggerFactory;
 final class ReplicationSlots {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationSlots.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
     private final ReasonLog reasons;
 
-    ReplicationSlots(NodeConfig config, Postgres postgres, ReasonLog reasons) {
+    ReplicationSlots(AgentConfig config, Postgres postgres, ReasonLog reasons) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");

@@ -17,13 +17,13 @@ import org.slf4j.LoggerFactory;
 final class StartUp {
     private static final Logger LOG = LoggerFactory.getLogger(StartUp.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Lease lease;
     private final Peers peers;
     private final String instanceId;
 
-    StartUp(NodeConfig config, Dcs dcs, Lease lease, Peers peers, String instanceId) {
+    StartUp(AgentConfig config, Dcs dcs, Lease lease, Peers peers, String instanceId) {
         this.config = config;
         this.dcs = dcs;
         this.lease = lease;

@@ -15,13 +15,13 @@ import org.slf4j.LoggerFactory;
 final class StepDown {
     private static final Logger LOG = LoggerFactory.getLogger(StepDown.class);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
     private final Lease lease;
     private final WatchdogArm watchdog;
 
-    StepDown(NodeConfig config, Dcs dcs, Postgres postgres, Lease lease, WatchdogArm watchdog) {
+    StepDown(AgentConfig config, Dcs dcs, Postgres postgres, Lease lease, WatchdogArm watchdog) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");

@@ -32,7 +32,7 @@ final class SyncReplication {
     /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
     private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
 
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
     private final WardenConf conf;
@@ -51,7 +51,7 @@ final class SyncReplication {
 
     private final Map<String, Lsn> seenSyncAt = new HashMap<>();
 
-    SyncReplication(NodeConfig config, Dcs dcs, Postgres postgres, WardenConf conf, ReasonLog reasons) {
+    SyncReplication(AgentConfig config, Dcs dcs, Postgres postgres, WardenConf conf, ReasonLog reasons) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");

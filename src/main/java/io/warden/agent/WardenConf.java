@@ -4,7 +4,7 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -18,19 +18,19 @@ import java.util.function.Supplier;
  * primary's commits wait for (the file's format is {@link Postgres}'s business). Touched by the HA loop's thread only.
  */
 final class WardenConf {
-    private final NodeConfig config;
+    private final AgentConfig config;
     private final Postgres postgres;
-    private final NodeSettings node;
+    private final LocalServer node;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private final Supplier<ClusterSnapshot> current;
     /** P: the standbys this primary's commits wait for (see SyncPlanner). */
     private SyncPlanner.Configure syncStandbys = new SyncPlanner.Configure(List.of(), false);
 
-    WardenConf(NodeConfig config, Postgres postgres, Supplier<ClusterSnapshot> current) {
+    WardenConf(AgentConfig config, Postgres postgres, Supplier<ClusterSnapshot> current) {
         this.config = java.util.Objects.requireNonNull(config, "config is null");
         this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
         this.current = java.util.Objects.requireNonNull(current, "current is null");
-        this.node = new NodeSettings(config.name(), config.host(), config.port(), false);
+        this.node = new LocalServer(config.name(), config.host(), config.port(), false);
     }
 
     /** The primary a replica of {@code leader} streams from. */
@@ -70,7 +70,7 @@ final class WardenConf {
     /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */
     boolean writeStandby(boolean primaryParameters, Optional<Upstream> upstream) {
         return postgres.writeConfig(
-                new NodeSettings(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
+                new LocalServer(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
     }
 
     /**

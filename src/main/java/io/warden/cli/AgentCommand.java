@@ -1,8 +1,8 @@
 package io.warden.cli;
 
 import io.warden.agent.Agent;
+import io.warden.agent.AgentConfig;
 import io.warden.agent.HttpPeers;
-import io.warden.agent.NodeConfig;
 import io.warden.api.AgentApi;
 import io.warden.common.Clock;
 import io.warden.common.Processes;
@@ -29,7 +29,7 @@ final class AgentCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        NodeConfig node = NodeConfig.load(config);
+        AgentConfig node = AgentConfig.load(config);
         Agent agent = wire(node);
         HttpEndpoint api = HttpEndpoint.start(
                 "agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
@@ -41,7 +41,7 @@ final class AgentCommand implements Callable<Integer> {
     }
 
     /** The one place an agent's collaborators are made: etcd, its postgres, its peers, its watchdog, the system clock. */
-    static Agent wire(NodeConfig node) {
+    static Agent wire(AgentConfig node) {
         String osUser = node.postgresUser() != null ? node.postgresUser() : (Processes.isRoot() ? "postgres" : null);
         LocalPostgres.checkDataDirectory(node.dataPath(), osUser);
         PostgresCtl ctl = new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser);

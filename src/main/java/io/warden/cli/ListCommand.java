@@ -100,7 +100,7 @@ final class ListCommand implements Callable<Integer> {
     /** Members from the DCS, plus a row for every node of the deployment whose agent is not publishing. */
     static List<Map<String, Object>> rows(DeploymentState state, ClusterSnapshot cluster) {
         List<Map<String, Object>> rows = new ArrayList<>();
-        for (DeploymentState.Node node : state.nodes()) {
+        for (DeploymentState.NodeHost node : state.nodes()) {
             Member m = cluster.members().get(node.name());
             Map<String, Object> row = new LinkedHashMap<>();
             row.put("name", node.name());

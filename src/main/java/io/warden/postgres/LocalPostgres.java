@@ -2,7 +2,7 @@ package io.warden.postgres;
 
 import io.warden.cluster.Lsn;
 import io.warden.common.Processes.Result;
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -210,7 +210,7 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
         return ctl.writeConfig(node, parameters, upstream);
     }
 

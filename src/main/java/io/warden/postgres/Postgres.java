@@ -2,7 +2,7 @@ package io.warden.postgres;
 
 import io.warden.cluster.Lsn;
 import io.warden.common.Processes.Result;
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -36,7 +36,7 @@ public interface Postgres extends AutoCloseable {
     void initdb(String superuserPassword);
 
     /** Writes the agent's config file and standby.signal; true when the file changed (a reload is then due). */
-    boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream);
+    boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream);
 
     /** Starts postgres and waits until it accepts connections. */
     Result start(Duration timeout);

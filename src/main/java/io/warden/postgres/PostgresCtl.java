@@ -212,7 +212,7 @@ public final class PostgresCtl {
      * this node is to follow one; creates or removes standby.signal to match. Returns whether the file changed
      * (a running postgres then needs a reload to see it).
      */
-    public boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
         Map<String, String> settings = new TreeMap<>();
         // Room for a thousand sessions through the routers (postgres's own default of 100 is a toy for a managed
         // service); the cluster's parameters override it.
@@ -471,8 +471,8 @@ public final class PostgresCtl {
         }
     }
 
-    /** What a node needs to know to write its own configuration. */
-    public record NodeSettings(String name, String host, int port, boolean standby) {}
+    /** This node's own postgres, as its configuration names it: its name (the application_name it streams under), the address it listens on, and whether it runs as a standby. */
+    public record LocalServer(String name, String host, int port, boolean standby) {}
 
     /** The primary a replica streams from. */
     public record Upstream(String host, int port) {

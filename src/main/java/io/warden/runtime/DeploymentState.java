@@ -21,7 +21,7 @@ public record DeploymentState(
         String superuserPassword,
         String replicationPassword,
         List<EtcdMember> etcd,
-        List<Node> nodes,
+        List<NodeHost> nodes,
         List<RouterProcess> routers) {
 
     public DeploymentState {
@@ -34,7 +34,13 @@ public record DeploymentState(
 
     public record EtcdMember(String name, String clientUrl, String peerUrl, long pid, String dataDir) {}
 
-    public record Node(
+    /**
+     * A database node's host in the local deployment: the node's name, its postgres address and API port, its agent's
+     * config file, the network namespace it runs in (empty when it shares the loopback), and the pids of its agent
+     * and watchdog. Not the node's DCS record ({@code cluster.Member}) nor its agent's config ({@code
+     * agent.AgentConfig}).
+     */
+    public record NodeHost(
             String name,
             String host,
             int port,

@@ -4,7 +4,7 @@ import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import io.warden.runtime.DeploymentState.EtcdMember;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -83,7 +83,7 @@ public final class LocalDeployment {
             throw new WardenException("cannot create " + dir + ": " + e.getMessage(), "choose a writable --dir");
         }
         List<EtcdMember> etcd = new ArrayList<>();
-        List<Node> nodes = new ArrayList<>();
+        List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
         DeploymentState state = new DeploymentState(
                 options.cluster(),
@@ -249,7 +249,7 @@ public final class LocalDeployment {
         }
     }
 
-    private static Node startNode(Options options, Path dir, DeploymentState state, int index) {
+    private static NodeHost startNode(Options options, Path dir, DeploymentState state, int index) {
         String name = "node-" + index;
         boolean netns = options.isolation().equals("netns");
         String host = netns ? NetworkNamespaces.nodeAddress(options.netId(), index) : "127.0.0.1";
@@ -282,7 +282,7 @@ public final class LocalDeployment {
             throw new WardenException(
                     "cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
         }
-        return launchNode(new Node(
+        return launchNode(new NodeHost(
                 name,
                 host,
                 port,
@@ -297,7 +297,7 @@ public final class LocalDeployment {
      * Starts a node's watchdog and agent from its existing config file (a host coming back after a loss); returns
      * the node with its new pids. The caller records them with {@link #replaceNode}.
      */
-    public static Node launchNode(Node node) {
+    public static NodeHost launchNode(NodeHost node) {
         Path nodeDir = Path.of(node.configFile()).getParent();
         String name = node.name();
         List<String> prefix = node.netns().isEmpty() ? List.of() : List.of("ip", "netns", "exec", node.netns());
@@ -327,14 +327,14 @@ public final class LocalDeployment {
                 concat(prefix, javaCommand("-Xmx160m", "agent", "--config", node.configFile())),
                 nodeDir.resolve("agent.log"),
                 Map.of());
-        return new Node(
+        return new NodeHost(
                 name, node.host(), node.port(), node.apiPort(), node.configFile(), node.netns(), agentPid, watchdogPid);
     }
 
     /** Records a relaunched node's pids in deployment.json so that down stops them too. */
-    public static DeploymentState replaceNode(Path dir, Node node) {
+    public static DeploymentState replaceNode(Path dir, NodeHost node) {
         DeploymentState state = DeploymentState.read(dir);
-        List<Node> nodes = state.nodes().stream()
+        List<NodeHost> nodes = state.nodes().stream()
                 .map(n -> n.name().equals(node.name()) ? node : n)
                 .toList();
         DeploymentState updated = new DeploymentState(
@@ -476,7 +476,7 @@ public final class LocalDeployment {
         state.nodes().stream()
                 .filter(n -> n.name().equals(last))
                 .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
-        for (Node node : state.nodes()) {
+        for (NodeHost node : state.nodes()) {
             Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
             Path data = Path.of(node.configFile()).getParent().resolve("data");
             // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.

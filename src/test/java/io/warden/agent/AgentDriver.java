@@ -13,11 +13,11 @@ public final class AgentDriver {
     private AgentDriver() {}
 
     /**
-     * A node's config as {@link NodeConfig#load} would make it from a file: ttl 3 s, loop_wait 1 s, the watchdog
+     * A node's config as {@link AgentConfig#load} would make it from a file: ttl 3 s, loop_wait 1 s, the watchdog
      * required, postgres on {@code port}, its data and work directories under {@code dir}.
      */
-    public static NodeConfig config(String name, int port, Path dir) {
-        return new NodeConfig(
+    public static AgentConfig config(String name, int port, Path dir) {
+        return new AgentConfig(
                 name,
                 "sim",
                 "127.0.0.1",

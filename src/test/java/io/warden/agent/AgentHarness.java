@@ -81,7 +81,7 @@ final class AgentHarness {
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
-        Agent agent = new Agent(NodeConfig.load(file), dcs, postgres, peers, watchdog, clock);
+        Agent agent = new Agent(AgentConfig.load(file), dcs, postgres, peers, watchdog, clock);
         agent.connect();
         return agent;
     }

@@ -11,7 +11,7 @@ import io.warden.cluster.Role;
 import io.warden.common.Json;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.DeploymentState.RouterProcess;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -76,7 +76,7 @@ class ApiAndCliIT {
     }
 
     private static String agentUrl(String node) {
-        Node n = cluster.node(node);
+        NodeHost n = cluster.node(node);
         return "http://" + n.host() + ":" + n.apiPort();
     }
 
@@ -122,7 +122,7 @@ class ApiAndCliIT {
     }
 
     private static String psqlOnNode(String node, String sql) {
-        Node n = cluster.node(node);
+        NodeHost n = cluster.node(node);
         Processes.Result result = psql(
                 "postgresql://postgres:" + cluster.state().superuserPassword() + "@" + n.host() + ":" + n.port()
                         + "/postgres?connect_timeout=3",
@@ -257,7 +257,7 @@ class ApiAndCliIT {
                 "warden_ha_cycles_total",
                 "warden_ha_decision");
 
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             HttpResponse<String> metrics = agent(node.name(), "/metrics");
 
             assertThat(metrics.statusCode()).isEqualTo(200);
@@ -344,7 +344,7 @@ class ApiAndCliIT {
                 .as(table.toString())
                 .startsWith("NAME")
                 .contains("ROLE", "STATE", "LAG_BYTES", "API_URL");
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             String role = node.name().equals(primary) ? "primary  running" : "replica  streaming";
             assertThat(lines)
                     .as(table.toString())
@@ -471,7 +471,7 @@ class ApiAndCliIT {
         TestCluster.CliRun all = cluster.warden("reload");
 
         assertThat(all.exitCode()).as(all.toString()).isZero();
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             assertThat(all.out().lines())
                     .as(all.toString())
                     .anyMatch(line -> line.startsWith(node.name() + " ") && line.endsWith("reloaded postgres"));

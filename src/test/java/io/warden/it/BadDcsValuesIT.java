@@ -11,7 +11,7 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.LeaderKey;
 import io.warden.common.Json;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -145,7 +145,7 @@ class BadDcsValuesIT {
         TestCluster.ApiReply patched =
                 cluster.api(primary, "PATCH", "/config", "{\"maximum_lag_on_failover\": 1048576}", null);
         assertThat(patched.status()).as(patched.body()).isEqualTo(200);
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             await().atMost(Duration.ofSeconds(10))
                     .until(() -> Files.exists(workDir(node).resolve("last-config.json")));
         }
@@ -299,7 +299,7 @@ class BadDcsValuesIT {
                 "{\"maximum_lag_on_failover\": 1048576, \"synchronous_mode\": \"off\", \"synchronous_node_count\": 1,"
                         + " \"pause\": false, \"parameters\": {\"work_mem\": \"8MB\"}, \"quorum_commit\": true}");
 
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             await().atMost(Duration.ofSeconds(20))
                     .ignoreExceptions()
                     .until(() -> setting(node.name(), "work_mem").equals("8MB"));
@@ -419,7 +419,7 @@ class BadDcsValuesIT {
         cluster.awaitHealthy(Duration.ofSeconds(60));
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> cluster.snapshot().unreadable().isEmpty());
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             await().atMost(Duration.ofSeconds(20))
                     .ignoreExceptions()
                     .until(() -> setting(node.name(), "work_mem").equals("4MB"));
@@ -455,12 +455,12 @@ class BadDcsValuesIT {
         return stored;
     }
 
-    private static Path workDir(Node node) {
+    private static Path workDir(NodeHost node) {
         return Path.of(node.configFile()).getParent();
     }
 
     private static void assertEveryNodeRunsPostgres() {
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             assertThat(alive(node.agentPid()))
                     .as(node.name() + "'s agent (pid " + node.agentPid() + ")")
                     .isTrue();
@@ -479,7 +479,7 @@ class BadDcsValuesIT {
     /** Asked of postgres on each node, not of the DCS: one node out of recovery, and the DCS agrees which. */
     private static void assertExactlyOnePrimary(String expected) throws SQLException {
         Map<String, Boolean> inRecovery = new TreeMap<>();
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             try (Connection c = cluster.connect(node.name());
                     Statement s = c.createStatement();
                     ResultSet rs = s.executeQuery("select pg_is_in_recovery()")) {
@@ -527,7 +527,7 @@ class BadDcsValuesIT {
     /** Each agent's log, by node name. */
     private static Map<String, String> agentLogs() throws IOException {
         Map<String, String> logs = new TreeMap<>();
-        for (Node node : cluster.state().nodes()) {
+        for (NodeHost node : cluster.state().nodes()) {
             logs.put(node.name(), Files.readString(workDir(node).resolve("agent.log")));
         }
         return logs;

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.warden.cluster.Member;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -29,7 +29,7 @@ class EtcdQuorumIT {
      * Whether an insert on {@code node} commits. False only when the connection is refused or lost (SQLSTATE class
      * 08), as it is for a fenced postgres; any other failure is not fencing, and fails the test.
      */
-    private boolean writes(Node node) {
+    private boolean writes(NodeHost node) {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
         props.setProperty("password", cluster.state().superuserPassword());
@@ -52,7 +52,7 @@ class EtcdQuorumIT {
     void losingQuorumFencesThePrimaryAndTheClusterRecoversOnItsOwn() throws Exception {
         cluster.executeOnPrimary("create table quorum_probe(id bigserial primary key)");
         Member primary = cluster.primary();
-        Node node = cluster.node(primary.name());
+        NodeHost node = cluster.node(primary.name());
         assertThat(writes(node)).isTrue();
 
         cluster.freeze(cluster.etcdPid(1));

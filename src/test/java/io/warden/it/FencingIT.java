@@ -6,7 +6,7 @@ import static org.awaitility.Awaitility.await;
 import io.warden.cluster.Member;
 import io.warden.cluster.Role;
 import io.warden.common.Processes;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -91,7 +91,7 @@ class FencingIT {
         cluster = TestCluster.start("partition", 3, 8600, "netns");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
-        Node oldNode = cluster.node(old.name());
+        NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
 
         // The old primary is reached from inside its own namespace, where it stays reachable after the cut.
@@ -143,7 +143,7 @@ class FencingIT {
         cluster = TestCluster.start("walgap", 3, 8600, "netns");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
-        Node oldNode = cluster.node(old.name());
+        NodeHost oldNode = cluster.node(old.name());
         // The last checkpoint the two timelines share, then three segments of common WAL after it.
         cluster.executeOnPrimary("checkpoint");
         for (int i = 0; i < 3; i++) {
@@ -189,7 +189,7 @@ class FencingIT {
         cluster = TestCluster.start("frozen", 3, 8900, "process");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
         Member old = cluster.primary();
-        Node oldNode = cluster.node(old.name());
+        NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
         long postmaster = cluster.postmasterPid(old.name());
         String oldUrl = "jdbc:postgresql://" + oldNode.host() + ":" + oldNode.port() + "/postgres";
@@ -233,7 +233,7 @@ class FencingIT {
         cluster = TestCluster.start("backends", 3, 11000, "process");
         cluster.executeOnPrimary("create table held(id bigint primary key)");
         Member old = cluster.primary();
-        Node oldNode = cluster.node(old.name());
+        NodeHost oldNode = cluster.node(old.name());
         Path pipe = cluster.dir.resolve("held.pipe");
         var mkfifo = Processes.run(List.of("mkfifo", "-m", "0666", pipe.toString()), Duration.ofSeconds(5));
         assertThat(mkfifo.exitCode()).as(mkfifo.output()).isZero();

@@ -1,7 +1,7 @@
 package io.warden.it;
 
 import io.warden.common.Processes;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.time.Duration;
@@ -13,10 +13,10 @@ import java.util.Map;
  * once its link is cut. {@link #open()} returns a minimal {@link Connection} whose statements go through psql.
  */
 final class NamespaceConnection {
-    private final Node node;
+    private final NodeHost node;
     private final String password;
 
-    NamespaceConnection(Node node, String password) {
+    NamespaceConnection(NodeHost node, String password) {
         this.node = node;
         this.password = password;
     }

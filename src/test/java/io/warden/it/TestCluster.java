@@ -9,7 +9,7 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.DeploymentState.Node;
+import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
 import java.io.IOException;
@@ -97,7 +97,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     void printLogTails() {
-        for (Node node : state.nodes()) {
+        for (NodeHost node : state.nodes()) {
             Path nodeDir = Path.of(node.configFile()).getParent();
             for (String log : List.of("agent.log", "postgres.log", "watchdog.log")) {
                 // Postgres logs are long; the agent's decisions say more.
@@ -161,7 +161,7 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    Node node(String name) {
+    NodeHost node(String name) {
         return state.nodes().stream()
                 .filter(n -> n.name().equals(name))
                 .findFirst()
@@ -200,14 +200,14 @@ final class TestCluster implements AutoCloseable {
 
     /** A connection straight to one node that waits up to {@code socketTimeoutSeconds} for an answer (0: for ever). */
     Connection connect(String name, int socketTimeoutSeconds) throws SQLException {
-        Node node = node(name);
+        NodeHost node = node(name);
         return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", socketTimeoutSeconds);
     }
 
     /** A connection that reaches whichever node is primary, as an application would through the multi-host URI. */
     Connection connectPrimary() throws SQLException {
         StringBuilder hosts = new StringBuilder();
-        for (Node node : state.nodes()) {
+        for (NodeHost node : state.nodes()) {
             hosts.append(hosts.isEmpty() ? "" : ",")
                     .append(node.host())
                     .append(':')
@@ -300,7 +300,7 @@ final class TestCluster implements AutoCloseable {
 
     /** Calls {@code node}'s agent API. */
     ApiReply api(String node, String method, String path, String body, String ifMatch) {
-        Node n = node(node);
+        NodeHost n = node(node);
         var request = java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
                 .timeout(Duration.ofSeconds(150))
@@ -419,7 +419,7 @@ final class TestCluster implements AutoCloseable {
 
     /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */
     void killHost(String name) {
-        Node node = node(name);
+        NodeHost node = node(name);
         List<Long> pids = new ArrayList<>(List.of(node.agentPid(), node.watchdogPid()));
         runningPostmaster(name).ifPresent(postmaster -> {
             pids.add(postmaster);
@@ -435,7 +435,7 @@ final class TestCluster implements AutoCloseable {
 
     /** The host comes back: its watchdog and agent start again from its config and data directory. */
     void restartHost(String name) {
-        Node relaunched = LocalDeployment.launchNode(node(name));
+        NodeHost relaunched = LocalDeployment.launchNode(node(name));
         state = LocalDeployment.replaceNode(dir, relaunched);
     }
 

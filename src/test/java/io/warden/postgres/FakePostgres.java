@@ -2,7 +2,7 @@ package io.warden.postgres;
 
 import io.warden.cluster.Lsn;
 import io.warden.common.Processes.Result;
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -172,7 +172,7 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized boolean writeConfig(
-            NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+            LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
         boolean changed = !parameters.equals(Map.copyOf(settings)) || !this.upstream.equals(upstream);
         settings.clear();
         settings.putAll(parameters);

@@ -2,7 +2,7 @@ package io.warden.postgres;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -13,7 +13,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** What {@link PostgresCtl#writeConfig} puts into warden.conf: Warden's defaults, and the cluster's parameters over them. */
 class PostgresCtlConfigTest {
-    private static final NodeSettings NODE = new NodeSettings("node-1", "127.0.0.1", 5601, false);
+    private static final LocalServer NODE = new LocalServer("node-1", "127.0.0.1", 5601, false);
 
     @TempDir
     Path dir;

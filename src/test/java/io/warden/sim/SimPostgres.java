@@ -8,7 +8,7 @@ import io.warden.postgres.FakePostgres;
 import io.warden.postgres.LocalState;
 import io.warden.postgres.ParameterValidator;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.NodeSettings;
+import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.postgres.ProbeCommit;
 import io.warden.postgres.Standby;
@@ -127,7 +127,7 @@ final class SimPostgres implements Postgres {
     }
 
     @Override
-    public boolean writeConfig(NodeSettings node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
         configuredUpstream = upstream;
         return process.writeConfig(node, parameters, upstream);
     }

@@ -1,8 +1,8 @@
 package io.warden.sim;
 
 import io.warden.agent.Agent;
+import io.warden.agent.AgentConfig;
 import io.warden.agent.AgentDriver;
-import io.warden.agent.NodeConfig;
 import io.warden.agent.Peers;
 import io.warden.cluster.Member;
 import io.warden.cluster.SyncMode;
@@ -629,7 +629,7 @@ public final class Simulation {
         final SimPostgres postgres;
         final SimWatchdog watchdog = new SimWatchdog();
         final SimDcs dcs;
-        final NodeConfig config;
+        final AgentConfig config;
         Agent agent;
         boolean frozen;
         boolean partitioned;

@@ -16,8 +16,8 @@ import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
-/** {@link NodeConfig#load}: defaults, the full key set, and every error a person can make in the file. */
-class NodeConfigTest {
+/** {@link AgentConfig#load}: defaults, the full key set, and every error a person can make in the file. */
+class AgentConfigTest {
 
     private static final String MINIMAL = """
             name: n1
@@ -36,13 +36,13 @@ class NodeConfigTest {
         return file;
     }
 
-    private NodeConfig load(String yaml) throws IOException {
-        return NodeConfig.load(write(yaml));
+    private AgentConfig load(String yaml) throws IOException {
+        return AgentConfig.load(write(yaml));
     }
 
     private WardenException failure(String yaml) throws IOException {
         Path file = write(yaml);
-        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(file));
+        WardenException e = catchThrowableOfType(WardenException.class, () -> AgentConfig.load(file));
         assertThat(e).as("loading should fail for:\n%s", yaml).isNotNull();
         assertThat(e.getMessage()).as("message names the file").contains(file.toString());
         assertThat(e.nextStep()).isNotBlank();
@@ -75,7 +75,7 @@ class NodeConfigTest {
 
     @Test
     void minimalFileGetsDefaults() throws IOException {
-        NodeConfig c = load(MINIMAL);
+        AgentConfig c = load(MINIMAL);
 
         assertThat(c.name()).isEqualTo("n1");
         assertThat(c.port()).isEqualTo(5432);
@@ -101,9 +101,9 @@ class NodeConfigTest {
 
     @Test
     void minimalFileDerivedValues() throws IOException {
-        NodeConfig c = load(MINIMAL);
+        AgentConfig c = load(MINIMAL);
 
-        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(3)).isEqualTo(NodeConfig.DEFAULT_TTL);
+        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(3)).isEqualTo(AgentConfig.DEFAULT_TTL);
         assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(1));
         assertThat(c.primaryStartTimeoutDuration()).isEqualTo(Duration.ofSeconds(30));
         assertThat(c.watchdogRequired()).isTrue();
@@ -115,7 +115,7 @@ class NodeConfigTest {
 
     @Test
     void relativeDataDirDefaultsWorkDirToItsAbsoluteParent() throws IOException {
-        NodeConfig c = load(minimalWith("data_dir", "nodes/n1/data"));
+        AgentConfig c = load(minimalWith("data_dir", "nodes/n1/data"));
 
         assertThat(c.dataDir()).isEqualTo("nodes/n1/data");
         assertThat(Path.of(c.workDir()))
@@ -125,7 +125,7 @@ class NodeConfigTest {
 
     @Test
     void apiHostDefaultsToHost() throws IOException {
-        NodeConfig c = load(minimalWith("host", "10.1.2.3"));
+        AgentConfig c = load(minimalWith("host", "10.1.2.3"));
 
         assertThat(c.host()).isEqualTo("10.1.2.3");
         assertThat(c.apiHost()).isEqualTo("10.1.2.3");
@@ -134,7 +134,7 @@ class NodeConfigTest {
 
     @Test
     void everyKeyIsMapped() throws IOException {
-        NodeConfig c = load("""
+        AgentConfig c = load("""
                 name: db-2.east_1
                 cluster: orders
                 host: 10.0.0.2
@@ -198,7 +198,7 @@ class NodeConfigTest {
 
     @Test
     void loadedListsAndMapsAreImmutable() throws IOException {
-        NodeConfig c = load(minimalWith("parameters", "{work_mem: 4MB}"));
+        AgentConfig c = load(minimalWith("parameters", "{work_mem: 4MB}"));
 
         assertThat(c.etcd()).isUnmodifiable();
         assertThat(c.parameters()).isUnmodifiable();
@@ -206,14 +206,14 @@ class NodeConfigTest {
 
     @Test
     void partialTagsDefaultToFalse() throws IOException {
-        NodeConfig c = load(minimalWith("tags", "{nofailover: true}"));
+        AgentConfig c = load(minimalWith("tags", "{nofailover: true}"));
 
         assertThat(c.tags()).isEqualTo(new NodeTags(true, false, false));
     }
 
     @Test
     void bareNumbersAreAcceptedForDurations() throws IOException {
-        NodeConfig c = load(MINIMAL + "ttl: 4\nloop_wait: 2\n");
+        AgentConfig c = load(MINIMAL + "ttl: 4\nloop_wait: 2\n");
 
         assertThat(c.ttl()).isEqualTo("4");
         assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(4));
@@ -222,7 +222,7 @@ class NodeConfigTest {
 
     @Test
     void watchdogRequiredCanBeExplicit() throws IOException {
-        NodeConfig c = load(minimalWith("watchdog", "required"));
+        AgentConfig c = load(minimalWith("watchdog", "required"));
 
         assertThat(c.watchdog()).isEqualTo("required");
         assertThat(c.watchdogRequired()).isTrue();
@@ -230,14 +230,14 @@ class NodeConfigTest {
 
     @Test
     void loopWaitOfExactlyHalfTheTtlIsAccepted() throws IOException {
-        NodeConfig c = load(MINIMAL + "ttl: 4s\nloop_wait: 2s\n");
+        AgentConfig c = load(MINIMAL + "ttl: 4s\nloop_wait: 2s\n");
 
         assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
     }
 
     @Test
     void ttlInWholeSecondsWrittenInMillisecondsIsAccepted() throws IOException {
-        NodeConfig c = load(MINIMAL + "ttl: 2000ms\nloop_wait: 500ms\n");
+        AgentConfig c = load(MINIMAL + "ttl: 2000ms\nloop_wait: 500ms\n");
 
         assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(2));
         assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofMillis(500));
@@ -492,7 +492,7 @@ class NodeConfigTest {
     void missingFileIsRejected() {
         Path missing = dir.resolve("nope.yaml");
 
-        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(missing));
+        WardenException e = catchThrowableOfType(WardenException.class, () -> AgentConfig.load(missing));
 
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("cannot read config file " + missing);
@@ -501,7 +501,7 @@ class NodeConfigTest {
 
     @Test
     void directoryInsteadOfFileIsRejected() {
-        WardenException e = catchThrowableOfType(WardenException.class, () -> NodeConfig.load(dir));
+        WardenException e = catchThrowableOfType(WardenException.class, () -> AgentConfig.load(dir));
 
         assertThat(e).isNotNull();
         assertThat(e.getMessage()).contains("cannot read config file " + dir);

@@ -19,7 +19,7 @@ import java.util.stream.Collectors;
  * An agent's configuration file (YAML), validated as it is read: a wrong or unknown key stops the agent before
  * it touches anything, with the file, the key and the fix in the message. See docs/configuration.md.
  */
-public record NodeConfig(
+public record AgentConfig(
         String name,
         String cluster,
         String host,
@@ -43,7 +43,7 @@ public record NodeConfig(
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
     /** Reads and validates; every problem is a {@link WardenException} naming the file. */
-    public static NodeConfig load(Path file) {
+    public static AgentConfig load(Path file) {
         String text;
         try {
             text = Files.readString(file);
@@ -51,11 +51,11 @@ public record NodeConfig(
             throw new WardenException(
                     "cannot read config file " + file + ": " + e.getMessage(), "check the path given with --config");
         }
-        NodeConfig raw;
+        AgentConfig raw;
         try (JsonParser parser = Json.yaml().createParser(text)) {
             // A file with no document at all (empty, or only comments) is empty, not malformed: readValue(String)
             // would fail on it with "No content to map", so look at the first token first.
-            raw = parser.nextToken() == null ? null : Json.yaml().readValue(parser, NodeConfig.class);
+            raw = parser.nextToken() == null ? null : Json.yaml().readValue(parser, AgentConfig.class);
         } catch (UnrecognizedPropertyException e) {
             String known = e.getKnownPropertyIds().stream()
                     .map(Object::toString)
@@ -80,7 +80,7 @@ public record NodeConfig(
         return raw.validated(file);
     }
 
-    private NodeConfig validated(Path file) {
+    private AgentConfig validated(Path file) {
         require(name, "name", file);
         if (!name.matches("[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")) {
             throw new WardenException(
@@ -118,7 +118,7 @@ public record NodeConfig(
             throw new WardenException(
                     "watchdog '" + watchdog + "' in " + file + " is not a mode", "use 'required' or 'off'");
         }
-        return new NodeConfig(
+        return new AgentConfig(
                 name,
                 cluster == null ? "main" : cluster,
                 host == null ? "127.0.0.1" : host,
