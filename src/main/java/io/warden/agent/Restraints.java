@@ -35,11 +35,10 @@ final class Restraints {
         };
         return allowed
                 ? decision
-                : Decision.of(
-                        Action.WAIT,
-                        "the cluster config in the DCS is unreadable and I have no copy of an earlier one: not"
-                                + " acting on \"" + decision.reason()
-                                + "\" (fix it with warden edit-config or etcdctl)");
+                : heldBack(
+                        decision,
+                        "the cluster config in the DCS is unreadable and I have no copy of an earlier one",
+                        "fix it with warden edit-config or etcdctl");
     }
 
     /**
@@ -67,10 +66,11 @@ final class Restraints {
             case RELEASE_LEADERSHIP -> request.map(Switchover::failover).orElse(false);
             case CLONE, RECLONE, RECLONE_IN_PLACE, RESTART_PRIMARY -> false;
         };
-        return allowed
-                ? decision
-                : Decision.of(
-                        Action.WAIT,
-                        "maintenance mode: not acting on \"" + decision.reason() + "\" (warden resume ends it)");
+        return allowed ? decision : heldBack(decision, "maintenance mode", "warden resume ends it");
+    }
+
+    /** {@code decision} not carried out: a WAIT that says why, what was not done, and what ends the hold. */
+    private static Decision heldBack(Decision decision, String why, String until) {
+        return Decision.of(Action.WAIT, why + ": not acting on \"" + decision.reason() + "\" (" + until + ")");
     }
 }

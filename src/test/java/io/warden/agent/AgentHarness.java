@@ -15,10 +15,7 @@ import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 
 /**
  * Agents on a fake DCS and a fake clock, for unit tests of the whole cycle: each agent has a config file in
@@ -30,22 +27,7 @@ final class AgentHarness {
     static final Duration MARGIN = Duration.ofSeconds(1);
 
     /** Peers that never answer: the failover race then compares with nobody. */
-    static final Peers SILENT_PEERS = new Peers() {
-        @Override
-        public Map<String, PeerStatus> statuses(Collection<Member> members) {
-            return Map.of();
-        }
-
-        @Override
-        public Optional<Member> status(Member member) {
-            return Optional.empty();
-        }
-
-        @Override
-        public OptionalInt liveness(Member member) {
-            return OptionalInt.empty();
-        }
-    };
+    static final Peers SILENT_PEERS = FakePeers.SILENT;
 
     final FakeClock clock = new FakeClock();
     final FakeDcs dcs = new FakeDcs(clock);

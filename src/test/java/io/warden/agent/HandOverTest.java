@@ -3,7 +3,6 @@ package io.warden.agent;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.cluster.Lsn;
-import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.cluster.Switchover;
@@ -11,10 +10,7 @@ import io.warden.dcs.FakeDcs;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Collection;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -34,25 +30,9 @@ class HandOverTest {
     /** What the candidate node-2 reports as its received position; null while it does not answer. */
     private final AtomicReference<Lsn> candidateAt = new AtomicReference<>();
 
-    private final Peers candidateOnly = new Peers() {
-        @Override
-        public Map<String, PeerStatus> statuses(Collection<Member> members) {
-            return Map.of();
-        }
-
-        @Override
-        public Optional<Member> status(Member member) {
-            Lsn at = candidateAt.get();
-            return at == null || !member.name().equals("node-2")
-                    ? Optional.empty()
-                    : Optional.of(member.withPosition(at));
-        }
-
-        @Override
-        public OptionalInt liveness(Member member) {
-            return OptionalInt.empty();
-        }
-    };
+    private final Peers candidateOnly = new FakePeers(member -> Optional.ofNullable(candidateAt.get())
+            .filter(at -> member.name().equals("node-2"))
+            .map(member::withPosition));
 
     private Agent agent;
 

@@ -8,11 +8,7 @@ import io.warden.cluster.Role;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
-import java.util.Collection;
-import java.util.HashMap;
-import java.util.Map;
 import java.util.Optional;
-import java.util.OptionalInt;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,26 +26,8 @@ class RevokedLeaderTest {
         AgentHarness harness = new AgentHarness(dir);
         long lease = harness.otherLeader("node-2", "0/3000000");
         Member stillPrimary = AgentHarness.member("node-2", Role.PRIMARY, MemberState.RUNNING, "0/3000000", 5602);
-        Peers peers = new Peers() {
-            @Override
-            public Map<String, PeerStatus> statuses(Collection<Member> members) {
-                Map<String, PeerStatus> answers = new HashMap<>();
-                members.stream()
-                        .filter(m -> m.name().equals("node-2"))
-                        .forEach(m -> answers.put("node-2", new PeerStatus.Reported(stillPrimary)));
-                return answers;
-            }
-
-            @Override
-            public Optional<Member> status(Member member) {
-                return Optional.empty();
-            }
-
-            @Override
-            public OptionalInt liveness(Member member) {
-                return OptionalInt.empty();
-            }
-        };
+        // node-2's agent still answers that its postgres runs as primary.
+        Peers peers = new FakePeers(m -> m.name().equals("node-2") ? Optional.of(stillPrimary) : Optional.empty());
         FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
         Agent agent = harness.agent("node-1", postgres, peers);
         agent.cycle();
