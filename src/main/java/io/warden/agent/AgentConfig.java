@@ -38,7 +38,8 @@ public record AgentConfig(
         String watchdog,
         String postgresUser,
         NodeTags tags,
-        Map<String, String> parameters) {
+        Map<String, String> parameters,
+        String apiTokenFile) {
 
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
@@ -137,7 +138,8 @@ public record AgentConfig(
                 watchdogMode,
                 postgresUser,
                 tags == null ? NodeTags.NONE : tags,
-                parameters == null ? Map.of() : Map.copyOf(parameters));
+                parameters == null ? Map.of() : Map.copyOf(parameters),
+                apiTokenFile);
     }
 
     /**
@@ -200,6 +202,14 @@ public record AgentConfig(
 
     public Path watchdogSocket() {
         return workPath().resolve("watchdog.sock");
+    }
+
+    /**
+     * The file holding the operator's token, which every request to this agent's API that is not a read must
+     * carry; empty when not configured, and then the API accepts no such request from anybody.
+     */
+    public java.util.Optional<Path> apiTokenPath() {
+        return java.util.Optional.ofNullable(apiTokenFile).map(Path::of);
     }
 
     public String apiUrl() {

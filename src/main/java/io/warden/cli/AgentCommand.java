@@ -7,9 +7,11 @@ import io.warden.api.AgentApi;
 import io.warden.common.Clock;
 import io.warden.common.Processes;
 import io.warden.dcs.EtcdDcs;
+import io.warden.http.Admission;
 import io.warden.http.HttpEndpoint;
 import io.warden.postgres.LocalPostgres;
 import io.warden.postgres.PostgresCtl;
+import io.warden.security.ApiToken;
 import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -30,9 +32,16 @@ final class AgentCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         AgentConfig node = AgentConfig.load(config);
+        // Read before anything starts: a token file others can read stops the agent with the fix in the message.
+        Optional<ApiToken> token = node.apiTokenPath().map(ApiToken::read);
         Agent agent = wire(node);
         HttpEndpoint api = HttpEndpoint.start(
-                "agent REST API", node.apiHost(), node.apiPort(), "api_port in " + config, new AgentApi(agent));
+                "agent REST API",
+                node.apiHost(),
+                node.apiPort(),
+                "api_port in " + config,
+                new AgentApi(agent),
+                Admission.operatorToken(token));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();

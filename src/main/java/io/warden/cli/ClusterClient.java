@@ -8,11 +8,15 @@ import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import io.warden.security.ApiToken;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -25,6 +29,9 @@ import java.util.Optional;
  */
 final class ClusterClient implements AutoCloseable {
     private final EtcdDcs dcs;
+    /** The operator's token, sent with every request that changes something (read-only requests need none). */
+    private final Optional<ApiToken> token;
+
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -41,6 +48,8 @@ final class ClusterClient implements AutoCloseable {
 
     ClusterClient(DirOption dir) {
         DeploymentState state = DeploymentState.read(dir.resolve());
+        Path tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
+        this.token = Files.exists(tokenFile) ? Optional.of(ApiToken.read(tokenFile)) : Optional.empty();
         // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
         this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10));
     }
@@ -111,6 +120,9 @@ final class ClusterClient implements AutoCloseable {
                 .header("Content-Type", "application/json");
         if (ifMatch != null) {
             request.header("If-Match", ifMatch);
+        }
+        if (!method.equals("GET")) {
+            token.ifPresent(t -> request.header("Authorization", t.authorization()));
         }
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());

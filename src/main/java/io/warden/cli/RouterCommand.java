@@ -2,6 +2,7 @@ package io.warden.cli;
 
 import io.warden.common.Clock;
 import io.warden.dcs.EtcdDcs;
+import io.warden.http.Admission;
 import io.warden.http.HttpEndpoint;
 import io.warden.router.Router;
 import io.warden.router.RouterApi;
@@ -28,7 +29,12 @@ final class RouterCommand implements Callable<Integer> {
         EtcdVersionCheck.start(dcs);
         Router router = new Router(settings, dcs, Clock.SYSTEM);
         HttpEndpoint api = HttpEndpoint.start(
-                "router API", settings.host(), settings.apiPort(), "api_port in " + config, new RouterApi(router));
+                "router API",
+                settings.host(),
+                settings.apiPort(),
+                "api_port in " + config,
+                new RouterApi(router),
+                Admission.readOnlyApi());
         Thread main = Thread.currentThread();
         Runtime.getRuntime()
                 .addShutdownHook(new Thread(

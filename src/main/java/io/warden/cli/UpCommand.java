@@ -3,6 +3,7 @@ package io.warden.cli;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
+import io.warden.security.ApiToken;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -91,6 +92,8 @@ final class UpCommand implements Callable<Integer> {
                 readOnlyPort);
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
+        // The operator's credential for the agents' APIs, before any agent starts: each config points at it.
+        ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));

@@ -11,7 +11,6 @@ import java.nio.charset.StandardCharsets;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Objects;
-import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import org.slf4j.Logger;
@@ -52,12 +51,14 @@ public final class HttpEndpoint implements AutoCloseable {
     private final String name;
     private final HttpServer server;
     private final Handler handler;
+    private final Admission admission;
     private final ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor();
 
-    private HttpEndpoint(String name, HttpServer server, Handler handler) {
+    private HttpEndpoint(String name, HttpServer server, Handler handler, Admission admission) {
         this.name = Objects.requireNonNull(name, "name is null");
         this.server = Objects.requireNonNull(server, "server is null");
         this.handler = Objects.requireNonNull(handler, "handler is null");
+        this.admission = Objects.requireNonNull(admission, "admission is null");
     }
 
     /**
@@ -65,10 +66,12 @@ public final class HttpEndpoint implements AutoCloseable {
      *
      * @param name the API, for messages and the log: "agent API"
      * @param portSetting where a person changes the port, for the message when it is taken: "api_port in node-1.yaml"
+     * @param admission who may send what is not a read
      * @throws WardenException when the address cannot be bound (another process listens there)
      */
-    public static HttpEndpoint start(String name, String host, int port, String portSetting, Handler handler) {
-        HttpEndpoint endpoint = new HttpEndpoint(name, bind(name, host, port, portSetting), handler);
+    public static HttpEndpoint start(
+            String name, String host, int port, String portSetting, Handler handler, Admission admission) {
+        HttpEndpoint endpoint = new HttpEndpoint(name, bind(name, host, port, portSetting), handler, admission);
         endpoint.server.setExecutor(endpoint.executor);
         endpoint.server.createContext("/", endpoint::serve);
         endpoint.server.start();
@@ -111,7 +114,8 @@ public final class HttpEndpoint implements AutoCloseable {
                 exchange.getRequestMethod() + " " + exchange.getRequestURI().getRawPath();
         try {
             Request request = request(exchange, body);
-            Reply reply = admit(request).orElseGet(() -> handler.handle(request));
+            // The one place every request to every API passes before its handler: no API is served without it.
+            Reply reply = admission.admit(request).orElseGet(() -> handler.handle(request));
             return Objects.requireNonNull(reply, "the handler returned no reply");
         } catch (IllegalArgumentException e) {
             return Reply.message(400, e.getMessage() == null ? e.toString() : e.getMessage());
@@ -119,15 +123,6 @@ public final class HttpEndpoint implements AutoCloseable {
             LOG.error(name + ": " + what + " failed", e);
             return Reply.message(500, what + " failed: " + e + " (the stack trace is in this process's log)");
         }
-    }
-
-    /**
-     * The one place every request to every API passes before its handler: API authentication goes here, so that no
-     * API can be served without it. A reply refuses the request (401, 403); empty lets it through, as every request
-     * is let through today.
-     */
-    private Optional<Reply> admit(Request request) {
-        return Optional.empty();
     }
 
     private static Request request(HttpExchange exchange, byte[] body) {

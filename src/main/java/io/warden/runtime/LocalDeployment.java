@@ -56,6 +56,14 @@ public final class LocalDeployment {
 
     private LocalDeployment() {}
 
+    /**
+     * Where the deployment keeps the operator's API token (made by ./warden up, owner-only); each agent's config
+     * points at it when it exists, and the CLI sends it with every request that changes something.
+     */
+    public static Path apiTokenFile(Path dir) {
+        return dir.toAbsolutePath().resolve("api-token");
+    }
+
     public static DeploymentState up(Options options) {
         Path dir = options.dir().toAbsolutePath();
         preflight(options);
@@ -268,6 +276,9 @@ public final class LocalDeployment {
         yamlLine(yaml, "data_dir", nodeDir.resolve("data"));
         yamlLine(yaml, "work_dir", nodeDir);
         yamlLine(yaml, "bin_dir", POSTGRES_BIN);
+        if (Files.exists(apiTokenFile(dir))) {
+            yamlLine(yaml, "api_token_file", apiTokenFile(dir));
+        }
         yamlLine(yaml, "superuser_password", state.superuserPassword());
         yamlLine(yaml, "replication_password", state.replicationPassword());
         options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));

@@ -36,7 +36,8 @@ public final class AgentDriver {
                 "required",
                 null,
                 NodeTags.NONE,
-                Map.of());
+                Map.of(),
+                null);
     }
 
     /** Grants the agent's first lease (what {@link Agent#run} does first). */

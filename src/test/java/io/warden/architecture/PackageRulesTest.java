@@ -35,6 +35,7 @@ class PackageRulesTest {
             "runtime",
             "api",
             "http",
+            "security",
             "ops",
             "cli",
             "common");
@@ -102,13 +103,19 @@ class PackageRulesTest {
     /**
      * api serves the agent's REST API: it may use the agent and what the agent itself stands on (model, dcs, postgres:
      * the agent's view carries its postgres's state), with the checks of ops; http is the one small HTTP layer under
-     * every API and depends on nothing.
+     * every API and depends only on security, whose credentials it checks before any handler runs.
      */
     @Test
-    void theHttpLayerDependsOnNothingAndTheApiOnlyOnTheComponentItServes() {
-        mayDependOnlyOn("http").check(MAIN);
+    void theHttpLayerDependsOnlyOnSecurityAndTheApiOnlyOnTheComponentItServes() {
+        mayDependOnlyOn("http", "security").check(MAIN);
         mayDependOnlyOn("api", "agent", "cluster", "dcs", "postgres", "http", "ops")
                 .check(MAIN);
+    }
+
+    /** security: credentials (and later the CA and the extension policy), on the model only. */
+    @Test
+    void securityDependsOnlyOnTheModel() {
+        mayDependOnlyOn("security", "cluster").check(MAIN);
     }
 
     /** ops: the pure checks of operator requests and config patches, on the model. */

@@ -46,7 +46,8 @@ class HttpEndpointTest {
 
     @BeforeEach
     void start() {
-        endpoint = HttpEndpoint.start("test API", "127.0.0.1", 0, "api_port in test.yaml", HttpEndpointTest::handle);
+        endpoint = HttpEndpoint.start(
+                "test API", "127.0.0.1", 0, "api_port in test.yaml", HttpEndpointTest::handle, Admission.readOnlyApi());
     }
 
     @AfterEach
@@ -202,7 +203,12 @@ class HttpEndpointTest {
         int port = endpoint.address().getPort();
 
         assertThatThrownBy(() -> HttpEndpoint.start(
-                        "second API", "127.0.0.1", port, "api_port in second.yaml", HttpEndpointTest::handle))
+                        "second API",
+                        "127.0.0.1",
+                        port,
+                        "api_port in second.yaml",
+                        HttpEndpointTest::handle,
+                        Admission.readOnlyApi()))
                 .isInstanceOfSatisfying(WardenException.class, e -> {
                     assertThat(e.getMessage()).startsWith("cannot serve the second API on 127.0.0.1:" + port + ": ");
                     assertThat(e.nextStep())

@@ -295,6 +295,77 @@ class ApiAndCliIT {
         }
     }
 
+    /**
+     * Every path of the agent's API (docs/rest-api.md) with every method that is not a read: the routes that change
+     * something and the read paths alike, since the token is checked before any route is looked up.
+     */
+    private static final List<String> AGENT_PATHS = List.of(
+            "/switchover",
+            "/failover",
+            "/config",
+            "/restart",
+            "/reload",
+            "/reinitialize",
+            "/status",
+            "/",
+            "/patroni",
+            "/primary",
+            "/master",
+            "/read-write",
+            "/replica",
+            "/read-only",
+            "/health",
+            "/liveness",
+            "/readiness",
+            "/cluster",
+            "/history",
+            "/metrics");
+
+    @Test
+    @Order(7)
+    void everyRequestThatIsNotAReadIsRefusedWithoutTheOperatorsTokenAndChangesNothing() throws Exception {
+        String primary = cluster.primary().name();
+        String replica = cluster.replicaNames().getFirst();
+        var before = cluster.snapshot();
+        long primaryPostmaster = cluster.postmasterPid(primary);
+        long replicaPostmaster = cluster.postmasterPid(replica);
+        String wrongToken = io.warden.security.ApiToken.generate().authorization();
+
+        for (String node : List.of(primary, replica)) {
+            for (String path : AGENT_PATHS) {
+                for (String method : List.of("POST", "PUT", "PATCH", "DELETE")) {
+                    for (String authorization : java.util.Arrays.asList(null, wrongToken)) {
+                        String body = path.equals("/config")
+                                ? "{\"pause\": true, \"parameters\": {\"work_mem\": \"7MB\"}}"
+                                : "{\"candidate\": \"" + replica + "\", \"node\": \"" + replica + "\"}";
+                        TestCluster.ApiReply reply = cluster.api(node, method, path, body, null, authorization);
+                        String what = method + " " + path + " on " + node
+                                + (authorization == null ? " without a token" : " with another token");
+                        assertThat(reply.status()).as(what).isEqualTo(401);
+                        assertThat(json(reply.body()).get("message").asText())
+                                .as(what)
+                                .contains("token");
+                    }
+                }
+            }
+        }
+
+        var after = cluster.snapshot();
+        assertThat(after.configRevision())
+                .as("the cluster config was not written")
+                .isEqualTo(before.configRevision());
+        assertThat(after.switchover())
+                .as("no switchover or failover was requested")
+                .isEmpty();
+        assertThat(after.leader().map(l -> l.name())).contains(primary);
+        assertThat(cluster.postmasterPid(primary))
+                .as("the primary was not restarted")
+                .isEqualTo(primaryPostmaster);
+        assertThat(cluster.postmasterPid(replica))
+                .as("the replica was neither restarted nor reinitialized")
+                .isEqualTo(replicaPostmaster);
+    }
+
     // ---- the routers' API
 
     @Test

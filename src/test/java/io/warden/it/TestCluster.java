@@ -70,6 +70,8 @@ final class TestCluster implements AutoCloseable {
                 extraConfig,
                 basePort + 61,
                 basePort + 62);
+        // As ./warden up does: the operator's token first, so every agent's config points at it.
+        io.warden.security.ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {
@@ -298,8 +300,17 @@ final class TestCluster implements AutoCloseable {
     /** An agent REST API answer. */
     record ApiReply(int status, String body, String etag) {}
 
-    /** Calls {@code node}'s agent API. */
+    /** Calls {@code node}'s agent API as the operator: with the deployment's token on whatever is not a GET. */
     ApiReply api(String node, String method, String path, String body, String ifMatch) {
+        String authorization = method.equals("GET")
+                ? null
+                : io.warden.security.ApiToken.read(LocalDeployment.apiTokenFile(dir))
+                        .authorization();
+        return api(node, method, path, body, ifMatch, authorization);
+    }
+
+    /** Calls {@code node}'s agent API with {@code authorization} as the Authorization header (null: none). */
+    ApiReply api(String node, String method, String path, String body, String ifMatch, String authorization) {
         NodeHost n = node(node);
         var request = java.net.http.HttpRequest.newBuilder(
                         java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
@@ -311,6 +322,9 @@ final class TestCluster implements AutoCloseable {
                                 : java.net.http.HttpRequest.BodyPublishers.ofString(body));
         if (ifMatch != null) {
             request.header("If-Match", ifMatch);
+        }
+        if (authorization != null) {
+            request.header("Authorization", authorization);
         }
         try {
             var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
