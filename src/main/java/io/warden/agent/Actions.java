@@ -91,7 +91,11 @@ final class Actions {
             case FENCE -> stepDown.fence(decision.reason());
             case HAND_OVER -> handOver.handOver(decision.target().orElseThrow(), local, cluster);
             case FINISH_HAND_OVER -> handOver.finish();
-            case ABORT_HAND_OVER -> handOver.abort(decision.reason());
+            case ABORT_HAND_OVER -> {
+                handOver.abandon(decision.reason());
+                // Started as any primary restarted in place is: under this term, with the watchdog armed first.
+                leading.restartPrimary(term);
+            }
             case LEAD -> {
                 keyTaken.ledOn();
                 leading.lead(cluster, local, term);

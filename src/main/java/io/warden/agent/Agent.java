@@ -246,6 +246,10 @@ public final class Agent implements AutoCloseable {
                 }
             }
             if (stopRequested) {
+                if (handOver.waiting()) {
+                    handOver.abandon("shutting down during a hand-over its candidate has not confirmed: the"
+                            + " switchover request is deleted, so the next leader is chosen by the race");
+                }
                 stepDown.shutdownLast();
                 postgres.close();
                 dcs.close();

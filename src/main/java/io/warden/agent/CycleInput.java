@@ -64,7 +64,7 @@ final class CycleInput {
             handOver.postgresRuns();
         }
         Optional<HandOverProgress> handingOver = handOver.progress(cluster, now);
-        trackPrimaryDowntime(cluster, local, now);
+        trackPrimaryDowntime(cluster, local, handingOver.isPresent(), now);
         rejoin.trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
@@ -108,13 +108,15 @@ final class CycleInput {
                 keyTaken.takenBackFor(now));
     }
 
-    private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, long now) {
+    private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, boolean handingOver, long now) {
         boolean holdsKey = cluster.isLeader(config.name());
         // In maintenance mode the clock does not run: resuming must not count the paused time against
-        // primary_start_timeout and fail over at once.
+        // primary_start_timeout and fail over at once. Nor while a hand-over waits for its candidate: postgres was
+        // stopped on purpose, and an aborted hand-over whose restart fails must get its retries in place.
         if (holdsKey
                 && local.data() == DataState.STOPPED_PRIMARY
-                && !cluster.config().pause()) {
+                && !cluster.config().pause()
+                && !handingOver) {
             if (primaryDownSinceNanos == 0) {
                 primaryDownSinceNanos = now;
             }

@@ -191,11 +191,11 @@ public final class HaDecider {
                     "postgres stopped for the switchover; waiting for " + where + " to receive the shutdown checkpoint "
                             + progress.checkpoint());
         }
-        if (!in.leaseValid()) {
+        if (!in.leaseValid() || !in.canLead()) {
             return Decision.of(
                     Action.WAIT,
-                    where + " has not received the shutdown checkpoint and my lease is not valid: not restarting as"
-                            + " primary");
+                    where + " has not received the shutdown checkpoint, and I cannot lead safely (lease or watchdog):"
+                            + " not restarting as primary");
         }
         return Decision.of(
                 Action.ABORT_HAND_OVER,

@@ -149,15 +149,16 @@ final class HandOver {
     }
 
     /**
-     * The candidate did not receive the shutdown checkpoint in time ({@code reason}): lead on, and delete the
-     * request this hand-over carried out (as it was when the hand-over began: one an operator wrote since stays).
+     * The hand-over ends without handing over ({@code reason}: the candidate did not receive the shutdown checkpoint
+     * in time, or the agent is shutting down): delete the request it carried out, as it was when the hand-over
+     * began (one an operator wrote since stays), so that nobody takes the key as its named candidate without the
+     * race's comparison. Deleted first, before postgres is started again, which may fail.
      */
-    void abort(String reason) {
-        Waiting aborted = java.util.Objects.requireNonNull(waiting, "no hand-over under way");
+    void abandon(String reason) {
+        Waiting abandoned = java.util.Objects.requireNonNull(waiting, "no hand-over under way");
         waiting = null;
         LOG.warn(reason);
-        check(postgres.start(Duration.ofSeconds(60)), "restarting after an aborted switchover");
-        records.clearSwitchover(aborted.startedFrom(), "hand-over aborted");
+        records.clearSwitchover(abandoned.startedFrom(), "hand-over aborted");
     }
 
     private Optional<Lsn> livePosition(Member member) {

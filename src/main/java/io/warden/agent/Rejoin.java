@@ -154,6 +154,8 @@ final class Rejoin {
     }
 
     void startReplica(Optional<Member> leader) {
+        // Started as a replica after all: an earlier failed rewind no longer says anything about this data.
+        rewindFailedAtNanos = 0;
         watchdog.disarm();
         conf.writeStandby(false, leader.map(WardenConf::upstream));
         check(postgres.startNoWait(), "starting postgres as a replica");

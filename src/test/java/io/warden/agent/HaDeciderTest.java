@@ -2352,13 +2352,17 @@ class HaDeciderTest {
         }
 
         @Test
-        void anAbortWithoutAValidLeaseWaitsInsteadOfStartingAPrimary() {
-            Decision d = stoppedForHandOver(Optional.empty(), Duration.ofSeconds(31))
+        void anAbortWithoutAValidLeaseOrAReachableWatchdogWaitsInsteadOfStartingAPrimary() {
+            Decision noLease = stoppedForHandOver(Optional.empty(), Duration.ofSeconds(31))
                     .leaseValid(false)
                     .decide();
+            Decision noWatchdog = stoppedForHandOver(Optional.empty(), Duration.ofSeconds(31))
+                    .canLead(false)
+                    .decide();
 
-            assertThat(d.action()).isEqualTo(Action.WAIT);
-            assertThat(d.reason()).contains("lease is not valid");
+            assertThat(noLease.action()).isEqualTo(Action.WAIT);
+            assertThat(noLease.reason()).contains("cannot lead safely");
+            assertThat(noWatchdog.action()).isEqualTo(Action.WAIT);
         }
 
         @Test
