@@ -29,8 +29,12 @@ import java.util.Optional;
  */
 final class ClusterClient implements AutoCloseable {
     private final EtcdDcs dcs;
-    /** The operator's token, sent with every request that changes something (read-only requests need none). */
-    private final Optional<ApiToken> token;
+    /** The nodes this CLI started: the only addresses it sends the operator's token to. */
+    private final DeploymentState state;
+    /** The operator's token, read when a request that changes something is first sent (reads need none). */
+    private final Path tokenFile;
+
+    private Optional<ApiToken> token;
 
     private final HttpClient http =
             HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
@@ -48,8 +52,8 @@ final class ClusterClient implements AutoCloseable {
 
     ClusterClient(DirOption dir) {
         DeploymentState state = DeploymentState.read(dir.resolve());
-        Path tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
-        this.token = Files.exists(tokenFile) ? Optional.of(ApiToken.read(tokenFile)) : Optional.empty();
+        this.state = state;
+        this.tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
         // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
         this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10));
     }
@@ -103,14 +107,36 @@ final class ClusterClient implements AutoCloseable {
             return send(m, method, path, body, timeout, null);
         } catch (IOException e) {
             throw new WardenException(
-                    "the agent of " + m.name() + " at " + m.apiUrl() + " did not answer: " + e.getMessage(),
+                    "the agent of " + m.name() + " at " + apiBase(m) + " did not answer: " + e.getMessage(),
                     "see ./warden list and " + m.name() + "'s agent log");
         }
     }
 
+    /**
+     * Where {@code m}'s agent serves its API, from this deployment's own record of the nodes it started, not from the
+     * member's api_url in the DCS: whoever can write a member key must not be able to receive the operator's token.
+     */
+    private String apiBase(Member m) {
+        return state.nodes().stream()
+                .filter(n -> n.name().equals(m.name()))
+                .findFirst()
+                .map(n -> "http://" + n.host() + ":" + n.apiPort())
+                .orElseThrow(() -> new WardenException(
+                        "node " + m.name() + " is in the DCS but not in " + DeploymentState.file(tokenFile.getParent())
+                                + ": this CLI talks only to the nodes of its own deployment",
+                        "check --dir, or whether someone else registered a member under this cluster's name"));
+    }
+
+    private Optional<ApiToken> token() {
+        if (token == null) {
+            token = Files.exists(tokenFile) ? Optional.of(ApiToken.read(tokenFile)) : Optional.empty();
+        }
+        return token;
+    }
+
     Answer send(Member m, String method, String path, Object body, Duration timeout, String ifMatch)
             throws IOException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(m.apiUrl() + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(apiBase(m) + path))
                 .timeout(timeout)
                 .method(
                         method,
@@ -122,7 +148,7 @@ final class ClusterClient implements AutoCloseable {
             request.header("If-Match", ifMatch);
         }
         if (!method.equals("GET")) {
-            token.ifPresent(t -> request.header("Authorization", t.authorization()));
+            token().ifPresent(t -> request.header("Authorization", t.authorization()));
         }
         try {
             HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());

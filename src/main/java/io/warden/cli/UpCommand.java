@@ -93,6 +93,7 @@ final class UpCommand implements Callable<Integer> {
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         // The operator's credential for the agents' APIs, before any agent starts: each config points at it.
+        LocalDeployment.prepareDirectory(options.dir().toAbsolutePath());
         ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         try {

@@ -41,6 +41,16 @@ public record Request(
         return Optional.ofNullable(parameters.get(name));
     }
 
+    /** Without the Authorization header's value: a request that reaches a log must not carry the operator's token. */
+    @Override
+    public String toString() {
+        Map<String, String> shown = new TreeMap<>(String.CASE_INSENSITIVE_ORDER);
+        shown.putAll(headers);
+        shown.computeIfPresent("Authorization", (name, value) -> "(redacted)");
+        return "Request[" + method + " " + path + ", parameters=" + parameters + ", headers=" + shown + ", body="
+                + body.length() + " chars]";
+    }
+
     /** The first value of header {@code name}, whatever the case of either. */
     public Optional<String> header(String name) {
         return Optional.ofNullable(headers.get(name));

@@ -84,12 +84,7 @@ public final class LocalDeployment {
             superPw = old.superuserPassword();
             replPw = old.replicationPassword();
         }
-        try {
-            Files.createDirectories(dir);
-            makeTraversable(dir);
-        } catch (IOException e) {
-            throw new WardenException("cannot create " + dir + ": " + e.getMessage(), "choose a writable --dir");
-        }
+        prepareDirectory(dir);
         List<EtcdMember> etcd = new ArrayList<>();
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
@@ -138,6 +133,47 @@ public final class LocalDeployment {
         }
         if (options.isolation().equals("netns") && !Processes.isRoot()) {
             throw new WardenException("--isolation netns needs root", "run as root, or use --isolation process");
+        }
+    }
+
+    /**
+     * Creates the deployment directory without write access for others, whatever the umask, and refuses one that
+     * exists and belongs to another user or that others may write into; when run as root, also checks that the
+     * postgres user can reach it. Called before anything is written there (the operator's token included).
+     */
+    public static void prepareDirectory(Path dir) {
+        try {
+            Files.createDirectories(
+                    dir,
+                    java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                            java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x")));
+            refuseForeign(dir);
+            makeTraversable(dir);
+        } catch (IOException e) {
+            throw new WardenException("cannot create " + dir + ": " + e.getMessage(), "choose a writable --dir");
+        }
+    }
+
+    /**
+     * The deployment directory holds the configs the agents run (their bin_dir included) and the operator's token:
+     * one another user owns, or may write into, lets that user run code as us. The default lies under /var/tmp,
+     * where anybody may create it first.
+     */
+    private static void refuseForeign(Path dir) throws IOException {
+        String owner = Files.getOwner(dir).getName();
+        String me = System.getProperty("user.name");
+        if (!owner.equals(me)) {
+            throw new WardenException(
+                    "the deployment directory " + dir + " belongs to " + owner + ", not to " + me,
+                    "choose another --dir, or remove " + dir + " if you did not make it");
+        }
+        var perms = Files.getPosixFilePermissions(dir);
+        if (perms.contains(java.nio.file.attribute.PosixFilePermission.GROUP_WRITE)
+                || perms.contains(java.nio.file.attribute.PosixFilePermission.OTHERS_WRITE)) {
+            throw new WardenException(
+                    "the deployment directory " + dir + " can be written by others ("
+                            + java.nio.file.attribute.PosixFilePermissions.toString(perms) + ")",
+                    "chmod go-w " + dir + ", and check that its files are yours");
         }
     }
 
@@ -288,6 +324,13 @@ public final class LocalDeployment {
                 Files.writeString(configFile, yaml);
                 Files.setPosixFilePermissions(
                         configFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+            } else if (Files.exists(apiTokenFile(dir))
+                    && Files.readAllLines(configFile).stream().noneMatch(l -> l.startsWith("api_token_file:"))) {
+                // A config kept from before the token existed: without this line its agent would accept no change.
+                StringBuilder line = new StringBuilder();
+                yamlLine(line, "api_token_file", apiTokenFile(dir));
+                String text = Files.readString(configFile);
+                Files.writeString(configFile, (text.isEmpty() || text.endsWith("\n") ? text : text + "\n") + line);
             }
         } catch (IOException e) {
             throw new WardenException(

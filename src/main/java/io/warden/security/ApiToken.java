@@ -80,9 +80,18 @@ public final class ApiToken {
     public void writeNew(Path file) {
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
-            // Created owner-only, not chmod-ed afterwards: no moment in which others could open it.
-            Files.createFile(file, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-            Files.write(file, value, StandardOpenOption.WRITE);
+            // Created owner-only and written through the one channel that created it: no moment in which others
+            // could open it, and no second open by name that a swapped-in symlink could redirect.
+            try (var channel = Files.newByteChannel(
+                    file,
+                    EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                channel.write(java.nio.ByteBuffer.wrap(value));
+            } catch (IOException e) {
+                // An empty token file would stop every later start with "holds no token".
+                Files.deleteIfExists(file);
+                throw e;
+            }
         } catch (IOException e) {
             throw new WardenException(
                     "cannot write the API token file " + file + ": " + e.getMessage(),

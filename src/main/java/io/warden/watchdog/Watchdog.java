@@ -50,6 +50,9 @@ public final class Watchdog {
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
+        // Whoever can connect can disarm it (no fencing) or arm it with a past deadline (postgres killed): only
+        // its own user, the agent's, may.
+        Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Thread.ofPlatform().daemon().name("watchdog-accept").start(() -> accept(server));
         log("watching " + dataDir + " on " + socket);
         boolean fencedLogged = false;

@@ -119,4 +119,15 @@ class AdmissionTest {
         assertThat(send("POST", "/status", null).statusCode()).isEqualTo(200);
         assertThat(handled).containsExactly("POST /status");
     }
+
+    @Test
+    void aRequestShownInALogNeverCarriesTheToken() {
+        Request request = new Request(
+                "POST", "/restart", java.util.Map.of(), java.util.Map.of("authorization", TOKEN.authorization()), "{}");
+
+        assertThat(request.toString())
+                .contains("POST /restart")
+                .contains("(redacted)")
+                .doesNotContain(TOKEN.authorization().substring("Bearer ".length()));
+    }
 }

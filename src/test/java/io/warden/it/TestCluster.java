@@ -71,6 +71,7 @@ final class TestCluster implements AutoCloseable {
                 basePort + 61,
                 basePort + 62);
         // As ./warden up does: the operator's token first, so every agent's config points at it.
+        LocalDeployment.prepareDirectory(options.dir().toAbsolutePath());
         io.warden.security.ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
