@@ -53,6 +53,18 @@ final class ClientStartup extends ChannelInboundHandlerAdapter {
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         router.metrics.accepted();
+        java.net.SocketAddress remote = ctx.channel().remoteAddress();
+        if (remote instanceof java.net.InetSocketAddress client
+                && !ClientRange.anyContains(router.config().allowedClients(), client.getAddress())) {
+            router.metrics.rejected();
+            router.refusedClient(client);
+            refuse(
+                    ctx,
+                    "28000",
+                    "connections from " + client.getAddress().getHostAddress() + " are not allowed by Warden router "
+                            + router.config().id() + " (allowed_clients)");
+            return;
+        }
         if (!router.admit(ctx.channel())) {
             router.metrics.rejected();
             refuse(

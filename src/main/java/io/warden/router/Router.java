@@ -448,6 +448,33 @@ public final class Router implements AutoCloseable {
         routing.changed();
     }
 
+    /** When a refused client was last logged, and how many were refused since without a line: a flood logs once a second. */
+    private final java.util.concurrent.atomic.AtomicLong refusedLoggedAtNanos =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    private final java.util.concurrent.atomic.AtomicLong refusedUnlogged = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * A client from an address {@code allowed_clients} does not list was refused: logged with its address (postgres
+     * only ever sees the router), at most once a second with the count of those refused in between.
+     */
+    void refusedClient(java.net.InetSocketAddress client) {
+        long now = clock.nanoTime();
+        long last = refusedLoggedAtNanos.get();
+        if (last != 0 && now - last < 1_000_000_000L) {
+            refusedUnlogged.incrementAndGet();
+            return;
+        }
+        if (refusedLoggedAtNanos.compareAndSet(last, now)) {
+            long more = refusedUnlogged.getAndSet(0);
+            LOG.warn("refused a client from " + client.getAddress().getHostAddress() + ":" + client.getPort()
+                    + " (not in allowed_clients " + config.allowedClients() + ")"
+                    + (more > 0 ? "; " + more + " more refused since the last such line" : ""));
+        } else {
+            refusedUnlogged.incrementAndGet();
+        }
+    }
+
     /** Counts a client connection against max_connections until it closes (see {@link Sessions#admit}). */
     boolean admit(Channel client) {
         return sessions.admit(client);

@@ -42,10 +42,12 @@ public record RouterConfig(
         Duration startupTimeout,
         Duration connectTimeout,
         Duration waitForNode,
-        String transport) {
+        String transport,
+        List<ClientRange> allowedClients) {
 
     public RouterConfig {
         etcd = List.copyOf(etcd);
+        allowedClients = List.copyOf(allowedClients);
         if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
             throw new IllegalArgumentException(
                     "ttl " + Units.format(ttl) + " must be a whole number of seconds, at least 2s:"
@@ -70,7 +72,8 @@ public record RouterConfig(
             String startupTimeout,
             String connectTimeout,
             String waitForNode,
-            String transport) {}
+            String transport,
+            List<String> allowedClients) {}
 
     public static RouterConfig load(Path file) {
         File raw;
@@ -116,11 +119,17 @@ public record RouterConfig(
                     Units.duration(orElse(raw.startupTimeout(), "10s")),
                     Units.duration(orElse(raw.connectTimeout(), "2s")),
                     Units.duration(orElse(raw.waitForNode(), "10s")),
-                    orElse(raw.transport(), "auto"));
+                    orElse(raw.transport(), "auto"),
+                    raw.allowedClients() == null
+                            ? ClientRange.EVERYONE
+                            : raw.allowedClients().stream()
+                                    .map(ClientRange::parse)
+                                    .toList());
         } catch (IllegalArgumentException e) {
             throw new WardenException(
                     "bad value in " + file + ": " + e.getMessage(),
-                    "use e.g. 3s, 500ms, 16MB; the ttl in whole seconds; transport is auto, io_uring or epoll");
+                    "use e.g. 3s, 500ms, 16MB; the ttl in whole seconds; transport is auto, io_uring or epoll;"
+                            + " allowed_clients lists address ranges such as 10.0.0.0/8");
         }
     }
 

@@ -78,7 +78,8 @@ final class RouterMetrics {
                 "client connections accepted (including those refused after)");
         rejected = counter(
                 "warden_router_connections_rejected_total",
-                "client connections refused: over max_connections, or a malformed first packet");
+                "client connections refused: from an address allowed_clients does not list, over max_connections, or"
+                        + " a malformed first packet");
         fencedSessions = counter(
                 "warden_router_fenced_sessions_total", "read-write sessions closed because the primary changed");
         dcsFences = counter(

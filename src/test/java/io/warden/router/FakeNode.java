@@ -30,6 +30,11 @@ final class FakeNode implements AutoCloseable {
         return listener.getLocalPort();
     }
 
+    /** Whether the router has opened a connection to this node (it accepts one). */
+    boolean connected() {
+        return connection != null;
+    }
+
     /** What arrived after the startup phase. */
     synchronized int bytesAfterStartup() {
         return received.size();

@@ -46,4 +46,20 @@ class RouterConfigTest {
     void aWholeSecondTtlIsTaken() throws IOException {
         assertThat(RouterConfig.load(file("4s")).ttl()).isEqualTo(Duration.ofSeconds(4));
     }
+
+    @Test
+    void allowedClientsAreParsedFromTheFileAndAWrongEntryIsRefusedWithItsFix() throws IOException {
+        Path listed = Files.writeString(
+                dir.resolve("listed.yaml"),
+                Files.readString(file("3s")) + "allowed_clients: [10.0.0.0/8, \"fd00::/8\"]\n");
+        Path wrong = Files.writeString(
+                dir.resolve("wrong.yaml"), Files.readString(file("3s")) + "allowed_clients: [10.0.0.1/8]\n");
+
+        assertThat(RouterConfig.load(listed).allowedClients())
+                .containsExactly(ClientRange.parse("10.0.0.0/8"), ClientRange.parse("fd00::/8"));
+        assertThat(RouterConfig.load(file("3s")).allowedClients()).isEqualTo(ClientRange.EVERYONE);
+        assertThatThrownBy(() -> RouterConfig.load(wrong))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("did you mean 10.0.0.0/8?");
+    }
 }

@@ -23,6 +23,11 @@ public final class RouterDriver {
      * (the tests hand the router a fake DCS), the file's defaults for everything else, the epoll transport.
      */
     static RouterConfig config(String id, Duration ttl) {
+        return config(id, ttl, ClientRange.EVERYONE);
+    }
+
+    /** As {@link #config(String, Duration)}, accepting clients only from {@code allowedClients}. */
+    static RouterConfig config(String id, Duration ttl, List<ClientRange> allowedClients) {
         return new RouterConfig(
                 id,
                 "fake",
@@ -38,7 +43,8 @@ public final class RouterDriver {
                 Duration.ofSeconds(10),
                 Duration.ofSeconds(2),
                 Duration.ofSeconds(10),
-                "epoll");
+                "epoll",
+                allowedClients);
     }
 
     /** One round of the topology thread at {@code now}; returns the nanoseconds until the next is due. */
