@@ -64,13 +64,28 @@ final class WardenConf {
 
     /** Writes the file with a primary's or a replica's parameters; standby.signal only with an upstream. Returns whether it changed. */
     boolean write(boolean primary, Optional<Upstream> upstream) {
-        return postgres.writeConfig(node, parameters(primary), upstream);
+        return postgres.writeConfig(node, parameters(primary), upstream, memberHosts());
     }
 
     /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */
     boolean writeStandby(boolean primaryParameters, Optional<Upstream> upstream) {
         return postgres.writeConfig(
-                new LocalServer(node.name(), node.host(), node.port(), true), parameters(primaryParameters), upstream);
+                new LocalServer(node.name(), node.host(), node.port(), true),
+                parameters(primaryParameters),
+                upstream,
+                memberHosts());
+    }
+
+    /**
+     * Where replication may come from (pg_hba.conf): the addresses of the members in the snapshot this cycle decides
+     * from, and this node's own. A member that joins is let in at the next cycle that writes the file; its clone's
+     * first attempt may be refused before that, and is tried again.
+     */
+    private java.util.Set<String> memberHosts() {
+        java.util.Set<String> hosts = new java.util.TreeSet<>();
+        current.get().members().values().forEach(m -> hosts.add(m.host()));
+        hosts.add(config.host());
+        return hosts;
     }
 
     /**

@@ -210,8 +210,12 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
-        return ctl.writeConfig(node, parameters, upstream);
+    public boolean writeConfig(
+            LocalServer node,
+            Map<String, String> parameters,
+            Optional<Upstream> upstream,
+            java.util.Set<String> memberHosts) {
+        return ctl.writeConfig(node, parameters, upstream, memberHosts);
     }
 
     @Override

@@ -41,6 +41,9 @@ public final class ParameterValidator {
             entry("listen_addresses", "the node's host comes from its agent config"),
             entry("data_directory", "the node's data_dir comes from its agent config"),
             entry("hba_file", "the agent writes pg_hba.conf in the data directory"),
+            entry(
+                    "password_encryption",
+                    "passwords are stored as scram-sha-256, the only password method pg_hba.conf accepts"),
             entry("ident_file", "the agent keeps pg_ident.conf in the data directory"),
             entry("config_file", "the agent keeps postgresql.conf in the data directory"),
             entry("primary_conninfo", "the agent points each replica at its upstream"),

@@ -35,8 +35,15 @@ public interface Postgres extends AutoCloseable {
 
     void initdb(String superuserPassword);
 
-    /** Writes the agent's config file and standby.signal; true when the file changed (a reload is then due). */
-    boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream);
+    /**
+     * Writes the agent's config file, pg_hba.conf (replication only from {@code memberHosts}) and standby.signal;
+     * true when a file changed (a reload is then due).
+     */
+    boolean writeConfig(
+            LocalServer node,
+            Map<String, String> parameters,
+            Optional<Upstream> upstream,
+            java.util.Set<String> memberHosts);
 
     /** Starts postgres and waits until it accepts connections. */
     Result start(Duration timeout);

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -154,7 +155,7 @@ public final class PostgresCtl {
             Files.deleteIfExists(pwFile);
             check(result, "initdb", "check the disk has space and " + dataDir + " is writable by the postgres user");
             Files.writeString(dataDir.resolve("pg_hba.conf"), """
-                    # Written by the Warden agent at bootstrap.
+                    # Written by the Warden agent at bootstrap; replaced by the managed one before postgres starts.
                     local   all          all                       peer
                     host    replication  replicator  0.0.0.0/0     scram-sha-256
                     host    all          all         0.0.0.0/0     scram-sha-256
@@ -212,7 +213,8 @@ public final class PostgresCtl {
      * this node is to follow one; creates or removes standby.signal to match. Returns whether the file changed
      * (a running postgres then needs a reload to see it).
      */
-    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(
+            LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream, Set<String> memberHosts) {
         Map<String, String> settings = new TreeMap<>();
         // Room for a thousand sessions through the routers (postgres's own default of 100 is a toy for a managed
         // service); the cluster's parameters override it.
@@ -241,6 +243,8 @@ public final class PostgresCtl {
         settings.put("hot_standby", "on");
         settings.put("wal_log_hints", "on");
         settings.put("recovery_target_timeline", "latest");
+        // Managed: a role given an md5 hash could not log in under the scram-sha-256 rules of pg_hba.conf anyway.
+        settings.put("password_encryption", "scram-sha-256");
         if (Files.exists(dataDir.resolve("server.crt")) && Files.exists(dataDir.resolve("server.key"))) {
             settings.put("ssl", "on");
         }
@@ -271,6 +275,7 @@ public final class PostgresCtl {
                         java.nio.file.StandardCopyOption.REPLACE_EXISTING,
                         java.nio.file.StandardCopyOption.ATOMIC_MOVE);
             }
+            changed |= replaceIfChanged(dataDir.resolve("pg_hba.conf"), hba(memberHosts));
             Path signal = dataDir.resolve("standby.signal");
             if (upstream.isPresent() || node.standby()) {
                 if (!Files.exists(signal)) {
@@ -287,6 +292,49 @@ public final class PostgresCtl {
                     "check free space and permissions of the data directory",
                     e);
         }
+    }
+
+    /**
+     * pg_hba.conf as the agent manages it (rewritten with warden.conf, so a change of members reaches a running
+     * postgres with the same reload): the local socket by peer, replication only from the cluster's members, every
+     * other connection by scram-sha-256; no trust, no md5. {@code memberHosts} are the members' addresses (or names,
+     * which postgres resolves).
+     */
+    static String hba(Set<String> memberHosts) {
+        StringBuilder text = new StringBuilder("""
+                # Written by the Warden agent; changes here are overwritten. Replication only from the members.
+                local   all          all                            peer
+                """);
+        for (String host : new java.util.TreeSet<>(memberHosts)) {
+            String address =
+                    LITERAL_IPV4.matcher(host).matches() ? host + "/32" : host.contains(":") ? host + "/128" : host;
+            text.append("host    replication  replicator  ")
+                    .append(String.format("%-18s", address))
+                    .append(" scram-sha-256\n");
+        }
+        text.append("host    all          all         0.0.0.0/0          scram-sha-256\n");
+        text.append("host    all          all         ::/0               scram-sha-256\n");
+        return text.toString();
+    }
+
+    private static final java.util.regex.Pattern LITERAL_IPV4 =
+            java.util.regex.Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}");
+
+    /** Replaces {@code target} atomically with {@code text}, owned by the postgres user, unless it holds it already. */
+    private boolean replaceIfChanged(Path target, String text) throws IOException {
+        if (Files.exists(target) && Files.readString(target).contentEquals(text)) {
+            return false;
+        }
+        Path temporary = target.resolveSibling(target.getFileName() + ".tmp");
+        Files.writeString(temporary, text);
+        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
+        chown(temporary);
+        Files.move(
+                temporary,
+                target,
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        return true;
     }
 
     /** The physical replication slot name for a member: postgres allows only [a-z0-9_]. */

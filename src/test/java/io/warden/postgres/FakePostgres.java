@@ -172,7 +172,10 @@ public final class FakePostgres implements Postgres {
 
     @Override
     public synchronized boolean writeConfig(
-            LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
+            LocalServer node,
+            Map<String, String> parameters,
+            Optional<Upstream> upstream,
+            java.util.Set<String> memberHosts) {
         boolean changed = !parameters.equals(Map.copyOf(settings)) || !this.upstream.equals(upstream);
         settings.clear();
         settings.putAll(parameters);

@@ -38,6 +38,7 @@ class ParameterValidatorTest {
             row("max_connections", "integer", null, "1", "262143", null, "postmaster"),
             row("max_wal_size", "integer", "MB", "2", "2147483647", null, "sighup"),
             row("password_encryption", "enum", null, null, null, "{md5,scram-sha-256}", "user"),
+            row("default_toast_compression", "enum", null, null, null, "{pglz,lz4}", "user"),
             row("port", "integer", null, "1", "65535", null, "postmaster"),
             row("random_page_cost", "real", null, "0", "1.79769e+308", null, "user"),
             row("recovery_target_time", "string", null, null, null, null, "postmaster"),
@@ -359,7 +360,7 @@ class ParameterValidatorTest {
             "wal_level, LOGICAL",
             "huge_pages, try",
             "synchronous_commit, remote_apply",
-            "password_encryption, SCRAM-SHA-256"
+            "default_toast_compression, LZ4"
         })
         void acceptsTheListedValuesInAnyCase(String name, String value) {
             accepts(name, value);
@@ -393,8 +394,8 @@ class ParameterValidatorTest {
         @Test
         void booleanSpellingsAreNotPrefixesAndNotForOtherEnums() {
             assertThat(refuses("synchronous_commit", "t")).contains("is not one of");
-            assertThat(refuses("password_encryption", "true"))
-                    .isEqualTo("password_encryption: \"true\" is not one of md5, scram-sha-256");
+            assertThat(refuses("default_toast_compression", "true"))
+                    .isEqualTo("default_toast_compression: \"true\" is not one of pglz, lz4");
         }
 
         @Test
@@ -504,6 +505,7 @@ class ParameterValidatorTest {
                     "cluster_name",
                     "wal_log_hints",
                     "ssl",
+                    "password_encryption",
                     "PORT",
                     "Hot_Standby"
                 })

@@ -33,7 +33,45 @@ class PostgresCtlConfigTest {
     private String written(Map<String, String> parameters) throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
         PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
-        ctl.writeConfig(NODE, parameters, Optional.empty());
+        ctl.writeConfig(NODE, parameters, Optional.empty(), java.util.Set.of("127.0.0.1"));
         return Files.readString(data.resolve(PostgresCtl.NODE_CONF));
+    }
+
+    @Test
+    void pgHbaLetsReplicationInOnlyFromTheMembersAndEverythingElseOnlyByScram() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
+
+        boolean first = ctl.writeConfig(
+                NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2", "10.1.2.2", "fd00::3", "db-3"));
+        String hba = Files.readString(data.resolve("pg_hba.conf"));
+
+        assertThat(first).isTrue();
+        assertThat(hba.lines().filter(l -> l.startsWith("host    replication")))
+                .containsExactly(
+                        "host    replication  replicator  10.1.1.2/32        scram-sha-256",
+                        "host    replication  replicator  10.1.2.2/32        scram-sha-256",
+                        "host    replication  replicator  db-3               scram-sha-256",
+                        "host    replication  replicator  fd00::3/128        scram-sha-256");
+        assertThat(hba.lines().filter(l -> !l.startsWith("#") && !l.isBlank()))
+                .allSatisfy(l -> assertThat(l).endsWith(l.startsWith("local") ? "peer" : "scram-sha-256"));
+        assertThat(hba).doesNotContain("trust").doesNotContain("md5");
+        assertThat(Files.readString(data.resolve(PostgresCtl.NODE_CONF)))
+                .contains("password_encryption = 'scram-sha-256'\n");
+    }
+
+    @Test
+    void aChangeOfMembersAloneRewritesPgHbaAndAsksForAReload() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
+        ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2"));
+
+        assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2")))
+                .as("nothing changed")
+                .isFalse();
+        assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2", "10.1.3.2")))
+                .as("a member joined")
+                .isTrue();
+        assertThat(Files.readString(data.resolve("pg_hba.conf"))).contains("10.1.3.2/32");
     }
 }

@@ -127,9 +127,13 @@ final class SimPostgres implements Postgres {
     }
 
     @Override
-    public boolean writeConfig(LocalServer node, Map<String, String> parameters, Optional<Upstream> upstream) {
+    public boolean writeConfig(
+            LocalServer node,
+            Map<String, String> parameters,
+            Optional<Upstream> upstream,
+            java.util.Set<String> memberHosts) {
         configuredUpstream = upstream;
-        return process.writeConfig(node, parameters, upstream);
+        return process.writeConfig(node, parameters, upstream, memberHosts);
     }
 
     @Override
