@@ -77,6 +77,7 @@ class SecurityIT {
                 Statement s = c.createStatement()) {
             s.execute("set password_encryption = 'md5'");
             s.execute("create role legacy login password 'legacy-password-1'");
+            s.execute("reset password_encryption");
             s.execute("create role modern login password 'modern-password-1'");
         }
         NodeHost node = cluster.node(primary);
