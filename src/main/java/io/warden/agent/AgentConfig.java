@@ -39,7 +39,8 @@ public record AgentConfig(
         String postgresUser,
         NodeTags tags,
         Map<String, String> parameters,
-        String apiTokenFile) {
+        String apiTokenFile,
+        String adminPasswordVerifier) {
 
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
@@ -114,6 +115,12 @@ public record AgentConfig(
                     "loop_wait " + loopWait + " is more than half of ttl " + ttlValue.toSeconds() + "s in " + file,
                     "a leader must be able to renew at least twice per ttl; lower loop_wait or raise ttl");
         }
+        if (adminPasswordVerifier != null && !adminPasswordVerifier.startsWith("SCRAM-SHA-256$")) {
+            throw new WardenException(
+                    "admin_password_verifier in " + file + " is not a SCRAM-SHA-256 verifier",
+                    "let ./warden up write it, or copy rolpassword of a role whose password is stored as"
+                            + " scram-sha-256 (never the plain password)");
+        }
         String watchdogMode = watchdog == null ? "required" : watchdog;
         if (!watchdogMode.equals("required") && !watchdogMode.equals("off")) {
             throw new WardenException(
@@ -139,7 +146,8 @@ public record AgentConfig(
                 postgresUser,
                 tags == null ? NodeTags.NONE : tags,
                 parameters == null ? Map.of() : Map.copyOf(parameters),
-                apiTokenFile);
+                apiTokenFile,
+                adminPasswordVerifier);
     }
 
     /**
@@ -210,6 +218,14 @@ public record AgentConfig(
      */
     public java.util.Optional<Path> apiTokenPath() {
         return java.util.Optional.ofNullable(apiTokenFile).map(Path::of);
+    }
+
+    /**
+     * The SCRAM verifier of the {@code admin} role's password, with which a bootstrap creates the role and its
+     * database; empty when not configured (then the cluster gets no admin role).
+     */
+    public java.util.Optional<String> adminVerifier() {
+        return java.util.Optional.ofNullable(adminPasswordVerifier);
     }
 
     public String apiUrl() {

@@ -91,6 +91,9 @@ final class Promotion {
             }
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
             postgres.createReplicationRole(config.replicationPassword());
+            if (config.adminVerifier().isPresent()) {
+                postgres.createAdmin(config.adminVerifier().get(), config.cluster());
+            }
             dcs.completeBootstrap(postgres.systemIdentifier());
             records.appendHistory(
                     new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));

@@ -12,9 +12,13 @@ import io.warden.dcs.EtcdDcs;
 import io.warden.postgres.Fence;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
+import io.warden.security.AdminPassword;
+import io.warden.security.ApiToken;
+import io.warden.security.Scram;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
@@ -23,6 +27,19 @@ import java.util.Optional;
  * and the integration tests reach a deployment's cluster through here, so the runtime never reads etcd itself.
  */
 public final class Deployments {
+
+    /**
+     * What ./warden up makes before any process starts, in the deployment directory it first checks: the operator's
+     * API token and the admin role's password, each owner-only. Returns what every node's config gets from them:
+     * the admin password only as its SCRAM verifier.
+     */
+    public static Map<String, String> prepareSecrets(Path dir) {
+        LocalDeployment.prepareDirectory(dir.toAbsolutePath());
+        ApiToken.ensure(LocalDeployment.apiTokenFile(dir));
+        String admin = AdminPassword.ensure(LocalDeployment.adminPasswordFile(dir));
+        return Map.of("admin_password_verifier", Scram.verifier(admin));
+    }
+
     private Deployments() {}
 
     /** Stops the deployment in {@code dir} (see {@link LocalDeployment#down}), the leader's agent last. */

@@ -33,7 +33,8 @@ import picocli.CommandLine.ScopeType;
             NodeCommands.Restart.class,
             NodeCommands.Reload.class,
             NodeCommands.Reinit.class,
-            HistoryCommand.class
+            HistoryCommand.class,
+            CredentialsCommand.class
         })
 public final class Main implements Runnable {
 

@@ -3,7 +3,7 @@ package io.warden.cli;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
-import io.warden.security.ApiToken;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -80,21 +80,21 @@ final class UpCommand implements Callable<Integer> {
             System.err.println(
                     "note: process isolation: nodes share loopback, so network partitions cannot be simulated");
         }
+        Path deployment = dir.resolve();
+        // The operator's token and the admin password, before any agent starts: each config points at them.
+        Map<String, String> secrets = Deployments.prepareSecrets(deployment);
         var options = new LocalDeployment.Options(
-                dir.resolve(),
+                deployment,
                 nodes,
                 basePort,
                 mode,
                 200 + (basePort / 100) % 50,
                 cluster,
-                Map.of(),
+                secrets,
                 readWritePort,
                 readOnlyPort);
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
-        // The operator's credential for the agents' APIs, before any agent starts: each config points at it.
-        LocalDeployment.prepareDirectory(options.dir().toAbsolutePath());
-        ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));

@@ -344,6 +344,21 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
+    public void createAdmin(String verifier, String database) throws SQLException {
+        if (!verifier.startsWith("SCRAM-SHA-256$")) {
+            throw new IllegalArgumentException("the admin password must reach postgres as a SCRAM verifier");
+        }
+        // No superuser, no role creation (before postgres 16 CREATEROLE can grant itself any non-superuser role,
+        // pg_execute_server_program included), no replication, no row-security bypass; reading and writing every
+        // table, monitoring and CHECKPOINT through the predefined roles.
+        sql.execute("CREATE ROLE admin WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
+                + " PASSWORD " + Sql.literal(verifier));
+        sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
+        // Its own database, named after the cluster; postgres stays the superuser's, the agents' maintenance one.
+        sql.execute("CREATE DATABASE " + Sql.identifier(database) + " OWNER admin");
+    }
+
+    @Override
     public Map<String, Boolean> physicalSlots() throws SQLException {
         Map<String, Boolean> slots = new HashMap<>();
         for (Map<String, Object> row :

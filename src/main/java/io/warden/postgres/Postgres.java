@@ -92,6 +92,12 @@ public interface Postgres extends AutoCloseable {
     /** Creates the role replicas connect as. */
     void createReplicationRole(String password) throws SQLException;
 
+    /**
+     * Creates the cluster's {@code admin} role, with the SCRAM {@code verifier} as its password, and the database
+     * {@code database} it owns; neither is a superuser's: see docs/security.md for what admin may do.
+     */
+    void createAdmin(String verifier, String database) throws SQLException;
+
     /** Physical replication slots by name, with whether a walsender uses each now. */
     Map<String, Boolean> physicalSlots() throws SQLException;
 

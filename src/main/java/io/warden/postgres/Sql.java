@@ -172,4 +172,12 @@ public final class Sql implements AutoCloseable {
     public static String literal(String value) {
         return "'" + value.replace("'", "''") + "'";
     }
+
+    /** Quotes an identifier (a database's name) for the statements that cannot take it as a parameter. */
+    public static String identifier(String name) {
+        if (name.indexOf('\0') >= 0) {
+            throw new IllegalArgumentException("an identifier cannot hold a NUL character");
+        }
+        return "\"" + name.replace("\"", "\"\"") + "\"";
+    }
 }

@@ -64,6 +64,11 @@ public final class LocalDeployment {
         return dir.toAbsolutePath().resolve("api-token");
     }
 
+    /** Where the deployment keeps the admin role's password (made by ./warden up, owner-only; warden credentials). */
+    public static Path adminPasswordFile(Path dir) {
+        return dir.toAbsolutePath().resolve("admin-password");
+    }
+
     public static DeploymentState up(Options options) {
         Path dir = options.dir().toAbsolutePath();
         preflight(options);

@@ -1,18 +1,10 @@
 package io.warden.security;
 
 import io.warden.common.WardenException;
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.PosixFilePermission;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
-import java.security.SecureRandom;
-import java.util.Base64;
-import java.util.EnumSet;
-import java.util.Set;
 
 /**
  * The operator's credential for the control plane: a bearer token, 32 random bytes in URL-safe base64, kept in a
@@ -24,14 +16,6 @@ public final class ApiToken {
     /** What {@link #generate} writes is 43 characters; anything much shorter was not made here. */
     private static final int MIN_LENGTH = 32;
 
-    private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
-            PosixFilePermission.GROUP_READ,
-            PosixFilePermission.GROUP_WRITE,
-            PosixFilePermission.GROUP_EXECUTE,
-            PosixFilePermission.OTHERS_READ,
-            PosixFilePermission.OTHERS_WRITE,
-            PosixFilePermission.OTHERS_EXECUTE);
-
     private final byte[] value;
 
     private ApiToken(String value) {
@@ -40,9 +24,7 @@ public final class ApiToken {
 
     /** A new random token. */
     public static ApiToken generate() {
-        byte[] random = new byte[BYTES];
-        new SecureRandom().nextBytes(random);
-        return new ApiToken(Base64.getUrlEncoder().withoutPadding().encodeToString(random));
+        return new ApiToken(SecretFile.random(BYTES));
     }
 
     /**
@@ -52,51 +34,12 @@ public final class ApiToken {
      * @throws WardenException when the file is missing, readable by its group or others, or holds no token
      */
     public static ApiToken read(Path file) {
-        try {
-            Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
-            if (permissions.stream().anyMatch(GROUP_OR_OTHERS::contains)) {
-                throw new WardenException(
-                        "the API token file " + file + " can be read or written by others ("
-                                + PosixFilePermissions.toString(permissions) + ")",
-                        "chmod 600 " + file + ", and replace the token if others may have read it");
-            }
-            String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
-            if (text.length() < MIN_LENGTH || !text.matches("[A-Za-z0-9_-]+")) {
-                throw new WardenException(
-                        "the API token file " + file + " holds no token (at least " + MIN_LENGTH
-                                + " characters of A-Z, a-z, 0-9, '-' and '_')",
-                        "write a new one with ./warden up, or put one there by hand (e.g. 32 random bytes in"
-                                + " URL-safe base64)");
-            }
-            return new ApiToken(text);
-        } catch (IOException e) {
-            throw new WardenException(
-                    "cannot read the API token file " + file + ": " + e.getMessage(),
-                    "check api_token_file, or run ./warden up to create it");
-        }
+        return new ApiToken(SecretFile.read(file, "the API token", MIN_LENGTH));
     }
 
     /** Writes this token to a new {@code file} that only its owner can read or write; an existing file is kept. */
     public void writeNew(Path file) {
-        try {
-            Files.createDirectories(file.toAbsolutePath().getParent());
-            // Created owner-only and written through the one channel that created it: no moment in which others
-            // could open it, and no second open by name that a swapped-in symlink could redirect.
-            try (var channel = Files.newByteChannel(
-                    file,
-                    EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
-                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
-                channel.write(java.nio.ByteBuffer.wrap(value));
-            } catch (IOException e) {
-                // An empty token file would stop every later start with "holds no token".
-                Files.deleteIfExists(file);
-                throw e;
-            }
-        } catch (IOException e) {
-            throw new WardenException(
-                    "cannot write the API token file " + file + ": " + e.getMessage(),
-                    "check that its directory is writable");
-        }
+        SecretFile.writeNew(file, "the API token", new String(value, StandardCharsets.US_ASCII));
     }
 
     /** The token in {@code file}, made (and written owner-only) first when there is none yet: what ./warden up does. */

@@ -37,6 +37,7 @@ public final class AgentDriver {
                 null,
                 NodeTags.NONE,
                 Map.of(),
+                null,
                 null);
     }
 

@@ -93,6 +93,104 @@ class SecurityIT {
         }
     }
 
+    /** A session as admin, straight to the primary's postgres, in the database admin owns. */
+    private static Connection asAdmin() throws SQLException {
+        NodeHost node = cluster.node(cluster.primary().name());
+        return login(
+                "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it?sslmode=disable",
+                "admin",
+                io.warden.security.AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir)));
+    }
+
+    /** The roles, their powers and memberships, read by the superuser: what no refused attempt may change. */
+    private static List<String> rolesAndMemberships() throws SQLException {
+        String primary = cluster.primary().name();
+        List<String> all = new java.util.ArrayList<>(cluster.queryColumn(
+                primary,
+                "select rolname || ' super=' || rolsuper || ' createrole=' || rolcreaterole || ' replication='"
+                        + " || rolreplication || ' bypassrls=' || rolbypassrls || ' login=' || rolcanlogin"
+                        + " from pg_roles order by 1",
+                row -> row.getString(1)));
+        all.addAll(cluster.queryColumn(
+                primary,
+                "select roleid::regrole || ' <- ' || member::regrole from pg_auth_members order by 1",
+                row -> row.getString(1)));
+        return all;
+    }
+
+    @Test
+    void adminLogsInToItsOwnDatabaseAndReadsAndWritesThereWithoutBeingASuperuser() throws Exception {
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("create table if not exists notes(id int primary key, body text)");
+            s.execute("insert into notes values (1, 'hello') on conflict do nothing");
+            try (var rs =
+                    s.executeQuery("select (select body from notes where id = 1), current_setting('is_superuser'),"
+                            + " pg_has_role('admin', 'pg_read_all_data', 'member'), current_database()")) {
+                rs.next();
+                assertThat(rs.getString(1)).isEqualTo("hello");
+                assertThat(rs.getString(2)).as("is_superuser").isEqualTo("off");
+                assertThat(rs.getBoolean(3)).as("member of pg_read_all_data").isTrue();
+                assertThat(rs.getString(4)).isEqualTo("it");
+            }
+        }
+    }
+
+    /** docs/security.md's attack table: each statement, run as admin, is refused for lack of privilege. */
+    static List<String> attacks() {
+        return List.of(
+                "alter role admin superuser",
+                "create role intruder superuser login",
+                "create role intruder login",
+                "alter role admin replication",
+                "alter role admin bypassrls",
+                "grant pg_execute_server_program to admin",
+                "grant pg_read_server_files to admin",
+                "grant pg_write_server_files to admin",
+                "grant pg_signal_backend to admin",
+                "copy notes(body) from program 'id'",
+                "copy notes(body) from '/etc/passwd'",
+                "copy notes to '/tmp/warden-notes'",
+                "select pg_read_file('postgresql.conf')",
+                "select pg_ls_dir('.')",
+                "alter system set work_mem = '1MB'",
+                "select lo_import('/etc/passwd')",
+                "set role postgres",
+                "set role replicator",
+                "set session authorization postgres",
+                "load 'auto_explain'",
+                "alter role replicator password 'taken-over-1'",
+                "drop role replicator",
+                "grant replicator to admin",
+                "alter role postgres nologin",
+                "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'walsender'",
+                "select pg_reload_conf()",
+                "create extension adminpack");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("attacks")
+    void asAdminThisIsRefusedForLackOfPrivilegeAndNoRoleChanges(String attack) throws Exception {
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("create table if not exists notes(id int primary key, body text)");
+        }
+        List<String> before = rolesAndMemberships();
+
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            assertThatThrownBy(() -> s.execute(attack))
+                    .as(attack)
+                    .isInstanceOfSatisfying(
+                            SQLException.class,
+                            e -> assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("42501"));
+        }
+
+        assertThat(rolesAndMemberships())
+                .as("roles and memberships after: " + attack)
+                .isEqualTo(before);
+    }
+
     private static Connection login(String url, String user, String password) throws SQLException {
         Properties props = new Properties();
         props.setProperty("user", user);

@@ -60,6 +60,9 @@ final class TestCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
+        // As ./warden up does: the operator's token and the admin password first, so every config points at them.
+        Map<String, String> nodeConfig = new java.util.HashMap<>(io.warden.cli.Deployments.prepareSecrets(dir));
+        nodeConfig.putAll(extraConfig);
         var options = new LocalDeployment.Options(
                 dir,
                 nodes,
@@ -67,12 +70,9 @@ final class TestCluster implements AutoCloseable {
                 isolation,
                 200 + (basePort / 100) % 50,
                 "it",
-                extraConfig,
+                nodeConfig,
                 basePort + 61,
                 basePort + 62);
-        // As ./warden up does: the operator's token first, so every agent's config points at it.
-        LocalDeployment.prepareDirectory(options.dir().toAbsolutePath());
-        io.warden.security.ApiToken.ensure(LocalDeployment.apiTokenFile(options.dir()));
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {

@@ -324,6 +324,11 @@ public final class FakePostgres implements Postgres {
     }
 
     @Override
+    public synchronized void createAdmin(String verifier, String database) {
+        record("create admin and database " + database);
+    }
+
+    @Override
     public synchronized void createReplicationRole(String password) {
         record("create replication role");
     }

@@ -48,7 +48,7 @@ class ApiTokenTest {
 
         assertThatThrownBy(() -> ApiToken.read(file))
                 .isInstanceOf(WardenException.class)
-                .hasMessageContaining("holds no token");
+                .hasMessageContaining("holds no secret");
     }
 
     @Test

@@ -250,6 +250,11 @@ final class SimPostgres implements Postgres {
     }
 
     @Override
+    public void createAdmin(String verifier, String database) {
+        process.createAdmin(verifier, database);
+    }
+
+    @Override
     public void createReplicationRole(String password) {
         process.createReplicationRole(password);
     }

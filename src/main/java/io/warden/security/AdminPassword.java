@@ -1,0 +1,29 @@
+package io.warden.security;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * The password of the cluster's {@code admin} role, the one the people who use the database log in with: made by
+ * ./warden up, kept owner-only in the deployment directory, shown by {@code warden credentials}, and handed to the
+ * agents only as its SCRAM verifier ({@link Scram}), so the plain password is in no config and no SQL text.
+ */
+public final class AdminPassword {
+    private static final String WHAT = "the admin password";
+    private static final int BYTES = 18;
+
+    private AdminPassword() {}
+
+    /** The password in {@code file}, made first when there is none yet. */
+    public static String ensure(Path file) {
+        if (!Files.exists(file)) {
+            SecretFile.writeNew(file, WHAT, SecretFile.random(BYTES));
+        }
+        return read(file);
+    }
+
+    /** @throws io.warden.common.WardenException when the file is missing, readable by others, or holds no password */
+    public static String read(Path file) {
+        return SecretFile.read(file, WHAT, 20);
+    }
+}

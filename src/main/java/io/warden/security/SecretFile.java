@@ -1,0 +1,90 @@
+package io.warden.security;
+
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.SecureRandom;
+import java.util.Base64;
+import java.util.EnumSet;
+import java.util.Set;
+
+/**
+ * A secret kept in a file only its owner may read or write: made at once owner-only and written through the channel
+ * that created it, read strictly (a file others can read is a leaked secret, refused rather than used). {@code what}
+ * names the secret in every message ("the API token").
+ */
+final class SecretFile {
+    private static final Set<PosixFilePermission> GROUP_OR_OTHERS = EnumSet.of(
+            PosixFilePermission.GROUP_READ,
+            PosixFilePermission.GROUP_WRITE,
+            PosixFilePermission.GROUP_EXECUTE,
+            PosixFilePermission.OTHERS_READ,
+            PosixFilePermission.OTHERS_WRITE,
+            PosixFilePermission.OTHERS_EXECUTE);
+
+    private SecretFile() {}
+
+    /** {@code bytes} random bytes in URL-safe base64 without padding: letters, digits, '-' and '_'. */
+    static String random(int bytes) {
+        byte[] random = new byte[bytes];
+        new SecureRandom().nextBytes(random);
+        return Base64.getUrlEncoder().withoutPadding().encodeToString(random);
+    }
+
+    /**
+     * The secret in {@code file}, stripped, at least {@code minLength} characters of A-Z, a-z, 0-9, '-' and '_'.
+     *
+     * @throws WardenException when the file is missing, readable or writable by others, or holds no such secret
+     */
+    static String read(Path file, String what, int minLength) {
+        try {
+            Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
+            if (permissions.stream().anyMatch(GROUP_OR_OTHERS::contains)) {
+                throw new WardenException(
+                        what + " file " + file + " can be read or written by others ("
+                                + PosixFilePermissions.toString(permissions) + ")",
+                        "chmod 600 " + file + ", and replace the secret if others may have read it");
+            }
+            String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
+            if (text.length() < minLength || !text.matches("[A-Za-z0-9_-]+")) {
+                throw new WardenException(
+                        what + " file " + file + " holds no secret (at least " + minLength
+                                + " characters of A-Z, a-z, 0-9, '-' and '_')",
+                        "write a new one with ./warden up (after removing this file), or put one there by hand");
+            }
+            return text;
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot read " + what + " file " + file + ": " + e.getMessage(),
+                    "check the path, or run ./warden up to create it");
+        }
+    }
+
+    /** Writes {@code secret} to a new owner-only {@code file}; fails if the file exists. */
+    static void writeNew(Path file, String what, String secret) {
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            // Created owner-only and written through the one channel that created it: no moment in which others
+            // could open it, and no second open by name that a swapped-in symlink could redirect.
+            try (var channel = Files.newByteChannel(
+                    file,
+                    EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")))) {
+                channel.write(java.nio.ByteBuffer.wrap(secret.getBytes(StandardCharsets.US_ASCII)));
+            } catch (IOException e) {
+                // An empty file would stop every later start with "holds no secret".
+                Files.deleteIfExists(file);
+                throw e;
+            }
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot write " + what + " file " + file + ": " + e.getMessage(),
+                    "check that its directory is writable");
+        }
+    }
+}
