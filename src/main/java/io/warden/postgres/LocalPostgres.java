@@ -27,6 +27,7 @@ public final class LocalPostgres implements Postgres {
     private final PostgresCtl ctl;
     private final Path dataDir;
     private final String superuserPassword;
+    private final int port;
     private final Sql sql;
     private final Sql apiSql;
 
@@ -34,6 +35,7 @@ public final class LocalPostgres implements Postgres {
         this.ctl = ctl;
         this.dataDir = ctl.dataDir();
         this.superuserPassword = superuserPassword;
+        this.port = port;
         this.sql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
         this.apiSql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
     }
@@ -356,6 +358,11 @@ public final class LocalPostgres implements Postgres {
         sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
         // Its own database, named after the cluster; postgres stays the superuser's, the agents' maintenance one.
         sql.execute("CREATE DATABASE " + Sql.identifier(database) + " OWNER admin");
+        try (Sql inDatabase = new Sql("127.0.0.1", port, database, "postgres", superuserPassword)) {
+            for (String statement : RoleFunctions.STATEMENTS) {
+                inDatabase.execute(statement);
+            }
+        }
     }
 
     @Override

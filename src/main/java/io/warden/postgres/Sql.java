@@ -25,7 +25,13 @@ public final class Sql implements AutoCloseable {
     private Connection connection;
 
     public Sql(String host, int port, String user, String password) {
-        this.url = "jdbc:postgresql://" + host + ":" + port + "/postgres";
+        this(host, port, "postgres", user, password);
+    }
+
+    /** A connection to {@code database} (the agents' own is postgres). */
+    public Sql(String host, int port, String database, String user, String password) {
+        this.url = "jdbc:postgresql://" + host + ":" + port + "/"
+                + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8);
         properties.setProperty("user", user);
         properties.setProperty("password", password);
         properties.setProperty("connectTimeout", "2");

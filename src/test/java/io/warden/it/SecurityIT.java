@@ -136,6 +136,41 @@ class SecurityIT {
         }
     }
 
+    @Test
+    void adminManagesRolesFromPsqlThroughWardensFunctionsAndGrantsThemWithPlainSql() throws Exception {
+        NodeHost node = cluster.node(cluster.primary().name());
+        String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it?sslmode=disable";
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("create table if not exists notes(id int primary key, body text)");
+            s.execute("insert into notes values (1, 'hello') on conflict do nothing");
+            s.execute("select warden.create_role('app', " + "'" + "app-password-1')");
+            s.execute("grant select on notes to app");
+        }
+        try (Connection app = login(url, "app", "app-password-1");
+                Statement s = app.createStatement();
+                var rs = s.executeQuery("select body from notes where id = 1")) {
+            rs.next();
+            assertThat(rs.getString(1)).isEqualTo("hello");
+            assertThatThrownBy(() -> s.execute("insert into notes values (2, 'no')"))
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("42501"));
+        }
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("select warden.set_password('app', 'app-password-2')");
+        }
+        try (Connection app = login(url, "app", "app-password-2")) {
+            assertThat(app.isValid(5)).as("the new password").isTrue();
+        }
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("revoke select on notes from app");
+            s.execute("select warden.drop_role('app')");
+        }
+        assertThat(rolesAndMemberships()).noneMatch(r -> r.startsWith("app "));
+    }
+
     /** docs/security.md's attack table: each statement, run as admin, is refused for lack of privilege. */
     static List<String> attacks() {
         return List.of(
@@ -165,7 +200,13 @@ class SecurityIT {
                 "alter role postgres nologin",
                 "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'walsender'",
                 "select pg_reload_conf()",
-                "create extension adminpack");
+                "create extension adminpack",
+                "select warden.create_role('pg_evil')",
+                "select warden.create_role('replicator')",
+                "select warden.create_role('x''; alter role admin superuser; --')",
+                "select warden.drop_role('replicator')",
+                "select warden.set_password('postgres', 'taken-over-2')",
+                "select warden.check_name('anything')");
     }
 
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
