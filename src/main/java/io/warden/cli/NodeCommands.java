@@ -73,11 +73,14 @@ final class NodeCommands {
         }
 
         private ClusterClient.Answer restartOne(ClusterClient client, String name) {
-            ClusterClient.Answer answer =
-                    client.node(client.member(name), "POST", "/restart", null, Duration.ofSeconds(130));
+            Member before = client.member(name);
+            ClusterClient.Answer answer = client.node(before, "POST", "/restart", null, Duration.ofSeconds(130));
             if (answer.ok()) {
+                // The record from before the restart still says streaming until the agent publishes again: only one
+                // naming the new postmaster says the restarted postgres runs.
                 client.await(
-                        c -> healthyReplica(c, name) || runningPrimary(c, name),
+                        c -> (healthyReplica(c, name) || runningPrimary(c, name))
+                                && c.members().get(name).postgresPid() != before.postgresPid(),
                         REJOIN_TIMEOUT,
                         name + " to run again");
             }
