@@ -105,7 +105,7 @@ final class UpCommand implements Callable<Integer> {
         }
         System.out.println("cluster '" + cluster + "' is healthy:");
         ListCommand.print(state, false);
-        System.out.println("\nconnect: psql '" + UriCommand.uri(state, false) + "'");
+        System.out.println("\nconnect: psql '" + UriCommand.uri(deployment, state, false) + "'");
         if (detach) {
             System.out.println("stop with: ./warden down --dir " + options.dir());
             return 0;

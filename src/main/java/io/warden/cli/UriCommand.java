@@ -1,8 +1,12 @@
 package io.warden.cli;
 
 import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import io.warden.security.AdminPassword;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
@@ -12,7 +16,8 @@ import picocli.CommandLine.Option;
 @Command(
         name = "uri",
         description =
-                "Print a libpq URI (with credentials) through both routers: to the primary, or with --read-only to the least busy replica.")
+                "Print a libpq URI as the admin role (with its password) through both routers: to the primary, or with"
+                        + " --read-only to the least busy replica.")
 final class UriCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
@@ -25,19 +30,32 @@ final class UriCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        System.out.println(uri(DeploymentState.read(dir.resolve()), readOnly));
+        System.out.println(uri(dir.resolve(), DeploymentState.read(dir.resolve()), readOnly));
         return 0;
     }
 
     /**
-     * Both routers, so libpq moves to the second when the first is lost. The read-write port only ever reaches the
-     * primary; target_session_attrs=read-write also protects a client during a switch of primary.
+     * As the {@code admin} role, in the database it owns, through both routers, so libpq moves to the second when the
+     * first is lost. The read-write port only ever reaches the primary; target_session_attrs=read-write also protects
+     * a client during a switch of primary. Warden's own roles are never handed out: only a deployment made before the
+     * admin role existed (no admin-password file) still gets the superuser's URI, with a warning.
      */
-    static String uri(DeploymentState state, boolean readOnly) {
+    static String uri(Path deployment, DeploymentState state, boolean readOnly) {
         String hosts = state.routers().stream()
                 .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
                 .collect(Collectors.joining(","));
-        return "postgresql://postgres:" + URLEncoder.encode(state.superuserPassword(), StandardCharsets.UTF_8) + "@"
-                + hosts + "/postgres?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
+        String query = "?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
+        Path adminFile = LocalDeployment.adminPasswordFile(deployment);
+        if (!Files.exists(adminFile)) {
+            System.err.println("warning: this deployment has no admin role (made before it existed): the URI is the"
+                    + " superuser's; a deployment made by ./warden up from now on gets one");
+            return "postgresql://postgres:" + encode(state.superuserPassword()) + "@" + hosts + "/postgres" + query;
+        }
+        return "postgresql://admin:" + encode(AdminPassword.read(adminFile)) + "@" + hosts + "/"
+                + encode(state.cluster()) + query;
+    }
+
+    private static String encode(String text) {
+        return URLEncoder.encode(text, StandardCharsets.UTF_8);
     }
 }

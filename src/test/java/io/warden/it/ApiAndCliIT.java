@@ -450,7 +450,7 @@ class ApiAndCliIT {
 
     @Test
     @Order(11)
-    void uriConnectsPsqlThroughTheRoutersToThePrimaryAndWithReadOnlyToAReplica() {
+    void uriConnectsPsqlAsAdminThroughTheRoutersToThePrimaryAndWithReadOnlyToAReplica() {
         String primary = cluster.primary().name();
 
         TestCluster.CliRun readWrite = cluster.warden("uri");
@@ -464,16 +464,22 @@ class ApiAndCliIT {
             assertThat(writeUri).contains(router.host() + ":" + router.readWritePort());
             assertThat(readUri).contains(router.host() + ":" + router.readOnlyPort());
         }
-        assertThat(writeUri).startsWith("postgresql://postgres:").contains("target_session_attrs=read-write");
+        assertThat(writeUri)
+                .startsWith("postgresql://admin:")
+                .contains("/it?")
+                .contains("target_session_attrs=read-write");
 
-        String sql = "select pg_is_in_recovery(), current_setting('cluster_name')";
+        String sql = "select pg_is_in_recovery(), current_setting('cluster_name'), current_user, current_database(),"
+                + " current_setting('is_superuser')";
         Processes.Result toPrimary = psql(writeUri, sql);
         Processes.Result toReplica = psql(readUri, sql);
-        assertThat(toPrimary.output().strip()).as(toPrimary.output()).isEqualTo("f|" + primary);
+        assertThat(toPrimary.output().strip()).as(toPrimary.output()).isEqualTo("f|" + primary + "|admin|it|off");
         assertThat(toReplica.output().strip())
                 .as(toReplica.output())
                 .startsWith("t|")
-                .isIn(cluster.replicas().stream().map(r -> "t|" + r.name()).toList());
+                .isIn(cluster.replicas().stream()
+                        .map(r -> "t|" + r.name() + "|admin|it|off")
+                        .toList());
     }
 
     @Test
