@@ -215,7 +215,12 @@ final class NodeCommands {
                 }
                 ClusterClient.Answer answer = client.node(m, "POST", "/reinitialize", null, Duration.ofMinutes(31));
                 if (answer.ok()) {
-                    client.await(c -> healthyReplica(c, node), REJOIN_TIMEOUT, node + " to stream again");
+                    // As for a restart: the record from before the rebuild still says streaming.
+                    client.await(
+                            c -> healthyReplica(c, node)
+                                    && c.members().get(node).postgresPid() != m.postgresPid(),
+                            REJOIN_TIMEOUT,
+                            node + " to stream again");
                 }
                 return json.print(answer);
             }
