@@ -3,12 +3,9 @@ package io.warden.cli;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
-import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -31,16 +28,10 @@ final class CredentialsCommand implements Callable<Integer> {
                             + " role existed",
                     "a cluster bootstrapped by ./warden up from now on gets one");
         }
-        String password = AdminPassword.read(file);
-        String hosts = state.routers().stream()
-                .map(r -> r.host() + ":" + r.readWritePort())
-                .collect(Collectors.joining(","));
         System.out.println("user:     admin");
-        System.out.println("password: " + password);
+        System.out.println("password: " + AdminPassword.read(file));
         System.out.println("database: " + state.cluster());
-        System.out.println("uri:      postgresql://admin:" + URLEncoder.encode(password, StandardCharsets.UTF_8) + "@"
-                + hosts + "/" + URLEncoder.encode(state.cluster(), StandardCharsets.UTF_8)
-                + "?connect_timeout=2&target_session_attrs=read-write");
+        System.out.println("uri:      " + UriCommand.uri(deployment, state, false));
         return 0;
     }
 }

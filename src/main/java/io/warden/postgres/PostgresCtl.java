@@ -261,20 +261,9 @@ public final class PostgresCtl {
         settings.forEach((k, v) ->
                 text.append(k).append(" = '").append(v.replace("'", "''")).append("'\n"));
         try {
-            Path target = dataDir.resolve(NODE_CONF);
-            boolean changed = !Files.exists(target) || !Files.readString(target).contentEquals(text);
             // Replaced atomically: a postmaster starting or reloading must never read a half-written file (it
             // would fall back to port 5432 and no upstream).
-            if (changed) {
-                Path temporary = dataDir.resolve(NODE_CONF + ".tmp");
-                Files.writeString(temporary, text);
-                chown(temporary);
-                Files.move(
-                        temporary,
-                        target,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
-            }
+            boolean changed = replaceIfChanged(dataDir.resolve(NODE_CONF), text.toString());
             changed |= replaceIfChanged(dataDir.resolve("pg_hba.conf"), hba(memberHosts));
             Path signal = dataDir.resolve("standby.signal");
             if (upstream.isPresent() || node.standby()) {
