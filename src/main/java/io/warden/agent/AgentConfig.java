@@ -40,7 +40,8 @@ public record AgentConfig(
         NodeTags tags,
         Map<String, String> parameters,
         String apiTokenFile,
-        String adminPasswordVerifier) {
+        String adminPasswordVerifier,
+        String tlsDir) {
 
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
@@ -121,6 +122,16 @@ public record AgentConfig(
                     "let ./warden up write it, or copy rolpassword of a role whose password is stored as"
                             + " scram-sha-256 (never the plain password)");
         }
+        if (tlsDir != null) {
+            for (String needed : List.of("ca.crt", "server.crt", "server.key")) {
+                if (!Files.isRegularFile(Path.of(tlsDir, needed))) {
+                    throw new WardenException(
+                            "tls_dir " + tlsDir + " in " + file + " has no " + needed,
+                            "let ./warden up issue the node's certificates there, or remove tls_dir to run"
+                                    + " postgres without TLS");
+                }
+            }
+        }
         String watchdogMode = watchdog == null ? "required" : watchdog;
         if (!watchdogMode.equals("required") && !watchdogMode.equals("off")) {
             throw new WardenException(
@@ -147,7 +158,8 @@ public record AgentConfig(
                 tags == null ? NodeTags.NONE : tags,
                 parameters == null ? Map.of() : Map.copyOf(parameters),
                 apiTokenFile,
-                adminPasswordVerifier);
+                adminPasswordVerifier,
+                tlsDir);
     }
 
     /**
@@ -226,6 +238,14 @@ public record AgentConfig(
      */
     public java.util.Optional<String> adminVerifier() {
         return java.util.Optional.ofNullable(adminPasswordVerifier);
+    }
+
+    /**
+     * The node's TLS directory: the deployment CA's certificate, the node's own key and certificate (issued by
+     * ./warden up, which holds the CA key). Empty when not configured: postgres then runs without TLS.
+     */
+    public java.util.Optional<Path> tlsPath() {
+        return java.util.Optional.ofNullable(tlsDir).map(Path::of);
     }
 
     public String apiUrl() {

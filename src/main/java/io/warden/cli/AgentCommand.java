@@ -53,7 +53,8 @@ final class AgentCommand implements Callable<Integer> {
     static Agent wire(AgentConfig node) {
         String osUser = node.postgresUser() != null ? node.postgresUser() : (Processes.isRoot() ? "postgres" : null);
         LocalPostgres.checkDataDirectory(node.dataPath(), osUser);
-        PostgresCtl ctl = new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser);
+        PostgresCtl ctl =
+                new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser, node.tlsPath());
         // Each DCS request gets a third of the ttl (at least 500 ms): several fit before a lease runs out.
         EtcdDcs dcs = new EtcdDcs(
                 node.etcd(),

@@ -12,11 +12,15 @@ import io.warden.dcs.EtcdDcs;
 import io.warden.postgres.Fence;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.NodeIdentity;
 import io.warden.security.AdminPassword;
 import io.warden.security.ApiToken;
+import io.warden.security.CertificateAuthority;
+import io.warden.security.NodeCertificates;
 import io.warden.security.Scram;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -41,6 +45,25 @@ public final class Deployments {
     }
 
     private Deployments() {}
+
+    /**
+     * The deployment's certificate authority (made with its key owner-only on first use) as the runtime sees it:
+     * each node's TLS directory gets the CA's certificate and the node's own key and certificate, issued or renewed
+     * when due ({@link NodeCertificates#ensure}). When running as root the key belongs to the postgres user.
+     */
+    public static NodeIdentity nodeIdentity(Path dir) {
+        CertificateAuthority ca = CertificateAuthority.ensure(
+                LocalDeployment.caKeyFile(dir),
+                LocalDeployment.caCertificateFile(dir),
+                dir.toAbsolutePath().getFileName().toString(),
+                Instant.now());
+        Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
+        return (node, names, nodeDir) -> {
+            Path tls = nodeDir.resolve("tls");
+            NodeCertificates.ensure(ca, node, names, tls, keyOwner, Instant.now());
+            return Map.of("tls_dir", tls.toString());
+        };
+    }
 
     /** Stops the deployment in {@code dir} (see {@link LocalDeployment#down}), the leader's agent last. */
     public static void down(Path dir, boolean purge) {

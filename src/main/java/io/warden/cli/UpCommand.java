@@ -92,7 +92,8 @@ final class UpCommand implements Callable<Integer> {
                 cluster,
                 secrets,
                 readWritePort,
-                readOnlyPort);
+                readOnlyPort,
+                Deployments.nodeIdentity(deployment));
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);

@@ -45,6 +45,12 @@ final class UriCommand implements Callable<Integer> {
                 .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
                 .collect(Collectors.joining(","));
         String query = "?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
+        Path ca = LocalDeployment.caCertificateFile(deployment);
+        if (Files.exists(ca)) {
+            // The client checks that the node a router hands it to holds a certificate from this deployment's CA
+            // naming the router's address: nobody in between can pose as the database.
+            query += "&sslmode=verify-full&sslrootcert=" + encode(ca.toString());
+        }
         Path adminFile = LocalDeployment.adminPasswordFile(deployment);
         if (!Files.exists(adminFile)) {
             System.err.println("warning: this deployment has no admin role (made before it existed): the URI is the"

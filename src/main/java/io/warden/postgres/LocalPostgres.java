@@ -36,8 +36,8 @@ public final class LocalPostgres implements Postgres {
         this.dataDir = ctl.dataDir();
         this.superuserPassword = superuserPassword;
         this.port = port;
-        this.sql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
-        this.apiSql = new Sql("127.0.0.1", port, "postgres", superuserPassword);
+        this.sql = new Sql("127.0.0.1", port, "postgres", superuserPassword, ctl.caFile());
+        this.apiSql = new Sql("127.0.0.1", port, "postgres", superuserPassword, ctl.caFile());
     }
 
     /**
@@ -358,7 +358,7 @@ public final class LocalPostgres implements Postgres {
         sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
         // Its own database, named after the cluster; postgres stays the superuser's, the agents' maintenance one.
         sql.execute("CREATE DATABASE " + Sql.identifier(database) + " OWNER admin");
-        try (Sql inDatabase = new Sql("127.0.0.1", port, database, "postgres", superuserPassword)) {
+        try (Sql inDatabase = new Sql("127.0.0.1", port, database, "postgres", superuserPassword, ctl.caFile())) {
             for (String statement : RoleFunctions.STATEMENTS) {
                 inDatabase.execute(statement);
             }
@@ -442,7 +442,7 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public void checkpointOn(Upstream leader) throws SQLException {
-        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
+        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword, ctl.caFile())) {
             leaderSql.execute("CHECKPOINT");
         }
     }
@@ -450,7 +450,7 @@ public final class LocalPostgres implements Postgres {
     @Override
     public WalCheck walGone(Upstream leader, Lsn resumeAt) throws SQLException {
         Optional<String> refused = WalRefusals.lastRefused(ctl.logFile());
-        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword)) {
+        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword, ctl.caFile())) {
             // WAL file names end in the segment number as fixed-width hex, so they compare as text across
             // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
             Map<String, Object> row = leaderSql

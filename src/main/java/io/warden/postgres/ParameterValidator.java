@@ -50,8 +50,19 @@ public final class ParameterValidator {
             entry("primary_slot_name", "the agent gives each replica its own slot"),
             entry("synchronous_standby_names", "Warden picks the synchronous standbys; set synchronous_mode instead"),
             entry("hot_standby", "replicas must accept connections for the agent and the routers"),
-            entry("ssl_cert_file", "replace server.crt in the data directory instead"),
-            entry("ssl_key_file", "replace server.key in the data directory instead"),
+            entry("ssl_cert_file", "the agent serves the node's certificate from its tls_dir (./warden up issues it)"),
+            entry("ssl_key_file", "the agent serves the node's key from its tls_dir (./warden up issues it)"),
+            entry("ssl_ca_file", "the agent trusts the deployment's CA, kept in the node's tls_dir"),
+            entry("ssl_crl_file", "certificates are short-lived and re-issued by the deployment's CA"),
+            entry("ssl_crl_dir", "certificates are short-lived and re-issued by the deployment's CA"),
+            entry(
+                    "ssl_passphrase_command",
+                    "runs a shell command as the postgres user; the node's key needs no passphrase"),
+            entry(
+                    "archive_command",
+                    "runs a shell command as the postgres user, so whoever may change the cluster config would run"
+                            + " programs on every node; WAL archiving is not offered yet"),
+            entry("archive_library", "loads a library into postgres; WAL archiving is not offered yet"),
             entry("unix_socket_directories", "the agent puts the socket in its work_dir"),
             entry("restore_command", "replicas are fed by streaming from their upstream, set up by the agent"),
             entry("cluster_name", "the agent names each node's processes after its member name"),

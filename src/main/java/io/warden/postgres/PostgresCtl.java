@@ -34,15 +34,26 @@ public final class PostgresCtl {
     private final Path dataDir;
     private final Path workDir;
     private final String osUser;
+    private final Optional<Path> tlsDir;
+    /** The server certificate postgres was last configured with, to reload when the operator renews it. */
+    private String servedCertificate = "";
 
     /**
      * @param osUser the OS user to run postgres as, or null to run as the current user
+     * @param tlsDir the node's TLS directory (the CA's certificate, the node's key and certificate), or empty for a
+     *     postgres without TLS
      */
-    public PostgresCtl(Path binDir, Path dataDir, Path workDir, String osUser) {
+    public PostgresCtl(Path binDir, Path dataDir, Path workDir, String osUser, Optional<Path> tlsDir) {
         this.binDir = binDir;
         this.dataDir = dataDir;
         this.workDir = workDir;
         this.osUser = osUser;
+        this.tlsDir = tlsDir;
+    }
+
+    /** The CA certificate this node verifies every peer with, when it has TLS. */
+    public Optional<Path> caFile() {
+        return tlsDir.map(d -> d.resolve("ca.crt"));
     }
 
     public Path dataDir() {
@@ -160,7 +171,6 @@ public final class PostgresCtl {
                     host    replication  replicator  0.0.0.0/0     scram-sha-256
                     host    all          all         0.0.0.0/0     scram-sha-256
                     """);
-            createCertificate();
             Files.writeString(
                     dataDir.resolve("postgresql.conf"),
                     "\n# Node-specific settings owned by the Warden agent.\ninclude_if_exists = '" + NODE_CONF + "'\n",
@@ -171,41 +181,6 @@ public final class PostgresCtl {
                     "check free space and permissions; the half-made data directory is removed and the bootstrap tried again",
                     e);
         }
-    }
-
-    /**
-     * A self-signed certificate for the cluster, so clients can use TLS (sslmode=require) from the start; replicas
-     * get it with the rest of the data directory. Operators replace server.crt/server.key with their own.
-     */
-    private void createCertificate() throws IOException {
-        Path key = dataDir.resolve("server.key");
-        Path crt = dataDir.resolve("server.crt");
-        Result result = Processes.run(
-                List.of(
-                        "openssl",
-                        "req",
-                        "-new",
-                        "-x509",
-                        "-days",
-                        "3650",
-                        "-nodes",
-                        "-subj",
-                        "/CN=warden",
-                        "-newkey",
-                        "rsa:2048",
-                        "-keyout",
-                        key.toString(),
-                        "-out",
-                        crt.toString()),
-                Duration.ofSeconds(60));
-        if (!result.ok()) {
-            // TLS is then off (warden.conf enables it only when the files exist); everything else works.
-            LOG.warn("no TLS certificate: openssl failed: " + result.tail());
-            return;
-        }
-        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-        chown(key);
-        chown(crt);
     }
 
     /**
@@ -234,6 +209,8 @@ public final class PostgresCtl {
         // and is re-cloned (RECLONE in HaDecider), and on postgres 15 the re-cloned replica streaming through the
         // lost slot makes it reserve WAL again. Smaller volumes (or larger ones) set it in the cluster's parameters.
         settings.put("max_slot_wal_keep_size", "10GB");
+        // Postgres 15's own default; an operator may raise it to TLSv1.3.
+        settings.put("ssl_min_protocol_version", "TLSv1.2");
         settings.putAll(parameters);
         // From here on: what Warden needs and manages (ParameterValidator refuses these names).
         settings.put("listen_addresses", node.host().equals("127.0.0.1") ? "127.0.0.1" : "127.0.0.1," + node.host());
@@ -245,12 +222,17 @@ public final class PostgresCtl {
         settings.put("recovery_target_timeline", "latest");
         // Managed: a role given an md5 hash could not log in under the scram-sha-256 rules of pg_hba.conf anyway.
         settings.put("password_encryption", "scram-sha-256");
-        if (Files.exists(dataDir.resolve("server.crt")) && Files.exists(dataDir.resolve("server.key"))) {
+        tlsDir.ifPresent(tls -> {
+            // Served from the node's TLS directory, outside the data directory that pg_basebackup and pg_rewind
+            // copy to other nodes; ssl_ca_file lets postgres verify the client certificates the same CA issues.
             settings.put("ssl", "on");
-        }
+            settings.put("ssl_cert_file", tls.resolve("server.crt").toString());
+            settings.put("ssl_key_file", tls.resolve("server.key").toString());
+            settings.put("ssl_ca_file", tls.resolve("ca.crt").toString());
+        });
         upstream.ifPresentOrElse(
                 u -> {
-                    settings.put("primary_conninfo", u.conninfo(node.name(), passFile()));
+                    settings.put("primary_conninfo", conninfo(u, "replicator", node.name()));
                     settings.put("primary_slot_name", slotName(node.name()));
                 },
                 () -> {
@@ -264,7 +246,8 @@ public final class PostgresCtl {
             // Replaced atomically: a postmaster starting or reloading must never read a half-written file (it
             // would fall back to port 5432 and no upstream).
             boolean changed = replaceIfChanged(dataDir.resolve(NODE_CONF), text.toString());
-            changed |= replaceIfChanged(dataDir.resolve("pg_hba.conf"), hba(memberHosts));
+            changed |= replaceIfChanged(dataDir.resolve("pg_hba.conf"), hba(memberHosts, tlsDir.isPresent()));
+            changed |= takeRenewedCertificate();
             Path signal = dataDir.resolve("standby.signal");
             if (upstream.isPresent() || node.standby()) {
                 if (!Files.exists(signal)) {
@@ -284,26 +267,75 @@ public final class PostgresCtl {
     }
 
     /**
+     * Whether the node's certificate changed since postgres was last configured with it (the operator renewed
+     * it): then the key is handed to the postgres user again, which must own it (postgres refuses a key others can
+     * read), and the caller's reload makes postgres serve the new pair to new connections.
+     */
+    private boolean takeRenewedCertificate() throws IOException {
+        if (tlsDir.isEmpty()) {
+            return false;
+        }
+        Path certificate = tlsDir.get().resolve("server.crt");
+        Path key = tlsDir.get().resolve("server.key");
+        if (!Files.exists(certificate) || !Files.exists(key)) {
+            throw new WardenException(
+                    "the node's certificate or key is missing in " + tlsDir.get(),
+                    "run ./warden up (or warden certificates --renew) to issue it; postgres keeps serving the"
+                            + " pair it has");
+        }
+        String current = Files.readString(certificate);
+        if (current.equals(servedCertificate)) {
+            return false;
+        }
+        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
+        chown(key);
+        servedCertificate = current;
+        return true;
+    }
+
+    /**
      * pg_hba.conf as the agent manages it (rewritten with warden.conf, so a change of members reaches a running
      * postgres with the same reload): the local socket by peer, replication only from the cluster's members, every
-     * other connection by scram-sha-256; no trust, no md5. {@code memberHosts} are the members' addresses (or names,
-     * which postgres resolves).
+     * other connection by scram-sha-256; no trust, no md5. With TLS ({@code tls}) every network connection must
+     * use it: the rules are {@code hostssl}, and one without TLS is rejected by name. {@code memberHosts} are the
+     * members' addresses (or names, which postgres resolves).
      */
-    static String hba(Set<String> memberHosts) {
+    static String hba(Set<String> memberHosts, boolean tls) {
+        String host = tls ? "hostssl" : "host   ";
         StringBuilder text = new StringBuilder("""
                 # Written by the Warden agent; changes here are overwritten. Replication only from the members.
-                local   all          all                            peer
+                local     all          all                            peer
                 """);
-        for (String host : new java.util.TreeSet<>(memberHosts)) {
-            String address =
-                    LITERAL_IPV4.matcher(host).matches() ? host + "/32" : host.contains(":") ? host + "/128" : host;
-            text.append("host    replication  replicator  ")
+        if (tls) {
+            text.append("hostnossl all          all         0.0.0.0/0          reject\n");
+            text.append("hostnossl all          all         ::/0               reject\n");
+            text.append("hostnossl replication  all         0.0.0.0/0          reject\n");
+            text.append("hostnossl replication  all         ::/0               reject\n");
+        }
+        for (String member : new java.util.TreeSet<>(memberHosts)) {
+            String address = LITERAL_IPV4.matcher(member).matches()
+                    ? member + "/32"
+                    : member.contains(":") ? member + "/128" : member;
+            text.append(host)
+                    .append("   replication  replicator  ")
                     .append(String.format("%-18s", address))
                     .append(" scram-sha-256\n");
         }
-        text.append("host    all          all         0.0.0.0/0          scram-sha-256\n");
-        text.append("host    all          all         ::/0               scram-sha-256\n");
+        text.append(host).append("   all          all         0.0.0.0/0          scram-sha-256\n");
+        text.append(host).append("   all          all         ::/0               scram-sha-256\n");
         return text.toString();
+    }
+
+    /**
+     * A libpq connection string to {@code upstream} as {@code user}, with the passwords file; with TLS the
+     * connection verifies the upstream's certificate against the deployment's CA and its address
+     * ({@code verify-full}), so a replica streams only from a node the CA vouches for.
+     */
+    String conninfo(Upstream upstream, String user, String applicationName) {
+        String tls =
+                caFile().map(ca -> " sslmode=verify-full sslrootcert=" + ca).orElse("");
+        return "host=" + upstream.host() + " port=" + upstream.port() + " user=" + user + " application_name="
+                + applicationName + " connect_timeout=3 passfile=" + passFile() + tls;
     }
 
     private static final java.util.regex.Pattern LITERAL_IPV4 =
@@ -452,13 +484,12 @@ public final class PostgresCtl {
                 "-c",
                 "fast",
                 "-d",
-                upstream.conninfo("warden_clone_" + slotName(name), passFile()));
+                conninfo(upstream, "replicator", "warden_clone_" + slotName(name)));
     }
 
     /** Rewinds this (stopped) data directory onto the new primary's timeline. */
     public Result rewind(Upstream upstream, Duration timeout) {
-        String source = "host=" + upstream.host() + " port=" + upstream.port()
-                + " user=postgres dbname=postgres connect_timeout=3 passfile=" + passFile();
+        String source = conninfo(upstream, "postgres", "warden_rewind") + " dbname=postgres";
         awaitOldPostmasterReaped();
         return run(timeout, "pg_rewind", "-D", dataDir.toString(), "--source-server=" + source);
     }
@@ -513,11 +544,6 @@ public final class PostgresCtl {
 
     /** The primary a replica streams from. */
     public record Upstream(String host, int port) {
-        String conninfo(String applicationName, Path passFile) {
-            return "host=" + host + " port=" + port + " user=replicator application_name=" + applicationName
-                    + " connect_timeout=3 passfile=" + passFile;
-        }
-
         @Override
         public String toString() {
             return host + ":" + port;

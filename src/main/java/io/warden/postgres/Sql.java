@@ -1,6 +1,7 @@
 package io.warden.postgres;
 
 import io.warden.cluster.Lsn;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
@@ -24,12 +25,15 @@ public final class Sql implements AutoCloseable {
     private final Properties properties = new Properties();
     private Connection connection;
 
-    public Sql(String host, int port, String user, String password) {
-        this(host, port, "postgres", user, password);
+    public Sql(String host, int port, String user, String password, Optional<Path> caFile) {
+        this(host, port, "postgres", user, password, caFile);
     }
 
-    /** A connection to {@code database} (the agents' own is postgres). */
-    public Sql(String host, int port, String database, String user, String password) {
+    /**
+     * A connection to {@code database} (the agents' own is postgres). With the deployment's {@code caFile} it uses
+     * TLS and verifies the server's certificate and address ({@code verify-full}); without, no TLS.
+     */
+    public Sql(String host, int port, String database, String user, String password, Optional<Path> caFile) {
         this.url = "jdbc:postgresql://" + host + ":" + port + "/"
                 + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8);
         properties.setProperty("user", user);
@@ -37,7 +41,14 @@ public final class Sql implements AutoCloseable {
         properties.setProperty("connectTimeout", "2");
         properties.setProperty("socketTimeout", "5");
         properties.setProperty("ApplicationName", "warden-agent");
-        properties.setProperty("sslmode", "disable");
+        caFile.ifPresentOrElse(
+                ca -> {
+                    properties.setProperty("sslmode", "verify-full");
+                    properties.setProperty("sslrootcert", ca.toString());
+                    // No client certificate: pgjdbc would otherwise look for one in ~/.postgresql.
+                    properties.setProperty("sslcert", "");
+                },
+                () -> properties.setProperty("sslmode", "disable"));
     }
 
     /** Rows of a query, each a column-name to value map, in order. */

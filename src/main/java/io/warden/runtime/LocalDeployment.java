@@ -32,6 +32,9 @@ import java.util.function.Function;
 public final class LocalDeployment {
     public static final String POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
 
+    /** Two active routers, each on its own loopback address. */
+    private static final int ROUTERS = 2;
+
     /** How {@code up} should build the deployment. */
     public record Options(
             Path dir,
@@ -42,7 +45,8 @@ public final class LocalDeployment {
             String cluster,
             Map<String, String> extraNodeConfig,
             int readWritePort,
-            int readOnlyPort) {
+            int readOnlyPort,
+            NodeIdentity identity) {
         public Options {
             if (nodes < 1 || nodes > 9) {
                 throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
@@ -62,6 +66,18 @@ public final class LocalDeployment {
      */
     public static Path apiTokenFile(Path dir) {
         return dir.toAbsolutePath().resolve("api-token");
+    }
+
+    /**
+     * The deployment CA's certificate, which clients verify the nodes with ({@code sslrootcert}); readable by all.
+     */
+    public static Path caCertificateFile(Path dir) {
+        return dir.toAbsolutePath().resolve("ca.crt");
+    }
+
+    /** The deployment CA's key: the operator's alone, never on a node. */
+    public static Path caKeyFile(Path dir) {
+        return dir.toAbsolutePath().resolve("ca/ca.key");
     }
 
     /** Where the deployment keeps the admin role's password (made by ./warden up, owner-only; warden credentials). */
@@ -115,7 +131,7 @@ public final class LocalDeployment {
                 nodes.add(startNode(options, dir, state, i));
                 state.write(dir);
             }
-            for (int i = 1; i <= 2; i++) {
+            for (int i = 1; i <= ROUTERS; i++) {
                 routers.add(startRouter(options, dir, i));
                 state.write(dir);
             }
@@ -281,6 +297,33 @@ public final class LocalDeployment {
         }
     }
 
+    /**
+     * What clients may reach a node as, so its certificate names them all: its own address, the loopback its agent
+     * connects to, and every router's address (a client verifying the node through a router checks the router's).
+     */
+    public static List<String> certificateNames(String nodeHost) {
+        java.util.Set<String> names = new java.util.TreeSet<>(List.of(nodeHost, "127.0.0.1"));
+        for (int i = 1; i <= ROUTERS; i++) {
+            names.add(routerHost(i));
+        }
+        return List.copyOf(names);
+    }
+
+    /** Appends to a kept config file the lines of {@code entries} whose keys it does not have yet. */
+    private static void appendMissing(Path configFile, Map<String, ?> entries) throws IOException {
+        List<String> lines = Files.readAllLines(configFile);
+        StringBuilder added = new StringBuilder();
+        entries.forEach((key, value) -> {
+            if (lines.stream().noneMatch(l -> l.startsWith(key + ":"))) {
+                yamlLine(added, key, value);
+            }
+        });
+        if (!added.isEmpty()) {
+            String text = Files.readString(configFile);
+            Files.writeString(configFile, (text.isEmpty() || text.endsWith("\n") ? text : text + "\n") + added);
+        }
+    }
+
     /** Appends {@code key: value} as one line of a YAML config file. */
     private static void yamlLine(StringBuilder yaml, String key, Object value) {
         yaml.append(key).append(": ").append(value).append('\n');
@@ -325,17 +368,21 @@ public final class LocalDeployment {
         options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
         try {
             Files.createDirectories(nodeDir);
+            Map<String, String> identity = options.identity().issue(name, certificateNames(host), nodeDir);
+            identity.forEach((k, v) -> yamlLine(yaml, k, v));
             if (!Files.exists(configFile)) {
                 Files.writeString(configFile, yaml);
                 Files.setPosixFilePermissions(
                         configFile, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-            } else if (Files.exists(apiTokenFile(dir))
-                    && Files.readAllLines(configFile).stream().noneMatch(l -> l.startsWith("api_token_file:"))) {
-                // A config kept from before the token existed: without this line its agent would accept no change.
-                StringBuilder line = new StringBuilder();
-                yamlLine(line, "api_token_file", apiTokenFile(dir));
-                String text = Files.readString(configFile);
-                Files.writeString(configFile, (text.isEmpty() || text.endsWith("\n") ? text : text + "\n") + line);
+            } else {
+                // A config kept from before the token or the certificates existed: without these lines its agent
+                // would accept no change, or serve no TLS.
+                Map<String, Object> missing = new java.util.LinkedHashMap<>();
+                if (Files.exists(apiTokenFile(dir))) {
+                    missing.put("api_token_file", apiTokenFile(dir));
+                }
+                missing.putAll(identity);
+                appendMissing(configFile, missing);
             }
         } catch (IOException e) {
             throw new WardenException(
@@ -414,9 +461,13 @@ public final class LocalDeployment {
      * Router {@code i} listens on its own loopback address (127.0.0.i) on both client ports, so clients can list
      * both routers in a multi-host URI and keep working when one is lost.
      */
+    private static String routerHost(int index) {
+        return "127.0.0." + index;
+    }
+
     private static DeploymentState.RouterProcess startRouter(Options options, Path dir, int index) {
         String id = "router-" + index;
-        String host = "127.0.0." + index;
+        String host = routerHost(index);
         int apiPort = options.basePort() + 50 + index;
         Path routerDir = dir.resolve("routers/" + id);
         Path configFile = routerDir.resolve("config.yml");

@@ -42,6 +42,22 @@ final class SecretFile {
      * @throws WardenException when the file is missing, readable or writable by others, or holds no such secret
      */
     static String read(Path file, String what, int minLength) {
+        String text = readOwnerOnly(file, what).strip();
+        if (text.length() < minLength || !text.matches("[A-Za-z0-9_-]+")) {
+            throw new WardenException(
+                    what + " file " + file + " holds no secret (at least " + minLength
+                            + " characters of A-Z, a-z, 0-9, '-' and '_')",
+                    "write a new one with ./warden up (after removing this file), or put one there by hand");
+        }
+        return text;
+    }
+
+    /**
+     * The text of {@code file}, which only its owner may read or write (a key in PEM form, say).
+     *
+     * @throws WardenException when the file is missing or readable or writable by others
+     */
+    static String readOwnerOnly(Path file, String what) {
         try {
             Set<PosixFilePermission> permissions = Files.getPosixFilePermissions(file);
             if (permissions.stream().anyMatch(GROUP_OR_OTHERS::contains)) {
@@ -50,14 +66,7 @@ final class SecretFile {
                                 + PosixFilePermissions.toString(permissions) + ")",
                         "chmod 600 " + file + ", and replace the secret if others may have read it");
             }
-            String text = Files.readString(file, StandardCharsets.US_ASCII).strip();
-            if (text.length() < minLength || !text.matches("[A-Za-z0-9_-]+")) {
-                throw new WardenException(
-                        what + " file " + file + " holds no secret (at least " + minLength
-                                + " characters of A-Z, a-z, 0-9, '-' and '_')",
-                        "write a new one with ./warden up (after removing this file), or put one there by hand");
-            }
-            return text;
+            return Files.readString(file, StandardCharsets.US_ASCII);
         } catch (IOException e) {
             throw new WardenException(
                     "cannot read " + what + " file " + file + ": " + e.getMessage(),
@@ -85,6 +94,57 @@ final class SecretFile {
             throw new WardenException(
                     "cannot write " + what + " file " + file + ": " + e.getMessage(),
                     "check that its directory is writable");
+        }
+    }
+
+    /**
+     * Replaces {@code file} atomically with {@code content}: owner-only when {@code secret}, readable by all
+     * otherwise (a certificate). The new content is written to a sibling created with those permissions, then
+     * moved over the old file, so a reader sees the old file or the new one, never half of either.
+     */
+    static void replace(Path file, String content, boolean secret) {
+        replace(file, content.getBytes(StandardCharsets.US_ASCII), secret, java.util.Optional.empty());
+    }
+
+    /** As {@link #replace(Path, String, boolean)}, the new file owned by {@code owner} (an OS user) when given. */
+    static void replace(Path file, byte[] content, boolean secret, java.util.Optional<String> owner) {
+        Path temporary = file.resolveSibling(file.getFileName() + ".new");
+        try {
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Files.deleteIfExists(temporary);
+            try (var channel = Files.newByteChannel(
+                    temporary,
+                    EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
+                    PosixFilePermissions.asFileAttribute(
+                            PosixFilePermissions.fromString(secret ? "rw-------" : "rw-r--r--")))) {
+                channel.write(java.nio.ByteBuffer.wrap(content));
+            }
+            if (!secret) {
+                // A umask of 077 would otherwise keep the postgres user from reading the CA's certificate.
+                Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-r--r--"));
+            }
+            if (owner.isPresent()) {
+                Files.setOwner(
+                        temporary,
+                        temporary
+                                .getFileSystem()
+                                .getUserPrincipalLookupService()
+                                .lookupPrincipalByName(owner.get()));
+            }
+            Files.move(
+                    temporary,
+                    file,
+                    java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+                    java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            try {
+                Files.deleteIfExists(temporary);
+            } catch (IOException ignored) {
+                // The next replace removes it first.
+            }
+            throw new WardenException(
+                    "cannot write " + file + ": " + e.getMessage(),
+                    "check that its directory is writable and has space");
         }
     }
 }

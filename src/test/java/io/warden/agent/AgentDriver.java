@@ -38,6 +38,7 @@ public final class AgentDriver {
                 NodeTags.NONE,
                 Map.of(),
                 null,
+                null,
                 null);
     }
 

@@ -32,6 +32,7 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Issue #3: two active routers, 5432-style read-write and 5433-style read-only ports, through pgjdbc and psql. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -166,25 +167,43 @@ class RouterIT {
 
     @Test
     @Order(4)
-    void tlsWithSslmodeRequireWorksEndToEndThroughBothPorts() throws Exception {
+    void verifyFullWithTheDeploymentsCaWorksThroughBothRoutersAndBothPortsWithPgjdbcAndPsql() throws Exception {
         for (int i = 1; i <= 2; i++) {
             for (boolean readOnly : new boolean[] {false, true}) {
-                Properties require = cluster.superuserLogin();
-                require.setProperty("sslmode", "require");
-                try (Connection c = DriverManager.getConnection(url(readOnly, router(i)), require)) {
+                try (Connection c = DriverManager.getConnection(url(readOnly, router(i)), cluster.superuserLogin())) {
                     assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
                             .isEqualTo("t");
+                    assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo(readOnly ? "t" : "f");
                 }
                 var psql = psql(
-                        "host=" + router(i).host() + " port="
-                                + (readOnly
-                                        ? router(i).readOnlyPort()
-                                        : router(i).readWritePort())
-                                + " user=postgres dbname=postgres sslmode=require",
+                        conninfo(router(i), readOnly) + " sslmode=verify-full sslrootcert=" + cluster.caFile(),
                         "select ssl from pg_stat_ssl where pid = pg_backend_pid()");
-                assertThat(psql.output().strip()).isEqualTo("t");
+                assertThat(psql.output().strip()).as(psql.output()).isEqualTo("t");
             }
         }
+    }
+
+    @Test
+    @Order(4)
+    void aClientThatTrustsAnotherCaRefusesTheNodeThroughTheRouter(@TempDir java.nio.file.Path other) throws Exception {
+        io.warden.security.CertificateAuthority.ensure(
+                other.resolve("ca.key"), other.resolve("ca.crt"), "another", java.time.Instant.now());
+        Properties strangers = cluster.superuserLogin();
+        strangers.setProperty("sslrootcert", other.resolve("ca.crt").toString());
+
+        assertThatThrownBy(() -> DriverManager.getConnection(url(false, router(1)), strangers)
+                        .close())
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("SSL error");
+        var psql = psql(
+                conninfo(router(2), true) + " sslmode=verify-full sslrootcert=" + other.resolve("ca.crt"), "select 1");
+        assertThat(psql.ok()).isFalse();
+        assertThat(psql.output()).contains("certificate verify failed");
+    }
+
+    private static String conninfo(RouterProcess router, boolean readOnly) {
+        return "host=" + router.host() + " port=" + (readOnly ? router.readOnlyPort() : router.readWritePort())
+                + " user=postgres dbname=postgres";
     }
 
     /** Router {@code r}'s count of open client connections, the figure max_connections is checked against. */
@@ -677,9 +696,7 @@ class RouterIT {
                             java.nio.file.Files.readString(log))
                     .isEqualTo("epoll");
             for (boolean readOnly : new boolean[] {false, true}) {
-                Properties require = cluster.superuserLogin();
-                require.setProperty("sslmode", "require");
-                try (Connection c = DriverManager.getConnection(url(readOnly, relaunched), require)) {
+                try (Connection c = DriverManager.getConnection(url(readOnly, relaunched), cluster.superuserLogin())) {
                     assertThat(scalar(c, "select ssl from pg_stat_ssl where pid = pg_backend_pid()"))
                             .isEqualTo("t");
                     assertThat(scalar(c, "select pg_is_in_recovery()")).isEqualTo(readOnly ? "t" : "f");

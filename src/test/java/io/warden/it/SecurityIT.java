@@ -7,6 +7,9 @@ import static org.awaitility.Awaitility.await;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
+import io.warden.security.CertificateAuthority;
+import io.warden.security.NodeCertificates;
+import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -15,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -34,15 +38,70 @@ class SecurityIT {
     }
 
     @Test
-    void everyNodesPgHbaAcceptsOnlyScramOverTcpAndPeerOnItsSocket() throws Exception {
+    void everyNodesPgHbaAcceptsOnlyScramOverTlsPeerOnItsSocketAndRejectsTheRest() throws Exception {
         for (NodeHost node : cluster.state().nodes()) {
             List<String> methods = cluster.queryColumn(
                     node.name(),
                     "select distinct auth_method || case when error is null then '' else ' ' || error end"
                             + " from pg_hba_file_rules order by 1",
                     row -> row.getString(1));
-            assertThat(methods).as(node.name()).isSubsetOf("peer", "scram-sha-256");
+            assertThat(methods).as(node.name()).isSubsetOf("peer", "scram-sha-256", "reject");
         }
+    }
+
+    @Test
+    void aConnectionWithoutTlsIsRefusedByEveryNode() throws Exception {
+        for (NodeHost node : cluster.state().nodes()) {
+            Properties plain = new Properties();
+            plain.setProperty("user", "postgres");
+            plain.setProperty("password", cluster.state().superuserPassword());
+            plain.setProperty("sslmode", "disable");
+            plain.setProperty("connectTimeout", "5");
+            String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres";
+
+            assertThatThrownBy(() -> DriverManager.getConnection(url, plain).close())
+                    .as(node.name())
+                    .isInstanceOf(SQLException.class)
+                    .hasMessageContaining("pg_hba.conf rejects connection")
+                    .hasMessageContaining("no encryption");
+            try (Connection verified = login(url.replace("/postgres", "/it"), "admin", adminPassword())) {
+                assertThat(verified.isValid(5))
+                        .as(node.name() + " over verified TLS")
+                        .isTrue();
+            }
+        }
+    }
+
+    @Test
+    void everyNodeServesACertificateOfItsOwnFromTheDeploymentsCaWithTheKeyOutsideItsDataDirectory() throws Exception {
+        java.security.cert.X509Certificate ca = CertificateAuthority.readCertificate(cluster.caFile());
+        Set<String> keys = new java.util.HashSet<>();
+        for (NodeHost node : cluster.state().nodes()) {
+            String certificateFile = cluster.queryColumn(node.name(), "show ssl_cert_file", r -> r.getString(1))
+                    .getFirst();
+            String dataDirectory = cluster.queryColumn(node.name(), "show data_directory", r -> r.getString(1))
+                    .getFirst();
+            assertThat(certificateFile).doesNotStartWith(dataDirectory);
+            java.security.cert.X509Certificate served = CertificateAuthority.readCertificate(Path.of(certificateFile));
+            served.verify(ca.getPublicKey());
+            assertThat(NodeCertificates.alternativeNames(served))
+                    .as(node.name() + " is named by its own address and both routers'")
+                    .contains(node.host(), "127.0.0.1", "127.0.0.2")
+                    .noneMatch(name -> name.contains("*"));
+            keys.add(java.util.HexFormat.of().formatHex(served.getPublicKey().getEncoded()));
+        }
+        assertThat(keys).as("one key per node").hasSize(cluster.state().nodes().size());
+    }
+
+    @Test
+    void theCaKeyIsNotReadableByThePostgresOsUser() {
+        Path key = LocalDeployment.caKeyFile(cluster.dir);
+        assertThat(key).exists();
+        Processes.Result read = Processes.run(
+                List.of("runuser", "-u", "postgres", "--", "cat", key.toString()), Duration.ofSeconds(10));
+
+        assertThat(read.ok()).as(read.output()).isFalse();
+        assertThat(read.output()).contains("Permission denied");
     }
 
     @Test
@@ -54,7 +113,8 @@ class SecurityIT {
                 List.of(
                         LocalDeployment.POSTGRES_BIN + "/psql",
                         "host=" + target.host() + " port=" + target.port()
-                                + " user=replicator dbname=replication replication=true sslmode=disable"
+                                + " user=replicator dbname=replication replication=true sslmode=verify-full"
+                                + " sslrootcert=" + cluster.caFile()
                                 + " connect_timeout=5",
                         "-c",
                         "IDENTIFY_SYSTEM"),
@@ -81,7 +141,7 @@ class SecurityIT {
             s.execute("create role modern login password 'modern-password-1'");
         }
         NodeHost node = cluster.node(primary);
-        String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres?sslmode=disable";
+        String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres";
 
         assertThatThrownBy(() -> login(url, "legacy", "legacy-password-1"))
                 .isInstanceOf(SQLException.class)
@@ -93,11 +153,15 @@ class SecurityIT {
         }
     }
 
+    private static String adminPassword() {
+        return io.warden.security.AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir));
+    }
+
     /** A session as admin, straight to the primary's postgres, in the database admin owns. */
     private static Connection asAdmin() throws SQLException {
         NodeHost node = cluster.node(cluster.primary().name());
         return login(
-                "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it?sslmode=disable",
+                "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it",
                 "admin",
                 io.warden.security.AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir)));
     }
@@ -139,7 +203,7 @@ class SecurityIT {
     @Test
     void adminManagesRolesFromPsqlThroughWardensFunctionsAndGrantsThemWithPlainSql() throws Exception {
         NodeHost node = cluster.node(cluster.primary().name());
-        String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it?sslmode=disable";
+        String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it";
         try (Connection admin = asAdmin();
                 Statement s = admin.createStatement()) {
             s.execute("create table if not exists notes(id int primary key, body text)");
@@ -233,7 +297,7 @@ class SecurityIT {
     }
 
     private static Connection login(String url, String user, String password) throws SQLException {
-        Properties props = new Properties();
+        Properties props = cluster.verifiedTls();
         props.setProperty("user", user);
         props.setProperty("password", password);
         props.setProperty("connectTimeout", "5");

@@ -72,7 +72,8 @@ final class TestCluster implements AutoCloseable {
                 "it",
                 nodeConfig,
                 basePort + 61,
-                basePort + 62);
+                basePort + 62,
+                Deployments.nodeIdentity(dir));
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {
@@ -230,13 +231,29 @@ final class TestCluster implements AutoCloseable {
         return DriverManager.getConnection(url, props);
     }
 
-    /** pgjdbc properties to log in as the superuser without TLS; a caller adds the timeouts it needs. */
+    /**
+     * pgjdbc properties to log in as the superuser over TLS, verifying the node's certificate against the
+     * deployment's CA as every client must; a caller adds the timeouts it needs.
+     */
     Properties superuserLogin() {
-        Properties props = new Properties();
+        Properties props = verifiedTls();
         props.setProperty("user", "postgres");
         props.setProperty("password", state.superuserPassword());
-        props.setProperty("sslmode", "disable");
         return props;
+    }
+
+    /** pgjdbc properties for TLS with {@code verify-full} against the deployment's CA (no client certificate). */
+    Properties verifiedTls() {
+        Properties props = new Properties();
+        props.setProperty("sslmode", "verify-full");
+        props.setProperty("sslrootcert", caFile().toString());
+        props.setProperty("sslcert", "");
+        return props;
+    }
+
+    /** The deployment CA's certificate, as ./warden uri hands it to clients. */
+    Path caFile() {
+        return LocalDeployment.caCertificateFile(dir);
     }
 
     long queryLong(String node, String sql) throws SQLException {

@@ -10,7 +10,11 @@ class BaseBackupCommandTest {
     @Test
     void aCloneConnectsUnderAnApplicationNameOfItsOwnSoItCanNeverSatisfyTheSynchronousStandbyList() {
         PostgresCtl ctl = new PostgresCtl(
-                Path.of("/usr/lib/postgresql/15/bin"), Path.of("/data/node-2"), Path.of("/work/node-2"), null);
+                Path.of("/usr/lib/postgresql/15/bin"),
+                Path.of("/data/node-2"),
+                Path.of("/work/node-2"),
+                null,
+                java.util.Optional.empty());
 
         String command = String.join(" ", ctl.baseBackupCommand(new Upstream("10.0.0.1", 5432), "node-2"));
 

@@ -6,6 +6,7 @@ import io.warden.postgres.PostgresCtl.LocalServer;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -32,7 +33,8 @@ class PostgresCtlConfigTest {
 
     private String written(Map<String, String> parameters) throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
-        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
+        PostgresCtl ctl =
+                new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null, java.util.Optional.empty());
         ctl.writeConfig(NODE, parameters, Optional.empty(), java.util.Set.of("127.0.0.1"));
         return Files.readString(data.resolve(PostgresCtl.NODE_CONF));
     }
@@ -40,30 +42,94 @@ class PostgresCtlConfigTest {
     @Test
     void pgHbaLetsReplicationInOnlyFromTheMembersAndEverythingElseOnlyByScram() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
-        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
+        PostgresCtl ctl =
+                new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null, java.util.Optional.empty());
 
         boolean first = ctl.writeConfig(
                 NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2", "10.1.2.2", "fd00::3", "db-3"));
-        String hba = Files.readString(data.resolve("pg_hba.conf"));
+        List<List<String>> rules = rules(data);
 
         assertThat(first).isTrue();
-        assertThat(hba.lines().filter(l -> l.startsWith("host    replication")))
+        assertThat(rules.stream().filter(r -> r.get(1).equals("replication")))
                 .containsExactly(
-                        "host    replication  replicator  10.1.1.2/32        scram-sha-256",
-                        "host    replication  replicator  10.1.2.2/32        scram-sha-256",
-                        "host    replication  replicator  db-3               scram-sha-256",
-                        "host    replication  replicator  fd00::3/128        scram-sha-256");
-        assertThat(hba.lines().filter(l -> !l.startsWith("#") && !l.isBlank()))
-                .allSatisfy(l -> assertThat(l).endsWith(l.startsWith("local") ? "peer" : "scram-sha-256"));
-        assertThat(hba).doesNotContain("trust").doesNotContain("md5");
+                        List.of("host", "replication", "replicator", "10.1.1.2/32", "scram-sha-256"),
+                        List.of("host", "replication", "replicator", "10.1.2.2/32", "scram-sha-256"),
+                        List.of("host", "replication", "replicator", "db-3", "scram-sha-256"),
+                        List.of("host", "replication", "replicator", "fd00::3/128", "scram-sha-256"));
+        assertThat(rules)
+                .allSatisfy(r ->
+                        assertThat(r.getLast()).isEqualTo(r.getFirst().equals("local") ? "peer" : "scram-sha-256"));
+        assertThat(Files.readString(data.resolve("pg_hba.conf")))
+                .doesNotContain("trust")
+                .doesNotContain("md5");
         assertThat(Files.readString(data.resolve(PostgresCtl.NODE_CONF)))
-                .contains("password_encryption = 'scram-sha-256'\n");
+                .contains("password_encryption = 'scram-sha-256'\n")
+                .doesNotContain("ssl = ");
+    }
+
+    @Test
+    void withTheNodesCertificatesEveryNetworkRuleNeedsTlsAndAConnectionWithoutItIsRejected() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path tls = tlsDir();
+        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null, Optional.of(tls));
+
+        ctl.writeConfig(
+                NODE, Map.of(), Optional.of(new PostgresCtl.Upstream("10.1.2.2", 5432)), java.util.Set.of("10.1.1.2"));
+        List<List<String>> rules = rules(data);
+
+        assertThat(rules.stream().filter(r -> !r.getFirst().equals("local")))
+                .allSatisfy(r -> assertThat(r.getFirst()).isIn("hostssl", "hostnossl"))
+                .filteredOn(r -> r.getFirst().equals("hostnossl"))
+                .extracting(List::getLast)
+                .containsOnly("reject")
+                .hasSize(4);
+        assertThat(rules).contains(List.of("hostssl", "replication", "replicator", "10.1.1.2/32", "scram-sha-256"));
+        assertThat(Files.readString(data.resolve(PostgresCtl.NODE_CONF)))
+                .contains("ssl = 'on'\n")
+                .contains("ssl_cert_file = '" + tls.resolve("server.crt") + "'\n")
+                .contains("ssl_key_file = '" + tls.resolve("server.key") + "'\n")
+                .contains("sslmode=verify-full sslrootcert=" + tls.resolve("ca.crt"));
+    }
+
+    @Test
+    void aRenewedCertificateAsksForAReloadSoPostgresServesIt() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("data"));
+        Path tls = tlsDir();
+        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null, Optional.of(tls));
+        ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2"));
+        assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2")))
+                .isFalse();
+
+        Files.writeString(tls.resolve("server.crt"), "renewed");
+
+        assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2")))
+                .isTrue();
+        assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2")))
+                .isFalse();
+    }
+
+    private Path tlsDir() throws IOException {
+        Path tls = Files.createDirectories(dir.resolve("tls"));
+        for (String file : List.of("ca.crt", "server.crt", "server.key")) {
+            Files.writeString(tls.resolve(file), file);
+        }
+        return tls;
+    }
+
+    /** pg_hba.conf's rules, each as its fields. */
+    private static List<List<String>> rules(Path data) throws IOException {
+        return Files.readString(data.resolve("pg_hba.conf"))
+                .lines()
+                .filter(l -> !l.startsWith("#") && !l.isBlank())
+                .map(l -> List.of(l.strip().split("\\s+")))
+                .toList();
     }
 
     @Test
     void aChangeOfMembersAloneRewritesPgHbaAndAsksForAReload() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
-        PostgresCtl ctl = new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null);
+        PostgresCtl ctl =
+                new PostgresCtl(dir.resolve("bin"), data, dir.resolve("work"), null, java.util.Optional.empty());
         ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2"));
 
         assertThat(ctl.writeConfig(NODE, Map.of(), Optional.empty(), java.util.Set.of("10.1.1.2")))

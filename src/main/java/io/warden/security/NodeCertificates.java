@@ -1,0 +1,127 @@
+package io.warden.security;
+
+import io.warden.security.CertificateAuthority.Issued;
+import io.warden.security.CertificateAuthority.Purpose;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.CertificateParsingException;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
+
+/**
+ * A node's TLS directory, kept outside its data directory (pg_basebackup and pg_rewind copy that to other nodes):
+ * the CA's certificate, which every connection the node makes verifies its peer with, and the node's own key and
+ * certificate, which postgres serves. Issued by the operator's side, which holds the CA key; a node never sees it.
+ */
+public final class NodeCertificates {
+    public static final String CA = "ca.crt";
+    public static final String SERVER_CERTIFICATE = "server.crt";
+    public static final String SERVER_KEY = "server.key";
+
+    private NodeCertificates() {}
+
+    /**
+     * Issues the node's certificate into {@code tlsDir} when {@link #renewal} says it is due, and writes the CA's
+     * certificate there; returns why it issued one, or empty when the present one stays. {@code names} are what
+     * clients may reach the node as: its own address and every router's (clients verify the node through them).
+     * The key is owner-only, owned by {@code keyOwner} when given (the OS user that runs postgres, which refuses a
+     * key others can read), so postgres can load it the moment it appears.
+     */
+    public static Optional<String> ensure(
+            CertificateAuthority ca,
+            String node,
+            List<String> names,
+            Path tlsDir,
+            Optional<String> keyOwner,
+            Instant now) {
+        Path certificateFile = tlsDir.resolve(SERVER_CERTIFICATE);
+        Optional<X509Certificate> current = Files.exists(certificateFile) && Files.exists(tlsDir.resolve(SERVER_KEY))
+                ? Optional.of(CertificateAuthority.readCertificate(certificateFile))
+                : Optional.empty();
+        String caPem = CertificateAuthority.certificatePem(ca.certificate());
+        Path caFile = tlsDir.resolve(CA);
+        if (!caPem.equals(textOf(caFile))) {
+            SecretFile.replace(caFile, caPem, false);
+        }
+        Optional<String> reason = renewal(current, names, ca.certificate(), now);
+        if (reason.isPresent()) {
+            Issued issued = ca.issue(node, names, Purpose.SERVER, now);
+            // The key first: postgres reloading between the two writes then finds a key that does not match the old
+            // certificate and keeps its previous pair, where the other order could leave it serving neither.
+            SecretFile.replace(
+                    tlsDir.resolve(SERVER_KEY), issued.keyPem().getBytes(StandardCharsets.US_ASCII), true, keyOwner);
+            SecretFile.replace(certificateFile, issued.certificatePem(), false);
+        }
+        return reason;
+    }
+
+    /**
+     * Why the node needs a new certificate, or empty when {@code current} may stay: there is none, another CA
+     * signed it, it expires within {@link CertificateAuthority#RENEW_BEFORE} (or is not valid yet), or it names
+     * other hosts than {@code names} (a router or the node's address changed).
+     */
+    static Optional<String> renewal(
+            Optional<X509Certificate> current, List<String> names, X509Certificate ca, Instant now) {
+        if (current.isEmpty()) {
+            return Optional.of("no certificate yet");
+        }
+        X509Certificate certificate = current.get();
+        if (!certificate.getIssuerX500Principal().equals(ca.getSubjectX500Principal()) || !signedBy(certificate, ca)) {
+            return Optional.of("signed by another certificate authority");
+        }
+        Instant notAfter = certificate.getNotAfter().toInstant();
+        if (!now.isBefore(notAfter.minus(CertificateAuthority.RENEW_BEFORE))) {
+            return Optional.of("expires " + notAfter);
+        }
+        if (now.isBefore(certificate.getNotBefore().toInstant())) {
+            return Optional.of("not valid before " + certificate.getNotBefore().toInstant());
+        }
+        Set<String> wanted = new TreeSet<>(names);
+        Set<String> present = alternativeNames(certificate);
+        if (!present.equals(wanted)) {
+            return Optional.of("names " + present + " are not " + wanted);
+        }
+        return Optional.empty();
+    }
+
+    /** The IP addresses and DNS names a certificate is for. */
+    public static Set<String> alternativeNames(X509Certificate certificate) {
+        Set<String> names = new TreeSet<>();
+        try {
+            Collection<List<?>> entries = certificate.getSubjectAlternativeNames();
+            if (entries == null) {
+                return names;
+            }
+            for (List<?> entry : new ArrayList<>(entries)) {
+                names.add(String.valueOf(entry.get(1)));
+            }
+        } catch (CertificateParsingException e) {
+            // An unreadable extension names nothing: the certificate is then re-issued.
+        }
+        return names;
+    }
+
+    private static String textOf(Path file) {
+        try {
+            return Files.exists(file) ? Files.readString(file) : "";
+        } catch (java.io.IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean signedBy(X509Certificate certificate, X509Certificate ca) {
+        try {
+            certificate.verify(ca.getPublicKey());
+            return true;
+        } catch (java.security.GeneralSecurityException e) {
+            return false;
+        }
+    }
+}
