@@ -123,7 +123,7 @@ public record AgentConfig(
                             + " scram-sha-256 (never the plain password)");
         }
         if (tlsDir != null) {
-            for (String needed : List.of("ca.crt", "server.crt", "server.key")) {
+            for (String needed : List.of("ca.crt", "server.crt", "server.key", "replicator.crt", "replicator.key")) {
                 if (!Files.isRegularFile(Path.of(tlsDir, needed))) {
                     throw new WardenException(
                             "tls_dir " + tlsDir + " in " + file + " has no " + needed,

@@ -287,8 +287,13 @@ public final class PostgresCtl {
         if (current.equals(servedCertificate)) {
             return false;
         }
-        Files.setPosixFilePermissions(key, PosixFilePermissions.fromString("rw-------"));
-        chown(key);
+        for (Path secret : List.of(key, tlsDir.get().resolve("replicator.key"))) {
+            if (Files.exists(secret)) {
+                // libpq refuses a client key others can read, as postgres does a server key.
+                Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
+                chown(secret);
+            }
+        }
         servedCertificate = current;
         return true;
     }
@@ -319,8 +324,11 @@ public final class PostgresCtl {
             text.append(host)
                     .append("   replication  replicator  ")
                     .append(String.format("%-18s", address))
-                    .append(" scram-sha-256\n");
+                    .append(tls ? " cert\n" : " scram-sha-256\n");
         }
+        // replicator is a superuser (so admin cannot end the walsenders): it may replicate and nothing else.
+        text.append(host).append("   all          replicator  0.0.0.0/0          reject\n");
+        text.append(host).append("   all          replicator  ::/0               reject\n");
         text.append(host).append("   all          all         0.0.0.0/0          scram-sha-256\n");
         text.append(host).append("   all          all         ::/0               scram-sha-256\n");
         return text.toString();
@@ -329,11 +337,17 @@ public final class PostgresCtl {
     /**
      * A libpq connection string to {@code upstream} as {@code user}, with the passwords file; with TLS the
      * connection verifies the upstream's certificate against the deployment's CA and its address
-     * ({@code verify-full}), so a replica streams only from a node the CA vouches for.
+     * ({@code verify-full}), so a replica streams only from a node the CA vouches for, and replicator presents
+     * its client certificate.
      */
     String conninfo(Upstream upstream, String user, String applicationName) {
         String tls =
                 caFile().map(ca -> " sslmode=verify-full sslrootcert=" + ca).orElse("");
+        if (user.equals("replicator") && tlsDir.isPresent()) {
+            // replicator logs in by its certificate (cert in pg_hba.conf): no password for it anywhere.
+            tls += " sslcert=" + tlsDir.get().resolve("replicator.crt") + " sslkey="
+                    + tlsDir.get().resolve("replicator.key");
+        }
         return "host=" + upstream.host() + " port=" + upstream.port() + " user=" + user + " application_name="
                 + applicationName + " connect_timeout=3 passfile=" + passFile() + tls;
     }

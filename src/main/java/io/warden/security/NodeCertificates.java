@@ -18,12 +18,17 @@ import java.util.TreeSet;
 /**
  * A node's TLS directory, kept outside its data directory (pg_basebackup and pg_rewind copy that to other nodes):
  * the CA's certificate, which every connection the node makes verifies its peer with, and the node's own key and
- * certificate, which postgres serves. Issued by the operator's side, which holds the CA key; a node never sees it.
+ * certificate, which postgres serves, and the client certificate its replica connections log in with as
+ * replicator. Issued by the operator's side, which holds the CA key; a node never sees it.
  */
 public final class NodeCertificates {
     public static final String CA = "ca.crt";
     public static final String SERVER_CERTIFICATE = "server.crt";
     public static final String SERVER_KEY = "server.key";
+    /** The replication role's client certificate: postgres lets replicator in by it alone (cert in pg_hba.conf). */
+    public static final String REPLICATOR_CERTIFICATE = "replicator.crt";
+
+    public static final String REPLICATOR_KEY = "replicator.key";
 
     private NodeCertificates() {}
 
@@ -58,6 +63,21 @@ public final class NodeCertificates {
             SecretFile.replace(
                     tlsDir.resolve(SERVER_KEY), issued.keyPem().getBytes(StandardCharsets.US_ASCII), true, keyOwner);
             SecretFile.replace(certificateFile, issued.certificatePem(), false);
+        }
+        Path replicatorFile = tlsDir.resolve(REPLICATOR_CERTIFICATE);
+        Optional<X509Certificate> replicator =
+                Files.exists(replicatorFile) && Files.exists(tlsDir.resolve(REPLICATOR_KEY))
+                        ? Optional.of(CertificateAuthority.readCertificate(replicatorFile))
+                        : Optional.empty();
+        if (renewal(replicator, List.of(), ca.certificate(), now).isPresent()) {
+            // The common name is the role: postgres's cert method checks it against the user logging in.
+            Issued issued = ca.issue("replicator", List.of(), Purpose.CLIENT, now);
+            SecretFile.replace(
+                    tlsDir.resolve(REPLICATOR_KEY),
+                    issued.keyPem().getBytes(StandardCharsets.US_ASCII),
+                    true,
+                    keyOwner);
+            SecretFile.replace(replicatorFile, issued.certificatePem(), false);
         }
         return reason;
     }

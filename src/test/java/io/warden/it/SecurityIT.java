@@ -50,6 +50,65 @@ class SecurityIT {
     }
 
     @Test
+    void adminEndsAnotherSessionButNeitherTheWalsendersNorAReplicasWalReceiver() throws Exception {
+        NodeHost primary = cluster.node(cluster.primary().name());
+        try (Connection victim = login(
+                        "jdbc:postgresql://" + primary.host() + ":" + primary.port() + "/it",
+                        "admin",
+                        adminPassword());
+                Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            long pid = ((org.postgresql.PGConnection) victim).getBackendPID();
+            try (var rs = s.executeQuery("select pg_terminate_backend(" + pid + ")")) {
+                rs.next();
+                assertThat(rs.getBoolean(1))
+                        .as("pg_signal_backend ends an ordinary session")
+                        .isTrue();
+            }
+            await().atMost(Duration.ofSeconds(10)).until(() -> !victim.isValid(1));
+        }
+        NodeHost replica = cluster.state().nodes().stream()
+                .filter(n -> !n.name().equals(primary.name()))
+                .findFirst()
+                .orElseThrow();
+        try (Connection admin = login(
+                        "jdbc:postgresql://" + replica.host() + ":" + replica.port() + "/it",
+                        "admin",
+                        adminPassword());
+                Statement s = admin.createStatement()) {
+            assertThatThrownBy(() -> s.execute("select pg_terminate_backend(pid) from pg_stat_wal_receiver"))
+                    .isInstanceOfSatisfying(
+                            SQLException.class,
+                            e -> assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("42501"));
+        }
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(cluster.queryLong(
+                                primary.name(), "select count(*) from pg_stat_replication where state = 'streaming'"))
+                        .as("both replicas still stream")
+                        .isEqualTo(2));
+    }
+
+    @Test
+    void replicatorCannotLogInToADatabaseEvenWithItsOwnCertificate() throws Exception {
+        NodeHost node = cluster.node(cluster.primary().name());
+        Path tls = Path.of(node.configFile()).getParent().resolve("tls");
+        Processes.Result attempt = Processes.run(
+                List.of(
+                        LocalDeployment.POSTGRES_BIN + "/psql",
+                        "host=" + node.host() + " port=" + node.port() + " user=replicator dbname=postgres"
+                                + " sslmode=verify-full sslrootcert=" + cluster.caFile() + " sslcert="
+                                + tls.resolve("replicator.crt") + " sslkey=" + tls.resolve("replicator.key")
+                                + " connect_timeout=5",
+                        "-c",
+                        "select 1"),
+                Map.of("LC_ALL", "C.UTF-8"),
+                Duration.ofSeconds(20));
+
+        assertThat(attempt.ok()).as(attempt.output()).isFalse();
+        assertThat(attempt.output()).contains("pg_hba.conf rejects connection").contains("user \"replicator\"");
+    }
+
+    @Test
     void aConnectionWithoutTlsIsRefusedByEveryNode() throws Exception {
         for (NodeHost node : cluster.state().nodes()) {
             Properties plain = new Properties();

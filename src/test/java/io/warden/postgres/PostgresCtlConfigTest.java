@@ -57,8 +57,16 @@ class PostgresCtlConfigTest {
                         List.of("host", "replication", "replicator", "db-3", "scram-sha-256"),
                         List.of("host", "replication", "replicator", "fd00::3/128", "scram-sha-256"));
         assertThat(rules)
-                .allSatisfy(r ->
-                        assertThat(r.getLast()).isEqualTo(r.getFirst().equals("local") ? "peer" : "scram-sha-256"));
+                .filteredOn(r -> r.getFirst().equals("host") && !r.get(2).equals("replicator"))
+                .extracting(List::getLast)
+                .containsOnly("scram-sha-256");
+        assertThat(rules)
+                .filteredOn(r -> r.getFirst().equals("host")
+                        && r.get(1).equals("all")
+                        && r.get(2).equals("replicator"))
+                .as("replicator, a superuser, may replicate and nothing else")
+                .extracting(List::getLast)
+                .containsExactly("reject", "reject");
         assertThat(Files.readString(data.resolve("pg_hba.conf")))
                 .doesNotContain("trust")
                 .doesNotContain("md5");
@@ -83,12 +91,19 @@ class PostgresCtlConfigTest {
                 .extracting(List::getLast)
                 .containsOnly("reject")
                 .hasSize(4);
-        assertThat(rules).contains(List.of("hostssl", "replication", "replicator", "10.1.1.2/32", "scram-sha-256"));
+        assertThat(rules)
+                .as("replicator logs in by its certificate")
+                .contains(List.of("hostssl", "replication", "replicator", "10.1.1.2/32", "cert"));
+        assertThat(rules)
+                .filteredOn(r -> r.getFirst().equals("hostssl"))
+                .extracting(List::getLast)
+                .containsOnly("cert", "reject", "scram-sha-256");
         assertThat(Files.readString(data.resolve(PostgresCtl.NODE_CONF)))
                 .contains("ssl = 'on'\n")
                 .contains("ssl_cert_file = '" + tls.resolve("server.crt") + "'\n")
                 .contains("ssl_key_file = '" + tls.resolve("server.key") + "'\n")
-                .contains("sslmode=verify-full sslrootcert=" + tls.resolve("ca.crt"));
+                .contains("sslmode=verify-full sslrootcert=" + tls.resolve("ca.crt") + " sslcert="
+                        + tls.resolve("replicator.crt") + " sslkey=" + tls.resolve("replicator.key"));
     }
 
     @Test
@@ -110,7 +125,7 @@ class PostgresCtlConfigTest {
 
     private Path tlsDir() throws IOException {
         Path tls = Files.createDirectories(dir.resolve("tls"));
-        for (String file : List.of("ca.crt", "server.crt", "server.key")) {
+        for (String file : List.of("ca.crt", "server.crt", "server.key", "replicator.crt", "replicator.key")) {
             Files.writeString(tls.resolve(file), file);
         }
         return tls;
