@@ -342,8 +342,8 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public void createReplicationRole(String password) throws SQLException {
-        // A superuser, so that admin's pg_signal_backend cannot end the walsenders (postgres 15 lets it signal any
-        // backend but a superuser's): that would stop every replica at will. pg_hba.conf lets it in only for
+        // A superuser, so that no role given pg_signal_backend can end the walsenders (postgres 15 lets it signal
+        // any backend but a superuser's) and stop every replica at will. pg_hba.conf lets it in only for
         // replication, only from the members, and with TLS only by its certificate.
         sql.execute("CREATE ROLE replicator WITH SUPERUSER REPLICATION LOGIN PASSWORD " + Sql.literal(password));
     }
@@ -355,11 +355,12 @@ public final class LocalPostgres implements Postgres {
         }
         // No superuser, no role creation (before postgres 16 CREATEROLE can grant itself any non-superuser role,
         // pg_execute_server_program included), no replication, no row-security bypass; reading and writing every
-        // table, monitoring, CHECKPOINT and ending other sessions (never a superuser's: the replication
-        // connections run as the superuser replicator) through the predefined roles.
+        // table, monitoring and CHECKPOINT through the predefined roles. Not pg_signal_backend: on postgres 15 it
+        // reaches every process without a role too (a replica's WAL receiver, the autovacuum launcher), so admin
+        // could stall replication at will; admin ends other sessions through warden.terminate_backend instead.
         sql.execute("CREATE ROLE admin WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
                 + " PASSWORD " + Sql.literal(verifier));
-        sql.execute("GRANT pg_monitor, pg_signal_backend, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
+        sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
         // Its own database, named after the cluster; postgres stays the superuser's, the agents' maintenance one.
         sql.execute("CREATE DATABASE " + Sql.identifier(database) + " OWNER admin");
         try (Sql inDatabase = new Sql("127.0.0.1", port, database, "postgres", superuserPassword, ctl.caFile())) {

@@ -45,25 +45,47 @@ class SecurityIT {
                     "select distinct auth_method || case when error is null then '' else ' ' || error end"
                             + " from pg_hba_file_rules order by 1",
                     row -> row.getString(1));
-            assertThat(methods).as(node.name()).isSubsetOf("peer", "scram-sha-256", "reject");
+            assertThat(methods).as(node.name()).isSubsetOf("peer", "scram-sha-256", "cert", "reject");
         }
     }
 
     @Test
-    void adminEndsAnotherSessionButNeitherTheWalsendersNorAReplicasWalReceiver() throws Exception {
+    void adminEndsAnotherRolesSessionThroughWardenButNeitherASuperusersNorTheWalsendersNorAReplicasWalReceiver()
+            throws Exception {
         NodeHost primary = cluster.node(cluster.primary().name());
-        try (Connection victim = login(
-                        "jdbc:postgresql://" + primary.host() + ":" + primary.port() + "/it",
-                        "admin",
-                        adminPassword());
+        String primaryUrl = "jdbc:postgresql://" + primary.host() + ":" + primary.port() + "/it";
+        try (Connection admin = asAdmin();
+                Statement s = admin.createStatement()) {
+            s.execute("select warden.create_role('sessions_victim', 'victim-password-1')");
+        }
+        try (Connection victim = login(primaryUrl, "sessions_victim", "victim-password-1");
+                Connection superuser = cluster.connect(primary.name());
                 Connection admin = asAdmin();
                 Statement s = admin.createStatement()) {
-            long pid = ((org.postgresql.PGConnection) victim).getBackendPID();
-            try (var rs = s.executeQuery("select pg_terminate_backend(" + pid + ")")) {
+            long victimPid = ((org.postgresql.PGConnection) victim).getBackendPID();
+            long superuserPid = ((org.postgresql.PGConnection) superuser).getBackendPID();
+            assertThatThrownBy(() -> s.execute("select pg_terminate_backend(" + victimPid + ")"))
+                    .as("admin has no pg_signal_backend")
+                    .isInstanceOfSatisfying(
+                            SQLException.class, e -> assertThat(e.getSQLState()).isEqualTo("42501"));
+            for (String refused : List.of(
+                    "select warden.terminate_backend(" + superuserPid + ")",
+                    "select warden.cancel_backend(" + superuserPid + ")",
+                    "select warden.terminate_backend(pid) from pg_stat_activity where backend_type = 'walsender'",
+                    "select warden.terminate_backend(pid) from pg_stat_activity where backend_type = 'checkpointer'")) {
+                assertThatThrownBy(() -> s.execute(refused))
+                        .as(refused)
+                        .isInstanceOfSatisfying(
+                                SQLException.class,
+                                e -> assertThat(e.getSQLState())
+                                        .as(e.getMessage())
+                                        .isEqualTo("42501"));
+            }
+            assertThat(superuser.isValid(5)).as("the superuser's session").isTrue();
+
+            try (var rs = s.executeQuery("select warden.terminate_backend(" + victimPid + ")")) {
                 rs.next();
-                assertThat(rs.getBoolean(1))
-                        .as("pg_signal_backend ends an ordinary session")
-                        .isTrue();
+                assertThat(rs.getBoolean(1)).isTrue();
             }
             await().atMost(Duration.ofSeconds(10)).until(() -> !victim.isValid(1));
         }
@@ -76,15 +98,24 @@ class SecurityIT {
                         "admin",
                         adminPassword());
                 Statement s = admin.createStatement()) {
-            assertThatThrownBy(() -> s.execute("select pg_terminate_backend(pid) from pg_stat_wal_receiver"))
-                    .isInstanceOfSatisfying(
-                            SQLException.class,
-                            e -> assertThat(e.getSQLState()).as(e.getMessage()).isEqualTo("42501"));
+            for (String refused : List.of(
+                    "select pg_terminate_backend(pid) from pg_stat_wal_receiver",
+                    "select warden.terminate_backend(pid) from pg_stat_wal_receiver")) {
+                assertThatThrownBy(() -> s.execute(refused))
+                        .as(refused)
+                        .isInstanceOfSatisfying(
+                                SQLException.class,
+                                e -> assertThat(e.getSQLState())
+                                        .as(e.getMessage())
+                                        .isEqualTo("42501"));
+            }
         }
         await().atMost(Duration.ofSeconds(30))
                 .untilAsserted(() -> assertThat(cluster.queryLong(
-                                primary.name(), "select count(*) from pg_stat_replication where state = 'streaming'"))
-                        .as("both replicas still stream")
+                                primary.name(),
+                                "select count(*) from pg_stat_replication where state = 'streaming'"
+                                        + " and backend_start < now() - interval '2 seconds'"))
+                        .as("both replicas still stream on the connections they had")
                         .isEqualTo(2));
     }
 
