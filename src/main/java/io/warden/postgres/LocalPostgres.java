@@ -357,7 +357,7 @@ public final class LocalPostgres implements Postgres {
         // pg_execute_server_program included), no replication, no row-security bypass; reading and writing every
         // table, monitoring and CHECKPOINT through the predefined roles. Not pg_signal_backend: on postgres 15 it
         // reaches every process without a role too (a replica's WAL receiver, the autovacuum launcher), so admin
-        // could stall replication at will; admin ends other sessions through warden.terminate_backend instead.
+        // could stall replication at will. Admin ends the sessions of the roles it made as their member.
         sql.execute("CREATE ROLE admin WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
                 + " PASSWORD " + Sql.literal(verifier));
         sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");

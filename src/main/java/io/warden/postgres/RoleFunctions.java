@@ -13,11 +13,7 @@ import java.util.List;
  * select warden.create_role('app', 'SCRAM-SHA-256$4096:...');   -- a verifier, or a password (then it is in the SQL)
  * select warden.set_password('app', '...');
  * select warden.drop_role('app');
- * select warden.cancel_backend(pid), warden.terminate_backend(pid);  -- another role's client session
  * </pre>
- *
- * <p>The last two stand in for pg_signal_backend, which on postgres 15 also reaches processes without a role (a
- * replica's WAL receiver, the launchers): they end only client sessions, and none of a superuser's or Warden's.
  */
 final class RoleFunctions {
     private RoleFunctions() {}
@@ -80,48 +76,6 @@ final class RoleFunctions {
                 DELETE FROM warden.managed_roles WHERE name = role_name;
             END $$
             """,
-            """
-            CREATE FUNCTION warden.check_session(target integer) RETURNS void
-            LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
-            DECLARE
-                kind text;
-                owner name;
-                owner_is_superuser boolean;
-            BEGIN
-                SELECT a.backend_type, r.rolname, r.rolsuper INTO kind, owner, owner_is_superuser
-                    FROM pg_stat_activity a LEFT JOIN pg_roles r ON r.oid = a.usesysid
-                    WHERE a.pid = target;
-                IF kind IS DISTINCT FROM 'client backend' OR owner IS NULL OR owner_is_superuser
-                        OR owner IN ('postgres', 'replicator') THEN
-                    RAISE EXCEPTION 'process % is not a session admin may end', target
-                        USING ERRCODE = '42501',
-                              HINT = 'only client sessions of roles other than Warden''s and superusers';
-                END IF;
-            END $$
-            """,
-            "REVOKE ALL ON FUNCTION warden.check_session(integer) FROM PUBLIC",
-            // The check and the signal are two steps: a session ending in between leaves its pid free for the next
-            // process postgres starts, as with pg_terminate_backend itself.
-            """
-            CREATE FUNCTION warden.cancel_backend(target integer) RETURNS boolean
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-            BEGIN
-                PERFORM warden.check_session(target);
-                RETURN pg_cancel_backend(target);
-            END $$
-            """,
-            """
-            CREATE FUNCTION warden.terminate_backend(target integer) RETURNS boolean
-            LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
-            BEGIN
-                PERFORM warden.check_session(target);
-                RETURN pg_terminate_backend(target);
-            END $$
-            """,
-            "REVOKE ALL ON FUNCTION warden.cancel_backend(integer) FROM PUBLIC",
-            "REVOKE ALL ON FUNCTION warden.terminate_backend(integer) FROM PUBLIC",
-            "GRANT EXECUTE ON FUNCTION warden.cancel_backend(integer) TO admin",
-            "GRANT EXECUTE ON FUNCTION warden.terminate_backend(integer) TO admin",
             "REVOKE ALL ON FUNCTION warden.create_role(text, text, boolean) FROM PUBLIC",
             "REVOKE ALL ON FUNCTION warden.set_password(text, text) FROM PUBLIC",
             "REVOKE ALL ON FUNCTION warden.drop_role(text) FROM PUBLIC",
