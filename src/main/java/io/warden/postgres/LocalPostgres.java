@@ -356,8 +356,8 @@ public final class LocalPostgres implements Postgres {
         // No superuser, no role creation (before postgres 16 CREATEROLE can grant itself any non-superuser role,
         // pg_execute_server_program included), no replication, no row-security bypass; reading and writing every
         // table, monitoring and CHECKPOINT through the predefined roles. Not pg_signal_backend: on postgres 15 it
-        // reaches every process without a role too (a replica's WAL receiver, the autovacuum launcher), so admin
-        // could stall replication at will. Admin ends the sessions of the roles it made as their member.
+        // also reaches the processes that have no role (the autovacuum and logical replication launchers, background
+        // workers). Admin ends the sessions of the roles it made as their member.
         sql.execute("CREATE ROLE admin WITH LOGIN CREATEDB NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS"
                 + " PASSWORD " + Sql.literal(verifier));
         sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
