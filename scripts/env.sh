@@ -32,7 +32,7 @@ warden_install_packages() {
   command -v mvn >/dev/null || missing+=(maven)
   command -v ip >/dev/null || missing+=(iproute2)
   command -v runuser >/dev/null || missing+=(util-linux)
-  [ ${#missing[@]} -eq 0 ] && return 0
+  [ ${#missing[@]} -eq 0 ] && { warden_install_extension_packages; return 0; }
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${missing[*]}" >&2
     apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || {
@@ -41,11 +41,36 @@ warden_install_packages() {
     if command -v pg_ctlcluster >/dev/null && pg_lsclusters -h 2>/dev/null | grep -q '^15 *main .*online'; then
       pg_ctlcluster 15 main stop || true
     fi
+    warden_install_extension_packages
   else
     echo "error: missing packages: ${missing[*]}" >&2
     echo "  -> install them (sudo apt-get install ${missing[*]}) or run this command as root" >&2
     return 1
   fi
+}
+
+# The extension catalogue's packages (docs/extensions.md), and the untrusted languages so that their refusal is
+# postgres's answer to admin and not "not installed". Optional: a node without them still runs; admin then installs
+# only what is there. As root they are installed; otherwise a warning names them. WARDEN_WITH_POSTGIS=1 adds PostGIS
+# (large, so not by default).
+warden_install_extension_packages() {
+  local wanted=(postgresql-15-pgextwlist postgresql-15-cron postgresql-15-partman postgresql-15-repack
+    postgresql-15-hypopg postgresql-15-pgaudit postgresql-plpython3-15 postgresql-plperl-15)
+  [ "${WARDEN_WITH_POSTGIS:-0}" = 1 ] && wanted+=(postgresql-15-postgis-3)
+  local missing=() p
+  for p in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ]; then
+    echo "installing extension packages: ${missing[*]}" >&2
+    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null || \
+      echo "warning: apt-get install ${missing[*]} failed: admin can install only the extensions that are there" >&2
+  else
+    echo "warning: extension packages not installed: ${missing[*]}" >&2
+    echo "  -> admin can install only the extensions that are there (sudo apt-get install ${missing[*]})" >&2
+  fi
+  return 0
 }
 
 # Builds target/warden.jar when it is missing or older than any source file.

@@ -1,6 +1,7 @@
 package io.warden.agent;
 
 import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.ExtensionAllowlist;
 import io.warden.cluster.Member;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.Postgres;
@@ -89,13 +90,32 @@ final class WardenConf {
     }
 
     /**
+     * What the catalogue's extensions need unless the cluster's parameters say otherwise: pg_stat_statements
+     * preloaded; pg_cron, once preloaded, scheduling in the cluster's database (admin's, where it creates the
+     * extension) and running jobs in background workers, since a job connecting over TCP would need the password of
+     * the role that scheduled it.
+     */
+    private Map<String, String> extensionDefaults() {
+        return Map.of(
+                "shared_preload_libraries", "pg_stat_statements",
+                "cron.database_name", config.cluster(),
+                "cron.use_background_workers", "on");
+    }
+
+    /**
      * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
      * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
      */
     private Map<String, String> parameters(boolean primary) {
         ClusterSnapshot cluster = current.get();
-        Map<String, String> merged = new LinkedHashMap<>(cluster.config().parameters());
+        Map<String, String> merged = new LinkedHashMap<>(extensionDefaults());
+        merged.putAll(cluster.config().parameters());
         merged.putAll(config.parameters());
+        // Managed: ParameterValidator refuses extwlist.* in the cluster's parameters; Postgres turns it into
+        // pgextwlist's settings (or drops it when pgextwlist is not installed).
+        merged.put(
+                "extwlist.extensions",
+                ExtensionAllowlist.setting(cluster.config().allowedExtensions()));
         SyncPlanner.Configure standbys = syncStandbys;
         if (primary
                 && cluster.config().synchronousMode() == SyncMode.STRICT

@@ -85,10 +85,10 @@ final class EditConfigCommand implements Callable<Integer> {
         if (eq <= 0) {
             throw new WardenException("'" + assignment + "' is not KEY=VALUE", "e.g. --set synchronous_mode=on");
         }
-        String key = (parameter ? "postgresql.parameters." : "")
-                + assignment.substring(0, eq).trim();
+        String name = assignment.substring(0, eq).trim();
         String value = assignment.substring(eq + 1).trim();
-        String[] path = key.split("\\.");
+        // A parameter's name is one key, dots and all: an extension's own (pgaudit.log, cron.database_name) has one.
+        String[] path = parameter ? new String[] {"postgresql", "parameters", name} : name.split("\\.");
         ObjectNode node = patch;
         for (int i = 0; i < path.length - 1; i++) {
             node = node.has(path[i]) && node.get(path[i]).isObject()

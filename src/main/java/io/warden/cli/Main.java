@@ -34,7 +34,8 @@ import picocli.CommandLine.ScopeType;
             NodeCommands.Reload.class,
             NodeCommands.Reinit.class,
             HistoryCommand.class,
-            CredentialsCommand.class
+            CredentialsCommand.class,
+            ExtensionsCommand.class
         })
 public final class Main implements Runnable {
 

@@ -1,5 +1,6 @@
 package io.warden.cluster;
 
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -11,14 +12,18 @@ import java.util.Map;
  * @param synchronousNodeCount how many synchronous standbys the leader keeps when it can
  * @param pause maintenance mode: no automatic failover, no automatic start or restart of postgres
  * @param parameters postgres parameters applied on every member
+ * @param allowedExtensions the extensions admin may install although they need a superuser (see {@link
+ *     ExtensionAllowlist}); absent in a stored config, Warden's catalogue
  */
 public record DynamicConfig(
         long maximumLagOnFailover,
         SyncMode synchronousMode,
         int synchronousNodeCount,
         boolean pause,
-        Map<String, String> parameters) {
-    public static final DynamicConfig DEFAULTS = new DynamicConfig(1L << 20, SyncMode.OFF, 1, false, Map.of());
+        Map<String, String> parameters,
+        List<String> allowedExtensions) {
+    public static final DynamicConfig DEFAULTS =
+            new DynamicConfig(1L << 20, SyncMode.OFF, 1, false, Map.of(), ExtensionAllowlist.DEFAULT);
 
     public DynamicConfig {
         if (maximumLagOnFailover < 0) {
@@ -29,6 +34,17 @@ public record DynamicConfig(
             throw new IllegalArgumentException("synchronous_node_count must be >= 1, got " + synchronousNodeCount);
         }
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
+        allowedExtensions = allowedExtensions == null ? ExtensionAllowlist.DEFAULT : List.copyOf(allowedExtensions);
+    }
+
+    /** Warden's extension catalogue as the allowlist. */
+    public DynamicConfig(
+            long maximumLagOnFailover,
+            SyncMode synchronousMode,
+            int synchronousNodeCount,
+            boolean pause,
+            Map<String, String> parameters) {
+        this(maximumLagOnFailover, synchronousMode, synchronousNodeCount, pause, parameters, null);
     }
 
     /** The asynchronous defaults with another maximum lag: the common case in tests. */
@@ -41,6 +57,7 @@ public record DynamicConfig(
     }
 
     public DynamicConfig withPause(boolean paused) {
-        return new DynamicConfig(maximumLagOnFailover, synchronousMode, synchronousNodeCount, paused, parameters);
+        return new DynamicConfig(
+                maximumLagOnFailover, synchronousMode, synchronousNodeCount, paused, parameters, allowedExtensions);
     }
 }

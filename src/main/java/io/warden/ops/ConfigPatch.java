@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.ExtensionAllowlist;
 import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
 import java.util.ArrayList;
@@ -22,7 +23,8 @@ import java.util.function.BiFunction;
  * through the function it is given (the agent's {@code pg_settings}-based validator).
  *
  * <p>Accepted keys: {@code maximum_lag_on_failover}, {@code synchronous_mode}, {@code synchronous_node_count},
- * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter.
+ * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter, and
+ * {@code allowed_extensions} (a JSON array of names or one comma-separated string; null restores Warden's catalogue).
  */
 public final class ConfigPatch {
     private ConfigPatch() {}
@@ -33,7 +35,8 @@ public final class ConfigPatch {
             "synchronous_node_count",
             "pause",
             "parameters",
-            "postgresql");
+            "postgresql",
+            "allowed_extensions");
 
     /** The patched config, or every reason it was refused. */
     public record Result(Optional<DynamicConfig> config, List<String> problems) {
@@ -79,6 +82,7 @@ public final class ConfigPatch {
         int count = current.synchronousNodeCount();
         boolean pause = current.pause();
         Map<String, String> parameters = new TreeMap<>(current.parameters());
+        List<String> extensions = current.allowedExtensions();
 
         if (body.has("maximum_lag_on_failover")) {
             JsonNode v = body.get("maximum_lag_on_failover");
@@ -144,6 +148,14 @@ public final class ConfigPatch {
                 }
             }
         }
+        if (body.has("allowed_extensions")) {
+            Optional<List<String>> names = extensionNames(body.get("allowed_extensions"), problems);
+            if (names.isPresent()) {
+                List<String> wrong = ExtensionAllowlist.problems(names.get());
+                problems.addAll(wrong);
+                extensions = wrong.isEmpty() ? names.get() : extensions;
+            }
+        }
         String commit = parameters.getOrDefault("synchronous_commit", "on").toLowerCase(java.util.Locale.ROOT);
         if (mode != SyncMode.OFF
                 && (commit.equals("off")
@@ -160,7 +172,32 @@ public final class ConfigPatch {
         if (!problems.isEmpty()) {
             return new Result(Optional.empty(), problems);
         }
-        return new Result(Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters)), List.of());
+        return new Result(
+                Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters, extensions)), List.of());
+    }
+
+    /** The names a patch gives for allowed_extensions: null is Warden's catalogue. */
+    private static Optional<List<String>> extensionNames(JsonNode value, List<String> problems) {
+        if (value.isNull()) {
+            return Optional.of(ExtensionAllowlist.DEFAULT);
+        }
+        if (value.isTextual()) {
+            return Optional.of(ExtensionAllowlist.parse(value.asText()));
+        }
+        if (value.isArray()) {
+            List<String> names = new ArrayList<>();
+            for (JsonNode element : value) {
+                if (!element.isTextual()) {
+                    problems.add("allowed_extensions: every element must be a name, not " + element);
+                    return Optional.empty();
+                }
+                names.add(element.asText());
+            }
+            return Optional.of(names);
+        }
+        problems.add(
+                "allowed_extensions must be a list of extension names (or one comma-separated string), not " + value);
+        return Optional.empty();
     }
 
     /** Parses the body of a PATCH request; a malformed one is a problem, not an exception. */
@@ -187,6 +224,7 @@ public final class ConfigPatch {
         out.put("synchronous_node_count", config.synchronousNodeCount());
         out.put("pause", config.pause());
         out.put("parameters", new TreeMap<>(config.parameters()));
+        out.put("allowed_extensions", config.allowedExtensions());
         return out;
     }
 

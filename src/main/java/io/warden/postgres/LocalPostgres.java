@@ -367,6 +367,17 @@ public final class LocalPostgres implements Postgres {
             for (String statement : RoleFunctions.STATEMENTS) {
                 inDatabase.execute(statement);
             }
+            for (String statement : ExtensionRefusal.STATEMENTS) {
+                inDatabase.execute(statement);
+            }
+        }
+        // template1 last: a database made from it after this has the trigger, and none made before has the schema.
+        for (String other : List.of("postgres", "template1")) {
+            try (Sql inDatabase = new Sql("127.0.0.1", port, other, "postgres", superuserPassword, ctl.caFile())) {
+                for (String statement : ExtensionRefusal.STATEMENTS) {
+                    inDatabase.execute(statement);
+                }
+            }
         }
     }
 

@@ -69,6 +69,11 @@ public final class ParameterValidator {
             entry("wal_log_hints", "pg_rewind needs it on to bring a former primary back"),
             entry("ssl", "the agent turns TLS on with the node's certificate"));
 
+    /** pgextwlist's settings: the allowlist is a key of the cluster config of its own, checked as a whole. */
+    static final String EXTENSION_ALLOWLIST_REASON =
+            "the extension allowlist is the cluster config's allowed_extensions: ./warden edit-config --set"
+                    + " allowed_extensions=NAME,NAME,...";
+
     private static final String RECOVERY_TARGET_REASON =
             "replicas must replay to the end of the newest timeline, and the agent sets recovery_target_timeline";
 
@@ -173,6 +178,9 @@ public final class ParameterValidator {
     }
 
     private static String managedReason(String lowerName) {
+        if (lowerName.startsWith("extwlist.")) {
+            return EXTENSION_ALLOWLIST_REASON;
+        }
         return lowerName.startsWith("recovery_target") ? RECOVERY_TARGET_REASON : MANAGED.get(lowerName);
     }
 

@@ -1,5 +1,6 @@
 package io.warden.postgres;
 
+import io.warden.cluster.ExtensionAllowlist;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
@@ -230,6 +231,7 @@ public final class PostgresCtl {
             settings.put("ssl_key_file", tls.resolve("server.key").toString());
             settings.put("ssl_ca_file", tls.resolve("ca.crt").toString());
         });
+        Optional<List<String>> allowlist = extensionAllowlist(settings);
         upstream.ifPresentOrElse(
                 u -> {
                     settings.put("primary_conninfo", conninfo(u, "replicator", node.name()));
@@ -245,6 +247,9 @@ public final class PostgresCtl {
         try {
             // Replaced atomically: a postmaster starting or reloading must never read a half-written file (it
             // would fall back to port 5432 and no upstream).
+            if (allowlist.isPresent()) {
+                writeExtensionScripts(allowlist.get());
+            }
             boolean changed = replaceIfChanged(dataDir.resolve(NODE_CONF), text.toString());
             changed |= replaceIfChanged(dataDir.resolve("pg_hba.conf"), hba(memberHosts, tlsDir.isPresent()));
             changed |= takeRenewedCertificate();
@@ -263,6 +268,77 @@ public final class PostgresCtl {
                     "cannot write postgres's settings in " + dataDir + ": " + e.getMessage(),
                     "check free space and permissions of the data directory",
                     e);
+        }
+    }
+
+    /** The directory of the custom scripts pgextwlist runs around an allowlisted extension's (extwlist.custom_path). */
+    public Path extensionScriptsDir() {
+        return workDir.resolve("extensions");
+    }
+
+    /** pgextwlist's library, as Debian's postgresql-15-pgextwlist installs it beside the server's binaries. */
+    private boolean pgextwlistInstalled() {
+        return Files.exists(binDir.resolveSibling("lib").resolve("pgextwlist.so"));
+    }
+
+    private boolean warnedNoPgextwlist;
+
+    /**
+     * Turns the allowlist the agent passes as {@code extwlist.extensions} into pgextwlist's settings and returns its
+     * names; empty, with the setting removed, when pgextwlist is not installed (admin then installs trusted
+     * extensions only). pgextwlist is loaded from shared_preload_libraries, before the operator's libraries, rather
+     * than per session: its settings then exist before a client's startup packet is read, so an admin asking for
+     * {@code options=-c extwlist.extensions=...} is refused like a {@code SET} (42501), instead of resetting them.
+     */
+    private Optional<List<String>> extensionAllowlist(Map<String, String> settings) {
+        String allowlist = settings.remove("extwlist.extensions");
+        if (!pgextwlistInstalled()) {
+            if (!warnedNoPgextwlist) {
+                warnedNoPgextwlist = true;
+                LOG.warn("postgresql-15-pgextwlist is not installed: admin can install only the extensions postgres"
+                        + " marks trusted, none of the cluster's allowed_extensions (install the package on every"
+                        + " node, as ./warden does as root)");
+            }
+            return Optional.empty();
+        }
+        List<String> libraries = new ArrayList<>(List.of("pgextwlist"));
+        for (String library :
+                settings.getOrDefault("shared_preload_libraries", "").split(",")) {
+            if (!library.isBlank() && !libraries.contains(library.strip())) {
+                libraries.add(library.strip());
+            }
+        }
+        settings.put("shared_preload_libraries", String.join(",", libraries));
+        settings.put("extwlist.extensions", allowlist == null ? "" : allowlist);
+        settings.put("extwlist.custom_path", extensionScriptsDir().toString());
+        return Optional.of(allowlist == null ? List.of() : ExtensionAllowlist.parse(allowlist));
+    }
+
+    /** The scripts of {@link ExtensionScripts} for {@code allowlist}, and none for an extension no longer on it. */
+    private void writeExtensionScripts(List<String> allowlist) throws IOException {
+        Path root = extensionScriptsDir();
+        Files.createDirectories(root);
+        chown(root);
+        Map<String, String> files = ExtensionScripts.files(allowlist);
+        for (Map.Entry<String, String> file : files.entrySet()) {
+            Path target = root.resolve(file.getKey());
+            if (!Files.isDirectory(target.getParent())) {
+                Files.createDirectories(target.getParent());
+                chown(target.getParent());
+            }
+            replaceIfChanged(target, file.getValue());
+        }
+        try (var extensions = Files.list(root)) {
+            for (Path stale : extensions
+                    .filter(d -> !allowlist.contains(d.getFileName().toString()))
+                    .toList()) {
+                try (var scripts = Files.list(stale)) {
+                    for (Path script : scripts.toList()) {
+                        Files.delete(script);
+                    }
+                }
+                Files.delete(stale);
+            }
         }
     }
 

@@ -89,4 +89,35 @@ class ConfigPatchTest {
         assertThat(remoteWrite.problems()).isEmpty();
         assertThat(asynchronous.problems()).isEmpty();
     }
+
+    @Test
+    void theExtensionAllowlistIsSetAsAListOrACommaSeparatedStringAndNullRestoresWardensCatalogue() throws Exception {
+        assertThat(apply("{\"allowed_extensions\": [\"hypopg\", \"pg_cron\"]}")
+                        .config()
+                        .get()
+                        .allowedExtensions())
+                .containsExactly("hypopg", "pg_cron");
+        ConfigPatch.Result fromCommandLine = apply("{\"allowed_extensions\": \"hypopg, pg_cron\"}");
+        assertThat(fromCommandLine.config().get().allowedExtensions()).containsExactly("hypopg", "pg_cron");
+        assertThat(ConfigPatch.view(fromCommandLine.config().get()))
+                .containsEntry("allowed_extensions", List.of("hypopg", "pg_cron"));
+        assertThat(apply("{\"allowed_extensions\": null}").config().get().allowedExtensions())
+                .isEqualTo(io.warden.cluster.ExtensionAllowlist.DEFAULT);
+        assertThat(apply("{\"allowed_extensions\": []}").config().get().allowedExtensions())
+                .isEmpty();
+    }
+
+    @Test
+    void anAllowlistWithAnUntrustedLanguageOrAMalformedValueIsRefusedAsAWhole() throws Exception {
+        ConfigPatch.Result language = apply("{\"allowed_extensions\": [\"hypopg\", \"plpython3u\"], \"pause\": true}");
+        assertThat(language.ok()).isFalse();
+        assertThat(language.config()).isEmpty();
+        assertThat(language.problems()).singleElement().asString().contains("plpython3u cannot be allowed");
+        assertThat(apply("{\"allowed_extensions\": [1]}").problems())
+                .containsExactly("allowed_extensions: every element must be a name, not 1");
+        assertThat(apply("{\"allowed_extensions\": {\"a\": 1}}").problems())
+                .singleElement()
+                .asString()
+                .startsWith("allowed_extensions must be a list of extension names");
+    }
 }

@@ -644,4 +644,15 @@ class ParameterValidatorTest {
             assertThat(future.problem("new_thing", "1")).contains("new_thing: cannot check a value of type interval");
         }
     }
+
+    @Test
+    void theExtensionAllowlistsSettingsAreRefusedWithTheConfigKeyThatSetsThemInstead() {
+        for (String name : List.of("extwlist.extensions", "extwlist.custom_path", "EXTWLIST.Extensions")) {
+            assertThat(refuses(name, "plpython3u"))
+                    .as(name)
+                    .isEqualTo(name + ": managed by Warden (" + ParameterValidator.EXTENSION_ALLOWLIST_REASON + ")")
+                    .contains("allowed_extensions", "./warden edit-config");
+        }
+        accepts("shared_preload_libraries", "pg_stat_statements,pg_cron");
+    }
 }

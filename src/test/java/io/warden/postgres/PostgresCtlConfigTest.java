@@ -155,4 +155,36 @@ class PostgresCtlConfigTest {
                 .isTrue();
         assertThat(Files.readString(data.resolve("pg_hba.conf"))).contains("10.1.3.2/32");
     }
+
+    @Test
+    void withPgextwlistInstalledItLoadsFirstAtServerStartWithTheAllowlistAndItsScripts() throws IOException {
+        Files.createDirectories(dir.resolve("lib"));
+        Files.writeString(dir.resolve("lib/pgextwlist.so"), "");
+
+        String conf = written(Map.of(
+                "shared_preload_libraries", "pg_stat_statements, pg_cron",
+                "extwlist.extensions", "hypopg,pg_cron"));
+
+        assertThat(conf)
+                .contains("shared_preload_libraries = 'pgextwlist,pg_stat_statements,pg_cron'\n")
+                .contains("extwlist.extensions = 'hypopg,pg_cron'\n")
+                .contains("extwlist.custom_path = '" + dir.resolve("work/extensions") + "'\n");
+        assertThat(dir.resolve("work/extensions/pg_cron/before-create.sql")).exists();
+        assertThat(dir.resolve("work/extensions/hypopg/before-update.sql")).exists();
+
+        written(Map.of("extwlist.extensions", "hypopg"));
+        assertThat(dir.resolve("work/extensions/pg_cron"))
+                .as("no longer allowlisted")
+                .doesNotExist();
+    }
+
+    @Test
+    void withoutPgextwlistTheAllowlistIsLeftOutSoPostgresStillStarts() throws IOException {
+        String conf =
+                written(Map.of("shared_preload_libraries", "pg_stat_statements", "extwlist.extensions", "hypopg"));
+
+        assertThat(conf)
+                .contains("shared_preload_libraries = 'pg_stat_statements'\n")
+                .doesNotContain("extwlist");
+    }
 }
