@@ -65,11 +65,11 @@ class ExtensionsIT {
         String hosts = cluster.state().routers().stream()
                 .map(r -> r.host() + ":" + r.readWritePort())
                 .collect(Collectors.joining(","));
-        return "jdbc:postgresql://" + hosts + "/" + database + "?targetServerType=primary&sslmode=disable";
+        return "jdbc:postgresql://" + hosts + "/" + database + "?targetServerType=primary";
     }
 
     private static Properties adminLogin() {
-        Properties props = new Properties();
+        Properties props = cluster.verifiedTls();
         props.setProperty("user", "admin");
         props.setProperty("password", adminPassword());
         props.setProperty("connectTimeout", "5");
@@ -238,7 +238,9 @@ class ExtensionsIT {
                 "create table fdw_source(id int primary key, body text)",
                 "insert into fdw_source values (1, 'through postgres_fdw')",
                 "create server loopback foreign data wrapper postgres_fdw options (host '" + primary.host()
-                        + "', port '" + primary.port() + "', dbname '" + DATABASE + "', sslmode 'disable')",
+                        + "', port '" + primary.port() + "', dbname '" + DATABASE
+                        + "', sslmode 'verify-full', sslrootcert '"
+                        + java.nio.file.Path.of(primary.configFile()).resolveSibling("tls/ca.crt") + "')",
                 "create user mapping for admin server loopback options (user 'admin', password '"
                         + adminPassword().replace("'", "''") + "')",
                 "create foreign table fdw_remote(id int, body text) server loopback options (table_name"
