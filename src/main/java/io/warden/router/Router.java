@@ -135,7 +135,7 @@ public final class Router implements AutoCloseable {
                 new ThreadPerTaskExecutor(new DefaultThreadFactory("relay", true)),
                 LoopChooser.INSTANCE,
                 transport.handlers());
-        this.sessions = new Sessions(config.maxConnections());
+        this.sessions = new Sessions(config.maxConnections(), clock);
         this.listeners = new Listeners(loops, transport, config.host(), port -> new ClientStartup(this, port));
         this.probe = new NodeProbe(() -> topology.all(), clock, () -> running, this::routingChanged);
         this.metrics = new RouterMetrics(this::serving, sessions::connections, this::localSessions);

@@ -18,12 +18,22 @@ final class Session {
     final RouteTarget target;
     final Channel client;
     final Channel server;
+    /** When the router relayed it, on the router's clock (for the access log's duration). */
+    final long openedNanos;
+
     volatile long cancelKey;
     private final AtomicBoolean closed = new AtomicBoolean();
     private final Consumer<Session> onClose;
 
-    Session(Router.Port port, RouteTarget target, Channel client, Channel server, Consumer<Session> onClose) {
+    Session(
+            Router.Port port,
+            RouteTarget target,
+            Channel client,
+            Channel server,
+            long openedNanos,
+            Consumer<Session> onClose) {
         this.port = port;
+        this.openedNanos = openedNanos;
         this.target = target;
         this.client = client;
         this.server = server;

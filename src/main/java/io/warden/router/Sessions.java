@@ -2,6 +2,7 @@ package io.warden.router;
 
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
+import io.warden.common.Clock;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -10,6 +11,8 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The sessions a router relays: counted per node (reads go to the least busy replica, counted across both routers),
@@ -18,13 +21,22 @@ import java.util.concurrent.atomic.AtomicInteger;
  * counts and closes them.
  */
 final class Sessions {
+    /**
+     * One line per relayed session as it ends, with the client's address: postgres sees every routed client as the
+     * router, so this is where a client is known by its address. A logger of its own, so it can be routed to a
+     * file or turned off without the router's other lines.
+     */
+    private static final Logger ACCESS = LoggerFactory.getLogger("io.warden.router.access");
+
     private final Set<Session> open = ConcurrentHashMap.newKeySet();
     private final Map<Long, RouteTarget> cancelKeys = new ConcurrentHashMap<>();
     private final AtomicInteger connections = new AtomicInteger();
     private final int limit;
+    private final Clock clock;
 
-    Sessions(int limit) {
+    Sessions(int limit, Clock clock) {
         this.limit = limit;
+        this.clock = clock;
     }
 
     /**
@@ -51,16 +63,27 @@ final class Sessions {
     }
 
     Session register(Router.Port port, RouteTarget target, Channel client, Channel server) {
-        Session session = new Session(port, target, client, server, this::forget);
+        Session session = new Session(port, target, client, server, clock.nanoTime(), this::forget);
         open.add(session);
         return session;
     }
 
     private void forget(Session session) {
         open.remove(session);
+        if (ACCESS.isInfoEnabled()) {
+            ACCESS.info("session from " + address(session.client.remoteAddress()) + " to " + session.target + " ("
+                    + (session.port == Router.Port.READ_WRITE ? "read-write" : "read-only") + ") ended after "
+                    + (clock.nanoTime() - session.openedNanos) / 1_000_000 + " ms");
+        }
         if (session.cancelKey != 0) {
             cancelKeys.remove(session.cancelKey);
         }
+    }
+
+    private static String address(java.net.SocketAddress address) {
+        return address instanceof java.net.InetSocketAddress inet
+                ? inet.getAddress().getHostAddress() + ":" + inet.getPort()
+                : String.valueOf(address);
     }
 
     void rememberCancelKey(Session session, long key) {

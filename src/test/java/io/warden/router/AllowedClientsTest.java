@@ -20,7 +20,8 @@ import org.junit.jupiter.api.Test;
 
 /**
  * A router with allowed_clients refuses a client from any other address before it reads a byte from it or opens
- * anything to a node (SQLSTATE 28000, naming the address), and serves the clients it lists.
+ * anything to a node (SQLSTATE 28000, naming the address), serves the clients it lists, and logs each session with
+ * the client's address (postgres sees only the router's).
  */
 class AllowedClientsTest {
     private final FakeClock clock = new FakeClock();
@@ -100,5 +101,42 @@ class AllowedClientsTest {
             FakeNode.readUntilReady(client.getInputStream());
         }
         assertThat(node.connected()).isTrue();
+    }
+
+    @Test
+    void aSessionIsLoggedWithTheClientsAddressTheNodeAndHowLongItLastedWhenItEnds() throws Exception {
+        routerAllowing("127.0.0.0/8");
+        java.util.logging.Logger access = java.util.logging.Logger.getLogger("io.warden.router.access");
+        List<String> lines = new java.util.concurrent.CopyOnWriteArrayList<>();
+        java.util.logging.Handler capture = new java.util.logging.Handler() {
+            @Override
+            public void publish(java.util.logging.LogRecord record) {
+                lines.add(record.getMessage());
+            }
+
+            @Override
+            public void flush() {}
+
+            @Override
+            public void close() {}
+        };
+        access.addHandler(capture);
+        try {
+            int localPort;
+            try (Socket client = connectFrom127001()) {
+                localPort = client.getLocalPort();
+                client.getOutputStream().write(FakeNode.startup("app"));
+                FakeNode.readUntilReady(client.getInputStream());
+                clock.advance(Duration.ofMillis(1500));
+            }
+
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(10))
+                    .untilAsserted(() -> assertThat(lines)
+                            .containsExactly("session from 127.0.0.1:" + localPort + " to node-1@127.0.0.1:"
+                                    + node.port() + " (read-write) ended after 1500 ms"));
+        } finally {
+            access.removeHandler(capture);
+        }
     }
 }

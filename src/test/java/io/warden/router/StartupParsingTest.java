@@ -34,7 +34,7 @@ class StartupParsingTest {
             EmbeddedChannel client = new EmbeddedChannel();
             EmbeddedChannel server = new EmbeddedChannel();
             Session session = new Session(
-                    Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
+                    Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, 0, s -> {});
             List<Long> keys = new ArrayList<>();
             ServerStartup watcher = new ServerStartup(session, (s, key) -> keys.add(key));
             server.pipeline().addLast(watcher);
@@ -59,8 +59,8 @@ class StartupParsingTest {
     void aServerMessageWithAnImpossibleLengthEndsTheSession() {
         EmbeddedChannel client = new EmbeddedChannel();
         EmbeddedChannel server = new EmbeddedChannel();
-        Session session =
-                new Session(Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, s -> {});
+        Session session = new Session(
+                Router.Port.READ_WRITE, new RouteTarget("n1", "127.0.0.1", 5432), client, server, 0, s -> {});
         server.pipeline().addLast(new ServerStartup(session, (s, key) -> {}));
         server.writeInbound(Unpooled.wrappedBuffer(new byte[] {'R', 0, 0, 0, 2}));
         assertThat(session.isClosed()).isTrue();
