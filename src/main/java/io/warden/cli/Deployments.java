@@ -51,6 +51,14 @@ public final class Deployments {
      * each node's TLS directory gets the CA's certificate and the node's own key and certificate, issued or renewed
      * when due ({@link NodeCertificates#ensure}). When running as root the key belongs to the postgres user.
      */
+    /**
+     * A node's TLS directory: in the operator's tree, not the node's directory, which the postgres user owns and so
+     * could fill with symbolic links for anything that writes or changes owners there as root.
+     */
+    public static Path tlsDir(Path dir, String node) {
+        return dir.toAbsolutePath().resolve("tls").resolve(node);
+    }
+
     public static NodeIdentity nodeIdentity(Path dir) {
         CertificateAuthority ca = CertificateAuthority.ensure(
                 LocalDeployment.caKeyFile(dir),
@@ -59,7 +67,7 @@ public final class Deployments {
                 Instant.now());
         Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
         return (node, names, nodeDir) -> {
-            Path tls = nodeDir.resolve("tls");
+            Path tls = tlsDir(dir, node);
             NodeCertificates.ensure(ca, node, names, tls, keyOwner, Instant.now());
             return Map.of("tls_dir", tls.toString());
         };

@@ -9,7 +9,6 @@ import io.warden.security.AdminPassword;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
@@ -150,23 +149,8 @@ final class ExtensionsCommand implements Callable<Integer> {
         String hosts = state.routers().stream()
                 .map(r -> r.host() + ":" + r.readWritePort())
                 .collect(Collectors.joining(","));
-        Properties props = new Properties();
-        props.setProperty("user", "admin");
-        props.setProperty("password", password);
-        props.setProperty("connectTimeout", "5");
-        props.setProperty("socketTimeout", "30");
+        Properties props = AdminSessions.properties(deployment, password, "warden extensions");
         props.setProperty("targetServerType", "primary");
-        props.setProperty("ApplicationName", "warden extensions");
-        Path ca = LocalDeployment.caCertificateFile(deployment);
-        if (Files.exists(ca)) {
-            // As warden uri: the node the router hands us must hold a certificate from this deployment's CA.
-            props.setProperty("sslmode", "verify-full");
-            props.setProperty("sslrootcert", ca.toString());
-            props.setProperty("sslcert", "");
-        }
-        return DriverManager.getConnection(
-                "jdbc:postgresql://" + hosts + "/"
-                        + java.net.URLEncoder.encode(database, java.nio.charset.StandardCharsets.UTF_8),
-                props);
+        return AdminSessions.open(hosts, database, props);
     }
 }

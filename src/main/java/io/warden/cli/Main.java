@@ -35,6 +35,7 @@ import picocli.CommandLine.ScopeType;
             NodeCommands.Reinit.class,
             HistoryCommand.class,
             CredentialsCommand.class,
+            CertificatesCommand.class,
             ExtensionsCommand.class
         })
 public final class Main implements Runnable {

@@ -342,10 +342,10 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public void createReplicationRole(String password) throws SQLException {
-        // A superuser, so that no role given pg_signal_backend can end the walsenders (postgres 15 lets it signal
-        // any backend but a superuser's) and stop every replica at will. pg_hba.conf lets it in only for
-        // replication, only from the members, and with TLS only by its certificate.
-        sql.execute("CREATE ROLE replicator WITH SUPERUSER REPLICATION LOGIN PASSWORD " + Sql.literal(password));
+        // No superuser: a superuser's replication connection could write files on the primary (BASE_BACKUP with a
+        // server target). pg_hba.conf lets it in only for replication, only from the members, and with TLS only by
+        // its certificate; admin can neither become a member of it nor signal its walsenders.
+        sql.execute("CREATE ROLE replicator WITH NOSUPERUSER REPLICATION LOGIN PASSWORD " + Sql.literal(password));
     }
 
     @Override

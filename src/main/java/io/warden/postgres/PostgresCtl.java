@@ -343,32 +343,23 @@ public final class PostgresCtl {
     }
 
     /**
-     * Whether the node's certificate changed since postgres was last configured with it (the operator renewed
-     * it): then the key is handed to the postgres user again, which must own it (postgres refuses a key others can
-     * read), and the caller's reload makes postgres serve the new pair to new connections.
+     * Whether the node's certificate changed since postgres was last configured with it (the operator renewed it):
+     * the caller's reload then makes postgres serve the new pair to new connections. The agent changes nothing in
+     * the TLS directory: its files are the operator's, the keys already the postgres user's.
      */
     private boolean takeRenewedCertificate() throws IOException {
         if (tlsDir.isEmpty()) {
             return false;
         }
         Path certificate = tlsDir.get().resolve("server.crt");
-        Path key = tlsDir.get().resolve("server.key");
-        if (!Files.exists(certificate) || !Files.exists(key)) {
+        if (!Files.exists(certificate) || !Files.exists(tlsDir.get().resolve("server.key"))) {
             throw new WardenException(
                     "the node's certificate or key is missing in " + tlsDir.get(),
-                    "run ./warden up (or warden certificates --renew) to issue it; postgres keeps serving the"
-                            + " pair it has");
+                    "run ./warden certificates --renew to issue it; postgres keeps serving the pair it has");
         }
         String current = Files.readString(certificate);
         if (current.equals(servedCertificate)) {
             return false;
-        }
-        for (Path secret : List.of(key, tlsDir.get().resolve("replicator.key"))) {
-            if (Files.exists(secret)) {
-                // libpq refuses a client key others can read, as postgres does a server key.
-                Files.setPosixFilePermissions(secret, PosixFilePermissions.fromString("rw-------"));
-                chown(secret);
-            }
         }
         servedCertificate = current;
         return true;
@@ -402,7 +393,7 @@ public final class PostgresCtl {
                     .append(String.format("%-18s", address))
                     .append(tls ? " cert\n" : " scram-sha-256\n");
         }
-        // replicator is a superuser (so admin cannot end the walsenders): it may replicate and nothing else.
+        // replicator may replicate and nothing else.
         text.append(host).append("   all          replicator  0.0.0.0/0          reject\n");
         text.append(host).append("   all          replicator  ::/0               reject\n");
         text.append(host).append("   all          all         0.0.0.0/0          scram-sha-256\n");

@@ -22,6 +22,20 @@ public final class AdminPassword {
         return read(file);
     }
 
+    /**
+     * The password a rotation is about to give admin, kept in {@code pendingFile} (owner-only) before postgres hears
+     * of it: a rotation cut short after postgres took it can then still publish it, so it is never lost. Made when
+     * there is none; the one a rotation left behind otherwise.
+     */
+    public static String pending(Path pendingFile) {
+        return ensure(pendingFile);
+    }
+
+    /** Publishes {@code password} in {@code file}, replacing the one there at once (owner-only). */
+    public static void publish(Path file, String password) {
+        SecretFile.replace(file, password + "\n", true);
+    }
+
     /** @throws io.warden.common.WardenException when the file is missing, readable by others, or holds no password */
     public static String read(Path file) {
         return SecretFile.read(file, WHAT, 20);

@@ -40,6 +40,7 @@ import org.bouncycastle.cert.jcajce.JcaX509ExtensionUtils;
 import org.bouncycastle.cert.jcajce.JcaX509v3CertificateBuilder;
 import org.bouncycastle.operator.OperatorCreationException;
 import org.bouncycastle.operator.jcajce.JcaContentSignerBuilder;
+import org.bouncycastle.util.IPAddress;
 
 /**
  * The deployment's certificate authority: one key that signs every node's certificate, so a client that trusts
@@ -62,7 +63,6 @@ public final class CertificateAuthority {
     /** Clocks of the machines involved may disagree by a little; a certificate is valid from an hour before. */
     private static final Duration BACKDATE = Duration.ofHours(1);
 
-    private static final Pattern LITERAL_IP = Pattern.compile("\\d{1,3}(\\.\\d{1,3}){3}|[0-9a-fA-F:]*:[0-9a-fA-F:]+");
     private static final Pattern DNS_NAME = Pattern.compile(
             "(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?(\\.[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*");
 
@@ -213,11 +213,10 @@ public final class CertificateAuthority {
         GeneralName[] general = new GeneralName[names.size()];
         for (int i = 0; i < names.size(); i++) {
             String name = names.get(i);
-            if (LITERAL_IP.matcher(name).matches()) {
-                // Parsed, not resolved: a literal address never reaches DNS.
-                general[i] = new GeneralName(
-                        GeneralName.iPAddress, InetAddress.getByName(name).getHostAddress());
-            } else if (DNS_NAME.matcher(name).matches()) {
+            if (IPAddress.isValid(name)) {
+                // Checked as a literal first (999.1.1.1 is none), so no name here ever reaches DNS.
+                general[i] = new GeneralName(GeneralName.iPAddress, name);
+            } else if (DNS_NAME.matcher(name).matches() && !name.matches("[0-9.]+")) {
                 general[i] = new GeneralName(GeneralName.dNSName, name);
             } else {
                 throw new WardenException(
@@ -227,6 +226,42 @@ public final class CertificateAuthority {
             }
         }
         return new GeneralNames(general);
+    }
+
+    /**
+     * A name as the JDK reports it back from a certificate: an IP address in its full form ({@code ::1} as
+     * {@code 0:0:0:0:0:0:0:1}), a host name as it is. Only a valid literal is parsed, so no name reaches DNS.
+     */
+    static String normalized(String name) {
+        if (!IPAddress.isValid(name)) {
+            return name;
+        }
+        try {
+            return InetAddress.getByName(name).getHostAddress();
+        } catch (java.net.UnknownHostException e) {
+            return name;
+        }
+    }
+
+    /** Whether the private key in {@code keyFile} belongs to {@code certificate}: it signs what the certificate's key verifies. */
+    static boolean matches(Path keyFile, X509Certificate certificate) {
+        try {
+            PrivateKey key = KeyFactory.getInstance("EC")
+                    .generatePrivate(new PKCS8EncodedKeySpec(
+                            unpem("PRIVATE KEY", SecretFile.readOwnerOnly(keyFile, "a node's key"), keyFile)));
+            byte[] challenge = new byte[32];
+            new SecureRandom().nextBytes(challenge);
+            java.security.Signature signer = java.security.Signature.getInstance("SHA256withECDSA");
+            signer.initSign(key);
+            signer.update(challenge);
+            byte[] signature = signer.sign();
+            java.security.Signature verifier = java.security.Signature.getInstance("SHA256withECDSA");
+            verifier.initVerify(certificate.getPublicKey());
+            verifier.update(challenge);
+            return verifier.verify(signature);
+        } catch (GeneralSecurityException | WardenException e) {
+            return false;
+        }
     }
 
     public static String certificatePem(X509Certificate certificate) {

@@ -46,38 +46,75 @@ public final class NodeCertificates {
             Path tlsDir,
             Optional<String> keyOwner,
             Instant now) {
-        Path certificateFile = tlsDir.resolve(SERVER_CERTIFICATE);
-        Optional<X509Certificate> current = Files.exists(certificateFile) && Files.exists(tlsDir.resolve(SERVER_KEY))
-                ? Optional.of(CertificateAuthority.readCertificate(certificateFile))
-                : Optional.empty();
+        try {
+            // Readable by all (the postgres user reads the certificates), whatever the umask; owned by whoever
+            // issues, so nobody else can swap files in it.
+            Files.createDirectories(tlsDir);
+            Files.setPosixFilePermissions(tlsDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        } catch (java.io.IOException e) {
+            throw new io.warden.common.WardenException(
+                    "cannot make the TLS directory " + tlsDir + ": " + e.getMessage(),
+                    "check the deployment directory");
+        }
         String caPem = CertificateAuthority.certificatePem(ca.certificate());
         Path caFile = tlsDir.resolve(CA);
         if (!caPem.equals(textOf(caFile))) {
             SecretFile.replace(caFile, caPem, false);
         }
-        Optional<String> reason = renewal(current, names, ca.certificate(), now);
-        if (reason.isPresent()) {
-            Issued issued = ca.issue(node, names, Purpose.SERVER, now);
-            // The key first: postgres reloading between the two writes then finds a key that does not match the old
-            // certificate and keeps its previous pair, where the other order could leave it serving neither.
-            SecretFile.replace(
-                    tlsDir.resolve(SERVER_KEY), issued.keyPem().getBytes(StandardCharsets.US_ASCII), true, keyOwner);
-            SecretFile.replace(certificateFile, issued.certificatePem(), false);
+        Optional<String> reason = ensurePair(
+                ca,
+                node,
+                names,
+                Purpose.SERVER,
+                tlsDir.resolve(SERVER_CERTIFICATE),
+                tlsDir.resolve(SERVER_KEY),
+                keyOwner,
+                now);
+        // The common name is the role: postgres's cert method checks it against the user logging in.
+        ensurePair(
+                ca,
+                "replicator",
+                List.of(),
+                Purpose.CLIENT,
+                tlsDir.resolve(REPLICATOR_CERTIFICATE),
+                tlsDir.resolve(REPLICATOR_KEY),
+                keyOwner,
+                now);
+        return reason;
+    }
+
+    /** Issues a key and certificate into the two files when {@link #renewal} says so; returns why. */
+    private static Optional<String> ensurePair(
+            CertificateAuthority ca,
+            String commonName,
+            List<String> names,
+            Purpose purpose,
+            Path certificateFile,
+            Path keyFile,
+            Optional<String> keyOwner,
+            Instant now) {
+        Optional<X509Certificate> current = Optional.empty();
+        Optional<String> mismatch = Optional.empty();
+        if (Files.exists(certificateFile) && Files.exists(keyFile)) {
+            X509Certificate certificate = CertificateAuthority.readCertificate(certificateFile);
+            if (CertificateAuthority.matches(keyFile, certificate)) {
+                current = Optional.of(certificate);
+            } else {
+                // An issue cut short between the two writes: postgres would refuse the pair at its next start.
+                mismatch = Optional.of("its key does not match it");
+            }
         }
-        Path replicatorFile = tlsDir.resolve(REPLICATOR_CERTIFICATE);
-        Optional<X509Certificate> replicator =
-                Files.exists(replicatorFile) && Files.exists(tlsDir.resolve(REPLICATOR_KEY))
-                        ? Optional.of(CertificateAuthority.readCertificate(replicatorFile))
-                        : Optional.empty();
-        if (renewal(replicator, List.of(), ca.certificate(), now).isPresent()) {
-            // The common name is the role: postgres's cert method checks it against the user logging in.
-            Issued issued = ca.issue("replicator", List.of(), Purpose.CLIENT, now);
-            SecretFile.replace(
-                    tlsDir.resolve(REPLICATOR_KEY),
-                    issued.keyPem().getBytes(StandardCharsets.US_ASCII),
-                    true,
-                    keyOwner);
-            SecretFile.replace(replicatorFile, issued.certificatePem(), false);
+        Optional<String> reason = mismatch.or(() -> Optional.empty());
+        if (reason.isEmpty()) {
+            reason = renewal(current, names, ca.certificate(), now);
+        }
+        if (reason.isPresent()) {
+            Issued issued = ca.issue(commonName, names, purpose, now);
+            // The key first: postgres reloading between the two writes finds a key that does not match the old
+            // certificate and keeps its previous pair, where the other order could leave it serving neither; a
+            // pair left mismatched is found above the next time.
+            SecretFile.replace(keyFile, issued.keyPem().getBytes(StandardCharsets.US_ASCII), true, keyOwner);
+            SecretFile.replace(certificateFile, issued.certificatePem(), false);
         }
         return reason;
     }
@@ -103,7 +140,10 @@ public final class NodeCertificates {
         if (now.isBefore(certificate.getNotBefore().toInstant())) {
             return Optional.of("not valid before " + certificate.getNotBefore().toInstant());
         }
-        Set<String> wanted = new TreeSet<>(names);
+        Set<String> wanted = new TreeSet<>();
+        for (String name : names) {
+            wanted.add(CertificateAuthority.normalized(name));
+        }
         Set<String> present = alternativeNames(certificate);
         if (!present.equals(wanted)) {
             return Optional.of("names " + present + " are not " + wanted);

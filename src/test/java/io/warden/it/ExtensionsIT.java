@@ -240,7 +240,8 @@ class ExtensionsIT {
                 "create server loopback foreign data wrapper postgres_fdw options (host '" + primary.host()
                         + "', port '" + primary.port() + "', dbname '" + DATABASE
                         + "', sslmode 'verify-full', sslrootcert '"
-                        + java.nio.file.Path.of(primary.configFile()).resolveSibling("tls/ca.crt") + "')",
+                        + io.warden.cli.Deployments.tlsDir(cluster.dir, primary.name())
+                                .resolve("ca.crt") + "')",
                 "create user mapping for admin server loopback options (user 'admin', password '"
                         + adminPassword().replace("'", "''") + "')",
                 "create foreign table fdw_remote(id int, body text) server loopback options (table_name"

@@ -9,7 +9,9 @@ import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
 import io.warden.security.CertificateAuthority;
 import io.warden.security.NodeCertificates;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
@@ -121,7 +123,7 @@ class SecurityIT {
     @Test
     void replicatorCannotLogInToADatabaseEvenWithItsOwnCertificate() throws Exception {
         NodeHost node = cluster.node(cluster.primary().name());
-        Path tls = Path.of(node.configFile()).getParent().resolve("tls");
+        Path tls = io.warden.cli.Deployments.tlsDir(cluster.dir, node.name());
         Processes.Result attempt = Processes.run(
                 List.of(
                         LocalDeployment.POSTGRES_BIN + "/psql",
@@ -136,6 +138,77 @@ class SecurityIT {
 
         assertThat(attempt.ok()).as(attempt.output()).isFalse();
         assertThat(attempt.output()).contains("pg_hba.conf rejects connection").contains("user \"replicator\"");
+    }
+
+    @Test
+    void rotatingAdminsPasswordUnderAReconnectingLoadFailsNoConnectionThatUsedThePublishedPassword() throws Exception {
+        Path file = LocalDeployment.adminPasswordFile(cluster.dir);
+        String before = adminPassword();
+        List<String> urls = List.of(routersUrl(false), routersUrl(true));
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger logins = new java.util.concurrent.atomic.AtomicInteger();
+        List<String> failures = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        List<Thread> clients = new java.util.ArrayList<>();
+        for (int i = 0; i < 4; i++) {
+            String url = urls.get(i % 2);
+            clients.add(Thread.ofPlatform().start(() -> {
+                while (!stop.get()) {
+                    // As a client that picks up the new password: read the file for every connection.
+                    String password = adminPassword();
+                    try (Connection c = login(url, "admin", password);
+                            Statement s = c.createStatement()) {
+                        s.execute("select 1");
+                        logins.incrementAndGet();
+                    } catch (SQLException e) {
+                        failures.add(password + " " + url + ": " + e.getMessage());
+                    }
+                }
+            }));
+        }
+        try {
+            await().atMost(Duration.ofSeconds(30)).until(() -> logins.get() > 20);
+
+            TestCluster.CliRun rotate = cluster.warden("credentials", "rotate", "admin");
+
+            assertThat(rotate.exitCode()).as(rotate.toString()).isZero();
+            assertThat(rotate.out()).contains("every replica has replayed it");
+            assertThat(adminPassword()).isNotEqualTo(before);
+            int loginsAtRotation = logins.get();
+            await().atMost(Duration.ofSeconds(30)).until(() -> logins.get() > loginsAtRotation + 20);
+        } finally {
+            stop.set(true);
+            for (Thread t : clients) {
+                t.join(Duration.ofSeconds(30));
+            }
+            cluster.warden("edit-config", "--pg", "recovery_min_apply_delay=null");
+        }
+        String after = adminPassword();
+        // A client still holding the old password fails from the moment the primary took the new one until the
+        // file says so, as with any password change; one that read the new password never does.
+        assertThat(failures).noneMatch(f -> f.startsWith(after));
+        assertThatThrownBy(() -> login(urls.get(0), "admin", before).close())
+                .as("the old password no longer logs in")
+                .isInstanceOf(SQLException.class)
+                .hasMessageContaining("password authentication failed");
+        assertThat(file.resolveSibling("admin-password.pending")).doesNotExist();
+        String statements = String.join(
+                "\n",
+                cluster.queryColumn(
+                        cluster.primary().name(),
+                        "select query from pg_stat_activity",
+                        r -> String.valueOf(r.getString(1))));
+        assertThat(statements).doesNotContain(adminPassword());
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                .isEqualTo("rw-------");
+    }
+
+    /** Both routers' read-write (or read-only) port, as warden uri lists them, in admin's database. */
+    private static String routersUrl(boolean readOnly) {
+        return "jdbc:postgresql://"
+                + cluster.state().routers().stream()
+                        .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
+                        .collect(java.util.stream.Collectors.joining(","))
+                + "/it" + (readOnly ? "" : "?targetServerType=primary");
     }
 
     @Test

@@ -142,4 +142,39 @@ class CertificateAuthorityTest {
             throw new IllegalStateException(e);
         }
     }
+
+    @Test
+    void aKeyThatDoesNotMatchItsCertificateIsReplacedWithANewPair() throws Exception {
+        CertificateAuthority ca = ca();
+        Path tls = dir.resolve("node-1/tls");
+        NodeCertificates.ensure(ca, "node-1", List.of("127.0.0.1"), tls, Optional.empty(), NOW);
+        // As an issue cut short between its two writes would leave it: another key beside the certificate.
+        Files.writeString(
+                tls.resolve("server.key"),
+                ca.issue("other", List.of(), Purpose.SERVER, NOW).keyPem());
+        Files.setPosixFilePermissions(tls.resolve("server.key"), PosixFilePermissions.fromString("rw-------"));
+
+        assertThat(NodeCertificates.ensure(ca, "node-1", List.of("127.0.0.1"), tls, Optional.empty(), NOW))
+                .contains("its key does not match it");
+        assertThat(CertificateAuthority.matches(
+                        tls.resolve("server.key"), CertificateAuthority.readCertificate(tls.resolve("server.crt"))))
+                .isTrue();
+    }
+
+    @Test
+    void anIpv6AddressIsComparedAsTheCertificateReportsItSoItIsNotReissuedEveryTime() {
+        CertificateAuthority ca = ca();
+        Path tls = dir.resolve("node-6/tls");
+        assertThat(NodeCertificates.ensure(ca, "node-6", List.of("::1", "fd00::3"), tls, Optional.empty(), NOW))
+                .isPresent();
+        assertThat(NodeCertificates.ensure(ca, "node-6", List.of("::1", "fd00::3"), tls, Optional.empty(), NOW))
+                .isEmpty();
+    }
+
+    @Test
+    void aDottedNumberThatIsNoAddressIsRefusedRatherThanNamedAsAHost() {
+        assertThatThrownBy(() -> ca().issue("node-1", List.of("999.1.1.1"), Purpose.SERVER, NOW))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("neither an IP address nor a host name");
+    }
 }

@@ -1,0 +1,66 @@
+package io.warden.cli;
+
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.LocalDeployment;
+import io.warden.security.CertificateAuthority;
+import io.warden.security.NodeCertificates;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.cert.X509Certificate;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(
+        name = "certificates",
+        description = "Show each node's TLS certificate (valid until, names) from the deployment's CA; with --renew,"
+                + " re-issue those due (within 7 days of expiry, other names, another CA): each agent then reloads"
+                + " postgres with the new pair.")
+final class CertificatesCommand implements Callable<Integer> {
+    @Mixin
+    DirOption dir;
+
+    @Option(names = "--renew", description = "re-issue the certificates that are due, while the deployment runs")
+    boolean renew;
+
+    @Override
+    public Integer call() {
+        Path deployment = dir.resolve();
+        DeploymentState state = DeploymentState.read(deployment);
+        if (!Files.exists(LocalDeployment.caKeyFile(deployment))) {
+            throw new io.warden.common.WardenException(
+                    "this deployment has no certificate authority (" + LocalDeployment.caKeyFile(deployment)
+                            + " is missing): it was made before TLS",
+                    "a deployment made by ./warden up from now on has one");
+        }
+        var identity = renew ? Deployments.nodeIdentity(deployment) : null;
+        System.out.printf("%-10s %-22s %-8s %s%n", "NODE", "VALID UNTIL", "DAYS", "NAMES");
+        for (NodeHost node : state.nodes()) {
+            if (renew) {
+                identity.issue(
+                        node.name(),
+                        LocalDeployment.certificateNames(node.host()),
+                        Path.of(node.configFile()).getParent());
+            }
+            Path certificateFile =
+                    Deployments.tlsDir(deployment, node.name()).resolve(NodeCertificates.SERVER_CERTIFICATE);
+            if (!Files.exists(certificateFile)) {
+                System.out.printf("%-10s %s%n", node.name(), "(no certificate: run with --renew)");
+                continue;
+            }
+            X509Certificate certificate = CertificateAuthority.readCertificate(certificateFile);
+            Instant until = certificate.getNotAfter().toInstant();
+            System.out.printf(
+                    "%-10s %-22s %-8d %s%n",
+                    node.name(),
+                    until,
+                    Duration.between(Instant.now(), until).toDays(),
+                    String.join(",", NodeCertificates.alternativeNames(certificate)));
+        }
+        return 0;
+    }
+}
