@@ -212,6 +212,80 @@ class SecurityIT {
     }
 
     @Test
+    void aCertificateNearItsExpiryIsRenewedWhileTheNodeRunsAndServedAfterAReloadWithoutARestart() throws Exception {
+        NodeHost node = cluster.state().nodes().getLast();
+        Path tls = io.warden.cli.Deployments.tlsDir(cluster.dir, node.name());
+        long postmaster =
+                cluster.queryLong(node.name(), "select extract(epoch from pg_postmaster_start_time())::bigint");
+        // As the node's certificate would be 86 days after it was issued: valid for 4 more days, so due.
+        CertificateAuthority ca = CertificateAuthority.load(LocalDeployment.caKeyFile(cluster.dir), cluster.caFile());
+        var aging = ca.issue(
+                node.name(),
+                LocalDeployment.certificateNames(node.host()),
+                CertificateAuthority.Purpose.SERVER,
+                java.time.Instant.now().minus(Duration.ofDays(86)));
+        Files.writeString(tls.resolve("server.key.test"), aging.keyPem());
+        Files.setPosixFilePermissions(tls.resolve("server.key.test"), PosixFilePermissions.fromString("rw-------"));
+        Processes.run(
+                List.of("chown", "postgres", tls.resolve("server.key.test").toString()), Duration.ofSeconds(5));
+        Files.move(
+                tls.resolve("server.key.test"),
+                tls.resolve("server.key"),
+                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(tls.resolve("server.crt"), aging.certificatePem());
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(served(node)).isEqualTo(aging.certificate()));
+
+        TestCluster.CliRun listed = cluster.warden("certificates");
+        TestCluster.CliRun renewed = cluster.warden("certificates", "--renew");
+
+        assertThat(listed.out()).as(listed.toString()).containsPattern(node.name() + " +\\S+ +[34] ");
+        assertThat(renewed.exitCode()).as(renewed.toString()).isZero();
+        assertThat(renewed.out()).containsPattern(node.name() + " +\\S+ +(89|90) ");
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(served(node).getNotAfter().toInstant())
+                        .isAfter(java.time.Instant.now().plus(Duration.ofDays(80))));
+        assertThat(cluster.queryLong(node.name(), "select extract(epoch from pg_postmaster_start_time())::bigint"))
+                .as("postgres was reloaded, not restarted")
+                .isEqualTo(postmaster);
+    }
+
+    /** The certificate {@code node}'s postgres serves now: a TLS handshake after an SSLRequest, trusting anything. */
+    private static java.security.cert.X509Certificate served(NodeHost node) throws Exception {
+        try (java.net.Socket plain = new java.net.Socket(node.host(), node.port())) {
+            plain.setSoTimeout(5000);
+            java.io.DataOutputStream out = new java.io.DataOutputStream(plain.getOutputStream());
+            out.writeInt(8);
+            out.writeInt(80877103);
+            out.flush();
+            assertThat(plain.getInputStream().read()).as("postgres offers TLS").isEqualTo('S');
+            javax.net.ssl.SSLContext context = javax.net.ssl.SSLContext.getInstance("TLS");
+            context.init(
+                    null,
+                    new javax.net.ssl.TrustManager[] {
+                        new javax.net.ssl.X509TrustManager() {
+                            @Override
+                            public void checkClientTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+                            @Override
+                            public void checkServerTrusted(java.security.cert.X509Certificate[] chain, String type) {}
+
+                            @Override
+                            public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                                return new java.security.cert.X509Certificate[0];
+                            }
+                        }
+                    },
+                    null);
+            try (javax.net.ssl.SSLSocket tls = (javax.net.ssl.SSLSocket)
+                    context.getSocketFactory().createSocket(plain, node.host(), node.port(), false)) {
+                tls.startHandshake();
+                return (java.security.cert.X509Certificate) tls.getSession().getPeerCertificates()[0];
+            }
+        }
+    }
+
+    @Test
     void aConnectionWithoutTlsIsRefusedByEveryNode() throws Exception {
         for (NodeHost node : cluster.state().nodes()) {
             Properties plain = new Properties();
