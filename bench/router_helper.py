@@ -23,6 +23,7 @@ import re
 import resource
 import signal
 import socket
+import ssl
 import statistics
 import struct
 import subprocess
@@ -87,13 +88,19 @@ def primary(d):
     return p[0]
 
 
+def ca_file(d):
+    """The deployment CA's certificate, which every node's certificate chains to (it names 127.0.0.1, both
+    routers and the node's own address, so verify-full holds for all three targets)."""
+    return os.path.join(d, "ca.crt")
+
+
 def pg_env(d, sslmode):
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("PG"):
             del env[k]
     env.update({"PGUSER": "postgres", "PGDATABASE": "postgres", "PGPASSWORD": deployment(d)["superuser_password"],
-                "PGSSLMODE": sslmode, "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"})
+                "PGSSLMODE": sslmode, "PGSSLROOTCERT": ca_file(d), "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"})
     return env
 
 
@@ -332,7 +339,7 @@ def matrix(d, work, out, haproxy_pid):
     rounds = int(os.environ.get("BENCH_ROUNDS", "1"))
     clients = [int(c) for c in os.environ.get("BENCH_CLIENTS", "8 64").split()]
     mode = os.environ.get("BENCH_MODE", "simple")
-    sslmode = os.environ.get("BENCH_SSLMODE", "disable")
+    sslmode = os.environ.get("BENCH_SSLMODE", "verify-full")
     scale = os.environ.get("BENCH_SCALE", "10")
     threads = os.environ.get("BENCH_THREADS", "2")
     hp_rw = int(os.environ["BENCH_HAPROXY_RW"])
@@ -496,10 +503,22 @@ def _error_text(body):
 _salted_cache = {}
 
 
-def pg_session(host, port, user, password, database="postgres", timeout=30):
-    """An authenticated session (plain TCP, no TLS) left idle after ReadyForQuery; returns the socket."""
+def pg_session(host, port, user, password, database="postgres", timeout=30, cafile=None):
+    """An authenticated session left idle after ReadyForQuery; returns the socket. TLS when the server offers it
+    (Warden's nodes take nothing else), verifying the server against cafile and its address when given, as libpq's
+    verify-full does; plain TCP when it does not (an anchor without TLS)."""
     s = socket.create_connection((host, port), timeout=timeout)
     try:
+        s.sendall(struct.pack("!II", 8, 80877103))  # SSLRequest
+        answer = _recv_exact(s, 1)
+        if answer == b"S":
+            context = ssl.create_default_context(cafile=cafile) if cafile else ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+            if not cafile:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            s = context.wrap_socket(s, server_hostname=host)
+        elif answer != b"N":
+            raise PgError("unexpected answer %r to SSLRequest" % answer)
         body = struct.pack("!I", 196608) + b"user\0" + user.encode() + b"\0database\0" + database.encode() + b"\0" \
             + b"application_name\0bench-router-idle\0\0"
         s.sendall(struct.pack("!I", len(body) + 4) + body)
@@ -624,7 +643,8 @@ def rss(d, out, haproxy_pid):
         t0 = time.time()
         try:
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
-                futs = [pool.submit(pg_session, h, p, "postgres", password) for _ in range(n)]
+                futs = [pool.submit(pg_session, h, p, "postgres", password, "postgres", 30, ca_file(d))
+                        for _ in range(n)]
                 for fut in futs:
                     try:
                         socks.append(fut.result())
