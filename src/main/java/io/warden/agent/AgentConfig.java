@@ -123,7 +123,15 @@ public record AgentConfig(
                             + " scram-sha-256 (never the plain password)");
         }
         if (tlsDir != null) {
-            for (String needed : List.of("ca.crt", "server.crt", "server.key", "replicator.crt", "replicator.key")) {
+            for (String needed : List.of(
+                    "ca.crt",
+                    "server.crt",
+                    "server.key",
+                    "replicator.crt",
+                    "replicator.key",
+                    "warden_peer.crt",
+                    "warden_peer.key",
+                    "warden_peer.pk8")) {
                 if (!Files.isRegularFile(Path.of(tlsDir, needed))) {
                     throw new WardenException(
                             "tls_dir " + tlsDir + " in " + file + " has no " + needed,

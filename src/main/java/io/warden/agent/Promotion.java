@@ -90,7 +90,7 @@ final class Promotion {
                         "the lease changed during the bootstrap", "none: the next cycle decides again");
             }
             check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
-            postgres.createReplicationRole(config.replicationPassword());
+            postgres.createWardenRoles(config.replicationPassword());
             if (config.adminVerifier().isPresent()) {
                 postgres.createAdmin(config.adminVerifier().get(), config.cluster());
             }

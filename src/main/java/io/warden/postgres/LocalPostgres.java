@@ -341,11 +341,23 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public void createReplicationRole(String password) throws SQLException {
+    public void createWardenRoles(String password) throws SQLException {
         // No superuser: a superuser's replication connection could write files on the primary (BASE_BACKUP with a
         // server target). pg_hba.conf lets it in only for replication, only from the members, and with TLS only by
         // its certificate; admin can neither become a member of it nor signal its walsenders.
         sql.execute("CREATE ROLE replicator WITH NOSUPERUSER REPLICATION LOGIN PASSWORD " + Sql.literal(password));
+        // What agents on other nodes need and no more: CHECKPOINT (pg_checkpoint), the WAL directory (pg_monitor's
+        // pg_ls_waldir) and the four functions pg_rewind's source must allow (its documented grants). No password:
+        // with TLS it logs in by its certificate alone, and without TLS it is not used.
+        sql.execute("CREATE ROLE warden_peer WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS");
+        sql.execute("GRANT pg_monitor, pg_checkpoint TO warden_peer");
+        for (String function : List.of(
+                "pg_ls_dir(text, boolean, boolean)",
+                "pg_stat_file(text, boolean)",
+                "pg_read_binary_file(text)",
+                "pg_read_binary_file(text, bigint, bigint, boolean)")) {
+            sql.execute("GRANT EXECUTE ON FUNCTION pg_catalog." + function + " TO warden_peer");
+        }
     }
 
     @Override
@@ -456,9 +468,25 @@ public final class LocalPostgres implements Postgres {
         return Optional.empty();
     }
 
+    /**
+     * A session on another node: as warden_peer by its certificate when the node has TLS, as the superuser only on
+     * a deployment without it.
+     */
+    private Sql onPeer(Upstream node) {
+        return ctl.peerCertificate()
+                .map(pair -> Sql.byCertificate(
+                        node.host(),
+                        node.port(),
+                        "postgres",
+                        "warden_peer",
+                        ctl.caFile().orElseThrow(),
+                        pair))
+                .orElseGet(() -> new Sql(node.host(), node.port(), "postgres", superuserPassword, ctl.caFile()));
+    }
+
     @Override
     public void checkpointOn(Upstream leader) throws SQLException {
-        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword, ctl.caFile())) {
+        try (Sql leaderSql = onPeer(leader)) {
             leaderSql.execute("CHECKPOINT");
         }
     }
@@ -466,7 +494,7 @@ public final class LocalPostgres implements Postgres {
     @Override
     public WalCheck walGone(Upstream leader, Lsn resumeAt) throws SQLException {
         Optional<String> refused = WalRefusals.lastRefused(ctl.logFile());
-        try (Sql leaderSql = new Sql(leader.host(), leader.port(), "postgres", superuserPassword, ctl.caFile())) {
+        try (Sql leaderSql = onPeer(leader)) {
             // WAL file names end in the segment number as fixed-width hex, so they compare as text across
             // timelines; pg_walfile_name names the segment before a boundary, hence the one byte.
             Map<String, Object> row = leaderSql

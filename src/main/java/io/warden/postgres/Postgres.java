@@ -89,8 +89,12 @@ public interface Postgres extends AutoCloseable {
     /** The data directory's system identifier (from its control file); empty when it cannot be read. */
     String systemIdentifier();
 
-    /** Creates the role replicas connect as. */
-    void createReplicationRole(String password) throws SQLException;
+    /**
+     * Creates Warden's roles for other nodes: {@code replicator}, which replicas stream as, and {@code warden_peer},
+     * which agents on other nodes connect as (a checkpoint, the WAL directory, pg_rewind's reads): never the
+     * superuser across the network.
+     */
+    void createWardenRoles(String password) throws SQLException;
 
     /**
      * Creates the cluster's {@code admin} role, with the SCRAM {@code verifier} as its password, and the database

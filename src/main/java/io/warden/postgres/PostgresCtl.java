@@ -52,6 +52,11 @@ public final class PostgresCtl {
         this.tlsDir = tlsDir;
     }
 
+    /** The client certificate this node's agent logs in to other nodes with (as warden_peer), when it has TLS. */
+    public Optional<Sql.ClientCertificate> peerCertificate() {
+        return tlsDir.map(d -> new Sql.ClientCertificate(d.resolve("warden_peer.crt"), d.resolve("warden_peer.pk8")));
+    }
+
     /** The CA certificate this node verifies every peer with, when it has TLS. */
     public Optional<Path> caFile() {
         return tlsDir.map(d -> d.resolve("ca.crt"));
@@ -392,7 +397,16 @@ public final class PostgresCtl {
                     .append("   replication  replicator  ")
                     .append(String.format("%-18s", address))
                     .append(tls ? " cert\n" : " scram-sha-256\n");
+            if (tls) {
+                // The agents of the other members, for a checkpoint, the WAL directory and pg_rewind's reads.
+                text.append(host)
+                        .append("   postgres     warden_peer ")
+                        .append(String.format("%-18s", address))
+                        .append(" cert\n");
+            }
         }
+        text.append(host).append("   all          warden_peer 0.0.0.0/0          reject\n");
+        text.append(host).append("   all          warden_peer ::/0               reject\n");
         // replicator may replicate and nothing else.
         text.append(host).append("   all          replicator  0.0.0.0/0          reject\n");
         text.append(host).append("   all          replicator  ::/0               reject\n");
@@ -410,10 +424,10 @@ public final class PostgresCtl {
     String conninfo(Upstream upstream, String user, String applicationName) {
         String tls =
                 caFile().map(ca -> " sslmode=verify-full sslrootcert=" + ca).orElse("");
-        if (user.equals("replicator") && tlsDir.isPresent()) {
-            // replicator logs in by its certificate (cert in pg_hba.conf): no password for it anywhere.
-            tls += " sslcert=" + tlsDir.get().resolve("replicator.crt") + " sslkey="
-                    + tlsDir.get().resolve("replicator.key");
+        if (!user.equals("postgres") && tlsDir.isPresent()) {
+            // Warden's roles log in by their certificates (cert in pg_hba.conf): no password for them anywhere.
+            tls += " sslcert=" + tlsDir.get().resolve(user + ".crt") + " sslkey="
+                    + tlsDir.get().resolve(user + ".key");
         }
         return "host=" + upstream.host() + " port=" + upstream.port() + " user=" + user + " application_name="
                 + applicationName + " connect_timeout=3 passfile=" + passFile() + tls;
@@ -570,7 +584,9 @@ public final class PostgresCtl {
 
     /** Rewinds this (stopped) data directory onto the new primary's timeline. */
     public Result rewind(Upstream upstream, Duration timeout) {
-        String source = conninfo(upstream, "postgres", "warden_rewind") + " dbname=postgres";
+        // With TLS as warden_peer, which has pg_rewind's documented grants and no more; the superuser only without.
+        String source = conninfo(upstream, tlsDir.isPresent() ? "warden_peer" : "postgres", "warden_rewind")
+                + " dbname=postgres";
         awaitOldPostmasterReaped();
         return run(timeout, "pg_rewind", "-D", dataDir.toString(), "--source-server=" + source);
     }

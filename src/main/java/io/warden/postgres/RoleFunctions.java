@@ -34,7 +34,7 @@ final class RoleFunctions {
                         USING ERRCODE = '42501',
                               HINT = 'use lower-case letters, digits and _, starting with a letter or _';
                 END IF;
-                IF role_name IN ('postgres', 'replicator', 'admin') OR role_name LIKE 'pg\\_%' THEN
+                IF role_name IN ('postgres', 'replicator', 'warden_peer', 'admin') OR role_name LIKE 'pg\\_%' THEN
                     RAISE EXCEPTION 'role % is reserved', role_name
                         USING ERRCODE = '42501', HINT = 'Warden''s own roles and postgres''s pg_* roles are not yours';
                 END IF;

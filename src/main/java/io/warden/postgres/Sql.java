@@ -51,6 +51,23 @@ public final class Sql implements AutoCloseable {
                 () -> properties.setProperty("sslmode", "disable"));
     }
 
+    /**
+     * A TLS session that logs in by a client certificate ({@code cert} in pg_hba.conf; no password), verifying the
+     * server against {@code caFile} ({@code verify-full}). {@code certificate} holds the certificate (PEM) and the
+     * key as pgjdbc reads it (PKCS#8 DER).
+     */
+    public static Sql byCertificate(
+            String host, int port, String database, String user, Path caFile, ClientCertificate certificate) {
+        Sql sql = new Sql(host, port, database, user, "", Optional.of(caFile));
+        sql.properties.remove("password");
+        sql.properties.setProperty("sslcert", certificate.certificate().toString());
+        sql.properties.setProperty("sslkey", certificate.derKey().toString());
+        return sql;
+    }
+
+    /** A client certificate and its key in the form pgjdbc reads. */
+    public record ClientCertificate(Path certificate, Path derKey) {}
+
     /** Rows of a query, each a column-name to value map, in order. */
     public List<Map<String, Object>> query(String sql) throws SQLException {
         try (Statement statement = connection().createStatement();

@@ -243,6 +243,11 @@ public final class CertificateAuthority {
         }
     }
 
+    /** The private key in the owner-only PEM {@code keyFile} as PKCS#8 DER, the form pgjdbc reads. */
+    static byte[] derOf(Path keyFile) {
+        return unpem("PRIVATE KEY", SecretFile.readOwnerOnly(keyFile, "a node's key"), keyFile);
+    }
+
     /** Whether the private key in {@code keyFile} belongs to {@code certificate}: it signs what the certificate's key verifies. */
     static boolean matches(Path keyFile, X509Certificate certificate) {
         try {

@@ -29,6 +29,14 @@ public final class NodeCertificates {
     public static final String REPLICATOR_CERTIFICATE = "replicator.crt";
 
     public static final String REPLICATOR_KEY = "replicator.key";
+    /**
+     * The client certificate the node's agent logs in to the other nodes with, as warden_peer: the key as PEM for
+     * libpq (pg_rewind) and as PKCS#8 DER for pgjdbc.
+     */
+    public static final String PEER_CERTIFICATE = "warden_peer.crt";
+
+    public static final String PEER_KEY = "warden_peer.key";
+    public static final String PEER_DER_KEY = "warden_peer.pk8";
 
     private NodeCertificates() {}
 
@@ -80,6 +88,20 @@ public final class NodeCertificates {
                 tlsDir.resolve(REPLICATOR_KEY),
                 keyOwner,
                 now);
+        boolean peerIssued = ensurePair(
+                        ca,
+                        "warden_peer",
+                        List.of(),
+                        Purpose.CLIENT,
+                        tlsDir.resolve(PEER_CERTIFICATE),
+                        tlsDir.resolve(PEER_KEY),
+                        keyOwner,
+                        now)
+                .isPresent();
+        if (peerIssued || !Files.exists(tlsDir.resolve(PEER_DER_KEY))) {
+            SecretFile.replace(
+                    tlsDir.resolve(PEER_DER_KEY), CertificateAuthority.derOf(tlsDir.resolve(PEER_KEY)), true, keyOwner);
+        }
         return reason;
     }
 

@@ -286,6 +286,53 @@ class SecurityIT {
     }
 
     @Test
+    void theAgentsPeerRoleChecksAndRewindsFromAMemberByItsCertificateAndDoesNothingElseNorFromElsewhere() {
+        NodeHost primary = cluster.node(cluster.primary().name());
+        NodeHost replica = cluster.state().nodes().stream()
+                .filter(n -> !n.name().equals(primary.name()))
+                .findFirst()
+                .orElseThrow();
+        Path tls = io.warden.cli.Deployments.tlsDir(cluster.dir, replica.name());
+        String conninfo = "host=" + primary.host() + " port=" + primary.port()
+                + " user=warden_peer dbname=postgres sslmode=verify-full sslrootcert=" + tls.resolve("ca.crt")
+                + " sslcert=" + tls.resolve("warden_peer.crt") + " sslkey=" + tls.resolve("warden_peer.key")
+                + " connect_timeout=5";
+        // As the replica's agent reaches the primary: from its own address, with its certificate (libpq wants the
+        // key's owner, the postgres user, to run it).
+        List<String> fromReplica = List.of("ip", "netns", "exec", replica.netns(), "runuser", "-u", "postgres", "--");
+
+        Processes.Result checks = psqlAs(
+                fromReplica,
+                conninfo,
+                "checkpoint",
+                "select count(*) > 0 from pg_ls_waldir()",
+                "select length(pg_read_binary_file('global/pg_control')) > 0");
+        assertThat(checks.ok()).as(checks.output()).isTrue();
+        assertThat(checks.output()).contains("CHECKPOINT").contains("t");
+        for (String refused : List.of(
+                "create table peer_was_here(id int)",
+                "select rolpassword from pg_authid",
+                "select pg_read_file('/etc/passwd')",
+                "copy (select 1) to program 'id'")) {
+            Processes.Result attempt = psqlAs(fromReplica, conninfo, refused);
+            assertThat(attempt.ok()).as(refused + ": " + attempt.output()).isFalse();
+            assertThat(attempt.output()).as(refused).containsAnyOf("permission denied", "must be superuser");
+        }
+        Processes.Result fromHost = psqlAs(List.of("runuser", "-u", "postgres", "--"), conninfo, "select 1");
+        assertThat(fromHost.ok()).as(fromHost.output()).isFalse();
+        assertThat(fromHost.output()).contains("pg_hba.conf rejects connection").contains("warden_peer");
+    }
+
+    private static Processes.Result psqlAs(List<String> prefix, String conninfo, String... statements) {
+        List<String> command = new java.util.ArrayList<>(prefix);
+        command.addAll(List.of(LocalDeployment.POSTGRES_BIN + "/psql", "-X", "-At", "-v", "ON_ERROR_STOP=1", conninfo));
+        for (String statement : statements) {
+            command.addAll(List.of("-c", statement));
+        }
+        return Processes.run(command, Map.of("LC_ALL", "C.UTF-8"), Duration.ofSeconds(30));
+    }
+
+    @Test
     void aConnectionWithoutTlsIsRefusedByEveryNode() throws Exception {
         for (NodeHost node : cluster.state().nodes()) {
             Properties plain = new Properties();
@@ -497,6 +544,10 @@ class SecurityIT {
                 "alter role replicator password 'taken-over-1'",
                 "drop role replicator",
                 "grant replicator to admin",
+                "grant warden_peer to admin",
+                "set role warden_peer",
+                "alter role warden_peer superuser",
+                "select warden.create_role('warden_peer')",
                 "alter role postgres nologin",
                 "select pg_terminate_backend(pid) from pg_stat_activity where backend_type = 'walsender'",
                 "select pg_reload_conf()",

@@ -329,7 +329,7 @@ public final class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized void createReplicationRole(String password) {
+    public synchronized void createWardenRoles(String password) {
         record("create replication role");
     }
 

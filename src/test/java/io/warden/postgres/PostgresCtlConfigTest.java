@@ -57,14 +57,19 @@ class PostgresCtlConfigTest {
                         List.of("host", "replication", "replicator", "db-3", "scram-sha-256"),
                         List.of("host", "replication", "replicator", "fd00::3/128", "scram-sha-256"));
         assertThat(rules)
-                .filteredOn(r -> r.getFirst().equals("host") && !r.get(2).equals("replicator"))
+                .filteredOn(r -> r.getFirst().equals("host") && r.get(2).equals("all"))
                 .extracting(List::getLast)
                 .containsOnly("scram-sha-256");
+        assertThat(rules)
+                .filteredOn(r -> r.getFirst().equals("host") && r.get(2).equals("warden_peer"))
+                .as("without TLS the agents' peer role is not let in at all")
+                .extracting(List::getLast)
+                .containsOnly("reject");
         assertThat(rules)
                 .filteredOn(r -> r.getFirst().equals("host")
                         && r.get(1).equals("all")
                         && r.get(2).equals("replicator"))
-                .as("replicator, a superuser, may replicate and nothing else")
+                .as("replicator may replicate and nothing else")
                 .extracting(List::getLast)
                 .containsExactly("reject", "reject");
         assertThat(Files.readString(data.resolve("pg_hba.conf")))
@@ -94,6 +99,10 @@ class PostgresCtlConfigTest {
         assertThat(rules)
                 .as("replicator logs in by its certificate")
                 .contains(List.of("hostssl", "replication", "replicator", "10.1.1.2/32", "cert"));
+        assertThat(rules)
+                .as("the other members' agents log in as warden_peer by its certificate, to postgres only")
+                .contains(List.of("hostssl", "postgres", "warden_peer", "10.1.1.2/32", "cert"))
+                .contains(List.of("hostssl", "all", "warden_peer", "0.0.0.0/0", "reject"));
         assertThat(rules)
                 .filteredOn(r -> r.getFirst().equals("hostssl"))
                 .extracting(List::getLast)
@@ -125,7 +134,15 @@ class PostgresCtlConfigTest {
 
     private Path tlsDir() throws IOException {
         Path tls = Files.createDirectories(dir.resolve("tls"));
-        for (String file : List.of("ca.crt", "server.crt", "server.key", "replicator.crt", "replicator.key")) {
+        for (String file : List.of(
+                "ca.crt",
+                "server.crt",
+                "server.key",
+                "replicator.crt",
+                "replicator.key",
+                "warden_peer.crt",
+                "warden_peer.key",
+                "warden_peer.pk8")) {
             Files.writeString(tls.resolve(file), file);
         }
         return tls;

@@ -255,8 +255,8 @@ final class SimPostgres implements Postgres {
     }
 
     @Override
-    public void createReplicationRole(String password) {
-        process.createReplicationRole(password);
+    public void createWardenRoles(String password) {
+        process.createWardenRoles(password);
     }
 
     @Override
