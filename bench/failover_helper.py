@@ -16,6 +16,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import threading
@@ -46,9 +47,19 @@ def psql(dsn, sql, timeout=5.0):
     return r.returncode == 0, r.stdout, err
 
 
+# The Warden deployment's CA once known: its agents serve their API over HTTPS with certificates it issued.
+WARDEN_CA = None
+
+
+def tls_context(url):
+    if not url.startswith("https:"):
+        return None
+    return ssl.create_default_context(cafile=WARDEN_CA)
+
+
 def http_json(url, timeout=2.0):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        with urllib.request.urlopen(url, timeout=timeout, context=tls_context(url)) as resp:
             return json.loads(resp.read().decode())
     except Exception as e:  # HTTP errors carry a body too, but we only poll 200-endpoints
         if hasattr(e, "read"):
@@ -67,6 +78,8 @@ class Warden:
 
     def __init__(self, d):
         self.dir = d
+        global WARDEN_CA
+        WARDEN_CA = os.path.join(self.dir, "ca.crt")
         self.nodes = self.list()
         uri = self.run_warden("uri").strip()
         # the probe's connection rule: connect_timeout=1 per host, whatever ./warden uri chose

@@ -57,9 +57,10 @@ def deployment(d):
         return json.load(f)
 
 
-def http_status(url, timeout=2.0):
+def http_status(url, timeout=2.0, cafile=None):
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as resp:
+        context = ssl.create_default_context(cafile=cafile) if url.startswith("https:") else None
+        with urllib.request.urlopen(url, timeout=timeout, context=context) as resp:
             return resp.status
     except urllib.error.HTTPError as e:
         return e.code
@@ -72,9 +73,10 @@ def members(d):
     checks HAProxy uses): GET /primary is 200 only on the writable primary, GET /replica on a streaming replica."""
     rows = []
     for i, n in enumerate(deployment(d)["nodes"]):
-        api = "http://%s:%d" % (n["host"], n["api_port"])
-        role = "primary" if http_status(api + "/primary") == 200 else (
-            "replica" if http_status(api + "/replica") == 200 else "other")
+        # Agents serve their API over HTTPS with a certificate from the deployment's CA.
+        api = "https://%s:%d" % (n["host"], n["api_port"])
+        role = "primary" if http_status(api + "/primary", cafile=ca_file(d)) == 200 else (
+            "replica" if http_status(api + "/replica", cafile=ca_file(d)) == 200 else "other")
         rows.append({"name": n.get("name") or "node-%d" % (i + 1), "host": n["host"], "port": n["port"],
                      "api_url": api, "role": role, "leader": role == "primary"})
     return rows
@@ -198,7 +200,8 @@ def haproxy_cfg(d, out, rw, ro, sock):
     servers = []
     for n in nodes:
         name = n.get("name") or "node-%d" % (len(servers) + 1)
-        servers.append("  server %s %s:%d check port %d" % (name, n["host"], n["port"], n["api_port"]))
+        servers.append("  server %s %s:%d check port %d check-ssl verify required ca-file %s"
+                       % (name, n["host"], n["port"], n["api_port"], ca_file(d)))
     servers = "\n".join(servers)
     # The anchor's haproxy.cfg (/work/shared/anchors/patroni-up.sh), setting for setting; only the servers differ
     # (Warden's nodes, checked on their agents' Patroni-compatible REST API), plus a read-only stats socket so the

@@ -256,7 +256,8 @@ public record AgentConfig(
         return java.util.Optional.ofNullable(tlsDir).map(Path::of);
     }
 
+    /** Where the agent serves its API: over HTTPS with the node's certificate when the node has TLS. */
     public String apiUrl() {
-        return "http://" + apiHost + ":" + apiPort;
+        return (tlsDir == null ? "http://" : "https://") + apiHost + ":" + apiPort;
     }
 }

@@ -23,8 +23,19 @@ import java.util.concurrent.TimeoutException;
 public final class HttpPeers implements Peers {
     private static final Duration REQUEST_TIMEOUT = Duration.ofMillis(700);
 
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500)).build();
+    private final HttpClient http;
+
+    /** Plain HTTP, for agents without TLS. */
+    public HttpPeers() {
+        this(Optional.empty());
+    }
+
+    /** Over HTTPS when {@code tls} is given: a context that trusts the deployment's CA alone. */
+    public HttpPeers(Optional<javax.net.ssl.SSLContext> tls) {
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
+        tls.ifPresent(builder::sslContext);
+        this.http = builder.build();
+    }
 
     @Override
     public Map<String, PeerStatus> statuses(Collection<Member> members) {

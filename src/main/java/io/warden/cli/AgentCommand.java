@@ -12,6 +12,7 @@ import io.warden.http.HttpEndpoint;
 import io.warden.postgres.LocalPostgres;
 import io.warden.postgres.PostgresCtl;
 import io.warden.security.ApiToken;
+import io.warden.security.TlsContexts;
 import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -41,7 +42,8 @@ final class AgentCommand implements Callable<Integer> {
                 node.apiPort(),
                 "api_port in " + config,
                 new AgentApi(agent),
-                Admission.operatorToken(token));
+                Admission.operatorToken(token),
+                node.tlsPath().map(tls -> TlsContexts.server(tls.resolve("server.crt"), tls.resolve("server.key"))));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();
@@ -67,7 +69,7 @@ final class AgentCommand implements Callable<Integer> {
                 node,
                 dcs,
                 new LocalPostgres(ctl, node.port(), node.superuserPassword()),
-                new HttpPeers(),
+                new HttpPeers(node.tlsPath().map(tls -> TlsContexts.trusting(tls.resolve("ca.crt")))),
                 watchdog,
                 Clock.SYSTEM);
     }

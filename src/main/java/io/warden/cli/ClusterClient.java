@@ -36,8 +36,9 @@ final class ClusterClient implements AutoCloseable {
 
     private Optional<ApiToken> token;
 
-    private final HttpClient http =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    private final HttpClient http;
+    /** https when the deployment has a CA (its agents then serve their API over TLS with their node certificate). */
+    private final String scheme;
 
     /** An agent's answer: its HTTP status and JSON body. */
     record Answer(int status, JsonNode body, String etag) {
@@ -54,6 +55,14 @@ final class ClusterClient implements AutoCloseable {
         DeploymentState state = DeploymentState.read(dir.resolve());
         this.state = state;
         this.tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
+        Path ca = LocalDeployment.caCertificateFile(dir.resolve());
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        if (Files.exists(ca)) {
+            // Only the deployment's CA: the token goes to a node whose certificate names the address it was sent to.
+            builder.sslContext(io.warden.security.TlsContexts.trusting(ca));
+        }
+        this.http = builder.build();
+        this.scheme = Files.exists(ca) ? "https" : "http";
         // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
         this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10));
     }
@@ -120,7 +129,7 @@ final class ClusterClient implements AutoCloseable {
         return state.nodes().stream()
                 .filter(n -> n.name().equals(m.name()))
                 .findFirst()
-                .map(n -> "http://" + n.host() + ":" + n.apiPort())
+                .map(n -> scheme + "://" + n.host() + ":" + n.apiPort())
                 .orElseThrow(() -> new WardenException(
                         "node " + m.name() + " is in the DCS but not in " + DeploymentState.file(tokenFile.getParent())
                                 + ": this CLI talks only to the nodes of its own deployment",

@@ -112,7 +112,8 @@ final class ListCommand implements Callable<Integer> {
             row.put("lag_bytes", m == null ? 0 : m.lagBytes());
             row.put("host", node.host());
             row.put("port", node.port());
-            row.put("api_url", "http://" + node.host() + ":" + node.apiPort());
+            // As the agent publishes it (https with TLS); a node whose agent is not publishing has none to show.
+            row.put("api_url", m == null ? "" : m.apiUrl());
             row.put("agent_pid", m == null ? node.agentPid() : m.agentPid());
             row.put("postgres_pid", m == null ? 0 : m.postgresPid());
             row.put("pending_restart", m != null && m.pendingRestart());

@@ -71,16 +71,37 @@ public final class HttpEndpoint implements AutoCloseable {
      */
     public static HttpEndpoint start(
             String name, String host, int port, String portSetting, Handler handler, Admission admission) {
-        HttpEndpoint endpoint = new HttpEndpoint(name, bind(name, host, port, portSetting), handler, admission);
+        return start(name, host, port, portSetting, handler, admission, java.util.Optional.empty());
+    }
+
+    /**
+     * As {@link #start(String, String, int, String, Handler, Admission)}, over HTTPS with {@code tls} when given:
+     * the operator's token then never crosses the network in clear.
+     */
+    public static HttpEndpoint start(
+            String name,
+            String host,
+            int port,
+            String portSetting,
+            Handler handler,
+            Admission admission,
+            java.util.Optional<javax.net.ssl.SSLContext> tls) {
+        HttpServer server = bind(name, host, port, portSetting, tls.isPresent());
+        tls.ifPresent(context -> ((com.sun.net.httpserver.HttpsServer) server)
+                .setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context)));
+        HttpEndpoint endpoint = new HttpEndpoint(name, server, handler, admission);
         endpoint.server.setExecutor(endpoint.executor);
         endpoint.server.createContext("/", endpoint::serve);
         endpoint.server.start();
         return endpoint;
     }
 
-    private static HttpServer bind(String name, String host, int port, String portSetting) {
+    private static HttpServer bind(String name, String host, int port, String portSetting, boolean https) {
         try {
-            return HttpServer.create(new InetSocketAddress(host, port), BACKLOG);
+            InetSocketAddress address = new InetSocketAddress(host, port);
+            return https
+                    ? com.sun.net.httpserver.HttpsServer.create(address, BACKLOG)
+                    : HttpServer.create(address, BACKLOG);
         } catch (IOException e) {
             throw new WardenException(
                     "cannot serve the " + name + " on " + host + ":" + port + ": " + e.getMessage(),

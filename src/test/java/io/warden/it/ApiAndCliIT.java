@@ -1,6 +1,7 @@
 package io.warden.it;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -47,8 +48,8 @@ import org.junit.jupiter.api.TestMethodOrder;
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class ApiAndCliIT {
-    private static final HttpClient HTTP =
-            HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    /** Trusts the deployment's CA (agents serve HTTPS); plain HTTP to the routers' read-only APIs. */
+    private static HttpClient HTTP;
 
     @AutoClose
     private static TestCluster cluster;
@@ -56,6 +57,7 @@ class ApiAndCliIT {
     @BeforeAll
     static void start() {
         cluster = TestCluster.start("apicli", 3, 10700, "process");
+        HTTP = cluster.http();
     }
 
     // ---- HTTP
@@ -77,7 +79,7 @@ class ApiAndCliIT {
 
     private static String agentUrl(String node) {
         NodeHost n = cluster.node(node);
-        return "http://" + n.host() + ":" + n.apiPort();
+        return "https://" + n.host() + ":" + n.apiPort();
     }
 
     private static String routerUrl(RouterProcess router) {
@@ -140,6 +142,38 @@ class ApiAndCliIT {
     }
 
     // ---- the agents' API
+
+    @Test
+    @Order(1)
+    void theAgentsServeTheirApiOnlyOverHttpsWithACertificateFromTheDeploymentsCa(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path other) throws Exception {
+        String node = cluster.primary().name();
+        NodeHost n = cluster.node(node);
+        assertThat(agent(node, "/health").statusCode()).isEqualTo(200);
+        assertThat(cluster.snapshot().members().get(node).apiUrl()).startsWith("https://");
+
+        HttpClient plain =
+                HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+        HttpRequest inClear = HttpRequest.newBuilder(URI.create("http://" + n.host() + ":" + n.apiPort() + "/health"))
+                .timeout(Duration.ofSeconds(10))
+                .build();
+        assertThatThrownBy(() -> plain.send(inClear, HttpResponse.BodyHandlers.ofString()))
+                .as("plain HTTP to the agent's port")
+                .isInstanceOf(IOException.class);
+
+        io.warden.security.CertificateAuthority.ensure(
+                other.resolve("ca.key"), other.resolve("ca.crt"), "another", java.time.Instant.now());
+        HttpClient stranger = HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(3))
+                .sslContext(io.warden.security.TlsContexts.trusting(other.resolve("ca.crt")))
+                .build();
+        HttpRequest verified = HttpRequest.newBuilder(URI.create(agentUrl(node) + "/health"))
+                .timeout(Duration.ofSeconds(10))
+                .build();
+        assertThatThrownBy(() -> stranger.send(verified, HttpResponse.BodyHandlers.ofString()))
+                .as("a client that trusts another CA")
+                .isInstanceOf(javax.net.ssl.SSLHandshakeException.class);
+    }
 
     @Test
     @Order(1)

@@ -331,7 +331,7 @@ final class TestCluster implements AutoCloseable {
     ApiReply api(String node, String method, String path, String body, String ifMatch, String authorization) {
         NodeHost n = node(node);
         var request = java.net.http.HttpRequest.newBuilder(
-                        java.net.URI.create("http://" + n.host() + ":" + n.apiPort() + path))
+                        java.net.URI.create("https://" + n.host() + ":" + n.apiPort() + path))
                 .timeout(Duration.ofSeconds(150))
                 .method(
                         method,
@@ -345,7 +345,7 @@ final class TestCluster implements AutoCloseable {
             request.header("Authorization", authorization);
         }
         try {
-            var response = HTTP.send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+            var response = http().send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
             return new ApiReply(
                     response.statusCode(),
                     response.body(),
@@ -358,9 +358,18 @@ final class TestCluster implements AutoCloseable {
         }
     }
 
-    private static final java.net.http.HttpClient HTTP = java.net.http.HttpClient.newBuilder()
-            .connectTimeout(Duration.ofSeconds(3))
-            .build();
+    private java.net.http.HttpClient http;
+
+    /** An HTTPS client that trusts this deployment's CA alone, as the CLI's: the agents serve their API over TLS. */
+    synchronized java.net.http.HttpClient http() {
+        if (http == null) {
+            http = java.net.http.HttpClient.newBuilder()
+                    .connectTimeout(Duration.ofSeconds(3))
+                    .sslContext(io.warden.security.TlsContexts.trusting(caFile()))
+                    .build();
+        }
+        return http;
+    }
 
     /** Runs a CLI command in this JVM, as an operator would run ./warden; returns its exit status. */
     int cli(String... args) {
