@@ -7,6 +7,7 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
 import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
 import io.warden.postgres.Postgres;
@@ -93,6 +94,23 @@ final class AgentHarness {
         agent.cycle();
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
+        return agent;
+    }
+
+    /**
+     * node-1 bootstraps the cluster on {@code primary} and leads it, its lease renewed whenever the clock moves;
+     * node-2 streams from it (under a lease of 600 s nobody renews); a switchover from node-1 to node-2 is due.
+     */
+    Agent switchoverDue(Postgres primary, Peers peers) {
+        Agent agent = agent("node-1", primary, peers);
+        agent.cycle();
+        agent.cycle();
+        dcs.publishMember(
+                member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602),
+                dcs.grantLease(Duration.ofSeconds(600)));
+        keepLeaseAlive(agent);
+        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), null))
+                .isTrue();
         return agent;
     }
 
