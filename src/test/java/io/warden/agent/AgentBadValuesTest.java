@@ -72,33 +72,6 @@ class AgentBadValuesTest {
     }
 
     @Test
-    void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
-        FakePostgres postgres = new FakePostgres();
-        Agent agent = harness.leadingPrimary(postgres);
-        harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum_commit\":true"));
-
-        agent.cycle();
-
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-    }
-
-    @Test
-    void aConfigThatCannotBeReadKeepsTheLastOneThatCouldNeverTheDefaults() {
-        FakePostgres postgres = new FakePostgres();
-        Agent agent = harness.leadingPrimary(postgres);
-        harness.dcs.putRaw("config", SYNC_CONFIG);
-        agent.cycle();
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-
-        harness.dcs.putRaw("config", "{\"synchronous_mode\": \"sometimes\"");
-        agent.cycle();
-
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
-        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
-    }
-
-    @Test
     void theLastGoodConfigSurvivesARestartOfTheAgent() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);

@@ -141,6 +141,7 @@ class DcsKeyTableTest {
         assertThat(agent.view().cluster().config().synchronousMode())
                 .as("garbage: the last one read")
                 .isEqualTo(SyncMode.ON);
+        assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.LEAD);
 
         harness.dcs.deleteRaw("config");
         agent.cycle();
