@@ -10,7 +10,9 @@ import io.warden.cluster.Role;
 import io.warden.cluster.Switchover;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
+import io.warden.postgres.FakePostgres;
 import io.warden.postgres.Postgres;
+import io.warden.postgres.PostgresCtl.Upstream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -112,6 +114,14 @@ final class AgentHarness {
         assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), null))
                 .isTrue();
         return agent;
+    }
+
+    /**
+     * node-1's postgres as a replica of the leader {@link #otherLeader} publishes as node-2: on timeline 1 at
+     * 0/3000000, streaming from 127.0.0.1:5602.
+     */
+    static FakePostgres replicaOfNode2() {
+        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
     }
 
     /** node-1, a replica of node-2 on {@code postgres}; node-2's lease has run out, so node-1's next cycle races unless told not to. */
