@@ -1,5 +1,7 @@
 package io.warden.agent;
 
+import static java.util.Objects.requireNonNull;
+
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
@@ -18,15 +20,15 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.Semaphore;
-import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
  * One node's HA agent: each cycle reads the DCS once, observes its postgres, decides with {@link HaDecider}, and
- * acts. Threads: the HA loop (this class, the only one that changes postgres), the {@link Lease} keeper, the etcd
- * watch callback (only wakes the loop), and the REST API (reads {@link #view()}). See docs/agent.md.
+ * acts. Threads: the HA loop (this class's cycles, paced by {@link HaLoop}; the only one that changes postgres), the
+ * {@link Lease} keeper, the etcd watch callback (only wakes the loop), and the REST API (reads {@link #view()}). See
+ * docs/agent.md.
  *
  * <p>Its collaborators are parameters, wired in one place (the agent command): the DCS, the {@link Postgres} it
  * manages, its {@link Peers}, the watchdog and the {@link Clock}. A cycle reads the clock once for its decision, after
@@ -46,9 +48,6 @@ public final class Agent implements AutoCloseable {
     /** One renewal attempt: short, retried at once, so a request lost on a stream to a dead etcd member is resent to a live one. */
     private static final Duration RENEWAL_ATTEMPT = Duration.ofMillis(400);
 
-    /** How soon the next cycle runs while a hand-over waits for its candidate to receive the shutdown checkpoint. */
-    private static final Duration HAND_OVER_POLL = Duration.ofMillis(20);
-
     private final AgentConfig config;
     private final Dcs dcs;
     private final Postgres postgres;
@@ -60,8 +59,8 @@ public final class Agent implements AutoCloseable {
     private final String instanceId = UUID.randomUUID().toString();
     private final StartUp startUp;
 
-    private final Semaphore wakeUp = new Semaphore(0);
-    private final java.util.concurrent.atomic.AtomicLong loopErrors = new java.util.concurrent.atomic.AtomicLong();
+    private final HaLoop loop;
+    private final AtomicLong loopErrors = new AtomicLong();
     private final UnreadableValues unreadableValues;
     private final LastConfig lastConfig;
     private final ReasonLog reasons = new ReasonLog(LOG);
@@ -75,14 +74,6 @@ public final class Agent implements AutoCloseable {
     private final Actions actions;
 
     private volatile AgentView view;
-    private volatile boolean running = true;
-    /** Set by {@link #shutdown}: the loop ends after the cycle under way and runs {@link #stopLast}. */
-    private volatile boolean stopRequested;
-
-    private final java.util.concurrent.CountDownLatch loopEnded = new java.util.concurrent.CountDownLatch(1);
-    /** Set once the start-up checks passed; before that the agent owns nothing it could stop or release. */
-    private volatile boolean started;
-
     private long cycles;
     /** The snapshot this cycle decides from; the config it carries is what every config write applies. */
     private ClusterSnapshot current = ClusterSnapshot.empty();
@@ -101,11 +92,11 @@ public final class Agent implements AutoCloseable {
             Peers peers,
             Optional<WatchdogClient> watchdog,
             Clock clock) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+        this.config = requireNonNull(config, "config is null");
+        this.dcs = requireNonNull(dcs, "dcs is null");
+        this.postgres = requireNonNull(postgres, "postgres is null");
+        this.peers = requireNonNull(peers, "peers is null");
+        this.clock = requireNonNull(clock, "clock is null");
         this.watchdog = new WatchdogArm(watchdog, this::fenceFromKeeper);
         this.lastConfig = new LastConfig(config.workPath());
         this.unreadableValues = new UnreadableValues(metrics::unreadableValue);
@@ -154,6 +145,7 @@ public final class Agent implements AutoCloseable {
                 rejoin,
                 handOver,
                 keyTaken);
+        this.loop = new HaLoop(dcs, clock, config.loopWaitDuration(), handOver::waiting, metrics::cycleTook);
     }
 
     public AgentConfig config() {
@@ -221,46 +213,24 @@ public final class Agent implements AutoCloseable {
     public void run() {
         startUp.connect();
         startUp.refuseDuplicateName();
-        started = true;
+        loop.started();
         lease.keepAliveOn("lease-keeper");
         postgres.prepare(config.superuserPassword(), config.replicationPassword());
         // A restarted agent of a running primary must keep waiting for the standbys postgres waits for now: the
         // published synchronous set was built on that.
         conf.readSynchronousStandbys();
-        try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
-            while (running && !stopRequested) {
-                long started = clock.nanoTime();
-                // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
-                // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait
-                // later.
-                wakeUp.drainPermits();
-                cycle();
-                metrics.cycleTook(clock.nanoTime() - started);
-                long waitMillis = config.loopWaitDuration().toMillis() - (clock.nanoTime() - started) / 1_000_000;
-                if (handOver.waiting()) {
-                    // Every cycle of the wait for the candidate keeps the cluster without a writable primary.
-                    waitMillis = Math.min(waitMillis, HAND_OVER_POLL.toMillis());
-                }
-                if (waitMillis > 0 && running && !stopRequested) {
-                    wakeUp.tryAcquire(waitMillis, TimeUnit.MILLISECONDS);
-                }
-            }
-            if (stopRequested) {
-                if (handOver.waiting()) {
-                    handOver.abandon("shutting down during a hand-over its candidate has not confirmed: the"
-                            + " switchover request is deleted, so the next leader is chosen by the race");
-                }
-                stepDown.shutdownLast();
-                postgres.close();
-                dcs.close();
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (Exception e) {
-            throw new WardenException("agent stopped: " + e, "see the agent log", e);
-        } finally {
-            loopEnded.countDown();
+        loop.run(this::cycle, this::stopLast);
+    }
+
+    /** The HA loop's last step after {@link #shutdown}: stops postgres, gives up leadership and lets go of etcd. */
+    private void stopLast() {
+        if (handOver.waiting()) {
+            handOver.abandon("shutting down during a hand-over its candidate has not confirmed: the"
+                    + " switchover request is deleted, so the next leader is chosen by the race");
         }
+        stepDown.shutdownLast();
+        postgres.close();
+        dcs.close();
     }
 
     /** Grants the first lease; the agent does nothing else until etcd answers (see {@link StartUp#connect}). */
@@ -396,15 +366,14 @@ public final class Agent implements AutoCloseable {
      */
     public CompletableFuture<String> submit(NodeCommand command) {
         CompletableFuture<String> done = commands.queue(command);
-        wakeUp.release();
+        loop.wakeUp();
         return done;
     }
 
     /** Graceful stop: a primary hands off by releasing the key after postgres stops, so a replica takes over at once. */
     @Override
     public void close() {
-        running = false;
-        wakeUp.release();
+        loop.close();
     }
 
     /** Stops postgres (fast mode) and gives up leadership; used on SIGTERM. */
@@ -412,26 +381,8 @@ public final class Agent implements AutoCloseable {
         shutdown(Duration.ofSeconds(60));
     }
 
-    /**
-     * Asks the HA loop to shut down and waits at most {@code limit} for it. Only the loop starts or stops postgres,
-     * so this never touches postgres itself: when the loop is stuck in a long action and does not get there in
-     * time, the process exits with postgres as it is (the watchdog, still armed with the lease's deadline, fences
-     * a primary; a replica is harmless).
-     */
+    /** Asks the HA loop to shut down and waits at most {@code limit} for it (see {@link HaLoop#shutdown}). */
     void shutdown(Duration limit) {
-        stopRequested = true;
-        wakeUp.release();
-        if (!started) {
-            // Refused at start-up (a duplicate name, say): nothing here is ours to stop or release.
-            return;
-        }
-        try {
-            if (!loopEnded.await(limit.toMillis(), TimeUnit.MILLISECONDS)) {
-                LOG.warn("the HA loop did not reach the shutdown within " + limit.toSeconds() + " s (a long action is"
-                        + " running): exiting without touching postgres; the watchdog fences it if it is a primary");
-            }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
+        loop.shutdown(limit);
     }
 }

@@ -9,7 +9,6 @@ import io.warden.cluster.Role;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Collection;
@@ -30,10 +29,6 @@ class AgentBadValuesTest {
 
     AgentBadValuesTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
-    }
-
-    private static FakePostgres replica() {
-        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
     }
 
     /** node-3, a replica streaming at 0/3000000, is published under a lease of {@code ttl} that nobody renews. */
@@ -72,33 +67,6 @@ class AgentBadValuesTest {
     }
 
     @Test
-    void aConfigWithFieldsOfANewerVersionIsReadForTheFieldsThisVersionKnows() {
-        FakePostgres postgres = new FakePostgres();
-        Agent agent = harness.leadingPrimary(postgres);
-        harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum_commit\":true"));
-
-        agent.cycle();
-
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-    }
-
-    @Test
-    void aConfigThatCannotBeReadKeepsTheLastOneThatCouldNeverTheDefaults() {
-        FakePostgres postgres = new FakePostgres();
-        Agent agent = harness.leadingPrimary(postgres);
-        harness.dcs.putRaw("config", SYNC_CONFIG);
-        agent.cycle();
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-
-        harness.dcs.putRaw("config", "{\"synchronous_mode\": \"sometimes\"");
-        agent.cycle();
-
-        assertThat(agent.view().cluster().config().synchronousMode()).isEqualTo(SyncMode.ON);
-        assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
-        assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
-    }
-
-    @Test
     void theLastGoodConfigSurvivesARestartOfTheAgent() {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
@@ -114,7 +82,7 @@ class AgentBadValuesTest {
 
     @Test
     void aReplicaThatHasNeverReadTheConfigDoesNotRaceWhileItIsUnreadable() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = replicaOfALostLeaderWithRaw(postgres, "config", "not json at all");
 
         agent.cycle();
@@ -127,7 +95,7 @@ class AgentBadValuesTest {
 
     @Test
     void anUnreadableHistoryIsNeverOverwritten() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = replicaOfALostLeaderWithRaw(postgres, "history", "[{\"timeline\": \"one\"}");
 
         agent.cycle();
@@ -156,7 +124,7 @@ class AgentBadValuesTest {
 
     @Test
     void aLeaderKeyWrittenByHandWithoutALeaseIsRemovedAndTheRaceRuns() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("leader", "node-2");
 
@@ -190,7 +158,7 @@ class AgentBadValuesTest {
                 return OptionalInt.of(200);
             }
         };
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.agent("node-1", postgres, garbled);
         agent.cycle();
         harness.secondsPass(agent, 7);

@@ -7,7 +7,6 @@ import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import java.time.Duration;
 import org.junit.jupiter.api.BeforeEach;
@@ -89,7 +88,7 @@ class AgentCycleTest {
     @Test
     void aStreamingReplicaTakesTheKeyAndPromotesOnceTheLeadersLeaseHasExpired() {
         harness.otherLeader("node-2", "0/3000000");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = agent("node-1", postgres);
 
         agent.cycle();
@@ -153,7 +152,7 @@ class AgentCycleTest {
         // Synchronous mode, and node-1 is not a synchronous standby: it may not race when node-2 dies.
         dcs.putRaw("config", AgentHarness.config("on", ""));
         dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[]}");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.agent("node-1", postgres);
         agent.cycle();
         // node-2 dies: 15 s without streaming, and without a leader.

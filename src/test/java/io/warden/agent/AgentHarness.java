@@ -7,9 +7,12 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
 import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
+import io.warden.cluster.Switchover;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
+import io.warden.postgres.FakePostgres;
 import io.warden.postgres.Postgres;
+import io.warden.postgres.PostgresCtl.Upstream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -94,6 +97,31 @@ final class AgentHarness {
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
         return agent;
+    }
+
+    /**
+     * node-1 bootstraps the cluster on {@code primary} and leads it, its lease renewed whenever the clock moves;
+     * node-2 streams from it (under a lease of 600 s nobody renews); a switchover from node-1 to node-2 is due.
+     */
+    Agent switchoverDue(Postgres primary, Peers peers) {
+        Agent agent = agent("node-1", primary, peers);
+        agent.cycle();
+        agent.cycle();
+        dcs.publishMember(
+                member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602),
+                dcs.grantLease(Duration.ofSeconds(600)));
+        keepLeaseAlive(agent);
+        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), null))
+                .isTrue();
+        return agent;
+    }
+
+    /**
+     * node-1's postgres as a replica of the leader {@link #otherLeader} publishes as node-2: on timeline 1 at
+     * 0/3000000, streaming from 127.0.0.1:5602.
+     */
+    static FakePostgres replicaOfNode2() {
+        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
     }
 
     /** node-1, a replica of node-2 on {@code postgres}; node-2's lease has run out, so node-1's next cycle races unless told not to. */

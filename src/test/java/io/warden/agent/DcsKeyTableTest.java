@@ -8,7 +8,6 @@ import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -29,10 +28,6 @@ class DcsKeyTableTest {
     /** {@code json} (an object) with one more field, as a newer version would write it. */
     private static String withField(String json, String field) {
         return json.substring(0, json.lastIndexOf('}')) + "," + field + "}";
-    }
-
-    private static FakePostgres replica() {
-        return FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
     }
 
     private void cyclesFor(Agent agent, int seconds) {
@@ -108,7 +103,7 @@ class DcsKeyTableTest {
 
     @Test
     void optime() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
 
@@ -141,6 +136,7 @@ class DcsKeyTableTest {
         assertThat(agent.view().cluster().config().synchronousMode())
                 .as("garbage: the last one read")
                 .isEqualTo(SyncMode.ON);
+        assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.LEAD);
 
         harness.dcs.deleteRaw("config");
         agent.cycle();
@@ -152,7 +148,7 @@ class DcsKeyTableTest {
 
     @Test
     void sync() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
         Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw("sync", GARBAGE);
@@ -200,7 +196,7 @@ class DcsKeyTableTest {
 
     @Test
     void history() {
-        FakePostgres postgres = replica();
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.replicaOfALostLeader(postgres);
         harness.dcs.putRaw(
                 "history",

@@ -2,10 +2,6 @@ package io.warden.agent;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.cluster.Lsn;
-import io.warden.cluster.MemberState;
-import io.warden.cluster.Role;
-import io.warden.cluster.Switchover;
 import io.warden.common.Processes.Result;
 import io.warden.dcs.FakeDcs;
 import io.warden.postgres.FakePostgres;
@@ -13,11 +9,8 @@ import io.warden.postgres.Postgres;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -47,25 +40,14 @@ class HandOverAbortTest {
                     throw e.getCause();
                 }
             });
-    private final AtomicReference<Lsn> candidateAt = new AtomicReference<>();
-    private final Peers candidateOnly = new FakePeers(member -> Optional.ofNullable(candidateAt.get())
-            .filter(at -> member.name().equals("node-2"))
-            .map(member::withPosition));
     private Agent agent;
 
+    /** A switchover to node-2 is under way, and node-2 never answers: the wait for it ends in an abort. */
     @BeforeEach
     void switchoverDue() {
         harness = new AgentHarness(dir);
         dcs = harness.dcs;
-        agent = harness.agent("node-1", primary, candidateOnly);
-        agent.cycle();
-        agent.cycle();
-        dcs.publishMember(
-                AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602),
-                dcs.grantLease(Duration.ofSeconds(600)));
-        harness.keepLeaseAlive(agent);
-        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), null))
-                .isTrue();
+        agent = harness.switchoverDue(primary, FakePeers.SILENT);
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.HAND_OVER);
     }

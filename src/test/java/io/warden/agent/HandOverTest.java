@@ -4,13 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.cluster.Lsn;
 import io.warden.cluster.MemberState;
-import io.warden.cluster.Role;
-import io.warden.cluster.Switchover;
 import io.warden.dcs.FakeDcs;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
-import java.time.Duration;
-import java.util.Optional;
 import java.util.concurrent.atomic.AtomicReference;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -30,10 +26,6 @@ class HandOverTest {
     /** What the candidate node-2 reports as its received position; null while it does not answer. */
     private final AtomicReference<Lsn> candidateAt = new AtomicReference<>();
 
-    private final Peers candidateOnly = new FakePeers(member -> Optional.ofNullable(candidateAt.get())
-            .filter(at -> member.name().equals("node-2"))
-            .map(member::withPosition));
-
     private Agent agent;
 
     /** node-1 bootstrapped and leads; node-2 streams from it; a switchover to node-2 is due. */
@@ -42,15 +34,7 @@ class HandOverTest {
         harness = new AgentHarness(dir);
         dcs = harness.dcs;
         primary = new FakePostgres();
-        agent = harness.agent("node-1", primary, candidateOnly);
-        agent.cycle();
-        agent.cycle();
-        dcs.publishMember(
-                AgentHarness.member("node-2", Role.REPLICA, MemberState.STREAMING, "0/3000000", 5602),
-                dcs.grantLease(Duration.ofSeconds(120)));
-        harness.keepLeaseAlive(agent);
-        assertThat(dcs.requestSwitchover(new Switchover("node-1", "node-2", "2026-12-01T12:00:02Z"), null))
-                .isTrue();
+        agent = harness.switchoverDue(primary, FakePeers.onlyAnsweringAt("node-2", candidateAt::get));
     }
 
     @Test

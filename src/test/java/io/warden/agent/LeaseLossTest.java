@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -110,7 +109,7 @@ class LeaseLossTest {
     @Test
     void aReplicaWhoseLeaseIsNotFoundGrantsANewOneAndRepublishesItsRecord() {
         harness.otherLeader("node-2", "0/3000000");
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = agent(postgres);
         agent.cycle();
 
@@ -197,7 +196,7 @@ class LeaseLossTest {
 
     @Test
     void aPromotionDecidedUnderOneLeaseIsNotCarriedOutUnderAnother() {
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = replicaOfALostLeader(postgres);
         // Takes the key (and promotes): from the next cycle on, a crash between the two would leave PROMOTE.
         assertThat(harness.dcs.acquireLeader("node-1", agent.lease().term().id()))
@@ -213,7 +212,7 @@ class LeaseLossTest {
 
     @Test
     void theKeyIsNotTakenUnderALeaseOtherThanTheOneTheRaceWasDecidedUnder() {
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = replicaOfALostLeader(postgres);
         Agent.Plan plan = agent.plan().orElseThrow();
         assertThat(plan.decision().action()).isEqualTo(Action.TAKE_LEADERSHIP);

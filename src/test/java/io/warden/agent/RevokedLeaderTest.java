@@ -6,7 +6,6 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
@@ -28,7 +27,7 @@ class RevokedLeaderTest {
         Member stillPrimary = AgentHarness.member("node-2", Role.PRIMARY, MemberState.RUNNING, "0/3000000", 5602);
         // node-2's agent still answers that its postgres runs as primary.
         Peers peers = new FakePeers(m -> m.name().equals("node-2") ? Optional.of(stillPrimary) : Optional.empty());
-        FakePostgres postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.agent("node-1", postgres, peers);
         agent.cycle();
 

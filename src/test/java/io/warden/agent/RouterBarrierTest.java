@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.cluster.RouterStatus;
 import io.warden.postgres.FakePostgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
@@ -27,7 +26,7 @@ class RouterBarrierTest {
     @BeforeEach
     void replicaOfALostLeader() {
         harness = new AgentHarness(dir);
-        postgres = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        postgres = AgentHarness.replicaOfNode2();
         agent = harness.replicaOfALostLeader(postgres);
         harness.keepLeaseAlive(agent);
     }

@@ -8,7 +8,6 @@ import io.warden.cluster.Switchover;
 import io.warden.dcs.FakeDcs;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.Postgres;
-import io.warden.postgres.PostgresCtl.Upstream;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.Proxy;
 import java.nio.file.Path;
@@ -38,7 +37,7 @@ class SwitchoverClearTest {
     @Test
     void theNewLeaderDeletesTheRequestItCarriedOutNotOneWrittenWhileItPromoted() {
         harness.otherLeader("node-2", "0/3000000");
-        FakePostgres replica = FakePostgres.streamingReplica(1, "0/3000000", new Upstream("127.0.0.1", 5602));
+        FakePostgres replica = AgentHarness.replicaOfNode2();
         Agent agent = harness.agent("node-1", beforeFirst("promote", replica, this::operatorReplacesTheRequest));
         agent.cycle();
         harness.secondsPass(agent, 7);

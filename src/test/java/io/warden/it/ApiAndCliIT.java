@@ -29,6 +29,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.function.ToIntFunction;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
@@ -106,16 +107,32 @@ class ApiAndCliIT {
         }
     }
 
-    private static final List<String> HEALTH_CHECKS = List.of(
-            "/primary",
-            "/master",
-            "/read-write",
-            "/replica",
-            "/replica?lag=16MB",
-            "/read-only",
-            "/health",
-            "/liveness",
-            "/readiness");
+    /** One of Patroni's health checks, with the status a running primary and a streaming replica answer it with. */
+    private record HealthCheck(String path, int primary, int replica) {}
+
+    private static final List<HealthCheck> HEALTH_CHECKS = List.of(
+            new HealthCheck("/primary", 200, 503),
+            new HealthCheck("/master", 200, 503),
+            new HealthCheck("/read-write", 200, 503),
+            new HealthCheck("/replica", 503, 200),
+            new HealthCheck("/replica?lag=16MB", 503, 200),
+            new HealthCheck("/read-only", 200, 200),
+            new HealthCheck("/health", 200, 200),
+            new HealthCheck("/liveness", 200, 200),
+            new HealthCheck("/readiness", 200, 200));
+
+    /** The status code of every health check on {@code node}'s agent, in the table's order. */
+    private static Map<String, Integer> healthChecks(String node) {
+        return statuses(
+                node, "GET", HEALTH_CHECKS.stream().map(HealthCheck::path).toList());
+    }
+
+    /** Every health check with the status {@code expected} gives it in the table. */
+    private static Map<String, Integer> expected(ToIntFunction<HealthCheck> expected) {
+        Map<String, Integer> codes = new LinkedHashMap<>();
+        HEALTH_CHECKS.forEach(check -> codes.put(check.path(), expected.applyAsInt(check)));
+        return codes;
+    }
 
     // ---- psql, as an operator or application would connect
 
@@ -180,26 +197,7 @@ class ApiAndCliIT {
     void thePrimaryPassesThePrimaryChecksAndFailsTheReplicaChecksAsPatroniDoes() {
         String primary = cluster.primary().name();
 
-        assertThat(statuses(primary, "GET", HEALTH_CHECKS))
-                .isEqualTo(Map.of(
-                        "/primary",
-                        200,
-                        "/master",
-                        200,
-                        "/read-write",
-                        200,
-                        "/replica",
-                        503,
-                        "/replica?lag=16MB",
-                        503,
-                        "/read-only",
-                        200,
-                        "/health",
-                        200,
-                        "/liveness",
-                        200,
-                        "/readiness",
-                        200));
+        assertThat(healthChecks(primary)).isEqualTo(expected(HealthCheck::primary));
         JsonNode self = json(agent(primary, "/primary").body());
         assertThat(self.get("name").asText()).isEqualTo(primary);
         assertThat(self.get("role").asText()).isEqualTo("primary");
@@ -215,29 +213,9 @@ class ApiAndCliIT {
     @Order(2)
     void eachStreamingReplicaPassesTheReplicaChecksAndFailsThePrimaryChecks() {
         for (Member replica : cluster.replicas()) {
-            Map<String, Integer> codes = statuses(replica.name(), "GET", HEALTH_CHECKS);
+            Map<String, Integer> codes = healthChecks(replica.name());
 
-            assertThat(codes)
-                    .as(replica.name())
-                    .isEqualTo(Map.of(
-                            "/primary",
-                            503,
-                            "/master",
-                            503,
-                            "/read-write",
-                            503,
-                            "/replica",
-                            200,
-                            "/replica?lag=16MB",
-                            200,
-                            "/read-only",
-                            200,
-                            "/health",
-                            200,
-                            "/liveness",
-                            200,
-                            "/readiness",
-                            200));
+            assertThat(codes).as(replica.name()).isEqualTo(expected(HealthCheck::replica));
             assertThat(statuses(replica.name(), "OPTIONS", List.of("/primary", "/replica")))
                     .isEqualTo(Map.of("/primary", 503, "/replica", 200));
             JsonNode self = json(agent(replica.name(), "/replica").body());

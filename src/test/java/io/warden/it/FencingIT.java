@@ -86,11 +86,48 @@ class FencingIT {
                 .isBefore(promotedAt);
     }
 
+    /** Starts this test's cluster of three nodes with an empty table {@code table} (id bigint); returns its primary. */
+    private Member primaryOfANewCluster(String name, int basePort, String isolation, String table) throws SQLException {
+        cluster = TestCluster.start(name, 3, basePort, isolation);
+        cluster.executeOnPrimary("create table " + table + "(id bigint primary key)");
+        return cluster.primary();
+    }
+
+    /** When the fault struck the old primary, and which node was promoted after it. */
+    private record Failover(Instant faultAt, Member promoted) {}
+
+    /**
+     * Once {@code oldSide} has had writes acknowledged by {@code old}, strikes {@code fault}, waits for another node to
+     * be promoted and for {@code newSide} to have a write acknowledged after the fault, then stops both probes.
+     */
+    private Failover failOver(Member old, WriteProbe oldSide, WriteProbe newSide, Runnable fault)
+            throws InterruptedException {
+        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
+
+        fault.run();
+        Instant faultAt = Instant.now();
+        long faultNanos = System.nanoTime();
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+        await().atMost(Duration.ofSeconds(15))
+                .until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > faultNanos));
+        oldSide.close();
+        newSide.close();
+        return new Failover(faultAt, promoted);
+    }
+
+    /** The cluster is healthy again with {@code old} as a replica, and it holds exactly {@code promoted}'s rows. */
+    private void assertRejoinedHoldingTheRowsOf(Member promoted, Member old) {
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
+        await().atMost(Duration.ofSeconds(20))
+                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
+                        .as("the old primary now holds exactly the new primary's rows")
+                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
+    }
+
     @Test
     void anIsolatedPrimaryStopsWritingBeforeAnotherIsPromotedAndRejoinsAfterwards() throws Exception {
-        cluster = TestCluster.start("partition", 3, 8600, "netns");
-        cluster.executeOnPrimary("create table probe(id bigint primary key)");
-        Member old = cluster.primary();
+        Member old = primaryOfANewCluster("partition", 8600, "netns", "probe");
         NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
 
@@ -100,33 +137,20 @@ class FencingIT {
                 1_000_000,
                 () -> new NamespaceConnection(oldNode, cluster.state().superuserPassword()).open());
         WriteProbe newSide = new WriteProbe("probe", 1, () -> open(othersUrl(old.name())));
-        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
-
-        cluster.cutLink(old.name());
-        Instant cutAt = Instant.now();
-        long cutNanos = System.nanoTime();
-        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        await().atMost(Duration.ofSeconds(15))
-                .until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > cutNanos));
-        oldSide.close();
-        newSide.close();
+        Failover failover = failOver(old, oldSide, newSide, () -> cluster.cutLink(old.name()));
+        Member promoted = failover.promoted();
 
         // Read while the link is still cut: once it is back, the old node rewinds and its WAL is rewritten.
-        assertStoppedCommittingBeforePromotion(old, fromLsn, cutAt, promoted);
+        assertStoppedCommittingBeforePromotion(old, fromLsn, failover.faultAt(), promoted);
 
         cluster.restoreLink(old.name());
-        cluster.awaitHealthy(Duration.ofSeconds(120));
-        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
+        assertRejoinedHoldingTheRowsOf(promoted, old);
 
         Set<Long> onNewPrimary = cluster.ids(promoted.name(), "probe");
         List<Long> newAcks = newSide.ackedIds();
         assertThat(onNewPrimary)
                 .as("no write acknowledged by the new primary is lost")
                 .containsAll(newAcks);
-        await().atMost(Duration.ofSeconds(20))
-                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
-                        .as("the old primary now holds exactly the new primary's rows")
-                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
     }
 
     /**
@@ -140,9 +164,7 @@ class FencingIT {
      */
     @Test
     void aFormerPrimaryWhoseRewindLeavesItShortOfRecycledWalStillRejoinsAndStreams() throws Exception {
-        cluster = TestCluster.start("walgap", 3, 8600, "netns");
-        cluster.executeOnPrimary("create table probe(id bigint primary key)");
-        Member old = cluster.primary();
+        Member old = primaryOfANewCluster("walgap", 8600, "netns", "probe");
         NodeHost oldNode = cluster.node(old.name());
         // The last checkpoint the two timelines share, then three segments of common WAL after it.
         cluster.executeOnPrimary("checkpoint");
@@ -176,19 +198,12 @@ class FencingIT {
         }
 
         cluster.restoreLink(old.name());
-        cluster.awaitHealthy(Duration.ofSeconds(120));
-        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(Role.REPLICA);
-        await().atMost(Duration.ofSeconds(20))
-                .untilAsserted(() -> assertThat(cluster.ids(old.name(), "probe"))
-                        .as("the old primary now holds exactly the new primary's rows")
-                        .isEqualTo(cluster.ids(promoted.name(), "probe")));
+        assertRejoinedHoldingTheRowsOf(promoted, old);
     }
 
     @Test
     void aFrozenPrimaryAgentIsFencedByItsWatchdogAndRejoinsWhenItWakes() throws Exception {
-        cluster = TestCluster.start("frozen", 3, 8900, "process");
-        cluster.executeOnPrimary("create table probe(id bigint primary key)");
-        Member old = cluster.primary();
+        Member old = primaryOfANewCluster("frozen", 8900, "process", "probe");
         NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
         long postmaster = cluster.postmasterPid(old.name());
@@ -196,19 +211,11 @@ class FencingIT {
 
         WriteProbe oldSide = new WriteProbe("probe", 1_000_000, () -> open(oldUrl));
         WriteProbe newSide = new WriteProbe("probe", 1, () -> open(othersUrl(old.name())));
-        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
-
-        cluster.freeze(oldNode.agentPid());
-        Instant frozenAt = Instant.now();
-        long frozenNanos = System.nanoTime();
-        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
-        await().atMost(Duration.ofSeconds(15))
-                .until(() -> newSide.acks().stream().anyMatch(a -> a.atNanos() > frozenNanos));
-        oldSide.close();
-        newSide.close();
+        Failover failover = failOver(old, oldSide, newSide, () -> cluster.freeze(oldNode.agentPid()));
+        Member promoted = failover.promoted();
 
         // Read while the agent is still frozen: once it wakes, it rewinds the old node and its WAL is rewritten.
-        assertStoppedCommittingBeforePromotion(old, fromLsn, frozenAt, promoted);
+        assertStoppedCommittingBeforePromotion(old, fromLsn, failover.faultAt(), promoted);
         Path watchdogLog = Path.of(oldNode.configFile()).resolveSibling("watchdog.log");
         assertThat(Files.readString(watchdogLog))
                 .as("the frozen agent could not fence its postgres: its watchdog did")
@@ -230,9 +237,7 @@ class FencingIT {
      */
     @Test
     void aSessionHeldOpenAcrossTheFenceCannotCommitAfterIt() throws Exception {
-        cluster = TestCluster.start("backends", 3, 11000, "process");
-        cluster.executeOnPrimary("create table held(id bigint primary key)");
-        Member old = cluster.primary();
+        Member old = primaryOfANewCluster("backends", 11000, "process", "held");
         NodeHost oldNode = cluster.node(old.name());
         Path pipe = cluster.dir.resolve("held.pipe");
         var mkfifo = Processes.run(List.of("mkfifo", "-m", "0666", pipe.toString()), Duration.ofSeconds(5));

@@ -2,10 +2,6 @@ package io.warden.router;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.warden.cluster.Member;
-import io.warden.cluster.MemberState;
-import io.warden.cluster.NodeTags;
-import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
 import java.io.ByteArrayOutputStream;
@@ -41,26 +37,7 @@ class AllowedClientsTest {
 
     private void routerAllowing(String... ranges) throws Exception {
         node = new FakeNode();
-        long lease = store.grantLease(Duration.ofSeconds(600));
-        store.acquireLeader("node-1", lease);
-        store.publishMember(
-                new Member(
-                        "node-1",
-                        Role.PRIMARY,
-                        MemberState.RUNNING,
-                        "127.0.0.1",
-                        node.port(),
-                        "http://127.0.0.1:1",
-                        1,
-                        "0/3000000",
-                        0,
-                        NodeTags.NONE,
-                        1,
-                        1,
-                        "i-1",
-                        "/data",
-                        false),
-                lease);
+        node.leadsIn(store);
         List<ClientRange> allowed =
                 java.util.Arrays.stream(ranges).map(ClientRange::parse).toList();
         router = new Router(RouterDriver.config("router-1", Duration.ofSeconds(6), allowed), store, clock);

@@ -1,5 +1,10 @@
 package io.warden.router;
 
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Role;
+import io.warden.dcs.FakeDcs;
 import java.io.ByteArrayOutputStream;
 import java.io.DataInputStream;
 import java.io.IOException;
@@ -9,6 +14,7 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
+import java.time.Duration;
 
 /**
  * A node that speaks just enough of the PostgreSQL protocol for a router test: it accepts one connection, reads the
@@ -28,6 +34,33 @@ final class FakeNode implements AutoCloseable {
 
     int port() {
         return listener.getLocalPort();
+    }
+
+    /**
+     * Makes this node the cluster's primary in {@code store}: node-1, running, holding the leader key, published on
+     * this node's port, under a lease of 600 s that nobody renews (it outlasts any test).
+     */
+    void leadsIn(FakeDcs store) {
+        long lease = store.grantLease(Duration.ofSeconds(600));
+        store.acquireLeader("node-1", lease);
+        store.publishMember(
+                new Member(
+                        "node-1",
+                        Role.PRIMARY,
+                        MemberState.RUNNING,
+                        "127.0.0.1",
+                        port(),
+                        "http://127.0.0.1:1",
+                        1,
+                        "0/3000000",
+                        0,
+                        NodeTags.NONE,
+                        1,
+                        1,
+                        "i-1",
+                        "/data",
+                        false),
+                lease);
     }
 
     /** Whether the router has opened a connection to this node (it accepts one). */

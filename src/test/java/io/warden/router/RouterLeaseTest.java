@@ -3,10 +3,6 @@ package io.warden.router;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.warden.cluster.Member;
-import io.warden.cluster.MemberState;
-import io.warden.cluster.NodeTags;
-import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.dcs.FakeDcs;
 import java.io.InputStream;
@@ -53,26 +49,7 @@ class RouterLeaseTest {
     private FakeNode primary() throws Exception {
         FakeNode node = new FakeNode();
         closing.add(node);
-        long lease = store.grantLease(Duration.ofSeconds(600));
-        store.acquireLeader("node-1", lease);
-        store.publishMember(
-                new Member(
-                        "node-1",
-                        Role.PRIMARY,
-                        MemberState.RUNNING,
-                        "127.0.0.1",
-                        node.port(),
-                        "http://127.0.0.1:1",
-                        1,
-                        "0/3000000",
-                        0,
-                        NodeTags.NONE,
-                        1,
-                        1,
-                        "i-1",
-                        "/data",
-                        false),
-                lease);
+        node.leadsIn(store);
         return node;
     }
 

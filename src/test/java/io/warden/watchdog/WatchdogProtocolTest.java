@@ -59,6 +59,27 @@ class WatchdogProtocolTest {
         return socket;
     }
 
+    /**
+     * A socket at {@code socket} that the kernel accepts connections on into a backlog of {@code backlog} (0: the
+     * kernel's default), with nobody behind it unless the test accepts them; closed after the test.
+     */
+    private ServerSocketChannel listening(Path socket, int backlog) throws IOException {
+        ServerSocketChannel channel = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
+        closing.add(channel);
+        channel.bind(UnixDomainSocketAddress.of(socket), backlog);
+        return channel;
+    }
+
+    /**
+     * A client of a frozen watchdog on the socket {@code name}: the kernel accepts its connections into a backlog of
+     * {@code backlog} (0: the kernel's default), and nobody reads or answers them.
+     */
+    private WatchdogClient clientOfAFrozenWatchdog(String name, int backlog) throws IOException {
+        Path socket = dir.resolve(name);
+        listening(socket, backlog);
+        return WatchdogClient.socket(socket);
+    }
+
     /** A raw line exchange with a socket: what another watchdog implementation would be tested with. */
     private List<String> exchange(Path socket, String... lines) throws IOException {
         try (SocketChannel channel = SocketChannel.open(StandardProtocolFamily.UNIX)) {
@@ -99,12 +120,8 @@ class WatchdogProtocolTest {
 
     @Test
     void aWatchdogThatAcceptsButNeverAnswersIsUnreachableWithinTheAnswerTimeout() throws IOException {
-        Path socket = dir.resolve("frozen.sock");
-        // A frozen watchdog: the kernel accepts the connection (the backlog), nobody reads or answers.
-        ServerSocketChannel frozen = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        frozen.bind(UnixDomainSocketAddress.of(socket));
-        closing.add(frozen);
-        WatchdogClient client = WatchdogClient.socket(socket);
+        // The kernel accepts the connection (the backlog), nobody reads or answers.
+        WatchdogClient client = clientOfAFrozenWatchdog("frozen.sock", 0);
 
         long started = System.nanoTime();
         boolean armed = client.arm(System.nanoTime() + 5_000_000_000L);
@@ -117,9 +134,7 @@ class WatchdogProtocolTest {
     @Test
     void aWatchdogThatAnswersSomethingElseIsUnreachable() throws IOException {
         Path socket = dir.resolve("other.sock");
-        ServerSocketChannel other = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
-        other.bind(UnixDomainSocketAddress.of(socket));
-        closing.add(other);
+        ServerSocketChannel other = listening(socket, 0);
         Thread.ofPlatform().daemon().start(() -> {
             try (SocketChannel channel = other.accept()) {
                 BufferedReader in = new BufferedReader(
@@ -138,12 +153,8 @@ class WatchdogProtocolTest {
 
     @Test
     void aFrozenWatchdogWhoseBacklogIsFullNeverBlocksTheClient() throws IOException {
-        Path socket = dir.resolve("full.sock");
-        ServerSocketChannel frozen = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         // A backlog of one: the connections a timed-out client dropped fill it, as they fill a frozen watchdog's.
-        frozen.bind(UnixDomainSocketAddress.of(socket), 1);
-        closing.add(frozen);
-        WatchdogClient client = WatchdogClient.socket(socket);
+        WatchdogClient client = clientOfAFrozenWatchdog("full.sock", 1);
 
         long started = System.nanoTime();
         for (int attempt = 0; attempt < 10; attempt++) {
