@@ -144,6 +144,11 @@ public final class Deployments {
         } catch (DcsException e) {
             // No quorum: no agent can take the key now, so the order no longer matters.
             return Optional.empty();
+        } catch (WardenException e) {
+            // The operator's etcd certificate is gone or unusable: down must stop the processes all the same.
+            System.err.println(
+                    "note: cannot ask etcd which node leads (" + e.getMessage() + "); stopping in any order");
+            return Optional.empty();
         }
     }
 
