@@ -7,6 +7,7 @@ import io.warden.cluster.NodeTags;
 import io.warden.common.Json;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
+import io.warden.dcs.EtcdTls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -27,6 +28,9 @@ public record AgentConfig(
         String apiHost,
         Integer apiPort,
         List<String> etcd,
+        String etcdCaFile,
+        String etcdCertFile,
+        String etcdKeyFile,
         String dataDir,
         String workDir,
         String binDir,
@@ -95,7 +99,12 @@ public record AgentConfig(
         require(dataDir, "data_dir", file);
         if (etcd == null || etcd.isEmpty()) {
             throw new WardenException(
-                    "missing key 'etcd' in " + file, "list the etcd endpoints, e.g. [http://127.0.0.1:2379]");
+                    "missing key 'etcd' in " + file, "list the etcd endpoints, e.g. [https://127.0.0.1:2379]");
+        }
+        try {
+            EtcdTls.configured(etcd, etcdCaFile, etcdCertFile, etcdKeyFile);
+        } catch (EtcdTls.Invalid e) {
+            throw new WardenException(e.getMessage() + " (in " + file + ")", e.fix());
         }
         for (Integer p : new Integer[] {port, apiPort}) {
             if (p < 1 || p > 65535) {
@@ -153,6 +162,9 @@ public record AgentConfig(
                 apiHost == null ? (host == null ? "127.0.0.1" : host) : apiHost,
                 apiPort,
                 List.copyOf(etcd),
+                etcdCaFile,
+                etcdCertFile,
+                etcdKeyFile,
                 dataDir,
                 workDir == null ? Path.of(dataDir).toAbsolutePath().getParent().toString() : workDir,
                 binDir == null ? "/usr/lib/postgresql/15/bin" : binDir,
@@ -254,6 +266,14 @@ public record AgentConfig(
      */
     public java.util.Optional<Path> tlsPath() {
         return java.util.Optional.ofNullable(tlsDir).map(Path::of);
+    }
+
+    /**
+     * The agent's etcd client certificate, with the CA etcd's members are verified against: present for https://
+     * endpoints (checked by {@link #load}), empty for http:// ones.
+     */
+    public java.util.Optional<EtcdTls> etcdTls() {
+        return EtcdTls.configured(etcd, etcdCaFile, etcdCertFile, etcdKeyFile);
     }
 
     /** Where the agent serves its API: over HTTPS with the node's certificate when the node has TLS. */

@@ -61,7 +61,8 @@ final class AgentCommand implements Callable<Integer> {
         EtcdDcs dcs = new EtcdDcs(
                 node.etcd(),
                 node.cluster(),
-                Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)));
+                Duration.ofMillis(Math.max(500, node.ttlDuration().toMillis() / 3)),
+                node.etcdTls());
         EtcdVersionCheck.start(dcs);
         Optional<WatchdogClient> watchdog =
                 node.watchdogRequired() ? Optional.of(WatchdogClient.socket(node.watchdogSocket())) : Optional.empty();

@@ -64,7 +64,7 @@ final class ClusterClient implements AutoCloseable {
         this.http = builder.build();
         this.scheme = Files.exists(ca) ? "https" : "http";
         // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
-        this.dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10));
+        this.dcs = Deployments.dcs(state, Duration.ofSeconds(10));
     }
 
     ClusterSnapshot read() {

@@ -7,15 +7,20 @@ import io.warden.cluster.Role;
 import io.warden.cluster.RouterStatus;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
+import io.warden.common.WardenException;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.EtcdTls;
 import io.warden.postgres.Fence;
 import io.warden.runtime.DeploymentState;
+import io.warden.runtime.EtcdIdentity;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NodeIdentity;
+import io.warden.runtime.TlsFiles;
 import io.warden.security.AdminPassword;
 import io.warden.security.ApiToken;
 import io.warden.security.CertificateAuthority;
+import io.warden.security.EtcdCertificates;
 import io.warden.security.NodeCertificates;
 import io.warden.security.Scram;
 import java.nio.file.Path;
@@ -73,6 +78,60 @@ public final class Deployments {
         };
     }
 
+    /**
+     * The deployment's etcd CA (made with its key owner-only on first use, apart from the deployment CA: that one
+     * also signs the keys the postgres OS user reads) as the runtime sees it: each etcd member's certificate and each
+     * client's, issued or renewed when due ({@link EtcdCertificates}), the keys owner-only.
+     */
+    public static EtcdIdentity etcdIdentity(Path dir) {
+        CertificateAuthority ca = CertificateAuthority.ensure(
+                LocalDeployment.etcdCaKeyFile(dir),
+                LocalDeployment.etcdCaCertificateFile(dir),
+                "etcd " + dir.toAbsolutePath().getFileName(),
+                Instant.now());
+        return new EtcdIdentity() {
+            @Override
+            public TlsFiles member(String member, List<String> names, Path memberDir) {
+                EtcdCertificates.ensureMember(ca, EtcdIdentity.MEMBER_COMMON_NAME, names, memberDir, Instant.now());
+                return files(memberDir, EtcdCertificates.MEMBER_CERTIFICATE, EtcdCertificates.MEMBER_KEY);
+            }
+
+            @Override
+            public TlsFiles client(String client, Path clientDir) {
+                EtcdCertificates.ensureClient(ca, client, clientDir, Instant.now());
+                return files(clientDir, EtcdCertificates.CLIENT_CERTIFICATE, EtcdCertificates.CLIENT_KEY);
+            }
+        };
+    }
+
+    private static TlsFiles files(Path dir, String certificate, String key) {
+        Path abs = dir.toAbsolutePath();
+        return new TlsFiles(
+                abs.resolve(EtcdCertificates.CA).toString(),
+                abs.resolve(certificate).toString(),
+                abs.resolve(key).toString());
+    }
+
+    /**
+     * A DCS client of the deployment's etcd, as the operator: with the operator's client certificate, which etcd
+     * demands of every client. The one way the CLI and the tests reach a deployment's etcd.
+     */
+    public static EtcdDcs dcs(DeploymentState state, Duration requestTimeout) {
+        return new EtcdDcs(state.etcdClientUrls(), state.cluster(), requestTimeout, etcdTls(state));
+    }
+
+    /** The operator's etcd TLS files, checked; empty for a deployment made before etcd ran with TLS. */
+    public static Optional<EtcdTls> etcdTls(DeploymentState state) {
+        try {
+            return state.etcdClientTls()
+                    .map(files -> EtcdTls.configured(
+                                    state.etcdClientUrls(), files.ca(), files.certificate(), files.key())
+                            .orElseThrow());
+        } catch (EtcdTls.Invalid e) {
+            throw new WardenException(e.getMessage() + " (the operator's, from deployment.json)", e.fix());
+        }
+    }
+
     /** Stops the deployment in {@code dir} (see {@link LocalDeployment#down}), the leader's agent last. */
     public static void down(Path dir, boolean purge) {
         LocalDeployment.down(dir, purge, Deployments::leaderToStopLast, Fence::kill);
@@ -88,17 +147,22 @@ public final class Deployments {
         if (state.etcd().stream().noneMatch(e -> Processes.alive(e.pid()))) {
             return Optional.empty();
         }
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+        try (EtcdDcs dcs = dcs(state, Duration.ofSeconds(3))) {
             return dcs.read().leader().map(l -> l.name());
         } catch (DcsException e) {
             // No quorum: no agent can take the key now, so the order no longer matters.
+            return Optional.empty();
+        } catch (WardenException e) {
+            // The operator's etcd certificate is gone or unusable: down must stop the processes all the same.
+            System.err.println(
+                    "note: cannot ask etcd which node leads (" + e.getMessage() + "); stopping in any order");
             return Optional.empty();
         }
     }
 
     /** The cluster as the DCS has it now. */
     public static ClusterSnapshot snapshot(DeploymentState state) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(10))) {
+        try (EtcdDcs dcs = dcs(state, Duration.ofSeconds(10))) {
             return dcs.read();
         }
     }
@@ -118,7 +182,7 @@ public final class Deployments {
     }
 
     public static void awaitHealthy(DeploymentState state, Duration timeout) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+        try (EtcdDcs dcs = dcs(state, Duration.ofSeconds(3))) {
             Poll.every(Duration.ofMillis(200))
                     .require(
                             timeout,
@@ -149,7 +213,7 @@ public final class Deployments {
     }
 
     public static List<RouterStatus> routers(DeploymentState state) {
-        try (EtcdDcs dcs = new EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(3))) {
+        try (EtcdDcs dcs = dcs(state, Duration.ofSeconds(3))) {
             return dcs.readRouters();
         }
     }

@@ -25,7 +25,7 @@ final class RouterCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         RouterConfig settings = RouterConfig.load(config);
-        EtcdDcs dcs = new EtcdDcs(settings.etcd(), settings.cluster(), Duration.ofMillis(500));
+        EtcdDcs dcs = new EtcdDcs(settings.etcd(), settings.cluster(), Duration.ofMillis(500), settings.etcdTls());
         EtcdVersionCheck.start(dcs);
         Router router = new Router(settings, dcs, Clock.SYSTEM);
         HttpEndpoint api = HttpEndpoint.start(

@@ -93,7 +93,8 @@ final class UpCommand implements Callable<Integer> {
                 secrets,
                 readWritePort,
                 readOnlyPort,
-                Deployments.nodeIdentity(deployment));
+                Deployments.nodeIdentity(deployment),
+                Deployments.etcdIdentity(deployment));
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);

@@ -2,6 +2,7 @@ package io.warden.dcs;
 
 import io.etcd.jetcd.ByteSequence;
 import io.etcd.jetcd.Client;
+import io.etcd.jetcd.ClientBuilder;
 import io.etcd.jetcd.KeyValue;
 import io.etcd.jetcd.Watch;
 import io.etcd.jetcd.kv.GetResponse;
@@ -48,14 +49,20 @@ public final class EtcdDcs implements Dcs {
     private final String endpoints;
     private final Duration requestTimeout;
 
-    public EtcdDcs(List<String> endpoints, String cluster, Duration requestTimeout) {
+    /**
+     * A client of the etcd members at {@code endpoints}, over TLS with {@code tls}'s client certificate when given
+     * (see {@link EtcdTls#configured}, which also says when it may be absent).
+     */
+    public EtcdDcs(List<String> endpoints, String cluster, Duration requestTimeout, Optional<EtcdTls> tls) {
         this.endpointUrls = List.copyOf(endpoints);
         this.endpoints = String.join(",", endpoints);
         this.prefix = "/warden/" + cluster + "/";
         this.requestTimeout = requestTimeout;
-        this.client = Client.builder()
-                .endpoints(endpoints.toArray(String[]::new))
-                .connectTimeout(requestTimeout)
+        ClientBuilder builder = Client.builder().endpoints(endpoints.toArray(String[]::new));
+        // Each connection is verified against the address it dials (jetcd gives each endpoint its own authority), so
+        // every member's certificate names the addresses its clients reach it at.
+        tls.ifPresent(t -> t.applyTo(builder));
+        this.client = builder.connectTimeout(requestTimeout)
                 // jetcd requires this to exceed its retry delay; our own deadline (await) bounds every call anyway.
                 .retryMaxDuration(
                         requestTimeout.compareTo(Duration.ofSeconds(1)) > 0 ? requestTimeout : Duration.ofSeconds(1))

@@ -5,17 +5,21 @@ import com.fasterxml.jackson.databind.exc.UnrecognizedPropertyException;
 import io.warden.common.Json;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
+import io.warden.dcs.EtcdTls;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.stream.Collectors;
 
 /**
  * A router's configuration, typed: parsed once from its file (YAML, see docs/router.md) by {@link #load}, which says
  * what is wrong and what to write instead; the router then reads durations and sizes as values, never as text.
  *
+ * @param etcdTls the router's etcd client certificate and the CA of etcd's members: present for https:// endpoints
+ *     (etcd_ca_file, etcd_cert_file, etcd_key_file), empty for http:// ones
  * @param ttl the router's etcd lease: whole seconds, at least 2 (etcd's resolution and minimum)
  * @param maxReplicaLagBytes a replica further behind than this gets no read session
  * @param fallbackToPrimary reads go to the primary when no replica qualifies
@@ -35,6 +39,7 @@ public record RouterConfig(
         int readOnlyPort,
         int apiPort,
         List<String> etcd,
+        Optional<EtcdTls> etcdTls,
         Duration ttl,
         long maxReplicaLagBytes,
         boolean fallbackToPrimary,
@@ -47,6 +52,7 @@ public record RouterConfig(
 
     public RouterConfig {
         etcd = List.copyOf(etcd);
+        java.util.Objects.requireNonNull(etcdTls, "etcdTls is null");
         allowedClients = List.copyOf(allowedClients);
         if (ttl.toMillis() % 1000 != 0 || ttl.toSeconds() < 2) {
             throw new IllegalArgumentException(
@@ -65,6 +71,9 @@ public record RouterConfig(
             Integer readOnlyPort,
             Integer apiPort,
             List<String> etcd,
+            String etcdCaFile,
+            String etcdCertFile,
+            String etcdKeyFile,
             String ttl,
             String maxReplicaLag,
             Boolean fallbackToPrimary,
@@ -103,6 +112,12 @@ public record RouterConfig(
                     "router config " + file + " lacks one of id, read_write_port, read_only_port, api_port, etcd",
                     "add them; see docs/router.md");
         }
+        Optional<EtcdTls> etcdTls;
+        try {
+            etcdTls = EtcdTls.configured(raw.etcd(), raw.etcdCaFile(), raw.etcdCertFile(), raw.etcdKeyFile());
+        } catch (EtcdTls.Invalid e) {
+            throw new WardenException(e.getMessage() + " (in " + file + ")", e.fix());
+        }
         try {
             return new RouterConfig(
                     raw.id(),
@@ -112,6 +127,7 @@ public record RouterConfig(
                     raw.readOnlyPort(),
                     raw.apiPort(),
                     raw.etcd(),
+                    etcdTls,
                     Units.duration(orElse(raw.ttl(), "3s")),
                     Units.bytes(orElse(raw.maxReplicaLag(), "16MB")),
                     raw.fallbackToPrimary() == null || raw.fallbackToPrimary(),

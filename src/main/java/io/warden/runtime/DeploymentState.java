@@ -12,6 +12,9 @@ import java.util.List;
 /**
  * What {@code warden up} started, written to {@code deployment.json} so {@code down}, {@code list} and {@code uri}
  * act on exactly that (pids, ports, credentials). Readable only by its owner: it holds the passwords.
+ *
+ * @param etcdClient the operator's etcd client certificate, with which the CLI reaches etcd; null in a deployment
+ *     made before etcd ran with TLS
  */
 public record DeploymentState(
         String cluster,
@@ -22,7 +25,8 @@ public record DeploymentState(
         String replicationPassword,
         List<EtcdMember> etcd,
         List<NodeHost> nodes,
-        List<RouterProcess> routers) {
+        List<RouterProcess> routers,
+        TlsFiles etcdClient) {
 
     public DeploymentState {
         routers = routers == null ? List.of() : routers;
@@ -79,6 +83,11 @@ public record DeploymentState(
             throw new WardenException(
                     "cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");
         }
+    }
+
+    /** The operator's etcd client certificate; empty for a deployment made before etcd ran with TLS. */
+    public java.util.Optional<TlsFiles> etcdClientTls() {
+        return java.util.Optional.ofNullable(etcdClient);
     }
 
     public List<String> etcdClientUrls() {

@@ -46,8 +46,11 @@ public final class LocalDeployment {
             Map<String, String> extraNodeConfig,
             int readWritePort,
             int readOnlyPort,
-            NodeIdentity identity) {
+            NodeIdentity identity,
+            EtcdIdentity etcdIdentity) {
         public Options {
+            java.util.Objects.requireNonNull(identity, "identity is null");
+            java.util.Objects.requireNonNull(etcdIdentity, "etcdIdentity is null");
             if (nodes < 1 || nodes > 9) {
                 throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
             }
@@ -80,6 +83,21 @@ public final class LocalDeployment {
         return dir.toAbsolutePath().resolve("ca/ca.key");
     }
 
+    /** The etcd CA's key, which signs every certificate etcd lets in: the operator's alone. */
+    public static Path etcdCaKeyFile(Path dir) {
+        return dir.toAbsolutePath().resolve("ca/etcd-ca.key");
+    }
+
+    /** The etcd CA's certificate; each etcd client's and member's directory gets a copy. */
+    public static Path etcdCaCertificateFile(Path dir) {
+        return dir.toAbsolutePath().resolve("ca/etcd-ca.crt");
+    }
+
+    /** Where the operator's etcd client certificate lives, with which the CLI reaches etcd (the key owner-only). */
+    public static Path operatorEtcdDirectory(Path dir) {
+        return dir.toAbsolutePath().resolve("etcd-client");
+    }
+
     /** Where the deployment keeps the admin role's password (made by ./warden up, owner-only; warden credentials). */
     public static Path adminPasswordFile(Path dir) {
         return dir.toAbsolutePath().resolve("admin-password");
@@ -104,8 +122,10 @@ public final class LocalDeployment {
             DeploymentState old = DeploymentState.read(dir);
             superPw = old.superuserPassword();
             replPw = old.replicationPassword();
+            refusePlainEtcd(dir, old);
         }
         prepareDirectory(dir);
+        TlsFiles operator = options.etcdIdentity().client("operator", operatorEtcdDirectory(dir));
         List<EtcdMember> etcd = new ArrayList<>();
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
@@ -118,14 +138,15 @@ public final class LocalDeployment {
                 replPw,
                 etcd,
                 nodes,
-                routers);
+                routers,
+                operator);
         try {
             if (isolation.equals("netns")) {
                 for (int i = 1; i <= options.nodes(); i++) {
                     NetworkNamespaces.create(options.netId(), i);
                 }
             }
-            startEtcd(options, dir, etcd);
+            startEtcd(options, dir, etcd, operator);
             state.write(dir);
             for (int i = 1; i <= options.nodes(); i++) {
                 nodes.add(startNode(options, dir, state, i));
@@ -140,6 +161,20 @@ public final class LocalDeployment {
             // No cluster has formed, so no leader to stop last; each agent started stops its own postgres on SIGTERM.
             down(dir, false, started -> Optional.empty(), data -> {});
             throw e;
+        }
+    }
+
+    /**
+     * etcd keeps its members' peer URLs in its data: one made with {@code http://} ones cannot start with TLS, and
+     * would come up as members that cannot reach each other.
+     */
+    private static void refusePlainEtcd(Path dir, DeploymentState old) {
+        if (old.etcd().stream().anyMatch(e -> e.peerUrl().startsWith("http://"))
+                && Files.isDirectory(dir.resolve("etcd/e1/member"))) {
+            throw new WardenException(
+                    "the deployment in " + dir + " was made when etcd ran without TLS, and etcd keeps its members'"
+                            + " plain http:// peer URLs in its data",
+                    "start it anew: ./warden down --purge --dir " + dir + " (this deletes its data), then ./warden up");
         }
     }
 
@@ -219,30 +254,31 @@ public final class LocalDeployment {
         return HexFormat.of().formatHex(bytes);
     }
 
-    private static void startEtcd(Options options, Path dir, List<EtcdMember> etcd) {
+    private static void startEtcd(Options options, Path dir, List<EtcdMember> etcd, TlsFiles operator) {
         int base = options.basePort();
         StringBuilder initial = new StringBuilder();
         for (int i = 1; i <= 3; i++) {
             initial.append(i > 1 ? "," : "")
                     .append("e")
                     .append(i)
-                    .append("=http://127.0.0.1:")
+                    .append("=https://127.0.0.1:")
                     .append(base + 10 + i);
         }
+        List<String> names = etcdCertificateNames(options);
         for (int i = 1; i <= 3; i++) {
             int client = base + i;
             int peer = base + 10 + i;
             Path data = dir.resolve("etcd/e" + i);
-            StringBuilder listen = new StringBuilder("http://127.0.0.1:" + client);
-            if (options.isolation().equals("netns")) {
-                for (int n = 1; n <= options.nodes(); n++) {
-                    listen.append(",http://")
-                            .append(NetworkNamespaces.gatewayAddress(options.netId(), n))
-                            .append(':')
-                            .append(client);
-                }
+            TlsFiles tls = options.etcdIdentity().member("e" + i, names, dir.resolve("etcd/tls/e" + i));
+            StringBuilder listen = new StringBuilder();
+            for (String address : names) {
+                listen.append(listen.isEmpty() ? "" : ",")
+                        .append("https://")
+                        .append(address)
+                        .append(':')
+                        .append(client);
             }
-            List<String> command = List.of(
+            List<String> command = new ArrayList<>(List.of(
                     "etcd",
                     "--name",
                     "e" + i,
@@ -251,11 +287,11 @@ public final class LocalDeployment {
                     "--listen-client-urls",
                     listen.toString(),
                     "--advertise-client-urls",
-                    "http://127.0.0.1:" + client,
+                    "https://127.0.0.1:" + client,
                     "--listen-peer-urls",
-                    "http://127.0.0.1:" + peer,
+                    "https://127.0.0.1:" + peer,
                     "--initial-advertise-peer-urls",
-                    "http://127.0.0.1:" + peer,
+                    "https://127.0.0.1:" + peer,
                     "--initial-cluster",
                     initial.toString(),
                     "--initial-cluster-state",
@@ -269,25 +305,72 @@ public final class LocalDeployment {
                     "--election-timeout",
                     "500",
                     "--log-level",
-                    "warn");
+                    "warn"));
+            command.addAll(etcdTlsArguments(tls));
             long pid = Processes.startService(command, dir.resolve("etcd/e" + i + ".log"), Map.of());
             etcd.add(new EtcdMember(
-                    "e" + i, "http://127.0.0.1:" + client, "http://127.0.0.1:" + peer, pid, data.toString()));
+                    "e" + i, "https://127.0.0.1:" + client, "https://127.0.0.1:" + peer, pid, data.toString()));
         }
         waitFor(
                 Duration.ofSeconds(60),
                 "etcd to become healthy (see " + dir.resolve("etcd") + "/*.log)",
-                () -> etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl())));
+                () -> etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl(), Optional.of(operator))));
     }
 
-    public static boolean etcdHealthy(String clientUrl) {
-        try {
-            HttpResponse<String> response = HttpClient.newHttpClient()
-                    .send(
-                            HttpRequest.newBuilder(URI.create(clientUrl + "/health"))
-                                    .timeout(Duration.ofSeconds(2))
-                                    .build(),
-                            HttpResponse.BodyHandlers.ofString());
+    /**
+     * The arguments that make an etcd member serve clients and peers only over TLS with {@code member}'s certificate,
+     * and let in only clients with a certificate from its CA, and only peers with a member's (whoever can write the
+     * cluster's keys controls the database). Its URLs must be https:// ones.
+     */
+    public static List<String> etcdTlsArguments(TlsFiles member) {
+        return List.of(
+                "--cert-file",
+                member.certificate(),
+                "--key-file",
+                member.key(),
+                "--trusted-ca-file",
+                member.ca(),
+                "--client-cert-auth",
+                "--peer-cert-file",
+                member.certificate(),
+                "--peer-key-file",
+                member.key(),
+                "--peer-trusted-ca-file",
+                member.ca(),
+                "--peer-client-cert-auth",
+                "--peer-cert-allowed-cn",
+                EtcdIdentity.MEMBER_COMMON_NAME);
+    }
+
+    /**
+     * The addresses every etcd member is reached at, which its certificate names: the loopback (routers, the CLI,
+     * peers, agents without namespaces) and, with netns isolation, each node's gateway address, where its agent
+     * dials etcd from inside its namespace.
+     */
+    static List<String> etcdCertificateNames(Options options) {
+        List<String> names = new ArrayList<>(List.of("127.0.0.1"));
+        if (options.isolation().equals("netns")) {
+            for (int n = 1; n <= options.nodes(); n++) {
+                names.add(NetworkNamespaces.gatewayAddress(options.netId(), n));
+            }
+        }
+        return List.copyOf(names);
+    }
+
+    /**
+     * Whether the etcd member at {@code clientUrl} answers its {@code /health} as healthy; over TLS with {@code tls}'s
+     * client certificate when given (a member with {@code --client-cert-auth} answers nothing without one).
+     */
+    public static boolean etcdHealthy(String clientUrl, Optional<TlsFiles> tls) {
+        HttpClient.Builder builder =
+                HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2));
+        tls.ifPresent(files -> builder.sslContext(PemSslContext.of(files)));
+        try (HttpClient http = builder.build()) {
+            HttpResponse<String> response = http.send(
+                    HttpRequest.newBuilder(URI.create(clientUrl + "/health"))
+                            .timeout(Duration.ofSeconds(2))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofString());
             return response.statusCode() == 200 && response.body().contains("true");
         } catch (IOException e) {
             return false;
@@ -331,13 +414,39 @@ public final class LocalDeployment {
 
     /** Appends a config file's etcd list: the deployment's three members, as reached at {@code host}. */
     private static void etcdMembers(StringBuilder yaml, String host, int basePort) {
-        yaml.append("etcd:\n");
+        yaml.append(etcdList(host, basePort));
+    }
+
+    private static String etcdList(String host, int basePort) {
+        StringBuilder list = new StringBuilder("etcd:\n");
         for (int i = 1; i <= 3; i++) {
-            yaml.append("  - http://")
+            list.append("  - https://")
                     .append(host)
                     .append(':')
                     .append(basePort + i)
                     .append('\n');
+        }
+        return list.toString();
+    }
+
+    /** The config lines that name a process's etcd client certificate. */
+    static Map<String, String> etcdClientLines(TlsFiles tls) {
+        Map<String, String> lines = new java.util.LinkedHashMap<>();
+        lines.put("etcd_ca_file", tls.ca());
+        lines.put("etcd_cert_file", tls.certificate());
+        lines.put("etcd_key_file", tls.key());
+        return lines;
+    }
+
+    /**
+     * Replaces the etcd list of a kept config file with {@code list}: one written before etcd ran with TLS lists
+     * http:// endpoints, which no member serves any more.
+     */
+    private static void replaceEtcdList(Path configFile, String list) throws IOException {
+        String text = Files.readString(configFile);
+        String replaced = text.replaceAll("(?m)^etcd:\n(  - .*\n)+", java.util.regex.Matcher.quoteReplacement(list));
+        if (!replaced.equals(text)) {
+            Files.writeString(configFile, replaced);
         }
     }
 
@@ -370,6 +479,9 @@ public final class LocalDeployment {
             Files.createDirectories(nodeDir);
             Map<String, String> identity = options.identity().issue(name, certificateNames(host), nodeDir);
             identity.forEach((k, v) -> yamlLine(yaml, k, v));
+            Map<String, String> etcdClient =
+                    etcdClientLines(options.etcdIdentity().client(name, nodeDir.resolve("etcd-client")));
+            etcdClient.forEach((k, v) -> yamlLine(yaml, k, v));
             if (!Files.exists(configFile)) {
                 Files.writeString(configFile, yaml);
                 Files.setPosixFilePermissions(
@@ -382,7 +494,9 @@ public final class LocalDeployment {
                     missing.put("api_token_file", apiTokenFile(dir));
                 }
                 missing.putAll(identity);
+                missing.putAll(etcdClient);
                 appendMissing(configFile, missing);
+                replaceEtcdList(configFile, etcdList(etcdHost, options.basePort()));
             }
         } catch (IOException e) {
             throw new WardenException(
@@ -452,7 +566,8 @@ public final class LocalDeployment {
                 state.replicationPassword(),
                 state.etcd(),
                 nodes,
-                state.routers());
+                state.routers(),
+                state.etcdClient());
         updated.write(dir);
         return updated;
     }
@@ -481,6 +596,8 @@ public final class LocalDeployment {
         etcdMembers(yaml, "127.0.0.1", options.basePort());
         try {
             Files.createDirectories(routerDir);
+            etcdClientLines(options.etcdIdentity().client(id, routerDir.resolve("etcd-client")))
+                    .forEach((k, v) -> yamlLine(yaml, k, v));
             Files.writeString(configFile, yaml);
         } catch (IOException e) {
             throw new WardenException(
@@ -518,7 +635,8 @@ public final class LocalDeployment {
                         state.nodes(),
                         state.routers().stream()
                                 .map(r -> r.id().equals(router.id()) ? relaunched : r)
-                                .toList())
+                                .toList(),
+                        state.etcdClient())
                 .write(dir);
         return relaunched;
     }

@@ -382,7 +382,7 @@ class AgentConfigTest {
         WardenException e = failure(minimalWith("etcd", null));
 
         assertThat(e.getMessage()).contains("missing key 'etcd'");
-        assertThat(e.nextStep()).contains("etcd endpoints").contains("http://127.0.0.1:2379");
+        assertThat(e.nextStep()).contains("etcd endpoints").contains("https://127.0.0.1:2379");
     }
 
     @Test
@@ -521,5 +521,41 @@ class AgentConfigTest {
 
         assertThat(e.getMessage()).contains("missing key 'name'");
         assertThat(List.of(e.getMessage())).noneMatch(m -> m.contains("watchdog"));
+    }
+
+    /** The three files of an etcd client certificate in the temporary directory, the key owner-only. */
+    private String etcdClientFiles() throws IOException {
+        Path key = dir.resolve("client.key");
+        Files.writeString(key, "key");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        return "etcd_ca_file: " + Files.writeString(dir.resolve("ca.crt"), "ca") + "\n"
+                + "etcd_cert_file: " + Files.writeString(dir.resolve("client.crt"), "cert") + "\n"
+                + "etcd_key_file: " + key + "\n";
+    }
+
+    @Test
+    void etcdOverTlsTakesTheClientCertificateFiles() throws IOException {
+        AgentConfig c =
+                load(minimalWith("etcd", "[https://10.0.0.10:2379, https://10.0.0.11:2379]") + etcdClientFiles());
+
+        assertThat(c.etcdTls())
+                .contains(new io.warden.dcs.EtcdTls(
+                        dir.resolve("ca.crt"), dir.resolve("client.crt"), dir.resolve("client.key")));
+    }
+
+    @Test
+    void etcdOverTlsWithoutAClientCertificateIsRefusedNamingTheKeysToSet() throws IOException {
+        WardenException e = failure(minimalWith("etcd", "[https://10.0.0.10:2379]"));
+
+        assertThat(e.getMessage())
+                .contains("etcd_ca_file")
+                .contains("etcd_cert_file")
+                .contains("etcd_key_file");
+        assertThat(e.nextStep()).contains("./warden up");
+    }
+
+    @Test
+    void plainHttpEtcdNeedsNoCertificate() throws IOException {
+        assertThat(load(MINIMAL).etcdTls()).isEmpty();
     }
 }

@@ -65,7 +65,8 @@ class TokenDestinationTest {
                                 "e1", "http://127.0.0.1:1", "http://127.0.0.1:2", 0, "/tmp")),
                         List.of(new DeploymentState.NodeHost(
                                 "node-1", "127.0.0.1", 20101, agent.getAddress().getPort(), "/tmp/c.yml", "", 0, 0)),
-                        List.of())
+                        List.of(),
+                        null)
                 .write(dir);
         DirOption option = new DirOption();
         option.dir = dir;

@@ -3,7 +3,11 @@ package io.warden.dcs;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.common.Processes;
+import io.warden.runtime.EtcdIdentity;
 import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.TlsFiles;
+import io.warden.security.CertificateAuthority;
+import io.warden.security.EtcdCertificates;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetAddress;
@@ -11,9 +15,11 @@ import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
@@ -40,6 +46,7 @@ class EtcdDcsContractIT extends DcsContract {
     private static Path dir;
     private static long pid;
     private static String endpoint;
+    private static EtcdTls tls;
 
     @BeforeAll
     static void startEtcd() throws IOException {
@@ -47,46 +54,63 @@ class EtcdDcsContractIT extends DcsContract {
         try {
             int clientPort = freePort();
             int peerPort = freePort();
-            endpoint = "http://127.0.0.1:" + clientPort;
-            String peer = "http://127.0.0.1:" + peerPort;
-            pid = Processes.startService(
-                    List.of(
-                            "etcd",
-                            "--name",
-                            "contract",
-                            "--data-dir",
-                            dir.resolve("data").toString(),
-                            "--listen-client-urls",
-                            endpoint,
-                            "--advertise-client-urls",
-                            endpoint,
-                            "--listen-peer-urls",
-                            peer,
-                            "--initial-advertise-peer-urls",
-                            peer,
-                            "--initial-cluster",
-                            "contract=" + peer,
-                            "--initial-cluster-state",
-                            "new",
-                            // etcd's shortest lease is 1.5 election timeouts rounded up to whole seconds: 1 s here,
-                            // and a lone member elects itself at once.
-                            "--heartbeat-interval",
-                            "50",
-                            "--election-timeout",
-                            "500",
-                            "--log-level",
-                            "warn"),
-                    dir.resolve("etcd.log"),
-                    Map.of());
+            endpoint = "https://127.0.0.1:" + clientPort;
+            String peer = "https://127.0.0.1:" + peerPort;
+            // TLS with client certificates, as every deployment's etcd runs: the contract holds for that.
+            CertificateAuthority ca = CertificateAuthority.ensure(
+                    dir.resolve("ca.key"), dir.resolve("ca.crt"), "contract", Instant.now());
+            EtcdCertificates.ensureMember(
+                    ca, EtcdIdentity.MEMBER_COMMON_NAME, List.of("127.0.0.1"), dir.resolve("member"), Instant.now());
+            EtcdCertificates.ensureClient(ca, "contract", dir.resolve("client"), Instant.now());
+            TlsFiles member =
+                    files(dir.resolve("member"), EtcdCertificates.MEMBER_CERTIFICATE, EtcdCertificates.MEMBER_KEY);
+            TlsFiles client =
+                    files(dir.resolve("client"), EtcdCertificates.CLIENT_CERTIFICATE, EtcdCertificates.CLIENT_KEY);
+            tls = new EtcdTls(Path.of(client.ca()), Path.of(client.certificate()), Path.of(client.key()));
+            List<String> command = new java.util.ArrayList<>(List.of(
+                    "etcd",
+                    "--name",
+                    "contract",
+                    "--data-dir",
+                    dir.resolve("data").toString(),
+                    "--listen-client-urls",
+                    endpoint,
+                    "--advertise-client-urls",
+                    endpoint,
+                    "--listen-peer-urls",
+                    peer,
+                    "--initial-advertise-peer-urls",
+                    peer,
+                    "--initial-cluster",
+                    "contract=" + peer,
+                    "--initial-cluster-state",
+                    "new",
+                    // etcd's shortest lease is 1.5 election timeouts rounded up to whole seconds: 1 s here,
+                    // and a lone member elects itself at once.
+                    "--heartbeat-interval",
+                    "50",
+                    "--election-timeout",
+                    "500",
+                    "--log-level",
+                    "warn"));
+            command.addAll(LocalDeployment.etcdTlsArguments(member));
+            pid = Processes.startService(command, dir.resolve("etcd.log"), Map.of());
             Awaitility.await("etcd at " + endpoint + " healthy (see " + dir.resolve("etcd.log") + ")")
                     .atMost(Duration.ofSeconds(30))
                     .pollInterval(Duration.ofMillis(100))
-                    .until(() -> LocalDeployment.etcdHealthy(endpoint));
+                    .until(() -> LocalDeployment.etcdHealthy(endpoint, Optional.of(client)));
         } catch (RuntimeException | Error e) {
             printLog();
             stopEtcd();
             throw e;
         }
+    }
+
+    private static TlsFiles files(Path directory, String certificate, String key) {
+        return new TlsFiles(
+                directory.resolve(EtcdCertificates.CA).toString(),
+                directory.resolve(certificate).toString(),
+                directory.resolve(key).toString());
     }
 
     @AfterAll
@@ -103,7 +127,8 @@ class EtcdDcsContractIT extends DcsContract {
 
     @Override
     protected Dcs newStore(Duration requestTimeout) {
-        return new EtcdDcs(List.of(endpoint), "contract-" + CLUSTERS.incrementAndGet(), requestTimeout);
+        return new EtcdDcs(
+                List.of(endpoint), "contract-" + CLUSTERS.incrementAndGet(), requestTimeout, Optional.of(tls));
     }
 
     /** Not part of the contract (only etcd has a version): the warnings are those of the release the member runs. */

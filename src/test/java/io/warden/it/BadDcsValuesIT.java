@@ -87,8 +87,9 @@ class BadDcsValuesIT {
     static void start() throws Exception {
         cluster = TestCluster.start("baddcs", 3, 12000, "process");
         cluster.executeOnPrimary("create table probe(id bigint primary key)");
-        etcd = Client.builder()
-                .endpoints(cluster.state().etcdClientUrls().toArray(String[]::new))
+        etcd = io.warden.cli.Deployments.etcdTls(cluster.state())
+                .orElseThrow()
+                .clientBuilder(cluster.state().etcdClientUrls())
                 .build();
         prefix = "/warden/" + cluster.state().cluster() + "/";
         for (String key : List.of("switchover", "config", "sync", "history")) {

@@ -27,10 +27,14 @@ final class EtcdProxy implements AutoCloseable {
     private final List<ServerSocket> listeners = new ArrayList<>();
     private final Set<Socket> sockets = ConcurrentHashMap.newKeySet();
     private final Object gate = new Object();
+    private final String scheme;
     private boolean held;
 
     /** One listener on 127.0.0.1 per etcd client URL, each relaying to that member. */
     EtcdProxy(List<String> etcdClientUrls) {
+        // TLS passes through the relay untouched: the client verifies etcd's certificate against 127.0.0.1, the
+        // address it dials here, which every member's certificate names.
+        scheme = URI.create(etcdClientUrls.getFirst()).getScheme();
         try {
             for (String url : etcdClientUrls) {
                 URI target = URI.create(url);
@@ -47,7 +51,7 @@ final class EtcdProxy implements AutoCloseable {
     /** The client URLs to give the process instead of etcd's own. */
     List<String> endpoints() {
         return listeners.stream()
-                .map(l -> "http://127.0.0.1:" + l.getLocalPort())
+                .map(l -> scheme + "://127.0.0.1:" + l.getLocalPort())
                 .toList();
     }
 

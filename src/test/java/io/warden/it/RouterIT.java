@@ -342,8 +342,7 @@ class RouterIT {
         // A "replica" whose port accepts connections and then says nothing, published in the DCS like a member.
         try (java.net.ServerSocket silent =
                         new java.net.ServerSocket(0, 50, java.net.InetAddress.getByName("127.0.0.1"));
-                var dcs = new io.warden.dcs.EtcdDcs(
-                        cluster.state().etcdClientUrls(), cluster.state().cluster(), Duration.ofSeconds(5))) {
+                var dcs = io.warden.cli.Deployments.dcs(cluster.state(), Duration.ofSeconds(5))) {
             List<Socket> held = new java.util.concurrent.CopyOnWriteArrayList<>();
             Thread.ofVirtual().start(() -> {
                 while (!silent.isClosed()) {

@@ -590,4 +590,145 @@ class SecurityIT {
         props.setProperty("connectTimeout", "5");
         return DriverManager.getConnection(url, props);
     }
+
+    // etcd: whoever can write /warden/<cluster>/config controls the database, so only Warden's certificates get in.
+
+    /** etcdctl (Debian's etcd-client) against the first member, with {@code tls} options; its exit and output. */
+    private static Processes.Result etcdctl(String endpoint, List<String> tls, String... command) {
+        List<String> line = new java.util.ArrayList<>(
+                List.of("etcdctl", "--endpoints=" + endpoint, "--dial-timeout=2s", "--command-timeout=3s"));
+        line.addAll(tls);
+        line.addAll(List.of(command));
+        return Processes.run(line, Map.of("ETCDCTL_API", "3"), Duration.ofSeconds(20));
+    }
+
+    private static String firstMember() {
+        return cluster.state().etcd().getFirst().clientUrl();
+    }
+
+    /** etcdctl's TLS options for the operator's client certificate, which ./warden up issued. */
+    private static List<String> operatorCertificate() {
+        io.warden.runtime.TlsFiles operator = cluster.state().etcdClientTls().orElseThrow();
+        return List.of("--cacert=" + operator.ca(), "--cert=" + operator.certificate(), "--key=" + operator.key());
+    }
+
+    /**
+     * The config key as etcd has it (value and revisions; not the answer's header, whose revision every member
+     * update moves), read with the operator's certificate.
+     */
+    private static String configKey() throws java.io.IOException {
+        Processes.Result read =
+                etcdctl(firstMember(), operatorCertificate(), "get", "--write-out=json", "/warden/it/config");
+        assertThat(read.ok()).as(read.output()).isTrue();
+        return io.warden.common.Json.wire().readTree(read.output()).path("kvs").toString();
+    }
+
+    @Test
+    void etcdctlWithAWardenIssuedClientCertificateReadsTheClusterKeys() {
+        Processes.Result leader =
+                etcdctl(firstMember(), operatorCertificate(), "get", "--print-value-only", "/warden/it/leader");
+
+        assertThat(leader.ok()).as(leader.output()).isTrue();
+        assertThat(leader.output().strip()).isEqualTo(cluster.primary().name());
+    }
+
+    /** The ways to reach etcd without a Warden-issued client certificate, each with the etcdctl options it takes. */
+    static java.util.stream.Stream<org.junit.jupiter.params.provider.Arguments> etcdClientsWithoutAWardenCertificate()
+            throws Exception {
+        io.warden.runtime.TlsFiles operator = cluster.state().etcdClientTls().orElseThrow();
+        Path elsewhere = cluster.dir.resolve("another-ca");
+        CertificateAuthority other = CertificateAuthority.ensure(
+                elsewhere.resolve("ca.key"), elsewhere.resolve("ca.crt"), "elsewhere", java.time.Instant.now());
+        io.warden.security.EtcdCertificates.ensureClient(
+                other, "operator", elsewhere.resolve("client"), java.time.Instant.now());
+        Path client = elsewhere.resolve("client");
+        Path nodeTls = cluster.nodeDir("node-1").resolve("tls");
+        String https = firstMember();
+        return java.util.stream.Stream.of(
+                org.junit.jupiter.params.provider.Arguments.of(
+                        "no certificate, not even etcd's CA", https, List.of("--insecure-skip-tls-verify")),
+                org.junit.jupiter.params.provider.Arguments.of(
+                        "etcd's CA but no client certificate", https, List.of("--cacert=" + operator.ca())),
+                org.junit.jupiter.params.provider.Arguments.of(
+                        "plain http", https.replace("https://", "http://"), List.of()),
+                org.junit.jupiter.params.provider.Arguments.of(
+                        "a client certificate from another CA",
+                        https,
+                        List.of(
+                                "--cacert=" + operator.ca(),
+                                "--cert=" + client.resolve(io.warden.security.EtcdCertificates.CLIENT_CERTIFICATE),
+                                "--key=" + client.resolve(io.warden.security.EtcdCertificates.CLIENT_KEY))),
+                org.junit.jupiter.params.provider.Arguments.of(
+                        "a node's replicator certificate (the deployment CA's, readable by the postgres OS user)",
+                        https,
+                        List.of(
+                                "--cacert=" + operator.ca(),
+                                "--cert=" + nodeTls.resolve(NodeCertificates.REPLICATOR_CERTIFICATE),
+                                "--key=" + nodeTls.resolve(NodeCertificates.REPLICATOR_KEY))));
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
+    @org.junit.jupiter.params.provider.MethodSource("etcdClientsWithoutAWardenCertificate")
+    void etcdRefusesToReadOrWriteTheClusterKeysForAClientWithoutAWardenIssuedCertificate(
+            String who, String endpoint, List<String> tls) throws java.io.IOException {
+        String before = configKey();
+
+        Processes.Result read = etcdctl(endpoint, tls, "get", "--prefix", "/warden/");
+        Processes.Result write = etcdctl(endpoint, tls, "put", "/warden/it/config", "{\"postgresql\":{}}");
+
+        assertThat(read.ok()).as(who + " reading: " + read.output()).isFalse();
+        assertThat(read.output()).as(who).doesNotContain("/warden/it/leader");
+        assertThat(write.ok()).as(who + " writing: " + write.output()).isFalse();
+        assertThat(configKey()).as("the config key after " + who).isEqualTo(before);
+    }
+
+    @Test
+    void etcdsPeerPortTakesAMembersCertificateButNotAClientCertificateFromTheSameCa() {
+        io.warden.runtime.TlsFiles operator = cluster.state().etcdClientTls().orElseThrow();
+        Path member = cluster.dir.resolve("etcd/tls/e2");
+        String peerMembers = cluster.state().etcd().getFirst().peerUrl() + "/members";
+
+        Processes.Result asClient = Processes.run(
+                List.of(
+                        "curl",
+                        "-sS",
+                        "--http1.1",
+                        "--max-time",
+                        "5",
+                        "--cacert",
+                        operator.ca(),
+                        "--cert",
+                        operator.certificate(),
+                        "--key",
+                        operator.key(),
+                        peerMembers),
+                Duration.ofSeconds(20));
+        Processes.Result asMember = Processes.run(
+                List.of(
+                        "curl",
+                        "-sS",
+                        "--http1.1",
+                        "--max-time",
+                        "5",
+                        "--fail",
+                        "--cacert",
+                        operator.ca(),
+                        "--cert",
+                        member.resolve(io.warden.security.EtcdCertificates.MEMBER_CERTIFICATE)
+                                .toString(),
+                        "--key",
+                        member.resolve(io.warden.security.EtcdCertificates.MEMBER_KEY)
+                                .toString(),
+                        peerMembers),
+                Duration.ofSeconds(20));
+
+        assertThat(asClient.ok())
+                .as("the operator's client certificate on the peer port: " + asClient.output())
+                .isFalse();
+        assertThat(asClient.output()).doesNotContain("peerURLs").containsIgnoringCase("ssl");
+        assertThat(asMember.ok())
+                .as("a member's certificate on the peer port: " + asMember.output())
+                .isTrue();
+        assertThat(asMember.output()).contains("peerURLs");
+    }
 }

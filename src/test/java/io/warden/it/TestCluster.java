@@ -73,7 +73,8 @@ final class TestCluster implements AutoCloseable {
                 nodeConfig,
                 basePort + 61,
                 basePort + 62,
-                Deployments.nodeIdentity(dir));
+                Deployments.nodeIdentity(dir),
+                Deployments.etcdIdentity(dir));
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {
@@ -129,7 +130,7 @@ final class TestCluster implements AutoCloseable {
     /** The cluster as etcd has it now, through one client kept for the test (a new gRPC client per poll is slow). */
     synchronized ClusterSnapshot snapshot() {
         if (dcs == null) {
-            dcs = new io.warden.dcs.EtcdDcs(state.etcdClientUrls(), state.cluster(), Duration.ofSeconds(5));
+            dcs = Deployments.dcs(state, Duration.ofSeconds(5));
         }
         return dcs.read();
     }

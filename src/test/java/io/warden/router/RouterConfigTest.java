@@ -62,4 +62,45 @@ class RouterConfigTest {
                 .isInstanceOf(WardenException.class)
                 .hasMessageContaining("did you mean 10.0.0.0/8?");
     }
+
+    @Test
+    void etcdOverTlsTakesTheRoutersClientCertificate() throws IOException {
+        Path key = dir.resolve("client.key");
+        Files.writeString(key, "key");
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
+        Path config = Files.writeString(dir.resolve("router.yaml"), """
+                id: router-1
+                read_write_port: 5432
+                read_only_port: 5433
+                api_port: 6051
+                etcd: [https://127.0.0.1:2379]
+                etcd_ca_file: %s
+                etcd_cert_file: %s
+                etcd_key_file: %s
+                """.formatted(
+                        Files.writeString(dir.resolve("ca.crt"), "ca"),
+                        Files.writeString(dir.resolve("client.crt"), "c"),
+                        key));
+
+        assertThat(RouterConfig.load(config).etcdTls())
+                .contains(new io.warden.dcs.EtcdTls(dir.resolve("ca.crt"), dir.resolve("client.crt"), key));
+    }
+
+    @Test
+    void etcdOverTlsWithoutTheKeyIsRefusedNamingTheFileAndTheKey() throws IOException {
+        Path config = Files.writeString(dir.resolve("router.yaml"), """
+                id: router-1
+                read_write_port: 5432
+                read_only_port: 5433
+                api_port: 6051
+                etcd: [https://127.0.0.1:2379]
+                etcd_ca_file: /nowhere/ca.crt
+                etcd_cert_file: /nowhere/client.crt
+                """);
+
+        assertThatThrownBy(() -> RouterConfig.load(config))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("etcd_key_file")
+                .hasMessageContaining(config.toString());
+    }
 }

@@ -36,6 +36,7 @@ public final class RouterDriver {
                 0,
                 0,
                 List.of("http://127.0.0.1:1"),
+                java.util.Optional.empty(),
                 ttl,
                 16L << 20,
                 true,
