@@ -140,7 +140,9 @@ public record AgentConfig(
                     "replicator.key",
                     "warden_peer.crt",
                     "warden_peer.key",
-                    "warden_peer.pk8")) {
+                    "warden_peer.pk8",
+                    "api.crt",
+                    "api.key")) {
                 if (!Files.isRegularFile(Path.of(tlsDir, needed))) {
                     throw new WardenException(
                             "tls_dir " + tlsDir + " in " + file + " has no " + needed,

@@ -54,6 +54,16 @@ final class AdminRotation {
         Path file = LocalDeployment.adminPasswordFile(deployment);
         String current = AdminPassword.read(file);
         String next = AdminPassword.pending(pendingFile(deployment));
+        if (next.equals(current)) {
+            // Left by a rotation cut short after it published: that one is done; this one needs a password of its own.
+            try {
+                Files.delete(pendingFile(deployment));
+            } catch (IOException e) {
+                throw new WardenException(
+                        "cannot remove " + pendingFile(deployment) + ": " + e.getMessage(), "remove it by hand");
+            }
+            next = AdminPassword.pending(pendingFile(deployment));
+        }
         // A session per node before anything changes: once a replica has replayed the change, the old password no
         // longer logs in there, and these sessions are how the replay is watched.
         Map<NodeHost, Connection> sessions = new LinkedHashMap<>();
@@ -77,6 +87,7 @@ final class AdminRotation {
             }
             out.println("the primary " + primary.getKey().name() + " has admin's new password (WAL " + lsn + ")");
             List<String> behind = awaitReplay(sessions, primary.getKey(), lsn, replayDeadline);
+            requireLoginOnThePrimary(next);
             AdminPassword.publish(file, next);
             Files.deleteIfExists(pendingFile(deployment));
             recordVerifier(Scram.verifier(next));
@@ -121,6 +132,28 @@ final class AdminRotation {
         out.println("note: " + node.name() + " did not answer as admin (" + last.getMessage() + "); it gets the new"
                 + " password when it streams again");
         return Optional.empty();
+    }
+
+    /**
+     * Logs in with {@code next} as a client would, through the routers to whichever node is the primary now: a
+     * failover since the change (to a replica that had not received it) leaves the old password there, and
+     * publishing then would hand out one that nothing accepts.
+     */
+    private void requireLoginOnThePrimary(String next) throws SQLException {
+        String routers = state.routers().stream()
+                .map(r -> r.host() + ":" + r.readWritePort())
+                .collect(java.util.stream.Collectors.joining(","));
+        java.util.Properties props = AdminSessions.properties(deployment, next, APPLICATION);
+        props.setProperty("targetServerType", "primary");
+        try (Connection check = AdminSessions.open(routers, state.cluster(), props)) {
+            check.isValid(5);
+        } catch (SQLException e) {
+            throw new WardenException(
+                    "the primary does not accept admin's new password (" + e.getMessage() + "); nothing was published,"
+                            + " the current password is still in " + LocalDeployment.adminPasswordFile(deployment),
+                    "run ./warden credentials rotate admin again: it gives the primary the pending password ("
+                            + pendingFile(deployment) + ") and then publishes it");
+        }
     }
 
     private static boolean inRecovery(Connection c) {

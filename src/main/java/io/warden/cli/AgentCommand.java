@@ -43,7 +43,7 @@ final class AgentCommand implements Callable<Integer> {
                 "api_port in " + config,
                 new AgentApi(agent),
                 Admission.operatorToken(token),
-                node.tlsPath().map(tls -> TlsContexts.server(tls.resolve("server.crt"), tls.resolve("server.key"))));
+                node.tlsPath().map(tls -> TlsContexts.server(tls.resolve("api.crt"), tls.resolve("api.key"))));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();

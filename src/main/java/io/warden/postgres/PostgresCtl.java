@@ -110,22 +110,37 @@ public final class PostgresCtl {
         return Fence.postmasterPid(dataDir).filter(Processes::alive);
     }
 
-    /** Creates the working directories and the password file, owned by the postgres OS user. */
+    /**
+     * Creates the working directories and the password file. The work directory itself stays the agent's, readable
+     * by all but writable only by the agent: it holds what the agent (root, when it runs as root) reads and writes,
+     * and a postgres user who could rename or link things there could steer that. The postgres user owns only what
+     * it writes: the data directory, the socket directory, the password file and the log.
+     */
     public void prepare(String superuserPassword, String replicationPassword) {
         try {
             Files.createDirectories(workDir);
+            if (osUser != null) {
+                // A work directory an earlier version handed to the postgres user is taken back.
+                Files.setOwner(
+                        workDir,
+                        workDir.getFileSystem()
+                                .getUserPrincipalLookupService()
+                                .lookupPrincipalByName(System.getProperty("user.name")));
+            }
+            Files.setPosixFilePermissions(workDir, PosixFilePermissions.fromString("rwxr-xr-x"));
             Files.createDirectories(socketDir());
             Files.writeString(
                     passFile(),
                     "*:*:*:postgres:" + escapePass(superuserPassword) + "\n*:*:*:replicator:"
                             + escapePass(replicationPassword) + "\n");
             Files.setPosixFilePermissions(passFile(), PosixFilePermissions.fromString("rw-------"));
-            chown(workDir);
             chown(socketDir());
             chown(passFile());
-            if (Files.exists(logFile())) {
-                chown(logFile());
+            if (!Files.exists(logFile())) {
+                // pg_ctl opens it as the postgres user, who cannot create files in the work directory.
+                Files.createFile(logFile());
             }
+            chown(logFile());
         } catch (IOException e) {
             throw new WardenException(
                     "cannot prepare the node's work directory " + workDir + ": " + e.getMessage(),
@@ -557,6 +572,11 @@ public final class PostgresCtl {
             if (Files.exists(dataDir)) {
                 removeData();
             }
+            // Made here, empty and the postgres user's: pg_basebackup fills an empty directory, and cannot create
+            // one in the work directory, which is the agent's.
+            Files.createDirectories(dataDir);
+            Files.setPosixFilePermissions(dataDir, PosixFilePermissions.fromString("rwx------"));
+            chown(dataDir);
         } catch (IOException e) {
             throw new WardenException(
                     "cannot make room for a copy at " + dataDir + ": " + e.getMessage(),

@@ -37,6 +37,14 @@ public final class NodeCertificates {
 
     public static final String PEER_KEY = "warden_peer.key";
     public static final String PEER_DER_KEY = "warden_peer.pk8";
+    /**
+     * The agent's own pair for its HTTPS API, apart from postgres's: its key stays the agent's (never the postgres
+     * user's), so a process of the postgres user that takes the API's port cannot pose as the agent and collect the
+     * operator's token.
+     */
+    public static final String API_CERTIFICATE = "api.crt";
+
+    public static final String API_KEY = "api.key";
 
     private NodeCertificates() {}
 
@@ -98,7 +106,21 @@ public final class NodeCertificates {
                         keyOwner,
                         now)
                 .isPresent();
-        if (peerIssued || !Files.exists(tlsDir.resolve(PEER_DER_KEY))) {
+        ensurePair(
+                ca,
+                "warden agent " + node,
+                names,
+                Purpose.SERVER,
+                tlsDir.resolve(API_CERTIFICATE),
+                tlsDir.resolve(API_KEY),
+                Optional.empty(),
+                now);
+        // Also when an issue cut short left the DER copy of an older key beside the new certificate.
+        if (peerIssued
+                || !Files.exists(tlsDir.resolve(PEER_DER_KEY))
+                || !java.util.Arrays.equals(
+                        CertificateAuthority.derOf(tlsDir.resolve(PEER_KEY)),
+                        derOfFile(tlsDir.resolve(PEER_DER_KEY)))) {
             SecretFile.replace(
                     tlsDir.resolve(PEER_DER_KEY), CertificateAuthority.derOf(tlsDir.resolve(PEER_KEY)), true, keyOwner);
         }
@@ -188,6 +210,14 @@ public final class NodeCertificates {
             // An unreadable extension names nothing: the certificate is then re-issued.
         }
         return names;
+    }
+
+    private static byte[] derOfFile(Path file) {
+        try {
+            return Files.readAllBytes(file);
+        } catch (java.io.IOException e) {
+            return new byte[0];
+        }
     }
 
     private static String textOf(Path file) {

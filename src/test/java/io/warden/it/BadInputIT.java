@@ -38,16 +38,26 @@ class BadInputIT {
                 LocalDeployment.javaCommand("-Xmx64m", "agent", "--config", config.toString()), Duration.ofSeconds(60));
     }
 
+    /** A config an operator could write: node-1's etcd client certificate, since etcd lets in no one without one. */
     private static String valid(String name, String dataDir) {
+        Path etcdClient = cluster.dir.resolve("nodes/node-1/etcd-client");
         return """
                 name: %s
                 cluster: it
                 port: 9591
                 api_port: 9592
-                etcd: [http://127.0.0.1:9501]
+                etcd: [https://127.0.0.1:9501]
+                etcd_ca_file: %s
+                etcd_cert_file: %s
+                etcd_key_file: %s
                 data_dir: %s
                 watchdog: 'off'
-                """.formatted(name, dataDir);
+                """.formatted(
+                        name,
+                        etcdClient.resolve("ca.crt"),
+                        etcdClient.resolve("client.crt"),
+                        etcdClient.resolve("client.key"),
+                        dataDir);
     }
 
     @Test
@@ -105,7 +115,7 @@ class BadInputIT {
                 agent(valid("n3", dir.resolve("d3").toString()).replace("9501", "9599"));
         assertThat(result.exitCode()).isEqualTo(2);
         assertThat(result.output())
-                .contains("cannot reach etcd at http://127.0.0.1:9599")
+                .contains("cannot reach etcd at https://127.0.0.1:9599")
                 .contains("start etcd");
     }
 
