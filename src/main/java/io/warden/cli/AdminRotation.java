@@ -206,9 +206,13 @@ final class AdminRotation {
                 lines.replaceAll(
                         l -> l.startsWith("admin_password_verifier:") ? "admin_password_verifier: " + verifier : l);
                 Path temporary = config.resolveSibling(config.getFileName() + ".new");
+                Files.deleteIfExists(temporary);
+                // Owner-only from the moment it exists: the config holds the superuser's password.
+                Files.createFile(
+                        temporary,
+                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
+                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
                 Files.write(temporary, lines);
-                Files.setPosixFilePermissions(
-                        temporary, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
                 Files.move(
                         temporary,
                         config,
