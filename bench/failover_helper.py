@@ -87,7 +87,8 @@ class Warden:
         query = [(k, v) for k, v in urllib.parse.parse_qsl(parts.query) if k != "connect_timeout"]
         query.append(("connect_timeout", "1"))
         self.dsn = urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))
-        self.apis = [n["api_url"] for n in self.nodes]
+        # A node whose agent is not publishing has no api_url in the list yet.
+        self.apis = [n["api_url"] for n in self.nodes if n["api_url"]]
 
     def run_warden(self, *args):
         r = subprocess.run([WARDEN, *args, "--dir", self.dir], capture_output=True, text=True, timeout=120)
