@@ -56,7 +56,8 @@ final class ClusterClient implements AutoCloseable {
         this.state = state;
         this.tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
         Path ca = LocalDeployment.caCertificateFile(dir.resolve());
-        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2));
+        // 5 s: the connect includes the TLS handshake, which a cold CLI on a busy machine can take seconds over.
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
         if (Files.exists(ca)) {
             // Only the deployment's CA: the token goes to a node whose certificate names the address it was sent to.
             builder.sslContext(io.warden.security.TlsContexts.trusting(ca));

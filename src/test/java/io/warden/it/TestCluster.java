@@ -365,7 +365,7 @@ final class TestCluster implements AutoCloseable {
     synchronized java.net.http.HttpClient http() {
         if (http == null) {
             http = java.net.http.HttpClient.newBuilder()
-                    .connectTimeout(Duration.ofSeconds(3))
+                    .connectTimeout(Duration.ofSeconds(5))
                     .sslContext(io.warden.security.TlsContexts.trusting(caFile()))
                     .build();
         }
