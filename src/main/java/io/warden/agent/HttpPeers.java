@@ -25,6 +25,9 @@ public final class HttpPeers implements Peers {
 
     private final HttpClient http;
 
+    /** The liveness reported for a peer whose TLS answered but could not be verified: alive, status unknown. */
+    static final int TLS_UNVERIFIED = 0;
+
     /** Plain HTTP, for agents without TLS. */
     public HttpPeers() {
         this(Optional.empty());
@@ -80,6 +83,10 @@ public final class HttpPeers implements Peers {
         try {
             return OptionalInt.of(http.send(request(member, "/liveness"), HttpResponse.BodyHandlers.discarding())
                     .statusCode());
+        } catch (javax.net.ssl.SSLException e) {
+            // Something serves TLS there that this agent cannot verify (its config names no CA, or another one):
+            // it answered, so it is alive for the duplicate-name check, never taken for gone.
+            return OptionalInt.of(TLS_UNVERIFIED);
         } catch (IOException e) {
             return OptionalInt.empty();
         } catch (InterruptedException e) {

@@ -33,6 +33,9 @@ public interface Peers {
     /** One member's report of itself right now; empty when it did not answer. */
     Optional<Member> status(Member member);
 
-    /** The status code of the member's {@code GET /liveness}; empty when nothing answered at its address. */
+    /**
+     * The status code of the member's {@code GET /liveness}; empty when nothing answered at its address; 0 when a TLS
+     * server answered there that could not be verified (alive, status unknown).
+     */
     OptionalInt liveness(Member member);
 }

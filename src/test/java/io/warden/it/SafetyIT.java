@@ -213,6 +213,9 @@ class SafetyIT {
         cluster.killHost(stranger);
         Files.move(data, own);
         try {
+            // Made for the postgres user, as an operator would: the node's directory itself is the agent's.
+            Files.createDirectories(data);
+            Processes.run(List.of("chown", "postgres", data.toString()), Duration.ofSeconds(5));
             // A cluster of its own: what an operator who pointed data_dir at the wrong directory would have.
             var initdb = Processes.run(
                     List.of(
@@ -583,6 +586,10 @@ class SafetyIT {
             int killModeStart = watchdogLog(old.name()).length();
             Path data = cluster.dataDir(old.name());
             Path byHandLog = cluster.nodeDir(old.name()).resolve("by-hand.log");
+            // The node's directory is the agent's: the postgres user may write only what it was given.
+            Files.deleteIfExists(byHandLog);
+            Files.createFile(byHandLog);
+            Processes.run(List.of("chown", "postgres", byHandLog.toString()), Duration.ofSeconds(5));
             Processes.Result byHand = Processes.run(
                     List.of(
                             "runuser",
