@@ -16,7 +16,11 @@ import java.util.stream.Stream;
 public final class NoReverseLookups extends InetAddressResolverProvider {
     @Override
     public InetAddressResolver get(Configuration configuration) {
-        InetAddressResolver builtin = configuration.builtinResolver();
+        return over(configuration.builtinResolver());
+    }
+
+    /** {@code builtin} for forward lookups; no reverse lookups. */
+    static InetAddressResolver over(InetAddressResolver builtin) {
         return new InetAddressResolver() {
             @Override
             public Stream<InetAddress> lookupByName(String host, LookupPolicy policy) throws UnknownHostException {

@@ -25,22 +25,11 @@ class NoReverseLookupsTest {
         }
     };
 
-    private final InetAddressResolver resolver = new NoReverseLookups()
-            .get(new InetAddressResolverProvider.Configuration() {
-                @Override
-                public InetAddressResolver builtinResolver() {
-                    return BUILTIN;
-                }
-
-                @Override
-                public String lookupLocalHostName() {
-                    return "localhost";
-                }
-            });
+    private final InetAddressResolver resolver = NoReverseLookups.over(BUILTIN);
 
     @Test
     void aReverseLookupAnswersAtOnceThatThereIsNoNameSoTheHttpsServerNeverWaitsForDns() {
-        assertThatThrownBy(() -> resolver.lookupByAddress(new byte[] {10, 200, 2, 1}))
+        assertThatThrownBy(() -> resolver.lookupByAddress(new byte[] {10, (byte) 200, 2, 1}))
                 .isInstanceOf(UnknownHostException.class);
     }
 
