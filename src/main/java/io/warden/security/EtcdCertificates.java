@@ -1,12 +1,7 @@
 package io.warden.security;
 
-import io.warden.security.CertificateAuthority.Issued;
 import io.warden.security.CertificateAuthority.Purpose;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.cert.X509Certificate;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -53,31 +48,15 @@ public final class EtcdCertificates {
             String certificateName,
             String keyName,
             Instant now) {
-        String caPem = CertificateAuthority.certificatePem(ca.certificate());
-        Path caFile = dir.resolve(CA);
-        if (!caPem.equals(textOf(caFile))) {
-            SecretFile.replace(caFile, caPem, false);
-        }
-        Path certificateFile = dir.resolve(certificateName);
-        Path keyFile = dir.resolve(keyName);
-        Optional<X509Certificate> current = Files.exists(certificateFile) && Files.exists(keyFile)
-                ? Optional.of(CertificateAuthority.readCertificate(certificateFile))
-                : Optional.empty();
-        Optional<String> reason = NodeCertificates.renewal(current, names, ca.certificate(), now);
-        if (reason.isPresent()) {
-            Issued issued = ca.issue(commonName, names, purpose, now);
-            // The key first, as for a node: a process reading between the two writes keeps its previous pair.
-            SecretFile.replace(keyFile, issued.keyPem().getBytes(StandardCharsets.US_ASCII), true, Optional.empty());
-            SecretFile.replace(certificateFile, issued.certificatePem(), false);
-        }
-        return reason;
-    }
-
-    private static String textOf(Path file) {
-        try {
-            return Files.exists(file) ? Files.readString(file) : "";
-        } catch (IOException e) {
-            return "";
-        }
+        NodeCertificates.writeCa(ca, dir);
+        return NodeCertificates.ensurePair(
+                ca,
+                commonName,
+                names,
+                purpose,
+                dir.resolve(certificateName),
+                dir.resolve(keyName),
+                Optional.empty(),
+                now);
     }
 }

@@ -72,11 +72,7 @@ public final class NodeCertificates {
                     "cannot make the TLS directory " + tlsDir + ": " + e.getMessage(),
                     "check the deployment directory");
         }
-        String caPem = CertificateAuthority.certificatePem(ca.certificate());
-        Path caFile = tlsDir.resolve(CA);
-        if (!caPem.equals(textOf(caFile))) {
-            SecretFile.replace(caFile, caPem, false);
-        }
+        writeCa(ca, tlsDir);
         Optional<String> reason = ensurePair(
                 ca,
                 node,
@@ -127,8 +123,20 @@ public final class NodeCertificates {
         return reason;
     }
 
-    /** Issues a key and certificate into the two files when {@link #renewal} says so; returns why. */
-    private static Optional<String> ensurePair(
+    /** Writes the CA's certificate into {@code dir} as {@value #CA}, unless it holds it already. */
+    static void writeCa(CertificateAuthority ca, Path dir) {
+        String caPem = CertificateAuthority.certificatePem(ca.certificate());
+        Path caFile = dir.resolve(CA);
+        if (!caPem.equals(textOf(caFile))) {
+            SecretFile.replace(caFile, caPem, false);
+        }
+    }
+
+    /**
+     * Issues a key and certificate into the two files when {@link #renewal} says so, or when the key there is not
+     * the certificate's; returns why. Shared by the nodes' and etcd's certificates.
+     */
+    static Optional<String> ensurePair(
             CertificateAuthority ca,
             String commonName,
             List<String> names,
