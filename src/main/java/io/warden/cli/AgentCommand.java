@@ -5,6 +5,7 @@ import io.warden.agent.AgentConfig;
 import io.warden.agent.HttpPeers;
 import io.warden.api.AgentApi;
 import io.warden.common.Clock;
+import io.warden.common.PemTls;
 import io.warden.common.Processes;
 import io.warden.dcs.EtcdDcs;
 import io.warden.http.Admission;
@@ -12,7 +13,6 @@ import io.warden.http.HttpEndpoint;
 import io.warden.postgres.LocalPostgres;
 import io.warden.postgres.PostgresCtl;
 import io.warden.security.ApiToken;
-import io.warden.security.TlsContexts;
 import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +43,7 @@ final class AgentCommand implements Callable<Integer> {
                 "api_port in " + config,
                 new AgentApi(agent),
                 Admission.operatorToken(token),
-                node.tlsPath().map(tls -> TlsContexts.server(tls.resolve("api.crt"), tls.resolve("api.key"))));
+                node.tlsPath().map(tls -> PemTls.server(tls.resolve("api.crt"), tls.resolve("api.key"))));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();
@@ -70,7 +70,7 @@ final class AgentCommand implements Callable<Integer> {
                 node,
                 dcs,
                 new LocalPostgres(ctl, node.port(), node.superuserPassword()),
-                new HttpPeers(node.tlsPath().map(tls -> TlsContexts.trusting(tls.resolve("ca.crt")))),
+                new HttpPeers(node.tlsPath().map(tls -> PemTls.trusting(tls.resolve("ca.crt")))),
                 watchdog,
                 Clock.SYSTEM);
     }

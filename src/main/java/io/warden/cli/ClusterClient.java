@@ -60,7 +60,7 @@ final class ClusterClient implements AutoCloseable {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
         if (Files.exists(ca)) {
             // Only the deployment's CA: the token goes to a node whose certificate names the address it was sent to.
-            builder.sslContext(io.warden.security.TlsContexts.trusting(ca));
+            builder.sslContext(io.warden.common.PemTls.trusting(ca));
         }
         this.http = builder.build();
         this.scheme = Files.exists(ca) ? "https" : "http";

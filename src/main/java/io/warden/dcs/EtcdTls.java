@@ -1,6 +1,8 @@
 package io.warden.dcs;
 
 import io.etcd.jetcd.ClientBuilder;
+import io.warden.common.PemTls;
+import io.warden.common.WardenException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.file.Files;
@@ -157,11 +159,16 @@ public record EtcdTls(Path ca, Path certificate, Path key) {
         }
     }
 
-    /** Makes {@code builder}'s connections TLS, verifying each member against {@link #ca} and presenting the certificate. */
+    /**
+     * Makes {@code builder}'s connections TLS, verifying each member against {@link #ca} and presenting the
+     * certificate. The pair is read again when its files change, so a certificate renewed while the process runs is
+     * presented on the next connection (jetcd reconnects to a member that restarted or went away); without that, a
+     * process that outlived its certificate would be shut out of etcd at its next reconnect.
+     */
     void applyTo(ClientBuilder builder) {
         try {
-            builder.sslContext(ssl -> ssl.trustManager(ca.toFile()).keyManager(certificate.toFile(), key.toFile()));
-        } catch (SSLException | IllegalArgumentException e) {
+            builder.sslContext(ssl -> ssl.trustManager(ca.toFile()).keyManager(PemTls.keyManager(certificate, key)));
+        } catch (SSLException | IllegalArgumentException | WardenException e) {
             throw new DcsException(
                     "cannot use the etcd client certificate " + certificate + " with key " + key + " and CA " + ca
                             + ": " + e.getMessage(),

@@ -1,5 +1,6 @@
 package io.warden.runtime;
 
+import io.warden.common.PemTls;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.WardenException;
@@ -364,7 +365,8 @@ public final class LocalDeployment {
     public static boolean etcdHealthy(String clientUrl, Optional<TlsFiles> tls) {
         HttpClient.Builder builder =
                 HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(2));
-        tls.ifPresent(files -> builder.sslContext(PemSslContext.of(files)));
+        tls.ifPresent(files -> builder.sslContext(
+                PemTls.client(Path.of(files.ca()), Path.of(files.certificate()), Path.of(files.key()))));
         try (HttpClient http = builder.build()) {
             HttpResponse<String> response = http.send(
                     HttpRequest.newBuilder(URI.create(clientUrl + "/health"))

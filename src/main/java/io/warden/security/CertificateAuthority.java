@@ -1,7 +1,7 @@
 package io.warden.security;
 
+import io.warden.common.PemTls;
 import io.warden.common.WardenException;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.math.BigInteger;
 import java.net.InetAddress;
@@ -14,7 +14,6 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
-import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
 import java.security.spec.PKCS8EncodedKeySpec;
@@ -251,19 +250,8 @@ public final class CertificateAuthority {
     /** Whether the private key in {@code keyFile} belongs to {@code certificate}: it signs what the certificate's key verifies. */
     static boolean matches(Path keyFile, X509Certificate certificate) {
         try {
-            PrivateKey key = KeyFactory.getInstance("EC")
-                    .generatePrivate(new PKCS8EncodedKeySpec(
-                            unpem("PRIVATE KEY", SecretFile.readOwnerOnly(keyFile, "a node's key"), keyFile)));
-            byte[] challenge = new byte[32];
-            new SecureRandom().nextBytes(challenge);
-            java.security.Signature signer = java.security.Signature.getInstance("SHA256withECDSA");
-            signer.initSign(key);
-            signer.update(challenge);
-            byte[] signature = signer.sign();
-            java.security.Signature verifier = java.security.Signature.getInstance("SHA256withECDSA");
-            verifier.initVerify(certificate.getPublicKey());
-            verifier.update(challenge);
-            return verifier.verify(signature);
+            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(derOf(keyFile)));
+            return PemTls.belongsTo(key, certificate);
         } catch (GeneralSecurityException | WardenException e) {
             return false;
         }
@@ -279,15 +267,7 @@ public final class CertificateAuthority {
 
     /** The first certificate in a PEM file. */
     public static X509Certificate readCertificate(Path file) {
-        try {
-            byte[] bytes = Files.readAllBytes(file);
-            return (X509Certificate)
-                    CertificateFactory.getInstance("X.509").generateCertificate(new ByteArrayInputStream(bytes));
-        } catch (IOException | GeneralSecurityException e) {
-            throw new WardenException(
-                    "cannot read the certificate " + file + ": " + e.getMessage(),
-                    "run ./warden up again to issue it anew");
-        }
+        return PemTls.certificate(file);
     }
 
     private static X509Certificate sign(X509v3CertificateBuilder builder, PrivateKey signer)

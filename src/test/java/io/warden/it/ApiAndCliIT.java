@@ -182,7 +182,7 @@ class ApiAndCliIT {
                 other.resolve("ca.key"), other.resolve("ca.crt"), "another", java.time.Instant.now());
         HttpClient stranger = HttpClient.newBuilder()
                 .connectTimeout(Duration.ofSeconds(3))
-                .sslContext(io.warden.security.TlsContexts.trusting(other.resolve("ca.crt")))
+                .sslContext(io.warden.common.PemTls.trusting(other.resolve("ca.crt")))
                 .build();
         HttpRequest verified = HttpRequest.newBuilder(URI.create(agentUrl(node) + "/health"))
                 .timeout(Duration.ofSeconds(10))

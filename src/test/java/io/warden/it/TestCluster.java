@@ -366,7 +366,7 @@ final class TestCluster implements AutoCloseable {
         if (http == null) {
             http = java.net.http.HttpClient.newBuilder()
                     .connectTimeout(Duration.ofSeconds(5))
-                    .sslContext(io.warden.security.TlsContexts.trusting(caFile()))
+                    .sslContext(io.warden.common.PemTls.trusting(caFile()))
                     .build();
         }
         return http;

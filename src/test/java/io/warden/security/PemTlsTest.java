@@ -1,0 +1,168 @@
+package io.warden.security;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.warden.common.PemTls;
+import io.warden.common.WardenException;
+import io.warden.security.CertificateAuthority.Issued;
+import io.warden.security.CertificateAuthority.Purpose;
+import java.io.IOException;
+import java.math.BigInteger;
+import java.net.InetAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.security.cert.X509Certificate;
+import java.time.Instant;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
+import javax.net.ssl.SSLServerSocket;
+import javax.net.ssl.SSLSocket;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Warden's TLS contexts over real loopback handshakes: a renewed pair is presented from the next handshake on, by a
+ * server and by a client alike, without building the context again (what keeps a long-running agent or router in
+ * etcd after its certificate is renewed).
+ */
+class PemTlsTest {
+    private static final Instant NOW = Instant.now();
+
+    @TempDir
+    Path dir;
+
+    private CertificateAuthority ca;
+
+    private CertificateAuthority ca() {
+        if (ca == null) {
+            ca = CertificateAuthority.ensure(dir.resolve("ca/ca.key"), dir.resolve("ca.crt"), "test", NOW);
+        }
+        return ca;
+    }
+
+    /** Writes a fresh pair into {@code name}.crt/.key, stamped a second later than any earlier write. */
+    private BigInteger write(String name, Purpose purpose, int generation) throws IOException {
+        Issued issued = ca().issue(name, List.of("127.0.0.1"), purpose, NOW);
+        Path key = dir.resolve(name + ".key");
+        Path certificate = dir.resolve(name + ".crt");
+        Files.writeString(key, issued.keyPem(), StandardCharsets.US_ASCII);
+        Files.writeString(certificate, issued.certificatePem(), StandardCharsets.US_ASCII);
+        // File times are coarse on some filesystems: make each generation's stamp differ for certain.
+        FileTime stamp = FileTime.from(NOW.plusSeconds(generation));
+        Files.setLastModifiedTime(key, stamp);
+        Files.setLastModifiedTime(certificate, stamp);
+        return issued.certificate().getSerialNumber();
+    }
+
+    /** One mutual-TLS handshake; the serial number of the certificate the server saw from the client. */
+    private static BigInteger handshake(SSLContext server, SSLContext client) throws Exception {
+        try (SSLServerSocket listening = (SSLServerSocket)
+                server.getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            listening.setNeedClientAuth(true);
+            CompletableFuture<BigInteger> seen = CompletableFuture.supplyAsync(() -> {
+                try (SSLSocket accepted = (SSLSocket) listening.accept()) {
+                    accepted.startHandshake();
+                    return ((X509Certificate) accepted.getSession().getPeerCertificates()[0]).getSerialNumber();
+                } catch (IOException e) {
+                    throw new IllegalStateException(e);
+                }
+            });
+            try (SSLSocket socket = (SSLSocket) client.getSocketFactory()
+                    .createSocket(InetAddress.getLoopbackAddress(), listening.getLocalPort())) {
+                socket.startHandshake();
+                socket.getOutputStream().write(1);
+            }
+            return seen.get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    private static BigInteger servedSerial(SSLContext server, SSLContext client) throws Exception {
+        try (SSLServerSocket listening = (SSLServerSocket)
+                server.getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            CompletableFuture<Void> accepting = CompletableFuture.runAsync(() -> {
+                try (SSLSocket accepted = (SSLSocket) listening.accept()) {
+                    accepted.startHandshake();
+                    accepted.getInputStream().read();
+                } catch (IOException e) {
+                    // The client went away after its handshake: all this test wanted.
+                }
+            });
+            try (SSLSocket socket = (SSLSocket) client.getSocketFactory()
+                    .createSocket(InetAddress.getLoopbackAddress(), listening.getLocalPort())) {
+                socket.startHandshake();
+                BigInteger serial = ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
+                socket.getOutputStream().write(1);
+                accepting.get(10, TimeUnit.SECONDS);
+                return serial;
+            }
+        }
+    }
+
+    @Test
+    void aClientPresentsItsRenewedCertificateFromTheNextHandshakeOnWithTheSameContext() throws Exception {
+        write("server", Purpose.SERVER, 0);
+        BigInteger first = write("client", Purpose.CLIENT, 0);
+        SSLContext server = PemTls.client(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"));
+        SSLContext client = PemTls.client(dir.resolve("ca.crt"), dir.resolve("client.crt"), dir.resolve("client.key"));
+        assertThat(handshake(server, client)).isEqualTo(first);
+
+        BigInteger renewed = write("client", Purpose.CLIENT, 1);
+        assertThat(renewed).isNotEqualTo(first);
+        assertThat(handshake(server, client)).isEqualTo(renewed);
+    }
+
+    @Test
+    void aServerPresentsItsRenewedCertificateFromTheNextHandshakeOn() throws Exception {
+        BigInteger first = write("server", Purpose.SERVER, 0);
+        SSLContext server = PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key"));
+        SSLContext client = PemTls.trusting(dir.resolve("ca.crt"));
+        assertThat(servedSerial(server, client)).isEqualTo(first);
+
+        BigInteger renewed = write("server", Purpose.SERVER, 1);
+        assertThat(servedSerial(server, client)).isEqualTo(renewed);
+    }
+
+    @Test
+    void aHalfWrittenRenewalKeepsThePairThatWorks() throws Exception {
+        BigInteger first = write("server", Purpose.SERVER, 0);
+        SSLContext server = PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key"));
+        SSLContext client = PemTls.trusting(dir.resolve("ca.crt"));
+        // A renewal cut short: the new key is on disk, its certificate is not.
+        Files.writeString(
+                dir.resolve("server.key"),
+                ca().issue("server", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem(),
+                StandardCharsets.US_ASCII);
+        Files.setLastModifiedTime(dir.resolve("server.key"), FileTime.from(NOW.plusSeconds(5)));
+
+        assertThat(servedSerial(server, client)).isEqualTo(first);
+    }
+
+    @Test
+    void aClientThatTrustsAnotherCaRefusesTheServer() throws Exception {
+        write("server", Purpose.SERVER, 0);
+        SSLContext server = PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key"));
+        CertificateAuthority.ensure(dir.resolve("other/ca.key"), dir.resolve("other.crt"), "other", NOW);
+        SSLContext stranger = PemTls.trusting(dir.resolve("other.crt"));
+
+        assertThatThrownBy(() -> servedSerial(server, stranger)).isInstanceOf(SSLHandshakeException.class);
+    }
+
+    @Test
+    void aKeyThatDoesNotBelongToItsCertificateIsRefusedAtTheStart() throws Exception {
+        write("server", Purpose.SERVER, 0);
+        Files.writeString(
+                dir.resolve("server.key"),
+                ca().issue("other", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem(),
+                StandardCharsets.US_ASCII);
+
+        assertThatThrownBy(() -> PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key")))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("does not belong to the certificate");
+    }
+}
