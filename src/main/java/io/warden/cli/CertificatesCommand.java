@@ -10,6 +10,7 @@ import java.nio.file.Path;
 import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -18,13 +19,14 @@ import picocli.CommandLine.Option;
 @Command(
         name = "certificates",
         description = "Show each node's TLS certificate (valid until, names) from the deployment's CA; with --renew,"
-                + " re-issue those due (within 7 days of expiry, other names, another CA): each agent then reloads"
-                + " postgres with the new pair.")
+                + " re-issue at once every certificate that is due (within 7 days of expiry, other names, another CA),"
+                + " the nodes' and etcd's, as the controller does every hour: each agent then reloads postgres with"
+                + " the new pair.")
 final class CertificatesCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(names = "--renew", description = "re-issue the certificates that are due, while the deployment runs")
+    @Option(names = "--renew", description = "re-issue now the certificates that are due, while the deployment runs")
     boolean renew;
 
     @Override
@@ -37,15 +39,15 @@ final class CertificatesCommand implements Callable<Integer> {
                             + " is missing): it was made before TLS",
                     "a deployment made by ./warden up from now on has one");
         }
-        var identity = renew ? Deployments.nodeIdentity(deployment) : null;
+        if (renew) {
+            List<String> renewed = Deployments.renewCertificates(deployment);
+            renewed.forEach(sentence -> System.out.println("renewed " + sentence));
+            if (renewed.isEmpty()) {
+                System.out.println("nothing was due");
+            }
+        }
         System.out.printf("%-10s %-22s %-8s %s%n", "NODE", "VALID UNTIL", "DAYS", "NAMES");
         for (NodeHost node : state.nodes()) {
-            if (renew) {
-                identity.issue(
-                        node.name(),
-                        LocalDeployment.certificateNames(node.host()),
-                        Path.of(node.configFile()).getParent());
-            }
             Path certificateFile =
                     Deployments.tlsDir(deployment, node.name()).resolve(NodeCertificates.SERVER_CERTIFICATE);
             if (!Files.exists(certificateFile)) {

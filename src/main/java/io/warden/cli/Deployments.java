@@ -22,6 +22,7 @@ import io.warden.security.ApiToken;
 import io.warden.security.CertificateAuthority;
 import io.warden.security.EtcdCertificates;
 import io.warden.security.NodeCertificates;
+import io.warden.security.PasswordFile;
 import io.warden.security.Scram;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -29,6 +30,7 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.function.Consumer;
 
 /**
  * A local deployment seen through its cluster: what the runtime started ({@link LocalDeployment}, which knows
@@ -39,14 +41,31 @@ public final class Deployments {
 
     /**
      * What ./warden up makes before any process starts, in the deployment directory it first checks: the operator's
-     * API token and the admin role's password, each owner-only. Returns what every node's config gets from them:
-     * the admin password only as its SCRAM verifier.
+     * API token and the passwords of admin, the superuser and the replicator, each in an owner-only file of its own.
+     * Returns what every node's config (owner-only, the agent's) gets from them: the admin password only as its SCRAM
+     * verifier; the superuser's for the agent's own connection.
      */
     public static Map<String, String> prepareSecrets(Path dir) {
         LocalDeployment.prepareDirectory(dir.toAbsolutePath());
         ApiToken.ensure(LocalDeployment.apiTokenFile(dir));
         String admin = AdminPassword.ensure(LocalDeployment.adminPasswordFile(dir));
-        return Map.of("admin_password_verifier", Scram.verifier(admin));
+        // An older deployment.json kept these two itself; its cluster's roles have them, so they move, not change.
+        Map<String, String> kept = DeploymentState.legacyPasswords(dir);
+        String superuser = PasswordFile.ensure(
+                LocalDeployment.superuserPasswordFile(dir),
+                "the superuser's password",
+                Optional.ofNullable(kept.get("superuser_password")));
+        String replication = PasswordFile.ensure(
+                LocalDeployment.replicationPasswordFile(dir),
+                "the replicator's password",
+                Optional.ofNullable(kept.get("replication_password")));
+        return Map.of(
+                "admin_password_verifier",
+                Scram.verifier(admin),
+                "superuser_password",
+                superuser,
+                "replication_password",
+                replication);
     }
 
     private Deployments() {}
@@ -65,6 +84,11 @@ public final class Deployments {
     }
 
     public static NodeIdentity nodeIdentity(Path dir) {
+        return nodeIdentity(dir, renewed -> {});
+    }
+
+    /** As {@link #nodeIdentity(Path)}, telling {@code renewed} which node's certificates it re-issued, and why. */
+    public static NodeIdentity nodeIdentity(Path dir, Consumer<String> renewed) {
         CertificateAuthority ca = CertificateAuthority.ensure(
                 LocalDeployment.caKeyFile(dir),
                 LocalDeployment.caCertificateFile(dir),
@@ -73,7 +97,8 @@ public final class Deployments {
         Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
         return (node, names, nodeDir) -> {
             Path tls = tlsDir(dir, node);
-            NodeCertificates.ensure(ca, node, names, tls, keyOwner, Instant.now());
+            NodeCertificates.ensure(ca, node, names, tls, keyOwner, Instant.now())
+                    .ifPresent(why -> renewed.accept(node + "'s certificates (" + why + ")"));
             return Map.of("tls_dir", tls.toString());
         };
     }
@@ -84,6 +109,11 @@ public final class Deployments {
      * client's, issued or renewed when due ({@link EtcdCertificates}), the keys owner-only.
      */
     public static EtcdIdentity etcdIdentity(Path dir) {
+        return etcdIdentity(dir, renewed -> {});
+    }
+
+    /** As {@link #etcdIdentity(Path)}, telling {@code renewed} which etcd certificate it re-issued, and why. */
+    public static EtcdIdentity etcdIdentity(Path dir, Consumer<String> renewed) {
         CertificateAuthority ca = CertificateAuthority.ensure(
                 LocalDeployment.etcdCaKeyFile(dir),
                 LocalDeployment.etcdCaCertificateFile(dir),
@@ -92,16 +122,29 @@ public final class Deployments {
         return new EtcdIdentity() {
             @Override
             public TlsFiles member(String member, List<String> names, Path memberDir) {
-                EtcdCertificates.ensureMember(ca, EtcdIdentity.MEMBER_COMMON_NAME, names, memberDir, Instant.now());
+                EtcdCertificates.ensureMember(ca, EtcdIdentity.MEMBER_COMMON_NAME, names, memberDir, Instant.now())
+                        .ifPresent(why -> renewed.accept("etcd member " + member + "'s certificate (" + why + ")"));
                 return files(memberDir, EtcdCertificates.MEMBER_CERTIFICATE, EtcdCertificates.MEMBER_KEY);
             }
 
             @Override
             public TlsFiles client(String client, Path clientDir) {
-                EtcdCertificates.ensureClient(ca, client, clientDir, Instant.now());
+                EtcdCertificates.ensureClient(ca, client, clientDir, Instant.now())
+                        .ifPresent(why -> renewed.accept(client + "'s etcd client certificate (" + why + ")"));
                 return files(clientDir, EtcdCertificates.CLIENT_CERTIFICATE, EtcdCertificates.CLIENT_KEY);
             }
         };
+    }
+
+    /**
+     * Re-issues every certificate of the deployment in {@code dir} that is due (see
+     * {@link LocalDeployment#renewCertificates}); one sentence per certificate re-issued. The controller's renewal,
+     * and {@code warden certificates --renew}'s.
+     */
+    public static List<String> renewCertificates(Path dir) {
+        List<String> renewed = new java.util.ArrayList<>();
+        LocalDeployment.renewCertificates(dir, nodeIdentity(dir, renewed::add), etcdIdentity(dir, renewed::add));
+        return renewed;
     }
 
     private static TlsFiles files(Path dir, String certificate, String key) {

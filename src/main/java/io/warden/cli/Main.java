@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
             AgentCommand.class,
             WatchdogCommand.class,
             RouterCommand.class,
+            ControllerCommand.class,
             SwitchoverCommand.class,
             FailoverCommand.class,
             ShowConfigCommand.class,

@@ -16,7 +16,7 @@ import picocli.CommandLine.Option;
         name = "up",
         description =
                 "Start a complete local deployment: 3 etcd members, N postgres nodes (each an agent, a watchdog and"
-                        + " postgres) and 2 routers; stays in the foreground until Ctrl-C unless --detach.")
+                        + " postgres), 2 routers and the controller; stays in the foreground until Ctrl-C unless --detach.")
 final class UpCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
@@ -69,8 +69,22 @@ final class UpCommand implements Callable<Integer> {
             description = "the routers' port that reaches the least busy replica (default ${DEFAULT-VALUE})")
     int readOnlyPort;
 
+    @Option(
+            names = "--certificate-check",
+            paramLabel = "DURATION",
+            defaultValue = "1h",
+            description = "how often the controller checks the certificates, renewing each in its last 7 days"
+                    + " (default ${DEFAULT-VALUE})")
+    String certificateCheck;
+
     @Override
     public Integer call() {
+        Duration controllerEvery;
+        try {
+            controllerEvery = io.warden.common.Units.duration(certificateCheck);
+        } catch (IllegalArgumentException e) {
+            throw new io.warden.common.WardenException("--certificate-check: " + e.getMessage(), "e.g. 1h");
+        }
         String mode = isolation != null ? isolation : (Processes.isRoot() ? "netns" : "process");
         if (!mode.equals("netns") && !mode.equals("process")) {
             throw new io.warden.common.WardenException(
@@ -105,6 +119,7 @@ final class UpCommand implements Callable<Integer> {
             Deployments.down(options.dir(), false);
             throw e;
         }
+        state = LocalDeployment.startController(deployment, controllerEvery);
         System.out.println("cluster '" + cluster + "' is healthy:");
         ListCommand.print(state, false);
         System.out.println("\nconnect: psql '" + UriCommand.uri(deployment, state, false) + "'");

@@ -3,6 +3,7 @@ package io.warden.cli;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
+import io.warden.security.PasswordFile;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -55,7 +56,10 @@ final class UriCommand implements Callable<Integer> {
         if (!Files.exists(adminFile)) {
             System.err.println("warning: this deployment has no admin role (made before it existed): the URI is the"
                     + " superuser's; a deployment made by ./warden up from now on gets one");
-            return "postgresql://postgres:" + encode(state.superuserPassword()) + "@" + hosts + "/postgres" + query;
+            return "postgresql://postgres:"
+                    + encode(PasswordFile.read(
+                            LocalDeployment.superuserPasswordFile(deployment), "the superuser's password"))
+                    + "@" + hosts + "/postgres" + query;
         }
         return "postgresql://admin:" + encode(AdminPassword.read(adminFile)) + "@" + hosts + "/"
                 + encode(state.cluster()) + query;

@@ -11,22 +11,24 @@ import java.util.List;
 
 /**
  * What {@code warden up} started, written to {@code deployment.json} so {@code down}, {@code list} and {@code uri}
- * act on exactly that (pids, ports, credentials). Readable only by its owner: it holds the passwords.
+ * act on exactly that (pids, ports, where the certificates are). It holds no secret: passwords and keys live in
+ * owner-only files of their own, so the inventory can be read, copied and shown without handing them out.
+ * Readable only by its owner all the same: it says where everything is.
  *
  * @param etcdClient the operator's etcd client certificate, with which the CLI reaches etcd; null in a deployment
  *     made before etcd ran with TLS
+ * @param controllerPid the deployment's controller (certificate renewal); 0 when none runs
  */
 public record DeploymentState(
         String cluster,
         int basePort,
         String isolation,
         int netId,
-        String superuserPassword,
-        String replicationPassword,
         List<EtcdMember> etcd,
         List<NodeHost> nodes,
         List<RouterProcess> routers,
-        TlsFiles etcdClient) {
+        TlsFiles etcdClient,
+        long controllerPid) {
 
     public DeploymentState {
         routers = routers == null ? List.of() : routers;
@@ -65,7 +67,9 @@ public record DeploymentState(
                     "no deployment in " + dir + " (no deployment.json)", "start one with: ./warden up --dir " + dir);
         }
         try {
-            return Json.json().readValue(file.toFile(), DeploymentState.class);
+            // Written by Warden, maybe an older one: a field it no longer has (the passwords it once kept) is passed
+            // over.
+            return Json.wire().readValue(file.toFile(), DeploymentState.class);
         } catch (IOException e) {
             throw new WardenException(
                     "cannot read " + file + ": " + e.getMessage(), "remove the directory and run ./warden up again");
@@ -83,6 +87,35 @@ public record DeploymentState(
             throw new WardenException(
                     "cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");
         }
+    }
+
+    /**
+     * The passwords a deployment.json written before they moved to files of their own still holds (keys
+     * {@code superuser_password}, {@code replication_password}), for {@code up} to move them out; empty when none.
+     */
+    public static java.util.Map<String, String> legacyPasswords(Path dir) {
+        Path file = file(dir);
+        if (!Files.exists(file)) {
+            return java.util.Map.of();
+        }
+        try {
+            var tree = Json.wire().readTree(file.toFile());
+            java.util.Map<String, String> found = new java.util.LinkedHashMap<>();
+            for (String key : List.of("superuser_password", "replication_password")) {
+                if (tree.hasNonNull(key)) {
+                    found.put(key, tree.get(key).asText());
+                }
+            }
+            return found;
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot read " + file + ": " + e.getMessage(), "remove the directory and run ./warden up again");
+        }
+    }
+
+    /** This inventory with {@code pid} as its controller's. */
+    public DeploymentState withControllerPid(long pid) {
+        return new DeploymentState(cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, pid);
     }
 
     /** The operator's etcd client certificate; empty for a deployment made before etcd ran with TLS. */

@@ -13,10 +13,8 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -99,6 +97,24 @@ public final class LocalDeployment {
         return dir.toAbsolutePath().resolve("etcd-client");
     }
 
+    /**
+     * Where the deployment keeps the postgres superuser's password (made by ./warden up, owner-only): each node's
+     * config, owner-only and the agent's, gets a copy for the agent's own connection; nobody else is given it.
+     */
+    public static Path superuserPasswordFile(Path dir) {
+        return dir.toAbsolutePath().resolve("superuser-password");
+    }
+
+    /** Where the deployment keeps the replicator role's password (owner-only); with TLS it logs in by certificate. */
+    public static Path replicationPasswordFile(Path dir) {
+        return dir.toAbsolutePath().resolve("replication-password");
+    }
+
+    /** Where the deployment's controller writes its log (and keeps its lock: one controller per deployment). */
+    public static Path controllerDirectory(Path dir) {
+        return dir.toAbsolutePath().resolve("controller");
+    }
+
     /** Where the deployment keeps the admin role's password (made by ./warden up, owner-only; warden credentials). */
     public static Path adminPasswordFile(Path dir) {
         return dir.toAbsolutePath().resolve("admin-password");
@@ -117,13 +133,8 @@ public final class LocalDeployment {
             }
         }
         String isolation = options.isolation();
-        String superPw = secret();
-        String replPw = secret();
         if (Files.exists(DeploymentState.file(dir))) {
-            DeploymentState old = DeploymentState.read(dir);
-            superPw = old.superuserPassword();
-            replPw = old.replicationPassword();
-            refusePlainEtcd(dir, old);
+            refusePlainEtcd(dir, DeploymentState.read(dir));
         }
         prepareDirectory(dir);
         TlsFiles operator = options.etcdIdentity().client("operator", operatorEtcdDirectory(dir));
@@ -131,16 +142,7 @@ public final class LocalDeployment {
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
         DeploymentState state = new DeploymentState(
-                options.cluster(),
-                options.basePort(),
-                isolation,
-                options.netId(),
-                superPw,
-                replPw,
-                etcd,
-                nodes,
-                routers,
-                operator);
+                options.cluster(), options.basePort(), isolation, options.netId(), etcd, nodes, routers, operator, 0);
         try {
             if (isolation.equals("netns")) {
                 for (int i = 1; i <= options.nodes(); i++) {
@@ -249,12 +251,6 @@ public final class LocalDeployment {
         }
     }
 
-    private static String secret() {
-        byte[] bytes = new byte[12];
-        new SecureRandom().nextBytes(bytes);
-        return HexFormat.of().formatHex(bytes);
-    }
-
     private static void startEtcd(Options options, Path dir, List<EtcdMember> etcd, TlsFiles operator) {
         int base = options.basePort();
         StringBuilder initial = new StringBuilder();
@@ -349,13 +345,78 @@ public final class LocalDeployment {
      * dials etcd from inside its namespace.
      */
     static List<String> etcdCertificateNames(Options options) {
+        return etcdCertificateNames(options.isolation(), options.netId(), options.nodes());
+    }
+
+    private static List<String> etcdCertificateNames(String isolation, int netId, int nodes) {
         List<String> names = new ArrayList<>(List.of("127.0.0.1"));
-        if (options.isolation().equals("netns")) {
-            for (int n = 1; n <= options.nodes(); n++) {
-                names.add(NetworkNamespaces.gatewayAddress(options.netId(), n));
+        if (isolation.equals("netns")) {
+            for (int n = 1; n <= nodes; n++) {
+                names.add(NetworkNamespaces.gatewayAddress(netId, n));
             }
         }
         return List.copyOf(names);
+    }
+
+    /**
+     * Re-issues, where due, every certificate the running deployment in {@code dir} uses, with the names and in the
+     * places {@link #up} gave them: each etcd member's, the etcd client certificates of the operator, every node and
+     * every router, and each node's own ({@code identity} decides what is due and reports what it renewed). Each
+     * process presents a renewed pair from its next handshake on; none is restarted. A deployment made before etcd
+     * ran with TLS has no etcd certificates to renew.
+     */
+    public static void renewCertificates(Path dir, NodeIdentity identity, EtcdIdentity etcdIdentity) {
+        Path abs = dir.toAbsolutePath();
+        DeploymentState state = DeploymentState.read(abs);
+        if (state.etcdClientTls().isPresent()) {
+            List<String> names = etcdCertificateNames(
+                    state.isolation(), state.netId(), state.nodes().size());
+            for (EtcdMember member : state.etcd()) {
+                etcdIdentity.member(member.name(), names, abs.resolve("etcd/tls/" + member.name()));
+            }
+            etcdIdentity.client("operator", operatorEtcdDirectory(abs));
+        }
+        for (NodeHost node : state.nodes()) {
+            Path nodeDir = Path.of(node.configFile()).getParent();
+            identity.issue(node.name(), certificateNames(node.host()), nodeDir);
+            if (state.etcdClientTls().isPresent()) {
+                etcdIdentity.client(node.name(), nodeDir.resolve("etcd-client"));
+            }
+        }
+        if (state.etcdClientTls().isPresent()) {
+            for (DeploymentState.RouterProcess router : state.routers()) {
+                etcdIdentity.client(
+                        router.id(), Path.of(router.configFile()).getParent().resolve("etcd-client"));
+            }
+        }
+    }
+
+    /**
+     * Starts the deployment's controller, which renews its certificates every {@code interval} (see
+     * {@code warden controller}), and records its pid; {@link #down} stops it first.
+     */
+    public static DeploymentState startController(Path dir, Duration interval) {
+        Path abs = dir.toAbsolutePath();
+        Path controllerDir = controllerDirectory(abs);
+        try {
+            Files.createDirectories(controllerDir);
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot make " + controllerDir + ": " + e.getMessage(), "check free space and permissions");
+        }
+        long pid = Processes.startService(
+                javaCommand(
+                        "-Xmx96m",
+                        "controller",
+                        "--dir",
+                        abs.toString(),
+                        "--interval",
+                        io.warden.common.Units.format(interval)),
+                controllerDir.resolve("controller.log"),
+                Map.of());
+        DeploymentState started = DeploymentState.read(abs).withControllerPid(pid);
+        started.write(abs);
+        return started;
     }
 
     /**
@@ -474,8 +535,6 @@ public final class LocalDeployment {
         if (Files.exists(apiTokenFile(dir))) {
             yamlLine(yaml, "api_token_file", apiTokenFile(dir));
         }
-        yamlLine(yaml, "superuser_password", state.superuserPassword());
-        yamlLine(yaml, "replication_password", state.replicationPassword());
         options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
         try {
             Files.createDirectories(nodeDir);
@@ -564,12 +623,11 @@ public final class LocalDeployment {
                 state.basePort(),
                 state.isolation(),
                 state.netId(),
-                state.superuserPassword(),
-                state.replicationPassword(),
                 state.etcd(),
                 nodes,
                 state.routers(),
-                state.etcdClient());
+                state.etcdClient(),
+                state.controllerPid());
         updated.write(dir);
         return updated;
     }
@@ -631,14 +689,13 @@ public final class LocalDeployment {
                         state.basePort(),
                         state.isolation(),
                         state.netId(),
-                        state.superuserPassword(),
-                        state.replicationPassword(),
                         state.etcd(),
                         state.nodes(),
                         state.routers().stream()
                                 .map(r -> r.id().equals(router.id()) ? relaunched : r)
                                 .toList(),
-                        state.etcdClient())
+                        state.etcdClient(),
+                        state.controllerPid())
                 .write(dir);
         return relaunched;
     }
@@ -681,7 +738,7 @@ public final class LocalDeployment {
     }
 
     /**
-     * Stops exactly what {@code up} started, by pid: routers, agents (which stop their postgres; the leader's last),
+     * Stops exactly what {@code up} started, by pid: the controller, routers, agents (which stop their postgres; the leader's last),
      * watchdogs, etcd. The runtime knows processes, not the cluster: the caller says which node leads now (read from
      * the DCS; empty when it cannot tell) and how to kill a postgres an agent left behind (the fencing kill).
      */
@@ -698,6 +755,9 @@ public final class LocalDeployment {
             return;
         }
         DeploymentState state = DeploymentState.read(abs);
+        if (state.controllerPid() > 0) {
+            Processes.stop(state.controllerPid(), Duration.ofSeconds(10));
+        }
         state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
         String last = leaderToStopLast.apply(state).orElse("");
         state.nodes().parallelStream()

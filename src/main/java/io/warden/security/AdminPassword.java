@@ -1,6 +1,5 @@
 package io.warden.security;
 
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /**
@@ -10,16 +9,12 @@ import java.nio.file.Path;
  */
 public final class AdminPassword {
     private static final String WHAT = "the admin password";
-    private static final int BYTES = 18;
 
     private AdminPassword() {}
 
     /** The password in {@code file}, made first when there is none yet. */
     public static String ensure(Path file) {
-        if (!Files.exists(file)) {
-            SecretFile.writeNew(file, WHAT, SecretFile.random(BYTES));
-        }
-        return read(file);
+        return PasswordFile.ensure(file, WHAT, java.util.Optional.empty());
     }
 
     /**
@@ -38,6 +33,6 @@ public final class AdminPassword {
 
     /** @throws io.warden.common.WardenException when the file is missing, readable by others, or holds no password */
     public static String read(Path file) {
-        return SecretFile.read(file, WHAT, 20);
+        return PasswordFile.read(file, WHAT);
     }
 }

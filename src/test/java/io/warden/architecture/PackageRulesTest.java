@@ -33,6 +33,7 @@ class PackageRulesTest {
             "watchdog",
             "router",
             "runtime",
+            "controller",
             "api",
             "http",
             "security",
@@ -110,6 +111,12 @@ class PackageRulesTest {
         mayDependOnlyOn("http", "security").check(MAIN);
         mayDependOnlyOn("api", "agent", "cluster", "dcs", "postgres", "http", "ops")
                 .check(MAIN);
+    }
+
+    /** controller: the control plane's rounds (certificate upkeep now; repair and scaling next), through the runtime. */
+    @Test
+    void theControllerDependsOnlyOnTheModelTheDcsAndTheRuntime() {
+        mayDependOnlyOn("controller", "cluster", "dcs", "runtime").check(MAIN);
     }
 
     /** security: credentials (and later the CA and the extension policy), on the model only. */

@@ -59,14 +59,13 @@ class TokenDestinationTest {
                         20000,
                         "process",
                         0,
-                        "x",
-                        "y",
                         List.of(new DeploymentState.EtcdMember(
                                 "e1", "http://127.0.0.1:1", "http://127.0.0.1:2", 0, "/tmp")),
                         List.of(new DeploymentState.NodeHost(
                                 "node-1", "127.0.0.1", 20101, agent.getAddress().getPort(), "/tmp/c.yml", "", 0, 0)),
                         List.of(),
-                        null)
+                        null,
+                        0)
                 .write(dir);
         DirOption option = new DirOption();
         option.dir = dir;

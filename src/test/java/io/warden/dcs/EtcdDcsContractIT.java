@@ -47,6 +47,9 @@ class EtcdDcsContractIT extends DcsContract {
     private static long pid;
     private static String endpoint;
     private static EtcdTls tls;
+    private static CertificateAuthority ca;
+    private static TlsFiles client;
+    private static List<String> command;
 
     @BeforeAll
     static void startEtcd() throws IOException {
@@ -57,17 +60,15 @@ class EtcdDcsContractIT extends DcsContract {
             endpoint = "https://127.0.0.1:" + clientPort;
             String peer = "https://127.0.0.1:" + peerPort;
             // TLS with client certificates, as every deployment's etcd runs: the contract holds for that.
-            CertificateAuthority ca = CertificateAuthority.ensure(
-                    dir.resolve("ca.key"), dir.resolve("ca.crt"), "contract", Instant.now());
+            ca = CertificateAuthority.ensure(dir.resolve("ca.key"), dir.resolve("ca.crt"), "contract", Instant.now());
             EtcdCertificates.ensureMember(
                     ca, EtcdIdentity.MEMBER_COMMON_NAME, List.of("127.0.0.1"), dir.resolve("member"), Instant.now());
             EtcdCertificates.ensureClient(ca, "contract", dir.resolve("client"), Instant.now());
             TlsFiles member =
                     files(dir.resolve("member"), EtcdCertificates.MEMBER_CERTIFICATE, EtcdCertificates.MEMBER_KEY);
-            TlsFiles client =
-                    files(dir.resolve("client"), EtcdCertificates.CLIENT_CERTIFICATE, EtcdCertificates.CLIENT_KEY);
+            client = files(dir.resolve("client"), EtcdCertificates.CLIENT_CERTIFICATE, EtcdCertificates.CLIENT_KEY);
             tls = new EtcdTls(Path.of(client.ca()), Path.of(client.certificate()), Path.of(client.key()));
-            List<String> command = new java.util.ArrayList<>(List.of(
+            command = new java.util.ArrayList<>(List.of(
                     "etcd",
                     "--name",
                     "contract",
@@ -94,16 +95,20 @@ class EtcdDcsContractIT extends DcsContract {
                     "--log-level",
                     "warn"));
             command.addAll(LocalDeployment.etcdTlsArguments(member));
-            pid = Processes.startService(command, dir.resolve("etcd.log"), Map.of());
-            Awaitility.await("etcd at " + endpoint + " healthy (see " + dir.resolve("etcd.log") + ")")
-                    .atMost(Duration.ofSeconds(30))
-                    .pollInterval(Duration.ofMillis(100))
-                    .until(() -> LocalDeployment.etcdHealthy(endpoint, Optional.of(client)));
+            launch();
         } catch (RuntimeException | Error e) {
             printLog();
             stopEtcd();
             throw e;
         }
+    }
+
+    private static void launch() {
+        pid = Processes.startService(command, dir.resolve("etcd.log"), Map.of());
+        Awaitility.await("etcd at " + endpoint + " healthy (see " + dir.resolve("etcd.log") + ")")
+                .atMost(Duration.ofSeconds(30))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> LocalDeployment.etcdHealthy(endpoint, Optional.of(client)));
     }
 
     private static TlsFiles files(Path directory, String certificate, String key) {
@@ -146,6 +151,48 @@ class EtcdDcsContractIT extends DcsContract {
                 .isEqualTo(EtcdVersions.warnings(version.group(1)).stream()
                         .map(warning -> "etcd member " + endpoint + ": " + warning)
                         .toList());
+    }
+
+    /**
+     * Not part of the contract (it is about TLS): a client that outlives its etcd client certificate keeps its etcd
+     * once the controller renewed the files, because it reads them again for the next connection. Without that, the
+     * client would offer its expired certificate when it reconnects, and etcd would refuse it.
+     */
+    @Test
+    void aClientPresentsItsRenewedCertificateWhenItReconnectsAfterTheOldOneExpired() throws Exception {
+        Path clientDir = dir.resolve("renewing");
+        // Issued as if almost 90 days ago: it expires 8 s from now, and etcd refuses it from then on.
+        EtcdCertificates.ensureClient(
+                ca,
+                "renewing",
+                clientDir,
+                Instant.now().minus(CertificateAuthority.LIFETIME).plusSeconds(8));
+        Path certificate = clientDir.resolve(EtcdCertificates.CLIENT_CERTIFICATE);
+        Instant expires =
+                CertificateAuthority.readCertificate(certificate).getNotAfter().toInstant();
+        EtcdTls renewing = new EtcdTls(
+                clientDir.resolve(EtcdCertificates.CA), certificate, clientDir.resolve(EtcdCertificates.CLIENT_KEY));
+        EtcdDcs store = new EtcdDcs(List.of(endpoint), "renewal", Duration.ofSeconds(2), Optional.of(renewing));
+        try {
+            assertThat(store.grantLease(Duration.ofSeconds(5))).isPositive();
+            assertThat(EtcdCertificates.ensureClient(ca, "renewing", clientDir, Instant.now()))
+                    .as("due in its last 7 days, so renewed")
+                    .isPresent();
+            Awaitility.await("the first certificate expired")
+                    .atMost(Duration.ofSeconds(30))
+                    .until(() -> Instant.now().isAfter(expires.plusSeconds(1)));
+
+            // A restart ends every connection: the client must make a new one, with a new handshake.
+            Processes.stop(pid, Duration.ofSeconds(10));
+            launch();
+
+            Awaitility.await("the client back in etcd with its renewed certificate")
+                    .atMost(Duration.ofSeconds(30))
+                    .ignoreExceptions()
+                    .until(() -> store.grantLease(Duration.ofSeconds(5)) > 0);
+        } finally {
+            store.close();
+        }
     }
 
     /** Freezes etcd (SIGSTOP): its port still accepts connections and nothing answers, the worst case for a client. */

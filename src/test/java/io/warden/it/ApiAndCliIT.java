@@ -143,7 +143,7 @@ class ApiAndCliIT {
     private static String psqlOnNode(String node, String sql) {
         NodeHost n = cluster.node(node);
         Processes.Result result = psql(
-                "postgresql://postgres:" + cluster.state().superuserPassword() + "@" + n.host() + ":" + n.port()
+                "postgresql://postgres:" + cluster.superuserPassword() + "@" + n.host() + ":" + n.port()
                         + "/postgres?connect_timeout=3",
                 sql);
         assertThat(result.exitCode()).as(result.output()).isZero();

@@ -32,7 +32,7 @@ class EtcdQuorumIT {
     private boolean writes(NodeHost node) {
         Properties props = new Properties();
         props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.state().superuserPassword());
+        props.setProperty("password", cluster.superuserPassword());
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "2");
         try (Connection c = DriverManager.getConnection(

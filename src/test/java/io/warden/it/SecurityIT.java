@@ -36,7 +36,7 @@ class SecurityIT {
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("security", 3, 14100, "netns");
+        cluster = TestCluster.start("security", 3, 14100, "netns", Map.of(), Duration.ofSeconds(2));
     }
 
     @Test
@@ -212,42 +212,143 @@ class SecurityIT {
     }
 
     @Test
-    void aCertificateNearItsExpiryIsRenewedWhileTheNodeRunsAndServedAfterAReloadWithoutARestart() throws Exception {
+    void theControllerRenewsCertificatesNearTheirExpiryWhileEverythingRunsAndEachIsServedWithoutARestart()
+            throws Exception {
         NodeHost node = cluster.state().nodes().getLast();
         Path tls = io.warden.cli.Deployments.tlsDir(cluster.dir, node.name());
         long postmaster =
                 cluster.queryLong(node.name(), "select extract(epoch from pg_postmaster_start_time())::bigint");
-        // As the node's certificate would be 86 days after it was issued: valid for 4 more days, so due.
+        var member = cluster.state().etcd().get(1);
+        var router = cluster.state().routers().getLast();
+        Path memberDir = cluster.dir.resolve("etcd/tls/" + member.name());
+        Path routerDir = Path.of(router.configFile()).getParent().resolve("etcd-client");
+        long etcdPid = member.pid();
+        // As each certificate would be 86 days after it was issued: valid for 4 more days, so due. Nobody runs a
+        // command: the controller (checking every 2 s here, hourly by default) finds them.
         CertificateAuthority ca = CertificateAuthority.load(LocalDeployment.caKeyFile(cluster.dir), cluster.caFile());
-        var aging = ca.issue(
-                node.name(),
-                LocalDeployment.certificateNames(node.host()),
-                CertificateAuthority.Purpose.SERVER,
-                java.time.Instant.now().minus(Duration.ofDays(86)));
-        Files.writeString(tls.resolve("server.key.test"), aging.keyPem());
-        Files.setPosixFilePermissions(tls.resolve("server.key.test"), PosixFilePermissions.fromString("rw-------"));
-        Processes.run(
-                List.of("chown", "postgres", tls.resolve("server.key.test").toString()), Duration.ofSeconds(5));
-        Files.move(
-                tls.resolve("server.key.test"),
-                tls.resolve("server.key"),
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-        Files.writeString(tls.resolve("server.crt"), aging.certificatePem());
-        await().atMost(Duration.ofSeconds(30))
-                .untilAsserted(() -> assertThat(served(node)).isEqualTo(aging.certificate()));
+        CertificateAuthority etcdCa = CertificateAuthority.load(
+                LocalDeployment.etcdCaKeyFile(cluster.dir), LocalDeployment.etcdCaCertificateFile(cluster.dir));
+        java.time.Instant issued = java.time.Instant.now().minus(Duration.ofDays(86));
+        plant(
+                ca.issue(
+                        node.name(),
+                        LocalDeployment.certificateNames(node.host()),
+                        CertificateAuthority.Purpose.SERVER,
+                        issued),
+                tls,
+                "server",
+                "postgres");
+        plant(
+                etcdCa.issue(
+                        io.warden.runtime.EtcdIdentity.MEMBER_COMMON_NAME,
+                        NodeCertificates.alternativeNames(
+                                        CertificateAuthority.readCertificate(memberDir.resolve("member.crt")))
+                                .stream()
+                                .toList(),
+                        CertificateAuthority.Purpose.SERVER,
+                        issued),
+                memberDir,
+                "member",
+                "root");
+        plant(
+                etcdCa.issue(router.id(), List.of(), CertificateAuthority.Purpose.CLIENT, issued),
+                routerDir,
+                "client",
+                "root");
 
-        TestCluster.CliRun listed = cluster.warden("certificates");
-        TestCluster.CliRun renewed = cluster.warden("certificates", "--renew");
-
-        assertThat(listed.out()).as(listed.toString()).containsPattern(node.name() + " +\\S+ +[34] ");
-        assertThat(renewed.exitCode()).as(renewed.toString()).isZero();
-        assertThat(renewed.out()).containsPattern(node.name() + " +\\S+ +(89|90) ");
+        java.time.Instant renewedAfter = java.time.Instant.now().plus(Duration.ofDays(80));
+        await().atMost(Duration.ofSeconds(60))
+                .untilAsserted(() -> assertThat(List.of(
+                                validUntil(tls.resolve("server.crt")),
+                                validUntil(memberDir.resolve("member.crt")),
+                                validUntil(routerDir.resolve("client.crt"))))
+                        .allSatisfy(until -> assertThat(until).isAfter(renewedAfter)));
         await().atMost(Duration.ofSeconds(30))
-                .untilAsserted(() -> assertThat(served(node).getNotAfter().toInstant())
-                        .isAfter(java.time.Instant.now().plus(Duration.ofDays(80))));
+                .untilAsserted(
+                        () -> assertThat(served(node).getNotAfter().toInstant()).isAfter(renewedAfter));
+        assertThat(etcdServed(member.clientUrl()).getNotAfter().toInstant())
+                .as("etcd reads its certificate files again for each new connection")
+                .isAfter(renewedAfter);
         assertThat(cluster.queryLong(node.name(), "select extract(epoch from pg_postmaster_start_time())::bigint"))
                 .as("postgres was reloaded, not restarted")
                 .isEqualTo(postmaster);
+        assertThat(Processes.alive(etcdPid)).as("etcd was not restarted").isTrue();
+        assertThat(Files.readString(
+                        LocalDeployment.controllerDirectory(cluster.dir).resolve("controller.log")))
+                .contains("renewed " + node.name() + "'s certificates (expires")
+                .contains("renewed etcd member " + member.name() + "'s certificate (expires")
+                .contains("renewed " + router.id() + "'s etcd client certificate (expires");
+
+        TestCluster.CliRun listed = cluster.warden("certificates", "--renew");
+        assertThat(listed.exitCode()).as(listed.toString()).isZero();
+        assertThat(listed.out()).contains("nothing was due").containsPattern(node.name() + " +\\S+ +(89|90) ");
+    }
+
+    @Test
+    void noPasswordOrTokenIsInTheInventoryOrAnyProcesssCommandLineOrEnvironmentEachHasAnOwnerOnlyFileOfItsOwn()
+            throws Exception {
+        List<Path> secrets = List.of(
+                LocalDeployment.superuserPasswordFile(cluster.dir),
+                LocalDeployment.replicationPasswordFile(cluster.dir),
+                LocalDeployment.adminPasswordFile(cluster.dir),
+                LocalDeployment.apiTokenFile(cluster.dir));
+        var state = cluster.state();
+        List<Long> pids = new java.util.ArrayList<>();
+        pids.add(state.controllerPid());
+        state.routers().forEach(r -> pids.add(r.pid()));
+        state.etcd().forEach(e -> pids.add(e.pid()));
+        for (NodeHost node : state.nodes()) {
+            pids.add(node.agentPid());
+            pids.add(node.watchdogPid());
+            Path postmaster = Path.of(node.configFile()).getParent().resolve("data/postmaster.pid");
+            pids.add(Long.parseLong(Files.readAllLines(postmaster).getFirst().strip()));
+        }
+        String inventory = Files.readString(io.warden.runtime.DeploymentState.file(cluster.dir));
+
+        for (Path file : secrets) {
+            String secret = Files.readString(file).strip();
+            assertThat(secret).as(file.toString()).hasSizeGreaterThanOrEqualTo(20);
+            assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(file)))
+                    .as(file.toString())
+                    .isEqualTo("rw-------");
+            assertThat(inventory).as("deployment.json").doesNotContain(secret);
+            for (long pid : pids) {
+                assertThat(pid).isPositive();
+                String cmdline = Files.readString(Path.of("/proc/" + pid + "/cmdline"));
+                String environ = new String(
+                        Files.readAllBytes(Path.of("/proc/" + pid + "/environ")),
+                        java.nio.charset.StandardCharsets.ISO_8859_1);
+                assertThat(cmdline).as("the command line of pid " + pid).doesNotContain(secret);
+                assertThat(environ).as("the environment of pid " + pid).doesNotContain(secret);
+            }
+        }
+    }
+
+    /** Writes {@code pair} as {@code name}.key (owner-only, {@code owner}'s) and then {@code name}.crt into {@code dir}. */
+    private static void plant(CertificateAuthority.Issued pair, Path dir, String name, String owner) throws Exception {
+        Path staged = dir.resolve(name + ".key.test");
+        Files.writeString(staged, pair.keyPem());
+        Files.setPosixFilePermissions(staged, PosixFilePermissions.fromString("rw-------"));
+        Processes.run(List.of("chown", owner, staged.toString()), Duration.ofSeconds(5));
+        Files.move(staged, dir.resolve(name + ".key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        Files.writeString(dir.resolve(name + ".crt"), pair.certificatePem());
+    }
+
+    private static java.time.Instant validUntil(Path certificate) {
+        return CertificateAuthority.readCertificate(certificate).getNotAfter().toInstant();
+    }
+
+    /** The certificate the etcd member at {@code clientUrl} serves now, to the operator's client certificate. */
+    private static java.security.cert.X509Certificate etcdServed(String clientUrl) throws Exception {
+        java.net.URI url = java.net.URI.create(clientUrl);
+        Path operator = LocalDeployment.operatorEtcdDirectory(cluster.dir);
+        javax.net.ssl.SSLContext context = io.warden.common.PemTls.client(
+                operator.resolve("ca.crt"), operator.resolve("client.crt"), operator.resolve("client.key"));
+        try (javax.net.ssl.SSLSocket socket =
+                (javax.net.ssl.SSLSocket) context.getSocketFactory().createSocket(url.getHost(), url.getPort())) {
+            socket.startHandshake();
+            return (java.security.cert.X509Certificate) socket.getSession().getPeerCertificates()[0];
+        }
     }
 
     /** The certificate {@code node}'s postgres serves now: a TLS handshake after an SSLRequest, trusting anything. */
@@ -337,7 +438,7 @@ class SecurityIT {
         for (NodeHost node : cluster.state().nodes()) {
             Properties plain = new Properties();
             plain.setProperty("user", "postgres");
-            plain.setProperty("password", cluster.state().superuserPassword());
+            plain.setProperty("password", cluster.superuserPassword());
             plain.setProperty("sslmode", "disable");
             plain.setProperty("connectTimeout", "5");
             String url = "jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres";
@@ -401,7 +502,12 @@ class SecurityIT {
                                 + " connect_timeout=5",
                         "-c",
                         "IDENTIFY_SYSTEM"),
-                Map.of("PGPASSWORD", cluster.state().replicationPassword(), "LC_ALL", "C.UTF-8"),
+                Map.of(
+                        "PGPASSWORD",
+                        io.warden.security.PasswordFile.read(
+                                LocalDeployment.replicationPasswordFile(cluster.dir), "the replicator's password"),
+                        "LC_ALL",
+                        "C.UTF-8"),
                 Duration.ofSeconds(20));
 
         assertThat(attempt.ok()).as(attempt.output()).isFalse();

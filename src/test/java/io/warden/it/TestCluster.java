@@ -53,6 +53,20 @@ final class TestCluster implements AutoCloseable {
     }
 
     static TestCluster start(String name, int nodes, int basePort, String isolation, Map<String, String> extraConfig) {
+        return start(name, nodes, basePort, isolation, extraConfig, Duration.ofHours(1));
+    }
+
+    /**
+     * As {@link #start(String, int, int, String, Map)}, with the controller checking the certificates every
+     * {@code certificateCheck} (./warden up's --certificate-check) rather than hourly.
+     */
+    static TestCluster start(
+            String name,
+            int nodes,
+            int basePort,
+            String isolation,
+            Map<String, String> extraConfig,
+            Duration certificateCheck) {
         Path dir = ROOT.resolve(name);
         try {
             Files.createDirectories(ROOT);
@@ -79,6 +93,8 @@ final class TestCluster implements AutoCloseable {
         TestCluster cluster = new TestCluster(dir, state);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
+            // As ./warden up does once the cluster is healthy.
+            cluster.state = LocalDeployment.startController(dir, certificateCheck);
         } catch (RuntimeException e) {
             cluster.printLogTails();
             cluster.close();
@@ -239,7 +255,7 @@ final class TestCluster implements AutoCloseable {
     Properties superuserLogin() {
         Properties props = verifiedTls();
         props.setProperty("user", "postgres");
-        props.setProperty("password", state.superuserPassword());
+        props.setProperty("password", superuserPassword());
         return props;
     }
 
@@ -255,6 +271,12 @@ final class TestCluster implements AutoCloseable {
     /** The deployment CA's certificate, as ./warden uri hands it to clients. */
     Path caFile() {
         return LocalDeployment.caCertificateFile(dir);
+    }
+
+    /** The postgres superuser's password, from the owner-only file ./warden up keeps it in. */
+    String superuserPassword() {
+        return io.warden.security.PasswordFile.read(
+                LocalDeployment.superuserPasswordFile(dir), "the superuser's password");
     }
 
     long queryLong(String node, String sql) throws SQLException {

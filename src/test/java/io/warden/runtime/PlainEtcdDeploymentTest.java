@@ -38,13 +38,12 @@ class PlainEtcdDeploymentTest {
                         6000,
                         "process",
                         0,
-                        "x",
-                        "y",
                         List.of(new DeploymentState.EtcdMember(
                                 "e1", "http://127.0.0.1:6001", "http://127.0.0.1:6011", 0, dir + "/etcd/e1")),
                         List.of(),
                         List.of(),
-                        null)
+                        null,
+                        0)
                 .write(dir);
         Files.createDirectories(dir.resolve("etcd/e1/member"));
         var options = new LocalDeployment.Options(
