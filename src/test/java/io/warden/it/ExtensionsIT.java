@@ -21,12 +21,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
 import java.util.stream.Collectors;
-import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
@@ -37,12 +37,12 @@ import org.junit.jupiter.params.provider.ValueSource;
  * and allowlisted extensions install and work, one that needs shared_preload_libraries after the two commands its
  * refusal names, updates work, what is not allowlisted is refused with the allowlist's message, admin cannot change
  * the allowlist, the search_path attack on an allowlisted extension's script is refused, and everything is still
- * there and working after a failover. One cluster; the preload test restarts every node, so it runs first, and the
- * failover test last.
+ * there and working after a failover. On the cluster it shares with SecurityIT ({@link SecurityCluster}); the preload
+ * test restarts every node, so it runs first, and the failover test last.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(SecurityCluster.class)
 class ExtensionsIT {
-    @AutoClose
     static TestCluster cluster;
 
     @RegisterExtension
@@ -53,7 +53,7 @@ class ExtensionsIT {
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("extensions", 3, 14400, "netns");
+        cluster = SecurityCluster.cluster();
     }
 
     /** A session as admin through both routers' read-write port, as `warden uri` gives it. */

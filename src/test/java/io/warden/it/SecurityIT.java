@@ -21,22 +21,22 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
-import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.ExtendWith;
 
 /**
  * docs/security.md's rows for connections, on one cluster whose nodes each have their own address (network
  * namespaces), so "from a member" and "from elsewhere" are different addresses: pg_hba.conf as the agents manage
  * it, replication only from the members, and no password method but scram-sha-256.
  */
+@ExtendWith(SecurityCluster.class)
 class SecurityIT {
-    @AutoClose
     static TestCluster cluster;
 
     @BeforeAll
     static void start() {
-        cluster = TestCluster.start("security", 3, 14100, "netns", Map.of(), Duration.ofSeconds(2));
+        cluster = SecurityCluster.cluster();
     }
 
     @Test
