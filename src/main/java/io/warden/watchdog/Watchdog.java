@@ -13,6 +13,9 @@ import java.nio.channels.SocketChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
+import jdk.net.ExtendedSocketOptions;
+import jdk.net.UnixDomainPrincipal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -28,13 +31,17 @@ import org.slf4j.LoggerFactory;
  * nothing. The answer proves the watchdog is alive: an agent whose watchdog does not answer may not lead. While
  * armed and past the deadline, any postgres running on the data directory is killed, again and again, until the
  * agent re-arms or disarms. A closed connection changes nothing: an agent that died holding the lease must be
- * fenced just the same.
+ * fenced just the same. Only the agent's own OS user is served: the socket is owner-only, and a connection from
+ * any other user is answered {@code error refused: …} and closed, unread.
  */
 public final class Watchdog {
     private static final Logger LOG = LoggerFactory.getLogger(Watchdog.class);
 
     /** How often the deadline is checked; the agent arms with this much to spare. */
     public static final long CHECK_INTERVAL_MILLIS = 20;
+
+    /** The user this watchdog runs as, the agent's: the only one whose connections it serves. */
+    private static final String OWN_USER = System.getProperty("user.name");
 
     private final Path socket;
     private final Path dataDir;
@@ -78,10 +85,41 @@ public final class Watchdog {
         while (server.isOpen()) {
             try {
                 SocketChannel channel = server.accept();
+                Optional<String> stranger = stranger(channel);
+                if (stranger.isPresent()) {
+                    refuse(channel, stranger.get());
+                    continue;
+                }
                 Thread.ofPlatform().daemon().name("watchdog-client").start(() -> serve(channel));
             } catch (IOException e) {
                 log("accept failed: " + e.getMessage());
             }
+        }
+    }
+
+    /**
+     * The user at the other end when it is not this process's own, as the kernel vouches for it (SO_PEERCRED); empty
+     * for our own user. The socket's mode (0600) keeps others out, but only once it is set: a connection made between
+     * bind and chmod, or through a mode someone loosened, is still refused here.
+     */
+    private static Optional<String> stranger(SocketChannel channel) {
+        try {
+            UnixDomainPrincipal peer = channel.getOption(ExtendedSocketOptions.SO_PEERCRED);
+            String user = peer.user().getName();
+            return user.equals(OWN_USER) ? Optional.empty() : Optional.of(user);
+        } catch (IOException | UnsupportedOperationException e) {
+            return Optional.of("(unknown: " + e.getMessage() + ")");
+        }
+    }
+
+    private static void refuse(SocketChannel channel, String user) {
+        log("refused a connection from user " + user + ": only " + OWN_USER + " (the agent's user) may talk to it");
+        try (channel) {
+            channel.write(java.nio.ByteBuffer.wrap(
+                    ("error refused: only the agent's user (" + OWN_USER + ") may arm or disarm this watchdog\n")
+                            .getBytes(StandardCharsets.US_ASCII)));
+        } catch (IOException e) {
+            // It went away; nothing it sent was read.
         }
     }
 

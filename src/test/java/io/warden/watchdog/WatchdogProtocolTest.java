@@ -111,6 +111,32 @@ class WatchdogProtocolTest {
     }
 
     @Test
+    void anotherOsUserIsRefusedEvenWhenTheSocketsModeWouldLetItConnect() throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(
+                io.warden.common.Processes.isRoot(), "connecting as another OS user needs root");
+        Files.setPosixFilePermissions(dir, java.nio.file.attribute.PosixFilePermissions.fromString("rwxr-xr-x"));
+        Path socket = watchdog();
+        assertThat(java.nio.file.attribute.PosixFilePermissions.toString(Files.getPosixFilePermissions(socket)))
+                .isEqualTo("rw-------");
+        // As if someone loosened the mode, or connected in the moment between bind and chmod.
+        Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rwxrwxrwx"));
+        String disarm = "import socket, sys\n"
+                + "s = socket.socket(socket.AF_UNIX)\n"
+                + "s.connect(sys.argv[1])\n"
+                + "s.sendall(b'disarm\\n')\n"
+                + "print(s.makefile().readline().strip())\n";
+
+        io.warden.common.Processes.Result asNobody = io.warden.common.Processes.run(
+                List.of("runuser", "-u", "nobody", "--", "/usr/bin/python3", "-c", disarm, socket.toString()),
+                java.time.Duration.ofSeconds(20));
+
+        assertThat(asNobody.output()).as(asNobody.toString()).contains("error refused: only the agent's user");
+        assertThat(exchange(socket, "disarm"))
+                .as("its own user is still served")
+                .containsExactly("disarmed");
+    }
+
+    @Test
     void theClientSaysReachableOnlyWhenTheWatchdogConfirmed() throws IOException {
         WatchdogClient client = WatchdogClient.socket(watchdog());
 
