@@ -39,7 +39,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It does, once for every API, what each must do the same way: bind (a taken port is a {@link WardenException}
  * naming the address), run each request on its own virtual thread, refuse bodies over {@link #MAX_BODY}, answer
- * HEAD with the headers of GET and no body, and give every error the same shape, a JSON object with a
+ * HEAD with the headers of GET and no body, over HTTPS ask each client for a certificate from the API's CA and
+ * hand its common name to {@link Admission}, and give every error the same shape, a JSON object with a
  * {@code message}. The {@link Handler} returns a {@link Reply}; an {@link IllegalArgumentException} it throws is the
  * client's mistake (400 with its message), any other exception is a bug here (500, logged with its stack trace).
  *

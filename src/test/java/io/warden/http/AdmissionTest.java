@@ -104,7 +104,7 @@ class AdmissionTest {
     }
 
     @Test
-    void anAgentWithoutAConfiguredTokenAcceptsNoChangeFromAnybody() throws Exception {
+    void anAgentWithoutAConfiguredTokenAcceptsNoToken() throws Exception {
         start(Admission.operator(Optional.empty()));
 
         HttpResponse<String> reply = send("POST", "/reinitialize", TOKEN.authorization());
