@@ -33,7 +33,10 @@ public final class HttpPeers implements Peers {
         this(Optional.empty());
     }
 
-    /** Over HTTPS when {@code tls} is given: a context that trusts the deployment's CA alone. */
+    /**
+     * Over HTTPS when {@code tls} is given: a context that trusts the deployment's CA alone and presents the agent's
+     * own certificate, which lets it read the other agents' API and change nothing there.
+     */
     public HttpPeers(Optional<javax.net.ssl.SSLContext> tls) {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofMillis(500));
         tls.ifPresent(builder::sslContext);

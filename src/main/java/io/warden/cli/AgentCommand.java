@@ -13,6 +13,7 @@ import io.warden.http.HttpEndpoint;
 import io.warden.postgres.LocalPostgres;
 import io.warden.postgres.PostgresCtl;
 import io.warden.security.ApiToken;
+import io.warden.security.NodeCertificates;
 import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -42,8 +43,12 @@ final class AgentCommand implements Callable<Integer> {
                 node.apiPort(),
                 "api_port in " + config,
                 new AgentApi(agent),
-                Admission.operatorToken(token),
-                node.tlsPath().map(tls -> PemTls.server(tls.resolve("api.crt"), tls.resolve("api.key"))));
+                Admission.operator(token),
+                node.tlsPath()
+                        .map(tls -> new HttpEndpoint.Tls(
+                                tls.resolve(NodeCertificates.CA),
+                                tls.resolve(NodeCertificates.API_CERTIFICATE),
+                                tls.resolve(NodeCertificates.API_KEY))));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
         Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
         agent.run();
@@ -70,7 +75,12 @@ final class AgentCommand implements Callable<Integer> {
                 node,
                 dcs,
                 new LocalPostgres(ctl, node.port(), node.superuserPassword()),
-                new HttpPeers(node.tlsPath().map(tls -> PemTls.trusting(tls.resolve("ca.crt")))),
+                // The agent's own API pair as its client certificate: the others know who calls (a node may read).
+                new HttpPeers(node.tlsPath()
+                        .map(tls -> PemTls.client(
+                                tls.resolve(NodeCertificates.CA),
+                                tls.resolve(NodeCertificates.API_CERTIFICATE),
+                                tls.resolve(NodeCertificates.API_KEY)))),
                 watchdog,
                 Clock.SYSTEM);
     }

@@ -4,12 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.common.Json;
+import io.warden.common.PemTls;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import io.warden.security.ApiToken;
+import io.warden.security.NodeCertificates;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -18,10 +20,12 @@ import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
+import javax.net.ssl.SSLContext;
 
 /**
  * How operator commands reach a cluster: the DCS says who the members are, and requests go to their agents' REST
@@ -60,12 +64,31 @@ final class ClusterClient implements AutoCloseable {
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
         if (Files.exists(ca)) {
             // Only the deployment's CA: the token goes to a node whose certificate names the address it was sent to.
-            builder.sslContext(io.warden.common.PemTls.trusting(ca));
+            builder.sslContext(tls(ca, Deployments.operatorTlsDir(dir.resolve())));
         }
         this.http = builder.build();
         this.scheme = Files.exists(ca) ? "https" : "http";
         // Generous: a cold CLI's first etcd request on a busy machine can take seconds; agents use far shorter ones.
         this.dcs = Deployments.dcs(state, Duration.ofSeconds(10));
+    }
+
+    /**
+     * Trust in the deployment's CA, presenting the operator's certificate when this user can read it and it is
+     * valid: an expired one would fail every handshake, reads included, so the token alone is sent then.
+     */
+    private static SSLContext tls(Path ca, Path operatorDir) {
+        Path certificate = operatorDir.resolve(NodeCertificates.OPERATOR_CERTIFICATE);
+        Path key = operatorDir.resolve(NodeCertificates.OPERATOR_KEY);
+        if (!Files.isReadable(certificate) || !Files.isReadable(key)) {
+            return PemTls.trusting(ca);
+        }
+        Instant notAfter = PemTls.certificate(certificate).getNotAfter().toInstant();
+        if (!Instant.now().isBefore(notAfter)) {
+            System.err.println("note: the operator's certificate " + certificate + " expired at " + notAfter
+                    + "; sending the token alone (./warden certificates --renew issues a new one)");
+            return PemTls.trusting(ca);
+        }
+        return PemTls.client(ca, certificate, key);
     }
 
     ClusterSnapshot read() {

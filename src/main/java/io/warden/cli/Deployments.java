@@ -71,11 +71,6 @@ public final class Deployments {
     private Deployments() {}
 
     /**
-     * The deployment's certificate authority (made with its key owner-only on first use) as the runtime sees it:
-     * each node's TLS directory gets the CA's certificate and the node's own key and certificate, issued or renewed
-     * when due ({@link NodeCertificates#ensure}). When running as root the key belongs to the postgres user.
-     */
-    /**
      * A node's TLS directory: in the operator's tree, not the node's directory, which the postgres user owns and so
      * could fill with symbolic links for anything that writes or changes owners there as root.
      */
@@ -83,6 +78,21 @@ public final class Deployments {
         return dir.toAbsolutePath().resolve("tls").resolve(node);
     }
 
+    /**
+     * The operator's client certificate for the agents' API ({@link NodeCertificates#ensureOperator}), which
+     * {@code ./warden} presents: in the operator's tree, owner-only, beside the nodes' TLS directories.
+     */
+    public static Path operatorTlsDir(Path dir) {
+        return dir.toAbsolutePath().resolve("tls").resolve("operator");
+    }
+
+    /**
+     * The deployment's certificate authority (made with its key owner-only on first use) as the runtime sees it:
+     * each node's TLS directory gets the CA's certificate and the node's own key and certificate, issued or renewed
+     * when due ({@link NodeCertificates#ensure}). When running as root the key belongs to the postgres user. Made
+     * by {@code up} and {@code certificates --renew}, it issues (or renews when due) the operator's client
+     * certificate in {@link #operatorTlsDir} first, with the same CA and policy.
+     */
     public static NodeIdentity nodeIdentity(Path dir) {
         return nodeIdentity(dir, renewed -> {});
     }
@@ -94,6 +104,7 @@ public final class Deployments {
                 LocalDeployment.caCertificateFile(dir),
                 dir.toAbsolutePath().getFileName().toString(),
                 Instant.now());
+        NodeCertificates.ensureOperator(ca, operatorTlsDir(dir), Instant.now());
         Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
         return (node, names, nodeDir) -> {
             Path tls = tlsDir(dir, node);

@@ -2,17 +2,34 @@ package io.warden.http;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsExchange;
+import com.sun.net.httpserver.HttpsParameters;
+import com.sun.net.httpserver.HttpsServer;
+import io.warden.common.PemTls;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import javax.naming.NamingException;
+import javax.naming.directory.Attribute;
+import javax.naming.ldap.LdapName;
+import javax.naming.ldap.Rdn;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.SSLPeerUnverifiedException;
+import javax.security.auth.x500.X500Principal;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -22,7 +39,8 @@ import org.slf4j.LoggerFactory;
  *
  * <p>It does, once for every API, what each must do the same way: bind (a taken port is a {@link WardenException}
  * naming the address), run each request on its own virtual thread, refuse bodies over {@link #MAX_BODY}, answer
- * HEAD with the headers of GET and no body, and give every error the same shape, a JSON object with a
+ * HEAD with the headers of GET and no body, over HTTPS ask each client for a certificate from the API's CA and
+ * hand its common name to {@link Admission}, and give every error the same shape, a JSON object with a
  * {@code message}. The {@link Handler} returns a {@link Reply}; an {@link IllegalArgumentException} it throws is the
  * client's mistake (400 with its message), any other exception is a bug here (500, logged with its stack trace).
  *
@@ -71,12 +89,27 @@ public final class HttpEndpoint implements AutoCloseable {
      */
     public static HttpEndpoint start(
             String name, String host, int port, String portSetting, Handler handler, Admission admission) {
-        return start(name, host, port, portSetting, handler, admission, java.util.Optional.empty());
+        return start(name, host, port, portSetting, handler, admission, Optional.empty());
+    }
+
+    /**
+     * The pair an endpoint serves HTTPS with, and the CA whose client certificates it takes, that CA alone: a
+     * context without its own trust would take certificates from the JDK's default store, and a certificate's
+     * common name decides what its holder may do ({@link Admission}).
+     */
+    public record Tls(Path caFile, Path certificateFile, Path keyFile) {
+        public Tls {
+            Objects.requireNonNull(caFile, "caFile is null");
+            Objects.requireNonNull(certificateFile, "certificateFile is null");
+            Objects.requireNonNull(keyFile, "keyFile is null");
+        }
     }
 
     /**
      * As {@link #start(String, String, int, String, Handler, Admission)}, over HTTPS with {@code tls} when given:
-     * the operator's token then never crosses the network in clear.
+     * the operator's token then never crosses the network in clear, and a client may prove who it is with a
+     * certificate from {@code tls}'s CA. The endpoint asks for one and does not require it (a client with the token
+     * has none); a client that sends one the CA did not sign fails the handshake.
      */
     public static HttpEndpoint start(
             String name,
@@ -85,10 +118,9 @@ public final class HttpEndpoint implements AutoCloseable {
             String portSetting,
             Handler handler,
             Admission admission,
-            java.util.Optional<javax.net.ssl.SSLContext> tls) {
+            Optional<Tls> tls) {
         HttpServer server = bind(name, host, port, portSetting, tls.isPresent());
-        tls.ifPresent(context -> ((com.sun.net.httpserver.HttpsServer) server)
-                .setHttpsConfigurator(new com.sun.net.httpserver.HttpsConfigurator(context)));
+        tls.ifPresent(files -> ((HttpsServer) server).setHttpsConfigurator(clientCertificatesWanted(files)));
         HttpEndpoint endpoint = new HttpEndpoint(name, server, handler, admission);
         endpoint.server.setExecutor(endpoint.executor);
         endpoint.server.createContext("/", endpoint::serve);
@@ -96,12 +128,24 @@ public final class HttpEndpoint implements AutoCloseable {
         return endpoint;
     }
 
+    private static HttpsConfigurator clientCertificatesWanted(Tls tls) {
+        // A client's context (trust in the CA, and a pair to present) serves a server as well: the pair is the
+        // endpoint's, and the trust is what client certificates are verified with.
+        SSLContext context = PemTls.client(tls.caFile(), tls.certificateFile(), tls.keyFile());
+        return new HttpsConfigurator(context) {
+            @Override
+            public void configure(HttpsParameters parameters) {
+                SSLParameters ssl = context.getDefaultSSLParameters();
+                ssl.setWantClientAuth(true);
+                parameters.setSSLParameters(ssl);
+            }
+        };
+    }
+
     private static HttpServer bind(String name, String host, int port, String portSetting, boolean https) {
         try {
             InetSocketAddress address = new InetSocketAddress(host, port);
-            return https
-                    ? com.sun.net.httpserver.HttpsServer.create(address, BACKLOG)
-                    : HttpServer.create(address, BACKLOG);
+            return https ? HttpsServer.create(address, BACKLOG) : HttpServer.create(address, BACKLOG);
         } catch (IOException e) {
             throw new WardenException(
                     "cannot serve the " + name + " on " + host + ":" + port + ": " + e.getMessage(),
@@ -154,7 +198,43 @@ public final class HttpEndpoint implements AutoCloseable {
                 exchange.getRequestURI().getPath(),
                 parameters(exchange.getRequestURI().getRawQuery()),
                 headers,
-                new String(body, StandardCharsets.UTF_8));
+                new String(body, StandardCharsets.UTF_8),
+                clientCertificateName(exchange));
+    }
+
+    /**
+     * The common name of the certificate the client presented over TLS, which the handshake verified against the
+     * endpoint's CA; empty when it presented none.
+     */
+    private static Optional<String> clientCertificateName(HttpExchange exchange) {
+        if (!(exchange instanceof HttpsExchange https)) {
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(commonName((X500Principal) https.getSSLSession().getPeerPrincipal()));
+        } catch (SSLPeerUnverifiedException e) {
+            return Optional.empty();
+        }
+    }
+
+    /**
+     * The one common name of {@code subject}. A subject without exactly one is given whole (as RFC 2253 writes it,
+     * {@code CN=a,CN=b}), so that it never passes for a name it does not carry alone.
+     */
+    static String commonName(X500Principal subject) {
+        String name = subject.getName(X500Principal.RFC2253);
+        List<String> commonNames = new ArrayList<>();
+        try {
+            for (Rdn rdn : new LdapName(name).getRdns()) {
+                Attribute cn = rdn.toAttributes().get("CN");
+                for (int i = 0; cn != null && i < cn.size(); i++) {
+                    commonNames.add(String.valueOf(cn.get(i)));
+                }
+            }
+        } catch (NamingException e) {
+            return name;
+        }
+        return commonNames.size() == 1 ? commonNames.getFirst() : name;
     }
 
     /** The {@code name=value} pairs of a raw query string, decoded; a pair without '=' is ignored. */

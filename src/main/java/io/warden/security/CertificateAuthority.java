@@ -75,7 +75,10 @@ public final class CertificateAuthority {
 
     /** What a certificate is for: the key usages a verifier checks. */
     public enum Purpose {
-        /** A postgres server (and the etcd member or API a node serves). */
+        /**
+         * A postgres server (and the etcd member or API a node serves); for client authentication as well, so an
+         * agent presents its API pair when it calls the other agents, and an etcd member its own to its peers.
+         */
         SERVER,
         /** A client that authenticates with its certificate: its common name is the role it logs in as. */
         CLIENT

@@ -46,7 +46,58 @@ public final class NodeCertificates {
 
     public static final String API_KEY = "api.key";
 
+    /**
+     * The common name of the operator's client certificate, the one certificate the agents' API lets change
+     * anything. No other certificate of the deployment CA may carry it: a node of that name is refused
+     * ({@link #ensure}), since its postgres key is readable by the postgres OS user.
+     */
+    public static final String OPERATOR_COMMON_NAME = "warden-operator";
+
+    public static final String OPERATOR_CERTIFICATE = "operator.crt";
+    public static final String OPERATOR_KEY = "operator.key";
+
+    /** How the common name of a node's {@link #API_CERTIFICATE} begins; the node's name follows. */
+    private static final String AGENT_PREFIX = "warden agent ";
+
     private NodeCertificates() {}
+
+    /** The common name of {@code node}'s API certificate, which its agent also presents when it calls the others. */
+    public static String agentCommonName(String node) {
+        return AGENT_PREFIX + node;
+    }
+
+    /** The node whose API certificate carries {@code commonName}; empty when it is no agent's. */
+    public static Optional<String> agentNode(String commonName) {
+        return commonName.startsWith(AGENT_PREFIX) && commonName.length() > AGENT_PREFIX.length()
+                ? Optional.of(commonName.substring(AGENT_PREFIX.length()))
+                : Optional.empty();
+    }
+
+    /**
+     * Issues the operator's client certificate ({@value #OPERATOR_COMMON_NAME}) into {@code operatorDir} when
+     * {@link #renewal} says it is due, with the nodes' policy; returns why it issued one. The directory and the key
+     * are the issuer's alone: with the certificate, whoever reads the key may change the cluster through any agent.
+     */
+    public static Optional<String> ensureOperator(CertificateAuthority ca, Path operatorDir, Instant now) {
+        try {
+            Files.createDirectories(operatorDir);
+            Files.setPosixFilePermissions(
+                    operatorDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+        } catch (java.io.IOException e) {
+            throw new io.warden.common.WardenException(
+                    "cannot make the operator's TLS directory " + operatorDir + ": " + e.getMessage(),
+                    "check the deployment directory");
+        }
+        return ensurePair(
+                ca,
+                OPERATOR_COMMON_NAME,
+                List.of(),
+                Purpose.CLIENT,
+                operatorDir.resolve(OPERATOR_CERTIFICATE),
+                operatorDir.resolve(OPERATOR_KEY),
+                Optional.empty(),
+                now);
+    }
 
     /**
      * Issues the node's certificate into {@code tlsDir} when {@link #renewal} says it is due, and writes the CA's
@@ -62,6 +113,13 @@ public final class NodeCertificates {
             Path tlsDir,
             Optional<String> keyOwner,
             Instant now) {
+        if (node.equals(OPERATOR_COMMON_NAME)) {
+            // The node's postgres certificate carries its name, and the postgres OS user reads its key.
+            throw new io.warden.common.WardenException(
+                    "a node cannot be named '" + OPERATOR_COMMON_NAME + "': that is the operator's certificate's"
+                            + " name, which may change the cluster through the agents' API",
+                    "name the node otherwise");
+        }
         try {
             // Readable by all (the postgres user reads the certificates), whatever the umask; owned by whoever
             // issues, so nobody else can swap files in it.
@@ -104,8 +162,9 @@ public final class NodeCertificates {
                 .isPresent();
         ensurePair(
                 ca,
-                "warden agent " + node,
+                agentCommonName(node),
                 names,
+                // SERVER carries clientAuth as well: the agent presents this pair when it calls the other agents.
                 Purpose.SERVER,
                 tlsDir.resolve(API_CERTIFICATE),
                 tlsDir.resolve(API_KEY),

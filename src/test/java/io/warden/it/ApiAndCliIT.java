@@ -378,6 +378,119 @@ class ApiAndCliIT {
                 .isEqualTo(replicaPostmaster);
     }
 
+    /** An HTTPS client trusting the deployment's CA and presenting the pair {@code certificate}, {@code key}. */
+    private static HttpClient presenting(Path certificate, Path key) {
+        return HttpClient.newBuilder()
+                .connectTimeout(Duration.ofSeconds(5))
+                .sslContext(io.warden.common.PemTls.client(cluster.caFile(), certificate, key))
+                .build();
+    }
+
+    /** {@code method path} with {@code body} on {@code node}'s agent, sent by {@code client}, with no token. */
+    private static HttpResponse<String> send(HttpClient client, String node, String method, String path, String body)
+            throws IOException, InterruptedException {
+        HttpRequest request = HttpRequest.newBuilder(URI.create(agentUrl(node) + path))
+                .timeout(Duration.ofSeconds(30))
+                .method(method, HttpRequest.BodyPublishers.ofString(body))
+                .build();
+        return client.send(request, HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * A node's agent certificate (its key is the agent's user's) authenticates that node, which may read and change
+     * nothing: 403 on every path with every method that is not a read, on the other nodes and on itself.
+     */
+    @Test
+    @Order(8)
+    void withANodesCertificateEveryRequestThatIsNotAReadIsRefused403AndChangesNothing() throws Exception {
+        String primary = cluster.primary().name();
+        String replica = cluster.replicaNames().getFirst();
+        var before = cluster.snapshot();
+        long primaryPostmaster = cluster.postmasterPid(primary);
+        long replicaPostmaster = cluster.postmasterPid(replica);
+        Path node2 = io.warden.cli.Deployments.tlsDir(cluster.dir, "node-2");
+
+        try (HttpClient asNode2 = presenting(node2.resolve("api.crt"), node2.resolve("api.key"))) {
+            assertThat(send(asNode2, primary, "GET", "/cluster", "").statusCode())
+                    .as("a node reads")
+                    .isEqualTo(200);
+            for (String node : List.of(primary, replica)) {
+                for (String path : AGENT_PATHS) {
+                    for (String method : List.of("POST", "PUT", "PATCH", "DELETE")) {
+                        String body = path.equals("/config")
+                                ? "{\"pause\": true, \"parameters\": {\"work_mem\": \"7MB\"}}"
+                                : "{\"candidate\": \"" + replica + "\", \"node\": \"" + replica + "\"}";
+                        HttpResponse<String> reply = send(asNode2, node, method, path, body);
+                        String what = method + " " + path + " on " + node + " with node-2's certificate";
+                        assertThat(reply.statusCode()).as(what).isEqualTo(403);
+                        assertThat(json(reply.body()).get("message").asText())
+                                .as(what)
+                                .contains("authenticated as node 'node-2' by its certificate");
+                    }
+                }
+            }
+        }
+
+        var after = cluster.snapshot();
+        assertThat(after.configRevision())
+                .as("the cluster config was not written")
+                .isEqualTo(before.configRevision());
+        assertThat(after.switchover())
+                .as("no switchover or failover was requested")
+                .isEmpty();
+        assertThat(after.leader().map(l -> l.name())).contains(primary);
+        assertThat(cluster.postmasterPid(primary))
+                .as("the primary was not restarted")
+                .isEqualTo(primaryPostmaster);
+        assertThat(cluster.postmasterPid(replica))
+                .as("the replica was neither restarted nor reinitialized")
+                .isEqualTo(replicaPostmaster);
+    }
+
+    /**
+     * The operator's certificate, which up issues, is a credential without the token: over the API, and for the CLI
+     * with the token file moved away. The operator's name from another CA gets no answer at all.
+     */
+    @Test
+    @Order(9)
+    void theOperatorsCertificateWithoutTheTokenChangesThingsAndOneFromAnotherCaGetsNoAnswer(
+            @org.junit.jupiter.api.io.TempDir Path other) throws Exception {
+        String replica = anyReplica();
+        Path operator = io.warden.cli.Deployments.operatorTlsDir(cluster.dir);
+        String loadedAt = psqlOnNode(replica, "select pg_conf_load_time()");
+
+        try (HttpClient asOperator = presenting(operator.resolve("operator.crt"), operator.resolve("operator.key"))) {
+            HttpResponse<String> reload = send(asOperator, replica, "POST", "/reload", "");
+            assertThat(reload.statusCode()).as(reload.body()).isEqualTo(200);
+        }
+        await().atMost(Duration.ofSeconds(10))
+                .pollInterval(Duration.ofMillis(200))
+                .until(() -> psqlOnNode(replica, "select pg_conf_load_time()"), at -> !at.equals(loadedAt));
+
+        Path tokenFile = io.warden.runtime.LocalDeployment.apiTokenFile(cluster.dir);
+        Path aside = tokenFile.resolveSibling("api-token.aside");
+        Files.move(tokenFile, aside);
+        try {
+            TestCluster.CliRun reloadByCertificate = cluster.warden("reload", replica);
+            assertThat(reloadByCertificate.exitCode())
+                    .as(reloadByCertificate.toString())
+                    .isZero();
+            assertThat(reloadByCertificate.out()).contains("reloaded postgres");
+        } finally {
+            Files.move(aside, tokenFile);
+        }
+
+        var stranger = io.warden.security.CertificateAuthority.ensure(
+                other.resolve("ca.key"), other.resolve("ca.crt"), "another", Instant.now());
+        io.warden.security.NodeCertificates.ensureOperator(stranger, other.resolve("operator"), Instant.now());
+        try (HttpClient foreign =
+                presenting(other.resolve("operator/operator.crt"), other.resolve("operator/operator.key"))) {
+            assertThatThrownBy(() -> send(foreign, replica, "POST", "/reload", ""))
+                    .as("the operator's name on a certificate from another CA")
+                    .isInstanceOf(IOException.class);
+        }
+    }
+
     // ---- the routers' API
 
     @Test

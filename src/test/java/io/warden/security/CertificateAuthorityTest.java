@@ -135,6 +135,51 @@ class CertificateAuthorityTest {
         assertThat(Files.readString(tls.resolve("server.crt"))).isNotEqualTo(before);
     }
 
+    @Test
+    void theOperatorsCertificateIsAClientCertificateForWardenOperatorOwnerOnlyAndRenewedAsTheNodesAre()
+            throws Exception {
+        CertificateAuthority ca = ca();
+        Path operator = dir.resolve("tls/operator");
+
+        assertThat(NodeCertificates.ensureOperator(ca, operator, NOW)).contains("no certificate yet");
+        X509Certificate certificate = CertificateAuthority.readCertificate(operator.resolve("operator.crt"));
+        certificate.verify(ca.certificate().getPublicKey());
+        assertThat(certificate.getSubjectX500Principal().getName()).isEqualTo("CN=warden-operator");
+        assertThat(certificate.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.2");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(operator)))
+                .isEqualTo("rwx------");
+        assertThat(PosixFilePermissions.toString(Files.getPosixFilePermissions(operator.resolve("operator.key"))))
+                .isEqualTo("rw-------");
+
+        assertThat(NodeCertificates.ensureOperator(ca, operator, NOW.plus(Duration.ofDays(82))))
+                .isEmpty();
+        assertThat(NodeCertificates.ensureOperator(ca, operator, NOW.plus(Duration.ofDays(84))))
+                .hasValueSatisfying(reason -> assertThat(reason).startsWith("expires"));
+    }
+
+    @Test
+    void aNodesApiCertificateServesAndAuthenticatesAsItsAgent() throws Exception {
+        Path tls = dir.resolve("tls/node-2");
+        NodeCertificates.ensure(ca(), "node-2", List.of("127.0.0.1"), tls, Optional.empty(), NOW);
+
+        X509Certificate api = CertificateAuthority.readCertificate(tls.resolve("api.crt"));
+        // serverAuth to serve the API, clientAuth to present it to the other agents.
+        assertThat(api.getExtendedKeyUsage()).containsExactly("1.3.6.1.5.5.7.3.1", "1.3.6.1.5.5.7.3.2");
+        String commonName = api.getSubjectX500Principal().getName().substring("CN=".length());
+        assertThat(NodeCertificates.agentNode(commonName)).contains("node-2");
+        assertThat(NodeCertificates.agentNode("node-2")).isEmpty();
+        assertThat(NodeCertificates.agentNode("warden agent ")).isEmpty();
+    }
+
+    @Test
+    void aNodeCannotBeNamedAsTheOperatorsCertificate() {
+        assertThatThrownBy(() -> NodeCertificates.ensure(
+                        ca(), "warden-operator", List.of("127.0.0.1"), dir.resolve("tls/x"), Optional.empty(), NOW))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("a node cannot be named 'warden-operator'");
+        assertThat(dir.resolve("tls/x")).doesNotExist();
+    }
+
     private static String fingerprint(byte[] der) {
         try {
             return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(der));
