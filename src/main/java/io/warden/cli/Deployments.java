@@ -104,7 +104,8 @@ public final class Deployments {
                 LocalDeployment.caCertificateFile(dir),
                 dir.toAbsolutePath().getFileName().toString(),
                 Instant.now());
-        NodeCertificates.ensureOperator(ca, operatorTlsDir(dir), Instant.now());
+        NodeCertificates.ensureOperator(ca, operatorTlsDir(dir), Instant.now())
+                .ifPresent(why -> renewed.accept("the operator's API client certificate (" + why + ")"));
         Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
         return (node, names, nodeDir) -> {
             Path tls = tlsDir(dir, node);
