@@ -3,10 +3,8 @@ package io.warden.agent;
 import static io.warden.agent.Results.check;
 
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.common.Clock;
 import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -20,8 +18,7 @@ import org.slf4j.LoggerFactory;
 final class Actions {
     private static final Logger LOG = LoggerFactory.getLogger(Actions.class);
 
-    private final Postgres postgres;
-    private final Clock clock;
+    private final Node node;
     private final WardenConf conf;
     private final Rejoin rejoin;
     private final Promotion promotion;
@@ -31,8 +28,7 @@ final class Actions {
     private final KeyTaken keyTaken;
 
     Actions(
-            Postgres postgres,
-            Clock clock,
+            Node node,
             WardenConf conf,
             Rejoin rejoin,
             Promotion promotion,
@@ -40,8 +36,7 @@ final class Actions {
             StepDown stepDown,
             HandOver handOver,
             KeyTaken keyTaken) {
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.rejoin = java.util.Objects.requireNonNull(rejoin, "rejoin is null");
         this.promotion = java.util.Objects.requireNonNull(promotion, "promotion is null");
@@ -72,7 +67,7 @@ final class Actions {
             case RECLONE -> rejoin.replaceData(decision.target().orElseThrow(), true, decision.reason());
             case RECLONE_IN_PLACE -> rejoin.replaceData(decision.target().orElseThrow(), false, decision.reason());
             case TAKE_LEADERSHIP -> {
-                long begun = clock.nanoTime();
+                long begun = node.clock().nanoTime();
                 if (promotion.takeLeadership(local, term)) {
                     // The router barrier is decided across the next cycles (RouterBarrier), from the moment of the
                     // take.
@@ -80,7 +75,7 @@ final class Actions {
                 }
             }
             case PROMOTE -> {
-                keyTaken.since(clock.nanoTime())
+                keyTaken.since(node.clock().nanoTime())
                         .ifPresent(waited -> LOG.info(String.format(
                                 "routers acknowledged in %.2f s: promoting", ReasonLog.seconds(waited.toNanos()))));
                 // The history says why this node leads: the race or the operator's request that took the key.
@@ -110,7 +105,7 @@ final class Actions {
         Optional<Upstream> upstream =
                 primary ? Optional.empty() : decision.target().map(WardenConf::upstream);
         if (conf.write(primary, upstream)) {
-            check(postgres.reload(), "reloading changed parameters");
+            check(node.postgres().reload(), "reloading changed parameters");
             LOG.info("the configuration changed: reloaded postgres");
         }
     }

@@ -4,7 +4,6 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.common.Processes.Result;
 import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import java.time.Duration;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,10 +12,7 @@ import org.slf4j.LoggerFactory;
 final class Leading {
     private static final Logger LOG = LoggerFactory.getLogger(Leading.class);
 
-    private final AgentConfig config;
-    private final Postgres postgres;
-    private final Lease lease;
-    private final LeaseChecks leaseChecks;
+    private final Node node;
     private final WardenConf conf;
     private final SyncReplication sync;
     private final ReplicationSlots slots;
@@ -25,20 +21,14 @@ final class Leading {
     private final ClusterRecords records;
 
     Leading(
-            AgentConfig config,
-            Postgres postgres,
-            Lease lease,
-            LeaseChecks leaseChecks,
+            Node node,
             WardenConf conf,
             SyncReplication sync,
             ReplicationSlots slots,
             Publication publication,
             StepDown stepDown,
             ClusterRecords records) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
-        this.leaseChecks = java.util.Objects.requireNonNull(leaseChecks, "leaseChecks is null");
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
         this.slots = java.util.Objects.requireNonNull(slots, "slots is null");
@@ -52,12 +42,12 @@ final class Leading {
      * synchronous probe, the optime, the slots and the synchronous set.
      */
     void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
-        if (lease.term().id() != term.id()) {
+        if (node.lease().term().id() != term.id()) {
             stepDown.fence(
                     "stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
             return;
         }
-        if (!leaseChecks.armFor(term)) {
+        if (!node.armFor(term)) {
             LOG.warn("watchdog unreachable while leading: stepping down");
             stepDown.fence("stepping down: watchdog unreachable");
             return;
@@ -66,7 +56,8 @@ final class Leading {
         publication.publishOptimeIfChanged(local);
         slots.manage(cluster);
         sync.manage(cluster);
-        if (cluster.switchover().isPresent() && !cluster.switchover().get().concerns(config.name())) {
+        if (cluster.switchover().isPresent()
+                && !cluster.switchover().get().concerns(node.config().name())) {
             // Requested against a former leader: it can never run, and would block new requests.
             LOG.info("clearing a switchover request for former leader "
                     + cluster.switchover().get().leader());
@@ -76,15 +67,16 @@ final class Leading {
 
     /** Starts postgres again in place as primary, same timeline, while {@code term} still holds the key. */
     void restartPrimary(Lease.Term term) {
-        if (!leaseChecks.stillHolds(term, "restarting postgres as primary") || !leaseChecks.armFor(term)) {
+        if (!node.stillHolds(term, "restarting postgres as primary") || !node.armFor(term)) {
             return;
         }
         conf.writePrimary();
-        if (!leaseChecks.stillHolds(term, "restarting postgres as primary")) {
+        if (!node.stillHolds(term, "restarting postgres as primary")) {
             return;
         }
-        Result result = postgres.start(Duration.ofSeconds(
-                Math.max(5, config.primaryStartTimeoutDuration().toSeconds())));
+        Result result = node.postgres()
+                .start(Duration.ofSeconds(
+                        Math.max(5, node.config().primaryStartTimeoutDuration().toSeconds())));
         if (result.ok()) {
             LOG.info("restarted postgres in place as primary");
         } else {

@@ -6,13 +6,10 @@ import static io.warden.agent.Results.check;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.HistoryEntry;
 import io.warden.cluster.MemberState;
-import io.warden.common.Clock;
 import io.warden.common.WardenException;
-import io.warden.dcs.Dcs;
 import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import java.sql.SQLException;
 import java.time.Duration;
 import org.slf4j.Logger;
@@ -26,13 +23,7 @@ import org.slf4j.LoggerFactory;
 final class Promotion {
     private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
 
-    private final AgentConfig config;
-    private final Dcs dcs;
-    private final Postgres postgres;
-    private final Lease lease;
-    private final WatchdogArm watchdog;
-    private final Clock clock;
-    private final LeaseChecks leaseChecks;
+    private final Node node;
     private final WardenConf conf;
     private final SyncReplication sync;
     private final Publication publication;
@@ -41,26 +32,14 @@ final class Promotion {
     private final AgentMetrics metrics;
 
     Promotion(
-            AgentConfig config,
-            Dcs dcs,
-            Postgres postgres,
-            Lease lease,
-            WatchdogArm watchdog,
-            Clock clock,
-            LeaseChecks leaseChecks,
+            Node node,
             WardenConf conf,
             SyncReplication sync,
             Publication publication,
             StepDown stepDown,
             ClusterRecords records,
             AgentMetrics metrics) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
-        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
-        this.leaseChecks = java.util.Objects.requireNonNull(leaseChecks, "leaseChecks is null");
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
         this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
@@ -71,39 +50,43 @@ final class Promotion {
 
     /** Won or holds the bootstrap race under {@code term}: initdb, start as the first primary, record it; undone if it fails. */
     void bootstrap(ClusterSnapshot cluster, Lease.Term term) {
-        if (!cluster.isLeader(config.name()) && !dcs.claimBootstrap(config.name(), term.id())) {
+        if (!cluster.isLeader(node.config().name())
+                && !node.dcs().claimBootstrap(node.config().name(), term.id())) {
             LOG.info("another node won the bootstrap race");
             return;
         }
-        if (!leaseChecks.armFor(term)) {
-            dcs.releaseLeader(config.name(), lease.term().id());
+        if (!node.armFor(term)) {
+            node.releaseLeader();
             throw new WardenException(
-                    "watchdog at " + config.watchdogSocket() + " is not reachable", "start the node's watchdog");
+                    "watchdog at " + node.config().watchdogSocket() + " is not reachable", "start the node's watchdog");
         }
         publication.inProgress(MemberState.INITIALIZING);
         publication.publishSelf(cluster, LocalState.of(DataState.EMPTY));
         try {
-            postgres.initdb(config.superuserPassword());
+            node.postgres().initdb(node.config().superuserPassword());
             conf.writePrimary();
-            if (!leaseChecks.stillHolds(term, "starting the new primary")) {
+            if (!node.stillHolds(term, "starting the new primary")) {
                 throw new WardenException(
                         "the lease changed during the bootstrap", "none: the next cycle decides again");
             }
-            check(postgres.start(Duration.ofSeconds(60)), "starting the new primary");
-            postgres.createWardenRoles(config.replicationPassword());
-            if (config.adminVerifier().isPresent()) {
-                postgres.createAdmin(config.adminVerifier().get(), config.cluster());
+            check(node.postgres().start(Duration.ofSeconds(60)), "starting the new primary");
+            node.postgres().createWardenRoles(node.config().replicationPassword());
+            if (node.config().adminVerifier().isPresent()) {
+                node.postgres()
+                        .createAdmin(
+                                node.config().adminVerifier().get(),
+                                node.config().cluster());
             }
-            dcs.completeBootstrap(postgres.systemIdentifier());
-            records.appendHistory(
-                    new HistoryEntry(1, "0/0", config.name(), clock.instant().toString(), "bootstrap"));
+            node.dcs().completeBootstrap(node.postgres().systemIdentifier());
+            records.appendHistory(new HistoryEntry(
+                    1, "0/0", node.config().name(), node.clock().instant().toString(), "bootstrap"));
             LOG.info("bootstrapped the cluster as primary");
         } catch (RuntimeException | SQLException e) {
             LOG.error("bootstrap failed, removing the half-made data directory: " + e.getMessage());
-            postgres.kill();
-            postgres.removeData();
-            watchdog.disarm();
-            lease.revoke();
+            node.postgres().kill();
+            node.postgres().removeData();
+            node.watchdog().disarm();
+            node.lease().revoke();
         }
     }
 
@@ -112,20 +95,20 @@ final class Promotion {
      * router barrier has passed (HaDecider); so does a primary whose postgres survived, before it leads on.
      */
     boolean takeLeadership(LocalState local, Lease.Term term) {
-        long begun = clock.nanoTime();
-        if (!leaseChecks.stillHolds(term, "taking the leader key")) {
+        long begun = node.clock().nanoTime();
+        if (!node.stillHolds(term, "taking the leader key")) {
             return false;
         }
         // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
-        if (!dcs.acquireLeader(config.name(), term.id())) {
+        if (!node.dcs().acquireLeader(node.config().name(), term.id())) {
             LOG.info("lost the leader race");
             return false;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
             LOG.info(String.format(
                     "took the leader key in %.2f s: promoting once every router has stopped routing to the old primary",
-                    seconds(clock.nanoTime() - begun)));
-        } else if (!leaseChecks.armFor(term)) {
+                    seconds(node.clock().nanoTime() - begun)));
+        } else if (!node.armFor(term)) {
             stepDown.release();
         }
         // Taken back by a primary whose postgres survived: the router barrier is decided across the next cycles
@@ -139,13 +122,13 @@ final class Promotion {
      * {@code current} is the snapshot the cycle decided from, {@code decision} what the history records.
      */
     void promote(Lease.Term term, ClusterSnapshot current, Decision decision) {
-        if (!leaseChecks.stillHolds(term, "promoting")) {
+        if (!node.stillHolds(term, "promoting")) {
             // The key was bound to that lease and went with it: nothing to release.
             return;
         }
         // Arm first: from the moment postgres accepts writes, something that cannot freeze with us must be able to stop
         // it.
-        if (!leaseChecks.armFor(term)) {
+        if (!node.armFor(term)) {
             LOG.warn("cannot promote safely (watchdog unreachable or lease not valid): releasing the leader key");
             stepDown.release();
             return;
@@ -155,32 +138,34 @@ final class Promotion {
             return;
         }
         publication.inProgress(MemberState.PROMOTING);
-        if (!leaseChecks.stillHolds(term, "promoting")) {
+        if (!node.stillHolds(term, "promoting")) {
             return;
         }
         // standby.signal stays until postgres removes it itself at the end of promotion: deleting it first
         // makes the startup process fail, and a later start would then run as primary without a new timeline.
-        long begun = clock.nanoTime();
-        check(postgres.promote(Duration.ofSeconds(60)), "promoting");
-        long promotedAt = clock.nanoTime();
+        long begun = node.clock().nanoTime();
+        check(node.postgres().promote(Duration.ofSeconds(60)), "promoting");
+        long promotedAt = node.clock().nanoTime();
         conf.writePrimary();
         publication.actionEnded();
         sync.afterPromotion(current.config().synchronous());
-        LocalState promoted = postgres.observe();
+        LocalState promoted = node.postgres().observe();
         // The routers route writes by this record: publish it before the history and the optime, not after them
         // at the end of the cycle. (A primary's record does not depend on the snapshot passed.)
         publication.publishSelf(ClusterSnapshot.empty(), promoted);
         records.appendHistory(new HistoryEntry(
                 promoted.timeline(),
                 promoted.lsn().toString(),
-                config.name(),
-                clock.instant().toString(),
+                node.config().name(),
+                node.clock().instant().toString(),
                 "promoted: " + decision));
         publication.publishOptime(promoted);
         records.clearSwitchover(current, "promoted");
         LOG.info(String.format(
                 "promoted to primary on timeline %d (pg_ctl promote took %.2f s, recording it %.2f s)",
-                promoted.timeline(), seconds(promotedAt - begun), seconds(clock.nanoTime() - promotedAt)));
-        metrics.promotionTook(clock.nanoTime() - begun);
+                promoted.timeline(),
+                seconds(promotedAt - begun),
+                seconds(node.clock().nanoTime() - promotedAt)));
+        metrics.promotionTook(node.clock().nanoTime() - begun);
     }
 }
