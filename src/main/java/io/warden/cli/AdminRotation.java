@@ -1,5 +1,6 @@
 package io.warden.cli;
 
+import io.warden.common.AtomicFile;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.runtime.DeploymentState;
@@ -205,19 +206,8 @@ final class AdminRotation {
                 List<String> lines = new ArrayList<>(Files.readAllLines(config));
                 lines.replaceAll(
                         l -> l.startsWith("admin_password_verifier:") ? "admin_password_verifier: " + verifier : l);
-                Path temporary = config.resolveSibling(config.getFileName() + ".new");
-                Files.deleteIfExists(temporary);
-                // Owner-only from the moment it exists: the config holds the superuser's password.
-                Files.createFile(
-                        temporary,
-                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-                Files.write(temporary, lines);
-                Files.move(
-                        temporary,
-                        config,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                // Owner-only: the config holds the superuser's password.
+                AtomicFile.replaceOwnerOnly(config, String.join("\n", lines) + "\n");
             } catch (IOException e) {
                 out.println("warning: cannot record the new verifier in " + config + ": " + e.getMessage()
                         + " (only a bootstrap of a new cluster reads it)");

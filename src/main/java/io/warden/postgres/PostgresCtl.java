@@ -1,6 +1,7 @@
 package io.warden.postgres;
 
 import io.warden.cluster.ExtensionAllowlist;
+import io.warden.common.AtomicFile;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
@@ -456,15 +457,7 @@ public final class PostgresCtl {
         if (Files.exists(target) && Files.readString(target).contentEquals(text)) {
             return false;
         }
-        Path temporary = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.writeString(temporary, text);
-        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
-        chown(temporary);
-        Files.move(
-                temporary,
-                target,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFile.replaceOwnerOnly(target, text, this::chown);
         return true;
     }
 
