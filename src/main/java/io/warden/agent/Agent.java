@@ -117,11 +117,10 @@ public final class Agent implements AutoCloseable {
         this.commands = new NodeCommandRunner(node, conf, rejoin);
         this.records = new ClusterRecords(dcs);
         this.stepDown = new StepDown(node);
-        Promotion promotion = new Promotion(node, conf, sync, publication, stepDown, records, metrics);
-        this.handOver = new HandOver(node, peers, publication, records);
-        Leading leading = new Leading(node, conf, sync, slots, publication, stepDown, records);
         KeyTaken keyTaken = new KeyTaken();
-        this.actions = new Actions(node, conf, rejoin, promotion, leading, stepDown, handOver, keyTaken);
+        Primary primary = new Primary(node, conf, sync, slots, publication, stepDown, records, metrics, keyTaken);
+        this.handOver = new HandOver(node, peers, publication, records);
+        this.actions = new Actions(rejoin, primary, stepDown, handOver, conf);
         this.inputs = new CycleInput(node, new PeerProbe(node, peers, reasons), rejoin, handOver, keyTaken);
         this.loop = new HaLoop(node, handOver::waiting, metrics::cycleTook);
     }

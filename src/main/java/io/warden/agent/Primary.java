@@ -6,6 +6,7 @@ import static io.warden.agent.Results.check;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.HistoryEntry;
 import io.warden.cluster.MemberState;
+import io.warden.common.Processes.Result;
 import io.warden.common.WardenException;
 import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;
@@ -16,36 +17,45 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Becoming the primary: bootstrapping a new cluster, or taking the leader key in the failover race and promoting
- * this replica once the routers stopped routing to the old primary. Every step that needs leadership checks the
- * lease term the decision was made under, right before it happens.
+ * Becoming and being the primary: bootstrapping a new cluster, or taking the leader key in the failover race and
+ * promoting this replica once the routers stopped routing to the old primary; then each cycle while it leads, and
+ * starting its postgres again in place when it went down. Every step that needs leadership checks the lease term the
+ * decision was made under, right before it happens. The moment the key was taken, which the router barrier counts
+ * from, is kept in {@link KeyTaken} from the take until the promotion or until a primary that took its key back leads
+ * on.
  */
-final class Promotion {
-    private static final Logger LOG = LoggerFactory.getLogger(Promotion.class);
+final class Primary {
+    private static final Logger LOG = LoggerFactory.getLogger(Primary.class);
 
     private final Node node;
     private final WardenConf conf;
     private final SyncReplication sync;
+    private final ReplicationSlots slots;
     private final Publication publication;
     private final StepDown stepDown;
     private final ClusterRecords records;
     private final AgentMetrics metrics;
+    private final KeyTaken keyTaken;
 
-    Promotion(
+    Primary(
             Node node,
             WardenConf conf,
             SyncReplication sync,
+            ReplicationSlots slots,
             Publication publication,
             StepDown stepDown,
             ClusterRecords records,
-            AgentMetrics metrics) {
+            AgentMetrics metrics,
+            KeyTaken keyTaken) {
         this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
+        this.slots = java.util.Objects.requireNonNull(slots, "slots is null");
         this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
         this.stepDown = java.util.Objects.requireNonNull(stepDown, "stepDown is null");
         this.records = java.util.Objects.requireNonNull(records, "records is null");
         this.metrics = java.util.Objects.requireNonNull(metrics, "metrics is null");
+        this.keyTaken = java.util.Objects.requireNonNull(keyTaken, "keyTaken is null");
     }
 
     /** Won or holds the bootstrap race under {@code term}: initdb, start as the first primary, record it; undone if it fails. */
@@ -91,18 +101,18 @@ final class Promotion {
     }
 
     /**
-     * Takes the leader key under {@code term}; true when it was taken. A replica promotes in a later cycle, once the
-     * router barrier has passed (HaDecider); so does a primary whose postgres survived, before it leads on.
+     * Takes the leader key under {@code term}, as {@code decision} chose. A replica promotes in a later cycle, once
+     * the router barrier has passed (HaDecider); so does a primary whose postgres survived, before it leads on.
      */
-    boolean takeLeadership(LocalState local, Lease.Term term) {
+    void takeLeadership(Decision decision, LocalState local, Lease.Term term) {
         long begun = node.clock().nanoTime();
         if (!node.stillHolds(term, "taking the leader key")) {
-            return false;
+            return;
         }
         // Bound to the lease the race was decided under: if etcd no longer has it, the write is refused.
         if (!node.dcs().acquireLeader(node.config().name(), term.id())) {
             LOG.info("lost the leader race");
-            return false;
+            return;
         }
         if (local.data() == DataState.RUNNING_REPLICA) {
             LOG.info(String.format(
@@ -111,17 +121,22 @@ final class Promotion {
         } else if (!node.armFor(term)) {
             stepDown.release();
         }
-        // Taken back by a primary whose postgres survived: the router barrier is decided across the next cycles
-        // (RouterBarrier.afterTakeBack).
-        return true;
+        // The router barrier is decided across the next cycles (RouterBarrier; RouterBarrier.afterTakeBack for a
+        // primary whose postgres survived), from the moment of the take.
+        keyTaken.took(begun, decision, local.data());
     }
 
     /**
      * Promotes this replica, which holds the leader key under {@code term}: arms the watchdog first, then, in
      * synchronous mode, resets the synchronous set; publishes the new primary before its history and optime.
-     * {@code current} is the snapshot the cycle decided from, {@code decision} what the history records.
+     * {@code current} is the snapshot the cycle decided from; the history records why this node leads: the race or
+     * the operator's request that took the key, else {@code decision}.
      */
     void promote(Lease.Term term, ClusterSnapshot current, Decision decision) {
+        keyTaken.since(node.clock().nanoTime())
+                .ifPresent(waited -> LOG.info(
+                        String.format("routers acknowledged in %.2f s: promoting", seconds(waited.toNanos()))));
+        Decision reason = keyTaken.reason(decision);
         if (!node.stillHolds(term, "promoting")) {
             // The key was bound to that lease and went with it: nothing to release.
             return;
@@ -158,7 +173,7 @@ final class Promotion {
                 promoted.lsn().toString(),
                 node.config().name(),
                 node.clock().instant().toString(),
-                "promoted: " + decision));
+                "promoted: " + reason));
         publication.publishOptime(promoted);
         records.clearSwitchover(current, "promoted");
         LOG.info(String.format(
@@ -167,5 +182,54 @@ final class Promotion {
                 seconds(promotedAt - begun),
                 seconds(node.clock().nanoTime() - promotedAt)));
         metrics.promotionTook(node.clock().nanoTime() - begun);
+    }
+
+    /**
+     * One cycle of the leader: steps down when the lease changed or the watchdog does not answer, otherwise the
+     * synchronous probe, the optime, the slots and the synchronous set.
+     */
+    void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
+        // A primary that took its key back leads on: its barrier passed.
+        keyTaken.ledOn();
+        if (node.lease().term().id() != term.id()) {
+            stepDown.fence(
+                    "stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");
+            return;
+        }
+        if (!node.armFor(term)) {
+            LOG.warn("watchdog unreachable while leading: stepping down");
+            stepDown.fence("stepping down: watchdog unreachable");
+            return;
+        }
+        sync.probeIfAwaiting();
+        publication.publishOptimeIfChanged(local);
+        slots.manage(cluster);
+        sync.manage(cluster);
+        if (cluster.switchover().isPresent()
+                && !cluster.switchover().get().concerns(node.config().name())) {
+            // Requested against a former leader: it can never run, and would block new requests.
+            LOG.info("clearing a switchover request for former leader "
+                    + cluster.switchover().get().leader());
+            records.clearSwitchover(cluster, "it names a former leader");
+        }
+    }
+
+    /** Starts postgres again in place as primary, same timeline, while {@code term} still holds the key. */
+    void restartPrimary(Lease.Term term) {
+        if (!node.stillHolds(term, "restarting postgres as primary") || !node.armFor(term)) {
+            return;
+        }
+        conf.writePrimary();
+        if (!node.stillHolds(term, "restarting postgres as primary")) {
+            return;
+        }
+        Result result = node.postgres()
+                .start(Duration.ofSeconds(
+                        Math.max(5, node.config().primaryStartTimeoutDuration().toSeconds())));
+        if (result.ok()) {
+            LOG.info("restarted postgres in place as primary");
+        } else {
+            LOG.warn("restart of postgres failed (will retry until primary_start_timeout):\n" + result.tail());
+        }
     }
 }
