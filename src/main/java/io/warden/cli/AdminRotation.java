@@ -31,20 +31,11 @@ import java.util.Optional;
  * the primary takes the new one, as with any password change; it reads the file again and gets the new one.
  *
  * <p>The new password is kept in a pending file before postgres hears of it, so a rotation cut short at any step is
- * finished by running it again, and the password postgres has is never lost.
+ * finished by running it again, and the password postgres has is never lost. It rotates the password of the
+ * deployment in {@code deployment}, whose state is {@code state}, and reports each step on {@code out}.
  */
-final class AdminRotation {
+record AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
     private static final String APPLICATION = "warden credentials rotate";
-
-    private final Path deployment;
-    private final DeploymentState state;
-    private final PrintStream out;
-
-    AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
-        this.deployment = deployment;
-        this.state = state;
-        this.out = out;
-    }
 
     static Path pendingFile(Path deployment) {
         return LocalDeployment.adminPasswordFile(deployment).resolveSibling("admin-password.pending");
