@@ -32,6 +32,20 @@ public final class PostgresCtl {
     /** The file the agent rewrites before every start and on every change of upstream. */
     static final String NODE_CONF = "warden.conf";
 
+    /**
+     * What a node's tls_dir holds for postgres and its clients: the CA's certificate, the server's pair, and the
+     * pairs replicator and warden_peer log in to other nodes with (warden_peer's key also in PKCS#8, for pgjdbc).
+     */
+    public static final List<String> TLS_FILES = List.of(
+            "ca.crt",
+            "server.crt",
+            "server.key",
+            "replicator.crt",
+            "replicator.key",
+            "warden_peer.crt",
+            "warden_peer.key",
+            "warden_peer.pk8");
+
     private final Path binDir;
     private final Path dataDir;
     private final Path workDir;
