@@ -3,7 +3,6 @@ package io.warden.agent;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
-import java.util.Optional;
 
 /**
  * Carries out what the decision chose, one {@link Action} per cycle, through the part of the agent that does it.
@@ -15,29 +14,16 @@ final class Actions {
     private final Primary primary;
     private final StepDown stepDown;
     private final HandOver handOver;
-    private final WardenConf conf;
 
-    Actions(Rejoin rejoin, Primary primary, StepDown stepDown, HandOver handOver, WardenConf conf) {
+    Actions(Rejoin rejoin, Primary primary, StepDown stepDown, HandOver handOver) {
         this.rejoin = java.util.Objects.requireNonNull(rejoin, "rejoin is null");
         this.primary = java.util.Objects.requireNonNull(primary, "primary is null");
         this.stepDown = java.util.Objects.requireNonNull(stepDown, "stepDown is null");
         this.handOver = java.util.Objects.requireNonNull(handOver, "handOver is null");
-        this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
     }
 
-    /**
-     * Acts on {@code decision}, made from {@code cluster} and {@code local} under the lease {@code term}; then, for a
-     * node that leads or follows on, brings a changed cluster config to its running postgres.
-     */
+    /** Acts on {@code decision}, made from {@code cluster} and {@code local} under the lease {@code term}. */
     void carryOut(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
-        act(decision, cluster, local, term);
-        if (decision.action() == Action.LEAD || decision.action() == Action.KEEP_FOLLOWING) {
-            boolean leads = decision.action() == Action.LEAD;
-            conf.apply(leads, leads ? Optional.empty() : decision.target().map(WardenConf::upstream));
-        }
-    }
-
-    private void act(Decision decision, ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         switch (decision.action()) {
             case BOOTSTRAP -> primary.bootstrap(cluster, term);
             case CLONE -> rejoin.cloneFrom(decision.target().orElseThrow());
@@ -59,7 +45,8 @@ final class Actions {
                 primary.restartPrimary(term);
             }
             case LEAD -> primary.lead(cluster, local, term);
-            case KEEP_FOLLOWING, WAIT -> {}
+            case KEEP_FOLLOWING -> rejoin.followOn(decision.target());
+            case WAIT -> {}
         }
     }
 }

@@ -120,7 +120,7 @@ public final class Agent implements AutoCloseable {
         KeyTaken keyTaken = new KeyTaken();
         Primary primary = new Primary(node, conf, sync, slots, publication, stepDown, records, metrics, keyTaken);
         this.handOver = new HandOver(node, peers, publication, records);
-        this.actions = new Actions(rejoin, primary, stepDown, handOver, conf);
+        this.actions = new Actions(rejoin, primary, stepDown, handOver);
         this.inputs = new CycleInput(node, new PeerProbe(node, peers, reasons), rejoin, handOver, keyTaken);
         this.loop = new HaLoop(node, handOver::waiting, metrics::cycleTook);
     }

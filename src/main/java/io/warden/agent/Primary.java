@@ -13,6 +13,7 @@ import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.Optional;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -186,11 +187,17 @@ final class Primary {
 
     /**
      * One cycle of the leader: steps down when the lease changed or the watchdog does not answer, otherwise the
-     * synchronous probe, the optime, the slots and the synchronous set.
+     * synchronous probe, the optime, the slots and the synchronous set; then a changed cluster config reaches its
+     * postgres.
      */
     void lead(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         // A primary that took its key back leads on: its barrier passed.
         keyTaken.ledOn();
+        leadOn(cluster, local, term);
+        conf.apply(true, Optional.empty());
+    }
+
+    private void leadOn(ClusterSnapshot cluster, LocalState local, Lease.Term term) {
         if (node.lease().term().id() != term.id()) {
             stepDown.fence(
                     "stepping down: my lease was replaced after this cycle decided to lead (the key went with the old one)");

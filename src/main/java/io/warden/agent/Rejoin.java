@@ -125,18 +125,21 @@ final class Rejoin {
         }
     }
 
+    /** A replica follows on from {@code leader}, if known: a changed cluster config reaches its running postgres. */
+    void followOn(Optional<Member> leader) {
+        conf.apply(false, leader.map(WardenConf::upstream));
+    }
+
     void cloneFrom(Member leader) {
+        cloningBegins();
+        cloneInto(leader, false);
+    }
+
+    /** The member is published as cloning, from an empty data directory, and the watchdog is disarmed. */
+    private void cloningBegins() {
         publication.inProgress(MemberState.CLONING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
         node.watchdog().disarm();
-        check(
-                node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30)),
-                "cloning from " + leader.name());
-        conf.writeFollowing(leader);
-        check(node.postgres().startNoWait(), "starting the new replica");
-        rewindFailedAtNanos = 0;
-        strandedRewindAtNanos = 0;
-        LOG.info("cloned from " + leader.name() + " and started as its replica");
     }
 
     void startReplica(Optional<Member> leader) {
@@ -214,13 +217,11 @@ final class Rejoin {
      */
     void replaceData(Member leader, boolean keepAside, String why) {
         if (keepAside) {
-            publication.inProgress(MemberState.CLONING);
-            publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
-            node.watchdog().disarm();
+            cloningBegins();
             node.postgres().kill();
             java.nio.file.Path aside = node.postgres().setDataAside("failed-rewind");
             LOG.warn(why + "; the old data is at " + aside);
-            cloneInto(leader);
+            cloneInto(leader, true);
             return;
         }
         if (!leaderAnswers(leader)) {
@@ -246,24 +247,27 @@ final class Rejoin {
      * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
      */
     void reclone(Member leader) {
-        publication.inProgress(MemberState.CLONING);
-        publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
-        node.watchdog().disarm();
+        cloningBegins();
         node.postgres().kill();
         node.postgres().removeData();
-        cloneInto(leader);
+        cloneInto(leader, true);
     }
 
-    private void cloneInto(Member leader) {
+    /**
+     * Copies the leader's data into the empty data directory and starts it as the leader's replica; {@code again}
+     * when it replaces data this node had (the log says re-cloned).
+     */
+    private void cloneInto(Member leader, boolean again) {
+        String re = again ? "re-" : "";
         check(
                 node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30)),
-                "re-cloning from " + leader.name());
+                re + "cloning from " + leader.name());
         conf.writeFollowing(leader);
-        check(node.postgres().startNoWait(), "starting the re-cloned replica");
+        check(node.postgres().startNoWait(), again ? "starting the re-cloned replica" : "starting the new replica");
         rewindFailedAtNanos = 0;
         strandedRewindAtNanos = 0;
         notStreamingSinceNanos = 0;
-        LOG.info("re-cloned from " + leader.name() + " and started as its replica");
+        LOG.info(re + "cloned from " + leader.name() + " and started as its replica");
     }
 
     /**
