@@ -107,45 +107,22 @@ public final class Agent implements AutoCloseable {
                 config.ttlDuration().multipliedBy(LOOP_STALL_TTLS),
                 clock,
                 this.watchdog);
-        LeaseChecks leaseChecks = new LeaseChecks(lease, this.watchdog, clock);
+        Node node = new Node(config, dcs, postgres, lease, this.watchdog, clock);
         this.conf = new WardenConf(config, postgres, () -> current);
-        SyncReplication sync = new SyncReplication(config, dcs, postgres, conf, reasons);
-        ReplicationSlots slots = new ReplicationSlots(config, postgres, reasons);
-        this.publication = new Publication(config, dcs, lease, clock, sync, reasons, instanceId);
-        this.startUp = new StartUp(config, dcs, lease, peers, instanceId);
-        Rejoin rejoin =
-                new Rejoin(config, postgres, this.watchdog, clock, conf, publication, reasons, this::lastSeenCluster);
-        this.commands = new NodeCommandRunner(config, postgres, lease, this.watchdog, clock, conf, rejoin);
+        SyncReplication sync = new SyncReplication(node, conf, reasons);
+        ReplicationSlots slots = new ReplicationSlots(node, reasons);
+        this.publication = new Publication(node, sync, reasons, instanceId);
+        this.startUp = new StartUp(node, peers, instanceId);
+        Rejoin rejoin = new Rejoin(node, conf, publication, reasons, this::lastSeenCluster);
+        this.commands = new NodeCommandRunner(node, conf, rejoin);
         this.records = new ClusterRecords(dcs);
-        this.stepDown = new StepDown(config, dcs, postgres, lease, this.watchdog);
-        Promotion promotion = new Promotion(
-                config,
-                dcs,
-                postgres,
-                lease,
-                this.watchdog,
-                clock,
-                leaseChecks,
-                conf,
-                sync,
-                publication,
-                stepDown,
-                records,
-                metrics);
-        this.handOver = new HandOver(config, dcs, postgres, peers, lease, this.watchdog, clock, publication, records);
-        Leading leading =
-                new Leading(config, postgres, lease, leaseChecks, conf, sync, slots, publication, stepDown, records);
+        this.stepDown = new StepDown(node);
         KeyTaken keyTaken = new KeyTaken();
-        this.actions = new Actions(postgres, clock, conf, rejoin, promotion, leading, stepDown, handOver, keyTaken);
-        this.inputs = new CycleInput(
-                config,
-                postgres,
-                this.watchdog,
-                new PeerProbe(config, peers, clock, reasons),
-                rejoin,
-                handOver,
-                keyTaken);
-        this.loop = new HaLoop(dcs, clock, config.loopWaitDuration(), handOver::waiting, metrics::cycleTook);
+        Primary primary = new Primary(node, conf, sync, slots, publication, stepDown, records, metrics, keyTaken);
+        this.handOver = new HandOver(node, peers, publication, records);
+        this.actions = new Actions(rejoin, primary, stepDown, handOver);
+        this.inputs = new CycleInput(node, new PeerProbe(node, peers, reasons), rejoin, handOver, keyTaken);
+        this.loop = new HaLoop(node, handOver::waiting, metrics::cycleTook);
     }
 
     public AgentConfig config() {

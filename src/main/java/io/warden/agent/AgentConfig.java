@@ -8,6 +8,7 @@ import io.warden.common.Json;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
 import io.warden.dcs.EtcdTls;
+import io.warden.postgres.PostgresCtl;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -15,6 +16,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.stream.Collectors;
+import java.util.stream.Stream;
 
 /**
  * An agent's configuration file (YAML), validated as it is read: a wrong or unknown key stops the agent before
@@ -132,17 +134,9 @@ public record AgentConfig(
                             + " scram-sha-256 (never the plain password)");
         }
         if (tlsDir != null) {
-            for (String needed : List.of(
-                    "ca.crt",
-                    "server.crt",
-                    "server.key",
-                    "replicator.crt",
-                    "replicator.key",
-                    "warden_peer.crt",
-                    "warden_peer.key",
-                    "warden_peer.pk8",
-                    "api.crt",
-                    "api.key")) {
+            // Postgres's, and the pair the agent's REST API serves with.
+            for (String needed : Stream.concat(PostgresCtl.TLS_FILES.stream(), Stream.of("api.crt", "api.key"))
+                    .toList()) {
                 if (!Files.isRegularFile(Path.of(tlsDir, needed))) {
                     throw new WardenException(
                             "tls_dir " + tlsDir + " in " + file + " has no " + needed,

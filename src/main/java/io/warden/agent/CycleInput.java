@@ -4,7 +4,6 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Optional;
@@ -17,9 +16,7 @@ import java.util.Optional;
  * Touched by the HA loop's thread only.
  */
 final class CycleInput {
-    private final AgentConfig config;
-    private final Postgres postgres;
-    private final WatchdogArm watchdog;
+    private final Node node;
     private final PeerProbe peerProbe;
     private final Rejoin rejoin;
     private final HandOver handOver;
@@ -27,17 +24,8 @@ final class CycleInput {
 
     private long primaryDownSinceNanos;
 
-    CycleInput(
-            AgentConfig config,
-            Postgres postgres,
-            WatchdogArm watchdog,
-            PeerProbe peerProbe,
-            Rejoin rejoin,
-            HandOver handOver,
-            KeyTaken keyTaken) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
+    CycleInput(Node node, PeerProbe peerProbe, Rejoin rejoin, HandOver handOver, KeyTaken keyTaken) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.peerProbe = java.util.Objects.requireNonNull(peerProbe, "peerProbe is null");
         this.rejoin = java.util.Objects.requireNonNull(rejoin, "rejoin is null");
         this.handOver = java.util.Objects.requireNonNull(handOver, "handOver is null");
@@ -68,7 +56,8 @@ final class CycleInput {
         rejoin.trackNotStreaming(local, now);
         // The switchover's named candidate does not race (HaDecider ignores the peers for it): asking them would
         // only delay its promotion by a round trip to each.
-        boolean namedCandidate = HaDecider.isNamedCandidate(cluster, config.name(), calendar);
+        boolean namedCandidate =
+                HaDecider.isNamedCandidate(cluster, node.config().name(), calendar);
         // A primary taking the key back asks too: another primary's agent may answer that its postgres runs.
         PeerProbe.Report peers = cluster.leader().isEmpty() && local.running() && !namedCandidate
                 ? peerProbe.probePeers(cluster)
@@ -76,23 +65,23 @@ final class CycleInput {
         Duration notStreamingFor = rejoin.notStreamingFor(now);
         keyTaken.check(
                 cluster.leader()
-                        .map(l -> l.name().equals(config.name()) && l.leaseId() == term.id())
+                        .map(l -> l.name().equals(node.config().name()) && l.leaseId() == term.id())
                         .orElse(false),
                 local.data(),
                 now);
         boolean walGone = notStreamingFor.compareTo(HaInput.STRANDED_REPLICA_GRACE) > 0
                 && rejoin.upstreamWalGone(cluster, local, now);
         return new HaInput(
-                config.name(),
+                node.config().name(),
                 term.id(),
-                config.tags(),
+                node.config().tags(),
                 cluster,
                 local,
                 term.validAt(now),
-                watchdog.reachable(term),
+                node.watchdog().reachable(term),
                 peers.positions(),
                 Duration.ofNanos(primaryDownSinceNanos == 0 ? 0 : now - primaryDownSinceNanos),
-                config.primaryStartTimeoutDuration(),
+                node.config().primaryStartTimeoutDuration(),
                 notStreamingFor,
                 walGone,
                 calendar,
@@ -100,16 +89,16 @@ final class CycleInput {
                 configKnown,
                 peers.unreadable(),
                 peers.primaries(),
-                local.data() == DataState.EMPTY ? "" : postgres.systemIdentifier(),
+                local.data() == DataState.EMPTY ? "" : node.postgres().systemIdentifier(),
                 keyTaken.replicaWaited(now),
-                config.ttlDuration(),
+                node.config().ttlDuration(),
                 rejoin.facts(now, walGone),
                 handingOver,
                 keyTaken.takenBackFor(now));
     }
 
     private void trackPrimaryDowntime(ClusterSnapshot cluster, LocalState local, boolean handingOver, long now) {
-        boolean holdsKey = cluster.isLeader(config.name());
+        boolean holdsKey = cluster.isLeader(node.config().name());
         // In maintenance mode the clock does not run: resuming must not count the paused time against
         // primary_start_timeout and fail over at once. Nor while a hand-over waits for its candidate: postgres was
         // stopped on purpose, and an aborted hand-over whose restart fails must get its retries in place.

@@ -1,8 +1,6 @@
 package io.warden.agent;
 
-import io.warden.common.Clock;
 import io.warden.common.WardenException;
-import io.warden.dcs.Dcs;
 import java.time.Duration;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
@@ -24,9 +22,7 @@ final class HaLoop {
     /** How soon the next cycle runs while a hand-over waits for its candidate to receive the shutdown checkpoint. */
     private static final Duration HAND_OVER_POLL = Duration.ofMillis(20);
 
-    private final Dcs dcs;
-    private final Clock clock;
-    private final Duration loopWait;
+    private final Node node;
     private final BooleanSupplier handOverWaiting;
     private final LongConsumer cycleTook;
 
@@ -43,10 +39,8 @@ final class HaLoop {
      * @param handOverWaiting whether a hand-over waits for its candidate: the cycles then follow each other closely
      * @param cycleTook told how long each cycle took, in nanoseconds
      */
-    HaLoop(Dcs dcs, Clock clock, Duration loopWait, BooleanSupplier handOverWaiting, LongConsumer cycleTook) {
-        this.dcs = dcs;
-        this.clock = clock;
-        this.loopWait = loopWait;
+    HaLoop(Node node, BooleanSupplier handOverWaiting, LongConsumer cycleTook) {
+        this.node = node;
         this.handOverWaiting = handOverWaiting;
         this.cycleTook = cycleTook;
     }
@@ -66,16 +60,17 @@ final class HaLoop {
      * this thread before it returns.
      */
     void run(Runnable cycle, Runnable last) {
-        try (AutoCloseable watch = dcs.watch(wakeUp::release)) {
+        try (AutoCloseable watch = node.dcs().watch(wakeUp::release)) {
             while (running && !stopRequested) {
-                long started = clock.nanoTime();
+                long started = node.clock().nanoTime();
                 // Drained before the cycle, not after: a change of the leader key seen while the cycle runs (the
                 // old primary releasing it in a switchover, say) must start the next cycle at once, not a loop_wait
                 // later.
                 wakeUp.drainPermits();
                 cycle.run();
-                cycleTook.accept(clock.nanoTime() - started);
-                long waitMillis = loopWait.toMillis() - (clock.nanoTime() - started) / 1_000_000;
+                cycleTook.accept(node.clock().nanoTime() - started);
+                long waitMillis = node.config().loopWaitDuration().toMillis()
+                        - (node.clock().nanoTime() - started) / 1_000_000;
                 if (handOverWaiting.getAsBoolean()) {
                     // Every cycle of the wait for the candidate keeps the cluster without a writable primary.
                     waitMillis = Math.min(waitMillis, HAND_OVER_POLL.toMillis());

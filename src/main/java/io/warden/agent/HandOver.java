@@ -7,11 +7,7 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Lsn;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
-import io.warden.common.Clock;
-import io.warden.dcs.Dcs;
-import io.warden.dcs.Lease;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import java.time.Duration;
 import java.util.Optional;
 import org.slf4j.Logger;
@@ -26,13 +22,8 @@ import org.slf4j.LoggerFactory;
 final class HandOver {
     private static final Logger LOG = LoggerFactory.getLogger(HandOver.class);
 
-    private final AgentConfig config;
-    private final Dcs dcs;
-    private final Postgres postgres;
+    private final Node node;
     private final Peers peers;
-    private final Lease lease;
-    private final WatchdogArm watchdog;
-    private final Clock clock;
     private final Publication publication;
     private final ClusterRecords records;
     /** Set when this node stopped its primary for a switchover, until postgres runs again (see HaInput). */
@@ -53,23 +44,9 @@ final class HandOver {
             long stoppedNanos,
             long readNanos) {}
 
-    HandOver(
-            AgentConfig config,
-            Dcs dcs,
-            Postgres postgres,
-            Peers peers,
-            Lease lease,
-            WatchdogArm watchdog,
-            Clock clock,
-            Publication publication,
-            ClusterRecords records) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+    HandOver(Node node, Peers peers, Publication publication, ClusterRecords records) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
-        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
-        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
         this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
         this.records = java.util.Objects.requireNonNull(records, "records is null");
     }
@@ -99,17 +76,18 @@ final class HandOver {
         // Asked once while writes still flow: the candidate's first /status opens its API's connection to its
         // postgres and ours to its API, which took 0.2-1.9 s under load when it fell after the stop.
         livePosition(candidate);
-        long begun = clock.nanoTime();
+        long begun = node.clock().nanoTime();
         // Said before the stop: the routers stop sending new sessions here and hold them for the candidate, instead
         // of passing them to a postgres that answers "the database system is shutting down". If the hand-over is
         // aborted, the next cycle publishes RUNNING again and the routers send sessions here again.
         publication.inProgress(MemberState.HANDING_OVER);
         publication.publishSelf(ClusterSnapshot.empty(), local);
-        check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
+        check(node.postgres().stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
-        long stopped = clock.nanoTime();
-        Lsn checkpoint = postgres.latestCheckpoint();
-        waiting = new Waiting(candidate, checkpoint, cluster, begun, stopped, clock.nanoTime());
+        long stopped = node.clock().nanoTime();
+        Lsn checkpoint = node.postgres().latestCheckpoint();
+        waiting = new Waiting(
+                candidate, checkpoint, cluster, begun, stopped, node.clock().nanoTime());
     }
 
     /**
@@ -117,7 +95,7 @@ final class HandOver {
      * there is none, or when the key is no longer ours (then there is nothing left to hand over).
      */
     Optional<HandOverProgress> progress(ClusterSnapshot cluster, long now) {
-        if (waiting != null && !cluster.isLeader(config.name())) {
+        if (waiting != null && !cluster.isLeader(node.config().name())) {
             waiting = null;
         }
         if (waiting == null) {
@@ -133,9 +111,9 @@ final class HandOver {
     /** The candidate has received the shutdown checkpoint: no acknowledged commit can be lost; the key is its. */
     void finish() {
         Waiting done = java.util.Objects.requireNonNull(waiting, "no hand-over under way");
-        long confirmed = clock.nanoTime();
-        watchdog.disarm();
-        dcs.releaseLeader(config.name(), lease.term().id());
+        long confirmed = node.clock().nanoTime();
+        node.watchdog().disarm();
+        node.releaseLeader();
         waiting = null;
         LOG.info(String.format(
                 "handed over to %s at shutdown checkpoint %s (postgres stopped in %.2f s, checkpoint read in"
@@ -145,7 +123,7 @@ final class HandOver {
                 seconds(done.stoppedNanos() - done.begunNanos()),
                 seconds(done.readNanos() - done.stoppedNanos()),
                 seconds(confirmed - done.readNanos()),
-                seconds(clock.nanoTime() - confirmed)));
+                seconds(node.clock().nanoTime() - confirmed)));
     }
 
     /**

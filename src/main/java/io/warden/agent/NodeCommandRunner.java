@@ -4,11 +4,8 @@ import static io.warden.agent.Results.check;
 
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
-import io.warden.common.Clock;
-import io.warden.dcs.Lease;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.Upstream;
 import java.time.Duration;
 import java.util.Optional;
@@ -26,28 +23,13 @@ import org.slf4j.LoggerFactory;
 final class NodeCommandRunner {
     private static final Logger LOG = LoggerFactory.getLogger(NodeCommandRunner.class);
 
-    private final AgentConfig config;
-    private final Postgres postgres;
-    private final Lease lease;
-    private final WatchdogArm watchdog;
-    private final Clock clock;
+    private final Node node;
     private final WardenConf conf;
     private final Rejoin rejoin;
     private final BlockingQueue<NodeCommand.Pending> commands = new LinkedBlockingQueue<>();
 
-    NodeCommandRunner(
-            AgentConfig config,
-            Postgres postgres,
-            Lease lease,
-            WatchdogArm watchdog,
-            Clock clock,
-            WardenConf conf,
-            Rejoin rejoin) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
-        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+    NodeCommandRunner(Node node, WardenConf conf, Rejoin rejoin) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.rejoin = java.util.Objects.requireNonNull(rejoin, "rejoin is null");
     }
@@ -86,29 +68,31 @@ final class NodeCommandRunner {
 
     private Optional<Upstream> upstreamFor(ClusterSnapshot cluster) {
         return cluster.leaderMember()
-                .filter(m -> !m.name().equals(config.name()))
+                .filter(m -> !m.name().equals(node.config().name()))
                 .map(WardenConf::upstream);
     }
 
     private String restart(ClusterSnapshot cluster, LocalState local) {
         boolean primary = local.data() == DataState.RUNNING_PRIMARY || local.data() == DataState.STOPPED_PRIMARY;
-        if (primary && !(cluster.isLeader(config.name()) && lease.valid(clock.nanoTime()))) {
+        if (primary
+                && !(cluster.isLeader(node.config().name())
+                        && node.lease().valid(node.clock().nanoTime()))) {
             throw new NodeCommand.Refused(
                     "this node's data directory is a primary's but it does not hold the leader key: the HA loop"
                             + " decides what it becomes, not a restart");
         }
         if (local.running()) {
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
+            check(node.postgres().stop("fast", Duration.ofSeconds(60)), "stopping postgres for the restart");
         }
         if (primary) {
-            if (!watchdog.arm(lease.term())) {
+            if (!node.watchdog().arm(node.lease().term())) {
                 throw new NodeCommand.Refused("the watchdog is not reachable, so this node may not start as primary");
             }
             conf.writePrimary();
         } else {
             conf.writeStandby(false, upstreamFor(cluster));
         }
-        check(postgres.start(Duration.ofSeconds(60)), "starting postgres after the restart");
+        check(node.postgres().start(Duration.ofSeconds(60)), "starting postgres after the restart");
         return "restarted postgres as " + (primary ? "primary" : "replica");
     }
 
@@ -118,12 +102,12 @@ final class NodeCommandRunner {
         }
         boolean primary = local.data() == DataState.RUNNING_PRIMARY;
         conf.write(primary, primary ? Optional.empty() : upstreamFor(cluster));
-        check(postgres.reload(), "reloading postgres");
+        check(node.postgres().reload(), "reloading postgres");
         return "reloaded postgres";
     }
 
     private String reinitialize(ClusterSnapshot cluster) {
-        if (cluster.isLeader(config.name())) {
+        if (cluster.isLeader(node.config().name())) {
             throw new NodeCommand.Refused(
                     "this node is the primary: only a replica can be rebuilt (switch over first)");
         }

@@ -3,7 +3,6 @@ package io.warden.agent;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.Role;
-import io.warden.common.Clock;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -14,19 +13,17 @@ import java.util.Set;
  * recently published, so that one whose record went with its lease is still asked. Touched by the HA loop's thread only.
  */
 final class PeerProbe {
-    private final AgentConfig config;
+    private final Node node;
     private final Peers peers;
-    private final Clock clock;
     private final ReasonLog reasons;
     /** Members as last published, and when: see {@link #probePeers}. */
     private final Map<String, SeenMember> recentMembers = new HashMap<>();
 
     private record SeenMember(Member member, long atNanos) {}
 
-    PeerProbe(AgentConfig config, Peers peers, Clock clock, ReasonLog reasons) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
+    PeerProbe(Node node, Peers peers, ReasonLog reasons) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.peers = java.util.Objects.requireNonNull(peers, "peers is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
     }
 
@@ -49,15 +46,15 @@ final class PeerProbe {
      * postgres may still run; its agent must still be asked, or a replica races a live primary.
      */
     Report probePeers(ClusterSnapshot cluster) {
-        long now = clock.nanoTime();
+        long now = node.clock().nanoTime();
         recentMembers
                 .values()
                 .removeIf(seen -> now - seen.atNanos()
-                        > config.ttlDuration().multipliedBy(2).toNanos());
+                        > node.config().ttlDuration().multipliedBy(2).toNanos());
         Map<String, Member> asked = new HashMap<>();
         recentMembers.forEach((name, seen) -> asked.put(name, seen.member()));
         asked.putAll(cluster.members());
-        asked.remove(config.name());
+        asked.remove(node.config().name());
         List<Member> others = List.copyOf(asked.values());
         Map<String, Position> positions = new HashMap<>();
         Set<String> primaries = new java.util.HashSet<>();

@@ -6,10 +6,7 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Optime;
 import io.warden.cluster.Role;
-import io.warden.common.Clock;
-import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
-import io.warden.dcs.Lease;
 import io.warden.dcs.Published;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
@@ -20,10 +17,7 @@ import io.warden.postgres.LocalState;
  * rewinding, promoting ...) is set here by the action. Touched by the HA loop's thread only.
  */
 final class Publication {
-    private final AgentConfig config;
-    private final Dcs dcs;
-    private final Lease lease;
-    private final Clock clock;
+    private final Node node;
     private final SyncReplication sync;
     private final ReasonLog reasons;
     private final String instanceId;
@@ -38,18 +32,8 @@ final class Publication {
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
 
-    Publication(
-            AgentConfig config,
-            Dcs dcs,
-            Lease lease,
-            Clock clock,
-            SyncReplication sync,
-            ReasonLog reasons,
-            String instanceId) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.lease = java.util.Objects.requireNonNull(lease, "lease is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+    Publication(Node node, SyncReplication sync, ReasonLog reasons, String instanceId) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.sync = java.util.Objects.requireNonNull(sync, "sync is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
         this.instanceId = java.util.Objects.requireNonNull(instanceId, "instanceId is null");
@@ -68,26 +52,27 @@ final class Publication {
     /** Writes the leader's {@code optime}, unless the same was written under this lease within {@link Published#REFRESH}. */
     void publishOptimeIfChanged(LocalState local) {
         Optime optime = new Optime(local.lsn().toString(), local.timeline());
-        if (!publishedOptime.unchanged(optime, lease.term().id(), clock.nanoTime())) {
-            dcs.publishOptime(config.name(), optime);
-            publishedOptime.wrote(optime, lease.term().id(), clock.nanoTime());
+        if (!publishedOptime.unchanged(
+                optime, node.lease().term().id(), node.clock().nanoTime())) {
+            node.dcs().publishOptime(node.config().name(), optime);
+            publishedOptime.wrote(optime, node.lease().term().id(), node.clock().nanoTime());
         }
     }
 
     /** Writes the leader's {@code optime} now (a new timeline). */
     void publishOptime(LocalState local) {
-        dcs.publishOptime(config.name(), new Optime(local.lsn().toString(), local.timeline()));
+        node.dcs().publishOptime(node.config().name(), new Optime(local.lsn().toString(), local.timeline()));
     }
 
     Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         Member self = member(cluster, local);
-        long now = clock.nanoTime();
-        if (published.unchanged(self, lease.term().id(), now)) {
+        long now = node.clock().nanoTime();
+        if (published.unchanged(self, node.lease().term().id(), now)) {
             return self;
         }
         try {
-            dcs.publishMember(self, lease.term().id());
-            published.wrote(self, lease.term().id(), now);
+            node.dcs().publishMember(self, node.lease().term().id());
+            published.wrote(self, node.lease().term().id(), now);
         } catch (DcsException e) {
             reasons.log("cannot publish member state: " + e.getMessage());
         }
@@ -116,27 +101,27 @@ final class Publication {
         long lag = 0;
         if (role == Role.REPLICA) {
             Lsn primary = cluster.leaderMember()
-                    .filter(m -> !m.name().equals(config.name()))
+                    .filter(m -> !m.name().equals(node.config().name()))
                     .map(Member::position)
                     .or(() -> cluster.optime().map(o -> Lsn.parse(o.lsn())))
                     .orElse(local.lsn());
             lag = local.lsn().bytesBehind(primary);
         }
         return new Member(
-                config.name(),
+                node.config().name(),
                 role,
                 state,
-                config.host(),
-                config.port(),
-                config.apiUrl(),
+                node.config().host(),
+                node.config().port(),
+                node.config().apiUrl(),
                 local.timeline(),
                 local.lsn().toString(),
                 lag,
-                config.tags(),
+                node.config().tags(),
                 ProcessHandle.current().pid(),
                 local.postmasterPid(),
                 instanceId,
-                config.dataDir(),
+                node.config().dataDir(),
                 local.pendingRestart());
     }
 }

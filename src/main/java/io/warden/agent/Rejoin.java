@@ -8,7 +8,6 @@ import io.warden.cluster.Lsn;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
-import io.warden.common.Clock;
 import io.warden.common.Processes.Result;
 import io.warden.postgres.DataState;
 import io.warden.postgres.LocalState;
@@ -32,10 +31,7 @@ final class Rejoin {
     /** How often a replica that cannot stream asks the leader whether it still holds the WAL it needs. */
     private static final Duration WAL_CHECK_INTERVAL = Duration.ofSeconds(5);
 
-    private final AgentConfig config;
-    private final Postgres postgres;
-    private final WatchdogArm watchdog;
-    private final Clock clock;
+    private final Node node;
     private final WardenConf conf;
     private final Publication publication;
     private final ReasonLog reasons;
@@ -54,19 +50,8 @@ final class Rejoin {
      */
     private long walCheckedAtNanos;
 
-    Rejoin(
-            AgentConfig config,
-            Postgres postgres,
-            WatchdogArm watchdog,
-            Clock clock,
-            WardenConf conf,
-            Publication publication,
-            ReasonLog reasons,
-            Supplier<ClusterSnapshot> lastSeen) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
-        this.watchdog = java.util.Objects.requireNonNull(watchdog, "watchdog is null");
-        this.clock = java.util.Objects.requireNonNull(clock, "clock is null");
+    Rejoin(Node node, WardenConf conf, Publication publication, ReasonLog reasons, Supplier<ClusterSnapshot> lastSeen) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.publication = java.util.Objects.requireNonNull(publication, "publication is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
@@ -112,13 +97,14 @@ final class Rejoin {
         }
         walCheckedAtNanos = now;
         Optional<Member> leader = cluster.leaderMember()
-                .filter(m -> !m.name().equals(config.name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
+                .filter(m ->
+                        !m.name().equals(node.config().name()) && m.role() == Role.PRIMARY && m.postgresPid() != 0);
         if (leader.isEmpty()) {
             return false;
         }
         try {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : postgres.checkpointRedo();
-            Postgres.WalCheck check = postgres.walGone(upstream(leader.get()), resumeAt);
+            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : node.postgres().checkpointRedo();
+            Postgres.WalCheck check = node.postgres().walGone(upstream(leader.get()), resumeAt);
             String seen = "leader " + leader.get().name() + " holds WAL from segment " + check.oldestSegment()
                     + " on; I resume at " + resumeAt + " (segment " + check.neededSegment() + ")"
                     + check.refusedFile()
@@ -139,32 +125,35 @@ final class Rejoin {
         }
     }
 
+    /** A replica follows on from {@code leader}, if known: a changed cluster config reaches its running postgres. */
+    void followOn(Optional<Member> leader) {
+        conf.apply(false, leader.map(WardenConf::upstream));
+    }
+
     void cloneFrom(Member leader) {
+        cloningBegins();
+        cloneInto(leader, false);
+    }
+
+    /** The member is published as cloning, from an empty data directory, and the watchdog is disarmed. */
+    private void cloningBegins() {
         publication.inProgress(MemberState.CLONING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        check(
-                postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)),
-                "cloning from " + leader.name());
-        conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the new replica");
-        rewindFailedAtNanos = 0;
-        strandedRewindAtNanos = 0;
-        LOG.info("cloned from " + leader.name() + " and started as its replica");
+        node.watchdog().disarm();
     }
 
     void startReplica(Optional<Member> leader) {
         // Started as a replica after all: an earlier failed rewind no longer says anything about this data.
         rewindFailedAtNanos = 0;
-        watchdog.disarm();
+        node.watchdog().disarm();
         conf.writeStandby(false, leader.map(WardenConf::upstream));
-        check(postgres.startNoWait(), "starting postgres as a replica");
+        check(node.postgres().startNoWait(), "starting postgres as a replica");
     }
 
     /** Points this running replica at {@code leader} and reloads: no restart. */
     void repoint(Member leader) {
         conf.writeFollowing(leader);
-        check(postgres.reload(), "reloading to follow " + leader.name());
+        check(node.postgres().reload(), "reloading to follow " + leader.name());
         // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
         notStreamingSinceNanos = 0;
     }
@@ -176,18 +165,20 @@ final class Rejoin {
     void rewind(Member leader) {
         publication.inProgress(MemberState.REWINDING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.STOPPED_PRIMARY));
-        watchdog.disarm();
-        if (postgres.postmasterPid().isPresent()) {
+        node.watchdog().disarm();
+        if (node.postgres().postmasterPid().isPresent()) {
             // A replica stranded on an older timeline: pg_rewind needs it shut down cleanly, and single-user
             // crash recovery refuses to run with standby.signal present.
-            strandedRewindAtNanos = clock.nanoTime();
-            check(postgres.stop("fast", Duration.ofSeconds(60)), "stopping the stranded replica before pg_rewind");
+            strandedRewindAtNanos = node.clock().nanoTime();
+            check(
+                    node.postgres().stop("fast", Duration.ofSeconds(60)),
+                    "stopping the stranded replica before pg_rewind");
             conf.writePrimary();
         }
         checkpointOn(leader);
-        Result result = postgres.rewind(upstream(leader), Duration.ofMinutes(10));
+        Result result = node.postgres().rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
-            rewindFailedAtNanos = clock.nanoTime();
+            rewindFailedAtNanos = node.clock().nanoTime();
             LOG.warn("pg_rewind from " + leader.name() + " failed; the node stays stopped with its data:\n"
                     + result.tail());
             return;
@@ -196,7 +187,7 @@ final class Rejoin {
         LOG.info("pg_rewind from " + leader.name() + ": "
                 + result.tail().lines().reduce((a, b) -> b).orElse(""));
         conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the rewound replica");
+        check(node.postgres().startNoWait(), "starting the rewound replica");
         notStreamingSinceNanos = 0;
     }
 
@@ -209,7 +200,9 @@ final class Rejoin {
         Optional<Duration> failedAgo = since(rewindFailedAtNanos, now);
         Optional<Duration> strandedAgo = since(strandedRewindAtNanos, now);
         boolean measure = failedAgo.isPresent() || walGone || (strandedAgo.isPresent() && notStreamingSinceNanos != 0);
-        boolean room = measure && RejoinFacts.room(postgres.dataSizeBytes(), postgres.freeBytes());
+        boolean room = measure
+                && RejoinFacts.room(
+                        node.postgres().dataSizeBytes(), node.postgres().freeBytes());
         return new RejoinFacts(failedAgo, strandedAgo, room);
     }
 
@@ -224,13 +217,11 @@ final class Rejoin {
      */
     void replaceData(Member leader, boolean keepAside, String why) {
         if (keepAside) {
-            publication.inProgress(MemberState.CLONING);
-            publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
-            watchdog.disarm();
-            postgres.kill();
-            java.nio.file.Path aside = postgres.setDataAside("failed-rewind");
+            cloningBegins();
+            node.postgres().kill();
+            java.nio.file.Path aside = node.postgres().setDataAside("failed-rewind");
             LOG.warn(why + "; the old data is at " + aside);
-            cloneInto(leader);
+            cloneInto(leader, true);
             return;
         }
         if (!leaderAnswers(leader)) {
@@ -243,7 +234,7 @@ final class Rejoin {
 
     private boolean leaderAnswers(Member leader) {
         try {
-            postgres.checkpointOn(upstream(leader));
+            node.postgres().checkpointOn(upstream(leader));
             return true;
         } catch (SQLException | RuntimeException e) {
             return false;
@@ -256,24 +247,27 @@ final class Rejoin {
      * postmaster, if any, is killed first (its data is about to go, so a clean shutdown would buy nothing).
      */
     void reclone(Member leader) {
-        publication.inProgress(MemberState.CLONING);
-        publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
-        watchdog.disarm();
-        postgres.kill();
-        postgres.removeData();
-        cloneInto(leader);
+        cloningBegins();
+        node.postgres().kill();
+        node.postgres().removeData();
+        cloneInto(leader, true);
     }
 
-    private void cloneInto(Member leader) {
+    /**
+     * Copies the leader's data into the empty data directory and starts it as the leader's replica; {@code again}
+     * when it replaces data this node had (the log says re-cloned).
+     */
+    private void cloneInto(Member leader, boolean again) {
+        String re = again ? "re-" : "";
         check(
-                postgres.baseBackup(upstream(leader), config.name(), Duration.ofMinutes(30)),
-                "re-cloning from " + leader.name());
+                node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30)),
+                re + "cloning from " + leader.name());
         conf.writeFollowing(leader);
-        check(postgres.startNoWait(), "starting the re-cloned replica");
+        check(node.postgres().startNoWait(), again ? "starting the re-cloned replica" : "starting the new replica");
         rewindFailedAtNanos = 0;
         strandedRewindAtNanos = 0;
         notStreamingSinceNanos = 0;
-        LOG.info("re-cloned from " + leader.name() + " and started as its replica");
+        LOG.info(re + "cloned from " + leader.name() + " and started as its replica");
     }
 
     /**
@@ -283,7 +277,7 @@ final class Rejoin {
      */
     private void checkpointOn(Member leader) {
         try {
-            postgres.checkpointOn(upstream(leader));
+            node.postgres().checkpointOn(upstream(leader));
         } catch (SQLException | RuntimeException e) {
             LOG.warn("could not run CHECKPOINT on " + leader.name() + " before pg_rewind: " + e.getMessage());
         }

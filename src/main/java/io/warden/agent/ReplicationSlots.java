@@ -1,7 +1,6 @@
 package io.warden.agent;
 
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl;
 import java.sql.SQLException;
 import java.util.Map;
@@ -14,13 +13,11 @@ import org.slf4j.LoggerFactory;
 final class ReplicationSlots {
     private static final Logger LOG = LoggerFactory.getLogger(ReplicationSlots.class);
 
-    private final AgentConfig config;
-    private final Postgres postgres;
+    private final Node node;
     private final ReasonLog reasons;
 
-    ReplicationSlots(AgentConfig config, Postgres postgres, ReasonLog reasons) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+    ReplicationSlots(Node node, ReasonLog reasons) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
     }
 
@@ -28,19 +25,19 @@ final class ReplicationSlots {
     void manage(ClusterSnapshot cluster) {
         try {
             Set<String> wanted = cluster.members().keySet().stream()
-                    .filter(n -> !n.equals(config.name()))
+                    .filter(n -> !n.equals(node.config().name()))
                     .map(PostgresCtl::slotName)
                     .collect(Collectors.toSet());
-            Map<String, Boolean> existing = postgres.physicalSlots();
+            Map<String, Boolean> existing = node.postgres().physicalSlots();
             for (String slot : wanted) {
                 if (!existing.containsKey(slot)) {
-                    postgres.createSlot(slot);
+                    node.postgres().createSlot(slot);
                     LOG.info("created replication slot " + slot);
                 }
             }
             for (Map.Entry<String, Boolean> slot : existing.entrySet()) {
                 if (!wanted.contains(slot.getKey()) && !slot.getValue()) {
-                    postgres.dropSlot(slot.getKey());
+                    node.postgres().dropSlot(slot.getKey());
                     LOG.info("dropped replication slot " + slot.getKey() + ": its member is gone");
                 }
             }

@@ -3,7 +3,6 @@ package io.warden.agent;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.common.WardenException;
-import io.warden.dcs.Dcs;
 import io.warden.dcs.DcsException;
 import io.warden.dcs.Lease;
 import java.util.OptionalInt;
@@ -17,16 +16,12 @@ import org.slf4j.LoggerFactory;
 final class StartUp {
     private static final Logger LOG = LoggerFactory.getLogger(StartUp.class);
 
-    private final AgentConfig config;
-    private final Dcs dcs;
-    private final Lease lease;
+    private final Node node;
     private final Peers peers;
     private final String instanceId;
 
-    StartUp(AgentConfig config, Dcs dcs, Lease lease, Peers peers, String instanceId) {
-        this.config = config;
-        this.dcs = dcs;
-        this.lease = lease;
+    StartUp(Node node, Peers peers, String instanceId) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.peers = peers;
         this.instanceId = instanceId;
     }
@@ -34,11 +29,11 @@ final class StartUp {
     /** Grants the first lease; the agent does nothing else until etcd answers. */
     void connect() {
         try {
-            lease.start(Lease.STARTUP_WAIT);
+            node.lease().start(Lease.STARTUP_WAIT);
         } catch (DcsException e) {
             throw new WardenException(
-                    "cannot reach etcd at " + String.join(",", config.etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds()
-                            + " s: " + e.getMessage(),
+                    "cannot reach etcd at " + String.join(",", node.config().etcd()) + " for "
+                            + Lease.STARTUP_WAIT.toSeconds() + " s: " + e.getMessage(),
                     "start etcd, or fix the 'etcd' endpoints in the agent's config file");
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -48,27 +43,28 @@ final class StartUp {
 
     /** A second agent with a name already alive in the cluster must not start: it would fight over one key. */
     void refuseDuplicateName() {
-        ClusterSnapshot cluster = dcs.read();
-        Member existing = cluster.members().get(config.name());
+        ClusterSnapshot cluster = node.dcs().read();
+        Member existing = cluster.members().get(node.config().name());
         if (existing == null || existing.instanceId().equals(instanceId)) {
             return;
         }
-        if (existing.apiUrl().equals(config.apiUrl())) {
+        if (existing.apiUrl().equals(node.config().apiUrl())) {
             // Our own API already holds that address (it binds before this check), so whoever published it last is
             // gone: probing it would only reach ourselves. This is a restart after a crash, before the old lease ran
             // out.
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+            LOG.info("an earlier run of " + node.config().name() + " at " + existing.apiUrl()
                     + " is gone: taking over its name");
             return;
         }
         OptionalInt liveness = peers.liveness(existing);
         if (liveness.isEmpty()) {
-            LOG.info("an earlier run of " + config.name() + " at " + existing.apiUrl()
+            LOG.info("an earlier run of " + node.config().name() + " at " + existing.apiUrl()
                     + " does not answer: taking over its name");
         } else if (liveness.getAsInt() < 500
                 || existing.agentPid() != ProcessHandle.current().pid()) {
             throw new WardenException(
-                    "node name '" + config.name() + "' is already alive in cluster '" + config.cluster()
+                    "node name '" + node.config().name() + "' is already alive in cluster '"
+                            + node.config().cluster()
                             + "' (agent at " + existing.apiUrl() + ", pid " + existing.agentPid() + ", data "
                             + existing.dataDir() + ")",
                     "give this node another name, or stop the running one first");

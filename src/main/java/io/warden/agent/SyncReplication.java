@@ -6,8 +6,6 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Lsn;
 import io.warden.cluster.SyncMode;
 import io.warden.cluster.SyncState;
-import io.warden.dcs.Dcs;
-import io.warden.postgres.Postgres;
 import io.warden.postgres.ProbeCommit;
 import io.warden.postgres.Standby;
 import java.sql.SQLException;
@@ -32,9 +30,7 @@ final class SyncReplication {
     /** How long a synchronous probe commit may wait for its standbys: a caught-up standby answers in milliseconds. */
     private static final Duration SYNC_PROBE_TIMEOUT = Duration.ofSeconds(1);
 
-    private final AgentConfig config;
-    private final Dcs dcs;
-    private final Postgres postgres;
+    private final Node node;
     private final WardenConf conf;
     private final ReasonLog reasons;
     /**
@@ -51,10 +47,8 @@ final class SyncReplication {
 
     private final Map<String, Lsn> seenSyncAt = new HashMap<>();
 
-    SyncReplication(AgentConfig config, Dcs dcs, Postgres postgres, WardenConf conf, ReasonLog reasons) {
-        this.config = java.util.Objects.requireNonNull(config, "config is null");
-        this.dcs = java.util.Objects.requireNonNull(dcs, "dcs is null");
-        this.postgres = java.util.Objects.requireNonNull(postgres, "postgres is null");
+    SyncReplication(Node node, WardenConf conf, ReasonLog reasons) {
+        this.node = java.util.Objects.requireNonNull(node, "node is null");
         this.conf = java.util.Objects.requireNonNull(conf, "conf is null");
         this.reasons = java.util.Objects.requireNonNull(reasons, "reasons is null");
     }
@@ -72,7 +66,10 @@ final class SyncReplication {
     boolean resetForPromotion(SyncMode mode) {
         // Before the first write this node acknowledges: nobody else is known to hold it, so nobody else may be
         // promoted (SyncPlanner adds standbys back as they catch up).
-        if (!dcs.publishSync(config.name(), Optional.of(new SyncState(config.name(), List.of())))) {
+        if (!node.dcs()
+                .publishSync(
+                        node.config().name(),
+                        Optional.of(new SyncState(node.config().name(), List.of())))) {
             LOG.warn("cannot reset the synchronous set (the leader key no longer names me): not promoting");
             return false;
         }
@@ -81,7 +78,7 @@ final class SyncReplication {
         // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
         // loaded, so the first commit already waits as the mode says.
         conf.writeStandby(true, Optional.empty());
-        check(postgres.reload(), "reloading before promotion");
+        check(node.postgres().reload(), "reloading before promotion");
         syncReloadUnproven = true;
         return true;
     }
@@ -114,7 +111,7 @@ final class SyncReplication {
                         "new primary in synchronous mode: not routable until the checkpointer has applied synchronous_standby_names");
                 return;
             }
-            Optional<ProbeCommit> probe = postgres.probeCommit(SYNC_PROBE_TIMEOUT);
+            Optional<ProbeCommit> probe = node.postgres().probeCommit(SYNC_PROBE_TIMEOUT);
             Set<String> waitedFor = Set.copyOf(conf.synchronousStandbys().names());
             boolean held = probe.isPresent()
                     && probe.get().standbys().stream()
@@ -138,7 +135,7 @@ final class SyncReplication {
      * probe commit before even the COMMIT's own round trip reads its position. Proved once per reload.
      */
     private boolean checkpointerApplied() throws SQLException {
-        if (syncReloadUnproven && postgres.checkpointerApplied(SYNC_PROBE_TIMEOUT)) {
+        if (syncReloadUnproven && node.postgres().checkpointerApplied(SYNC_PROBE_TIMEOUT)) {
             syncReloadUnproven = false;
         }
         return !syncReloadUnproven;
@@ -147,14 +144,14 @@ final class SyncReplication {
     /** One step of synchronous replication management (see SyncPlanner for why one step at a time). */
     void manage(ClusterSnapshot cluster) {
         try {
-            List<Standby> standbys = postgres.standbys();
+            List<Standby> standbys = node.postgres().standbys();
             // A standby postgres does not wait for right now must be timed again from scratch.
             seenSyncAt
                     .keySet()
                     .removeIf(name -> !conf.synchronousStandbys().names().contains(name)
                             || standbys.stream().noneMatch(s -> s.name().equals(name) && "sync".equals(s.syncState())));
             SyncPlanner.Plan plan = SyncPlanner.plan(new SyncPlanner.Input(
-                    config.name(),
+                    node.config().name(),
                     cluster.config(),
                     cluster.members(),
                     standbys,
@@ -167,7 +164,8 @@ final class SyncReplication {
                 // by the checkpointer, after the reload, and no SQL shows it. A probe commit is: a standby that had
                 // flushed the probe when its COMMIT returned holds it, and every commit from then on waits for it.
                 boolean applied = checkpointerApplied();
-                Optional<ProbeCommit> probe = applied ? postgres.probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
+                Optional<ProbeCommit> probe =
+                        applied ? node.postgres().probeCommit(SYNC_PROBE_TIMEOUT) : Optional.empty();
                 if (!applied) {
                     reasons.log("the checkpointer has not applied synchronous_standby_names within "
                             + SYNC_PROBE_TIMEOUT.toMillis() + " ms: not counting " + plan.startTiming()
@@ -189,7 +187,7 @@ final class SyncReplication {
                 }
             }
             if (plan.publish().isPresent()) {
-                if (!dcs.publishSync(config.name(), plan.publish().get())) {
+                if (!node.dcs().publishSync(node.config().name(), plan.publish().get())) {
                     reasons.log("could not publish the synchronous set: the leader key no longer names me");
                     return;
                 }
@@ -199,7 +197,7 @@ final class SyncReplication {
                 conf.synchronousStandbys(plan.configure().get());
                 conf.writePrimary();
                 check(
-                        postgres.reload(),
+                        node.postgres().reload(),
                         "reloading with synchronous_standby_names '"
                                 + conf.synchronousStandbys().setting() + "'");
                 syncReloadUnproven = true;

@@ -1,5 +1,7 @@
 package io.warden.agent;
 
+import static io.warden.agent.Results.check;
+
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.ExtensionAllowlist;
 import io.warden.cluster.Member;
@@ -12,6 +14,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * What the agent has {@link Postgres} write into this node's warden.conf, and the one place it asks: the cluster's
@@ -19,6 +23,8 @@ import java.util.function.Supplier;
  * primary's commits wait for (the file's format is {@link Postgres}'s business). Touched by the HA loop's thread only.
  */
 final class WardenConf {
+    private static final Logger LOG = LoggerFactory.getLogger(WardenConf.class);
+
     private final AgentConfig config;
     private final Postgres postgres;
     private final LocalServer node;
@@ -66,6 +72,17 @@ final class WardenConf {
     /** Writes the file with a primary's or a replica's parameters; standby.signal only with an upstream. Returns whether it changed. */
     boolean write(boolean primary, Optional<Upstream> upstream) {
         return postgres.writeConfig(node, parameters(primary), upstream, memberHosts());
+    }
+
+    /**
+     * Brings a changed cluster config to the running postgres: writes the file as {@link #write} does and reloads
+     * postgres when it changed.
+     */
+    void apply(boolean primary, Optional<Upstream> upstream) {
+        if (write(primary, upstream)) {
+            check(postgres.reload(), "reloading changed parameters");
+            LOG.info("the configuration changed: reloaded postgres");
+        }
     }
 
     /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */

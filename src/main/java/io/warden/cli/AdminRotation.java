@@ -1,5 +1,6 @@
 package io.warden.cli;
 
+import io.warden.common.AtomicFile;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.runtime.DeploymentState;
@@ -30,20 +31,11 @@ import java.util.Optional;
  * the primary takes the new one, as with any password change; it reads the file again and gets the new one.
  *
  * <p>The new password is kept in a pending file before postgres hears of it, so a rotation cut short at any step is
- * finished by running it again, and the password postgres has is never lost.
+ * finished by running it again, and the password postgres has is never lost. It rotates the password of the
+ * deployment in {@code deployment}, whose state is {@code state}, and reports each step on {@code out}.
  */
-final class AdminRotation {
+record AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
     private static final String APPLICATION = "warden credentials rotate";
-
-    private final Path deployment;
-    private final DeploymentState state;
-    private final PrintStream out;
-
-    AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
-        this.deployment = deployment;
-        this.state = state;
-        this.out = out;
-    }
 
     static Path pendingFile(Path deployment) {
         return LocalDeployment.adminPasswordFile(deployment).resolveSibling("admin-password.pending");
@@ -205,19 +197,8 @@ final class AdminRotation {
                 List<String> lines = new ArrayList<>(Files.readAllLines(config));
                 lines.replaceAll(
                         l -> l.startsWith("admin_password_verifier:") ? "admin_password_verifier: " + verifier : l);
-                Path temporary = config.resolveSibling(config.getFileName() + ".new");
-                Files.deleteIfExists(temporary);
-                // Owner-only from the moment it exists: the config holds the superuser's password.
-                Files.createFile(
-                        temporary,
-                        java.nio.file.attribute.PosixFilePermissions.asFileAttribute(
-                                java.nio.file.attribute.PosixFilePermissions.fromString("rw-------")));
-                Files.write(temporary, lines);
-                Files.move(
-                        temporary,
-                        config,
-                        java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                        java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+                // Owner-only: the config holds the superuser's password.
+                AtomicFile.replaceOwnerOnly(config, String.join("\n", lines) + "\n");
             } catch (IOException e) {
                 out.println("warning: cannot record the new verifier in " + config + ": " + e.getMessage()
                         + " (only a bootstrap of a new cluster reads it)");

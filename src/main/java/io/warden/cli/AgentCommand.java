@@ -18,22 +18,13 @@ import io.warden.watchdog.WatchdogClient;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Optional;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Option;
 
 @Command(name = "agent", description = "Run one node's HA agent (started by 'up'; runs until SIGTERM).")
-final class AgentCommand implements Callable<Integer> {
-    @Option(
-            names = "--config",
-            paramLabel = "FILE",
-            required = true,
-            description = "the node's YAML config file (every key: docs/configuration.md)")
-    Path config;
-
+final class AgentCommand extends ServiceCommand {
     @Override
     public Integer call() {
-        AgentConfig node = AgentConfig.load(config);
+        AgentConfig node = AgentConfig.load(config.file);
         // Read before anything starts: a token file others can read stops the agent with the fix in the message.
         Optional<ApiToken> token = node.apiTokenPath().map(ApiToken::read);
         Agent agent = wire(node);
@@ -41,7 +32,7 @@ final class AgentCommand implements Callable<Integer> {
                 "agent REST API",
                 node.apiHost(),
                 node.apiPort(),
-                "api_port in " + config,
+                "api_port in " + config.file,
                 new AgentApi(agent),
                 Admission.operator(token),
                 node.tlsPath()
@@ -50,10 +41,7 @@ final class AgentCommand implements Callable<Integer> {
                                 tls.resolve(NodeCertificates.API_CERTIFICATE),
                                 tls.resolve(NodeCertificates.API_KEY))));
         // The hook only asks: the HA loop (this thread) stops postgres and releases the key, then run() returns.
-        Runtime.getRuntime().addShutdownHook(new Thread(agent::shutdown, "shutdown"));
-        agent.run();
-        api.close();
-        return 0;
+        return serve(api, agent::run, agent::shutdown);
     }
 
     /** The one place an agent's collaborators are made: etcd, its postgres, its peers, its watchdog, the system clock. */

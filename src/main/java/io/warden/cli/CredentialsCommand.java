@@ -14,14 +14,9 @@ import picocli.CommandLine.Mixin;
         description = "Show the admin role's password and a URI that logs in as admin through both routers"
                 + " (the password file is owner-only; the role is no superuser: see docs/security.md).",
         subcommands = CredentialsCommand.Rotate.class)
-final class CredentialsCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class CredentialsCommand extends DeploymentCommand {
     @Override
-    public Integer call() {
-        Path deployment = dir.resolve();
-        DeploymentState state = DeploymentState.read(deployment);
+    int run(Path deployment, DeploymentState state) {
         Path file = LocalDeployment.adminPasswordFile(deployment);
         if (!Files.exists(file)) {
             throw new io.warden.common.WardenException(

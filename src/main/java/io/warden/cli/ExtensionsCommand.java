@@ -17,10 +17,8 @@ import java.util.Arrays;
 import java.util.List;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -28,10 +26,7 @@ import picocli.CommandLine.Option;
         description = "The extensions installed in each database, with their versions and schemas, and those admin may"
                 + " install (trusted, or on the cluster config's allowed_extensions), read as admin through the"
                 + " routers from the primary.")
-final class ExtensionsCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class ExtensionsCommand extends DeploymentCommand {
     @Option(names = "--json", description = "print {installed: [...], available: [...]} for scripts")
     boolean json;
 
@@ -48,9 +43,8 @@ final class ExtensionsCommand implements Callable<Integer> {
     record Listing(List<Installed> installed, List<Available> available) {}
 
     @Override
-    public Integer call() throws SQLException {
-        Path deployment = dir.resolve();
-        Listing listing = read(deployment, DeploymentState.read(deployment));
+    int run(Path deployment, DeploymentState state) throws SQLException {
+        Listing listing = read(deployment, state);
         if (json) {
             System.out.println(Json.writePretty(listing));
             return 0;

@@ -2,7 +2,6 @@ package io.warden.cli;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -10,10 +9,7 @@ import picocli.CommandLine.Option;
 @Command(
         name = "failover",
         description = "Manual failover: promote the named replica, also when the primary is unhealthy or gone.")
-final class FailoverCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class FailoverCommand extends ClusterCommand {
     @Option(
             names = "--candidate",
             paramLabel = "NODE",
@@ -36,16 +32,14 @@ final class FailoverCommand implements Callable<Integer> {
     JsonOption json;
 
     @Override
-    public Integer call() {
-        try (ClusterClient client = new ClusterClient(dir)) {
-            if (!confirm.granted(
-                    "Fail over to " + candidate + (acceptDataLoss ? ", discarding what it lacks" : "") + "?")) {
-                return 1;
-            }
-            Map<String, Object> body = acceptDataLoss
-                    ? Map.of("candidate", candidate, "accept_data_loss", true)
-                    : Map.of("candidate", candidate);
-            return json.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)));
+    int run(ClusterClient client) {
+        if (!confirm.granted(
+                "Fail over to " + candidate + (acceptDataLoss ? ", discarding what it lacks" : "") + "?")) {
+            return 1;
         }
+        Map<String, Object> body = acceptDataLoss
+                ? Map.of("candidate", candidate, "accept_data_loss", true)
+                : Map.of("candidate", candidate);
+        return json.print(client.cluster("POST", "/failover", body, Duration.ofSeconds(40)));
     }
 }

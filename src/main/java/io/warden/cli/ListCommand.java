@@ -4,26 +4,22 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.common.Json;
 import io.warden.runtime.DeploymentState;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "list", description = "One row per member: role, state, timeline, LSN, lag, addresses, pids.")
-final class ListCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class ListCommand extends DeploymentCommand {
     @Option(names = "--json", description = "print a JSON array, one object per node, for scripts")
     boolean json;
 
     @Override
-    public Integer call() {
-        print(DeploymentState.read(dir.resolve()), json);
+    int run(Path deployment, DeploymentState state) {
+        print(state, json);
         return 0;
     }
 

@@ -11,7 +11,6 @@ import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -39,10 +38,7 @@ final class NodeCommands {
             description =
                     "Restart postgres on one node, or with --pending every node whose parameters need it, rolling:"
                             + " replicas one at a time, then a switchover, then the former primary.")
-    static final class Restart implements Callable<Integer> {
-        @Mixin
-        DirOption dir;
-
+    static final class Restart extends ClusterCommand {
         @Parameters(
                 arity = "0..1",
                 paramLabel = "NODE",
@@ -58,18 +54,20 @@ final class NodeCommands {
         boolean json;
 
         @Override
-        public Integer call() {
+        void checkOptions() {
             if ((node == null) == !pending) {
                 throw new WardenException(
                         "give either a NODE or --pending",
                         "e.g. ./warden restart node-2, or ./warden restart --pending");
             }
-            try (ClusterClient client = new ClusterClient(dir)) {
-                if (node != null) {
-                    return Output.print(restartOne(client, client.member(node).name()), json);
-                }
-                return rolling(client);
+        }
+
+        @Override
+        int run(ClusterClient client) {
+            if (node != null) {
+                return Output.print(restartOne(client, client.member(node).name()), json);
             }
+            return rolling(client);
         }
 
         private ClusterClient.Answer restartOne(ClusterClient client, String name) {
@@ -158,10 +156,7 @@ final class NodeCommands {
     }
 
     @Command(name = "reload", description = "Rewrite every node's config from the cluster config and reload postgres.")
-    static final class Reload implements Callable<Integer> {
-        @Mixin
-        DirOption dir;
-
+    static final class Reload extends ClusterCommand {
         @Parameters(arity = "0..1", paramLabel = "NODE", description = "only this node (default: every node)")
         String node;
 
@@ -169,34 +164,29 @@ final class NodeCommands {
         boolean json;
 
         @Override
-        public Integer call() {
-            try (ClusterClient client = new ClusterClient(dir)) {
-                List<Member> targets = node == null ? client.agents() : List.of(client.member(node));
-                Map<String, Object> results = new LinkedHashMap<>();
-                boolean ok = true;
-                for (Member m : targets) {
-                    ClusterClient.Answer answer = client.node(m, "POST", "/reload", null, Duration.ofSeconds(35));
-                    ok &= answer.ok();
-                    results.put(m.name(), Map.of("status", answer.status(), "message", answer.message()));
-                    if (!json) {
-                        System.out.printf("%-10s %s%n", m.name(), answer.message());
-                    }
+        int run(ClusterClient client) {
+            List<Member> targets = node == null ? client.agents() : List.of(client.member(node));
+            Map<String, Object> results = new LinkedHashMap<>();
+            boolean ok = true;
+            for (Member m : targets) {
+                ClusterClient.Answer answer = client.node(m, "POST", "/reload", null, Duration.ofSeconds(35));
+                ok &= answer.ok();
+                results.put(m.name(), Map.of("status", answer.status(), "message", answer.message()));
+                if (!json) {
+                    System.out.printf("%-10s %s%n", m.name(), answer.message());
                 }
-                if (json) {
-                    System.out.println(io.warden.common.Json.writePretty(results));
-                }
-                return ok ? 0 : 1;
             }
+            if (json) {
+                System.out.println(io.warden.common.Json.writePretty(results));
+            }
+            return ok ? 0 : 1;
         }
     }
 
     @Command(
             name = "reinit",
             description = "Rebuild a replica from the primary (pg_basebackup); refused on the primary.")
-    static final class Reinit implements Callable<Integer> {
-        @Mixin
-        DirOption dir;
-
+    static final class Reinit extends ClusterCommand {
         @Parameters(paramLabel = "NODE", description = "the replica to rebuild, e.g. node-2 (see ./warden list)")
         String node;
 
@@ -207,23 +197,20 @@ final class NodeCommands {
         JsonOption json;
 
         @Override
-        public Integer call() {
-            try (ClusterClient client = new ClusterClient(dir)) {
-                Member m = client.member(node);
-                if (!confirm.granted("Delete " + node + "'s data directory and clone it again from the primary?")) {
-                    return 1;
-                }
-                ClusterClient.Answer answer = client.node(m, "POST", "/reinitialize", null, Duration.ofMinutes(31));
-                if (answer.ok()) {
-                    // As for a restart: the record from before the rebuild still says streaming.
-                    client.await(
-                            c -> healthyReplica(c, node)
-                                    && c.members().get(node).postgresPid() != m.postgresPid(),
-                            REJOIN_TIMEOUT,
-                            node + " to stream again");
-                }
-                return json.print(answer);
+        int run(ClusterClient client) {
+            Member m = client.member(node);
+            if (!confirm.granted("Delete " + node + "'s data directory and clone it again from the primary?")) {
+                return 1;
             }
+            ClusterClient.Answer answer = client.node(m, "POST", "/reinitialize", null, Duration.ofMinutes(31));
+            if (answer.ok()) {
+                // As for a restart: the record from before the rebuild still says streaming.
+                client.await(
+                        c -> healthyReplica(c, node) && c.members().get(node).postgresPid() != m.postgresPid(),
+                        REJOIN_TIMEOUT,
+                        node + " to stream again");
+            }
+            return json.print(answer);
         }
     }
 }

@@ -2,7 +2,6 @@ package io.warden.cli;
 
 import java.time.Duration;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
@@ -11,11 +10,8 @@ final class PauseCommand {
     private PauseCommand() {}
 
     /** What pause and resume share: they differ only in the value they write. */
-    private abstract static class Switch implements Callable<Integer> {
+    private abstract static class Switch extends ClusterCommand {
         private final boolean pause;
-
-        @Mixin
-        DirOption dir;
 
         @Mixin
         JsonOption json;
@@ -25,19 +21,17 @@ final class PauseCommand {
         }
 
         @Override
-        public Integer call() {
-            try (ClusterClient client = new ClusterClient(dir)) {
-                ClusterClient.Answer answer =
-                        client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
-                if (answer.ok() && !json.requested) {
-                    System.out.println(
-                            pause
-                                    ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
-                                    : "maintenance mode off: automatic failover and restarts are back");
-                    return 0;
-                }
-                return json.print(answer);
+        int run(ClusterClient client) {
+            ClusterClient.Answer answer =
+                    client.cluster("PATCH", "/config", Map.of("pause", pause), Duration.ofSeconds(10));
+            if (answer.ok() && !json.requested) {
+                System.out.println(
+                        pause
+                                ? "maintenance mode on: no automatic failover or restarts until ./warden resume"
+                                : "maintenance mode off: automatic failover and restarts are back");
+                return 0;
             }
+            return json.print(answer);
         }
     }
 

@@ -6,7 +6,6 @@ import io.warden.common.WardenException;
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -15,10 +14,7 @@ import picocli.CommandLine.Option;
         name = "switchover",
         description = "Planned change of primary: the primary shuts down cleanly and hands over to a caught-up replica."
                 + " With --at it is scheduled; --list shows and --cancel cancels a pending one.")
-final class SwitchoverCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class SwitchoverCommand extends ClusterCommand {
     @Option(
             names = "--candidate",
             paramLabel = "NODE",
@@ -50,29 +46,31 @@ final class SwitchoverCommand implements Callable<Integer> {
     JsonOption json;
 
     @Override
-    public Integer call() {
+    void checkOptions() {
         if (list && cancel) {
             throw new WardenException("--list and --cancel do not go together", "give one of them");
         }
-        try (ClusterClient client = new ClusterClient(dir)) {
-            if (list) {
-                return list(client.read());
-            }
-            if (cancel) {
-                return json.print(client.cluster("DELETE", "/switchover", null, Duration.ofSeconds(5)));
-            }
-            ClusterSnapshot cluster = client.read();
-            String from = cluster.leader().map(l -> l.name()).orElse("(no leader)");
-            if (!confirm.granted("Switch over from " + from + (candidate == null ? "" : " to " + candidate)
-                    + (at == null ? " now" : " at " + at) + "?")) {
-                return 1;
-            }
-            Map<String, String> body = new LinkedHashMap<>();
-            body.put("leader", leader);
-            body.put("candidate", candidate);
-            body.put("scheduled_at", at);
-            return json.print(client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)));
+    }
+
+    @Override
+    int run(ClusterClient client) {
+        if (list) {
+            return list(client.read());
         }
+        if (cancel) {
+            return json.print(client.cluster("DELETE", "/switchover", null, Duration.ofSeconds(5)));
+        }
+        ClusterSnapshot cluster = client.read();
+        String from = cluster.leader().map(l -> l.name()).orElse("(no leader)");
+        if (!confirm.granted("Switch over from " + from + (candidate == null ? "" : " to " + candidate)
+                + (at == null ? " now" : " at " + at) + "?")) {
+            return 1;
+        }
+        Map<String, String> body = new LinkedHashMap<>();
+        body.put("leader", leader);
+        body.put("candidate", candidate);
+        body.put("scheduled_at", at);
+        return json.print(client.cluster("POST", "/switchover", body, Duration.ofSeconds(40)));
     }
 
     private int list(ClusterSnapshot cluster) {

@@ -8,10 +8,8 @@ import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.concurrent.Callable;
 import java.util.stream.Collectors;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -19,10 +17,7 @@ import picocli.CommandLine.Option;
         description =
                 "Print a libpq URI as the admin role (with its password) through both routers: to the primary, or with"
                         + " --read-only to the least busy replica.")
-final class UriCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class UriCommand extends DeploymentCommand {
     @Option(
             names = "--read-only",
             description =
@@ -30,8 +25,8 @@ final class UriCommand implements Callable<Integer> {
     boolean readOnly;
 
     @Override
-    public Integer call() {
-        System.out.println(uri(dir.resolve(), DeploymentState.read(dir.resolve()), readOnly));
+    int run(Path deployment, DeploymentState state) {
+        System.out.println(uri(deployment, state, readOnly));
         return 0;
     }
 

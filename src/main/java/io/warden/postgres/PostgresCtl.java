@@ -1,6 +1,7 @@
 package io.warden.postgres;
 
 import io.warden.cluster.ExtensionAllowlist;
+import io.warden.common.AtomicFile;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
@@ -30,6 +31,20 @@ public final class PostgresCtl {
 
     /** The file the agent rewrites before every start and on every change of upstream. */
     static final String NODE_CONF = "warden.conf";
+
+    /**
+     * What a node's tls_dir holds for postgres and its clients: the CA's certificate, the server's pair, and the
+     * pairs replicator and warden_peer log in to other nodes with (warden_peer's key also in PKCS#8, for pgjdbc).
+     */
+    public static final List<String> TLS_FILES = List.of(
+            "ca.crt",
+            "server.crt",
+            "server.key",
+            "replicator.crt",
+            "replicator.key",
+            "warden_peer.crt",
+            "warden_peer.key",
+            "warden_peer.pk8");
 
     private final Path binDir;
     private final Path dataDir;
@@ -456,15 +471,7 @@ public final class PostgresCtl {
         if (Files.exists(target) && Files.readString(target).contentEquals(text)) {
             return false;
         }
-        Path temporary = target.resolveSibling(target.getFileName() + ".tmp");
-        Files.writeString(temporary, text);
-        Files.setPosixFilePermissions(temporary, PosixFilePermissions.fromString("rw-------"));
-        chown(temporary);
-        Files.move(
-                temporary,
-                target,
-                java.nio.file.StandardCopyOption.REPLACE_EXISTING,
-                java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        AtomicFile.replaceOwnerOnly(target, text, this::chown);
         return true;
     }
 

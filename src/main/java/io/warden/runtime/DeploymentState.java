@@ -1,12 +1,11 @@
 package io.warden.runtime;
 
+import io.warden.common.AtomicFile;
 import io.warden.common.Json;
 import io.warden.common.WardenException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.util.List;
 
 /**
@@ -79,10 +78,7 @@ public record DeploymentState(
     public void write(Path dir) {
         try {
             Files.createDirectories(dir);
-            Path tmp = dir.resolve("deployment.json.tmp");
-            Files.writeString(tmp, Json.writePretty(this));
-            Files.setPosixFilePermissions(tmp, PosixFilePermissions.fromString("rw-------"));
-            Files.move(tmp, file(dir), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+            AtomicFile.replaceOwnerOnly(file(dir), Json.writePretty(this));
         } catch (IOException e) {
             throw new WardenException(
                     "cannot write " + file(dir) + ": " + e.getMessage(), "check free space and permissions");

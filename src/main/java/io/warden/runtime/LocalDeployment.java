@@ -294,15 +294,8 @@ public final class LocalDeployment {
                     "--initial-cluster-state",
                     "new",
                     "--initial-cluster-token",
-                    "warden-" + options.cluster() + "-" + base,
-                    // A lost etcd leader is replaced in 0.5-1 s instead of 1-2 s: agents must renew their 3 s
-                    // leases through the election without fencing. etcd extends every lease on a leader change.
-                    "--heartbeat-interval",
-                    "50",
-                    "--election-timeout",
-                    "500",
-                    "--log-level",
-                    "warn"));
+                    "warden-" + options.cluster() + "-" + base));
+            command.addAll(ETCD_TUNING);
             command.addAll(etcdTlsArguments(tls));
             long pid = Processes.startService(command, dir.resolve("etcd/e" + i + ".log"), Map.of());
             etcd.add(new EtcdMember(
@@ -313,6 +306,13 @@ public final class LocalDeployment {
                 "etcd to become healthy (see " + dir.resolve("etcd") + "/*.log)",
                 () -> etcd.stream().allMatch(e -> etcdHealthy(e.clientUrl(), Optional.of(operator))));
     }
+
+    /**
+     * How every etcd member Warden starts is tuned: a lost leader is replaced in 0.5-1 s instead of 1-2 s, so agents
+     * renew their 3 s leases through the election without fencing (etcd extends every lease on a leader change).
+     */
+    public static final List<String> ETCD_TUNING =
+            List.of("--heartbeat-interval", "50", "--election-timeout", "500", "--log-level", "warn");
 
     /**
      * The arguments that make an etcd member serve clients and peers only over TLS with {@code member}'s certificate,

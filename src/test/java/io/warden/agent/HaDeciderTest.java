@@ -646,7 +646,7 @@ class HaDeciderTest {
 
         /**
          * BUG (reported, not fixed): holding the key under a lease that is no longer known to be valid falls through
-         * to the "racing" branch and returns BOOTSTRAP; Promotion.bootstrap then skips the claim (the key names us) and
+         * to the "racing" branch and returns BOOTSTRAP; Primary.bootstrap then skips the claim (the key names us) and
          * runs initdb although the key may expire at any moment and another node may bootstrap too.
          */
         @Test

@@ -85,15 +85,10 @@ class EtcdDcsContractIT extends DcsContract {
                     "--initial-cluster",
                     "contract=" + peer,
                     "--initial-cluster-state",
-                    "new",
-                    // etcd's shortest lease is 1.5 election timeouts rounded up to whole seconds: 1 s here,
-                    // and a lone member elects itself at once.
-                    "--heartbeat-interval",
-                    "50",
-                    "--election-timeout",
-                    "500",
-                    "--log-level",
-                    "warn"));
+                    "new"));
+            // Tuned as a deployment's members are: etcd's shortest lease is then 1.5 election timeouts rounded up to
+            // whole seconds, 1 s, and a lone member elects itself at once.
+            command.addAll(LocalDeployment.ETCD_TUNING);
             command.addAll(LocalDeployment.etcdTlsArguments(member));
             launch();
         } catch (RuntimeException | Error e) {

@@ -15,9 +15,10 @@ import java.util.Optional;
 /**
  * A postgres for agent unit tests: a small state machine of the data directory (empty, stopped, running as primary
  * or replica), the timeline and the WAL position, with every side effect recorded in {@link #actions()} in order
- * ("start", "promote", "kill", ...). Written by hand: it is only as clever as the tests that use it need.
+ * ("start", "promote", "kill", ...). Written by hand: it is only as clever as the tests that use it need. The
+ * simulation's {@code SimPostgres} extends it with what one node cannot know alone (its WAL among the others').
  */
-public final class FakePostgres implements Postgres {
+public class FakePostgres implements Postgres {
     private DataState data = DataState.EMPTY;
     private long timeline;
     private Lsn lsn = Lsn.ZERO;

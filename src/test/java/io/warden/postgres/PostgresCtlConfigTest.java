@@ -134,15 +134,7 @@ class PostgresCtlConfigTest {
 
     private Path tlsDir() throws IOException {
         Path tls = Files.createDirectories(dir.resolve("tls"));
-        for (String file : List.of(
-                "ca.crt",
-                "server.crt",
-                "server.key",
-                "replicator.crt",
-                "replicator.key",
-                "warden_peer.crt",
-                "warden_peer.key",
-                "warden_peer.pk8")) {
+        for (String file : PostgresCtl.TLS_FILES) {
             Files.writeString(tls.resolve(file), file);
         }
         return tls;

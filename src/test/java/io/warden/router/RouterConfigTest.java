@@ -16,14 +16,18 @@ class RouterConfigTest {
     Path dir;
 
     private Path file(String ttl) throws IOException {
+        return file("http://127.0.0.1:2379", "ttl: " + ttl + "\n");
+    }
+
+    /** router-1's config, reaching etcd at {@code etcd}, with {@code more} (whole lines) after the keys every one has. */
+    private Path file(String etcd, String more) throws IOException {
         return Files.writeString(dir.resolve("router.yaml"), """
                 id: router-1
                 read_write_port: 5432
                 read_only_port: 5433
                 api_port: 6051
-                etcd: [http://127.0.0.1:2379]
-                ttl: %s
-                """.formatted(ttl));
+                etcd: [%s]
+                """.formatted(etcd) + more);
     }
 
     @Test
@@ -68,12 +72,7 @@ class RouterConfigTest {
         Path key = dir.resolve("client.key");
         Files.writeString(key, "key");
         Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
-        Path config = Files.writeString(dir.resolve("router.yaml"), """
-                id: router-1
-                read_write_port: 5432
-                read_only_port: 5433
-                api_port: 6051
-                etcd: [https://127.0.0.1:2379]
+        Path config = file("https://127.0.0.1:2379", """
                 etcd_ca_file: %s
                 etcd_cert_file: %s
                 etcd_key_file: %s
@@ -88,12 +87,7 @@ class RouterConfigTest {
 
     @Test
     void etcdOverTlsWithoutTheKeyIsRefusedNamingTheFileAndTheKey() throws IOException {
-        Path config = Files.writeString(dir.resolve("router.yaml"), """
-                id: router-1
-                read_write_port: 5432
-                read_only_port: 5433
-                api_port: 6051
-                etcd: [https://127.0.0.1:2379]
+        Path config = file("https://127.0.0.1:2379", """
                 etcd_ca_file: /nowhere/ca.crt
                 etcd_cert_file: /nowhere/client.crt
                 """);

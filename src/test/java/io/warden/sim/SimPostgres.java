@@ -6,8 +6,6 @@ import io.warden.common.Processes.Result;
 import io.warden.postgres.DataState;
 import io.warden.postgres.FakePostgres;
 import io.warden.postgres.LocalState;
-import io.warden.postgres.ParameterValidator;
-import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.LocalServer;
 import io.warden.postgres.PostgresCtl.Upstream;
 import io.warden.postgres.ProbeCommit;
@@ -20,7 +18,7 @@ import java.util.Optional;
 
 /**
  * One node's postgres in the simulation: a {@link FakePostgres} for the process and its files (data state, pid,
- * settings, slots), plus what a single fake cannot know, its place among the others: the node's {@link Wal} and
+ * settings, slots), which it extends with what a single fake cannot know, its place among the others: the node's {@link Wal} and
  * timeline, which upstream it streams from, the standbys that stream from it, and which
  * {@code synchronous_standby_names} is in effect (the one loaded at the last start or reload, not the one last
  * written to the file).
@@ -28,12 +26,11 @@ import java.util.Optional;
  * <p>Not modelled: the checkpointer's delay in applying a reload (commits here wait for the standbys named from the
  * reload on; SyncProbeTest covers that delay), replication slots holding WAL, and WAL recycling.
  */
-final class SimPostgres implements Postgres {
+final class SimPostgres extends FakePostgres {
     private static final Duration PROBE_TIMEOUT = Duration.ofSeconds(1);
 
     final String name;
     final int port;
-    private final FakePostgres process = new FakePostgres();
     private final Simulation world;
     Wal wal = Wal.EMPTY;
     long timeline;
@@ -54,21 +51,18 @@ final class SimPostgres implements Postgres {
         this.world = world;
     }
 
-    DataState data() {
-        return process.data();
-    }
-
     boolean runningPrimary() {
-        return process.data() == DataState.RUNNING_PRIMARY;
+        return data() == DataState.RUNNING_PRIMARY;
     }
 
     long pid() {
-        return process.postmasterPid().orElse(0L);
+        return postmasterPid().orElse(0L);
     }
 
     /** The postmaster dies: a crash, or a kill from outside (the watchdog). */
-    void crash() {
-        process.crash();
+    @Override
+    public void crash() {
+        super.crash();
         stopped();
     }
 
@@ -79,7 +73,7 @@ final class SimPostgres implements Postgres {
 
     private void loaded() {
         upstream = configuredUpstream;
-        waitsFor = SyncPlanner.parse(process.configuredSetting("synchronous_standby_names"));
+        waitsFor = SyncPlanner.parse(configuredSetting("synchronous_standby_names"));
     }
 
     private static Result failed(String command, String why) {
@@ -88,7 +82,7 @@ final class SimPostgres implements Postgres {
 
     @Override
     public LocalState observe() {
-        LocalState seen = process.observe();
+        LocalState seen = super.observe();
         if (seen.data() == DataState.EMPTY) {
             return seen;
         }
@@ -102,26 +96,8 @@ final class SimPostgres implements Postgres {
     }
 
     @Override
-    public boolean hasData() {
-        return process.hasData();
-    }
-
-    @Override
-    public Optional<Long> postmasterPid() {
-        return process.postmasterPid();
-    }
-
-    @Override
-    public String configuredSetting(String setting) {
-        return process.configuredSetting(setting);
-    }
-
-    @Override
-    public void prepare(String superuserPassword, String replicationPassword) {}
-
-    @Override
     public void initdb(String superuserPassword) {
-        process.initdb(superuserPassword);
+        super.initdb(superuserPassword);
         wal = Wal.EMPTY;
         timeline = 1;
     }
@@ -133,7 +109,7 @@ final class SimPostgres implements Postgres {
             Optional<Upstream> upstream,
             java.util.Set<String> memberHosts) {
         configuredUpstream = upstream;
-        return process.writeConfig(node, parameters, upstream, memberHosts);
+        return super.writeConfig(node, parameters, upstream, memberHosts);
     }
 
     @Override
@@ -143,7 +119,7 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result startNoWait() {
-        Result result = process.startNoWait();
+        Result result = super.startNoWait();
         loaded();
         streaming = false;
         return result;
@@ -151,14 +127,14 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result stop(String mode, Duration timeout) {
-        Result result = process.stop(mode, timeout);
+        Result result = super.stop(mode, timeout);
         stopped();
         return result;
     }
 
     @Override
     public Result promote(Duration timeout) {
-        Result result = process.promote(timeout);
+        Result result = super.promote(timeout);
         // A new timeline after the highest this node knows of (its own: no WAL archive is modelled).
         timeline++;
         streaming = false;
@@ -170,19 +146,19 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result reload() {
-        Result result = process.reload();
+        Result result = super.reload();
         loaded();
         return result;
     }
 
     @Override
     public Result baseBackup(Upstream from, String name, Duration timeout) {
-        Optional<SimPostgres> source = world.postgresAt(from.port())
-                .filter(s -> s.process.postmasterPid().isPresent());
+        Optional<SimPostgres> source =
+                world.postgresAt(from.port()).filter(s -> s.postmasterPid().isPresent());
         if (source.isEmpty() || !world.connected(this, source.get())) {
             return failed("pg_basebackup", "could not connect to server at port " + from.port());
         }
-        Result result = process.baseBackup(from, name, timeout);
+        Result result = super.baseBackup(from, name, timeout);
         wal = source.get().wal;
         timeline = source.get().timeline;
         return result;
@@ -190,12 +166,12 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Result rewind(Upstream from, Duration timeout) {
-        Optional<SimPostgres> source = world.postgresAt(from.port())
-                .filter(s -> s.process.postmasterPid().isPresent());
+        Optional<SimPostgres> source =
+                world.postgresAt(from.port()).filter(s -> s.postmasterPid().isPresent());
         if (source.isEmpty() || !world.connected(this, source.get())) {
             return failed("pg_rewind", "could not connect to server at port " + from.port());
         }
-        Result result = process.rewind(from, timeout);
+        Result result = super.rewind(from, timeout);
         // What pg_rewind leaves is the source's history up to the fork; replay brings the rest once it streams.
         wal = Wal.common(wal, source.get().wal);
         timeline = source.get().timeline;
@@ -204,24 +180,14 @@ final class SimPostgres implements Postgres {
 
     @Override
     public void removeData() {
-        process.removeData();
+        super.removeData();
         wal = Wal.EMPTY;
         timeline = 0;
     }
 
     @Override
-    public long dataSizeBytes() {
-        return process.dataSizeBytes();
-    }
-
-    @Override
-    public long freeBytes() {
-        return process.freeBytes();
-    }
-
-    @Override
     public Path setDataAside(String why) {
-        Path aside = process.setDataAside(why);
+        Path aside = super.setDataAside(why);
         wal = Wal.EMPTY;
         timeline = 0;
         return aside;
@@ -229,7 +195,7 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Optional<String> kill() {
-        Optional<String> killed = process.kill();
+        Optional<String> killed = super.kill();
         stopped();
         return killed;
     }
@@ -242,36 +208,6 @@ final class SimPostgres implements Postgres {
     @Override
     public Lsn checkpointRedo() {
         return wal.lsn();
-    }
-
-    @Override
-    public String systemIdentifier() {
-        return process.systemIdentifier();
-    }
-
-    @Override
-    public void createAdmin(String verifier, String database) {
-        process.createAdmin(verifier, database);
-    }
-
-    @Override
-    public void createWardenRoles(String password) {
-        process.createWardenRoles(password);
-    }
-
-    @Override
-    public Map<String, Boolean> physicalSlots() {
-        return process.physicalSlots();
-    }
-
-    @Override
-    public void createSlot(String slot) {
-        process.createSlot(slot);
-    }
-
-    @Override
-    public void dropSlot(String slot) {
-        process.dropSlot(slot);
     }
 
     @Override
@@ -307,22 +243,6 @@ final class SimPostgres implements Postgres {
 
     @Override
     public Optional<Lsn> receivedPosition() {
-        return process.data() == DataState.RUNNING_REPLICA ? Optional.of(wal.lsn()) : Optional.empty();
+        return data() == DataState.RUNNING_REPLICA ? Optional.of(wal.lsn()) : Optional.empty();
     }
-
-    @Override
-    public Optional<ParameterValidator> parameterValidator() {
-        return Optional.empty();
-    }
-
-    @Override
-    public void checkpointOn(Upstream leader) {}
-
-    @Override
-    public WalCheck walGone(Upstream leader, Lsn resumeAt) {
-        return WalCheck.UNKNOWN;
-    }
-
-    @Override
-    public void close() {}
 }
