@@ -21,6 +21,11 @@ warden_find_java() {
   return 1
 }
 
+# Whether a command is on PATH or in one of the system directories a normal user's PATH leaves out.
+warden_have() {
+  command -v "$1" >/dev/null || [ -x "/usr/sbin/$1" ] || [ -x "/sbin/$1" ]
+}
+
 # Debian packages Warden needs at run time (and mvn to build).
 warden_install_packages() {
   local missing=()
@@ -29,9 +34,14 @@ warden_install_packages() {
   command -v etcd >/dev/null || missing+=(etcd-server)
   command -v etcdctl >/dev/null || missing+=(etcd-client)
   command -v psql >/dev/null || missing+=(postgresql-client-15)
-  command -v mvn >/dev/null || missing+=(maven)
-  command -v ip >/dev/null || missing+=(iproute2)
-  command -v runuser >/dev/null || missing+=(util-linux)
+  # mvn only builds the jar: a copy that ships the built jar without its sources needs none.
+  [ -d "${root:-.}/src/main" ] && { command -v mvn >/dev/null || missing+=(maven); }
+  # Only root runs postgres as its own user (runuser) and gives nodes network namespaces (ip). Both live in
+  # /usr/sbin or /sbin, which a normal user's PATH may lack, so they are looked for there too.
+  if [ "$(id -u)" = 0 ]; then
+    warden_have ip || missing+=(iproute2)
+    warden_have runuser || missing+=(util-linux)
+  fi
   [ ${#missing[@]} -eq 0 ] && { warden_install_extension_packages; return 0; }
   if [ "$(id -u)" = 0 ]; then
     echo "installing: ${missing[*]}" >&2
@@ -77,6 +87,8 @@ warden_install_extension_packages() {
 warden_build() {
   local root="$1"
   local jar="$root/target/warden.jar"
+  # A copy with the built jar and no sources (a release, or the unprivileged-user test's) runs the jar as it is.
+  [ -f "$jar" ] && [ ! -d "$root/src/main" ] && return 0
   if [ ! -f "$jar" ] || [ -n "$(find "$root/src/main" "$root/pom.xml" -newer "$jar" -print -quit)" ]; then
     echo "building warden..." >&2
     (cd "$root" && mvn -B -q -DskipTests package) >&2 || { echo "error: build failed (see above)" >&2; return 1; }
