@@ -39,6 +39,7 @@ final class CertificatesCommand implements Callable<Integer> {
                             + " is missing): it was made before TLS",
                     "a deployment made by ./warden up from now on has one");
         }
+        System.out.println(ListCommand.controllerLine(state, deployment));
         if (renew) {
             List<String> renewed = Deployments.renewCertificates(deployment);
             renewed.forEach(sentence -> System.out.println("renewed " + sentence));

@@ -1,18 +1,23 @@
 package io.warden.cli;
 
-import io.warden.common.Clock;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
 import io.warden.controller.CertificateUpkeep;
+import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -22,6 +27,9 @@ import picocli.CommandLine.Option;
         description = "Run the deployment's controller (started by 'up'; runs until SIGTERM): it renews the"
                 + " deployment's certificates (nodes', etcd members' and clients') before they expire.")
 final class ControllerCommand implements Callable<Integer> {
+    /** How long a SIGTERM waits for the round under way, so that no pair is left half written. */
+    private static final Duration ROUND_GRACE = Duration.ofSeconds(30);
+
     @Mixin
     DirOption dir;
 
@@ -29,21 +37,36 @@ final class ControllerCommand implements Callable<Integer> {
             names = "--interval",
             paramLabel = "DURATION",
             defaultValue = "1h",
+            converter = PositiveDuration.class,
             description = "how often to check the certificates (default ${DEFAULT-VALUE}); each is renewed in its"
                     + " last 7 days")
-    String interval;
+    Duration interval;
+
+    @Option(
+            names = "--detach",
+            description = "start the controller in the background, as up does, and return once it runs (to start"
+                    + " it again after it died)")
+    boolean detach;
 
     @Override
     public Integer call() throws IOException {
         Path deployment = dir.resolve();
-        Duration every;
-        try {
-            every = Units.duration(interval);
-        } catch (IllegalArgumentException e) {
-            throw new WardenException("--interval: " + e.getMessage(), "e.g. --interval 1h");
+        // Only for a deployment that exists: a mistyped --dir must not grow a CA of its own.
+        DeploymentState state = DeploymentState.read(deployment);
+        if (detach) {
+            if (state.controllerPid() > 0 && io.warden.common.Processes.alive(state.controllerPid())) {
+                throw new WardenException(
+                        "the controller already runs for " + deployment + " (pid " + state.controllerPid() + ")",
+                        "leave it running; ./warden down stops it");
+            }
+            long pid = LocalDeployment.startController(deployment, interval).controllerPid();
+            System.out.println("controller started (pid " + pid + "), checking the certificates every "
+                    + Units.format(interval) + "; its log: "
+                    + LocalDeployment.controllerDirectory(deployment).resolve("controller.log"));
+            return 0;
         }
         Files.createDirectories(LocalDeployment.controllerDirectory(deployment));
-        Path lockFile = LocalDeployment.controllerDirectory(deployment).resolve("lock");
+        Path lockFile = LocalDeployment.controllerLockFile(deployment);
         // The CA keys live on this machine only, so a lock here is what keeps a second controller from renewing the
         // same files at the same time. Leadership through the DCS comes with controllers on several hosts.
         try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
@@ -53,18 +76,50 @@ final class ControllerCommand implements Callable<Integer> {
                         "another controller already runs for " + deployment + " (it holds " + lockFile + ")",
                         "leave that one running; ./warden down stops it");
             }
-            CertificateUpkeep upkeep = new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), every);
-            Thread main = Thread.currentThread();
-            Runtime.getRuntime().addShutdownHook(new Thread(main::interrupt, "shutdown"));
-            System.out.println("controller for " + deployment + ": checking the certificates every " + interval);
-            try {
-                while (!Thread.currentThread().isInterrupted()) {
-                    Clock.SYSTEM.sleep(upkeep.step(Clock.SYSTEM.instant()).nextIn());
-                }
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-            }
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
+            channel.force(true);
+            run(deployment);
             return 0;
+        }
+    }
+
+    /**
+     * Rounds until SIGTERM or until the deployment is gone. A SIGTERM ends the wait between rounds, never a round:
+     * the hook waits for the round under way to finish.
+     */
+    private void run(Path deployment) {
+        CertificateUpkeep upkeep = new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), interval);
+        CountDownLatch stop = new CountDownLatch(1);
+        CountDownLatch stopped = new CountDownLatch(1);
+        Runtime.getRuntime()
+                .addShutdownHook(new Thread(
+                        () -> {
+                            stop.countDown();
+                            try {
+                                stopped.await(ROUND_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "shutdown"));
+        System.out.println(
+                "controller for " + deployment + ": checking the certificates every " + Units.format(interval));
+        try {
+            while (stop.getCount() > 0) {
+                if (!Files.exists(DeploymentState.file(deployment))) {
+                    System.out.println("the deployment in " + deployment + " is gone (no deployment.json): stopping");
+                    return;
+                }
+                Duration next = upkeep.step(Instant.now()).nextIn();
+                if (stop.await(next.toMillis(), TimeUnit.MILLISECONDS)) {
+                    return;
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            stopped.countDown();
         }
     }
 }

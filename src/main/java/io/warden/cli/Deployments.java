@@ -51,6 +51,8 @@ public final class Deployments {
         String admin = AdminPassword.ensure(LocalDeployment.adminPasswordFile(dir));
         // An older deployment.json kept these two itself; its cluster's roles have them, so they move, not change.
         Map<String, String> kept = DeploymentState.legacyPasswords(dir);
+        warnIfDifferent(kept.get("superuser_password"), LocalDeployment.superuserPasswordFile(dir));
+        warnIfDifferent(kept.get("replication_password"), LocalDeployment.replicationPasswordFile(dir));
         String superuser = PasswordFile.ensure(
                 LocalDeployment.superuserPasswordFile(dir),
                 "the superuser's password",
@@ -66,6 +68,17 @@ public final class Deployments {
                 superuser,
                 "replication_password",
                 replication);
+    }
+
+    /** A password file and an older deployment.json that disagree: the file wins, and the operator hears of it. */
+    private static void warnIfDifferent(String kept, Path file) {
+        if (kept != null
+                && java.nio.file.Files.exists(file)
+                && !kept.equals(PasswordFile.read(file, file.getFileName().toString()))) {
+            System.err.println("warning: deployment.json held another password than " + file
+                    + "; the file's is used, and deployment.json no longer holds any (if logins fail, check which one"
+                    + " the cluster's role has)");
+        }
     }
 
     private Deployments() {}
@@ -97,13 +110,19 @@ public final class Deployments {
         return nodeIdentity(dir, renewed -> {});
     }
 
-    /** As {@link #nodeIdentity(Path)}, telling {@code renewed} which node's certificates it re-issued, and why. */
-    public static NodeIdentity nodeIdentity(Path dir, Consumer<String> renewed) {
-        CertificateAuthority ca = CertificateAuthority.ensure(
-                LocalDeployment.caKeyFile(dir),
-                LocalDeployment.caCertificateFile(dir),
-                dir.toAbsolutePath().getFileName().toString(),
-                Instant.now());
+    private static NodeIdentity nodeIdentity(Path dir, Consumer<String> renewed) {
+        return nodeIdentity(
+                CertificateAuthority.ensure(
+                        LocalDeployment.caKeyFile(dir),
+                        LocalDeployment.caCertificateFile(dir),
+                        dir.toAbsolutePath().getFileName().toString(),
+                        Instant.now()),
+                dir,
+                renewed);
+    }
+
+    /** Issues with {@code ca}, telling {@code renewed} which node's certificates it re-issued, and why. */
+    private static NodeIdentity nodeIdentity(CertificateAuthority ca, Path dir, Consumer<String> renewed) {
         NodeCertificates.ensureOperator(ca, operatorTlsDir(dir), Instant.now())
                 .ifPresent(why -> renewed.accept("the operator's API client certificate (" + why + ")"));
         Optional<String> keyOwner = Processes.isRoot() ? Optional.of("postgres") : Optional.empty();
@@ -124,13 +143,18 @@ public final class Deployments {
         return etcdIdentity(dir, renewed -> {});
     }
 
-    /** As {@link #etcdIdentity(Path)}, telling {@code renewed} which etcd certificate it re-issued, and why. */
-    public static EtcdIdentity etcdIdentity(Path dir, Consumer<String> renewed) {
-        CertificateAuthority ca = CertificateAuthority.ensure(
-                LocalDeployment.etcdCaKeyFile(dir),
-                LocalDeployment.etcdCaCertificateFile(dir),
-                "etcd " + dir.toAbsolutePath().getFileName(),
-                Instant.now());
+    private static EtcdIdentity etcdIdentity(Path dir, Consumer<String> renewed) {
+        return etcdIdentity(
+                CertificateAuthority.ensure(
+                        LocalDeployment.etcdCaKeyFile(dir),
+                        LocalDeployment.etcdCaCertificateFile(dir),
+                        "etcd " + dir.toAbsolutePath().getFileName(),
+                        Instant.now()),
+                renewed);
+    }
+
+    /** Issues with the etcd CA {@code ca}, telling {@code renewed} which certificate it re-issued, and why. */
+    private static EtcdIdentity etcdIdentity(CertificateAuthority ca, Consumer<String> renewed) {
         return new EtcdIdentity() {
             @Override
             public TlsFiles member(String member, List<String> names, Path memberDir) {
@@ -154,9 +178,27 @@ public final class Deployments {
      * and {@code warden certificates --renew}'s.
      */
     public static List<String> renewCertificates(Path dir) {
-        List<String> renewed = new java.util.ArrayList<>();
-        LocalDeployment.renewCertificates(dir, nodeIdentity(dir, renewed::add), etcdIdentity(dir, renewed::add));
-        return renewed;
+        // The deployment and both CAs must be there already: an unattended renewal never makes a CA (every client
+        // would need the new one), nor renews for a deployment that was taken down.
+        DeploymentState.read(dir);
+        CertificateAuthority ca =
+                CertificateAuthority.load(LocalDeployment.caKeyFile(dir), LocalDeployment.caCertificateFile(dir));
+        CertificateAuthority etcdCa = CertificateAuthority.load(
+                LocalDeployment.etcdCaKeyFile(dir), LocalDeployment.etcdCaCertificateFile(dir));
+        Path lockFile = LocalDeployment.caKeyFile(dir).resolveSibling("renewal.lock");
+        // One round at a time (the controller's, warden certificates --renew): two writers of one pair could leave
+        // one's key beside the other's certificate.
+        try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(
+                        lockFile, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                java.nio.channels.FileLock lock = channel.lock()) {
+            List<String> renewed = new java.util.ArrayList<>();
+            LocalDeployment.renewCertificates(
+                    dir, nodeIdentity(ca, dir, renewed::add), etcdIdentity(etcdCa, renewed::add));
+            return renewed;
+        } catch (java.io.IOException e) {
+            throw new WardenException(
+                    "cannot take the renewal lock " + lockFile + ": " + e.getMessage(), "check the CA directory");
+        }
     }
 
     private static TlsFiles files(Path dir, String certificate, String key) {

@@ -3,6 +3,7 @@ package io.warden.cli;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.common.Json;
+import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -19,11 +20,11 @@ final class ListCommand extends DeploymentCommand {
 
     @Override
     int run(Path deployment, DeploymentState state) {
-        print(state, json);
+        print(deployment, state, json);
         return 0;
     }
 
-    static void print(DeploymentState state, boolean json) {
+    static void print(Path deployment, DeploymentState state, boolean json) {
         ClusterSnapshot cluster = Deployments.snapshot(state);
         List<Map<String, Object>> rows = rows(state, cluster);
         if (json) {
@@ -91,6 +92,17 @@ final class ListCommand extends DeploymentCommand {
                     status.map(p -> p.sessions().toString()).orElse(""),
                     router.pid());
         }
+        System.out.println();
+        System.out.println(controllerLine(state, deployment));
+    }
+
+    /** Whether the controller runs: without it nothing renews the certificates, and all expire on the same day. */
+    static String controllerLine(DeploymentState state, Path dir) {
+        if (state.controllerPid() > 0 && Processes.alive(state.controllerPid())) {
+            return "controller: running (pid " + state.controllerPid() + ")";
+        }
+        return "controller: NOT RUNNING: nothing renews the certificates (./warden certificates shows their days);"
+                + " start it with ./warden controller --detach --dir " + dir;
     }
 
     /** Members from the DCS, plus a row for every node of the deployment whose agent is not publishing. */

@@ -73,18 +73,13 @@ final class UpCommand implements Callable<Integer> {
             names = "--certificate-check",
             paramLabel = "DURATION",
             defaultValue = "1h",
+            converter = PositiveDuration.class,
             description = "how often the controller checks the certificates, renewing each in its last 7 days"
                     + " (default ${DEFAULT-VALUE})")
-    String certificateCheck;
+    Duration certificateCheck;
 
     @Override
     public Integer call() {
-        Duration controllerEvery;
-        try {
-            controllerEvery = io.warden.common.Units.duration(certificateCheck);
-        } catch (IllegalArgumentException e) {
-            throw new io.warden.common.WardenException("--certificate-check: " + e.getMessage(), "e.g. 1h");
-        }
         String mode = isolation != null ? isolation : (Processes.isRoot() ? "netns" : "process");
         if (!mode.equals("netns") && !mode.equals("process")) {
             throw new io.warden.common.WardenException(
@@ -114,14 +109,14 @@ final class UpCommand implements Callable<Integer> {
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
+            state = LocalDeployment.startController(deployment, certificateCheck);
         } catch (RuntimeException e) {
             // Nothing half-started is left behind; the logs stay in the directory for the next look.
             Deployments.down(options.dir(), false);
             throw e;
         }
-        state = LocalDeployment.startController(deployment, controllerEvery);
         System.out.println("cluster '" + cluster + "' is healthy:");
-        ListCommand.print(state, false);
+        ListCommand.print(deployment, state, false);
         System.out.println("\nconnect: psql '" + UriCommand.uri(deployment, state, false) + "'");
         if (detach) {
             System.out.println("stop with: ./warden down --dir " + options.dir());

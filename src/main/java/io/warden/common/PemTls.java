@@ -100,6 +100,28 @@ public final class PemTls {
                 "run ./warden certificates --renew (or ./warden up) to issue the pair again");
     }
 
+    /**
+     * The private key in {@code keyFile}, which only its owner may read or write: a key others can read is refused
+     * rather than presented, as postgres and etcd refuse theirs.
+     */
+    static PrivateKey ownerOnlyKey(Path keyFile) {
+        try {
+            var permissions = Files.getPosixFilePermissions(keyFile);
+            var others = java.util.EnumSet.complementOf(java.util.EnumSet.of(
+                    java.nio.file.attribute.PosixFilePermission.OWNER_READ,
+                    java.nio.file.attribute.PosixFilePermission.OWNER_WRITE));
+            if (permissions.stream().anyMatch(others::contains)) {
+                throw new WardenException(
+                        "the key " + keyFile + " can be read or written by others ("
+                                + java.nio.file.attribute.PosixFilePermissions.toString(permissions) + ")",
+                        "chmod 600 " + keyFile + ", and run ./warden certificates --renew if others may have read it");
+            }
+        } catch (IOException e) {
+            throw new WardenException("cannot read the key " + keyFile + ": " + e.getMessage(), "check the path");
+        }
+        return privateKey(keyFile);
+    }
+
     /** Whether {@code key} belongs to {@code certificate}: it signs what the certificate's public key verifies. */
     public static boolean belongsTo(PrivateKey key, X509Certificate certificate) {
         String algorithm = key.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
@@ -161,32 +183,50 @@ public final class PemTls {
     /**
      * A key and its certificate, loaded anew when either file's time or size changes. Serves as a server's and as a
      * client's pair: it offers its one alias for whichever side asks, when the key's type is among those asked for.
+     * The alias names the generation of the pair it was chosen from, and the key and the chain are answered from that
+     * same generation: the JDK asks for them one after the other, and a renewal landing in between must not pair the
+     * new certificate with the old key (the peer would see a signature that does not verify).
      */
     private static final class RenewedPair extends X509ExtendedKeyManager {
-        private static final String ALIAS = "warden";
+        private static final String ALIAS = "warden-";
         private final Path certificateFile;
         private final Path keyFile;
         private volatile Loaded loaded;
+        /** The generation before the current one, for a handshake that chose its alias just before a reload. */
+        private volatile Loaded previous;
 
-        private record Loaded(String stamp, PrivateKey key, X509Certificate certificate) {}
+        private record Loaded(long generation, String stamp, PrivateKey key, X509Certificate certificate) {}
 
         RenewedPair(Path certificateFile, Path keyFile) {
             this.certificateFile = certificateFile;
             this.keyFile = keyFile;
-            this.loaded = load();
+            this.loaded = load(0);
+            this.previous = loaded;
         }
 
-        private Loaded current() {
+        private synchronized Loaded current() {
             Loaded now = loaded;
             if (!stamp().equals(now.stamp())) {
                 try {
-                    now = load();
-                    loaded = now;
+                    Loaded next = load(now.generation() + 1);
+                    previous = now;
+                    loaded = next;
+                    now = next;
                 } catch (WardenException e) {
                     // Half renewed (the key written, the certificate not yet): keep presenting the pair we have.
                 }
             }
             return now;
+        }
+
+        /** The generation {@code alias} names; the current one for an alias this manager did not hand out. */
+        private Loaded generation(String alias) {
+            Loaded now = loaded;
+            Loaded before = previous;
+            if (alias != null && alias.equals(ALIAS + before.generation())) {
+                return before;
+            }
+            return alias != null && alias.equals(ALIAS + now.generation()) ? now : current();
         }
 
         private String stamp() {
@@ -198,24 +238,26 @@ public final class PemTls {
             }
         }
 
-        private Loaded load() {
+        private Loaded load(long generation) {
             String stamp = stamp();
             X509Certificate certificate = certificate(certificateFile);
-            PrivateKey key = privateKey(keyFile);
+            PrivateKey key = ownerOnlyKey(keyFile);
             if (!belongsTo(key, certificate)) {
                 throw new WardenException(
                         "the key in " + keyFile + " does not belong to the certificate in " + certificateFile,
                         "run ./warden certificates --renew (or ./warden up) to issue the pair again");
             }
-            return new Loaded(stamp, key, certificate);
+            return new Loaded(generation, stamp, key, certificate);
         }
 
-        /** The alias when the key's type is one the handshake can use (the JDK asks once per type, or with a list). */
+        /**
+         * The alias of the current generation when its key's type is one the handshake can use (the JDK asks once
+         * per type, or with a list: "EC" for ECDSA, "RSA" for RSA).
+         */
         private String aliasFor(String... keyTypes) {
-            String type = current().key().getAlgorithm();
-            return keyTypes != null && Arrays.stream(keyTypes).anyMatch(t -> t != null && t.startsWith(type))
-                    ? ALIAS
-                    : null;
+            Loaded now = current();
+            String type = now.key().getAlgorithm();
+            return keyTypes != null && Arrays.asList(keyTypes).contains(type) ? ALIAS + now.generation() : null;
         }
 
         @Override
@@ -240,17 +282,18 @@ public final class PemTls {
 
         @Override
         public X509Certificate[] getCertificateChain(String alias) {
-            return new X509Certificate[] {current().certificate()};
+            return new X509Certificate[] {generation(alias).certificate()};
         }
 
         @Override
         public PrivateKey getPrivateKey(String alias) {
-            return current().key();
+            return generation(alias).key();
         }
 
         @Override
         public String[] getServerAliases(String keyType, Principal[] issuers) {
-            return aliasFor(keyType) == null ? new String[0] : new String[] {ALIAS};
+            String alias = aliasFor(keyType);
+            return alias == null ? new String[0] : new String[] {alias};
         }
 
         @Override

@@ -109,6 +109,24 @@ public record DeploymentState(
         }
     }
 
+    /** This inventory with {@code replaced} in place of the node of the same name. */
+    public DeploymentState withNode(NodeHost replaced) {
+        List<NodeHost> updated = nodes.stream()
+                .map(n -> n.name().equals(replaced.name()) ? replaced : n)
+                .toList();
+        return new DeploymentState(
+                cluster, basePort, isolation, netId, etcd, updated, routers, etcdClient, controllerPid);
+    }
+
+    /** This inventory with {@code replaced} in place of the router of the same id. */
+    public DeploymentState withRouter(RouterProcess replaced) {
+        List<RouterProcess> updated = routers.stream()
+                .map(r -> r.id().equals(replaced.id()) ? replaced : r)
+                .toList();
+        return new DeploymentState(
+                cluster, basePort, isolation, netId, etcd, nodes, updated, etcdClient, controllerPid);
+    }
+
     /** This inventory with {@code pid} as its controller's. */
     public DeploymentState withControllerPid(long pid) {
         return new DeploymentState(cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, pid);

@@ -126,7 +126,8 @@ public final class LocalDeployment {
         if (Files.exists(DeploymentState.file(dir))) {
             DeploymentState old = DeploymentState.read(dir);
             boolean anyAlive = old.etcd().stream().anyMatch(e -> Processes.alive(e.pid()))
-                    || old.nodes().stream().anyMatch(n -> Processes.alive(n.agentPid()));
+                    || old.nodes().stream().anyMatch(n -> Processes.alive(n.agentPid()))
+                    || (old.controllerPid() > 0 && Processes.alive(old.controllerPid()));
             if (anyAlive) {
                 throw new WardenException(
                         "a deployment is already running in " + dir, "stop it with: ./warden down --dir " + dir);
@@ -416,7 +417,44 @@ public final class LocalDeployment {
                 Map.of());
         DeploymentState started = DeploymentState.read(abs).withControllerPid(pid);
         started.write(abs);
+        // Running is not enough: it must hold the lock (another controller may, and this one then exits at once).
+        String holder = pid + "\n";
+        waitFor(
+                Duration.ofSeconds(30),
+                "the controller (pid " + pid + ") to hold " + controllerLockFile(abs) + " (see "
+                        + controllerDir.resolve("controller.log") + ")",
+                () -> {
+                    if (!Processes.alive(pid)) {
+                        throw new WardenException(
+                                "the controller (pid " + pid + ") exited at its start: "
+                                        + lastLine(controllerDir.resolve("controller.log")),
+                                "see " + controllerDir.resolve("controller.log")
+                                        + "; ./warden down stops whatever is still running");
+                    }
+                    try {
+                        return Files.readString(controllerLockFile(abs)).equals(holder);
+                    } catch (IOException notYet) {
+                        return false;
+                    }
+                });
         return started;
+    }
+
+    /**
+     * The controller's lock file: held by the running controller for as long as it runs, and holding its pid once
+     * it does.
+     */
+    public static Path controllerLockFile(Path dir) {
+        return controllerDirectory(dir).resolve("lock");
+    }
+
+    private static String lastLine(Path log) {
+        try {
+            List<String> lines = Files.readAllLines(log);
+            return lines.isEmpty() ? "(its log is empty)" : lines.getLast();
+        } catch (IOException e) {
+            return "(no log: " + e.getMessage() + ")";
+        }
     }
 
     /**
@@ -614,20 +652,7 @@ public final class LocalDeployment {
 
     /** Records a relaunched node's pids in deployment.json so that down stops them too. */
     public static DeploymentState replaceNode(Path dir, NodeHost node) {
-        DeploymentState state = DeploymentState.read(dir);
-        List<NodeHost> nodes = state.nodes().stream()
-                .map(n -> n.name().equals(node.name()) ? node : n)
-                .toList();
-        DeploymentState updated = new DeploymentState(
-                state.cluster(),
-                state.basePort(),
-                state.isolation(),
-                state.netId(),
-                state.etcd(),
-                nodes,
-                state.routers(),
-                state.etcdClient(),
-                state.controllerPid());
+        DeploymentState updated = DeploymentState.read(dir).withNode(node);
         updated.write(dir);
         return updated;
     }
@@ -683,20 +708,7 @@ public final class LocalDeployment {
                 router.apiPort(),
                 router.configFile(),
                 pid);
-        DeploymentState state = DeploymentState.read(dir);
-        new DeploymentState(
-                        state.cluster(),
-                        state.basePort(),
-                        state.isolation(),
-                        state.netId(),
-                        state.etcd(),
-                        state.nodes(),
-                        state.routers().stream()
-                                .map(r -> r.id().equals(router.id()) ? relaunched : r)
-                                .toList(),
-                        state.etcdClient(),
-                        state.controllerPid())
-                .write(dir);
+        DeploymentState.read(dir).withRouter(relaunched).write(dir);
         return relaunched;
     }
 

@@ -108,10 +108,11 @@ final class SecretFile {
 
     /** As {@link #replace(Path, String, boolean)}, the new file owned by {@code owner} (an OS user) when given. */
     static void replace(Path file, byte[] content, boolean secret, java.util.Optional<String> owner) {
-        Path temporary = file.resolveSibling(file.getFileName() + ".new");
+        // A name of its own per write: two writers of the same file (the controller and warden certificates
+        // --renew) must never write into one temporary file.
+        Path temporary = file.resolveSibling(file.getFileName() + "." + random(6) + ".new");
         try {
             Files.createDirectories(file.toAbsolutePath().getParent());
-            Files.deleteIfExists(temporary);
             try (var channel = Files.newByteChannel(
                     temporary,
                     EnumSet.of(StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE),
@@ -140,7 +141,7 @@ final class SecretFile {
             try {
                 Files.deleteIfExists(temporary);
             } catch (IOException ignored) {
-                // The next replace removes it first.
+                // Left behind, unused: nothing reads a temporary file by its name.
             }
             throw new WardenException(
                     "cannot write " + file + ": " + e.getMessage(),

@@ -18,7 +18,7 @@ final class SecurityCluster implements BeforeAllCallback {
 
     private static volatile TestCluster cluster;
 
-    private record Running(TestCluster cluster) implements ExtensionContext.Store.CloseableResource {
+    private record Running(TestCluster cluster) implements AutoCloseable {
         @Override
         public void close() {
             cluster.close();
@@ -35,6 +35,9 @@ final class SecurityCluster implements BeforeAllCallback {
                                 TestCluster.start("security", 3, 14100, "netns", Map.of(), Duration.ofSeconds(2))),
                         Running.class)
                 .cluster();
+        // The class before may have failed over and restarted nodes (ExtensionsIT's last test does): each class
+        // starts on a primary with every replica streaming again.
+        cluster.awaitHealthy(Duration.ofMinutes(2));
     }
 
     /** The shared cluster; set before any {@code @BeforeAll} of a class that extends with this. */

@@ -229,32 +229,40 @@ class SecurityIT {
         CertificateAuthority etcdCa = CertificateAuthority.load(
                 LocalDeployment.etcdCaKeyFile(cluster.dir), LocalDeployment.etcdCaCertificateFile(cluster.dir));
         java.time.Instant issued = java.time.Instant.now().minus(Duration.ofDays(86));
-        plant(
-                ca.issue(
-                        node.name(),
-                        LocalDeployment.certificateNames(node.host()),
-                        CertificateAuthority.Purpose.SERVER,
-                        issued),
-                tls,
-                "server",
-                "postgres");
-        plant(
-                etcdCa.issue(
-                        io.warden.runtime.EtcdIdentity.MEMBER_COMMON_NAME,
-                        NodeCertificates.alternativeNames(
-                                        CertificateAuthority.readCertificate(memberDir.resolve("member.crt")))
-                                .stream()
-                                .toList(),
-                        CertificateAuthority.Purpose.SERVER,
-                        issued),
-                memberDir,
-                "member",
-                "root");
-        plant(
-                etcdCa.issue(router.id(), List.of(), CertificateAuthority.Purpose.CLIENT, issued),
-                routerDir,
-                "client",
-                "root");
+        // Paused while the aging pairs go in: a round between a key and its certificate would renew the pair for
+        // "its key does not match it", not for its expiry, which is what this test is about.
+        long controller = cluster.state().controllerPid();
+        cluster.freeze(controller);
+        try {
+            plant(
+                    ca.issue(
+                            node.name(),
+                            LocalDeployment.certificateNames(node.host()),
+                            CertificateAuthority.Purpose.SERVER,
+                            issued),
+                    tls,
+                    "server",
+                    "postgres");
+            plant(
+                    etcdCa.issue(
+                            io.warden.runtime.EtcdIdentity.MEMBER_COMMON_NAME,
+                            NodeCertificates.alternativeNames(
+                                            CertificateAuthority.readCertificate(memberDir.resolve("member.crt")))
+                                    .stream()
+                                    .toList(),
+                            CertificateAuthority.Purpose.SERVER,
+                            issued),
+                    memberDir,
+                    "member",
+                    "root");
+            plant(
+                    etcdCa.issue(router.id(), List.of(), CertificateAuthority.Purpose.CLIENT, issued),
+                    routerDir,
+                    "client",
+                    "root");
+        } finally {
+            cluster.thaw(controller);
+        }
 
         java.time.Instant renewedAfter = java.time.Instant.now().plus(Duration.ofDays(80));
         await().atMost(Duration.ofSeconds(60))
@@ -322,6 +330,23 @@ class SecurityIT {
                 assertThat(environ).as("the environment of pid " + pid).doesNotContain(secret);
             }
         }
+    }
+
+    @Test
+    void aSecondControllerForTheDeploymentIsRefusedWhileTheFirstKeepsRunningAndListSaysSo() {
+        long running = cluster.state().controllerPid();
+
+        TestCluster.CliRun detached = cluster.warden("controller", "--detach");
+        // Past the check of deployment.json, the lock: a controller started by hand meets the running one's.
+        TestCluster.CliRun direct = cluster.warden("controller", "--interval", "1h");
+        TestCluster.CliRun listed = cluster.warden("list");
+
+        assertThat(detached.exitCode()).as(detached.toString()).isEqualTo(2);
+        assertThat(detached.err()).contains("the controller already runs");
+        assertThat(direct.exitCode()).as(direct.toString()).isEqualTo(2);
+        assertThat(direct.err()).contains("another controller already runs");
+        assertThat(Processes.alive(running)).isTrue();
+        assertThat(listed.out()).contains("controller: running (pid " + running + ")");
     }
 
     /** Writes {@code pair} as {@code name}.key (owner-only, {@code owner}'s) and then {@code name}.crt into {@code dir}. */

@@ -51,13 +51,19 @@ class PemTlsTest {
         Issued issued = ca().issue(name, List.of("127.0.0.1"), purpose, NOW);
         Path key = dir.resolve(name + ".key");
         Path certificate = dir.resolve(name + ".crt");
-        Files.writeString(key, issued.keyPem(), StandardCharsets.US_ASCII);
+        writeKey(key, issued.keyPem());
         Files.writeString(certificate, issued.certificatePem(), StandardCharsets.US_ASCII);
         // File times are coarse on some filesystems: make each generation's stamp differ for certain.
         FileTime stamp = FileTime.from(NOW.plusSeconds(generation));
         Files.setLastModifiedTime(key, stamp);
         Files.setLastModifiedTime(certificate, stamp);
         return issued.certificate().getSerialNumber();
+    }
+
+    /** Writes a key as Warden does: readable and writable by its owner alone. */
+    private static void writeKey(Path key, String pem) throws IOException {
+        Files.writeString(key, pem, StandardCharsets.US_ASCII);
+        Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
     /** One mutual-TLS handshake; the serial number of the certificate the server saw from the client. */
@@ -134,10 +140,9 @@ class PemTlsTest {
         SSLContext server = PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key"));
         SSLContext client = PemTls.trusting(dir.resolve("ca.crt"));
         // A renewal cut short: the new key is on disk, its certificate is not.
-        Files.writeString(
+        writeKey(
                 dir.resolve("server.key"),
-                ca().issue("server", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem(),
-                StandardCharsets.US_ASCII);
+                ca().issue("server", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem());
         Files.setLastModifiedTime(dir.resolve("server.key"), FileTime.from(NOW.plusSeconds(5)));
 
         assertThat(servedSerial(server, client)).isEqualTo(first);
@@ -156,13 +161,45 @@ class PemTlsTest {
     @Test
     void aKeyThatDoesNotBelongToItsCertificateIsRefusedAtTheStart() throws Exception {
         write("server", Purpose.SERVER, 0);
-        Files.writeString(
+        writeKey(
                 dir.resolve("server.key"),
-                ca().issue("other", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem(),
-                StandardCharsets.US_ASCII);
+                ca().issue("other", List.of("127.0.0.1"), Purpose.SERVER, NOW).keyPem());
 
         assertThatThrownBy(() -> PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key")))
                 .isInstanceOf(WardenException.class)
                 .hasMessageContaining("does not belong to the certificate");
+    }
+
+    @Test
+    void aHandshakeGetsTheKeyAndTheCertificateOfOneGenerationWhenARenewalLandsBetweenItsQuestions() throws Exception {
+        BigInteger first = write("server", Purpose.SERVER, 0);
+        javax.net.ssl.X509ExtendedKeyManager keys =
+                PemTls.keyManager(dir.resolve("server.crt"), dir.resolve("server.key"));
+        String chosen = keys.chooseServerAlias("EC", null, null);
+
+        // The JDK asks for the key and then for the chain; the pair is renewed before it does.
+        BigInteger renewed = write("server", Purpose.SERVER, 1);
+        java.security.PrivateKey key = keys.getPrivateKey(chosen);
+        X509Certificate[] chain = keys.getCertificateChain(chosen);
+
+        assertThat(chain[0].getSerialNumber()).isEqualTo(first);
+        assertThat(PemTls.belongsTo(key, chain[0]))
+                .as("the key signs for the certificate sent with it")
+                .isTrue();
+        String next = keys.chooseServerAlias("EC", null, null);
+        assertThat(keys.getCertificateChain(next)[0].getSerialNumber()).isEqualTo(renewed);
+        assertThat(PemTls.belongsTo(keys.getPrivateKey(next), keys.getCertificateChain(next)[0]))
+                .isTrue();
+    }
+
+    @Test
+    void aKeyOthersCanReadIsRefusedRatherThanPresented() throws Exception {
+        write("server", Purpose.SERVER, 0);
+        Files.setPosixFilePermissions(
+                dir.resolve("server.key"), java.nio.file.attribute.PosixFilePermissions.fromString("rw-r--r--"));
+
+        assertThatThrownBy(() -> PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key")))
+                .isInstanceOf(WardenException.class)
+                .hasMessageContaining("can be read or written by others");
     }
 }
