@@ -11,9 +11,7 @@ import java.security.cert.X509Certificate;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
-import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
@@ -22,17 +20,12 @@ import picocli.CommandLine.Option;
                 + " re-issue at once every certificate that is due (within 7 days of expiry, other names, another CA),"
                 + " the nodes' and etcd's, as the controller does every hour: each agent then reloads postgres with"
                 + " the new pair.")
-final class CertificatesCommand implements Callable<Integer> {
-    @Mixin
-    DirOption dir;
-
+final class CertificatesCommand extends DeploymentCommand {
     @Option(names = "--renew", description = "re-issue now the certificates that are due, while the deployment runs")
     boolean renew;
 
     @Override
-    public Integer call() {
-        Path deployment = dir.resolve();
-        DeploymentState state = DeploymentState.read(deployment);
+    int run(Path deployment, DeploymentState state) {
         if (!Files.exists(LocalDeployment.caKeyFile(deployment))) {
             throw new io.warden.common.WardenException(
                     "this deployment has no certificate authority (" + LocalDeployment.caKeyFile(deployment)

@@ -33,14 +33,8 @@ final class ControllerCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Option(
-            names = "--interval",
-            paramLabel = "DURATION",
-            defaultValue = "1h",
-            converter = PositiveDuration.class,
-            description = "how often to check the certificates (default ${DEFAULT-VALUE}); each is renewed in its"
-                    + " last 7 days")
-    Duration interval;
+    @Mixin
+    CertificateCheckOption certificateCheck;
 
     @Option(
             names = "--detach",
@@ -59,9 +53,10 @@ final class ControllerCommand implements Callable<Integer> {
                         "the controller already runs for " + deployment + " (pid " + state.controllerPid() + ")",
                         "leave it running; ./warden down stops it");
             }
-            long pid = LocalDeployment.startController(deployment, interval).controllerPid();
+            long pid = LocalDeployment.startController(deployment, certificateCheck.every)
+                    .controllerPid();
             System.out.println("controller started (pid " + pid + "), checking the certificates every "
-                    + Units.format(interval) + "; its log: "
+                    + Units.format(certificateCheck.every) + "; its log: "
                     + LocalDeployment.controllerDirectory(deployment).resolve("controller.log"));
             return 0;
         }
@@ -89,7 +84,8 @@ final class ControllerCommand implements Callable<Integer> {
      * the hook waits for the round under way to finish.
      */
     private void run(Path deployment) {
-        CertificateUpkeep upkeep = new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), interval);
+        CertificateUpkeep upkeep =
+                new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every);
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
         Runtime.getRuntime()
@@ -103,8 +99,8 @@ final class ControllerCommand implements Callable<Integer> {
                             }
                         },
                         "shutdown"));
-        System.out.println(
-                "controller for " + deployment + ": checking the certificates every " + Units.format(interval));
+        System.out.println("controller for " + deployment + ": checking the certificates every "
+                + Units.format(certificateCheck.every));
         try {
             while (stop.getCount() > 0) {
                 if (!Files.exists(DeploymentState.file(deployment))) {

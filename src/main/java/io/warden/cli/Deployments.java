@@ -70,6 +70,36 @@ public final class Deployments {
                 replication);
     }
 
+    /**
+     * What {@code ./warden up} starts in {@code dir}: its secrets made first ({@link #prepareSecrets}), so every node's
+     * config points at them, with {@code extraNodeConfig} added to each, and the deployment's CAs as the identities.
+     * The one composition of up, for the CLI and the tests alike.
+     */
+    public static LocalDeployment.Options upOptions(
+            Path dir,
+            int nodes,
+            int basePort,
+            String isolation,
+            String cluster,
+            Map<String, String> extraNodeConfig,
+            int readWritePort,
+            int readOnlyPort) {
+        Map<String, String> nodeConfig = new java.util.HashMap<>(prepareSecrets(dir));
+        nodeConfig.putAll(extraNodeConfig);
+        return new LocalDeployment.Options(
+                dir,
+                nodes,
+                basePort,
+                isolation,
+                200 + (basePort / 100) % 50,
+                cluster,
+                nodeConfig,
+                readWritePort,
+                readOnlyPort,
+                nodeIdentity(dir),
+                etcdIdentity(dir));
+    }
+
     /** A password file and an older deployment.json that disagree: the file wins, and the operator hears of it. */
     private static void warnIfDifferent(String kept, Path file) {
         if (kept != null
@@ -107,18 +137,12 @@ public final class Deployments {
      * certificate in {@link #operatorTlsDir} first, with the same CA and policy.
      */
     public static NodeIdentity nodeIdentity(Path dir) {
-        return nodeIdentity(dir, renewed -> {});
-    }
-
-    private static NodeIdentity nodeIdentity(Path dir, Consumer<String> renewed) {
-        return nodeIdentity(
-                CertificateAuthority.ensure(
-                        LocalDeployment.caKeyFile(dir),
-                        LocalDeployment.caCertificateFile(dir),
-                        dir.toAbsolutePath().getFileName().toString(),
-                        Instant.now()),
-                dir,
-                renewed);
+        CertificateAuthority ca = CertificateAuthority.ensure(
+                LocalDeployment.caKeyFile(dir),
+                LocalDeployment.caCertificateFile(dir),
+                dir.toAbsolutePath().getFileName().toString(),
+                Instant.now());
+        return nodeIdentity(ca, dir, renewed -> {});
     }
 
     /** Issues with {@code ca}, telling {@code renewed} which node's certificates it re-issued, and why. */
@@ -140,17 +164,12 @@ public final class Deployments {
      * client's, issued or renewed when due ({@link EtcdCertificates}), the keys owner-only.
      */
     public static EtcdIdentity etcdIdentity(Path dir) {
-        return etcdIdentity(dir, renewed -> {});
-    }
-
-    private static EtcdIdentity etcdIdentity(Path dir, Consumer<String> renewed) {
-        return etcdIdentity(
-                CertificateAuthority.ensure(
-                        LocalDeployment.etcdCaKeyFile(dir),
-                        LocalDeployment.etcdCaCertificateFile(dir),
-                        "etcd " + dir.toAbsolutePath().getFileName(),
-                        Instant.now()),
-                renewed);
+        CertificateAuthority ca = CertificateAuthority.ensure(
+                LocalDeployment.etcdCaKeyFile(dir),
+                LocalDeployment.etcdCaCertificateFile(dir),
+                "etcd " + dir.toAbsolutePath().getFileName(),
+                Instant.now());
+        return etcdIdentity(ca, renewed -> {});
     }
 
     /** Issues with the etcd CA {@code ca}, telling {@code renewed} which certificate it re-issued, and why. */

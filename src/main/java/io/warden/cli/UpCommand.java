@@ -69,14 +69,8 @@ final class UpCommand implements Callable<Integer> {
             description = "the routers' port that reaches the least busy replica (default ${DEFAULT-VALUE})")
     int readOnlyPort;
 
-    @Option(
-            names = "--certificate-check",
-            paramLabel = "DURATION",
-            defaultValue = "1h",
-            converter = PositiveDuration.class,
-            description = "how often the controller checks the certificates, renewing each in its last 7 days"
-                    + " (default ${DEFAULT-VALUE})")
-    Duration certificateCheck;
+    @Mixin
+    CertificateCheckOption certificateCheck;
 
     @Override
     public Integer call() {
@@ -90,26 +84,14 @@ final class UpCommand implements Callable<Integer> {
                     "note: process isolation: nodes share loopback, so network partitions cannot be simulated");
         }
         Path deployment = dir.resolve();
-        // The operator's token and the admin password, before any agent starts: each config points at them.
-        Map<String, String> secrets = Deployments.prepareSecrets(deployment);
-        var options = new LocalDeployment.Options(
-                deployment,
-                nodes,
-                basePort,
-                mode,
-                200 + (basePort / 100) % 50,
-                cluster,
-                secrets,
-                readWritePort,
-                readOnlyPort,
-                Deployments.nodeIdentity(deployment),
-                Deployments.etcdIdentity(deployment));
+        var options = Deployments.upOptions(
+                deployment, nodes, basePort, mode, cluster, Map.of(), readWritePort, readOnlyPort);
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
-            state = LocalDeployment.startController(deployment, certificateCheck);
+            state = LocalDeployment.startController(deployment, certificateCheck.every);
         } catch (RuntimeException e) {
             // Nothing half-started is left behind; the logs stay in the directory for the next look.
             Deployments.down(options.dir(), false);

@@ -411,7 +411,7 @@ public final class LocalDeployment {
                         "controller",
                         "--dir",
                         abs.toString(),
-                        "--interval",
+                        "--certificate-check",
                         io.warden.common.Units.format(interval)),
                 controllerDir.resolve("controller.log"),
                 Map.of());

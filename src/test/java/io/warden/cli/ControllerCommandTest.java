@@ -39,12 +39,7 @@ class ControllerCommandTest {
                 StringWriter err = new StringWriter();
                 int exit = new CommandLine(new Main())
                         .setErr(new PrintWriter(err, true))
-                        .execute(
-                                command,
-                                "--dir",
-                                dir.toString(),
-                                command.equals("up") ? "--certificate-check" : "--interval",
-                                value);
+                        .execute(command, "--dir", dir.toString(), "--certificate-check", value);
                 assertThat(exit).as(command + " " + value).isEqualTo(2);
                 assertThat(err.toString()).as(command + " " + value).containsIgnoringCase(value);
             }

@@ -338,7 +338,7 @@ class SecurityIT {
 
         TestCluster.CliRun detached = cluster.warden("controller", "--detach");
         // Past the check of deployment.json, the lock: a controller started by hand meets the running one's.
-        TestCluster.CliRun direct = cluster.warden("controller", "--interval", "1h");
+        TestCluster.CliRun direct = cluster.warden("controller", "--certificate-check", "1h");
         TestCluster.CliRun listed = cluster.warden("list");
 
         assertThat(detached.exitCode()).as(detached.toString()).isEqualTo(2);
@@ -819,39 +819,13 @@ class SecurityIT {
         Path member = cluster.dir.resolve("etcd/tls/e2");
         String peerMembers = cluster.state().etcd().getFirst().peerUrl() + "/members";
 
-        Processes.Result asClient = Processes.run(
-                List.of(
-                        "curl",
-                        "-sS",
-                        "--http1.1",
-                        "--max-time",
-                        "5",
-                        "--cacert",
-                        operator.ca(),
-                        "--cert",
-                        operator.certificate(),
-                        "--key",
-                        operator.key(),
-                        peerMembers),
-                Duration.ofSeconds(20));
-        Processes.Result asMember = Processes.run(
-                List.of(
-                        "curl",
-                        "-sS",
-                        "--http1.1",
-                        "--max-time",
-                        "5",
-                        "--fail",
-                        "--cacert",
-                        operator.ca(),
-                        "--cert",
-                        member.resolve(io.warden.security.EtcdCertificates.MEMBER_CERTIFICATE)
-                                .toString(),
-                        "--key",
-                        member.resolve(io.warden.security.EtcdCertificates.MEMBER_KEY)
-                                .toString(),
-                        peerMembers),
-                Duration.ofSeconds(20));
+        Processes.Result asClient = peerPortGet(peerMembers, operator.ca(), operator.certificate(), operator.key());
+        Processes.Result asMember = peerPortGet(
+                peerMembers,
+                operator.ca(),
+                member.resolve(io.warden.security.EtcdCertificates.MEMBER_CERTIFICATE)
+                        .toString(),
+                member.resolve(io.warden.security.EtcdCertificates.MEMBER_KEY).toString());
 
         assertThat(asClient.ok())
                 .as("the operator's client certificate on the peer port: " + asClient.output())
@@ -861,5 +835,25 @@ class SecurityIT {
                 .as("a member's certificate on the peer port: " + asMember.output())
                 .isTrue();
         assertThat(asMember.output()).contains("peerURLs");
+    }
+
+    /** A GET of {@code url} on an etcd peer port with curl, presenting {@code certificate}. */
+    private static Processes.Result peerPortGet(String url, String ca, String certificate, String key) {
+        return Processes.run(
+                List.of(
+                        "curl",
+                        "-sS",
+                        "--http1.1",
+                        "--max-time",
+                        "5",
+                        "--fail",
+                        "--cacert",
+                        ca,
+                        "--cert",
+                        certificate,
+                        "--key",
+                        key,
+                        url),
+                Duration.ofSeconds(20));
     }
 }

@@ -74,21 +74,9 @@ final class TestCluster implements AutoCloseable {
         } catch (IOException e) {
             throw new IllegalStateException(e);
         }
-        // As ./warden up does: the operator's token and the admin password first, so every config points at them.
-        Map<String, String> nodeConfig = new java.util.HashMap<>(io.warden.cli.Deployments.prepareSecrets(dir));
-        nodeConfig.putAll(extraConfig);
-        var options = new LocalDeployment.Options(
-                dir,
-                nodes,
-                basePort,
-                isolation,
-                200 + (basePort / 100) % 50,
-                "it",
-                nodeConfig,
-                basePort + 61,
-                basePort + 62,
-                Deployments.nodeIdentity(dir),
-                Deployments.etcdIdentity(dir));
+        // As ./warden up composes it: the secrets first, so every config points at them.
+        var options =
+                Deployments.upOptions(dir, nodes, basePort, isolation, "it", extraConfig, basePort + 61, basePort + 62);
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
         try {

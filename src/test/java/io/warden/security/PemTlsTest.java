@@ -25,6 +25,8 @@ import javax.net.ssl.SSLServerSocket;
 import javax.net.ssl.SSLSocket;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * Warden's TLS contexts over real loopback handshakes: a renewed pair is presented from the next handshake on, by a
@@ -66,15 +68,22 @@ class PemTlsTest {
         Files.setPosixFilePermissions(key, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
     }
 
-    /** One mutual-TLS handshake; the serial number of the certificate the server saw from the client. */
-    private static BigInteger handshake(SSLContext server, SSLContext client) throws Exception {
+    /** What one handshake showed each side: the serial of the certificate it got from the other. */
+    private record Seen(BigInteger byServer, BigInteger byClient) {}
+
+    /** One handshake; with {@code mutual} the server demands the client's certificate. */
+    private static Seen handshake(SSLContext server, SSLContext client, boolean mutual) throws Exception {
         try (SSLServerSocket listening = (SSLServerSocket)
                 server.getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            listening.setNeedClientAuth(true);
-            CompletableFuture<BigInteger> seen = CompletableFuture.supplyAsync(() -> {
-                try (SSLSocket accepted = (SSLSocket) listening.accept()) {
-                    accepted.startHandshake();
-                    return ((X509Certificate) accepted.getSession().getPeerCertificates()[0]).getSerialNumber();
+            listening.setNeedClientAuth(mutual);
+            CompletableFuture<BigInteger> accepted = CompletableFuture.supplyAsync(() -> {
+                try (SSLSocket socket = (SSLSocket) listening.accept()) {
+                    socket.startHandshake();
+                    BigInteger serial = mutual
+                            ? ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber()
+                            : null;
+                    socket.getInputStream().read();
+                    return serial;
                 } catch (IOException e) {
                     throw new IllegalStateException(e);
                 }
@@ -82,56 +91,36 @@ class PemTlsTest {
             try (SSLSocket socket = (SSLSocket) client.getSocketFactory()
                     .createSocket(InetAddress.getLoopbackAddress(), listening.getLocalPort())) {
                 socket.startHandshake();
+                BigInteger served = ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
                 socket.getOutputStream().write(1);
+                return new Seen(accepted.get(10, TimeUnit.SECONDS), served);
             }
-            return seen.get(10, TimeUnit.SECONDS);
         }
     }
 
     private static BigInteger servedSerial(SSLContext server, SSLContext client) throws Exception {
-        try (SSLServerSocket listening = (SSLServerSocket)
-                server.getServerSocketFactory().createServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            CompletableFuture<Void> accepting = CompletableFuture.runAsync(() -> {
-                try (SSLSocket accepted = (SSLSocket) listening.accept()) {
-                    accepted.startHandshake();
-                    accepted.getInputStream().read();
-                } catch (IOException e) {
-                    // The client went away after its handshake: all this test wanted.
-                }
-            });
-            try (SSLSocket socket = (SSLSocket) client.getSocketFactory()
-                    .createSocket(InetAddress.getLoopbackAddress(), listening.getLocalPort())) {
-                socket.startHandshake();
-                BigInteger serial = ((X509Certificate) socket.getSession().getPeerCertificates()[0]).getSerialNumber();
-                socket.getOutputStream().write(1);
-                accepting.get(10, TimeUnit.SECONDS);
-                return serial;
-            }
-        }
+        return handshake(server, client, false).byClient();
     }
 
-    @Test
-    void aClientPresentsItsRenewedCertificateFromTheNextHandshakeOnWithTheSameContext() throws Exception {
-        write("server", Purpose.SERVER, 0);
-        BigInteger first = write("client", Purpose.CLIENT, 0);
+    /** Which side's pair is renewed while its context stays the same. */
+    enum Side {
+        CLIENT,
+        SERVER
+    }
+
+    @ParameterizedTest(name = "the {0} presents its renewed certificate from the next handshake on")
+    @EnumSource(Side.class)
+    void aRenewedPairIsPresentedFromTheNextHandshakeOnWithTheSameContext(Side renewing) throws Exception {
+        BigInteger[] serial = {write("server", Purpose.SERVER, 0), write("client", Purpose.CLIENT, 0)};
         SSLContext server = PemTls.client(dir.resolve("ca.crt"), dir.resolve("server.crt"), dir.resolve("server.key"));
         SSLContext client = PemTls.client(dir.resolve("ca.crt"), dir.resolve("client.crt"), dir.resolve("client.key"));
-        assertThat(handshake(server, client)).isEqualTo(first);
+        assertThat(handshake(server, client, true)).isEqualTo(new Seen(serial[1], serial[0]));
 
-        BigInteger renewed = write("client", Purpose.CLIENT, 1);
-        assertThat(renewed).isNotEqualTo(first);
-        assertThat(handshake(server, client)).isEqualTo(renewed);
-    }
+        BigInteger renewed =
+                renewing == Side.SERVER ? write("server", Purpose.SERVER, 1) : write("client", Purpose.CLIENT, 1);
+        serial[renewing == Side.SERVER ? 0 : 1] = renewed;
 
-    @Test
-    void aServerPresentsItsRenewedCertificateFromTheNextHandshakeOn() throws Exception {
-        BigInteger first = write("server", Purpose.SERVER, 0);
-        SSLContext server = PemTls.server(dir.resolve("server.crt"), dir.resolve("server.key"));
-        SSLContext client = PemTls.trusting(dir.resolve("ca.crt"));
-        assertThat(servedSerial(server, client)).isEqualTo(first);
-
-        BigInteger renewed = write("server", Purpose.SERVER, 1);
-        assertThat(servedSerial(server, client)).isEqualTo(renewed);
+        assertThat(handshake(server, client, true)).isEqualTo(new Seen(serial[1], serial[0]));
     }
 
     @Test
