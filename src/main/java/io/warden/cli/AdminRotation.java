@@ -3,9 +3,9 @@ package io.warden.cli;
 import io.warden.common.AtomicFile;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
 import io.warden.security.Scram;
 import java.io.IOException;
@@ -38,12 +38,12 @@ record AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
     private static final String APPLICATION = "warden credentials rotate";
 
     static Path pendingFile(Path deployment) {
-        return LocalDeployment.adminPasswordFile(deployment).resolveSibling("admin-password.pending");
+        return DeploymentFile.ADMIN_PASSWORD.in(deployment).resolveSibling("admin-password.pending");
     }
 
     /** Rotates; waits up to {@code replayDeadline} for the replicas. */
     void rotate(Duration replayDeadline) throws SQLException, InterruptedException {
-        Path file = LocalDeployment.adminPasswordFile(deployment);
+        Path file = DeploymentFile.ADMIN_PASSWORD.in(deployment);
         String current = AdminPassword.read(file);
         String next = AdminPassword.pending(pendingFile(deployment));
         if (next.equals(current)) {
@@ -142,7 +142,7 @@ record AdminRotation(Path deployment, DeploymentState state, PrintStream out) {
         } catch (SQLException e) {
             throw new WardenException(
                     "the primary does not accept admin's new password (" + e.getMessage() + "); nothing was published,"
-                            + " the current password is still in " + LocalDeployment.adminPasswordFile(deployment),
+                            + " the current password is still in " + DeploymentFile.ADMIN_PASSWORD.in(deployment),
                     "run ./warden credentials rotate admin again: it gives the primary the pending password ("
                             + pendingFile(deployment) + ") and then publishes it");
         }

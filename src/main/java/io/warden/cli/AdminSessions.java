@@ -1,6 +1,6 @@
 package io.warden.cli;
 
-import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.DeploymentFile;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,7 +23,7 @@ final class AdminSessions {
         props.setProperty("connectTimeout", "5");
         props.setProperty("socketTimeout", "30");
         props.setProperty("ApplicationName", application);
-        Path ca = LocalDeployment.caCertificateFile(deployment);
+        Path ca = DeploymentFile.CA_CERTIFICATE.in(deployment);
         if (Files.exists(ca)) {
             // As warden uri: the node reached must hold a certificate from this deployment's CA naming its address.
             props.setProperty("sslmode", "verify-full");

@@ -1,8 +1,8 @@
 package io.warden.cli;
 
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.CertificateAuthority;
 import io.warden.security.NodeCertificates;
 import java.nio.file.Files;
@@ -26,9 +26,9 @@ final class CertificatesCommand extends DeploymentCommand {
 
     @Override
     int run(Path deployment, DeploymentState state) {
-        if (!Files.exists(LocalDeployment.caKeyFile(deployment))) {
+        if (!Files.exists(DeploymentFile.CA_KEY.in(deployment))) {
             throw new io.warden.common.WardenException(
-                    "this deployment has no certificate authority (" + LocalDeployment.caKeyFile(deployment)
+                    "this deployment has no certificate authority (" + DeploymentFile.CA_KEY.in(deployment)
                             + " is missing): it was made before TLS",
                     "a deployment made by ./warden up from now on has one");
         }

@@ -8,8 +8,8 @@ import io.warden.common.PemTls;
 import io.warden.common.Poll;
 import io.warden.common.WardenException;
 import io.warden.dcs.EtcdDcs;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.ApiToken;
 import io.warden.security.NodeCertificates;
 import java.io.IOException;
@@ -58,8 +58,8 @@ final class ClusterClient implements AutoCloseable {
     ClusterClient(DirOption dir) {
         DeploymentState state = DeploymentState.read(dir.resolve());
         this.state = state;
-        this.tokenFile = LocalDeployment.apiTokenFile(dir.resolve());
-        Path ca = LocalDeployment.caCertificateFile(dir.resolve());
+        this.tokenFile = DeploymentFile.API_TOKEN.in(dir.resolve());
+        Path ca = DeploymentFile.CA_CERTIFICATE.in(dir.resolve());
         // 5 s: the connect includes the TLS handshake, which a cold CLI on a busy machine can take seconds over.
         HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
         if (Files.exists(ca)) {

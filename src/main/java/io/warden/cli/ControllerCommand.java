@@ -3,6 +3,7 @@ package io.warden.cli;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
 import io.warden.controller.CertificateUpkeep;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
 import java.io.IOException;
@@ -57,11 +58,11 @@ final class ControllerCommand implements Callable<Integer> {
                     .controllerPid();
             System.out.println("controller started (pid " + pid + "), checking the certificates every "
                     + Units.format(certificateCheck.every) + "; its log: "
-                    + LocalDeployment.controllerDirectory(deployment).resolve("controller.log"));
+                    + DeploymentFile.CONTROLLER.in(deployment).resolve("controller.log"));
             return 0;
         }
-        Files.createDirectories(LocalDeployment.controllerDirectory(deployment));
-        Path lockFile = LocalDeployment.controllerLockFile(deployment);
+        Files.createDirectories(DeploymentFile.CONTROLLER.in(deployment));
+        Path lockFile = DeploymentFile.CONTROLLER_LOCK.in(deployment);
         // The CA keys live on this machine only, so a lock here is what keeps a second controller from renewing the
         // same files at the same time. Leadership through the DCS comes with controllers on several hosts.
         try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);

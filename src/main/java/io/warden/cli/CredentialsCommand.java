@@ -1,7 +1,7 @@
 package io.warden.cli;
 
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +17,7 @@ import picocli.CommandLine.Mixin;
 final class CredentialsCommand extends DeploymentCommand {
     @Override
     int run(Path deployment, DeploymentState state) {
-        Path file = LocalDeployment.adminPasswordFile(deployment);
+        Path file = DeploymentFile.ADMIN_PASSWORD.in(deployment);
         if (!Files.exists(file)) {
             throw new io.warden.common.WardenException(
                     "this deployment has no admin password (" + file + " is missing): it was made before the admin"

@@ -12,6 +12,7 @@ import io.warden.dcs.DcsException;
 import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.EtcdTls;
 import io.warden.postgres.Fence;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.EtcdIdentity;
 import io.warden.runtime.LocalDeployment;
@@ -47,18 +48,18 @@ public final class Deployments {
      */
     public static Map<String, String> prepareSecrets(Path dir) {
         LocalDeployment.prepareDirectory(dir.toAbsolutePath());
-        ApiToken.ensure(LocalDeployment.apiTokenFile(dir));
-        String admin = AdminPassword.ensure(LocalDeployment.adminPasswordFile(dir));
+        ApiToken.ensure(DeploymentFile.API_TOKEN.in(dir));
+        String admin = AdminPassword.ensure(DeploymentFile.ADMIN_PASSWORD.in(dir));
         // An older deployment.json kept these two itself; its cluster's roles have them, so they move, not change.
         Map<String, String> kept = DeploymentState.legacyPasswords(dir);
-        warnIfDifferent(kept.get("superuser_password"), LocalDeployment.superuserPasswordFile(dir));
-        warnIfDifferent(kept.get("replication_password"), LocalDeployment.replicationPasswordFile(dir));
+        warnIfDifferent(kept.get("superuser_password"), DeploymentFile.SUPERUSER_PASSWORD.in(dir));
+        warnIfDifferent(kept.get("replication_password"), DeploymentFile.REPLICATION_PASSWORD.in(dir));
         String superuser = PasswordFile.ensure(
-                LocalDeployment.superuserPasswordFile(dir),
+                DeploymentFile.SUPERUSER_PASSWORD.in(dir),
                 "the superuser's password",
                 Optional.ofNullable(kept.get("superuser_password")));
         String replication = PasswordFile.ensure(
-                LocalDeployment.replicationPasswordFile(dir),
+                DeploymentFile.REPLICATION_PASSWORD.in(dir),
                 "the replicator's password",
                 Optional.ofNullable(kept.get("replication_password")));
         return Map.of(
@@ -138,8 +139,8 @@ public final class Deployments {
      */
     public static NodeIdentity nodeIdentity(Path dir) {
         CertificateAuthority ca = CertificateAuthority.ensure(
-                LocalDeployment.caKeyFile(dir),
-                LocalDeployment.caCertificateFile(dir),
+                DeploymentFile.CA_KEY.in(dir),
+                DeploymentFile.CA_CERTIFICATE.in(dir),
                 dir.toAbsolutePath().getFileName().toString(),
                 Instant.now());
         return nodeIdentity(ca, dir, renewed -> {});
@@ -165,8 +166,8 @@ public final class Deployments {
      */
     public static EtcdIdentity etcdIdentity(Path dir) {
         CertificateAuthority ca = CertificateAuthority.ensure(
-                LocalDeployment.etcdCaKeyFile(dir),
-                LocalDeployment.etcdCaCertificateFile(dir),
+                DeploymentFile.ETCD_CA_KEY.in(dir),
+                DeploymentFile.ETCD_CA_CERTIFICATE.in(dir),
                 "etcd " + dir.toAbsolutePath().getFileName(),
                 Instant.now());
         return etcdIdentity(ca, renewed -> {});
@@ -201,10 +202,10 @@ public final class Deployments {
         // would need the new one), nor renews for a deployment that was taken down.
         DeploymentState.read(dir);
         CertificateAuthority ca =
-                CertificateAuthority.load(LocalDeployment.caKeyFile(dir), LocalDeployment.caCertificateFile(dir));
+                CertificateAuthority.load(DeploymentFile.CA_KEY.in(dir), DeploymentFile.CA_CERTIFICATE.in(dir));
         CertificateAuthority etcdCa = CertificateAuthority.load(
-                LocalDeployment.etcdCaKeyFile(dir), LocalDeployment.etcdCaCertificateFile(dir));
-        Path lockFile = LocalDeployment.caKeyFile(dir).resolveSibling("renewal.lock");
+                DeploymentFile.ETCD_CA_KEY.in(dir), DeploymentFile.ETCD_CA_CERTIFICATE.in(dir));
+        Path lockFile = DeploymentFile.CA_KEY.in(dir).resolveSibling("renewal.lock");
         // One round at a time (the controller's, warden certificates --renew): two writers of one pair could leave
         // one's key beside the other's certificate.
         try (java.nio.channels.FileChannel channel = java.nio.channels.FileChannel.open(

@@ -3,8 +3,8 @@ package io.warden.cli;
 import io.warden.cluster.ExtensionAllowlist;
 import io.warden.common.Json;
 import io.warden.common.WardenException;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -67,7 +67,7 @@ final class ExtensionsCommand extends DeploymentCommand {
 
     /** Reads everything as admin: each database it may connect to, then the server's available extensions once. */
     static Listing read(Path deployment, DeploymentState state) throws SQLException {
-        Path passwordFile = LocalDeployment.adminPasswordFile(deployment);
+        Path passwordFile = DeploymentFile.ADMIN_PASSWORD.in(deployment);
         if (!Files.exists(passwordFile)) {
             throw new WardenException(
                     "this deployment has no admin role (" + passwordFile + " is missing)",

@@ -1,7 +1,7 @@
 package io.warden.cli;
 
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
 import io.warden.security.PasswordFile;
 import java.net.URLEncoder;
@@ -41,19 +41,19 @@ final class UriCommand extends DeploymentCommand {
                 .map(r -> r.host() + ":" + (readOnly ? r.readOnlyPort() : r.readWritePort()))
                 .collect(Collectors.joining(","));
         String query = "?connect_timeout=2" + (readOnly ? "" : "&target_session_attrs=read-write");
-        Path ca = LocalDeployment.caCertificateFile(deployment);
+        Path ca = DeploymentFile.CA_CERTIFICATE.in(deployment);
         if (Files.exists(ca)) {
             // The client checks that the node a router hands it to holds a certificate from this deployment's CA
             // naming the router's address: nobody in between can pose as the database.
             query += "&sslmode=verify-full&sslrootcert=" + encode(ca.toString());
         }
-        Path adminFile = LocalDeployment.adminPasswordFile(deployment);
+        Path adminFile = DeploymentFile.ADMIN_PASSWORD.in(deployment);
         if (!Files.exists(adminFile)) {
             System.err.println("warning: this deployment has no admin role (made before it existed): the URI is the"
                     + " superuser's; a deployment made by ./warden up from now on gets one");
             return "postgresql://postgres:"
                     + encode(PasswordFile.read(
-                            LocalDeployment.superuserPasswordFile(deployment), "the superuser's password"))
+                            DeploymentFile.SUPERUSER_PASSWORD.in(deployment), "the superuser's password"))
                     + "@" + hosts + "/postgres" + query;
         }
         return "postgresql://admin:" + encode(AdminPassword.read(adminFile)) + "@" + hosts + "/"

@@ -62,64 +62,6 @@ public final class LocalDeployment {
 
     private LocalDeployment() {}
 
-    /**
-     * Where the deployment keeps the operator's API token (made by ./warden up, owner-only); each agent's config
-     * points at it when it exists, and the CLI sends it with every request that changes something.
-     */
-    public static Path apiTokenFile(Path dir) {
-        return dir.toAbsolutePath().resolve("api-token");
-    }
-
-    /**
-     * The deployment CA's certificate, which clients verify the nodes with ({@code sslrootcert}); readable by all.
-     */
-    public static Path caCertificateFile(Path dir) {
-        return dir.toAbsolutePath().resolve("ca.crt");
-    }
-
-    /** The deployment CA's key: the operator's alone, never on a node. */
-    public static Path caKeyFile(Path dir) {
-        return dir.toAbsolutePath().resolve("ca/ca.key");
-    }
-
-    /** The etcd CA's key, which signs every certificate etcd lets in: the operator's alone. */
-    public static Path etcdCaKeyFile(Path dir) {
-        return dir.toAbsolutePath().resolve("ca/etcd-ca.key");
-    }
-
-    /** The etcd CA's certificate; each etcd client's and member's directory gets a copy. */
-    public static Path etcdCaCertificateFile(Path dir) {
-        return dir.toAbsolutePath().resolve("ca/etcd-ca.crt");
-    }
-
-    /** Where the operator's etcd client certificate lives, with which the CLI reaches etcd (the key owner-only). */
-    public static Path operatorEtcdDirectory(Path dir) {
-        return dir.toAbsolutePath().resolve("etcd-client");
-    }
-
-    /**
-     * Where the deployment keeps the postgres superuser's password (made by ./warden up, owner-only): each node's
-     * config, owner-only and the agent's, gets a copy for the agent's own connection; nobody else is given it.
-     */
-    public static Path superuserPasswordFile(Path dir) {
-        return dir.toAbsolutePath().resolve("superuser-password");
-    }
-
-    /** Where the deployment keeps the replicator role's password (owner-only); with TLS it logs in by certificate. */
-    public static Path replicationPasswordFile(Path dir) {
-        return dir.toAbsolutePath().resolve("replication-password");
-    }
-
-    /** Where the deployment's controller writes its log (and keeps its lock: one controller per deployment). */
-    public static Path controllerDirectory(Path dir) {
-        return dir.toAbsolutePath().resolve("controller");
-    }
-
-    /** Where the deployment keeps the admin role's password (made by ./warden up, owner-only; warden credentials). */
-    public static Path adminPasswordFile(Path dir) {
-        return dir.toAbsolutePath().resolve("admin-password");
-    }
-
     public static DeploymentState up(Options options) {
         Path dir = options.dir().toAbsolutePath();
         preflight(options);
@@ -138,7 +80,7 @@ public final class LocalDeployment {
             refusePlainEtcd(dir, DeploymentState.read(dir));
         }
         prepareDirectory(dir);
-        TlsFiles operator = options.etcdIdentity().client("operator", operatorEtcdDirectory(dir));
+        TlsFiles operator = options.etcdIdentity().client("operator", DeploymentFile.OPERATOR_ETCD_CLIENT.in(dir));
         List<EtcdMember> etcd = new ArrayList<>();
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
@@ -375,7 +317,7 @@ public final class LocalDeployment {
             for (EtcdMember member : state.etcd()) {
                 etcdIdentity.member(member.name(), names, abs.resolve("etcd/tls/" + member.name()));
             }
-            etcdIdentity.client("operator", operatorEtcdDirectory(abs));
+            etcdIdentity.client("operator", DeploymentFile.OPERATOR_ETCD_CLIENT.in(abs));
         }
         for (NodeHost node : state.nodes()) {
             Path nodeDir = Path.of(node.configFile()).getParent();
@@ -398,7 +340,7 @@ public final class LocalDeployment {
      */
     public static DeploymentState startController(Path dir, Duration interval) {
         Path abs = dir.toAbsolutePath();
-        Path controllerDir = controllerDirectory(abs);
+        Path controllerDir = DeploymentFile.CONTROLLER.in(abs);
         try {
             Files.createDirectories(controllerDir);
         } catch (IOException e) {
@@ -421,7 +363,7 @@ public final class LocalDeployment {
         String holder = pid + "\n";
         waitFor(
                 Duration.ofSeconds(30),
-                "the controller (pid " + pid + ") to hold " + controllerLockFile(abs) + " (see "
+                "the controller (pid " + pid + ") to hold " + DeploymentFile.CONTROLLER_LOCK.in(abs) + " (see "
                         + controllerDir.resolve("controller.log") + ")",
                 () -> {
                     if (!Processes.alive(pid)) {
@@ -432,20 +374,13 @@ public final class LocalDeployment {
                                         + "; ./warden down stops whatever is still running");
                     }
                     try {
-                        return Files.readString(controllerLockFile(abs)).equals(holder);
+                        return Files.readString(DeploymentFile.CONTROLLER_LOCK.in(abs))
+                                .equals(holder);
                     } catch (IOException notYet) {
                         return false;
                     }
                 });
         return started;
-    }
-
-    /**
-     * The controller's lock file: held by the running controller for as long as it runs, and holding its pid once
-     * it does.
-     */
-    public static Path controllerLockFile(Path dir) {
-        return controllerDirectory(dir).resolve("lock");
     }
 
     private static String lastLine(Path log) {
@@ -570,8 +505,8 @@ public final class LocalDeployment {
         yamlLine(yaml, "data_dir", nodeDir.resolve("data"));
         yamlLine(yaml, "work_dir", nodeDir);
         yamlLine(yaml, "bin_dir", POSTGRES_BIN);
-        if (Files.exists(apiTokenFile(dir))) {
-            yamlLine(yaml, "api_token_file", apiTokenFile(dir));
+        if (Files.exists(DeploymentFile.API_TOKEN.in(dir))) {
+            yamlLine(yaml, "api_token_file", DeploymentFile.API_TOKEN.in(dir));
         }
         options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
         try {
@@ -589,8 +524,8 @@ public final class LocalDeployment {
                 // A config kept from before the token or the certificates existed: without these lines its agent
                 // would accept no change, or serve no TLS.
                 Map<String, Object> missing = new java.util.LinkedHashMap<>();
-                if (Files.exists(apiTokenFile(dir))) {
-                    missing.put("api_token_file", apiTokenFile(dir));
+                if (Files.exists(DeploymentFile.API_TOKEN.in(dir))) {
+                    missing.put("api_token_file", DeploymentFile.API_TOKEN.in(dir));
                 }
                 missing.putAll(identity);
                 missing.putAll(etcdClient);

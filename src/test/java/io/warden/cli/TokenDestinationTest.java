@@ -7,8 +7,8 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
 import io.warden.cluster.Role;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.ApiToken;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -51,7 +51,7 @@ class TokenDestinationTest {
 
     @Test
     void aMemberWhoseApiUrlInTheDcsPointsElsewhereGetsNoTokenTheDeploymentsAgentDoes() throws Exception {
-        ApiToken token = ApiToken.ensure(LocalDeployment.apiTokenFile(dir));
+        ApiToken token = ApiToken.ensure(DeploymentFile.API_TOKEN.in(dir));
         agent = listen(seenByAgent);
         attacker = listen(seenByAttacker);
         new DeploymentState(

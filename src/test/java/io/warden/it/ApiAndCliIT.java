@@ -11,6 +11,7 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.Json;
 import io.warden.common.Processes;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.DeploymentState.RouterProcess;
@@ -467,7 +468,7 @@ class ApiAndCliIT {
                 .pollInterval(Duration.ofMillis(200))
                 .until(() -> psqlOnNode(replica, "select pg_conf_load_time()"), at -> !at.equals(loadedAt));
 
-        Path tokenFile = io.warden.runtime.LocalDeployment.apiTokenFile(cluster.dir);
+        Path tokenFile = DeploymentFile.API_TOKEN.in(cluster.dir);
         Path aside = tokenFile.resolveSibling("api-token.aside");
         Files.move(tokenFile, aside);
         try {

@@ -7,8 +7,8 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.warden.cluster.Member;
 import io.warden.common.Json;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState.NodeHost;
-import io.warden.runtime.LocalDeployment;
 import io.warden.security.AdminPassword;
 import java.nio.file.Files;
 import java.sql.Connection;
@@ -78,7 +78,7 @@ class ExtensionsIT {
     }
 
     private static String adminPassword() {
-        return AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir));
+        return AdminPassword.read(DeploymentFile.ADMIN_PASSWORD.in(cluster.dir));
     }
 
     private static void execute(String database, String... statements) throws SQLException {

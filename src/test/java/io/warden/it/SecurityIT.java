@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.warden.common.Processes;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
 import io.warden.security.CertificateAuthority;
@@ -142,7 +143,7 @@ class SecurityIT {
 
     @Test
     void rotatingAdminsPasswordUnderAReconnectingLoadFailsNoConnectionThatUsedThePublishedPassword() throws Exception {
-        Path file = LocalDeployment.adminPasswordFile(cluster.dir);
+        Path file = DeploymentFile.ADMIN_PASSWORD.in(cluster.dir);
         String before = adminPassword();
         List<String> urls = List.of(routersUrl(false), routersUrl(true));
         java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
@@ -225,9 +226,9 @@ class SecurityIT {
         long etcdPid = member.pid();
         // As each certificate would be 86 days after it was issued: valid for 4 more days, so due. Nobody runs a
         // command: the controller (checking every 2 s here, hourly by default) finds them.
-        CertificateAuthority ca = CertificateAuthority.load(LocalDeployment.caKeyFile(cluster.dir), cluster.caFile());
+        CertificateAuthority ca = CertificateAuthority.load(DeploymentFile.CA_KEY.in(cluster.dir), cluster.caFile());
         CertificateAuthority etcdCa = CertificateAuthority.load(
-                LocalDeployment.etcdCaKeyFile(cluster.dir), LocalDeployment.etcdCaCertificateFile(cluster.dir));
+                DeploymentFile.ETCD_CA_KEY.in(cluster.dir), DeploymentFile.ETCD_CA_CERTIFICATE.in(cluster.dir));
         java.time.Instant issued = java.time.Instant.now().minus(Duration.ofDays(86));
         // Paused while the aging pairs go in: a round between a key and its certificate would renew the pair for
         // "its key does not match it", not for its expiry, which is what this test is about.
@@ -281,8 +282,7 @@ class SecurityIT {
                 .as("postgres was reloaded, not restarted")
                 .isEqualTo(postmaster);
         assertThat(Processes.alive(etcdPid)).as("etcd was not restarted").isTrue();
-        assertThat(Files.readString(
-                        LocalDeployment.controllerDirectory(cluster.dir).resolve("controller.log")))
+        assertThat(Files.readString(DeploymentFile.CONTROLLER.in(cluster.dir).resolve("controller.log")))
                 .contains("renewed " + node.name() + "'s certificates (expires")
                 .contains("renewed etcd member " + member.name() + "'s certificate (expires")
                 .contains("renewed " + router.id() + "'s etcd client certificate (expires");
@@ -296,10 +296,10 @@ class SecurityIT {
     void noPasswordOrTokenIsInTheInventoryOrAnyProcesssCommandLineOrEnvironmentEachHasAnOwnerOnlyFileOfItsOwn()
             throws Exception {
         List<Path> secrets = List.of(
-                LocalDeployment.superuserPasswordFile(cluster.dir),
-                LocalDeployment.replicationPasswordFile(cluster.dir),
-                LocalDeployment.adminPasswordFile(cluster.dir),
-                LocalDeployment.apiTokenFile(cluster.dir));
+                DeploymentFile.SUPERUSER_PASSWORD.in(cluster.dir),
+                DeploymentFile.REPLICATION_PASSWORD.in(cluster.dir),
+                DeploymentFile.ADMIN_PASSWORD.in(cluster.dir),
+                DeploymentFile.API_TOKEN.in(cluster.dir));
         var state = cluster.state();
         List<Long> pids = new java.util.ArrayList<>();
         pids.add(state.controllerPid());
@@ -366,7 +366,7 @@ class SecurityIT {
     /** The certificate the etcd member at {@code clientUrl} serves now, to the operator's client certificate. */
     private static java.security.cert.X509Certificate etcdServed(String clientUrl) throws Exception {
         java.net.URI url = java.net.URI.create(clientUrl);
-        Path operator = LocalDeployment.operatorEtcdDirectory(cluster.dir);
+        Path operator = DeploymentFile.OPERATOR_ETCD_CLIENT.in(cluster.dir);
         javax.net.ssl.SSLContext context = io.warden.common.PemTls.client(
                 operator.resolve("ca.crt"), operator.resolve("client.crt"), operator.resolve("client.key"));
         try (javax.net.ssl.SSLSocket socket =
@@ -504,7 +504,7 @@ class SecurityIT {
 
     @Test
     void theCaKeyIsNotReadableByThePostgresOsUser() {
-        Path key = LocalDeployment.caKeyFile(cluster.dir);
+        Path key = DeploymentFile.CA_KEY.in(cluster.dir);
         assertThat(key).exists();
         Processes.Result read = Processes.run(
                 List.of("runuser", "-u", "postgres", "--", "cat", key.toString()), Duration.ofSeconds(10));
@@ -530,7 +530,7 @@ class SecurityIT {
                 Map.of(
                         "PGPASSWORD",
                         io.warden.security.PasswordFile.read(
-                                LocalDeployment.replicationPasswordFile(cluster.dir), "the replicator's password"),
+                                DeploymentFile.REPLICATION_PASSWORD.in(cluster.dir), "the replicator's password"),
                         "LC_ALL",
                         "C.UTF-8"),
                 Duration.ofSeconds(20));
@@ -568,7 +568,7 @@ class SecurityIT {
     }
 
     private static String adminPassword() {
-        return io.warden.security.AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir));
+        return io.warden.security.AdminPassword.read(DeploymentFile.ADMIN_PASSWORD.in(cluster.dir));
     }
 
     /** A session as admin, straight to the primary's postgres, in the database admin owns. */
@@ -577,7 +577,7 @@ class SecurityIT {
         return login(
                 "jdbc:postgresql://" + node.host() + ":" + node.port() + "/it",
                 "admin",
-                io.warden.security.AdminPassword.read(LocalDeployment.adminPasswordFile(cluster.dir)));
+                io.warden.security.AdminPassword.read(DeploymentFile.ADMIN_PASSWORD.in(cluster.dir)));
     }
 
     /** The roles, their powers and memberships, read by the superuser: what no refused attempt may change. */

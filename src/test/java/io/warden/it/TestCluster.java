@@ -8,6 +8,7 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.Processes;
+import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
@@ -258,13 +259,13 @@ final class TestCluster implements AutoCloseable {
 
     /** The deployment CA's certificate, as ./warden uri hands it to clients. */
     Path caFile() {
-        return LocalDeployment.caCertificateFile(dir);
+        return DeploymentFile.CA_CERTIFICATE.in(dir);
     }
 
     /** The postgres superuser's password, from the owner-only file ./warden up keeps it in. */
     String superuserPassword() {
         return io.warden.security.PasswordFile.read(
-                LocalDeployment.superuserPasswordFile(dir), "the superuser's password");
+                DeploymentFile.SUPERUSER_PASSWORD.in(dir), "the superuser's password");
     }
 
     long queryLong(String node, String sql) throws SQLException {
@@ -333,7 +334,7 @@ final class TestCluster implements AutoCloseable {
     ApiReply api(String node, String method, String path, String body, String ifMatch) {
         String authorization = method.equals("GET")
                 ? null
-                : io.warden.security.ApiToken.read(LocalDeployment.apiTokenFile(dir))
+                : io.warden.security.ApiToken.read(DeploymentFile.API_TOKEN.in(dir))
                         .authorization();
         return api(node, method, path, body, ifMatch, authorization);
     }
