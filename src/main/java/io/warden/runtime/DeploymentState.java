@@ -111,25 +111,28 @@ public record DeploymentState(
 
     /** This inventory with {@code replaced} in place of the node of the same name. */
     public DeploymentState withNode(NodeHost replaced) {
-        List<NodeHost> updated = nodes.stream()
-                .map(n -> n.name().equals(replaced.name()) ? replaced : n)
-                .toList();
-        return new DeploymentState(
-                cluster, basePort, isolation, netId, etcd, updated, routers, etcdClient, controllerPid);
+        return with(replacing(nodes, replaced, NodeHost::name), routers, controllerPid);
     }
 
     /** This inventory with {@code replaced} in place of the router of the same id. */
     public DeploymentState withRouter(RouterProcess replaced) {
-        List<RouterProcess> updated = routers.stream()
-                .map(r -> r.id().equals(replaced.id()) ? replaced : r)
-                .toList();
-        return new DeploymentState(
-                cluster, basePort, isolation, netId, etcd, nodes, updated, etcdClient, controllerPid);
+        return with(nodes, replacing(routers, replaced, RouterProcess::id), controllerPid);
     }
 
     /** This inventory with {@code pid} as its controller's. */
     public DeploymentState withControllerPid(long pid) {
-        return new DeploymentState(cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, pid);
+        return with(nodes, routers, pid);
+    }
+
+    private DeploymentState with(List<NodeHost> nodes, List<RouterProcess> routers, long controllerPid) {
+        return new DeploymentState(
+                cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, controllerPid);
+    }
+
+    private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {
+        return all.stream()
+                .map(one -> name.apply(one).equals(name.apply(replaced)) ? replaced : one)
+                .toList();
     }
 
     /** The operator's etcd client certificate; empty for a deployment made before etcd ran with TLS. */

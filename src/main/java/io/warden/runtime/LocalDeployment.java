@@ -443,6 +443,15 @@ public final class LocalDeployment {
         }
     }
 
+    /** How each process's config file starts: who it is ({@code idKey}: {@code id}), its cluster and its address. */
+    private static StringBuilder configHead(String idKey, String id, String cluster, String host) {
+        StringBuilder yaml = new StringBuilder();
+        yamlLine(yaml, idKey, id);
+        yamlLine(yaml, "cluster", cluster);
+        yamlLine(yaml, "host", host);
+        return yaml;
+    }
+
     /** Appends {@code key: value} as one line of a YAML config file. */
     private static void yamlLine(StringBuilder yaml, String key, Object value) {
         yaml.append(key).append(": ").append(value).append('\n');
@@ -495,10 +504,7 @@ public final class LocalDeployment {
         int apiPort = options.basePort() + 200 + index;
         Path nodeDir = dir.resolve("nodes/" + name);
         Path configFile = nodeDir.resolve("config.yml");
-        StringBuilder yaml = new StringBuilder();
-        yamlLine(yaml, "name", name);
-        yamlLine(yaml, "cluster", options.cluster());
-        yamlLine(yaml, "host", host);
+        StringBuilder yaml = configHead("name", name, options.cluster(), host);
         yamlLine(yaml, "port", port);
         yamlLine(yaml, "api_port", apiPort);
         etcdMembers(yaml, etcdHost, options.basePort());
@@ -606,10 +612,7 @@ public final class LocalDeployment {
         int apiPort = options.basePort() + 50 + index;
         Path routerDir = dir.resolve("routers/" + id);
         Path configFile = routerDir.resolve("config.yml");
-        StringBuilder yaml = new StringBuilder();
-        yamlLine(yaml, "id", id);
-        yamlLine(yaml, "cluster", options.cluster());
-        yamlLine(yaml, "host", host);
+        StringBuilder yaml = configHead("id", id, options.cluster(), host);
         yamlLine(yaml, "read_write_port", options.readWritePort());
         yamlLine(yaml, "read_only_port", options.readOnlyPort());
         yamlLine(yaml, "api_port", apiPort);
