@@ -104,7 +104,7 @@ public final class PemTls {
      * The private key in {@code keyFile}, which only its owner may read or write: a key others can read is refused
      * rather than presented, as postgres and etcd refuse theirs.
      */
-    static PrivateKey ownerOnlyKey(Path keyFile) {
+    public static PrivateKey ownerOnlyKey(Path keyFile) {
         try {
             var permissions = Files.getPosixFilePermissions(keyFile);
             var others = java.util.EnumSet.complementOf(java.util.EnumSet.of(

@@ -9,14 +9,12 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.GeneralSecurityException;
-import java.security.KeyFactory;
 import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.security.PrivateKey;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.security.spec.ECGenParameterSpec;
-import java.security.spec.PKCS8EncodedKeySpec;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.Base64;
@@ -122,13 +120,7 @@ public final class CertificateAuthority {
         KeyPair pair = newKeyPair();
         X500Name subject = name("Warden CA " + deployment);
         try {
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-                    subject,
-                    serial(),
-                    Date.from(now.minus(BACKDATE)),
-                    Date.from(now.plus(CA_LIFETIME)),
-                    subject,
-                    pair.getPublic());
+            X509v3CertificateBuilder builder = builder(subject, subject, pair, now, CA_LIFETIME);
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(0));
             builder.addExtension(Extension.keyUsage, true, new KeyUsage(KeyUsage.keyCertSign | KeyUsage.cRLSign));
@@ -151,15 +143,12 @@ public final class CertificateAuthority {
 
     /** The CA in the two files; the key file must be owner-only. */
     public static CertificateAuthority load(Path keyFile, Path certificateFile) {
-        String keyText = SecretFile.readOwnerOnly(keyFile, "the certificate authority's key");
         try {
-            PrivateKey key = KeyFactory.getInstance("EC")
-                    .generatePrivate(new PKCS8EncodedKeySpec(unpem("PRIVATE KEY", keyText, keyFile)));
-            return new CertificateAuthority(key, readCertificate(certificateFile));
-        } catch (GeneralSecurityException e) {
+            return new CertificateAuthority(PemTls.ownerOnlyKey(keyFile), readCertificate(certificateFile));
+        } catch (WardenException e) {
             throw new WardenException(
-                    "cannot read the certificate authority's key " + keyFile + ": " + e.getMessage(),
-                    "restore the file from a backup (an ECDSA P-256 key as PKCS#8 PEM)",
+                    "cannot read the certificate authority: " + e.getMessage(),
+                    "restore the files from a backup (the key an ECDSA P-256 key as PKCS#8 PEM, owner-only)",
                     e);
         }
     }
@@ -176,13 +165,12 @@ public final class CertificateAuthority {
     public Issued issue(String commonName, List<String> names, Purpose purpose, Instant now) {
         KeyPair pair = newKeyPair();
         try {
-            X509v3CertificateBuilder builder = new JcaX509v3CertificateBuilder(
-                    certificate,
-                    serial(),
-                    Date.from(now.minus(BACKDATE)),
-                    Date.from(now.plus(LIFETIME)),
+            X509v3CertificateBuilder builder = builder(
+                    X500Name.getInstance(certificate.getSubjectX500Principal().getEncoded()),
                     name(commonName),
-                    pair.getPublic());
+                    pair,
+                    now,
+                    LIFETIME);
             JcaX509ExtensionUtils extensions = new JcaX509ExtensionUtils();
             builder.addExtension(Extension.basicConstraints, true, new BasicConstraints(false));
             builder.addExtension(
@@ -208,6 +196,18 @@ public final class CertificateAuthority {
                     "check the JDK's security providers",
                     e);
         }
+    }
+
+    /** A certificate for {@code pair}'s public key, valid from {@link #BACKDATE} before {@code now} for {@code lifetime}. */
+    private static X509v3CertificateBuilder builder(
+            X500Name issuer, X500Name subject, KeyPair pair, Instant now, Duration lifetime) {
+        return new JcaX509v3CertificateBuilder(
+                issuer,
+                serial(),
+                Date.from(now.minus(BACKDATE)),
+                Date.from(now.plus(lifetime)),
+                subject,
+                pair.getPublic());
     }
 
     /** The subject alternative names for {@code names}; a name that is neither an address nor a host name is refused. */
@@ -247,15 +247,18 @@ public final class CertificateAuthority {
 
     /** The private key in the owner-only PEM {@code keyFile} as PKCS#8 DER, the form pgjdbc reads. */
     static byte[] derOf(Path keyFile) {
-        return unpem("PRIVATE KEY", SecretFile.readOwnerOnly(keyFile, "a node's key"), keyFile);
+        try {
+            return PemTls.der("PRIVATE KEY", SecretFile.readOwnerOnly(keyFile, "a node's key"));
+        } catch (IllegalArgumentException e) {
+            throw new WardenException(keyFile + " holds " + e.getMessage(), "run ./warden certificates --renew");
+        }
     }
 
     /** Whether the private key in {@code keyFile} belongs to {@code certificate}: it signs what the certificate's key verifies. */
     static boolean matches(Path keyFile, X509Certificate certificate) {
         try {
-            PrivateKey key = KeyFactory.getInstance("EC").generatePrivate(new PKCS8EncodedKeySpec(derOf(keyFile)));
-            return PemTls.belongsTo(key, certificate);
-        } catch (GeneralSecurityException | WardenException e) {
+            return PemTls.belongsTo(PemTls.ownerOnlyKey(keyFile), certificate);
+        } catch (WardenException e) {
             return false;
         }
     }
@@ -310,15 +313,5 @@ public final class CertificateAuthority {
                 + Base64.getMimeEncoder(64, "\n".getBytes(StandardCharsets.US_ASCII))
                         .encodeToString(der)
                 + "\n-----END " + type + "-----\n";
-    }
-
-    private static byte[] unpem(String type, String text, Path file) {
-        int begin = text.indexOf("-----BEGIN " + type + "-----");
-        int end = text.indexOf("-----END " + type + "-----");
-        if (begin < 0 || end < begin) {
-            throw new WardenException(file + " holds no " + type + " in PEM form", "restore the file from a backup");
-        }
-        String body = text.substring(begin + ("-----BEGIN " + type + "-----").length(), end);
-        return Base64.getMimeDecoder().decode(body);
     }
 }
