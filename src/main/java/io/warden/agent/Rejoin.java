@@ -103,7 +103,9 @@ final class Rejoin {
             return false;
         }
         try {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : node.postgres().checkpointRedo();
+            Lsn resumeAt = local.timeline() != 0
+                    ? local.lsn()
+                    : node.postgres().latestCheckpoint().redo();
             Postgres.WalCheck check = node.postgres().walGone(upstream(leader.get()), resumeAt);
             String seen = "leader " + leader.get().name() + " holds WAL from segment " + check.oldestSegment()
                     + " on; I resume at " + resumeAt + " (segment " + check.neededSegment() + ")"

@@ -309,13 +309,8 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public Lsn latestCheckpoint() {
+    public Checkpoint latestCheckpoint() {
         return ctl.latestCheckpoint();
-    }
-
-    @Override
-    public Lsn checkpointRedo() {
-        return ctl.checkpointRedo();
     }
 
     /** Read from the control file once per data directory: it never changes while the directory lives. */

@@ -80,11 +80,16 @@ public interface Postgres extends AutoCloseable {
     /** Kills every process of this postgres at once (the fencing kill); says what it killed, empty when nothing ran. */
     Optional<String> kill();
 
-    /** The latest checkpoint's location in the control file (of a stopped postgres, its shutdown checkpoint). */
-    Lsn latestCheckpoint();
+    /** The latest checkpoint, as its control file records it. */
+    Checkpoint latestCheckpoint();
 
-    /** The latest checkpoint's redo location: where a replica that is not yet consistent resumes. */
-    Lsn checkpointRedo();
+    /**
+     * The latest checkpoint in the control file, read in one go.
+     *
+     * @param location where it is (of a stopped postgres, its shutdown checkpoint)
+     * @param redo where recovery starts over after a restart: where a replica that is not yet consistent resumes
+     */
+    record Checkpoint(Lsn location, Lsn redo) {}
 
     /** The data directory's system identifier (from its control file); empty when it cannot be read. */
     String systemIdentifier();

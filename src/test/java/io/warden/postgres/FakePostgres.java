@@ -310,13 +310,8 @@ public class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized Lsn latestCheckpoint() {
-        return lsn;
-    }
-
-    @Override
-    public synchronized Lsn checkpointRedo() {
-        return lsn;
+    public synchronized Checkpoint latestCheckpoint() {
+        return new Checkpoint(lsn, lsn);
     }
 
     @Override
