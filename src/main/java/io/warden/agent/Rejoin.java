@@ -202,9 +202,7 @@ final class Rejoin {
         Optional<Duration> failedAgo = since(rewindFailedAtNanos, now);
         Optional<Duration> strandedAgo = since(strandedRewindAtNanos, now);
         boolean measure = failedAgo.isPresent() || walGone || (strandedAgo.isPresent() && notStreamingSinceNanos != 0);
-        boolean room = measure
-                && RejoinFacts.room(
-                        node.postgres().dataSizeBytes(), node.postgres().freeBytes());
+        boolean room = measure && node.postgres().diskUsage().roomForASecondCopy();
         return new RejoinFacts(failedAgo, strandedAgo, room);
     }
 

@@ -65,11 +65,20 @@ public interface Postgres extends AutoCloseable {
     /** Deletes the data directory. */
     void removeData();
 
-    /** Bytes the data directory takes. */
-    long dataSizeBytes();
+    /** How much the data directory takes, and how much room is left beside it. */
+    DiskUsage diskUsage();
 
-    /** Bytes free on the file system that holds the data directory. */
-    long freeBytes();
+    /**
+     * @param dataBytes bytes the data directory takes ({@link Long#MAX_VALUE} when unknown: nothing may rely on room
+     *     that may not be there)
+     * @param freeBytes bytes free on the file system that holds the data directory (0 when unknown)
+     */
+    record DiskUsage(long dataBytes, long freeBytes) {
+        /** Whether the data fits a second time into the free space, with a tenth more for WAL. */
+        public boolean roomForASecondCopy() {
+            return dataBytes != Long.MAX_VALUE && freeBytes - dataBytes / 10 > dataBytes;
+        }
+    }
 
     /**
      * Moves the data directory aside (beside it, same file system) so a fresh copy can take its place while the old
