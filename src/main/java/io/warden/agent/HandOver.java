@@ -85,7 +85,7 @@ final class HandOver {
         check(node.postgres().stop("fast", Duration.ofSeconds(60)), "stopping postgres for the switchover");
         handedOver = true;
         long stopped = node.clock().nanoTime();
-        Lsn checkpoint = node.postgres().latestCheckpoint();
+        Lsn checkpoint = node.postgres().latestCheckpoint().location();
         waiting = new Waiting(
                 candidate, checkpoint, cluster, begun, stopped, node.clock().nanoTime());
     }

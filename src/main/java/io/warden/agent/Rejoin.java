@@ -103,7 +103,9 @@ final class Rejoin {
             return false;
         }
         try {
-            Lsn resumeAt = local.timeline() != 0 ? local.lsn() : node.postgres().checkpointRedo();
+            Lsn resumeAt = local.timeline() != 0
+                    ? local.lsn()
+                    : node.postgres().latestCheckpoint().redo();
             Postgres.WalCheck check = node.postgres().walGone(upstream(leader.get()), resumeAt);
             String seen = "leader " + leader.get().name() + " holds WAL from segment " + check.oldestSegment()
                     + " on; I resume at " + resumeAt + " (segment " + check.neededSegment() + ")"
@@ -200,9 +202,7 @@ final class Rejoin {
         Optional<Duration> failedAgo = since(rewindFailedAtNanos, now);
         Optional<Duration> strandedAgo = since(strandedRewindAtNanos, now);
         boolean measure = failedAgo.isPresent() || walGone || (strandedAgo.isPresent() && notStreamingSinceNanos != 0);
-        boolean room = measure
-                && RejoinFacts.room(
-                        node.postgres().dataSizeBytes(), node.postgres().freeBytes());
+        boolean room = measure && node.postgres().diskUsage().roomForASecondCopy();
         return new RejoinFacts(failedAgo, strandedAgo, room);
     }
 

@@ -24,9 +24,4 @@ public record RejoinFacts(
         java.util.Objects.requireNonNull(rewindFailedAgo, "rewindFailedAgo is null");
         java.util.Objects.requireNonNull(strandedRewindAgo, "strandedRewindAgo is null");
     }
-
-    /** Whether {@code size} bytes of data fit a second time into {@code free} bytes, with a tenth more for WAL. */
-    public static boolean room(long size, long free) {
-        return size != Long.MAX_VALUE && free - size / 10 > size;
-    }
 }

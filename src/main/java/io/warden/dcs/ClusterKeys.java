@@ -15,7 +15,6 @@ import io.warden.common.Json;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -82,18 +81,7 @@ final class ClusterKeys {
      * the reader's job, once per change.
      */
     static ClusterSnapshot snapshot(long revision, List<Stored> keys) {
-        Optional<String> initialize = Optional.empty();
-        Optional<LeaderKey> leader = Optional.empty();
-        Optional<Optime> optime = Optional.empty();
-        Map<String, Member> members = new HashMap<>();
-        DynamicConfig config = DynamicConfig.DEFAULTS;
-        long configRevision = 0;
-        List<HistoryEntry> history = List.of();
-        Optional<Switchover> switchover = Optional.empty();
-        long switchoverRevision = 0;
-        Optional<SyncState> sync = Optional.empty();
-        List<RouterStatus> routers = new ArrayList<>();
-        Map<String, Unreadable> unreadable = new HashMap<>();
+        ClusterSnapshot.Builder snapshot = ClusterSnapshot.builder(revision);
         for (Stored key : keys) {
             String name = key.name();
             String value = key.value();
@@ -103,51 +91,36 @@ final class ClusterKeys {
                     if (!value.equals(BOOTSTRAPPING) && !value.matches("[0-9]{1,20}")) {
                         throw new IOException("not a system identifier (a decimal number) nor '" + BOOTSTRAPPING + "'");
                     }
-                    initialize = Optional.of(value);
+                    snapshot.initialize(value);
                 } else if (name.equals(LEADER)) {
-                    leader = Optional.of(new LeaderKey(value, key.leaseId(), key.modRevision()));
+                    snapshot.leader(new LeaderKey(value, key.leaseId(), key.modRevision()));
                 } else if (name.equals(OPTIME)) {
-                    optime = Optional.of(Json.wire().readValue(value, Optime.class));
+                    snapshot.optime(Json.wire().readValue(value, Optime.class));
                 } else if (name.equals(CONFIG)) {
-                    config = Json.wire().readValue(value, DynamicConfig.class);
-                    configRevision = key.modRevision();
+                    snapshot.config(Json.wire().readValue(value, DynamicConfig.class), key.modRevision());
                 } else if (name.equals(SWITCHOVER)) {
-                    switchover = Optional.of(Json.wire().readValue(value, Switchover.class));
-                    switchoverRevision = key.modRevision();
+                    snapshot.switchover(Json.wire().readValue(value, Switchover.class), key.modRevision());
                 } else if (name.equals(SYNC)) {
-                    sync = Optional.of(Json.wire().readValue(value, SyncState.class));
+                    snapshot.sync(Json.wire().readValue(value, SyncState.class));
                 } else if (name.equals(HISTORY)) {
-                    history = Json.wire().readValue(value, HISTORY_TYPE);
+                    snapshot.history(Json.wire().readValue(value, HISTORY_TYPE));
                 } else if (name.startsWith(MEMBERS)) {
                     Member member = Json.wire().readValue(value, Member.class);
                     if (!name.equals(member(member.name()))) {
                         throw new IOException("the record names member '" + member.name() + "', not its key's");
                     }
-                    members.put(member.name(), member);
+                    snapshot.member(member);
                 } else if (name.startsWith(ROUTERS)) {
-                    routers.add(Json.wire().readValue(value, RouterStatus.class));
+                    snapshot.router(Json.wire().readValue(value, RouterStatus.class));
                 }
             } catch (IOException | RuntimeException e) {
-                unreadable.put(name, new Unreadable(name, key.modRevision(), problem(e)));
+                snapshot.unreadable(new Unreadable(name, key.modRevision(), problem(e)));
                 if (name.startsWith(ROUTERS)) {
-                    routers.add(RouterStatus.unreadable(name.substring(ROUTERS.length())));
+                    snapshot.router(RouterStatus.unreadable(name.substring(ROUTERS.length())));
                 }
             }
         }
-        return new ClusterSnapshot(
-                revision,
-                initialize,
-                leader,
-                members,
-                optime,
-                config,
-                configRevision,
-                history,
-                switchover,
-                switchoverRevision,
-                sync,
-                routers,
-                unreadable);
+        return snapshot.build();
     }
 
     /** The routers' statuses from the values under {@code routers/}, by key name. */

@@ -263,7 +263,11 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public long dataSizeBytes() {
+    public DiskUsage diskUsage() {
+        return new DiskUsage(dataSizeBytes(), freeBytes());
+    }
+
+    private long dataSizeBytes() {
         try (var files = Files.walk(dataDir)) {
             return files.filter(Files::isRegularFile)
                     .mapToLong(f -> {
@@ -280,8 +284,7 @@ public final class LocalPostgres implements Postgres {
         }
     }
 
-    @Override
-    public long freeBytes() {
+    private long freeBytes() {
         try {
             return Files.getFileStore(dataDir.toAbsolutePath().getParent()).getUsableSpace();
         } catch (IOException e) {
@@ -309,13 +312,8 @@ public final class LocalPostgres implements Postgres {
     }
 
     @Override
-    public Lsn latestCheckpoint() {
+    public Checkpoint latestCheckpoint() {
         return ctl.latestCheckpoint();
-    }
-
-    @Override
-    public Lsn checkpointRedo() {
-        return ctl.checkpointRedo();
     }
 
     /** Read from the control file once per data directory: it never changes while the directory lives. */

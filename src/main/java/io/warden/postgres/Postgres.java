@@ -65,11 +65,20 @@ public interface Postgres extends AutoCloseable {
     /** Deletes the data directory. */
     void removeData();
 
-    /** Bytes the data directory takes. */
-    long dataSizeBytes();
+    /** How much the data directory takes, and how much room is left beside it. */
+    DiskUsage diskUsage();
 
-    /** Bytes free on the file system that holds the data directory. */
-    long freeBytes();
+    /**
+     * @param dataBytes bytes the data directory takes ({@link Long#MAX_VALUE} when unknown: nothing may rely on room
+     *     that may not be there)
+     * @param freeBytes bytes free on the file system that holds the data directory (0 when unknown)
+     */
+    record DiskUsage(long dataBytes, long freeBytes) {
+        /** Whether the data fits a second time into the free space, with a tenth more for WAL. */
+        public boolean roomForASecondCopy() {
+            return dataBytes != Long.MAX_VALUE && freeBytes - dataBytes / 10 > dataBytes;
+        }
+    }
 
     /**
      * Moves the data directory aside (beside it, same file system) so a fresh copy can take its place while the old
@@ -80,11 +89,16 @@ public interface Postgres extends AutoCloseable {
     /** Kills every process of this postgres at once (the fencing kill); says what it killed, empty when nothing ran. */
     Optional<String> kill();
 
-    /** The latest checkpoint's location in the control file (of a stopped postgres, its shutdown checkpoint). */
-    Lsn latestCheckpoint();
+    /** The latest checkpoint, as its control file records it. */
+    Checkpoint latestCheckpoint();
 
-    /** The latest checkpoint's redo location: where a replica that is not yet consistent resumes. */
-    Lsn checkpointRedo();
+    /**
+     * The latest checkpoint in the control file, read in one go.
+     *
+     * @param location where it is (of a stopped postgres, its shutdown checkpoint)
+     * @param redo where recovery starts over after a restart: where a replica that is not yet consistent resumes
+     */
+    record Checkpoint(Lsn location, Lsn redo) {}
 
     /** The data directory's system identifier (from its control file); empty when it cannot be read. */
     String systemIdentifier();

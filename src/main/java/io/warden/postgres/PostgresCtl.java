@@ -628,29 +628,32 @@ public final class PostgresCtl {
         check(result, "removing " + dataDir, "remove it by hand and restart the agent");
     }
 
-    /** "Latest checkpoint location" of a stopped cluster, from pg_controldata. */
-    public io.warden.cluster.Lsn latestCheckpoint() {
-        return io.warden.cluster.Lsn.parse(controlField("Latest checkpoint location", "0/0"));
-    }
-
     /**
-     * Where recovery starts over after a restart: the redo point of the last checkpoint or restartpoint (after a
-     * rewind, of the checkpoint recovery began from). Readable while postgres runs, even before it accepts queries.
+     * "Latest checkpoint location" and its "REDO location" from one run of pg_controldata: where the last checkpoint
+     * or restartpoint is (of a stopped cluster, its shutdown checkpoint) and where recovery starts over after a
+     * restart (after a rewind, the redo point of the checkpoint recovery began from). Readable while postgres runs,
+     * even before it accepts queries.
      */
-    public io.warden.cluster.Lsn checkpointRedo() {
-        return io.warden.cluster.Lsn.parse(controlField("Latest checkpoint's REDO location", "0/0"));
+    public Postgres.Checkpoint latestCheckpoint() {
+        String control = controlData();
+        return new Postgres.Checkpoint(
+                io.warden.cluster.Lsn.parse(controlField(control, "Latest checkpoint location", "0/0")),
+                io.warden.cluster.Lsn.parse(controlField(control, "Latest checkpoint's REDO location", "0/0")));
     }
 
     /** The database system identifier from pg_controldata. */
     public String systemIdentifier() {
-        return controlField("Database system identifier", "unknown");
+        return controlField(controlData(), "Database system identifier", "unknown");
     }
 
-    private String controlField(String label, String absent) {
+    private String controlData() {
         Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
         check(result, "pg_controldata", "check " + dataDir);
-        return result.output()
-                .lines()
+        return result.output();
+    }
+
+    private static String controlField(String control, String label, String absent) {
+        return control.lines()
                 .filter(l -> l.startsWith(label + ":"))
                 .map(l -> l.substring(l.indexOf(':') + 1).strip())
                 .findFirst()

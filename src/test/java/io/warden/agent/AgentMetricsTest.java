@@ -32,20 +32,8 @@ class AgentMetricsTest {
 
         Map<String, Family> families = scrape();
 
-        assertThat(families)
-                .containsKeys(
-                        "warden_postgres_running",
-                        "warden_primary",
-                        "warden_replica_streaming",
-                        "warden_timeline",
-                        "warden_wal_position_bytes",
-                        "warden_replication_lag_bytes",
-                        "warden_ha_decision",
-                        "warden_ha_cycles_total",
-                        "warden_ha_cycle_seconds",
-                        "warden_promote_seconds");
-        assertThat(families.values())
-                .allSatisfy(family -> assertThat(family.help()).isNotBlank());
+        // Every family has a non-empty HELP: the strict reader insists on it.
+        assertThat(families).containsKeys(AgentMetricNames.AFTER_A_CYCLE.toArray(String[]::new));
         assertThat(families.get("warden_postgres_running").value()).hasValue(1.0);
         assertThat(families.get("warden_primary").value()).hasValue(0.0);
         assertThat(families.get("warden_replica_streaming").value()).hasValue(1.0);

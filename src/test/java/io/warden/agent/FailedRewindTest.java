@@ -6,7 +6,6 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,16 +18,12 @@ import org.junit.jupiter.api.io.TempDir;
 class FailedRewindTest {
     private static final long GIB = 1L << 30;
 
-    @TempDir
-    Path dir;
-
-    private AgentHarness harness;
-    private FakePostgres postgres;
-    private Agent agent;
+    private final AgentHarness harness;
+    private final FakePostgres postgres = FakePostgres.stoppedPrimary(1, "0/6000000");
+    private final Agent agent;
 
     /** node-1, a former primary on timeline 1, finds node-2 leading and running on timeline 2. */
-    @BeforeEach
-    void formerPrimary() {
+    FailedRewindTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
         harness.otherLeader("node-2", "0/5000000");
         long lease = harness.dcs.read().leader().orElseThrow().leaseId();
@@ -50,7 +45,6 @@ class FailedRewindTest {
                         "/data/node-2",
                         false),
                 lease);
-        postgres = FakePostgres.stoppedPrimary(1, "0/6000000");
         postgres.failRewinds();
         agent = harness.agent("node-1", postgres);
     }

@@ -316,20 +316,15 @@ class HaDeciderTest {
         }
 
         HaInput build() {
-            ClusterSnapshot cluster = new ClusterSnapshot(
-                    100,
-                    initialize,
-                    leader,
-                    members,
-                    optime,
-                    config,
-                    7,
-                    history,
-                    switchover,
-                    0,
-                    sync,
-                    List.copyOf(routers),
-                    Map.of());
+            ClusterSnapshot.Builder cluster =
+                    ClusterSnapshot.builder(100).config(config, 7).history(history);
+            initialize.ifPresent(cluster::initialize);
+            leader.ifPresent(cluster::leader);
+            members.values().forEach(cluster::member);
+            optime.ifPresent(cluster::optime);
+            switchover.ifPresent(request -> cluster.switchover(request, 0));
+            sync.ifPresent(cluster::sync);
+            routers.forEach(cluster::router);
             boolean isStreaming = streaming != null ? streaming : data == DataState.RUNNING_REPLICA;
             LocalState local = new LocalState(
                     data,
@@ -345,7 +340,7 @@ class HaDeciderTest {
                     name,
                     leaseId,
                     tags,
-                    cluster,
+                    cluster.build(),
                     local,
                     leaseValid,
                     canLead,

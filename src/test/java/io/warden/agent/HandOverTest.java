@@ -41,7 +41,7 @@ class HandOverTest {
     void theKeyIsReleasedInTheFirstCycleAfterTheCandidateHasReceivedTheShutdownCheckpoint() {
         agent.cycle();
         assertThat(agent.view().decision().action()).isEqualTo(Action.HAND_OVER);
-        Lsn checkpoint = primary.latestCheckpoint();
+        Lsn checkpoint = primary.latestCheckpoint().location();
 
         // Behind the checkpoint (it has not received it yet): the key stays, postgres stays down.
         candidateAt.set(Lsn.ZERO);

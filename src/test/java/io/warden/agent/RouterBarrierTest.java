@@ -7,7 +7,6 @@ import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -16,17 +15,13 @@ import org.junit.jupiter.api.io.TempDir;
  * node; a router that neither acknowledges nor goes away within its own lease fails the barrier closed.
  */
 class RouterBarrierTest {
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
+    private final FakePostgres postgres = AgentHarness.replicaOfNode2();
+    private final Agent agent;
 
-    private AgentHarness harness;
-    private FakePostgres postgres;
-    private Agent agent;
-
-    @BeforeEach
-    void replicaOfALostLeader() {
+    /** node-1, a replica of node-2, whose lease has run out: its next cycle races for the key. */
+    RouterBarrierTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
-        postgres = AgentHarness.replicaOfNode2();
         agent = harness.replicaOfALostLeader(postgres);
         harness.keepLeaseAlive(agent);
     }

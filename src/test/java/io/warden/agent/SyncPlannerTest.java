@@ -24,6 +24,10 @@ class SyncPlannerTest {
 
     private final Map<String, Member> members = new HashMap<>();
     private DynamicConfig config = new DynamicConfig(1 << 20, SyncMode.ON, 1, false, Map.of());
+    private List<Standby> standbys = List.of();
+    private List<String> configured = List.of();
+    private Optional<SyncState> published = Optional.of(new SyncState(LEADER, List.of()));
+    private final Map<String, Lsn> seen = new HashMap<>();
 
     private SyncPlannerTest replica(String name, NodeTags tags) {
         members.put(name, HaDeciderTest.memberOf(name, Role.REPLICA, 5000, tags));
@@ -34,21 +38,34 @@ class SyncPlannerTest {
         return new Standby(name, "streaming", syncState, Lsn.parse(flush));
     }
 
-    private Plan plan(
-            List<Standby> standbys,
-            List<String> configured,
-            boolean wildcard,
-            List<String> published,
-            Map<String, Lsn> seen) {
-        return SyncPlanner.plan(new SyncPlanner.Input(
-                LEADER,
-                config,
-                members,
-                standbys,
-                configured,
-                wildcard,
-                Optional.of(new SyncState(LEADER, published)),
-                seen));
+    /** What postgres shows in pg_stat_replication now. */
+    private SyncPlannerTest standbys(Standby... value) {
+        standbys = List.of(value);
+        return this;
+    }
+
+    /** The names synchronous_standby_names holds now. */
+    private SyncPlannerTest configured(String... names) {
+        configured = List.of(names);
+        return this;
+    }
+
+    /** The synchronous set the DCS holds now, as this leader's. */
+    private SyncPlannerTest published(String... names) {
+        published = Optional.of(new SyncState(LEADER, List.of(names)));
+        return this;
+    }
+
+    /** The leader's position when {@code name} began to be timed. */
+    private SyncPlannerTest seen(String name, String position) {
+        seen.put(name, Lsn.parse(position));
+        return this;
+    }
+
+    /** The next step, from what the leader sees now. */
+    private Plan plan() {
+        return SyncPlanner.plan(
+                new SyncPlanner.Input(LEADER, config, members, standbys, configured, false, published, seen));
     }
 
     @Test
@@ -71,46 +88,36 @@ class SyncPlannerTest {
     @Test
     void aStandbyIsAddedToPostgresFirstThenTimedThenPublishedOnceCaughtUp() {
         replica("n2", NodeTags.NONE);
-        Plan configure = plan(List.of(streaming("n2", "0/10", "async")), List.of(), false, List.of(), Map.of());
+        Plan configure = standbys(streaming("n2", "0/10", "async")).plan();
         assertThat(configure.configure()).contains(new Configure(List.of("n2"), false));
         assertThat(configure.publish()).isEmpty();
 
-        Plan time = plan(List.of(streaming("n2", "0/10", "sync")), List.of("n2"), false, List.of(), Map.of());
+        Plan time = standbys(streaming("n2", "0/10", "sync")).configured("n2").plan();
         assertThat(time.startTiming()).containsExactly("n2");
         assertThat(time.publish()).isEmpty();
 
-        Plan behind = plan(
-                List.of(streaming("n2", "0/10", "sync")),
-                List.of("n2"),
-                false,
-                List.of(),
-                Map.of("n2", Lsn.parse("0/20")));
+        Plan behind = seen("n2", "0/20").plan();
         assertThat(behind.publish()).isEmpty();
 
-        Plan caughtUp = plan(
-                List.of(streaming("n2", "0/20", "sync")),
-                List.of("n2"),
-                false,
-                List.of(),
-                Map.of("n2", Lsn.parse("0/20")));
+        Plan caughtUp = standbys(streaming("n2", "0/20", "sync")).plan();
         assertThat(caughtUp.publish()).contains(Optional.of(new SyncState(LEADER, List.of("n2"))));
     }
 
     @Test
     void aGoneStandbyLeavesThePublishedSetBeforePostgresStopsWaitingForIt() {
         replica("n2", NodeTags.NONE);
-        Plan unpublish = plan(List.of(), List.of("n2"), false, List.of("n2"), Map.of());
+        Plan unpublish = configured("n2").published("n2").plan();
         assertThat(unpublish.publish()).contains(Optional.of(new SyncState(LEADER, List.of())));
         assertThat(unpublish.configure()).isEmpty();
 
-        Plan reconfigure = plan(List.of(), List.of("n2"), false, List.of(), Map.of());
+        Plan reconfigure = published().plan();
         assertThat(reconfigure.configure()).contains(new Configure(List.of(), false));
     }
 
     @Test
     void strictModeWithNoStandbyWaitsForAnyRatherThanNone() {
         config = new DynamicConfig(1 << 20, SyncMode.STRICT, 1, false, Map.of());
-        Plan plan = plan(List.of(), List.of("n2"), false, List.of(), Map.of());
+        Plan plan = configured("n2").plan();
 
         assertThat(plan.configure()).contains(new Configure(List.of(), true));
         assertThat(plan.configure().get().setting()).isEqualTo("*");
@@ -119,12 +126,8 @@ class SyncPlannerTest {
     @Test
     void nosyncStandbysAndNonStreamingOnesAreNeverChosen() {
         replica("n2", new NodeTags(false, false, true)).replica("n3", NodeTags.NONE);
-        Plan plan = plan(
-                List.of(streaming("n2", "0/90", "async"), new Standby("n3", "catchup", "async", Lsn.parse("0/10"))),
-                List.of(),
-                false,
-                List.of(),
-                Map.of());
+        Plan plan = standbys(streaming("n2", "0/90", "async"), new Standby("n3", "catchup", "async", Lsn.parse("0/10")))
+                .plan();
 
         assertThat(plan.configure()).isEmpty();
         assertThat(plan.reason()).contains("as it should be");
@@ -133,12 +136,10 @@ class SyncPlannerTest {
     @Test
     void theCurrentStandbyIsKeptEvenWhenAnotherIsFurtherAhead() {
         replica("n2", NodeTags.NONE).replica("n3", NodeTags.NONE);
-        Plan plan = plan(
-                List.of(streaming("n2", "0/10", "sync"), streaming("n3", "0/90", "async")),
-                List.of("n2"),
-                false,
-                List.of("n2"),
-                Map.of());
+        Plan plan = standbys(streaming("n2", "0/10", "sync"), streaming("n3", "0/90", "async"))
+                .configured("n2")
+                .published("n2")
+                .plan();
 
         assertThat(plan.publish()).isEmpty();
         assertThat(plan.configure()).isEmpty();
@@ -147,11 +148,11 @@ class SyncPlannerTest {
     @Test
     void turningTheModeOffDeletesTheKeyThenStopsWaiting() {
         config = DynamicConfig.DEFAULTS;
-        Plan delete = plan(List.of(), List.of("n2"), false, List.of("n2"), Map.of());
+        Plan delete = configured("n2").published("n2").plan();
         assertThat(delete.publish()).contains(Optional.empty());
 
-        Plan stop = SyncPlanner.plan(new SyncPlanner.Input(
-                LEADER, config, members, List.of(), List.of("n2"), false, Optional.empty(), Map.of()));
+        published = Optional.empty();
+        Plan stop = plan();
         assertThat(stop.configure()).contains(new Configure(List.of(), false));
     }
 

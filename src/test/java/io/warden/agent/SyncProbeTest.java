@@ -8,7 +8,6 @@ import io.warden.cluster.SyncState;
 import io.warden.postgres.FakePostgres;
 import java.nio.file.Path;
 import java.util.List;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -18,17 +17,13 @@ import org.junit.jupiter.api.io.TempDir;
  * the primary runs a probe commit and accepts the standby only if it had flushed the probe when the COMMIT returned.
  */
 class SyncProbeTest {
-    @TempDir
-    Path dir;
+    private final AgentHarness harness;
+    private final FakePostgres postgres = new FakePostgres();
+    private final Agent agent;
 
-    private AgentHarness harness;
-    private FakePostgres postgres;
-    private Agent agent;
-
-    @BeforeEach
-    void synchronousPrimaryWithOneStandby() {
+    /** node-1 leads in synchronous mode; node-2 streams from it. */
+    SyncProbeTest(@TempDir Path dir) {
         harness = new AgentHarness(dir);
-        postgres = new FakePostgres();
         agent = harness.leadingPrimary(postgres);
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
         harness.dcs.publishMember(
@@ -86,12 +81,11 @@ class SyncProbeTest {
     }
 
     @Test
-    void aNewPrimaryInStrictModeIsNotRoutableUntilAProbeCommitWaitedForAStandby() throws java.io.IOException {
-        AgentHarness other = new AgentHarness(java.nio.file.Files.createDirectories(dir.resolve("strict")));
+    void aNewPrimaryInStrictModeIsNotRoutableUntilAProbeCommitWaitedForAStandby(@TempDir Path strictDir) {
+        AgentHarness other = new AgentHarness(strictDir);
         other.dcs.putRaw("config", AgentHarness.config("strict", ""));
         other.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"]}");
-        FakePostgres replica = FakePostgres.streamingReplica(
-                1, "0/3000000", new io.warden.postgres.PostgresCtl.Upstream("127.0.0.1", 5602));
+        FakePostgres replica = AgentHarness.replicaOfNode2();
         replica.standby("node-3", "sync", "0/3000000");
         replica.commitsWait(false);
         Agent promoted = other.replicaOfALostLeader(replica);

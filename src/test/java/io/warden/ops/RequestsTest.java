@@ -56,20 +56,17 @@ class RequestsTest {
     }
 
     private ClusterSnapshot cluster() {
-        return new ClusterSnapshot(
-                1,
-                Optional.of("42"),
-                Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)),
-                members,
-                Optional.of(new Optime("0/3000000", 1)),
-                config,
-                5,
-                List.of(),
-                pending,
-                0,
-                sync,
-                List.of(),
-                Map.of());
+        ClusterSnapshot.Builder cluster = ClusterSnapshot.builder(1)
+                .initialize("42")
+                .optime(new Optime("0/3000000", 1))
+                .config(config, 5);
+        if (leader != null) {
+            cluster.leader(new LeaderKey(leader, 7, 1));
+        }
+        members.values().forEach(cluster::member);
+        pending.ifPresent(request -> cluster.switchover(request, 0));
+        sync.ifPresent(cluster::sync);
+        return cluster.build();
     }
 
     @Test

@@ -281,13 +281,8 @@ public class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized long dataSizeBytes() {
-        return dataSize;
-    }
-
-    @Override
-    public synchronized long freeBytes() {
-        return free;
+    public synchronized DiskUsage diskUsage() {
+        return new DiskUsage(dataSize, free);
     }
 
     @Override
@@ -310,13 +305,8 @@ public class FakePostgres implements Postgres {
     }
 
     @Override
-    public synchronized Lsn latestCheckpoint() {
-        return lsn;
-    }
-
-    @Override
-    public synchronized Lsn checkpointRedo() {
-        return lsn;
+    public synchronized Checkpoint latestCheckpoint() {
+        return new Checkpoint(lsn, lsn);
     }
 
     @Override

@@ -3,16 +3,12 @@ package io.warden.router;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.warden.cluster.ClusterSnapshot;
-import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.LeaderKey;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
 import io.warden.cluster.Role;
-import java.util.HashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.Optional;
 import java.util.Set;
 import org.junit.jupiter.api.Test;
 
@@ -38,24 +34,14 @@ class TopologyTest {
     }
 
     private static ClusterSnapshot cluster(String leader, Member... members) {
-        Map<String, Member> byName = new HashMap<>();
-        for (Member m : members) {
-            byName.put(m.name(), m);
+        ClusterSnapshot.Builder cluster = ClusterSnapshot.builder(1).initialize("42");
+        if (leader != null) {
+            cluster.leader(new LeaderKey(leader, 7, 1));
         }
-        return new ClusterSnapshot(
-                1,
-                Optional.of("42"),
-                Optional.ofNullable(leader).map(l -> new LeaderKey(l, 7, 1)),
-                byName,
-                Optional.empty(),
-                DynamicConfig.DEFAULTS,
-                0,
-                List.of(),
-                Optional.empty(),
-                0,
-                Optional.empty(),
-                List.of(),
-                Map.of());
+        for (Member m : members) {
+            cluster.member(m);
+        }
+        return cluster.build();
     }
 
     private static final Member PRIMARY = member("n1", Role.PRIMARY, MemberState.RUNNING, 0, false);

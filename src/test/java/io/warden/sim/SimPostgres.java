@@ -201,13 +201,8 @@ final class SimPostgres extends FakePostgres {
     }
 
     @Override
-    public Lsn latestCheckpoint() {
-        return wal.lsn();
-    }
-
-    @Override
-    public Lsn checkpointRedo() {
-        return wal.lsn();
+    public Checkpoint latestCheckpoint() {
+        return new Checkpoint(wal.lsn(), wal.lsn());
     }
 
     @Override
