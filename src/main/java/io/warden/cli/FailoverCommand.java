@@ -3,13 +3,12 @@ package io.warden.cli;
 import java.time.Duration;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
         name = "failover",
         description = "Manual failover: promote the named replica, also when the primary is unhealthy or gone.")
-final class FailoverCommand extends ClusterCommand {
+final class FailoverCommand extends ConfirmedCommand {
     @Option(
             names = "--candidate",
             paramLabel = "NODE",
@@ -24,12 +23,6 @@ final class FailoverCommand extends ClusterCommand {
                     "promote the candidate even from a timeline older than the cluster's newest, or further behind than"
                             + " maximum_lag_on_failover: what it lacks is discarded (the history says so)")
     boolean acceptDataLoss;
-
-    @Mixin
-    ConfirmOption confirm;
-
-    @Mixin
-    JsonOption json;
 
     @Override
     int run(ClusterClient client) {

@@ -12,7 +12,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
@@ -186,15 +185,9 @@ final class NodeCommands {
     @Command(
             name = "reinit",
             description = "Rebuild a replica from the primary (pg_basebackup); refused on the primary.")
-    static final class Reinit extends ClusterCommand {
+    static final class Reinit extends ConfirmedCommand {
         @Parameters(paramLabel = "NODE", description = "the replica to rebuild, e.g. node-2 (see ./warden list)")
         String node;
-
-        @Mixin
-        ConfirmOption confirm;
-
-        @Mixin
-        JsonOption json;
 
         @Override
         int run(ClusterClient client) {

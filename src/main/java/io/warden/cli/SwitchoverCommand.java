@@ -7,14 +7,13 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import picocli.CommandLine.Command;
-import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(
         name = "switchover",
         description = "Planned change of primary: the primary shuts down cleanly and hands over to a caught-up replica."
                 + " With --at it is scheduled; --list shows and --cancel cancels a pending one.")
-final class SwitchoverCommand extends ClusterCommand {
+final class SwitchoverCommand extends ConfirmedCommand {
     @Option(
             names = "--candidate",
             paramLabel = "NODE",
@@ -33,17 +32,11 @@ final class SwitchoverCommand extends ClusterCommand {
             description = "when, as ISO-8601 with an offset, e.g. 2026-11-22T18:00:00Z (default: now)")
     String at;
 
-    @Mixin
-    ConfirmOption confirm;
-
     @Option(names = "--list", description = "show the pending switchover or failover, if any")
     boolean list;
 
     @Option(names = "--cancel", description = "cancel the pending switchover or failover")
     boolean cancel;
-
-    @Mixin
-    JsonOption json;
 
     @Override
     void checkOptions() {
