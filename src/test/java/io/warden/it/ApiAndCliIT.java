@@ -334,20 +334,14 @@ class ApiAndCliIT {
     @Test
     @Order(7)
     void everyRequestThatIsNotAReadIsRefusedWithoutTheOperatorsTokenAndChangesNothing() throws Exception {
-        String primary = cluster.primary().name();
-        String replica = cluster.replicaNames().getFirst();
-        var before = cluster.snapshot();
-        long primaryPostmaster = cluster.postmasterPid(primary);
-        long replicaPostmaster = cluster.postmasterPid(replica);
+        Untouched before = Untouched.now();
         String wrongToken = io.warden.security.ApiToken.generate().authorization();
 
-        for (String node : List.of(primary, replica)) {
+        for (String node : List.of(before.primary(), before.replica())) {
             for (String path : AGENT_PATHS) {
                 for (String method : List.of("POST", "PUT", "PATCH", "DELETE")) {
                     for (String authorization : java.util.Arrays.asList(null, wrongToken)) {
-                        String body = path.equals("/config")
-                                ? "{\"pause\": true, \"parameters\": {\"work_mem\": \"7MB\"}}"
-                                : "{\"candidate\": \"" + replica + "\", \"node\": \"" + replica + "\"}";
+                        String body = changing(path, before.replica());
                         TestCluster.ApiReply reply = cluster.api(node, method, path, body, null, authorization);
                         String what = method + " " + path + " on " + node
                                 + (authorization == null ? " without a token" : " with another token");
@@ -360,20 +354,50 @@ class ApiAndCliIT {
             }
         }
 
-        var after = cluster.snapshot();
-        assertThat(after.configRevision())
-                .as("the cluster config was not written")
-                .isEqualTo(before.configRevision());
-        assertThat(after.switchover())
-                .as("no switchover or failover was requested")
-                .isEmpty();
-        assertThat(after.leader().map(l -> l.name())).contains(primary);
-        assertThat(cluster.postmasterPid(primary))
-                .as("the primary was not restarted")
-                .isEqualTo(primaryPostmaster);
-        assertThat(cluster.postmasterPid(replica))
-                .as("the replica was neither restarted nor reinitialized")
-                .isEqualTo(replicaPostmaster);
+        before.stillSo();
+    }
+
+    /**
+     * What a refused request must leave as it found it: the cluster config, the switchover key, the leader, and the
+     * postmasters of the primary and of the replica the requests named.
+     */
+    private record Untouched(
+            long configRevision, String primary, String replica, long primaryPostmaster, long replicaPostmaster) {
+        /** As things are now, for the primary and the first replica. */
+        static Untouched now() {
+            String primary = cluster.primary().name();
+            String replica = cluster.replicaNames().getFirst();
+            return new Untouched(
+                    cluster.snapshot().configRevision(),
+                    primary,
+                    replica,
+                    cluster.postmasterPid(primary),
+                    cluster.postmasterPid(replica));
+        }
+
+        void stillSo() {
+            var after = cluster.snapshot();
+            assertThat(after.configRevision())
+                    .as("the cluster config was not written")
+                    .isEqualTo(configRevision);
+            assertThat(after.switchover())
+                    .as("no switchover or failover was requested")
+                    .isEmpty();
+            assertThat(after.leader().map(l -> l.name())).contains(primary);
+            assertThat(cluster.postmasterPid(primary))
+                    .as("the primary was not restarted")
+                    .isEqualTo(primaryPostmaster);
+            assertThat(cluster.postmasterPid(replica))
+                    .as("the replica was neither restarted nor reinitialized")
+                    .isEqualTo(replicaPostmaster);
+        }
+    }
+
+    /** A body that would change something at {@code path} if it were let through, naming {@code replica}. */
+    private static String changing(String path, String replica) {
+        return path.equals("/config")
+                ? "{\"pause\": true, \"parameters\": {\"work_mem\": \"7MB\"}}"
+                : "{\"candidate\": \"" + replica + "\", \"node\": \"" + replica + "\"}";
     }
 
     /** An HTTPS client trusting the deployment's CA and presenting the pair {@code certificate}, {@code key}. */
@@ -401,23 +425,17 @@ class ApiAndCliIT {
     @Test
     @Order(8)
     void withANodesCertificateEveryRequestThatIsNotAReadIsRefused403AndChangesNothing() throws Exception {
-        String primary = cluster.primary().name();
-        String replica = cluster.replicaNames().getFirst();
-        var before = cluster.snapshot();
-        long primaryPostmaster = cluster.postmasterPid(primary);
-        long replicaPostmaster = cluster.postmasterPid(replica);
+        Untouched before = Untouched.now();
         Path node2 = io.warden.cli.Deployments.tlsDir(cluster.dir, "node-2");
 
         try (HttpClient asNode2 = presenting(node2.resolve("api.crt"), node2.resolve("api.key"))) {
-            assertThat(send(asNode2, primary, "GET", "/cluster", "").statusCode())
+            assertThat(send(asNode2, before.primary(), "GET", "/cluster", "").statusCode())
                     .as("a node reads")
                     .isEqualTo(200);
-            for (String node : List.of(primary, replica)) {
+            for (String node : List.of(before.primary(), before.replica())) {
                 for (String path : AGENT_PATHS) {
                     for (String method : List.of("POST", "PUT", "PATCH", "DELETE")) {
-                        String body = path.equals("/config")
-                                ? "{\"pause\": true, \"parameters\": {\"work_mem\": \"7MB\"}}"
-                                : "{\"candidate\": \"" + replica + "\", \"node\": \"" + replica + "\"}";
+                        String body = changing(path, before.replica());
                         HttpResponse<String> reply = send(asNode2, node, method, path, body);
                         String what = method + " " + path + " on " + node + " with node-2's certificate";
                         assertThat(reply.statusCode()).as(what).isEqualTo(403);
@@ -429,20 +447,7 @@ class ApiAndCliIT {
             }
         }
 
-        var after = cluster.snapshot();
-        assertThat(after.configRevision())
-                .as("the cluster config was not written")
-                .isEqualTo(before.configRevision());
-        assertThat(after.switchover())
-                .as("no switchover or failover was requested")
-                .isEmpty();
-        assertThat(after.leader().map(l -> l.name())).contains(primary);
-        assertThat(cluster.postmasterPid(primary))
-                .as("the primary was not restarted")
-                .isEqualTo(primaryPostmaster);
-        assertThat(cluster.postmasterPid(replica))
-                .as("the replica was neither restarted nor reinitialized")
-                .isEqualTo(replicaPostmaster);
+        before.stillSo();
     }
 
     /**
