@@ -27,7 +27,6 @@ import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.extension.ExtendWith;
-import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -44,9 +43,6 @@ import org.junit.jupiter.params.provider.ValueSource;
 @ExtendWith(SecurityCluster.class)
 class ExtensionsIT {
     static TestCluster cluster;
-
-    @RegisterExtension
-    static final org.junit.jupiter.api.extension.TestWatcher TAILS = TestCluster.logTailsOnFailure(() -> cluster);
 
     /** The cluster's database, which admin owns and pg_cron schedules in (cron.database_name). */
     private static final String DATABASE = "it";

@@ -35,8 +35,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /**
  * The safety argument of docs/agent.md on real processes, where the unit tests (HaDeciderTest, DoubleFailureTest,
@@ -53,9 +51,6 @@ class SafetyIT {
 
     @AutoClose
     private static TestCluster cluster;
-
-    @RegisterExtension
-    final TestWatcher logsOnFailure = TestCluster.logTailsOnFailure(() -> cluster);
 
     @BeforeAll
     static void start() throws Exception {

@@ -20,8 +20,6 @@ import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
-import org.junit.jupiter.api.extension.RegisterExtension;
-import org.junit.jupiter.api.extension.TestWatcher;
 
 /** Synchronous replication on a real cluster: no acknowledged commit is lost when the primary's host dies. */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -30,9 +28,6 @@ class SynchronousIT {
 
     @AutoClose
     private static TestCluster cluster;
-
-    @RegisterExtension
-    final TestWatcher logsOnFailure = TestCluster.logTailsOnFailure(() -> cluster);
 
     @BeforeAll
     static void start() throws SQLException {

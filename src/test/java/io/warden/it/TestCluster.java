@@ -46,6 +46,7 @@ final class TestCluster implements AutoCloseable {
     private TestCluster(Path dir, DeploymentState state) {
         this.dir = dir;
         this.state = state;
+        RUNNING.add(this);
     }
 
     /** Starts a deployment and waits until it is healthy. Each test class passes its own base port, 300 apart: a deployment spans base+1 to base+2xx. */
@@ -94,16 +95,11 @@ final class TestCluster implements AutoCloseable {
 
     /** The end of every node's logs on stderr: what CI shows when a deployment did not come up. */
     /** An extension for a test class sharing one cluster: prints its log tails when one of its tests fails. */
-    static org.junit.jupiter.api.extension.TestWatcher logTailsOnFailure(
-            java.util.function.Supplier<TestCluster> cluster) {
-        return new org.junit.jupiter.api.extension.TestWatcher() {
-            @Override
-            public void testFailed(org.junit.jupiter.api.extension.ExtensionContext context, Throwable cause) {
-                if (cluster.get() != null) {
-                    cluster.get().printLogTails();
-                }
-            }
-        };
+    /** The clusters started and not yet closed, whose logs {@link LogTailsOnFailure} shows when a test fails. */
+    private static final java.util.Set<TestCluster> RUNNING = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    static java.util.List<TestCluster> running() {
+        return java.util.List.copyOf(RUNNING);
     }
 
     void printLogTails() {
@@ -618,6 +614,7 @@ final class TestCluster implements AutoCloseable {
 
     @Override
     public void close() {
+        RUNNING.remove(this);
         synchronized (this) {
             if (dcs != null) {
                 dcs.close();
