@@ -41,6 +41,18 @@ final class RoleFunctions {
             END $$
             """,
             "REVOKE ALL ON FUNCTION warden.check_name(text) FROM PUBLIC",
+            // What set_password and drop_role may touch: a role admin made with create_role, and nothing else.
+            """
+            CREATE FUNCTION warden.check_managed(role_name text) RETURNS void
+            LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $$
+            BEGIN
+                PERFORM warden.check_name(role_name);
+                IF NOT EXISTS (SELECT 1 FROM warden.managed_roles WHERE name = role_name) THEN
+                    RAISE EXCEPTION 'role % was not made with warden.create_role', role_name USING ERRCODE = '42501';
+                END IF;
+            END $$
+            """,
+            "REVOKE ALL ON FUNCTION warden.check_managed(text) FROM PUBLIC",
             """
             CREATE FUNCTION warden.create_role(role_name text, password text DEFAULT NULL, login boolean DEFAULT true)
             RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
@@ -57,10 +69,7 @@ final class RoleFunctions {
             CREATE FUNCTION warden.set_password(role_name text, password text)
             RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
             BEGIN
-                PERFORM warden.check_name(role_name);
-                IF NOT EXISTS (SELECT 1 FROM warden.managed_roles WHERE name = role_name) THEN
-                    RAISE EXCEPTION 'role % was not made with warden.create_role', role_name USING ERRCODE = '42501';
-                END IF;
+                PERFORM warden.check_managed(role_name);
                 EXECUTE format('ALTER ROLE %I PASSWORD %L', role_name, password);
             END $$
             """,
@@ -68,10 +77,7 @@ final class RoleFunctions {
             CREATE FUNCTION warden.drop_role(role_name text)
             RETURNS void LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$
             BEGIN
-                PERFORM warden.check_name(role_name);
-                IF NOT EXISTS (SELECT 1 FROM warden.managed_roles WHERE name = role_name) THEN
-                    RAISE EXCEPTION 'role % was not made with warden.create_role', role_name USING ERRCODE = '42501';
-                END IF;
+                PERFORM warden.check_managed(role_name);
                 EXECUTE format('DROP ROLE %I', role_name);
                 DELETE FROM warden.managed_roles WHERE name = role_name;
             END $$

@@ -688,7 +688,8 @@ class SecurityIT {
                 "select warden.create_role('x''; alter role admin superuser; --')",
                 "select warden.drop_role('replicator')",
                 "select warden.set_password('postgres', 'taken-over-2')",
-                "select warden.check_name('anything')");
+                "select warden.check_name('anything')",
+                "select warden.check_managed('anything')");
     }
 
     @org.junit.jupiter.params.ParameterizedTest(name = "{0}")
