@@ -11,7 +11,6 @@ import java.net.http.HttpResponse;
 import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -27,34 +26,22 @@ class AdmissionTest {
     private static final ApiToken TOKEN = ApiToken.generate();
 
     /** Every request the handler was given: a refused one must never appear here. */
-    private final List<String> handled = new CopyOnWriteArrayList<>();
-
-    private HttpEndpoint endpoint;
+    private RecordingApi api;
 
     private void start(Admission admission) {
-        endpoint = HttpEndpoint.start(
-                "test API",
-                "127.0.0.1",
-                0,
-                "api_port in test.yaml",
-                request -> {
-                    handled.add(request.method() + " " + request.path());
-                    return Reply.json(200, java.util.Map.of("done", true));
-                },
-                admission);
+        api = new RecordingApi(admission, java.util.Optional.empty());
     }
 
     @AfterEach
     void stop() {
-        if (endpoint != null) {
-            endpoint.close();
+        if (api != null) {
+            api.close();
         }
     }
 
     private HttpResponse<String> send(String method, String path, String authorization)
             throws IOException, InterruptedException {
-        HttpRequest.Builder request = HttpRequest.newBuilder(
-                        URI.create("http://127.0.0.1:" + endpoint.address().getPort() + path))
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
                 .timeout(Duration.ofSeconds(10))
                 .method(method, HttpRequest.BodyPublishers.ofString("{}"));
         if (authorization != null) {
@@ -75,7 +62,7 @@ class AdmissionTest {
                     .contains("Bearer realm=\"warden\"");
             assertThat(reply.body()).as(method).contains("\"message\"").contains("needs the operator's token");
         }
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
     }
 
     @Test
@@ -88,10 +75,10 @@ class AdmissionTest {
                 .isEqualTo(401);
         assertThat(send("POST", "/restart", TOKEN.authorization() + "x").statusCode())
                 .isEqualTo(401);
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
 
         assertThat(send("POST", "/restart", TOKEN.authorization()).statusCode()).isEqualTo(200);
-        assertThat(handled).containsExactly("POST /restart");
+        assertThat(api.handled()).containsExactly("POST /restart");
     }
 
     @Test
@@ -100,7 +87,7 @@ class AdmissionTest {
 
         assertThat(send("GET", "/primary", null).statusCode()).isEqualTo(200);
         assertThat(send("OPTIONS", "/primary", null).statusCode()).isEqualTo(200);
-        assertThat(handled).containsExactly("GET /primary", "OPTIONS /primary");
+        assertThat(api.handled()).containsExactly("GET /primary", "OPTIONS /primary");
     }
 
     @Test
@@ -111,7 +98,7 @@ class AdmissionTest {
 
         assertThat(reply.statusCode()).isEqualTo(401);
         assertThat(reply.body()).contains("no operator token configured (api_token_file)");
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
     }
 
     @Test
@@ -119,7 +106,7 @@ class AdmissionTest {
         start(Admission.readOnlyApi());
 
         assertThat(send("POST", "/status", null).statusCode()).isEqualTo(200);
-        assertThat(handled).containsExactly("POST /status");
+        assertThat(api.handled()).containsExactly("POST /status");
     }
 
     @Test

@@ -18,7 +18,6 @@ import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.CopyOnWriteArrayList;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLHandshakeException;
 import javax.net.ssl.SSLParameters;
@@ -41,9 +40,7 @@ class ClientCertificateTest {
     Path dir;
 
     /** Every request the handler was given: a refused one must never appear here. */
-    private final List<String> handled = new CopyOnWriteArrayList<>();
-
-    private HttpEndpoint endpoint;
+    private RecordingApi api;
 
     @BeforeEach
     void start() {
@@ -54,15 +51,7 @@ class ClientCertificateTest {
         }
         NodeCertificates.ensureOperator(ca, dir.resolve("operator"), NOW);
         Path node1 = dir.resolve("node-1");
-        endpoint = HttpEndpoint.start(
-                "test API",
-                "127.0.0.1",
-                0,
-                "api_port in test.yaml",
-                request -> {
-                    handled.add(request.method() + " " + request.path());
-                    return Reply.json(200, Map.of("done", true));
-                },
+        api = new RecordingApi(
                 Admission.operator(Optional.of(TOKEN)),
                 Optional.of(new HttpEndpoint.Tls(
                         node1.resolve(NodeCertificates.CA),
@@ -72,7 +61,7 @@ class ClientCertificateTest {
 
     @AfterEach
     void stop() {
-        endpoint.close();
+        api.close();
     }
 
     /** A client trusting the deployment's CA and presenting {@code certificate} (a file in {@code dir}). */
@@ -93,7 +82,7 @@ class ClientCertificateTest {
                 .sslParameters(parameters)
                 .build();
         HttpRequest.Builder request = HttpRequest.newBuilder(
-                        URI.create("https://127.0.0.1:" + endpoint.address().getPort() + "/switchover"))
+                        URI.create("https://127.0.0.1:" + api.port() + "/switchover"))
                 .timeout(Duration.ofSeconds(10))
                 .method(method, HttpRequest.BodyPublishers.ofString("{}"));
         if (authorization != null) {
@@ -109,7 +98,7 @@ class ClientCertificateTest {
         HttpResponse<String> reply = send(presenting("operator/operator.crt", "operator/operator.key"), "POST", null);
 
         assertThat(reply.statusCode()).as(reply.body()).isEqualTo(200);
-        assertThat(handled).containsExactly("POST /switchover");
+        assertThat(api.handled()).containsExactly("POST /switchover");
     }
 
     @Test
@@ -121,9 +110,9 @@ class ClientCertificateTest {
             assertThat(reply.statusCode()).as(method).isEqualTo(403);
             assertThat(reply.body()).as(method).contains("authenticated as node 'node-2' by its certificate");
         }
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
         assertThat(send(node2, "GET", null).statusCode()).isEqualTo(200);
-        assertThat(handled).containsExactly("GET /switchover");
+        assertThat(api.handled()).containsExactly("GET /switchover");
     }
 
     /** The postgres OS user holds these keys: replicator's, warden_peer's and the node's postgres pair. */
@@ -140,7 +129,7 @@ class ClientCertificateTest {
             assertThat(reply.statusCode()).as(pair.getKey()).isEqualTo(403);
             assertThat(reply.body()).as(pair.getKey()).contains("authenticated as '" + pair.getKey() + "'");
         }
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
     }
 
     @Test
@@ -150,10 +139,10 @@ class ClientCertificateTest {
         HttpResponse<String> refused = send(anonymous, "POST", null);
         assertThat(refused.statusCode()).isEqualTo(401);
         assertThat(refused.headers().firstValue("WWW-Authenticate")).contains(Admission.CHALLENGE);
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
 
         assertThat(send(anonymous, "POST", TOKEN.authorization()).statusCode()).isEqualTo(200);
-        assertThat(handled).containsExactly("POST /switchover");
+        assertThat(api.handled()).containsExactly("POST /switchover");
     }
 
     /**
@@ -182,6 +171,6 @@ class ClientCertificateTest {
         assertThatThrownBy(() -> send(stranger, tls12, "POST", null))
                 .as("the server's certificate_unknown alert, or its closing the connection mid-handshake")
                 .isInstanceOf(SSLHandshakeException.class);
-        assertThat(handled).isEmpty();
+        assertThat(api.handled()).isEmpty();
     }
 }
