@@ -96,13 +96,27 @@ def ca_file(d):
     return os.path.join(d, "ca.crt")
 
 
+def superuser_password(d):
+    """The superuser's password, from the owner-only file ./warden up keeps it in (never deployment.json)."""
+    with open(os.path.join(d, "superuser-password")) as f:
+        return f.read().strip()
+
+
+def superuser_tls(d):
+    """The superuser's client certificate and key: postgres takes the superuser from the loopback by it alone."""
+    tls = os.path.join(d, "tls", "node-1")
+    return os.path.join(tls, "superuser.crt"), os.path.join(tls, "superuser.key")
+
+
 def pg_env(d, sslmode):
     env = dict(os.environ)
     for k in list(env):
         if k.startswith("PG"):
             del env[k]
-    env.update({"PGUSER": "postgres", "PGDATABASE": "postgres", "PGPASSWORD": deployment(d)["superuser_password"],
-                "PGSSLMODE": sslmode, "PGSSLROOTCERT": ca_file(d), "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"})
+    cert, key = superuser_tls(d)
+    env.update({"PGUSER": "postgres", "PGDATABASE": "postgres", "PGPASSWORD": superuser_password(d),
+                "PGSSLMODE": sslmode, "PGSSLROOTCERT": ca_file(d), "PGSSLCERT": cert, "PGSSLKEY": key,
+                "PGCONNECT_TIMEOUT": "5", "LC_ALL": "C"})
     return env
 
 
@@ -611,7 +625,9 @@ def rss(d, out, haproxy_pid):
     want = int(os.environ.get("BENCH_IDLE_SESSIONS", "1000"))
     hp_rw = int(os.environ["BENCH_HAPROXY_RW"])
     stage = os.environ.get("BENCH_RSS_STAGE", "")
-    password = deployment(d)["superuser_password"]
+    # The idle sessions are a user's, as admin (the superuser logs in from the loopback by certificate only).
+    with open(os.path.join(d, "admin-password")) as f:
+        admin = f.read().strip()
     env = pg_env(d, "disable")
     prim = primary(d)
     r1 = router_of(d, 0)
@@ -646,7 +662,7 @@ def rss(d, out, haproxy_pid):
         t0 = time.time()
         try:
             with concurrent.futures.ThreadPoolExecutor(16) as pool:
-                futs = [pool.submit(pg_session, h, p, "postgres", password, "postgres", 30, ca_file(d))
+                futs = [pool.submit(pg_session, h, p, "admin", admin, deployment(d)["cluster"], 30, ca_file(d))
                         for _ in range(n)]
                 for fut in futs:
                     try:

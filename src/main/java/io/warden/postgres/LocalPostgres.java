@@ -36,8 +36,19 @@ public final class LocalPostgres implements Postgres {
         this.dataDir = ctl.dataDir();
         this.superuserPassword = superuserPassword;
         this.port = port;
-        this.sql = new Sql("127.0.0.1", port, "postgres", superuserPassword, ctl.caFile());
-        this.apiSql = new Sql("127.0.0.1", port, "postgres", superuserPassword, ctl.caFile());
+        this.sql = local("postgres");
+        this.apiSql = local("postgres");
+    }
+
+    /**
+     * A session on this node's own postgres in {@code database}, as the superuser: by the agent's certificate when the
+     * node has TLS (pg_hba.conf takes the superuser from the loopback by certificate), by password without.
+     */
+    private Sql local(String database) {
+        return ctl.superuserCertificate()
+                .map(pair -> Sql.byCertificate(
+                        "127.0.0.1", port, database, "postgres", ctl.caFile().orElseThrow(), pair))
+                .orElseGet(() -> new Sql("127.0.0.1", port, database, "postgres", superuserPassword, ctl.caFile()));
     }
 
     /**
@@ -373,7 +384,7 @@ public final class LocalPostgres implements Postgres {
         sql.execute("GRANT pg_monitor, pg_read_all_data, pg_write_all_data, pg_checkpoint TO admin");
         // Its own database, named after the cluster; postgres stays the superuser's, the agents' maintenance one.
         sql.execute("CREATE DATABASE " + Sql.identifier(database) + " OWNER admin");
-        try (Sql inDatabase = new Sql("127.0.0.1", port, database, "postgres", superuserPassword, ctl.caFile())) {
+        try (Sql inDatabase = local(database)) {
             for (String statement : RoleFunctions.STATEMENTS) {
                 inDatabase.execute(statement);
             }
@@ -383,7 +394,7 @@ public final class LocalPostgres implements Postgres {
         }
         // template1 last: a database made from it after this has the trigger, and none made before has the schema.
         for (String other : List.of("postgres", "template1")) {
-            try (Sql inDatabase = new Sql("127.0.0.1", port, other, "postgres", superuserPassword, ctl.caFile())) {
+            try (Sql inDatabase = local(other)) {
                 for (String statement : ExtensionRefusal.STATEMENTS) {
                     inDatabase.execute(statement);
                 }

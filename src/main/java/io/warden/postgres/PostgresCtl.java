@@ -33,8 +33,9 @@ public final class PostgresCtl {
     static final String NODE_CONF = "warden.conf";
 
     /**
-     * What a node's tls_dir holds for postgres and its clients: the CA's certificate, the server's pair, and the
-     * pairs replicator and warden_peer log in to other nodes with (warden_peer's key also in PKCS#8, for pgjdbc).
+     * What a node's tls_dir holds for postgres and its clients: the CA's certificate, the server's pair, the pairs
+     * replicator and warden_peer log in to other nodes with (warden_peer's key also in PKCS#8, for pgjdbc), and the
+     * superuser's, which the agent logs in to its own postgres with from the loopback.
      */
     public static final List<String> TLS_FILES = List.of(
             "ca.crt",
@@ -44,7 +45,9 @@ public final class PostgresCtl {
             "replicator.key",
             "warden_peer.crt",
             "warden_peer.key",
-            "warden_peer.pk8");
+            "warden_peer.pk8",
+            "superuser.crt",
+            "superuser.pk8");
 
     private final Path binDir;
     private final Path dataDir;
@@ -70,6 +73,14 @@ public final class PostgresCtl {
     /** The client certificate this node's agent logs in to other nodes with (as warden_peer), when it has TLS. */
     public Optional<Sql.ClientCertificate> peerCertificate() {
         return tlsDir.map(d -> new Sql.ClientCertificate(d.resolve("warden_peer.crt"), d.resolve("warden_peer.pk8")));
+    }
+
+    /**
+     * The client certificate this node's agent logs in to its own postgres with, as the superuser from the loopback,
+     * when it has TLS (no password then: pg_hba.conf takes the superuser there by certificate alone).
+     */
+    public Optional<Sql.ClientCertificate> superuserCertificate() {
+        return tlsDir.map(d -> new Sql.ClientCertificate(d.resolve("superuser.crt"), d.resolve("superuser.pk8")));
     }
 
     /** The CA certificate this node verifies every peer with, when it has TLS. */
@@ -418,6 +429,9 @@ public final class PostgresCtl {
             text.append("hostnossl all          all         ::/0               reject\n");
             text.append("hostnossl replication  all         0.0.0.0/0          reject\n");
             text.append("hostnossl replication  all         ::/0               reject\n");
+            // The agent's own connection: the superuser by the agent's certificate, from the loopback only.
+            text.append("hostssl   all          postgres    127.0.0.1/32       cert\n");
+            text.append("hostssl   all          postgres    ::1/128            cert\n");
         }
         for (String member : new java.util.TreeSet<>(memberHosts)) {
             String address = LITERAL_IPV4.matcher(member).matches()

@@ -38,6 +38,14 @@ public final class NodeCertificates {
     public static final String PEER_KEY = "warden_peer.key";
     public static final String PEER_DER_KEY = "warden_peer.pk8";
     /**
+     * The client certificate the node's agent logs in to its own postgres with, as the superuser, from the loopback
+     * alone (cert in pg_hba.conf): its key stays the agent's, never the postgres OS user's. PKCS#8 DER for pgjdbc.
+     */
+    public static final String SUPERUSER_CERTIFICATE = "superuser.crt";
+
+    public static final String SUPERUSER_KEY = "superuser.key";
+    public static final String SUPERUSER_DER_KEY = "superuser.pk8";
+    /**
      * The agent's own pair for its HTTPS API, apart from postgres's: its key stays the agent's (never the postgres
      * user's), so a process of the postgres user that takes the API's port cannot pose as the agent and collect the
      * operator's token.
@@ -170,16 +178,31 @@ public final class NodeCertificates {
                 tlsDir.resolve(API_KEY),
                 Optional.empty(),
                 now);
-        // Also when an issue cut short left the DER copy of an older key beside the new certificate.
-        if (peerIssued
-                || !Files.exists(tlsDir.resolve(PEER_DER_KEY))
-                || !java.util.Arrays.equals(
-                        CertificateAuthority.derOf(tlsDir.resolve(PEER_KEY)),
-                        derOfFile(tlsDir.resolve(PEER_DER_KEY)))) {
-            SecretFile.replace(
-                    tlsDir.resolve(PEER_DER_KEY), CertificateAuthority.derOf(tlsDir.resolve(PEER_KEY)), true, keyOwner);
-        }
+        boolean superuserIssued = ensurePair(
+                        ca,
+                        "postgres",
+                        List.of(),
+                        Purpose.CLIENT,
+                        tlsDir.resolve(SUPERUSER_CERTIFICATE),
+                        tlsDir.resolve(SUPERUSER_KEY),
+                        Optional.empty(),
+                        now)
+                .isPresent();
+        ensureDerCopy(tlsDir.resolve(PEER_KEY), tlsDir.resolve(PEER_DER_KEY), peerIssued, keyOwner);
+        ensureDerCopy(
+                tlsDir.resolve(SUPERUSER_KEY), tlsDir.resolve(SUPERUSER_DER_KEY), superuserIssued, Optional.empty());
         return reason;
+    }
+
+    /**
+     * Writes the PKCS#8 DER copy of {@code pemKey} that pgjdbc reads, when its key was just issued or when an issue
+     * cut short left the copy of an older key beside the new certificate.
+     */
+    private static void ensureDerCopy(Path pemKey, Path derKey, boolean issued, Optional<String> owner) {
+        byte[] der = CertificateAuthority.derOf(pemKey);
+        if (issued || !Files.exists(derKey) || !java.util.Arrays.equals(der, derOfFile(derKey))) {
+            SecretFile.replace(derKey, der, true, owner);
+        }
     }
 
     /** Writes the CA's certificate into {@code dir} as {@value #CA}, unless it holds it already. */

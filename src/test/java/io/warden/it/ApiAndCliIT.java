@@ -140,15 +140,19 @@ class ApiAndCliIT {
     // ---- psql, as an operator or application would connect
 
     private static Processes.Result psql(String target, String sql) {
-        return Processes.run(List.of("psql", "-X", "-At", target, "-c", sql), Map.of(), Duration.ofSeconds(20));
+        return psql(target, sql, Map.of());
+    }
+
+    private static Processes.Result psql(String target, String sql, Map<String, String> environment) {
+        return Processes.run(List.of("psql", "-X", "-At", target, "-c", sql), environment, Duration.ofSeconds(20));
     }
 
     private static String psqlOnNode(String node, String sql) {
         NodeHost n = cluster.node(node);
         Processes.Result result = psql(
-                "postgresql://postgres:" + cluster.superuserPassword() + "@" + n.host() + ":" + n.port()
-                        + "/postgres?connect_timeout=3",
-                sql);
+                "postgresql://postgres@" + n.host() + ":" + n.port() + "/postgres?connect_timeout=3",
+                sql,
+                cluster.superuserEnvironment());
         assertThat(result.exitCode()).as(result.output()).isZero();
         return result.output().strip();
     }

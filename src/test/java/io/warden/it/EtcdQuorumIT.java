@@ -30,9 +30,7 @@ class EtcdQuorumIT {
      * 08), as it is for a fenced postgres; any other failure is not fencing, and fails the test.
      */
     private boolean writes(NodeHost node) {
-        Properties props = new Properties();
-        props.setProperty("user", "postgres");
-        props.setProperty("password", cluster.superuserPassword());
+        Properties props = cluster.superuserLogin();
         props.setProperty("connectTimeout", "1");
         props.setProperty("socketTimeout", "2");
         try (Connection c = DriverManager.getConnection(

@@ -133,7 +133,7 @@ class FencingIT {
 
         // The old primary is reached from inside its own namespace, where it stays reachable after the cut.
         WriteProbe oldSide = new WriteProbe(
-                "probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.superuserPassword()).open());
+                "probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.superuserEnvironment()).open());
         WriteProbe newSide = new WriteProbe("probe", 1, () -> open(othersUrl(old.name())));
         Failover failover = failOver(old, oldSide, newSide, () -> cluster.cutLink(old.name()));
         Member promoted = failover.promoted();
@@ -178,7 +178,7 @@ class FencingIT {
         }
 
         WriteProbe oldSide = new WriteProbe(
-                "probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.superuserPassword()).open());
+                "probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.superuserEnvironment()).open());
         await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
         cluster.cutLink(old.name());
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));

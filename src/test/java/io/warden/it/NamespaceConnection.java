@@ -14,11 +14,12 @@ import java.util.Map;
  */
 final class NamespaceConnection {
     private final NodeHost node;
-    private final String password;
+    private final Map<String, String> environment;
 
-    NamespaceConnection(NodeHost node, String password) {
+    /** @param environment how psql logs in as the superuser ({@link TestCluster#superuserEnvironment}) */
+    NamespaceConnection(NodeHost node, Map<String, String> environment) {
         this.node = node;
-        this.password = password;
+        this.environment = environment;
     }
 
     Connection open() throws SQLException {
@@ -58,7 +59,7 @@ final class NamespaceConnection {
                         "host=127.0.0.1 port=" + node.port() + " user=postgres dbname=postgres connect_timeout=1",
                         "-c",
                         sql),
-                Map.of("PGPASSWORD", password),
+                environment,
                 Duration.ofSeconds(5));
         if (!result.ok()) {
             throw new SQLException("psql in " + node.netns() + " failed: " + result.tail());

@@ -234,7 +234,7 @@ class OperationsIT {
                                     + cluster.caFile(),
                             "-c",
                             "select 1"),
-                    Map.of("PGPASSWORD", cluster.superuserPassword()),
+                    cluster.superuserEnvironment(),
                     Duration.ofSeconds(40));
             assertThat(psql.ok()).as(psql.output()).isFalse();
             assertThat(psql.output()).contains("server sent an error response during SSL exchange");

@@ -716,7 +716,7 @@ class RouterIT {
     private static Processes.Result psql(String conninfo, String sql) {
         return Processes.run(
                 List.of("psql", "-X", "-At", conninfo, "-c", sql),
-                Map.of("PGPASSWORD", cluster.superuserPassword()),
+                cluster.superuserEnvironment(),
                 Duration.ofSeconds(20));
     }
 
@@ -726,7 +726,7 @@ class RouterIT {
         command.addAll(List.of(args));
         command.addAll(List.of(
                 "-h", router.host(), "-p", String.valueOf(router.readWritePort()), "-U", "postgres", "postgres"));
-        return Processes.run(command, Map.of("PGPASSWORD", cluster.superuserPassword()), Duration.ofSeconds(120));
+        return Processes.run(command, cluster.superuserEnvironment(), Duration.ofSeconds(120));
     }
 
     private static boolean refuses(String host, int port) throws java.io.IOException {

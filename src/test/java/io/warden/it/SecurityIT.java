@@ -503,6 +503,32 @@ class SecurityIT {
     }
 
     @Test
+    void eachAgentLogsInToItsOwnPostgresAsTheSuperuserByACertificateWhoseKeyThePostgresOsUserCannotRead()
+            throws Exception {
+        for (NodeHost node : cluster.state().nodes()) {
+            // The agent's own sessions, from the loopback; the test's query comes from elsewhere, by password.
+            await().atMost(Duration.ofSeconds(15))
+                    .untilAsserted(() -> assertThat(cluster.queryColumn(
+                                    node.name(),
+                                    "select coalesce(s.client_dn, '(no certificate)') from pg_stat_ssl s"
+                                            + " join pg_stat_activity a using (pid)"
+                                            + " where a.application_name = 'warden-agent' and a.usename = 'postgres'"
+                                            + " and a.client_addr = '127.0.0.1'",
+                                    row -> row.getString(1)))
+                            .as(node.name())
+                            .isNotEmpty()
+                            .containsOnly("/CN=postgres"));
+
+            Path key =
+                    io.warden.cli.Deployments.tlsDir(cluster.dir, node.name()).resolve("superuser.pk8");
+            Processes.Result read = Processes.run(
+                    List.of("runuser", "-u", "postgres", "--", "cat", key.toString()), Duration.ofSeconds(10));
+            assertThat(read.ok()).as(node.name() + ": " + read.output()).isFalse();
+            assertThat(read.output()).contains("Permission denied");
+        }
+    }
+
+    @Test
     void theCaKeyIsNotReadableByThePostgresOsUser() {
         Path key = DeploymentFile.CA_KEY.in(cluster.dir);
         assertThat(key).exists();

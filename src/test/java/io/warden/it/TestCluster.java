@@ -241,7 +241,26 @@ final class TestCluster implements AutoCloseable {
         Properties props = verifiedTls();
         props.setProperty("user", "postgres");
         props.setProperty("password", superuserPassword());
+        // From the loopback (every node in process isolation) postgres takes the superuser by certificate alone.
+        Path tls = Deployments.tlsDir(dir, "node-1");
+        props.setProperty("sslcert", tls.resolve("superuser.crt").toString());
+        props.setProperty("sslkey", tls.resolve("superuser.pk8").toString());
         return props;
+    }
+
+    /**
+     * The environment for psql or pgbench to log in as the superuser: its password, and its client certificate, which
+     * is what postgres asks of the superuser from the loopback.
+     */
+    Map<String, String> superuserEnvironment() {
+        Path tls = Deployments.tlsDir(dir, "node-1");
+        return Map.of(
+                "PGPASSWORD",
+                superuserPassword(),
+                "PGSSLCERT",
+                tls.resolve("superuser.crt").toString(),
+                "PGSSLKEY",
+                tls.resolve("superuser.key").toString());
     }
 
     /** pgjdbc properties for TLS with {@code verify-full} against the deployment's CA (no client certificate). */

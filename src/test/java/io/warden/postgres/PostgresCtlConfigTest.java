@@ -102,7 +102,9 @@ class PostgresCtlConfigTest {
         assertThat(rules)
                 .as("the other members' agents log in as warden_peer by its certificate, to postgres only")
                 .contains(List.of("hostssl", "postgres", "warden_peer", "10.1.1.2/32", "cert"))
-                .contains(List.of("hostssl", "all", "warden_peer", "0.0.0.0/0", "reject"));
+                .contains(List.of("hostssl", "all", "warden_peer", "0.0.0.0/0", "reject"))
+                .contains(List.of("hostssl", "all", "postgres", "127.0.0.1/32", "cert"))
+                .doesNotContain(List.of("hostssl", "all", "postgres", "0.0.0.0/0", "cert"));
         assertThat(rules)
                 .filteredOn(r -> r.getFirst().equals("hostssl"))
                 .extracting(List::getLast)
