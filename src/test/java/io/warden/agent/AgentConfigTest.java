@@ -11,6 +11,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import org.assertj.core.api.AbstractListAssert;
+import org.assertj.core.api.ObjectAssert;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -47,6 +49,29 @@ class AgentConfigTest {
         assertThat(e.getMessage()).as("message names the file").contains(file.toString());
         assertThat(e.nextStep()).isNotBlank();
         return e;
+    }
+
+    /** What AgentConfig derives from the keys as read: durations parsed, paths resolved, the API's URL, in order. */
+    private static AbstractListAssert<?, List<?>, Object, ObjectAssert<Object>> assertThatDerived(AgentConfig c) {
+        return assertThat(c)
+                .extracting(
+                        AgentConfig::ttlDuration,
+                        AgentConfig::loopWaitDuration,
+                        AgentConfig::primaryStartTimeoutDuration,
+                        AgentConfig::watchdogRequired,
+                        AgentConfig::workPath,
+                        AgentConfig::watchdogSocket,
+                        AgentConfig::apiUrl);
+    }
+
+    /**
+     * Loading {@code yaml} fails: the message names the unknown {@code key} and a line, and the next step names
+     * each of {@code suggested} (the keys it may have meant, and what to check).
+     */
+    private void assertRefusedAsUnknownKey(String yaml, String key, String... suggested) throws IOException {
+        WardenException e = failure(yaml);
+        assertThat(e.getMessage()).contains("unknown key '" + key + "'").containsPattern("at line \\d+");
+        assertThat(e.nextStep()).contains(suggested);
     }
 
     /** MINIMAL with one line replaced or added ("key: value"); a null value removes the key. */
@@ -103,14 +128,17 @@ class AgentConfigTest {
     void minimalFileDerivedValues() throws IOException {
         AgentConfig c = load(MINIMAL);
 
-        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(3)).isEqualTo(AgentConfig.DEFAULT_TTL);
-        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(1));
-        assertThat(c.primaryStartTimeoutDuration()).isEqualTo(Duration.ofSeconds(30));
-        assertThat(c.watchdogRequired()).isTrue();
+        assertThatDerived(c)
+                .containsExactly(
+                        Duration.ofSeconds(3),
+                        Duration.ofSeconds(1),
+                        Duration.ofSeconds(30),
+                        true,
+                        Path.of("/var/lib/warden/n1"),
+                        Path.of("/var/lib/warden/n1/watchdog.sock"),
+                        "http://127.0.0.1:8008");
+        assertThat(c.ttlDuration()).isEqualTo(AgentConfig.DEFAULT_TTL);
         assertThat(c.dataPath()).isEqualTo(Path.of("/var/lib/warden/n1/data"));
-        assertThat(c.workPath()).isEqualTo(Path.of("/var/lib/warden/n1"));
-        assertThat(c.watchdogSocket()).isEqualTo(Path.of("/var/lib/warden/n1/watchdog.sock"));
-        assertThat(c.apiUrl()).isEqualTo("http://127.0.0.1:8008");
     }
 
     @Test
@@ -187,13 +215,15 @@ class AgentConfigTest {
                 .containsExactlyInAnyOrderEntriesOf(
                         Map.of("max_connections", "200", "shared_buffers", "256MB", "log_line_prefix", "%m [%p] "));
 
-        assertThat(c.ttlDuration()).isEqualTo(Duration.ofSeconds(10));
-        assertThat(c.loopWaitDuration()).isEqualTo(Duration.ofSeconds(2));
-        assertThat(c.primaryStartTimeoutDuration()).isEqualTo(Duration.ofMinutes(2));
-        assertThat(c.watchdogRequired()).isFalse();
-        assertThat(c.workPath()).isEqualTo(Path.of("/srv/warden"));
-        assertThat(c.watchdogSocket()).isEqualTo(Path.of("/srv/warden/watchdog.sock"));
-        assertThat(c.apiUrl()).isEqualTo("http://10.0.1.2:9008");
+        assertThatDerived(c)
+                .containsExactly(
+                        Duration.ofSeconds(10),
+                        Duration.ofSeconds(2),
+                        Duration.ofMinutes(2),
+                        false,
+                        Path.of("/srv/warden"),
+                        Path.of("/srv/warden/watchdog.sock"),
+                        "http://10.0.1.2:9008");
     }
 
     @Test
@@ -272,17 +302,16 @@ class AgentConfigTest {
 
     @Test
     void unknownKeyIsNamedWithItsLineAndTheKnownKeys() throws IOException {
-        WardenException e = failure(MINIMAL + "loop_wiat: 1s\n");
-
-        assertThat(e.getMessage()).contains("unknown key 'loop_wiat'").containsPattern("at line \\d+");
-        assertThat(e.nextStep())
-                .contains("spelling")
-                .contains("known keys")
-                .contains("loop_wait")
-                .contains("data_dir")
-                .contains("api_port")
-                .contains("primary_start_timeout")
-                .contains("superuser_password");
+        assertRefusedAsUnknownKey(
+                MINIMAL + "loop_wiat: 1s\n",
+                "loop_wiat",
+                "spelling",
+                "known keys",
+                "loop_wait",
+                "data_dir",
+                "api_port",
+                "primary_start_timeout",
+                "superuser_password");
     }
 
     /**
@@ -304,15 +333,12 @@ class AgentConfigTest {
 
     @Test
     void unknownKeyInTheMiddleOfTheFileIsNamed() throws IOException {
-        WardenException e = failure("""
+        assertRefusedAsUnknownKey("""
                 name: n1
                 port: 5432
                 datadir: /tmp/x
                 api_port: 8008
-                """);
-
-        assertThat(e.getMessage()).contains("unknown key 'datadir'").containsPattern("at line \\d+");
-        assertThat(e.nextStep()).contains("data_dir");
+                """, "datadir", "data_dir");
     }
 
     @Test
@@ -325,13 +351,8 @@ class AgentConfigTest {
 
     @Test
     void unknownTagIsRejected() throws IOException {
-        WardenException e = failure(MINIMAL + "tags:\n  nofailiver: true\n");
-
-        assertThat(e.getMessage()).contains("unknown key 'nofailiver'").containsPattern("at line \\d+");
-        assertThat(e.nextStep())
-                .contains("nofailover")
-                .contains("noloadbalance")
-                .contains("nosync");
+        assertRefusedAsUnknownKey(
+                MINIMAL + "tags:\n  nofailiver: true\n", "nofailiver", "nofailover", "noloadbalance", "nosync");
     }
 
     @Test

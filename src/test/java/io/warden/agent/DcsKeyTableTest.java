@@ -30,6 +30,18 @@ class DcsKeyTableTest {
         return json.substring(0, json.lastIndexOf('}')) + "," + field + "}";
     }
 
+    /** A person writes {@code value} into {@code key} by hand (as with etcdctl); the agent runs one cycle. */
+    private void writtenByHand(Agent agent, String key, String value) {
+        harness.dcs.putRaw(key, value);
+        agent.cycle();
+    }
+
+    /** A person deletes {@code key} by hand; the agent runs one cycle. */
+    private void deletedByHand(Agent agent, String key) {
+        harness.dcs.deleteRaw(key);
+        agent.cycle();
+    }
+
     private void cyclesFor(Agent agent, int seconds) {
         for (int second = 0; second < seconds; second++) {
             harness.secondsPass(agent, 1);
@@ -42,12 +54,10 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
 
-        harness.dcs.putRaw("initialize", GARBAGE);
-        agent.cycle();
+        writtenByHand(agent, "initialize", GARBAGE);
         assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.LEAD);
 
-        harness.dcs.deleteRaw("initialize");
-        agent.cycle();
+        deletedByHand(agent, "initialize");
         assertThat(agent.view().decision().action()).as("deleted").isEqualTo(Action.LEAD);
         assertThat(postgres.actions()).as("deleted").containsOnlyOnce("initdb");
     }
@@ -57,8 +67,7 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
 
-        harness.dcs.putRaw("leader", "nobody-by-that-name");
-        agent.cycle();
+        writtenByHand(agent, "leader", "nobody-by-that-name");
         assertThat(harness.dcs.read().leader())
                 .as("garbage: removed, then taken back")
                 .hasValueSatisfying(l -> {
@@ -67,8 +76,7 @@ class DcsKeyTableTest {
                 });
         assertThat(postgres.data()).isEqualTo(DataState.RUNNING_PRIMARY);
 
-        harness.dcs.deleteRaw("leader");
-        agent.cycle();
+        deletedByHand(agent, "leader");
         assertThat(harness.dcs.read().leader())
                 .as("deleted: taken back")
                 .hasValueSatisfying(l -> assertThat(l.name()).isEqualTo("node-1"));
@@ -80,8 +88,7 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
 
-        harness.dcs.putRaw("members/node-1", GARBAGE);
-        agent.cycle();
+        writtenByHand(agent, "members/node-1", GARBAGE);
         assertThat(agent.view().cluster().unreadable())
                 .as("garbage is reported")
                 .containsKey("members/node-1");
@@ -92,8 +99,7 @@ class DcsKeyTableTest {
 
         Member other = AgentHarness.member(
                 "node-3", io.warden.cluster.Role.REPLICA, io.warden.cluster.MemberState.STREAMING, "0/3000000", 5603);
-        harness.dcs.putRaw("members/node-3", withField(Json.write(other), "\"zone\":\"b\""));
-        agent.cycle();
+        writtenByHand(agent, "members/node-3", withField(Json.write(other), "\"zone\":\"b\""));
         assertThat(agent.view().cluster().members()).as("unknown fields").containsKey("node-3");
 
         harness.dcs.deleteRaw("members/node-1");
@@ -105,14 +111,11 @@ class DcsKeyTableTest {
     void optime() {
         FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.replicaOfALostLeader(postgres);
-        harness.dcs.putRaw("optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
-
-        agent.cycle();
+        writtenByHand(agent, "optime", "{\"lsn\":\"not-an-lsn\",\"timeline\":1}");
         assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.WAIT);
         assertThat(agent.view().decision().reason()).contains("optime");
 
-        harness.dcs.putRaw("optime", "{\"lsn\":\"0/3000000\",\"timeline\":1,\"checksum\":\"abc\"}");
-        agent.cycle();
+        writtenByHand(agent, "optime", "{\"lsn\":\"0/3000000\",\"timeline\":1,\"checksum\":\"abc\"}");
         assertThat(agent.view().decision().action())
                 .as("unknown fields: read, the race runs")
                 .isEqualTo(Action.TAKE_LEADERSHIP);
@@ -125,21 +128,18 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
 
-        harness.dcs.putRaw("config", AgentHarness.config("on", ",\"quorum\":2"));
-        agent.cycle();
+        writtenByHand(agent, "config", AgentHarness.config("on", ",\"quorum\":2"));
         assertThat(agent.view().cluster().config().synchronousMode())
                 .as("unknown fields")
                 .isEqualTo(SyncMode.ON);
 
-        harness.dcs.putRaw("config", GARBAGE);
-        agent.cycle();
+        writtenByHand(agent, "config", GARBAGE);
         assertThat(agent.view().cluster().config().synchronousMode())
                 .as("garbage: the last one read")
                 .isEqualTo(SyncMode.ON);
         assertThat(agent.view().decision().action()).as("garbage").isEqualTo(Action.LEAD);
 
-        harness.dcs.deleteRaw("config");
-        agent.cycle();
+        deletedByHand(agent, "config");
         assertThat(agent.view().cluster().config().synchronousMode())
                 .as("deleted: the last one read")
                 .isEqualTo(SyncMode.ON);
@@ -151,21 +151,17 @@ class DcsKeyTableTest {
         FakePostgres postgres = AgentHarness.replicaOfNode2();
         harness.dcs.putRaw("config", AgentHarness.config("on", ""));
         Agent agent = harness.replicaOfALostLeader(postgres);
-        harness.dcs.putRaw("sync", GARBAGE);
-
-        agent.cycle();
+        writtenByHand(agent, "sync", GARBAGE);
         assertThat(agent.view().decision().action())
                 .as("garbage: not a synchronous standby")
                 .isEqualTo(Action.WAIT);
 
-        harness.dcs.deleteRaw("sync");
-        agent.cycle();
+        deletedByHand(agent, "sync");
         assertThat(agent.view().decision().action())
                 .as("deleted: not a synchronous standby")
                 .isEqualTo(Action.WAIT);
 
-        harness.dcs.putRaw("sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"],\"quorum\":1}");
-        agent.cycle();
+        writtenByHand(agent, "sync", "{\"leader\":\"node-2\",\"standbys\":[\"node-1\"],\"quorum\":1}");
         assertThat(agent.view().decision().action())
                 .as("unknown fields: a synchronous standby races")
                 .isEqualTo(Action.TAKE_LEADERSHIP);
@@ -176,20 +172,19 @@ class DcsKeyTableTest {
         FakePostgres postgres = new FakePostgres();
         Agent agent = harness.leadingPrimary(postgres);
 
-        harness.dcs.putRaw("switchover", "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"scheduled_at\":\"soon\"}");
-        agent.cycle();
+        writtenByHand(
+                agent, "switchover", "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"scheduled_at\":\"soon\"}");
         assertThat(agent.view().cluster().switchover()).as("garbage: ignored").isEmpty();
 
-        harness.dcs.putRaw(
+        writtenByHand(
+                agent,
                 "switchover",
                 "{\"leader\":\"node-1\",\"candidate\":\"node-2\",\"requested_at\":\"2026-12-01T12:00:00Z\",\"scheduled_at\":\"2030-01-01T00:00:00Z\",\"failover\":false,\"reason\":\"kernel update\"}");
-        agent.cycle();
         assertThat(agent.view().cluster().switchover())
                 .as("unknown fields")
                 .hasValueSatisfying(s -> assertThat(s.candidate()).isEqualTo("node-2"));
 
-        harness.dcs.deleteRaw("switchover");
-        agent.cycle();
+        deletedByHand(agent, "switchover");
         assertThat(agent.view().cluster().switchover()).as("deleted").isEmpty();
         assertThat(agent.view().decision().action()).isEqualTo(Action.LEAD);
     }
@@ -198,11 +193,10 @@ class DcsKeyTableTest {
     void history() {
         FakePostgres postgres = AgentHarness.replicaOfNode2();
         Agent agent = harness.replicaOfALostLeader(postgres);
-        harness.dcs.putRaw(
+        writtenByHand(
+                agent,
                 "history",
                 "[{\"timeline\":1,\"lsn\":\"0/0\",\"member\":\"node-2\",\"at\":\"2026-12-01T11:00:00Z\",\"reason\":\"bootstrap\",\"by\":\"v2\"}]");
-
-        agent.cycle();
         agent.cycle();
 
         assertThat(postgres.actions()).contains("promote");

@@ -2,6 +2,7 @@ package io.warden.dcs;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.params.provider.Arguments.argumentSet;
 
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.DynamicConfig;
@@ -31,10 +32,14 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
+import java.util.stream.Stream;
 import org.assertj.core.api.ThrowableAssert.ThrowingCallable;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * The atomicity contract of {@link Dcs}, a test per sentence of its Javadoc (and of docs/dcs.md), run against every
@@ -189,11 +194,7 @@ abstract class DcsContract {
 
     @Test
     void onlyOneOfTwoBootstrapClaimsWins() {
-        long first = dcs.grantLease(LONG);
-        long second = dcs.grantLease(LONG);
-
-        assertThat(dcs.claimBootstrap("node-1", first)).isTrue();
-        assertThat(dcs.claimBootstrap("node-2", second)).isFalse();
+        long first = node1WinsAndNode2IsRefused(Dcs::claimBootstrap).first();
 
         ClusterSnapshot cluster = dcs.read();
         assertThat(cluster.initialize()).contains(ClusterKeys.BOOTSTRAPPING);
@@ -201,16 +202,47 @@ abstract class DcsContract {
         assertThat(cluster.leader()).map(LeaderKey::leaseId).contains(first);
     }
 
-    @Test
-    void exactlyOneOfConcurrentBootstrapClaimsWins() throws Exception {
+    /** A way to take the leader key: {@link Dcs#claimBootstrap} or {@link Dcs#acquireLeader}. */
+    interface LeaderClaim {
+        boolean claim(Dcs store, String name, long leaseId);
+    }
+
+    static Stream<Arguments> leaderClaims() {
+        return Stream.of(
+                argumentSet("bootstrap claims", (LeaderClaim) Dcs::claimBootstrap),
+                argumentSet("leader races", (LeaderClaim) Dcs::acquireLeader));
+    }
+
+    /** The leases of node-1 and node-2, in that order. */
+    record TwoLeases(long first, long second) {}
+
+    /** node-1 and then node-2, each under a lease of its own, {@code claim} the leader key: only node-1 gets it. */
+    private TwoLeases node1WinsAndNode2IsRefused(LeaderClaim claim) {
+        TwoLeases leases = new TwoLeases(dcs.grantLease(LONG), dcs.grantLease(LONG));
+
+        assertThat(claim.claim(dcs, "node-1", leases.first())).isTrue();
+        assertThat(claim.claim(dcs, "node-2", leases.second())).isFalse();
+        return leases;
+    }
+
+    /**
+     * Four nodes, each under a lease of its own, {@code claim} the leader key at once: exactly one wins, and the key
+     * names it, under its lease.
+     */
+    @ParameterizedTest
+    @MethodSource("leaderClaims")
+    void exactlyOneOfConcurrentClaimsWins(LeaderClaim claim) throws Exception {
         List<Long> leases =
                 IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
 
-        List<Boolean> won = race(4, i -> dcs.claimBootstrap("node-" + i, leases.get(i)));
+        List<Boolean> won = race(4, i -> claim.claim(dcs, "node-" + i, leases.get(i)));
 
         assertThat(won).containsOnlyOnce(true);
-        String winner = "node-" + won.indexOf(true);
-        assertThat(dcs.read().leader()).map(LeaderKey::name).contains(winner);
+        int winner = won.indexOf(true);
+        assertThat(dcs.read().leader()).hasValueSatisfying(leader -> {
+            assertThat(leader.name()).isEqualTo("node-" + winner);
+            assertThat(leader.leaseId()).isEqualTo(leases.get(winner));
+        });
     }
 
     @Test
@@ -257,11 +289,9 @@ abstract class DcsContract {
 
     @Test
     void theLeaderKeyIsTakenOnlyWhenAbsent() {
-        long first = dcs.grantLease(LONG);
-        long second = dcs.grantLease(LONG);
-
-        assertThat(dcs.acquireLeader("node-1", first)).isTrue();
-        assertThat(dcs.acquireLeader("node-2", second)).isFalse();
+        TwoLeases leases = node1WinsAndNode2IsRefused(Dcs::acquireLeader);
+        long first = leases.first();
+        long second = leases.second();
         assertThat(dcs.acquireLeader("node-1", first))
                 .as("not even by its holder")
                 .isFalse();
@@ -270,17 +300,6 @@ abstract class DcsContract {
         assertThat(dcs.releaseLeader("node-1", first)).isTrue();
         assertThat(dcs.acquireLeader("node-2", second)).isTrue();
         assertThat(dcs.read().leader()).map(LeaderKey::name).contains("node-2");
-    }
-
-    @Test
-    void exactlyOneOfConcurrentLeaderRacesWins() throws Exception {
-        List<Long> leases =
-                IntStream.range(0, 4).mapToObj(i -> dcs.grantLease(LONG)).toList();
-
-        List<Boolean> won = race(4, i -> dcs.acquireLeader("node-" + i, leases.get(i)));
-
-        assertThat(won).containsOnlyOnce(true);
-        assertThat(dcs.read().leader()).map(LeaderKey::leaseId).contains(leases.get(won.indexOf(true)));
     }
 
     @Test
@@ -477,12 +496,26 @@ abstract class DcsContract {
 
     // ---- requestSwitchover, clearSwitchover
 
+    /** {@code switchover} is requested (under a lease of {@code ttl}, or none) and taken; returns its key's revision. */
+    private long requested(Switchover switchover, Duration ttl) {
+        assertThat(dcs.requestSwitchover(switchover, ttl))
+                .as("request of %s", switchover)
+                .isTrue();
+        return dcs.read().switchoverRevision();
+    }
+
+    /** A clear at {@code revision} deletes nothing ({@code why}): {@code pending} is still the request. */
+    private void assertClearRefused(long revision, String why, Switchover pending) {
+        assertThat(dcs.clearSwitchover(revision)).as(why).isFalse();
+        assertThat(dcs.read().switchover()).contains(pending);
+    }
+
     @Test
     void aSwitchoverIsCreatedOnlyWhenNoneIsPending() {
         Switchover first = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
         Switchover second = new Switchover("node-1", "node-3", "2026-12-01T12:00:01Z");
 
-        assertThat(dcs.requestSwitchover(first, null)).isTrue();
+        requested(first, null);
         assertThat(dcs.requestSwitchover(second, null)).isFalse();
         assertThat(dcs.requestSwitchover(second, LONG)).isFalse();
 
@@ -492,7 +525,7 @@ abstract class DcsContract {
     @Test
     void aSwitchoverWithATtlVanishesWithItsLease() {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
-        assertThat(dcs.requestSwitchover(switchover, SHORT)).isTrue();
+        requested(switchover, SHORT);
 
         letLeasesExpire(
                 SHORT, "the switchover expired", () -> dcs.read().switchover().isEmpty());
@@ -506,7 +539,7 @@ abstract class DcsContract {
     void aSwitchoverWithoutATtlOutlastsLeasesThatExpire() {
         Switchover scheduled =
                 new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z", "2026-12-01T18:00:00Z", false);
-        assertThat(dcs.requestSwitchover(scheduled, null)).isTrue();
+        requested(scheduled, null);
         assertThat(dcs.acquireLeader("node-1", dcs.grantLease(SHORT))).isTrue();
 
         letLeasesExpire(
@@ -518,8 +551,7 @@ abstract class DcsContract {
     @Test
     void clearSwitchoverDeletesTheRequestReadAtItsRevision() {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
-        assertThat(dcs.requestSwitchover(switchover, LONG)).isTrue();
-        long read = dcs.read().switchoverRevision();
+        long read = requested(switchover, LONG);
         dcs.publishMember(member("node-1", MemberState.RUNNING), dcs.grantLease(LONG));
         ClusterSnapshot later = dcs.read();
         assertThat(later.switchoverRevision())
@@ -536,46 +568,33 @@ abstract class DcsContract {
         assertThat(dcs.clearSwitchover(0))
                 .as("0 deletes nothing, with none pending")
                 .isFalse();
-        assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
-        assertThat(dcs.clearSwitchover(0))
-                .as("0 deletes nothing, with one pending")
-                .isFalse();
-        assertThat(dcs.read().switchover()).contains(switchover);
+        requested(switchover, null);
+        assertClearRefused(0, "0 deletes nothing, with one pending", switchover);
     }
 
     @Test
     void aNewerSwitchoverSurvivesAClearOfTheOlderOne() {
         Switchover older = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
         Switchover newer = new Switchover("node-1", "node-3", "2026-12-01T12:00:01Z", "2026-12-01T18:00:00Z", false);
-        assertThat(dcs.requestSwitchover(older, null)).isTrue();
-        long carriedOut = dcs.read().switchoverRevision();
+        long carriedOut = requested(older, null);
         // Meanwhile an operator cancels it (by what they read) and asks for the next one.
         assertThat(dcs.clearSwitchover(carriedOut)).isTrue();
-        assertThat(dcs.requestSwitchover(newer, null)).isTrue();
+        requested(newer, null);
 
-        assertThat(dcs.clearSwitchover(carriedOut))
-                .as("the older request's clean-up")
-                .isFalse();
-
-        assertThat(dcs.read().switchover()).contains(newer);
+        assertClearRefused(carriedOut, "the older request's clean-up", newer);
     }
 
     @Test
     void theSameRequestWrittenAgainSurvivesAClearOfTheFirst() {
         Switchover switchover = new Switchover("node-1", "node-2", "2026-12-01T12:00:00Z");
-        assertThat(dcs.requestSwitchover(switchover, SHORT)).isTrue();
-        long first = dcs.read().switchoverRevision();
+        long first = requested(switchover, SHORT);
         letLeasesExpire(
                 SHORT,
                 "the first request expired",
                 () -> dcs.read().switchover().isEmpty());
-        assertThat(dcs.requestSwitchover(switchover, null)).isTrue();
+        requested(switchover, null);
 
-        assertThat(dcs.clearSwitchover(first))
-                .as("compared by revision, not by value")
-                .isFalse();
-
-        assertThat(dcs.read().switchover()).contains(switchover);
+        assertClearRefused(first, "compared by revision, not by value", switchover);
     }
 
     // ---- appendHistory

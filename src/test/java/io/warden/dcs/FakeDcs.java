@@ -306,23 +306,13 @@ public final class FakeDcs implements Dcs {
 
     @Override
     public void publishMember(Member member, long leaseId) {
-        String text = ClusterKeys.text(member);
-        run("member update", () -> {
-            requireLease(leaseId, "member update");
-            new Write().put(ClusterKeys.member(member.name()), text, leaseId).commit();
-        });
+        putUnderLease("member update", ClusterKeys.member(member.name()), ClusterKeys.text(member), leaseId);
     }
 
     @Override
     public boolean publishOptime(String leaderName, Optime optime) {
         String text = ClusterKeys.text(optime);
-        return call("optime update", () -> {
-            if (!leaderIs(leaderName)) {
-                return false;
-            }
-            new Write().put(ClusterKeys.OPTIME, text, 0).commit();
-            return true;
-        });
+        return call("optime update", () -> writeIfLeader(leaderName, write -> write.put(ClusterKeys.OPTIME, text, 0)));
     }
 
     @Override
@@ -376,15 +366,12 @@ public final class FakeDcs implements Dcs {
     @Override
     public boolean publishSync(String leaderName, Optional<SyncState> sync) {
         Optional<String> text = sync.map(ClusterKeys::text);
-        return call("sync update", () -> {
-            if (!leaderIs(leaderName)) {
-                return false;
-            }
-            Write write = new Write();
-            text.ifPresentOrElse(value -> write.put(ClusterKeys.SYNC, value, 0), () -> write.delete(ClusterKeys.SYNC));
-            write.commit();
-            return true;
-        });
+        return call(
+                "sync update",
+                () -> writeIfLeader(
+                        leaderName,
+                        write -> text.ifPresentOrElse(
+                                value -> write.put(ClusterKeys.SYNC, value, 0), () -> write.delete(ClusterKeys.SYNC))));
     }
 
     @Override
@@ -395,11 +382,7 @@ public final class FakeDcs implements Dcs {
     @Override
     public void publishRouter(RouterStatus status, long leaseId) {
         beforeRouterPublish.accept(status);
-        String text = ClusterKeys.text(status);
-        run("router update", () -> {
-            requireLease(leaseId, "router update");
-            new Write().put(ClusterKeys.router(status.id()), text, leaseId).commit();
-        });
+        putUnderLease("router update", ClusterKeys.router(status.id()), ClusterKeys.text(status), leaseId);
     }
 
     @Override
@@ -455,6 +438,14 @@ public final class FakeDcs implements Dcs {
         });
     }
 
+    /** Writes {@code text} into {@code key} under {@code leaseId}, which must be alive (as etcd requires). */
+    private void putUnderLease(String what, String key, String text, long leaseId) {
+        run(what, () -> {
+            requireLease(leaseId, what);
+            new Write().put(key, text, leaseId).commit();
+        });
+    }
+
     private long grant(Duration ttl) {
         long seconds = ClusterKeys.leaseSeconds(ttl);
         long id = nextLeaseId++;
@@ -473,6 +464,17 @@ public final class FakeDcs implements Dcs {
             return false;
         }
         new Write().delete(key).commit();
+        return true;
+    }
+
+    /** Commits what {@code change} adds to one write if the leader key names {@code leaderName}; false if not. */
+    private boolean writeIfLeader(String leaderName, Consumer<Write> change) {
+        if (!leaderIs(leaderName)) {
+            return false;
+        }
+        Write write = new Write();
+        change.accept(write);
+        write.commit();
         return true;
     }
 

@@ -64,6 +64,13 @@ class FakeDcsTest extends DcsContract {
 
     // ---- time
 
+    /** node-1 takes the leader key under a new lease of {@code ttl}, whose id is returned. */
+    private long node1Leads(Duration ttl) {
+        long lease = fake.grantLease(ttl);
+        assertThat(fake.acquireLeader("node-1", lease)).isTrue();
+        return lease;
+    }
+
     @Test
     void aLeaseLivesUntilItsTtlHasPassedSinceTheLastRenewal() {
         long lease = fake.grantLease(Duration.ofSeconds(3));
@@ -91,8 +98,7 @@ class FakeDcsTest extends DcsContract {
 
     @Test
     void anExpiryIsOneRevisionForAllTheLeasesKeys() {
-        long lease = fake.grantLease(SHORT);
-        assertThat(fake.acquireLeader("node-1", lease)).isTrue();
+        long lease = node1Leads(SHORT);
         fake.publishMember(member("node-1", MemberState.RUNNING), lease);
         long before = fake.read().revision();
         List<List<String>> changes = new ArrayList<>();
@@ -177,8 +183,7 @@ class FakeDcsTest extends DcsContract {
     @Test
     void whileUnreachableLeasesStillExpireAndWatchesHearOfItOnReconnecting() {
         AtomicInteger leaderCalls = new AtomicInteger();
-        long lease = fake.grantLease(SHORT);
-        assertThat(fake.acquireLeader("node-1", lease)).isTrue();
+        long lease = node1Leads(SHORT);
         fake.setUnreachable(true);
         assertThatCode(() -> fake.watch(leaderCalls::incrementAndGet)).doesNotThrowAnyException();
         List<String> changed = new CopyOnWriteArrayList<>();
@@ -212,8 +217,7 @@ class FakeDcsTest extends DcsContract {
     @Test
     void aLeaseRevokedFromOutsideTakesItsKeysAndAnswersNotFound() {
         AtomicInteger leaderCalls = new AtomicInteger();
-        long lease = fake.grantLease(LONG);
-        assertThat(fake.acquireLeader("node-1", lease)).isTrue();
+        long lease = node1Leads(LONG);
         fake.publishMember(member("node-1", MemberState.RUNNING), lease);
         fake.watch(leaderCalls::incrementAndGet);
 

@@ -2,6 +2,7 @@ package io.warden.http;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.params.provider.Arguments.argumentSet;
 
 import io.prometheus.metrics.core.metrics.Gauge;
 import io.prometheus.metrics.expositionformats.PrometheusTextFormatWriter;
@@ -22,9 +23,13 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.logging.Handler;
 import java.util.logging.LogRecord;
 import java.util.logging.Logger;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** A real endpoint on 127.0.0.1 (any free port) called over HTTP, one behaviour per test. */
 class HttpEndpointTest {
@@ -120,28 +125,37 @@ class HttpEndpointTest {
         assertThat(Json.read(response.body(), Map.class)).isEqualTo(Map.of("lag", "16 MB", "if_match", "7"));
     }
 
-    @Test
-    void unknownPathIsAnswered404WithAMessage() throws Exception {
-        HttpResponse<String> response = send("GET", "/nowhere", null);
-
-        assertThat(response.statusCode()).isEqualTo(404);
-        assertThat(response.body()).isEqualTo("{\"message\":\"no such endpoint: /nowhere\"}");
+    /** Requests the API does not serve, or that its handler refuses: each answered with its status and a message. */
+    static Stream<Arguments> refusedRequests() {
+        return Stream.of(
+                argumentSet(
+                        "unknown path is answered 404 with a message",
+                        "GET",
+                        "/nowhere",
+                        404,
+                        "{\"message\":\"no such endpoint: /nowhere\"}"),
+                argumentSet(
+                        "wrong method is answered 405 with a message",
+                        "DELETE",
+                        "/status",
+                        405,
+                        "{\"message\":\"DELETE /status is not served here\"}"),
+                argumentSet(
+                        "illegal argument from the handler is answered 400 with its message",
+                        "GET",
+                        "/bad",
+                        400,
+                        "{\"message\":\"lag must be a size such as 16MB, not 'soon'\"}"));
     }
 
-    @Test
-    void wrongMethodIsAnswered405WithAMessage() throws Exception {
-        HttpResponse<String> response = send("DELETE", "/status", null);
+    @ParameterizedTest
+    @MethodSource("refusedRequests")
+    void refusedRequestsAreAnsweredWithTheirStatusAndAMessage(String method, String path, int status, String body)
+            throws Exception {
+        HttpResponse<String> response = send(method, path, null);
 
-        assertThat(response.statusCode()).isEqualTo(405);
-        assertThat(response.body()).isEqualTo("{\"message\":\"DELETE /status is not served here\"}");
-    }
-
-    @Test
-    void illegalArgumentFromTheHandlerIsAnswered400WithItsMessage() throws Exception {
-        HttpResponse<String> response = send("GET", "/bad", null);
-
-        assertThat(response.statusCode()).isEqualTo(400);
-        assertThat(response.body()).isEqualTo("{\"message\":\"lag must be a size such as 16MB, not 'soon'\"}");
+        assertThat(response.statusCode()).isEqualTo(status);
+        assertThat(response.body()).isEqualTo(body);
     }
 
     @Test

@@ -30,6 +30,7 @@ import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.Random;
 import java.util.TreeMap;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import java.util.logging.Handler;
 import java.util.logging.Level;
@@ -487,6 +488,11 @@ public final class Simulation {
         faults.add(new Fault(what, clock.nanoTime() + durationNanos, end, owner));
     }
 
+    /** A fault that is a switch: {@code toggle} turns it on now, and off again after 1 to 12 s. */
+    private void switchedOn(String what, Object owner, Consumer<Boolean> toggle) {
+        fault(what, owner, seconds(1, 12), () -> toggle.accept(true), () -> toggle.accept(false));
+    }
+
     /** {@code owner}'s lease renewals through {@code dcs} fail for a while; {@code who} names it in the trace. */
     private void renewalsFail(String who, Object owner, SimDcs dcs) {
         fault("renewals of " + who + " fail", owner, seconds(1, 6), () -> dcs.failRenewals(true), dcs::heal);
@@ -528,20 +534,9 @@ public final class Simulation {
             Node node = nodes.get(random.nextInt(nodes.size()));
             int kind = random.nextInt(6);
             switch (kind) {
-                case 0 ->
-                    fault(
-                            "agent of " + node.name + " frozen",
-                            node,
-                            seconds(1, 12),
-                            () -> node.frozen = true,
-                            () -> node.frozen = false);
+                case 0 -> switchedOn("agent of " + node.name + " frozen", node, frozen -> node.frozen = frozen);
                 case 1 ->
-                    fault(
-                            node.name + " cut off from etcd, its peers and its replication",
-                            node,
-                            seconds(1, 12),
-                            () -> node.partition(true),
-                            () -> node.partition(false));
+                    switchedOn(node.name + " cut off from etcd, its peers and its replication", node, node::partition);
                 case 2 -> {
                     if (node.agent != null) {
                         fault(
@@ -568,20 +563,8 @@ public final class Simulation {
             RouterSim router = routers.get(random.nextInt(routers.size()));
             int kind = random.nextInt(4);
             switch (kind) {
-                case 0 ->
-                    fault(
-                            router.id + " frozen",
-                            router,
-                            seconds(1, 12),
-                            () -> router.frozen = true,
-                            () -> router.frozen = false);
-                case 1 ->
-                    fault(
-                            router.id + " cut off from etcd",
-                            router,
-                            seconds(1, 12),
-                            () -> router.dcs.cutOff(true),
-                            router.dcs::heal);
+                case 0 -> switchedOn(router.id + " frozen", router, frozen -> router.frozen = frozen);
+                case 1 -> switchedOn(router.id + " cut off from etcd", router, router.dcs::cutOff);
                 case 2 -> renewalsFail(router.id, router, router.dcs);
                 case 3 -> renewalsAreSlow(router.id, router, router.dcs);
                 default -> throw new IllegalStateException("no fault " + kind);
