@@ -183,13 +183,23 @@ public final class Agent implements AutoCloseable {
         return lease;
     }
 
+    /** The checks before the agent owns anything: etcd answers (the first lease), and its name is not in use. */
+    private void startUpChecks() {
+        connect();
+        refuseDuplicateName();
+    }
+
+    /** Refuses to run under a name another live agent uses (see {@link StartUp#refuseDuplicateName}). */
+    void refuseDuplicateName() {
+        startUp.refuseDuplicateName();
+    }
+
     /**
      * Start-up checks, then the HA loop until {@link #shutdown()} (which the loop then carries out, last) or
      * {@link #close()}.
      */
     public void run() {
-        startUp.connect();
-        startUp.refuseDuplicateName();
+        startUpChecks();
         loop.started();
         lease.keepAliveOn("lease-keeper");
         postgres.prepare(config.superuserPassword(), config.replicationPassword());

@@ -41,9 +41,41 @@ final class StartUp {
         }
     }
 
+    /** How long a read at start-up is retried after the first that fails. */
+    private static final java.time.Duration READ_RETRY = java.time.Duration.ofMillis(250);
+
+    /**
+     * The cluster as etcd holds it, for the start-up checks. etcd has just granted the first lease, but on a busy
+     * machine its next answer can still come late: a read that times out is tried again until
+     * {@link Lease#STARTUP_WAIT} has passed, instead of ending the agent (nothing restarts it yet).
+     */
+    private ClusterSnapshot readAtStart() {
+        long deadline = node.clock().nanoTime() + Lease.STARTUP_WAIT.toNanos();
+        while (true) {
+            try {
+                return node.dcs().read();
+            } catch (DcsException e) {
+                if (node.clock().nanoTime() - deadline > 0) {
+                    throw new WardenException(
+                            "cannot read the cluster from etcd at "
+                                    + String.join(",", node.config().etcd()) + " for " + Lease.STARTUP_WAIT.toSeconds()
+                                    + " s: " + e.getMessage(),
+                            "check that etcd runs and answers (./warden list), then start the agent again");
+                }
+                LOG.warn("reading the cluster at start-up failed: {}; trying again", e.getMessage());
+                try {
+                    node.clock().sleep(READ_RETRY);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw new WardenException("interrupted while reading etcd at start-up", "start the agent again");
+                }
+            }
+        }
+    }
+
     /** A second agent with a name already alive in the cluster must not start: it would fight over one key. */
     void refuseDuplicateName() {
-        ClusterSnapshot cluster = node.dcs().read();
+        ClusterSnapshot cluster = readAtStart();
         Member existing = cluster.members().get(node.config().name());
         if (existing == null || existing.instanceId().equals(instanceId)) {
             return;

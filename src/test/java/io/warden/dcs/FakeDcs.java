@@ -69,6 +69,7 @@ public final class FakeDcs implements Dcs {
     private long revision = 1;
     private long nextLeaseId = 0x694d_0000_0001L;
     private boolean unreachable;
+    private int failingReads;
     private boolean renewalsFailing;
     private Duration renewalDelay = Duration.ZERO;
     private boolean closed;
@@ -100,6 +101,13 @@ public final class FakeDcs implements Dcs {
             unreachable = cutOff;
         }
         deliver();
+    }
+
+    /** Makes the next {@code count} reads fail as a read that etcd did not answer in time does. */
+    public void failNextReads(int count) {
+        synchronized (lock) {
+            failingReads = count;
+        }
     }
 
     /**
@@ -201,6 +209,10 @@ public final class FakeDcs implements Dcs {
     @Override
     public ClusterSnapshot read() {
         return call("read", () -> {
+            if (failingReads > 0) {
+                failingReads--;
+                throw new DcsException("fake DCS did not answer read in time (failed by the test)", null);
+            }
             // Every change bumps the revision, so a snapshot (immutable) is one per revision: parsed once, for the
             // simulation's thousands of runs, where reads at an unchanged revision are most of the work.
             if (snapshot != null && snapshot.revision() == revision) {

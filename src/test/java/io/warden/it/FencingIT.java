@@ -102,7 +102,8 @@ class FencingIT {
      */
     private Failover failOver(Member old, WriteProbe oldSide, WriteProbe newSide, Runnable fault)
             throws InterruptedException {
-        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
+        // A deadline, not a pace: on a loaded machine each write through psql in the namespace takes longer.
+        await().atMost(Duration.ofSeconds(40)).until(() -> oldSide.acks().size() > 10);
 
         fault.run();
         Instant faultAt = Instant.now();
@@ -179,7 +180,8 @@ class FencingIT {
 
         WriteProbe oldSide = new WriteProbe(
                 "probe", 1_000_000, () -> new NamespaceConnection(oldNode, cluster.superuserEnvironment()).open());
-        await().atMost(Duration.ofSeconds(10)).until(() -> oldSide.acks().size() > 10);
+        // A deadline, not a pace: on a loaded machine each write through psql in the namespace takes longer.
+        await().atMost(Duration.ofSeconds(40)).until(() -> oldSide.acks().size() > 10);
         cluster.cutLink(old.name());
         Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
         oldSide.close();
