@@ -27,7 +27,8 @@ class EtcdQuorumIT {
 
     /**
      * Whether an insert on {@code node} commits. False only when the connection is refused or lost (SQLSTATE class
-     * 08), as it is for a fenced postgres; any other failure is not fencing, and fails the test.
+     * 08), or the session ends because its postmaster was killed under it, as it is for a fenced postgres; any other
+     * failure is not fencing, and fails the test.
      */
     private boolean writes(NodeHost node) {
         Properties props = cluster.superuserLogin();
@@ -40,6 +41,11 @@ class EtcdQuorumIT {
             return true;
         } catch (SQLException e) {
             if (e.getSQLState() != null && e.getSQLState().startsWith("08")) {
+                return false;
+            }
+            // The fencing kill landing while this session was open: its backend ends because its postmaster died.
+            if ("57P01".equals(e.getSQLState())
+                    && String.valueOf(e.getMessage()).contains("unexpected postmaster exit")) {
                 return false;
             }
             throw new AssertionError("an insert on " + node.name() + " failed, but not for a lost connection: " + e, e);
