@@ -22,7 +22,6 @@ import io.warden.cluster.Optime;
 import io.warden.cluster.RouterStatus;
 import io.warden.cluster.Switchover;
 import io.warden.cluster.SyncState;
-import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -390,7 +389,9 @@ public final class EtcdDcs implements Dcs {
     public List<String> versionWarnings() {
         List<String> warnings = new ArrayList<>();
         Map<String, List<String>> membersByVersion = new LinkedHashMap<>();
-        for (String url : memberUrls()) {
+        // The endpoints this process was given, not the members' advertised URLs: a member advertises the
+        // addresses it listens on (127.0.0.1 first), which a node inside its own network namespace cannot reach.
+        for (String url : endpointUrls) {
             try {
                 String version = await(
                                 client.getMaintenanceClient().statusMember(url),
@@ -409,22 +410,6 @@ public final class EtcdDcs implements Dcs {
                 .forEach(warning -> warnings.add("etcd " + (urls.size() == 1 ? "member " : "members ")
                         + String.join(", ", urls) + ": " + warning)));
         return warnings;
-    }
-
-    /** Each etcd member's first client URL; the configured endpoints when the member list cannot be read. */
-    private List<String> memberUrls() {
-        try {
-            List<String> urls =
-                    await(client.getClusterClient().listMember(), "member list", VERSION_CHECK_TIMEOUT)
-                            .getMembers()
-                            .stream()
-                            .flatMap(member -> member.getClientURIs().stream().limit(1))
-                            .map(URI::toString)
-                            .toList();
-            return urls.isEmpty() ? endpointUrls : urls;
-        } catch (DcsException e) {
-            return endpointUrls;
-        }
     }
 
     @Override

@@ -18,8 +18,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.Function;
+import java.util.function.IntFunction;
 
 /**
  * The local runtime: a whole deployment on this machine. Three etcd members, and per node a watchdog and an
@@ -94,19 +98,45 @@ public final class LocalDeployment {
             }
             startEtcd(options, dir, etcd, operator);
             state.write(dir);
-            for (int i = 1; i <= options.nodes(); i++) {
-                nodes.add(startNode(options, dir, state, i));
-                state.write(dir);
-            }
-            for (int i = 1; i <= ROUTERS; i++) {
-                routers.add(startRouter(options, dir, i));
-                state.write(dir);
-            }
+            // Each node's certificates, watchdog and agent at once: a cold JVM takes about a second to open its
+            // watchdog's socket, and one node after another made every later agent wait for the earlier ones.
+            startAll(options.nodes(), i -> startNode(options, dir, i), nodes, () -> state.write(dir));
+            startAll(ROUTERS, i -> startRouter(options, dir, i), routers, () -> state.write(dir));
             return state;
         } catch (RuntimeException e) {
             // No cluster has formed, so no leader to stop last; each agent started stops its own postgres on SIGTERM.
             down(dir, false, started -> Optional.empty(), data -> {});
             throw e;
+        }
+    }
+
+    /**
+     * Runs {@code start} for 1..{@code count} at once and adds what each returns to {@code started}, in order, then
+     * {@code record}s them. When one fails, those that did start are still added and recorded (so that {@code down}
+     * stops them) before the first failure is thrown.
+     */
+    private static <T> void startAll(int count, IntFunction<T> start, List<T> started, Runnable record) {
+        List<Future<T>> futures = new ArrayList<>();
+        try (ExecutorService executor = Executors.newVirtualThreadPerTaskExecutor()) {
+            for (int i = 1; i <= count; i++) {
+                int index = i;
+                futures.add(executor.submit(() -> start.apply(index)));
+            }
+        }
+        RuntimeException failure = null;
+        for (Future<T> future : futures) {
+            try {
+                started.add(future.resultNow());
+            } catch (IllegalStateException notStarted) {
+                Throwable cause = future.exceptionNow();
+                if (failure == null) {
+                    failure = cause instanceof RuntimeException e ? e : new IllegalStateException(cause);
+                }
+            }
+        }
+        record.run();
+        if (failure != null) {
+            throw failure;
         }
     }
 
@@ -495,7 +525,7 @@ public final class LocalDeployment {
         }
     }
 
-    private static NodeHost startNode(Options options, Path dir, DeploymentState state, int index) {
+    private static NodeHost startNode(Options options, Path dir, int index) {
         String name = "node-" + index;
         boolean netns = options.isolation().equals("netns");
         String host = netns ? NetworkNamespaces.nodeAddress(options.netId(), index) : "127.0.0.1";
@@ -716,15 +746,13 @@ public final class LocalDeployment {
         state.nodes().stream()
                 .filter(n -> n.name().equals(last))
                 .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
-        for (NodeHost node : state.nodes()) {
+        state.nodes().parallelStream().forEach(node -> {
             Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
             Path data = Path.of(node.configFile()).getParent().resolve("data");
             // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.
             killLeftoverPostgres.accept(data);
-        }
-        for (EtcdMember member : state.etcd()) {
-            Processes.stop(member.pid(), Duration.ofSeconds(10));
-        }
+        });
+        state.etcd().parallelStream().forEach(member -> Processes.stop(member.pid(), Duration.ofSeconds(10)));
         if (state.isolation().equals("netns")) {
             for (int i = 1; i <= state.nodes().size(); i++) {
                 NetworkNamespaces.remove(state.netId(), i);

@@ -25,6 +25,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -32,11 +33,17 @@ import org.junit.jupiter.api.Test;
  * accepting writes before another node is promoted, and rejoin as replicas afterwards; and the fence kills every
  * backend, so no session left open on the old primary commits after it. The order of the old primary's last commit
  * and the new primary's promotion is read from the two servers' own WAL ({@link WalEvidence}), not from what
- * clients saw. The partition runs in network namespaces so it is real.
+ * clients saw. The partition runs in network namespaces so it is real. The four tests share one cluster: each
+ * starts once it is healthy again, with a table of its own made empty.
  */
 class FencingIT {
     @AutoClose
-    private TestCluster cluster;
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() {
+        cluster = TestCluster.start("fencing", 3, 8600, "netns");
+    }
 
     /** A JDBC URL reaching the primary among every node except {@code excluded}. */
     private String othersUrl(String excluded) {
@@ -86,10 +93,19 @@ class FencingIT {
                 .isBefore(promotedAt);
     }
 
-    /** Starts this test's cluster of three nodes with an empty table {@code table} (id bigint); returns its primary. */
-    private Member primaryOfANewCluster(String name, int basePort, String isolation, String table) throws SQLException {
-        cluster = TestCluster.start(name, 3, basePort, isolation);
-        cluster.executeOnPrimary("create table " + table + "(id bigint primary key)");
+    /**
+     * The primary, once the cluster is healthy again after the test before (whose old primary may still be frozen or
+     * rejoining), with an empty table {@code table} (id bigint).
+     */
+    private Member primaryWithAnEmptyTable(String table) {
+        cluster.thawAll();
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        // pgjdbc remembers for 10 s which hosts were replicas, so right after a failover it may find no primary.
+        await().atMost(Duration.ofSeconds(30)).ignoreExceptions().until(() -> {
+            cluster.executeOnPrimary(
+                    "drop table if exists " + table + "; create table " + table + "(id bigint primary key)");
+            return true;
+        });
         return cluster.primary();
     }
 
@@ -128,7 +144,7 @@ class FencingIT {
 
     @Test
     void anIsolatedPrimaryStopsWritingBeforeAnotherIsPromotedAndRejoinsAfterwards() throws Exception {
-        Member old = primaryOfANewCluster("partition", 8600, "netns", "probe");
+        Member old = primaryWithAnEmptyTable("probe");
         NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
 
@@ -163,7 +179,7 @@ class FencingIT {
      */
     @Test
     void aFormerPrimaryWhoseRewindLeavesItShortOfRecycledWalStillRejoinsAndStreams() throws Exception {
-        Member old = primaryOfANewCluster("walgap", 8600, "netns", "probe");
+        Member old = primaryWithAnEmptyTable("probe");
         NodeHost oldNode = cluster.node(old.name());
         // The last checkpoint the two timelines share, then three segments of common WAL after it.
         cluster.executeOnPrimary("checkpoint");
@@ -201,7 +217,7 @@ class FencingIT {
 
     @Test
     void aFrozenPrimaryAgentIsFencedByItsWatchdogAndRejoinsWhenItWakes() throws Exception {
-        Member old = primaryOfANewCluster("frozen", 8900, "process", "probe");
+        Member old = primaryWithAnEmptyTable("probe");
         NodeHost oldNode = cluster.node(old.name());
         String fromLsn = currentWalLsn(old.name());
         long postmaster = cluster.postmasterPid(old.name());
@@ -235,7 +251,7 @@ class FencingIT {
      */
     @Test
     void aSessionHeldOpenAcrossTheFenceCannotCommitAfterIt() throws Exception {
-        Member old = primaryOfANewCluster("backends", 11000, "process", "held");
+        Member old = primaryWithAnEmptyTable("held");
         NodeHost oldNode = cluster.node(old.name());
         Path pipe = cluster.dir.resolve("held.pipe");
         var mkfifo = Processes.run(List.of("mkfifo", "-m", "0666", pipe.toString()), Duration.ofSeconds(5));
