@@ -82,6 +82,27 @@ public final class Processes {
         }
     }
 
+    /**
+     * {@code command} run inside the cgroups whose {@code cgroup.procs} files are given, one per hierarchy: a shell
+     * writes its own pid into each, then becomes the command ({@code exec}), so the command and everything it forks
+     * start inside and no moment passes outside. Exits 125 without running the command when a group refuses it.
+     */
+    public static List<String> inCgroups(List<Path> procsFiles, List<String> command) {
+        if (procsFiles.isEmpty()) {
+            return command;
+        }
+        List<String> wrapped = new ArrayList<>(List.of(
+                "sh",
+                "-c",
+                "n=$1; shift; while [ \"$n\" -gt 0 ]; do echo $$ > \"$1\" || exit 125; shift; n=$((n-1)); done;"
+                        + " exec \"$@\"",
+                "warden-cgroup",
+                Integer.toString(procsFiles.size())));
+        procsFiles.forEach(f -> wrapped.add(f.toString()));
+        wrapped.addAll(command);
+        return wrapped;
+    }
+
     /** Starts a long-lived service in its own session, output appended to {@code log}; returns its pid. */
     public static long startService(List<String> command, Path log, Map<String, String> env) {
         List<String> full = new ArrayList<>();
