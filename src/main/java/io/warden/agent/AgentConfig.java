@@ -47,7 +47,8 @@ public record AgentConfig(
         Map<String, String> parameters,
         String apiTokenFile,
         String adminPasswordVerifier,
-        String tlsDir) {
+        String tlsDir,
+        String postgresCgroup) {
 
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
@@ -98,6 +99,13 @@ public record AgentConfig(
         }
         require(port, "port", file);
         require(apiPort, "api_port", file);
+        if (postgresCgroup != null) {
+            try {
+                io.warden.common.CgroupSet.parse(postgresCgroup);
+            } catch (WardenException e) {
+                throw new WardenException("postgres_cgroup in " + file + ": " + e.getMessage(), e.nextStep());
+            }
+        }
         require(dataDir, "data_dir", file);
         if (etcd == null || etcd.isEmpty()) {
             throw new WardenException(
@@ -175,7 +183,8 @@ public record AgentConfig(
                 parameters == null ? Map.of() : Map.copyOf(parameters),
                 apiTokenFile,
                 adminPasswordVerifier,
-                tlsDir);
+                tlsDir,
+                postgresCgroup);
     }
 
     /**
@@ -270,6 +279,14 @@ public record AgentConfig(
      */
     public java.util.Optional<EtcdTls> etcdTls() {
         return EtcdTls.configured(etcd, etcdCaFile, etcdCertFile, etcdKeyFile);
+    }
+
+    /**
+     * The cgroup postgres and every postgres program runs in (written by ./warden up on a runtime with cgroups): the
+     * node's CPU and memory limits, and what the fencing kill ends whole. Empty: postgres runs beside the agent.
+     */
+    public java.util.Optional<io.warden.common.CgroupSet> postgresCgroupSet() {
+        return io.warden.common.CgroupSet.parseOptional(postgresCgroup);
     }
 
     /** Where the agent serves its API: over HTTPS with the node's certificate when the node has TLS. */

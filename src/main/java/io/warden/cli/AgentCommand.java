@@ -48,8 +48,13 @@ final class AgentCommand extends ServiceCommand {
     static Agent wire(AgentConfig node) {
         String osUser = node.postgresUser() != null ? node.postgresUser() : (Processes.isRoot() ? "postgres" : null);
         LocalPostgres.checkDataDirectory(node.dataPath(), osUser);
-        PostgresCtl ctl =
-                new PostgresCtl(Path.of(node.binDir()), node.dataPath(), node.workPath(), osUser, node.tlsPath());
+        PostgresCtl ctl = new PostgresCtl(
+                Path.of(node.binDir()),
+                node.dataPath(),
+                node.workPath(),
+                osUser,
+                node.tlsPath(),
+                node.postgresCgroupSet());
         // Each DCS request gets a third of the ttl (at least 500 ms): several fit before a lease runs out.
         EtcdDcs dcs = new EtcdDcs(
                 node.etcd(),

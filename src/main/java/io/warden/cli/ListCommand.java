@@ -5,6 +5,8 @@ import io.warden.cluster.Member;
 import io.warden.common.Json;
 import io.warden.common.Processes;
 import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.local.ContainerCgroups;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -31,7 +33,7 @@ final class ListCommand extends DeploymentCommand {
             System.out.println(Json.writePretty(rows));
             return;
         }
-        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %s%n";
+        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %-6s %-15s %s%n";
         System.out.printf(
                 format,
                 "NAME",
@@ -45,6 +47,8 @@ final class ListCommand extends DeploymentCommand {
                 "API_URL",
                 "AGENT",
                 "POSTGRES",
+                "CPU",
+                "MEMORY",
                 "NOTES");
         for (Map<String, Object> row : rows) {
             Member m = cluster.members().get((String) row.get("name"));
@@ -59,6 +63,9 @@ final class ListCommand extends DeploymentCommand {
             if (m != null && m.tags().nofailover()) {
                 notes.add("nofailover");
             }
+            if (Boolean.TRUE.equals(row.get("frozen"))) {
+                notes.add("host-frozen");
+            }
             System.out.printf(
                     format,
                     row.get("name"),
@@ -72,6 +79,8 @@ final class ListCommand extends DeploymentCommand {
                     row.get("api_url"),
                     row.get("agent_pid"),
                     row.get("postgres_pid"),
+                    millis((long) row.get("cpu_limit_millis")),
+                    memory((long) row.get("memory_used_bytes"), (long) row.get("memory_limit_bytes")),
                     String.join(",", notes));
         }
         System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)")
@@ -94,6 +103,19 @@ final class ListCommand extends DeploymentCommand {
         }
         System.out.println();
         System.out.println(controllerLine(state, deployment));
+    }
+
+    /** A CPU limit as the table shows it: "1000m", or "-" for none. */
+    static String millis(long cpuMillis) {
+        return cpuMillis == 0 ? "-" : cpuMillis + "m";
+    }
+
+    /** Memory in use and its limit, as the table shows it: "45M/1024M", or "-" without a container. */
+    static String memory(long used, long limit) {
+        if (limit == 0) {
+            return "-";
+        }
+        return (used >> 20) + "M/" + (limit >> 20) + "M";
     }
 
     /** Whether the controller runs: without it nothing renews the certificates, and all expire on the same day. */
@@ -127,6 +149,17 @@ final class ListCommand extends DeploymentCommand {
             row.put("pending_restart", m != null && m.pendingRestart());
             row.put("tags", m == null ? null : m.tags());
             row.put("watchdog_pid", node.watchdogPid());
+            // The container as the kernel has it now, not as up recorded it: a resize shows at once.
+            var container = LocalDeployment.containerOf(node);
+            row.put("host_id", node.netns().isEmpty() ? "loopback" : node.netns());
+            row.put("cgroup", container.map(c -> c.all().toString()).orElse(""));
+            var limits = container.map(c -> c.limits(ContainerCgroups.Part.POSTGRES));
+            var usage = container.map(c -> c.usage(ContainerCgroups.Part.POSTGRES));
+            row.put("cpu_limit_millis", limits.map(l -> l.cpuMillis()).orElse(0L));
+            row.put("memory_limit_bytes", limits.map(l -> l.memoryBytes()).orElse(0L));
+            row.put("memory_used_bytes", usage.map(u -> u.memoryBytes()).orElse(0L));
+            row.put("pids_limit", limits.map(l -> l.pids()).orElse(0L));
+            row.put("frozen", container.map(c -> c.all().frozen()).orElse(false));
             rows.add(row);
         }
         return rows;

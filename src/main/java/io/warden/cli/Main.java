@@ -37,7 +37,8 @@ import picocli.CommandLine.ScopeType;
             HistoryCommand.class,
             CredentialsCommand.class,
             CertificatesCommand.class,
-            ExtensionsCommand.class
+            ExtensionsCommand.class,
+            FaultCommand.class
         })
 public final class Main implements Runnable {
 

@@ -84,6 +84,11 @@ final class UpCommand implements Callable<Integer> {
                     "note: process isolation: nodes share loopback, so network partitions cannot be simulated");
         }
         Path deployment = dir.resolve();
+        io.warden.runtime.local.Sweeper.sweep().forEach(line -> System.err.println("note: " + line));
+        if (mode.equals("netns") && io.warden.runtime.local.Cgroups.detect().isEmpty()) {
+            System.err.println("warning: no usable cgroups (cpu, cpuacct, memory, pids and freezer controllers): nodes"
+                    + " run without CPU, memory and pids limits, and fault freeze cannot pause a host");
+        }
         var options = Deployments.upOptions(
                 deployment, nodes, basePort, mode, cluster, Map.of(), readWritePort, readOnlyPort);
         System.out.println(

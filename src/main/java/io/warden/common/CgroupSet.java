@@ -133,7 +133,8 @@ public record CgroupSet(List<Path> dirs) {
      * group that does not exist holds nothing to kill.
      */
     public int kill() {
-        if (!exists()) {
+        if (!exists() || pids().isEmpty()) {
+            // The watchdog kills again every few milliseconds once fenced: an empty group costs one read.
             return 0;
         }
         Path freezer = freezerDir();
@@ -148,6 +149,13 @@ public record CgroupSet(List<Path> dirs) {
             for (long pid : pids()) {
                 if (ProcessHandle.of(pid).map(ProcessHandle::destroyForcibly).orElse(false)) {
                     killed++;
+                }
+            }
+            // A group below that was frozen by itself (one host of a deployment) stays frozen when this one thaws,
+            // and its tasks would hold their SIGKILL forever.
+            for (Path group : subtree(freezer)) {
+                if (!group.equals(freezer) && Files.exists(group.resolve("freezer.state"))) {
+                    write(group.resolve("freezer.state"), "THAWED");
                 }
             }
             thaw();

@@ -1,5 +1,6 @@
 package io.warden.postgres;
 
+import io.warden.common.CgroupSet;
 import io.warden.common.Poll;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -12,7 +13,7 @@ import java.util.stream.Stream;
 /**
  * Stops a postgres from accepting writes as fast as the kernel allows: SIGKILL to the postmaster and to every process
  * of that postgres. The one fencing function: the agent calls it when it loses its lease, the watchdog when the agent
- * stops checking in (the runtime will swap it for a kill of the node's cgroup).
+ * stops checking in. With a cgroup, the kill is of the whole group, which no fork escapes.
  *
  * <p>Killing only the postmaster is not enough: its backends keep serving the sessions they have (and acknowledging
  * their commits) until they notice the postmaster is gone. So the postmaster goes first (it forks no more), then
@@ -27,6 +28,29 @@ public final class Fence {
     private static final int MAX_ROUNDS = 50;
 
     private Fence() {}
+
+    /**
+     * Kills everything in postgres's cgroup when it has one (the local runtime as root puts postgres, its backends and
+     * the tools the agent runs for it there), then whatever still runs on {@code dataDir} (a postgres started before
+     * the group existed); returns what it killed, for the log. Never throws: the watchdog's loop calls it.
+     */
+    public static Optional<String> kill(Path dataDir, Optional<CgroupSet> cgroup) {
+        if (cgroup.isEmpty()) {
+            return kill(dataDir);
+        }
+        String inGroup;
+        try {
+            int killed = cgroup.get().kill();
+            inGroup = killed == 0 ? "" : "killed the " + killed + " processes in postgres's cgroup " + cgroup.get();
+        } catch (RuntimeException e) {
+            inGroup = "could not kill through the cgroup " + cgroup.get() + " (" + e.getMessage() + ")";
+        }
+        Optional<String> rest = kill(dataDir);
+        if (inGroup.isEmpty()) {
+            return rest;
+        }
+        return Optional.of(inGroup + rest.map(r -> "; then " + r).orElse(""));
+    }
 
     /** Kills the postgres running on {@code dataDir}, if any; returns what it killed, for the log. */
     public static Optional<String> kill(Path dataDir) {
@@ -74,6 +98,16 @@ public final class Fence {
             return state == 'Z' || state == 'X';
         } catch (IOException | RuntimeException e) {
             return false;
+        }
+    }
+
+    /** The postmaster running on {@code dataDir}, if one does (a pid in postmaster.pid that was reused does not). */
+    public static Optional<Long> runningPostmaster(Path dataDir) {
+        try {
+            Path real = dataDir.toRealPath();
+            return postmasterPid(dataDir).filter(pid -> runsIn(pid, real));
+        } catch (IOException e) {
+            return Optional.empty();
         }
     }
 

@@ -319,7 +319,7 @@ public final class LocalPostgres implements Postgres {
 
     @Override
     public Optional<String> kill() {
-        return Fence.kill(dataDir);
+        return Fence.kill(dataDir, ctl.cgroup());
     }
 
     @Override

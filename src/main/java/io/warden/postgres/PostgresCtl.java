@@ -2,6 +2,7 @@ package io.warden.postgres;
 
 import io.warden.cluster.ExtensionAllowlist;
 import io.warden.common.AtomicFile;
+import io.warden.common.CgroupSet;
 import io.warden.common.Poll;
 import io.warden.common.Processes;
 import io.warden.common.Processes.Result;
@@ -49,11 +50,29 @@ public final class PostgresCtl {
             "superuser.crt",
             "superuser.pk8");
 
+    /**
+     * The environment of every postgres program. The out-of-memory killer picks the process with the highest score:
+     * the postmaster keeps 0 and every process it forks raises its own to 500 (PostgreSQL writes
+     * {@code PG_OOM_ADJUST_VALUE} to {@code PG_OOM_ADJUST_FILE} after each fork), so when a node runs out of memory the
+     * backend that ran over goes, not the postmaster (whose death would take every session). Lowering the
+     * postmaster's score instead needs CAP_SYS_RESOURCE, which these machines withhold.
+     */
+    private static final java.util.function.Function<Path, Map<String, String>> ENVIRONMENT = passFile -> Map.of(
+            "LC_ALL",
+            "C.UTF-8",
+            "PGPASSFILE",
+            passFile.toString(),
+            "PG_OOM_ADJUST_FILE",
+            "/proc/self/oom_score_adj",
+            "PG_OOM_ADJUST_VALUE",
+            "500");
+
     private final Path binDir;
     private final Path dataDir;
     private final Path workDir;
     private final String osUser;
     private final Optional<Path> tlsDir;
+    private final Optional<CgroupSet> cgroup;
     /** The server certificate postgres was last configured with, to reload when the operator renews it. */
     private String servedCertificate = "";
 
@@ -63,6 +82,16 @@ public final class PostgresCtl {
      *     postgres without TLS
      */
     public PostgresCtl(Path binDir, Path dataDir, Path workDir, String osUser, Optional<Path> tlsDir) {
+        this(binDir, dataDir, workDir, osUser, tlsDir, Optional.empty());
+    }
+
+    /**
+     * @param cgroup the group every postgres program runs in (the node's CPU and memory limits), or empty to run them
+     *     where the agent runs
+     */
+    public PostgresCtl(
+            Path binDir, Path dataDir, Path workDir, String osUser, Optional<Path> tlsDir, Optional<CgroupSet> cgroup) {
+        this.cgroup = cgroup;
         this.binDir = binDir;
         this.dataDir = dataDir;
         this.workDir = workDir;
@@ -92,6 +121,10 @@ public final class PostgresCtl {
         return dataDir;
     }
 
+    public Optional<CgroupSet> cgroup() {
+        return cgroup;
+    }
+
     public Path logFile() {
         return workDir.resolve("postgres.log");
     }
@@ -111,7 +144,8 @@ public final class PostgresCtl {
         }
         command.add(binDir.resolve(program).toString());
         command.addAll(List.of(args));
-        return command;
+        // The group is entered before runuser drops root: the postgres user may not write a cgroup's files.
+        return cgroup.map(g -> Processes.inCgroups(g.procsFiles(), command)).orElse(command);
     }
 
     private Result run(Duration timeout, String program, String... args) {
@@ -119,8 +153,7 @@ public final class PostgresCtl {
     }
 
     private Result run(Duration timeout, List<String> command) {
-        return Processes.run(
-                command, Map.of("LC_ALL", "C.UTF-8", "PGPASSFILE", passFile().toString()), timeout);
+        return Processes.run(command, ENVIRONMENT.apply(passFile()), timeout);
     }
 
     public boolean hasData() {

@@ -17,6 +17,8 @@ import java.util.List;
  * @param etcdClient the operator's etcd client certificate, with which the CLI reaches etcd; null in a deployment
  *     made before etcd ran with TLS
  * @param controllerPid the deployment's controller (certificate renewal); 0 when none runs
+ * @param cgroups the deployment's group below {@code warden/} in every cgroup hierarchy, which holds its etcd
+ *     members and its nodes' containers; empty (or null, in a deployment made before) when it runs without cgroups
  */
 public record DeploymentState(
         String cluster,
@@ -27,10 +29,12 @@ public record DeploymentState(
         List<NodeHost> nodes,
         List<RouterProcess> routers,
         TlsFiles etcdClient,
-        long controllerPid) {
+        long controllerPid,
+        String cgroups) {
 
     public DeploymentState {
         routers = routers == null ? List.of() : routers;
+        cgroups = cgroups == null ? "" : cgroups;
     }
 
     /** A router of the local deployment: its own loopback address, both ports, its API and pid. */
@@ -42,8 +46,9 @@ public record DeploymentState(
     /**
      * A database node's host in the local deployment: the node's name, its postgres address and API port, its agent's
      * config file, the network namespace it runs in (empty when it shares the loopback), and the pids of its agent
-     * and watchdog. Not the node's DCS record ({@code cluster.Member}) nor its agent's config ({@code
-     * agent.AgentConfig}).
+     * and watchdog, and its container's cgroup below {@code warden/} ({@code <deployment>/<node>}, empty without
+     * cgroups) with the limits of its postgres part. Not the node's DCS record ({@code cluster.Member}) nor its
+     * agent's config ({@code agent.AgentConfig}).
      */
     public record NodeHost(
             String name,
@@ -53,7 +58,19 @@ public record DeploymentState(
             String configFile,
             String netns,
             long agentPid,
-            long watchdogPid) {}
+            long watchdogPid,
+            String container,
+            ResourceLimits limits) {
+        public NodeHost {
+            container = container == null ? "" : container;
+            limits = limits == null ? ResourceLimits.NONE : limits;
+        }
+
+        /** The same host with the pids of a new agent and watchdog. */
+        public NodeHost withPids(long agentPid, long watchdogPid) {
+            return new NodeHost(name, host, port, apiPort, configFile, netns, agentPid, watchdogPid, container, limits);
+        }
+    }
 
     public static Path file(Path dir) {
         return dir.resolve("deployment.json");
@@ -126,7 +143,7 @@ public record DeploymentState(
 
     private DeploymentState with(List<NodeHost> nodes, List<RouterProcess> routers, long controllerPid) {
         return new DeploymentState(
-                cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, controllerPid);
+                cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, controllerPid, cgroups);
     }
 
     private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {

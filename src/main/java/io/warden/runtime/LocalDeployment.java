@@ -6,6 +6,8 @@ import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import io.warden.runtime.DeploymentState.EtcdMember;
 import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.local.Cgroups;
+import io.warden.runtime.local.ContainerCgroups;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -37,6 +39,19 @@ public final class LocalDeployment {
 
     /** Two active routers, each on its own loopback address. */
     private static final int ROUTERS = 2;
+
+    /**
+     * A node's postgres part until the scaling controller sizes it: one core, the 1 GiB of RAM of the smallest unit,
+     * and room for max_connections' backends, PostgreSQL's own workers and the tools the agent runs.
+     */
+    public static final ResourceLimits NODE_LIMITS = new ResourceLimits(1000, 1L << 30, 512);
+
+    /**
+     * The agent and the watchdog of a node together: their JVMs take ~210 MiB (agent heap at most 160 MiB, watchdog
+     * 24 MiB, plus metaspace and thread stacks), and ~80 threads; no CPU quota, so that a busy postgres never slows
+     * the loop that renews the lease.
+     */
+    public static final ResourceLimits WARDEN_LIMITS = new ResourceLimits(0, 512L << 20, 512);
 
     /** How {@code up} should build the deployment. */
     public record Options(
@@ -84,23 +99,40 @@ public final class LocalDeployment {
             refusePlainEtcd(dir, DeploymentState.read(dir));
         }
         prepareDirectory(dir);
+        Optional<Cgroups> cgroups = isolation.equals("netns") ? Cgroups.detect() : Optional.empty();
+        String deploymentGroup =
+                cgroups.map(c -> claimGroup(c, options.netId())).orElse("");
         TlsFiles operator = options.etcdIdentity().client("operator", DeploymentFile.OPERATOR_ETCD_CLIENT.in(dir));
         List<EtcdMember> etcd = new ArrayList<>();
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
         DeploymentState state = new DeploymentState(
-                options.cluster(), options.basePort(), isolation, options.netId(), etcd, nodes, routers, operator, 0);
+                options.cluster(),
+                options.basePort(),
+                isolation,
+                options.netId(),
+                etcd,
+                nodes,
+                routers,
+                operator,
+                0,
+                deploymentGroup);
         try {
             if (isolation.equals("netns")) {
                 for (int i = 1; i <= options.nodes(); i++) {
                     NetworkNamespaces.create(options.netId(), i);
                 }
             }
-            startEtcd(options, dir, etcd, operator);
+            state.write(dir);
+            startEtcd(options, dir, etcd, operator, cgroups.map(c -> c.group(deploymentGroup)));
             state.write(dir);
             // Each node's certificates, watchdog and agent at once: a cold JVM takes about a second to open its
             // watchdog's socket, and one node after another made every later agent wait for the earlier ones.
-            startAll(options.nodes(), i -> startNode(options, dir, i), nodes, () -> state.write(dir));
+            startAll(
+                    options.nodes(),
+                    i -> startNode(options, dir, i, cgroups, deploymentGroup),
+                    nodes,
+                    () -> state.write(dir));
             startAll(ROUTERS, i -> startRouter(options, dir, i), routers, () -> state.write(dir));
             return state;
         } catch (RuntimeException e) {
@@ -224,7 +256,29 @@ public final class LocalDeployment {
         }
     }
 
-    private static void startEtcd(Options options, Path dir, List<EtcdMember> etcd, TlsFiles operator) {
+    /**
+     * The deployment's group, {@code wd<netId>}, in every hierarchy: refused while processes of an earlier deployment
+     * with the same network id still run in it (its namespaces would clash too); an empty leftover is removed.
+     */
+    private static String claimGroup(Cgroups cgroups, int netId) {
+        String name = "wd" + netId;
+        io.warden.common.CgroupSet group = cgroups.group(name);
+        if (!group.pids().isEmpty()) {
+            throw new WardenException(
+                    "processes " + group.pids() + " of another deployment with network id " + netId
+                            + " still run in the cgroup " + group,
+                    "stop that deployment with ./warden down --dir <its dir>, or give this one another --net-id");
+        }
+        group.remove();
+        return name;
+    }
+
+    private static void startEtcd(
+            Options options,
+            Path dir,
+            List<EtcdMember> etcd,
+            TlsFiles operator,
+            Optional<io.warden.common.CgroupSet> deploymentGroup) {
         int base = options.basePort();
         StringBuilder initial = new StringBuilder();
         for (int i = 1; i <= 3; i++) {
@@ -270,7 +324,16 @@ public final class LocalDeployment {
                     "warden-" + options.cluster() + "-" + base));
             command.addAll(ETCD_TUNING);
             command.addAll(etcdTlsArguments(tls));
-            long pid = Processes.startService(command, dir.resolve("etcd/e" + i + ".log"), Map.of());
+            // In the deployment's group (no limits): while any part of a deployment runs, its group is not empty,
+            // which is how a sweeper tells a running deployment from one a killed run left behind.
+            List<java.nio.file.Path> procs = List.of();
+            if (deploymentGroup.isPresent()) {
+                io.warden.common.CgroupSet group = deploymentGroup.get().child("etcd-" + i);
+                Cgroups.detect().orElseThrow().create(group);
+                procs = group.procsFiles();
+            }
+            long pid = Processes.startService(
+                    Processes.inCgroups(procs, command), dir.resolve("etcd/e" + i + ".log"), Map.of());
             etcd.add(new EtcdMember(
                     "e" + i, "https://127.0.0.1:" + client, "https://127.0.0.1:" + peer, pid, data.toString()));
         }
@@ -525,7 +588,8 @@ public final class LocalDeployment {
         }
     }
 
-    private static NodeHost startNode(Options options, Path dir, int index) {
+    private static NodeHost startNode(
+            Options options, Path dir, int index, Optional<Cgroups> cgroups, String deploymentGroup) {
         String name = "node-" + index;
         boolean netns = options.isolation().equals("netns");
         String host = netns ? NetworkNamespaces.nodeAddress(options.netId(), index) : "127.0.0.1";
@@ -545,6 +609,17 @@ public final class LocalDeployment {
             yamlLine(yaml, "api_token_file", DeploymentFile.API_TOKEN.in(dir));
         }
         options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
+        String container = "";
+        Map<String, Object> cgroupLine = new java.util.LinkedHashMap<>();
+        if (cgroups.isPresent()) {
+            ContainerCgroups groups = new ContainerCgroups(cgroups.get(), deploymentGroup, name);
+            groups.create(NODE_LIMITS, WARDEN_LIMITS);
+            container = deploymentGroup + "/" + name;
+            cgroupLine.put(
+                    "postgres_cgroup",
+                    groups.part(ContainerCgroups.Part.POSTGRES).toConfig());
+            cgroupLine.forEach((k, v) -> yamlLine(yaml, k, v));
+        }
         try {
             Files.createDirectories(nodeDir);
             Map<String, String> identity = options.identity().issue(name, certificateNames(host), nodeDir);
@@ -565,6 +640,7 @@ public final class LocalDeployment {
                 }
                 missing.putAll(identity);
                 missing.putAll(etcdClient);
+                missing.putAll(cgroupLine);
                 appendMissing(configFile, missing);
                 replaceEtcdList(configFile, etcdList(etcdHost, options.basePort()));
             }
@@ -580,7 +656,18 @@ public final class LocalDeployment {
                 configFile.toString(),
                 netns ? NetworkNamespaces.namespace(options.netId(), index) : "",
                 0,
-                0));
+                0,
+                container,
+                cgroups.isPresent() ? NODE_LIMITS : ResourceLimits.NONE));
+    }
+
+    /** A node's container groups, when it has them. */
+    public static Optional<ContainerCgroups> containerOf(NodeHost node) {
+        if (node.container().isEmpty()) {
+            return Optional.empty();
+        }
+        String[] parts = node.container().split("/", 2);
+        return Cgroups.detect().map(c -> new ContainerCgroups(c, parts[0], parts[1]));
     }
 
     /**
@@ -590,35 +677,81 @@ public final class LocalDeployment {
     public static NodeHost launchNode(NodeHost node) {
         Path nodeDir = Path.of(node.configFile()).getParent();
         String name = node.name();
-        List<String> prefix = node.netns().isEmpty() ? List.of() : List.of("ip", "netns", "exec", node.netns());
+        // nsenter joins the host's network namespace alone; ip netns exec would also remount /sys for it, and the
+        // agent would no longer see /sys/fs/cgroup, where it places postgres.
+        List<String> prefix = node.netns().isEmpty()
+                ? List.of()
+                : List.of("nsenter", "--net=" + NetworkNamespaces.path(node.netns()), "--");
+        Optional<ContainerCgroups> container = containerOf(node);
+        if (node.container().length() > 0 && container.isEmpty()) {
+            throw new WardenException(
+                    node.name() + " was placed in the cgroup " + node.container() + " but this machine has no usable"
+                            + " cgroups now",
+                    "mount the cpu, cpuacct, memory, pids and freezer controllers, or start anew with ./warden down"
+                            + " --purge and ./warden up");
+        }
+        List<java.nio.file.Path> wardenProcs = container
+                .map(c -> c.part(ContainerCgroups.Part.WARDEN).procsFiles())
+                .orElse(List.of());
+        List<String> watchdogCgroup = container
+                .map(c -> List.of(
+                        "--postgres-cgroup",
+                        c.part(ContainerCgroups.Part.POSTGRES).toConfig()))
+                .orElse(List.of());
         Path socket = nodeDir.resolve("watchdog.sock");
         try {
             Files.deleteIfExists(socket);
         } catch (IOException e) {
             throw new WardenException("cannot remove stale " + socket + ": " + e.getMessage(), "remove it by hand");
         }
+        Path agentLog = nodeDir.resolve("agent.log");
+        Path status = agentLog.resolveSibling("supervisor.json");
+        try {
+            Files.deleteIfExists(status);
+        } catch (IOException e) {
+            throw new WardenException("cannot remove stale " + status + ": " + e.getMessage(), "remove it by hand");
+        }
+        // One process per node starts first, as a container's first process would: the watchdog, which supervises
+        // the agent (starts it once its socket listens, starts it again when it exits, stops it and then postgres on
+        // SIGTERM). The agent inherits its namespace and its cgroup.
+        List<String> watchdogArgs = new ArrayList<>(List.of(
+                "watchdog",
+                "--socket",
+                socket.toString(),
+                "--data-dir",
+                nodeDir.resolve("data").toString(),
+                "--agent-log",
+                agentLog.toString()));
+        watchdogArgs.addAll(watchdogCgroup);
+        watchdogArgs.add("--");
+        watchdogArgs.addAll(javaCommand("-Xmx160m", "agent", "--config", node.configFile()));
         long watchdogPid = Processes.startService(
-                concat(
-                        prefix,
-                        javaCommand(
-                                "-Xmx24m",
-                                "watchdog",
-                                "--socket",
-                                socket.toString(),
-                                "--data-dir",
-                                nodeDir.resolve("data").toString())),
+                Processes.inCgroups(
+                        wardenProcs, concat(prefix, javaCommand("-Xmx24m", watchdogArgs.toArray(String[]::new)))),
                 nodeDir.resolve("watchdog.log"),
                 Map.of());
         waitFor(
                 Duration.ofSeconds(30),
-                "the watchdog of " + name + " (see " + nodeDir.resolve("watchdog.log") + ")",
-                () -> Files.exists(socket));
-        long agentPid = Processes.startService(
-                concat(prefix, javaCommand("-Xmx160m", "agent", "--config", node.configFile())),
-                nodeDir.resolve("agent.log"),
-                Map.of());
-        return new NodeHost(
-                name, node.host(), node.port(), node.apiPort(), node.configFile(), node.netns(), agentPid, watchdogPid);
+                "the watchdog of " + name + " to listen and start the agent (see " + nodeDir.resolve("watchdog.log")
+                        + ")",
+                () -> supervisedAgentPid(node.withPids(0, watchdogPid)) > 0);
+        return node.withPids(supervisedAgentPid(node.withPids(0, watchdogPid)), watchdogPid);
+    }
+
+    /**
+     * The pid of the node's agent now, as its supervisor last recorded it in {@code supervisor.json} (it changes
+     * when the agent is restarted); 0 while none is recorded.
+     */
+    public static long supervisedAgentPid(NodeHost node) {
+        Path status = Path.of(node.configFile()).resolveSibling("supervisor.json");
+        try {
+            return io.warden.common.Json.wire()
+                    .readTree(status.toFile())
+                    .path("agent_pid")
+                    .asLong(0);
+        } catch (IOException e) {
+            return 0;
+        }
     }
 
     /** Records a relaunched node's pids in deployment.json so that down stops them too. */
@@ -740,19 +873,25 @@ public final class LocalDeployment {
         }
         state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
         String last = leaderToStopLast.apply(state).orElse("");
-        state.nodes().parallelStream()
-                .filter(n -> !n.name().equals(last))
-                .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
-        state.nodes().stream()
-                .filter(n -> n.name().equals(last))
-                .forEach(n -> Processes.stop(n.agentPid(), Duration.ofSeconds(40)));
+        // Each node's supervisor (its watchdog) stops its agent, which stops postgres, then whatever postgres is
+        // left: the other nodes first, at once, and the leader last, so that no failover starts on the way down.
+        state.nodes().parallelStream().filter(n -> !n.name().equals(last)).forEach(LocalDeployment::stopNode);
+        state.nodes().stream().filter(n -> n.name().equals(last)).forEach(LocalDeployment::stopNode);
         state.nodes().parallelStream().forEach(node -> {
-            Processes.stop(node.watchdogPid(), Duration.ofSeconds(5));
             Path data = Path.of(node.configFile()).getParent().resolve("data");
             // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.
             killLeftoverPostgres.accept(data);
         });
         state.etcd().parallelStream().forEach(member -> Processes.stop(member.pid(), Duration.ofSeconds(10)));
+        if (!state.cgroups().isEmpty()) {
+            // Whatever is still in the deployment's groups (a postgres whose agent was killed, a frozen host) ends
+            // with them: nothing of it outlives down.
+            Cgroups.detect().ifPresent(c -> {
+                io.warden.common.CgroupSet group = c.group(state.cgroups());
+                group.kill();
+                group.remove();
+            });
+        }
         if (state.isolation().equals("netns")) {
             for (int i = 1; i <= state.nodes().size(); i++) {
                 NetworkNamespaces.remove(state.netId(), i);
@@ -761,6 +900,13 @@ public final class LocalDeployment {
         if (purge) {
             deleteTree(abs);
         }
+    }
+
+    /** A node's supervisor, then (for a node started before agents were supervised) its agent. */
+    private static void stopNode(NodeHost node) {
+        Processes.stop(node.watchdogPid(), Duration.ofSeconds(70));
+        long agent = Math.max(node.agentPid(), supervisedAgentPid(node));
+        Processes.stop(agent, Duration.ofSeconds(40));
     }
 
     private static void deleteTree(Path dir) {

@@ -18,6 +18,11 @@ public final class NetworkNamespaces {
         return "wd" + netId + "n" + index;
     }
 
+    /** Where iproute2 keeps a named namespace, for nsenter. */
+    public static String path(String namespace) {
+        return "/run/netns/" + namespace;
+    }
+
     static String hostLink(int netId, int index) {
         return "wd" + netId + "h" + index;
     }

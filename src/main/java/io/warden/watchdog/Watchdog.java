@@ -48,12 +48,25 @@ public final class Watchdog {
     private volatile long deadlineNanos;
     private volatile boolean armed;
 
+    private final Optional<io.warden.common.CgroupSet> postgresCgroup;
+
     public Watchdog(Path socket, Path dataDir) {
+        this(socket, dataDir, Optional.empty());
+    }
+
+    /** @param postgresCgroup postgres's group, killed whole when the deadline passes; empty to kill by data directory */
+    public Watchdog(Path socket, Path dataDir, Optional<io.warden.common.CgroupSet> postgresCgroup) {
+        this.postgresCgroup = postgresCgroup;
         this.socket = socket;
         this.dataDir = dataDir;
     }
 
     public void run() throws IOException {
+        run(() -> {});
+    }
+
+    /** As {@link #run()}, calling {@code listening} once the socket takes connections (the supervisor starts then). */
+    public void run(Runnable listening) throws IOException {
         Files.deleteIfExists(socket);
         ServerSocketChannel server = ServerSocketChannel.open(StandardProtocolFamily.UNIX);
         server.bind(UnixDomainSocketAddress.of(socket));
@@ -62,10 +75,11 @@ public final class Watchdog {
         Files.setPosixFilePermissions(socket, java.nio.file.attribute.PosixFilePermissions.fromString("rw-------"));
         Thread.ofPlatform().daemon().name("watchdog-accept").start(() -> accept(server));
         log("watching " + dataDir + " on " + socket);
+        listening.run();
         boolean fencedLogged = false;
         while (true) {
             if (armed && System.nanoTime() - deadlineNanos > 0) {
-                var killed = Fence.kill(dataDir);
+                var killed = Fence.kill(dataDir, postgresCgroup);
                 if (killed.isPresent() || !fencedLogged) {
                     log("agent missed its deadline: " + killed.orElse("no postgres running"));
                     fencedLogged = true;

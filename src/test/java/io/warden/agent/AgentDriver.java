@@ -42,6 +42,7 @@ public final class AgentDriver {
                 Map.of(),
                 null,
                 null,
+                null,
                 null);
     }
 

@@ -62,10 +62,20 @@ class TokenDestinationTest {
                         List.of(new DeploymentState.EtcdMember(
                                 "e1", "http://127.0.0.1:1", "http://127.0.0.1:2", 0, "/tmp")),
                         List.of(new DeploymentState.NodeHost(
-                                "node-1", "127.0.0.1", 20101, agent.getAddress().getPort(), "/tmp/c.yml", "", 0, 0)),
+                                "node-1",
+                                "127.0.0.1",
+                                20101,
+                                agent.getAddress().getPort(),
+                                "/tmp/c.yml",
+                                "",
+                                0,
+                                0,
+                                "",
+                                null)),
                         List.of(),
                         null,
-                        0)
+                        0,
+                        "")
                 .write(dir);
         DirOption option = new DirOption();
         option.dir = dir;

@@ -13,6 +13,7 @@ import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
+import io.warden.runtime.local.FaultDrills;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -49,6 +50,19 @@ final class TestCluster implements AutoCloseable {
         RUNNING.add(this);
     }
 
+    /**
+     * Once per test JVM, before the first cluster: what an earlier run that was killed left behind (cgroups, node
+     * namespaces) goes, as ./warden up sweeps it. Each cluster's own directory is brought down anew on its start.
+     */
+    private static boolean swept;
+
+    private static synchronized void sweepOnce() {
+        if (!swept) {
+            io.warden.runtime.local.Sweeper.sweep().forEach(line -> System.err.println("sweeper: " + line));
+            swept = true;
+        }
+    }
+
     /** Starts a deployment and waits until it is healthy. Each test class passes its own base port, 300 apart: a deployment spans base+1 to base+2xx. */
     static TestCluster start(String name, int nodes, int basePort, String isolation) {
         return start(name, nodes, basePort, isolation, Map.of());
@@ -70,6 +84,7 @@ final class TestCluster implements AutoCloseable {
             Map<String, String> extraConfig,
             Duration certificateCheck) {
         Path dir = ROOT.resolve(name);
+        sweepOnce();
         try {
             Files.createDirectories(ROOT);
             Deployments.down(dir, true);
@@ -485,20 +500,25 @@ final class TestCluster implements AutoCloseable {
         return replicas().stream().map(Member::name).sorted().toList();
     }
 
-    /** Host loss: the node's agent, watchdog and postmaster (when one runs) die together. */
+    /**
+     * Host loss, through the runtime's fault drill: everything in the node's container (agent, watchdog, postgres and
+     * its backends) dies at once; without cgroups, the agent, the watchdog and postgres by pid.
+     */
     void killHost(String name) {
-        NodeHost node = node(name);
-        List<Long> pids = new ArrayList<>(List.of(node.agentPid(), node.watchdogPid()));
-        runningPostmaster(name).ifPresent(postmaster -> {
-            pids.add(postmaster);
-            ProcessHandle.of(postmaster).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
-        });
-        for (long pid : pids) {
-            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
-        }
-        // SIGKILL is delivered at once but reaped a moment later: a host restarted before then would find its API port
-        // and its data directory's postmaster still taken.
-        await().atMost(Duration.ofSeconds(10)).until(() -> pids.stream().noneMatch(Processes::alive));
+        fault(FaultDrills.Fault.KILL, name);
+    }
+
+    /** The whole host paused with the cgroup freezer, as a VM pause looks to the database; {@link #close} thaws. */
+    void freezeHost(String name) {
+        fault(FaultDrills.Fault.FREEZE, name);
+    }
+
+    void thawHost(String name) {
+        fault(FaultDrills.Fault.THAW, name);
+    }
+
+    private String fault(FaultDrills.Fault fault, String name) {
+        return new FaultDrills(state).apply(fault, name);
     }
 
     /** The host comes back: its watchdog and agent start again from its config and data directory. */
@@ -575,11 +595,11 @@ final class TestCluster implements AutoCloseable {
 
     void cutLink(String name) {
         cutLinks.add(index(name));
-        NetworkNamespaces.setLink(state.netId(), index(name), false);
+        fault(FaultDrills.Fault.ISOLATE, name);
     }
 
     void restoreLink(String name) {
-        NetworkNamespaces.setLink(state.netId(), index(name), true);
+        fault(FaultDrills.Fault.HEAL, name);
         cutLinks.remove(index(name));
     }
 

@@ -43,7 +43,8 @@ class PlainEtcdDeploymentTest {
                         List.of(),
                         List.of(),
                         null,
-                        0)
+                        0,
+                        "")
                 .write(dir);
         Files.createDirectories(dir.resolve("etcd/e1/member"));
         var options = new LocalDeployment.Options(

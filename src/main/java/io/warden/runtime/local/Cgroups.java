@@ -2,6 +2,7 @@ package io.warden.runtime.local;
 
 import io.warden.common.CgroupSet;
 import io.warden.common.WardenException;
+import io.warden.runtime.ResourceLimits;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -155,7 +156,7 @@ public final class Cgroups {
     }
 
     /** Sets {@code limits} on {@code group}; they take effect at once on what runs in it. */
-    public void apply(CgroupSet group, Limits limits) {
+    public void apply(CgroupSet group, ResourceLimits limits) {
         if (v2) {
             Path dir = group.dirs().getFirst();
             write(dir.resolve("cpu.max"), limits.cpuMillis() > 0 ? limits.cpuMillis() * 100 + " 100000" : "max 100000");
@@ -196,11 +197,11 @@ public final class Cgroups {
     }
 
     /** The limits set on {@code group} (0 where there is none). */
-    public Limits limits(CgroupSet group) {
+    public ResourceLimits limits(CgroupSet group) {
         if (v2) {
             Path dir = group.dirs().getFirst();
             String cpu = read(dir.resolve("cpu.max")).split(" ")[0];
-            return new Limits(
+            return new ResourceLimits(
                     cpu.equals("max") ? 0 : Long.parseLong(cpu) / 100,
                     readLong(dir.resolve("memory.max")).orElse(0L),
                     readLong(dir.resolve("pids.max")).orElse(0L));
@@ -208,7 +209,7 @@ public final class Cgroups {
         long quota = readLong(dir("cpu", group).resolve("cpu.cfs_quota_us")).orElse(-1L);
         long memory =
                 readLong(dir("memory", group).resolve("memory.limit_in_bytes")).orElse(0L);
-        return new Limits(
+        return new ResourceLimits(
                 quota > 0 ? quota / 100 : 0,
                 // v1 reports "no limit" as a huge page-rounded number.
                 memory >= Long.MAX_VALUE / 2 ? 0 : memory,
@@ -276,26 +277,6 @@ public final class Cgroups {
             throw new WardenException(
                     "cannot write '" + value + "' to " + file + ": " + e.getMessage(),
                     "cgroups need root; check that the controller is mounted and the value is allowed");
-        }
-    }
-
-    /**
-     * A group's limits. {@code cpuMillis}: CPU time per second, 1000 = one core (the CFS quota over a 100 ms
-     * period); {@code memoryBytes}: memory with no swap on top; {@code pids}: processes and threads. 0 = no limit.
-     */
-    public record Limits(long cpuMillis, long memoryBytes, long pids) {
-        public Limits {
-            if (cpuMillis < 0 || memoryBytes < 0 || pids < 0) {
-                throw new WardenException(
-                        "limits cannot be negative (cpu " + cpuMillis + " m, memory " + memoryBytes + " B, pids " + pids
-                                + ")",
-                        "give 0 for no limit");
-            }
-            if (cpuMillis > 0 && cpuMillis < 10) {
-                throw new WardenException(
-                        "a CPU quota of " + cpuMillis + " m is below the kernel's 1 ms per period",
-                        "give at least 10 m (1 % of a core)");
-            }
         }
     }
 

@@ -1,7 +1,7 @@
 package io.warden.runtime.local;
 
 import io.warden.common.CgroupSet;
-import io.warden.runtime.local.Cgroups.Limits;
+import io.warden.runtime.ResourceLimits;
 
 /**
  * A container's groups on the local runtime: {@code warden/<deployment>/<container>/} holds everything of the
@@ -44,7 +44,7 @@ public record ContainerCgroups(Cgroups cgroups, String deployment, String contai
     }
 
     /** Makes both parts with their limits; a leftover of the same name is reused with the new limits. */
-    public void create(Limits postgres, Limits warden) {
+    public void create(ResourceLimits postgres, ResourceLimits warden) {
         cgroups.create(part(Part.POSTGRES));
         cgroups.create(part(Part.WARDEN));
         cgroups.apply(part(Part.POSTGRES), postgres);
@@ -52,11 +52,11 @@ public record ContainerCgroups(Cgroups cgroups, String deployment, String contai
     }
 
     /** Changes a part's limits while it runs. */
-    public void resize(Part part, Limits limits) {
+    public void resize(Part part, ResourceLimits limits) {
         cgroups.apply(part(part), limits);
     }
 
-    public Limits limits(Part part) {
+    public ResourceLimits limits(Part part) {
         return cgroups.limits(part(part));
     }
 

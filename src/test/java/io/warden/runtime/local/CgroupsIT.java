@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.warden.common.CgroupSet;
 import io.warden.common.Processes;
+import io.warden.runtime.ResourceLimits;
 import io.warden.runtime.local.ContainerCgroups.Part;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -20,7 +21,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The local runtime's cgroups on this machine's kernel: limits enforced, freezing and killing whole groups. */
 class CgroupsIT {
-    private static final Cgroups.Limits SMALL = new Cgroups.Limits(0, 256L << 20, 256);
+    private static final ResourceLimits SMALL = new ResourceLimits(0, 256L << 20, 256);
 
     @TempDir
     Path dir;
@@ -60,7 +61,7 @@ class CgroupsIT {
 
     @Test
     void aSpinningProcessGetsNoMoreThanItsQuotaAndIsThrottled() throws Exception {
-        container.resize(Part.POSTGRES, new Cgroups.Limits(200, 256L << 20, 256));
+        container.resize(Part.POSTGRES, new ResourceLimits(200, 256L << 20, 256));
         startIn(Part.POSTGRES, "while :; do :; done");
         await().atMost(Duration.ofSeconds(10))
                 .until(() -> container.part(Part.POSTGRES).pids().size() == 1);
@@ -78,7 +79,7 @@ class CgroupsIT {
 
     @Test
     void aProcessThatRunsOverTheMemoryLimitIsKilledByTheKernelInsideTheGroup() throws Exception {
-        container.resize(Part.POSTGRES, new Cgroups.Limits(0, 32L << 20, 64));
+        container.resize(Part.POSTGRES, new ResourceLimits(0, 32L << 20, 64));
         Path exit = dir.resolve("exit");
         // tail keeps a line with no newline in memory until it ends: 200 MiB of zeros is one such line.
         startIn(Part.POSTGRES, "head -c 200M /dev/zero | tail -n 1 > /dev/null; echo $? > " + exit);

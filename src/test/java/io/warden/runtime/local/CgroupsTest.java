@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.warden.common.CgroupSet;
 import io.warden.common.WardenException;
+import io.warden.runtime.ResourceLimits;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 
@@ -85,7 +86,7 @@ class CgroupsTest {
 
     @Test
     void aQuotaBelowTheKernelsResolutionOrANegativeLimitIsRefused() {
-        assertThatThrownBy(() -> new Cgroups.Limits(5, 0, 0)).hasMessageContaining("below the kernel's 1 ms");
-        assertThatThrownBy(() -> new Cgroups.Limits(0, -1, 0)).hasMessageContaining("cannot be negative");
+        assertThatThrownBy(() -> new ResourceLimits(5, 0, 0)).hasMessageContaining("below the kernel's 1 ms");
+        assertThatThrownBy(() -> new ResourceLimits(0, -1, 0)).hasMessageContaining("cannot be negative");
     }
 }

@@ -1,0 +1,158 @@
+package io.warden.runtime.local;
+
+import io.warden.common.Poll;
+import io.warden.common.Processes;
+import io.warden.common.WardenException;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.NetworkNamespaces;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The faults the local runtime can inflict on a node's host, for drills and for the tests (one implementation for
+ * both): the host dies, pauses, or loses its network. Each returns a sentence saying what it did, and refuses with
+ * the reason on a deployment that cannot do it (no cgroups, no namespaces).
+ */
+public final class FaultDrills {
+    private final DeploymentState state;
+
+    public FaultDrills(DeploymentState state) {
+        this.state = state;
+    }
+
+    /** What a drill does, named as the CLI names it. */
+    public enum Fault {
+        KILL("kill"),
+        FREEZE("freeze"),
+        THAW("thaw"),
+        ISOLATE("isolate"),
+        HEAL("heal"),
+        FILL_DISK("fill-disk");
+
+        public final String word;
+
+        Fault(String word) {
+            this.word = word;
+        }
+
+        public static Fault parse(String word) {
+            for (Fault fault : values()) {
+                if (fault.word.equals(word)) {
+                    return fault;
+                }
+            }
+            throw new WardenException(
+                    "unknown fault '" + word + "'", "use one of: kill, freeze, thaw, isolate, heal, fill-disk");
+        }
+    }
+
+    public String apply(Fault fault, String nodeName) {
+        NodeHost node = node(nodeName);
+        return switch (fault) {
+            case KILL -> kill(node);
+            case FREEZE -> freeze(node, true);
+            case THAW -> freeze(node, false);
+            case ISOLATE -> link(node, false);
+            case HEAL -> link(node, true);
+            case FILL_DISK ->
+                throw new WardenException(
+                        "cannot fill " + nodeName
+                                + "'s disk: its data directory is on the machine's own filesystem, not"
+                                + " on a volume of its own, and filling that would stop every node",
+                        "this deployment's nodes have no volumes yet; nothing was done");
+        };
+    }
+
+    /**
+     * The host dies: everything in its container (agent, watchdog, postgres and its backends) is SIGKILLed at once,
+     * frozen first so none forks away. Without cgroups, the agent's, the watchdog's and postgres's pids are, which
+     * misses a process that forks at that moment.
+     */
+    private String kill(NodeHost node) {
+        var container = LocalDeployment.containerOf(node);
+        if (container.isPresent()) {
+            int killed = container.get().all().kill();
+            return "killed " + node.name() + "'s host: " + killed + " processes in "
+                    + container.get().all();
+        }
+        // The supervisor first, or it would start the agent again in the moment between the two kills.
+        List<Long> pids = new ArrayList<>(List.of(node.watchdogPid(), LocalDeployment.supervisedAgentPid(node)));
+        postmaster(node).ifPresent(pid -> {
+            pids.add(pid);
+            ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+        });
+        pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+        try {
+            Poll.every(Duration.ofMillis(20))
+                    .until(Duration.ofSeconds(10), () -> pids.stream().noneMatch(Processes::alive));
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        return "killed " + node.name() + "'s host: agent, watchdog and postgres, " + pids.size()
+                + " processes by pid (no cgroups)";
+    }
+
+    private String freeze(NodeHost node, boolean frozen) {
+        var container = LocalDeployment.containerOf(node)
+                .orElseThrow(() -> new WardenException(
+                        "cannot " + (frozen ? "freeze" : "thaw") + " " + node.name() + "'s host: it has no cgroup"
+                                + " (the deployment runs without root or without cgroups)",
+                        "run ./warden up as root on a machine with the freezer controller; nothing was done"));
+        if (frozen) {
+            container.all().freeze();
+            return "froze " + node.name() + "'s host: its "
+                    + container.all().pids().size() + " processes are paused until ./warden fault thaw " + node.name();
+        }
+        container.all().thaw();
+        return "thawed " + node.name() + "'s host";
+    }
+
+    private String link(NodeHost node, boolean up) {
+        if (node.netns().isEmpty()) {
+            throw new WardenException(
+                    "cannot " + (up ? "heal" : "isolate") + " " + node.name() + ": it shares the machine's loopback"
+                            + " (process isolation), so no link of its own can be cut",
+                    "run ./warden up as root (netns isolation); nothing was done");
+        }
+        NetworkNamespaces.setLink(state.netId(), index(node), up);
+        return up
+                ? "healed " + node.name() + "'s network: its link is up again"
+                : "isolated " + node.name() + ": its host's link is down, it reaches neither etcd nor its peers";
+    }
+
+    private int index(NodeHost node) {
+        return state.nodes().indexOf(node) + 1;
+    }
+
+    private NodeHost node(String name) {
+        return state.nodes().stream()
+                .filter(n -> n.name().equals(name))
+                .findFirst()
+                .orElseThrow(() -> new WardenException(
+                        "no node '" + name + "' in this deployment",
+                        "use one of: "
+                                + String.join(
+                                        ", ",
+                                        state.nodes().stream()
+                                                .map(NodeHost::name)
+                                                .toList())));
+    }
+
+    private static java.util.Optional<Long> postmaster(NodeHost node) {
+        Path pidFile = Path.of(node.configFile()).resolveSibling("data").resolve("postmaster.pid");
+        try {
+            return Files.readAllLines(pidFile).stream()
+                    .findFirst()
+                    .map(String::strip)
+                    .map(Long::parseLong)
+                    .filter(Processes::alive);
+        } catch (java.io.IOException | NumberFormatException e) {
+            return java.util.Optional.empty();
+        }
+    }
+}

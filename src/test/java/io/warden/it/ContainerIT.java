@@ -1,0 +1,318 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.warden.cluster.Member;
+import io.warden.common.CgroupSet;
+import io.warden.common.Json;
+import io.warden.common.Processes;
+import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.LocalDeployment;
+import io.warden.runtime.ResourceLimits;
+import io.warden.runtime.local.ContainerCgroups;
+import io.warden.runtime.local.ContainerCgroups.Part;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The runtime issue's first two proofs, on the local runtime as root: every node is a container of its own (its
+ * host a network namespace, its processes in its cgroups), and the limits of a container hold against real
+ * postgres queries: memory (the backend that ran over is the one killed, the node keeps its role) and CPU (measured,
+ * not only written). Then the host-kill drill: nothing of the host survives, and it comes back.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LogTailsOnFailure.class)
+class ContainerIT {
+    @AutoClose
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Processes.isRoot(), "containers need root");
+        cluster = TestCluster.start("container", 3, 8900, "netns");
+    }
+
+    private static ContainerCgroups container(String node) {
+        return LocalDeployment.containerOf(cluster.node(node)).orElseThrow();
+    }
+
+    /** The cgroup paths of a process, one per v1 hierarchy (or the one v2 path), as /proc/pid/cgroup lists them. */
+    private static List<String> cgroupsOf(long pid) {
+        try {
+            return Files.readAllLines(Path.of("/proc", Long.toString(pid), "cgroup"));
+        } catch (java.io.IOException e) {
+            return List.of();
+        }
+    }
+
+    /** Whether the process is in {@code group} in every hierarchy the group has a directory in. */
+    private static boolean inGroup(long pid, CgroupSet group) {
+        List<String> lines = cgroupsOf(pid);
+        if (lines.isEmpty()) {
+            return true; // it exited meanwhile
+        }
+        return group.dirs().stream().allMatch(dir -> {
+            String controller = dir.getName(3).toString(); // /sys/fs/cgroup/<controller>/warden/...
+            String relative = "/" + dir.subpath(4, dir.getNameCount());
+            return lines.stream().anyMatch(l -> {
+                String[] f = l.split(":", 3);
+                boolean hierarchy = f[1].isEmpty()
+                        ? Files.exists(dir.resolve("cgroup.controllers"))
+                        : List.of(f[1].split(",")).contains(controller);
+                return hierarchy && (f[2].equals(relative) || f[2].startsWith(relative + "/"));
+            });
+        });
+    }
+
+    /** Processes whose working directory is inside {@code dir} (postgres runs every process in its data directory). */
+    private static Set<Long> workingIn(Path dir) throws Exception {
+        Path real = dir.toRealPath();
+        Set<Long> pids = new TreeSet<>();
+        try (Stream<Path> proc = Files.list(Path.of("/proc"))) {
+            for (Path p : proc.toList()) {
+                String name = p.getFileName().toString();
+                if (!name.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try {
+                    if (Files.readSymbolicLink(p.resolve("cwd")).startsWith(real)) {
+                        pids.add(Long.parseLong(name));
+                    }
+                } catch (java.io.IOException | SecurityException gone) {
+                    // exited, or a kernel thread
+                }
+            }
+        }
+        return pids;
+    }
+
+    private static Set<Long> inNamespace(String netns) {
+        var result = Processes.run(List.of("ip", "netns", "pids", netns), Duration.ofSeconds(10));
+        Set<Long> pids = new TreeSet<>();
+        result.output().lines().filter(l -> !l.isBlank()).forEach(l -> pids.add(Long.parseLong(l.strip())));
+        return pids;
+    }
+
+    @Test
+    @Order(1)
+    void everyProcessOfANodeIsInThatNodesCgroupsWithTheConfiguredLimits() throws Exception {
+        Set<String> hosts = new TreeSet<>();
+        for (NodeHost node : cluster.state().nodes()) {
+            ContainerCgroups groups = container(node.name());
+            Set<Long> postgres = workingIn(cluster.dataDir(node.name()));
+            Set<Long> namespace = inNamespace(node.netns());
+            assertThat(postgres).as("postgres processes of %s", node.name()).hasSizeGreaterThan(4);
+            assertThat(namespace).contains(node.agentPid(), node.watchdogPid()).containsAll(postgres);
+            for (long pid : postgres) {
+                assertThat(inGroup(pid, groups.part(Part.POSTGRES)))
+                        .as(
+                                "%s's postgres process %d in %s: %s",
+                                node.name(), pid, groups.part(Part.POSTGRES), cgroupsOf(pid))
+                        .isTrue();
+            }
+            for (long pid : namespace) {
+                assertThat(inGroup(pid, groups.all()))
+                        .as("%s's process %d in %s: %s", node.name(), pid, groups.all(), cgroupsOf(pid))
+                        .isTrue();
+            }
+            assertThat(inGroup(node.agentPid(), groups.part(Part.WARDEN))).isTrue();
+            assertThat(inGroup(node.watchdogPid(), groups.part(Part.WARDEN))).isTrue();
+            assertThat(groups.limits(Part.POSTGRES)).isEqualTo(LocalDeployment.NODE_LIMITS);
+            assertThat(groups.limits(Part.WARDEN)).isEqualTo(LocalDeployment.WARDEN_LIMITS);
+            hosts.add(node.netns());
+        }
+        assertThat(hosts).hasSize(3);
+
+        var list = cluster.warden("list", "--json");
+        assertThat(list.exitCode()).as(list.toString()).isZero();
+        JsonNode rows = Json.wire().readTree(list.out());
+        for (JsonNode row : rows) {
+            assertThat(row.get("cpu_limit_millis").asLong()).isEqualTo(1000);
+            assertThat(row.get("memory_limit_bytes").asLong()).isEqualTo(1L << 30);
+            assertThat(row.get("memory_used_bytes").asLong()).isPositive();
+            assertThat(row.get("host_id").asText()).startsWith("wd");
+        }
+    }
+
+    @Test
+    @Order(2)
+    void aQueryThatRunsOverItsNodesMemoryIsKilledAloneAndTheNodeKeepsItsRole() throws Exception {
+        Member primary = cluster.primary();
+        ContainerCgroups groups = container(primary.name());
+        long postmaster = cluster.postmasterPid(primary.name());
+        List<Long> otherPostmasters = cluster.state().nodes().stream()
+                .filter(n -> !n.name().equals(primary.name()))
+                .map(n -> cluster.postmasterPid(n.name()))
+                .toList();
+        long oomKillsBefore = groups.usage(Part.POSTGRES).oomKills();
+        groups.resize(Part.POSTGRES, new ResourceLimits(1000, 384L << 20, 512));
+        try (Connection c = cluster.connect(primary.name(), 120);
+                Statement s = c.createStatement()) {
+            var pid = s.executeQuery("select pg_backend_pid()");
+            pid.next();
+            long backend = pid.getLong(1);
+            // An in-memory sort of 20 M rows with md5 text: ~2 GiB, far over 384 MiB.
+            s.execute("set work_mem = '8GB'");
+            assertThatThrownBy(() -> s.executeQuery(
+                            "select count(*) from (select g, md5(g::text) m from generate_series(1, 20000000) g"
+                                    + " order by m) s"))
+                    .isInstanceOf(SQLException.class);
+            assertThat(groups.usage(Part.POSTGRES).oomKills()).isGreaterThan(oomKillsBefore);
+            String log = Files.readString(cluster.nodeDir(primary.name()).resolve("postgres.log"));
+            assertThat(log).contains("server process (PID " + backend + ") was terminated by signal 9");
+        } finally {
+            groups.resize(Part.POSTGRES, LocalDeployment.NODE_LIMITS);
+        }
+        assertThat(Processes.alive(postmaster))
+                .as("the postmaster survives its backend's OOM kill")
+                .isTrue();
+        // postgres restarts its backends after one was killed; the node stays the primary throughout.
+        await().atMost(Duration.ofSeconds(60)).ignoreExceptions().untilAsserted(() -> {
+            try (Connection c = cluster.connect(primary.name());
+                    Statement s = c.createStatement()) {
+                s.execute("create table if not exists oom_survived(i int); insert into oom_survived values (1)");
+            }
+        });
+        assertThat(cluster.primary().name()).isEqualTo(primary.name());
+        assertThat(cluster.primary().timeline()).isEqualTo(primary.timeline());
+        for (int i = 0; i < otherPostmasters.size(); i++) {
+            assertThat(Processes.alive(otherPostmasters.get(i))).isTrue();
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(60));
+    }
+
+    @Test
+    @Order(3)
+    void aSpinningQueryUsesNoMoreThanItsNodesCpuQuotaAndIsThrottled() throws Exception {
+        String replica = cluster.replicaNames().getFirst();
+        ContainerCgroups groups = container(replica);
+        groups.resize(Part.POSTGRES, new ResourceLimits(300, 1L << 30, 512));
+        try (Connection c = cluster.connect(replica, 60);
+                Statement s = c.createStatement()) {
+            s.execute("set statement_timeout = '12s'");
+            CompletableFuture<Void> spin = CompletableFuture.runAsync(() -> {
+                try (Statement busy = c.createStatement()) {
+                    busy.executeQuery("select count(*) from generate_series(1, 10000000000)");
+                } catch (SQLException expected) {
+                    // statement_timeout ends it
+                }
+            });
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> groups.usage(Part.POSTGRES).throttled() > 0 || spin.isDone());
+            var before = groups.usage(Part.POSTGRES);
+            long t0 = System.nanoTime();
+            Thread.sleep(5000); // the measurement window, not a wait for a condition
+            var after = groups.usage(Part.POSTGRES);
+            double cores = (double) (after.cpuNanos() - before.cpuNanos()) / (System.nanoTime() - t0);
+            assertThat(spin).isNotDone();
+            assertThat(cores).as("cores used under a 300 m quota").isLessThanOrEqualTo(0.3 * 1.2);
+            assertThat(cores).as("cores used under a 300 m quota").isGreaterThan(0.1);
+            assertThat(after.throttled()).isGreaterThan(before.throttled());
+            spin.join();
+        } finally {
+            groups.resize(Part.POSTGRES, LocalDeployment.NODE_LIMITS);
+        }
+    }
+
+    @Test
+    @Order(4)
+    void killingAReplicasHostLeavesNothingOfItRunningAndItComesBack() throws Exception {
+        String replica = cluster.replicaNames().getFirst();
+        NodeHost node = cluster.node(replica);
+        String leader = cluster.primary().name();
+
+        var run = cluster.warden("fault", "kill", replica);
+
+        assertThat(run.exitCode()).as(run.toString()).isZero();
+        assertThat(run.out()).contains("killed " + replica + "'s host");
+        assertThat(container(replica).all().pids()).isEmpty();
+        assertThat(inNamespace(node.netns())).isEmpty();
+        assertThat(workingIn(cluster.dataDir(replica))).isEmpty();
+        assertThat(cluster.primary().name()).isEqualTo(leader);
+
+        cluster.restartHost(replica);
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(inGroup(cluster.node(replica).agentPid(), container(replica).part(Part.WARDEN)))
+                .isTrue();
+    }
+
+    @Test
+    @Order(5)
+    void aDrillThisDeploymentCannotDoIsRefusedWithItsReason() {
+        var run = cluster.warden("fault", "fill-disk", "node-1");
+        var unknown = cluster.warden("fault", "kill", "node-9");
+
+        assertThat(run.exitCode()).isNotZero();
+        assertThat(run.err()).contains("no volumes yet");
+        assertThat(unknown.exitCode()).isNotZero();
+        assertThat(unknown.err()).contains("no node 'node-9'").contains("node-1, node-2, node-3");
+    }
+
+    private static int starts(String node) throws Exception {
+        Path status = cluster.nodeDir(node).resolve("supervisor.json");
+        return Json.wire().readTree(status.toFile()).path("starts").asInt();
+    }
+
+    @Test
+    @Order(6)
+    void aReplicasAgentKilledAloneIsStartedAgainByItsSupervisorWithoutAFailover() throws Exception {
+        String replica = cluster.replicaNames().getFirst();
+        Member leader = cluster.primary();
+        long agent = LocalDeployment.supervisedAgentPid(cluster.node(replica));
+        int startsBefore = starts(replica);
+
+        ProcessHandle.of(agent).orElseThrow().destroyForcibly();
+
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> LocalDeployment.supervisedAgentPid(cluster.node(replica)) != agent);
+        long restarted = LocalDeployment.supervisedAgentPid(cluster.node(replica));
+        assertThat(Processes.alive(restarted)).isTrue();
+        assertThat(starts(replica)).isEqualTo(startsBefore + 1);
+        assertThat(inGroup(restarted, container(replica).part(Part.WARDEN))).isTrue();
+        cluster.awaitHealthy(Duration.ofSeconds(60));
+        assertThat(cluster.primary().name()).isEqualTo(leader.name());
+        assertThat(cluster.primary().timeline()).isEqualTo(leader.timeline());
+    }
+
+    /**
+     * The primary's agent killed alone: its watchdog, armed with the lease's deadline, fences postgres when that
+     * deadline passes (about 3 s), before the supervisor's new agent is up (a JVM start with TLS takes longer), so
+     * another node is promoted; the restarted agent finds the key taken and brings its node back as a replica.
+     */
+    @Test
+    @Order(7)
+    void thePrimarysAgentKilledAloneIsFencedByItsWatchdogAndRejoinsAsAReplicaAfterAFailover() throws Exception {
+        Member old = cluster.primary();
+        long agent = LocalDeployment.supervisedAgentPid(cluster.node(old.name()));
+        int startsBefore = starts(old.name());
+
+        ProcessHandle.of(agent).orElseThrow().destroyForcibly();
+
+        Member promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+        assertThat(promoted.timeline()).isGreaterThan(old.timeline());
+        assertThat(Files.readString(cluster.nodeDir(old.name()).resolve("watchdog.log")))
+                .contains("agent missed its deadline: killed");
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        assertThat(starts(old.name())).isEqualTo(startsBefore + 1);
+        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(io.warden.cluster.Role.REPLICA);
+    }
+}
