@@ -33,7 +33,7 @@ final class ListCommand extends DeploymentCommand {
             System.out.println(Json.writePretty(rows));
             return;
         }
-        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %-6s %-15s %s%n";
+        String format = "%-8s %-8s %-20s %4s %-12s %10s %-15s %6s %-27s %8s %8s %-6s %-11s %-11s %s%n";
         System.out.printf(
                 format,
                 "NAME",
@@ -49,6 +49,7 @@ final class ListCommand extends DeploymentCommand {
                 "POSTGRES",
                 "CPU",
                 "MEMORY",
+                "VOLUME",
                 "NOTES");
         for (Map<String, Object> row : rows) {
             Member m = cluster.members().get((String) row.get("name"));
@@ -81,6 +82,7 @@ final class ListCommand extends DeploymentCommand {
                     row.get("postgres_pid"),
                     millis((long) row.get("cpu_limit_millis")),
                     memory((long) row.get("memory_used_bytes"), (long) row.get("memory_limit_bytes")),
+                    memory((long) row.get("volume_used_bytes"), (long) row.get("volume_bytes")),
                     String.join(",", notes));
         }
         System.out.println("leader: " + cluster.leader().map(l -> l.name()).orElse("(none)")
@@ -160,6 +162,11 @@ final class ListCommand extends DeploymentCommand {
             row.put("memory_used_bytes", usage.map(u -> u.memoryBytes()).orElse(0L));
             row.put("pids_limit", limits.map(l -> l.pids()).orElse(0L));
             row.put("frozen", container.map(c -> c.all().frozen()).orElse(false));
+            var volume = LocalDeployment.volumeOf(node);
+            var df = volume.map(v -> v.usage());
+            row.put("volume", node.volume());
+            row.put("volume_bytes", df.map(u -> u.totalBytes()).orElse(0L));
+            row.put("volume_used_bytes", df.map(u -> u.usedBytes()).orElse(0L));
             rows.add(row);
         }
         return rows;

@@ -60,15 +60,33 @@ public record DeploymentState(
             long agentPid,
             long watchdogPid,
             String container,
-            ResourceLimits limits) {
+            ResourceLimits limits,
+            String volume) {
         public NodeHost {
             container = container == null ? "" : container;
             limits = limits == null ? ResourceLimits.NONE : limits;
+            volume = volume == null ? "" : volume;
         }
 
         /** The same host with the pids of a new agent and watchdog. */
         public NodeHost withPids(long agentPid, long watchdogPid) {
-            return new NodeHost(name, host, port, apiPort, configFile, netns, agentPid, watchdogPid, container, limits);
+            return new NodeHost(
+                    name, host, port, apiPort, configFile, netns, agentPid, watchdogPid, container, limits, volume);
+        }
+
+        /** The node's own directory: its config, certificates, logs, and its volume's mount point. */
+        public java.nio.file.Path nodeDir() {
+            return java.nio.file.Path.of(configFile).getParent();
+        }
+
+        /** Where its volume is mounted (when it has one, its {@code volume} is the image file). */
+        public java.nio.file.Path volumeMount() {
+            return nodeDir().resolve("volume");
+        }
+
+        /** Its data directory: on its volume when it has one. */
+        public java.nio.file.Path dataDir() {
+            return volume.isEmpty() ? nodeDir().resolve("data") : volumeMount().resolve("data");
         }
     }
 

@@ -8,6 +8,7 @@ import io.warden.runtime.DeploymentState.EtcdMember;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.local.Cgroups;
 import io.warden.runtime.local.ContainerCgroups;
+import io.warden.runtime.local.LoopVolume;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -52,6 +53,9 @@ public final class LocalDeployment {
      * the loop that renews the lease.
      */
     public static final ResourceLimits WARDEN_LIMITS = new ResourceLimits(0, 512L << 20, 512);
+
+    /** A node's volume until the scaling controller grows it: the smallest unit's disk. */
+    public static final long VOLUME_BYTES = 1L << 30;
 
     /** How {@code up} should build the deployment. */
     public record Options(
@@ -598,11 +602,29 @@ public final class LocalDeployment {
         int apiPort = options.basePort() + 200 + index;
         Path nodeDir = dir.resolve("nodes/" + name);
         Path configFile = nodeDir.resolve("config.yml");
+        // A volume of its own as root, for a node made now or one that has its image already (one kept from before
+        // volumes keeps its data directory where it is).
+        Path image = dir.resolve("volumes/" + name + ".img");
+        boolean withVolume = netns && (!Files.exists(configFile) || Files.exists(image));
+        LoopVolume volume = new LoopVolume(image, nodeDir.resolve("volume"));
+        if (withVolume) {
+            if (!Files.exists(image)) {
+                volume.create(VOLUME_BYTES);
+            }
+            volume.mount();
+        }
+        Path dataDir = withVolume ? volume.mountPoint().resolve("data") : nodeDir.resolve("data");
         StringBuilder yaml = configHead("name", name, options.cluster(), host);
         yamlLine(yaml, "port", port);
         yamlLine(yaml, "api_port", apiPort);
         etcdMembers(yaml, etcdHost, options.basePort());
-        yamlLine(yaml, "data_dir", nodeDir.resolve("data"));
+        yamlLine(yaml, "data_dir", dataDir);
+        if (withVolume) {
+            yaml.append("parameters:\n");
+            VolumeSettings.forVolume(volume.imageBytes())
+                    .forEach((k, v) ->
+                            yaml.append("  ").append(k).append(": ").append(v).append('\n'));
+        }
         yamlLine(yaml, "work_dir", nodeDir);
         yamlLine(yaml, "bin_dir", POSTGRES_BIN);
         if (Files.exists(DeploymentFile.API_TOKEN.in(dir))) {
@@ -658,7 +680,15 @@ public final class LocalDeployment {
                 0,
                 0,
                 container,
-                cgroups.isPresent() ? NODE_LIMITS : ResourceLimits.NONE));
+                cgroups.isPresent() ? NODE_LIMITS : ResourceLimits.NONE,
+                withVolume ? image.toString() : ""));
+    }
+
+    /** A node's volume, when it has one. */
+    public static Optional<LoopVolume> volumeOf(NodeHost node) {
+        return node.volume().isEmpty()
+                ? Optional.empty()
+                : Optional.of(new LoopVolume(Path.of(node.volume()), node.volumeMount()));
     }
 
     /** A node's container groups, when it has them. */
@@ -704,6 +734,8 @@ public final class LocalDeployment {
         } catch (IOException e) {
             throw new WardenException("cannot remove stale " + socket + ": " + e.getMessage(), "remove it by hand");
         }
+        // A host that comes back finds its volume where it left it; mounted again if it was not.
+        volumeOf(node).ifPresent(LoopVolume::mount);
         Path agentLog = nodeDir.resolve("agent.log");
         Path status = agentLog.resolveSibling("supervisor.json");
         try {
@@ -719,7 +751,7 @@ public final class LocalDeployment {
                 "--socket",
                 socket.toString(),
                 "--data-dir",
-                nodeDir.resolve("data").toString(),
+                node.dataDir().toString(),
                 "--agent-log",
                 agentLog.toString()));
         watchdogArgs.addAll(watchdogCgroup);
@@ -878,9 +910,8 @@ public final class LocalDeployment {
         state.nodes().parallelStream().filter(n -> !n.name().equals(last)).forEach(LocalDeployment::stopNode);
         state.nodes().stream().filter(n -> n.name().equals(last)).forEach(LocalDeployment::stopNode);
         state.nodes().parallelStream().forEach(node -> {
-            Path data = Path.of(node.configFile()).getParent().resolve("data");
             // An agent killed earlier (a test's "host loss") leaves its postgres behind: it is ours to stop.
-            killLeftoverPostgres.accept(data);
+            killLeftoverPostgres.accept(node.dataDir());
         });
         state.etcd().parallelStream().forEach(member -> Processes.stop(member.pid(), Duration.ofSeconds(10)));
         if (!state.cgroups().isEmpty()) {
@@ -891,6 +922,10 @@ public final class LocalDeployment {
                 group.kill();
                 group.remove();
             });
+        }
+        // Last, with nothing left that writes to them: a purge must not delete through a mounted volume.
+        for (NodeHost node : state.nodes()) {
+            volumeOf(node).ifPresent(LoopVolume::unmount);
         }
         if (state.isolation().equals("netns")) {
             for (int i = 1; i <= state.nodes().size(); i++) {

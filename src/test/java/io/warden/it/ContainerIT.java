@@ -116,6 +116,7 @@ class ContainerIT {
     @Order(1)
     void everyProcessOfANodeIsInThatNodesCgroupsWithTheConfiguredLimits() throws Exception {
         Set<String> hosts = new TreeSet<>();
+        Set<String> volumes = new TreeSet<>();
         for (NodeHost node : cluster.state().nodes()) {
             ContainerCgroups groups = container(node.name());
             Set<Long> postgres = workingIn(cluster.dataDir(node.name()));
@@ -137,10 +138,17 @@ class ContainerIT {
             assertThat(inGroup(node.agentPid(), groups.part(Part.WARDEN))).isTrue();
             assertThat(inGroup(node.watchdogPid(), groups.part(Part.WARDEN))).isTrue();
             assertThat(groups.limits(Part.POSTGRES)).isEqualTo(LocalDeployment.NODE_LIMITS);
+            var store = Files.getFileStore(cluster.dataDir(node.name()));
+            assertThat(store.name())
+                    .as("%s's data directory is on a loop device", node.name())
+                    .startsWith("/dev/loop");
+            assertThat(cluster.dataDir(node.name())).startsWith(node.volumeMount());
+            volumes.add(store.name());
             assertThat(groups.limits(Part.WARDEN)).isEqualTo(LocalDeployment.WARDEN_LIMITS);
             hosts.add(node.netns());
         }
         assertThat(hosts).hasSize(3);
+        assertThat(volumes).hasSize(3);
 
         var list = cluster.warden("list", "--json");
         assertThat(list.exitCode()).as(list.toString()).isZero();
@@ -150,6 +158,8 @@ class ContainerIT {
             assertThat(row.get("memory_limit_bytes").asLong()).isEqualTo(1L << 30);
             assertThat(row.get("memory_used_bytes").asLong()).isPositive();
             assertThat(row.get("host_id").asText()).startsWith("wd");
+            assertThat(row.get("volume_bytes").asLong()).isBetween(900L << 20, 1L << 30);
+            assertThat(row.get("volume_used_bytes").asLong()).isPositive();
         }
     }
 
@@ -257,12 +267,39 @@ class ContainerIT {
 
     @Test
     @Order(5)
-    void aDrillThisDeploymentCannotDoIsRefusedWithItsReason() {
-        var run = cluster.warden("fault", "fill-disk", "node-1");
-        var unknown = cluster.warden("fault", "kill", "node-9");
+    void aReplicaWhoseVolumeIsFullLeavesThePrimaryWritingAndCatchesUpOnceItIsFreed() throws Exception {
+        String replica = cluster.replicaNames().getFirst();
+        Member primary = cluster.primary();
 
-        assertThat(run.exitCode()).isNotZero();
-        assertThat(run.err()).contains("no volumes yet");
+        var run = cluster.warden("fault", "fill-disk", replica);
+
+        assertThat(run.exitCode()).as(run.toString()).isZero();
+        assertThat(run.out()).contains("filled " + replica + "'s volume: 100 % used");
+        var df = Processes.run(
+                List.of(
+                        "df",
+                        "--output=pcent",
+                        cluster.node(replica).volumeMount().toString()),
+                Duration.ofSeconds(10));
+        assertThat(df.output()).contains("100%");
+        try (Connection c = cluster.connect(primary.name());
+                Statement s = c.createStatement()) {
+            s.execute("create table if not exists beside_a_full_replica(i int)");
+            for (int i = 0; i < 20; i++) {
+                s.execute("insert into beside_a_full_replica select generate_series(1, 1000)");
+            }
+        }
+        assertThat(cluster.primary().name()).isEqualTo(primary.name());
+
+        LocalDeployment.volumeOf(cluster.node(replica)).orElseThrow().unfill();
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .untilAsserted(() -> assertThat(cluster.queryColumn(
+                                replica, "select count(*) from beside_a_full_replica", r -> r.getLong(1)))
+                        .containsExactly(20_000L));
+
+        var unknown = cluster.warden("fault", "kill", "node-9");
         assertThat(unknown.exitCode()).isNotZero();
         assertThat(unknown.err()).contains("no node 'node-9'").contains("node-1, node-2, node-3");
     }

@@ -233,7 +233,9 @@ class FencingIT {
         Path watchdogLog = Path.of(oldNode.configFile()).resolveSibling("watchdog.log");
         assertThat(Files.readString(watchdogLog))
                 .as("the frozen agent could not fence its postgres: its watchdog did")
-                .contains("agent missed its deadline: killed postmaster " + postmaster + " and ");
+                .containsPattern("agent missed its deadline: killed (postmaster " + postmaster
+                        + " and |the \\d+ processes in postgres's cgroup )");
+        assertThat(io.warden.common.Processes.alive(postmaster)).isFalse();
         cluster.thaw(oldNode.agentPid());
 
         cluster.awaitHealthy(Duration.ofSeconds(120));

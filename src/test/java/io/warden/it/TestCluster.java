@@ -194,7 +194,7 @@ final class TestCluster implements AutoCloseable {
     }
 
     Path dataDir(String name) {
-        return Path.of(node(name).configFile()).getParent().resolve("data");
+        return node(name).dataDir();
     }
 
     long postmasterPid(String name) {

@@ -59,13 +59,20 @@ public final class FaultDrills {
             case THAW -> freeze(node, false);
             case ISOLATE -> link(node, false);
             case HEAL -> link(node, true);
-            case FILL_DISK ->
-                throw new WardenException(
-                        "cannot fill " + nodeName
-                                + "'s disk: its data directory is on the machine's own filesystem, not"
-                                + " on a volume of its own, and filling that would stop every node",
-                        "this deployment's nodes have no volumes yet; nothing was done");
+            case FILL_DISK -> fillDisk(node);
         };
+    }
+
+    /** The node's volume filled to the last block by one file, as a runaway writer would; df inside shows 100 %. */
+    private String fillDisk(NodeHost node) {
+        LoopVolume volume = LocalDeployment.volumeOf(node)
+                .orElseThrow(() -> new WardenException(
+                        "cannot fill " + node.name() + "'s disk: its data directory is on the machine's own"
+                                + " filesystem, not on a volume of its own, and filling that would stop every node",
+                        "run ./warden up as root, which gives each node a volume; nothing was done"));
+        volume.fill();
+        return "filled " + node.name() + "'s volume: " + volume.usage().percent() + " % used ("
+                + volume.mountPoint().resolve("fill") + "; remove that file to free it)";
     }
 
     /**
@@ -144,7 +151,7 @@ public final class FaultDrills {
     }
 
     private static java.util.Optional<Long> postmaster(NodeHost node) {
-        Path pidFile = Path.of(node.configFile()).resolveSibling("data").resolve("postmaster.pid");
+        Path pidFile = node.dataDir().resolve("postmaster.pid");
         try {
             return Files.readAllLines(pidFile).stream()
                     .findFirst()

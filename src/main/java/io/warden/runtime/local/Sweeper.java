@@ -10,7 +10,8 @@ import java.util.regex.Pattern;
 
 /**
  * Removes what a killed run of {@code warden up} or of the tests left on this machine: deployment cgroups with no
- * process left in them, and node namespaces (with their host-side links) of deployments that no longer run. A
+ * process left in them, node volumes still mounted for a deployment that no longer runs (the unmount frees their
+ * loop devices), and node namespaces (with their host-side links) of deployments that no longer run. A
  * deployment that runs is never touched: while any part of one runs (its etcd members are in its group too), its
  * group holds a process, and a namespace is kept while its deployment's group does or a process is inside it.
  */
@@ -42,6 +43,7 @@ public final class Sweeper {
                 }
             }
         });
+        removed.addAll(unmountLeftoverVolumes(running));
         // Without cgroups, a deployment whose host was just killed (an empty namespace) cannot be told from a leftover.
         var list = Processes.run(List.of("ip", "netns", "list"), Duration.ofSeconds(10));
         if (cgroups.isEmpty() || !list.ok()) {
@@ -60,6 +62,55 @@ public final class Sweeper {
             Processes.run(List.of("ip", "netns", "del", name), Duration.ofSeconds(10));
             Processes.run(List.of("ip", "link", "del", "wd" + m.group(1) + "h" + m.group(2)), Duration.ofSeconds(10));
             removed.add("removed the leftover network namespace " + name);
+        }
+        return removed;
+    }
+
+    /**
+     * Node volumes ({@code <dir>/nodes/<node>/volume}) still mounted for a deployment that no longer runs: its
+     * deployment.json names its group, and that group is not among the running ones (or it has none).
+     */
+    private static List<String> unmountLeftoverVolumes(List<String> running) {
+        List<String> removed = new ArrayList<>();
+        List<String> mounts;
+        try {
+            mounts = java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/self/mounts"));
+        } catch (java.io.IOException e) {
+            return removed;
+        }
+        for (String line : mounts) {
+            String[] fields = line.split(" ");
+            if (fields.length < 2) {
+                continue;
+            }
+            java.nio.file.Path target = java.nio.file.Path.of(fields[1]);
+            if (target.getNameCount() < 4
+                    || !target.getFileName().toString().equals("volume")
+                    || !target.getParent().getParent().getFileName().toString().equals("nodes")) {
+                continue;
+            }
+            java.nio.file.Path dir = target.getParent().getParent().getParent();
+            java.nio.file.Path state = dir.resolve("deployment.json");
+            if (java.nio.file.Files.exists(state)) {
+                String group;
+                try {
+                    group = io.warden.common.Json.wire()
+                            .readTree(state.toFile())
+                            .path("cgroups")
+                            .asText("");
+                } catch (java.io.IOException e) {
+                    continue;
+                }
+                // Without a group of its own a running deployment cannot be told from a leftover: left alone.
+                if (group.isEmpty() || running.contains(group)) {
+                    continue;
+                }
+            }
+            var result = Processes.run(List.of("umount", target.toString()), Duration.ofSeconds(30));
+            removed.add(
+                    result.ok()
+                            ? "unmounted the leftover volume " + target
+                            : "could not unmount the leftover volume " + target + ": " + result.tail());
         }
         return removed;
     }

@@ -1,0 +1,168 @@
+package io.warden.runtime.local;
+
+import io.warden.common.Processes;
+import io.warden.common.Processes.Result;
+import io.warden.common.WardenException;
+import java.io.IOException;
+import java.io.RandomAccessFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * A node's volume on the local runtime: an ext4 filesystem in an image file, attached to a loop device and mounted
+ * at the node's {@code volume} directory, which holds its data directory (WAL included). Its size is the node's
+ * disk: when it is full, that node's postgres stops writing, and no other node notices.
+ *
+ * <p>Made with {@code -m 0} (no blocks reserved for root: the agent runs as root, and a volume that looks full to
+ * postgres but not to it would confuse the measurements) and with the {@code encrypt} feature, so that the data
+ * directory can be encrypted on it. Mounted with {@code -o loop}: the loop device is released by the unmount.
+ *
+ * @param image the image file, outside the volume
+ * @param mountPoint where it is mounted
+ */
+public record LoopVolume(Path image, Path mountPoint) {
+    private static final Duration COMMAND_TIMEOUT = Duration.ofMinutes(2);
+
+    /** Makes the image ({@code bytes} long, sparse) and its filesystem; refuses one that exists. */
+    public void create(long bytes) {
+        if (Files.exists(image)) {
+            throw new WardenException(
+                    "the volume image " + image + " exists already", "mount it, or remove it if it is a leftover");
+        }
+        try {
+            Files.createDirectories(image.getParent());
+            try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+                file.setLength(bytes);
+            }
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot make the volume image " + image + ": " + e.getMessage(),
+                    "check free space in its directory");
+        }
+        run("mkfs.ext4", "-q", "-F", "-m", "0", "-O", "encrypt", "-L", label(), image.toString());
+    }
+
+    private String label() {
+        String name = mountPoint.getParent().getFileName().toString();
+        return name.length() > 16 ? name.substring(0, 16) : name;
+    }
+
+    public boolean mounted() {
+        try {
+            String target = mountPoint.toAbsolutePath().toString();
+            return Files.readAllLines(Path.of("/proc/self/mounts")).stream()
+                    .map(l -> l.split(" "))
+                    .anyMatch(f -> f.length > 1 && f[1].equals(target));
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    /** Mounts it (no-op when it is); the volume's root is left to root, the data directory in it to postgres. */
+    public void mount() {
+        if (mounted()) {
+            return;
+        }
+        try {
+            Files.createDirectories(mountPoint);
+        } catch (IOException e) {
+            throw new WardenException("cannot make " + mountPoint + ": " + e.getMessage(), "check permissions");
+        }
+        run("mount", "-o", "loop,noatime", image.toString(), mountPoint.toString());
+    }
+
+    /** Unmounts it (no-op when it is not); the loop device goes with it. Everything using it must have stopped. */
+    public void unmount() {
+        if (!mounted()) {
+            return;
+        }
+        run("umount", mountPoint.toString());
+    }
+
+    /** Size and use as the filesystem reports them inside ({@code df}). */
+    public Usage usage() {
+        try {
+            var store = Files.getFileStore(mountPoint);
+            // Used as df counts it: what a writer can no longer have (ext4 holds back a few blocks of its own).
+            return new Usage(store.getTotalSpace(), store.getTotalSpace() - store.getUsableSpace());
+        } catch (IOException e) {
+            return new Usage(0, 0);
+        }
+    }
+
+    /** The size of the image file: the volume's provisioned size. */
+    public long imageBytes() {
+        try {
+            return Files.size(image);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Fills the volume to the last block with one file, {@code fill}, as a runaway writer would (the fault drill);
+     * {@link #unfill} removes it.
+     */
+    public void fill() {
+        Path fill = mountPoint.resolve("fill");
+        // dd stops at "No space left on device", which is the point; its exit status says so and is not an error.
+        Processes.run(List.of("dd", "if=/dev/zero", "of=" + fill, "bs=1M", "status=none"), Duration.ofMinutes(5));
+        Processes.run(List.of("sync", "-f", fill.toString()), Duration.ofMinutes(1));
+    }
+
+    public void unfill() {
+        try {
+            Files.deleteIfExists(mountPoint.resolve("fill"));
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot remove " + mountPoint.resolve("fill") + ": " + e.getMessage(), "remove it by hand");
+        }
+    }
+
+    /**
+     * Grows the unmounted volume to {@code bytes}: the image file first, then a forced check and the filesystem
+     * (offline: these machines refuse an online resize2fs).
+     */
+    public void growOffline(long bytes) {
+        if (mounted()) {
+            throw new WardenException(
+                    "cannot grow " + image + " while it is mounted at " + mountPoint, "unmount it first");
+        }
+        if (bytes <= imageBytes()) {
+            throw new WardenException(
+                    "cannot grow " + image + " to " + bytes + " bytes: it has " + imageBytes(),
+                    "volumes only grow; give a larger size");
+        }
+        try (RandomAccessFile file = new RandomAccessFile(image.toFile(), "rw")) {
+            file.setLength(bytes);
+        } catch (IOException e) {
+            throw new WardenException("cannot extend " + image + ": " + e.getMessage(), "check free space");
+        }
+        Result check = Processes.run(List.of("e2fsck", "-f", "-p", image.toString()), COMMAND_TIMEOUT);
+        // 0: clean, 1: errors corrected; anything else needs a person.
+        if (check.exitCode() > 1) {
+            throw new WardenException(
+                    "e2fsck found errors on " + image + " it could not correct: " + check.tail(),
+                    "run e2fsck -f " + image + " by hand before growing it");
+        }
+        run("resize2fs", image.toString());
+    }
+
+    private static void run(String... command) {
+        Result result = Processes.run(List.of(command), COMMAND_TIMEOUT);
+        if (!result.ok()) {
+            throw new WardenException(
+                    String.join(" ", command) + " failed: " + result.tail(),
+                    "volumes need root, util-linux and e2fsprogs; check free space for the image");
+        }
+    }
+
+    /** The filesystem's size and the bytes no writer can have any more, as df's Use% counts them. */
+    public record Usage(long totalBytes, long usedBytes) {
+        public int percent() {
+            return totalBytes == 0 ? 0 : (int) Math.round(100.0 * usedBytes / totalBytes);
+        }
+    }
+}
