@@ -67,6 +67,9 @@ final class ListCommand extends DeploymentCommand {
             if (Boolean.TRUE.equals(row.get("frozen"))) {
                 notes.add("host-frozen");
             }
+            if (Boolean.TRUE.equals(row.get("encrypted"))) {
+                notes.add("encrypted");
+            }
             System.out.printf(
                     format,
                     row.get("name"),
@@ -165,6 +168,9 @@ final class ListCommand extends DeploymentCommand {
             var volume = LocalDeployment.volumeOf(node);
             var df = volume.map(v -> v.usage());
             row.put("volume", node.volume());
+            row.put(
+                    "encrypted",
+                    LocalDeployment.nodeVolumeOf(node).map(v -> v.encrypted()).orElse(false));
             row.put("volume_bytes", df.map(u -> u.totalBytes()).orElse(0L));
             row.put("volume_used_bytes", df.map(u -> u.usedBytes()).orElse(0L));
             rows.add(row);

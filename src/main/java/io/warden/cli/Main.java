@@ -38,7 +38,8 @@ import picocli.CommandLine.ScopeType;
             CredentialsCommand.class,
             CertificatesCommand.class,
             ExtensionsCommand.class,
-            FaultCommand.class
+            FaultCommand.class,
+            KeysCommand.class
         })
 public final class Main implements Runnable {
 

@@ -86,7 +86,7 @@ public record DeploymentState(
 
         /** Its data directory: on its volume when it has one. */
         public java.nio.file.Path dataDir() {
-            return volume.isEmpty() ? nodeDir().resolve("data") : volumeMount().resolve("data");
+            return volume.isEmpty() ? nodeDir().resolve("data") : volumeMount().resolve("pgdata/data");
         }
     }
 

@@ -8,7 +8,10 @@ import io.warden.runtime.DeploymentState.EtcdMember;
 import io.warden.runtime.DeploymentState.NodeHost;
 import io.warden.runtime.local.Cgroups;
 import io.warden.runtime.local.ContainerCgroups;
+import io.warden.runtime.local.FileMasterKey;
 import io.warden.runtime.local.LoopVolume;
+import io.warden.runtime.local.NodeVolume;
+import io.warden.runtime.local.VolumeKeys;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -132,6 +135,10 @@ public final class LocalDeployment {
             state.write(dir);
             // Each node's certificates, watchdog and agent at once: a cold JVM takes about a second to open its
             // watchdog's socket, and one node after another made every later agent wait for the earlier ones.
+            if (isolation.equals("netns")) {
+                // Made once, before the nodes start at once: each would otherwise make a master key of its own.
+                new FileMasterKey(dir.resolve("master.key")).read();
+            }
             startAll(
                     options.nodes(),
                     i -> startNode(options, dir, i, cgroups, deploymentGroup),
@@ -608,12 +615,17 @@ public final class LocalDeployment {
         boolean withVolume = netns && (!Files.exists(configFile) || Files.exists(image));
         LoopVolume volume = new LoopVolume(image, nodeDir.resolve("volume"));
         if (withVolume) {
+            // Encrypted at rest: a new volume always, a kept one when it was made so (its key file is there).
+            boolean encrypted =
+                    !Files.exists(image) || Files.exists(keysDir(dir).resolve(name + ".wrapped"));
+            NodeVolume nodeVolume = new NodeVolume(
+                    name, volume, encrypted ? Optional.of(volumeKeys(dir)) : Optional.empty(), dir.resolve("bin"));
             if (!Files.exists(image)) {
-                volume.create(VOLUME_BYTES);
+                nodeVolume.create(VOLUME_BYTES);
             }
-            volume.mount();
+            nodeVolume.open();
         }
-        Path dataDir = withVolume ? volume.mountPoint().resolve("data") : nodeDir.resolve("data");
+        Path dataDir = withVolume ? volume.mountPoint().resolve("pgdata/data") : nodeDir.resolve("data");
         StringBuilder yaml = configHead("name", name, options.cluster(), host);
         yamlLine(yaml, "port", port);
         yamlLine(yaml, "api_port", apiPort);
@@ -684,6 +696,36 @@ public final class LocalDeployment {
                 withVolume ? image.toString() : ""));
     }
 
+    /** Where the deployment keeps its wrapped volume keys, outside every volume. */
+    static Path keysDir(Path dir) {
+        return dir.resolve("keys");
+    }
+
+    /**
+     * The deployment's volume keys, wrapped by the master key in {@code <dir>/master.key} (owner-only, outside every
+     * volume; back it up: without it no volume can be unlocked).
+     */
+    public static VolumeKeys volumeKeys(Path dir) {
+        return new VolumeKeys(keysDir(dir), new FileMasterKey(dir.resolve("master.key")));
+    }
+
+    /** The deployment directory a node belongs to ({@code <dir>/nodes/<node>/config.yml}). */
+    private static Path deploymentDir(NodeHost node) {
+        return node.nodeDir().getParent().getParent();
+    }
+
+    /** A node's volume as the node uses it (mounted, unlocked), when it has one. */
+    public static Optional<NodeVolume> nodeVolumeOf(NodeHost node) {
+        Path dir = deploymentDir(node);
+        boolean encrypted = Files.exists(keysDir(dir).resolve(node.name() + ".wrapped"));
+        return volumeOf(node)
+                .map(v -> new NodeVolume(
+                        node.name(),
+                        v,
+                        encrypted ? Optional.of(volumeKeys(dir)) : Optional.empty(),
+                        dir.resolve("bin")));
+    }
+
     /** A node's volume, when it has one. */
     public static Optional<LoopVolume> volumeOf(NodeHost node) {
         return node.volume().isEmpty()
@@ -735,7 +777,7 @@ public final class LocalDeployment {
             throw new WardenException("cannot remove stale " + socket + ": " + e.getMessage(), "remove it by hand");
         }
         // A host that comes back finds its volume where it left it; mounted again if it was not.
-        volumeOf(node).ifPresent(LoopVolume::mount);
+        nodeVolumeOf(node).ifPresent(NodeVolume::open);
         Path agentLog = nodeDir.resolve("agent.log");
         Path status = agentLog.resolveSibling("supervisor.json");
         try {
