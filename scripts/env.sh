@@ -41,6 +41,12 @@ warden_install_packages() {
   if [ "$(id -u)" = 0 ]; then
     warden_have ip || missing+=(iproute2)
     warden_have runuser || missing+=(util-linux)
+    # Node volumes: ext4 images on loop devices (mkfs.ext4, e2fsck, resize2fs; mount and losetup from util-linux),
+    # encrypted through a small C helper that Warden builds with cc against the kernel's fscrypt header.
+    warden_have mkfs.ext4 || missing+=(e2fsprogs)
+    command -v cc >/dev/null || missing+=(gcc)
+    [ -f /usr/include/linux/fscrypt.h ] || missing+=(linux-libc-dev)
+    [ -f /usr/include/stdio.h ] || missing+=(libc6-dev)
   fi
   [ ${#missing[@]} -eq 0 ] && { warden_install_extension_packages; return 0; }
   if [ "$(id -u)" = 0 ]; then
