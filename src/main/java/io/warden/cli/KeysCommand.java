@@ -18,7 +18,10 @@ final class KeysCommand implements Callable<Integer> {
     @Mixin
     DirOption dir;
 
-    @Parameters(index = "0", paramLabel = "ACTION", description = "rotate")
+    @Parameters(
+            index = "0",
+            paramLabel = "ACTION",
+            description = "rotate: wrap every volume key under a new master key")
     String action;
 
     @Override

@@ -39,7 +39,8 @@ import picocli.CommandLine.ScopeType;
             CertificatesCommand.class,
             ExtensionsCommand.class,
             FaultCommand.class,
-            KeysCommand.class
+            KeysCommand.class,
+            VolumesCommand.class
         })
 public final class Main implements Runnable {
 

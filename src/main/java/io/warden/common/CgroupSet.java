@@ -223,7 +223,8 @@ public record CgroupSet(List<Path> dirs) {
         }
     }
 
-    static void write(Path file, String value) {
+    /** Writes one value to a cgroup file; a refusal names the file and the value. */
+    public static void write(Path file, String value) {
         try {
             Files.writeString(file, value);
         } catch (IOException e) {

@@ -979,6 +979,44 @@ public final class LocalDeployment {
         }
     }
 
+    /**
+     * Grows a node's volume to {@code bytes} offline: the node stops (its supervisor stops the agent, then postgres),
+     * the volume is unmounted, grown and checked, the parameters its size implies are written into the node's config,
+     * and the node starts again on it; returns the node with its new pids (recorded in deployment.json). The caller
+     * picks the order (replicas first, then a switchover, then the former primary) so that the cluster stays up.
+     */
+    public static NodeHost growVolumeOffline(Path dir, NodeHost node, long bytes) {
+        NodeVolume volume = nodeVolumeOf(node)
+                .orElseThrow(() -> new WardenException(
+                        node.name() + " has no volume of its own", "only nodes started as root have volumes"));
+        stopNode(node);
+        volume.volume().unmount();
+        volume.volume().growOffline(bytes);
+        writeVolumeParameters(Path.of(node.configFile()), bytes);
+        NodeHost relaunched = launchNode(node);
+        replaceNode(dir, relaunched);
+        return relaunched;
+    }
+
+    /** Replaces the {@code parameters:} block of a node's config with the ones its volume size implies. */
+    public static void writeVolumeParameters(Path configFile, long volumeBytes) {
+        StringBuilder block = new StringBuilder("parameters:\n");
+        VolumeSettings.forVolume(volumeBytes)
+                .forEach((k, v) ->
+                        block.append("  ").append(k).append(": ").append(v).append('\n'));
+        try {
+            String text = Files.readString(configFile);
+            String replaced = text.contains("\nparameters:\n") || text.startsWith("parameters:\n")
+                    ? text.replaceAll(
+                            "(?m)^parameters:\n(  .*\n)+", java.util.regex.Matcher.quoteReplacement(block.toString()))
+                    : text + block;
+            Files.writeString(configFile, replaced);
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
+        }
+    }
+
     /** A node's supervisor, then (for a node started before agents were supervised) its agent. */
     private static void stopNode(NodeHost node) {
         Processes.stop(node.watchdogPid(), Duration.ofSeconds(70));

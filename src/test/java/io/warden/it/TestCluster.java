@@ -442,6 +442,11 @@ final class TestCluster implements AutoCloseable {
      * uses a ProcessBuilder and not {@link Processes#run}, whose output merges them.
      */
     CliRun warden(String... args) {
+        return warden(Duration.ofMinutes(3), args);
+    }
+
+    /** As {@link #warden(String...)}, for a command that may run for up to {@code limit} (a rolling operation). */
+    CliRun warden(Duration limit, String... args) {
         List<String> all = new ArrayList<>(List.of(args));
         all.add(1, "--dir=" + dir);
         try {
@@ -455,10 +460,11 @@ final class TestCluster implements AutoCloseable {
                         .redirectError(err.toFile())
                         .start();
                 // Generous: reinit and restart wait inside the command for the node to stream again (up to 2 min).
-                if (!process.waitFor(3, java.util.concurrent.TimeUnit.MINUTES)) {
+                if (!process.waitFor(limit.toSeconds(), java.util.concurrent.TimeUnit.SECONDS)) {
                     process.destroyForcibly().waitFor();
                     throw new AssertionError(
-                            "warden " + String.join(" ", args) + " did not finish within 3 min; stdout:\n"
+                            "warden " + String.join(" ", args) + " did not finish within " + limit.toSeconds()
+                                    + " s; stdout:\n"
                                     + Files.readString(out) + "\nstderr:\n" + Files.readString(err));
                 }
                 return new CliRun(List.of(args), process.exitValue(), Files.readString(out), Files.readString(err));

@@ -271,13 +271,7 @@ public final class Cgroups {
     }
 
     private static void write(Path file, String value) {
-        try {
-            Files.writeString(file, value);
-        } catch (IOException e) {
-            throw new WardenException(
-                    "cannot write '" + value + "' to " + file + ": " + e.getMessage(),
-                    "cgroups need root; check that the controller is mounted and the value is allowed");
-        }
+        CgroupSet.write(file, value);
     }
 
     /**

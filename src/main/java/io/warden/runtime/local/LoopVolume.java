@@ -122,15 +122,51 @@ public record LoopVolume(Path image, Path mountPoint) {
     }
 
     /**
-     * Grows the unmounted volume to {@code bytes}: the image file first, then a forced check and the filesystem
-     * (offline: these machines refuse an online resize2fs).
+     * Grows the unmounted volume to {@code bytes}: the image file first (unless an online attempt extended it
+     * already), then a forced check and the filesystem.
      */
     public void growOffline(long bytes) {
         if (mounted()) {
             throw new WardenException(
                     "cannot grow " + image + " while it is mounted at " + mountPoint, "unmount it first");
         }
-        if (bytes <= imageBytes()) {
+        extend(bytes);
+        Result check = Processes.run(List.of("e2fsck", "-f", "-p", image.toString()), COMMAND_TIMEOUT);
+        // 0: clean, 1: errors corrected; anything else needs a person.
+        if (check.exitCode() > 1) {
+            throw new WardenException(
+                    "e2fsck found errors on " + image + " it could not correct: " + check.tail(),
+                    "run e2fsck -f " + image + " by hand before growing it");
+        }
+        run("resize2fs", image.toString());
+    }
+
+    /**
+     * Grows the mounted volume to {@code bytes} where the kernel lets it: the image, then the loop device's size
+     * ({@code losetup -c}), then the filesystem ({@code resize2fs} while mounted). Empty when it grew; otherwise
+     * why not (these machines refuse an online resize2fs: "Permission denied to resize filesystem", the sandbox
+     * withholds CAP_SYS_RESOURCE), and the caller takes the offline path, which finishes from where this stopped.
+     */
+    public java.util.Optional<String> tryGrowOnline(long bytes) {
+        extend(bytes);
+        var found = Processes.run(List.of("losetup", "-j", image.toString()), COMMAND_TIMEOUT);
+        String device = found.output().strip().split(":", 2)[0];
+        if (!found.ok() || !device.startsWith("/dev/loop")) {
+            return java.util.Optional.of("no loop device found for " + image + ": " + found.tail());
+        }
+        Result refresh = Processes.run(List.of("losetup", "-c", device), COMMAND_TIMEOUT);
+        if (!refresh.ok()) {
+            return java.util.Optional.of("losetup -c " + device + " failed: " + refresh.tail());
+        }
+        Result resize = Processes.run(List.of("resize2fs", device), COMMAND_TIMEOUT);
+        return resize.ok()
+                ? java.util.Optional.empty()
+                : java.util.Optional.of("resize2fs " + device + " while mounted failed: " + resize.tail());
+    }
+
+    /** The image file extended to {@code bytes} (no-op when it has them); refuses to shrink. */
+    private void extend(long bytes) {
+        if (bytes < imageBytes()) {
             throw new WardenException(
                     "cannot grow " + image + " to " + bytes + " bytes: it has " + imageBytes(),
                     "volumes only grow; give a larger size");
@@ -140,14 +176,6 @@ public record LoopVolume(Path image, Path mountPoint) {
         } catch (IOException e) {
             throw new WardenException("cannot extend " + image + ": " + e.getMessage(), "check free space");
         }
-        Result check = Processes.run(List.of("e2fsck", "-f", "-p", image.toString()), COMMAND_TIMEOUT);
-        // 0: clean, 1: errors corrected; anything else needs a person.
-        if (check.exitCode() > 1) {
-            throw new WardenException(
-                    "e2fsck found errors on " + image + " it could not correct: " + check.tail(),
-                    "run e2fsck -f " + image + " by hand before growing it");
-        }
-        run("resize2fs", image.toString());
     }
 
     private static void run(String... command) {

@@ -137,11 +137,11 @@ static int get_policy(const char *dir) {
     return 0;
 }
 
-static int key_status(const char *mount, const char *hex) {
-    struct fscrypt_get_key_status_arg arg;
-    memset(&arg, 0, sizeof(arg));
-    arg.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
-    if (parse_identifier(hex, arg.key_spec.u.identifier) != 0) {
+/* Makes an ioctl on MOUNT whose argument starts with a key specifier naming the key of identifier HEX. */
+static int key_ioctl(const char *mount, const char *hex, struct fscrypt_key_specifier *spec, unsigned long request,
+                     void *arg, const char *what) {
+    spec->type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
+    if (parse_identifier(hex, spec->u.identifier) != 0) {
         fprintf(stderr, "'%s' is not a key identifier (32 hex digits)\n", hex);
         return 1;
     }
@@ -149,37 +149,31 @@ static int key_status(const char *mount, const char *hex) {
     if (fd < 0) {
         return fail("cannot open", mount);
     }
-    int rc = ioctl(fd, FS_IOC_GET_ENCRYPTION_KEY_STATUS, &arg);
+    int rc = ioctl(fd, request, arg);
     int saved = errno;
     close(fd);
     if (rc != 0) {
         errno = saved;
-        return fail("cannot read the key status of", mount);
+        return fail(what, mount);
     }
-    printf("%s\n", arg.status == FSCRYPT_KEY_STATUS_PRESENT ? "present" : "absent");
     return 0;
+}
+
+static int key_status(const char *mount, const char *hex) {
+    struct fscrypt_get_key_status_arg arg;
+    memset(&arg, 0, sizeof(arg));
+    int rc = key_ioctl(mount, hex, &arg.key_spec, FS_IOC_GET_ENCRYPTION_KEY_STATUS, &arg,
+                       "cannot read the key status of");
+    if (rc == 0) {
+        printf("%s\n", arg.status == FSCRYPT_KEY_STATUS_PRESENT ? "present" : "absent");
+    }
+    return rc;
 }
 
 static int remove_key(const char *mount, const char *hex) {
     struct fscrypt_remove_key_arg arg;
     memset(&arg, 0, sizeof(arg));
-    arg.key_spec.type = FSCRYPT_KEY_SPEC_TYPE_IDENTIFIER;
-    if (parse_identifier(hex, arg.key_spec.u.identifier) != 0) {
-        fprintf(stderr, "'%s' is not a key identifier (32 hex digits)\n", hex);
-        return 1;
-    }
-    int fd = open_dir(mount);
-    if (fd < 0) {
-        return fail("cannot open", mount);
-    }
-    int rc = ioctl(fd, FS_IOC_REMOVE_ENCRYPTION_KEY, &arg);
-    int saved = errno;
-    close(fd);
-    if (rc != 0) {
-        errno = saved;
-        return fail("cannot remove the key from", mount);
-    }
-    return 0;
+    return key_ioctl(mount, hex, &arg.key_spec, FS_IOC_REMOVE_ENCRYPTION_KEY, &arg, "cannot remove the key from");
 }
 
 int main(int argc, char **argv) {
