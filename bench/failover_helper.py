@@ -107,7 +107,10 @@ class Warden:
             raise RuntimeError("no single primary to kill: %s" % rows)
         n = prim[0]
         pids = {"agent": n["agent_pid"], "watchdog": n["watchdog_pid"], "postmaster": n["postgres_pid"]}
-        pm = os.path.join(self.dir, "nodes", n["name"], "data", "postmaster.pid")
+        # On its volume when the node has one (as root), else in the node's directory.
+        pm = os.path.join(self.dir, "nodes", n["name"], "volume", "pgdata", "data", "postmaster.pid")
+        if not os.path.exists(pm):
+            pm = os.path.join(self.dir, "nodes", n["name"], "data", "postmaster.pid")
         try:
             file_pid = int(open(pm).readline())
             if file_pid != pids["postmaster"]:

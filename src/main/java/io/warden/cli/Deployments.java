@@ -85,6 +85,29 @@ public final class Deployments {
             Map<String, String> extraNodeConfig,
             int readWritePort,
             int readOnlyPort) {
+        return upOptions(
+                dir,
+                nodes,
+                basePort,
+                isolation,
+                cluster,
+                extraNodeConfig,
+                readWritePort,
+                readOnlyPort,
+                isolation.equals("netns") ? "required" : "off");
+    }
+
+    /** As {@link #upOptions(Path, int, int, String, String, Map, int, int)} with an encryption mode of up's. */
+    public static LocalDeployment.Options upOptions(
+            Path dir,
+            int nodes,
+            int basePort,
+            String isolation,
+            String cluster,
+            Map<String, String> extraNodeConfig,
+            int readWritePort,
+            int readOnlyPort,
+            String encryption) {
         Map<String, String> nodeConfig = new java.util.HashMap<>(prepareSecrets(dir));
         nodeConfig.putAll(extraNodeConfig);
         return new LocalDeployment.Options(
@@ -98,7 +121,8 @@ public final class Deployments {
                 readWritePort,
                 readOnlyPort,
                 nodeIdentity(dir),
-                etcdIdentity(dir));
+                etcdIdentity(dir),
+                encryption);
     }
 
     /** A password file and an older deployment.json that disagree: the file wins, and the operator hears of it. */

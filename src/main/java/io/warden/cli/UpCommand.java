@@ -49,6 +49,14 @@ final class UpCommand implements Callable<Integer> {
     String isolation;
 
     @Option(
+            names = "--encryption",
+            paramLabel = "MODE",
+            description = "encryption at rest of the nodes' volumes: required (refuse to start a node whose volume"
+                    + " cannot be encrypted), preferred (plain, with a warning, where it cannot) or off (default:"
+                    + " required as root, off without root, where nodes have no volumes)")
+    String encryption;
+
+    @Option(
             names = "--cluster",
             paramLabel = "NAME",
             defaultValue = "main",
@@ -79,9 +87,11 @@ final class UpCommand implements Callable<Integer> {
             throw new io.warden.common.WardenException(
                     "unknown --isolation '" + isolation + "'", "use netns or process");
         }
-        if (mode.equals("process") && Processes.isRoot() && isolation == null) {
-            System.err.println(
-                    "note: process isolation: nodes share loopback, so network partitions cannot be simulated");
+        if (mode.equals("process")) {
+            System.err.println("note: process isolation" + (Processes.isRoot() ? "" : " (not root)")
+                    + ": nodes are plain processes on the loopback. Dropped: a host of its own per node (so no"
+                    + " network partitions: fault isolate refuses), CPU, memory and pids limits (fault freeze"
+                    + " refuses), a volume per node and encryption at rest (fault fill-disk refuses)");
         }
         Path deployment = dir.resolve();
         io.warden.runtime.local.Sweeper.sweep().forEach(line -> System.err.println("note: " + line));
@@ -89,8 +99,9 @@ final class UpCommand implements Callable<Integer> {
             System.err.println("warning: no usable cgroups (cpu, cpuacct, memory, pids and freezer controllers): nodes"
                     + " run without CPU, memory and pids limits, and fault freeze cannot pause a host");
         }
+        String encryptionMode = encryption != null ? encryption : (mode.equals("netns") ? "required" : "off");
         var options = Deployments.upOptions(
-                deployment, nodes, basePort, mode, cluster, Map.of(), readWritePort, readOnlyPort);
+                deployment, nodes, basePort, mode, cluster, Map.of(), readWritePort, readOnlyPort, encryptionMode);
         System.out.println(
                 "starting " + nodes + " nodes and 3 etcd members in " + options.dir() + " (" + mode + " isolation)");
         DeploymentState state = LocalDeployment.up(options);

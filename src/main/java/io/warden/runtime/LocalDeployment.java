@@ -72,9 +72,48 @@ public final class LocalDeployment {
             int readWritePort,
             int readOnlyPort,
             NodeIdentity identity,
-            EtcdIdentity etcdIdentity) {
+            EtcdIdentity etcdIdentity,
+            String encryption) {
+        /** As up picks it when none is given: required with netns isolation (root), where nodes get volumes. */
+        public Options(
+                Path dir,
+                int nodes,
+                int basePort,
+                String isolation,
+                int netId,
+                String cluster,
+                Map<String, String> extraNodeConfig,
+                int readWritePort,
+                int readOnlyPort,
+                NodeIdentity identity,
+                EtcdIdentity etcdIdentity) {
+            this(
+                    dir,
+                    nodes,
+                    basePort,
+                    isolation,
+                    netId,
+                    cluster,
+                    extraNodeConfig,
+                    readWritePort,
+                    readOnlyPort,
+                    identity,
+                    etcdIdentity,
+                    isolation.equals("netns") ? "required" : "off");
+        }
+
         public Options {
             java.util.Objects.requireNonNull(identity, "identity is null");
+            if (!List.of("required", "preferred", "off").contains(encryption)) {
+                throw new WardenException(
+                        "--encryption " + encryption + " is not a mode", "use required, preferred or off");
+            }
+            if (!isolation.equals("netns") && !encryption.equals("off")) {
+                throw new WardenException(
+                        "--encryption " + encryption + " needs volumes, which nodes get only with netns isolation"
+                                + " (as root)",
+                        "run as root, or give --encryption off");
+            }
             java.util.Objects.requireNonNull(etcdIdentity, "etcdIdentity is null");
             if (nodes < 1 || nodes > 9) {
                 throw new WardenException("--nodes " + nodes + " is out of range", "use 1 to 9 nodes");
@@ -615,15 +654,15 @@ public final class LocalDeployment {
         boolean withVolume = netns && (!Files.exists(configFile) || Files.exists(image));
         LoopVolume volume = new LoopVolume(image, nodeDir.resolve("volume"));
         if (withVolume) {
-            // Encrypted at rest: a new volume always, a kept one when it was made so (its key file is there).
-            boolean encrypted =
-                    !Files.exists(image) || Files.exists(keysDir(dir).resolve(name + ".wrapped"));
-            NodeVolume nodeVolume = new NodeVolume(
-                    name, volume, encrypted ? Optional.of(volumeKeys(dir)) : Optional.empty(), dir.resolve("bin"));
-            if (!Files.exists(image)) {
-                nodeVolume.create(VOLUME_BYTES);
+            // Encrypted at rest: a new volume unless --encryption off, a kept one when it was made so (its key file).
+            boolean fresh = !Files.exists(image);
+            boolean encrypted = fresh
+                    ? !options.encryption().equals("off")
+                    : Files.exists(keysDir(dir).resolve(name + ".wrapped"));
+            if (fresh) {
+                volume.create(VOLUME_BYTES);
             }
-            nodeVolume.open();
+            openVolume(options.encryption(), name, volume, encrypted, dir);
         }
         Path dataDir = withVolume ? volume.mountPoint().resolve("pgdata/data") : nodeDir.resolve("data");
         StringBuilder yaml = configHead("name", name, options.cluster(), host);
@@ -694,6 +733,29 @@ public final class LocalDeployment {
                 container,
                 cgroups.isPresent() ? NODE_LIMITS : ResourceLimits.NONE,
                 withVolume ? image.toString() : ""));
+    }
+
+    /**
+     * Mounts a node's volume and unlocks it; with {@code preferred}, a new volume whose encryption cannot be set up
+     * here (no compiler for the helper, a kernel without ext4 encryption) runs plain, with a warning that says why.
+     */
+    private static void openVolume(String mode, String name, LoopVolume volume, boolean encrypted, Path dir) {
+        NodeVolume plain = new NodeVolume(name, volume, Optional.empty(), dir.resolve("bin"));
+        if (!encrypted) {
+            plain.open();
+            return;
+        }
+        boolean fresh = !Files.exists(keysDir(dir).resolve(name + ".wrapped"));
+        try {
+            new NodeVolume(name, volume, Optional.of(volumeKeys(dir)), dir.resolve("bin")).open();
+        } catch (WardenException e) {
+            if (!mode.equals("preferred") || !fresh) {
+                throw e;
+            }
+            System.err.println(
+                    "warning: " + name + "'s volume is not encrypted (--encryption preferred): " + e.getMessage());
+            plain.open();
+        }
     }
 
     /** Where the deployment keeps its wrapped volume keys, outside every volume. */

@@ -299,7 +299,9 @@ class SecurityIT {
                 DeploymentFile.SUPERUSER_PASSWORD.in(cluster.dir),
                 DeploymentFile.REPLICATION_PASSWORD.in(cluster.dir),
                 DeploymentFile.ADMIN_PASSWORD.in(cluster.dir),
-                DeploymentFile.API_TOKEN.in(cluster.dir));
+                DeploymentFile.API_TOKEN.in(cluster.dir),
+                // The master key that wraps the volumes' keys (docs/runtime.md): never on a command line either.
+                cluster.dir.resolve("master.key"));
         var state = cluster.state();
         List<Long> pids = new java.util.ArrayList<>();
         pids.add(state.controllerPid());
@@ -308,7 +310,7 @@ class SecurityIT {
         for (NodeHost node : state.nodes()) {
             pids.add(node.agentPid());
             pids.add(node.watchdogPid());
-            Path postmaster = Path.of(node.configFile()).getParent().resolve("data/postmaster.pid");
+            Path postmaster = node.dataDir().resolve("postmaster.pid");
             pids.add(Long.parseLong(Files.readAllLines(postmaster).getFirst().strip()));
         }
         String inventory = Files.readString(io.warden.runtime.DeploymentState.file(cluster.dir));

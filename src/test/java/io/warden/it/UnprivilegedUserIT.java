@@ -56,7 +56,11 @@ class UnprivilegedUserIT {
                     "--read-only-port",
                     Integer.toString(BASE_PORT + 62));
             assertThat(up.ok()).as(up.toString()).isTrue();
-            assertThat(up.output()).contains("is healthy").doesNotContain("missing packages");
+            assertThat(up.output())
+                    .contains("is healthy")
+                    .doesNotContain("missing packages")
+                    .contains("Dropped: a host of its own per node")
+                    .contains("encryption at rest");
 
             Processes.Result uri = as(copy, home, Duration.ofMinutes(1), "uri", "--dir", deployment.toString());
             assertThat(uri.ok()).as(uri.toString()).isTrue();
