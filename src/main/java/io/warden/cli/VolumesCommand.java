@@ -78,7 +78,7 @@ final class VolumesCommand implements Callable<Integer> {
             return 0;
         }
         System.out.println("online growth is refused here ("
-                + refused.get().lines().findFirst().orElse("") + "): growing one node at a time");
+                + refused.get().lines().reduce((first, last) -> last).orElse("") + "): growing one node at a time");
         String leader = Deployments.snapshot(state).leader().map(l -> l.name()).orElse("");
         for (NodeHost node : nodes) {
             if (!node.name().equals(leader)) {
