@@ -176,7 +176,7 @@ public final class LocalDeployment {
             // watchdog's socket, and one node after another made every later agent wait for the earlier ones.
             if (isolation.equals("netns")) {
                 // Made once, before the nodes start at once: each would otherwise make a master key of its own.
-                new FileMasterKey(dir.resolve("master.key")).read();
+                new FileMasterKey(dir.resolve("master.key")).readOrCreate();
             }
             startAll(
                     options.nodes(),
@@ -1025,6 +1025,7 @@ public final class LocalDeployment {
                 io.warden.common.CgroupSet group = c.group(state.cgroups());
                 group.kill();
                 group.remove();
+                c.removeRootIfEmpty();
             });
         }
         // Last, with nothing left that writes to them: a purge must not delete through a mounted volume.

@@ -38,35 +38,27 @@ class EncryptionModeTest {
                 encryption);
     }
 
+    /** As up builds it when no --encryption is given. */
+    private static LocalDeployment.Options defaults(String isolation) {
+        var given = options(isolation, "off");
+        return new LocalDeployment.Options(
+                given.dir(),
+                given.nodes(),
+                given.basePort(),
+                isolation,
+                given.netId(),
+                given.cluster(),
+                given.extraNodeConfig(),
+                given.readWritePort(),
+                given.readOnlyPort(),
+                given.identity(),
+                given.etcdIdentity());
+    }
+
     @Test
     void encryptionIsRequiredByDefaultWithVolumesAndOffWithoutThem() {
-        var netns = new LocalDeployment.Options(
-                Path.of("/tmp/unused"),
-                3,
-                6000,
-                "netns",
-                230,
-                "main",
-                Map.of(),
-                5432,
-                5433,
-                NodeIdentity.NONE,
-                NO_ETCD_CERTIFICATES);
-        var process = new LocalDeployment.Options(
-                Path.of("/tmp/unused"),
-                3,
-                6000,
-                "process",
-                230,
-                "main",
-                Map.of(),
-                5432,
-                5433,
-                NodeIdentity.NONE,
-                NO_ETCD_CERTIFICATES);
-
-        assertThat(netns.encryption()).isEqualTo("required");
-        assertThat(process.encryption()).isEqualTo("off");
+        assertThat(defaults("netns").encryption()).isEqualTo("required");
+        assertThat(defaults("process").encryption()).isEqualTo("off");
     }
 
     @Test

@@ -131,6 +131,23 @@ public final class Cgroups {
     }
 
     /**
+     * Removes {@code warden/} itself from every hierarchy where no deployment's group is left in it, so that nothing
+     * of Warden stays on the machine once its last deployment is down.
+     */
+    public void removeRootIfEmpty() {
+        for (Path mount : hierarchies()) {
+            Path root = mount.resolve(ROOT);
+            try (Stream<Path> children = Files.list(root)) {
+                if (children.noneMatch(Files::isDirectory)) {
+                    Files.deleteIfExists(root);
+                }
+            } catch (IOException e) {
+                // Gone already, or a deployment made a group in it meanwhile: either way it stays as it is.
+            }
+        }
+    }
+
+    /**
      * Makes the groups from {@code warden/} down to {@code group}, so that limits can be set in it: on v2 each parent
      * passes the cpu, memory and pids controllers down ({@code cgroup.subtree_control}).
      */

@@ -9,18 +9,30 @@ import java.security.SecureRandom;
 import java.util.Base64;
 
 /**
- * The master key in an owner-only file outside every volume (base64, 32 bytes). Made on first use; replaced
+ * The master key in an owner-only file outside every volume (base64, 32 bytes). Made by {@code up} before its first
+ * volume ({@link #readOrCreate}); a missing one is refused, never made anew, since every key wrapped under it would
+ * then be unreadable without saying why. Replaced
  * atomically, and the file it replaced is overwritten before it goes, so an old master key cannot be read back from
  * the directory.
  */
 public record FileMasterKey(Path file) implements MasterKeySource {
-    @Override
-    public byte[] read() {
+    /** The key, made first when there is none yet (a new deployment). */
+    public byte[] readOrCreate() {
         if (!Files.exists(file)) {
             byte[] key = new byte[32];
             new SecureRandom().nextBytes(key);
             write(key);
             return key;
+        }
+        return read();
+    }
+
+    @Override
+    public byte[] read() {
+        if (!Files.exists(file)) {
+            throw new WardenException(
+                    "the master key file " + file + " is missing",
+                    "restore it from your backup: without it no volume of this deployment can be unlocked");
         }
         try {
             byte[] key = Base64.getDecoder().decode(Files.readString(file).strip());

@@ -8,7 +8,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
-import java.util.HexFormat;
 import java.util.List;
 
 /**
@@ -113,10 +112,5 @@ public final class FsCrypt {
                     "check that the volume is mounted and was made with -O encrypt");
         }
         return result.output().strip();
-    }
-
-    /** For messages: a key identifier is public (it is a hash of the key), and shown whole. */
-    static String hex(byte[] bytes) {
-        return HexFormat.of().formatHex(bytes);
     }
 }

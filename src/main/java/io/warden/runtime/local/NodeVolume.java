@@ -21,11 +21,6 @@ public record NodeVolume(String node, LoopVolume volume, Optional<VolumeKeys> ke
         return volume.mountPoint().resolve("pgdata");
     }
 
-    /** Makes the volume (and its key) for a new node. */
-    public void create(long bytes) {
-        volume.create(bytes);
-    }
-
     /**
      * Mounts it and, when encrypted, adds its key to the filesystem's keyring and makes sure {@code pgdata/} is
      * encrypted under it; refuses (leaving the data untouched) when the key cannot be unwrapped or {@code pgdata/} is

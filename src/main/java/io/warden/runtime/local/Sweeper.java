@@ -42,6 +42,7 @@ public final class Sweeper {
                     removed.add("could not remove the leftover cgroup " + group + ": " + e.getMessage());
                 }
             }
+            c.removeRootIfEmpty();
         });
         removed.addAll(unmountLeftoverVolumes(running));
         // Without cgroups, a deployment whose host was just killed (an empty namespace) cannot be told from a leftover.

@@ -116,6 +116,9 @@ public final class VolumeKeys {
      * change (that takes a new volume: the repair path).
      */
     public List<String> rotate() {
+        if (nodes().isEmpty()) {
+            return List.of();
+        }
         byte[] old = master.read();
         byte[] next = new byte[32];
         new SecureRandom().nextBytes(next);

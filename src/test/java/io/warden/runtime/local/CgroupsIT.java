@@ -46,6 +46,7 @@ class CgroupsIT {
         if (container != null) {
             container.remove();
             cgroups.group(container.deployment()).remove();
+            cgroups.removeRootIfEmpty();
             assertThat(container.all().exists()).isFalse();
         }
     }

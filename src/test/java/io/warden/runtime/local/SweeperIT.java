@@ -48,6 +48,7 @@ class SweeperIT {
             group.remove();
             NetworkNamespaces.remove(net, 1);
         }
+        cgroups.removeRootIfEmpty();
     }
 
     @Test

@@ -14,7 +14,18 @@ class VolumeKeysTest {
     Path dir;
 
     private VolumeKeys keys(Path master) {
+        new FileMasterKey(master).readOrCreate();
         return new VolumeKeys(dir.resolve("keys"), new FileMasterKey(master));
+    }
+
+    @Test
+    void aMissingMasterKeyIsRefusedNotMadeAnew() {
+        VolumeKeys keys = keys(dir.resolve("master.key"));
+        keys.create("node-1");
+        dir.resolve("master.key").toFile().delete();
+
+        assertThatThrownBy(() -> keys.unwrap("node-1")).hasMessageContaining("master.key is missing");
+        assertThat(dir.resolve("master.key")).doesNotExist();
     }
 
     @Test
