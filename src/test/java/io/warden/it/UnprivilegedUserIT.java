@@ -77,6 +77,10 @@ class UnprivilegedUserIT {
                             "--",
                             "env",
                             "-i",
+                            // In the user's home: the checkout psql would otherwise start in may be closed to it (a
+                            // fresh clone under mktemp -d is 0700), and psql then warns before it answers.
+                            "-C",
+                            home.toString(),
                             "PATH=" + PATH,
                             "HOME=" + home,
                             "psql",
