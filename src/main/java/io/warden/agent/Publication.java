@@ -29,6 +29,14 @@ final class Publication {
     private final Published<Member> published = new Published<>();
 
     private final Published<Optime> publishedOptime = new Published<>();
+    /** The postmaster last seen running, how many this agent has seen come up, and when the current one did. */
+    private long lastPostmaster;
+
+    private int postgresStarts;
+    private String postgresStartedAt = "";
+    /** From the supervisor's {@code supervisor.json}, once it names this agent; 0 until then. */
+    private int agentStarts;
+
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
 
@@ -65,6 +73,8 @@ final class Publication {
     }
 
     Member publishSelf(ClusterSnapshot cluster, LocalState local) {
+        // Counted from what is published (observed after the cycle's action), not from the view's earlier look.
+        countPostgresStarts(local.postmasterPid());
         Member self = member(cluster, local);
         long now = node.clock().nanoTime();
         if (published.unchanged(self, node.lease().term().id(), now)) {
@@ -107,6 +117,15 @@ final class Publication {
                     .orElse(local.lsn());
             lag = local.lsn().bytesBehind(primary);
         }
+        if (agentStarts == 0) {
+            // The supervisor writes it right after starting this agent: until it names this pid, it is the last one's.
+            agentStarts = io.warden.watchdog.Supervisor.Status.read(io.warden.watchdog.Supervisor.Status.file(
+                            node.config().workPath().resolve("agent.log")))
+                    .filter(status ->
+                            status.agentPid() == ProcessHandle.current().pid())
+                    .map(io.warden.watchdog.Supervisor.Status::starts)
+                    .orElse(0);
+        }
         return new Member(
                 node.config().name(),
                 role,
@@ -122,6 +141,21 @@ final class Publication {
                 local.postmasterPid(),
                 instanceId,
                 node.config().dataDir(),
-                local.pendingRestart());
+                local.pendingRestart(),
+                agentStarts,
+                postgresStarts,
+                postgresStartedAt);
+    }
+
+    /**
+     * A postmaster pid other than the last one seen is a start: by this agent, by a crash-restart, or by hand. None
+     * running (or a state published while postgres is down) changes nothing: the next one up is still a new pid.
+     */
+    private void countPostgresStarts(long postmasterPid) {
+        if (postmasterPid != 0 && postmasterPid != lastPostmaster) {
+            postgresStarts++;
+            postgresStartedAt = node.clock().instant().toString();
+            lastPostmaster = postmasterPid;
+        }
     }
 }

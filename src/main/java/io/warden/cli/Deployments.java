@@ -161,6 +161,15 @@ public final class Deployments {
      * by {@code up} and {@code certificates --renew}, it issues (or renews when due) the operator's client
      * certificate in {@link #operatorTlsDir} first, with the same CA and policy.
      */
+    /**
+     * The runtime of the deployment in {@code dir}, with the deployment's certificate authorities for the nodes it
+     * makes: the one way the CLI, the controller and the tests make, start, stop, resize, remove and hurt containers.
+     */
+    public static io.warden.runtime.Runtime runtime(Path dir) {
+        return new io.warden.runtime.local.LocalRuntime(
+                dir, nodeIdentity(dir), etcdIdentity(dir), java.time.Clock.systemUTC());
+    }
+
     public static NodeIdentity nodeIdentity(Path dir) {
         CertificateAuthority ca = CertificateAuthority.ensure(
                 DeploymentFile.CA_KEY.in(dir),

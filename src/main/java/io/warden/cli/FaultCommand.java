@@ -1,7 +1,6 @@
 package io.warden.cli;
 
-import io.warden.runtime.DeploymentState;
-import io.warden.runtime.local.FaultDrills;
+import io.warden.runtime.Fault;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -26,9 +25,8 @@ final class FaultCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        FaultDrills.Fault parsed = FaultDrills.Fault.parse(fault);
-        DeploymentState state = DeploymentState.read(dir.resolve());
-        System.out.println(new FaultDrills(state).apply(parsed, node));
+        Fault parsed = Fault.parse(fault);
+        System.out.println(Deployments.runtime(dir.resolve()).drill(parsed, node));
         return 0;
     }
 }

@@ -106,6 +106,22 @@ final class ListCommand extends DeploymentCommand {
                     status.map(p -> p.sessions().toString()).orElse(""),
                     router.pid());
         }
+        if (!state.hosts().isEmpty()) {
+            System.out.printf("%n%-9s %-9s %-16s %s%n", "HOST", "STATE", "ADDRESS", "HOLDS");
+            for (var host : Deployments.runtime(deployment).hosts()) {
+                System.out.printf(
+                        "%-9s %-9s %-16s %s%n",
+                        host.id(),
+                        host.state().name().toLowerCase(java.util.Locale.ROOT),
+                        host.address(),
+                        host.spare() ? "(spare)" : String.join(",", host.containers()));
+            }
+        }
+        for (var intent : state.intents()) {
+            System.out.println("unfinished: " + intent.action() + " " + intent.target() + " on " + intent.host()
+                    + ", begun " + intent.startedAt() + " by pid " + intent.pid()
+                    + (Processes.alive(intent.pid()) ? " (still running)" : " (which is gone)"));
+        }
         System.out.println();
         System.out.println(controllerLine(state, deployment));
     }
@@ -152,6 +168,9 @@ final class ListCommand extends DeploymentCommand {
             row.put("agent_pid", m == null ? node.agentPid() : m.agentPid());
             row.put("postgres_pid", m == null ? 0 : m.postgresPid());
             row.put("pending_restart", m != null && m.pendingRestart());
+            row.put("agent_starts", m == null ? 0 : m.agentStarts());
+            row.put("postgres_starts", m == null ? 0 : m.postgresStarts());
+            row.put("postgres_started_at", m == null ? "" : m.postgresStartedAt());
             row.put("tags", m == null ? null : m.tags());
             row.put("watchdog_pid", node.watchdogPid());
             // The container as the kernel has it now, not as up recorded it: a resize shows at once.

@@ -113,6 +113,9 @@ final class UpCommand implements Callable<Integer> {
             Deployments.down(options.dir(), false);
             throw e;
         }
+        if (!encryptionMode.equals("off")) {
+            warnOfSlowEncryption();
+        }
         System.out.println("cluster '" + cluster + "' is healthy:");
         ListCommand.print(deployment, state, false);
         System.out.println("\nconnect: psql '" + UriCommand.uri(deployment, state, false) + "'");
@@ -137,5 +140,20 @@ final class UpCommand implements Callable<Integer> {
         }
         // Reached while the JVM shuts down, once the hook has stopped everything; the exit status is the signal's.
         return 0;
+    }
+
+    /** Encryption at rest on a kernel without accelerated AES costs a share of every write: the operator should know. */
+    private static void warnOfSlowEncryption() {
+        try {
+            io.warden.runtime.local.FsCrypt.contentsCipherDriver(
+                            java.nio.file.Files.readAllLines(java.nio.file.Path.of("/proc/crypto")))
+                    .filter(io.warden.runtime.local.FsCrypt::unaccelerated)
+                    .ifPresent(driver -> System.err.println("note: this kernel encrypts the volumes with " + driver
+                            + ", AES without CPU acceleration: writes cost noticeably more CPU than on plain volumes"
+                            + " (see bench/volumes); a kernel with the aesni_intel (or arm64 ce) driver loaded removes"
+                            + " most of that cost"));
+        } catch (java.io.IOException e) {
+            // No /proc/crypto: nothing to say.
+        }
     }
 }

@@ -6,6 +6,11 @@ package io.warden.cluster;
  *
  * @param pendingRestart postgres runs with a parameter changed in the cluster config that takes effect only after a
  *     restart ({@code pg_settings.pending_restart})
+ * @param agentStarts how many times the node's supervisor has started its agent (1 for the first; more after the
+ *     agent died and was restarted); 0 when unknown
+ * @param postgresStarts how many postmasters this agent has seen come up on its data directory since it started
+ *     (a postgres that keeps crashing and being started again counts up fast)
+ * @param postgresStartedAt when the last postmaster was first seen running (ISO-8601); empty before any was
  */
 public record Member(
         String name,
@@ -22,7 +27,48 @@ public record Member(
         long postgresPid,
         String instanceId,
         String dataDir,
-        boolean pendingRestart) {
+        boolean pendingRestart,
+        int agentStarts,
+        int postgresStarts,
+        String postgresStartedAt) {
+
+    /** A record as agents wrote it before they published how often they and postgres were started. */
+    public Member(
+            String name,
+            Role role,
+            MemberState state,
+            String host,
+            int port,
+            String apiUrl,
+            long timeline,
+            String lsn,
+            long lagBytes,
+            NodeTags tags,
+            long agentPid,
+            long postgresPid,
+            String instanceId,
+            String dataDir,
+            boolean pendingRestart) {
+        this(
+                name,
+                role,
+                state,
+                host,
+                port,
+                apiUrl,
+                timeline,
+                lsn,
+                lagBytes,
+                tags,
+                agentPid,
+                postgresPid,
+                instanceId,
+                dataDir,
+                pendingRestart,
+                0,
+                0,
+                "");
+    }
 
     /** This record with its WAL position replaced (a replica's position read just now). */
     public Member withPosition(Lsn position) {
@@ -41,13 +87,17 @@ public record Member(
                 postgresPid,
                 instanceId,
                 dataDir,
-                pendingRestart);
+                pendingRestart,
+                agentStarts,
+                postgresStarts,
+                postgresStartedAt);
     }
 
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
     public Member {
         java.util.Objects.requireNonNull(name, "a member record without a name");
         Lsn.parse(lsn);
+        postgresStartedAt = postgresStartedAt == null ? "" : postgresStartedAt;
     }
 
     /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */

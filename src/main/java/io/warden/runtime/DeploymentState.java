@@ -19,6 +19,15 @@ import java.util.List;
  * @param controllerPid the deployment's controller (certificate renewal); 0 when none runs
  * @param cgroups the deployment's group below {@code warden/} in every cgroup hierarchy, which holds its etcd
  *     members and its nodes' containers; empty (or null, in a deployment made before) when it runs without cgroups
+ * @param hosts the hosts the deployment made (a network namespace each, with netns isolation), each holding one
+ *     container or spare; empty with process isolation, where everything shares this machine's loopback
+ * @param lastNode the highest node number ever given out: a node made later is {@code node-<lastNode + 1>}, so no
+ *     name is used twice, not even after its node was removed
+ * @param intents creates and removes that began and did not finish (recorded before they start): what a process
+ *     killed half-way left for the next one to finish or undo
+ * @param nodeConfig the lines {@code up} adds to every node's config (where the password files are, test tuning),
+ *     for nodes made later to get the same
+ * @param encryption the {@code --encryption} mode the deployment was made with
  */
 public record DeploymentState(
         String cluster,
@@ -30,12 +39,86 @@ public record DeploymentState(
         List<RouterProcess> routers,
         TlsFiles etcdClient,
         long controllerPid,
-        String cgroups) {
+        String cgroups,
+        List<HostRecord> hosts,
+        int lastNode,
+        List<Intent> intents,
+        java.util.Map<String, String> nodeConfig,
+        String encryption) {
 
     public DeploymentState {
         routers = routers == null ? List.of() : routers;
         cgroups = cgroups == null ? "" : cgroups;
+        hosts = hosts == null ? List.of() : hosts;
+        intents = intents == null ? List.of() : intents;
+        nodeConfig = nodeConfig == null ? java.util.Map.of() : nodeConfig;
+        encryption = encryption == null ? "off" : encryption;
+        // A deployment made before numbers were recorded used node-1..node-N.
+        lastNode = Math.max(lastNode, nodes == null ? 0 : nodes.size());
     }
+
+    /** As a deployment made before hosts, intents and node numbers were recorded. */
+    public DeploymentState(
+            String cluster,
+            int basePort,
+            String isolation,
+            int netId,
+            List<EtcdMember> etcd,
+            List<NodeHost> nodes,
+            List<RouterProcess> routers,
+            TlsFiles etcdClient,
+            long controllerPid,
+            String cgroups) {
+        this(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                List.of(),
+                0,
+                List.of(),
+                java.util.Map.of(),
+                "off");
+    }
+
+    /**
+     * A host of the local runtime: a network namespace ({@code netns}) with its own address, number {@code index} of
+     * the deployment's network, holding the container {@code holds} (a node's or a router's name) or nothing (a spare,
+     * kept for repairs and scaling); {@code killed} from a drill's kill until its container starts again.
+     */
+    public record HostRecord(String id, int index, String address, String netns, String holds, boolean killed) {
+        public HostRecord {
+            holds = holds == null ? "" : holds;
+        }
+
+        public HostRecord(String id, int index, String address, String netns, String holds) {
+            this(id, index, address, netns, holds, false);
+        }
+
+        public boolean spare() {
+            return holds.isEmpty();
+        }
+
+        public HostRecord holding(String container) {
+            return new HostRecord(id, index, address, netns, container, false);
+        }
+
+        public HostRecord withKilled(boolean killed) {
+            return new HostRecord(id, index, address, netns, holds, killed);
+        }
+    }
+
+    /**
+     * A create or remove recorded before it started ({@code action} {@code create-host}, {@code create-node},
+     * {@code remove-node}) of {@code target} on {@code host}, at {@code startedAt} (ISO-8601), by process {@code pid}.
+     */
+    public record Intent(String id, String action, String target, String host, String startedAt, long pid) {}
 
     /** A router of the local deployment: its own loopback address, both ports, its API and pid. */
     public record RouterProcess(
@@ -110,6 +193,33 @@ public record DeploymentState(
         }
     }
 
+    /**
+     * Reads the inventory, applies {@code change} and writes the result, holding {@code deployment.lock} throughout:
+     * the CLI, {@code up} and a controller may all change it, and none may lose another's change. Returns what it
+     * wrote.
+     */
+    public static DeploymentState update(Path dir, java.util.function.UnaryOperator<DeploymentState> change) {
+        Path lock = dir.resolve("deployment.lock");
+        // A file lock keeps other processes out; within this JVM two threads would collide on it instead of waiting.
+        synchronized (DeploymentState.class) {
+            return updateLocked(dir, lock, change);
+        }
+    }
+
+    private static DeploymentState updateLocked(
+            Path dir, Path lock, java.util.function.UnaryOperator<DeploymentState> change) {
+        try (var channel = java.nio.channels.FileChannel.open(
+                        lock, java.nio.file.StandardOpenOption.CREATE, java.nio.file.StandardOpenOption.WRITE);
+                var held = channel.lock()) {
+            DeploymentState changed = change.apply(read(dir));
+            changed.write(dir);
+            return changed;
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot lock " + lock + ": " + e.getMessage(), "check free space and permissions of " + dir);
+        }
+    }
+
     public void write(Path dir) {
         try {
             Files.createDirectories(dir);
@@ -159,9 +269,121 @@ public record DeploymentState(
         return with(nodes, routers, pid);
     }
 
+    /** This inventory with {@code added} as one more node, numbered as the last one given out. */
+    public DeploymentState withNewNode(NodeHost added, int number) {
+        List<NodeHost> all = new java.util.ArrayList<>(nodes);
+        all.add(added);
+        return new DeploymentState(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                all,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                Math.max(lastNode, number),
+                intents,
+                nodeConfig,
+                encryption);
+    }
+
+    /** This inventory without the node {@code name}. */
+    public DeploymentState withoutNode(String name) {
+        return with(nodes.stream().filter(n -> !n.name().equals(name)).toList(), routers, controllerPid);
+    }
+
+    /** This inventory with {@code replaced} in place of the host of the same id, or with it added. */
+    public DeploymentState withHost(HostRecord replaced) {
+        List<HostRecord> all = new java.util.ArrayList<>(
+                hosts.stream().filter(h -> !h.id().equals(replaced.id())).toList());
+        all.add(replaced);
+        all.sort(java.util.Comparator.comparingInt(HostRecord::index));
+        return withHostsAndIntents(all, intents);
+    }
+
+    /** This inventory with {@code number} as the highest node number given out (when it is higher). */
+    public DeploymentState withLastNode(int number) {
+        return new DeploymentState(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                Math.max(lastNode, number),
+                intents,
+                nodeConfig,
+                encryption);
+    }
+
+    /** The node {@code name}, if the deployment has it. */
+    public java.util.Optional<NodeHost> node(String name) {
+        return nodes.stream().filter(n -> n.name().equals(name)).findFirst();
+    }
+
+    /** This inventory with {@code intent} recorded. */
+    public DeploymentState withIntent(Intent intent) {
+        List<Intent> all = new java.util.ArrayList<>(intents);
+        all.add(intent);
+        return withHostsAndIntents(hosts, all);
+    }
+
+    /** This inventory without the intent {@code id} (it finished). */
+    public DeploymentState withoutIntent(String id) {
+        return withHostsAndIntents(
+                hosts, intents.stream().filter(i -> !i.id().equals(id)).toList());
+    }
+
+    /** The host holding {@code container}, if any. */
+    public java.util.Optional<HostRecord> hostOf(String container) {
+        return hosts.stream().filter(h -> h.holds().equals(container)).findFirst();
+    }
+
+    private DeploymentState withHostsAndIntents(List<HostRecord> hosts, List<Intent> intents) {
+        return new DeploymentState(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption);
+    }
+
     private DeploymentState with(List<NodeHost> nodes, List<RouterProcess> routers, long controllerPid) {
         return new DeploymentState(
-                cluster, basePort, isolation, netId, etcd, nodes, routers, etcdClient, controllerPid, cgroups);
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption);
     }
 
     private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {

@@ -35,8 +35,10 @@ import java.util.function.IntFunction;
  * The local runtime: a whole deployment on this machine. Three etcd members, and per node a watchdog and an
  * agent (which starts its own postgres), each node in its own network namespace when running as root
  * ({@code netns} isolation) or as plain processes on loopback otherwise ({@code process} isolation, which cannot
- * simulate a network partition). Ports are {@code base+1..3} for etcd clients, {@code base+11..13} for etcd peers,
- * {@code base+101..} for postgres and {@code base+201..} for the agents' REST APIs.
+ * simulate a network partition). Ports are {@code base+1..3} for etcd clients (on the loopback and the network's own
+ * address 10.n.0.1), {@code base+11..13} for etcd peers; a node on a host of its own listens on 5432 (postgres) and
+ * 8008 (its REST API) at its host's address, a node on the shared loopback on {@code base+100+k} and
+ * {@code base+200+k} for node-k.
  */
 public final class LocalDeployment {
     public static final String POSTGRES_BIN = "/usr/lib/postgresql/15/bin";
@@ -56,6 +58,14 @@ public final class LocalDeployment {
      * the loop that renews the lease.
      */
     public static final ResourceLimits WARDEN_LIMITS = new ResourceLimits(0, 512L << 20, 512);
+
+    /** Hosts {@code up} makes beyond one per node, for repairs and scaling to place new nodes on. */
+    public static final int SPARE_HOSTS = 2;
+
+    /** The ports every node listens on at its own address, as on a real host. */
+    public static final int HOST_POSTGRES_PORT = 5432;
+
+    public static final int HOST_API_PORT = 8008;
 
     /** A node's volume until the scaling controller grows it: the smallest unit's disk. */
     public static final long VOLUME_BYTES = 1L << 30;
@@ -141,8 +151,11 @@ public final class LocalDeployment {
             }
         }
         String isolation = options.isolation();
+        int lastNode = options.nodes();
         if (Files.exists(DeploymentState.file(dir))) {
-            refusePlainEtcd(dir, DeploymentState.read(dir));
+            DeploymentState old = DeploymentState.read(dir);
+            refusePlainEtcd(dir, old);
+            lastNode = Math.max(lastNode, old.lastNode());
         }
         prepareDirectory(dir);
         Optional<Cgroups> cgroups = isolation.equals("netns") ? Cgroups.detect() : Optional.empty();
@@ -152,6 +165,7 @@ public final class LocalDeployment {
         List<EtcdMember> etcd = new ArrayList<>();
         List<NodeHost> nodes = new ArrayList<>();
         List<DeploymentState.RouterProcess> routers = new ArrayList<>();
+        List<DeploymentState.HostRecord> hosts = new ArrayList<>();
         DeploymentState state = new DeploymentState(
                 options.cluster(),
                 options.basePort(),
@@ -162,11 +176,25 @@ public final class LocalDeployment {
                 routers,
                 operator,
                 0,
-                deploymentGroup);
+                deploymentGroup,
+                hosts,
+                lastNode,
+                List.of(),
+                options.extraNodeConfig(),
+                options.encryption());
         try {
             if (isolation.equals("netns")) {
-                for (int i = 1; i <= options.nodes(); i++) {
+                // One host per node and spares for repairs and scaling; etcd's address is the network's own, which
+                // hosts made later reach as these do.
+                NetworkNamespaces.addDcsAddress(options.netId());
+                for (int i = 1; i <= options.nodes() + SPARE_HOSTS; i++) {
                     NetworkNamespaces.create(options.netId(), i);
+                    hosts.add(new DeploymentState.HostRecord(
+                            "host-" + i,
+                            i,
+                            NetworkNamespaces.nodeAddress(options.netId(), i),
+                            NetworkNamespaces.namespace(options.netId(), i),
+                            i <= options.nodes() ? "node-" + i : ""));
                 }
             }
             state.write(dir);
@@ -178,9 +206,26 @@ public final class LocalDeployment {
                 // Made once, before the nodes start at once: each would otherwise make a master key of its own.
                 new FileMasterKey(dir.resolve("master.key")).readOrCreate();
             }
+            NodeBlueprint blueprint = new NodeBlueprint(
+                    dir,
+                    options.cluster(),
+                    options.basePort(),
+                    isolation,
+                    options.netId(),
+                    options.extraNodeConfig(),
+                    options.identity(),
+                    options.etcdIdentity(),
+                    options.encryption(),
+                    cgroups,
+                    deploymentGroup);
             startAll(
                     options.nodes(),
-                    i -> startNode(options, dir, i, cgroups, deploymentGroup),
+                    i -> launchNode(createNode(
+                            blueprint,
+                            i,
+                            hosts.stream().filter(h -> h.index() == i).findFirst(),
+                            VOLUME_BYTES,
+                            NODE_LIMITS)),
                     nodes,
                     () -> state.write(dir));
             startAll(ROUTERS, i -> startRouter(options, dir, i), routers, () -> state.write(dir));
@@ -427,21 +472,17 @@ public final class LocalDeployment {
 
     /**
      * The addresses every etcd member is reached at, which its certificate names: the loopback (routers, the CLI,
-     * peers, agents without namespaces) and, with netns isolation, each node's gateway address, where its agent
-     * dials etcd from inside its namespace.
+     * peers, agents without namespaces) and, with netns isolation, the network's own address, where every host's agent
+     * dials etcd from inside its namespace (hosts made later too, so the certificate need not change when one is).
      */
     static List<String> etcdCertificateNames(Options options) {
-        return etcdCertificateNames(options.isolation(), options.netId(), options.nodes());
+        return etcdCertificateNames(options.isolation(), options.netId());
     }
 
-    private static List<String> etcdCertificateNames(String isolation, int netId, int nodes) {
-        List<String> names = new ArrayList<>(List.of("127.0.0.1"));
-        if (isolation.equals("netns")) {
-            for (int n = 1; n <= nodes; n++) {
-                names.add(NetworkNamespaces.gatewayAddress(netId, n));
-            }
-        }
-        return List.copyOf(names);
+    private static List<String> etcdCertificateNames(String isolation, int netId) {
+        return isolation.equals("netns")
+                ? List.of("127.0.0.1", NetworkNamespaces.dcsAddress(netId))
+                : List.of("127.0.0.1");
     }
 
     /**
@@ -455,8 +496,7 @@ public final class LocalDeployment {
         Path abs = dir.toAbsolutePath();
         DeploymentState state = DeploymentState.read(abs);
         if (state.etcdClientTls().isPresent()) {
-            List<String> names = etcdCertificateNames(
-                    state.isolation(), state.netId(), state.nodes().size());
+            List<String> names = etcdCertificateNames(state.isolation(), state.netId());
             for (EtcdMember member : state.etcd()) {
                 etcdIdentity.member(member.name(), names, abs.resolve("etcd/tls/" + member.name()));
             }
@@ -500,8 +540,7 @@ public final class LocalDeployment {
                         io.warden.common.Units.format(interval)),
                 controllerDir.resolve("controller.log"),
                 Map.of());
-        DeploymentState started = DeploymentState.read(abs).withControllerPid(pid);
-        started.write(abs);
+        DeploymentState started = DeploymentState.update(abs, state -> state.withControllerPid(pid));
         // Running is not enough: it must hold the lock (another controller may, and this one then exits at once).
         String holder = pid + "\n";
         waitFor(
@@ -638,14 +677,70 @@ public final class LocalDeployment {
         }
     }
 
-    private static NodeHost startNode(
-            Options options, Path dir, int index, Optional<Cgroups> cgroups, String deploymentGroup) {
-        String name = "node-" + index;
-        boolean netns = options.isolation().equals("netns");
-        String host = netns ? NetworkNamespaces.nodeAddress(options.netId(), index) : "127.0.0.1";
-        String etcdHost = netns ? NetworkNamespaces.gatewayAddress(options.netId(), index) : "127.0.0.1";
-        int port = options.basePort() + 100 + index;
-        int apiPort = options.basePort() + 200 + index;
+    /**
+     * What every node of a deployment is made from, by {@code up} or by a later create: where the deployment lives,
+     * its cluster and network, the config lines every node gets, who issues certificates, and whether volumes are
+     * encrypted and nodes placed in cgroups.
+     */
+    public record NodeBlueprint(
+            Path dir,
+            String cluster,
+            int basePort,
+            String isolation,
+            int netId,
+            Map<String, String> nodeConfig,
+            NodeIdentity identity,
+            EtcdIdentity etcdIdentity,
+            String encryption,
+            Optional<Cgroups> cgroups,
+            String deploymentGroup) {
+
+        /** The blueprint of the deployment {@code state} describes, for nodes made after {@code up}. */
+        public static NodeBlueprint of(
+                Path dir, DeploymentState state, NodeIdentity identity, EtcdIdentity etcdIdentity) {
+            Optional<Cgroups> cgroups = state.cgroups().isEmpty() ? Optional.empty() : Cgroups.detect();
+            return new NodeBlueprint(
+                    dir,
+                    state.cluster(),
+                    state.basePort(),
+                    state.isolation(),
+                    state.netId(),
+                    state.nodeConfig(),
+                    identity,
+                    etcdIdentity,
+                    state.encryption(),
+                    cgroups,
+                    state.cgroups());
+        }
+
+        boolean netns() {
+            return isolation.equals("netns");
+        }
+    }
+
+    /**
+     * Makes node {@code node-<number>} on {@code host} (none with process isolation) without starting it: its volume
+     * of {@code volumeBytes} (made, keyed and mounted; kept as it is when it exists), its cgroups with {@code limits},
+     * its certificates and its agent's config. {@link #launchNode} starts it.
+     */
+    public static NodeHost createNode(
+            NodeBlueprint blueprint,
+            int number,
+            Optional<DeploymentState.HostRecord> placed,
+            long volumeBytes,
+            ResourceLimits limits) {
+        Path dir = blueprint.dir();
+        String name = "node-" + number;
+        boolean netns = blueprint.netns();
+        if (netns && placed.isEmpty()) {
+            throw new WardenException(name + " has no host to run on", "make a host first");
+        }
+        String host = netns ? placed.get().address() : "127.0.0.1";
+        String etcdHost = netns ? NetworkNamespaces.dcsAddress(blueprint.netId()) : "127.0.0.1";
+        // On a host of its own a node listens where postgres and its API listen on every real host; sharing the
+        // loopback, ports come from its number.
+        int port = netns ? HOST_POSTGRES_PORT : blueprint.basePort() + 100 + number;
+        int apiPort = netns ? HOST_API_PORT : blueprint.basePort() + 200 + number;
         Path nodeDir = dir.resolve("nodes/" + name);
         Path configFile = nodeDir.resolve("config.yml");
         // A volume of its own as root, for a node made now or one that has its image already (one kept from before
@@ -657,18 +752,18 @@ public final class LocalDeployment {
             // Encrypted at rest: a new volume unless --encryption off, a kept one when it was made so (its key file).
             boolean fresh = !Files.exists(image);
             boolean encrypted = fresh
-                    ? !options.encryption().equals("off")
+                    ? !blueprint.encryption().equals("off")
                     : Files.exists(keysDir(dir).resolve(name + ".wrapped"));
             if (fresh) {
-                volume.create(VOLUME_BYTES);
+                volume.create(volumeBytes);
             }
-            openVolume(options.encryption(), name, volume, encrypted, dir);
+            openVolume(blueprint.encryption(), name, volume, encrypted, dir);
         }
         Path dataDir = withVolume ? volume.mountPoint().resolve("pgdata/data") : nodeDir.resolve("data");
-        StringBuilder yaml = configHead("name", name, options.cluster(), host);
+        StringBuilder yaml = configHead("name", name, blueprint.cluster(), host);
         yamlLine(yaml, "port", port);
         yamlLine(yaml, "api_port", apiPort);
-        etcdMembers(yaml, etcdHost, options.basePort());
+        etcdMembers(yaml, etcdHost, blueprint.basePort());
         yamlLine(yaml, "data_dir", dataDir);
         if (withVolume) {
             yaml.append("parameters:\n");
@@ -681,13 +776,14 @@ public final class LocalDeployment {
         if (Files.exists(DeploymentFile.API_TOKEN.in(dir))) {
             yamlLine(yaml, "api_token_file", DeploymentFile.API_TOKEN.in(dir));
         }
-        options.extraNodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
+        blueprint.nodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
         String container = "";
         Map<String, Object> cgroupLine = new java.util.LinkedHashMap<>();
-        if (cgroups.isPresent()) {
-            ContainerCgroups groups = new ContainerCgroups(cgroups.get(), deploymentGroup, name);
-            groups.create(NODE_LIMITS, WARDEN_LIMITS);
-            container = deploymentGroup + "/" + name;
+        if (blueprint.cgroups().isPresent()) {
+            ContainerCgroups groups =
+                    new ContainerCgroups(blueprint.cgroups().get(), blueprint.deploymentGroup(), name);
+            groups.create(limits, WARDEN_LIMITS);
+            container = blueprint.deploymentGroup() + "/" + name;
             cgroupLine.put(
                     "postgres_cgroup",
                     groups.part(ContainerCgroups.Part.POSTGRES).toConfig());
@@ -695,10 +791,10 @@ public final class LocalDeployment {
         }
         try {
             Files.createDirectories(nodeDir);
-            Map<String, String> identity = options.identity().issue(name, certificateNames(host), nodeDir);
+            Map<String, String> identity = blueprint.identity().issue(name, certificateNames(host), nodeDir);
             identity.forEach((k, v) -> yamlLine(yaml, k, v));
             Map<String, String> etcdClient =
-                    etcdClientLines(options.etcdIdentity().client(name, nodeDir.resolve("etcd-client")));
+                    etcdClientLines(blueprint.etcdIdentity().client(name, nodeDir.resolve("etcd-client")));
             etcdClient.forEach((k, v) -> yamlLine(yaml, k, v));
             if (!Files.exists(configFile)) {
                 Files.writeString(configFile, yaml);
@@ -715,24 +811,38 @@ public final class LocalDeployment {
                 missing.putAll(etcdClient);
                 missing.putAll(cgroupLine);
                 appendMissing(configFile, missing);
-                replaceEtcdList(configFile, etcdList(etcdHost, options.basePort()));
+                replaceEtcdList(configFile, etcdList(etcdHost, blueprint.basePort()));
+                // Kept from before nodes listened on their host's own ports.
+                replaceLine(configFile, "port", port);
+                replaceLine(configFile, "api_port", apiPort);
             }
         } catch (IOException e) {
             throw new WardenException(
                     "cannot write " + configFile + ": " + e.getMessage(), "check free space and permissions");
         }
-        return launchNode(new NodeHost(
+        return new NodeHost(
                 name,
                 host,
                 port,
                 apiPort,
                 configFile.toString(),
-                netns ? NetworkNamespaces.namespace(options.netId(), index) : "",
+                placed.map(DeploymentState.HostRecord::netns).orElse(""),
                 0,
                 0,
                 container,
-                cgroups.isPresent() ? NODE_LIMITS : ResourceLimits.NONE,
-                withVolume ? image.toString() : ""));
+                blueprint.cgroups().isPresent() ? limits : ResourceLimits.NONE,
+                withVolume ? image.toString() : "");
+    }
+
+    /** Sets {@code key: value} in a kept config file where it names another value. */
+    private static void replaceLine(Path configFile, String key, Object value) throws IOException {
+        String text = Files.readString(configFile);
+        String replaced = text.replaceAll(
+                "(?m)^" + java.util.regex.Pattern.quote(key) + ": .*$",
+                java.util.regex.Matcher.quoteReplacement(key + ": " + value));
+        if (!replaced.equals(text)) {
+            Files.writeString(configFile, replaced);
+        }
     }
 
     /**
@@ -892,9 +1002,7 @@ public final class LocalDeployment {
 
     /** Records a relaunched node's pids in deployment.json so that down stops them too. */
     public static DeploymentState replaceNode(Path dir, NodeHost node) {
-        DeploymentState updated = DeploymentState.read(dir).withNode(node);
-        updated.write(dir);
-        return updated;
+        return DeploymentState.update(dir, state -> state.withNode(node));
     }
 
     /**
@@ -945,7 +1053,7 @@ public final class LocalDeployment {
                 router.apiPort(),
                 router.configFile(),
                 pid);
-        DeploymentState.read(dir).withRouter(relaunched).write(dir);
+        DeploymentState.update(dir, state -> state.withRouter(relaunched));
         return relaunched;
     }
 
@@ -969,7 +1077,7 @@ public final class LocalDeployment {
         command.add(Processes.javaBinary());
         command.addAll(options);
         command.add("-XX:+UseSerialGC");
-        if (Runtime.version().feature() >= 24) {
+        if (java.lang.Runtime.version().feature() >= 24) {
             // Netty (under jetcd, and the router's relay) still uses sun.misc.Unsafe and loads its native epoll or
             // io_uring library; JDK 24+ warns on every start without these.
             command.add("--sun-misc-unsafe-memory-access=allow");
@@ -1033,13 +1141,23 @@ public final class LocalDeployment {
             volumeOf(node).ifPresent(LoopVolume::unmount);
         }
         if (state.isolation().equals("netns")) {
-            for (int i = 1; i <= state.nodes().size(); i++) {
-                NetworkNamespaces.remove(state.netId(), i);
-            }
+            removeHosts(state);
         }
         if (purge) {
             deleteTree(abs);
         }
+    }
+
+    /** Every host of the deployment, spares and hosts made later included, and the network's etcd address. */
+    private static void removeHosts(DeploymentState state) {
+        if (state.hosts().isEmpty()) {
+            // Made before hosts were recorded: one per node.
+            for (int i = 1; i <= state.nodes().size(); i++) {
+                NetworkNamespaces.remove(state.netId(), i);
+            }
+        }
+        state.hosts().forEach(h -> NetworkNamespaces.remove(state.netId(), h.index()));
+        NetworkNamespaces.removeDcsAddress(state.netId());
     }
 
     /**
@@ -1081,7 +1199,7 @@ public final class LocalDeployment {
     }
 
     /** A node's supervisor, then (for a node started before agents were supervised) its agent. */
-    private static void stopNode(NodeHost node) {
+    public static void stopNode(NodeHost node) {
         Processes.stop(node.watchdogPid(), Duration.ofSeconds(70));
         long agent = Math.max(node.agentPid(), supervisedAgentPid(node));
         Processes.stop(agent, Duration.ofSeconds(40));

@@ -7,9 +7,11 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * A node's "host" in the local runtime: a network namespace joined to the root namespace by a veth pair.
- * Node {@code i} of network {@code n} gets 10.n.i.2 inside, 10.n.i.1 on the host side; the host forwards between
- * nodes. Cutting the host side of the pair isolates the node from etcd and its peers, as a lost switch port would.
+ * A "host" of the local runtime: a network namespace joined to the root namespace by a veth pair. Host {@code i} of
+ * network {@code n} gets 10.n.i.2 inside, 10.n.i.1 on the machine's side; the machine forwards between hosts. etcd
+ * listens on the network's own address 10.n.0.1 (on the machine's loopback device), which every host reaches through
+ * its link, hosts made later included. Cutting the machine's side of a pair isolates that host from etcd and its
+ * peers, as a lost switch port would.
  */
 public final class NetworkNamespaces {
     private NetworkNamespaces() {}
@@ -33,6 +35,43 @@ public final class NetworkNamespaces {
 
     public static String gatewayAddress(int netId, int index) {
         return "10." + netId + "." + index + ".1";
+    }
+
+    /** Where the network's etcd members listen, reached from every host through its own link. */
+    public static String dcsAddress(int netId) {
+        return "10." + netId + ".0.1";
+    }
+
+    /** Gives the machine the network's etcd address (on its loopback device, so no link's state can take it away). */
+    public static void addDcsAddress(int netId) {
+        ip("addr", "replace", dcsAddress(netId) + "/32", "dev", "lo");
+    }
+
+    public static void removeDcsAddress(int netId) {
+        Processes.run(List.of("ip", "addr", "del", dcsAddress(netId) + "/32", "dev", "lo"), Duration.ofSeconds(10));
+    }
+
+    /** Whether the machine has the network's etcd address (a deployment on it runs, or a killed one left it). */
+    public static boolean hasDcsAddress(int netId) {
+        Result shown = Processes.run(List.of("ip", "-4", "-o", "addr", "show", "dev", "lo"), Duration.ofSeconds(10));
+        return shown.ok() && shown.output().contains(" " + dcsAddress(netId) + "/32");
+    }
+
+    /** Whether host {@code index}'s namespace exists. */
+    public static boolean exists(int netId, int index) {
+        return java.nio.file.Files.exists(java.nio.file.Path.of(path(namespace(netId, index))));
+    }
+
+    /** Whether host {@code index}'s link is up (false once cut, or when it has none). */
+    public static boolean linkUp(int netId, int index) {
+        try {
+            String flags = java.nio.file.Files.readString(
+                            java.nio.file.Path.of("/sys/class/net/" + hostLink(netId, index) + "/flags"))
+                    .strip();
+            return (Integer.decode(flags) & 1) != 0;
+        } catch (java.io.IOException | NumberFormatException e) {
+            return false;
+        }
     }
 
     /** Creates the namespace and its link; replaces a leftover one of the same name. */

@@ -207,6 +207,30 @@ class AgentCycleTest {
         assertThat(postgres.actions()).isEmpty();
     }
 
+    @Test
+    void everyPostmasterThatComesUpIsCountedInTheMemberRecordWithWhenTheCurrentOneDid() {
+        FakePostgres postgres = new FakePostgres();
+        Agent agent = agent("node-1", postgres);
+        agent.cycle();
+        agent.cycle();
+        var first = dcs.read().members().get("node-1");
+        assertThat(first.postgresStarts()).isEqualTo(1);
+        assertThat(first.postgresStartedAt()).isEqualTo(clock.instant().toString());
+
+        clock.advanceMillis(200);
+        postgres.crash();
+        agent.cycle();
+        agent.cycle();
+
+        var after = dcs.read().members().get("node-1");
+        assertThat(postgres.actions())
+                .containsExactly("initdb", "start primary", "create replication role", "crash", "start primary");
+        assertThat(after.postgresStarts()).isEqualTo(2);
+        assertThat(after.postgresStartedAt()).isNotEqualTo(first.postgresStartedAt());
+        // No supervisor started this agent (none wrote supervisor.json): how often it was started is not known.
+        assertThat(after.agentStarts()).isZero();
+    }
+
     private Agent agent(String name, FakePostgres postgres) {
         return harness.agent(name, postgres);
     }

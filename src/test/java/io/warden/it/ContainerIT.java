@@ -338,6 +338,9 @@ class ContainerIT {
         cluster.awaitHealthy(Duration.ofSeconds(60));
         assertThat(cluster.primary().name()).isEqualTo(leader.name());
         assertThat(cluster.primary().timeline()).isEqualTo(leader.timeline());
+        // The restart is published for the repair controller: what the supervisor heals by itself is not abnormal.
+        await().atMost(Duration.ofSeconds(10))
+                .until(() -> cluster.snapshot().members().get(replica).agentStarts(), n -> n == startsBefore + 1);
     }
 
     /**
@@ -556,6 +559,188 @@ class ContainerIT {
                     .isGreaterThan(1100L << 20)
                     .isLessThanOrEqualTo(grown);
         }
+    }
+
+    /**
+     * Hosts can grow: a host made after up reaches etcd and the other hosts, a node made on it through the runtime
+     * clones and streams, listening on 5432 at its own address; its limits change while it runs; the runtime's host
+     * states follow the drills; removing it leaves no part of it and its host spare, and the next node gets a name
+     * never used before.
+     */
+    @Test
+    @Order(10)
+    void aNodeMadeOnAHostAddedLaterStreamsChangesLimitsAndGoesWithoutItsNameUsedAgain() throws Exception {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        io.warden.runtime.Runtime runtime = cluster.runtime();
+        List<io.warden.runtime.Host> hosts = runtime.hosts();
+        assertThat(hosts.stream().filter(io.warden.runtime.Host::spare)).hasSize(LocalDeployment.SPARE_HOSTS);
+        assertThat(hosts.stream().flatMap(h -> h.containers().stream()))
+                .containsExactlyInAnyOrder("node-1", "node-2", "node-3");
+        assertThat(hosts)
+                .allMatch(h -> h.state() == io.warden.runtime.Host.State.UP
+                        && h.containers().size() <= 1);
+
+        io.warden.runtime.Host later = runtime.addHost();
+        io.warden.runtime.Container made = runtime.create(new io.warden.runtime.Runtime.ContainerSpec(
+                java.util.Optional.of(later.id()), LocalDeployment.NODE_LIMITS, 512L << 20));
+        assertThat(made.name()).isEqualTo("node-4");
+        assertThat(made.host()).isEqualTo(later.id());
+        assertThat(made.address()).isEqualTo(later.address());
+        assertThat(made.state()).isEqualTo(io.warden.runtime.Container.State.STOPPED);
+        assertThat(made.encrypted()).isTrue();
+        assertThatThrownBy(() -> runtime.create(new io.warden.runtime.Runtime.ContainerSpec(
+                        java.util.Optional.of(later.id()), LocalDeployment.NODE_LIMITS, 512L << 20)))
+                .hasMessageContaining("two members never share a host");
+
+        runtime.start("node-4");
+        cluster.refreshState();
+        assertThat(cluster.node("node-4").port()).isEqualTo(5432);
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        try (Connection c = cluster.connect(cluster.primary().name());
+                Statement s = c.createStatement()) {
+            s.execute("create table later_host(v text)");
+            s.execute("insert into later_host values ('from the primary')");
+        }
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .untilAsserted(
+                        () -> assertThat(cluster.queryColumn("node-4", "select v from later_host", r -> r.getString(1)))
+                                .containsExactly("from the primary"));
+
+        ResourceLimits smaller = new ResourceLimits(500, 768L << 20, 400);
+        assertThat(runtime.resize("node-4", smaller).limits()).isEqualTo(smaller);
+        assertThat(container("node-4").limits(Part.POSTGRES)).isEqualTo(smaller);
+
+        runtime.drill(io.warden.runtime.Fault.ISOLATE, "node-4");
+        assertThat(hostState(runtime, later.id())).isEqualTo(io.warden.runtime.Host.State.ISOLATED);
+        runtime.drill(io.warden.runtime.Fault.HEAL, "node-4");
+        runtime.drill(io.warden.runtime.Fault.FREEZE, "node-4");
+        assertThat(hostState(runtime, later.id())).isEqualTo(io.warden.runtime.Host.State.FROZEN);
+        runtime.drill(io.warden.runtime.Fault.THAW, "node-4");
+        assertThat(hostState(runtime, later.id())).isEqualTo(io.warden.runtime.Host.State.UP);
+
+        NodeHost node4 = cluster.node("node-4");
+        runtime.remove("node-4");
+        cluster.refreshState();
+        assertThat(runtime.container("node-4")).isEmpty();
+        assertThat(runtime.intents()).isEmpty();
+        assertThat(runtime.hosts().stream()
+                        .filter(h -> h.id().equals(later.id()))
+                        .findFirst()
+                        .orElseThrow()
+                        .spare())
+                .isTrue();
+        assertThat(inNamespace(node4.netns())).isEmpty();
+        assertThat(Path.of(node4.volume())).doesNotExist();
+        assertThat(node4.nodeDir()).doesNotExist();
+        assertThat(cluster.dir.resolve("keys/node-4.wrapped")).doesNotExist();
+        assertThat(Path.of("/sys/fs/cgroup/memory/warden/" + node4.container())).doesNotExist();
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+
+        io.warden.runtime.Container next = runtime.create(new io.warden.runtime.Runtime.ContainerSpec(
+                java.util.Optional.empty(), LocalDeployment.NODE_LIMITS, 256L << 20));
+        assertThat(next.name()).isEqualTo("node-5");
+        runtime.remove("node-5");
+        cluster.refreshState();
+        assertThat(runtime.containers())
+                .extracting(io.warden.runtime.Container::name)
+                .containsExactlyInAnyOrder("node-1", "node-2", "node-3");
+    }
+
+    /**
+     * The primary's whole host paused for 10 s (the cgroup freezer, as a VM pause looks to the database): another
+     * node is promoted; on thaw its watchdog, whose deadline passed while it was paused, fences postgres, and no
+     * write is acknowledged by the old primary after the promotion: each acknowledgement names the server that
+     * committed it (its own inet_server_addr()), and the promotion's time is the new primary's END_OF_RECOVERY record.
+     * The old primary's agent is held (SIGSTOP, queued while frozen) until the evidence is read, so no rewind rewrites
+     * the old WAL; then it rejoins as a replica.
+     */
+    @Test
+    @Order(11)
+    void aPrimaryWhoseHostIsFrozenIsReplacedAndAcknowledgesNothingAfterThePromotionOnceThawed() throws Exception {
+        cluster.awaitHealthy(Duration.ofSeconds(90));
+        io.warden.runtime.Runtime runtime = cluster.runtime();
+        Member old = cluster.primary();
+        NodeHost oldNode = cluster.node(old.name());
+        String fromLsn;
+        try (Connection c = cluster.connect(old.name());
+                Statement s = c.createStatement()) {
+            s.execute("create table frozen_probe(id bigint primary key)");
+            var rs = s.executeQuery("select pg_current_wal_lsn()");
+            rs.next();
+            fromLsn = rs.getString(1);
+        }
+        long agent = LocalDeployment.supervisedAgentPid(oldNode);
+        Member promoted;
+        java.time.Instant frozenAt;
+        WriteProbe probe = new WriteProbe("frozen_probe", 1, cluster::connectThroughRouters);
+        try {
+            await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > 10);
+            frozenAt = java.time.Instant.now();
+            runtime.drill(io.warden.runtime.Fault.FREEZE, old.name());
+            promoted = cluster.awaitNewPrimary(old.name(), Duration.ofSeconds(30));
+            String newAddress = cluster.node(promoted.name()).host();
+            await().atMost(Duration.ofSeconds(20))
+                    .until(() -> probe.acks().stream().anyMatch(a -> a.server().equals(newAddress)));
+            // The fault's length, not a wait for a condition: the host stays paused for 10 s in all.
+            long left = Duration.ofSeconds(10)
+                    .minus(Duration.between(frozenAt, java.time.Instant.now()))
+                    .toMillis();
+            if (left > 0) {
+                Thread.sleep(left);
+            }
+            Processes.signal(agent, "STOP");
+            runtime.drill(io.warden.runtime.Fault.THAW, old.name());
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> cluster.runningPostmaster(old.name()).isEmpty());
+            int afterThaw = probe.acks().size();
+            await().atMost(Duration.ofSeconds(10)).until(() -> probe.acks().size() > afterThaw + 20);
+        } finally {
+            probe.close();
+            runtime.drill(io.warden.runtime.Fault.THAW, old.name());
+        }
+        try {
+            java.time.Instant promotedAt =
+                    WalEvidence.promotedAt(cluster.dataDir(promoted.name()), promoted.timeline());
+            List<WriteProbe.Ack> late = probe.acks().stream()
+                    .filter(a -> a.server().equals(oldNode.host()) && !a.at().isBefore(promotedAt))
+                    .toList();
+            long committedLate =
+                    WalEvidence.read(cluster.dataDir(old.name()), old.timeline(), fromLsn).commits().stream()
+                            .filter(c -> !c.at().isBefore(promotedAt))
+                            .count();
+            System.out.printf(
+                    "host freeze: frozen at %s, %s promoted (END_OF_RECOVERY) at %s; %d acknowledged writes, %d by %s"
+                            + " in all; %s's WAL has %d commits at or after the promotion (none acknowledged)%n",
+                    frozenAt,
+                    promoted.name(),
+                    promotedAt,
+                    probe.acks().size(),
+                    probe.acks().stream()
+                            .filter(a -> a.server().equals(oldNode.host()))
+                            .count(),
+                    old.name(),
+                    old.name(),
+                    committedLate);
+            assertThat(probe.acks()).anyMatch(a -> a.server().equals(oldNode.host()));
+            assertThat(late)
+                    .as(
+                            "writes %s acknowledged at or after %s's promotion at %s",
+                            old.name(), promoted.name(), promotedAt)
+                    .isEmpty();
+        } finally {
+            Processes.signal(agent, "CONT");
+        }
+        cluster.awaitHealthy(Duration.ofSeconds(120));
+        assertThat(cluster.snapshot().members().get(old.name()).role()).isEqualTo(io.warden.cluster.Role.REPLICA);
+    }
+
+    private static io.warden.runtime.Host.State hostState(io.warden.runtime.Runtime runtime, String host) {
+        return runtime.hosts().stream()
+                .filter(h -> h.id().equals(host))
+                .findFirst()
+                .orElseThrow()
+                .state();
     }
 
     private record CliRunResult(int exitCode, String text, String out) {}

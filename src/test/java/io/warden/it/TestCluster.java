@@ -11,9 +11,8 @@ import io.warden.common.Processes;
 import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.Fault;
 import io.warden.runtime.LocalDeployment;
-import io.warden.runtime.NetworkNamespaces;
-import io.warden.runtime.local.FaultDrills;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -42,7 +41,7 @@ final class TestCluster implements AutoCloseable {
     final Path dir;
     private DeploymentState state;
     private final Set<Long> frozen = ConcurrentHashMap.newKeySet();
-    private final Set<Integer> cutLinks = ConcurrentHashMap.newKeySet();
+    private final Set<String> cutLinks = ConcurrentHashMap.newKeySet();
 
     private TestCluster(Path dir, DeploymentState state) {
         this.dir = dir;
@@ -511,26 +510,37 @@ final class TestCluster implements AutoCloseable {
      * its backends) dies at once; without cgroups, the agent, the watchdog and postgres by pid.
      */
     void killHost(String name) {
-        fault(FaultDrills.Fault.KILL, name);
+        fault(Fault.KILL, name);
     }
 
     /** The whole host paused with the cgroup freezer, as a VM pause looks to the database; {@link #close} thaws. */
     void freezeHost(String name) {
-        fault(FaultDrills.Fault.FREEZE, name);
+        fault(Fault.FREEZE, name);
     }
 
     void thawHost(String name) {
-        fault(FaultDrills.Fault.THAW, name);
+        fault(Fault.THAW, name);
     }
 
-    private String fault(FaultDrills.Fault fault, String name) {
-        return new FaultDrills(state).apply(fault, name);
+    private String fault(Fault fault, String name) {
+        return runtime().drill(fault, name);
+    }
+
+    /** The deployment's runtime, as the CLI and the controller drive it. */
+    io.warden.runtime.Runtime runtime() {
+        return Deployments.runtime(dir);
     }
 
     /** The host comes back: its watchdog and agent start again from its config and data directory. */
     void restartHost(String name) {
-        NodeHost relaunched = LocalDeployment.launchNode(node(name));
-        state = LocalDeployment.replaceNode(dir, relaunched);
+        runtime().start(name);
+        state = DeploymentState.read(dir);
+    }
+
+    /** Reads the inventory again, after the runtime changed it (a node made, removed or resized). */
+    DeploymentState refreshState() {
+        state = DeploymentState.read(dir);
+        return state;
     }
 
     void killPostmaster(String name) {
@@ -600,13 +610,13 @@ final class TestCluster implements AutoCloseable {
     }
 
     void cutLink(String name) {
-        cutLinks.add(index(name));
-        fault(FaultDrills.Fault.ISOLATE, name);
+        cutLinks.add(name);
+        fault(Fault.ISOLATE, name);
     }
 
     void restoreLink(String name) {
-        fault(FaultDrills.Fault.HEAL, name);
-        cutLinks.remove(index(name));
+        fault(Fault.HEAL, name);
+        cutLinks.remove(name);
     }
 
     /**
@@ -666,9 +676,9 @@ final class TestCluster implements AutoCloseable {
             }
         }
         frozen.forEach(pid -> Processes.signal(pid, "CONT"));
-        for (int index : cutLinks) {
+        for (String name : cutLinks) {
             try {
-                NetworkNamespaces.setLink(state.netId(), index, true);
+                fault(Fault.HEAL, name);
             } catch (RuntimeException ignored) {
                 // The namespace goes with down() anyway.
             }

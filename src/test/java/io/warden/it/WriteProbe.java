@@ -15,8 +15,11 @@ import java.util.concurrent.atomic.AtomicLong;
  * no acknowledged write is lost and that two nodes never accept writes at the same instant.
  */
 final class WriteProbe implements AutoCloseable {
-    /** An acknowledged write: its id and the System.nanoTime() at which the commit returned. */
-    record Ack(long id, long atNanos) {}
+    /**
+     * An acknowledged write: its id, the System.nanoTime() and the instant at which the commit returned, and the
+     * address of the server that committed it, as that server said ({@code inet_server_addr()}).
+     */
+    record Ack(long id, long atNanos, java.time.Instant at, String server) {}
 
     interface ConnectionSource {
         Connection open() throws SQLException;
@@ -78,10 +81,14 @@ final class WriteProbe implements AutoCloseable {
 
     private void insert(Connection c) throws SQLException {
         long id = nextId.getAndIncrement();
-        try (Statement s = c.createStatement()) {
-            s.execute("insert into " + table + "(id) values (" + id + ")");
+        String server;
+        try (Statement s = c.createStatement();
+                java.sql.ResultSet rs = s.executeQuery(
+                        "insert into " + table + "(id) values (" + id + ") returning host(inet_server_addr())")) {
+            rs.next();
+            server = rs.getString(1);
         }
-        acks.add(new Ack(id, System.nanoTime()));
+        acks.add(new Ack(id, System.nanoTime(), java.time.Instant.now(), server == null ? "" : server));
     }
 
     private static boolean pause() {

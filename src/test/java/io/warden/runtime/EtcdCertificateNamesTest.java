@@ -39,12 +39,10 @@ class EtcdCertificateNamesTest {
     }
 
     @Test
-    void inNamespacesEachNodesAgentDialsItsGatewayAddressSoEveryMemberNamesThemAll() {
+    void inNamespacesEveryHostDialsTheNetworksOwnAddressSoHostsMadeLaterNeedNoNewCertificate() {
         assertThat(LocalDeployment.etcdCertificateNames(options("netns", 3)))
-                .containsExactly(
-                        "127.0.0.1",
-                        NetworkNamespaces.gatewayAddress(230, 1),
-                        NetworkNamespaces.gatewayAddress(230, 2),
-                        NetworkNamespaces.gatewayAddress(230, 3));
+                .containsExactly("127.0.0.1", NetworkNamespaces.dcsAddress(230));
+        assertThat(LocalDeployment.etcdCertificateNames(options("netns", 5)))
+                .isEqualTo(LocalDeployment.etcdCertificateNames(options("netns", 3)));
     }
 }

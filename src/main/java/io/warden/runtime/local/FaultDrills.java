@@ -5,6 +5,7 @@ import io.warden.common.Processes;
 import io.warden.common.WardenException;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.DeploymentState.NodeHost;
+import io.warden.runtime.Fault;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
 import java.nio.file.Files;
@@ -23,32 +24,6 @@ public final class FaultDrills {
 
     public FaultDrills(DeploymentState state) {
         this.state = state;
-    }
-
-    /** What a drill does, named as the CLI names it. */
-    public enum Fault {
-        KILL("kill"),
-        FREEZE("freeze"),
-        THAW("thaw"),
-        ISOLATE("isolate"),
-        HEAL("heal"),
-        FILL_DISK("fill-disk");
-
-        public final String word;
-
-        Fault(String word) {
-            this.word = word;
-        }
-
-        public static Fault parse(String word) {
-            for (Fault fault : values()) {
-                if (fault.word.equals(word)) {
-                    return fault;
-                }
-            }
-            throw new WardenException(
-                    "unknown fault '" + word + "'", "use one of: kill, freeze, thaw, isolate, heal, fill-disk");
-        }
     }
 
     public String apply(Fault fault, String nodeName) {
@@ -132,8 +107,14 @@ public final class FaultDrills {
                 : "isolated " + node.name() + ": its host's link is down, it reaches neither etcd nor its peers";
     }
 
+    /** The number of the node's host in the deployment's network. */
     private int index(NodeHost node) {
-        return state.nodes().indexOf(node) + 1;
+        return state.hosts().stream()
+                .filter(h -> h.netns().equals(node.netns()))
+                .mapToInt(DeploymentState.HostRecord::index)
+                .findFirst()
+                // Made before hosts were recorded: node-k on host k.
+                .orElse(state.nodes().indexOf(node) + 1);
     }
 
     private NodeHost node(String name) {

@@ -27,6 +27,29 @@ public final class FsCrypt {
         this.helper = helper;
     }
 
+    /**
+     * The driver behind the kernel's {@code xts(aes)}, which encrypts the volumes' contents, as /proc/crypto lists it
+     * once a volume has used it; empty before that. The generic C one ({@code aes-generic}, {@code aes-fixed-time})
+     * costs several times what an accelerated one ({@code aesni}, {@code vaes}) does.
+     */
+    public static java.util.Optional<String> contentsCipherDriver(List<String> procCrypto) {
+        boolean inXts = false;
+        for (String line : procCrypto) {
+            if (line.startsWith("name")) {
+                inXts = line.substring(line.indexOf(':') + 1).strip().equals("xts(aes)");
+            } else if (inXts && line.startsWith("driver")) {
+                return java.util.Optional.of(
+                        line.substring(line.indexOf(':') + 1).strip());
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** Whether {@code driver} is the kernel's unaccelerated AES. */
+    public static boolean unaccelerated(String driver) {
+        return driver.contains("aes-generic") || driver.contains("aes-fixed-time");
+    }
+
     /** The helper in {@code binDir}, built there from this jar's source if it is missing or older than the jar's. */
     public static synchronized FsCrypt in(Path binDir) {
         Path helper = binDir.resolve("warden-fscrypt");

@@ -11,7 +11,8 @@ import java.util.regex.Pattern;
 /**
  * Removes what a killed run of {@code warden up} or of the tests left on this machine: deployment cgroups with no
  * process left in them, node volumes still mounted for a deployment that no longer runs (the unmount frees their
- * loop devices), and node namespaces (with their host-side links) of deployments that no longer run. A
+ * loop devices), and node namespaces (with their host-side links) and etcd addresses of deployments that no longer
+ * run. A
  * deployment that runs is never touched: while any part of one runs (its etcd members are in its group too), its
  * group holds a process, and a namespace is kept while its deployment's group does or a process is inside it.
  */
@@ -63,6 +64,28 @@ public final class Sweeper {
             Processes.run(List.of("ip", "netns", "del", name), Duration.ofSeconds(10));
             Processes.run(List.of("ip", "link", "del", "wd" + m.group(1) + "h" + m.group(2)), Duration.ofSeconds(10));
             removed.add("removed the leftover network namespace " + name);
+        }
+        removed.addAll(removeLeftoverDcsAddresses(running));
+        return removed;
+    }
+
+    private static final Pattern DCS_ADDRESS = Pattern.compile(" inet 10\\.(\\d+)\\.0\\.1/32 ");
+
+    /** The etcd addresses (10.n.0.1 on the loopback) of networks whose deployment no longer runs. */
+    private static List<String> removeLeftoverDcsAddresses(List<String> running) {
+        List<String> removed = new ArrayList<>();
+        var shown = Processes.run(List.of("ip", "-4", "-o", "addr", "show", "dev", "lo"), Duration.ofSeconds(10));
+        if (!shown.ok()) {
+            return removed;
+        }
+        Matcher m = DCS_ADDRESS.matcher(shown.output());
+        while (m.find()) {
+            int net = Integer.parseInt(m.group(1));
+            if (running.contains("wd" + net)) {
+                continue;
+            }
+            io.warden.runtime.NetworkNamespaces.removeDcsAddress(net);
+            removed.add("removed the leftover etcd address " + io.warden.runtime.NetworkNamespaces.dcsAddress(net));
         }
         return removed;
     }

@@ -47,6 +47,19 @@ public final class VolumeKeys {
         return Files.exists(file(node));
     }
 
+    /**
+     * Destroys {@code node}'s stored key, with its volume: what was on the volume can no longer be read by anyone who
+     * kept a copy of the image.
+     */
+    public void remove(String node) {
+        try {
+            Files.deleteIfExists(file(node));
+        } catch (java.io.IOException e) {
+            throw new WardenException(
+                    "cannot remove " + file(node) + ": " + e.getMessage(), "remove it by hand once the node is gone");
+        }
+    }
+
     /** A new random key for {@code node}'s volume, stored wrapped; refuses to replace one (its data would be lost). */
     public byte[] create(String node) {
         if (has(node)) {

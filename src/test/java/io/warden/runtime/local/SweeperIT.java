@@ -47,21 +47,24 @@ class SweeperIT {
             group.kill();
             group.remove();
             NetworkNamespaces.remove(net, 1);
+            NetworkNamespaces.removeDcsAddress(net);
         }
         cgroups.removeRootIfEmpty();
     }
 
     @Test
-    void aKilledRunsGroupsNamespaceAndVolumeGoAndARunningDeploymentStays() {
+    void aKilledRunsGroupsNamespaceEtcdAddressAndVolumeGoAndARunningDeploymentStays() {
         CgroupSet leftover = cgroups.group("wd" + LEFTOVER_NET + "/node-1/postgres");
         cgroups.create(leftover);
         NetworkNamespaces.create(LEFTOVER_NET, 1);
+        NetworkNamespaces.addDcsAddress(LEFTOVER_NET);
         LoopVolume volume = new LoopVolume(dir.resolve("volumes/node-1.img"), dir.resolve("nodes/node-1/volume"));
         volume.create(32L << 20);
         volume.mount();
         CgroupSet alive = cgroups.group("wd" + RUNNING_NET + "/etcd-1");
         cgroups.create(alive);
         NetworkNamespaces.create(RUNNING_NET, 1);
+        NetworkNamespaces.addDcsAddress(RUNNING_NET);
         running = Processes.startService(
                 Processes.inCgroups(alive.procsFiles(), List.of("sleep", "600")), dir.resolve("sleep.log"), Map.of());
         await().atMost(Duration.ofSeconds(10)).until(() -> alive.pids().contains(running));
@@ -72,11 +75,14 @@ class SweeperIT {
                 .anyMatch(l -> l.contains("leftover cgroup") && l.contains("wd" + LEFTOVER_NET))
                 .anyMatch(l -> l.contains("leftover volume " + volume.mountPoint()))
                 .anyMatch(l -> l.contains("leftover network namespace wd" + LEFTOVER_NET + "n1"))
+                .anyMatch(l -> l.contains("leftover etcd address " + NetworkNamespaces.dcsAddress(LEFTOVER_NET)))
                 .noneMatch(l -> l.contains("wd" + RUNNING_NET));
         assertThat(cgroups.group("wd" + LEFTOVER_NET).exists()).isFalse();
         assertThat(volume.mounted()).isFalse();
         assertThat(namespaces()).doesNotContain("wd" + LEFTOVER_NET + "n1").contains("wd" + RUNNING_NET + "n1");
         assertThat(alive.pids()).contains(running);
+        assertThat(NetworkNamespaces.hasDcsAddress(LEFTOVER_NET)).isFalse();
+        assertThat(NetworkNamespaces.hasDcsAddress(RUNNING_NET)).isTrue();
     }
 
     private static String namespaces() {

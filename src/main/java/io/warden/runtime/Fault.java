@@ -1,0 +1,33 @@
+package io.warden.runtime;
+
+import io.warden.common.WardenException;
+
+/** A fault a runtime can inflict on a container's host, for drills and tests, named as the CLI names it. */
+public enum Fault {
+    /** The host dies: everything in the container is SIGKILLed, its supervisor included. */
+    KILL("kill"),
+    /** The whole host pauses, as a VM pause looks to the database. */
+    FREEZE("freeze"),
+    THAW("thaw"),
+    /** The host loses its network: it reaches neither etcd nor its peers. */
+    ISOLATE("isolate"),
+    HEAL("heal"),
+    /** The container's volume fills up, as a runaway writer would fill it. */
+    FILL_DISK("fill-disk");
+
+    public final String word;
+
+    Fault(String word) {
+        this.word = word;
+    }
+
+    public static Fault parse(String word) {
+        for (Fault fault : values()) {
+            if (fault.word.equals(word)) {
+                return fault;
+            }
+        }
+        throw new WardenException(
+                "unknown fault '" + word + "'", "use one of: kill, freeze, thaw, isolate, heal, fill-disk");
+    }
+}

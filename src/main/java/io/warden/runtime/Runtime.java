@@ -1,0 +1,62 @@
+package io.warden.runtime;
+
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * Where a deployment's containers run: the hosts and the containers placed on them, which {@code warden up}, the CLI,
+ * the controllers and the tests all drive through this and nothing else. A runtime knows processes, volumes and
+ * networks, not the cluster: which node leads, and what to do about a node that fails, is for the agents and the
+ * controllers to decide. Every create and remove is recorded as an intent before it starts, so a caller killed half
+ * way leaves a trace the next one can finish or undo ({@link #intents}).
+ *
+ * <p>The local runtime ({@code runtime.local.LocalRuntime}) makes a host of a network namespace and a container of
+ * nested cgroups and a loop-mounted volume; docs/runtime.md maps the same operations onto Kubernetes.
+ */
+public interface Runtime {
+    /** Every host, spares included, with its state now. */
+    List<Host> hosts();
+
+    /** A new spare host, which reaches etcd and every other host as the first ones do. */
+    Host addHost();
+
+    /** Every node's container, with its state now. */
+    List<Container> containers();
+
+    Optional<Container> container(String name);
+
+    /**
+     * Makes a new node's container under a name never used before, on a spare host (a new one when none is left):
+     * its volume (and key), its limits and its config; it does not start it.
+     */
+    Container create(ContainerSpec spec);
+
+    /** Starts a made or stopped container; returns it running. */
+    Container start(String name);
+
+    /** Stops it as a container runtime does: its supervisor stops the agent, then postgres. Its volume stays. */
+    void stop(String name);
+
+    /** Changes its limits while it runs. */
+    Container resize(String name, ResourceLimits limits);
+
+    /**
+     * Removes it: whatever of it still runs ends, its volume, key, limits and config go, and its host becomes a
+     * spare. What the cluster must do first (detach it, drop its slot) is the caller's.
+     */
+    void remove(String name);
+
+    /** Inflicts {@code fault} on the container's host; returns a sentence saying what it did, or refuses with why. */
+    String drill(Fault fault, String name);
+
+    /** The creates and removes that began and have not finished. */
+    List<DeploymentState.Intent> intents();
+
+    /**
+     * What a new container is to be.
+     *
+     * @param host the spare host to place it on; empty to let the runtime pick one
+     * @param volumeBytes its volume's size (ignored where containers get no volume)
+     */
+    record ContainerSpec(Optional<String> host, ResourceLimits limits, long volumeBytes) {}
+}
