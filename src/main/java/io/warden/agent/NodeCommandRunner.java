@@ -102,7 +102,7 @@ final class NodeCommandRunner {
         }
         boolean primary = local.data() == DataState.RUNNING_PRIMARY;
         conf.write(primary, primary ? Optional.empty() : upstreamFor(cluster));
-        check(node.postgres().reload(), "reloading postgres");
+        check(conf.reload(), "reloading postgres");
         return "reloaded postgres";
     }
 

@@ -155,7 +155,7 @@ final class Rejoin {
     /** Points this running replica at {@code leader} and reloads: no restart. */
     void repoint(Member leader) {
         conf.writeFollowing(leader);
-        check(node.postgres().reload(), "reloading to follow " + leader.name());
+        check(conf.reload(), "reloading to follow " + leader.name());
         // A new upstream: the stranded-replica grace counts from now, not from when the old upstream went away.
         notStreamingSinceNanos = 0;
     }

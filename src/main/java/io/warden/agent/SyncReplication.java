@@ -78,7 +78,7 @@ final class SyncReplication {
         // Still a standby until promotion ends (standby.signal must stay), but with the primary's settings
         // loaded, so the first commit already waits as the mode says.
         conf.writeStandby(true, Optional.empty());
-        check(node.postgres().reload(), "reloading before promotion");
+        check(conf.reload(), "reloading before promotion");
         syncReloadUnproven = true;
         return true;
     }
@@ -197,7 +197,7 @@ final class SyncReplication {
                 conf.synchronousStandbys(plan.configure().get());
                 conf.writePrimary();
                 check(
-                        node.postgres().reload(),
+                        conf.reload(),
                         "reloading with synchronous_standby_names '"
                                 + conf.synchronousStandbys().setting() + "'");
                 syncReloadUnproven = true;

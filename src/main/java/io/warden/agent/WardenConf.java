@@ -71,7 +71,30 @@ final class WardenConf {
 
     /** Writes the file with a primary's or a replica's parameters; standby.signal only with an upstream. Returns whether it changed. */
     boolean write(boolean primary, Optional<Upstream> upstream) {
-        return postgres.writeConfig(node, parameters(primary), upstream, memberHosts());
+        return written(postgres.writeConfig(node, parameters(primary), upstream, memberHosts()));
+    }
+
+    /**
+     * The postmaster that was running when a write changed the files and nothing reloaded them; 0 when none is
+     * pending. A write made while postgres runs (at a promotion, say) may let a member in that joined since the last
+     * reload; until postgres loads pg_hba.conf again it refuses that member's replication.
+     */
+    private long unloadedBy;
+
+    /** Reloads postgres after a write of its caller's (nothing is pending after it). */
+    io.warden.common.Processes.Result reload() {
+        io.warden.common.Processes.Result result = postgres.reload();
+        if (result.ok()) {
+            unloadedBy = 0;
+        }
+        return result;
+    }
+
+    private boolean written(boolean changed) {
+        if (changed) {
+            unloadedBy = postgres.postmasterPid().orElse(0L);
+        }
+        return changed;
     }
 
     /**
@@ -79,19 +102,27 @@ final class WardenConf {
      * postgres when it changed.
      */
     void apply(boolean primary, Optional<Upstream> upstream) {
-        if (write(primary, upstream)) {
+        boolean changed = postgres.writeConfig(node, parameters(primary), upstream, memberHosts());
+        // A postmaster started after the pending write read the files at its start.
+        boolean pending =
+                unloadedBy != 0 && unloadedBy == postgres.postmasterPid().orElse(0L);
+        if (changed || pending) {
             check(postgres.reload(), "reloading changed parameters");
-            LOG.info("the configuration changed: reloaded postgres");
+            unloadedBy = 0;
+            LOG.info(
+                    changed
+                            ? "the configuration changed: reloaded postgres"
+                            : "reloaded postgres with the configuration written while it ran");
         }
     }
 
     /** Writes the file for a standby (standby.signal present even with no upstream). Returns whether it changed. */
     boolean writeStandby(boolean primaryParameters, Optional<Upstream> upstream) {
-        return postgres.writeConfig(
+        return written(postgres.writeConfig(
                 new LocalServer(node.name(), node.host(), node.port(), true),
                 parameters(primaryParameters),
                 upstream,
-                memberHosts());
+                memberHosts()));
     }
 
     /**

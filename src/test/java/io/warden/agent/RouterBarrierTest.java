@@ -85,4 +85,40 @@ class RouterBarrierTest {
                 .as("the key is released for the next race")
                 .isEmpty();
     }
+
+    /**
+     * A member whose record appeared just before the cycle that promotes is written into pg_hba.conf by the
+     * promotion's config write; the promoted postgres must load it (a reload), or it refuses that member's
+     * replication until some other change reloads it: its clone fails for as long as nothing else changes.
+     */
+    @Test
+    void aMemberThatJoinedJustBeforeThePromotionMayReplicateFromThePromotedPrimary() {
+        router("router-1", "");
+        agent.cycle();
+        assertThat(harness.dcs.read().leader().map(l -> l.name())).contains("node-1");
+        io.warden.cluster.Member joined = new io.warden.cluster.Member(
+                "node-3",
+                io.warden.cluster.Role.UNKNOWN,
+                io.warden.cluster.MemberState.WAITING,
+                "10.0.0.3",
+                5432,
+                "http://10.0.0.3:8008",
+                0,
+                "0/0",
+                0,
+                io.warden.cluster.NodeTags.NONE,
+                1,
+                0,
+                "i-3",
+                "/data",
+                false);
+        harness.dcs.publishMember(joined, harness.dcs.grantLease(Duration.ofSeconds(3600)));
+
+        agent.cycle();
+        assertThat(postgres.actions()).contains("promote");
+        agent.cycle();
+        agent.cycle();
+
+        assertThat(postgres.loadedMemberHosts()).contains("10.0.0.3");
+    }
 }

@@ -28,6 +28,10 @@ public class FakePostgres implements Postgres {
     private long pid;
     private long nextPid = 4000;
     private final Map<String, String> settings = new HashMap<>();
+    /** Where replication may come from: as last written to pg_hba.conf, and as the running postgres loaded it. */
+    private java.util.Set<String> memberHosts = java.util.Set.of();
+
+    private java.util.Set<String> loadedMemberHosts = java.util.Set.of();
     private final Map<String, Boolean> slots = new HashMap<>();
     private final List<String> actions = new ArrayList<>();
     private RuntimeException observeFailure;
@@ -55,6 +59,11 @@ public class FakePostgres implements Postgres {
         postgres.upstream = Optional.of(upstream);
         postgres.pid = postgres.nextPid++;
         return postgres;
+    }
+
+    /** The hosts the running postgres lets replicate (pg_hba.conf as of its last start or reload). */
+    public synchronized java.util.Set<String> loadedMemberHosts() {
+        return loadedMemberHosts;
     }
 
     public synchronized List<String> actions() {
@@ -177,7 +186,10 @@ public class FakePostgres implements Postgres {
             Map<String, String> parameters,
             Optional<Upstream> upstream,
             java.util.Set<String> memberHosts) {
-        boolean changed = !parameters.equals(Map.copyOf(settings)) || !this.upstream.equals(upstream);
+        boolean changed = !parameters.equals(Map.copyOf(settings))
+                || !this.upstream.equals(upstream)
+                || !this.memberHosts.equals(memberHosts);
+        this.memberHosts = java.util.Set.copyOf(memberHosts);
         settings.clear();
         settings.putAll(parameters);
         this.upstream = upstream;
@@ -198,6 +210,7 @@ public class FakePostgres implements Postgres {
     @Override
     public synchronized Result startNoWait() {
         record(standby ? "start replica" : "start primary");
+        loadedMemberHosts = memberHosts;
         data = standby ? DataState.RUNNING_REPLICA : DataState.RUNNING_PRIMARY;
         streaming = standby && upstream.isPresent();
         pid = nextPid++;
@@ -236,6 +249,7 @@ public class FakePostgres implements Postgres {
     @Override
     public synchronized Result reload() {
         record("reload");
+        loadedMemberHosts = memberHosts;
         if (data == DataState.RUNNING_REPLICA) {
             streaming = upstream.isPresent() && streamsOnReload;
         }
