@@ -48,7 +48,8 @@ public record AgentConfig(
         String apiTokenFile,
         String adminPasswordVerifier,
         String tlsDir,
-        String postgresCgroup) {
+        String postgresCgroup,
+        String logDir) {
 
     public static final Duration DEFAULT_TTL = Duration.ofSeconds(3);
 
@@ -184,7 +185,12 @@ public record AgentConfig(
                 apiTokenFile,
                 adminPasswordVerifier,
                 tlsDir,
-                postgresCgroup);
+                postgresCgroup,
+                logDir == null
+                        ? (workDir == null
+                                ? Path.of(dataDir).toAbsolutePath().getParent().toString()
+                                : workDir)
+                        : logDir);
     }
 
     /**
@@ -243,6 +249,11 @@ public record AgentConfig(
 
     public Path workPath() {
         return Path.of(workDir);
+    }
+
+    /** Where postgres's log goes, and the agent's and the watchdog's beside it: the node's volume when it has one. */
+    public Path logPath() {
+        return Path.of(logDir);
     }
 
     public Path watchdogSocket() {

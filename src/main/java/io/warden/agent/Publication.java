@@ -120,7 +120,7 @@ final class Publication {
         if (agentStarts == 0) {
             // The supervisor writes it right after starting this agent: until it names this pid, it is the last one's.
             agentStarts = io.warden.watchdog.Supervisor.Status.read(io.warden.watchdog.Supervisor.Status.file(
-                            node.config().workPath().resolve("agent.log")))
+                            node.config().logPath().resolve("agent.log")))
                     .filter(status ->
                             status.agentPid() == ProcessHandle.current().pid())
                     .map(io.warden.watchdog.Supervisor.Status::starts)

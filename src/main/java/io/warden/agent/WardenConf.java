@@ -107,6 +107,8 @@ final class WardenConf {
         boolean pending =
                 unloadedBy != 0 && unloadedBy == postgres.postmasterPid().orElse(0L);
         if (changed || pending) {
+            // Pending until the reload worked: one that failed is tried again next cycle.
+            unloadedBy = postgres.postmasterPid().orElse(0L);
             check(postgres.reload(), "reloading changed parameters");
             unloadedBy = 0;
             LOG.info(

@@ -52,6 +52,7 @@ final class AgentCommand extends ServiceCommand {
                 Path.of(node.binDir()),
                 node.dataPath(),
                 node.workPath(),
+                node.logPath(),
                 osUser,
                 node.tlsPath(),
                 node.postgresCgroupSet());

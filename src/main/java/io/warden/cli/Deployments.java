@@ -155,21 +155,33 @@ public final class Deployments {
     }
 
     /**
+     * The runtime of the deployment in {@code dir}, with the deployment's certificate authorities for the nodes it
+     * makes (reached only when it makes one: listing or a drill issues no certificate): the one way the CLI, the
+     * controller and the tests make, start, stop, resize, remove and hurt containers.
+     */
+    public static io.warden.runtime.Runtime runtime(Path dir) {
+        NodeIdentity nodes = (node, names, nodeDir) -> nodeIdentity(dir).issue(node, names, nodeDir);
+        EtcdIdentity etcd = new EtcdIdentity() {
+            @Override
+            public TlsFiles member(String member, List<String> names, Path memberDir) {
+                return etcdIdentity(dir).member(member, names, memberDir);
+            }
+
+            @Override
+            public TlsFiles client(String client, Path clientDir) {
+                return etcdIdentity(dir).client(client, clientDir);
+            }
+        };
+        return new io.warden.runtime.local.LocalRuntime(dir, nodes, etcd, java.time.Clock.systemUTC());
+    }
+
+    /**
      * The deployment's certificate authority (made with its key owner-only on first use) as the runtime sees it:
      * each node's TLS directory gets the CA's certificate and the node's own key and certificate, issued or renewed
      * when due ({@link NodeCertificates#ensure}). When running as root the key belongs to the postgres user. Made
      * by {@code up} and {@code certificates --renew}, it issues (or renews when due) the operator's client
      * certificate in {@link #operatorTlsDir} first, with the same CA and policy.
      */
-    /**
-     * The runtime of the deployment in {@code dir}, with the deployment's certificate authorities for the nodes it
-     * makes: the one way the CLI, the controller and the tests make, start, stop, resize, remove and hurt containers.
-     */
-    public static io.warden.runtime.Runtime runtime(Path dir) {
-        return new io.warden.runtime.local.LocalRuntime(
-                dir, nodeIdentity(dir), etcdIdentity(dir), java.time.Clock.systemUTC());
-    }
-
     public static NodeIdentity nodeIdentity(Path dir) {
         CertificateAuthority ca = CertificateAuthority.ensure(
                 DeploymentFile.CA_KEY.in(dir),

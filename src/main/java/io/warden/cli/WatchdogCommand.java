@@ -57,6 +57,22 @@ final class WatchdogCommand implements Callable<Integer> {
                     "an agent command needs --agent-log", "give the file the agent's output should go to");
         }
         var supervisor = new io.warden.watchdog.Supervisor(agentCommand, agentLog, dataDir, cgroup);
+        // The node's logs share its volume with its data: bounded by size and age, checked once a minute.
+        var rotation = new io.warden.watchdog.LogRotation(
+                agentLog.toAbsolutePath().getParent(),
+                java.util.List.of(agentLog.getFileName().toString(), "postgres.log", "watchdog.log"),
+                io.warden.watchdog.LogRotation.Policy.DEFAULT,
+                java.time.Clock.systemUTC());
+        Thread.ofPlatform().daemon().name("log-rotation").start(() -> {
+            while (true) {
+                try {
+                    Thread.sleep(java.time.Duration.ofMinutes(1));
+                } catch (InterruptedException e) {
+                    return;
+                }
+                rotation.rotateDue();
+            }
+        });
         // SIGTERM: the agent first (it stops its postgres and gives up leading), then whatever postgres is left. The
         // watchdog's loop keeps fencing meanwhile: shutdown hooks run beside the other threads.
         Runtime.getRuntime()

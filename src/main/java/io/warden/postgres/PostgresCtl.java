@@ -70,6 +70,7 @@ public final class PostgresCtl {
     private final Path binDir;
     private final Path dataDir;
     private final Path workDir;
+    private final Path logDir;
     private final String osUser;
     private final Optional<Path> tlsDir;
     private final Optional<CgroupSet> cgroup;
@@ -91,6 +92,19 @@ public final class PostgresCtl {
      */
     public PostgresCtl(
             Path binDir, Path dataDir, Path workDir, String osUser, Optional<Path> tlsDir, Optional<CgroupSet> cgroup) {
+        this(binDir, dataDir, workDir, workDir, osUser, tlsDir, cgroup);
+    }
+
+    /** @param logDir where postgres's log ({@code postgres.log}) goes */
+    public PostgresCtl(
+            Path binDir,
+            Path dataDir,
+            Path workDir,
+            Path logDir,
+            String osUser,
+            Optional<Path> tlsDir,
+            Optional<CgroupSet> cgroup) {
+        this.logDir = logDir;
         this.cgroup = cgroup;
         this.binDir = binDir;
         this.dataDir = dataDir;
@@ -126,7 +140,7 @@ public final class PostgresCtl {
     }
 
     public Path logFile() {
-        return workDir.resolve("postgres.log");
+        return logDir.resolve("postgres.log");
     }
 
     public Path passFile() {
@@ -195,6 +209,7 @@ public final class PostgresCtl {
             Files.setPosixFilePermissions(passFile(), PosixFilePermissions.fromString("rw-------"));
             chown(socketDir());
             chown(passFile());
+            Files.createDirectories(logDir);
             if (!Files.exists(logFile())) {
                 // pg_ctl opens it as the postgres user, who cannot create files in the work directory.
                 Files.createFile(logFile());

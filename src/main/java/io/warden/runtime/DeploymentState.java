@@ -52,7 +52,8 @@ public record DeploymentState(
         hosts = hosts == null ? List.of() : hosts;
         intents = intents == null ? List.of() : intents;
         nodeConfig = nodeConfig == null ? java.util.Map.of() : nodeConfig;
-        encryption = encryption == null ? "off" : encryption;
+        // Made before the mode was recorded: up's default then was required as root (netns), off otherwise.
+        encryption = encryption == null ? ("netns".equals(isolation) ? "required" : "off") : encryption;
         // A deployment made before numbers were recorded used node-1..node-N.
         lastNode = Math.max(lastNode, nodes == null ? 0 : nodes.size());
     }
@@ -170,6 +171,14 @@ public record DeploymentState(
         /** Its data directory: on its volume when it has one. */
         public java.nio.file.Path dataDir() {
             return volume.isEmpty() ? nodeDir().resolve("data") : volumeMount().resolve("pgdata/data");
+        }
+
+        /**
+         * Where its logs are (postgres's, the agent's, the watchdog's, and the supervisor's status): on its volume,
+         * beside the data directory and encrypted with it, when it has one; its own directory otherwise.
+         */
+        public java.nio.file.Path logDir() {
+            return volume.isEmpty() ? nodeDir() : volumeMount().resolve("pgdata/log");
         }
     }
 

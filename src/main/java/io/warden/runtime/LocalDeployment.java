@@ -486,6 +486,21 @@ public final class LocalDeployment {
     }
 
     /**
+     * The names of a running deployment's members: one made before hosts were recorded has its agents dial etcd at
+     * their gateway addresses until its next up, and a renewal must keep those names.
+     */
+    private static List<String> etcdCertificateNames(DeploymentState state) {
+        if (!state.isolation().equals("netns") || !state.hosts().isEmpty()) {
+            return etcdCertificateNames(state.isolation(), state.netId());
+        }
+        List<String> names = new ArrayList<>(List.of("127.0.0.1"));
+        for (int n = 1; n <= state.nodes().size(); n++) {
+            names.add(NetworkNamespaces.gatewayAddress(state.netId(), n));
+        }
+        return List.copyOf(names);
+    }
+
+    /**
      * Re-issues, where due, every certificate the running deployment in {@code dir} uses, with the names and in the
      * places {@link #up} gave them: each etcd member's, the etcd client certificates of the operator, every node and
      * every router, and each node's own ({@code identity} decides what is due and reports what it renewed). Each
@@ -496,7 +511,7 @@ public final class LocalDeployment {
         Path abs = dir.toAbsolutePath();
         DeploymentState state = DeploymentState.read(abs);
         if (state.etcdClientTls().isPresent()) {
-            List<String> names = etcdCertificateNames(state.isolation(), state.netId());
+            List<String> names = etcdCertificateNames(state);
             for (EtcdMember member : state.etcd()) {
                 etcdIdentity.member(member.name(), names, abs.resolve("etcd/tls/" + member.name()));
             }
@@ -772,6 +787,9 @@ public final class LocalDeployment {
                             yaml.append("  ").append(k).append(": ").append(v).append('\n'));
         }
         yamlLine(yaml, "work_dir", nodeDir);
+        if (withVolume) {
+            yamlLine(yaml, "log_dir", volume.mountPoint().resolve("pgdata/log"));
+        }
         yamlLine(yaml, "bin_dir", POSTGRES_BIN);
         if (Files.exists(DeploymentFile.API_TOKEN.in(dir))) {
             yamlLine(yaml, "api_token_file", DeploymentFile.API_TOKEN.in(dir));
@@ -810,6 +828,9 @@ public final class LocalDeployment {
                 missing.putAll(identity);
                 missing.putAll(etcdClient);
                 missing.putAll(cgroupLine);
+                if (withVolume) {
+                    missing.put("log_dir", volume.mountPoint().resolve("pgdata/log"));
+                }
                 appendMissing(configFile, missing);
                 replaceEtcdList(configFile, etcdList(etcdHost, blueprint.basePort()));
                 // Kept from before nodes listened on their host's own ports.
@@ -950,7 +971,22 @@ public final class LocalDeployment {
         }
         // A host that comes back finds its volume where it left it; mounted again if it was not.
         nodeVolumeOf(node).ifPresent(NodeVolume::open);
-        Path agentLog = nodeDir.resolve("agent.log");
+        Path logDir = node.logDir();
+        try {
+            Files.createDirectories(logDir);
+            if (!logDir.equals(nodeDir) && Processes.isRoot()) {
+                // Only its owner reads it (logs can hold queries); postgres opens its own log in it.
+                Files.setPosixFilePermissions(
+                        logDir, java.nio.file.attribute.PosixFilePermissions.fromString("rwx------"));
+                Files.setOwner(
+                        logDir,
+                        logDir.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName("postgres"));
+            }
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot make " + logDir + ": " + e.getMessage(), "check that " + name + "'s volume is not full");
+        }
+        Path agentLog = logDir.resolve("agent.log");
         Path status = agentLog.resolveSibling("supervisor.json");
         try {
             Files.deleteIfExists(status);
@@ -974,11 +1010,11 @@ public final class LocalDeployment {
         long watchdogPid = Processes.startService(
                 Processes.inCgroups(
                         wardenProcs, concat(prefix, javaCommand("-Xmx24m", watchdogArgs.toArray(String[]::new)))),
-                nodeDir.resolve("watchdog.log"),
+                logDir.resolve("watchdog.log"),
                 Map.of());
         waitFor(
                 Duration.ofSeconds(30),
-                "the watchdog of " + name + " to listen and start the agent (see " + nodeDir.resolve("watchdog.log")
+                "the watchdog of " + name + " to listen and start the agent (see " + logDir.resolve("watchdog.log")
                         + ")",
                 () -> supervisedAgentPid(node.withPids(0, watchdogPid)) > 0);
         return node.withPids(supervisedAgentPid(node.withPids(0, watchdogPid)), watchdogPid);
@@ -989,7 +1025,7 @@ public final class LocalDeployment {
      * when the agent is restarted); 0 while none is recorded.
      */
     public static long supervisedAgentPid(NodeHost node) {
-        Path status = Path.of(node.configFile()).resolveSibling("supervisor.json");
+        Path status = node.logDir().resolve("supervisor.json");
         try {
             return io.warden.common.Json.wire()
                     .readTree(status.toFile())

@@ -44,7 +44,13 @@ public final class NetworkNamespaces {
 
     /** Gives the machine the network's etcd address (on its loopback device, so no link's state can take it away). */
     public static void addDcsAddress(int netId) {
-        ip("addr", "replace", dcsAddress(netId) + "/32", "dev", "lo");
+        // Labelled as Warden's, so that a sweeper never takes an address of the machine's own for a leftover.
+        ip("addr", "replace", dcsAddress(netId) + "/32", "dev", "lo", "label", dcsLabel(netId));
+    }
+
+    /** The label Warden gives the network's etcd address on the loopback device. */
+    public static String dcsLabel(int netId) {
+        return "lo:wd" + netId;
     }
 
     public static void removeDcsAddress(int netId) {
@@ -54,7 +60,7 @@ public final class NetworkNamespaces {
     /** Whether the machine has the network's etcd address (a deployment on it runs, or a killed one left it). */
     public static boolean hasDcsAddress(int netId) {
         Result shown = Processes.run(List.of("ip", "-4", "-o", "addr", "show", "dev", "lo"), Duration.ofSeconds(10));
-        return shown.ok() && shown.output().contains(" " + dcsAddress(netId) + "/32");
+        return shown.ok() && shown.output().contains(" " + dcsAddress(netId) + "/32 scope global " + dcsLabel(netId));
     }
 
     /** Whether host {@code index}'s namespace exists. */

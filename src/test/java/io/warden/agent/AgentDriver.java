@@ -43,7 +43,8 @@ public final class AgentDriver {
                 null,
                 null,
                 null,
-                null);
+                null,
+                dir.resolve(name + "-work").toString());
     }
 
     /** Grants the agent's first lease (what {@link Agent#run} does first). */

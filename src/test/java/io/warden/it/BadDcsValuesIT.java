@@ -357,7 +357,7 @@ class BadDcsValuesIT {
         byte[] history = get("history").orElseThrow().getValue().getBytes();
         String primary = cluster.primary().name();
         String candidate = cluster.replicaNames().getFirst();
-        Path candidateLog = workDir(cluster.node(candidate)).resolve("agent.log");
+        Path candidateLog = cluster.node(candidate).logDir().resolve("agent.log");
 
         CompletableFuture<TestCluster.ApiReply> reply = CompletableFuture.supplyAsync(() -> cluster.api(
                 primary,
@@ -529,7 +529,7 @@ class BadDcsValuesIT {
     private static Map<String, String> agentLogs() throws IOException {
         Map<String, String> logs = new TreeMap<>();
         for (NodeHost node : cluster.state().nodes()) {
-            logs.put(node.name(), Files.readString(workDir(node).resolve("agent.log")));
+            logs.put(node.name(), Files.readString(node.logDir().resolve("agent.log")));
         }
         return logs;
     }

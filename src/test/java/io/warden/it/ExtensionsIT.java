@@ -162,7 +162,7 @@ class ExtensionsIT {
         String primary = cluster.primary().name();
         await().atMost(Duration.ofSeconds(20))
                 .untilAsserted(() -> assertThat(
-                                Files.readString(cluster.nodeDir(primary).resolve("postgres.log")))
+                                Files.readString(cluster.logDir(primary).resolve("postgres.log")))
                         .containsPattern("AUDIT: SESSION,\\d+,\\d+,DDL,CREATE TABLE,.*audited_by_pgaudit"));
     }
 

@@ -230,7 +230,7 @@ class FencingIT {
 
         // Read while the agent is still frozen: once it wakes, it rewinds the old node and its WAL is rewritten.
         assertStoppedCommittingBeforePromotion(old, fromLsn, failover.faultAt(), promoted);
-        Path watchdogLog = Path.of(oldNode.configFile()).resolveSibling("watchdog.log");
+        Path watchdogLog = oldNode.logDir().resolve("watchdog.log");
         assertThat(Files.readString(watchdogLog))
                 .as("the frozen agent could not fence its postgres: its watchdog did")
                 .containsPattern("agent missed its deadline: killed (postmaster " + postmaster

@@ -120,7 +120,7 @@ class HostLossIT {
         assertThat(cluster.queryLong(old.name(), "select count(*) from diverged"))
                 .as("rows only the old primary had are rewound away")
                 .isZero();
-        Path log = Path.of(cluster.node(old.name()).configFile()).getParent().resolve("agent.log");
+        Path log = cluster.node(old.name()).logDir().resolve("agent.log");
         assertThat(Files.readString(log)).contains("REWIND: former primary");
         assertThat(Files.readString(log)).containsPattern("pg_rewind from node-\\d: ");
     }
@@ -169,7 +169,7 @@ class HostLossIT {
                 .ignoreExceptions()
                 .until(() -> cluster.queryLong(replica, "select count(*) from churn") == rows);
         assertThat(slots(primary.name())).contains(PostgresCtl.slotName(replica));
-        Path log = Path.of(cluster.node(replica).configFile()).getParent().resolve("agent.log");
+        Path log = cluster.node(replica).logDir().resolve("agent.log");
         assertThat(Files.readString(log))
                 .contains("RECLONE: leader " + primary.name() + " has already recycled the WAL I need")
                 .contains("re-cloned from " + primary.name());
@@ -195,7 +195,7 @@ class HostLossIT {
         await().atMost(Duration.ofSeconds(20))
                 .ignoreExceptions()
                 .until(() -> cluster.queryLong(old.name(), "select count(*) from churn") == rows);
-        Path log = Path.of(cluster.node(old.name()).configFile()).getParent().resolve("agent.log");
+        Path log = cluster.node(old.name()).logDir().resolve("agent.log");
         // pg_rewind itself succeeds (the divergence point is still on both sides); the recovery after it cannot.
         assertThat(Files.readString(log))
                 .contains("pg_rewind from " + promoted.name())

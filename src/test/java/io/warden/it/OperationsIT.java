@@ -279,7 +279,7 @@ class OperationsIT {
                 .as("restarted in place, not promoted anywhere")
                 .isEqualTo(before.timeline());
         assertThat(cluster.snapshot().history()).isEqualTo(history);
-        Path log = Path.of(cluster.node(primary).configFile()).resolveSibling("agent.log");
+        Path log = cluster.node(primary).logDir().resolve("agent.log");
         assertThat(Files.readString(log)).contains("restarted postgres in place as primary");
         awaitHealthy();
     }

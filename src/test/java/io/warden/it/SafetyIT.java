@@ -77,7 +77,7 @@ class SafetyIT {
     }
 
     private static String watchdogLog(String node) throws IOException {
-        return Files.readString(cluster.nodeDir(node).resolve("watchdog.log"));
+        return Files.readString(cluster.logDir(node).resolve("watchdog.log"));
     }
 
     private static boolean nobodyPromoted() {

@@ -118,11 +118,11 @@ final class TestCluster implements AutoCloseable {
 
     void printLogTails() {
         for (NodeHost node : state.nodes()) {
-            Path nodeDir = Path.of(node.configFile()).getParent();
+            Path logDir = node.logDir();
             for (String log : List.of("agent.log", "postgres.log", "watchdog.log")) {
                 // Postgres logs are long; the agent's decisions say more.
                 try {
-                    List<String> lines = Files.readAllLines(nodeDir.resolve(log));
+                    List<String> lines = Files.readAllLines(logDir.resolve(log));
                     List<String> useful = lines.stream()
                             .filter(l -> !l.contains("Unsafe") && !l.startsWith("WARNING: "))
                             .toList();
@@ -567,10 +567,15 @@ final class TestCluster implements AutoCloseable {
         return Path.of(node(name).configFile()).getParent();
     }
 
+    /** Where the node's logs are: on its volume when it has one. */
+    Path logDir(String name) {
+        return node(name).logDir();
+    }
+
     /** Everything the node's agent has logged; the log is appended to across restarts of the host. */
     String agentLog(String name) {
         try {
-            return Files.readString(nodeDir(name).resolve("agent.log"));
+            return Files.readString(logDir(name).resolve("agent.log"));
         } catch (IOException e) {
             throw new java.io.UncheckedIOException(e);
         }

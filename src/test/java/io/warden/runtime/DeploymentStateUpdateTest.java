@@ -97,6 +97,6 @@ class DeploymentStateUpdateTest {
         assertThat(old.lastNode()).isEqualTo(2);
         assertThat(old.hosts()).isEmpty();
         assertThat(old.intents()).isEmpty();
-        assertThat(old.encryption()).isEqualTo("off");
+        assertThat(old.encryption()).as("process isolation had no volumes").isEqualTo("off");
     }
 }

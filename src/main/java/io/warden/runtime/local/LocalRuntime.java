@@ -112,8 +112,16 @@ public final class LocalRuntime implements Runtime {
         String intentId = UUID.randomUUID().toString();
         int[] index = new int[1];
         DeploymentState.update(dir, state -> {
-            index[0] =
-                    1 + state.hosts().stream().mapToInt(HostRecord::index).max().orElse(0);
+            // Above every host made and every one being made (recorded only as an intent until it exists).
+            index[0] = 1
+                    + java.util.stream.IntStream.concat(
+                                    state.hosts().stream().mapToInt(HostRecord::index),
+                                    state.intents().stream()
+                                            .filter(i -> i.action().equals("create-host"))
+                                            .mapToInt(i ->
+                                                    Integer.parseInt(i.target().substring("host-".length()))))
+                            .max()
+                            .orElse(0);
             if (index[0] > MAX_HOSTS) {
                 throw new WardenException(
                         "the deployment's network holds " + MAX_HOSTS + " hosts and all are made",
@@ -121,7 +129,13 @@ public final class LocalRuntime implements Runtime {
             }
             return state.withIntent(intent(intentId, "create-host", "host-" + index[0], "host-" + index[0]));
         });
-        NetworkNamespaces.create(before.netId(), index[0]);
+        try {
+            NetworkNamespaces.create(before.netId(), index[0]);
+        } catch (RuntimeException e) {
+            NetworkNamespaces.remove(before.netId(), index[0]);
+            DeploymentState.update(dir, state -> state.withoutIntent(intentId));
+            throw e;
+        }
         HostRecord made = new HostRecord(
                 "host-" + index[0],
                 index[0],
@@ -198,8 +212,13 @@ public final class LocalRuntime implements Runtime {
         } catch (RuntimeException e) {
             // Nothing half-made stays: the node's parts go and its host is a spare again; its name stays used.
             String name = "node-" + number[0];
-            removeParts(before, name, Optional.empty());
-            DeploymentState.update(dir, state -> release(state, name).withoutIntent(intentId));
+            try {
+                removeParts(before, name, Optional.empty());
+            } catch (RuntimeException cleanup) {
+                e.addSuppressed(cleanup);
+            } finally {
+                DeploymentState.update(dir, state -> release(state, name).withoutIntent(intentId));
+            }
             throw e;
         }
         DeploymentState.update(dir, state -> state.withNewNode(made, number[0]).withoutIntent(intentId));
@@ -241,9 +260,18 @@ public final class LocalRuntime implements Runtime {
     @Override
     public Container start(String name) {
         NodeHost node = node(name);
+        if (node.watchdogPid() > 0 && Processes.alive(node.watchdogPid())) {
+            // A second supervisor on the same data directory would start a second agent (a frozen host looks alive
+            // too: thaw it instead).
+            throw new WardenException(
+                    name + " is running already (its supervisor, pid " + node.watchdogPid() + ", is alive)",
+                    "stop it first, or thaw its host if it is frozen");
+        }
         NodeHost started = LocalDeployment.launchNode(node);
         DeploymentState.update(dir, state -> {
-            DeploymentState updated = state.withNode(started);
+            DeploymentState updated = state.node(name)
+                    .map(n -> state.withNode(n.withPids(started.agentPid(), started.watchdogPid())))
+                    .orElse(state);
             return updated.hostOf(name)
                     .map(h -> updated.withHost(h.withKilled(false)))
                     .orElse(updated);
@@ -264,19 +292,22 @@ public final class LocalRuntime implements Runtime {
                         "cannot resize " + name + ": it runs without cgroups, so it has no limits to change",
                         "run ./warden up as root on a machine with cgroups; nothing was changed"));
         groups.resize(ContainerCgroups.Part.POSTGRES, limits);
-        NodeHost resized = new NodeHost(
-                node.name(),
-                node.host(),
-                node.port(),
-                node.apiPort(),
-                node.configFile(),
-                node.netns(),
-                node.agentPid(),
-                node.watchdogPid(),
-                node.container(),
-                limits,
-                node.volume());
-        DeploymentState.update(dir, state -> state.withNode(resized));
+        DeploymentState.update(
+                dir,
+                state -> state.node(name)
+                        .map(n -> state.withNode(new NodeHost(
+                                n.name(),
+                                n.host(),
+                                n.port(),
+                                n.apiPort(),
+                                n.configFile(),
+                                n.netns(),
+                                n.agentPid(),
+                                n.watchdogPid(),
+                                n.container(),
+                                limits,
+                                n.volume())))
+                        .orElse(state));
         return container(name).orElseThrow();
     }
 
@@ -322,7 +353,30 @@ public final class LocalRuntime implements Runtime {
             throw new WardenException("cannot delete " + volume.image() + ": " + e.getMessage(), "delete it by hand");
         }
         LocalDeployment.volumeKeys(dir).remove(name);
-        Processes.run(List.of("rm", "-rf", "--one-file-system", nodeDir.toString()), java.time.Duration.ofMinutes(1));
+        // Its TLS key and certificate (still valid) go too: where its config says they are.
+        List<Path> gone = new java.util.ArrayList<>(List.of(nodeDir));
+        tlsDirOf(nodeDir.resolve("config.yml")).ifPresent(gone::add);
+        for (Path path : gone) {
+            var removed = Processes.run(
+                    List.of("rm", "-rf", "--one-file-system", path.toString()), java.time.Duration.ofMinutes(1));
+            if (!removed.ok() || Files.exists(path)) {
+                throw new WardenException(
+                        "cannot remove " + path + ": " + removed.tail(),
+                        "remove it by hand, then remove " + name + " again");
+            }
+        }
+    }
+
+    /** The {@code tls_dir:} a node's config names, when it has one. */
+    private static Optional<Path> tlsDirOf(Path configFile) {
+        try {
+            return Files.readAllLines(configFile).stream()
+                    .filter(l -> l.startsWith("tls_dir: "))
+                    .map(l -> Path.of(l.substring("tls_dir: ".length()).strip()))
+                    .findFirst();
+        } catch (IOException e) {
+            return Optional.empty();
+        }
     }
 
     @Override

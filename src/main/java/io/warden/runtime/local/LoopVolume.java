@@ -78,7 +78,62 @@ public record LoopVolume(Path image, Path mountPoint) {
         if (!mounted()) {
             return;
         }
-        run("umount", mountPoint.toString());
+        // A process of the stopped node may still be on its way out (a pg_ctl that was waiting for a start the
+        // shutdown cut short): "target is busy" is tried again until it is gone, then refused naming who holds it.
+        long deadline = System.nanoTime() + UNMOUNT_PATIENCE.toNanos();
+        while (true) {
+            Result result = Processes.run(List.of("umount", mountPoint.toString()), COMMAND_TIMEOUT);
+            if (result.ok()) {
+                return;
+            }
+            if (!result.output().contains("busy") || System.nanoTime() > deadline) {
+                throw new WardenException(
+                        "umount " + mountPoint + " failed: " + result.tail() + holders(),
+                        "stop what still uses the volume (the pids above), then try again");
+            }
+            try {
+                Thread.sleep(200);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new WardenException("interrupted while unmounting " + mountPoint, "try again");
+            }
+        }
+    }
+
+    private static final java.time.Duration UNMOUNT_PATIENCE = java.time.Duration.ofSeconds(15);
+
+    /** The processes with a file, or their working directory, on the volume: what keeps it busy. */
+    private String holders() {
+        List<String> found = new java.util.ArrayList<>();
+        try (var proc = Files.list(Path.of("/proc"))) {
+            for (Path p : proc.toList()) {
+                String pid = p.getFileName().toString();
+                if (!pid.chars().allMatch(Character::isDigit)) {
+                    continue;
+                }
+                try (var fds = Files.list(p.resolve("fd"))) {
+                    boolean holds = Files.readSymbolicLink(p.resolve("cwd")).startsWith(mountPoint)
+                            || fds.anyMatch(fd -> {
+                                try {
+                                    return Files.readSymbolicLink(fd).startsWith(mountPoint);
+                                } catch (IOException e) {
+                                    return false;
+                                }
+                            });
+                    if (holds) {
+                        String command = Files.readString(p.resolve("cmdline"))
+                                .replace('\0', ' ')
+                                .strip();
+                        found.add(pid + " (" + command.substring(0, Math.min(80, command.length())) + ")");
+                    }
+                } catch (IOException | SecurityException gone) {
+                    // exited meanwhile, or a kernel thread
+                }
+            }
+        } catch (IOException e) {
+            return "";
+        }
+        return found.isEmpty() ? "" : "; held by " + String.join(", ", found);
     }
 
     /** Size and use as the filesystem reports them inside ({@code df}). */

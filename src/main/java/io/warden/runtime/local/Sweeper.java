@@ -69,7 +69,9 @@ public final class Sweeper {
         return removed;
     }
 
-    private static final Pattern DCS_ADDRESS = Pattern.compile(" inet 10\\.(\\d+)\\.0\\.1/32 ");
+    /** Only an address Warden labelled as its own (lo:wd<net>) is ever taken for a leftover. */
+    private static final Pattern DCS_ADDRESS =
+            Pattern.compile(" inet 10\\.(\\d+)\\.0\\.1/32 scope global lo:wd(\\d+)\\b");
 
     /** The etcd addresses (10.n.0.1 on the loopback) of networks whose deployment no longer runs. */
     private static List<String> removeLeftoverDcsAddresses(List<String> running) {
@@ -81,7 +83,7 @@ public final class Sweeper {
         Matcher m = DCS_ADDRESS.matcher(shown.output());
         while (m.find()) {
             int net = Integer.parseInt(m.group(1));
-            if (running.contains("wd" + net)) {
+            if (!m.group(2).equals(m.group(1)) || running.contains("wd" + net)) {
                 continue;
             }
             io.warden.runtime.NetworkNamespaces.removeDcsAddress(net);
