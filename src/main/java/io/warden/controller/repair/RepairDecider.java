@@ -1,0 +1,347 @@
+package io.warden.controller.repair;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.runtime.Container;
+import io.warden.runtime.Host;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.TreeSet;
+
+/**
+ * The repair controller's decision, a pure function of what it sees now ({@link View}: the cluster as the DCS has
+ * it, the runtime's containers and hosts, whether a repair or a scaling step is under way), what it remembers
+ * ({@link Memory}: since when each node has been abnormal, the postmaster starts it counted, the repairs it made and
+ * the ones that failed), the policy and the time. It returns what to do and the sentence that says why, and the
+ * memory to keep: nothing here reads a clock, a file or the network.
+ *
+ * <p>Issue 18 builds the controller that acts on it (make the replacement, let it clone, detach the old node); this
+ * is the judgement it acts on.
+ */
+public final class RepairDecider {
+    private RepairDecider() {}
+
+    /** Why a node is judged abnormal; each has a grace period in {@link Policy}. */
+    public enum Abnormality {
+        /** Its container is gone or its host is down (killed, removed). */
+        HOST_GONE,
+        /** Its host is cut off the network. */
+        HOST_ISOLATED,
+        /**
+         * Its container runs (or its host is frozen) but its agent publishes nothing, and the supervisor's restarts
+         * have not brought it back: what the supervisor heals within the grace period is not abnormal.
+         */
+        AGENT_UNREACHABLE,
+        /** Its postmaster keeps coming up again: {@link Policy#crashLoopStarts} starts within the window. */
+        CRASH_LOOP,
+        /** A replica that has not streamed for the whole grace period while the primary runs. */
+        REPLICATION_BROKEN,
+        /** Cloning or starting past the limit for that state. */
+        STUCK
+    }
+
+    /**
+     * The grace periods and limits. The defaults keep a host loss within the 60 s goal: 10 s to judge, then a clone
+     * of a small database and its start.
+     */
+    public record Policy(
+            Duration hostGone,
+            Duration hostIsolated,
+            Duration agentUnreachable,
+            int crashLoopStarts,
+            Duration crashLoopWindow,
+            Duration replicationBroken,
+            Duration cloningLimit,
+            Duration startingLimit,
+            int maxRepairsPerHour,
+            Duration firstBackoff,
+            Duration maxBackoff) {
+        public static final Policy DEFAULT = new Policy(
+                Duration.ofSeconds(10),
+                Duration.ofSeconds(15),
+                Duration.ofSeconds(20),
+                3,
+                Duration.ofMinutes(2),
+                Duration.ofSeconds(60),
+                Duration.ofMinutes(5),
+                Duration.ofMinutes(2),
+                6,
+                Duration.ofSeconds(30),
+                Duration.ofMinutes(10));
+
+        Duration grace(Abnormality abnormality, Optional<Member> member) {
+            return switch (abnormality) {
+                case HOST_GONE -> hostGone;
+                case HOST_ISOLATED -> hostIsolated;
+                case AGENT_UNREACHABLE -> agentUnreachable;
+                case CRASH_LOOP -> Duration.ZERO;
+                case REPLICATION_BROKEN -> replicationBroken;
+                case STUCK ->
+                    member.map(m -> m.state() == MemberState.CLONING).orElse(false) ? cloningLimit : startingLimit;
+            };
+        }
+
+        /** How long to wait after {@code failures} repairs in a row failed: doubling from the first, up to the max. */
+        Duration backoff(int failures) {
+            Duration wait = firstBackoff.multipliedBy(1L << Math.min(20, Math.max(0, failures - 1)));
+            return wait.compareTo(maxBackoff) > 0 ? maxBackoff : wait;
+        }
+    }
+
+    /**
+     * What the controller sees now.
+     *
+     * @param nodes the cluster's nodes as the inventory has them (a node whose container is gone stays listed)
+     * @param repairOf the node a repair under way is replacing, if one is
+     * @param scaling a scaling step is under way (no repair meanwhile)
+     */
+    public record View(
+            ClusterSnapshot cluster,
+            List<String> nodes,
+            List<Container> containers,
+            List<Host> hosts,
+            Optional<String> repairOf,
+            boolean scaling) {}
+
+    /** When a node's abnormality began, as first seen. */
+    public record Since(Abnormality abnormality, Instant at) {}
+
+    /** The postmaster starts a node's record showed when its window began. */
+    public record Starts(int count, Instant at) {}
+
+    /**
+     * What the controller remembers between decisions (kept durable by the controller, so a new leader goes on
+     * where the old one stopped).
+     */
+    public record Memory(
+            Map<String, Since> abnormal,
+            Map<String, Starts> starts,
+            List<Instant> repairs,
+            int failuresInARow,
+            Optional<Instant> lastFailure) {
+        public static final Memory EMPTY = new Memory(Map.of(), Map.of(), List.of(), 0, Optional.empty());
+
+        public Memory {
+            abnormal = Map.copyOf(abnormal);
+            starts = Map.copyOf(starts);
+            repairs = List.copyOf(repairs);
+        }
+
+        /** After a repair began at {@code at}. */
+        public Memory repairBegan(Instant at) {
+            List<Instant> all = new ArrayList<>(repairs);
+            all.add(at);
+            return new Memory(abnormal, starts, all, failuresInARow, lastFailure);
+        }
+
+        /** After a repair failed at {@code at}: the next waits longer. */
+        public Memory repairFailed(Instant at) {
+            return new Memory(abnormal, starts, repairs, failuresInARow + 1, Optional.of(at));
+        }
+
+        /** After a repair completed: the backoff starts over. */
+        public Memory repairSucceeded() {
+            return new Memory(abnormal, starts, repairs, 0, Optional.empty());
+        }
+    }
+
+    /** What to do. */
+    public enum Action {
+        /** Nothing is abnormal (or not for long enough yet). */
+        NONE,
+        /** Something is abnormal but a rule holds the repair back (paused, a switchover, the last healthy copy...). */
+        HOLD,
+        /** Replace {@link Decision#node()} with a new node on another host. */
+        REPLACE,
+        /** The node under repair recovered: cancel the repair and remove its half-made replacement. */
+        CANCEL
+    }
+
+    public record Decision(Action action, String node, Optional<Abnormality> abnormality, String reason) {
+        static Decision of(Action action, String node, Optional<Abnormality> abnormality, String reason) {
+            return new Decision(action, node, abnormality, reason);
+        }
+    }
+
+    /** The decision and the memory to keep for the next one. */
+    public record Outcome(Decision decision, Memory memory) {}
+
+    public static Outcome decide(View view, Memory memory, Policy policy, Instant now) {
+        Map<String, Starts> starts = new HashMap<>();
+        Map<String, Since> abnormal = new HashMap<>();
+        for (String node : new TreeSet<>(view.nodes())) {
+            Optional<Member> member =
+                    Optional.ofNullable(view.cluster().members().get(node));
+            Optional<Starts> counted = countStarts(member, memory.starts().get(node), policy, now);
+            counted.ifPresent(s -> starts.put(node, s));
+            Optional<Abnormality> seen = observe(view, node, member, counted, policy);
+            seen.ifPresent(a -> {
+                Since before = memory.abnormal().get(node);
+                abnormal.put(node, before != null && before.abnormality() == a ? before : new Since(a, now));
+            });
+        }
+        List<Instant> recent = memory.repairs().stream()
+                .filter(at -> at.isAfter(now.minus(Duration.ofHours(1))))
+                .toList();
+        Memory kept = new Memory(abnormal, starts, recent, memory.failuresInARow(), memory.lastFailure());
+        return new Outcome(choose(view, kept, policy, now), kept);
+    }
+
+    /** The node's postmaster starts since its window began; a new window once the old one is over. */
+    private static Optional<Starts> countStarts(Optional<Member> member, Starts before, Policy policy, Instant now) {
+        if (member.isEmpty()) {
+            return Optional.ofNullable(before);
+        }
+        int count = member.get().postgresStarts();
+        if (before == null
+                || count < before.count()
+                || !now.isBefore(before.at().plus(policy.crashLoopWindow()))) {
+            return Optional.of(new Starts(count, now));
+        }
+        return Optional.of(before);
+    }
+
+    private static Optional<Abnormality> observe(
+            View view, String node, Optional<Member> member, Optional<Starts> counted, Policy policy) {
+        Optional<Container> container =
+                view.containers().stream().filter(c -> c.name().equals(node)).findFirst();
+        Optional<Host> host = container.flatMap(
+                c -> view.hosts().stream().filter(h -> h.id().equals(c.host())).findFirst());
+        if (container.isEmpty() || host.map(h -> h.state() == Host.State.DOWN).orElse(false)) {
+            return Optional.of(Abnormality.HOST_GONE);
+        }
+        if (host.map(h -> h.state() == Host.State.ISOLATED).orElse(false)) {
+            return Optional.of(Abnormality.HOST_ISOLATED);
+        }
+        if (member.isEmpty()) {
+            return Optional.of(Abnormality.AGENT_UNREACHABLE);
+        }
+        Member m = member.get();
+        if (counted.isPresent() && m.postgresStarts() - counted.get().count() >= policy.crashLoopStarts()) {
+            return Optional.of(Abnormality.CRASH_LOOP);
+        }
+        if (m.state() == MemberState.CLONING
+                || m.state() == MemberState.STARTING
+                || m.state() == MemberState.INITIALIZING) {
+            return Optional.of(Abnormality.STUCK);
+        }
+        boolean primaryRuns = view.cluster()
+                .leaderMember()
+                .map(l -> l.role() == Role.PRIMARY && l.state() == MemberState.RUNNING)
+                .orElse(false);
+        if (!view.cluster().isLeader(node) && primaryRuns && !m.isStreamingReplica()) {
+            return Optional.of(Abnormality.REPLICATION_BROKEN);
+        }
+        return Optional.empty();
+    }
+
+    private static Decision choose(View view, Memory memory, Policy policy, Instant now) {
+        if (view.repairOf().isPresent()) {
+            String node = view.repairOf().get();
+            if (!memory.abnormal().containsKey(node)) {
+                return Decision.of(
+                        Action.CANCEL,
+                        node,
+                        Optional.empty(),
+                        node + " recovered before its replacement was ready: cancelling the repair");
+            }
+            return Decision.of(
+                    Action.HOLD,
+                    node,
+                    Optional.of(memory.abnormal().get(node).abnormality()),
+                    "replacing " + node + ": one repair at a time");
+        }
+        List<String> due = new ArrayList<>();
+        List<String> waiting = new ArrayList<>();
+        for (var entry : new java.util.TreeMap<>(memory.abnormal()).entrySet()) {
+            String node = entry.getKey();
+            Since since = entry.getValue();
+            Duration grace = policy.grace(
+                    since.abnormality(),
+                    Optional.ofNullable(view.cluster().members().get(node)));
+            Duration lasted = Duration.between(since.at(), now);
+            String what = node + ": " + describe(since.abnormality()) + " for " + seconds(lasted);
+            if (lasted.compareTo(grace) >= 0) {
+                due.add(node);
+            } else {
+                waiting.add(what + " (grace " + seconds(grace) + ")");
+            }
+        }
+        if (due.isEmpty()) {
+            return Decision.of(
+                    Action.NONE,
+                    "",
+                    Optional.empty(),
+                    waiting.isEmpty() ? "every node is healthy" : String.join("; ", waiting));
+        }
+        String node = due.getFirst();
+        Abnormality abnormality = memory.abnormal().get(node).abnormality();
+        String what = node + ": " + describe(abnormality) + " for "
+                + seconds(Duration.between(memory.abnormal().get(node).at(), now));
+        Optional<String> held = holdReason(view, memory, policy, now, node);
+        if (held.isPresent()) {
+            return Decision.of(Action.HOLD, node, Optional.of(abnormality), what + ", but " + held.get());
+        }
+        return Decision.of(Action.REPLACE, node, Optional.of(abnormality), what + ": replacing it with a new node");
+    }
+
+    /** The rule that holds back the repair of {@code node}, if one does. */
+    private static Optional<String> holdReason(View view, Memory memory, Policy policy, Instant now, String node) {
+        ClusterSnapshot cluster = view.cluster();
+        if (cluster.config().pause()) {
+            return Optional.of("the cluster is paused (maintenance mode)");
+        }
+        if (cluster.switchover().isPresent()) {
+            return Optional.of("a switchover is under way");
+        }
+        if (view.scaling()) {
+            return Optional.of("a scaling step is under way");
+        }
+        if (cluster.isLeader(node)) {
+            return Optional.of("it holds the leader key: a primary is failed over or switched over first, never"
+                    + " replaced while it leads");
+        }
+        long healthyOthers = cluster.members().values().stream()
+                .filter(m -> !m.name().equals(node))
+                .filter(m -> !memory.abnormal().containsKey(m.name()))
+                .filter(m -> (cluster.isLeader(m.name()) && m.state() == MemberState.RUNNING) || m.isStreamingReplica())
+                .count();
+        if (healthyOthers == 0) {
+            return Optional.of("no other node is healthy: a replacement would have nothing to clone from, and the"
+                    + " last copy is never removed");
+        }
+        if (memory.lastFailure().isPresent()) {
+            Instant retry = memory.lastFailure().get().plus(policy.backoff(memory.failuresInARow()));
+            if (now.isBefore(retry)) {
+                return Optional.of(memory.failuresInARow() + " repairs in a row failed: backing off until " + retry);
+            }
+        }
+        if (memory.repairs().size() >= policy.maxRepairsPerHour()) {
+            return Optional.of(
+                    memory.repairs().size() + " repairs in the last hour (at most " + policy.maxRepairsPerHour() + ")");
+        }
+        return Optional.empty();
+    }
+
+    private static String describe(Abnormality abnormality) {
+        return switch (abnormality) {
+            case HOST_GONE -> "host gone";
+            case HOST_ISOLATED -> "host isolated";
+            case AGENT_UNREACHABLE -> "agent unreachable";
+            case CRASH_LOOP -> "postgres crash-looping";
+            case REPLICATION_BROKEN -> "not streaming while the primary runs";
+            case STUCK -> "stuck";
+        };
+    }
+
+    private static String seconds(Duration duration) {
+        return duration.toSeconds() + " s";
+    }
+}

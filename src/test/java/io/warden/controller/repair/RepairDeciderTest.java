@@ -1,0 +1,308 @@
+package io.warden.controller.repair;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
+import io.warden.cluster.LeaderKey;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
+import io.warden.cluster.Role;
+import io.warden.controller.repair.RepairDecider.Abnormality;
+import io.warden.controller.repair.RepairDecider.Action;
+import io.warden.controller.repair.RepairDecider.Memory;
+import io.warden.controller.repair.RepairDecider.Outcome;
+import io.warden.controller.repair.RepairDecider.Policy;
+import io.warden.controller.repair.RepairDecider.View;
+import io.warden.runtime.Container;
+import io.warden.runtime.Host;
+import io.warden.runtime.ResourceLimits;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/** The repair judgement, per condition, at the edge of its grace period, and under each rule that holds it back. */
+class RepairDeciderTest {
+    private static final Instant T0 = Instant.parse("2026-12-02T12:00:00Z");
+    private static final Policy POLICY = Policy.DEFAULT;
+
+    private static Member member(String name, Role role, MemberState state, int postgresStarts) {
+        return new Member(
+                name,
+                role,
+                state,
+                "10.0.0." + name.charAt(name.length() - 1),
+                5432,
+                "https://x:8008",
+                1,
+                "0/3000000",
+                0,
+                NodeTags.NONE,
+                1,
+                2,
+                "i",
+                "/data",
+                false,
+                1,
+                postgresStarts,
+                "");
+    }
+
+    /** A healthy cluster: node-1 leads, node-2 and node-3 stream; each on host-N, all up. */
+    private static final class World {
+        final Map<String, Member> members = new java.util.LinkedHashMap<>(Map.of(
+                "node-1", member("node-1", Role.PRIMARY, MemberState.RUNNING, 1),
+                "node-2", member("node-2", Role.REPLICA, MemberState.STREAMING, 1),
+                "node-3", member("node-3", Role.REPLICA, MemberState.STREAMING, 1)));
+        final Map<String, Host.State> hosts = new java.util.LinkedHashMap<>(
+                Map.of("node-1", Host.State.UP, "node-2", Host.State.UP, "node-3", Host.State.UP));
+        final List<String> containersGone = new ArrayList<>();
+        DynamicConfig config = DynamicConfig.DEFAULTS;
+        String leader = "node-1";
+        Optional<String> repairOf = Optional.empty();
+
+        View view() {
+            ClusterSnapshot.Builder cluster = ClusterSnapshot.builder(1).leader(new LeaderKey(leader, 1, 1));
+            members.values().forEach(cluster::member);
+            cluster.config(config, 1);
+            List<Container> containers = new ArrayList<>();
+            List<Host> hostList = new ArrayList<>();
+            for (String node : List.of("node-1", "node-2", "node-3")) {
+                String host = "host-" + node.charAt(node.length() - 1);
+                hostList.add(new Host(host, "10.0.0.1", ResourceLimits.NONE, hosts.get(node), List.of(node)));
+                if (!containersGone.contains(node)) {
+                    containers.add(new Container(
+                            node, host, "10.0.0.1", ResourceLimits.NONE, 0, false, Container.State.RUNNING));
+                }
+            }
+            return new View(
+                    cluster.build(), List.of("node-1", "node-2", "node-3"), containers, hostList, repairOf, false);
+        }
+    }
+
+    private Memory memory = Memory.EMPTY;
+
+    private RepairDecider.Decision decideAt(World world, Duration after) {
+        Outcome outcome = RepairDecider.decide(world.view(), memory, POLICY, T0.plus(after));
+        memory = outcome.memory();
+        return outcome.decision();
+    }
+
+    @Test
+    void aHealthyClusterNeedsNothing() {
+        var decision = decideAt(new World(), Duration.ZERO);
+
+        assertThat(decision.action()).isEqualTo(Action.NONE);
+        assertThat(decision.reason()).isEqualTo("every node is healthy");
+    }
+
+    @Test
+    void aReplicasHostThatIsGoneIsReplacedOnceItsGracePeriodHasPassedAndNotBefore() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        world.members.remove("node-2");
+
+        assertThat(decideAt(world, Duration.ZERO).action()).isEqualTo(Action.NONE);
+        var early = decideAt(world, POLICY.hostGone().minusMillis(1));
+        assertThat(early.action()).isEqualTo(Action.NONE);
+        assertThat(early.reason()).contains("node-2: host gone for 9 s (grace 10 s)");
+        var due = decideAt(world, POLICY.hostGone());
+
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.node()).isEqualTo("node-2");
+        assertThat(due.abnormality()).contains(Abnormality.HOST_GONE);
+        assertThat(due.reason()).isEqualTo("node-2: host gone for 10 s: replacing it with a new node");
+    }
+
+    @Test
+    void aContainerThatIsGoneCountsAsItsHostGone() {
+        World world = new World();
+        world.containersGone.add("node-3");
+        decideAt(world, Duration.ZERO);
+
+        assertThat(decideAt(world, POLICY.hostGone()).abnormality()).contains(Abnormality.HOST_GONE);
+    }
+
+    @Test
+    void anAgentTheSupervisorBringsBackWithinItsGraceIsNotReplacedAndItsClockStartsOver() {
+        World world = new World();
+        Member node3 = world.members.remove("node-3");
+        decideAt(world, Duration.ZERO);
+        assertThat(decideAt(world, POLICY.agentUnreachable().minusSeconds(1)).action())
+                .isEqualTo(Action.NONE);
+
+        world.members.put("node-3", node3);
+        assertThat(decideAt(world, POLICY.agentUnreachable()).action()).isEqualTo(Action.NONE);
+        world.members.remove("node-3");
+        assertThat(decideAt(world, POLICY.agentUnreachable().plusSeconds(1)).action())
+                .as("unreachable again: a new grace period")
+                .isEqualTo(Action.NONE);
+
+        var due = decideAt(world, POLICY.agentUnreachable().multipliedBy(2).plusSeconds(1));
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.abnormality()).contains(Abnormality.AGENT_UNREACHABLE);
+    }
+
+    @Test
+    void anIsolatedHostIsReplacedAfterItsOwnGrace() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.ISOLATED);
+        decideAt(world, Duration.ZERO);
+
+        assertThat(decideAt(world, POLICY.hostGone()).action()).isEqualTo(Action.NONE);
+        var due = decideAt(world, POLICY.hostIsolated());
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.abnormality()).contains(Abnormality.HOST_ISOLATED);
+    }
+
+    @Test
+    void postgresStartedAgainAndAgainWithinTheWindowIsACrashLoopAndSlowRestartsAreNot() {
+        World world = new World();
+        decideAt(world, Duration.ZERO);
+        world.members.put("node-2", member("node-2", Role.REPLICA, MemberState.STREAMING, 3));
+        assertThat(decideAt(world, Duration.ofSeconds(30)).action()).isEqualTo(Action.NONE);
+        world.members.put("node-2", member("node-2", Role.REPLICA, MemberState.STREAMING, 4));
+
+        var loop = decideAt(world, Duration.ofSeconds(40));
+
+        assertThat(loop.action()).isEqualTo(Action.REPLACE);
+        assertThat(loop.abnormality()).contains(Abnormality.CRASH_LOOP);
+
+        memory = Memory.EMPTY;
+        World slow = new World();
+        decideAt(slow, Duration.ZERO);
+        for (int start = 2; start <= 5; start++) {
+            slow.members.put("node-2", member("node-2", Role.REPLICA, MemberState.STREAMING, start));
+            assertThat(decideAt(slow, POLICY.crashLoopWindow().multipliedBy(start))
+                            .action())
+                    .as("one start per window")
+                    .isEqualTo(Action.NONE);
+        }
+    }
+
+    @Test
+    void aReplicaThatDoesNotStreamWhileThePrimaryRunsIsReplacedAfterItsGrace() {
+        World world = new World();
+        world.members.put("node-3", member("node-3", Role.REPLICA, MemberState.IN_ARCHIVE_RECOVERY, 1));
+        decideAt(world, Duration.ZERO);
+
+        assertThat(decideAt(world, POLICY.replicationBroken().minusSeconds(1)).action())
+                .isEqualTo(Action.NONE);
+        var due = decideAt(world, POLICY.replicationBroken());
+        assertThat(due.abnormality()).contains(Abnormality.REPLICATION_BROKEN);
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+    }
+
+    @Test
+    void aCloneIsGivenItsOwnLongerLimitBeforeItCountsAsStuck() {
+        World world = new World();
+        world.members.put("node-3", member("node-3", Role.UNKNOWN, MemberState.CLONING, 0));
+        decideAt(world, Duration.ZERO);
+
+        assertThat(decideAt(world, POLICY.startingLimit()).action()).isEqualTo(Action.NONE);
+        var due = decideAt(world, POLICY.cloningLimit());
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.abnormality()).contains(Abnormality.STUCK);
+    }
+
+    @Test
+    void thePrimaryIsNeverReplacedWhileItLeadsButOnceFailedOverItIs() {
+        World world = new World();
+        world.hosts.put("node-1", Host.State.DOWN);
+        decideAt(world, Duration.ZERO);
+
+        var held = decideAt(world, POLICY.hostGone());
+        assertThat(held.action()).isEqualTo(Action.HOLD);
+        assertThat(held.reason()).contains("holds the leader key");
+
+        world.leader = "node-2";
+        world.members.put("node-2", member("node-2", Role.PRIMARY, MemberState.RUNNING, 1));
+        world.members.remove("node-1");
+        var replaced = decideAt(world, POLICY.hostGone().plusSeconds(5));
+        assertThat(replaced.action()).isEqualTo(Action.REPLACE);
+        assertThat(replaced.node()).isEqualTo("node-1");
+    }
+
+    @Test
+    void theLastHealthyCopyIsNeverLeftAloneToBeCloned() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        world.members.remove("node-2");
+        world.members.put("node-1", member("node-1", Role.PRIMARY, MemberState.STOPPED, 1));
+        world.members.put("node-3", member("node-3", Role.REPLICA, MemberState.IN_ARCHIVE_RECOVERY, 1));
+        decideAt(world, Duration.ZERO);
+
+        var held = decideAt(world, POLICY.hostGone());
+        assertThat(held.action()).isEqualTo(Action.HOLD);
+        assertThat(held.reason()).contains("no other node is healthy");
+    }
+
+    @Test
+    void noRepairWhilePausedDuringASwitchoverOrWhileAnotherRepairRuns() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        world.config = DynamicConfig.DEFAULTS.withPause(true);
+        decideAt(world, Duration.ZERO);
+        assertThat(decideAt(world, POLICY.hostGone()).reason()).contains("paused");
+
+        world.config = DynamicConfig.DEFAULTS;
+        world.repairOf = Optional.of("node-2");
+        var busy = decideAt(world, POLICY.hostGone().plusSeconds(1));
+        assertThat(busy.action()).isEqualTo(Action.HOLD);
+        assertThat(busy.reason()).contains("one repair at a time");
+    }
+
+    @Test
+    void aNodeThatRecoversBeforeItsReplacementIsReadyCancelsTheRepair() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        decideAt(world, Duration.ZERO);
+        world.repairOf = Optional.of("node-2");
+
+        world.hosts.put("node-2", Host.State.UP);
+        var cancel = decideAt(world, Duration.ofSeconds(20));
+
+        assertThat(cancel.action()).isEqualTo(Action.CANCEL);
+        assertThat(cancel.node()).isEqualTo("node-2");
+    }
+
+    @Test
+    void repairsThatKeepFailingBackOffLongerEachTimeWithTheReasonShown() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        decideAt(world, Duration.ZERO);
+        Instant failed = T0.plus(POLICY.hostGone());
+        memory = memory.repairBegan(failed).repairFailed(failed).repairFailed(failed);
+
+        var held = decideAt(world, POLICY.hostGone().plus(POLICY.firstBackoff()));
+        assertThat(held.action()).isEqualTo(Action.HOLD);
+        assertThat(held.reason()).contains("2 repairs in a row failed: backing off until");
+
+        var retried =
+                decideAt(world, POLICY.hostGone().plus(POLICY.firstBackoff().multipliedBy(2)));
+        assertThat(retried.action()).isEqualTo(Action.REPLACE);
+    }
+
+    @Test
+    void atMostSoManyRepairsAnHour() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        for (int i = 0; i < POLICY.maxRepairsPerHour(); i++) {
+            memory = memory.repairBegan(T0.minus(Duration.ofMinutes(10 * i)));
+        }
+        decideAt(world, Duration.ZERO);
+
+        var held = decideAt(world, POLICY.hostGone());
+        assertThat(held.action()).isEqualTo(Action.HOLD);
+        assertThat(held.reason()).contains("repairs in the last hour");
+
+        assertThat(decideAt(world, Duration.ofMinutes(60)).action())
+                .as("the oldest has aged out of the hour")
+                .isEqualTo(Action.REPLACE);
+    }
+}
