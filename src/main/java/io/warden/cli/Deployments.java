@@ -172,7 +172,8 @@ public final class Deployments {
                 return etcdIdentity(dir).client(client, clientDir);
             }
         };
-        return new io.warden.runtime.local.LocalRuntime(dir, nodes, etcd, java.time.Clock.systemUTC());
+        return new io.warden.runtime.local.LocalRuntime(
+                dir, nodes, etcd, () -> prepareSecrets(dir), java.time.Clock.systemUTC());
     }
 
     /**

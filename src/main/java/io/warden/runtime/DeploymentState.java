@@ -25,8 +25,8 @@ import java.util.List;
  *     name is used twice, not even after its node was removed
  * @param intents creates and removes that began and did not finish (recorded before they start): what a process
  *     killed half-way left for the next one to finish or undo
- * @param nodeConfig the lines {@code up} adds to every node's config (where the password files are, test tuning),
- *     for nodes made later to get the same
+ * @param nodeConfig the lines {@code up} adds to every node's config (test tuning, say), for nodes made later to get
+ *     the same; never the ones that carry a secret ({@link #SECRET_NODE_CONFIG}), which the runtime is handed anew
  * @param encryption the {@code --encryption} mode the deployment was made with
  */
 public record DeploymentState(
@@ -51,12 +51,22 @@ public record DeploymentState(
         cgroups = cgroups == null ? "" : cgroups;
         hosts = hosts == null ? List.of() : hosts;
         intents = intents == null ? List.of() : intents;
-        nodeConfig = nodeConfig == null ? java.util.Map.of() : nodeConfig;
+        // The inventory holds no secret: lines that carry one are left out, whoever passed them in.
+        nodeConfig = nodeConfig == null
+                ? java.util.Map.of()
+                : nodeConfig.entrySet().stream()
+                        .filter(e -> !SECRET_NODE_CONFIG.contains(e.getKey()))
+                        .collect(java.util.stream.Collectors.toUnmodifiableMap(
+                                java.util.Map.Entry::getKey, java.util.Map.Entry::getValue));
         // Made before the mode was recorded: up's default then was required as root (netns), off otherwise.
         encryption = encryption == null ? ("netns".equals(isolation) ? "required" : "off") : encryption;
         // A deployment made before numbers were recorded used node-1..node-N.
         lastNode = Math.max(lastNode, nodes == null ? 0 : nodes.size());
     }
+
+    /** Node config lines that carry a secret (a password, or what stands for one): never in deployment.json. */
+    public static final java.util.Set<String> SECRET_NODE_CONFIG =
+            java.util.Set.of("superuser_password", "replication_password", "admin_password_verifier");
 
     /** As a deployment made before hosts, intents and node numbers were recorded. */
     public DeploymentState(

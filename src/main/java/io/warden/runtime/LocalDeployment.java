@@ -710,17 +710,26 @@ public final class LocalDeployment {
             Optional<Cgroups> cgroups,
             String deploymentGroup) {
 
-        /** The blueprint of the deployment {@code state} describes, for nodes made after {@code up}. */
+        /**
+         * The blueprint of the deployment {@code state} describes, for nodes made after {@code up}: its recorded node
+         * config with {@code secrets} (the lines the inventory never holds) added.
+         */
         public static NodeBlueprint of(
-                Path dir, DeploymentState state, NodeIdentity identity, EtcdIdentity etcdIdentity) {
+                Path dir,
+                DeploymentState state,
+                Map<String, String> secrets,
+                NodeIdentity identity,
+                EtcdIdentity etcdIdentity) {
             Optional<Cgroups> cgroups = state.cgroups().isEmpty() ? Optional.empty() : Cgroups.detect();
+            Map<String, String> nodeConfig = new java.util.LinkedHashMap<>(state.nodeConfig());
+            nodeConfig.putAll(secrets);
             return new NodeBlueprint(
                     dir,
                     state.cluster(),
                     state.basePort(),
                     state.isolation(),
                     state.netId(),
-                    state.nodeConfig(),
+                    nodeConfig,
                     identity,
                     etcdIdentity,
                     state.encryption(),

@@ -81,12 +81,16 @@ final class WriteProbe implements AutoCloseable {
 
     private void insert(Connection c) throws SQLException {
         long id = nextId.getAndIncrement();
-        String server;
-        try (Statement s = c.createStatement();
-                java.sql.ResultSet rs = s.executeQuery(
-                        "insert into " + table + "(id) values (" + id + ") returning host(inet_server_addr())")) {
-            rs.next();
-            server = rs.getString(1);
+        String server = null;
+        try (Statement s = c.createStatement()) {
+            // execute, not executeQuery: a connection that runs statements through psql (NamespaceConnection) has no
+            // result set, and its acknowledgements name no server.
+            if (s.execute("insert into " + table + "(id) values (" + id + ") returning host(inet_server_addr())")) {
+                try (java.sql.ResultSet rs = s.getResultSet()) {
+                    rs.next();
+                    server = rs.getString(1);
+                }
+            }
         }
         acks.add(new Ack(id, System.nanoTime(), java.time.Instant.now(), server == null ? "" : server));
     }

@@ -99,4 +99,34 @@ class DeploymentStateUpdateTest {
         assertThat(old.intents()).isEmpty();
         assertThat(old.encryption()).as("process isolation had no volumes").isEqualTo("off");
     }
+
+    @Test
+    void theConfigLinesThatCarryASecretNeverReachTheInventory() throws Exception {
+        new DeploymentState(
+                        "main",
+                        6000,
+                        "netns",
+                        230,
+                        List.of(),
+                        List.of(),
+                        List.of(),
+                        null,
+                        0,
+                        "wd230",
+                        List.of(),
+                        0,
+                        List.of(),
+                        java.util.Map.of(
+                                "superuser_password", "s3cret-su",
+                                "replication_password", "s3cret-repl",
+                                "admin_password_verifier", "SCRAM-SHA-256$4096:x",
+                                "loop_wait", "1s"),
+                        "required")
+                .write(dir);
+
+        String written = Files.readString(DeploymentState.file(dir));
+
+        assertThat(written).doesNotContain("s3cret").doesNotContain("SCRAM").contains("loop_wait");
+        assertThat(DeploymentState.read(dir).nodeConfig()).containsOnlyKeys("loop_wait");
+    }
 }

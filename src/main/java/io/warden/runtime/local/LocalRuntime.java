@@ -40,8 +40,19 @@ public final class LocalRuntime implements Runtime {
     private final NodeIdentity identity;
     private final EtcdIdentity etcdIdentity;
     private final Clock clock;
+    private final java.util.function.Supplier<java.util.Map<String, String>> secrets;
 
-    public LocalRuntime(Path dir, NodeIdentity identity, EtcdIdentity etcdIdentity, Clock clock) {
+    /**
+     * @param secrets the node config lines that carry secrets (the passwords' lines), which the inventory never
+     *     holds: asked for only when a node is made
+     */
+    public LocalRuntime(
+            Path dir,
+            NodeIdentity identity,
+            EtcdIdentity etcdIdentity,
+            java.util.function.Supplier<java.util.Map<String, String>> secrets,
+            Clock clock) {
+        this.secrets = secrets;
         this.dir = dir.toAbsolutePath();
         this.identity = identity;
         this.etcdIdentity = etcdIdentity;
@@ -204,7 +215,7 @@ public final class LocalRuntime implements Runtime {
         NodeHost made;
         try {
             made = LocalDeployment.createNode(
-                    LocalDeployment.NodeBlueprint.of(dir, before, identity, etcdIdentity),
+                    LocalDeployment.NodeBlueprint.of(dir, before, secrets.get(), identity, etcdIdentity),
                     number[0],
                     Optional.ofNullable(placed[0]),
                     spec.volumeBytes(),
