@@ -759,6 +759,14 @@ public final class LocalDeployment {
         if (netns && placed.isEmpty()) {
             throw new WardenException(name + " has no host to run on", "make a host first");
         }
+        if (!netns && number > 99) {
+            // Sharing the loopback, node-k listens on base+100+k and base+200+k: past 99 its postgres port would be
+            // another node's API port.
+            throw new WardenException(
+                    "a node sharing the loopback gets its ports from its number, and " + name + " would take node-"
+                            + (number - 100) + "'s API port",
+                    "run as root (netns isolation), where every node has a host and the same ports of its own");
+        }
         String host = netns ? placed.get().address() : "127.0.0.1";
         String etcdHost = netns ? NetworkNamespaces.dcsAddress(blueprint.netId()) : "127.0.0.1";
         // On a host of its own a node listens where postgres and its API listen on every real host; sharing the
