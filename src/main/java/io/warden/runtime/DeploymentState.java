@@ -292,22 +292,7 @@ public record DeploymentState(
     public DeploymentState withNewNode(NodeHost added, int number) {
         List<NodeHost> all = new java.util.ArrayList<>(nodes);
         all.add(added);
-        return new DeploymentState(
-                cluster,
-                basePort,
-                isolation,
-                netId,
-                etcd,
-                all,
-                routers,
-                etcdClient,
-                controllerPid,
-                cgroups,
-                hosts,
-                Math.max(lastNode, number),
-                intents,
-                nodeConfig,
-                encryption);
+        return copy(all, routers, controllerPid, hosts, Math.max(lastNode, number), intents);
     }
 
     /** This inventory without the node {@code name}. */
@@ -326,22 +311,17 @@ public record DeploymentState(
 
     /** This inventory with {@code number} as the highest node number given out (when it is higher). */
     public DeploymentState withLastNode(int number) {
-        return new DeploymentState(
-                cluster,
-                basePort,
-                isolation,
-                netId,
-                etcd,
-                nodes,
-                routers,
-                etcdClient,
-                controllerPid,
-                cgroups,
-                hosts,
-                Math.max(lastNode, number),
-                intents,
-                nodeConfig,
-                encryption);
+        return copy(nodes, routers, controllerPid, hosts, Math.max(lastNode, number), intents);
+    }
+
+    /** The node {@code name}, or a refusal that lists the deployment's nodes. */
+    public NodeHost requireNode(String name) {
+        return node(name)
+                .orElseThrow(() -> new WardenException(
+                        "no node '" + name + "' in this deployment",
+                        "use one of: "
+                                + String.join(
+                                        ", ", nodes.stream().map(NodeHost::name).toList())));
     }
 
     /** The node {@code name}, if the deployment has it. */
@@ -368,25 +348,21 @@ public record DeploymentState(
     }
 
     private DeploymentState withHostsAndIntents(List<HostRecord> hosts, List<Intent> intents) {
-        return new DeploymentState(
-                cluster,
-                basePort,
-                isolation,
-                netId,
-                etcd,
-                nodes,
-                routers,
-                etcdClient,
-                controllerPid,
-                cgroups,
-                hosts,
-                lastNode,
-                intents,
-                nodeConfig,
-                encryption);
+        return copy(nodes, routers, controllerPid, hosts, lastNode, intents);
     }
 
     private DeploymentState with(List<NodeHost> nodes, List<RouterProcess> routers, long controllerPid) {
+        return copy(nodes, routers, controllerPid, hosts, lastNode, intents);
+    }
+
+    /** This inventory with the parts that change replaced; the rest (cluster, network, etcd, ...) as it is. */
+    private DeploymentState copy(
+            List<NodeHost> nodes,
+            List<RouterProcess> routers,
+            long controllerPid,
+            List<HostRecord> hosts,
+            int lastNode,
+            List<Intent> intents) {
         return new DeploymentState(
                 cluster,
                 basePort,

@@ -118,17 +118,7 @@ public final class FaultDrills {
     }
 
     private NodeHost node(String name) {
-        return state.nodes().stream()
-                .filter(n -> n.name().equals(name))
-                .findFirst()
-                .orElseThrow(() -> new WardenException(
-                        "no node '" + name + "' in this deployment",
-                        "use one of: "
-                                + String.join(
-                                        ", ",
-                                        state.nodes().stream()
-                                                .map(NodeHost::name)
-                                                .toList())));
+        return state.requireNode(name);
     }
 
     private static java.util.Optional<Long> postmaster(NodeHost node) {

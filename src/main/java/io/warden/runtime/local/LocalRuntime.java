@@ -418,15 +418,6 @@ public final class LocalRuntime implements Runtime {
     }
 
     private NodeHost node(String name) {
-        DeploymentState state = state();
-        return state.node(name)
-                .orElseThrow(() -> new WardenException(
-                        "no node '" + name + "' in this deployment",
-                        "use one of: "
-                                + String.join(
-                                        ", ",
-                                        state.nodes().stream()
-                                                .map(NodeHost::name)
-                                                .toList())));
+        return state().requireNode(name);
     }
 }
