@@ -36,6 +36,11 @@ final class Publication {
     private String postgresStartedAt = "";
     /** From the supervisor's {@code supervisor.json}, once it names this agent; 0 until then. */
     private int agentStarts;
+    /**
+     * How many more looks at it: the supervisor writes it right after starting this agent, long before the first
+     * cycle, so an agent that finds none in its first cycles has no supervisor and stops reading a file per cycle.
+     */
+    private int supervisorLooksLeft = 60;
 
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
@@ -117,8 +122,9 @@ final class Publication {
                     .orElse(local.lsn());
             lag = local.lsn().bytesBehind(primary);
         }
-        if (agentStarts == 0) {
-            // The supervisor writes it right after starting this agent: until it names this pid, it is the last one's.
+        if (agentStarts == 0 && supervisorLooksLeft > 0) {
+            supervisorLooksLeft--;
+            // Until it names this pid, it is the last agent's.
             agentStarts = io.warden.watchdog.Supervisor.Status.read(io.warden.watchdog.Supervisor.Status.file(
                             node.config().logPath().resolve("agent.log")))
                     .filter(status ->
