@@ -1,8 +1,16 @@
 package io.warden.cli;
 
+import io.warden.api.ControllerApi;
+import io.warden.common.Clock;
 import io.warden.common.Units;
 import io.warden.common.WardenException;
 import io.warden.controller.CertificateUpkeep;
+import io.warden.controller.ControllerLoop;
+import io.warden.controller.repair.RepairController;
+import io.warden.dcs.EtcdDcs;
+import io.warden.dcs.Lease;
+import io.warden.http.Admission;
+import io.warden.http.HttpEndpoint;
 import io.warden.runtime.DeploymentFile;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.LocalDeployment;
@@ -16,6 +24,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -25,10 +34,12 @@ import picocli.CommandLine.Option;
 
 @Command(
         name = "controller",
-        description = "Run the deployment's controller (started by 'up'; runs until SIGTERM): it renews the"
-                + " deployment's certificates (nodes', etcd members' and clients') before they expire.")
+        description = "Run one of the deployment's controllers (up starts two, each under a supervisor; runs until"
+                + " SIGTERM). The one that holds the controller lease repairs the cluster (replaces abnormal nodes,"
+                + " see docs/repair.md) and renews the deployment's certificates before they expire; the other"
+                + " stands by.")
 final class ControllerCommand implements Callable<Integer> {
-    /** How long a SIGTERM waits for the round under way, so that no pair is left half written. */
+    /** How long a SIGTERM waits for the round under way, so that no step is left half done. */
     private static final Duration ROUND_GRACE = Duration.ofSeconds(30);
 
     @Mixin
@@ -39,9 +50,15 @@ final class ControllerCommand implements Callable<Integer> {
 
     @Option(
             names = "--detach",
-            description = "start the controller in the background, as up does, and return once it runs (to start"
-                    + " it again after it died)")
+            description = "start the deployment's controllers that do not run, in the background under their"
+                    + " supervisors, as up does, and return once they run")
     boolean detach;
+
+    @Option(names = "--id", description = "which controller this is (default: ${DEFAULT-VALUE})")
+    String id = LocalDeployment.CONTROLLER_IDS.getFirst();
+
+    @Option(names = "--api-port", description = "serve status, events, health and metrics here on 127.0.0.1 (0: none)")
+    int apiPort;
 
     @Override
     public Integer call() throws IOException {
@@ -49,47 +66,73 @@ final class ControllerCommand implements Callable<Integer> {
         // Only for a deployment that exists: a mistyped --dir must not grow a CA of its own.
         DeploymentState state = DeploymentState.read(deployment);
         if (detach) {
-            if (state.controllerPid() > 0 && io.warden.common.Processes.alive(state.controllerPid())) {
+            long running = LocalDeployment.CONTROLLER_IDS.stream()
+                    .filter(c -> LocalDeployment.controllerPid(deployment, c) > 0)
+                    .count();
+            if (running == LocalDeployment.CONTROLLER_IDS.size()
+                    || (state.controllerPid() > 0 && io.warden.common.Processes.alive(state.controllerPid()))) {
                 throw new WardenException(
-                        "the controller already runs for " + deployment + " (pid " + state.controllerPid() + ")",
-                        "leave it running; ./warden down stops it");
+                        "the controllers already run for " + deployment,
+                        "leave them running; ./warden down stops them");
             }
-            long pid = LocalDeployment.startController(deployment, certificateCheck.every)
-                    .controllerPid();
-            System.out.println("controller started (pid " + pid + "), checking the certificates every "
-                    + Units.format(certificateCheck.every) + "; its log: "
-                    + DeploymentFile.CONTROLLER.in(deployment).resolve("controller.log"));
+            DeploymentState started = LocalDeployment.startControllers(deployment, certificateCheck.every);
+            System.out.println(ListCommand.controllerLine(started, deployment) + "; checking the certificates every "
+                    + Units.format(certificateCheck.every) + "; their logs: "
+                    + DeploymentFile.CONTROLLER.in(deployment));
             return 0;
         }
+        if (!LocalDeployment.CONTROLLER_IDS.contains(id)) {
+            throw new WardenException(
+                    "no controller '" + id + "' in a deployment", "use one of " + LocalDeployment.CONTROLLER_IDS);
+        }
         Files.createDirectories(DeploymentFile.CONTROLLER.in(deployment));
-        Path lockFile = DeploymentFile.CONTROLLER_LOCK.in(deployment);
-        // The CA keys live on this machine only, so a lock here is what keeps a second controller from renewing the
-        // same files at the same time. Leadership through the DCS comes with controllers on several hosts.
+        Path lockFile = LocalDeployment.controllerLock(deployment, id);
+        // One process per id: a second one started by hand would race the first for the same API port and log.
         try (FileChannel channel = FileChannel.open(lockFile, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
                 FileLock lock = channel.tryLock()) {
             if (lock == null) {
                 throw new WardenException(
-                        "another controller already runs for " + deployment + " (it holds " + lockFile + ")",
+                        "another controller already runs for " + deployment + " as " + id + " (it holds " + lockFile
+                                + ")",
                         "leave that one running; ./warden down stops it");
             }
             channel.truncate(0);
             channel.write(ByteBuffer.wrap((ProcessHandle.current().pid() + "\n").getBytes(StandardCharsets.US_ASCII)));
             channel.force(true);
-            run(deployment);
+            run(deployment, state);
             return 0;
         }
     }
 
     /**
      * Rounds until SIGTERM or until the deployment is gone. A SIGTERM ends the wait between rounds, never a round:
-     * the hook waits for the round under way to finish.
+     * the hook waits for the round under way to finish, then gives up the leadership so the standby takes over at
+     * once.
      */
-    private void run(Path deployment) {
-        CertificateUpkeep upkeep =
-                new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every);
+    private void run(Path deployment, DeploymentState state) {
+        EtcdDcs dcs = Deployments.dcs(state, Duration.ofSeconds(3));
+        Clock clock = Clock.SYSTEM;
+        Lease lease = new Lease(
+                dcs, ControllerLoop.TTL, Duration.ofSeconds(1), Duration.ofSeconds(60), clock, new Lease.Listener() {});
+        ControllerLoop loop = new ControllerLoop(
+                id,
+                lease,
+                dcs.control(),
+                new RepairController(dcs, dcs.control(), Deployments.runtime(deployment)),
+                new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every),
+                clock);
+        Optional<HttpEndpoint> api = apiPort == 0
+                ? Optional.empty()
+                : Optional.of(HttpEndpoint.start(
+                        "controller API",
+                        "127.0.0.1",
+                        apiPort,
+                        "--api-port of " + id,
+                        new ControllerApi(loop),
+                        Admission.readOnlyApi()));
         CountDownLatch stop = new CountDownLatch(1);
         CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime()
+        java.lang.Runtime.getRuntime()
                 .addShutdownHook(new Thread(
                         () -> {
                             stop.countDown();
@@ -100,15 +143,17 @@ final class ControllerCommand implements Callable<Integer> {
                             }
                         },
                         "shutdown"));
-        System.out.println("controller for " + deployment + ": checking the certificates every "
+        System.out.println(id + " for " + deployment + ": repairing while it leads, checking the certificates every "
                 + Units.format(certificateCheck.every));
         try {
+            lease.start(Lease.STARTUP_WAIT);
+            lease.keepAliveOn("controller-lease");
             while (stop.getCount() > 0) {
                 if (!Files.exists(DeploymentState.file(deployment))) {
                     System.out.println("the deployment in " + deployment + " is gone (no deployment.json): stopping");
                     return;
                 }
-                Duration next = upkeep.step(Instant.now()).nextIn();
+                Duration next = loop.step(Instant.now());
                 if (stop.await(next.toMillis(), TimeUnit.MILLISECONDS)) {
                     return;
                 }
@@ -116,6 +161,10 @@ final class ControllerCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            loop.resign();
+            lease.revoke();
+            api.ifPresent(HttpEndpoint::close);
+            dcs.close();
             stopped.countDown();
         }
     }

@@ -139,13 +139,30 @@ final class ListCommand extends DeploymentCommand {
         return (used >> 20) + "M/" + (limit >> 20) + "M";
     }
 
-    /** Whether the controller runs: without it nothing renews the certificates, and all expire on the same day. */
+    /**
+     * Whether the controllers run: without them nothing repairs the cluster nor renews its certificates (which all
+     * expire on the same day). One line per controller, its own pid (not its supervisor's).
+     */
     static String controllerLine(DeploymentState state, Path dir) {
-        if (state.controllerPid() > 0 && Processes.alive(state.controllerPid())) {
+        if (state.controllers().isEmpty() && state.controllerPid() > 0 && Processes.alive(state.controllerPid())) {
             return "controller: running (pid " + state.controllerPid() + ")";
         }
-        return "controller: NOT RUNNING: nothing renews the certificates (./warden certificates shows their days);"
-                + " start it with ./warden controller --detach --dir " + dir;
+        List<String> running = new java.util.ArrayList<>();
+        for (DeploymentState.ControllerProcess controller : state.controllers()) {
+            long pid = io.warden.runtime.LocalDeployment.controllerPid(dir, controller.id());
+            if (pid > 0) {
+                running.add(
+                        controller.id() + " running (pid " + pid + ", API on 127.0.0.1:" + controller.apiPort() + ")");
+            } else if (Processes.alive(controller.supervisorPid())) {
+                running.add(controller.id() + " restarting (its supervisor, pid " + controller.supervisorPid()
+                        + ", starts it again)");
+            }
+        }
+        if (running.isEmpty()) {
+            return "controller: NOT RUNNING: nothing repairs the cluster or renews the certificates (./warden"
+                    + " certificates shows their days); start them with ./warden controller --detach --dir " + dir;
+        }
+        return "controllers: " + String.join("; ", running);
     }
 
     /** Members from the DCS, plus a row for every node of the deployment whose agent is not publishing. */

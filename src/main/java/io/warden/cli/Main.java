@@ -25,6 +25,7 @@ import picocli.CommandLine.ScopeType;
             WatchdogCommand.class,
             RouterCommand.class,
             ControllerCommand.class,
+            EventsCommand.class,
             SwitchoverCommand.class,
             FailoverCommand.class,
             ShowConfigCommand.class,

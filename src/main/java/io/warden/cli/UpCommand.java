@@ -107,7 +107,7 @@ final class UpCommand implements Callable<Integer> {
         DeploymentState state = LocalDeployment.up(options);
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
-            state = LocalDeployment.startController(deployment, certificateCheck.every);
+            state = LocalDeployment.startControllers(deployment, certificateCheck.every);
         } catch (RuntimeException e) {
             // Nothing half-started is left behind; the logs stay in the directory for the next look.
             Deployments.down(options.dir(), false);

@@ -14,6 +14,10 @@ import java.util.Map;
  * @param parameters postgres parameters applied on every member
  * @param allowedExtensions the extensions admin may install although they need a superuser (see {@link
  *     ExtensionAllowlist}); absent in a stored config, Warden's catalogue
+ * @param replicas the intended number of replicas beside the primary, which the repair controller heals the cluster
+ *     back to; absent (0) in a stored config, {@link RepairSettings#DEFAULT_REPLICAS}
+ * @param repair the repair controller's grace periods by condition name ({@link RepairSettings}); a name left out
+ *     has its default
  */
 public record DynamicConfig(
         long maximumLagOnFailover,
@@ -21,9 +25,18 @@ public record DynamicConfig(
         int synchronousNodeCount,
         boolean pause,
         Map<String, String> parameters,
-        List<String> allowedExtensions) {
-    public static final DynamicConfig DEFAULTS =
-            new DynamicConfig(1L << 20, SyncMode.OFF, 1, false, Map.of(), ExtensionAllowlist.DEFAULT);
+        List<String> allowedExtensions,
+        int replicas,
+        Map<String, String> repair) {
+    public static final DynamicConfig DEFAULTS = new DynamicConfig(
+            1L << 20,
+            SyncMode.OFF,
+            1,
+            false,
+            Map.of(),
+            ExtensionAllowlist.DEFAULT,
+            RepairSettings.DEFAULT_REPLICAS,
+            null);
 
     public DynamicConfig {
         if (maximumLagOnFailover < 0) {
@@ -35,6 +48,28 @@ public record DynamicConfig(
         }
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
         allowedExtensions = allowedExtensions == null ? ExtensionAllowlist.DEFAULT : List.copyOf(allowedExtensions);
+        // 0 is what a config stored before the field existed reads as.
+        replicas = replicas <= 0 ? RepairSettings.DEFAULT_REPLICAS : replicas;
+        repair = repair == null ? Map.of() : Map.copyOf(repair);
+    }
+
+    /** With the default intended size and grace periods. */
+    public DynamicConfig(
+            long maximumLagOnFailover,
+            SyncMode synchronousMode,
+            int synchronousNodeCount,
+            boolean pause,
+            Map<String, String> parameters,
+            List<String> allowedExtensions) {
+        this(
+                maximumLagOnFailover,
+                synchronousMode,
+                synchronousNodeCount,
+                pause,
+                parameters,
+                allowedExtensions,
+                RepairSettings.DEFAULT_REPLICAS,
+                null);
     }
 
     /** Warden's extension catalogue as the allowlist. */
@@ -58,6 +93,13 @@ public record DynamicConfig(
 
     public DynamicConfig withPause(boolean paused) {
         return new DynamicConfig(
-                maximumLagOnFailover, synchronousMode, synchronousNodeCount, paused, parameters, allowedExtensions);
+                maximumLagOnFailover,
+                synchronousMode,
+                synchronousNodeCount,
+                paused,
+                parameters,
+                allowedExtensions,
+                replicas,
+                repair);
     }
 }

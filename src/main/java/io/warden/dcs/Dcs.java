@@ -61,6 +61,14 @@ public interface Dcs extends AutoCloseable {
     /** Writes {@code members/<name>} bound to the lease (last writer wins: only the member itself writes it). */
     void publishMember(Member member, long leaseId);
 
+    /**
+     * Takes a member out of the cluster for good, as the repair controller does with a node it replaced: revokes the
+     * lease {@code members/<name>} is bound to (so whatever else that agent bound to it goes too) and deletes the key.
+     * The primary then drops the member's slot and leaves it out of the synchronous set. Returns whether there was a
+     * record to remove. Only for a member whose agent is stopped: a live one would publish itself again.
+     */
+    boolean removeMember(String name);
+
     /** Writes {@code optime}; only the leader calls this, guarded by the leader key still naming it. */
     boolean publishOptime(String leaderName, Optime optime);
 

@@ -238,6 +238,27 @@ public final class EtcdDcs implements Dcs {
     }
 
     @Override
+    public boolean removeMember(String name) {
+        GetResponse current = await(client.getKVClient().get(key(ClusterKeys.member(name))), "member read");
+        if (current.getKvs().isEmpty()) {
+            return false;
+        }
+        long lease = current.getKvs().getFirst().getLease();
+        if (lease != 0) {
+            try {
+                revokeLease(lease);
+            } catch (DcsException e) {
+                // Expired meanwhile: the key went with it, and the delete below finds nothing.
+                if (!String.valueOf(e.getMessage()).contains("not found")) {
+                    throw e;
+                }
+            }
+        }
+        await(client.getKVClient().delete(key(ClusterKeys.member(name))), "member removal");
+        return true;
+    }
+
+    @Override
     public boolean publishOptime(String leaderName, Optime optime) {
         return commit(
                 client.getKVClient()
@@ -410,6 +431,99 @@ public final class EtcdDcs implements Dcs {
                 .forEach(warning -> warnings.add("etcd " + (urls.size() == 1 ? "member " : "members ")
                         + String.join(", ", urls) + ": " + warning)));
         return warnings;
+    }
+
+    /**
+     * The control plane's keys of the same cluster, over this client: {@code /warden-control/<cluster>/}. Only the
+     * controllers and the CLI's {@code events} read them.
+     */
+    public ControlStore control() {
+        return new Control();
+    }
+
+    private final class Control implements ControlStore {
+        private static final String LEADER = "leader";
+        private final String controlPrefix = "/warden-control/" + prefix.substring("/warden/".length());
+
+        private ByteSequence controlKey(String name) {
+            return bytes(controlPrefix + name);
+        }
+
+        private Cmp leads(long epoch) {
+            return new Cmp(controlKey(LEADER), Cmp.Op.EQUAL, CmpTarget.createRevision(epoch));
+        }
+
+        @Override
+        public Snapshot read() {
+            GetResponse response = await(
+                    client.getKVClient()
+                            .get(
+                                    bytes(controlPrefix),
+                                    GetOption.newBuilder().isPrefix(true).build()),
+                    "control read");
+            Optional<Leadership> leader = Optional.empty();
+            Map<String, Value> values = new LinkedHashMap<>();
+            for (KeyValue kv : response.getKvs()) {
+                String name = kv.getKey().toString(StandardCharsets.UTF_8).substring(controlPrefix.length());
+                String text = kv.getValue().toString(StandardCharsets.UTF_8);
+                if (name.equals(LEADER)) {
+                    leader = Optional.of(new Leadership(text, kv.getLease(), kv.getCreateRevision()));
+                } else {
+                    values.put(name, new Value(text, kv.getModRevision()));
+                }
+            }
+            return new Snapshot(response.getHeader().getRevision(), leader, values);
+        }
+
+        @Override
+        public long acquireLeadership(String holder, long leaseId) {
+            TxnResponse response = await(
+                    client.getKVClient()
+                            .txn()
+                            .If(absent(controlKey(LEADER)))
+                            .Then(Op.put(controlKey(LEADER), bytes(holder), withLease(leaseId)))
+                            .commit(),
+                    "controller leader race");
+            // The key's create revision is the revision of the transaction that made it.
+            return response.isSucceeded() ? response.getHeader().getRevision() : 0;
+        }
+
+        @Override
+        public boolean releaseLeadership(long epoch) {
+            return epoch > 0
+                    && commit(
+                            client.getKVClient()
+                                    .txn()
+                                    .If(leads(epoch))
+                                    .Then(Op.delete(controlKey(LEADER), DeleteOption.DEFAULT))
+                                    .commit(),
+                            "controller leader release");
+        }
+
+        @Override
+        public boolean put(long epoch, String name, String text) {
+            // Epoch 0 would compare equal to an absent leader key: no leadership, no write.
+            return epoch > 0
+                    && commit(
+                            client.getKVClient()
+                                    .txn()
+                                    .If(leads(epoch))
+                                    .Then(Op.put(controlKey(name), bytes(text), PutOption.DEFAULT))
+                                    .commit(),
+                            "control write of " + name);
+        }
+
+        @Override
+        public boolean delete(long epoch, String name) {
+            return epoch > 0
+                    && commit(
+                            client.getKVClient()
+                                    .txn()
+                                    .If(leads(epoch))
+                                    .Then(Op.delete(controlKey(name), DeleteOption.DEFAULT))
+                                    .commit(),
+                            "control delete of " + name);
+        }
     }
 
     @Override

@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeType;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.ExtensionAllowlist;
+import io.warden.cluster.RepairSettings;
 import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
 import java.util.ArrayList;
@@ -24,7 +25,9 @@ import java.util.function.BiFunction;
  *
  * <p>Accepted keys: {@code maximum_lag_on_failover}, {@code synchronous_mode}, {@code synchronous_node_count},
  * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter, and
- * {@code allowed_extensions} (a JSON array of names or one comma-separated string; null restores Warden's catalogue).
+ * {@code allowed_extensions} (a JSON array of names or one comma-separated string; null restores Warden's catalogue),
+ * {@code replicas} (the intended number beside the primary, at least 1) and {@code repair} (grace periods by
+ * condition, see {@link RepairSettings}; a name set to null gets its default back).
  */
 public final class ConfigPatch {
     private ConfigPatch() {}
@@ -36,7 +39,9 @@ public final class ConfigPatch {
             "pause",
             "parameters",
             "postgresql",
-            "allowed_extensions");
+            "allowed_extensions",
+            "replicas",
+            "repair");
 
     /** The patched config, or every reason it was refused. */
     public record Result(Optional<DynamicConfig> config, List<String> problems) {
@@ -83,6 +88,8 @@ public final class ConfigPatch {
         boolean pause = current.pause();
         Map<String, String> parameters = new TreeMap<>(current.parameters());
         List<String> extensions = current.allowedExtensions();
+        int replicas = current.replicas();
+        Map<String, String> repair = new TreeMap<>(current.repair());
 
         if (body.has("maximum_lag_on_failover")) {
             JsonNode v = body.get("maximum_lag_on_failover");
@@ -156,6 +163,47 @@ public final class ConfigPatch {
                 extensions = wrong.isEmpty() ? names.get() : extensions;
             }
         }
+        if (body.has("replicas")) {
+            JsonNode v = body.get("replicas");
+            if (v.isNull()) {
+                replicas = RepairSettings.DEFAULT_REPLICAS;
+            } else if (!(v.isIntegralNumber() || isIntegerText(v)) || asLong(v) > 16) {
+                problems.add(
+                        "replicas must be a whole number from 1 to 16 (the replicas beside the primary), not " + v);
+            } else if (asLong(v) < 1) {
+                // One node alone has no copy to fail over to, nor one a repair could clone from.
+                problems.add("replicas " + v + " would leave the primary without a copy to fail over to or to repair"
+                        + " from; keep at least 1");
+            } else {
+                replicas = (int) asLong(v);
+            }
+        }
+        if (body.has("repair")) {
+            JsonNode v = body.get("repair");
+            if (v.isNull()) {
+                repair.clear();
+            } else if (!v.isObject()) {
+                problems.add(
+                        "repair must be an object of condition name to grace period, e.g. {\"host_gone\": \"10s\"},"
+                                + " not " + v);
+            } else {
+                Map<String, String> wanted = new TreeMap<>();
+                for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    if (e.getValue().isNull()) {
+                        repair.remove(e.getKey());
+                    } else if (e.getValue().isContainerNode()) {
+                        problems.add(
+                                "repair." + e.getKey() + " must be a duration such as \"10s\", not " + e.getValue());
+                    } else {
+                        wanted.put(e.getKey(), e.getValue().asText());
+                    }
+                }
+                List<String> wrong = RepairSettings.problems(wanted);
+                problems.addAll(wrong);
+                repair.putAll(wrong.isEmpty() ? wanted : Map.of());
+            }
+        }
         String commit = parameters.getOrDefault("synchronous_commit", "on").toLowerCase(java.util.Locale.ROOT);
         if (mode != SyncMode.OFF
                 && (commit.equals("off")
@@ -173,7 +221,8 @@ public final class ConfigPatch {
             return new Result(Optional.empty(), problems);
         }
         return new Result(
-                Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters, extensions)), List.of());
+                Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters, extensions, replicas, repair)),
+                List.of());
     }
 
     /** The names a patch gives for allowed_extensions: null is Warden's catalogue. */
@@ -225,6 +274,13 @@ public final class ConfigPatch {
         out.put("pause", config.pause());
         out.put("parameters", new TreeMap<>(config.parameters()));
         out.put("allowed_extensions", config.allowedExtensions());
+        out.put("replicas", config.replicas());
+        Map<String, String> repair = new LinkedHashMap<>();
+        RepairSettings.DEFAULTS
+                .keySet()
+                .forEach(name ->
+                        repair.put(name, io.warden.common.Units.format(RepairSettings.grace(config.repair(), name))));
+        out.put("repair", repair);
         return out;
     }
 

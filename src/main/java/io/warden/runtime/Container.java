@@ -6,6 +6,8 @@ package io.warden.runtime;
  *
  * @param limits what its postgres part may use ({@link ResourceLimits#NONE} on a runtime without limits)
  * @param volumeBytes its volume's size; 0 when its data lives on the machine's own filesystem
+ * @param labels what its maker recorded with it: the repair controller its epoch and the repair it is for, so that a
+ *     controller that takes over can tell its predecessor's half-made containers from the cluster's own
  */
 public record Container(
         String name,
@@ -14,7 +16,11 @@ public record Container(
         ResourceLimits limits,
         long volumeBytes,
         boolean encrypted,
-        State state) {
+        State state,
+        java.util.Map<String, String> labels) {
+    public Container {
+        labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+    }
 
     /** What a container can be in. */
     public enum State {

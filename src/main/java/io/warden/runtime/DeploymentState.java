@@ -7,6 +7,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Map;
 
 /**
  * What {@code warden up} started, written to {@code deployment.json} so {@code down}, {@code list} and {@code uri}
@@ -28,6 +29,8 @@ import java.util.List;
  * @param nodeConfig the lines {@code up} adds to every node's config (test tuning, say), for nodes made later to get
  *     the same; never the ones that carry a secret ({@link #SECRET_NODE_CONFIG}), which the runtime is handed anew
  * @param encryption the {@code --encryption} mode the deployment was made with
+ * @param controllers the deployment's controllers (two: one leads, one stands by), each under a supervisor; empty in
+ *     a deployment made before there were two, whose one controller is {@code controllerPid}
  */
 public record DeploymentState(
         String cluster,
@@ -44,9 +47,11 @@ public record DeploymentState(
         int lastNode,
         List<Intent> intents,
         java.util.Map<String, String> nodeConfig,
-        String encryption) {
+        String encryption,
+        List<ControllerProcess> controllers) {
 
     public DeploymentState {
+        controllers = controllers == null ? List.of() : List.copyOf(controllers);
         routers = routers == null ? List.of() : routers;
         cgroups = cgroups == null ? "" : cgroups;
         hosts = hosts == null ? List.of() : hosts;
@@ -67,6 +72,48 @@ public record DeploymentState(
     /** Node config lines that carry a secret (a password, or what stands for one): never in deployment.json. */
     public static final java.util.Set<String> SECRET_NODE_CONFIG =
             java.util.Set.of("superuser_password", "replication_password", "admin_password_verifier");
+
+    /** As a deployment made before it had two controllers. */
+    public DeploymentState(
+            String cluster,
+            int basePort,
+            String isolation,
+            int netId,
+            List<EtcdMember> etcd,
+            List<NodeHost> nodes,
+            List<RouterProcess> routers,
+            TlsFiles etcdClient,
+            long controllerPid,
+            String cgroups,
+            List<HostRecord> hosts,
+            int lastNode,
+            List<Intent> intents,
+            java.util.Map<String, String> nodeConfig,
+            String encryption) {
+        this(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption,
+                List.of());
+    }
+
+    /**
+     * A controller of the deployment: its id ({@code controller-1}), the pid of the supervisor that keeps it
+     * running (the controller's own pid is in its lock file, {@code controller/<id>.lock}), and its API's port.
+     */
+    public record ControllerProcess(String id, long supervisorPid, int apiPort) {}
 
     /** As a deployment made before hosts, intents and node numbers were recorded. */
     public DeploymentState(
@@ -155,17 +202,80 @@ public record DeploymentState(
             long watchdogPid,
             String container,
             ResourceLimits limits,
-            String volume) {
+            String volume,
+            Map<String, String> labels) {
         public NodeHost {
             container = container == null ? "" : container;
             limits = limits == null ? ResourceLimits.NONE : limits;
             volume = volume == null ? "" : volume;
+            labels = labels == null ? Map.of() : Map.copyOf(labels);
+        }
+
+        /** A node without labels (one {@code up} made, or one recorded before labels existed). */
+        public NodeHost(
+                String name,
+                String host,
+                int port,
+                int apiPort,
+                String configFile,
+                String netns,
+                long agentPid,
+                long watchdogPid,
+                String container,
+                ResourceLimits limits,
+                String volume) {
+            this(name, host, port, apiPort, configFile, netns, agentPid, watchdogPid, container, limits, volume, null);
         }
 
         /** The same host with the pids of a new agent and watchdog. */
         public NodeHost withPids(long agentPid, long watchdogPid) {
             return new NodeHost(
-                    name, host, port, apiPort, configFile, netns, agentPid, watchdogPid, container, limits, volume);
+                    name,
+                    host,
+                    port,
+                    apiPort,
+                    configFile,
+                    netns,
+                    agentPid,
+                    watchdogPid,
+                    container,
+                    limits,
+                    volume,
+                    labels);
+        }
+
+        /** The same host with other limits. */
+        public NodeHost withLimits(ResourceLimits changed) {
+            return new NodeHost(
+                    name,
+                    host,
+                    port,
+                    apiPort,
+                    configFile,
+                    netns,
+                    agentPid,
+                    watchdogPid,
+                    container,
+                    changed,
+                    volume,
+                    labels);
+        }
+
+        /** The same host carrying {@code added} (who made it and why), see {@link io.warden.runtime.Container}. */
+        public NodeHost withLabels(Map<String, String> added) {
+            return new NodeHost(
+                    name,
+                    host,
+                    port,
+                    apiPort,
+                    configFile,
+                    netns,
+                    agentPid,
+                    watchdogPid,
+                    container,
+                    limits,
+                    volume,
+                    added);
         }
 
         /** The node's own directory: its config, certificates, logs, and its volume's mount point. */
@@ -378,7 +488,29 @@ public record DeploymentState(
                 lastNode,
                 intents,
                 nodeConfig,
-                encryption);
+                encryption,
+                controllers);
+    }
+
+    /** This inventory with {@code started} as its controllers. */
+    public DeploymentState withControllers(List<ControllerProcess> started) {
+        return new DeploymentState(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption,
+                started);
     }
 
     private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {

@@ -36,7 +36,7 @@ import java.util.function.IntFunction;
  * agent (which starts its own postgres), each node in its own network namespace when running as root
  * ({@code netns} isolation) or as plain processes on loopback otherwise ({@code process} isolation, which cannot
  * simulate a network partition). Ports are {@code base+1..3} for etcd clients (on the loopback and the network's own
- * address 10.n.0.1), {@code base+11..13} for etcd peers; a node on a host of its own listens on 5432 (postgres) and
+ * address 10.n.0.1), {@code base+11..13} for etcd peers, {@code base+71..72} for the controllers' APIs; a node on a host of its own listens on 5432 (postgres) and
  * 8008 (its REST API) at its host's address, a node on the shared loopback on {@code base+100+k} and
  * {@code base+200+k} for node-k.
  */
@@ -144,7 +144,8 @@ public final class LocalDeployment {
             DeploymentState old = DeploymentState.read(dir);
             boolean anyAlive = old.etcd().stream().anyMatch(e -> Processes.alive(e.pid()))
                     || old.nodes().stream().anyMatch(n -> Processes.alive(n.agentPid()))
-                    || (old.controllerPid() > 0 && Processes.alive(old.controllerPid()));
+                    || (old.controllerPid() > 0 && Processes.alive(old.controllerPid()))
+                    || old.controllers().stream().anyMatch(c -> Processes.alive(c.supervisorPid()));
             if (anyAlive) {
                 throw new WardenException(
                         "a deployment is already running in " + dir, "stop it with: ./warden down --dir " + dir);
@@ -532,11 +533,47 @@ public final class LocalDeployment {
         }
     }
 
+    /** The deployment's controllers: one leads, the other stands by to take over when it dies. */
+    public static final List<String> CONTROLLER_IDS = List.of("controller-1", "controller-2");
+
     /**
-     * Starts the deployment's controller, which renews its certificates every {@code interval} (see
-     * {@code warden controller}), and records its pid; {@link #down} stops it first.
+     * What keeps a controller running, as a container's restart policy would: a shell that starts it again a second
+     * after it exits, and on SIGTERM passes the signal on and waits for it. A shell, not a JVM: it does nothing else,
+     * and costs a megabyte instead of forty.
      */
-    public static DeploymentState startController(Path dir, Duration interval) {
+    private static final String SUPERVISOR_SCRIPT = """
+            stopping=0; child=0
+            trap 'stopping=1; [ "$child" -gt 0 ] && kill -TERM "$child" 2>/dev/null' TERM INT
+            while [ "$stopping" = 0 ]; do
+              "$@" & child=$!
+              wait "$child"; rc=$?
+              while kill -0 "$child" 2>/dev/null; do wait "$child"; done
+              [ "$stopping" = 1 ] && break
+              echo "$(date -u +%FT%TZ) supervisor: the controller exited with $rc; starting it again in 1 s"
+              sleep 1
+            done
+            """;
+
+    /** Where controller {@code id} writes its pid while it runs (and holds the file's lock). */
+    public static Path controllerLock(Path dir, String id) {
+        return DeploymentFile.CONTROLLER.in(dir.toAbsolutePath()).resolve(id + ".lock");
+    }
+
+    /** The pid of controller {@code id}'s own JVM (not its supervisor's), 0 when it does not run. */
+    public static long controllerPid(Path dir, String id) {
+        try {
+            long pid = Long.parseLong(Files.readString(controllerLock(dir, id)).strip());
+            return Processes.alive(pid) ? pid : 0;
+        } catch (IOException | NumberFormatException e) {
+            return 0;
+        }
+    }
+
+    /**
+     * Starts each of the deployment's controllers that does not run, under a supervisor of its own, and records
+     * them; {@link #down} stops them first. They check the certificates every {@code interval} while they lead.
+     */
+    public static DeploymentState startControllers(Path dir, Duration interval) {
         Path abs = dir.toAbsolutePath();
         Path controllerDir = DeploymentFile.CONTROLLER.in(abs);
         try {
@@ -545,39 +582,69 @@ public final class LocalDeployment {
             throw new WardenException(
                     "cannot make " + controllerDir + ": " + e.getMessage(), "check free space and permissions");
         }
-        long pid = Processes.startService(
-                javaCommand(
-                        "-Xmx96m",
-                        "controller",
-                        "--dir",
-                        abs.toString(),
-                        "--certificate-check",
-                        io.warden.common.Units.format(interval)),
-                controllerDir.resolve("controller.log"),
-                Map.of());
-        DeploymentState started = DeploymentState.update(abs, state -> state.withControllerPid(pid));
-        // Running is not enough: it must hold the lock (another controller may, and this one then exits at once).
-        String holder = pid + "\n";
+        DeploymentState before = DeploymentState.read(abs);
+        List<DeploymentState.ControllerProcess> all = new ArrayList<>();
+        for (int k = 1; k <= CONTROLLER_IDS.size(); k++) {
+            String id = CONTROLLER_IDS.get(k - 1);
+            Optional<DeploymentState.ControllerProcess> running = before.controllers().stream()
+                    .filter(c -> c.id().equals(id) && Processes.alive(c.supervisorPid()))
+                    .findFirst();
+            all.add(running.orElseGet(() -> startController(abs, id, before.basePort(), interval)));
+        }
+        return DeploymentState.update(abs, state -> state.withControllers(all));
+    }
+
+    private static DeploymentState.ControllerProcess startController(
+            Path abs, String id, int basePort, Duration interval) {
+        int apiPort = basePort + 70 + Integer.parseInt(id.substring(id.lastIndexOf('-') + 1));
+        Path log = DeploymentFile.CONTROLLER.in(abs).resolve(id + ".log");
+        Path lock = controllerLock(abs, id);
+        try {
+            // A stale pid must not pass for the new controller's.
+            Files.deleteIfExists(lock);
+        } catch (IOException e) {
+            throw new WardenException("cannot clear " + lock + ": " + e.getMessage(), "check the permissions");
+        }
+        List<String> command = new ArrayList<>(List.of("sh", "-c", SUPERVISOR_SCRIPT, "supervisor"));
+        command.addAll(javaCommand(
+                "-Xmx96m",
+                "controller",
+                "--dir",
+                abs.toString(),
+                "--id",
+                id,
+                "--api-port",
+                Integer.toString(apiPort),
+                "--certificate-check",
+                io.warden.common.Units.format(interval)));
+        long pid = Processes.startService(command, log, Map.of());
+        // Running is not enough: it must hold its lock (another controller under that id may, and this one then exits).
         waitFor(
                 Duration.ofSeconds(30),
-                "the controller (pid " + pid + ") to hold " + DeploymentFile.CONTROLLER_LOCK.in(abs) + " (see "
-                        + controllerDir.resolve("controller.log") + ")",
+                id + " (supervisor pid " + pid + ") to hold " + lock + " (see " + log + ")",
                 () -> {
                     if (!Processes.alive(pid)) {
                         throw new WardenException(
-                                "the controller (pid " + pid + ") exited at its start: "
-                                        + lastLine(controllerDir.resolve("controller.log")),
-                                "see " + controllerDir.resolve("controller.log")
-                                        + "; ./warden down stops whatever is still running");
+                                id + "'s supervisor (pid " + pid + ") exited at its start: " + lastLine(log),
+                                "see " + log + "; ./warden down stops whatever is still running");
                     }
-                    try {
-                        return Files.readString(DeploymentFile.CONTROLLER_LOCK.in(abs))
-                                .equals(holder);
-                    } catch (IOException notYet) {
-                        return false;
-                    }
+                    return controllerPid(abs, id) > 0;
                 });
-        return started;
+        return new DeploymentState.ControllerProcess(id, pid, apiPort);
+    }
+
+    /** Stops every controller: its supervisor first (which stops it), then whatever of it is left. */
+    static void stopControllers(Path dir, DeploymentState state) {
+        state.controllers().parallelStream().forEach(c -> {
+            long jvm = controllerPid(dir, c.id());
+            Processes.stop(c.supervisorPid(), Duration.ofSeconds(10));
+            if (jvm > 0) {
+                Processes.stop(jvm, Duration.ofSeconds(5));
+            }
+        });
+        if (state.controllerPid() > 0) {
+            Processes.stop(state.controllerPid(), Duration.ofSeconds(10));
+        }
     }
 
     private static String lastLine(Path log) {
@@ -1165,9 +1232,7 @@ public final class LocalDeployment {
             return;
         }
         DeploymentState state = DeploymentState.read(abs);
-        if (state.controllerPid() > 0) {
-            Processes.stop(state.controllerPid(), Duration.ofSeconds(10));
-        }
+        stopControllers(abs, state);
         state.routers().parallelStream().forEach(r -> Processes.stop(r.pid(), Duration.ofSeconds(10)));
         String last = leaderToStopLast.apply(state).orElse("");
         // Each node's supervisor (its watchdog) stops its agent, which stops postgres, then whatever postgres is

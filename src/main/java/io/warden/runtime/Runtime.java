@@ -46,6 +46,9 @@ public interface Runtime {
      */
     void remove(String name);
 
+    /** Replaces the container's labels (as when a replacement becomes one of the cluster's own). */
+    Container label(String name, java.util.Map<String, String> labels);
+
     /** Inflicts {@code fault} on the container's host; returns a sentence saying what it did, or refuses with why. */
     String drill(Fault fault, String name);
 
@@ -57,6 +60,16 @@ public interface Runtime {
      *
      * @param host the spare host to place it on; empty to let the runtime pick one
      * @param volumeBytes its volume's size (ignored where containers get no volume)
+     * @param labels recorded with it and shown by {@link Container#labels()}
      */
-    record ContainerSpec(Optional<String> host, ResourceLimits limits, long volumeBytes) {}
+    record ContainerSpec(
+            Optional<String> host, ResourceLimits limits, long volumeBytes, java.util.Map<String, String> labels) {
+        public ContainerSpec {
+            labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+        }
+
+        public ContainerSpec(Optional<String> host, ResourceLimits limits, long volumeBytes) {
+            this(host, limits, volumeBytes, null);
+        }
+    }
 }

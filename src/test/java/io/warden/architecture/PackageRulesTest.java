@@ -109,7 +109,7 @@ class PackageRulesTest {
     @Test
     void theHttpLayerDependsOnlyOnSecurityAndTheApiOnlyOnTheComponentItServes() {
         mayDependOnlyOn("http", "security").check(MAIN);
-        mayDependOnlyOn("api", "agent", "cluster", "dcs", "postgres", "http", "ops")
+        mayDependOnlyOn("api", "agent", "controller", "cluster", "dcs", "postgres", "http", "ops")
                 .check(MAIN);
     }
 

@@ -354,6 +354,24 @@ abstract class DcsContract {
     }
 
     @Test
+    void removeMemberRevokesTheMembersLeaseAndLeavesTheOthers() {
+        long first = dcs.grantLease(LONG);
+        long second = dcs.grantLease(LONG);
+        dcs.publishMember(member("node-1", MemberState.RUNNING), first);
+        dcs.publishMember(member("node-2", MemberState.STREAMING), second);
+
+        assertThat(dcs.removeMember("node-1")).isTrue();
+
+        assertThat(dcs.read().members()).containsOnlyKeys("node-2");
+        assertThat(dcs.keepAlive(first, REQUEST_TIMEOUT))
+                .as("the removed member's lease is revoked, so nothing else of its agent outlives it")
+                .isLessThanOrEqualTo(0);
+        assertThat(dcs.removeMember("node-1"))
+                .as("a second removal finds nothing")
+                .isFalse();
+    }
+
+    @Test
     void theLastMemberWriteWins() {
         long lease = dcs.grantLease(LONG);
         dcs.publishMember(member("node-1", MemberState.STARTING), lease);

@@ -322,6 +322,21 @@ public final class FakeDcs implements Dcs {
     }
 
     @Override
+    public boolean removeMember(String name) {
+        return call("member removal", () -> {
+            Entry record = keys.get(ClusterKeys.member(name));
+            if (record == null) {
+                return false;
+            }
+            if (record.leaseId() != 0 && leases.containsKey(record.leaseId())) {
+                revoke(record.leaseId());
+            }
+            new Write().delete(ClusterKeys.member(name)).commit();
+            return true;
+        });
+    }
+
+    @Override
     public boolean publishOptime(String leaderName, Optime optime) {
         String text = ClusterKeys.text(optime);
         return call("optime update", () -> writeIfLeader(leaderName, write -> write.put(ClusterKeys.OPTIME, text, 0)));

@@ -232,8 +232,10 @@ class SecurityIT {
         java.time.Instant issued = java.time.Instant.now().minus(Duration.ofDays(86));
         // Paused while the aging pairs go in: a round between a key and its certificate would renew the pair for
         // "its key does not match it", not for its expiry, which is what this test is about.
-        long controller = cluster.state().controllerPid();
-        cluster.freeze(controller);
+        // Both controllers: the standby would take over the rounds if only the leader were held.
+        List<Long> controllers = cluster.controllerPids();
+        assertThat(controllers).as("both controllers run").hasSize(2);
+        controllers.forEach(cluster::freeze);
         try {
             plant(
                     ca.issue(
@@ -262,7 +264,7 @@ class SecurityIT {
                     "client",
                     "root");
         } finally {
-            cluster.thaw(controller);
+            controllers.forEach(cluster::thaw);
         }
 
         java.time.Instant renewedAfter = java.time.Instant.now().plus(Duration.ofDays(80));
@@ -282,7 +284,11 @@ class SecurityIT {
                 .as("postgres was reloaded, not restarted")
                 .isEqualTo(postmaster);
         assertThat(Processes.alive(etcdPid)).as("etcd was not restarted").isTrue();
-        assertThat(Files.readString(DeploymentFile.CONTROLLER.in(cluster.dir).resolve("controller.log")))
+        // Whichever controller leads renewed them: its log says so.
+        String controllerLogs = Files.readString(
+                        DeploymentFile.CONTROLLER.in(cluster.dir).resolve("controller-1.log"))
+                + Files.readString(DeploymentFile.CONTROLLER.in(cluster.dir).resolve("controller-2.log"));
+        assertThat(controllerLogs)
                 .contains("renewed " + node.name() + "'s certificates (expires")
                 .contains("renewed etcd member " + member.name() + "'s certificate (expires")
                 .contains("renewed " + router.id() + "'s etcd client certificate (expires");
@@ -304,7 +310,8 @@ class SecurityIT {
                 cluster.dir.resolve("master.key"));
         var state = cluster.state();
         List<Long> pids = new java.util.ArrayList<>();
-        pids.add(state.controllerPid());
+        pids.addAll(cluster.controllerPids());
+        state.controllers().forEach(c -> pids.add(c.supervisorPid()));
         state.routers().forEach(r -> pids.add(r.pid()));
         state.etcd().forEach(e -> pids.add(e.pid()));
         for (NodeHost node : state.nodes()) {
@@ -335,20 +342,22 @@ class SecurityIT {
     }
 
     @Test
-    void aSecondControllerForTheDeploymentIsRefusedWhileTheFirstKeepsRunningAndListSaysSo() {
-        long running = cluster.state().controllerPid();
+    void aSecondControllerUnderARunningOnesIdIsRefusedWhileTheFirstKeepsRunningAndListSaysSo() {
+        List<Long> running = cluster.controllerPids();
 
         TestCluster.CliRun detached = cluster.warden("controller", "--detach");
         // Past the check of deployment.json, the lock: a controller started by hand meets the running one's.
-        TestCluster.CliRun direct = cluster.warden("controller", "--certificate-check", "1h");
+        TestCluster.CliRun direct = cluster.warden("controller", "--id", "controller-1", "--certificate-check", "1h");
         TestCluster.CliRun listed = cluster.warden("list");
 
         assertThat(detached.exitCode()).as(detached.toString()).isEqualTo(2);
-        assertThat(detached.err()).contains("the controller already runs");
+        assertThat(detached.err()).contains("the controllers already run");
         assertThat(direct.exitCode()).as(direct.toString()).isEqualTo(2);
-        assertThat(direct.err()).contains("another controller already runs");
-        assertThat(Processes.alive(running)).isTrue();
-        assertThat(listed.out()).contains("controller: running (pid " + running + ")");
+        assertThat(direct.err()).contains("another controller already runs").contains("as controller-1");
+        assertThat(running).hasSize(2).allMatch(Processes::alive);
+        assertThat(listed.out())
+                .contains("controller-1 running (pid " + running.get(0) + ",")
+                .contains("controller-2 running (pid " + running.get(1) + ",");
     }
 
     /** Writes {@code pair} as {@code name}.key (owner-only, {@code owner}'s) and then {@code name}.crt into {@code dir}. */

@@ -98,7 +98,7 @@ final class TestCluster implements AutoCloseable {
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
             // As ./warden up does once the cluster is healthy.
-            cluster.state = LocalDeployment.startController(dir, certificateCheck);
+            cluster.state = LocalDeployment.startControllers(dir, certificateCheck);
         } catch (RuntimeException e) {
             cluster.printLogTails();
             cluster.close();
@@ -148,6 +148,12 @@ final class TestCluster implements AutoCloseable {
             dcs = Deployments.dcs(state, Duration.ofSeconds(5));
         }
         return dcs.read();
+    }
+
+    /** The controllers' keys as etcd has them now: who leads, the repair under way, the event log. */
+    synchronized io.warden.dcs.ControlStore.Snapshot control() {
+        snapshot();
+        return dcs.control().read();
     }
 
     /** Revokes a lease in etcd: every key bound to it vanishes at once, as if it had expired now. */
@@ -256,7 +262,7 @@ final class TestCluster implements AutoCloseable {
         props.setProperty("user", "postgres");
         props.setProperty("password", superuserPassword());
         // From the loopback (every node in process isolation) postgres takes the superuser by certificate alone.
-        Path tls = Deployments.tlsDir(dir, "node-1");
+        Path tls = superuserTlsDir();
         props.setProperty("sslcert", tls.resolve("superuser.crt").toString());
         props.setProperty("sslkey", tls.resolve("superuser.pk8").toString());
         return props;
@@ -267,7 +273,7 @@ final class TestCluster implements AutoCloseable {
      * is what postgres asks of the superuser from the loopback.
      */
     Map<String, String> superuserEnvironment() {
-        Path tls = Deployments.tlsDir(dir, "node-1");
+        Path tls = superuserTlsDir();
         return Map.of(
                 "PGPASSWORD",
                 superuserPassword(),
@@ -275,6 +281,18 @@ final class TestCluster implements AutoCloseable {
                 tls.resolve("superuser.crt").toString(),
                 "PGSSLKEY",
                 tls.resolve("superuser.key").toString());
+    }
+
+    /**
+     * Where a superuser client certificate is: beside the first node that still exists (every node's TLS dir has
+     * one, and a repair removes the replaced node's with it).
+     */
+    private Path superuserTlsDir() {
+        return DeploymentState.read(dir).nodes().stream()
+                .map(n -> Deployments.tlsDir(dir, n.name()))
+                .filter(tls -> Files.exists(tls.resolve("superuser.crt")))
+                .findFirst()
+                .orElse(Deployments.tlsDir(dir, "node-1"));
     }
 
     /** pgjdbc properties for TLS with {@code verify-full} against the deployment's CA (no client certificate). */
@@ -545,6 +563,14 @@ final class TestCluster implements AutoCloseable {
 
     void killPostmaster(String name) {
         ProcessHandle.of(postmasterPid(name)).ifPresent(ProcessHandle::destroyForcibly);
+    }
+
+    /** The controllers' own pids (their JVMs, not their supervisors), those that run now. */
+    java.util.List<Long> controllerPids() {
+        return LocalDeployment.CONTROLLER_IDS.stream()
+                .map(id -> LocalDeployment.controllerPid(dir, id))
+                .filter(pid -> pid > 0)
+                .toList();
     }
 
     void freeze(long pid) {

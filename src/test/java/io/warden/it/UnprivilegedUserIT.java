@@ -136,7 +136,10 @@ class UnprivilegedUserIT {
             pids.add(n.watchdogPid());
         });
         state.routers().forEach(r -> pids.add(r.pid()));
-        pids.add(state.controllerPid());
+        state.controllers().forEach(c -> {
+            pids.add(c.supervisorPid());
+            pids.add(io.warden.runtime.LocalDeployment.controllerPid(deployment, c.id()));
+        });
         return pids;
     }
 }

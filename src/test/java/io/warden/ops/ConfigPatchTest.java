@@ -120,4 +120,32 @@ class ConfigPatchTest {
                 .asString()
                 .startsWith("allowed_extensions must be a list of extension names");
     }
+
+    @Test
+    void theIntendedSizeAndTheRepairGracePeriodsAreSetAndShownWithTheirDefaults() throws Exception {
+        ConfigPatch.Result r = apply("{\"replicas\": 3, \"repair\": {\"host_gone\": \"5s\"}}");
+
+        assertThat(r.problems()).isEmpty();
+        assertThat(r.config().get().replicas()).isEqualTo(3);
+        assertThat(r.config().get().repair()).containsExactly(Map.entry("host_gone", "5s"));
+        @SuppressWarnings("unchecked")
+        Map<String, String> shown =
+                (Map<String, String>) ConfigPatch.view(r.config().get()).get("repair");
+        assertThat(shown).containsEntry("host_gone", "5s").containsEntry("host_isolated", "15s");
+        assertThat(ConfigPatch.view(CURRENT)).containsEntry("replicas", 2);
+    }
+
+    @Test
+    void aGracePeriodOfZeroOrBelowAnUnknownConditionAndFewerThanOneReplicaAreRefusedWithTheirReasons()
+            throws Exception {
+        ConfigPatch.Result r = apply("{\"replicas\": 0, \"repair\": {\"host_gone\": \"0s\", \"cloning\": \"-1m\","
+                + " \"disk_sad\": \"5s\"}}");
+
+        assertThat(r.config()).isEmpty();
+        assertThat(String.join("\n", r.problems()))
+                .contains("replicas 0 would leave the primary without a copy")
+                .contains("repair.host_gone must be longer than 0")
+                .contains("repair.cloning: not a duration")
+                .contains("unknown condition 'disk_sad'");
+    }
 }

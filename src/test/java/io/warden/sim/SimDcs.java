@@ -154,6 +154,11 @@ final class SimDcs implements Dcs {
     }
 
     @Override
+    public boolean removeMember(String name) {
+        return call("member removal", () -> store.removeMember(name));
+    }
+
+    @Override
     public void publishMember(Member member, long leaseId) {
         run("member update", () -> store.publishMember(member, leaseId));
     }

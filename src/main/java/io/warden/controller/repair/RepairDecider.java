@@ -1,8 +1,10 @@
 package io.warden.controller.repair;
 
 import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
+import io.warden.cluster.RepairSettings;
 import io.warden.cluster.Role;
 import io.warden.runtime.Container;
 import io.warden.runtime.Host;
@@ -22,8 +24,7 @@ import java.util.TreeSet;
  * the ones that failed), the policy and the time. It returns what to do and the sentence that says why, and the
  * memory to keep: nothing here reads a clock, a file or the network.
  *
- * <p>Issue 18 builds the controller that acts on it (make the replacement, let it clone, detach the old node); this
- * is the judgement it acts on.
+ * <p>{@link RepairController} acts on it: it makes the replacement, lets it clone, then detaches the old node.
  */
 public final class RepairDecider {
     private RepairDecider() {}
@@ -64,17 +65,34 @@ public final class RepairDecider {
             Duration firstBackoff,
             Duration maxBackoff) {
         public static final Policy DEFAULT = new Policy(
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(15),
-                Duration.ofSeconds(20),
+                RepairSettings.DEFAULTS.get(RepairSettings.HOST_GONE),
+                RepairSettings.DEFAULTS.get(RepairSettings.HOST_ISOLATED),
+                RepairSettings.DEFAULTS.get(RepairSettings.AGENT_UNREACHABLE),
                 3,
-                Duration.ofMinutes(2),
-                Duration.ofSeconds(60),
-                Duration.ofMinutes(5),
-                Duration.ofMinutes(2),
+                RepairSettings.DEFAULTS.get(RepairSettings.CRASH_LOOP_WINDOW),
+                RepairSettings.DEFAULTS.get(RepairSettings.REPLICATION_BROKEN),
+                RepairSettings.DEFAULTS.get(RepairSettings.CLONING),
+                RepairSettings.DEFAULTS.get(RepairSettings.STARTING),
                 6,
                 Duration.ofSeconds(30),
                 Duration.ofMinutes(10));
+
+        /** The defaults with the grace periods {@code config} sets ({@link RepairSettings}). */
+        public static Policy of(DynamicConfig config) {
+            Map<String, String> set = config.repair();
+            return new Policy(
+                    RepairSettings.grace(set, RepairSettings.HOST_GONE),
+                    RepairSettings.grace(set, RepairSettings.HOST_ISOLATED),
+                    RepairSettings.grace(set, RepairSettings.AGENT_UNREACHABLE),
+                    DEFAULT.crashLoopStarts,
+                    RepairSettings.grace(set, RepairSettings.CRASH_LOOP_WINDOW),
+                    RepairSettings.grace(set, RepairSettings.REPLICATION_BROKEN),
+                    RepairSettings.grace(set, RepairSettings.CLONING),
+                    RepairSettings.grace(set, RepairSettings.STARTING),
+                    DEFAULT.maxRepairsPerHour,
+                    DEFAULT.firstBackoff,
+                    DEFAULT.maxBackoff);
+        }
 
         Duration grace(Abnormality abnormality, Optional<Member> member) {
             return switch (abnormality) {
@@ -245,7 +263,8 @@ public final class RepairDecider {
     private static Decision choose(View view, Memory memory, Policy policy, Instant now) {
         if (view.repairOf().isPresent()) {
             String node = view.repairOf().get();
-            if (!memory.abnormal().containsKey(node)) {
+            // Gone from the inventory is not recovered: the repair removed it, and only finishing is left.
+            if (!memory.abnormal().containsKey(node) && view.nodes().contains(node)) {
                 return Decision.of(
                         Action.CANCEL,
                         node,
@@ -255,7 +274,7 @@ public final class RepairDecider {
             return Decision.of(
                     Action.HOLD,
                     node,
-                    Optional.of(memory.abnormal().get(node).abnormality()),
+                    Optional.ofNullable(memory.abnormal().get(node)).map(Since::abnormality),
                     "replacing " + node + ": one repair at a time");
         }
         List<String> due = new ArrayList<>();

@@ -187,7 +187,8 @@ public final class LocalRuntime implements Runtime {
                 node.limits(),
                 volumeBytes,
                 encrypted,
-                running ? Container.State.RUNNING : Container.State.STOPPED);
+                running ? Container.State.RUNNING : Container.State.STOPPED,
+                node.labels());
     }
 
     @Override
@@ -232,7 +233,9 @@ public final class LocalRuntime implements Runtime {
             }
             throw e;
         }
-        DeploymentState.update(dir, state -> state.withNewNode(made, number[0]).withoutIntent(intentId));
+        NodeHost labelled = made.withLabels(spec.labels());
+        DeploymentState.update(
+                dir, state -> state.withNewNode(labelled, number[0]).withoutIntent(intentId));
         return container(made.name()).orElseThrow();
     }
 
@@ -306,18 +309,18 @@ public final class LocalRuntime implements Runtime {
         DeploymentState.update(
                 dir,
                 state -> state.node(name)
-                        .map(n -> state.withNode(new NodeHost(
-                                n.name(),
-                                n.host(),
-                                n.port(),
-                                n.apiPort(),
-                                n.configFile(),
-                                n.netns(),
-                                n.agentPid(),
-                                n.watchdogPid(),
-                                n.container(),
-                                limits,
-                                n.volume())))
+                        .map(n -> state.withNode(n.withLimits(limits)))
+                        .orElse(state));
+        return container(name).orElseThrow();
+    }
+
+    @Override
+    public Container label(String name, java.util.Map<String, String> labels) {
+        node(name);
+        DeploymentState.update(
+                dir,
+                state -> state.node(name)
+                        .map(n -> state.withNode(n.withLabels(labels)))
                         .orElse(state));
         return container(name).orElseThrow();
     }

@@ -62,6 +62,9 @@ class RepairDeciderTest {
         final Map<String, Host.State> hosts = new java.util.LinkedHashMap<>(
                 Map.of("node-1", Host.State.UP, "node-2", Host.State.UP, "node-3", Host.State.UP));
         final List<String> containersGone = new ArrayList<>();
+        /** Out of the inventory altogether: what a repair's last step leaves of the node it replaced. */
+        final List<String> removed = new ArrayList<>();
+
         DynamicConfig config = DynamicConfig.DEFAULTS;
         String leader = "node-1";
         Optional<String> repairOf = Optional.empty();
@@ -72,16 +75,17 @@ class RepairDeciderTest {
             cluster.config(config, 1);
             List<Container> containers = new ArrayList<>();
             List<Host> hostList = new ArrayList<>();
-            for (String node : List.of("node-1", "node-2", "node-3")) {
+            List<String> nodes = new ArrayList<>(List.of("node-1", "node-2", "node-3"));
+            nodes.removeAll(removed);
+            for (String node : nodes) {
                 String host = "host-" + node.charAt(node.length() - 1);
                 hostList.add(new Host(host, "10.0.0.1", ResourceLimits.NONE, hosts.get(node), List.of(node)));
                 if (!containersGone.contains(node)) {
                     containers.add(new Container(
-                            node, host, "10.0.0.1", ResourceLimits.NONE, 0, false, Container.State.RUNNING));
+                            node, host, "10.0.0.1", ResourceLimits.NONE, 0, false, Container.State.RUNNING, null));
                 }
             }
-            return new View(
-                    cluster.build(), List.of("node-1", "node-2", "node-3"), containers, hostList, repairOf, false);
+            return new View(cluster.build(), nodes, containers, hostList, repairOf, false);
         }
     }
 
@@ -269,6 +273,21 @@ class RepairDeciderTest {
 
         assertThat(cancel.action()).isEqualTo(Action.CANCEL);
         assertThat(cancel.node()).isEqualTo("node-2");
+    }
+
+    @Test
+    void aNodeTheRepairAlreadyRemovedIsNotTakenForOneThatRecovered() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        decideAt(world, Duration.ZERO);
+        world.repairOf = Optional.of("node-2");
+
+        world.removed.add("node-2");
+        world.members.remove("node-2");
+        var finishing = decideAt(world, Duration.ofSeconds(20));
+
+        assertThat(finishing.action()).isEqualTo(Action.HOLD);
+        assertThat(finishing.reason()).contains("replacing node-2");
     }
 
     @Test

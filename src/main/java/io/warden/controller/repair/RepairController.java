@@ -1,0 +1,509 @@
+package io.warden.controller.repair;
+
+import com.fasterxml.jackson.core.type.TypeReference;
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.common.Json;
+import io.warden.controller.repair.RepairDecider.Abnormality;
+import io.warden.controller.repair.RepairDecider.Action;
+import io.warden.controller.repair.RepairDecider.Decision;
+import io.warden.controller.repair.RepairDecider.Memory;
+import io.warden.controller.repair.RepairDecider.Outcome;
+import io.warden.controller.repair.RepairDecider.Policy;
+import io.warden.controller.repair.RepairPlan.Step;
+import io.warden.dcs.ControlStore;
+import io.warden.dcs.Dcs;
+import io.warden.runtime.Container;
+import io.warden.runtime.Host;
+import io.warden.runtime.ResourceLimits;
+import io.warden.runtime.Runtime;
+import java.io.IOException;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.UUID;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The repair controller's round, run by the controller that leads ({@link #round} with its epoch): it reads the
+ * cluster, the runtime and its own durable state, asks {@link RepairDecider} what to do, and moves the repair under
+ * way one step forward ({@link RepairPlan.Step}). Every step is recorded by a write that holds only while this
+ * controller still leads, and every step is safe to run twice: a controller killed anywhere leaves a plan and
+ * labelled containers from which its successor goes on, or rolls back.
+ *
+ * <p>It acts only through the {@link Runtime} and the {@link Dcs}: it never touches a process, a file or postgres.
+ */
+public final class RepairController {
+    private static final Logger LOG = LoggerFactory.getLogger(RepairController.class);
+
+    /** Keys under the control prefix. */
+    static final String PLAN = "repair";
+
+    static final String MEMORY = "memory";
+    static final String EVENTS = "events";
+
+    /** The label a replacement carries while its repair runs: the repair's id. */
+    public static final String REPAIR_LABEL = "repair";
+
+    /** The label with the epoch of the controller that made a container. */
+    public static final String EPOCH_LABEL = "epoch";
+
+    /** The label a finished replacement keeps: the node it replaced. */
+    public static final String REPLACED_LABEL = "replaced";
+
+    /** The event log keeps this many entries, newest last. */
+    static final int EVENT_LIMIT = 200;
+
+    /** A replacement gets its volume as large as the node it replaces, or this when that is unknown. */
+    private static final long DEFAULT_VOLUME_BYTES = 512L << 20;
+
+    private static final TypeReference<List<ControlEvent>> EVENT_LIST = new TypeReference<>() {};
+
+    private final Dcs dcs;
+    private final ControlStore store;
+    private final Runtime runtime;
+
+    /** The last decision sentence logged (with its figures stripped), so a held repair is logged once, not each round. */
+    private String lastDecision = "";
+
+    /** The epoch the last round ran under, to log a new leadership once. */
+    private long ledAt;
+
+    private long repairsDone;
+    private long repairsFailed;
+    private long repairsCancelled;
+
+    public RepairController(Dcs dcs, ControlStore store, Runtime runtime) {
+        this.dcs = Objects.requireNonNull(dcs, "dcs is null");
+        this.store = Objects.requireNonNull(store, "store is null");
+        this.runtime = Objects.requireNonNull(runtime, "runtime is null");
+    }
+
+    /** What one round saw and did, for the controller's status and its log. */
+    public record Round(Decision decision, Optional<RepairPlan> plan, List<ControlEvent> events) {}
+
+    /**
+     * One round under the leadership taken at {@code epoch}. Throws when the DCS or the runtime fails; the caller
+     * logs it and runs the next round (every step is idempotent, so a round cut short is simply run again).
+     */
+    public Round round(long epoch, Instant now) {
+        ClusterSnapshot cluster = dcs.read();
+        ControlStore.Snapshot control = store.read();
+        List<ControlEvent> events = new ArrayList<>();
+        Optional<String> planText = control.text(PLAN);
+        final Optional<RepairPlan> plan = planText.flatMap(RepairController::parsePlan);
+        if (planText.isPresent() && plan.isEmpty()) {
+            // A plan another version wrote, or a hand edit: acting around it could start a second repair beside it.
+            Decision held = new Decision(
+                    Action.HOLD,
+                    "",
+                    Optional.empty(),
+                    "the repair plan under /warden-control/.../repair cannot be read; no repair until it is"
+                            + " deleted (etcdctl del) or rewritten by the version that wrote it");
+            logDecision(held, events, now);
+            return new Round(held, Optional.empty(), publish(epoch, control, events));
+        }
+        if (epoch != ledAt) {
+            ledAt = epoch;
+            events.add(event(
+                    now,
+                    "leader",
+                    "",
+                    control.leader().map(ControlStore.Leadership::holder).orElse("this controller")
+                            + " leads (epoch " + epoch + ")"
+                            + plan.map(p -> "; going on with the repair of " + p.node() + " from " + p.step())
+                                    .orElse("")));
+        }
+        Memory memory = control.text(MEMORY).flatMap(StoredMemory::parse).orElse(Memory.EMPTY);
+        List<Container> containers = runtime.containers();
+        List<Host> hosts = runtime.hosts();
+        removeOrphans(epoch, plan, containers, events, now);
+
+        List<String> nodes = containers.stream()
+                .map(Container::name)
+                .filter(name -> plan.map(p -> !p.replacement().equals(name)).orElse(true))
+                .toList();
+        RepairDecider.View view =
+                new RepairDecider.View(cluster, nodes, containers, hosts, plan.map(RepairPlan::node), false);
+        Outcome outcome = RepairDecider.decide(view, memory, Policy.of(cluster.config()), now);
+        Decision decision = outcome.decision();
+        Memory next = outcome.memory();
+        logDecision(decision, events, now);
+
+        if (plan.isPresent()) {
+            RepairPlan current = plan.get();
+            if (decision.action() == Action.CANCEL && current.step().cancellable()) {
+                rollBack(epoch, current, "cancelled: " + decision.reason(), events, now);
+                repairsCancelled++;
+            } else {
+                next = advance(epoch, current, cluster, containers, next, events, now);
+            }
+        } else if (decision.action() == Action.REPLACE) {
+            RepairPlan planned = new RepairPlan(
+                    UUID.randomUUID().toString(),
+                    epoch,
+                    decision.node(),
+                    decision.abnormality().orElseThrow(),
+                    decision.reason(),
+                    Step.PLANNED,
+                    "",
+                    now.toString(),
+                    now.toString());
+            if (record(epoch, planned)) {
+                next = next.repairBegan(now);
+                events.add(event(now, "step", planned.node(), planned.node() + ": planned its replacement"));
+            }
+        }
+        String memoryText = StoredMemory.text(next);
+        if (!control.text(MEMORY).orElse("").equals(memoryText)) {
+            store.put(epoch, MEMORY, memoryText);
+        }
+        Optional<RepairPlan> after = store.read().text(PLAN).flatMap(RepairController::parsePlan);
+        return new Round(decision, after, publish(epoch, control, events));
+    }
+
+    /** Runs the step {@code plan} is at; returns the memory to keep (changed when the repair ends). */
+    private Memory advance(
+            long epoch,
+            RepairPlan plan,
+            ClusterSnapshot cluster,
+            List<Container> containers,
+            Memory memory,
+            List<ControlEvent> events,
+            Instant now) {
+        Policy policy = Policy.of(cluster.config());
+        Optional<Container> replacement = plan.replacement().isEmpty()
+                ? containers.stream()
+                        .filter(c -> plan.id().equals(c.labels().get(REPAIR_LABEL)))
+                        .findFirst()
+                : find(containers, plan.replacement());
+        Optional<Container> old = find(containers, plan.node());
+        switch (plan.step()) {
+            case PLANNED -> {
+                if (replacement.isPresent()) {
+                    // Made by a controller that died before it could record it: adopt it.
+                    if (record(epoch, plan.created(replacement.get().name(), now))) {
+                        events.add(event(
+                                now,
+                                "step",
+                                plan.node(),
+                                "adopted " + replacement.get().name()
+                                        + ", made for this repair before the last controller stopped"));
+                    }
+                    return memory;
+                }
+                Container made;
+                try {
+                    made = runtime.create(new Runtime.ContainerSpec(
+                            Optional.empty(),
+                            old.map(Container::limits).orElse(ResourceLimits.NONE),
+                            old.map(Container::volumeBytes)
+                                    .filter(bytes -> bytes > 0)
+                                    .orElse(DEFAULT_VOLUME_BYTES),
+                            Map.of(REPAIR_LABEL, plan.id(), EPOCH_LABEL, Long.toString(epoch))));
+                } catch (RuntimeException e) {
+                    return fail(epoch, plan, memory, "cannot make its replacement: " + e.getMessage(), events, now);
+                }
+                if (record(epoch, plan.created(made.name(), now))) {
+                    events.add(event(
+                            now,
+                            "step",
+                            plan.node(),
+                            plan.node() + ": " + plan.abnormality() + " → replacing" + " it with " + made.name()
+                                    + " on " + made.host()));
+                }
+            }
+            case CREATED -> {
+                if (replacement.isEmpty()) {
+                    return fail(epoch, plan, memory, plan.replacement() + " is gone before it started", events, now);
+                }
+                try {
+                    if (replacement.get().state() != Container.State.RUNNING) {
+                        runtime.start(plan.replacement());
+                    }
+                } catch (RuntimeException e) {
+                    return fail(
+                            epoch,
+                            plan,
+                            memory,
+                            "cannot start " + plan.replacement() + ": " + e.getMessage(),
+                            events,
+                            now);
+                }
+                if (record(epoch, plan.at(Step.CLONING, now))) {
+                    events.add(event(now, "step", plan.node(), plan.replacement() + " started: cloning"));
+                }
+            }
+            case CLONING -> {
+                Member member = cluster.members().get(plan.replacement());
+                if (member != null && member.isStreamingReplica()) {
+                    if (record(epoch, plan.at(Step.STREAMING, now))) {
+                        events.add(event(
+                                now, "step", plan.node(), plan.replacement() + " streaming, detaching " + plan.node()));
+                    }
+                } else if (replacement.isEmpty()) {
+                    return fail(epoch, plan, memory, plan.replacement() + " is gone while it cloned", events, now);
+                } else if (!now.isBefore(plan.stepInstant().plus(policy.cloningLimit()))) {
+                    return fail(
+                            epoch,
+                            plan,
+                            memory,
+                            plan.replacement() + " is not streaming "
+                                    + policy.cloningLimit().toSeconds()
+                                    + " s after it started (" + (member == null ? "no member record" : member.state())
+                                    + ")",
+                            events,
+                            now);
+                }
+            }
+            case STREAMING -> {
+                // Detach the old node: stop it, take it out of the DCS (its lease, so the primary drops its slot),
+                // and wait until no synchronous set names it.
+                if (old.isPresent() && old.get().state() == Container.State.RUNNING) {
+                    try {
+                        runtime.stop(plan.node());
+                    } catch (RuntimeException e) {
+                        // A frozen or cut-off host may not stop; removing it (next step) ends it for good.
+                        LOG.warn("cannot stop {} ({}); it is removed next", plan.node(), e.getMessage());
+                    }
+                }
+                dcs.removeMember(plan.node());
+                boolean inSync = cluster.sync()
+                        .map(s -> s.standbys().contains(plan.node()))
+                        .orElse(false);
+                if (inSync || cluster.members().containsKey(plan.node())) {
+                    return memory;
+                }
+                if (record(epoch, plan.at(Step.OLD_DETACHED, now))) {
+                    events.add(event(
+                            now,
+                            "step",
+                            plan.node(),
+                            plan.node() + " detached: stopped, its member record"
+                                    + " and lease gone, in no synchronous set"));
+                }
+            }
+            case OLD_DETACHED -> {
+                if (old.isPresent()) {
+                    runtime.remove(plan.node());
+                }
+                if (record(epoch, plan.at(Step.REMOVED, now))) {
+                    events.add(event(now, "step", plan.node(), plan.node() + " removed: container, volume and key"));
+                }
+            }
+            case REMOVED -> {
+                replacement.ifPresent(r -> runtime.label(
+                        r.name(), Map.of(REPLACED_LABEL, plan.node(), EPOCH_LABEL, Long.toString(epoch))));
+                if (store.delete(epoch, PLAN)) {
+                    repairsDone++;
+                    events.add(event(
+                            now,
+                            "done",
+                            plan.node(),
+                            plan.node() + " replaced by " + plan.replacement() + " in "
+                                    + Duration.between(plan.startInstant(), now).toSeconds() + " s"));
+                    return memory.repairSucceeded();
+                }
+            }
+        }
+        return memory;
+    }
+
+    /** The repair failed before its replacement streamed: remove what it made, end it, and back off. */
+    private Memory fail(
+            long epoch, RepairPlan plan, Memory memory, String why, List<ControlEvent> events, Instant now) {
+        repairsFailed++;
+        events.add(event(now, "failure", plan.node(), "repair of " + plan.node() + " failed: " + why));
+        rollBack(epoch, plan, "failed: " + why, events, now);
+        return memory.repairFailed(now);
+    }
+
+    /** Removes the half-made replacement, then the plan: the old node was never touched. */
+    private void rollBack(long epoch, RepairPlan plan, String why, List<ControlEvent> events, Instant now) {
+        List<Container> made = runtime.containers().stream()
+                .filter(c -> c.name().equals(plan.replacement())
+                        || plan.id().equals(c.labels().get(REPAIR_LABEL)))
+                .toList();
+        for (Container container : made) {
+            runtime.remove(container.name());
+            dcs.removeMember(container.name());
+        }
+        if (store.delete(epoch, PLAN)) {
+            events.add(event(
+                    now,
+                    "cancel",
+                    plan.node(),
+                    "repair of " + plan.node() + " " + why
+                            + (made.isEmpty()
+                                    ? ""
+                                    : "; removed "
+                                            + String.join(
+                                                    ", ",
+                                                    made.stream()
+                                                            .map(Container::name)
+                                                            .toList()))));
+        }
+    }
+
+    /**
+     * Removes containers a repair made that no plan holds any more: a controller that died between making one and
+     * recording it, with the plan since rolled back by its successor.
+     */
+    private void removeOrphans(
+            long epoch, Optional<RepairPlan> plan, List<Container> containers, List<ControlEvent> events, Instant now) {
+        for (Container container : containers) {
+            String repair = container.labels().get(REPAIR_LABEL);
+            if (repair != null && plan.map(p -> !p.id().equals(repair)).orElse(true)) {
+                runtime.remove(container.name());
+                dcs.removeMember(container.name());
+                events.add(event(
+                        now,
+                        "cleanup",
+                        container.name(),
+                        "removed " + container.name() + ", made by the"
+                                + " controller of epoch " + container.labels().getOrDefault(EPOCH_LABEL, "?")
+                                + " for a repair no plan holds any more"));
+            }
+        }
+    }
+
+    private boolean record(long epoch, RepairPlan plan) {
+        boolean written = store.put(epoch, PLAN, Json.write(plan));
+        if (!written) {
+            LOG.warn("not recording {} of the repair of {}: this controller no longer leads", plan.step(), plan.node());
+        }
+        return written;
+    }
+
+    private void logDecision(Decision decision, List<ControlEvent> events, Instant now) {
+        // The figures ("for 12 s") change every round; the sentence without them says whether anything did.
+        String gist = decision.action() + " " + decision.node() + " "
+                + decision.reason().replaceAll("\\d+", "#");
+        if (!gist.equals(lastDecision)) {
+            lastDecision = gist;
+            events.add(event(now, "decision", decision.node(), decision.reason()));
+        }
+    }
+
+    /** Appends {@code added} to the stored log (bounded), and returns them. */
+    private List<ControlEvent> publish(long epoch, ControlStore.Snapshot control, List<ControlEvent> added) {
+        if (added.isEmpty()) {
+            return added;
+        }
+        added.forEach(e -> LOG.info("{}{}", e.node().isEmpty() ? "" : e.node() + ": ", e.message()));
+        List<ControlEvent> all = new ArrayList<>(events(control));
+        all.addAll(added);
+        List<ControlEvent> kept = all.subList(Math.max(0, all.size() - EVENT_LIMIT), all.size());
+        store.put(epoch, EVENTS, Json.write(kept));
+        return added;
+    }
+
+    /** The stored event log, oldest first; an unreadable one reads as empty (and is replaced by the next event). */
+    public static List<ControlEvent> events(ControlStore.Snapshot control) {
+        return control.text(EVENTS)
+                .map(text -> {
+                    try {
+                        return Json.wire().readValue(text, EVENT_LIST);
+                    } catch (IOException e) {
+                        return List.<ControlEvent>of();
+                    }
+                })
+                .orElse(List.of());
+    }
+
+    /** The repair under way as stored, if any and readable. */
+    public static Optional<RepairPlan> plan(ControlStore.Snapshot control) {
+        return control.text(PLAN).flatMap(RepairController::parsePlan);
+    }
+
+    private static Optional<RepairPlan> parsePlan(String text) {
+        try {
+            return Optional.of(Json.wire().readValue(text, RepairPlan.class));
+        } catch (IOException | RuntimeException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<Container> find(List<Container> containers, String name) {
+        return containers.stream().filter(c -> c.name().equals(name)).findFirst();
+    }
+
+    private static ControlEvent event(Instant at, String kind, String node, String message) {
+        return new ControlEvent(at.toString(), kind, node, message);
+    }
+
+    public long repairsDone() {
+        return repairsDone;
+    }
+
+    public long repairsFailed() {
+        return repairsFailed;
+    }
+
+    public long repairsCancelled() {
+        return repairsCancelled;
+    }
+
+    /**
+     * {@link Memory} as stored: instants as ISO-8601 text, since the project's mapper has no time module.
+     */
+    record StoredMemory(
+            Map<String, String> abnormal,
+            Map<String, String> starts,
+            List<String> repairs,
+            int failuresInARow,
+            String lastFailure) {
+        static String text(Memory memory) {
+            Map<String, String> abnormal = new java.util.TreeMap<>();
+            memory.abnormal().forEach((node, since) -> abnormal.put(node, since.abnormality() + "@" + since.at()));
+            Map<String, String> starts = new java.util.TreeMap<>();
+            memory.starts().forEach((node, s) -> starts.put(node, s.count() + "@" + s.at()));
+            return Json.write(new StoredMemory(
+                    abnormal,
+                    starts,
+                    memory.repairs().stream().map(Instant::toString).toList(),
+                    memory.failuresInARow(),
+                    memory.lastFailure().map(Instant::toString).orElse("")));
+        }
+
+        /** The memory stored; empty when it cannot be read (the next round starts its clocks afresh). */
+        static Optional<Memory> parse(String text) {
+            try {
+                StoredMemory stored = Json.wire().readValue(text, StoredMemory.class);
+                Map<String, RepairDecider.Since> abnormal = new HashMap<>();
+                if (stored.abnormal() != null) {
+                    stored.abnormal().forEach((node, value) -> {
+                        String[] parts = value.split("@", 2);
+                        abnormal.put(
+                                node, new RepairDecider.Since(Abnormality.valueOf(parts[0]), Instant.parse(parts[1])));
+                    });
+                }
+                Map<String, RepairDecider.Starts> starts = new HashMap<>();
+                if (stored.starts() != null) {
+                    stored.starts().forEach((node, value) -> {
+                        String[] parts = value.split("@", 2);
+                        starts.put(node, new RepairDecider.Starts(Integer.parseInt(parts[0]), Instant.parse(parts[1])));
+                    });
+                }
+                return Optional.of(new Memory(
+                        abnormal,
+                        starts,
+                        stored.repairs() == null
+                                ? List.of()
+                                : stored.repairs().stream().map(Instant::parse).toList(),
+                        stored.failuresInARow(),
+                        stored.lastFailure() == null || stored.lastFailure().isEmpty()
+                                ? Optional.empty()
+                                : Optional.of(Instant.parse(stored.lastFailure()))));
+            } catch (IOException | RuntimeException e) {
+                return Optional.empty();
+            }
+        }
+    }
+}

@@ -1,0 +1,342 @@
+package io.warden.it;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.common.Processes;
+import io.warden.controller.repair.ControlEvent;
+import io.warden.controller.repair.RepairController;
+import io.warden.runtime.Container;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.LocalDeployment;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.TreeSet;
+import org.junit.jupiter.api.AutoClose;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
+import org.junit.jupiter.api.extension.ExtendWith;
+
+/**
+ * The repair controller on the local runtime, as root (issue 18): a node made abnormal by the runtime's own fault
+ * drills is replaced by a new node on another host, by the controllers {@code up} started, with no operator; the
+ * cluster is back to one primary and two streaming replicas, and the replaced node is gone from the inventory, the
+ * DCS, the primary's slots and the runtime. Grace periods are a few seconds here (set through edit-config, as an
+ * operator would); the decisions at their edges are {@code RepairDeciderTest}'s.
+ */
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@ExtendWith(LogTailsOnFailure.class)
+class RepairIT {
+    @AutoClose
+    private static TestCluster cluster;
+
+    @BeforeAll
+    static void start() {
+        org.junit.jupiter.api.Assumptions.assumeTrue(Processes.isRoot(), "hosts of their own need root");
+        cluster = TestCluster.start("repair", 3, 11000, "netns");
+    }
+
+    @Test
+    @Order(1)
+    void graceZeroReplicasZeroAndAnUnknownConditionAreRefusedWithTheReasonAndTheConfigStaysAsItWas() {
+        ClusterSnapshot before = cluster.snapshot();
+
+        TestCluster.CliRun zeroGrace = cluster.warden("edit-config", "--set", "repair.host_gone=0s");
+        TestCluster.CliRun negative = cluster.warden("edit-config", "--set", "repair.host_gone=-5s");
+        TestCluster.CliRun noReplica = cluster.warden("edit-config", "--set", "replicas=0");
+        TestCluster.CliRun unknown = cluster.warden("edit-config", "--set", "repair.disk_sad=5s");
+
+        assertThat(zeroGrace.exitCode()).as(zeroGrace.toString()).isNotZero();
+        assertThat(zeroGrace.out() + zeroGrace.err()).contains("repair.host_gone must be longer than 0");
+        assertThat(negative.exitCode()).as(negative.toString()).isNotZero();
+        assertThat(negative.out() + negative.err()).contains("repair.host_gone").contains("not a duration");
+        assertThat(noReplica.exitCode()).as(noReplica.toString()).isNotZero();
+        assertThat(noReplica.out() + noReplica.err()).contains("replicas 0 would leave the primary without a copy");
+        assertThat(unknown.exitCode()).as(unknown.toString()).isNotZero();
+        assertThat(unknown.out() + unknown.err())
+                .contains("unknown condition 'disk_sad'")
+                .contains("host_gone");
+        ClusterSnapshot after = cluster.snapshot();
+        assertThat(after.configRevision()).as("no refused change was written").isEqualTo(before.configRevision());
+        assertThat(after.config()).isEqualTo(before.config());
+
+        // What the rest of this class runs with: a lost host judged in 3 s, a silent agent in 4 s.
+        TestCluster.CliRun set =
+                cluster.warden("edit-config", "--set", "repair.host_gone=3s", "--set", "repair.agent_unreachable=4s");
+        assertThat(set.exitCode()).as(set.toString()).isZero();
+        TestCluster.CliRun shown = cluster.warden("show-config");
+        assertThat(shown.out()).contains("host_gone").contains("3s").contains("replicas");
+    }
+
+    @Test
+    @Order(2)
+    void aReplicasHostKilledIsReplacedByANewNodeOnASpareHostAndTheOldOneIsGoneEverywhere() throws Exception {
+        String lost = cluster.replicaNames().getFirst();
+        String primary = cluster.primary().name();
+        long killedAt = System.nanoTime();
+
+        cluster.killHost(lost);
+
+        String replacement = awaitReplaced(lost, Duration.ofSeconds(90));
+        System.out.printf(
+                "%s replaced by %s %.1f s after its host was killed%n",
+                lost, replacement, (System.nanoTime() - killedAt) / 1e9);
+        assertGone(lost);
+        assertThat(cluster.primary().name()).as("the primary was never touched").isEqualTo(primary);
+        DeploymentState state = cluster.refreshState();
+        assertThat(state.hostOf(replacement)).isPresent();
+        assertThat(state.hostOf(replacement).get().id())
+                .as("the replacement's host holds no other member")
+                .isNotIn(state.nodes().stream()
+                        .filter(n -> !n.name().equals(replacement))
+                        .map(n -> state.hostOf(n.name()).orElseThrow().id())
+                        .toList());
+        List<String> kinds = eventsAbout(lost).stream().map(ControlEvent::kind).toList();
+        assertThat(kinds).contains("decision", "step", "done");
+    }
+
+    @Test
+    @Order(3)
+    void thePrimarysHostKilledInSynchronousModeFailsOverThenIsRepairedWithNoAcknowledgedWriteLost() throws Exception {
+        TestCluster.CliRun sync = cluster.warden("edit-config", "--set", "synchronous_mode=on");
+        assertThat(sync.exitCode()).as(sync.toString()).isZero();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> cluster.snapshot()
+                        .sync()
+                        .map(s -> !s.standbys().isEmpty())
+                        .orElse(false));
+        cluster.executeOnPrimary("create table if not exists probe (id bigint primary key)");
+        String old = cluster.primary().name();
+
+        List<Long> acked;
+        String replacement;
+        try (WriteProbe probe = new WriteProbe("probe", 1, cluster::connectThroughRouters)) {
+            await().atMost(Duration.ofSeconds(30)).until(() -> probe.acks().size() >= 10);
+            cluster.killHost(old);
+            cluster.awaitNewPrimary(old, Duration.ofSeconds(60));
+            replacement = awaitReplaced(old, Duration.ofSeconds(120));
+            int before = probe.acks().size();
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(() -> assertThat(probe.acks().size())
+                            .as("writes acknowledged through the routers after the repair; the probe's last errors: "
+                                    + probe.failures().stream()
+                                            .skip(Math.max(0, probe.failures().size() - 3))
+                                            .map(Throwable::getMessage)
+                                            .toList())
+                            .isGreaterThanOrEqualTo(before + 5));
+            probe.close();
+            acked = probe.ackedIds();
+        }
+        assertGone(old);
+        String primary = cluster.primary().name();
+        cluster.refreshState();
+        Set<Long> present = cluster.ids(primary, "probe");
+        assertThat(acked.stream().filter(id -> !present.contains(id)).toList())
+                .as("acknowledged writes missing on the new primary after the failover and the repair")
+                .isEmpty();
+        // The replacement cloned the data, the probe's rows included.
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .until(() -> cluster.ids(replacement, "probe").containsAll(acked));
+        TestCluster.CliRun off = cluster.warden("edit-config", "--set", "synchronous_mode=off");
+        assertThat(off.exitCode()).as(off.toString()).isZero();
+    }
+
+    @Test
+    @Order(4)
+    void theLeadingControllerKilledWhileItsReplacementClonesIsFinishedByTheStandbyWithNothingLeftOver()
+            throws Exception {
+        String lost = cluster.replicaNames().getFirst();
+        String leader = cluster.control().leader().orElseThrow().holder();
+        Set<String> nodesBefore = names();
+        int eventsBefore = RepairController.events(cluster.control()).size();
+
+        cluster.killHost(lost);
+        await().atMost(Duration.ofSeconds(60))
+                .pollInterval(Duration.ofMillis(100))
+                .until(() -> RepairController.plan(cluster.control())
+                        .map(p -> p.node().equals(lost)
+                                && p.step().compareTo(io.warden.controller.repair.RepairPlan.Step.CLONING) >= 0)
+                        .orElse(false));
+        long pid = LocalDeployment.controllerPid(cluster.dir, leader);
+        assertThat(pid).isPositive();
+        Processes.signal(pid, "KILL");
+
+        String replacement = awaitReplaced(lost, Duration.ofSeconds(120));
+        assertGone(lost);
+        Set<String> added = new TreeSet<>(names());
+        added.removeAll(nodesBefore);
+        assertThat(added).as("exactly one replacement was made").containsExactly(replacement);
+        assertThat(cluster.runtime().containers())
+                .as("no container is left labelled for a repair")
+                .allMatch(c -> !c.labels().containsKey(RepairController.REPAIR_LABEL));
+        List<ControlEvent> since = RepairController.events(cluster.control()).stream()
+                .skip(eventsBefore)
+                .toList();
+        assertThat(since.stream().filter(e -> e.kind().equals("leader")).map(ControlEvent::message))
+                .as("a controller took over and went on with the repair under way")
+                .anyMatch(m -> m.contains("going on with the repair of " + lost));
+        // Its supervisor started the killed controller again.
+        await().atMost(Duration.ofSeconds(30)).until(() -> LocalDeployment.controllerPid(cluster.dir, leader) > 0);
+    }
+
+    @Test
+    @Order(5)
+    void aNodeThatRecoversWhileItsReplacementIsBeingMadeCancelsTheRepairAndTheHalfMadeReplacementIsRemoved() {
+        String paused = cluster.replicaNames().getFirst();
+        Set<String> nodesBefore = names();
+
+        cluster.freezeHost(paused);
+        try {
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(100))
+                    .until(() -> RepairController.plan(cluster.control())
+                            .map(p ->
+                                    p.node().equals(paused) && !p.replacement().isEmpty())
+                            .orElse(false));
+        } finally {
+            cluster.thawHost(paused);
+        }
+
+        await().atMost(Duration.ofSeconds(60))
+                .until(() -> eventsAbout(paused).stream()
+                        .anyMatch(e -> e.kind().equals("cancel") && e.message().contains("cancelled")));
+        await().atMost(Duration.ofSeconds(30)).until(() -> names().equals(nodesBefore));
+        assertThat(cluster.runtime().container(paused)).isPresent();
+        awaitThreeHealthy(Duration.ofSeconds(60));
+        assertThat(cluster.snapshot().members().keySet()).containsExactlyInAnyOrderElementsOf(nodesBefore);
+    }
+
+    @Test
+    @Order(6)
+    void bothReplicasLostAtOnceAreReplacedOneAtATimeAndThePrimaryTheLastHealthyCopyIsNeverTouched() {
+        List<String> lost = cluster.replicaNames();
+        String primary = cluster.primary().name();
+        int eventsBefore = RepairController.events(cluster.control()).size();
+
+        lost.forEach(cluster::killHost);
+
+        for (String node : lost) {
+            awaitReplaced(node, Duration.ofSeconds(150));
+        }
+        lost.forEach(RepairIT::assertGone);
+        assertThat(cluster.primary().name()).isEqualTo(primary);
+        List<ControlEvent> since = RepairController.events(cluster.control()).stream()
+                .skip(eventsBefore)
+                .toList();
+        // One at a time: the second plan comes after the first is done.
+        List<Integer> planned = new ArrayList<>();
+        List<Integer> done = new ArrayList<>();
+        for (int i = 0; i < since.size(); i++) {
+            ControlEvent e = since.get(i);
+            if (e.kind().equals("step") && e.message().endsWith("planned its replacement")) {
+                planned.add(i);
+            } else if (e.kind().equals("done")) {
+                done.add(i);
+            }
+        }
+        assertThat(planned).as("two repairs were planned: " + since).hasSize(2);
+        assertThat(done).as("two repairs finished: " + since).hasSize(2);
+        assertThat(planned.get(1))
+                .as("the second repair began after the first ended: " + since)
+                .isGreaterThan(done.get(0));
+        assertThat(planned.stream().map(i -> since.get(i).node()).toList())
+                .as("only the lost replicas were planned for replacement")
+                .containsExactlyInAnyOrderElementsOf(lost);
+    }
+
+    /** Waits for the repair of {@code node} to finish and the cluster to be whole again; returns the replacement. */
+    private static String awaitReplaced(String node, Duration timeout) {
+        ControlEvent done = await().atMost(timeout)
+                .pollInterval(Duration.ofMillis(250))
+                .ignoreExceptions()
+                .until(
+                        () -> eventsAbout(node).stream()
+                                .filter(e -> e.kind().equals("done"))
+                                .findFirst()
+                                .orElse(null),
+                        e -> e != null);
+        awaitThreeHealthy(timeout);
+        String replacement = done.message().replaceAll(".* replaced by (\\S+) .*", "$1");
+        assertThat(cluster.snapshot().members()).containsKey(replacement);
+        return replacement;
+    }
+
+    /** One running primary and two streaming replicas, all three in the inventory. */
+    private static void awaitThreeHealthy(Duration timeout) {
+        await().atMost(timeout)
+                .pollInterval(Duration.ofMillis(250))
+                .ignoreExceptions()
+                .until(() -> {
+                    ClusterSnapshot snapshot = cluster.snapshot();
+                    long primaries = snapshot.members().values().stream()
+                            .filter(m -> m.role() == Role.PRIMARY && m.state() == MemberState.RUNNING)
+                            .count();
+                    long streaming = snapshot.members().values().stream()
+                            .filter(Member::isStreamingReplica)
+                            .count();
+                    return primaries == 1
+                            && streaming == 2
+                            && snapshot.members().size() == 3
+                            && names().size() == 3;
+                });
+    }
+
+    /** The replaced node is in no inventory, member record, slot or runtime container. */
+    private static void assertGone(String node) {
+        DeploymentState state = cluster.refreshState();
+        assertThat(state.node(node)).as(node + " in the inventory").isEmpty();
+        assertThat(state.hostOf(node)).as("a host holding " + node).isEmpty();
+        assertThat(cluster.snapshot().members()).as("member records").doesNotContainKey(node);
+        assertThat(cluster.runtime().containers().stream().map(Container::name)).doesNotContain(node);
+        assertThat(cluster.dir.resolve("nodes").resolve(node))
+                .as(node + "'s directory")
+                .doesNotExist();
+        await().atMost(Duration.ofSeconds(30))
+                .ignoreExceptions()
+                .untilAsserted(() -> assertThat(slots())
+                        .as("the primary's replication slots")
+                        .doesNotContain(node.replace('-', '_')));
+        TestCluster.CliRun listed = cluster.warden("list");
+        assertThat(listed.out()).doesNotContain(node + " ");
+    }
+
+    private static List<String> slots() throws SQLException {
+        cluster.refreshState();
+        List<String> slots = new ArrayList<>();
+        try (Connection c = cluster.connectPrimary();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select slot_name from pg_replication_slots")) {
+            while (rs.next()) {
+                slots.add(rs.getString(1));
+            }
+        }
+        return slots;
+    }
+
+    private static Set<String> names() {
+        return new TreeSet<>(cluster.refreshState().nodes().stream()
+                .map(DeploymentState.NodeHost::name)
+                .toList());
+    }
+
+    private static List<ControlEvent> eventsAbout(String node) {
+        return RepairController.events(cluster.control()).stream()
+                .filter(e -> e.node().equals(node))
+                .toList();
+    }
+}
