@@ -96,6 +96,18 @@ public final class RepairController {
         ClusterSnapshot cluster = dcs.read();
         ControlStore.Snapshot control = store.read();
         List<ControlEvent> events = new ArrayList<>();
+        if (control.leader().map(l -> l.epoch() != epoch).orElse(true)) {
+            // The runtime's actions are not guarded by etcd as the plan's writes are: a controller that no longer
+            // leads must not even start one.
+            return new Round(
+                    new Decision(
+                            Action.HOLD,
+                            "",
+                            Optional.empty(),
+                            "this controller no longer leads (epoch " + epoch + " is over): it acts on nothing"),
+                    RepairController.plan(control),
+                    List.of());
+        }
         Optional<String> planText = control.text(PLAN);
         final Optional<RepairPlan> plan = planText.flatMap(RepairController::parsePlan);
         if (planText.isPresent() && plan.isEmpty()) {
@@ -121,9 +133,9 @@ public final class RepairController {
                                     .orElse("")));
         }
         Memory memory = control.text(MEMORY).flatMap(StoredMemory::parse).orElse(Memory.EMPTY);
+        removeOrphans(epoch, plan, runtime.containers(), events, now);
         List<Container> containers = runtime.containers();
         List<Host> hosts = runtime.hosts();
-        removeOrphans(epoch, plan, containers, events, now);
 
         List<String> nodes = containers.stream()
                 .map(Container::name)
@@ -274,10 +286,11 @@ public final class RepairController {
                     }
                 }
                 dcs.removeMember(plan.node());
-                boolean inSync = cluster.sync()
+                ClusterSnapshot detached = dcs.read();
+                boolean inSync = detached.sync()
                         .map(s -> s.standbys().contains(plan.node()))
                         .orElse(false);
-                if (inSync || cluster.members().containsKey(plan.node())) {
+                if (inSync || detached.members().containsKey(plan.node())) {
                     return memory;
                 }
                 if (record(epoch, plan.at(Step.OLD_DETACHED, now))) {

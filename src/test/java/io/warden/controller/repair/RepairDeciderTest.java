@@ -31,7 +31,7 @@ class RepairDeciderTest {
     private static final Instant T0 = Instant.parse("2026-12-02T12:00:00Z");
     private static final Policy POLICY = Policy.DEFAULT;
 
-    private static Member member(String name, Role role, MemberState state, int postgresStarts) {
+    static Member member(String name, Role role, MemberState state, int postgresStarts) {
         return new Member(
                 name,
                 role,

@@ -1,0 +1,338 @@
+package io.warden.controller.repair;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.warden.cluster.Member;
+import io.warden.cluster.MemberState;
+import io.warden.cluster.Role;
+import io.warden.common.FakeClock;
+import io.warden.common.Json;
+import io.warden.dcs.ControlStore;
+import io.warden.dcs.FakeDcs;
+import io.warden.runtime.Container;
+import io.warden.runtime.DeploymentState;
+import io.warden.runtime.Fault;
+import io.warden.runtime.Host;
+import io.warden.runtime.ResourceLimits;
+import io.warden.runtime.Runtime;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The repair controller's steps on an in-memory control store and runtime, and the DCS fake: what a controller that
+ * takes over finds and does, and that a controller whose epoch is over records nothing. The same steps against etcd
+ * and the local runtime are {@code RepairIT}'s.
+ */
+class RepairControllerTest {
+    private static final Instant T0 = Instant.parse("2026-12-02T12:00:00Z");
+
+    private final FakeDcs dcs = new FakeDcs(new FakeClock());
+    private final MemoryControlStore store = new MemoryControlStore();
+    private final MemoryRuntime runtime = new MemoryRuntime();
+    private final RepairController controller = new RepairController(dcs, store, runtime);
+
+    RepairControllerTest() {
+        long lease = dcs.grantLease(Duration.ofSeconds(60));
+        dcs.acquireLeader("node-1", lease);
+        for (Member member : List.of(
+                RepairDeciderTest.member("node-1", Role.PRIMARY, MemberState.RUNNING, 1),
+                RepairDeciderTest.member("node-2", Role.REPLICA, MemberState.STREAMING, 1),
+                RepairDeciderTest.member("node-3", Role.REPLICA, MemberState.STREAMING, 1))) {
+            // A lease of its own, as every agent has: removing one member's record must not take the others'.
+            dcs.publishMember(member, member.name().equals("node-1") ? lease : dcs.grantLease(Duration.ofSeconds(60)));
+            runtime.add(member.name(), Map.of());
+        }
+    }
+
+    private long lead() {
+        return store.acquireLeadership("controller-2", 1);
+    }
+
+    private RepairPlan planned(String id, long epoch, RepairPlan.Step step, String replacement) {
+        return new RepairPlan(
+                id,
+                epoch,
+                "node-3",
+                RepairDecider.Abnormality.HOST_GONE,
+                "node-3: host gone for 10 s",
+                step,
+                replacement,
+                T0.toString(),
+                T0.toString());
+    }
+
+    @Test
+    void aReplacementMadeByAControllerThatDiedBeforeRecordingItIsAdoptedNotMadeTwice() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        store.put(epoch, RepairController.PLAN, Json.write(planned("r-1", epoch - 1, RepairPlan.Step.PLANNED, "")));
+        // Made by the last leader, labelled with the plan's id; the plan still says PLANNED.
+        runtime.add("node-4", Map.of(RepairController.REPAIR_LABEL, "r-1"));
+
+        RepairController.Round round = controller.round(epoch, T0.plusSeconds(1));
+
+        assertThat(round.plan()).isPresent();
+        assertThat(round.plan().get().step()).isEqualTo(RepairPlan.Step.CREATED);
+        assertThat(round.plan().get().replacement()).isEqualTo("node-4");
+        assertThat(runtime.created).as("nothing new was made").isEmpty();
+        assertThat(round.events().stream().map(ControlEvent::message)).anyMatch(m -> m.contains("adopted node-4"));
+    }
+
+    @Test
+    void aContainerLabelledForARepairNoPlanHoldsIsRemovedWithItsMemberRecord() {
+        long epoch = lead();
+        runtime.add("node-4", Map.of(RepairController.REPAIR_LABEL, "r-rolled-back"));
+        dcs.publishMember(
+                RepairDeciderTest.member("node-4", Role.REPLICA, MemberState.CLONING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+
+        controller.round(epoch, T0);
+
+        assertThat(runtime.names()).containsExactly("node-1", "node-2", "node-3");
+        assertThat(dcs.read().members()).doesNotContainKey("node-4");
+    }
+
+    @Test
+    void aControllerWhoseEpochIsOverRecordsNoStepAndMakesNothing() {
+        runtime.hostDown("node-3");
+        long old = lead();
+        store.put(old, RepairController.PLAN, Json.write(planned("r-1", old, RepairPlan.Step.PLANNED, "")));
+        // Its lease ran out while it was paused; another controller leads now.
+        store.releaseLeadership(old);
+        long successor = store.acquireLeadership("controller-1", 2);
+
+        RepairController.Round round = controller.round(old, T0.plusSeconds(1));
+
+        assertThat(successor).isGreaterThan(old);
+        assertThat(round.plan().get().step())
+                .as("the plan as the successor will find it")
+                .isEqualTo(RepairPlan.Step.PLANNED);
+        assertThat(runtime.created)
+                .as("a controller that no longer leads makes no container")
+                .isEmpty();
+    }
+
+    @Test
+    void aRepairGoesFromPlannedToRemovedOneStepARoundAndThenTheOldNodeIsGoneEverywhere() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        Instant now = T0;
+        controller.round(epoch, now);
+        now = now.plus(RepairDecider.Policy.DEFAULT.hostGone());
+        assertThat(controller.round(epoch, now).plan().get().step()).isEqualTo(RepairPlan.Step.PLANNED);
+        assertThat(controller.round(epoch, now.plusSeconds(1)).plan().get().step())
+                .isEqualTo(RepairPlan.Step.CREATED);
+        assertThat(runtime.created).containsExactly("node-4");
+        assertThat(controller.round(epoch, now.plusSeconds(2)).plan().get().step())
+                .isEqualTo(RepairPlan.Step.CLONING);
+        assertThat(controller.round(epoch, now.plusSeconds(3)).plan().get().step())
+                .as("not streaming yet: it waits")
+                .isEqualTo(RepairPlan.Step.CLONING);
+        dcs.publishMember(
+                RepairDeciderTest.member("node-4", Role.REPLICA, MemberState.STREAMING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        assertThat(controller.round(epoch, now.plusSeconds(4)).plan().get().step())
+                .isEqualTo(RepairPlan.Step.STREAMING);
+        assertThat(controller.round(epoch, now.plusSeconds(5)).plan().get().step())
+                .isEqualTo(RepairPlan.Step.OLD_DETACHED);
+        assertThat(dcs.read().members()).doesNotContainKey("node-3");
+        assertThat(runtime.names()).as("detached, not yet removed").contains("node-3");
+        assertThat(controller.round(epoch, now.plusSeconds(6)).plan().get().step())
+                .isEqualTo(RepairPlan.Step.REMOVED);
+        assertThat(runtime.names()).doesNotContain("node-3");
+        RepairController.Round last = controller.round(epoch, now.plusSeconds(7));
+
+        assertThat(last.plan()).isEmpty();
+        assertThat(runtime.container("node-4").orElseThrow().labels())
+                .containsEntry(RepairController.REPLACED_LABEL, "node-3")
+                .doesNotContainKey(RepairController.REPAIR_LABEL);
+        assertThat(last.events().stream().map(ControlEvent::kind)).contains("done");
+        assertThat(controller.repairsDone()).isEqualTo(1);
+    }
+
+    @Test
+    void aReplacementThatDoesNotStreamWithinTheCloningLimitIsRemovedAndTheOldNodeIsLeftAlone() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        Instant now = T0;
+        controller.round(epoch, now);
+        now = now.plus(RepairDecider.Policy.DEFAULT.hostGone());
+        controller.round(epoch, now);
+        controller.round(epoch, now.plusSeconds(1));
+        controller.round(epoch, now.plusSeconds(2));
+
+        RepairController.Round failed =
+                controller.round(epoch, now.plusSeconds(2).plus(RepairDecider.Policy.DEFAULT.cloningLimit()));
+
+        assertThat(failed.plan()).isEmpty();
+        assertThat(runtime.names()).containsExactly("node-1", "node-2", "node-3");
+        assertThat(failed.events().stream().map(ControlEvent::kind)).contains("failure", "cancel");
+        assertThat(controller.repairsFailed()).isEqualTo(1);
+    }
+
+    /** The control keys in memory, with etcd's guard: a write holds only while the leader key has the writer's epoch. */
+    static final class MemoryControlStore implements ControlStore {
+        private long revision = 100;
+        private Optional<Leadership> leader = Optional.empty();
+        private final Map<String, Value> values = new LinkedHashMap<>();
+
+        @Override
+        public synchronized Snapshot read() {
+            return new Snapshot(revision, leader, values);
+        }
+
+        @Override
+        public synchronized long acquireLeadership(String holder, long leaseId) {
+            if (leader.isPresent()) {
+                return 0;
+            }
+            leader = Optional.of(new Leadership(holder, leaseId, ++revision));
+            return revision;
+        }
+
+        @Override
+        public synchronized boolean releaseLeadership(long epoch) {
+            if (!leads(epoch)) {
+                return false;
+            }
+            leader = Optional.empty();
+            revision++;
+            return true;
+        }
+
+        @Override
+        public synchronized boolean put(long epoch, String name, String text) {
+            if (!leads(epoch)) {
+                return false;
+            }
+            values.put(name, new Value(text, ++revision));
+            return true;
+        }
+
+        @Override
+        public synchronized boolean delete(long epoch, String name) {
+            if (!leads(epoch)) {
+                return false;
+            }
+            values.remove(name);
+            revision++;
+            return true;
+        }
+
+        private boolean leads(long epoch) {
+            return epoch > 0 && leader.map(l -> l.epoch() == epoch).orElse(false);
+        }
+    }
+
+    /** Containers and hosts in memory: one host per container, made on demand, names never reused. */
+    static final class MemoryRuntime implements Runtime {
+        private final Map<String, Container> containers = new LinkedHashMap<>();
+        private final Map<String, Host.State> hostStates = new LinkedHashMap<>();
+        final List<String> created = new ArrayList<>();
+        private int last;
+
+        void add(String name, Map<String, String> labels) {
+            last = Math.max(last, Integer.parseInt(name.substring(name.lastIndexOf('-') + 1)));
+            containers.put(name, container(name, Container.State.RUNNING, labels));
+            hostStates.put("host-" + name, Host.State.UP);
+        }
+
+        void hostDown(String name) {
+            hostStates.put("host-" + name, Host.State.DOWN);
+            containers.put(
+                    name,
+                    container(
+                            name, Container.State.STOPPED, containers.get(name).labels()));
+        }
+
+        List<String> names() {
+            return List.copyOf(containers.keySet());
+        }
+
+        private static Container container(String name, Container.State state, Map<String, String> labels) {
+            return new Container(name, "host-" + name, "10.0.0.9", ResourceLimits.NONE, 1 << 20, false, state, labels);
+        }
+
+        @Override
+        public List<Host> hosts() {
+            return containers.keySet().stream()
+                    .map(n -> new Host(
+                            "host-" + n, "10.0.0.9", ResourceLimits.NONE, hostStates.get("host-" + n), List.of(n)))
+                    .toList();
+        }
+
+        @Override
+        public Host addHost() {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<Container> containers() {
+            return List.copyOf(containers.values());
+        }
+
+        @Override
+        public Optional<Container> container(String name) {
+            return Optional.ofNullable(containers.get(name));
+        }
+
+        @Override
+        public Container create(ContainerSpec spec) {
+            String name = "node-" + (++last);
+            created.add(name);
+            containers.put(name, container(name, Container.State.STOPPED, spec.labels()));
+            hostStates.put("host-" + name, Host.State.UP);
+            return containers.get(name);
+        }
+
+        @Override
+        public Container start(String name) {
+            containers.put(
+                    name,
+                    container(
+                            name, Container.State.RUNNING, containers.get(name).labels()));
+            return containers.get(name);
+        }
+
+        @Override
+        public void stop(String name) {
+            containers.put(
+                    name,
+                    container(
+                            name, Container.State.STOPPED, containers.get(name).labels()));
+        }
+
+        @Override
+        public Container resize(String name, ResourceLimits limits) {
+            return containers.get(name);
+        }
+
+        @Override
+        public Container label(String name, Map<String, String> labels) {
+            containers.put(name, container(name, containers.get(name).state(), labels));
+            return containers.get(name);
+        }
+
+        @Override
+        public void remove(String name) {
+            containers.remove(name);
+            hostStates.remove("host-" + name);
+        }
+
+        @Override
+        public String drill(Fault fault, String name) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public List<DeploymentState.Intent> intents() {
+            return List.of();
+        }
+    }
+}
