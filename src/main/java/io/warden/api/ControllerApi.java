@@ -35,11 +35,11 @@ public final class ControllerApi implements HttpEndpoint.Handler {
                 .help("repairs this controller ended, by outcome: done (the node replaced), failed (rolled back),"
                         + " cancelled (the node recovered first)")
                 .labelNames("outcome")
-                .callback(callback -> {
-                    callback.call(loop.repair().repairsDone(), "done");
-                    callback.call(loop.repair().repairsFailed(), "failed");
-                    callback.call(loop.repair().repairsCancelled(), "cancelled");
-                })
+                .callback(callback -> loop.repair().ifPresent(repair -> {
+                    callback.call(repair.repairsDone(), "done");
+                    callback.call(repair.repairsFailed(), "failed");
+                    callback.call(repair.repairsCancelled(), "cancelled");
+                }))
                 .register(registry);
         // A gauge: the log keeps the last 200, so its counts can fall.
         GaugeWithCallback.builder()

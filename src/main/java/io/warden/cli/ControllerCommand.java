@@ -60,6 +60,12 @@ final class ControllerCommand implements Callable<Integer> {
     @Option(names = "--api-port", description = "serve status, events, health and metrics here on 127.0.0.1 (0: none)")
     int apiPort;
 
+    @Option(
+            names = "--no-repair",
+            description = "lead without repairing: renew certificates only (auto_repair in the cluster config is"
+                    + " the switch for a running cluster)")
+    boolean noRepair;
+
     @Override
     public Integer call() throws IOException {
         Path deployment = dir.resolve();
@@ -118,7 +124,9 @@ final class ControllerCommand implements Callable<Integer> {
                 id,
                 lease,
                 dcs.control(),
-                new RepairController(dcs, dcs.control(), Deployments.runtime(deployment)),
+                noRepair
+                        ? Optional.empty()
+                        : Optional.of(new RepairController(dcs, dcs.control(), Deployments.runtime(deployment))),
                 new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every),
                 clock);
         Optional<HttpEndpoint> api = apiPort == 0

@@ -18,6 +18,8 @@ import java.util.Map;
  *     back to; absent (0) in a stored config, {@link RepairSettings#DEFAULT_REPLICAS}
  * @param repair the repair controller's grace periods by condition name ({@link RepairSettings}); a name left out
  *     has its default
+ * @param autoRepair whether the repair controller replaces abnormal nodes by itself; absent (null) in a stored
+ *     config, on
  */
 public record DynamicConfig(
         long maximumLagOnFailover,
@@ -27,7 +29,8 @@ public record DynamicConfig(
         Map<String, String> parameters,
         List<String> allowedExtensions,
         int replicas,
-        Map<String, String> repair) {
+        Map<String, String> repair,
+        Boolean autoRepair) {
     public static final DynamicConfig DEFAULTS = new DynamicConfig(
             1L << 20,
             SyncMode.OFF,
@@ -36,7 +39,8 @@ public record DynamicConfig(
             Map.of(),
             ExtensionAllowlist.DEFAULT,
             RepairSettings.DEFAULT_REPLICAS,
-            null);
+            null,
+            true);
 
     public DynamicConfig {
         if (maximumLagOnFailover < 0) {
@@ -51,6 +55,7 @@ public record DynamicConfig(
         // 0 is what a config stored before the field existed reads as.
         replicas = replicas <= 0 ? RepairSettings.DEFAULT_REPLICAS : replicas;
         repair = repair == null ? Map.of() : Map.copyOf(repair);
+        autoRepair = autoRepair == null || autoRepair;
     }
 
     /** With the default intended size and grace periods. */
@@ -69,7 +74,8 @@ public record DynamicConfig(
                 parameters,
                 allowedExtensions,
                 RepairSettings.DEFAULT_REPLICAS,
-                null);
+                null,
+                true);
     }
 
     /** Warden's extension catalogue as the allowlist. */
@@ -100,6 +106,7 @@ public record DynamicConfig(
                 parameters,
                 allowedExtensions,
                 replicas,
-                repair);
+                repair,
+                autoRepair);
     }
 }

@@ -34,7 +34,7 @@ public final class ControllerLoop {
     private final String id;
     private final Lease lease;
     private final ControlStore store;
-    private final RepairController repair;
+    private final Optional<RepairController> repair;
     private final CertificateUpkeep upkeep;
     private final Clock clock;
 
@@ -49,7 +49,7 @@ public final class ControllerLoop {
             String id,
             Lease lease,
             ControlStore store,
-            RepairController repair,
+            Optional<RepairController> repair,
             CertificateUpkeep upkeep,
             Clock clock) {
         this.id = Objects.requireNonNull(id, "id is null");
@@ -65,7 +65,8 @@ public final class ControllerLoop {
         return status.get();
     }
 
-    public RepairController repair() {
+    /** Its repair rounds; empty for a controller started with {@code --no-repair}. */
+    public Optional<RepairController> repair() {
         return repair;
     }
 
@@ -111,7 +112,11 @@ public final class ControllerLoop {
             if (!now.isBefore(certificatesDue)) {
                 certificatesDue = now.plus(upkeep.step(now).nextIn());
             }
-            RepairController.Round round = repair.round(epoch, now);
+            if (repair.isEmpty()) {
+                status.set(new Status(id, true, epoch, "repair is off for this controller (--no-repair)", "", ""));
+                return ROUND;
+            }
+            RepairController.Round round = repair.get().round(epoch, now);
             status.set(new Status(
                     id,
                     true,

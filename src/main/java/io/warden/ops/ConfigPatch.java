@@ -26,7 +26,8 @@ import java.util.function.BiFunction;
  * <p>Accepted keys: {@code maximum_lag_on_failover}, {@code synchronous_mode}, {@code synchronous_node_count},
  * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter, and
  * {@code allowed_extensions} (a JSON array of names or one comma-separated string; null restores Warden's catalogue),
- * {@code replicas} (the intended number beside the primary, at least 1) and {@code repair} (grace periods by
+ * {@code replicas} (the intended number beside the primary, at least 1), {@code auto_repair} (true or false) and
+ * {@code repair} (grace periods by
  * condition, see {@link RepairSettings}; a name set to null gets its default back).
  */
 public final class ConfigPatch {
@@ -41,7 +42,8 @@ public final class ConfigPatch {
             "postgresql",
             "allowed_extensions",
             "replicas",
-            "repair");
+            "repair",
+            "auto_repair");
 
     /** The patched config, or every reason it was refused. */
     public record Result(Optional<DynamicConfig> config, List<String> problems) {
@@ -89,6 +91,7 @@ public final class ConfigPatch {
         Map<String, String> parameters = new TreeMap<>(current.parameters());
         List<String> extensions = current.allowedExtensions();
         int replicas = current.replicas();
+        boolean autoRepair = current.autoRepair();
         Map<String, String> repair = new TreeMap<>(current.repair());
 
         if (body.has("maximum_lag_on_failover")) {
@@ -178,6 +181,16 @@ public final class ConfigPatch {
                 replicas = (int) asLong(v);
             }
         }
+        if (body.has("auto_repair")) {
+            JsonNode v = body.get("auto_repair");
+            if (v.isNull()) {
+                autoRepair = true;
+            } else if (v.isBoolean()) {
+                autoRepair = v.asBoolean();
+            } else {
+                problems.add("auto_repair must be true or false, not " + v);
+            }
+        }
         if (body.has("repair")) {
             JsonNode v = body.get("repair");
             if (v.isNull()) {
@@ -221,7 +234,8 @@ public final class ConfigPatch {
             return new Result(Optional.empty(), problems);
         }
         return new Result(
-                Optional.of(new DynamicConfig(maxLag, mode, count, pause, parameters, extensions, replicas, repair)),
+                Optional.of(new DynamicConfig(
+                        maxLag, mode, count, pause, parameters, extensions, replicas, repair, autoRepair)),
                 List.of());
     }
 
@@ -275,6 +289,7 @@ public final class ConfigPatch {
         out.put("parameters", new TreeMap<>(config.parameters()));
         out.put("allowed_extensions", config.allowedExtensions());
         out.put("replicas", config.replicas());
+        out.put("auto_repair", config.autoRepair());
         Map<String, String> repair = new LinkedHashMap<>();
         RepairSettings.DEFAULTS
                 .keySet()

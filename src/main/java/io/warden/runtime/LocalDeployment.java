@@ -574,6 +574,15 @@ public final class LocalDeployment {
      * them; {@link #down} stops them first. They check the certificates every {@code interval} while they lead.
      */
     public static DeploymentState startControllers(Path dir, Duration interval) {
+        return startControllers(dir, interval, true);
+    }
+
+    /**
+     * As {@link #startControllers(Path, Duration)}; with {@code repair} false they only renew certificates (the
+     * integration tests that stop nodes on purpose run so; {@code auto_repair} in the cluster config is the
+     * operator's switch).
+     */
+    public static DeploymentState startControllers(Path dir, Duration interval, boolean repair) {
         Path abs = dir.toAbsolutePath();
         Path controllerDir = DeploymentFile.CONTROLLER.in(abs);
         try {
@@ -589,13 +598,13 @@ public final class LocalDeployment {
             Optional<DeploymentState.ControllerProcess> running = before.controllers().stream()
                     .filter(c -> c.id().equals(id) && Processes.alive(c.supervisorPid()))
                     .findFirst();
-            all.add(running.orElseGet(() -> startController(abs, id, before.basePort(), interval)));
+            all.add(running.orElseGet(() -> startController(abs, id, before.basePort(), interval, repair)));
         }
         return DeploymentState.update(abs, state -> state.withControllers(all));
     }
 
     private static DeploymentState.ControllerProcess startController(
-            Path abs, String id, int basePort, Duration interval) {
+            Path abs, String id, int basePort, Duration interval, boolean repair) {
         int apiPort = basePort + 70 + Integer.parseInt(id.substring(id.lastIndexOf('-') + 1));
         Path log = DeploymentFile.CONTROLLER.in(abs).resolve(id + ".log");
         Path lock = controllerLock(abs, id);
@@ -617,6 +626,9 @@ public final class LocalDeployment {
                 Integer.toString(apiPort),
                 "--certificate-check",
                 io.warden.common.Units.format(interval)));
+        if (!repair) {
+            command.add("--no-repair");
+        }
         long pid = Processes.startService(command, log, Map.of());
         // Running is not enough: it must hold its lock (another controller under that id may, and this one then exits).
         waitFor(

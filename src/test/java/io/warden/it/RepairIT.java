@@ -46,7 +46,7 @@ class RepairIT {
     @BeforeAll
     static void start() {
         org.junit.jupiter.api.Assumptions.assumeTrue(Processes.isRoot(), "hosts of their own need root");
-        cluster = TestCluster.start("repair", 3, 11000, "netns");
+        cluster = TestCluster.startRepairing("repair", 3, 11000, "netns");
     }
 
     @Test

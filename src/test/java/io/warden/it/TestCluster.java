@@ -72,6 +72,24 @@ final class TestCluster implements AutoCloseable {
     }
 
     /**
+     * As {@link #start(String, int, int, String)}, with controllers that repair: the other test classes stop, kill and
+     * freeze nodes on purpose and expect them back, so theirs only renew certificates.
+     */
+    static TestCluster startRepairing(String name, int nodes, int basePort, String isolation) {
+        return start(name, nodes, basePort, isolation, Map.of(), Duration.ofHours(1), true);
+    }
+
+    static TestCluster start(
+            String name,
+            int nodes,
+            int basePort,
+            String isolation,
+            Map<String, String> extraConfig,
+            Duration certificateCheck) {
+        return start(name, nodes, basePort, isolation, extraConfig, certificateCheck, false);
+    }
+
+    /**
      * As {@link #start(String, int, int, String, Map)}, with the controller checking the certificates every
      * {@code certificateCheck} (./warden up's --certificate-check) rather than hourly.
      */
@@ -81,7 +99,8 @@ final class TestCluster implements AutoCloseable {
             int basePort,
             String isolation,
             Map<String, String> extraConfig,
-            Duration certificateCheck) {
+            Duration certificateCheck,
+            boolean repair) {
         Path dir = ROOT.resolve(name);
         sweepOnce();
         try {
@@ -98,7 +117,7 @@ final class TestCluster implements AutoCloseable {
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
             // As ./warden up does once the cluster is healthy.
-            cluster.state = LocalDeployment.startControllers(dir, certificateCheck);
+            cluster.state = LocalDeployment.startControllers(dir, certificateCheck, repair);
         } catch (RuntimeException e) {
             cluster.printLogTails();
             cluster.close();

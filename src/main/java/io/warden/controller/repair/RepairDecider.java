@@ -314,6 +314,10 @@ public final class RepairDecider {
     /** The rule that holds back the repair of {@code node}, if one does. */
     private static Optional<String> holdReason(View view, Memory memory, Policy policy, Instant now, String node) {
         ClusterSnapshot cluster = view.cluster();
+        if (!cluster.config().autoRepair()) {
+            return Optional.of("automatic repair is off (auto_repair: false; ./warden edit-config --set"
+                    + " auto_repair=true turns it on)");
+        }
         if (cluster.config().pause()) {
             return Optional.of("the cluster is paused (maintenance mode)");
         }

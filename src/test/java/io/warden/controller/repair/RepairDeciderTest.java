@@ -276,6 +276,29 @@ class RepairDeciderTest {
     }
 
     @Test
+    void withAutomaticRepairOffANodeLongGoneIsHeldWithTheSwitchNamed() {
+        World world = new World();
+        world.hosts.put("node-2", Host.State.DOWN);
+        DynamicConfig d = DynamicConfig.DEFAULTS;
+        world.config = new DynamicConfig(
+                d.maximumLagOnFailover(),
+                d.synchronousMode(),
+                d.synchronousNodeCount(),
+                d.pause(),
+                d.parameters(),
+                d.allowedExtensions(),
+                d.replicas(),
+                d.repair(),
+                false);
+        decideAt(world, Duration.ZERO);
+
+        var held = decideAt(world, Duration.ofMinutes(10));
+
+        assertThat(held.action()).isEqualTo(Action.HOLD);
+        assertThat(held.reason()).contains("auto_repair");
+    }
+
+    @Test
     void aNodeTheRepairAlreadyRemovedIsNotTakenForOneThatRecovered() {
         World world = new World();
         world.hosts.put("node-2", Host.State.DOWN);
