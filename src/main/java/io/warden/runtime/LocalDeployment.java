@@ -30,6 +30,7 @@ import java.util.concurrent.Future;
 import java.util.function.Consumer;
 import java.util.function.Function;
 import java.util.function.IntFunction;
+import java.util.stream.IntStream;
 
 /**
  * The local runtime: a whole deployment on this machine. Three etcd members, and per node a watchdog and an
@@ -153,11 +154,25 @@ public final class LocalDeployment {
         }
         String isolation = options.isolation();
         int lastNode = options.nodes();
+        // A kept deployment comes back with the nodes it had, on the hosts they had: after a repair those are not
+        // node-1..N (node-1 may be gone, node-4 its replacement), and making node-1..N again would start empty nodes
+        // beside data no one starts.
+        List<Integer> numbers =
+                IntStream.rangeClosed(1, options.nodes()).boxed().toList();
+        List<DeploymentState.HostRecord> keptHosts = List.of();
         if (Files.exists(DeploymentState.file(dir))) {
             DeploymentState old = DeploymentState.read(dir);
             refusePlainEtcd(dir, old);
             lastNode = Math.max(lastNode, old.lastNode());
+            if (!old.nodes().isEmpty() && old.isolation().equals(isolation)) {
+                numbers = old.nodes().stream()
+                        .map(n -> Integer.parseInt(n.name().substring(n.name().lastIndexOf('-') + 1)))
+                        .sorted()
+                        .toList();
+                keptHosts = old.hosts();
+            }
         }
+        List<Integer> nodeNumbers = numbers;
         prepareDirectory(dir);
         Optional<Cgroups> cgroups = isolation.equals("netns") ? Cgroups.detect() : Optional.empty();
         String deploymentGroup =
@@ -188,14 +203,21 @@ public final class LocalDeployment {
                 // One host per node and spares for repairs and scaling; etcd's address is the network's own, which
                 // hosts made later reach as these do.
                 NetworkNamespaces.addDcsAddress(options.netId());
-                for (int i = 1; i <= options.nodes() + SPARE_HOSTS; i++) {
-                    NetworkNamespaces.create(options.netId(), i);
-                    hosts.add(new DeploymentState.HostRecord(
-                            "host-" + i,
-                            i,
-                            NetworkNamespaces.nodeAddress(options.netId(), i),
-                            NetworkNamespaces.namespace(options.netId(), i),
-                            i <= options.nodes() ? "node-" + i : ""));
+                if (keptHosts.isEmpty()) {
+                    List<DeploymentState.HostRecord> made = new ArrayList<>();
+                    for (int i = 1; i <= options.nodes() + SPARE_HOSTS; i++) {
+                        made.add(new DeploymentState.HostRecord(
+                                "host-" + i,
+                                i,
+                                NetworkNamespaces.nodeAddress(options.netId(), i),
+                                NetworkNamespaces.namespace(options.netId(), i),
+                                i <= options.nodes() ? "node-" + i : ""));
+                    }
+                    keptHosts = made;
+                }
+                for (DeploymentState.HostRecord host : keptHosts) {
+                    NetworkNamespaces.create(options.netId(), host.index());
+                    hosts.add(host.holding(host.holds()));
                 }
             }
             state.write(dir);
@@ -220,11 +242,13 @@ public final class LocalDeployment {
                     cgroups,
                     deploymentGroup);
             startAll(
-                    options.nodes(),
+                    nodeNumbers.size(),
                     i -> launchNode(createNode(
                             blueprint,
-                            i,
-                            hosts.stream().filter(h -> h.index() == i).findFirst(),
+                            nodeNumbers.get(i - 1),
+                            hosts.stream()
+                                    .filter(h -> h.holds().equals("node-" + nodeNumbers.get(i - 1)))
+                                    .findFirst(),
                             VOLUME_BYTES,
                             NODE_LIMITS)),
                     nodes,

@@ -259,6 +259,38 @@ class RepairIT {
                 .containsExactlyInAnyOrderElementsOf(lost);
     }
 
+    @Test
+    @Order(7)
+    void aKeptDeploymentStartedAgainAfterRepairsComesBackWithTheNodesAndHostsItHadAndItsRows() throws Exception {
+        try (Connection c = cluster.connectPrimary();
+                Statement s = c.createStatement()) {
+            s.execute("create table if not exists kept (x int)");
+            s.execute("insert into kept values (7)");
+        }
+        DeploymentState before = cluster.refreshState();
+        Set<String> nodes = names();
+        assertThat(nodes).as("the earlier tests replaced nodes").isNotEqualTo(Set.of("node-1", "node-2", "node-3"));
+
+        cluster.downAndUpAgain();
+
+        awaitThreeHealthy(Duration.ofSeconds(90));
+        assertThat(names())
+                .as("the nodes the inventory had, not node-1..3 anew")
+                .isEqualTo(nodes);
+        DeploymentState after = cluster.refreshState();
+        for (String node : nodes) {
+            assertThat(after.hostOf(node).map(DeploymentState.HostRecord::id))
+                    .as(node + "'s host")
+                    .isEqualTo(before.hostOf(node).map(DeploymentState.HostRecord::id));
+        }
+        try (Connection c = cluster.connectPrimary();
+                Statement s = c.createStatement();
+                ResultSet rs = s.executeQuery("select count(*) from kept where x = 7")) {
+            assertThat(rs.next()).isTrue();
+            assertThat(rs.getInt(1)).isEqualTo(1);
+        }
+    }
+
     /** Waits for the repair of {@code node} to finish and the cluster to be whole again; returns the replacement. */
     private static String awaitReplaced(String node, Duration timeout) {
         ControlEvent done = await().atMost(timeout)

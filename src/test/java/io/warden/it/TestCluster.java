@@ -43,6 +43,10 @@ final class TestCluster implements AutoCloseable {
     private final Set<Long> frozen = ConcurrentHashMap.newKeySet();
     private final Set<String> cutLinks = ConcurrentHashMap.newKeySet();
 
+    private LocalDeployment.Options options;
+    private Duration certificateCheck;
+    private boolean repair;
+
     private TestCluster(Path dir, DeploymentState state) {
         this.dir = dir;
         this.state = state;
@@ -114,6 +118,9 @@ final class TestCluster implements AutoCloseable {
                 Deployments.upOptions(dir, nodes, basePort, isolation, "it", extraConfig, basePort + 61, basePort + 62);
         DeploymentState state = LocalDeployment.up(options);
         TestCluster cluster = new TestCluster(dir, state);
+        cluster.options = options;
+        cluster.certificateCheck = certificateCheck;
+        cluster.repair = repair;
         try {
             Deployments.awaitHealthy(state, Duration.ofMinutes(3));
             // As ./warden up does once the cluster is healthy.
@@ -124,6 +131,23 @@ final class TestCluster implements AutoCloseable {
             throw e;
         }
         return cluster;
+    }
+
+    /**
+     * {@code warden down} keeping the data, then {@code warden up} again with the options of the first start, as an
+     * operator restarting the machine would; waits until the deployment is healthy and its controllers run.
+     */
+    void downAndUpAgain() {
+        synchronized (this) {
+            if (dcs != null) {
+                dcs.close();
+                dcs = null;
+            }
+        }
+        Deployments.down(dir, false);
+        state = LocalDeployment.up(options);
+        Deployments.awaitHealthy(state, Duration.ofMinutes(3));
+        state = LocalDeployment.startControllers(dir, certificateCheck, repair);
     }
 
     /** The end of every node's logs on stderr: what CI shows when a deployment did not come up. */
