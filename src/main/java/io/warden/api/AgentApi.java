@@ -42,7 +42,8 @@ public final class AgentApi implements HttpEndpoint.Handler {
                     request.method(),
                     request.path(),
                     request.body(),
-                    request.header("If-Match").orElse(null));
+                    request.header("If-Match").orElse(null),
+                    request.parameter("force").map(f -> f.equals("true")).orElse(false));
             return Reply.json(reply.status(), reply.body());
         }
         if (request.path().equals("/metrics")) {

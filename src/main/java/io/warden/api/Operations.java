@@ -50,12 +50,17 @@ final class Operations {
     }
 
     Reply handle(String method, String path, String body, String ifMatch) {
+        return handle(method, path, body, ifMatch, false);
+    }
+
+    /** @param force {@code ?force=true}: what is refused only to protect the cluster from itself is allowed */
+    Reply handle(String method, String path, String body, String ifMatch, boolean force) {
         try {
             return switch (method + " " + path) {
                 case "POST /switchover" -> switchover(body);
                 case "POST /failover" -> failover(body);
                 case "DELETE /switchover" -> cancelSwitchover();
-                case "PATCH /config" -> patchConfig(body, ifMatch);
+                case "PATCH /config" -> patchConfig(body, ifMatch, force);
                 case "POST /restart" -> command(NodeCommand.RESTART, body, Duration.ofSeconds(120));
                 case "POST /reload" -> command(NodeCommand.RELOAD, body, Duration.ofSeconds(30));
                 case "POST /reinitialize" -> command(NodeCommand.REINITIALIZE, body, Duration.ofMinutes(30));
@@ -202,7 +207,7 @@ final class Operations {
                         + " was replaced): nothing cancelled; see what is pending now with warden switchover --list");
     }
 
-    private Reply patchConfig(String text, String ifMatch) {
+    private Reply patchConfig(String text, String ifMatch, boolean force) {
         List<String> problems = new ArrayList<>();
         Optional<JsonNode> patch = ConfigPatch.parse(text, problems);
         if (patch.isEmpty()) {
@@ -233,7 +238,7 @@ final class Operations {
                     "cannot validate parameters: postgres on this node is not answering; send the request to another node");
         }
         ConfigPatch.Result result = ConfigPatch.apply(
-                cluster.config(), patch.get(), (name, value) -> validator.flatMap(v -> v.problem(name, value)));
+                cluster.config(), patch.get(), (name, value) -> validator.flatMap(v -> v.problem(name, value)), force);
         if (!result.ok()) {
             return Reply.message(400, "config unchanged: " + String.join("; ", result.problems()));
         }

@@ -39,6 +39,12 @@ final class EditConfigCommand implements Callable<Integer> {
     @Option(names = "--json", description = "print the agent's JSON answer")
     boolean json;
 
+    @Option(
+            names = "--force",
+            description = "allow what is refused only to protect the cluster from itself: replicas=0 (the primary"
+                    + " alone, with no copy to fail over to or repair from)")
+    boolean force;
+
     @Override
     public Integer call() throws IOException {
         if (set.isEmpty() && pg.isEmpty()) {
@@ -58,7 +64,13 @@ final class EditConfigCommand implements Callable<Integer> {
             ClusterClient.Answer answer;
             try {
                 ClusterClient.Answer current = client.send(member, "GET", "/config", null, Duration.ofSeconds(5), null);
-                answer = client.send(member, "PATCH", "/config", patch, Duration.ofSeconds(10), current.etag());
+                answer = client.send(
+                        member,
+                        "PATCH",
+                        force ? "/config?force=true" : "/config",
+                        patch,
+                        Duration.ofSeconds(10),
+                        current.etag());
             } catch (IOException e) {
                 throw new WardenException(
                         "the agent of " + member.name() + " at " + member.apiUrl() + " did not answer: "

@@ -122,6 +122,10 @@ final class ListCommand extends DeploymentCommand {
                     + ", begun " + intent.startedAt() + " by pid " + intent.pid()
                     + (Processes.alive(intent.pid()) ? " (still running)" : " (which is gone)"));
         }
+        for (var kept : state.quarantine()) {
+            System.out.println("quarantined: " + kept.node() + "'s volume, kept until " + kept.until() + " ("
+                    + kept.reason() + "; ./warden quarantine shows it)");
+        }
         System.out.println();
         System.out.println(controllerLine(state, deployment));
     }

@@ -41,7 +41,8 @@ import picocli.CommandLine.ScopeType;
             ExtensionsCommand.class,
             FaultCommand.class,
             KeysCommand.class,
-            VolumesCommand.class
+            VolumesCommand.class,
+            QuarantineCommand.class
         })
 public final class Main implements Runnable {
 

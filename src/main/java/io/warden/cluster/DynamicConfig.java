@@ -28,7 +28,7 @@ public record DynamicConfig(
         boolean pause,
         Map<String, String> parameters,
         List<String> allowedExtensions,
-        int replicas,
+        Integer replicas,
         Map<String, String> repair,
         Boolean autoRepair) {
     public static final DynamicConfig DEFAULTS = new DynamicConfig(
@@ -52,8 +52,11 @@ public record DynamicConfig(
         }
         parameters = parameters == null ? Map.of() : Map.copyOf(parameters);
         allowedExtensions = allowedExtensions == null ? ExtensionAllowlist.DEFAULT : List.copyOf(allowedExtensions);
-        // 0 is what a config stored before the field existed reads as.
-        replicas = replicas <= 0 ? RepairSettings.DEFAULT_REPLICAS : replicas;
+        // Absent in a config stored before the field existed; 0 only by an operator's --force (the primary alone).
+        replicas = replicas == null ? RepairSettings.DEFAULT_REPLICAS : replicas;
+        if (replicas < 0) {
+            throw new IllegalArgumentException("replicas must be >= 0, got " + replicas);
+        }
         repair = repair == null ? Map.of() : Map.copyOf(repair);
         autoRepair = autoRepair == null || autoRepair;
     }

@@ -23,6 +23,9 @@ public final class RepairSettings {
     public static final String CLONING = "cloning";
     public static final String STARTING = "starting";
 
+    /** Not a grace period: how long the volume of a removed former primary that may hold lost commits is kept. */
+    public static final String QUARANTINE = "quarantine";
+
     /** Every name, in the order docs/repair.md lists them, with its default. */
     public static final Map<String, Duration> DEFAULTS = defaults();
 
@@ -40,6 +43,7 @@ public final class RepairSettings {
         all.put(REPLICATION_BROKEN, Duration.ofSeconds(60));
         all.put(CLONING, Duration.ofMinutes(5));
         all.put(STARTING, Duration.ofMinutes(2));
+        all.put(QUARANTINE, Duration.ofDays(7));
         return java.util.Collections.unmodifiableMap(all);
     }
 
@@ -67,7 +71,7 @@ public final class RepairSettings {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, String> entry : new TreeMap<>(wanted).entrySet()) {
             if (!DEFAULTS.containsKey(entry.getKey())) {
-                problems.add("repair: unknown condition '" + entry.getKey() + "'; known: "
+                problems.add("repair: unknown setting '" + entry.getKey() + "'; known: "
                         + String.join(", ", DEFAULTS.keySet()));
                 continue;
             }

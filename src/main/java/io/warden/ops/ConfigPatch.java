@@ -57,6 +57,16 @@ public final class ConfigPatch {
      */
     public static Result apply(
             DynamicConfig current, JsonNode patch, BiFunction<String, String, Optional<String>> check) {
+        return apply(current, patch, check, false);
+    }
+
+    /**
+     * @param check returns why a parameter value is invalid, or empty when it is fine
+     * @param force allow what is refused only to keep the cluster from harming itself: {@code replicas: 0}, a
+     *     primary alone
+     */
+    public static Result apply(
+            DynamicConfig current, JsonNode patch, BiFunction<String, String, Optional<String>> check, boolean force) {
         List<String> problems = new ArrayList<>();
         if (patch == null || !patch.isObject()) {
             return new Result(
@@ -173,10 +183,13 @@ public final class ConfigPatch {
             } else if (!(v.isIntegralNumber() || isIntegerText(v)) || asLong(v) > 16) {
                 problems.add(
                         "replicas must be a whole number from 1 to 16 (the replicas beside the primary), not " + v);
-            } else if (asLong(v) < 1) {
+            } else if (asLong(v) < 0) {
+                problems.add(
+                        "replicas must be a whole number from 1 to 16 (the replicas beside the primary), not " + v);
+            } else if (asLong(v) < 1 && !force) {
                 // One node alone has no copy to fail over to, nor one a repair could clone from.
                 problems.add("replicas " + v + " would leave the primary without a copy to fail over to or to repair"
-                        + " from; keep at least 1");
+                        + " from; keep at least 1 (or pass --force to run the primary alone)");
             } else {
                 replicas = (int) asLong(v);
             }

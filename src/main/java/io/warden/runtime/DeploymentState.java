@@ -31,6 +31,7 @@ import java.util.Map;
  * @param encryption the {@code --encryption} mode the deployment was made with
  * @param controllers the deployment's controllers (two: one leads, one stands by), each under a supervisor; empty in
  *     a deployment made before there were two, whose one controller is {@code controllerPid}
+ * @param quarantine the volumes of removed nodes kept detached with their keys ({@link QuarantinedVolume})
  */
 public record DeploymentState(
         String cluster,
@@ -48,10 +49,12 @@ public record DeploymentState(
         List<Intent> intents,
         java.util.Map<String, String> nodeConfig,
         String encryption,
-        List<ControllerProcess> controllers) {
+        List<ControllerProcess> controllers,
+        List<QuarantinedVolume> quarantine) {
 
     public DeploymentState {
         controllers = controllers == null ? List.of() : List.copyOf(controllers);
+        quarantine = quarantine == null ? List.of() : List.copyOf(quarantine);
         routers = routers == null ? List.of() : routers;
         cgroups = cgroups == null ? "" : cgroups;
         hosts = hosts == null ? List.of() : hosts;
@@ -72,6 +75,44 @@ public record DeploymentState(
     /** Node config lines that carry a secret (a password, or what stands for one): never in deployment.json. */
     public static final java.util.Set<String> SECRET_NODE_CONFIG =
             java.util.Set.of("superuser_password", "replication_password", "admin_password_verifier");
+
+    /** As a deployment made before volumes were quarantined. */
+    public DeploymentState(
+            String cluster,
+            int basePort,
+            String isolation,
+            int netId,
+            List<EtcdMember> etcd,
+            List<NodeHost> nodes,
+            List<RouterProcess> routers,
+            TlsFiles etcdClient,
+            long controllerPid,
+            String cgroups,
+            List<HostRecord> hosts,
+            int lastNode,
+            List<Intent> intents,
+            java.util.Map<String, String> nodeConfig,
+            String encryption,
+            List<ControllerProcess> controllers) {
+        this(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption,
+                controllers,
+                List.of());
+    }
 
     /** As a deployment made before it had two controllers. */
     public DeploymentState(
@@ -489,7 +530,8 @@ public record DeploymentState(
                 intents,
                 nodeConfig,
                 encryption,
-                controllers);
+                controllers,
+                quarantine);
     }
 
     /** This inventory with {@code started} as its controllers. */
@@ -510,7 +552,43 @@ public record DeploymentState(
                 intents,
                 nodeConfig,
                 encryption,
-                started);
+                started,
+                quarantine);
+    }
+
+    /** This inventory with {@code kept} quarantined, in place of an earlier record of the same node. */
+    public DeploymentState withQuarantined(QuarantinedVolume kept) {
+        List<QuarantinedVolume> all = new java.util.ArrayList<>(
+                quarantine.stream().filter(q -> !q.node().equals(kept.node())).toList());
+        all.add(kept);
+        return withQuarantine(all);
+    }
+
+    /** This inventory without the quarantined volume of {@code node}. */
+    public DeploymentState withoutQuarantined(String node) {
+        return withQuarantine(
+                quarantine.stream().filter(q -> !q.node().equals(node)).toList());
+    }
+
+    private DeploymentState withQuarantine(List<QuarantinedVolume> all) {
+        return new DeploymentState(
+                cluster,
+                basePort,
+                isolation,
+                netId,
+                etcd,
+                nodes,
+                routers,
+                etcdClient,
+                controllerPid,
+                cgroups,
+                hosts,
+                lastNode,
+                intents,
+                nodeConfig,
+                encryption,
+                controllers,
+                all);
     }
 
     private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {

@@ -616,6 +616,16 @@ public final class LocalDeployment {
                     "cannot make " + controllerDir + ": " + e.getMessage(), "check free space and permissions");
         }
         DeploymentState before = DeploymentState.read(abs);
+        if (before.controllers().stream().noneMatch(c -> Processes.alive(c.supervisorPid()))) {
+            // The highest epoch that fenced the runtime, from controllers that are all gone now: an etcd made anew
+            // would count epochs from the start again and see every new controller refused.
+            try {
+                Files.deleteIfExists(controllerDir.resolve("epoch"));
+            } catch (IOException e) {
+                throw new WardenException(
+                        "cannot remove " + controllerDir.resolve("epoch") + ": " + e.getMessage(), "remove it by hand");
+            }
+        }
         List<DeploymentState.ControllerProcess> all = new ArrayList<>();
         for (int k = 1; k <= CONTROLLER_IDS.size(); k++) {
             String id = CONTROLLER_IDS.get(k - 1);
@@ -856,6 +866,17 @@ public final class LocalDeployment {
             Optional<DeploymentState.HostRecord> placed,
             long volumeBytes,
             ResourceLimits limits) {
+        return createNode(blueprint, number, placed, volumeBytes, limits, io.warden.cluster.NodeTags.NONE);
+    }
+
+    /** As {@link #createNode(NodeBlueprint, int, Optional, long, ResourceLimits)}, its agent with {@code tags}. */
+    public static NodeHost createNode(
+            NodeBlueprint blueprint,
+            int number,
+            Optional<DeploymentState.HostRecord> placed,
+            long volumeBytes,
+            ResourceLimits limits,
+            io.warden.cluster.NodeTags tags) {
         Path dir = blueprint.dir();
         String name = "node-" + number;
         boolean netns = blueprint.netns();
@@ -915,6 +936,21 @@ public final class LocalDeployment {
             yamlLine(yaml, "api_token_file", DeploymentFile.API_TOKEN.in(dir));
         }
         blueprint.nodeConfig().forEach((k, v) -> yamlLine(yaml, k, v));
+        if (!tags.equals(io.warden.cluster.NodeTags.NONE)) {
+            yaml.append("tags:\n")
+                    .append("  nofailover: ")
+                    .append(tags.nofailover())
+                    .append('\n')
+                    .append("  noloadbalance: ")
+                    .append(tags.noloadbalance())
+                    .append('\n')
+                    .append("  nosync: ")
+                    .append(tags.nosync())
+                    .append('\n')
+                    .append("  failover_priority: ")
+                    .append(tags.failoverPriority())
+                    .append('\n');
+        }
         String container = "";
         Map<String, Object> cgroupLine = new java.util.LinkedHashMap<>();
         if (blueprint.cgroups().isPresent()) {
@@ -1295,6 +1331,10 @@ public final class LocalDeployment {
         // Last, with nothing left that writes to them: a purge must not delete through a mounted volume.
         for (NodeHost node : state.nodes()) {
             volumeOf(node).ifPresent(LoopVolume::unmount);
+        }
+        // A quarantined volume an operator opened (warden quarantine open) is closed; it stays kept.
+        for (QuarantinedVolume kept : state.quarantine()) {
+            new LoopVolume(Path.of(kept.image()), abs.resolve("quarantine/" + kept.node())).unmount();
         }
         if (state.isolation().equals("netns")) {
             removeHosts(state);

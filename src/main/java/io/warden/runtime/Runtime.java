@@ -46,14 +46,40 @@ public interface Runtime {
      */
     void remove(String name);
 
+    /**
+     * Removes it as {@link #remove} does, except its volume: that is detached and kept, with its key, until
+     * {@code until} ({@link QuarantinedVolume}); its host becomes a spare all the same.
+     */
+    QuarantinedVolume quarantine(String name, String reason, java.time.Instant until);
+
+    /** The volumes kept by {@link #quarantine}, oldest first. */
+    List<QuarantinedVolume> quarantined();
+
+    /** Deletes a quarantined volume and its key for good; refuses a name that has none. */
+    void discard(String node);
+
     /** Replaces the container's labels (as when a replacement becomes one of the cluster's own). */
     Container label(String name, java.util.Map<String, String> labels);
 
     /** Inflicts {@code fault} on the container's host; returns a sentence saying what it did, or refuses with why. */
     String drill(Fault fault, String name);
 
+    /**
+     * From now on this runtime acts for the controller whose leadership began at {@code epoch} (etcd's fencing
+     * token): the epoch is recorded as the highest seen, and every later create, start, stop, remove, quarantine
+     * and discard through this runtime is refused once a higher one has been recorded. A controller that stalled
+     * past its lease thus cannot act after its successor began to. Refused when a higher epoch is recorded already.
+     */
+    void fence(long epoch);
+
     /** The creates and removes that began and have not finished. */
     List<DeploymentState.Intent> intents();
+
+    /**
+     * Finishes or undoes every intent whose process is gone: a create is undone (what it made removed, its host a
+     * spare again, its name still used), a remove or a quarantine is finished. Returns a sentence for each.
+     */
+    List<String> resolveIntents();
 
     /**
      * What a new container is to be.
@@ -61,15 +87,26 @@ public interface Runtime {
      * @param host the spare host to place it on; empty to let the runtime pick one
      * @param volumeBytes its volume's size (ignored where containers get no volume)
      * @param labels recorded with it and shown by {@link Container#labels()}
+     * @param tags its agent's tags (a replacement inherits the node it replaces)
      */
     record ContainerSpec(
-            Optional<String> host, ResourceLimits limits, long volumeBytes, java.util.Map<String, String> labels) {
+            Optional<String> host,
+            ResourceLimits limits,
+            long volumeBytes,
+            java.util.Map<String, String> labels,
+            io.warden.cluster.NodeTags tags) {
         public ContainerSpec {
             labels = labels == null ? java.util.Map.of() : java.util.Map.copyOf(labels);
+            tags = tags == null ? io.warden.cluster.NodeTags.NONE : tags;
+        }
+
+        public ContainerSpec(
+                Optional<String> host, ResourceLimits limits, long volumeBytes, java.util.Map<String, String> labels) {
+            this(host, limits, volumeBytes, labels, null);
         }
 
         public ContainerSpec(Optional<String> host, ResourceLimits limits, long volumeBytes) {
-            this(host, limits, volumeBytes, null);
+            this(host, limits, volumeBytes, null, null);
         }
     }
 }

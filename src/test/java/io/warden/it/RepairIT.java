@@ -6,7 +6,9 @@ import static org.awaitility.Awaitility.await;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
 import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
 import io.warden.common.Processes;
 import io.warden.controller.repair.ControlEvent;
 import io.warden.controller.repair.RepairController;
@@ -67,7 +69,7 @@ class RepairIT {
         assertThat(noReplica.out() + noReplica.err()).contains("replicas 0 would leave the primary without a copy");
         assertThat(unknown.exitCode()).as(unknown.toString()).isNotZero();
         assertThat(unknown.out() + unknown.err())
-                .contains("unknown condition 'disk_sad'")
+                .contains("unknown setting 'disk_sad'")
                 .contains("host_gone");
         ClusterSnapshot after = cluster.snapshot();
         assertThat(after.configRevision()).as("no refused change was written").isEqualTo(before.configRevision());
@@ -152,6 +154,9 @@ class RepairIT {
         await().atMost(Duration.ofSeconds(30))
                 .ignoreExceptions()
                 .until(() -> cluster.ids(replacement, "probe").containsAll(acked));
+        assertThat(cluster.refreshState().quarantine())
+                .as("it led in synchronous mode: its volume holds nothing the promoted standby lacks, and is deleted")
+                .isEmpty();
         TestCluster.CliRun off = cluster.warden("edit-config", "--set", "synchronous_mode=off");
         assertThat(off.exitCode()).as(off.toString()).isZero();
     }
@@ -261,6 +266,65 @@ class RepairIT {
 
     @Test
     @Order(7)
+    void aReplacementIsMadeWithTheTagsOfTheNodeItReplaces() {
+        String tagged = cluster.replicaNames().getFirst();
+        NodeTags tags = new NodeTags(false, true, false, 3);
+        // Retagging restarts the node, which the controllers must not take for a loss.
+        assertThat(cluster.warden("edit-config", "--set", "auto_repair=false").exitCode())
+                .isZero();
+        cluster.reconfigureNode(tagged, "tags:\n  noloadbalance: true\n  failover_priority: 3");
+        await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .until(() -> cluster.snapshot().members().get(tagged).tags().equals(tags));
+        awaitThreeHealthy(Duration.ofSeconds(60));
+        assertThat(cluster.warden("edit-config", "--set", "auto_repair=true").exitCode())
+                .isZero();
+
+        cluster.killHost(tagged);
+
+        String replacement = awaitReplaced(tagged, Duration.ofSeconds(120));
+        assertThat(cluster.snapshot().members().get(replacement).tags()).isEqualTo(tags);
+    }
+
+    @Test
+    @Order(8)
+    void thePrimarysHostKilledInAsynchronousModeIsRepairedWithItsVolumeQuarantinedReadableAndRemovableByHand()
+            throws Exception {
+        assertThat(cluster.snapshot().config().synchronousMode()).isEqualTo(SyncMode.OFF);
+        String old = cluster.primary().name();
+
+        cluster.killHost(old);
+
+        awaitReplaced(old, Duration.ofSeconds(120));
+        DeploymentState state = cluster.refreshState();
+        assertThat(state.node(old)).isEmpty();
+        assertThat(state.quarantine()).singleElement().satisfies(kept -> {
+            assertThat(kept.node()).isEqualTo(old);
+            assertThat(java.nio.file.Path.of(kept.image())).exists();
+            assertThat(kept.encrypted()).isTrue();
+        });
+        TestCluster.CliRun listed = cluster.warden("quarantine");
+        assertThat(listed.out()).as(listed.toString()).contains(old).contains("asynchronous mode");
+        assertThat(cluster.warden("list").out()).contains("quarantined: " + old);
+
+        TestCluster.CliRun opened = cluster.warden("quarantine", "open", old);
+        assertThat(opened.exitCode()).as(opened.toString()).isZero();
+        java.nio.file.Path data = cluster.dir.resolve("quarantine").resolve(old).resolve("pgdata/data");
+        assertThat(java.nio.file.Files.readString(data.resolve("PG_VERSION")).strip())
+                .as("its data directory, unlocked with its kept key")
+                .isEqualTo("15");
+        assertThat(cluster.warden("quarantine", "close", old).exitCode()).isZero();
+        TestCluster.CliRun removed = cluster.warden("quarantine", "remove", old);
+
+        assertThat(removed.exitCode()).as(removed.toString()).isZero();
+        assertThat(cluster.refreshState().quarantine()).isEmpty();
+        assertThat(java.nio.file.Path.of(state.quarantine().getFirst().image())).doesNotExist();
+        assertThat(cluster.dir.resolve("keys").resolve(old + ".wrapped")).doesNotExist();
+        assertThat(cluster.warden("quarantine").out()).contains("no volume is quarantined");
+    }
+
+    @Test
+    @Order(9)
     void aKeptDeploymentStartedAgainAfterRepairsComesBackWithTheNodesAndHostsItHadAndItsRows() throws Exception {
         try (Connection c = cluster.connectPrimary();
                 Statement s = c.createStatement()) {

@@ -146,6 +146,27 @@ class ConfigPatchTest {
                 .contains("replicas 0 would leave the primary without a copy")
                 .contains("repair.host_gone must be longer than 0")
                 .contains("repair.cloning: not a duration")
-                .contains("unknown condition 'disk_sad'");
+                .contains("unknown setting 'disk_sad'");
+    }
+
+    @Test
+    void noReplicaAtAllIsStoredOnlyWhenForcedAndNeverFewerThanNone() throws Exception {
+        JsonNode none = Json.json().readTree("{\"replicas\": 0}");
+        JsonNode negative = Json.json().readTree("{\"replicas\": -1}");
+
+        ConfigPatch.Result refused = ConfigPatch.apply(CURRENT, none, (n, v) -> Optional.empty());
+        ConfigPatch.Result forced = ConfigPatch.apply(CURRENT, none, (n, v) -> Optional.empty(), true);
+        ConfigPatch.Result below = ConfigPatch.apply(CURRENT, negative, (n, v) -> Optional.empty(), true);
+
+        assertThat(refused.problems()).singleElement().asString().contains("pass --force");
+        assertThat(forced.problems()).isEmpty();
+        assertThat(forced.config().orElseThrow().replicas()).isZero();
+        assertThat(below.problems()).singleElement().asString().contains("from 1 to 16");
+        String stored = Json.write(forced.config().orElseThrow());
+        assertThat(Json.wire()
+                        .readValue(stored, io.warden.cluster.DynamicConfig.class)
+                        .replicas())
+                .as("0 read back as 0, not as the default a config without the field gets")
+                .isZero();
     }
 }

@@ -3,6 +3,7 @@ package io.warden.controller.repair;
 import com.fasterxml.jackson.core.type.TypeReference;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
+import io.warden.cluster.RepairSettings;
 import io.warden.common.Json;
 import io.warden.controller.repair.RepairDecider.Abnormality;
 import io.warden.controller.repair.RepairDecider.Action;
@@ -15,6 +16,7 @@ import io.warden.dcs.ControlStore;
 import io.warden.dcs.Dcs;
 import io.warden.runtime.Container;
 import io.warden.runtime.Host;
+import io.warden.runtime.QuarantinedVolume;
 import io.warden.runtime.ResourceLimits;
 import io.warden.runtime.Runtime;
 import java.io.IOException;
@@ -75,6 +77,9 @@ public final class RepairController {
     /** The epoch the last round ran under, to log a new leadership once. */
     private long ledAt;
 
+    /** The epoch this controller last fenced the runtime with. */
+    private long fencedAt;
+
     private long repairsDone;
     private long repairsFailed;
     private long repairsCancelled;
@@ -133,6 +138,17 @@ public final class RepairController {
                                     .orElse("")));
         }
         Memory memory = control.text(MEMORY).flatMap(StoredMemory::parse).orElse(Memory.EMPTY);
+        if (fencedAt != epoch) {
+            // Before this leadership's first action: from here on no controller of an older epoch acts through the
+            // runtime, even one that stalled between its check and its action.
+            runtime.fence(epoch);
+            fencedAt = epoch;
+        }
+        if (leads(epoch)) {
+            // A create or remove whose process died half way (a controller, the CLI) is finished or undone first, so
+            // no reserved host or half-made volume outlives it.
+            runtime.resolveIntents().forEach(done -> events.add(event(now, "cleanup", "", done)));
+        }
         removeOrphans(epoch, plan, runtime.containers(), events, now);
         List<Container> containers = runtime.containers();
         List<Host> hosts = runtime.hosts();
@@ -141,22 +157,45 @@ public final class RepairController {
                 .map(Container::name)
                 .filter(name -> plan.map(p -> !p.replacement().equals(name)).orElse(true))
                 .toList();
-        RepairDecider.View view =
-                new RepairDecider.View(cluster, nodes, containers, hosts, plan.map(RepairPlan::node), false);
+        RepairDecider.View view = new RepairDecider.View(
+                cluster,
+                nodes,
+                containers,
+                hosts,
+                plan.map(RepairPlan::node),
+                false,
+                plan.map(RepairPlan::abnormality));
         Outcome outcome = RepairDecider.decide(view, memory, Policy.of(cluster.config()), now);
         Decision decision = outcome.decision();
         Memory next = outcome.memory();
         logDecision(decision, events, now);
 
+        Optional<String> suspended = RepairDecider.suspension(cluster, false);
         if (plan.isPresent()) {
             RepairPlan current = plan.get();
             if (decision.action() == Action.CANCEL && current.step().cancellable()) {
                 rollBack(epoch, current, "cancelled: " + decision.reason(), events, now);
                 repairsCancelled++;
+            } else if (suspended.isPresent() && current.step().cancellable()) {
+                // The old node is untouched: calling the repair off leaves the cluster as the operator left it.
+                rollBack(epoch, current, "cancelled: " + suspended.get(), events, now);
+                repairsCancelled++;
+            } else if (suspended.isPresent()) {
+                // Past the point of no return the old node is stopped or detached: the repair waits, as it is.
+                logDecision(
+                        new Decision(
+                                Action.HOLD,
+                                current.node(),
+                                Optional.of(current.abnormality()),
+                                "the repair of " + current.node() + " waits at " + current.step() + ": "
+                                        + suspended.get()),
+                        events,
+                        now);
             } else {
-                next = advance(epoch, current, cluster, containers, next, events, now);
+                next = advance(epoch, current, cluster, containers, hosts, next, events, now);
             }
         } else if (decision.action() == Action.REPLACE) {
+            RepairDecider.Inheritance inherited = RepairDecider.inheritance(decision.node(), next);
             RepairPlan planned = new RepairPlan(
                     UUID.randomUUID().toString(),
                     epoch,
@@ -166,12 +205,23 @@ public final class RepairController {
                     Step.PLANNED,
                     "",
                     now.toString(),
-                    now.toString());
+                    now.toString(),
+                    inherited.tags(),
+                    inherited.quarantine().orElse(""));
             if (record(epoch, planned)) {
                 next = next.repairBegan(now);
-                events.add(event(now, "step", planned.node(), planned.node() + ": planned its replacement"));
+                events.add(event(
+                        now,
+                        "step",
+                        planned.node(),
+                        planned.node() + ": planned its replacement"
+                                + inherited
+                                        .quarantine()
+                                        .map(why -> "; its volume will be kept (quarantined): " + why)
+                                        .orElse("")));
             }
         }
+        expireQuarantine(epoch, now, events);
         String memoryText = StoredMemory.text(next);
         if (!control.text(MEMORY).orElse("").equals(memoryText)) {
             store.put(epoch, MEMORY, memoryText);
@@ -186,6 +236,7 @@ public final class RepairController {
             RepairPlan plan,
             ClusterSnapshot cluster,
             List<Container> containers,
+            List<Host> hosts,
             Memory memory,
             List<ControlEvent> events,
             Instant now) {
@@ -210,6 +261,9 @@ public final class RepairController {
                     }
                     return memory;
                 }
+                if (!leads(epoch)) {
+                    return memory;
+                }
                 Container made;
                 try {
                     made = runtime.create(new Runtime.ContainerSpec(
@@ -218,7 +272,8 @@ public final class RepairController {
                             old.map(Container::volumeBytes)
                                     .filter(bytes -> bytes > 0)
                                     .orElse(DEFAULT_VOLUME_BYTES),
-                            Map.of(REPAIR_LABEL, plan.id(), EPOCH_LABEL, Long.toString(epoch))));
+                            Map.of(REPAIR_LABEL, plan.id(), EPOCH_LABEL, Long.toString(epoch)),
+                            plan.tags()));
                 } catch (RuntimeException e) {
                     return fail(epoch, plan, memory, "cannot make its replacement: " + e.getMessage(), events, now);
                 }
@@ -236,7 +291,7 @@ public final class RepairController {
                     return fail(epoch, plan, memory, plan.replacement() + " is gone before it started", events, now);
                 }
                 try {
-                    if (replacement.get().state() != Container.State.RUNNING) {
+                    if (replacement.get().state() != Container.State.RUNNING && leads(epoch)) {
                         runtime.start(plan.replacement());
                     }
                 } catch (RuntimeException e) {
@@ -275,13 +330,32 @@ public final class RepairController {
                 }
             }
             case STREAMING -> {
+                if (cluster.isLeader(plan.node())) {
+                    // It won an election since it was judged: stopping it now would stop the primary.
+                    warnOnce(
+                            plan,
+                            plan.node() + " holds the leader key now: its detach waits until it is failed over or"
+                                    + " switched over",
+                            events,
+                            now);
+                    return memory;
+                }
                 // Detach the old node: stop it, take it out of the DCS (its lease, so the primary drops its slot),
-                // and wait until no synchronous set names it.
-                if (old.isPresent() && old.get().state() == Container.State.RUNNING) {
+                // and wait until no synchronous set names it. A frozen, cut-off or dead host is not asked to stop
+                // (a frozen one would keep a stop waiting for minutes): the removal in the next step kills what is
+                // left of it.
+                boolean reachable = old.flatMap(c -> hosts.stream()
+                                .filter(h -> h.id().equals(c.host()))
+                                .findFirst())
+                        .map(h -> h.state() == Host.State.UP)
+                        .orElse(false);
+                if (!leads(epoch)) {
+                    return memory;
+                }
+                if (old.isPresent() && old.get().state() == Container.State.RUNNING && reachable) {
                     try {
                         runtime.stop(plan.node());
                     } catch (RuntimeException e) {
-                        // A frozen or cut-off host may not stop; removing it (next step) ends it for good.
                         LOG.warn("cannot stop {} ({}); it is removed next", plan.node(), e.getMessage());
                     }
                 }
@@ -291,6 +365,18 @@ public final class RepairController {
                         .map(s -> s.standbys().contains(plan.node()))
                         .orElse(false);
                 if (inSync || detached.members().containsKey(plan.node())) {
+                    if (!now.isBefore(plan.stepInstant().plus(policy.startingLimit()))) {
+                        warnOnce(
+                                plan,
+                                plan.node() + " is detached but "
+                                        + (inSync
+                                                ? "the synchronous set still names it (only a running primary"
+                                                        + " rewrites it)"
+                                                : "its member record is back (its agent still runs)")
+                                        + "; the repair waits",
+                                events,
+                                now);
+                    }
                     return memory;
                 }
                 if (record(epoch, plan.at(Step.OLD_DETACHED, now))) {
@@ -303,16 +389,46 @@ public final class RepairController {
                 }
             }
             case OLD_DETACHED -> {
-                if (old.isPresent()) {
-                    runtime.remove(plan.node());
+                boolean keep = !plan.quarantine().isEmpty();
+                if (old.isPresent() && leads(epoch)) {
+                    if (keep) {
+                        runtime.quarantine(
+                                plan.node(),
+                                plan.quarantine(),
+                                now.plus(RepairSettings.grace(cluster.config().repair(), RepairSettings.QUARANTINE)));
+                    } else {
+                        runtime.remove(plan.node());
+                    }
                 }
                 if (record(epoch, plan.at(Step.REMOVED, now))) {
-                    events.add(event(now, "step", plan.node(), plan.node() + " removed: container, volume and key"));
+                    events.add(event(
+                            now,
+                            "step",
+                            plan.node(),
+                            keep
+                                    ? plan.node() + " removed; its volume and key are kept (warden quarantine lists"
+                                            + " them): " + plan.quarantine()
+                                    : plan.node() + " removed: container, volume and key"));
                 }
             }
             case REMOVED -> {
                 replacement.ifPresent(r -> runtime.label(
                         r.name(), Map.of(REPLACED_LABEL, plan.node(), EPOCH_LABEL, Long.toString(epoch))));
+                if (replacement.isEmpty()) {
+                    // Lost after it streamed (its host died too): the old node is gone already, so the cluster is a
+                    // node short; said as a failure, not as done.
+                    if (store.delete(epoch, PLAN)) {
+                        repairsFailed++;
+                        events.add(event(
+                                now,
+                                "failure",
+                                plan.node(),
+                                plan.node() + " was removed but its replacement " + plan.replacement()
+                                        + " is gone too: the cluster is a node short"));
+                        return memory.repairFailed(now);
+                    }
+                    return memory;
+                }
                 if (store.delete(epoch, PLAN)) {
                     repairsDone++;
                     events.add(event(
@@ -326,6 +442,22 @@ public final class RepairController {
             }
         }
         return memory;
+    }
+
+    /** Deletes the quarantined volumes whose time is over, each with an event. */
+    private void expireQuarantine(long epoch, Instant now, List<ControlEvent> events) {
+        for (QuarantinedVolume kept : runtime.quarantined()) {
+            if (!kept.expired(now) || !leads(epoch)) {
+                continue;
+            }
+            runtime.discard(kept.node());
+            events.add(event(
+                    now,
+                    "cleanup",
+                    kept.node(),
+                    "deleted " + kept.node() + "'s quarantined volume: kept since " + kept.since() + ", until "
+                            + kept.until()));
+        }
     }
 
     /** The repair failed before its replacement streamed: remove what it made, end it, and back off. */
@@ -344,6 +476,9 @@ public final class RepairController {
                         || plan.id().equals(c.labels().get(REPAIR_LABEL)))
                 .toList();
         for (Container container : made) {
+            if (!leads(epoch)) {
+                return;
+            }
             runtime.remove(container.name());
             dcs.removeMember(container.name());
         }
@@ -373,6 +508,14 @@ public final class RepairController {
         for (Container container : containers) {
             String repair = container.labels().get(REPAIR_LABEL);
             if (repair != null && plan.map(p -> !p.id().equals(repair)).orElse(true)) {
+                // Read again now: a controller that stalled after its round began may see a successor's live
+                // replacement as an orphan of its own stale plan.
+                if (!leads(epoch)
+                        || !RepairController.plan(store.read())
+                                .map(p -> !p.id().equals(repair))
+                                .orElse(true)) {
+                    continue;
+                }
                 runtime.remove(container.name());
                 dcs.removeMember(container.name());
                 events.add(event(
@@ -383,6 +526,28 @@ public final class RepairController {
                                 + " controller of epoch " + container.labels().getOrDefault(EPOCH_LABEL, "?")
                                 + " for a repair no plan holds any more"));
             }
+        }
+    }
+
+    /**
+     * Whether this controller still leads, read from etcd right before a runtime action: the plan's writes are
+     * guarded by etcd, the runtime's actions are not, so a controller that stalled past its lease must not act on
+     * what it read before the stall.
+     */
+    private boolean leads(long epoch) {
+        boolean leads = store.read().leader().map(l -> l.epoch() == epoch).orElse(false);
+        if (!leads) {
+            LOG.warn("not acting: this controller's leadership (epoch {}) is over", epoch);
+        }
+        return leads;
+    }
+
+    /** The plan ids and sentences already warned about, so a step that waits says why once, not every round. */
+    private final java.util.Set<String> warned = new java.util.HashSet<>();
+
+    private void warnOnce(RepairPlan plan, String message, List<ControlEvent> events, Instant now) {
+        if (warned.add(plan.id() + " " + message)) {
+            events.add(event(now, "warning", plan.node(), message));
         }
     }
 
@@ -471,7 +636,8 @@ public final class RepairController {
             Map<String, String> starts,
             List<String> repairs,
             int failuresInARow,
-            String lastFailure) {
+            String lastFailure,
+            Map<String, RepairDecider.Seen> seen) {
         static String text(Memory memory) {
             Map<String, String> abnormal = new java.util.TreeMap<>();
             memory.abnormal().forEach((node, since) -> abnormal.put(node, since.abnormality() + "@" + since.at()));
@@ -482,7 +648,8 @@ public final class RepairController {
                     starts,
                     memory.repairs().stream().map(Instant::toString).toList(),
                     memory.failuresInARow(),
-                    memory.lastFailure().map(Instant::toString).orElse("")));
+                    memory.lastFailure().map(Instant::toString).orElse(""),
+                    new java.util.TreeMap<>(memory.seen())));
         }
 
         /** The memory stored; empty when it cannot be read (the next round starts its clocks afresh). */
@@ -513,7 +680,8 @@ public final class RepairController {
                         stored.failuresInARow(),
                         stored.lastFailure() == null || stored.lastFailure().isEmpty()
                                 ? Optional.empty()
-                                : Optional.of(Instant.parse(stored.lastFailure()))));
+                                : Optional.of(Instant.parse(stored.lastFailure())),
+                        stored.seen() == null ? Map.of() : stored.seen()));
             } catch (IOException | RuntimeException e) {
                 return Optional.empty();
             }

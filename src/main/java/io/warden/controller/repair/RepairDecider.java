@@ -4,8 +4,10 @@ import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
+import io.warden.cluster.NodeTags;
 import io.warden.cluster.RepairSettings;
 import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
 import io.warden.runtime.Container;
 import io.warden.runtime.Host;
 import java.time.Duration;
@@ -119,6 +121,7 @@ public final class RepairDecider {
      * @param nodes the cluster's nodes as the inventory has them (a node whose container is gone stays listed)
      * @param repairOf the node a repair under way is replacing, if one is
      * @param scaling a scaling step is under way (no repair meanwhile)
+     * @param repairFor why the repair under way began (what its node must be rid of to count as recovered)
      */
     public record View(
             ClusterSnapshot cluster,
@@ -126,13 +129,37 @@ public final class RepairDecider {
             List<Container> containers,
             List<Host> hosts,
             Optional<String> repairOf,
-            boolean scaling) {}
+            boolean scaling,
+            Optional<Abnormality> repairFor) {
+        public View(
+                ClusterSnapshot cluster,
+                List<String> nodes,
+                List<Container> containers,
+                List<Host> hosts,
+                Optional<String> repairOf,
+                boolean scaling) {
+            this(cluster, nodes, containers, hosts, repairOf, scaling, Optional.empty());
+        }
+    }
 
     /** When a node's abnormality began, as first seen. */
     public record Since(Abnormality abnormality, Instant at) {}
 
     /** The postmaster starts a node's record showed when its window began. */
     public record Starts(int count, Instant at) {}
+
+    /**
+     * What a node's member record said when last seen: its replacement gets the same tags, and whether it led in
+     * asynchronous mode says whether its volume may hold commits no other copy has. Kept because a node whose host
+     * is gone loses its record with its lease, before its repair is planned.
+     *
+     * @param synchronous synchronous mode (on or strict) was set when it was last seen: a node failed over from then
+     *     holds no acknowledged commit the promoted standby lacks
+     */
+    public record Seen(Role role, long timeline, NodeTags tags, boolean synchronous) {}
+
+    /** What a replacement takes over from the node it replaces, and whether that node's volume is kept. */
+    public record Inheritance(NodeTags tags, Optional<String> quarantine) {}
 
     /**
      * What the controller remembers between decisions (kept durable by the controller, so a new leader goes on
@@ -143,30 +170,32 @@ public final class RepairDecider {
             Map<String, Starts> starts,
             List<Instant> repairs,
             int failuresInARow,
-            Optional<Instant> lastFailure) {
-        public static final Memory EMPTY = new Memory(Map.of(), Map.of(), List.of(), 0, Optional.empty());
+            Optional<Instant> lastFailure,
+            Map<String, Seen> seen) {
+        public static final Memory EMPTY = new Memory(Map.of(), Map.of(), List.of(), 0, Optional.empty(), Map.of());
 
         public Memory {
             abnormal = Map.copyOf(abnormal);
             starts = Map.copyOf(starts);
             repairs = List.copyOf(repairs);
+            seen = seen == null ? Map.of() : Map.copyOf(seen);
         }
 
         /** After a repair began at {@code at}. */
         public Memory repairBegan(Instant at) {
             List<Instant> all = new ArrayList<>(repairs);
             all.add(at);
-            return new Memory(abnormal, starts, all, failuresInARow, lastFailure);
+            return new Memory(abnormal, starts, all, failuresInARow, lastFailure, seen);
         }
 
         /** After a repair failed at {@code at}: the next waits longer. */
         public Memory repairFailed(Instant at) {
-            return new Memory(abnormal, starts, repairs, failuresInARow + 1, Optional.of(at));
+            return new Memory(abnormal, starts, repairs, failuresInARow + 1, Optional.of(at), seen);
         }
 
         /** After a repair completed: the backoff starts over. */
         public Memory repairSucceeded() {
-            return new Memory(abnormal, starts, repairs, 0, Optional.empty());
+            return new Memory(abnormal, starts, repairs, 0, Optional.empty(), seen);
         }
     }
 
@@ -194,13 +223,17 @@ public final class RepairDecider {
     public static Outcome decide(View view, Memory memory, Policy policy, Instant now) {
         Map<String, Starts> starts = new HashMap<>();
         Map<String, Since> abnormal = new HashMap<>();
+        Map<String, Seen> seen = new HashMap<>();
+        boolean synchronous = view.cluster().config().synchronousMode() != SyncMode.OFF;
         for (String node : new TreeSet<>(view.nodes())) {
             Optional<Member> member =
                     Optional.ofNullable(view.cluster().members().get(node));
+            Optional.ofNullable(lastSeen(member, memory.seen().get(node), synchronous))
+                    .ifPresent(last -> seen.put(node, last));
             Optional<Starts> counted = countStarts(member, memory.starts().get(node), policy, now);
             counted.ifPresent(s -> starts.put(node, s));
-            Optional<Abnormality> seen = observe(view, node, member, counted, policy);
-            seen.ifPresent(a -> {
+            Optional<Abnormality> observed = observe(view, node, member, counted, policy);
+            observed.ifPresent(a -> {
                 Since before = memory.abnormal().get(node);
                 abnormal.put(node, before != null && before.abnormality() == a ? before : new Since(a, now));
             });
@@ -208,8 +241,49 @@ public final class RepairDecider {
         List<Instant> recent = memory.repairs().stream()
                 .filter(at -> at.isAfter(now.minus(Duration.ofHours(1))))
                 .toList();
-        Memory kept = new Memory(abnormal, starts, recent, memory.failuresInARow(), memory.lastFailure());
+        Memory kept = new Memory(abnormal, starts, recent, memory.failuresInARow(), memory.lastFailure(), seen);
         return new Outcome(choose(view, kept, policy, now), kept);
+    }
+
+    /**
+     * What the replacement of {@code node} takes over: its tags, as last seen; and whether its volume is kept
+     * (quarantined) rather than deleted. A node that led in asynchronous mode and was failed over may hold commits
+     * it acknowledged that the promoted node never received: they are on its volume alone, so the volume is kept.
+     * A node last seen as a replica, or leading in synchronous mode (only a synchronous standby, which had every
+     * acknowledged commit, is promoted then), holds nothing the cluster lacks. A node never seen is kept: nothing
+     * says it did not lead.
+     */
+    public static Inheritance inheritance(String node, Memory memory) {
+        Seen last = memory.seen().get(node);
+        if (last == null) {
+            return new Inheritance(
+                    NodeTags.NONE,
+                    Optional.of("its last role is unknown (this controller never saw its member record)"));
+        }
+        if (last.role() == Role.PRIMARY && !last.synchronous()) {
+            return new Inheritance(
+                    last.tags(),
+                    Optional.of("it led timeline " + last.timeline() + " in asynchronous mode: commits it"
+                            + " acknowledged after the last one a replica received are on its volume alone"));
+        }
+        return new Inheritance(last.tags(), Optional.empty());
+    }
+
+    /**
+     * What to remember of a node now: its record as it is, except that a node that led in asynchronous mode stays
+     * remembered so until it streams on a later timeline (it has rejoined; what it held alone is gone by then), so
+     * that a record republished as a stopped replica after a crash does not hide what its volume may hold.
+     */
+    private static Seen lastSeen(Optional<Member> member, Seen before, boolean synchronous) {
+        if (member.isEmpty()) {
+            return before;
+        }
+        Member m = member.get();
+        boolean ledAsync = before != null && before.role() == Role.PRIMARY && !before.synchronous();
+        if (ledAsync && m.role() != Role.PRIMARY && !(m.isStreamingReplica() && m.timeline() > before.timeline())) {
+            return new Seen(Role.PRIMARY, before.timeline(), m.tags(), false);
+        }
+        return new Seen(m.role(), m.timeline(), m.tags(), synchronous);
     }
 
     /** The node's postmaster starts since its window began; a new window once the old one is over. */
@@ -264,7 +338,9 @@ public final class RepairDecider {
         if (view.repairOf().isPresent()) {
             String node = view.repairOf().get();
             // Gone from the inventory is not recovered: the repair removed it, and only finishing is left.
-            if (!memory.abnormal().containsKey(node) && view.nodes().contains(node)) {
+            if (!memory.abnormal().containsKey(node)
+                    && view.nodes().contains(node)
+                    && !stillCrashLooping(view, node, policy, now)) {
                 return Decision.of(
                         Action.CANCEL,
                         node,
@@ -311,9 +387,34 @@ public final class RepairDecider {
         return Decision.of(Action.REPLACE, node, Optional.of(abnormality), what + ": replacing it with a new node");
     }
 
-    /** The rule that holds back the repair of {@code node}, if one does. */
-    private static Optional<String> holdReason(View view, Memory memory, Policy policy, Instant now, String node) {
-        ClusterSnapshot cluster = view.cluster();
+    /**
+     * Whether a node replaced for crash-looping may only be between two crashes: its postmaster came up less than a
+     * crash-loop window ago. Such a node looks healthy for a while after each start (and its start count begins a
+     * new window), which must not cancel its repair.
+     */
+    private static boolean stillCrashLooping(View view, String node, Policy policy, Instant now) {
+        if (view.repairFor().filter(a -> a == Abnormality.CRASH_LOOP).isEmpty()) {
+            return false;
+        }
+        return Optional.ofNullable(view.cluster().members().get(node))
+                .map(Member::postgresStartedAt)
+                .filter(at -> !at.isEmpty())
+                .map(at -> {
+                    try {
+                        return now.isBefore(Instant.parse(at).plus(policy.crashLoopWindow()));
+                    } catch (java.time.format.DateTimeParseException e) {
+                        return true;
+                    }
+                })
+                .orElse(true);
+    }
+
+    /**
+     * What holds every repair back, the one under way included: maintenance mode, the operator's switch, a
+     * switchover or a scaling step. The controller rolls back a repair whose old node is still untouched, and
+     * leaves one past that point where it is until this clears.
+     */
+    public static Optional<String> suspension(ClusterSnapshot cluster, boolean scaling) {
         if (!cluster.config().autoRepair()) {
             return Optional.of("automatic repair is off (auto_repair: false; ./warden edit-config --set"
                     + " auto_repair=true turns it on)");
@@ -324,8 +425,18 @@ public final class RepairDecider {
         if (cluster.switchover().isPresent()) {
             return Optional.of("a switchover is under way");
         }
-        if (view.scaling()) {
+        if (scaling) {
             return Optional.of("a scaling step is under way");
+        }
+        return Optional.empty();
+    }
+
+    /** The rule that holds back the repair of {@code node}, if one does. */
+    private static Optional<String> holdReason(View view, Memory memory, Policy policy, Instant now, String node) {
+        ClusterSnapshot cluster = view.cluster();
+        Optional<String> suspended = suspension(cluster, view.scaling());
+        if (suspended.isPresent()) {
+            return suspended;
         }
         if (cluster.isLeader(node)) {
             return Optional.of("it holds the leader key: a primary is failed over or switched over first, never"

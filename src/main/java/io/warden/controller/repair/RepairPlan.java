@@ -1,5 +1,6 @@
 package io.warden.controller.repair;
 
+import io.warden.cluster.NodeTags;
 import java.time.Instant;
 
 /**
@@ -18,6 +19,8 @@ import java.time.Instant;
  * @param replacement the new node's name once it is made; empty before
  * @param startedAt when the repair was planned (ISO-8601)
  * @param stepAt when the current step was recorded (ISO-8601)
+ * @param tags the old node's tags, which its replacement is made with
+ * @param quarantine why the old node's volume is kept (quarantined) when it is removed; empty when it is deleted
  */
 public record RepairPlan(
         String id,
@@ -28,7 +31,9 @@ public record RepairPlan(
         Step step,
         String replacement,
         String startedAt,
-        String stepAt) {
+        String stepAt,
+        NodeTags tags,
+        String quarantine) {
 
     /** The steps, in order; each is recorded once what it names is true. */
     public enum Step {
@@ -53,16 +58,21 @@ public record RepairPlan(
 
     public RepairPlan {
         replacement = replacement == null ? "" : replacement;
+        // A plan recorded before replacements inherited tags and volumes were kept.
+        tags = tags == null ? NodeTags.NONE : tags;
+        quarantine = quarantine == null ? "" : quarantine;
     }
 
     /** The plan at {@code next}, recorded at {@code at}. */
     public RepairPlan at(Step next, Instant at) {
-        return new RepairPlan(id, epoch, node, abnormality, reason, next, replacement, startedAt, at.toString());
+        return new RepairPlan(
+                id, epoch, node, abnormality, reason, next, replacement, startedAt, at.toString(), tags, quarantine);
     }
 
     /** The plan with its replacement named, at {@link Step#CREATED}. */
     public RepairPlan created(String name, Instant at) {
-        return new RepairPlan(id, epoch, node, abnormality, reason, Step.CREATED, name, startedAt, at.toString());
+        return new RepairPlan(
+                id, epoch, node, abnormality, reason, Step.CREATED, name, startedAt, at.toString(), tags, quarantine);
     }
 
     public Instant stepInstant() {

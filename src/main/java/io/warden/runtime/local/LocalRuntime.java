@@ -13,12 +13,15 @@ import io.warden.runtime.Host;
 import io.warden.runtime.LocalDeployment;
 import io.warden.runtime.NetworkNamespaces;
 import io.warden.runtime.NodeIdentity;
+import io.warden.runtime.QuarantinedVolume;
 import io.warden.runtime.ResourceLimits;
 import io.warden.runtime.Runtime;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
+import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
 import java.util.UUID;
@@ -59,8 +62,74 @@ public final class LocalRuntime implements Runtime {
         this.clock = clock;
     }
 
+    /** The controller epoch this runtime acts for ({@link #fence}); 0 when it acts for no controller. */
+    private volatile long actingFor;
+
     private DeploymentState state() {
         return DeploymentState.read(dir);
+    }
+
+    /** Where the highest controller epoch that fenced this deployment's runtime is kept (read under its lock). */
+    private Path fenceFile() {
+        return dir.resolve("controller/epoch");
+    }
+
+    private long highestEpoch() {
+        try {
+            return Files.exists(fenceFile())
+                    ? Long.parseLong(Files.readString(fenceFile()).strip())
+                    : 0;
+        } catch (IOException | NumberFormatException e) {
+            // Unreadable: no controller is fenced out by it; the next fence writes it anew.
+            return 0;
+        }
+    }
+
+    @Override
+    public void fence(long epoch) {
+        DeploymentState.update(dir, state -> {
+            long highest = highestEpoch();
+            if (epoch < highest) {
+                throw new WardenException(
+                        "epoch " + epoch + " is over: the controller of epoch " + highest + " acts on this runtime",
+                        "nothing was done; this controller stands by");
+            }
+            try {
+                Files.createDirectories(fenceFile().getParent());
+                io.warden.common.AtomicFile.replaceOwnerOnly(fenceFile(), Long.toString(epoch));
+            } catch (IOException e) {
+                throw new WardenException(
+                        "cannot record the controller epoch in " + fenceFile() + ": " + e.getMessage(),
+                        "check free space and permissions of " + dir);
+            }
+            return state;
+        });
+        actingFor = epoch;
+    }
+
+    /** Refuses when a later controller has fenced this runtime; call it holding the inventory's lock. */
+    private void checkFence() {
+        long acting = actingFor;
+        if (acting == 0) {
+            return;
+        }
+        long highest = highestEpoch();
+        if (highest > acting) {
+            throw new WardenException(
+                    "this controller's epoch " + acting + " is over: the controller of epoch " + highest
+                            + " acts on this runtime now",
+                    "nothing was done; this controller stands by");
+        }
+    }
+
+    /** {@link #checkFence} under the inventory's lock, before an action that records nothing first. */
+    private void fenced() {
+        if (actingFor != 0) {
+            DeploymentState.update(dir, state -> {
+                checkFence();
+                return state;
+            });
+        }
     }
 
     @Override
@@ -179,7 +248,7 @@ public final class LocalRuntime implements Runtime {
         long volumeBytes =
                 LocalDeployment.volumeOf(node).map(LoopVolume::imageBytes).orElse(0L);
         boolean encrypted = LocalDeployment.volumeKeys(dir).has(node.name());
-        boolean running = node.watchdogPid() > 0 && Processes.alive(node.watchdogPid());
+        boolean running = supervised(node);
         return new Container(
                 node.name(),
                 host,
@@ -203,6 +272,7 @@ public final class LocalRuntime implements Runtime {
         HostRecord[] placed = new HostRecord[1];
         // The name and the host are taken under the lock, so two creates at once never get the same.
         DeploymentState.update(dir, state -> {
+            checkFence();
             number[0] = state.lastNode() + 1;
             String name = "node-" + number[0];
             if (!hosted) {
@@ -220,7 +290,8 @@ public final class LocalRuntime implements Runtime {
                     number[0],
                     Optional.ofNullable(placed[0]),
                     spec.volumeBytes(),
-                    spec.limits());
+                    spec.limits(),
+                    spec.tags());
         } catch (RuntimeException e) {
             // Nothing half-made stays: the node's parts go and its host is a spare again; its name stays used.
             String name = "node-" + number[0];
@@ -273,12 +344,15 @@ public final class LocalRuntime implements Runtime {
 
     @Override
     public Container start(String name) {
+        fenced();
         NodeHost node = node(name);
-        if (node.watchdogPid() > 0 && Processes.alive(node.watchdogPid())) {
+        if (supervised(node)) {
             // A second supervisor on the same data directory would start a second agent (a frozen host looks alive
             // too: thaw it instead).
             throw new WardenException(
-                    name + " is running already (its supervisor, pid " + node.watchdogPid() + ", is alive)",
+                    name + " is running already (its supervisor"
+                            + (node.watchdogPid() > 0 ? ", pid " + node.watchdogPid() + "," : "")
+                            + " or a process of its container is alive)",
                     "stop it first, or thaw its host if it is frozen");
         }
         NodeHost started = LocalDeployment.launchNode(node);
@@ -293,8 +367,23 @@ public final class LocalRuntime implements Runtime {
         return container(name).orElseThrow();
     }
 
+    /**
+     * Whether the node's supervisor runs: its recorded pid is alive, or (with cgroups) a process is in its container's
+     * warden part. The second covers a start cut short after the supervisor was launched and before its pid was
+     * recorded: a caller that went on as if it were stopped would launch a second supervisor on the same data.
+     */
+    private static boolean supervised(NodeHost node) {
+        if (node.watchdogPid() > 0 && Processes.alive(node.watchdogPid())) {
+            return true;
+        }
+        return LocalDeployment.containerOf(node)
+                .map(c -> !c.part(ContainerCgroups.Part.WARDEN).pids().isEmpty())
+                .orElse(false);
+    }
+
     @Override
     public void stop(String name) {
+        fenced();
         LocalDeployment.stopNode(node(name));
     }
 
@@ -327,30 +416,162 @@ public final class LocalRuntime implements Runtime {
 
     @Override
     public void remove(String name) {
+        fenced();
         NodeHost node = node(name);
         DeploymentState before = state();
         String intentId = UUID.randomUUID().toString();
         String host = before.hostOf(name).map(HostRecord::id).orElse("local");
-        DeploymentState.update(dir, state -> state.withIntent(intent(intentId, "remove-node", name, host)));
+        DeploymentState.update(dir, state -> {
+            checkFence();
+            return state.withIntent(intent(intentId, "remove-node", name, host));
+        });
         removeParts(before, name, Optional.of(node));
         DeploymentState.update(
                 dir, state -> release(state, name).withoutNode(name).withoutIntent(intentId));
     }
 
+    @Override
+    public QuarantinedVolume quarantine(String name, String reason, Instant until) {
+        fenced();
+        NodeHost node = node(name);
+        DeploymentState before = state();
+        String intentId = UUID.randomUUID().toString();
+        String host = before.hostOf(name).map(HostRecord::id).orElse("local");
+        DeploymentState.update(dir, state -> {
+            checkFence();
+            return state.withIntent(intent(intentId, "quarantine-node", name, host));
+        });
+        Path image = dir.resolve("volumes/" + name + ".img");
+        Path kept = quarantineImage(name);
+        stopAll(before, name, Optional.of(node));
+        new LoopVolume(image, dir.resolve("nodes/" + name + "/volume")).unmount();
+        try {
+            Files.createDirectories(kept.getParent());
+            if (Files.exists(image)) {
+                Files.move(image, kept, StandardCopyOption.ATOMIC_MOVE);
+            }
+        } catch (IOException e) {
+            throw new WardenException(
+                    "cannot keep " + name + "'s volume: moving " + image + " to " + kept + " failed: " + e.getMessage(),
+                    "nothing was deleted; free the space or fix the permissions, and the repair tries again");
+        }
+        QuarantinedVolume record = new QuarantinedVolume(
+                name,
+                kept.toString(),
+                Files.exists(kept) ? sizeOf(kept) : 0,
+                LocalDeployment.volumeKeys(dir).has(name),
+                clock.instant().toString(),
+                until.toString(),
+                reason);
+        // Recorded before the rest goes: a remove killed now leaves the volume listed, not lost.
+        DeploymentState.update(dir, state -> state.withQuarantined(record));
+        removeParts(before, name, Optional.of(node), true);
+        DeploymentState.update(
+                dir, state -> release(state, name).withoutNode(name).withoutIntent(intentId));
+        return record;
+    }
+
+    @Override
+    public List<QuarantinedVolume> quarantined() {
+        return state().quarantine();
+    }
+
+    @Override
+    public void discard(String node) {
+        fenced();
+        DeploymentState state = state();
+        QuarantinedVolume kept = state.quarantine().stream()
+                .filter(q -> q.node().equals(node))
+                .findFirst()
+                .orElseThrow(() -> new WardenException(
+                        "no quarantined volume of '" + node + "'",
+                        state.quarantine().isEmpty()
+                                ? "warden quarantine lists none"
+                                : "use one of: "
+                                        + String.join(
+                                                ", ",
+                                                state.quarantine().stream()
+                                                        .map(QuarantinedVolume::node)
+                                                        .toList())));
+        Path image = Path.of(kept.image());
+        new LoopVolume(image, quarantineMountPoint(node)).unmount();
+        try {
+            Files.deleteIfExists(image);
+            Files.deleteIfExists(quarantineMountPoint(node));
+        } catch (IOException e) {
+            throw new WardenException("cannot delete " + image + ": " + e.getMessage(), "delete it by hand");
+        }
+        LocalDeployment.volumeKeys(dir).remove(node);
+        DeploymentState.update(dir, s -> s.withoutQuarantined(node));
+    }
+
+    /** Where a quarantined volume's image is kept. */
+    private Path quarantineImage(String node) {
+        return dir.resolve("quarantine/" + node + ".img");
+    }
+
+    /** Where {@code warden quarantine open} mounts a quarantined volume. */
+    public Path quarantineMountPoint(String node) {
+        return dir.resolve("quarantine/" + node);
+    }
+
     /**
-     * Ends whatever of node {@code name} runs and removes its parts: cgroups, volume (unmounted, image deleted), its
-     * key, and its directory. Each part goes even when another could not, so a retry has less to do.
+     * Mounts a quarantined volume (unlocked with its key) at {@link #quarantineMountPoint} for an operator to read
+     * what it holds; returns the data directory on it. Nothing starts on it.
      */
-    private void removeParts(DeploymentState state, String name, Optional<NodeHost> recorded) {
+    public Path openQuarantined(String node) {
+        QuarantinedVolume kept = quarantined().stream()
+                .filter(q -> q.node().equals(node))
+                .findFirst()
+                .orElseThrow(() -> new WardenException(
+                        "no quarantined volume of '" + node + "'", "warden quarantine lists the ones kept"));
+        LoopVolume volume = new LoopVolume(Path.of(kept.image()), quarantineMountPoint(node));
+        new NodeVolume(
+                        node,
+                        volume,
+                        kept.encrypted() ? Optional.of(LocalDeployment.volumeKeys(dir)) : Optional.empty(),
+                        dir.resolve("bin"))
+                .open();
+        return volume.mountPoint().resolve("pgdata/data");
+    }
+
+    /** Unmounts a quarantined volume {@link #openQuarantined} mounted; nothing when it is not mounted. */
+    public void closeQuarantined(String node) {
+        quarantined().stream()
+                .filter(q -> q.node().equals(node))
+                .findFirst()
+                .ifPresent(q -> new LoopVolume(Path.of(q.image()), quarantineMountPoint(node)).unmount());
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return 0;
+        }
+    }
+
+    /** Ends whatever of node {@code name} still runs: a frozen host cannot stop by itself, the kill thaws it. */
+    private void stopAll(DeploymentState state, String name, Optional<NodeHost> recorded) {
         recorded.ifPresent(node -> {
-            LocalDeployment.containerOf(node).ifPresent(c -> {
-                // A frozen host cannot stop by itself; the kill thaws what it froze.
-                c.all().kill();
-            });
+            LocalDeployment.containerOf(node).ifPresent(c -> c.all().kill());
             if (node.watchdogPid() > 0) {
                 LocalDeployment.stopNode(node);
             }
         });
+    }
+
+    private void removeParts(DeploymentState state, String name, Optional<NodeHost> recorded) {
+        removeParts(state, name, recorded, false);
+    }
+
+    /**
+     * Ends whatever of node {@code name} runs and removes its parts: cgroups, volume (unmounted, image deleted), its
+     * key, and its directory; the volume and key stay when {@code keepVolume} (moved out by {@link #quarantine}).
+     * Each part goes even when another could not, so a retry has less to do.
+     */
+    private void removeParts(DeploymentState state, String name, Optional<NodeHost> recorded, boolean keepVolume) {
+        stopAll(state, name, recorded);
         Path nodeDir = dir.resolve("nodes/" + name);
         if (!state.cgroups().isEmpty()) {
             Cgroups.detect().ifPresent(c -> {
@@ -361,12 +582,15 @@ public final class LocalRuntime implements Runtime {
         }
         LoopVolume volume = new LoopVolume(dir.resolve("volumes/" + name + ".img"), nodeDir.resolve("volume"));
         volume.unmount();
-        try {
-            Files.deleteIfExists(volume.image());
-        } catch (IOException e) {
-            throw new WardenException("cannot delete " + volume.image() + ": " + e.getMessage(), "delete it by hand");
+        if (!keepVolume) {
+            try {
+                Files.deleteIfExists(volume.image());
+            } catch (IOException e) {
+                throw new WardenException(
+                        "cannot delete " + volume.image() + ": " + e.getMessage(), "delete it by hand");
+            }
+            LocalDeployment.volumeKeys(dir).remove(name);
         }
-        LocalDeployment.volumeKeys(dir).remove(name);
         // Its TLS key and certificate (still valid) go too: where its config says they are.
         List<Path> gone = new java.util.ArrayList<>(List.of(nodeDir));
         tlsDirOf(nodeDir.resolve("config.yml")).ifPresent(gone::add);
@@ -408,6 +632,82 @@ public final class LocalRuntime implements Runtime {
     @Override
     public List<Intent> intents() {
         return state().intents();
+    }
+
+    @Override
+    public List<String> resolveIntents() {
+        List<String> resolved = new java.util.ArrayList<>();
+        for (Intent intent : state().intents()) {
+            if (intent.pid() == ProcessHandle.current().pid() || Processes.alive(intent.pid())) {
+                // Its process is still at it.
+                continue;
+            }
+            DeploymentState now = state();
+            String name = intent.target();
+            Optional<NodeHost> node = now.node(name);
+            String begun = intent.action() + " of " + name + " begun " + intent.startedAt() + " by pid " + intent.pid()
+                    + ", which is gone";
+            switch (intent.action()) {
+                case "create-host" -> {
+                    int index = Integer.parseInt(name.substring("host-".length()));
+                    if (now.hosts().stream().noneMatch(h -> h.id().equals(name))) {
+                        NetworkNamespaces.remove(now.netId(), index);
+                    }
+                    DeploymentState.update(dir, s -> s.withoutIntent(intent.id()));
+                    resolved.add("undid the " + begun);
+                }
+                case "create-node" -> {
+                    if (node.isEmpty()) {
+                        removeParts(now, name, Optional.empty());
+                        DeploymentState.update(dir, s -> release(s, name).withoutIntent(intent.id()));
+                        resolved.add("undid the " + begun + ": what it made is removed, its host is a spare again");
+                    } else {
+                        DeploymentState.update(dir, s -> s.withoutIntent(intent.id()));
+                        resolved.add("the " + begun + " had finished");
+                    }
+                }
+                case "remove-node" -> {
+                    removeParts(now, name, node);
+                    DeploymentState.update(
+                            dir, s -> release(s, name).withoutNode(name).withoutIntent(intent.id()));
+                    resolved.add("finished the " + begun);
+                }
+                case "quarantine-node" -> {
+                    Path image = dir.resolve("volumes/" + name + ".img");
+                    Path kept = quarantineImage(name);
+                    new LoopVolume(image, dir.resolve("nodes/" + name + "/volume")).unmount();
+                    if (now.quarantine().stream().noneMatch(q -> q.node().equals(name))) {
+                        try {
+                            Files.createDirectories(kept.getParent());
+                            if (Files.exists(image) && !Files.exists(kept)) {
+                                Files.move(image, kept, StandardCopyOption.ATOMIC_MOVE);
+                            }
+                        } catch (IOException e) {
+                            throw new WardenException(
+                                    "cannot keep " + name + "'s volume: " + e.getMessage(),
+                                    "nothing was deleted; free the space or fix the permissions");
+                        }
+                        QuarantinedVolume record = new QuarantinedVolume(
+                                name,
+                                kept.toString(),
+                                Files.exists(kept) ? sizeOf(kept) : 0,
+                                LocalDeployment.volumeKeys(dir).has(name),
+                                clock.instant().toString(),
+                                clock.instant()
+                                        .plus(java.time.Duration.ofDays(7))
+                                        .toString(),
+                                "kept by a quarantine that was cut short");
+                        DeploymentState.update(dir, s -> s.withQuarantined(record));
+                    }
+                    removeParts(now, name, node, true);
+                    DeploymentState.update(
+                            dir, s -> release(s, name).withoutNode(name).withoutIntent(intent.id()));
+                    resolved.add("finished the " + begun + "; its volume is quarantined");
+                }
+                default -> resolved.add("left the " + begun + " alone: this version does not know that action");
+            }
+        }
+        return resolved;
     }
 
     private Intent intent(String id, String action, String target, String host) {

@@ -2,6 +2,7 @@ package io.warden.controller.repair;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
@@ -13,6 +14,7 @@ import io.warden.runtime.Container;
 import io.warden.runtime.DeploymentState;
 import io.warden.runtime.Fault;
 import io.warden.runtime.Host;
+import io.warden.runtime.QuarantinedVolume;
 import io.warden.runtime.ResourceLimits;
 import io.warden.runtime.Runtime;
 import java.time.Duration;
@@ -64,7 +66,9 @@ class RepairControllerTest {
                 step,
                 replacement,
                 T0.toString(),
-                T0.toString());
+                T0.toString(),
+                null,
+                null);
     }
 
     @Test
@@ -176,6 +180,183 @@ class RepairControllerTest {
         assertThat(controller.repairsFailed()).isEqualTo(1);
     }
 
+    /** Runs rounds one second apart from {@code from} until a repair is done; returns the time after. */
+    private Instant repairToTheEnd(long epoch, Instant from) {
+        Instant now = from;
+        for (int i = 0; i < 40; i++) {
+            RepairController.Round round = controller.round(epoch, now);
+            now = now.plusSeconds(1);
+            round.plan()
+                    .filter(p -> p.step() == RepairPlan.Step.CLONING
+                            && !p.replacement().isEmpty())
+                    .ifPresent(p -> dcs.publishMember(
+                            RepairDeciderTest.member(p.replacement(), Role.REPLICA, MemberState.STREAMING, 1),
+                            dcs.grantLease(Duration.ofSeconds(60))));
+            if (round.events().stream().anyMatch(e -> e.kind().equals("done"))) {
+                return now;
+            }
+        }
+        throw new AssertionError(
+                "the repair did not end in 40 rounds: " + store.read().text(RepairController.PLAN));
+    }
+
+    @Test
+    void aReplacementIsMadeWithTheTagsTheNodeItReplacesHadAndTheReplicasVolumeIsDeleted() {
+        io.warden.cluster.NodeTags tags = new io.warden.cluster.NodeTags(true, true, false, 0);
+        dcs.publishMember(
+                RepairDeciderTest.member(
+                        RepairDeciderTest.member("node-3", Role.REPLICA, MemberState.STREAMING, 1), 1, tags),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        long epoch = lead();
+        controller.round(epoch, T0);
+        runtime.hostDown("node-3");
+        dcs.removeMember("node-3");
+
+        repairToTheEnd(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()));
+
+        assertThat(runtime.tags).containsEntry("node-4", tags);
+        assertThat(runtime.quarantined())
+                .as("a replica holds nothing of its own")
+                .isEmpty();
+        assertThat(runtime.names()).doesNotContain("node-3");
+    }
+
+    @Test
+    void aFormerPrimaryThatLedAsynchronouslyIsRemovedWithItsVolumeQuarantinedUntilItsTimeIsOverThenDeleted() {
+        // node-3 led (asynchronously) when the controller last saw it; node-1 leads now.
+        dcs.publishMember(
+                RepairDeciderTest.member("node-3", Role.PRIMARY, MemberState.RUNNING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        long epoch = lead();
+        controller.round(epoch, T0);
+        runtime.hostDown("node-3");
+        dcs.removeMember("node-3");
+
+        Instant end = repairToTheEnd(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()));
+
+        assertThat(runtime.names()).doesNotContain("node-3").contains("node-4");
+        assertThat(runtime.quarantined()).singleElement().satisfies(kept -> {
+            assertThat(kept.node()).isEqualTo("node-3");
+            assertThat(kept.reason()).contains("asynchronous mode");
+            assertThat(Instant.parse(kept.until())).isAfter(end.plus(Duration.ofDays(6)));
+        });
+        controller.round(epoch, end.plus(Duration.ofDays(1)));
+        assertThat(runtime.quarantined()).as("kept for the configured time").hasSize(1);
+
+        RepairController.Round expired = controller.round(epoch, end.plus(Duration.ofDays(8)));
+
+        assertThat(runtime.quarantined()).isEmpty();
+        assertThat(expired.events().stream().map(ControlEvent::message))
+                .anyMatch(m -> m.contains("deleted node-3's quarantined volume"));
+    }
+
+    private void setPause(boolean paused) {
+        ClusterSnapshot now = dcs.read();
+        assertThat(dcs.compareAndSetConfig(now.configRevision(), now.config().withPause(paused)))
+                .isTrue();
+    }
+
+    /** Rounds one second apart from {@code from} until the plan reaches {@code step}; returns the time after. */
+    private Instant until(long epoch, Instant from, RepairPlan.Step step) {
+        Instant now = from;
+        for (int i = 0; i < 40; i++) {
+            RepairController.Round round = controller.round(epoch, now);
+            now = now.plusSeconds(1);
+            if (round.plan().map(p -> p.step() == step).orElse(false)) {
+                return now;
+            }
+        }
+        throw new AssertionError("no " + step + " in 40 rounds");
+    }
+
+    @Test
+    void aRepairWhoseOldNodeIsUntouchedIsCalledOffWhenTheClusterIsPausedAndItsReplacementRemoved() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        controller.round(epoch, T0);
+        Instant now = until(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()), RepairPlan.Step.CLONING);
+        assertThat(runtime.names()).contains("node-4");
+
+        setPause(true);
+        RepairController.Round paused = controller.round(epoch, now);
+
+        assertThat(paused.plan()).isEmpty();
+        assertThat(runtime.names()).containsExactly("node-1", "node-2", "node-3");
+        assertThat(paused.events().stream().map(ControlEvent::message))
+                .anyMatch(m -> m.contains("cancelled: the cluster is paused"));
+    }
+
+    @Test
+    void aRepairPastStreamingWaitsWhilePausedAndFinishesOnceResumed() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        controller.round(epoch, T0);
+        Instant now = until(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()), RepairPlan.Step.CLONING);
+        dcs.publishMember(
+                RepairDeciderTest.member("node-4", Role.REPLICA, MemberState.STREAMING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        now = until(epoch, now, RepairPlan.Step.STREAMING);
+
+        setPause(true);
+        for (int i = 0; i < 5; i++) {
+            assertThat(controller
+                            .round(epoch, now.plusSeconds(i))
+                            .plan()
+                            .orElseThrow()
+                            .step())
+                    .isEqualTo(RepairPlan.Step.STREAMING);
+        }
+        assertThat(dcs.read().members()).as("not detached while paused").containsKey("node-3");
+        setPause(false);
+
+        repairToTheEnd(epoch, now.plusSeconds(10));
+        assertThat(runtime.names()).containsExactly("node-1", "node-2", "node-4");
+    }
+
+    @Test
+    void theOldNodeIsNotDetachedWhileItHoldsTheLeaderKey() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        controller.round(epoch, T0);
+        Instant now = until(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()), RepairPlan.Step.CLONING);
+        dcs.publishMember(
+                RepairDeciderTest.member("node-4", Role.REPLICA, MemberState.STREAMING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        now = until(epoch, now, RepairPlan.Step.STREAMING);
+        // node-3 won an election in the meantime (its lease is node-1's in this fake: one key, one holder).
+        dcs.releaseLeader("node-1", dcs.read().leader().orElseThrow().leaseId());
+        assertThat(dcs.acquireLeader("node-3", dcs.grantLease(Duration.ofSeconds(60))))
+                .isTrue();
+
+        RepairController.Round held = controller.round(epoch, now);
+
+        assertThat(held.plan().orElseThrow().step()).isEqualTo(RepairPlan.Step.STREAMING);
+        assertThat(dcs.read().leader().orElseThrow().name()).isEqualTo("node-3");
+        assertThat(held.events().stream().map(ControlEvent::message))
+                .anyMatch(m -> m.contains("holds the leader key now"));
+    }
+
+    @Test
+    void aControllerThatStalledAfterItsRoundBeganLeavesTheReplacementItsSuccessorMadeAlone() {
+        long stalled = lead();
+        // While the stalled controller lists the containers, its lease runs out and controller-1 takes over,
+        // plans a repair and makes its replacement.
+        runtime.onContainers = () -> {
+            runtime.onContainers = null;
+            store.releaseLeadership(stalled);
+            long successor = store.acquireLeadership("controller-1", 2);
+            store.put(
+                    successor,
+                    RepairController.PLAN,
+                    Json.write(planned("r-2", successor, RepairPlan.Step.CREATED, "node-4")));
+            runtime.add("node-4", Map.of(RepairController.REPAIR_LABEL, "r-2"));
+        };
+
+        controller.round(stalled, T0);
+
+        assertThat(runtime.names()).as("the successor's replacement stays").contains("node-4");
+    }
+
     /** The control keys in memory, with etcd's guard: a write holds only while the leader key has the writer's epoch. */
     static final class MemoryControlStore implements ControlStore {
         private long revision = 100;
@@ -235,6 +416,8 @@ class RepairControllerTest {
         private final Map<String, Container> containers = new LinkedHashMap<>();
         private final Map<String, Host.State> hostStates = new LinkedHashMap<>();
         final List<String> created = new ArrayList<>();
+        final Map<String, io.warden.cluster.NodeTags> tags = new LinkedHashMap<>();
+        private final Map<String, QuarantinedVolume> quarantine = new LinkedHashMap<>();
         private int last;
 
         void add(String name, Map<String, String> labels) {
@@ -272,8 +455,14 @@ class RepairControllerTest {
             throw new UnsupportedOperationException();
         }
 
+        /** Runs (once set) when the containers are listed: what another controller did meanwhile. */
+        Runnable onContainers;
+
         @Override
         public List<Container> containers() {
+            if (onContainers != null) {
+                onContainers.run();
+            }
             return List.copyOf(containers.values());
         }
 
@@ -286,6 +475,7 @@ class RepairControllerTest {
         public Container create(ContainerSpec spec) {
             String name = "node-" + (++last);
             created.add(name);
+            tags.put(name, spec.tags());
             containers.put(name, container(name, Container.State.STOPPED, spec.labels()));
             hostStates.put("host-" + name, Host.State.UP);
             return containers.get(name);
@@ -326,6 +516,25 @@ class RepairControllerTest {
         }
 
         @Override
+        public QuarantinedVolume quarantine(String name, String reason, Instant until) {
+            remove(name);
+            QuarantinedVolume kept = new QuarantinedVolume(
+                    name, "/q/" + name + ".img", 1 << 20, false, T0.toString(), until.toString(), reason);
+            quarantine.put(name, kept);
+            return kept;
+        }
+
+        @Override
+        public List<QuarantinedVolume> quarantined() {
+            return List.copyOf(quarantine.values());
+        }
+
+        @Override
+        public void discard(String node) {
+            quarantine.remove(node);
+        }
+
+        @Override
         public String drill(Fault fault, String name) {
             throw new UnsupportedOperationException();
         }
@@ -333,6 +542,18 @@ class RepairControllerTest {
         @Override
         public List<DeploymentState.Intent> intents() {
             return List.of();
+        }
+
+        @Override
+        public List<String> resolveIntents() {
+            return List.of();
+        }
+
+        final List<Long> fences = new ArrayList<>();
+
+        @Override
+        public void fence(long epoch) {
+            fences.add(epoch);
         }
     }
 }

@@ -9,6 +9,7 @@ import io.warden.cluster.Member;
 import io.warden.cluster.MemberState;
 import io.warden.cluster.NodeTags;
 import io.warden.cluster.Role;
+import io.warden.cluster.SyncMode;
 import io.warden.controller.repair.RepairDecider.Abnormality;
 import io.warden.controller.repair.RepairDecider.Action;
 import io.warden.controller.repair.RepairDecider.Memory;
@@ -68,6 +69,7 @@ class RepairDeciderTest {
         DynamicConfig config = DynamicConfig.DEFAULTS;
         String leader = "node-1";
         Optional<String> repairOf = Optional.empty();
+        Optional<Abnormality> repairFor = Optional.empty();
 
         View view() {
             ClusterSnapshot.Builder cluster = ClusterSnapshot.builder(1).leader(new LeaderKey(leader, 1, 1));
@@ -85,7 +87,7 @@ class RepairDeciderTest {
                             node, host, "10.0.0.1", ResourceLimits.NONE, 0, false, Container.State.RUNNING, null));
                 }
             }
-            return new View(cluster.build(), nodes, containers, hostList, repairOf, false);
+            return new View(cluster.build(), nodes, containers, hostList, repairOf, false, repairFor);
         }
     }
 
@@ -346,5 +348,164 @@ class RepairDeciderTest {
         assertThat(decideAt(world, Duration.ofMinutes(60)).action())
                 .as("the oldest has aged out of the hour")
                 .isEqualTo(Action.REPLACE);
+    }
+
+    /** {@code base} with another timeline and tags, as its agent would publish them. */
+    static Member member(Member base, long timeline, NodeTags tags) {
+        return new Member(
+                base.name(),
+                base.role(),
+                base.state(),
+                base.host(),
+                base.port(),
+                base.apiUrl(),
+                timeline,
+                base.lsn(),
+                base.lagBytes(),
+                tags,
+                base.agentPid(),
+                base.postgresPid(),
+                base.instanceId(),
+                base.dataDir(),
+                base.pendingRestart(),
+                base.agentStarts(),
+                base.postgresStarts(),
+                base.postgresStartedAt());
+    }
+
+    private static DynamicConfig synchronousMode(SyncMode mode) {
+        DynamicConfig d = DynamicConfig.DEFAULTS;
+        return new DynamicConfig(
+                d.maximumLagOnFailover(),
+                mode,
+                d.synchronousNodeCount(),
+                d.pause(),
+                d.parameters(),
+                d.allowedExtensions(),
+                d.replicas(),
+                d.repair(),
+                d.autoRepair());
+    }
+
+    @Test
+    void aReplicasReplacementGetsItsTagsAndItsVolumeIsDeleted() {
+        World world = new World();
+        NodeTags tags = new NodeTags(true, false, true, 0);
+        world.members.put("node-3", member(world.members.get("node-3"), 1, tags));
+        decideAt(world, Duration.ZERO);
+        world.members.remove("node-3");
+        world.hosts.put("node-3", Host.State.DOWN);
+        decideAt(world, POLICY.hostGone());
+
+        RepairDecider.Inheritance inherited = RepairDecider.inheritance("node-3", memory);
+
+        assertThat(inherited.tags())
+                .as("as last seen, though its record is gone")
+                .isEqualTo(tags);
+        assertThat(inherited.quarantine()).isEmpty();
+    }
+
+    @Test
+    void aFormerPrimaryThatLedInAsynchronousModeHasItsVolumeQuarantined() {
+        World world = new World();
+        decideAt(world, Duration.ZERO);
+        // node-1's host dies; node-2 is promoted on timeline 2.
+        world.members.remove("node-1");
+        world.hosts.put("node-1", Host.State.DOWN);
+        world.leader = "node-2";
+        world.members.put("node-2", member(member("node-2", Role.PRIMARY, MemberState.RUNNING, 1), 2, NodeTags.NONE));
+        decideAt(world, Duration.ofSeconds(5));
+
+        RepairDecider.Inheritance inherited = RepairDecider.inheritance("node-1", memory);
+
+        assertThat(inherited.quarantine())
+                .hasValueSatisfying(why -> assertThat(why).contains("led timeline 1 in asynchronous mode"));
+    }
+
+    @Test
+    void aFormerPrimaryThatLedInSynchronousModeHoldsNothingTheClusterLacksAndIsDeleted() {
+        World world = new World();
+        world.config = synchronousMode(SyncMode.ON);
+        decideAt(world, Duration.ZERO);
+        world.members.remove("node-1");
+        world.hosts.put("node-1", Host.State.DOWN);
+        decideAt(world, Duration.ofSeconds(5));
+
+        assertThat(RepairDecider.inheritance("node-1", memory).quarantine()).isEmpty();
+    }
+
+    @Test
+    void aFormerAsynchronousPrimaryRepublishedAsAStoppedReplicaIsStillQuarantinedUntilItStreamsOnALaterTimeline() {
+        World world = new World();
+        decideAt(world, Duration.ZERO);
+        world.leader = "node-2";
+        world.members.put("node-2", member(member("node-2", Role.PRIMARY, MemberState.RUNNING, 1), 2, NodeTags.NONE));
+        // Its agent came back after a crash and publishes it as a stopped replica of the old timeline.
+        world.members.put("node-1", member("node-1", Role.REPLICA, MemberState.STOPPED, 2));
+        decideAt(world, Duration.ofSeconds(1));
+        assertThat(RepairDecider.inheritance("node-1", memory).quarantine())
+                .as("still the holder of what it led alone")
+                .isPresent();
+
+        world.members.put("node-1", member(member("node-1", Role.REPLICA, MemberState.STREAMING, 2), 2, NodeTags.NONE));
+        decideAt(world, Duration.ofSeconds(2));
+
+        assertThat(RepairDecider.inheritance("node-1", memory).quarantine())
+                .as("rejoined on timeline 2: nothing of its own is left on it")
+                .isEmpty();
+    }
+
+    @Test
+    void aNodeTheControllerNeverSawIsQuarantinedBecauseNothingSaysItDidNotLead() {
+        assertThat(RepairDecider.inheritance("node-9", Memory.EMPTY).quarantine())
+                .hasValueSatisfying(why -> assertThat(why).contains("unknown"));
+    }
+
+    @Test
+    void aCrashLoopingNodeThatLooksHealthyBetweenTwoCrashesDoesNotCancelItsRepair() {
+        World world = new World();
+        world.repairOf = Optional.of("node-2");
+        world.repairFor = Optional.of(Abnormality.CRASH_LOOP);
+        Member between = member("node-2", Role.REPLICA, MemberState.STREAMING, 9);
+        world.members.put("node-2", started(between, T0.minusSeconds(5)));
+
+        var decision = decideAt(world, Duration.ZERO);
+
+        assertThat(decision.action()).isEqualTo(Action.HOLD);
+    }
+
+    @Test
+    void aCrashLoopingNodeThatStayedUpForAWholeWindowCancelsItsRepair() {
+        World world = new World();
+        world.repairOf = Optional.of("node-2");
+        world.repairFor = Optional.of(Abnormality.CRASH_LOOP);
+        Member between = member("node-2", Role.REPLICA, MemberState.STREAMING, 9);
+        world.members.put("node-2", started(between, T0.minus(POLICY.crashLoopWindow())));
+
+        var decision = decideAt(world, Duration.ZERO);
+
+        assertThat(decision.action()).isEqualTo(Action.CANCEL);
+    }
+
+    private static Member started(Member m, Instant at) {
+        return new Member(
+                m.name(),
+                m.role(),
+                m.state(),
+                m.host(),
+                m.port(),
+                m.apiUrl(),
+                m.timeline(),
+                m.lsn(),
+                m.lagBytes(),
+                m.tags(),
+                m.agentPid(),
+                m.postgresPid(),
+                m.instanceId(),
+                m.dataDir(),
+                m.pendingRestart(),
+                m.agentStarts(),
+                m.postgresStarts(),
+                at.toString());
     }
 }
