@@ -26,6 +26,11 @@ public final class RepairSettings {
     /** Not a grace period: how long the volume of a removed former primary that may hold lost commits is kept. */
     public static final String QUARANTINE = "quarantine";
 
+    /** Not a duration: at most this many repairs begin within any hour. */
+    public static final String MAX_PER_HOUR = "max_per_hour";
+
+    public static final int DEFAULT_MAX_PER_HOUR = 6;
+
     /** Every name, in the order docs/repair.md lists them, with its default. */
     public static final Map<String, Duration> DEFAULTS = defaults();
 
@@ -66,13 +71,31 @@ public final class RepairSettings {
         return DEFAULTS.get(name);
     }
 
+    /** The most repairs an hour {@code stored} allows; the default when absent or unreadable. */
+    public static int maxPerHour(Map<String, String> stored) {
+        try {
+            int value = Integer.parseInt(stored.getOrDefault(MAX_PER_HOUR, "").strip());
+            return value > 0 ? value : DEFAULT_MAX_PER_HOUR;
+        } catch (NumberFormatException e) {
+            return DEFAULT_MAX_PER_HOUR;
+        }
+    }
+
     /** Why {@code wanted} (a person's {@code repair} settings) cannot be stored; empty when it can. */
     public static List<String> problems(Map<String, String> wanted) {
         List<String> problems = new ArrayList<>();
         for (Map.Entry<String, String> entry : new TreeMap<>(wanted).entrySet()) {
+            if (entry.getKey().equals(MAX_PER_HOUR)) {
+                String text = entry.getValue().strip();
+                if (!text.matches("\\d{1,4}") || Integer.parseInt(text) < 1) {
+                    problems.add("repair." + MAX_PER_HOUR + " must be a whole number from 1 to 9999 (repairs an hour),"
+                            + " not '" + entry.getValue() + "'");
+                }
+                continue;
+            }
             if (!DEFAULTS.containsKey(entry.getKey())) {
                 problems.add("repair: unknown setting '" + entry.getKey() + "'; known: "
-                        + String.join(", ", DEFAULTS.keySet()));
+                        + String.join(", ", DEFAULTS.keySet()) + ", " + MAX_PER_HOUR);
                 continue;
             }
             try {

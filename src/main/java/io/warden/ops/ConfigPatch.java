@@ -304,10 +304,16 @@ public final class ConfigPatch {
         out.put("replicas", config.replicas());
         out.put("auto_repair", config.autoRepair());
         Map<String, String> repair = new LinkedHashMap<>();
-        RepairSettings.DEFAULTS
-                .keySet()
-                .forEach(name ->
-                        repair.put(name, io.warden.common.Units.format(RepairSettings.grace(config.repair(), name))));
+        RepairSettings.DEFAULTS.keySet().forEach(name -> {
+            java.time.Duration value = RepairSettings.grace(config.repair(), name);
+            // Days of quarantine read better in hours than in six-figure seconds.
+            repair.put(
+                    name,
+                    value.toHours() >= 1 && value.toSeconds() % 3600 == 0
+                            ? value.toHours() + "h"
+                            : io.warden.common.Units.format(value));
+        });
+        repair.put(RepairSettings.MAX_PER_HOUR, Integer.toString(RepairSettings.maxPerHour(config.repair())));
         out.put("repair", repair);
         return out;
     }

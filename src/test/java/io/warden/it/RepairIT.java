@@ -75,9 +75,16 @@ class RepairIT {
         assertThat(after.configRevision()).as("no refused change was written").isEqualTo(before.configRevision());
         assertThat(after.config()).isEqualTo(before.config());
 
-        // What the rest of this class runs with: a lost host judged in 3 s, a silent agent in 4 s.
-        TestCluster.CliRun set =
-                cluster.warden("edit-config", "--set", "repair.host_gone=3s", "--set", "repair.agent_unreachable=4s");
+        // What the rest of this class runs with: a lost host judged in 3 s, a silent agent in 4 s, and room for the
+        // class's nine repairs within the hour (six by default).
+        TestCluster.CliRun set = cluster.warden(
+                "edit-config",
+                "--set",
+                "repair.host_gone=3s",
+                "--set",
+                "repair.agent_unreachable=4s",
+                "--set",
+                "repair.max_per_hour=20");
         assertThat(set.exitCode()).as(set.toString()).isZero();
         TestCluster.CliRun shown = cluster.warden("show-config");
         assertThat(shown.out()).contains("host_gone").contains("3s").contains("replicas");
@@ -357,15 +364,24 @@ class RepairIT {
 
     /** Waits for the repair of {@code node} to finish and the cluster to be whole again; returns the replacement. */
     private static String awaitReplaced(String node, Duration timeout) {
-        ControlEvent done = await().atMost(timeout)
-                .pollInterval(Duration.ofMillis(250))
-                .ignoreExceptions()
-                .until(
-                        () -> eventsAbout(node).stream()
-                                .filter(e -> e.kind().equals("done"))
-                                .findFirst()
-                                .orElse(null),
-                        e -> e != null);
+        ControlEvent done;
+        try {
+            done = await().atMost(timeout)
+                    .pollInterval(Duration.ofMillis(250))
+                    .ignoreExceptions()
+                    .until(
+                            () -> eventsAbout(node).stream()
+                                    .filter(e -> e.kind().equals("done"))
+                                    .findFirst()
+                                    .orElse(null),
+                            e -> e != null);
+        } catch (org.awaitility.core.ConditionTimeoutException e) {
+            List<ControlEvent> all = RepairController.events(cluster.control());
+            throw new AssertionError(
+                    "no repair of " + node + " was done within " + timeout.toSeconds() + " s; the controllers' last"
+                            + " events: " + all.subList(Math.max(0, all.size() - 12), all.size()),
+                    e);
+        }
         awaitThreeHealthy(timeout);
         String replacement = done.message().replaceAll(".* replaced by (\\S+) .*", "$1");
         assertThat(cluster.snapshot().members()).containsKey(replacement);

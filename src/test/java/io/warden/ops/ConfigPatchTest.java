@@ -169,4 +169,22 @@ class ConfigPatchTest {
                 .as("0 read back as 0, not as the default a config without the field gets")
                 .isZero();
     }
+
+    @Test
+    void theHourlyRepairLimitIsAWholeNumberAboveZeroAndIsShownWithTheQuarantineInHours() throws Exception {
+        ConfigPatch.Result set = apply("{\"repair\": {\"max_per_hour\": 20}}");
+        ConfigPatch.Result zero = apply("{\"repair\": {\"max_per_hour\": 0}}");
+        ConfigPatch.Result text = apply("{\"repair\": {\"max_per_hour\": \"many\"}}");
+
+        assertThat(set.problems()).isEmpty();
+        assertThat(io.warden.cluster.RepairSettings.maxPerHour(
+                        set.config().get().repair()))
+                .isEqualTo(20);
+        assertThat(zero.problems()).singleElement().asString().contains("max_per_hour must be a whole number");
+        assertThat(text.problems()).singleElement().asString().contains("not 'many'");
+        @SuppressWarnings("unchecked")
+        Map<String, String> shown =
+                (Map<String, String>) ConfigPatch.view(CURRENT).get("repair");
+        assertThat(shown).containsEntry("max_per_hour", "6").containsEntry("quarantine", "168h");
+    }
 }

@@ -75,7 +75,7 @@ public final class RepairDecider {
                 RepairSettings.DEFAULTS.get(RepairSettings.REPLICATION_BROKEN),
                 RepairSettings.DEFAULTS.get(RepairSettings.CLONING),
                 RepairSettings.DEFAULTS.get(RepairSettings.STARTING),
-                6,
+                RepairSettings.DEFAULT_MAX_PER_HOUR,
                 Duration.ofSeconds(30),
                 Duration.ofMinutes(10));
 
@@ -91,7 +91,7 @@ public final class RepairDecider {
                     RepairSettings.grace(set, RepairSettings.REPLICATION_BROKEN),
                     RepairSettings.grace(set, RepairSettings.CLONING),
                     RepairSettings.grace(set, RepairSettings.STARTING),
-                    DEFAULT.maxRepairsPerHour,
+                    RepairSettings.maxPerHour(set),
                     DEFAULT.firstBackoff,
                     DEFAULT.maxBackoff);
         }
