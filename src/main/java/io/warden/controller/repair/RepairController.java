@@ -192,7 +192,7 @@ public final class RepairController {
                         events,
                         now);
             } else {
-                next = advance(epoch, current, cluster, containers, hosts, next, events, now);
+                next = advanceWhileDone(epoch, current, cluster, containers, hosts, next, events, now);
             }
         } else if (decision.action() == Action.REPLACE) {
             RepairDecider.Inheritance inherited = RepairDecider.inheritance(decision.node(), next);
@@ -219,6 +219,7 @@ public final class RepairController {
                                         .quarantine()
                                         .map(why -> "; its volume will be kept (quarantined): " + why)
                                         .orElse("")));
+                next = advanceWhileDone(epoch, planned, cluster, containers, hosts, next, events, now);
             }
         }
         expireQuarantine(epoch, now, events);
@@ -228,6 +229,35 @@ public final class RepairController {
         }
         Optional<RepairPlan> after = store.read().text(PLAN).flatMap(RepairController::parsePlan);
         return new Round(decision, after, publish(epoch, control, events));
+    }
+
+    /**
+     * Runs the step {@code plan} is at, and the next ones at once while they complete: only a step that waits for
+     * the cluster (a clone, a detach the primary has yet to see) costs a round. Each step is recorded before the
+     * next begins, and each reads the cluster and the runtime afresh.
+     */
+    private Memory advanceWhileDone(
+            long epoch,
+            RepairPlan plan,
+            ClusterSnapshot cluster,
+            List<Container> containers,
+            List<Host> hosts,
+            Memory memory,
+            List<ControlEvent> events,
+            Instant now) {
+        RepairPlan current = plan;
+        Memory kept = advance(epoch, current, cluster, containers, hosts, memory, events, now);
+        for (int i = 0; i < Step.values().length; i++) {
+            Optional<RepairPlan> stored = RepairController.plan(store.read());
+            if (stored.isEmpty()
+                    || !stored.get().id().equals(current.id())
+                    || stored.get().step() == current.step()) {
+                break;
+            }
+            current = stored.get();
+            kept = advance(epoch, current, dcs.read(), runtime.containers(), runtime.hosts(), kept, events, now);
+        }
+        return kept;
     }
 
     /** Runs the step {@code plan} is at; returns the memory to keep (changed when the repair ends). */
