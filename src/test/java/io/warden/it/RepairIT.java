@@ -332,6 +332,37 @@ class RepairIT {
 
     @Test
     @Order(9)
+    void aReplicaWhosePostgresKeepsCrashingIsReplacedAndItsRepairIsNotCancelledBetweenTwoCrashes() {
+        String looping = cluster.replicaNames().getFirst();
+
+        // Three postmaster starts within the crash-loop window (2 min) make a crash loop. Each crash waits for its
+        // agent to start postgres again, after which the node looks healthy until the next one.
+        for (int crash = 0;
+                crash < 5 && RepairController.plan(cluster.control()).isEmpty();
+                crash++) {
+            long before = cluster.postmasterPid(looping);
+            cluster.killPostmaster(looping);
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(200))
+                    .ignoreExceptions()
+                    .until(() -> RepairController.plan(cluster.control()).isPresent()
+                            || (cluster.postmasterPid(looping) != before
+                                    && cluster.snapshot().members().get(looping).isStreamingReplica()));
+        }
+
+        awaitReplaced(looping, Duration.ofSeconds(120));
+        assertGone(looping);
+        List<ControlEvent> about = eventsAbout(looping);
+        assertThat(about.stream().map(ControlEvent::message))
+                .as("judged a crash loop: " + about)
+                .anyMatch(m -> m.contains("CRASH_LOOP"));
+        assertThat(about.stream().map(ControlEvent::kind))
+                .as("never cancelled, though it streamed between crashes: " + about)
+                .doesNotContain("cancel");
+    }
+
+    @Test
+    @Order(10)
     void aKeptDeploymentStartedAgainAfterRepairsComesBackWithTheNodesAndHostsItHadAndItsRows() throws Exception {
         try (Connection c = cluster.connectPrimary();
                 Statement s = c.createStatement()) {
