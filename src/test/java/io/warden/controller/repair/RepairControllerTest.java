@@ -368,6 +368,38 @@ class RepairControllerTest {
         assertThat(runtime.names()).as("the successor's replacement stays").contains("node-4");
     }
 
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.EnumSource(RepairPlan.Step.class)
+    void aControllerThatTakesOverAtEachStepFinishesTheRepairWithOneReplacementAndNothingLeftOver(RepairPlan.Step step) {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        // What the last leader (epoch - 1) left at this step: the plan, and what it had made and done by then.
+        String made = step == RepairPlan.Step.PLANNED ? "" : "node-4";
+        store.put(epoch, RepairController.PLAN, Json.write(planned("r-1", epoch - 1, step, made)));
+        if (!made.isEmpty()) {
+            runtime.add("node-4", Map.of(RepairController.REPAIR_LABEL, "r-1"));
+        }
+        if (step.compareTo(RepairPlan.Step.CLONING) >= 0) {
+            dcs.publishMember(
+                    RepairDeciderTest.member("node-4", Role.REPLICA, MemberState.STREAMING, 1),
+                    dcs.grantLease(Duration.ofSeconds(60)));
+        }
+        if (step.compareTo(RepairPlan.Step.OLD_DETACHED) >= 0) {
+            dcs.removeMember("node-3");
+        }
+        if (step == RepairPlan.Step.REMOVED) {
+            runtime.remove("node-3");
+        }
+
+        repairToTheEnd(epoch, T0.plusSeconds(30));
+
+        assertThat(runtime.names()).containsExactlyInAnyOrder("node-1", "node-2", "node-4");
+        assertThat(runtime.created).as("no second replacement").hasSize(made.isEmpty() ? 1 : 0);
+        assertThat(dcs.read().members()).doesNotContainKey("node-3");
+        assertThat(runtime.container("node-4").orElseThrow().labels()).doesNotContainKey(RepairController.REPAIR_LABEL);
+        assertThat(store.read().text(RepairController.PLAN)).isEmpty();
+    }
+
     /** The control keys in memory, with etcd's guard: a write holds only while the leader key has the writer's epoch. */
     static final class MemoryControlStore implements ControlStore {
         private long revision = 100;
