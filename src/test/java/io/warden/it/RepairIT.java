@@ -84,6 +84,8 @@ class RepairIT {
                 "--set",
                 "repair.agent_unreachable=4s",
                 "--set",
+                "repair.host_isolated=4s",
+                "--set",
                 "repair.max_per_hour=20");
         assertThat(set.exitCode()).as(set.toString()).isZero();
         TestCluster.CliRun shown = cluster.warden("show-config");
@@ -363,6 +365,18 @@ class RepairIT {
 
     @Test
     @Order(10)
+    void aReplicasHostCutOffTheNetworkIsReplacedAndTheCutOffNodeIsGoneEverywhere() {
+        String cut = cluster.replicaNames().getFirst();
+
+        cluster.cutLink(cut);
+
+        awaitReplaced(cut, Duration.ofSeconds(120));
+        assertGone(cut);
+        assertThat(eventsAbout(cut).stream().map(ControlEvent::message)).anyMatch(m -> m.contains("host isolated"));
+    }
+
+    @Test
+    @Order(11)
     void aKeptDeploymentStartedAgainAfterRepairsComesBackWithTheNodesAndHostsItHadAndItsRows() throws Exception {
         try (Connection c = cluster.connectPrimary();
                 Statement s = c.createStatement()) {

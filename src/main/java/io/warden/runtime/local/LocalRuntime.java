@@ -264,7 +264,7 @@ public final class LocalRuntime implements Runtime {
     public Container create(ContainerSpec spec) {
         DeploymentState before = state();
         boolean hosted = !before.hosts().isEmpty();
-        if (hosted && spec.host().isEmpty() && before.hosts().stream().noneMatch(HostRecord::spare)) {
+        if (hosted && spec.host().isEmpty() && before.hosts().stream().noneMatch(h -> usableSpare(before, h))) {
             addHost();
         }
         String intentId = UUID.randomUUID().toString();
@@ -332,10 +332,18 @@ public final class LocalRuntime implements Runtime {
             return host;
         }
         return state.hosts().stream()
-                .filter(HostRecord::spare)
+                .filter(h -> usableSpare(state, h))
                 .findFirst()
                 .orElseThrow(() -> new WardenException(
                         "no spare host is left (another create took the last one)", "try again: one will be made"));
+    }
+
+    /**
+     * A spare host a new member can go to: up. A spare that is cut off, killed or gone (the host of a node removed
+     * while it was so) is passed over, as a broken machine would be: a node placed there could reach nothing.
+     */
+    private static boolean usableSpare(DeploymentState state, HostRecord host) {
+        return host.spare() && hostState(state, host) == Host.State.UP;
     }
 
     private static DeploymentState release(DeploymentState state, String name) {
