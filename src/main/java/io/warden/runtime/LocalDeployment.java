@@ -160,10 +160,16 @@ public final class LocalDeployment {
         List<Integer> numbers =
                 IntStream.rangeClosed(1, options.nodes()).boxed().toList();
         List<DeploymentState.HostRecord> keptHosts = List.of();
+        // What a kept inventory holds beyond its nodes: quarantined volumes (lost, they could be neither listed nor
+        // deleted) and the intents of processes that died half way, for the controller to finish or undo.
+        List<QuarantinedVolume> keptQuarantine = List.of();
+        List<DeploymentState.Intent> keptIntents = List.of();
         if (Files.exists(DeploymentState.file(dir))) {
             DeploymentState old = DeploymentState.read(dir);
             refusePlainEtcd(dir, old);
             lastNode = Math.max(lastNode, old.lastNode());
+            keptQuarantine = old.quarantine();
+            keptIntents = old.intents();
             if (!old.nodes().isEmpty() && old.isolation().equals(isolation)) {
                 numbers = old.nodes().stream()
                         .map(n -> Integer.parseInt(n.name().substring(n.name().lastIndexOf('-') + 1)))
@@ -195,9 +201,11 @@ public final class LocalDeployment {
                 deploymentGroup,
                 hosts,
                 lastNode,
-                List.of(),
+                keptIntents,
                 options.extraNodeConfig(),
-                options.encryption());
+                options.encryption(),
+                List.of(),
+                keptQuarantine);
         try {
             if (isolation.equals("netns")) {
                 // One host per node and spares for repairs and scaling; etcd's address is the network's own, which
@@ -1334,7 +1342,13 @@ public final class LocalDeployment {
         }
         // A quarantined volume an operator opened (warden quarantine open) is closed; it stays kept.
         for (QuarantinedVolume kept : state.quarantine()) {
-            new LoopVolume(Path.of(kept.image()), abs.resolve("quarantine/" + kept.node())).unmount();
+            try {
+                new LoopVolume(Path.of(kept.image()), abs.resolve("quarantine/" + kept.node())).unmount();
+            } catch (WardenException e) {
+                // Someone reads it still: it stays mounted and kept, and the rest goes down.
+                System.err.println(
+                        "warning: " + kept.node() + "'s quarantined volume stays mounted: " + e.getMessage());
+            }
         }
         if (state.isolation().equals("netns")) {
             removeHosts(state);

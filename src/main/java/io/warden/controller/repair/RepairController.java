@@ -147,7 +147,12 @@ public final class RepairController {
         if (leads(epoch)) {
             // A create or remove whose process died half way (a controller, the CLI) is finished or undone first, so
             // no reserved host or half-made volume outlives it.
-            runtime.resolveIntents().forEach(done -> events.add(event(now, "cleanup", "", done)));
+            try {
+                runtime.resolveIntents().forEach(done -> events.add(event(now, "cleanup", "", done)));
+            } catch (RuntimeException e) {
+                // One that cannot be finished now (a volume still busy) must not hold back every repair.
+                warnOnce("intents", "cannot resolve an unfinished intent yet: " + e.getMessage(), events, now);
+            }
         }
         removeOrphans(epoch, plan, runtime.containers(), events, now);
         List<Container> containers = runtime.containers();
@@ -255,7 +260,12 @@ public final class RepairController {
                 break;
             }
             current = stored.get();
-            kept = advance(epoch, current, dcs.read(), runtime.containers(), runtime.hosts(), kept, events, now);
+            ClusterSnapshot fresh = dcs.read();
+            if (RepairDecider.suspension(fresh, false).isPresent()) {
+                // Paused (or a switchover began) during this round: the next round rolls back or waits.
+                break;
+            }
+            kept = advance(epoch, current, fresh, runtime.containers(), runtime.hosts(), kept, events, now);
         }
         return kept;
     }
@@ -419,12 +429,19 @@ public final class RepairController {
                 }
             }
             case OLD_DETACHED -> {
-                boolean keep = !plan.quarantine().isEmpty();
+                // Judged again now, not only at the plan: a node may have led (asynchronously) since, say a crash-
+                // looping replica promoted between two crashes.
+                String why = plan.quarantine().isEmpty()
+                        ? RepairDecider.inheritance(plan.node(), memory)
+                                .quarantine()
+                                .orElse("")
+                        : plan.quarantine();
+                boolean keep = !why.isEmpty();
                 if (old.isPresent() && leads(epoch)) {
                     if (keep) {
                         runtime.quarantine(
                                 plan.node(),
-                                plan.quarantine(),
+                                why,
                                 now.plus(RepairSettings.grace(cluster.config().repair(), RepairSettings.QUARANTINE)));
                     } else {
                         runtime.remove(plan.node());
@@ -437,7 +454,7 @@ public final class RepairController {
                             plan.node(),
                             keep
                                     ? plan.node() + " removed; its volume and key are kept (warden quarantine lists"
-                                            + " them): " + plan.quarantine()
+                                            + " them): " + why
                                     : plan.node() + " removed: container, volume and key"));
                 }
             }
@@ -480,7 +497,18 @@ public final class RepairController {
             if (!kept.expired(now) || !leads(epoch)) {
                 continue;
             }
-            runtime.discard(kept.node());
+            try {
+                runtime.discard(kept.node());
+            } catch (RuntimeException e) {
+                // Opened by an operator, say: it stays until the next round can delete it; the round goes on.
+                warnOnce(
+                        kept.node(),
+                        "cannot delete " + kept.node() + "'s quarantined volume, due since " + kept.until() + ": "
+                                + e.getMessage(),
+                        events,
+                        now);
+                continue;
+            }
             events.add(event(
                     now,
                     "cleanup",
@@ -578,6 +606,13 @@ public final class RepairController {
     private void warnOnce(RepairPlan plan, String message, List<ControlEvent> events, Instant now) {
         if (warned.add(plan.id() + " " + message)) {
             events.add(event(now, "warning", plan.node(), message));
+        }
+    }
+
+    private void warnOnce(String node, String message, List<ControlEvent> events, Instant now) {
+        // Figures and pids change: the gist says whether it is news.
+        if (warned.add(node + " " + message.replaceAll("\\d+", "#"))) {
+            events.add(event(now, "warning", node.equals("intents") ? "" : node, message));
         }
     }
 

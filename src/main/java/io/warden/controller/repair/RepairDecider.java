@@ -224,10 +224,15 @@ public final class RepairDecider {
         Map<String, Starts> starts = new HashMap<>();
         Map<String, Since> abnormal = new HashMap<>();
         Map<String, Seen> seen = new HashMap<>();
-        boolean synchronous = view.cluster().config().synchronousMode() != SyncMode.OFF;
         for (String node : new TreeSet<>(view.nodes())) {
             Optional<Member> member =
                     Optional.ofNullable(view.cluster().members().get(node));
+            // Synchronous in fact, not only in the config: in mode on, a primary with no standby left commits alone.
+            boolean synchronous = view.cluster().config().synchronousMode() != SyncMode.OFF
+                    && view.cluster()
+                            .sync()
+                            .map(s -> s.leader().equals(node) && !s.standbys().isEmpty())
+                            .orElse(false);
             Optional.ofNullable(lastSeen(member, memory.seen().get(node), synchronous))
                     .ifPresent(last -> seen.put(node, last));
             Optional<Starts> counted = countStarts(member, memory.starts().get(node), policy, now);

@@ -451,6 +451,14 @@ public final class LocalRuntime implements Runtime {
         });
         Path image = dir.resolve("volumes/" + name + ".img");
         Path kept = quarantineImage(name);
+        // Moved already by a call cut short after it: this one finishes that.
+        boolean onVolume = Files.exists(image) || Files.exists(kept);
+        if (!onVolume) {
+            // Its data directory is not on a volume of its own (process isolation, or a node made before volumes):
+            // the directory itself is what is kept, moved out before the node's directory goes.
+            kept = dir.resolve("quarantine/" + name + ".data");
+            image = node.dataDir();
+        }
         stopAll(before, name, Optional.of(node));
         new LoopVolume(image, dir.resolve("nodes/" + name + "/volume")).unmount();
         try {
@@ -466,8 +474,8 @@ public final class LocalRuntime implements Runtime {
         QuarantinedVolume record = new QuarantinedVolume(
                 name,
                 kept.toString(),
-                Files.exists(kept) ? sizeOf(kept) : 0,
-                LocalDeployment.volumeKeys(dir).has(name),
+                Files.isRegularFile(kept) ? sizeOf(kept) : 0,
+                onVolume && LocalDeployment.volumeKeys(dir).has(name),
                 clock.instant().toString(),
                 until.toString(),
                 reason);
@@ -502,12 +510,21 @@ public final class LocalRuntime implements Runtime {
                                                         .map(QuarantinedVolume::node)
                                                         .toList())));
         Path image = Path.of(kept.image());
-        new LoopVolume(image, quarantineMountPoint(node)).unmount();
-        try {
-            Files.deleteIfExists(image);
-            Files.deleteIfExists(quarantineMountPoint(node));
-        } catch (IOException e) {
-            throw new WardenException("cannot delete " + image + ": " + e.getMessage(), "delete it by hand");
+        if (Files.isDirectory(image)) {
+            // A data directory kept as it was (no volume of its own).
+            var removed = Processes.run(
+                    List.of("rm", "-rf", "--one-file-system", image.toString()), java.time.Duration.ofMinutes(2));
+            if (!removed.ok()) {
+                throw new WardenException("cannot delete " + image + ": " + removed.tail(), "delete it by hand");
+            }
+        } else {
+            new LoopVolume(image, quarantineMountPoint(node)).unmount();
+            try {
+                Files.deleteIfExists(image);
+                Files.deleteIfExists(quarantineMountPoint(node));
+            } catch (IOException e) {
+                throw new WardenException("cannot delete " + image + ": " + e.getMessage(), "delete it by hand");
+            }
         }
         LocalDeployment.volumeKeys(dir).remove(node);
         DeploymentState.update(dir, s -> s.withoutQuarantined(node));
@@ -533,6 +550,10 @@ public final class LocalRuntime implements Runtime {
                 .findFirst()
                 .orElseThrow(() -> new WardenException(
                         "no quarantined volume of '" + node + "'", "warden quarantine lists the ones kept"));
+        if (Files.isDirectory(Path.of(kept.image()))) {
+            // Kept as a plain data directory: nothing to mount.
+            return Path.of(kept.image());
+        }
         LoopVolume volume = new LoopVolume(Path.of(kept.image()), quarantineMountPoint(node));
         new NodeVolume(
                         node,
@@ -683,6 +704,9 @@ public final class LocalRuntime implements Runtime {
                 case "quarantine-node" -> {
                     Path image = dir.resolve("volumes/" + name + ".img");
                     Path kept = quarantineImage(name);
+                    // Whatever of it still runs (a node on a host that was cut off is not stopped first) ends before
+                    // its volume is unmounted.
+                    stopAll(now, name, node);
                     new LoopVolume(image, dir.resolve("nodes/" + name + "/volume")).unmount();
                     if (now.quarantine().stream().noneMatch(q -> q.node().equals(name))) {
                         try {

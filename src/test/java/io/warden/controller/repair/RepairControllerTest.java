@@ -400,6 +400,29 @@ class RepairControllerTest {
         assertThat(store.read().text(RepairController.PLAN)).isEmpty();
     }
 
+    @Test
+    void aNodeThatLedAsynchronouslyAfterItsRepairWasPlannedHasItsVolumeKeptAllTheSame() {
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        controller.round(epoch, T0);
+        Instant now = until(epoch, T0.plus(RepairDecider.Policy.DEFAULT.hostGone()), RepairPlan.Step.CLONING);
+        assertThat(store.read().text(RepairController.PLAN).orElseThrow())
+                .as("planned as a replica's repair: nothing to keep")
+                .contains("\"quarantine\":\"\"");
+        // Between the plan and the detach it led, asynchronously (its record says so for a round), then was lost.
+        dcs.publishMember(
+                RepairDeciderTest.member("node-3", Role.PRIMARY, MemberState.RUNNING, 1),
+                dcs.grantLease(Duration.ofSeconds(60)));
+        controller.round(epoch, now);
+        dcs.removeMember("node-3");
+
+        repairToTheEnd(epoch, now.plusSeconds(1));
+
+        assertThat(runtime.quarantined())
+                .singleElement()
+                .satisfies(kept -> assertThat(kept.node()).isEqualTo("node-3"));
+    }
+
     /** The control keys in memory, with etcd's guard: a write holds only while the leader key has the writer's epoch. */
     static final class MemoryControlStore implements ControlStore {
         private long revision = 100;

@@ -67,6 +67,7 @@ class RepairDeciderTest {
         final List<String> removed = new ArrayList<>();
 
         DynamicConfig config = DynamicConfig.DEFAULTS;
+        Optional<io.warden.cluster.SyncState> sync = Optional.empty();
         String leader = "node-1";
         Optional<String> repairOf = Optional.empty();
         Optional<Abnormality> repairFor = Optional.empty();
@@ -75,6 +76,7 @@ class RepairDeciderTest {
             ClusterSnapshot.Builder cluster = ClusterSnapshot.builder(1).leader(new LeaderKey(leader, 1, 1));
             members.values().forEach(cluster::member);
             cluster.config(config, 1);
+            sync.ifPresent(cluster::sync);
             List<Container> containers = new ArrayList<>();
             List<Host> hostList = new ArrayList<>();
             List<String> nodes = new ArrayList<>(List.of("node-1", "node-2", "node-3"));
@@ -426,6 +428,7 @@ class RepairDeciderTest {
     void aFormerPrimaryThatLedInSynchronousModeHoldsNothingTheClusterLacksAndIsDeleted() {
         World world = new World();
         world.config = synchronousMode(SyncMode.ON);
+        world.sync = Optional.of(new io.warden.cluster.SyncState("node-1", List.of("node-2")));
         decideAt(world, Duration.ZERO);
         world.members.remove("node-1");
         world.hosts.put("node-1", Host.State.DOWN);
@@ -507,5 +510,19 @@ class RepairDeciderTest {
                 m.agentStarts(),
                 m.postgresStarts(),
                 at.toString());
+    }
+
+    @Test
+    void aPrimaryInSynchronousModeOnWithNoStandbyLeftCommittedAloneAndIsQuarantined() {
+        World world = new World();
+        world.config = synchronousMode(SyncMode.ON);
+        // Mode on, its one standby gone: it commits alone, and those commits are on it alone.
+        world.sync = Optional.of(new io.warden.cluster.SyncState("node-1", List.of()));
+        decideAt(world, Duration.ZERO);
+        world.members.remove("node-1");
+        world.hosts.put("node-1", Host.State.DOWN);
+        decideAt(world, Duration.ofSeconds(5));
+
+        assertThat(RepairDecider.inheritance("node-1", memory).quarantine()).isPresent();
     }
 }
