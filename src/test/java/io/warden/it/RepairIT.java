@@ -463,7 +463,9 @@ class RepairIT {
         assertThat(cluster.dir.resolve("nodes").resolve(node))
                 .as(node + "'s directory")
                 .doesNotExist();
-        await().atMost(Duration.ofSeconds(30))
+        // A slot is dropped once it is inactive: the walsender of a node cut off the network ends only at
+        // wal_sender_timeout (60 s), since nothing of the dead connection reaches the primary.
+        await().atMost(Duration.ofSeconds(90))
                 .ignoreExceptions()
                 .untilAsserted(() -> assertThat(slots())
                         .as("the primary's replication slots")
