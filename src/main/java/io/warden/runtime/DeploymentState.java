@@ -514,6 +514,18 @@ public record DeploymentState(
             List<HostRecord> hosts,
             int lastNode,
             List<Intent> intents) {
+        return copy(nodes, routers, controllerPid, hosts, lastNode, intents, controllers, quarantine);
+    }
+
+    private DeploymentState copy(
+            List<NodeHost> nodes,
+            List<RouterProcess> routers,
+            long controllerPid,
+            List<HostRecord> hosts,
+            int lastNode,
+            List<Intent> intents,
+            List<ControllerProcess> controllers,
+            List<QuarantinedVolume> quarantine) {
         return new DeploymentState(
                 cluster,
                 basePort,
@@ -536,24 +548,7 @@ public record DeploymentState(
 
     /** This inventory with {@code started} as its controllers. */
     public DeploymentState withControllers(List<ControllerProcess> started) {
-        return new DeploymentState(
-                cluster,
-                basePort,
-                isolation,
-                netId,
-                etcd,
-                nodes,
-                routers,
-                etcdClient,
-                controllerPid,
-                cgroups,
-                hosts,
-                lastNode,
-                intents,
-                nodeConfig,
-                encryption,
-                started,
-                quarantine);
+        return copy(nodes, routers, controllerPid, hosts, lastNode, intents, started, quarantine);
     }
 
     /** This inventory with {@code kept} quarantined, in place of an earlier record of the same node. */
@@ -561,34 +556,20 @@ public record DeploymentState(
         List<QuarantinedVolume> all = new java.util.ArrayList<>(
                 quarantine.stream().filter(q -> !q.node().equals(kept.node())).toList());
         all.add(kept);
-        return withQuarantine(all);
+        return copy(nodes, routers, controllerPid, hosts, lastNode, intents, controllers, all);
     }
 
     /** This inventory without the quarantined volume of {@code node}. */
     public DeploymentState withoutQuarantined(String node) {
-        return withQuarantine(
-                quarantine.stream().filter(q -> !q.node().equals(node)).toList());
-    }
-
-    private DeploymentState withQuarantine(List<QuarantinedVolume> all) {
-        return new DeploymentState(
-                cluster,
-                basePort,
-                isolation,
-                netId,
-                etcd,
+        return copy(
                 nodes,
                 routers,
-                etcdClient,
                 controllerPid,
-                cgroups,
                 hosts,
                 lastNode,
                 intents,
-                nodeConfig,
-                encryption,
                 controllers,
-                all);
+                quarantine.stream().filter(q -> !q.node().equals(node)).toList());
     }
 
     private static <T> List<T> replacing(List<T> all, T replaced, java.util.function.Function<T, String> name) {

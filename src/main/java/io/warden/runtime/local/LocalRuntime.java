@@ -427,12 +427,7 @@ public final class LocalRuntime implements Runtime {
         fenced();
         NodeHost node = node(name);
         DeploymentState before = state();
-        String intentId = UUID.randomUUID().toString();
-        String host = before.hostOf(name).map(HostRecord::id).orElse("local");
-        DeploymentState.update(dir, state -> {
-            checkFence();
-            return state.withIntent(intent(intentId, "remove-node", name, host));
-        });
+        String intentId = recordIntent(before, "remove-node", name);
         removeParts(before, name, Optional.of(node));
         DeploymentState.update(
                 dir, state -> release(state, name).withoutNode(name).withoutIntent(intentId));
@@ -443,12 +438,7 @@ public final class LocalRuntime implements Runtime {
         fenced();
         NodeHost node = node(name);
         DeploymentState before = state();
-        String intentId = UUID.randomUUID().toString();
-        String host = before.hostOf(name).map(HostRecord::id).orElse("local");
-        DeploymentState.update(dir, state -> {
-            checkFence();
-            return state.withIntent(intent(intentId, "quarantine-node", name, host));
-        });
+        String intentId = recordIntent(before, "quarantine-node", name);
         Path image = dir.resolve("volumes/" + name + ".img");
         Path kept = quarantineImage(name);
         // Moved already by a call cut short after it: this one finishes that.
@@ -740,6 +730,20 @@ public final class LocalRuntime implements Runtime {
             }
         }
         return resolved;
+    }
+
+    /**
+     * Records that {@code action} of node {@code name} begins, under the inventory's lock and its fence check, so a
+     * controller fenced out since cannot begin it; returns the intent's id.
+     */
+    private String recordIntent(DeploymentState before, String action, String name) {
+        String intentId = UUID.randomUUID().toString();
+        String host = before.hostOf(name).map(HostRecord::id).orElse("local");
+        DeploymentState.update(dir, state -> {
+            checkFence();
+            return state.withIntent(intent(intentId, action, name, host));
+        });
+        return intentId;
     }
 
     private Intent intent(String id, String action, String target, String host) {

@@ -354,25 +354,30 @@ class RepairDeciderTest {
 
     /** {@code base} with another timeline and tags, as its agent would publish them. */
     static Member member(Member base, long timeline, NodeTags tags) {
+        return published(base, timeline, tags, base.postgresStartedAt());
+    }
+
+    /** {@code m} as its agent publishes it: these fields as given, the rest as they were. */
+    private static Member published(Member m, long timeline, NodeTags tags, String postgresStartedAt) {
         return new Member(
-                base.name(),
-                base.role(),
-                base.state(),
-                base.host(),
-                base.port(),
-                base.apiUrl(),
+                m.name(),
+                m.role(),
+                m.state(),
+                m.host(),
+                m.port(),
+                m.apiUrl(),
                 timeline,
-                base.lsn(),
-                base.lagBytes(),
+                m.lsn(),
+                m.lagBytes(),
                 tags,
-                base.agentPid(),
-                base.postgresPid(),
-                base.instanceId(),
-                base.dataDir(),
-                base.pendingRestart(),
-                base.agentStarts(),
-                base.postgresStarts(),
-                base.postgresStartedAt());
+                m.agentPid(),
+                m.postgresPid(),
+                m.instanceId(),
+                m.dataDir(),
+                m.pendingRestart(),
+                m.agentStarts(),
+                m.postgresStarts(),
+                postgresStartedAt);
     }
 
     private static DynamicConfig synchronousMode(SyncMode mode) {
@@ -491,25 +496,7 @@ class RepairDeciderTest {
     }
 
     private static Member started(Member m, Instant at) {
-        return new Member(
-                m.name(),
-                m.role(),
-                m.state(),
-                m.host(),
-                m.port(),
-                m.apiUrl(),
-                m.timeline(),
-                m.lsn(),
-                m.lagBytes(),
-                m.tags(),
-                m.agentPid(),
-                m.postgresPid(),
-                m.instanceId(),
-                m.dataDir(),
-                m.pendingRestart(),
-                m.agentStarts(),
-                m.postgresStarts(),
-                at.toString());
+        return published(m, m.timeline(), m.tags(), at.toString());
     }
 
     @Test
