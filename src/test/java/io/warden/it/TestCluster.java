@@ -273,7 +273,12 @@ final class TestCluster implements AutoCloseable {
         return connectUrl("jdbc:postgresql://" + node.host() + ":" + node.port() + "/postgres", socketTimeoutSeconds);
     }
 
-    /** A connection that reaches whichever node is primary, as an application would through the multi-host URI. */
+    /**
+     * A connection that reaches whichever node is primary, as an application would through the multi-host URI. A test
+     * may start a moment after the one before shook the cluster: this waits up to {@link #PRIMARY_WAIT} for a node
+     * that takes writes, and says on the test's output each time it had to, with every node's own answer (pgjdbc's
+     * "could not find a server" names none of them), so a primary that was briefly unreachable shows in the log.
+     */
     Connection connectPrimary() throws SQLException {
         StringBuilder hosts = new StringBuilder();
         for (NodeHost node : state.nodes()) {
@@ -282,7 +287,47 @@ final class TestCluster implements AutoCloseable {
                     .append(':')
                     .append(node.port());
         }
-        return connectUrl("jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary");
+        String url = "jdbc:postgresql://" + hosts + "/postgres?targetServerType=primary";
+        long deadline = System.nanoTime() + PRIMARY_WAIT.toNanos();
+        while (true) {
+            try {
+                return connectUrl(url);
+            } catch (SQLException e) {
+                String answers = eachNodesAnswer();
+                if (System.nanoTime() - deadline > 0) {
+                    printLogTails();
+                    throw new SQLException(
+                            "no node took writes within " + PRIMARY_WAIT.toSeconds() + " s: " + answers, e);
+                }
+                System.out.println("no node takes writes yet (" + e.getMessage() + "); each node: " + answers);
+                try {
+                    Thread.sleep(200);
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static final Duration PRIMARY_WAIT = Duration.ofSeconds(15);
+
+    /** What each node answers a direct session right now: in recovery or not, or its error. */
+    private String eachNodesAnswer() {
+        List<String> answers = new ArrayList<>();
+        for (NodeHost node : state.nodes()) {
+            String answer;
+            try (Connection c = connect(node.name(), 3);
+                    Statement s = c.createStatement();
+                    var rs = s.executeQuery("select pg_is_in_recovery()")) {
+                rs.next();
+                answer = rs.getBoolean(1) ? "in recovery" : "takes writes";
+            } catch (SQLException e) {
+                answer = e.getMessage();
+            }
+            answers.add(node.name() + ": " + answer);
+        }
+        return String.join("; ", answers);
     }
 
     private Connection connectUrl(String url) throws SQLException {
