@@ -42,6 +42,11 @@ final class Publication {
      */
     private int supervisorLooksLeft = 60;
 
+    /** Failed attempts to rejoin since this node last streamed or led, and what the last one said. */
+    private int rejoinFailures;
+
+    private String rejoinFailure = "";
+
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
 
@@ -55,6 +60,15 @@ final class Publication {
     /** From now on the member is published in {@code state}, whatever postgres shows, until {@link #actionEnded}. */
     void inProgress(MemberState state) {
         inProgress = state;
+    }
+
+    /**
+     * An attempt to rejoin failed ({@code what} says which and why): counted in the member record, where the repair
+     * controller reads that this node cannot rejoin by itself.
+     */
+    void rejoinFailed(String what) {
+        rejoinFailures++;
+        rejoinFailure = what;
     }
 
     /** The action under way ended: the member is published as postgres shows it again. */
@@ -80,6 +94,12 @@ final class Publication {
     Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         // Counted from what is published (observed after the cycle's action), not from the view's earlier look.
         countPostgresStarts(local.postmasterPid());
+        if (local.data() == DataState.RUNNING_PRIMARY
+                || (local.data() == DataState.RUNNING_REPLICA && local.streaming())) {
+            // It has rejoined (or leads): earlier failures say nothing about it any more.
+            rejoinFailures = 0;
+            rejoinFailure = "";
+        }
         Member self = member(cluster, local);
         long now = node.clock().nanoTime();
         if (published.unchanged(self, node.lease().term().id(), now)) {
@@ -150,7 +170,9 @@ final class Publication {
                 local.pendingRestart(),
                 agentStarts,
                 postgresStarts,
-                postgresStartedAt);
+                postgresStartedAt,
+                rejoinFailures,
+                rejoinFailure);
     }
 
     /**

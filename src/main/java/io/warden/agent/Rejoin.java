@@ -181,6 +181,7 @@ final class Rejoin {
         Result result = node.postgres().rewind(upstream(leader), Duration.ofMinutes(10));
         if (!result.ok()) {
             rewindFailedAtNanos = node.clock().nanoTime();
+            publication.rejoinFailed("pg_rewind from " + leader.name() + " failed: " + lastLine(result));
             LOG.warn("pg_rewind from " + leader.name() + " failed; the node stays stopped with its data:\n"
                     + result.tail());
             return;
@@ -225,7 +226,9 @@ final class Rejoin {
             return;
         }
         if (!leaderAnswers(leader)) {
-            reasons.log(why + ", but leader " + leader.name() + " does not answer: not deleting this node's data");
+            String refused = why + ", but leader " + leader.name() + " does not answer: not deleting this node's data";
+            reasons.log(refused);
+            publication.rejoinFailed(refused);
             return;
         }
         LOG.warn(why);
@@ -259,15 +262,23 @@ final class Rejoin {
      */
     private void cloneInto(Member leader, boolean again) {
         String re = again ? "re-" : "";
-        check(
-                node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30)),
-                re + "cloning from " + leader.name());
+        Result copied =
+                node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30));
+        if (!copied.ok()) {
+            publication.rejoinFailed(re + "cloning from " + leader.name() + " failed: " + lastLine(copied));
+        }
+        check(copied, re + "cloning from " + leader.name());
         conf.writeFollowing(leader);
         check(node.postgres().startNoWait(), again ? "starting the re-cloned replica" : "starting the new replica");
         rewindFailedAtNanos = 0;
         strandedRewindAtNanos = 0;
         notStreamingSinceNanos = 0;
         LOG.info(re + "cloned from " + leader.name() + " and started as its replica");
+    }
+
+    /** The last line a program printed: for the member record, which says why in one line. */
+    private static String lastLine(Result result) {
+        return result.tail().strip().lines().reduce((a, b) -> b).orElse("exit " + result.exitCode());
     }
 
     /**

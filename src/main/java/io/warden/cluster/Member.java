@@ -11,6 +11,9 @@ package io.warden.cluster;
  * @param postgresStarts how many postmasters this agent has seen come up on its data directory since it started
  *     (a postgres that keeps crashing and being started again counts up fast)
  * @param postgresStartedAt when the last postmaster was first seen running (ISO-8601); empty before any was
+ * @param rejoinFailures how many attempts to rejoin (a pg_rewind, a clone, or a re-clone refused because the leader
+ *     did not answer) have failed in a row since this node last streamed or led; 0 when it does
+ * @param rejoinFailure what the last failed attempt said; empty when {@code rejoinFailures} is 0
  */
 public record Member(
         String name,
@@ -30,7 +33,52 @@ public record Member(
         boolean pendingRestart,
         int agentStarts,
         int postgresStarts,
-        String postgresStartedAt) {
+        String postgresStartedAt,
+        int rejoinFailures,
+        String rejoinFailure) {
+
+    /** A record with no failed rejoin. */
+    public Member(
+            String name,
+            Role role,
+            MemberState state,
+            String host,
+            int port,
+            String apiUrl,
+            long timeline,
+            String lsn,
+            long lagBytes,
+            NodeTags tags,
+            long agentPid,
+            long postgresPid,
+            String instanceId,
+            String dataDir,
+            boolean pendingRestart,
+            int agentStarts,
+            int postgresStarts,
+            String postgresStartedAt) {
+        this(
+                name,
+                role,
+                state,
+                host,
+                port,
+                apiUrl,
+                timeline,
+                lsn,
+                lagBytes,
+                tags,
+                agentPid,
+                postgresPid,
+                instanceId,
+                dataDir,
+                pendingRestart,
+                agentStarts,
+                postgresStarts,
+                postgresStartedAt,
+                0,
+                "");
+    }
 
     /** A record as agents wrote it before they published how often they and postgres were started. */
     public Member(
@@ -90,7 +138,9 @@ public record Member(
                 pendingRestart,
                 agentStarts,
                 postgresStarts,
-                postgresStartedAt);
+                postgresStartedAt,
+                rejoinFailures,
+                rejoinFailure);
     }
 
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
@@ -98,6 +148,7 @@ public record Member(
         java.util.Objects.requireNonNull(name, "a member record without a name");
         Lsn.parse(lsn);
         postgresStartedAt = postgresStartedAt == null ? "" : postgresStartedAt;
+        rejoinFailure = rejoinFailure == null ? "" : rejoinFailure;
     }
 
     /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */

@@ -20,6 +20,7 @@ public final class RepairSettings {
     public static final String AGENT_UNREACHABLE = "agent_unreachable";
     public static final String CRASH_LOOP_WINDOW = "crash_loop_window";
     public static final String REPLICATION_BROKEN = "replication_broken";
+    public static final String CANNOT_REJOIN = "cannot_rejoin";
     public static final String CLONING = "cloning";
     public static final String STARTING = "starting";
 
@@ -46,6 +47,7 @@ public final class RepairSettings {
         all.put(AGENT_UNREACHABLE, Duration.ofSeconds(20));
         all.put(CRASH_LOOP_WINDOW, Duration.ofMinutes(2));
         all.put(REPLICATION_BROKEN, Duration.ofSeconds(60));
+        all.put(CANNOT_REJOIN, Duration.ofSeconds(10));
         all.put(CLONING, Duration.ofMinutes(5));
         all.put(STARTING, Duration.ofMinutes(2));
         all.put(QUARANTINE, Duration.ofDays(7));

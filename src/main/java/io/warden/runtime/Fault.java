@@ -13,7 +13,13 @@ public enum Fault {
     ISOLATE("isolate"),
     HEAL("heal"),
     /** The container's volume fills up, as a runaway writer would fill it. */
-    FILL_DISK("fill-disk");
+    FILL_DISK("fill-disk"),
+    /**
+     * The node can no longer rejoin another primary: its client certificates no longer fit, so pg_rewind, a clone
+     * and streaming from another node are all refused, as after a botched certificate rotation on that host. Its own
+     * postgres goes on serving. For the repair controller's "cannot rejoin": the node is not mended, but replaced.
+     */
+    BREAK_REJOIN("break --rejoin");
 
     public final String word;
 
@@ -28,6 +34,7 @@ public enum Fault {
             }
         }
         throw new WardenException(
-                "unknown fault '" + word + "'", "use one of: kill, freeze, thaw, isolate, heal, fill-disk");
+                "unknown fault '" + word + "'",
+                "use one of: kill, freeze, thaw, isolate, heal, fill-disk, break --rejoin");
     }
 }

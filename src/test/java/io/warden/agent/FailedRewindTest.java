@@ -68,6 +68,34 @@ class FailedRewindTest {
     }
 
     @Test
+    void aRewindAndAReCloneThatBothFailAreCountedInTheMemberRecordUntilTheNodeStreamsAgain() {
+        postgres.disk(GIB, 10 * GIB);
+        postgres.failBaseBackups();
+
+        agent.cycle();
+        assertThat(published().rejoinFailures()).isEqualTo(1);
+        assertThat(published().rejoinFailure())
+                .isEqualTo("pg_rewind from node-2 failed: pg_rewind: fatal: could not find previous WAL record");
+        agent.cycle();
+        assertThat(published().rejoinFailures()).isEqualTo(2);
+        assertThat(published().rejoinFailure())
+                .isEqualTo("re-cloning from node-2 failed: pg_basebackup: error: connection to server failed:"
+                        + " certificate does not match private key");
+
+        postgres.mendBaseBackups();
+        for (int i = 0; i < 5 && published().rejoinFailures() != 0; i++) {
+            agent.cycle();
+            postgres.streaming(true);
+        }
+        assertThat(published().rejoinFailures()).isZero();
+        assertThat(published().rejoinFailure()).isEmpty();
+    }
+
+    private io.warden.cluster.Member published() {
+        return harness.dcs.read().members().get("node-1");
+    }
+
+    @Test
     void withoutRoomTheOldDataIsDeletedFirstWhileAnotherHealthyReplicaExists() {
         postgres.disk(8 * GIB, 2 * GIB);
         anotherHealthyReplica();

@@ -363,6 +363,52 @@ class RepairIT {
                 .doesNotContain("cancel");
     }
 
+    /**
+     * The primary's way back is broken first (its client certificates swapped, by the runtime's drill), then its host
+     * is frozen until a replica has taken over, and thawed: it must rejoin the new primary, and its pg_rewind and the
+     * re-clone after it are both refused. It publishes the failures, and repair replaces it; having led in
+     * asynchronous mode, its volume is quarantined. (The agent_unreachable grace is lengthened meanwhile: the frozen
+     * host must be judged only once it is back and cannot rejoin.)
+     */
+    @Test
+    @Order(10)
+    void aFormerPrimaryWhoseRewindAndReCloneBothFailIsReplacedAsUnableToRejoin() {
+        String old = cluster.primary().name();
+        assertThat(cluster.warden("edit-config", "--set", "repair.agent_unreachable=120s")
+                        .exitCode())
+                .isZero();
+        try {
+            TestCluster.CliRun broken = cluster.warden("fault", "break", old, "--rejoin");
+            assertThat(broken.exitCode()).as(broken.toString()).isZero();
+            assertThat(broken.out()).contains("broke " + old + "'s way back");
+
+            cluster.freezeHost(old);
+            try {
+                cluster.awaitNewPrimary(old, Duration.ofSeconds(60));
+            } finally {
+                cluster.thawHost(old);
+            }
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(250))
+                    .ignoreExceptions()
+                    .until(() -> cluster.snapshot().members().get(old).rejoinFailures() >= 2
+                            || RepairController.plan(cluster.control()).isPresent());
+
+            awaitReplaced(old, Duration.ofSeconds(120));
+        } finally {
+            cluster.warden("edit-config", "--set", "repair.agent_unreachable=4s");
+        }
+        assertGone(old);
+        List<ControlEvent> about = eventsAbout(old);
+        assertThat(about.stream().map(ControlEvent::message))
+                .as("judged unable to rejoin, naming what failed: " + about)
+                .anyMatch(m -> m.contains("cannot rejoin the primary") && m.contains("failed"));
+        assertThat(cluster.refreshState().quarantine().stream().map(io.warden.runtime.QuarantinedVolume::node))
+                .as("led in asynchronous mode: its volume is kept")
+                .contains(old);
+        assertThat(cluster.warden("quarantine", "remove", old).exitCode()).isZero();
+    }
+
     @Test
     @Order(10)
     void aReplicasHostCutOffTheNetworkIsReplacedAndTheCutOffNodeIsGoneEverywhere() {

@@ -259,6 +259,12 @@ public class FakePostgres implements Postgres {
     @Override
     public synchronized Result baseBackup(Upstream from, String name, Duration timeout) {
         record("base backup from " + from.host() + ":" + from.port());
+        if (baseBackupsFail) {
+            return new Result(
+                    List.of("pg_basebackup"),
+                    1,
+                    "pg_basebackup: error: connection to server failed: certificate does not match private key");
+        }
         data = DataState.STOPPED_REPLICA;
         return ok();
     }
@@ -287,6 +293,18 @@ public class FakePostgres implements Postgres {
     public synchronized void disk(long size, long available) {
         dataSize = size;
         free = available;
+    }
+
+    private boolean baseBackupsFail;
+
+    /** pg_basebackup fails from now on, leaving the data directory empty (a refused login, say). */
+    public synchronized void failBaseBackups() {
+        baseBackupsFail = true;
+    }
+
+    /** pg_basebackup works again. */
+    public synchronized void mendBaseBackups() {
+        baseBackupsFail = false;
     }
 
     /** pg_rewind fails from now on (a missing WAL file on the source, say). */

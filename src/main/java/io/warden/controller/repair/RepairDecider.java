@@ -46,6 +46,11 @@ public final class RepairDecider {
         CRASH_LOOP,
         /** A replica that has not streamed for the whole grace period while the primary runs. */
         REPLICATION_BROKEN,
+        /**
+         * Its agent tried to rejoin the running primary and failed, at least {@link Policy#rejoinFailures} times in a
+         * row (a pg_rewind and the re-clone after it, or two clones): it will not come back by itself.
+         */
+        CANNOT_REJOIN,
         /** Cloning or starting past the limit for that state. */
         STUCK
     }
@@ -61,6 +66,8 @@ public final class RepairDecider {
             int crashLoopStarts,
             Duration crashLoopWindow,
             Duration replicationBroken,
+            int rejoinFailures,
+            Duration cannotRejoin,
             Duration cloningLimit,
             Duration startingLimit,
             int maxRepairsPerHour,
@@ -73,6 +80,8 @@ public final class RepairDecider {
                 3,
                 RepairSettings.DEFAULTS.get(RepairSettings.CRASH_LOOP_WINDOW),
                 RepairSettings.DEFAULTS.get(RepairSettings.REPLICATION_BROKEN),
+                2,
+                RepairSettings.DEFAULTS.get(RepairSettings.CANNOT_REJOIN),
                 RepairSettings.DEFAULTS.get(RepairSettings.CLONING),
                 RepairSettings.DEFAULTS.get(RepairSettings.STARTING),
                 RepairSettings.DEFAULT_MAX_PER_HOUR,
@@ -89,6 +98,8 @@ public final class RepairDecider {
                     DEFAULT.crashLoopStarts,
                     RepairSettings.grace(set, RepairSettings.CRASH_LOOP_WINDOW),
                     RepairSettings.grace(set, RepairSettings.REPLICATION_BROKEN),
+                    DEFAULT.rejoinFailures,
+                    RepairSettings.grace(set, RepairSettings.CANNOT_REJOIN),
                     RepairSettings.grace(set, RepairSettings.CLONING),
                     RepairSettings.grace(set, RepairSettings.STARTING),
                     RepairSettings.maxPerHour(set),
@@ -103,6 +114,7 @@ public final class RepairDecider {
                 case AGENT_UNREACHABLE -> agentUnreachable;
                 case CRASH_LOOP -> Duration.ZERO;
                 case REPLICATION_BROKEN -> replicationBroken;
+                case CANNOT_REJOIN -> cannotRejoin;
                 case STUCK ->
                     member.map(m -> m.state() == MemberState.CLONING).orElse(false) ? cloningLimit : startingLimit;
             };
@@ -324,15 +336,19 @@ public final class RepairDecider {
         if (counted.isPresent() && m.postgresStarts() - counted.get().count() >= policy.crashLoopStarts()) {
             return Optional.of(Abnormality.CRASH_LOOP);
         }
+        boolean primaryRuns = view.cluster()
+                .leaderMember()
+                .map(l -> l.role() == Role.PRIMARY && l.state() == MemberState.RUNNING)
+                .orElse(false);
+        // Only against a running primary: while there is none (a failover under way), every rejoin fails.
+        if (!view.cluster().isLeader(node) && primaryRuns && m.rejoinFailures() >= policy.rejoinFailures()) {
+            return Optional.of(Abnormality.CANNOT_REJOIN);
+        }
         if (m.state() == MemberState.CLONING
                 || m.state() == MemberState.STARTING
                 || m.state() == MemberState.INITIALIZING) {
             return Optional.of(Abnormality.STUCK);
         }
-        boolean primaryRuns = view.cluster()
-                .leaderMember()
-                .map(l -> l.role() == Role.PRIMARY && l.state() == MemberState.RUNNING)
-                .orElse(false);
         if (!view.cluster().isLeader(node) && primaryRuns && !m.isStreamingReplica()) {
             return Optional.of(Abnormality.REPLICATION_BROKEN);
         }
@@ -384,7 +400,13 @@ public final class RepairDecider {
         String node = due.getFirst();
         Abnormality abnormality = memory.abnormal().get(node).abnormality();
         String what = node + ": " + describe(abnormality) + " for "
-                + seconds(Duration.between(memory.abnormal().get(node).at(), now));
+                + seconds(Duration.between(memory.abnormal().get(node).at(), now))
+                + (abnormality == Abnormality.CANNOT_REJOIN
+                        ? Optional.ofNullable(view.cluster().members().get(node))
+                                .map(m -> " (" + m.rejoinFailures() + " attempts failed, the last: " + m.rejoinFailure()
+                                        + ")")
+                                .orElse("")
+                        : "");
         Optional<String> held = holdReason(view, memory, policy, now, node);
         if (held.isPresent()) {
             return Decision.of(Action.HOLD, node, Optional.of(abnormality), what + ", but " + held.get());
@@ -476,6 +498,7 @@ public final class RepairDecider {
             case AGENT_UNREACHABLE -> "agent unreachable";
             case CRASH_LOOP -> "postgres crash-looping";
             case REPLICATION_BROKEN -> "not streaming while the primary runs";
+            case CANNOT_REJOIN -> "cannot rejoin the primary";
             case STUCK -> "stuck";
         };
     }

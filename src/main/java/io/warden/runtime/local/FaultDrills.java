@@ -35,6 +35,7 @@ public final class FaultDrills {
             case ISOLATE -> link(node, false);
             case HEAL -> link(node, true);
             case FILL_DISK -> fillDisk(node);
+            case BREAK_REJOIN -> breakRejoin(node);
         };
     }
 
@@ -48,6 +49,37 @@ public final class FaultDrills {
         volume.fill();
         return "filled " + node.name() + "'s volume: " + volume.usage().percent() + " % used ("
                 + volume.mountPoint().resolve("fill") + "; remove that file to free it)";
+    }
+
+    /**
+     * The node's two client certificates trade places: the one it logs in to other nodes with as replicator
+     * (pg_basebackup, streaming) and the one as warden_peer (pg_rewind, its checks on the leader). Each is still a
+     * valid certificate of the deployment's CA, so nothing renews it, but neither fits its key or its role any more:
+     * every attempt of this node to rejoin another primary is refused, while its own postgres goes on serving.
+     */
+    private String breakRejoin(NodeHost node) {
+        Path tls = LocalRuntime.tlsDirOf(Path.of(node.configFile()))
+                .orElseThrow(() -> new WardenException(
+                        "cannot break " + node.name() + "'s way back: it logs in to other nodes by password, not by"
+                                + " client certificates (its config names no tls_dir)",
+                        "run ./warden up with TLS (the default); nothing was done"));
+        // The names security.NodeCertificates gives them (the runtime does not depend on that package).
+        Path replicator = tls.resolve("replicator.crt");
+        Path peer = tls.resolve("warden_peer.crt");
+        try {
+            byte[] replicatorPem = Files.readAllBytes(replicator);
+            byte[] peerPem = Files.readAllBytes(peer);
+            // Written in place: each file keeps its owner and mode (the postgres user reads them).
+            Files.write(replicator, peerPem);
+            Files.write(peer, replicatorPem);
+        } catch (java.io.IOException e) {
+            throw new WardenException(
+                    "cannot break " + node.name() + "'s way back: " + e.getMessage(),
+                    "check " + tls + "; nothing may have been changed");
+        }
+        return "broke " + node.name() + "'s way back: its replicator and warden_peer client certificates in " + tls
+                + " are swapped, so pg_rewind, cloning and streaming from another node are refused; its own postgres"
+                + " goes on. Once it must rejoin another primary, repair replaces it";
     }
 
     /**

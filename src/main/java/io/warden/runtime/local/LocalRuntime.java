@@ -625,7 +625,7 @@ public final class LocalRuntime implements Runtime {
     }
 
     /** The {@code tls_dir:} a node's config names, when it has one. */
-    private static Optional<Path> tlsDirOf(Path configFile) {
+    static Optional<Path> tlsDirOf(Path configFile) {
         try {
             return Files.readAllLines(configFile).stream()
                     .filter(l -> l.startsWith("tls_dir: "))

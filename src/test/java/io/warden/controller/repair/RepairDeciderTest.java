@@ -380,6 +380,82 @@ class RepairDeciderTest {
                 postgresStartedAt);
     }
 
+    /** {@code m} with {@code failures} failed attempts to rejoin in its record, the last one saying {@code last}. */
+    private static Member failedToRejoin(Member m, int failures, String last) {
+        return new Member(
+                m.name(),
+                Role.UNKNOWN,
+                MemberState.STOPPED,
+                m.host(),
+                m.port(),
+                m.apiUrl(),
+                m.timeline(),
+                m.lsn(),
+                m.lagBytes(),
+                m.tags(),
+                m.agentPid(),
+                0,
+                m.instanceId(),
+                m.dataDir(),
+                false,
+                m.agentStarts(),
+                m.postgresStarts(),
+                m.postgresStartedAt(),
+                failures,
+                last);
+    }
+
+    @Test
+    void aNodeWhoseRewindAndReCloneBothFailedCannotRejoinAndIsReplacedAfterItsGraceNamingTheLastFailure() {
+        World world = new World();
+        world.members.put(
+                "node-3",
+                failedToRejoin(
+                        world.members.get("node-3"),
+                        2,
+                        "re-cloning from node-1 failed: pg_basebackup: error: certificate does not match private key"));
+
+        assertThat(decideAt(world, Duration.ZERO).action()).isEqualTo(Action.NONE);
+        var early = decideAt(world, POLICY.cannotRejoin().minusMillis(1));
+        assertThat(early.action()).isEqualTo(Action.NONE);
+        assertThat(early.reason()).contains("node-3: cannot rejoin the primary for 9 s (grace 10 s)");
+        var due = decideAt(world, POLICY.cannotRejoin());
+
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.node()).isEqualTo("node-3");
+        assertThat(due.abnormality()).contains(Abnormality.CANNOT_REJOIN);
+        assertThat(due.reason())
+                .isEqualTo("node-3: cannot rejoin the primary for 10 s (2 attempts failed, the last: re-cloning from"
+                        + " node-1 failed: pg_basebackup: error: certificate does not match private key): replacing it"
+                        + " with a new node");
+    }
+
+    @Test
+    void oneFailedRewindIsNotYetCannotRejoinTheAgentStillHasTheReCloneToTry() {
+        World world = new World();
+        world.members.put(
+                "node-3", failedToRejoin(world.members.get("node-3"), 1, "pg_rewind from node-1 failed: timeout"));
+
+        decideAt(world, Duration.ZERO);
+        var later = decideAt(world, POLICY.cannotRejoin());
+
+        assertThat(later.action()).isEqualTo(Action.NONE);
+        assertThat(memory.abnormal().get("node-3").abnormality()).isEqualTo(Abnormality.REPLICATION_BROKEN);
+    }
+
+    @Test
+    void rejoinsThatFailWhileNoPrimaryRunsAreNotHeldAgainstTheNode() {
+        World world = new World();
+        world.members.put("node-1", member("node-1", Role.UNKNOWN, MemberState.STOPPED, 1));
+        world.members.put(
+                "node-3", failedToRejoin(world.members.get("node-3"), 5, "cloning from node-1 failed: refused"));
+
+        decideAt(world, Duration.ZERO);
+        decideAt(world, POLICY.cannotRejoin());
+
+        assertThat(memory.abnormal()).doesNotContainKey("node-3");
+    }
+
     private static DynamicConfig synchronousMode(SyncMode mode) {
         DynamicConfig d = DynamicConfig.DEFAULTS;
         return new DynamicConfig(
