@@ -46,6 +46,8 @@ final class Publication {
     private int rejoinFailures;
 
     private String rejoinFailure = "";
+    /** Why the data directory cannot be started, as last found before a start; empty when nothing was. */
+    private String dataUnusable = "";
 
     /** The state an action under way publishes instead of the one postgres shows; null when none runs. */
     private MemberState inProgress;
@@ -71,6 +73,11 @@ final class Publication {
         rejoinFailure = what;
     }
 
+    /** What the last check before a start found wrong with the data directory; empty: nothing. */
+    void dataUnusable(java.util.Optional<String> why) {
+        dataUnusable = why.orElse("");
+    }
+
     /** The action under way ended: the member is published as postgres shows it again. */
     void actionEnded() {
         inProgress = null;
@@ -94,6 +101,10 @@ final class Publication {
     Member publishSelf(ClusterSnapshot cluster, LocalState local) {
         // Counted from what is published (observed after the cycle's action), not from the view's earlier look.
         countPostgresStarts(local.postmasterPid());
+        if (local.postmasterPid() != 0) {
+            // It started after all: whatever kept it from starting is gone.
+            dataUnusable = "";
+        }
         if (local.data() == DataState.RUNNING_PRIMARY
                 || (local.data() == DataState.RUNNING_REPLICA && local.streaming())) {
             // It has rejoined (or leads): earlier failures say nothing about it any more.
@@ -172,7 +183,8 @@ final class Publication {
                 postgresStarts,
                 postgresStartedAt,
                 rejoinFailures,
-                rejoinFailure);
+                rejoinFailure,
+                dataUnusable);
     }
 
     /**

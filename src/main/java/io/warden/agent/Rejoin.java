@@ -145,6 +145,15 @@ final class Rejoin {
     }
 
     void startReplica(Optional<Member> leader) {
+        // A data directory that cannot start however often it is tried is said so in the member record, where repair
+        // reads it, and not started again: each try would only add a failed postmaster to the log.
+        Optional<String> unusable = node.postgres().dataProblem();
+        publication.dataUnusable(unusable);
+        if (unusable.isPresent()) {
+            reasons.log("not starting postgres: " + unusable.get() + "; repair replaces this node (or run warden"
+                    + " reinit " + node.config().name() + ")");
+            return;
+        }
         // Started as a replica after all: an earlier failed rewind no longer says anything about this data.
         rewindFailedAtNanos = 0;
         node.watchdog().disarm();

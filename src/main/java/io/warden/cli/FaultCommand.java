@@ -14,7 +14,7 @@ import picocli.CommandLine.Parameters;
                     + " freeze / thaw (the whole host paused, as a VM pause looks to the database),"
                     + " isolate / heal (the host cut off the network), fill-disk (its volume filled),"
                     + " break --rejoin (the node can no longer rejoin another primary: its client certificates"
-                    + " no longer fit)."
+                    + " no longer fit), break --data (its data directory unusable: a zeroed control file)."
         })
 final class FaultCommand implements Callable<Integer> {
     @Mixin
@@ -34,16 +34,20 @@ final class FaultCommand implements Callable<Integer> {
             description = "with break: the node's way back to another primary (pg_rewind, cloning, streaming)")
     boolean rejoin;
 
+    @Option(names = "--data", description = "with break: the node's data directory (its control file zeroed)")
+    boolean data;
+
     @Override
     public Integer call() {
-        if (fault.equals("break") != rejoin) {
+        boolean breaking = fault.equals("break");
+        if (breaking ? rejoin == data : rejoin || data) {
             throw new io.warden.common.WardenException(
-                    fault.equals("break")
-                            ? "fault break needs to know what to break"
-                            : "--rejoin goes with fault break, not with fault " + fault,
-                    "run ./warden fault break " + node + " --rejoin");
+                    breaking
+                            ? "fault break needs one thing to break: --rejoin or --data"
+                            : (rejoin ? "--rejoin" : "--data") + " goes with fault break, not with fault " + fault,
+                    "run ./warden fault break " + node + " --rejoin (or --data)");
         }
-        Fault parsed = rejoin ? Fault.BREAK_REJOIN : Fault.parse(fault);
+        Fault parsed = rejoin ? Fault.BREAK_REJOIN : data ? Fault.BREAK_DATA : Fault.parse(fault);
         System.out.println(Deployments.runtime(dir.resolve()).drill(parsed, node));
         return 0;
     }

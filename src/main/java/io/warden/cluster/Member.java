@@ -14,6 +14,8 @@ package io.warden.cluster;
  * @param rejoinFailures how many attempts to rejoin (a pg_rewind, a clone, or a re-clone refused because the leader
  *     did not answer) have failed in a row since this node last streamed or led; 0 when it does
  * @param rejoinFailure what the last failed attempt said; empty when {@code rejoinFailures} is 0
+ * @param dataUnusable why its stopped data directory cannot be started however often it is tried (a corrupt control
+ *     file, a volume that cannot be written); empty when nothing of the kind was found
  */
 public record Member(
         String name,
@@ -35,9 +37,10 @@ public record Member(
         int postgresStarts,
         String postgresStartedAt,
         int rejoinFailures,
-        String rejoinFailure) {
+        String rejoinFailure,
+        String dataUnusable) {
 
-    /** A record with no failed rejoin. */
+    /** A record with no failed rejoin and no unusable data. */
     public Member(
             String name,
             Role role,
@@ -77,6 +80,7 @@ public record Member(
                 postgresStarts,
                 postgresStartedAt,
                 0,
+                "",
                 "");
     }
 
@@ -140,7 +144,8 @@ public record Member(
                 postgresStarts,
                 postgresStartedAt,
                 rejoinFailures,
-                rejoinFailure);
+                rejoinFailure,
+                dataUnusable);
     }
 
     /** Checked once, when the record is read: a name is required, and the position must be an LSN. */
@@ -149,6 +154,7 @@ public record Member(
         Lsn.parse(lsn);
         postgresStartedAt = postgresStartedAt == null ? "" : postgresStartedAt;
         rejoinFailure = rejoinFailure == null ? "" : rejoinFailure;
+        dataUnusable = dataUnusable == null ? "" : dataUnusable;
     }
 
     /** A replica whose WAL receiver streams from its upstream: the one definition every caller uses. */

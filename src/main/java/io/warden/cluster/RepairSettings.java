@@ -21,6 +21,7 @@ public final class RepairSettings {
     public static final String CRASH_LOOP_WINDOW = "crash_loop_window";
     public static final String REPLICATION_BROKEN = "replication_broken";
     public static final String CANNOT_REJOIN = "cannot_rejoin";
+    public static final String DATA_UNUSABLE = "data_unusable";
     public static final String CLONING = "cloning";
     public static final String STARTING = "starting";
 
@@ -48,6 +49,7 @@ public final class RepairSettings {
         all.put(CRASH_LOOP_WINDOW, Duration.ofMinutes(2));
         all.put(REPLICATION_BROKEN, Duration.ofSeconds(60));
         all.put(CANNOT_REJOIN, Duration.ofSeconds(10));
+        all.put(DATA_UNUSABLE, Duration.ofSeconds(10));
         all.put(CLONING, Duration.ofMinutes(5));
         all.put(STARTING, Duration.ofMinutes(2));
         all.put(QUARANTINE, Duration.ofDays(7));

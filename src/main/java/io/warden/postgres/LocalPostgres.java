@@ -327,6 +327,11 @@ public final class LocalPostgres implements Postgres {
         return ctl.latestCheckpoint();
     }
 
+    @Override
+    public Optional<String> dataProblem() {
+        return ctl.dataProblem();
+    }
+
     /** Read from the control file once per data directory: it never changes while the directory lives. */
     private volatile String systemIdentifier;
 

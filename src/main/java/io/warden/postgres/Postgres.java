@@ -93,6 +93,13 @@ public interface Postgres extends AutoCloseable {
     Checkpoint latestCheckpoint();
 
     /**
+     * Why this stopped data directory cannot be started however often it is tried, if so: its control file is
+     * unreadable or corrupt, or the directory cannot be written (a volume remounted read-only after I/O errors).
+     * Empty when nothing of the kind was found; asked before starting postgres, never while it runs.
+     */
+    Optional<String> dataProblem();
+
+    /**
      * The latest checkpoint in the control file, read in one go.
      *
      * @param location where it is (of a stopped postgres, its shutdown checkpoint)

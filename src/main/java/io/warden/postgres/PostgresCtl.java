@@ -708,6 +708,27 @@ public final class PostgresCtl {
         return controlField(controlData(), "Database system identifier", "unknown");
     }
 
+    /** See {@link Postgres#dataProblem}. */
+    public Optional<String> dataProblem() {
+        Result control = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
+        if (!control.ok()) {
+            return Optional.of("its control file cannot be read: "
+                    + control.tail().strip().lines().reduce((a, b) -> b).orElse("pg_controldata failed"));
+        }
+        if (control.output().contains("Calculated CRC checksum does not match")) {
+            // pg_controldata still prints the fields (and exits 0); postgres refuses to start on them.
+            return Optional.of("its control file global/pg_control is corrupt: its checksum does not match");
+        }
+        Path probe = dataDir.resolve("warden_write_check");
+        try {
+            Files.writeString(probe, "");
+            Files.delete(probe);
+        } catch (IOException e) {
+            return Optional.of("its data directory cannot be written: " + e.getMessage());
+        }
+        return Optional.empty();
+    }
+
     private String controlData() {
         Result result = run(Duration.ofSeconds(20), "pg_controldata", "-D", dataDir.toString());
         check(result, "pg_controldata", "check " + dataDir);

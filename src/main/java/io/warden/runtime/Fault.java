@@ -19,7 +19,12 @@ public enum Fault {
      * and streaming from another node are all refused, as after a botched certificate rotation on that host. Its own
      * postgres goes on serving. For the repair controller's "cannot rejoin": the node is not mended, but replaced.
      */
-    BREAK_REJOIN("break --rejoin");
+    BREAK_REJOIN("break --rejoin"),
+    /**
+     * The node's data directory becomes unusable: its control file is overwritten with zeros and its postgres killed,
+     * as a torn write on a failing disk leaves it. Postgres refuses to start on it again.
+     */
+    BREAK_DATA("break --data");
 
     public final String word;
 
@@ -35,6 +40,6 @@ public enum Fault {
         }
         throw new WardenException(
                 "unknown fault '" + word + "'",
-                "use one of: kill, freeze, thaw, isolate, heal, fill-disk, break --rejoin");
+                "use one of: kill, freeze, thaw, isolate, heal, fill-disk, break --rejoin, break --data");
     }
 }

@@ -409,6 +409,24 @@ class RepairIT {
         assertThat(cluster.warden("quarantine", "remove", old).exitCode()).isZero();
     }
 
+    /**
+     * A replica's control file zeroed and its postgres killed (the runtime's drill): postgres would refuse to start
+     * on it, so its agent does not try, and says why in its record; repair replaces it.
+     */
+    @Test
+    @Order(10)
+    void aReplicaWhoseDataDirectoryIsUnusableIsReplacedAndGoneEverywhere() {
+        String broken = cluster.replicaNames().getFirst();
+
+        TestCluster.CliRun done = cluster.warden("fault", "break", broken, "--data");
+        assertThat(done.exitCode()).as(done.toString()).isZero();
+
+        awaitReplaced(broken, Duration.ofSeconds(120));
+        assertGone(broken);
+        assertThat(eventsAbout(broken).stream().map(ControlEvent::message))
+                .anyMatch(m -> m.contains("data directory unusable") && m.contains("pg_control"));
+    }
+
     @Test
     @Order(10)
     void aReplicasHostCutOffTheNetworkIsReplacedAndTheCutOffNodeIsGoneEverywhere() {

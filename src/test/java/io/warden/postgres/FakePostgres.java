@@ -336,6 +336,18 @@ public class FakePostgres implements Postgres {
         return Optional.of("killed postmaster " + killed);
     }
 
+    private Optional<String> dataProblem = Optional.empty();
+
+    /** The data directory is unusable from now on, for {@code why} (empty: usable again). */
+    public synchronized void dataProblem(Optional<String> why) {
+        dataProblem = why;
+    }
+
+    @Override
+    public synchronized Optional<String> dataProblem() {
+        return dataProblem;
+    }
+
     @Override
     public synchronized Checkpoint latestCheckpoint() {
         return new Checkpoint(lsn, lsn);

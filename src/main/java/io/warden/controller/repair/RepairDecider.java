@@ -51,6 +51,11 @@ public final class RepairDecider {
          * row (a pg_rewind and the re-clone after it, or two clones): it will not come back by itself.
          */
         CANNOT_REJOIN,
+        /**
+         * Its agent found its stopped data directory unusable (a corrupt control file, a volume that cannot be
+         * written) and does not start it: no restart helps, a new volume does.
+         */
+        DATA_UNUSABLE,
         /** Cloning or starting past the limit for that state. */
         STUCK
     }
@@ -68,6 +73,7 @@ public final class RepairDecider {
             Duration replicationBroken,
             int rejoinFailures,
             Duration cannotRejoin,
+            Duration dataUnusable,
             Duration cloningLimit,
             Duration startingLimit,
             int maxRepairsPerHour,
@@ -82,6 +88,7 @@ public final class RepairDecider {
                 RepairSettings.DEFAULTS.get(RepairSettings.REPLICATION_BROKEN),
                 2,
                 RepairSettings.DEFAULTS.get(RepairSettings.CANNOT_REJOIN),
+                RepairSettings.DEFAULTS.get(RepairSettings.DATA_UNUSABLE),
                 RepairSettings.DEFAULTS.get(RepairSettings.CLONING),
                 RepairSettings.DEFAULTS.get(RepairSettings.STARTING),
                 RepairSettings.DEFAULT_MAX_PER_HOUR,
@@ -100,6 +107,7 @@ public final class RepairDecider {
                     RepairSettings.grace(set, RepairSettings.REPLICATION_BROKEN),
                     DEFAULT.rejoinFailures,
                     RepairSettings.grace(set, RepairSettings.CANNOT_REJOIN),
+                    RepairSettings.grace(set, RepairSettings.DATA_UNUSABLE),
                     RepairSettings.grace(set, RepairSettings.CLONING),
                     RepairSettings.grace(set, RepairSettings.STARTING),
                     RepairSettings.maxPerHour(set),
@@ -115,6 +123,7 @@ public final class RepairDecider {
                 case CRASH_LOOP -> Duration.ZERO;
                 case REPLICATION_BROKEN -> replicationBroken;
                 case CANNOT_REJOIN -> cannotRejoin;
+                case DATA_UNUSABLE -> dataUnusable;
                 case STUCK ->
                     member.map(m -> m.state() == MemberState.CLONING).orElse(false) ? cloningLimit : startingLimit;
             };
@@ -333,6 +342,9 @@ public final class RepairDecider {
             return Optional.of(Abnormality.AGENT_UNREACHABLE);
         }
         Member m = member.get();
+        if (!m.dataUnusable().isEmpty()) {
+            return Optional.of(Abnormality.DATA_UNUSABLE);
+        }
         if (counted.isPresent() && m.postgresStarts() - counted.get().count() >= policy.crashLoopStarts()) {
             return Optional.of(Abnormality.CRASH_LOOP);
         }
@@ -401,12 +413,9 @@ public final class RepairDecider {
         Abnormality abnormality = memory.abnormal().get(node).abnormality();
         String what = node + ": " + describe(abnormality) + " for "
                 + seconds(Duration.between(memory.abnormal().get(node).at(), now))
-                + (abnormality == Abnormality.CANNOT_REJOIN
-                        ? Optional.ofNullable(view.cluster().members().get(node))
-                                .map(m -> " (" + m.rejoinFailures() + " attempts failed, the last: " + m.rejoinFailure()
-                                        + ")")
-                                .orElse("")
-                        : "");
+                + Optional.ofNullable(view.cluster().members().get(node))
+                        .map(m -> detail(abnormality, m))
+                        .orElse("");
         Optional<String> held = holdReason(view, memory, policy, now, node);
         if (held.isPresent()) {
             return Decision.of(Action.HOLD, node, Optional.of(abnormality), what + ", but " + held.get());
@@ -491,6 +500,15 @@ public final class RepairDecider {
         return Optional.empty();
     }
 
+    /** What the node's own record says of its trouble, for the sentence (empty for the conditions judged from outside). */
+    private static String detail(Abnormality abnormality, Member m) {
+        return switch (abnormality) {
+            case CANNOT_REJOIN -> " (" + m.rejoinFailures() + " attempts failed, the last: " + m.rejoinFailure() + ")";
+            case DATA_UNUSABLE -> " (" + m.dataUnusable() + ")";
+            default -> "";
+        };
+    }
+
     private static String describe(Abnormality abnormality) {
         return switch (abnormality) {
             case HOST_GONE -> "host gone";
@@ -499,6 +517,7 @@ public final class RepairDecider {
             case CRASH_LOOP -> "postgres crash-looping";
             case REPLICATION_BROKEN -> "not streaming while the primary runs";
             case CANNOT_REJOIN -> "cannot rejoin the primary";
+            case DATA_UNUSABLE -> "data directory unusable";
             case STUCK -> "stuck";
         };
     }

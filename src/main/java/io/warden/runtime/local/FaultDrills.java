@@ -36,6 +36,7 @@ public final class FaultDrills {
             case HEAL -> link(node, true);
             case FILL_DISK -> fillDisk(node);
             case BREAK_REJOIN -> breakRejoin(node);
+            case BREAK_DATA -> breakData(node);
         };
     }
 
@@ -80,6 +81,37 @@ public final class FaultDrills {
         return "broke " + node.name() + "'s way back: its replicator and warden_peer client certificates in " + tls
                 + " are swapped, so pg_rewind, cloning and streaming from another node are refused; its own postgres"
                 + " goes on. Once it must rejoin another primary, repair replaces it";
+    }
+
+    /**
+     * The node's control file ({@code global/pg_control}) is overwritten with as many zeros, then its postgres is
+     * killed (the postgres part of its container; without cgroups, the postmaster and its children by pid). Postgres
+     * refuses to start on that data directory again ("incorrect checksum in control file").
+     */
+    private String breakData(NodeHost node) {
+        Path control = node.dataDir().resolve("global/pg_control");
+        try {
+            Files.write(control, new byte[(int) Files.size(control)]);
+        } catch (java.io.IOException e) {
+            throw new WardenException(
+                    "cannot break " + node.name() + "'s data directory: " + e.getMessage(),
+                    "check " + control + "; nothing may have been changed");
+        }
+        var container = LocalDeployment.containerOf(node);
+        String killed;
+        if (container.isPresent()) {
+            killed = container.get().part(ContainerCgroups.Part.POSTGRES).kill() + " postgres processes";
+        } else {
+            List<Long> pids = new ArrayList<>();
+            postmaster(node).ifPresent(pid -> {
+                pids.add(pid);
+                ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+            });
+            pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+            killed = pids.size() + " postgres processes by pid";
+        }
+        return "broke " + node.name() + "'s data directory: " + control + " is zeros and its postgres is killed ("
+                + killed + "); postgres will not start on it again, so repair replaces the node";
     }
 
     /**

@@ -402,7 +402,8 @@ class RepairDeciderTest {
                 m.postgresStarts(),
                 m.postgresStartedAt(),
                 failures,
-                last);
+                last,
+                "");
     }
 
     @Test
@@ -454,6 +455,47 @@ class RepairDeciderTest {
         decideAt(world, POLICY.cannotRejoin());
 
         assertThat(memory.abnormal()).doesNotContainKey("node-3");
+    }
+
+    @Test
+    void aReplicaWhoseDataDirectoryIsUnusableIsReplacedAfterItsGraceNamingWhy() {
+        World world = new World();
+        Member base = failedToRejoin(world.members.get("node-2"), 0, "");
+        world.members.put(
+                "node-2",
+                new Member(
+                        base.name(),
+                        base.role(),
+                        base.state(),
+                        base.host(),
+                        base.port(),
+                        base.apiUrl(),
+                        base.timeline(),
+                        base.lsn(),
+                        base.lagBytes(),
+                        base.tags(),
+                        base.agentPid(),
+                        base.postgresPid(),
+                        base.instanceId(),
+                        base.dataDir(),
+                        false,
+                        base.agentStarts(),
+                        base.postgresStarts(),
+                        base.postgresStartedAt(),
+                        0,
+                        "",
+                        "its data directory cannot be written: Read-only file system"));
+
+        decideAt(world, Duration.ZERO);
+        assertThat(decideAt(world, POLICY.dataUnusable().minusMillis(1)).action())
+                .isEqualTo(Action.NONE);
+        var due = decideAt(world, POLICY.dataUnusable());
+
+        assertThat(due.action()).isEqualTo(Action.REPLACE);
+        assertThat(due.abnormality()).contains(Abnormality.DATA_UNUSABLE);
+        assertThat(due.reason())
+                .isEqualTo("node-2: data directory unusable for 10 s (its data directory cannot be written: Read-only"
+                        + " file system): replacing it with a new node");
     }
 
     private static DynamicConfig synchronousMode(SyncMode mode) {
