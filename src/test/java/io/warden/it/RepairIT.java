@@ -427,6 +427,38 @@ class RepairIT {
                 .anyMatch(m -> m.contains("data directory unusable") && m.contains("pg_control"));
     }
 
+    /**
+     * Broken replication: a replica's replicator certificate no longer fits (the runtime's drill), so its walreceiver
+     * is refused and it stops streaming while the primary runs. With the grace shortened from its 60 s, repair
+     * replaces it.
+     */
+    @Test
+    @Order(10)
+    void aReplicaThatCanNoLongerStreamFromThePrimaryIsReplacedAfterTheReplicationBrokenGrace() {
+        String cut = cluster.replicaNames().getFirst();
+        assertThat(cluster.warden("edit-config", "--set", "repair.replication_broken=5s")
+                        .exitCode())
+                .isZero();
+        try {
+            TestCluster.CliRun broken = cluster.warden("fault", "break", cut, "--rejoin");
+            assertThat(broken.exitCode()).as(broken.toString()).isZero();
+            // A walreceiver that already streams keeps its session: only the next login shows the certificate, and
+            // postgres starts a new walreceiver by itself.
+            ProcessHandle.of(cluster.postmasterPid(cut))
+                    .orElseThrow()
+                    .children()
+                    .filter(p -> processTitle(p.pid()).startsWith("postgres: walreceiver"))
+                    .forEach(ProcessHandle::destroyForcibly);
+
+            awaitReplaced(cut, Duration.ofSeconds(120));
+        } finally {
+            cluster.warden("edit-config", "--set", "repair.replication_broken=60s");
+        }
+        assertGone(cut);
+        assertThat(eventsAbout(cut).stream().map(ControlEvent::message))
+                .anyMatch(m -> m.contains("not streaming while the primary runs"));
+    }
+
     @Test
     @Order(10)
     void aReplicasHostCutOffTheNetworkIsReplacedAndTheCutOffNodeIsGoneEverywhere() {
@@ -549,6 +581,16 @@ class RepairIT {
             }
         }
         return slots;
+    }
+
+    /** What a process shows as its command line: postgres rewrites it to name each process's role. */
+    private static String processTitle(long pid) {
+        try {
+            return java.nio.file.Files.readString(java.nio.file.Path.of("/proc", Long.toString(pid), "cmdline"))
+                    .replace('\0', ' ');
+        } catch (java.io.IOException e) {
+            return "";
+        }
     }
 
     private static Set<String> names() {
