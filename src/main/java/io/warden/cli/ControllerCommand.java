@@ -126,7 +126,8 @@ final class ControllerCommand implements Callable<Integer> {
                 dcs.control(),
                 noRepair
                         ? Optional.empty()
-                        : Optional.of(new RepairController(dcs, dcs.control(), Deployments.runtime(deployment))),
+                        : Optional.of(new RepairController(
+                                dcs, dcs.control(), Deployments.runtime(deployment), Optional.of(clock))),
                 new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every),
                 clock);
         Optional<HttpEndpoint> api = apiPort == 0

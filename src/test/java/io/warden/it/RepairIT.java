@@ -76,7 +76,7 @@ class RepairIT {
         assertThat(after.config()).isEqualTo(before.config());
 
         // What the rest of this class runs with: a lost host judged in 3 s, a silent agent in 4 s, and room for the
-        // class's nine repairs within the hour (six by default).
+        // class's twelve repairs within the hour (six by default).
         TestCluster.CliRun set = cluster.warden(
                 "edit-config",
                 "--set",

@@ -84,10 +84,31 @@ public final class RepairController {
     private long repairsFailed;
     private long repairsCancelled;
 
+    /**
+     * Measures how far into a round each event and step happened: a round that creates a replacement and lets it
+     * clone runs for many seconds, and each step's time is when it was done, not when the round began. Empty: every
+     * step of a round carries the round's instant (the unit tests, which pass literal times).
+     */
+    private final Optional<io.warden.common.Clock> elapsed;
+
+    private long roundStartNanos;
+    private Instant roundStart = Instant.EPOCH;
+
     public RepairController(Dcs dcs, ControlStore store, Runtime runtime) {
+        this(dcs, store, runtime, Optional.empty());
+    }
+
+    public RepairController(Dcs dcs, ControlStore store, Runtime runtime, Optional<io.warden.common.Clock> elapsed) {
         this.dcs = Objects.requireNonNull(dcs, "dcs is null");
         this.store = Objects.requireNonNull(store, "store is null");
         this.runtime = Objects.requireNonNull(runtime, "runtime is null");
+        this.elapsed = Objects.requireNonNull(elapsed, "elapsed is null");
+    }
+
+    /** The round's instant plus the time the round has run so far (the round's instant alone without a clock). */
+    private Instant sinceRoundStart() {
+        return elapsed.map(c -> roundStart.plusNanos(Math.max(0, c.nanoTime() - roundStartNanos)))
+                .orElse(roundStart);
     }
 
     /** What one round saw and did, for the controller's status and its log. */
@@ -98,6 +119,8 @@ public final class RepairController {
      * logs it and runs the next round (every step is idempotent, so a round cut short is simply run again).
      */
     public Round round(long epoch, Instant now) {
+        roundStart = now;
+        roundStartNanos = elapsed.map(io.warden.common.Clock::nanoTime).orElse(0L);
         ClusterSnapshot cluster = dcs.read();
         ControlStore.Snapshot control = store.read();
         List<ControlEvent> events = new ArrayList<>();
@@ -265,7 +288,8 @@ public final class RepairController {
                 // Paused (or a switchover began) during this round: the next round rolls back or waits.
                 break;
             }
-            kept = advance(epoch, current, fresh, runtime.containers(), runtime.hosts(), kept, events, now);
+            kept = advance(
+                    epoch, current, fresh, runtime.containers(), runtime.hosts(), kept, events, sinceRoundStart());
         }
         return kept;
     }
@@ -677,8 +701,10 @@ public final class RepairController {
         return containers.stream().filter(c -> c.name().equals(name)).findFirst();
     }
 
-    private static ControlEvent event(Instant at, String kind, String node, String message) {
-        return new ControlEvent(at.toString(), kind, node, message);
+    /** An event stamped when it happened: {@code at} (the instant of its step), or later in a long round. */
+    private ControlEvent event(Instant at, String kind, String node, String message) {
+        Instant now = sinceRoundStart();
+        return new ControlEvent((now.isAfter(at) ? now : at).toString(), kind, node, message);
     }
 
     public long repairsDone() {

@@ -72,6 +72,28 @@ class RepairControllerTest {
     }
 
     @Test
+    void eachStepOfALongRoundIsStampedWhenItWasDoneNotWhenTheRoundBegan() {
+        io.warden.common.FakeClock clock = new io.warden.common.FakeClock();
+        RepairController timed = new RepairController(dcs, store, runtime, java.util.Optional.of(clock));
+        runtime.onCreate = () -> clock.advance(Duration.ofSeconds(7));
+        runtime.hostDown("node-3");
+        long epoch = lead();
+        timed.round(epoch, T0);
+        Instant due = T0.plus(RepairDecider.Policy.DEFAULT.hostGone());
+
+        RepairController.Round round = timed.round(epoch, due);
+
+        assertThat(round.plan().get().step()).isEqualTo(RepairPlan.Step.CLONING);
+        assertThat(round.events())
+                .filteredOn(e -> e.message().contains("replacing it with node-4"))
+                .singleElement()
+                .satisfies(e -> assertThat(e.at()).isEqualTo(due.plusSeconds(7).toString()));
+        assertThat(round.events())
+                .filteredOn(e -> e.kind().equals("decision"))
+                .allSatisfy(e -> assertThat(e.at()).isEqualTo(due.toString()));
+    }
+
+    @Test
     void aReplacementMadeByAControllerThatDiedBeforeRecordingItIsAdoptedNotMadeTwice() {
         runtime.hostDown("node-3");
         long epoch = lead();
@@ -537,8 +559,12 @@ class RepairControllerTest {
             return Optional.ofNullable(containers.get(name));
         }
 
+        /** Runs inside each create: a test makes creating take time with it. */
+        Runnable onCreate = () -> {};
+
         @Override
         public Container create(ContainerSpec spec) {
+            onCreate.run();
             String name = "node-" + (++last);
             created.add(name);
             tags.put(name, spec.tags());
