@@ -728,19 +728,23 @@ public final class RepairController {
             List<String> repairs,
             int failuresInARow,
             String lastFailure,
-            Map<String, RepairDecider.Seen> seen) {
+            Map<String, RepairDecider.Seen> seen,
+            Map<String, String> rejoins) {
         static String text(Memory memory) {
             Map<String, String> abnormal = new java.util.TreeMap<>();
             memory.abnormal().forEach((node, since) -> abnormal.put(node, since.abnormality() + "@" + since.at()));
             Map<String, String> starts = new java.util.TreeMap<>();
             memory.starts().forEach((node, s) -> starts.put(node, s.count() + "@" + s.at()));
+            Map<String, String> rejoins = new java.util.TreeMap<>();
+            memory.rejoins().forEach((node, s) -> rejoins.put(node, s.count() + "@" + s.at()));
             return Json.write(new StoredMemory(
                     abnormal,
                     starts,
                     memory.repairs().stream().map(Instant::toString).toList(),
                     memory.failuresInARow(),
                     memory.lastFailure().map(Instant::toString).orElse(""),
-                    new java.util.TreeMap<>(memory.seen())));
+                    new java.util.TreeMap<>(memory.seen()),
+                    rejoins));
         }
 
         /** The memory stored; empty when it cannot be read (the next round starts its clocks afresh). */
@@ -755,13 +759,8 @@ public final class RepairController {
                                 node, new RepairDecider.Since(Abnormality.valueOf(parts[0]), Instant.parse(parts[1])));
                     });
                 }
-                Map<String, RepairDecider.Starts> starts = new HashMap<>();
-                if (stored.starts() != null) {
-                    stored.starts().forEach((node, value) -> {
-                        String[] parts = value.split("@", 2);
-                        starts.put(node, new RepairDecider.Starts(Integer.parseInt(parts[0]), Instant.parse(parts[1])));
-                    });
-                }
+                Map<String, RepairDecider.Starts> starts = counts(stored.starts());
+                Map<String, RepairDecider.Starts> rejoins = counts(stored.rejoins());
                 return Optional.of(new Memory(
                         abnormal,
                         starts,
@@ -772,10 +771,23 @@ public final class RepairController {
                         stored.lastFailure() == null || stored.lastFailure().isEmpty()
                                 ? Optional.empty()
                                 : Optional.of(Instant.parse(stored.lastFailure())),
-                        stored.seen() == null ? Map.of() : stored.seen()));
+                        stored.seen() == null ? Map.of() : stored.seen(),
+                        rejoins));
             } catch (IOException | RuntimeException e) {
                 return Optional.empty();
             }
+        }
+
+        /** Counts stored as "count@instant" per node; none when absent (a memory stored before they were). */
+        private static Map<String, RepairDecider.Starts> counts(Map<String, String> stored) {
+            Map<String, RepairDecider.Starts> counts = new HashMap<>();
+            if (stored != null) {
+                stored.forEach((node, value) -> {
+                    String[] parts = value.split("@", 2);
+                    counts.put(node, new RepairDecider.Starts(Integer.parseInt(parts[0]), Instant.parse(parts[1])));
+                });
+            }
+            return counts;
         }
     }
 }

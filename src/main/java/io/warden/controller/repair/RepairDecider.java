@@ -48,7 +48,8 @@ public final class RepairDecider {
         REPLICATION_BROKEN,
         /**
          * Its agent tried to rejoin the running primary and failed, at least {@link Policy#rejoinFailures} times in a
-         * row (a pg_rewind and the re-clone after it, or two clones): it will not come back by itself.
+         * row (a pg_rewind and the re-clone after it, or two clones), and its attempts go on failing (the count rose
+         * within the grace period): it will not come back by itself.
          */
         CANNOT_REJOIN,
         /**
@@ -185,6 +186,8 @@ public final class RepairDecider {
     /**
      * What the controller remembers between decisions (kept durable by the controller, so a new leader goes on
      * where the old one stopped).
+     *
+     * @param rejoins per node, the failed rejoins its record last showed and when that count last rose
      */
     public record Memory(
             Map<String, Since> abnormal,
@@ -192,31 +195,34 @@ public final class RepairDecider {
             List<Instant> repairs,
             int failuresInARow,
             Optional<Instant> lastFailure,
-            Map<String, Seen> seen) {
-        public static final Memory EMPTY = new Memory(Map.of(), Map.of(), List.of(), 0, Optional.empty(), Map.of());
+            Map<String, Seen> seen,
+            Map<String, Starts> rejoins) {
+        public static final Memory EMPTY =
+                new Memory(Map.of(), Map.of(), List.of(), 0, Optional.empty(), Map.of(), Map.of());
 
         public Memory {
             abnormal = Map.copyOf(abnormal);
             starts = Map.copyOf(starts);
             repairs = List.copyOf(repairs);
             seen = seen == null ? Map.of() : Map.copyOf(seen);
+            rejoins = rejoins == null ? Map.of() : Map.copyOf(rejoins);
         }
 
         /** After a repair began at {@code at}. */
         public Memory repairBegan(Instant at) {
             List<Instant> all = new ArrayList<>(repairs);
             all.add(at);
-            return new Memory(abnormal, starts, all, failuresInARow, lastFailure, seen);
+            return new Memory(abnormal, starts, all, failuresInARow, lastFailure, seen, rejoins);
         }
 
         /** After a repair failed at {@code at}: the next waits longer. */
         public Memory repairFailed(Instant at) {
-            return new Memory(abnormal, starts, repairs, failuresInARow + 1, Optional.of(at), seen);
+            return new Memory(abnormal, starts, repairs, failuresInARow + 1, Optional.of(at), seen, rejoins);
         }
 
         /** After a repair completed: the backoff starts over. */
         public Memory repairSucceeded() {
-            return new Memory(abnormal, starts, repairs, 0, Optional.empty(), seen);
+            return new Memory(abnormal, starts, repairs, 0, Optional.empty(), seen, rejoins);
         }
     }
 
@@ -245,6 +251,7 @@ public final class RepairDecider {
         Map<String, Starts> starts = new HashMap<>();
         Map<String, Since> abnormal = new HashMap<>();
         Map<String, Seen> seen = new HashMap<>();
+        Map<String, Starts> rejoins = new HashMap<>();
         for (String node : new TreeSet<>(view.nodes())) {
             Optional<Member> member =
                     Optional.ofNullable(view.cluster().members().get(node));
@@ -258,7 +265,13 @@ public final class RepairDecider {
                     .ifPresent(last -> seen.put(node, last));
             Optional<Starts> counted = countStarts(member, memory.starts().get(node), policy, now);
             counted.ifPresent(s -> starts.put(node, s));
-            Optional<Abnormality> observed = observe(view, node, member, counted, policy);
+            Optional<Starts> failing =
+                    countRejoinFailures(member, memory.rejoins().get(node), now);
+            failing.ifPresent(f -> rejoins.put(node, f));
+            boolean stillFailing = failing.map(f ->
+                            f.count() >= policy.rejoinFailures() && now.isBefore(f.at().plus(policy.cannotRejoin())))
+                    .orElse(false);
+            Optional<Abnormality> observed = observe(view, node, member, counted, stillFailing, policy);
             observed.ifPresent(a -> {
                 Since before = memory.abnormal().get(node);
                 abnormal.put(node, before != null && before.abnormality() == a ? before : new Since(a, now));
@@ -267,7 +280,8 @@ public final class RepairDecider {
         List<Instant> recent = memory.repairs().stream()
                 .filter(at -> at.isAfter(now.minus(Duration.ofHours(1))))
                 .toList();
-        Memory kept = new Memory(abnormal, starts, recent, memory.failuresInARow(), memory.lastFailure(), seen);
+        Memory kept =
+                new Memory(abnormal, starts, recent, memory.failuresInARow(), memory.lastFailure(), seen, rejoins);
         return new Outcome(choose(view, kept, policy, now), kept);
     }
 
@@ -326,8 +340,32 @@ public final class RepairDecider {
         return Optional.of(before);
     }
 
+    /**
+     * The node's failed rejoins as its record shows them, and when that count last rose. A count that stopped rising
+     * means the agent is at a long attempt that has not failed (a clone of a large database) or no longer tries: only
+     * attempts that go on failing say it cannot rejoin.
+     */
+    private static Optional<Starts> countRejoinFailures(Optional<Member> member, Starts before, Instant now) {
+        if (member.isEmpty()) {
+            return Optional.ofNullable(before);
+        }
+        int count = member.get().rejoinFailures();
+        if (count == 0) {
+            return Optional.empty();
+        }
+        if (before == null || count != before.count()) {
+            return Optional.of(new Starts(count, now));
+        }
+        return Optional.of(before);
+    }
+
     private static Optional<Abnormality> observe(
-            View view, String node, Optional<Member> member, Optional<Starts> counted, Policy policy) {
+            View view,
+            String node,
+            Optional<Member> member,
+            Optional<Starts> counted,
+            boolean rejoinsStillFailing,
+            Policy policy) {
         Optional<Container> container =
                 view.containers().stream().filter(c -> c.name().equals(node)).findFirst();
         Optional<Host> host = container.flatMap(
@@ -353,7 +391,7 @@ public final class RepairDecider {
                 .map(l -> l.role() == Role.PRIMARY && l.state() == MemberState.RUNNING)
                 .orElse(false);
         // Only against a running primary: while there is none (a failover under way), every rejoin fails.
-        if (!view.cluster().isLeader(node) && primaryRuns && m.rejoinFailures() >= policy.rejoinFailures()) {
+        if (!view.cluster().isLeader(node) && primaryRuns && rejoinsStillFailing) {
             return Optional.of(Abnormality.CANNOT_REJOIN);
         }
         if (m.state() == MemberState.CLONING

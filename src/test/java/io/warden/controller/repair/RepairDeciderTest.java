@@ -407,28 +407,41 @@ class RepairDeciderTest {
     }
 
     @Test
-    void aNodeWhoseRewindAndReCloneBothFailedCannotRejoinAndIsReplacedAfterItsGraceNamingTheLastFailure() {
+    void aNodeWhoseRewindAndReClonesGoOnFailingCannotRejoinAndIsReplacedAfterItsGraceNamingTheLastFailure() {
         World world = new World();
-        world.members.put(
-                "node-3",
-                failedToRejoin(
-                        world.members.get("node-3"),
-                        2,
-                        "re-cloning from node-1 failed: pg_basebackup: error: certificate does not match private key"));
-
-        assertThat(decideAt(world, Duration.ZERO).action()).isEqualTo(Action.NONE);
-        var early = decideAt(world, POLICY.cannotRejoin().minusMillis(1));
-        assertThat(early.action()).isEqualTo(Action.NONE);
-        assertThat(early.reason()).contains("node-3: cannot rejoin the primary for 9 s (grace 10 s)");
+        String last = "re-cloning from node-1 failed: pg_basebackup: error: certificate does not match private key";
+        // Each cycle of its agent tries again and fails again: the count rises about once a second.
+        int failures = 2;
+        for (long second = 0; second < POLICY.cannotRejoin().toSeconds(); second++) {
+            world.members.put("node-3", failedToRejoin(world.members.get("node-3"), failures++, last));
+            var early = decideAt(world, Duration.ofSeconds(second));
+            assertThat(early.action()).isEqualTo(Action.NONE);
+        }
+        assertThat(decideAt(world, POLICY.cannotRejoin().minusMillis(1)).reason())
+                .contains("node-3: cannot rejoin the primary for 9 s (grace 10 s)");
+        world.members.put("node-3", failedToRejoin(world.members.get("node-3"), failures, last));
         var due = decideAt(world, POLICY.cannotRejoin());
 
         assertThat(due.action()).isEqualTo(Action.REPLACE);
         assertThat(due.node()).isEqualTo("node-3");
         assertThat(due.abnormality()).contains(Abnormality.CANNOT_REJOIN);
         assertThat(due.reason())
-                .isEqualTo("node-3: cannot rejoin the primary for 10 s (2 attempts failed, the last: re-cloning from"
-                        + " node-1 failed: pg_basebackup: error: certificate does not match private key): replacing it"
-                        + " with a new node");
+                .isEqualTo("node-3: cannot rejoin the primary for 10 s (" + failures + " attempts failed, the last: "
+                        + last + "): replacing it with a new node");
+    }
+
+    @Test
+    void twoRefusedClonesFollowedByALongCloneThatHasNotFailedAreNotJudgedCannotRejoin() {
+        World world = new World();
+        // Refused twice while the primary had no pg_hba entry for it yet, then a clone of a large database runs.
+        Member cloning = failedToRejoin(world.members.get("node-3"), 2, "cloning from node-1 failed: no pg_hba.conf");
+        world.members.put("node-3", cloning);
+
+        decideAt(world, Duration.ZERO);
+        var later = decideAt(world, POLICY.cannotRejoin().multipliedBy(3));
+
+        assertThat(later.action()).isEqualTo(Action.NONE);
+        assertThat(memory.abnormal().get("node-3").abnormality()).isNotEqualTo(Abnormality.CANNOT_REJOIN);
     }
 
     @Test
