@@ -73,6 +73,12 @@ final class Publication {
         rejoinFailure = what;
     }
 
+    /** An attempt to rejoin succeeded (a rewind, a clone): the failures before it say nothing about the next. */
+    void rejoinSucceeded() {
+        rejoinFailures = 0;
+        rejoinFailure = "";
+    }
+
     /** What the last check before a start found wrong with the data directory; empty: nothing. */
     void dataUnusable(java.util.Optional<String> why) {
         dataUnusable = why.orElse("");

@@ -139,6 +139,8 @@ final class Rejoin {
 
     /** The member is published as cloning, from an empty data directory, and the watchdog is disarmed. */
     private void cloningBegins() {
+        // The data it found unusable is about to be replaced.
+        publication.dataUnusable(Optional.empty());
         publication.inProgress(MemberState.CLONING);
         publication.publishSelf(lastSeen.get(), LocalState.of(DataState.EMPTY));
         node.watchdog().disarm();
@@ -196,6 +198,7 @@ final class Rejoin {
             return;
         }
         rewindFailedAtNanos = 0;
+        publication.rejoinSucceeded();
         LOG.info("pg_rewind from " + leader.name() + ": "
                 + result.tail().lines().reduce((a, b) -> b).orElse(""));
         conf.writeFollowing(leader);
@@ -235,9 +238,9 @@ final class Rejoin {
             return;
         }
         if (!leaderAnswers(leader)) {
-            String refused = why + ", but leader " + leader.name() + " does not answer: not deleting this node's data";
-            reasons.log(refused);
-            publication.rejoinFailed(refused);
+            // Not counted as a failed rejoin: it is this node holding back for safety, and the leader may only be
+            // slow to answer a CHECKPOINT.
+            reasons.log(why + ", but leader " + leader.name() + " does not answer: not deleting this node's data");
             return;
         }
         LOG.warn(why);
@@ -277,6 +280,7 @@ final class Rejoin {
             publication.rejoinFailed(re + "cloning from " + leader.name() + " failed: " + lastLine(copied));
         }
         check(copied, re + "cloning from " + leader.name());
+        publication.rejoinSucceeded();
         conf.writeFollowing(leader);
         check(node.postgres().startNoWait(), again ? "starting the re-cloned replica" : "starting the new replica");
         rewindFailedAtNanos = 0;

@@ -346,7 +346,8 @@ public final class LocalPostgres implements Postgres {
                 LOG.debug("cannot read the system identifier: " + e.getMessage());
                 return "";
             }
-            if (known.equals("unknown")) {
+            if (known.equals("unknown") || known.equals("0")) {
+                // A zeroed or corrupt control file says 0: not another cluster's data, but unreadable data.
                 return "";
             }
             systemIdentifier = known;

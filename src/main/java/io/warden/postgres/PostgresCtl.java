@@ -719,8 +719,11 @@ public final class PostgresCtl {
             // pg_controldata still prints the fields (and exits 0); postgres refuses to start on them.
             return Optional.of("its control file global/pg_control is corrupt: its checksum does not match");
         }
+        // As root, permissions do not stop the probe; what it finds is a file system that takes no writes (remounted
+        // read-only after I/O errors, out of inodes). A probe left by an agent that died here goes at the next one.
         Path probe = dataDir.resolve("warden_write_check");
         try {
+            Files.deleteIfExists(probe);
             Files.writeString(probe, "");
             Files.delete(probe);
         } catch (IOException e) {

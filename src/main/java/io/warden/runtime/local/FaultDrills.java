@@ -53,10 +53,12 @@ public final class FaultDrills {
     }
 
     /**
-     * The node's two client certificates trade places: the one it logs in to other nodes with as replicator
-     * (pg_basebackup, streaming) and the one as warden_peer (pg_rewind, its checks on the leader). Each is still a
-     * valid certificate of the deployment's CA, so nothing renews it, but neither fits its key or its role any more:
-     * every attempt of this node to rejoin another primary is refused, while its own postgres goes on serving.
+     * The node's two client pairs trade places: the one it logs in to other nodes with as replicator (pg_basebackup,
+     * streaming) and the one as warden_peer (pg_rewind, its checks on the leader), each certificate with its key.
+     * Each pair is still a valid pair of the deployment's CA, so the certificate upkeep (which re-issues a pair whose
+     * key does not match, or that expires) leaves it alone, but each now names the other role: postgres's cert
+     * method refuses a login whose certificate names another user. Every attempt of this node to rejoin another
+     * primary is refused, while its own postgres goes on serving.
      */
     private String breakRejoin(NodeHost node) {
         Path tls = LocalRuntime.tlsDirOf(Path.of(node.configFile()))
@@ -64,19 +66,21 @@ public final class FaultDrills {
                         "cannot break " + node.name() + "'s way back: it logs in to other nodes by password, not by"
                                 + " client certificates (its config names no tls_dir)",
                         "run ./warden up with TLS (the default); nothing was done"));
-        // The names security.NodeCertificates gives them (the runtime does not depend on that package).
-        Path replicator = tls.resolve("replicator.crt");
-        Path peer = tls.resolve("warden_peer.crt");
         try {
-            byte[] replicatorPem = Files.readAllBytes(replicator);
-            byte[] peerPem = Files.readAllBytes(peer);
-            // Written in place: each file keeps its owner and mode (the postgres user reads them).
-            Files.write(replicator, peerPem);
-            Files.write(peer, replicatorPem);
+            // The names security.NodeCertificates gives them (the runtime does not depend on that package).
+            for (String suffix : List.of(".crt", ".key")) {
+                Path replicator = tls.resolve("replicator" + suffix);
+                Path peer = tls.resolve("warden_peer" + suffix);
+                byte[] replicatorPem = Files.readAllBytes(replicator);
+                byte[] peerPem = Files.readAllBytes(peer);
+                // Written in place: each file keeps its owner and mode (the postgres user reads them).
+                Files.write(replicator, peerPem);
+                Files.write(peer, replicatorPem);
+            }
         } catch (java.io.IOException e) {
             throw new WardenException(
                     "cannot break " + node.name() + "'s way back: " + e.getMessage(),
-                    "check " + tls + "; nothing may have been changed");
+                    "check " + tls + "; its client certificates may be half swapped: remove the node");
         }
         return "broke " + node.name() + "'s way back: its replicator and warden_peer client certificates in " + tls
                 + " are swapped, so pg_rewind, cloning and streaming from another node are refused; its own postgres"
@@ -84,31 +88,47 @@ public final class FaultDrills {
     }
 
     /**
-     * The node's control file ({@code global/pg_control}) is overwritten with as many zeros, then its postgres is
-     * killed (the postgres part of its container; without cgroups, the postmaster and its children by pid). Postgres
-     * refuses to start on that data directory again ("incorrect checksum in control file").
+     * The node's control file ({@code global/pg_control}) is overwritten with as many zeros while its postgres is
+     * frozen (a running replica rewrites that file at each restartpoint, which would undo the drill), then postgres
+     * is killed: it refuses to start on that data directory again ("incorrect checksum in control file"). Replicas
+     * only: a primary whose postgres cannot start is the HA layer's to fail over, not this drill's.
      */
     private String breakData(NodeHost node) {
         Path control = node.dataDir().resolve("global/pg_control");
+        if (!Files.exists(node.dataDir().resolve("standby.signal"))) {
+            throw new WardenException(
+                    "cannot break " + node.name() + "'s data directory: it runs as the primary (no standby.signal),"
+                            + " and this drill is for replicas",
+                    "break a replica's data (./warden list shows the roles), or fault kill the primary; nothing was"
+                            + " done");
+        }
+        var container = LocalDeployment.containerOf(node);
+        List<Long> pids = new ArrayList<>();
+        if (container.isPresent()) {
+            container.get().part(ContainerCgroups.Part.POSTGRES).freeze();
+        } else {
+            postmaster(node).ifPresent(pid -> {
+                pids.add(pid);
+                ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
+            });
+            pids.forEach(pid -> Processes.signal(pid, "STOP"));
+        }
+        String killed;
         try {
             Files.write(control, new byte[(int) Files.size(control)]);
         } catch (java.io.IOException e) {
             throw new WardenException(
                     "cannot break " + node.name() + "'s data directory: " + e.getMessage(),
-                    "check " + control + "; nothing may have been changed");
-        }
-        var container = LocalDeployment.containerOf(node);
-        String killed;
-        if (container.isPresent()) {
-            killed = container.get().part(ContainerCgroups.Part.POSTGRES).kill() + " postgres processes";
-        } else {
-            List<Long> pids = new ArrayList<>();
-            postmaster(node).ifPresent(pid -> {
-                pids.add(pid);
-                ProcessHandle.of(pid).ifPresent(p -> p.descendants().forEach(d -> pids.add(d.pid())));
-            });
-            pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
-            killed = pids.size() + " postgres processes by pid";
+                    "check " + control + "; its postgres is frozen: ./warden fault kill " + node.name() + " ends it");
+        } finally {
+            if (container.isPresent()) {
+                // Frozen, killed, thawed: every process gets its SIGKILL.
+                killed = container.get().part(ContainerCgroups.Part.POSTGRES).kill() + " postgres processes";
+            } else {
+                pids.forEach(pid -> ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly));
+                pids.forEach(pid -> Processes.signal(pid, "CONT"));
+                killed = pids.size() + " postgres processes by pid";
+            }
         }
         return "broke " + node.name() + "'s data directory: " + control + " is zeros and its postgres is killed ("
                 + killed + "); postgres will not start on it again, so repair replaces the node";
