@@ -274,8 +274,19 @@ final class Rejoin {
      */
     private void cloneInto(Member leader, boolean again) {
         String re = again ? "re-" : "";
-        Result copied =
-                node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30));
+        Result copied = copy(leader);
+        // A member that just appeared is let in by the leader's pg_hba.conf only once the leader's next cycle has
+        // seen its record (WardenConf): a refusal for that is retried here at short intervals, not a loop later,
+        // and counts as no failure unless it lasts. A new replica's clone starts about a second sooner.
+        for (int retry = 0; !copied.ok() && notLetInYet(copied) && retry < HBA_RETRIES; retry++) {
+            try {
+                node.clock().sleep(HBA_RETRY_PAUSE);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+            copied = copy(leader);
+        }
         if (!copied.ok()) {
             publication.rejoinFailed(re + "cloning from " + leader.name() + " failed: " + lastLine(copied));
         }
@@ -287,6 +298,19 @@ final class Rejoin {
         strandedRewindAtNanos = 0;
         notStreamingSinceNanos = 0;
         LOG.info(re + "cloned from " + leader.name() + " and started as its replica");
+    }
+
+    private Result copy(Member leader) {
+        return node.postgres().baseBackup(upstream(leader), node.config().name(), Duration.ofMinutes(30));
+    }
+
+    /** How often, and how far apart, a clone refused for want of a pg_hba.conf entry is tried again at once. */
+    private static final int HBA_RETRIES = 10;
+
+    private static final Duration HBA_RETRY_PAUSE = Duration.ofMillis(200);
+
+    private static boolean notLetInYet(Result result) {
+        return result.tail().contains("no pg_hba.conf entry");
     }
 
     /** The last line a program printed: for the member record, which says why in one line. */

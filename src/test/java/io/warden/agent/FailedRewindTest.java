@@ -91,6 +91,22 @@ class FailedRewindTest {
         assertThat(published().rejoinFailure()).isEmpty();
     }
 
+    @Test
+    void aCloneRefusedWhileTheLeadersPgHbaLacksTheMemberIsRetriedWithinTheCycleAndCountsNoFailure() {
+        postgres.disk(GIB, 10 * GIB);
+        agent.cycle();
+        assertThat(published().rejoinFailures()).as("the failed rewind").isEqualTo(1);
+        postgres.refuseBaseBackups(3);
+
+        agent.cycle();
+
+        assertThat(postgres.actions().stream().filter(a -> a.startsWith("base backup")))
+                .hasSize(4);
+        assertThat(published().rejoinFailures())
+                .as("the clone succeeded: nothing held against it")
+                .isZero();
+    }
+
     private io.warden.cluster.Member published() {
         return harness.dcs.read().members().get("node-1");
     }

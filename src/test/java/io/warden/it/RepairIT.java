@@ -444,11 +444,13 @@ class RepairIT {
             assertThat(broken.exitCode()).as(broken.toString()).isZero();
             // A walreceiver that already streams keeps its session: only the next login shows the certificate, and
             // postgres starts a new walreceiver by itself.
-            ProcessHandle.of(cluster.postmasterPid(cut))
+            List<ProcessHandle> receivers = ProcessHandle.of(cluster.postmasterPid(cut))
                     .orElseThrow()
                     .children()
-                    .filter(p -> processTitle(p.pid()).startsWith("postgres: walreceiver"))
-                    .forEach(ProcessHandle::destroyForcibly);
+                    .filter(p -> processTitle(p.pid()).contains("walreceiver"))
+                    .toList();
+            assertThat(receivers).as(cut + "'s walreceiver").isNotEmpty();
+            receivers.forEach(ProcessHandle::destroyForcibly);
 
             awaitReplaced(cut, Duration.ofSeconds(120));
         } finally {

@@ -259,6 +259,14 @@ public class FakePostgres implements Postgres {
     @Override
     public synchronized Result baseBackup(Upstream from, String name, Duration timeout) {
         record("base backup from " + from.host() + ":" + from.port());
+        if (baseBackupRefusals > 0) {
+            baseBackupRefusals--;
+            return new Result(
+                    List.of("pg_basebackup"),
+                    1,
+                    "pg_basebackup: error: connection to server failed: FATAL:  no pg_hba.conf entry for replication"
+                            + " connection from host \"10.0.0.4\", user \"replicator\", SSL encryption");
+        }
         if (baseBackupsFail) {
             return new Result(
                     List.of("pg_basebackup"),
@@ -296,6 +304,12 @@ public class FakePostgres implements Postgres {
     }
 
     private boolean baseBackupsFail;
+    private int baseBackupRefusals;
+
+    /** The next {@code times} base backups are refused as the leader refuses a member its pg_hba.conf lacks yet. */
+    public synchronized void refuseBaseBackups(int times) {
+        baseBackupRefusals = times;
+    }
 
     /** pg_basebackup fails from now on, leaving the data directory empty (a refused login, say). */
     public synchronized void failBaseBackups() {
