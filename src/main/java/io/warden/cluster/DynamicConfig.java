@@ -20,6 +20,8 @@ import java.util.Map;
  *     has its default
  * @param autoRepair whether the repair controller replaces abnormal nodes by itself; absent (null) in a stored
  *     config, on
+ * @param scaling the scaling controller's units and policy by name ({@link ScalingSettings}); a name left out has
+ *     its default
  */
 public record DynamicConfig(
         long maximumLagOnFailover,
@@ -30,7 +32,8 @@ public record DynamicConfig(
         List<String> allowedExtensions,
         Integer replicas,
         Map<String, String> repair,
-        Boolean autoRepair) {
+        Boolean autoRepair,
+        Map<String, String> scaling) {
     public static final DynamicConfig DEFAULTS = new DynamicConfig(
             1L << 20,
             SyncMode.OFF,
@@ -40,7 +43,8 @@ public record DynamicConfig(
             ExtensionAllowlist.DEFAULT,
             RepairSettings.DEFAULT_REPLICAS,
             null,
-            true);
+            true,
+            null);
 
     public DynamicConfig {
         if (maximumLagOnFailover < 0) {
@@ -59,6 +63,51 @@ public record DynamicConfig(
         }
         repair = repair == null ? Map.of() : Map.copyOf(repair);
         autoRepair = autoRepair == null || autoRepair;
+        scaling = scaling == null ? Map.of() : Map.copyOf(scaling);
+    }
+
+    /** With the default units and scaling policy. */
+    public DynamicConfig(
+            long maximumLagOnFailover,
+            SyncMode synchronousMode,
+            int synchronousNodeCount,
+            boolean pause,
+            Map<String, String> parameters,
+            List<String> allowedExtensions,
+            Integer replicas,
+            Map<String, String> repair,
+            Boolean autoRepair) {
+        this(
+                maximumLagOnFailover,
+                synchronousMode,
+                synchronousNodeCount,
+                pause,
+                parameters,
+                allowedExtensions,
+                replicas,
+                repair,
+                autoRepair,
+                null);
+    }
+
+    /** The scaling settings read (tolerantly: this is what a program stored). */
+    public ScalingSettings scalingSettings() {
+        return ScalingSettings.of(scaling);
+    }
+
+    /** With {@code settings} replacing the stored scaling settings. */
+    public DynamicConfig withScaling(Map<String, String> settings) {
+        return new DynamicConfig(
+                maximumLagOnFailover,
+                synchronousMode,
+                synchronousNodeCount,
+                pause,
+                parameters,
+                allowedExtensions,
+                replicas,
+                repair,
+                autoRepair,
+                settings);
     }
 
     /** With the default intended size and grace periods. */
@@ -110,6 +159,7 @@ public record DynamicConfig(
                 allowedExtensions,
                 replicas,
                 repair,
-                autoRepair);
+                autoRepair,
+                scaling);
     }
 }

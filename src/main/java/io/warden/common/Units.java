@@ -30,6 +30,18 @@ public final class Units {
         };
     }
 
+    /** {@code bytes} in the largest unit that holds it whole ("1GiB", "640MiB"), or bare bytes; 0 as "0". */
+    public static String bytesText(long bytes) {
+        String[] units = {"TiB", "GiB", "MiB", "kiB"};
+        for (int i = 0; i < units.length; i++) {
+            long unit = 1L << (10 * (4 - i));
+            if (bytes > 0 && bytes % unit == 0) {
+                return bytes / unit + units[i];
+            }
+        }
+        return Long.toString(bytes);
+    }
+
     /** A duration in "250ms", "3s", "2m", "1h"; a bare number is seconds. */
     public static Duration duration(String text) {
         Matcher m = DURATION.matcher(text == null ? "" : text);

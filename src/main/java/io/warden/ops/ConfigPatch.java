@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.warden.cluster.DynamicConfig;
 import io.warden.cluster.ExtensionAllowlist;
 import io.warden.cluster.RepairSettings;
+import io.warden.cluster.ScalingSettings;
 import io.warden.cluster.SyncMode;
 import io.warden.common.Json;
 import java.util.ArrayList;
@@ -26,9 +27,9 @@ import java.util.function.BiFunction;
  * <p>Accepted keys: {@code maximum_lag_on_failover}, {@code synchronous_mode}, {@code synchronous_node_count},
  * {@code pause}, {@code parameters}, and Patroni's spelling {@code postgresql.parameters} for the latter, and
  * {@code allowed_extensions} (a JSON array of names or one comma-separated string; null restores Warden's catalogue),
- * {@code replicas} (the intended number beside the primary, at least 1), {@code auto_repair} (true or false) and
- * {@code repair} (grace periods by
- * condition, see {@link RepairSettings}; a name set to null gets its default back).
+ * {@code replicas} (the intended number beside the primary, at least 1), {@code auto_repair} (true or false),
+ * {@code repair} (grace periods by condition, see {@link RepairSettings}; a name set to null gets its default back)
+ * and {@code scaling} (units and policy, see {@link ScalingSettings}, checked as a whole with what is stored).
  */
 public final class ConfigPatch {
     private ConfigPatch() {}
@@ -43,7 +44,8 @@ public final class ConfigPatch {
             "allowed_extensions",
             "replicas",
             "repair",
-            "auto_repair");
+            "auto_repair",
+            "scaling");
 
     /** The patched config, or every reason it was refused. */
     public record Result(Optional<DynamicConfig> config, List<String> problems) {
@@ -103,6 +105,7 @@ public final class ConfigPatch {
         int replicas = current.replicas();
         boolean autoRepair = current.autoRepair();
         Map<String, String> repair = new TreeMap<>(current.repair());
+        Map<String, String> scaling = new TreeMap<>(current.scaling());
 
         if (body.has("maximum_lag_on_failover")) {
             JsonNode v = body.get("maximum_lag_on_failover");
@@ -230,6 +233,32 @@ public final class ConfigPatch {
                 repair.putAll(wrong.isEmpty() ? wanted : Map.of());
             }
         }
+        if (body.has("scaling")) {
+            JsonNode v = body.get("scaling");
+            if (v.isNull()) {
+                scaling.clear();
+            } else if (!v.isObject()) {
+                problems.add("scaling must be an object of setting name to value, e.g. {\"max_units\": 8}, not " + v);
+            } else {
+                Map<String, String> wanted = new TreeMap<>(scaling);
+                for (Iterator<Map.Entry<String, JsonNode>> it = v.fields(); it.hasNext(); ) {
+                    Map.Entry<String, JsonNode> e = it.next();
+                    if (e.getValue().isNull()) {
+                        wanted.remove(e.getKey());
+                    } else if (e.getValue().isContainerNode()) {
+                        problems.add("scaling." + e.getKey() + " must be a value such as \"2GiB\" or 8, not "
+                                + e.getValue());
+                    } else {
+                        wanted.put(e.getKey(), e.getValue().asText());
+                    }
+                }
+                List<String> wrong = ScalingSettings.problems(wanted);
+                problems.addAll(wrong);
+                if (wrong.isEmpty()) {
+                    scaling = wanted;
+                }
+            }
+        }
         String commit = parameters.getOrDefault("synchronous_commit", "on").toLowerCase(java.util.Locale.ROOT);
         if (mode != SyncMode.OFF
                 && (commit.equals("off")
@@ -248,7 +277,7 @@ public final class ConfigPatch {
         }
         return new Result(
                 Optional.of(new DynamicConfig(
-                        maxLag, mode, count, pause, parameters, extensions, replicas, repair, autoRepair)),
+                        maxLag, mode, count, pause, parameters, extensions, replicas, repair, autoRepair, scaling)),
                 List.of());
     }
 
@@ -315,6 +344,7 @@ public final class ConfigPatch {
         });
         repair.put(RepairSettings.MAX_PER_HOUR, Integer.toString(RepairSettings.maxPerHour(config.repair())));
         out.put("repair", repair);
+        out.put("scaling", config.scalingSettings().view());
         return out;
     }
 

@@ -187,4 +187,47 @@ class ConfigPatchTest {
                 (Map<String, String>) ConfigPatch.view(CURRENT).get("repair");
         assertThat(shown).containsEntry("max_per_hour", "6").containsEntry("quarantine", "168h");
     }
+
+    @Test
+    void scalingSettingsMergeWithTheStoredOnesAndShowEveryNameWithItsDefault() throws Exception {
+        ConfigPatch.Result first = apply("{\"scaling\": {\"unit_disk\": \"256MiB\", \"max_units\": 8}}");
+        assertThat(first.problems()).isEmpty();
+
+        ConfigPatch.Result second = ConfigPatch.apply(
+                first.config().get(),
+                Json.json().readTree("{\"scaling\": {\"units\": 3, \"max_units\": null}}"),
+                (n, v) -> Optional.empty());
+
+        assertThat(second.problems()).isEmpty();
+        assertThat(second.config().get().scaling())
+                .containsExactlyInAnyOrderEntriesOf(Map.of("unit_disk", "256MiB", "units", "3"));
+        assertThat(second.config().get().scalingSettings().disk(3)).isEqualTo(768L << 20);
+        @SuppressWarnings("unchecked")
+        Map<String, String> shown =
+                (Map<String, String>) ConfigPatch.view(second.config().get()).get("scaling");
+        assertThat(shown)
+                .containsEntry("units", "3")
+                .containsEntry("max_units", "16")
+                .containsEntry("memory_ratio", "1:10")
+                .containsEntry("interval", "1h");
+    }
+
+    @Test
+    void unitsAboveTheMaximumAZeroUnitAndAnUnknownNameAreRefusedAndNothingChanges() throws Exception {
+        ConfigPatch.Result above = apply("{\"scaling\": {\"units\": 20}}");
+        ConfigPatch.Result zero = apply("{\"scaling\": {\"unit_disk\": \"0\"}}");
+        ConfigPatch.Result unknown = apply("{\"scaling\": {\"unit_ram\": \"1GiB\"}, \"replicas\": 3}");
+        ConfigPatch.Result thresholds = apply("{\"scaling\": {\"trigger_free\": \"40%\"}}");
+
+        assertThat(above.config()).isEmpty();
+        assertThat(String.join("\n", above.problems()))
+                .contains("scaling.units 20 is outside min_units 1 to max_units 16");
+        assertThat(zero.config()).isEmpty();
+        assertThat(String.join("\n", zero.problems()))
+                .contains("scaling.unit_disk")
+                .contains("at least 16MiB");
+        assertThat(unknown.config()).isEmpty();
+        assertThat(String.join("\n", unknown.problems())).contains("unknown setting 'unit_ram'");
+        assertThat(String.join("\n", thresholds.problems())).contains("emergency_free < trigger_free < target_free");
+    }
 }
