@@ -7,6 +7,7 @@ import io.warden.common.WardenException;
 import io.warden.controller.CertificateUpkeep;
 import io.warden.controller.ControllerLoop;
 import io.warden.controller.repair.RepairController;
+import io.warden.controller.scaling.ScalingController;
 import io.warden.dcs.EtcdDcs;
 import io.warden.dcs.Lease;
 import io.warden.http.Admission;
@@ -65,6 +66,12 @@ final class ControllerCommand implements Callable<Integer> {
             description = "lead without repairing: renew certificates only (auto_repair in the cluster config is"
                     + " the switch for a running cluster)")
     boolean noRepair;
+
+    @Option(
+            names = "--no-scaling",
+            description = "lead without scaling: never add units nor grow volumes (scaling.auto in the cluster"
+                    + " config is the switch for a running cluster)")
+    boolean noScaling;
 
     @Override
     public Integer call() throws IOException {
@@ -128,6 +135,9 @@ final class ControllerCommand implements Callable<Integer> {
                         ? Optional.empty()
                         : Optional.of(new RepairController(
                                 dcs, dcs.control(), Deployments.runtime(deployment), Optional.of(clock))),
+                noScaling
+                        ? Optional.empty()
+                        : Optional.of(new ScalingController(dcs, dcs.control(), Deployments.runtime(deployment))),
                 new CertificateUpkeep(now -> Deployments.renewCertificates(deployment), certificateCheck.every),
                 clock);
         Optional<HttpEndpoint> api = apiPort == 0

@@ -1,6 +1,6 @@
 package io.warden.cli;
 
-import io.warden.controller.repair.ControlEvent;
+import io.warden.controller.ControlEvent;
 import io.warden.controller.repair.RepairController;
 import io.warden.dcs.ControlStore;
 import io.warden.dcs.EtcdDcs;

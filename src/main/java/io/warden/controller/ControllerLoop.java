@@ -1,8 +1,8 @@
 package io.warden.controller;
 
 import io.warden.common.Clock;
-import io.warden.controller.repair.ControlEvent;
 import io.warden.controller.repair.RepairController;
+import io.warden.controller.scaling.ScalingController;
 import io.warden.dcs.ControlStore;
 import io.warden.dcs.Lease;
 import java.time.Duration;
@@ -35,6 +35,7 @@ public final class ControllerLoop {
     private final Lease lease;
     private final ControlStore store;
     private final Optional<RepairController> repair;
+    private final Optional<ScalingController> scaling;
     private final CertificateUpkeep upkeep;
     private final Clock clock;
 
@@ -42,8 +43,23 @@ public final class ControllerLoop {
     private Instant certificatesDue = Instant.MIN;
     private final AtomicReference<Status> status;
 
-    /** What the controller's API shows: whether it leads, its epoch, the last round's decision and any problem. */
-    public record Status(String id, boolean leader, long epoch, String decision, String repair, String problem) {}
+    /**
+     * What the controller's API shows: whether it leads, its epoch, the last round's decisions (repair, then
+     * scaling), the repair and the scaling change under way, and any problem.
+     */
+    public record Status(
+            String id,
+            boolean leader,
+            long epoch,
+            String decision,
+            String repair,
+            String problem,
+            String scalingDecision,
+            String scaling) {
+        public Status(String id, boolean leader, long epoch, String decision, String repair, String problem) {
+            this(id, leader, epoch, decision, repair, problem, "", "");
+        }
+    }
 
     public ControllerLoop(
             String id,
@@ -52,10 +68,22 @@ public final class ControllerLoop {
             Optional<RepairController> repair,
             CertificateUpkeep upkeep,
             Clock clock) {
+        this(id, lease, store, repair, Optional.empty(), upkeep, clock);
+    }
+
+    public ControllerLoop(
+            String id,
+            Lease lease,
+            ControlStore store,
+            Optional<RepairController> repair,
+            Optional<ScalingController> scaling,
+            CertificateUpkeep upkeep,
+            Clock clock) {
         this.id = Objects.requireNonNull(id, "id is null");
         this.lease = Objects.requireNonNull(lease, "lease is null");
         this.store = Objects.requireNonNull(store, "store is null");
         this.repair = Objects.requireNonNull(repair, "repair is null");
+        this.scaling = Objects.requireNonNull(scaling, "scaling is null");
         this.upkeep = Objects.requireNonNull(upkeep, "upkeep is null");
         this.clock = Objects.requireNonNull(clock, "clock is null");
         this.status = new AtomicReference<>(new Status(id, false, 0, "", "", "starting"));
@@ -63,6 +91,11 @@ public final class ControllerLoop {
 
     public Status status() {
         return status.get();
+    }
+
+    /** Its scaling rounds; empty for a controller started with {@code --no-scaling}. */
+    public Optional<ScalingController> scaling() {
+        return scaling;
     }
 
     /** Its repair rounds; empty for a controller started with {@code --no-repair}. */
@@ -112,27 +145,46 @@ public final class ControllerLoop {
             if (!now.isBefore(certificatesDue)) {
                 certificatesDue = now.plus(upkeep.step(now).nextIn());
             }
-            if (repair.isEmpty()) {
-                status.set(new Status(id, true, epoch, "repair is off for this controller (--no-repair)", "", ""));
-                return ROUND;
+            String decision = "repair is off for this controller (--no-repair)";
+            String repairing = "";
+            if (repair.isPresent()) {
+                RepairController.Round round = repair.get().round(epoch, now);
+                decision = round.decision().reason();
+                repairing = round.plan()
+                        .map(p -> p.node() + " → " + (p.replacement().isEmpty() ? "?" : p.replacement()) + " at "
+                                + p.step())
+                        .orElse("");
             }
-            RepairController.Round round = repair.get().round(epoch, now);
-            status.set(new Status(
-                    id,
-                    true,
-                    epoch,
-                    round.decision().reason(),
-                    round.plan()
-                            .map(p -> p.node() + " → " + (p.replacement().isEmpty() ? "?" : p.replacement()) + " at "
-                                    + p.step())
-                            .orElse(""),
-                    ""));
+            String scalingDecision = "scaling is off for this controller (--no-scaling)";
+            String scaled = "";
+            if (scaling.isPresent()) {
+                // Its own failure must not hide the repair round's status (nor the repair round's, its round).
+                try {
+                    ScalingController.Round round = scaling.get().round(epoch, now);
+                    scalingDecision = round.decision().reason();
+                    scaled = round.plan()
+                            .map(p -> p.from() + " → " + p.to() + " units at " + p.step()
+                                    + (p.node().isEmpty() ? "" : " (" + p.node() + ": " + p.nodeStep() + ")"))
+                            .orElse("");
+                } catch (RuntimeException e) {
+                    LOG.warn("{}: scaling round failed: {}", id, e.toString());
+                    scalingDecision = "scaling round failed: " + e;
+                }
+            }
+            status.set(new Status(id, true, epoch, decision, repairing, "", scalingDecision, scaled));
         } catch (RuntimeException e) {
             // Etcd away, the runtime refusing, a bug: the next round tries again, and its steps are idempotent.
             LOG.warn("{}: round failed: {}", id, e.toString());
             Status before = status.get();
-            status.set(
-                    new Status(id, before.leader(), before.epoch(), before.decision(), before.repair(), e.toString()));
+            status.set(new Status(
+                    id,
+                    before.leader(),
+                    before.epoch(),
+                    before.decision(),
+                    before.repair(),
+                    e.toString(),
+                    before.scalingDecision(),
+                    before.scaling()));
         }
         return ROUND;
     }

@@ -610,7 +610,7 @@ public final class LocalDeployment {
     }
 
     /**
-     * As {@link #startControllers(Path, Duration)}; with {@code repair} false they only renew certificates (the
+     * As {@link #startControllers(Path, Duration)}; with {@code repair} false they only renew certificates, neither repairing nor scaling (the
      * integration tests that stop nodes on purpose run so; {@code auto_repair} in the cluster config is the
      * operator's switch).
      */
@@ -669,7 +669,10 @@ public final class LocalDeployment {
                 "--certificate-check",
                 io.warden.common.Units.format(interval)));
         if (!repair) {
+            // Neither repairs nor scales: the tests that break nodes or fill volumes on purpose watch what happens
+            // without a controller acting on it.
             command.add("--no-repair");
+            command.add("--no-scaling");
         }
         long pid = Processes.startService(command, log, Map.of());
         // Running is not enough: it must hold its lock (another controller under that id may, and this one then exits).

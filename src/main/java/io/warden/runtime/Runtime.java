@@ -37,6 +37,18 @@ public interface Runtime {
     /** Stops it as a container runtime does: its supervisor stops the agent, then postgres. Its volume stays. */
     void stop(String name);
 
+    /** How full its volume is, as {@code df} inside the node would say; empty when it has none or it is not mounted. */
+    Optional<VolumeUsage> volumeUsage(String name);
+
+    /**
+     * Grows its volume to {@code bytes} (never shrinks it), and has the parameters its size implies (WAL and temp
+     * file limits) written for its next start. A running container's volume grows online where the kernel allows it;
+     * where it does not, the answer is {@link VolumeGrowth.How#NEEDS_STOP} and the caller stops the container (after
+     * a switchover, for the primary), calls again, and starts it. Calling again after any of these is safe: a volume
+     * that has the size already answers {@link VolumeGrowth.How#ALREADY}.
+     */
+    VolumeGrowth growVolume(String name, long bytes);
+
     /** Changes its limits while it runs. */
     Container resize(String name, ResourceLimits limits);
 
@@ -107,6 +119,27 @@ public interface Runtime {
 
         public ContainerSpec(Optional<String> host, ResourceLimits limits, long volumeBytes) {
             this(host, limits, volumeBytes, null, null);
+        }
+    }
+
+    /**
+     * A volume's measures.
+     *
+     * @param provisionedBytes its size (the image, the claim); {@code totalBytes} is what its filesystem offers of it
+     */
+    record VolumeUsage(long provisionedBytes, long totalBytes, long usedBytes) {}
+
+    /** What {@link #growVolume} did, and a sentence for the log that says which path it took and why. */
+    record VolumeGrowth(How how, String detail) {
+        public enum How {
+            /** It had the size already. */
+            ALREADY,
+            /** Grown while it ran. */
+            ONLINE,
+            /** Grown while the container was stopped. */
+            OFFLINE,
+            /** Online growth is refused here: stop the container and call again. */
+            NEEDS_STOP
         }
     }
 }

@@ -10,7 +10,7 @@ import io.warden.cluster.NodeTags;
 import io.warden.cluster.Role;
 import io.warden.cluster.SyncMode;
 import io.warden.common.Processes;
-import io.warden.controller.repair.ControlEvent;
+import io.warden.controller.ControlEvent;
 import io.warden.controller.repair.RepairController;
 import io.warden.runtime.Container;
 import io.warden.runtime.DeploymentState;

@@ -1,10 +1,11 @@
 package io.warden.controller.repair;
 
-import com.fasterxml.jackson.core.type.TypeReference;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
 import io.warden.cluster.RepairSettings;
 import io.warden.common.Json;
+import io.warden.controller.ControlEvent;
+import io.warden.controller.EventLog;
 import io.warden.controller.repair.RepairDecider.Abnormality;
 import io.warden.controller.repair.RepairDecider.Action;
 import io.warden.controller.repair.RepairDecider.Decision;
@@ -48,7 +49,10 @@ public final class RepairController {
     static final String PLAN = "repair";
 
     static final String MEMORY = "memory";
-    static final String EVENTS = "events";
+    static final String EVENTS = EventLog.KEY;
+
+    /** The scaling controller's plan (controller.scaling.ScalingController.PLAN). */
+    static final String SCALING_PLAN = "scaling";
 
     /** The label a replacement carries while its repair runs: the repair's id. */
     public static final String REPAIR_LABEL = "repair";
@@ -60,12 +64,10 @@ public final class RepairController {
     public static final String REPLACED_LABEL = "replaced";
 
     /** The event log keeps this many entries, newest last. */
-    static final int EVENT_LIMIT = 200;
+    static final int EVENT_LIMIT = EventLog.LIMIT;
 
     /** A replacement gets its volume as large as the node it replaces, or this when that is unknown. */
     private static final long DEFAULT_VOLUME_BYTES = 512L << 20;
-
-    private static final TypeReference<List<ControlEvent>> EVENT_LIST = new TypeReference<>() {};
 
     private final Dcs dcs;
     private final ControlStore store;
@@ -177,6 +179,9 @@ public final class RepairController {
                 warnOnce("intents", "cannot resolve an unfinished intent yet: " + e.getMessage(), events, now);
             }
         }
+        // A scaling change stops and grows members one at a time: none of that is abnormal, and no repair starts
+        // beside it.
+        boolean scaling = control.text(SCALING_PLAN).isPresent();
         removeOrphans(epoch, plan, runtime.containers(), events, now);
         List<Container> containers = runtime.containers();
         List<Host> hosts = runtime.hosts();
@@ -191,14 +196,14 @@ public final class RepairController {
                 containers,
                 hosts,
                 plan.map(RepairPlan::node),
-                false,
+                scaling,
                 plan.map(RepairPlan::abnormality));
         Outcome outcome = RepairDecider.decide(view, memory, Policy.of(cluster.config()), now);
         Decision decision = outcome.decision();
         Memory next = outcome.memory();
         logDecision(decision, events, now);
 
-        Optional<String> suspended = RepairDecider.suspension(cluster, false);
+        Optional<String> suspended = RepairDecider.suspension(cluster, scaling);
         if (plan.isPresent()) {
             RepairPlan current = plan.get();
             if (decision.action() == Action.CANCEL && current.step().cancellable()) {
@@ -284,7 +289,8 @@ public final class RepairController {
             }
             current = stored.get();
             ClusterSnapshot fresh = dcs.read();
-            if (RepairDecider.suspension(fresh, false).isPresent()) {
+            if (RepairDecider.suspension(fresh, store.read().text(SCALING_PLAN).isPresent())
+                    .isPresent()) {
                 // Paused (or a switchover began) during this round: the next round rolls back or waits.
                 break;
             }
@@ -658,30 +664,15 @@ public final class RepairController {
         }
     }
 
-    /** Appends {@code added} to the stored log (bounded), and returns them. */
+    /** Appends {@code added} to the shared event log, and returns them. */
     private List<ControlEvent> publish(long epoch, ControlStore.Snapshot control, List<ControlEvent> added) {
-        if (added.isEmpty()) {
-            return added;
-        }
-        added.forEach(e -> LOG.info("{}{}", e.node().isEmpty() ? "" : e.node() + ": ", e.message()));
-        List<ControlEvent> all = new ArrayList<>(events(control));
-        all.addAll(added);
-        List<ControlEvent> kept = all.subList(Math.max(0, all.size() - EVENT_LIMIT), all.size());
-        store.put(epoch, EVENTS, Json.write(kept));
-        return added;
+        // The log as it is now: the scaling round may have added to it since this round read the store.
+        return EventLog.append(store, epoch, store.read(), added);
     }
 
-    /** The stored event log, oldest first; an unreadable one reads as empty (and is replaced by the next event). */
+    /** The stored event log, oldest first. */
     public static List<ControlEvent> events(ControlStore.Snapshot control) {
-        return control.text(EVENTS)
-                .map(text -> {
-                    try {
-                        return Json.wire().readValue(text, EVENT_LIST);
-                    } catch (IOException e) {
-                        return List.<ControlEvent>of();
-                    }
-                })
-                .orElse(List.of());
+        return EventLog.read(control);
     }
 
     /** The repair under way as stored, if any and readable. */

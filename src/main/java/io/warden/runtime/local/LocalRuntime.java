@@ -1,6 +1,7 @@
 package io.warden.runtime.local;
 
 import io.warden.common.Processes;
+import io.warden.common.Units;
 import io.warden.common.WardenException;
 import io.warden.runtime.Container;
 import io.warden.runtime.DeploymentState;
@@ -396,7 +397,58 @@ public final class LocalRuntime implements Runtime {
     }
 
     @Override
+    public Optional<VolumeUsage> volumeUsage(String name) {
+        return LocalDeployment.volumeOf(node(name)).filter(LoopVolume::mounted).map(v -> {
+            LoopVolume.Usage df = v.usage();
+            return new VolumeUsage(v.imageBytes(), df.totalBytes(), df.usedBytes());
+        });
+    }
+
+    @Override
+    public VolumeGrowth growVolume(String name, long bytes) {
+        fenced();
+        NodeHost node = node(name);
+        LoopVolume volume = LocalDeployment.volumeOf(node)
+                .orElseThrow(() -> new WardenException(
+                        "cannot grow " + name + "'s volume: its data lives on the machine's own filesystem",
+                        "volumes are made by ./warden up as root; nothing was changed"));
+        long grown = volume.filesystemBytes();
+        if (grown >= bytes) {
+            LocalDeployment.writeVolumeParameters(Path.of(node.configFile()), grown);
+            return new VolumeGrowth(
+                    VolumeGrowth.How.ALREADY,
+                    name + "'s volume has " + Units.bytesText(grown) + " already (" + Units.bytesText(bytes)
+                            + " wanted)");
+        }
+        if (supervised(node)) {
+            Optional<String> refused = volume.tryGrowOnline(bytes);
+            if (refused.isPresent()) {
+                return new VolumeGrowth(
+                        VolumeGrowth.How.NEEDS_STOP,
+                        "online growth of " + name + "'s volume is refused here ("
+                                + refused.get()
+                                        .lines()
+                                        .reduce((a, b) -> b)
+                                        .orElse("")
+                                        .strip()
+                                + "): it grows while the container is stopped");
+            }
+            LocalDeployment.writeVolumeParameters(Path.of(node.configFile()), bytes);
+            return new VolumeGrowth(
+                    VolumeGrowth.How.ONLINE,
+                    name + "'s volume grew online from " + Units.bytesText(grown) + " to " + Units.bytesText(bytes));
+        }
+        volume.unmount();
+        volume.growOffline(bytes);
+        LocalDeployment.writeVolumeParameters(Path.of(node.configFile()), bytes);
+        return new VolumeGrowth(
+                VolumeGrowth.How.OFFLINE,
+                name + "'s volume grew offline from " + Units.bytesText(grown) + " to " + Units.bytesText(bytes));
+    }
+
+    @Override
     public Container resize(String name, ResourceLimits limits) {
+        fenced();
         NodeHost node = node(name);
         ContainerCgroups groups = LocalDeployment.containerOf(node)
                 .orElseThrow(() -> new WardenException(

@@ -147,6 +147,27 @@ public record LoopVolume(Path image, Path mountPoint) {
         }
     }
 
+    /**
+     * The size its filesystem has been grown to (block count times block size, from its superblock), which lags the
+     * image while a growth is half done: the image extended, the filesystem not yet. 0 when it cannot be read.
+     */
+    public long filesystemBytes() {
+        Result header = Processes.run(List.of("dumpe2fs", "-h", image.toString()), COMMAND_TIMEOUT);
+        if (!header.ok()) {
+            return 0;
+        }
+        long blocks = 0;
+        long blockSize = 0;
+        for (String line : header.output().split("\n")) {
+            if (line.startsWith("Block count:")) {
+                blocks = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            } else if (line.startsWith("Block size:")) {
+                blockSize = Long.parseLong(line.substring(line.indexOf(':') + 1).strip());
+            }
+        }
+        return blocks * blockSize;
+    }
+
     /** The size of the image file: the volume's provisioned size. */
     public long imageBytes() {
         try {

@@ -8,6 +8,7 @@ import io.warden.cluster.MemberState;
 import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.common.Json;
+import io.warden.controller.ControlEvent;
 import io.warden.dcs.ControlStore;
 import io.warden.dcs.FakeDcs;
 import io.warden.runtime.Container;
@@ -588,6 +589,16 @@ class RepairControllerTest {
                     name,
                     container(
                             name, Container.State.STOPPED, containers.get(name).labels()));
+        }
+
+        @Override
+        public Optional<VolumeUsage> volumeUsage(String name) {
+            return Optional.empty();
+        }
+
+        @Override
+        public VolumeGrowth growVolume(String name, long bytes) {
+            throw new UnsupportedOperationException("repair never grows a volume");
         }
 
         @Override

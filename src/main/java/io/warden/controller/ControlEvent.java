@@ -1,4 +1,4 @@
-package io.warden.controller.repair;
+package io.warden.controller;
 
 /**
  * One entry of the controller's event log ({@code warden events}): a decision or a step, with the node it is about,
