@@ -5,6 +5,7 @@ import static io.warden.agent.Results.check;
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.ExtensionAllowlist;
 import io.warden.cluster.Member;
+import io.warden.cluster.MemoryParameters;
 import io.warden.cluster.SyncMode;
 import io.warden.postgres.Postgres;
 import io.warden.postgres.PostgresCtl.LocalServer;
@@ -153,12 +154,20 @@ final class WardenConf {
     }
 
     /**
-     * The postgres parameters for this node's config file: the cluster's (dynamic config), then this node's own
-     * from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
+     * The postgres parameters for this node's config file: those its container's memory implies
+     * ({@link MemoryParameters}), the cluster's (dynamic config), then this node's own from its config file, then synchronous_standby_names, which only a primary sets and only the agent manages.
      */
     private Map<String, String> parameters(boolean primary) {
         ClusterSnapshot cluster = current.get();
         Map<String, String> merged = new LinkedHashMap<>(extensionDefaults());
+        // Sized by the container's memory limit as it is now: the scaling controller raises it, and the next write
+        // (reloaded at once; shared_buffers at the restart it needs) follows.
+        config.postgresCgroupSet()
+                .flatMap(group -> {
+                    java.util.OptionalLong limit = group.memoryLimit();
+                    return limit.isPresent() ? Optional.of(limit.getAsLong()) : Optional.<Long>empty();
+                })
+                .ifPresent(limit -> merged.putAll(MemoryParameters.forMemory(limit)));
         merged.putAll(cluster.config().parameters());
         merged.putAll(config.parameters());
         // Managed: ParameterValidator refuses extwlist.* in the cluster's parameters; Postgres turns it into

@@ -51,6 +51,32 @@ public record CgroupSet(List<Path> dirs) {
         return String.join(",", dirs.stream().map(Path::toString).toList());
     }
 
+    /**
+     * The memory limit of this group, read from whichever hierarchy carries it ({@code memory.max} on v2,
+     * {@code memory.limit_in_bytes} on v1); empty when none is set or it cannot be read. Read by the agent, which
+     * sizes postgres's memory parameters from the container it runs in.
+     */
+    public java.util.OptionalLong memoryLimit() {
+        for (Path dir : dirs) {
+            for (String file : List.of("memory.max", "memory.limit_in_bytes")) {
+                try {
+                    String text = Files.readString(dir.resolve(file)).strip();
+                    if (text.equals("max")) {
+                        return java.util.OptionalLong.empty();
+                    }
+                    long bytes = Long.parseLong(text);
+                    // v1 says "no limit" with a huge page-rounded number.
+                    return bytes <= 0 || bytes >= Long.MAX_VALUE / 2
+                            ? java.util.OptionalLong.empty()
+                            : java.util.OptionalLong.of(bytes);
+                } catch (IOException | NumberFormatException e) {
+                    // Not this hierarchy's file: the next one.
+                }
+            }
+        }
+        return java.util.OptionalLong.empty();
+    }
+
     /** The files a process writes its pid to, one per hierarchy, to enter this group. */
     public List<Path> procsFiles() {
         return dirs.stream().map(d -> d.resolve("cgroup.procs")).toList();

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
 import io.warden.cluster.ClusterSnapshot;
+import io.warden.cluster.MemoryParameters;
 import io.warden.cluster.ScalingSettings;
 import io.warden.common.Processes;
 import io.warden.controller.ControlEvent;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.junit.jupiter.api.AutoClose;
 import org.junit.jupiter.api.BeforeAll;
@@ -154,6 +156,12 @@ class ScalingIT {
             var limits = groups.limits(ContainerCgroups.Part.POSTGRES);
             assertThat(limits.memoryBytes()).as(c.name() + "'s memory limit").isEqualTo(settings.memory(units));
             assertThat(limits.cpuMillis()).as(c.name() + "'s CPU quota").isEqualTo(settings.cpu(units));
+            Map<String, String> wanted = MemoryParameters.forMemory(settings.memory(units));
+            for (String parameter : List.of("shared_buffers", "effective_cache_size", "work_mem")) {
+                assertThat(cluster.queryColumn(c.name(), "show " + parameter, r -> r.getString(1)))
+                        .as(c.name() + "'s " + parameter + " follows its memory limit")
+                        .containsExactly(wanted.get(parameter));
+            }
         }
         assertThat(cluster.ids(cluster.primary().name(), "probe"))
                 .as("no acknowledged write was lost")

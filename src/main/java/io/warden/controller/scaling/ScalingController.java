@@ -2,6 +2,7 @@ package io.warden.controller.scaling;
 
 import io.warden.cluster.ClusterSnapshot;
 import io.warden.cluster.Member;
+import io.warden.cluster.MemoryParameters;
 import io.warden.cluster.ScalingSettings;
 import io.warden.cluster.Switchover;
 import io.warden.common.Json;
@@ -72,6 +73,7 @@ public final class ScalingController {
     private String lastGist = "";
     private final Set<String> warned = new HashSet<>();
     private long steps;
+    private long fencedAt;
 
     public ScalingController(Dcs dcs, ControlStore store, Runtime runtime) {
         this.dcs = Objects.requireNonNull(dcs, "dcs is null");
@@ -114,6 +116,11 @@ public final class ScalingController {
             logDecision(held, events, now);
             EventLog.append(store, epoch, store.read(), events);
             return new Round(held, Optional.empty());
+        }
+        if (fencedAt != epoch) {
+            // As the repair round does: from here on no controller of an older epoch acts through the runtime.
+            runtime.fence(epoch);
+            fencedAt = epoch;
         }
         List<Container> containers = runtime.containers();
         Memory memory = control.text(MEMORY).flatMap(StoredMemory::parse).orElse(Memory.EMPTY);
@@ -252,7 +259,8 @@ public final class ScalingController {
                 NodeStep.NONE,
                 List.of(),
                 now.toString(),
-                now.toString());
+                now.toString(),
+                false);
     }
 
     /** Raises {@code scaling.units} in the cluster config, only if it is as read; false when it changed meanwhile. */
@@ -273,6 +281,7 @@ public final class ScalingController {
             Instant now) {
         switch (plan.step()) {
             case LIMITS -> {
+                boolean restart = plan.restart();
                 for (Container c : containers) {
                     if (c.limits().memoryBytes() == 0 && c.limits().cpuMillis() == 0) {
                         continue;
@@ -286,6 +295,8 @@ public final class ScalingController {
                             return;
                         }
                         runtime.resize(c.name(), raised);
+                        restart |= !cluster.config().parameters().containsKey("shared_buffers")
+                                && MemoryParameters.restartBetween(c.limits().memoryBytes(), raised.memoryBytes());
                         events.add(event(
                                 now,
                                 "step",
@@ -294,7 +305,14 @@ public final class ScalingController {
                                         + Units.bytesText(raised.memoryBytes()) + " of memory, while it runs"));
                     }
                 }
-                record(epoch, plan.at(Step.VOLUMES, now));
+                if (restart) {
+                    events.add(event(
+                            now,
+                            "step",
+                            "",
+                            "shared_buffers changes with the memory: every member restarts, one at a time"));
+                }
+                record(epoch, plan.restarting(restart).at(Step.VOLUMES, now));
             }
             case VOLUMES -> volumes(epoch, plan, cluster, containers, events, now);
         }
@@ -346,12 +364,22 @@ public final class ScalingController {
                     return;
                 }
                 VolumeGrowth grown = grow(epoch, name, plan.diskBytes());
-                if (grown.how() != VolumeGrowth.How.NEEDS_STOP) {
+                Member published = cluster.members().get(name);
+                boolean restart = plan.restart() || published != null && published.pendingRestart();
+                if (grown.how() != VolumeGrowth.How.NEEDS_STOP && !restart) {
                     events.add(event(now, "step", name, grown.detail()));
                     record(epoch, plan.grown(name, now));
                     return;
                 }
-                warnOnce("offline", grown.detail(), events, now);
+                if (grown.how() == VolumeGrowth.How.NEEDS_STOP) {
+                    warnOnce("offline", grown.detail(), events, now);
+                } else {
+                    warnOnce(
+                            plan.id() + name + "restart",
+                            grown.detail() + "; it restarts for shared_buffers (or a pending restart)",
+                            events,
+                            now);
+                }
                 if (cluster.isLeader(name)) {
                     Optional<Member> candidate = candidate(cluster, name);
                     if (candidate.isEmpty()) {

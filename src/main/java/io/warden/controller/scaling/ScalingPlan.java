@@ -20,6 +20,8 @@ import java.util.List;
  * @param node the member whose volume is being grown; empty between members
  * @param done the members whose volumes have the size already, in the order they were grown
  * @param startedAt when the change was planned (ISO-8601); {@code stepAt} when the current step was recorded
+ * @param restart the new memory changes a parameter only a restart applies ({@code shared_buffers}): every member
+ *     is restarted in the same rolling order as an offline growth, whether or not its volume grows online
  */
 public record ScalingPlan(
         String id,
@@ -35,7 +37,8 @@ public record ScalingPlan(
         NodeStep nodeStep,
         List<String> done,
         String startedAt,
-        String stepAt) {
+        String stepAt,
+        boolean restart) {
     public ScalingPlan {
         node = node == null ? "" : node;
         nodeStep = nodeStep == null ? NodeStep.NONE : nodeStep;
@@ -61,6 +64,25 @@ public record ScalingPlan(
         STARTED
     }
 
+    ScalingPlan restarting(boolean needed) {
+        return new ScalingPlan(
+                id,
+                epoch,
+                from,
+                to,
+                reason,
+                diskBytes,
+                memoryBytes,
+                cpuMillis,
+                step,
+                node,
+                nodeStep,
+                done,
+                startedAt,
+                stepAt,
+                needed);
+    }
+
     ScalingPlan at(Step next, Instant now) {
         return new ScalingPlan(
                 id,
@@ -76,7 +98,8 @@ public record ScalingPlan(
                 NodeStep.NONE,
                 done,
                 startedAt,
-                now.toString());
+                now.toString(),
+                restart);
     }
 
     ScalingPlan on(String member, NodeStep where, Instant now) {
@@ -94,7 +117,8 @@ public record ScalingPlan(
                 where,
                 done,
                 startedAt,
-                now.toString());
+                now.toString(),
+                restart);
     }
 
     ScalingPlan grown(String member, Instant now) {
@@ -114,7 +138,8 @@ public record ScalingPlan(
                 NodeStep.NONE,
                 all,
                 startedAt,
-                now.toString());
+                now.toString(),
+                restart);
     }
 
     Instant stepInstant() {

@@ -9,7 +9,7 @@ import io.warden.cluster.Role;
 import io.warden.common.FakeClock;
 import io.warden.common.Json;
 import io.warden.controller.ControlEvent;
-import io.warden.dcs.ControlStore;
+import io.warden.controller.MemoryControlStore;
 import io.warden.dcs.FakeDcs;
 import io.warden.runtime.Container;
 import io.warden.runtime.DeploymentState;
@@ -447,59 +447,6 @@ class RepairControllerTest {
     }
 
     /** The control keys in memory, with etcd's guard: a write holds only while the leader key has the writer's epoch. */
-    static final class MemoryControlStore implements ControlStore {
-        private long revision = 100;
-        private Optional<Leadership> leader = Optional.empty();
-        private final Map<String, Value> values = new LinkedHashMap<>();
-
-        @Override
-        public synchronized Snapshot read() {
-            return new Snapshot(revision, leader, values);
-        }
-
-        @Override
-        public synchronized long acquireLeadership(String holder, long leaseId) {
-            if (leader.isPresent()) {
-                return 0;
-            }
-            leader = Optional.of(new Leadership(holder, leaseId, ++revision));
-            return revision;
-        }
-
-        @Override
-        public synchronized boolean releaseLeadership(long epoch) {
-            if (!leads(epoch)) {
-                return false;
-            }
-            leader = Optional.empty();
-            revision++;
-            return true;
-        }
-
-        @Override
-        public synchronized boolean put(long epoch, String name, String text) {
-            if (!leads(epoch)) {
-                return false;
-            }
-            values.put(name, new Value(text, ++revision));
-            return true;
-        }
-
-        @Override
-        public synchronized boolean delete(long epoch, String name) {
-            if (!leads(epoch)) {
-                return false;
-            }
-            values.remove(name);
-            revision++;
-            return true;
-        }
-
-        private boolean leads(long epoch) {
-            return epoch > 0 && leader.map(l -> l.epoch() == epoch).orElse(false);
-        }
-    }
-
     /** Containers and hosts in memory: one host per container, made on demand, names never reused. */
     static final class MemoryRuntime implements Runtime {
         private final Map<String, Container> containers = new LinkedHashMap<>();

@@ -33,25 +33,7 @@ class RepairDeciderTest {
     private static final Policy POLICY = Policy.DEFAULT;
 
     static Member member(String name, Role role, MemberState state, int postgresStarts) {
-        return new Member(
-                name,
-                role,
-                state,
-                "10.0.0." + name.charAt(name.length() - 1),
-                5432,
-                "https://x:8008",
-                1,
-                "0/3000000",
-                0,
-                NodeTags.NONE,
-                1,
-                2,
-                "i",
-                "/data",
-                false,
-                1,
-                postgresStarts,
-                "");
+        return io.warden.controller.TestMembers.member(name, role, state, postgresStarts);
     }
 
     /** A healthy cluster: node-1 leads, node-2 and node-3 stream; each on host-N, all up. */
