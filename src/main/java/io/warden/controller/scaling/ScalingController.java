@@ -450,11 +450,7 @@ public final class ScalingController {
             }
             case STARTED -> {
                 Member m = cluster.members().get(name);
-                boolean healthy = m != null
-                        && (cluster.isLeader(name)
-                                ? m.state() == io.warden.cluster.MemberState.RUNNING
-                                : m.isStreamingReplica());
-                if (healthy && c.state() == Container.State.RUNNING) {
+                if (m != null && well(cluster, m) && c.state() == Container.State.RUNNING) {
                     events.add(event(now, "step", name, name + " is back and streams on its larger volume"));
                     record(epoch, plan.grown(name, now));
                 } else if (!now.isBefore(plan.stepInstant().plus(RESTART_LIMIT))) {
@@ -504,14 +500,16 @@ public final class ScalingController {
             if (m.name().equals(name)) {
                 continue;
             }
-            boolean well = cluster.isLeader(m.name())
-                    ? m.state() == io.warden.cluster.MemberState.RUNNING
-                    : m.isStreamingReplica();
-            if (!well) {
+            if (!well(cluster, m)) {
                 return Optional.of(m.name() + " is " + m.state().toString().toLowerCase(java.util.Locale.ROOT));
             }
         }
         return Optional.empty();
+    }
+
+    /** A member that serves as it should: the leader running as primary, any other streaming from it. */
+    private static boolean well(ClusterSnapshot cluster, Member m) {
+        return cluster.isLeader(m.name()) ? m.state() == io.warden.cluster.MemberState.RUNNING : m.isStreamingReplica();
     }
 
     private boolean leads(long epoch) {

@@ -65,65 +65,26 @@ public record ScalingPlan(
     }
 
     ScalingPlan restarting(boolean needed) {
-        return new ScalingPlan(
-                id,
-                epoch,
-                from,
-                to,
-                reason,
-                diskBytes,
-                memoryBytes,
-                cpuMillis,
-                step,
-                node,
-                nodeStep,
-                done,
-                startedAt,
-                stepAt,
-                needed);
+        return with(step, node, nodeStep, done, stepAt, needed);
     }
 
     ScalingPlan at(Step next, Instant now) {
-        return new ScalingPlan(
-                id,
-                epoch,
-                from,
-                to,
-                reason,
-                diskBytes,
-                memoryBytes,
-                cpuMillis,
-                next,
-                "",
-                NodeStep.NONE,
-                done,
-                startedAt,
-                now.toString(),
-                restart);
+        return with(next, "", NodeStep.NONE, done, now.toString(), restart);
     }
 
     ScalingPlan on(String member, NodeStep where, Instant now) {
-        return new ScalingPlan(
-                id,
-                epoch,
-                from,
-                to,
-                reason,
-                diskBytes,
-                memoryBytes,
-                cpuMillis,
-                step,
-                member,
-                where,
-                done,
-                startedAt,
-                now.toString(),
-                restart);
+        return with(step, member, where, done, now.toString(), restart);
     }
 
     ScalingPlan grown(String member, Instant now) {
         List<String> all = new ArrayList<>(done);
         all.add(member);
+        return with(step, "", NodeStep.NONE, all, now.toString(), restart);
+    }
+
+    /** This plan with what its steps change; what was decided at its start stays. */
+    private ScalingPlan with(
+            Step nextStep, String member, NodeStep where, List<String> grown, String recordedAt, boolean restarts) {
         return new ScalingPlan(
                 id,
                 epoch,
@@ -133,13 +94,13 @@ public record ScalingPlan(
                 diskBytes,
                 memoryBytes,
                 cpuMillis,
-                step,
-                "",
-                NodeStep.NONE,
-                all,
+                nextStep,
+                member,
+                where,
+                grown,
                 startedAt,
-                now.toString(),
-                restart);
+                recordedAt,
+                restarts);
     }
 
     Instant stepInstant() {
